@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: ISC */
+/* The configuration: one immutable struct, built from the file and the command line. */
+#ifndef NATMAPD_CONF_H
+#define NATMAPD_CONF_H
+
+#include <netinet/in.h>
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONF_MAX_MAPS		256
+#define CONF_LEASE_DEFAULT	3600
+#define CONF_LEASE_MIN		60
+#define CONF_LEASE_MAX		604800
+
+enum conf_proto {
+	CONF_TCP,
+	CONF_UDP,
+};
+
+/* One "map" statement: a port or a range, as written. */
+struct conf_map {
+	int		proto;		/* CONF_TCP, CONF_UDP */
+	uint16_t	int_first;
+	uint16_t	int_last;
+	uint16_t	ext_first;	/* ext_last = ext_first + (int_last - int_first) */
+};
+
+struct config {
+	struct conf_map	*maps;
+	size_t		 nmaps;
+	size_t		 nports;	/* mappings once ranges are expanded */
+	uint32_t	 lease;
+	int		 any_port;
+	char		*interface;
+	int		 have_gateway;
+	struct in_addr	 gateway;
+	char		*pidfile;
+};
+
+/* Which settings a partial config (the command line) sets. */
+#define CONF_SET_LEASE		0x01
+#define CONF_SET_ANYPORT	0x02
+#define CONF_SET_INTERFACE	0x04
+#define CONF_SET_GATEWAY	0x08
+#define CONF_SET_PIDFILE	0x10
+
+void	 config_init(struct config *);
+void	 config_free(struct config *);
+/* Parse "8080/tcp", "8080:18080/udp", "5000-5010[:6000]/udp". */
+int	 config_parse_map(const char *, struct conf_map *, char *err, size_t);
+int	 config_parse_lease(const char *, uint32_t *, char *err, size_t);
+int	 config_add_map(struct config *, const struct conf_map *, char *err,
+	    size_t);
+/* Parse a whole file held in memory; errors are "name:line: message". */
+int	 config_parse_buf(struct config *, const char *name, const char *buf,
+	    size_t len, char *err, size_t errlen);
+/* Read and parse a file; a missing file is an error only if must_exist. */
+int	 config_load(struct config *, const char *path, int must_exist,
+	    char *err, size_t errlen);
+/* Apply the settings of over (with its CONF_SET_* mask) onto conf; maps are appended. */
+int	 config_merge(struct config *conf, const struct config *over,
+	    int overmask, char *err, size_t errlen);
+void	 config_print(FILE *, const struct config *);
+void	 config_format_map(const struct conf_map *, char *, size_t);
+const char *config_proto_name(int);
+
+#endif

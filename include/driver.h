@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: ISC */
+/* The interface between the mapping engine and the protocol drivers. */
+#ifndef NATMAPD_DRIVER_H
+#define NATMAPD_DRIVER_H
+
+#include <netinet/in.h>
+
+#include <stdint.h>
+
+enum drv_proto {
+	DRV_TCP,
+	DRV_UDP,
+};
+
+enum drv_status {
+	DRV_OK = 0,
+	DRV_ERR_GATEWAY,	/* the gateway did not answer, or is gone */
+	DRV_ERR_CONFLICT,	/* the external port is held by another host */
+	DRV_ERR_DENIED,		/* the gateway refuses this mapping */
+	DRV_ERR_FAILED,		/* any other failure */
+};
+
+/* Where to look for a gateway; filled in by the engine for each probe. */
+struct drv_env {
+	char		ifname[16];
+	struct in_addr	local;		/* our address toward the gateway */
+	struct in_addr	gateway;
+};
+
+/* What a probe found. */
+struct drv_gateway {
+	char		name[64];	/* "UPnP (WANIPConnection:2)" */
+	char		where[256];	/* the description URL, for logs */
+	struct in_addr	external;	/* INADDR_ANY if unknown */
+	int		external_reserved;
+};
+
+struct drv_map {
+	int		proto;
+	struct in_addr	int_addr;
+	uint16_t	int_port;
+	uint16_t	ext_port;	/* the one wanted */
+	uint32_t	lease;		/* wanted, seconds; 0 = permanent */
+	int		any_port;	/* on conflict, take another external port */
+	char		desc[64];
+};
+
+struct drv_result {
+	int		status;		/* enum drv_status */
+	uint16_t	ext_port;	/* granted */
+	uint32_t	lease;		/* granted; 0 = permanent */
+	struct in_addr	ext_addr;
+	char		detail[160];	/* why, for the log */
+};
+
+/* One outstanding request; the engine owns it, the driver uses priv while in flight. */
+struct drv_op {
+	void		(*done)(struct drv_op *, const struct drv_result *);
+	void		 *priv;
+};
+
+typedef void (*drv_probe_cb)(int status, const struct drv_gateway *,
+    const char *detail);
+
+struct mapping_driver {
+	const char	*name;
+	/* Find the gateway; cb is called once, unless probe_cancel() comes first. */
+	int		(*probe)(const struct drv_env *, drv_probe_cb);
+	void		(*probe_cancel)(void);
+	/* Add or renew; op->done is called once, unless cancel() comes first. */
+	int		(*map)(struct drv_op *, const struct drv_map *);
+	int		(*unmap)(struct drv_op *, const struct drv_map *);
+	void		(*cancel)(struct drv_op *);
+};
+
+extern const struct mapping_driver upnp_driver;
+
+#endif

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: ISC */
+/* The mapping engine: one state machine per mapping, over a protocol driver. */
+#ifndef NATMAPD_MAPPING_H
+#define NATMAPD_MAPPING_H
+
+#include <netinet/in.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct config;
+struct mapping_driver;
+
+enum mapping_state {
+	MAPPING_WAIT,		/* for a gateway */
+	MAPPING_ADDING,
+	MAPPING_BOUND,
+	MAPPING_RENEWING,
+	MAPPING_RETRY,		/* failed; the timer brings it back */
+	MAPPING_DELETING,
+	MAPPING_GONE,
+};
+
+#define MAPPING_BACKOFF_MIN_MS	1000
+#define MAPPING_BACKOFF_MAX_MS	60000
+#define MAPPING_PERMANENT_CHECK_S 600	/* how often a permanent mapping is re-added */
+#define MAPPING_SHUTDOWN_MS	4500
+
+/* What leaves the engine on every state change. */
+struct mapping_status {
+	int		state;
+	int		old_state;
+	int		proto;		/* DRV_TCP, DRV_UDP */
+	struct in_addr	int_addr;
+	uint16_t	int_port;
+	uint16_t	ext_port;
+	struct in_addr	ext_addr;
+	uint32_t	lease;
+};
+
+/* The config is copied; the driver table must outlive the engine. */
+void	mapping_init(const struct config *, const struct mapping_driver *);
+void	mapping_start(void);
+/* SIGHUP: a new config; mappings it drops are deleted, new ones added. */
+void	mapping_reconfigure(const struct config *);
+/* Delete every mapping (bounded by MAPPING_SHUTDOWN_MS), then call done. */
+void	mapping_shutdown(void (*done)(void));
+void	mapping_free(void);
+void	mapping_set_observer(void (*)(const struct mapping_status *));
+size_t	mapping_count(int state);
+const char *mapping_state_name(int);
+
+#endif

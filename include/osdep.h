@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: ISC */
+/* What natmapd asks of the operating system about its network. */
+#ifndef NATMAPD_OSDEP_H
+#define NATMAPD_OSDEP_H
+
+#include <net/if.h>
+#include <netinet/in.h>
+
+/*
+ * The IPv4 default route's gateway; with ifname set, only a route out of
+ * that interface.  ifout (IF_NAMESIZE) receives the interface.
+ */
+int	osdep_default_gateway(const char *ifname, struct in_addr *gw,
+	    char *ifout);
+/* The IPv4 address of an interface. */
+int	osdep_if_addr(const char *ifname, struct in_addr *);
+/* The source address the kernel would use toward dst (no packet is sent). */
+int	osdep_source_addr(struct in_addr dst, struct in_addr *);
+
+#endif

@@ -1,0 +1,496 @@
+/* SPDX-License-Identifier: ISC */
+/* natmapd.conf(5) and map specifications: parsing, merging and printing. */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+
+#define CONF_MAX_FILE	(1024 * 1024)
+#define CONF_MAX_LINE	1024
+#define CONF_MAX_TOKENS	8
+
+static void	seterr(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+const char *
+config_proto_name(int proto)
+{
+	return proto == CONF_UDP ? "udp" : "tcp";
+}
+
+void
+config_init(struct config *conf)
+{
+	memset(conf, 0, sizeof(*conf));
+	conf->lease = CONF_LEASE_DEFAULT;
+}
+
+void
+config_free(struct config *conf)
+{
+	free(conf->maps);
+	free(conf->interface);
+	free(conf->pidfile);
+	memset(conf, 0, sizeof(*conf));
+}
+
+/* A decimal port 1..65535 from s[0..len). */
+static int
+parse_port(const char *s, size_t len, uint16_t *port)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (len == 0 || len > 5)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v < 1 || v > 65535)
+		return -1;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* "P" or "P-Q" from s[0..len). */
+static int
+parse_range(const char *s, size_t len, uint16_t *first, uint16_t *last,
+    int *is_range)
+{
+	const char *dash = memchr(s, '-', len);
+
+	*is_range = dash != NULL;
+	if (dash == NULL) {
+		if (parse_port(s, len, first) == -1)
+			return -1;
+		*last = *first;
+		return 0;
+	}
+	if (parse_port(s, (size_t)(dash - s), first) == -1 ||
+	    parse_port(dash + 1, len - (size_t)(dash - s) - 1, last) == -1)
+		return -1;
+	return 0;
+}
+
+int
+config_parse_map(const char *spec, struct conf_map *m, char *err,
+    size_t errlen)
+{
+	const char *slash, *colon, *proto;
+	uint16_t ef, el;
+	int irange, erange;
+	size_t ilen;
+
+	memset(m, 0, sizeof(*m));
+	slash = strrchr(spec, '/');
+	if (slash == NULL) {
+		seterr(err, errlen, "missing /tcp or /udp");
+		return -1;
+	}
+	proto = slash + 1;
+	if (strcmp(proto, "tcp") == 0)
+		m->proto = CONF_TCP;
+	else if (strcmp(proto, "udp") == 0)
+		m->proto = CONF_UDP;
+	else {
+		seterr(err, errlen, "protocol must be tcp or udp");
+		return -1;
+	}
+	colon = memchr(spec, ':', (size_t)(slash - spec));
+	ilen = (size_t)((colon != NULL ? colon : slash) - spec);
+	if (parse_range(spec, ilen, &m->int_first, &m->int_last,
+	    &irange) == -1) {
+		seterr(err, errlen, "bad internal port");
+		return -1;
+	}
+	if (m->int_last < m->int_first) {
+		seterr(err, errlen, "range %u-%u is backwards",
+		    m->int_first, m->int_last);
+		return -1;
+	}
+	m->ext_first = m->int_first;
+	if (colon != NULL) {
+		if (parse_range(colon + 1, (size_t)(slash - colon - 1), &ef,
+		    &el, &erange) == -1) {
+			seterr(err, errlen, "bad external port");
+			return -1;
+		}
+		if (erange && el - ef != m->int_last - m->int_first) {
+			seterr(err, errlen, "external range is not as long as "
+			    "the internal one");
+			return -1;
+		}
+		m->ext_first = ef;
+	}
+	if ((unsigned)m->ext_first + (m->int_last - m->int_first) > 65535) {
+		seterr(err, errlen, "external range goes past 65535");
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_parse_lease(const char *s, uint32_t *lease, char *err, size_t errlen)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	if (*s < '0' || *s > '9')
+		goto bad;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		goto bad;
+	if (v != 0 && (v < CONF_LEASE_MIN || v > CONF_LEASE_MAX)) {
+		seterr(err, errlen, "lease %s: must be 0 or %d to %d seconds",
+		    s, CONF_LEASE_MIN, CONF_LEASE_MAX);
+		return -1;
+	}
+	*lease = (uint32_t)v;
+	return 0;
+bad:
+	seterr(err, errlen, "lease \"%s\": not a number of seconds", s);
+	return -1;
+}
+
+void
+config_format_map(const struct conf_map *m, char *buf, size_t len)
+{
+	char ip[16] = "", ep[16] = "";
+
+	if (m->int_first == m->int_last)
+		snprintf(ip, sizeof(ip), "%u", m->int_first);
+	else
+		snprintf(ip, sizeof(ip), "%u-%u", m->int_first, m->int_last);
+	if (m->ext_first != m->int_first)
+		snprintf(ep, sizeof(ep), ":%u", m->ext_first);
+	snprintf(buf, len, "%s%s/%s", ip, ep, config_proto_name(m->proto));
+}
+
+static int
+map_overlaps(const struct conf_map *a, const struct conf_map *b)
+{
+	unsigned int ae = a->ext_first + (a->int_last - a->int_first);
+	unsigned int be = b->ext_first + (b->int_last - b->int_first);
+
+	if (a->proto != b->proto)
+		return 0;
+	return a->ext_first <= be && b->ext_first <= ae;
+}
+
+int
+config_add_map(struct config *conf, const struct conf_map *m, char *err,
+    size_t errlen)
+{
+	struct conf_map *n;
+	size_t i, count = (size_t)(m->int_last - m->int_first) + 1;
+	char a[32], b[32];
+
+	for (i = 0; i < conf->nmaps; i++) {
+		if (map_overlaps(&conf->maps[i], m)) {
+			config_format_map(m, a, sizeof(a));
+			config_format_map(&conf->maps[i], b, sizeof(b));
+			seterr(err, errlen, "map %s: external ports overlap "
+			    "map %s", a, b);
+			return -1;
+		}
+	}
+	if (conf->nports + count > CONF_MAX_MAPS) {
+		seterr(err, errlen, "too many mappings: at most %d ports in all",
+		    CONF_MAX_MAPS);
+		return -1;
+	}
+	n = reallocarray(conf->maps, conf->nmaps + 1, sizeof(*n));
+	if (n == NULL)
+		fatal("reallocarray");
+	conf->maps = n;
+	conf->maps[conf->nmaps++] = *m;
+	conf->nports += count;
+	return 0;
+}
+
+static int
+parse_yesno(const char *s, int *v)
+{
+	if (strcmp(s, "yes") == 0)
+		*v = 1;
+	else if (strcmp(s, "no") == 0)
+		*v = 0;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+valid_ifname(const char *s)
+{
+	size_t len = strlen(s), i;
+
+	if (len == 0 || len >= 16)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!isgraph((unsigned char)s[i]) || s[i] == '/')
+			return 0;
+	return 1;
+}
+
+/* One statement already split in tokens; msg receives the error without position. */
+static int
+parse_statement(struct config *conf, char **tok, int ntok, char *msg,
+    size_t msglen)
+{
+	const char *kw = tok[0];
+	struct conf_map m;
+	char err[128];
+	int nargs = ntok - 1;
+
+	if (strcmp(kw, "map") == 0) {
+		if (nargs != 1)
+			goto nargs;
+		if (config_parse_map(tok[1], &m, err, sizeof(err)) == -1) {
+			seterr(msg, msglen, "map %s: %s", tok[1], err);
+			return -1;
+		}
+		return config_add_map(conf, &m, msg, msglen);
+	} else if (strcmp(kw, "lease") == 0) {
+		if (nargs != 1)
+			goto nargs;
+		return config_parse_lease(tok[1], &conf->lease, msg, msglen);
+	} else if (strcmp(kw, "any-port") == 0) {
+		if (nargs != 1)
+			goto nargs;
+		if (parse_yesno(tok[1], &conf->any_port) == -1) {
+			seterr(msg, msglen, "any-port: expected yes or no, "
+			    "not \"%s\"", tok[1]);
+			return -1;
+		}
+		return 0;
+	} else if (strcmp(kw, "interface") == 0) {
+		if (nargs != 1)
+			goto nargs;
+		if (!valid_ifname(tok[1])) {
+			seterr(msg, msglen, "interface: bad name \"%s\"",
+			    tok[1]);
+			return -1;
+		}
+		free(conf->interface);
+		if ((conf->interface = strdup(tok[1])) == NULL)
+			fatal("strdup");
+		return 0;
+	} else if (strcmp(kw, "gateway") == 0) {
+		if (nargs != 1)
+			goto nargs;
+		if (inet_pton(AF_INET, tok[1], &conf->gateway) != 1) {
+			seterr(msg, msglen, "gateway: \"%s\" is not an IPv4 "
+			    "address", tok[1]);
+			return -1;
+		}
+		conf->have_gateway = 1;
+		return 0;
+	} else if (strcmp(kw, "pidfile") == 0) {
+		if (nargs != 1)
+			goto nargs;
+		if (tok[1][0] != '/') {
+			seterr(msg, msglen, "pidfile: \"%s\" is not an absolute "
+			    "path", tok[1]);
+			return -1;
+		}
+		free(conf->pidfile);
+		if ((conf->pidfile = strdup(tok[1])) == NULL)
+			fatal("strdup");
+		return 0;
+	}
+	seterr(msg, msglen, "unknown keyword \"%s\"", kw);
+	return -1;
+nargs:
+	seterr(msg, msglen, "%s: expected one argument, got %d", kw, nargs);
+	return -1;
+}
+
+int
+config_parse_buf(struct config *conf, const char *name, const char *buf,
+    size_t len, char *err, size_t errlen)
+{
+	char line[CONF_MAX_LINE + 1], msg[256];
+	char *tok[CONF_MAX_TOKENS], *p, *hash;
+	size_t pos = 0, ll;
+	int lineno = 0, ntok;
+
+	while (pos < len) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+
+		ll = nl != NULL ? (size_t)(nl - (buf + pos)) : len - pos;
+		lineno++;
+		if (ll > CONF_MAX_LINE) {
+			seterr(err, errlen, "%s:%d: line too long", name,
+			    lineno);
+			return -1;
+		}
+		memcpy(line, buf + pos, ll);
+		line[ll] = '\0';
+		pos += ll + (nl != NULL);
+		if (memchr(line, '\0', ll) != NULL) {
+			seterr(err, errlen, "%s:%d: NUL byte in line", name,
+			    lineno);
+			return -1;
+		}
+		if ((hash = strchr(line, '#')) != NULL)
+			*hash = '\0';
+		ntok = 0;
+		for (p = line; *p != '\0';) {
+			while (*p == ' ' || *p == '\t' || *p == '\r')
+				p++;
+			if (*p == '\0')
+				break;
+			if (!isprint((unsigned char)*p)) {
+				seterr(err, errlen, "%s:%d: unexpected byte "
+				    "0x%02x", name, lineno, (unsigned char)*p);
+				return -1;
+			}
+			if (ntok == CONF_MAX_TOKENS) {
+				seterr(err, errlen, "%s:%d: too many words",
+				    name, lineno);
+				return -1;
+			}
+			tok[ntok++] = p;
+			while (*p != '\0' && *p != ' ' && *p != '\t' &&
+			    *p != '\r') {
+				if (!isprint((unsigned char)*p)) {
+					seterr(err, errlen, "%s:%d: unexpected "
+					    "byte 0x%02x", name, lineno,
+					    (unsigned char)*p);
+					return -1;
+				}
+				p++;
+			}
+			if (*p != '\0')
+				*p++ = '\0';
+		}
+		if (ntok == 0)
+			continue;
+		if (parse_statement(conf, tok, ntok, msg, sizeof(msg)) == -1) {
+			seterr(err, errlen, "%s:%d: %s", name, lineno, msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+config_load(struct config *conf, const char *path, int must_exist, char *err,
+    size_t errlen)
+{
+	struct stat st;
+	char *buf;
+	ssize_t n;
+	size_t got = 0;
+	int fd, r;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > CONF_MAX_FILE) {
+		seterr(err, errlen, "%s: not a regular file of at most %d bytes",
+		    path, CONF_MAX_FILE);
+		close(fd);
+		return -1;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+		fatal("malloc");
+	while (got < (size_t)st.st_size) {
+		n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	r = config_parse_buf(conf, path, buf, got, err, errlen);
+	free(buf);
+	return r;
+}
+
+int
+config_merge(struct config *conf, const struct config *over, int mask,
+    char *err, size_t errlen)
+{
+	size_t i;
+
+	if (mask & CONF_SET_LEASE)
+		conf->lease = over->lease;
+	if (mask & CONF_SET_ANYPORT)
+		conf->any_port = over->any_port;
+	if (mask & CONF_SET_INTERFACE) {
+		free(conf->interface);
+		if ((conf->interface = strdup(over->interface)) == NULL)
+			fatal("strdup");
+	}
+	if (mask & CONF_SET_GATEWAY) {
+		conf->have_gateway = 1;
+		conf->gateway = over->gateway;
+	}
+	if (mask & CONF_SET_PIDFILE) {
+		free(conf->pidfile);
+		if ((conf->pidfile = strdup(over->pidfile)) == NULL)
+			fatal("strdup");
+	}
+	for (i = 0; i < over->nmaps; i++)
+		if (config_add_map(conf, &over->maps[i], err, errlen) == -1)
+			return -1;
+	return 0;
+}
+
+void
+config_print(FILE *fp, const struct config *conf)
+{
+	char buf[64];
+	size_t i;
+
+	if (conf->interface != NULL)
+		fprintf(fp, "interface %s\n", conf->interface);
+	if (conf->have_gateway)
+		fprintf(fp, "gateway %s\n", inet_ntop(AF_INET, &conf->gateway,
+		    buf, sizeof(buf)));
+	fprintf(fp, "lease %u\n", conf->lease);
+	fprintf(fp, "any-port %s\n", conf->any_port ? "yes" : "no");
+	if (conf->pidfile != NULL)
+		fprintf(fp, "pidfile %s\n", conf->pidfile);
+	for (i = 0; i < conf->nmaps; i++) {
+		config_format_map(&conf->maps[i], buf, sizeof(buf));
+		fprintf(fp, "map %s\n", buf);
+	}
+}

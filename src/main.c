@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: ISC */
+/* natmapd: command line, configuration, daemon life cycle and signals. */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "driver.h"
+#include "log.h"
+#include "loop.h"
+#include "mapping.h"
+#include "upnp.h"
+
+#define EXIT_USAGE	64
+#define EXIT_CONFIG	78
+
+#ifndef NATMAPD_CONF_FILE
+#define NATMAPD_CONF_FILE	"/etc/natmapd.conf"
+#endif
+#ifndef NATMAPD_PID_FILE
+#define NATMAPD_PID_FILE	"/run/natmapd.pid"
+#endif
+
+enum {
+	OPT_LEASE = 256,
+	OPT_INTERFACE,
+	OPT_GATEWAY,
+	OPT_PIDFILE,
+	OPT_ANYPORT,
+};
+
+static const struct option longopts[] = {
+	{ "map",		required_argument,	NULL, 'm' },
+	{ "foreground",		no_argument,		NULL, 'f' },
+	{ "config",		required_argument,	NULL, 'c' },
+	{ "check-config",	no_argument,		NULL, 'n' },
+	{ "verbose",		no_argument,		NULL, 'v' },
+	{ "version",		no_argument,		NULL, 'V' },
+	{ "help",		no_argument,		NULL, 'h' },
+	{ "lease",		required_argument,	NULL, OPT_LEASE },
+	{ "interface",		required_argument,	NULL, OPT_INTERFACE },
+	{ "gateway",		required_argument,	NULL, OPT_GATEWAY },
+	{ "pidfile",		required_argument,	NULL, OPT_PIDFILE },
+	{ "any-port",		no_argument,		NULL, OPT_ANYPORT },
+	{ NULL,			0,			NULL, 0 },
+};
+
+/* What the command line says, kept to rebuild the config on SIGHUP. */
+static struct config	cli;
+static int		cli_mask;
+static const char	*conf_file = NATMAPD_CONF_FILE;
+static int		conf_explicit;
+static struct config	running;
+static const char	*pidfile_written;
+
+static int		sigpipe[2] = { -1, -1 };
+static struct loop_fd	sig_lfd;
+static int		stopping;
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: natmapd [-fhnVv] [-c file] [-m spec]... [--lease seconds]\n"
+	    "               [--interface if] [--gateway addr] [--pidfile file]"
+	    " [--any-port]\n"
+	    "  -m, --map SPEC        map PORT[-LAST][:EXTERNAL]/tcp|udp "
+	    "(repeatable)\n"
+	    "  -f, --foreground      stay in the foreground, log to stderr\n"
+	    "  -c, --config FILE     configuration file (default %s)\n"
+	    "  -n, --check-config    check the configuration and exit "
+	    "(-nv prints it)\n"
+	    "  -v, --verbose         log more (repeatable)\n"
+	    "  -V, --version         print the version and exit\n"
+	    "  -h, --help            print this help and exit\n"
+	    "      --lease SECONDS   lease to ask for, 0 or 60..604800 "
+	    "(default %d)\n"
+	    "      --interface IF    LAN interface to map from\n"
+	    "      --gateway ADDR    gateway address (default: the default "
+	    "route's)\n"
+	    "      --pidfile FILE    pid file when detached (default %s)\n"
+	    "      --any-port        take another external port if the one "
+	    "asked for is held\n",
+	    NATMAPD_CONF_FILE, CONF_LEASE_DEFAULT, NATMAPD_PID_FILE);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "natmapd: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	usage(stderr);
+	exit(EXIT_USAGE);
+}
+
+static void
+parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
+{
+	struct conf_map m;
+	char err[256];
+	int ch;
+
+	config_init(&cli);
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":m:fc:nvVh", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'm':
+			if (config_parse_map(optarg, &m, err, sizeof(err)) == -1 ||
+			    config_add_map(&cli, &m, err, sizeof(err)) == -1)
+				usage_error("--map %s: %s", optarg, err);
+			break;
+		case 'f':
+			*foreground = 1;
+			break;
+		case 'c':
+			conf_file = optarg;
+			conf_explicit = 1;
+			break;
+		case 'n':
+			*check = 1;
+			break;
+		case 'v':
+			(*verbose)++;
+			break;
+		case 'V':
+			printf("%s\n", PACKAGE_VERSION);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case OPT_LEASE:
+			if (config_parse_lease(optarg, &cli.lease, err,
+			    sizeof(err)) == -1)
+				usage_error("--lease %s: %s", optarg, err);
+			cli_mask |= CONF_SET_LEASE;
+			break;
+		case OPT_INTERFACE:
+			if (strlen(optarg) == 0 || strlen(optarg) >= 16)
+				usage_error("--interface %s: bad interface name",
+				    optarg);
+			cli.interface = optarg;
+			cli_mask |= CONF_SET_INTERFACE;
+			break;
+		case OPT_GATEWAY:
+			if (inet_pton(AF_INET, optarg, &cli.gateway) != 1)
+				usage_error("--gateway %s: not an IPv4 address",
+				    optarg);
+			cli_mask |= CONF_SET_GATEWAY;
+			break;
+		case OPT_PIDFILE:
+			if (optarg[0] != '/')
+				usage_error("--pidfile %s: not an absolute path",
+				    optarg);
+			cli.pidfile = optarg;
+			cli_mask |= CONF_SET_PIDFILE;
+			break;
+		case OPT_ANYPORT:
+			cli.any_port = 1;
+			cli_mask |= CONF_SET_ANYPORT;
+			break;
+		case ':':
+			usage_error("%s: needs an argument", argv[optind - 1]);
+		default:
+			if (optopt != 0)
+				usage_error("-%c: unknown option", optopt);
+			usage_error("%s: unknown option", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		usage_error("%s: unexpected argument", argv[optind]);
+}
+
+/* File, then command line.  Returns 0, or an exit status with the message printed. */
+static int
+build_config(struct config *conf, int foreground_errors)
+{
+	char err[512];
+
+	config_init(conf);
+	if (config_load(conf, conf_file, conf_explicit, err,
+	    sizeof(err)) == -1 ||
+	    config_merge(conf, &cli, cli_mask, err, sizeof(err)) == -1) {
+		if (foreground_errors)
+			fprintf(stderr, "natmapd: %s\n", err);
+		else
+			log_warnx("%s", err);
+		config_free(conf);
+		return EXIT_CONFIG;
+	}
+	if (conf->nmaps == 0) {
+		snprintf(err, sizeof(err), "nothing to map: give --map or a "
+		    "map line in %s", conf_file);
+		if (foreground_errors)
+			fprintf(stderr, "natmapd: %s\n", err);
+		else
+			log_warnx("%s", err);
+		config_free(conf);
+		return EXIT_CONFIG;
+	}
+	return 0;
+}
+
+static void
+signal_handler(int sig)
+{
+	unsigned char c = (unsigned char)sig;
+	int saved_errno = errno;
+
+	if (write(sigpipe[1], &c, 1) == -1) {
+		/* the pipe is full: a signal is pending anyway */
+	}
+	errno = saved_errno;
+}
+
+static void
+shutdown_done(void)
+{
+	loop_stop();
+}
+
+static void
+reload(void)
+{
+	struct config conf;
+
+	if (build_config(&conf, 0) != 0) {
+		log_warnx("SIGHUP: configuration not changed");
+		return;
+	}
+	log_info("SIGHUP: configuration reloaded from %s", conf_file);
+	mapping_reconfigure(&conf);
+	config_free(&running);
+	running = conf;
+}
+
+static void
+signal_read(struct loop_fd *lf, int ev)
+{
+	unsigned char c;
+
+	(void)ev;
+	while (read(lf->fd, &c, 1) == 1) {
+		switch (c) {
+		case SIGTERM:
+		case SIGINT:
+			if (stopping) {
+				log_warnx("second signal: exiting now");
+				if (pidfile_written != NULL)
+					unlink(pidfile_written);
+				_exit(1);
+			}
+			stopping = 1;
+			log_info("signal %d: deleting mappings and exiting", c);
+			mapping_shutdown(shutdown_done);
+			break;
+		case SIGHUP:
+			if (!stopping)
+				reload();
+			break;
+		}
+	}
+}
+
+static void
+setup_signals(void)
+{
+	struct sigaction sa;
+
+	if (pipe2(sigpipe, O_NONBLOCK | O_CLOEXEC) == -1)
+		fatal("pipe2");
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = signal_handler;
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGINT, &sa, NULL) == -1 ||
+	    sigaction(SIGHUP, &sa, NULL) == -1)
+		fatal("sigaction");
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) == -1)
+		fatal("sigaction");
+	loop_fd_add(&sig_lfd, sigpipe[0], LOOP_READ, signal_read);
+}
+
+static void
+write_pidfile(const char *path)
+{
+	char buf[32];
+	int fd, n;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd == -1) {
+		log_warn("%s", path);
+		return;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, (size_t)n) != n)
+		log_warn("%s", path);
+	close(fd);
+	pidfile_written = path;
+}
+
+static void
+detach(void)
+{
+	int fd;
+
+	switch (fork()) {
+	case -1:
+		fatal("fork");
+	case 0:
+		break;
+	default:
+		_exit(0);
+	}
+	if (setsid() == -1)
+		fatal("setsid");
+	switch (fork()) {
+	case -1:
+		fatal("fork");
+	case 0:
+		break;
+	default:
+		_exit(0);
+	}
+	if (chdir("/") == -1)
+		fatal("chdir");
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	int foreground = 0, check = 0, verbose = 0, r;
+
+	parse_args(argc, argv, &foreground, &check, &verbose);
+	if ((r = build_config(&running, 1)) != 0)
+		return r;
+	if (check) {
+		if (verbose)
+			config_print(stdout, &running);
+		config_free(&running);
+		return 0;
+	}
+	if (!foreground)
+		detach();
+	log_init(foreground, verbose);
+	setup_signals();
+	if (!foreground)
+		write_pidfile(running.pidfile != NULL ? running.pidfile :
+		    NATMAPD_PID_FILE);
+	log_info("natmapd %s starting: %zu mapping%s", PACKAGE_VERSION,
+	    running.nports, running.nports == 1 ? "" : "s");
+	mapping_init(&running, &upnp_driver);
+	mapping_start();
+	loop_run();
+	mapping_free();
+	config_free(&running);
+	if (pidfile_written != NULL)
+		unlink(pidfile_written);
+	log_info("natmapd stopped");
+	return 0;
+}

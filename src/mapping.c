@@ -1,0 +1,639 @@
+/* SPDX-License-Identifier: ISC */
+/* The mapping engine: gateway probing with backoff, and a state machine per mapping. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "driver.h"
+#include "log.h"
+#include "loop.h"
+#include "mapping.h"
+#include "osdep.h"
+
+enum gw_state {
+	GW_NONE,
+	GW_PROBING,
+	GW_READY,
+};
+
+struct mapping {
+	int		 state;
+	int		 proto;
+	uint16_t	 int_port;
+	uint16_t	 ext_want;	/* as configured */
+	uint16_t	 ext_port;	/* granted */
+	uint32_t	 lease;		/* granted */
+	int		 on_router;	/* the gateway may hold it: delete on exit */
+	int		 unwanted;	/* dropped from the config: delete, then free */
+	uint64_t	 backoff;
+	struct timer	 timer;
+	struct drv_op	 op;
+	struct mapping	*next;
+};
+
+static struct {
+	const struct mapping_driver	*drv;
+	uint32_t			 lease;
+	int				 any_port;
+	char				 ifname[16];
+	int				 have_gateway;
+	struct in_addr			 gateway;
+	int				 gw_state;
+	struct drv_env			 env;
+	struct drv_gateway		 gw;
+	struct timer			 probe_timer;
+	uint64_t			 probe_backoff;
+	int				 probe_failures;
+	struct mapping			*maps;
+	int				 stopping;
+	void				(*stopped)(void);
+	struct timer			 stop_timer;
+	void				(*observer)(const struct mapping_status *);
+} E;
+
+static const char *const state_names[] = {
+	[MAPPING_WAIT] = "wait",
+	[MAPPING_ADDING] = "adding",
+	[MAPPING_BOUND] = "bound",
+	[MAPPING_RENEWING] = "renewing",
+	[MAPPING_RETRY] = "retry",
+	[MAPPING_DELETING] = "deleting",
+	[MAPPING_GONE] = "gone",
+};
+
+static void	mapping_add(struct mapping *);
+static void	mapping_probe(void);
+static void	mapping_check_stopped(void);
+
+const char *
+mapping_state_name(int s)
+{
+	if (s < 0 || (size_t)s >= sizeof(state_names) / sizeof(state_names[0]))
+		return "?";
+	return state_names[s];
+}
+
+static const char *
+proto_name(int proto)
+{
+	return proto == DRV_UDP ? "udp" : "tcp";
+}
+
+static uint64_t
+backoff_next(uint64_t *b)
+{
+	uint64_t d = *b < MAPPING_BACKOFF_MIN_MS ? MAPPING_BACKOFF_MIN_MS : *b;
+
+	*b = d * 2 > MAPPING_BACKOFF_MAX_MS ? MAPPING_BACKOFF_MAX_MS : d * 2;
+	return loop_jitter(d, 20);
+}
+
+/* Every state change passes here. */
+static void
+mapping_notify(struct mapping *m, int old)
+{
+	struct mapping_status st;
+
+	log_debug("%s %u: %s -> %s", proto_name(m->proto), m->int_port,
+	    mapping_state_name(old), mapping_state_name(m->state));
+	if (E.observer == NULL)
+		return;
+	memset(&st, 0, sizeof(st));
+	st.state = m->state;
+	st.old_state = old;
+	st.proto = m->proto;
+	st.int_addr = E.env.local;
+	st.int_port = m->int_port;
+	st.ext_port = m->ext_port;
+	st.ext_addr = E.gw.external;
+	st.lease = m->lease;
+	E.observer(&st);
+}
+
+/* The only place that arms a mapping's timer. */
+static void
+mapping_transition(struct mapping *m, int state)
+{
+	int old = m->state;
+	uint64_t ms;
+
+	m->state = state;
+	timer_stop(&m->timer);
+	switch (state) {
+	case MAPPING_BOUND:
+		m->backoff = 0;
+		if (m->lease == 0)
+			ms = (uint64_t)MAPPING_PERMANENT_CHECK_S * 1000;
+		else
+			ms = (uint64_t)m->lease * 1000 / 2;
+		timer_set(&m->timer, ms > 1000 ? ms : 1000);
+		break;
+	case MAPPING_RETRY:
+		timer_set(&m->timer, backoff_next(&m->backoff));
+		break;
+	default:
+		break;
+	}
+	mapping_notify(m, old);
+}
+
+static void
+mapping_request(const struct mapping *m, struct drv_map *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->proto = m->proto;
+	req->int_addr = E.env.local;
+	req->int_port = m->int_port;
+	req->lease = E.lease;
+	snprintf(req->desc, sizeof(req->desc), "natmapd %s %u",
+	    proto_name(m->proto), m->int_port);
+	if (m->state == MAPPING_RENEWING || m->state == MAPPING_DELETING) {
+		req->ext_port = m->ext_port;
+		req->any_port = 0;
+	} else {
+		req->ext_port = m->ext_want;
+		req->any_port = E.any_port;
+	}
+}
+
+static void
+gateway_lost(void)
+{
+	if (E.gw_state != GW_READY || E.stopping)
+		return;
+	log_info("%s gateway %s stopped answering; looking for it again",
+	    E.drv->name, E.gw.where);
+	E.gw_state = GW_NONE;
+	E.probe_backoff = 0;
+	timer_set(&E.probe_timer, 0);
+}
+
+static void
+mapping_free_one(struct mapping *m)
+{
+	struct mapping **p;
+
+	for (p = &E.maps; *p != NULL; p = &(*p)->next)
+		if (*p == m) {
+			*p = m->next;
+			break;
+		}
+	timer_stop(&m->timer);
+	free(m);
+}
+
+static void
+mapping_done(struct drv_op *op, const struct drv_result *res)
+{
+	struct mapping *m = container_of(op, struct mapping, op);
+	char ia[INET_ADDRSTRLEN], ea[INET_ADDRSTRLEN];
+	int was = m->state;
+
+	inet_ntop(AF_INET, &E.env.local, ia, sizeof(ia));
+	inet_ntop(AF_INET, &res->ext_addr, ea, sizeof(ea));
+	if (was == MAPPING_DELETING) {
+		if (res->status == DRV_OK)
+			log_info("%s %s:%u -> %s:%u deleted",
+			    proto_name(m->proto), ia, m->int_port, ea,
+			    m->ext_port);
+		else
+			log_warnx("%s %s:%u -> %s:%u: delete failed: %s",
+			    proto_name(m->proto), ia, m->int_port, ea,
+			    m->ext_port, res->detail);
+		m->on_router = 0;
+		mapping_transition(m, MAPPING_GONE);
+		if (m->unwanted && !E.stopping)
+			mapping_free_one(m);
+		mapping_check_stopped();
+		return;
+	}
+	if (res->status == DRV_OK) {
+		int changed = was == MAPPING_ADDING ||
+		    res->ext_port != m->ext_port || res->lease != m->lease;
+
+		m->on_router = 1;
+		m->ext_port = res->ext_port;
+		m->lease = res->lease;
+		if (changed) {
+			char lease[32];
+
+			if (res->lease == 0)
+				snprintf(lease, sizeof(lease), "permanent");
+			else
+				snprintf(lease, sizeof(lease), "lease %us",
+				    res->lease);
+			log_info("%s %s:%u -> %s:%u via %s, %s",
+			    proto_name(m->proto), ia, m->int_port, ea,
+			    m->ext_port, E.gw.name, lease);
+		} else
+			log_debug("%s %u renewed, lease %us",
+			    proto_name(m->proto), m->int_port, m->lease);
+		mapping_transition(m, MAPPING_BOUND);
+		return;
+	}
+	mapping_transition(m, MAPPING_RETRY);
+	log_warnx("%s %s:%u: %s %s; retrying in %llus",
+	    proto_name(m->proto), ia, m->int_port,
+	    was == MAPPING_RENEWING ? "renewal failed:" : "mapping failed:",
+	    res->detail, (unsigned long long)(timer_remaining(&m->timer) +
+	    999) / 1000);
+	if (res->status == DRV_ERR_GATEWAY)
+		gateway_lost();
+}
+
+static void
+mapping_add(struct mapping *m)
+{
+	struct drv_map req;
+
+	if (E.gw_state != GW_READY) {
+		mapping_transition(m, MAPPING_WAIT);
+		return;
+	}
+	if (m->state != MAPPING_BOUND && m->state != MAPPING_RENEWING)
+		mapping_transition(m, MAPPING_ADDING);
+	mapping_request(m, &req);
+	/* The driver may answer at once, from inside map(). */
+	if (E.drv->map(&m->op, &req) == -1) {
+		log_warnx("%s %u: cannot start a request", proto_name(m->proto),
+		    m->int_port);
+		mapping_transition(m, MAPPING_RETRY);
+	}
+}
+
+static void
+mapping_timer(struct timer *t)
+{
+	struct mapping *m = container_of(t, struct mapping, timer);
+
+	switch (m->state) {
+	case MAPPING_BOUND:
+		mapping_transition(m, MAPPING_RENEWING);
+		mapping_add(m);
+		break;
+	case MAPPING_RETRY:
+		mapping_add(m);
+		break;
+	default:
+		break;
+	}
+}
+
+static struct mapping *
+mapping_new(int proto, uint16_t int_port, uint16_t ext_want)
+{
+	struct mapping *m;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		fatal("calloc");
+	m->proto = proto;
+	m->int_port = int_port;
+	m->ext_want = ext_want;
+	m->state = MAPPING_WAIT;
+	m->op.done = mapping_done;
+	timer_init(&m->timer, mapping_timer);
+	return m;
+}
+
+static int
+wants(const struct config *conf, int proto, uint16_t int_port,
+    uint16_t ext_want)
+{
+	size_t i;
+
+	for (i = 0; i < conf->nmaps; i++) {
+		const struct conf_map *c = &conf->maps[i];
+		int p = c->proto == CONF_UDP ? DRV_UDP : DRV_TCP;
+
+		if (p == proto && int_port >= c->int_first &&
+		    int_port <= c->int_last &&
+		    ext_want == c->ext_first + (int_port - c->int_first))
+			return 1;
+	}
+	return 0;
+}
+
+static struct mapping *
+find(int proto, uint16_t int_port, uint16_t ext_want)
+{
+	struct mapping *m;
+
+	for (m = E.maps; m != NULL; m = m->next)
+		if (m->proto == proto && m->int_port == int_port &&
+		    m->ext_want == ext_want && !m->unwanted)
+			return m;
+	return NULL;
+}
+
+static void
+apply_settings(const struct config *conf)
+{
+	E.lease = conf->lease;
+	E.any_port = conf->any_port;
+	snprintf(E.ifname, sizeof(E.ifname), "%s",
+	    conf->interface != NULL ? conf->interface : "");
+	E.have_gateway = conf->have_gateway;
+	E.gateway = conf->gateway;
+}
+
+/* Add the config's mappings that are not there yet; returns how many. */
+static int
+add_missing(const struct config *conf)
+{
+	struct mapping *m, **tail;
+	size_t i;
+	unsigned int p;
+	int n = 0;
+
+	for (tail = &E.maps; *tail != NULL; tail = &(*tail)->next)
+		;
+	for (i = 0; i < conf->nmaps; i++) {
+		const struct conf_map *c = &conf->maps[i];
+		int proto = c->proto == CONF_UDP ? DRV_UDP : DRV_TCP;
+
+		for (p = c->int_first; p <= c->int_last; p++) {
+			uint16_t ext = (uint16_t)(c->ext_first +
+			    (p - c->int_first));
+
+			if (find(proto, (uint16_t)p, ext) != NULL)
+				continue;
+			m = mapping_new(proto, (uint16_t)p, ext);
+			*tail = m;
+			tail = &m->next;
+			n++;
+		}
+	}
+	return n;
+}
+
+static void
+probe_done(int status, const struct drv_gateway *gw, const char *detail)
+{
+	struct mapping *m;
+	char ext[INET_ADDRSTRLEN];
+	int changed;
+
+	if (E.stopping)
+		return;
+	if (status != DRV_OK) {
+		uint64_t d = backoff_next(&E.probe_backoff);
+
+		E.gw_state = GW_NONE;
+		E.probe_failures++;
+		log_warnx("%s on %s: %s; retrying in %llus", E.drv->name,
+		    E.env.ifname[0] ? E.env.ifname : "the default route",
+		    detail != NULL ? detail : "no gateway",
+		    (unsigned long long)(d + 999) / 1000);
+		timer_set(&E.probe_timer, d);
+		return;
+	}
+	changed = strcmp(gw->where, E.gw.where) != 0;
+	E.gw = *gw;
+	E.gw_state = GW_READY;
+	E.probe_backoff = 0;
+	E.probe_failures = 0;
+	inet_ntop(AF_INET, &gw->external, ext, sizeof(ext));
+	log_info("%s gateway %s, external address %s", gw->name, gw->where,
+	    gw->external.s_addr != INADDR_ANY ? ext : "unknown");
+	if (gw->external_reserved)
+		log_info("%s gateway %s reports external address %s, which is "
+		    "reserved: double NAT or carrier-grade NAT is possible; "
+		    "mapping anyway", E.drv->name, gw->where, ext);
+	for (m = E.maps; m != NULL; m = m->next) {
+		if (m->state == MAPPING_WAIT)
+			mapping_add(m);
+		else if (changed && m->state == MAPPING_BOUND) {
+			/* Another gateway: map again at once. */
+			mapping_transition(m, MAPPING_RENEWING);
+			mapping_add(m);
+		}
+	}
+}
+
+static int
+mapping_env(struct drv_env *env, char *why, size_t whylen)
+{
+	char ifout[IF_NAMESIZE] = "";
+
+	memset(env, 0, sizeof(*env));
+	if (E.have_gateway)
+		env->gateway = E.gateway;
+	else if (osdep_default_gateway(E.ifname[0] ? E.ifname : NULL,
+	    &env->gateway, ifout) == -1) {
+		snprintf(why, whylen, "no IPv4 default route%s%s",
+		    E.ifname[0] ? " on " : "", E.ifname);
+		return -1;
+	}
+	if (E.ifname[0]) {
+		snprintf(env->ifname, sizeof(env->ifname), "%s", E.ifname);
+		if (osdep_if_addr(E.ifname, &env->local) == -1) {
+			snprintf(why, whylen, "interface %s has no IPv4 address",
+			    E.ifname);
+			return -1;
+		}
+	} else {
+		snprintf(env->ifname, sizeof(env->ifname), "%s", ifout);
+		if (osdep_source_addr(env->gateway, &env->local) == -1) {
+			snprintf(why, whylen, "no route to gateway %s: %s",
+			    inet_ntoa(env->gateway), strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+mapping_probe(void)
+{
+	char why[128];
+
+	if (E.stopping)
+		return;
+	if (mapping_env(&E.env, why, sizeof(why)) == -1) {
+		uint64_t d = backoff_next(&E.probe_backoff);
+
+		log_warnx("%s; retrying in %llus", why,
+		    (unsigned long long)(d + 999) / 1000);
+		timer_set(&E.probe_timer, d);
+		return;
+	}
+	E.gw_state = GW_PROBING;
+	log_debug("probing for a %s gateway from %s via %s", E.drv->name,
+	    inet_ntoa(E.env.local), E.env.ifname);
+	if (E.drv->probe(&E.env, probe_done) == -1) {
+		E.gw_state = GW_NONE;
+		timer_set(&E.probe_timer, backoff_next(&E.probe_backoff));
+	}
+}
+
+static void
+probe_timer_cb(struct timer *t)
+{
+	(void)t;
+	mapping_probe();
+}
+
+void
+mapping_init(const struct config *conf, const struct mapping_driver *drv)
+{
+	memset(&E, 0, sizeof(E));
+	E.drv = drv;
+	apply_settings(conf);
+	timer_init(&E.probe_timer, probe_timer_cb);
+	timer_init(&E.stop_timer, NULL);
+	add_missing(conf);
+}
+
+void
+mapping_start(void)
+{
+	mapping_probe();
+}
+
+void
+mapping_reconfigure(const struct config *conf)
+{
+	struct mapping *m, *next;
+	int reprobe;
+
+	reprobe = strcmp(E.ifname, conf->interface != NULL ?
+	    conf->interface : "") != 0 || E.have_gateway !=
+	    conf->have_gateway || E.gateway.s_addr != conf->gateway.s_addr;
+	apply_settings(conf);
+	for (m = E.maps; m != NULL; m = next) {
+		next = m->next;
+		if (m->unwanted || wants(conf, m->proto, m->int_port,
+		    m->ext_want))
+			continue;
+		m->unwanted = 1;
+		if (m->op.priv != NULL)
+			E.drv->cancel(&m->op);
+		if (m->on_router && E.gw_state == GW_READY) {
+			struct drv_map req;
+
+			mapping_transition(m, MAPPING_DELETING);
+			mapping_request(m, &req);
+			if (E.drv->unmap(&m->op, &req) == -1)
+				mapping_free_one(m);
+		} else
+			mapping_free_one(m);
+	}
+	if (add_missing(conf) > 0 && !reprobe)
+		for (m = E.maps; m != NULL; m = m->next)
+			if (m->state == MAPPING_WAIT && E.gw_state == GW_READY)
+				mapping_add(m);
+	if (reprobe && E.gw_state != GW_PROBING) {
+		E.gw_state = GW_NONE;
+		memset(&E.gw, 0, sizeof(E.gw));
+		mapping_probe();
+	}
+}
+
+static void
+mapping_check_stopped(void)
+{
+	struct mapping *m;
+	void (*done)(void);
+
+	if (!E.stopping || E.stopped == NULL)
+		return;
+	for (m = E.maps; m != NULL; m = m->next)
+		if (m->state == MAPPING_DELETING)
+			return;
+	timer_stop(&E.stop_timer);
+	done = E.stopped;
+	E.stopped = NULL;
+	done();
+}
+
+static void
+stop_deadline(struct timer *t)
+{
+	struct mapping *m;
+
+	(void)t;
+	for (m = E.maps; m != NULL; m = m->next) {
+		if (m->state != MAPPING_DELETING)
+			continue;
+		E.drv->cancel(&m->op);
+		log_warnx("%s %u -> %u: no answer to the delete in time; the "
+		    "gateway may still hold it", proto_name(m->proto),
+		    m->int_port, m->ext_port);
+		mapping_transition(m, MAPPING_GONE);
+	}
+	mapping_check_stopped();
+}
+
+void
+mapping_shutdown(void (*done)(void))
+{
+	struct mapping *m;
+	struct drv_map req;
+
+	E.stopping = 1;
+	E.stopped = done;
+	timer_stop(&E.probe_timer);
+	if (E.gw_state == GW_PROBING && E.drv->probe_cancel != NULL)
+		E.drv->probe_cancel();
+	timer_init(&E.stop_timer, stop_deadline);
+	timer_set(&E.stop_timer, MAPPING_SHUTDOWN_MS);
+	for (m = E.maps; m != NULL; m = m->next) {
+		int inflight = m->op.priv != NULL;
+
+		if (inflight)
+			E.drv->cancel(&m->op);
+		/* An add in flight may have reached the gateway: delete it too. */
+		if ((m->on_router || inflight) && E.gw_state == GW_READY &&
+		    m->state != MAPPING_DELETING) {
+			if (m->ext_port == 0)
+				m->ext_port = m->ext_want;
+			mapping_transition(m, MAPPING_DELETING);
+			mapping_request(m, &req);
+			if (E.drv->unmap(&m->op, &req) == -1)
+				mapping_transition(m, MAPPING_GONE);
+		} else if (m->state != MAPPING_DELETING)
+			mapping_transition(m, MAPPING_GONE);
+	}
+	mapping_check_stopped();
+}
+
+void
+mapping_free(void)
+{
+	struct mapping *m;
+
+	while ((m = E.maps) != NULL) {
+		if (m->op.priv != NULL)
+			E.drv->cancel(&m->op);
+		mapping_free_one(m);
+	}
+	timer_stop(&E.probe_timer);
+	timer_stop(&E.stop_timer);
+	if (E.drv != NULL && E.drv->probe_cancel != NULL)
+		E.drv->probe_cancel();
+}
+
+void
+mapping_set_observer(void (*cb)(const struct mapping_status *))
+{
+	E.observer = cb;
+}
+
+size_t
+mapping_count(int state)
+{
+	struct mapping *m;
+	size_t n = 0;
+
+	for (m = E.maps; m != NULL; m = m->next)
+		if (state < 0 || m->state == state)
+			n++;
+	return n;
+}

@@ -1,0 +1,742 @@
+/* SPDX-License-Identifier: ISC */
+/* UPnP IGD driver: finds the gateway by SSDP and maps ports by SOAP, never blocking. */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "driver.h"
+#include "http.h"
+#include "log.h"
+#include "loop.h"
+#include "ssdp-msg.h"
+#include "upnp-msg.h"
+#include "upnp.h"
+
+#define UPNP_MAX_CANDIDATES	8
+#define UPNP_SOAP_TIMEOUT_MS	3000
+#define UPNP_DESC_TIMEOUT_MS	3000
+#define UPNP_ANYPORT_TRIES	8
+
+/* When M-SEARCH rounds go out, in ms from the start of a probe; then the deadline. */
+static const unsigned int upnp_search_rounds[] = { 0, 250, 750 };
+#define UPNP_SEARCH_DEADLINE_MS	2000
+/* How long an answer from a host other than the default gateway waits for the gateway's. */
+#define UPNP_OTHER_GRACE_MS	150
+
+enum upnp_probe_state {
+	PROBE_IDLE,
+	PROBE_SEARCH,		/* M-SEARCH out, waiting for answers */
+	PROBE_DESC,		/* fetching a description */
+	PROBE_EXTADDR,		/* GetExternalIPAddress */
+	PROBE_DONE,
+};
+
+struct upnp_candidate {
+	char		location[256];
+	struct in_addr	from;
+	int		igd;
+	int		tried;
+};
+
+static struct {
+	int			 state;
+	struct drv_env		 env;
+	drv_probe_cb		 cb;
+	int			 fd;
+	struct loop_fd		 lfd;
+	struct timer		 timer;
+	uint64_t		 started;
+	unsigned int		 round;
+	struct upnp_candidate	 cand[UPNP_MAX_CANDIDATES];
+	int			 ncand;
+	struct http_req		 http;
+	char			 location[256];
+	struct upnp_url		 ctl;
+	struct upnp_igd		 igd;
+	struct drv_gateway	 gw;
+} U = { .fd = -1 };
+
+enum upnp_step {
+	STEP_ADD,
+	STEP_ADD_ANY,
+	STEP_WHO,		/* who holds the port we could not get */
+	STEP_VERIFY,
+	STEP_DELETE,
+};
+
+struct upnp_call {
+	struct drv_op		*op;
+	struct drv_map		 req;
+	int			 step;
+	int			 code;		/* the UPnP error that led to STEP_WHO */
+	uint16_t		 ext_port;
+	uint32_t		 lease;
+	int			 perm_tried;
+	int			 tries;
+	struct http_req		 http;
+};
+
+static void	probe_finish(int, const char *);
+static void	probe_next_candidate(void);
+static void	call_send(struct upnp_call *);
+
+static const char *
+proto_name(int proto)
+{
+	return proto == DRV_UDP ? "UDP" : "TCP";
+}
+
+/* ---- discovery ---- */
+
+static void
+probe_close_socket(void)
+{
+	if (U.fd != -1) {
+		loop_fd_del(&U.lfd);
+		close(U.fd);
+		U.fd = -1;
+	}
+}
+
+static void
+probe_send_round(void)
+{
+	static const char *const sts[] = { SSDP_ST_IGD2, SSDP_ST_IGD1 };
+	struct sockaddr_in sin;
+	char buf[512], gw[INET_ADDRSTRLEN];
+	size_t i;
+	int n;
+
+	inet_ntop(AF_INET, &U.env.gateway, gw, sizeof(gw));
+	for (i = 0; i < sizeof(sts) / sizeof(sts[0]); i++) {
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons(SSDP_PORT);
+		/* Unicast to the default gateway: answered at once. */
+		if (U.env.gateway.s_addr != INADDR_ANY) {
+			n = ssdp_build_msearch(buf, sizeof(buf), gw, SSDP_PORT,
+			    sts[i], 1);
+			sin.sin_addr = U.env.gateway;
+			if (n > 0 && sendto(U.fd, buf, (size_t)n, 0,
+			    (struct sockaddr *)&sin, sizeof(sin)) == -1)
+				log_debug("ssdp: sendto %s: %s", gw,
+				    strerror(errno));
+		}
+		/* Multicast, for an IGD that is not the default gateway. */
+		n = ssdp_build_msearch(buf, sizeof(buf), SSDP_MCAST_ADDR,
+		    SSDP_PORT, sts[i], 1);
+		inet_pton(AF_INET, SSDP_MCAST_ADDR, &sin.sin_addr);
+		if (n > 0 && sendto(U.fd, buf, (size_t)n, 0,
+		    (struct sockaddr *)&sin, sizeof(sin)) == -1)
+			log_debug("ssdp: sendto %s: %s", SSDP_MCAST_ADDR,
+			    strerror(errno));
+	}
+	log_debug("ssdp: M-SEARCH round %u sent", U.round + 1);
+}
+
+static int
+probe_fetching(void)
+{
+	return U.state == PROBE_DESC || U.state == PROBE_EXTADDR;
+}
+
+static void
+probe_timer(struct timer *t)
+{
+	uint64_t elapsed = loop_now() - U.started, next;
+	size_t nrounds = sizeof(upnp_search_rounds) /
+	    sizeof(upnp_search_rounds[0]);
+
+	(void)t;
+	/* Send the rounds that are due. */
+	while (U.round < nrounds && upnp_search_rounds[U.round] <= elapsed) {
+		probe_send_round();
+		U.round++;
+	}
+	if (!probe_fetching()) {
+		/* An answer from another host has waited long enough. */
+		if (U.ncand > 0)
+			probe_next_candidate();
+		if (probe_fetching())
+			return;
+		if (elapsed >= UPNP_SEARCH_DEADLINE_MS) {
+			probe_finish(DRV_ERR_GATEWAY, U.ncand > 0 ?
+			    "no usable UPnP IGD answered" :
+			    "no UPnP IGD answered");
+			return;
+		}
+	}
+	if (U.round < nrounds)
+		next = upnp_search_rounds[U.round];
+	else if (probe_fetching())
+		return;		/* the HTTP timeout brings the probe back */
+	else
+		next = UPNP_SEARCH_DEADLINE_MS;
+	timer_set(&U.timer, next > elapsed ? next - elapsed : 1);
+}
+
+static void	probe_desc_done(struct http_req *, int,
+		    const struct http_response *, const char *);
+
+/* Fetch the best candidate not tried yet: the default gateway's first. */
+static void
+probe_next_candidate(void)
+{
+	struct upnp_candidate *c = NULL;
+	struct upnp_url u;
+	char req[512];
+	int i, n;
+
+	for (i = 0; i < U.ncand; i++) {
+		if (U.cand[i].tried)
+			continue;
+		if (c == NULL || (U.cand[i].from.s_addr ==
+		    U.env.gateway.s_addr && c->from.s_addr !=
+		    U.env.gateway.s_addr) || (U.cand[i].from.s_addr ==
+		    c->from.s_addr && U.cand[i].igd > c->igd))
+			c = &U.cand[i];
+	}
+	if (c == NULL)
+		return;
+	c->tried = 1;
+	if (upnp_url_parse(c->location, &u) == -1) {
+		char esc[128];
+
+		log_debug("upnp: unusable LOCATION %s", log_escape(esc,
+		    sizeof(esc), c->location, strlen(c->location)));
+		probe_next_candidate();
+		return;
+	}
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n"
+	    "User-Agent: natmapd/" PACKAGE_VERSION " UPnP/1.1\r\n"
+	    "Connection: close\r\n\r\n", u.path, u.host);
+	if (n < 0 || (size_t)n >= sizeof(req)) {
+		probe_next_candidate();
+		return;
+	}
+	snprintf(U.location, sizeof(U.location), "%s", c->location);
+	memset(&U.http, 0, sizeof(U.http));
+	U.http.dst = u.addr;
+	U.http.port = u.port;
+	U.http.src = U.env.local;
+	U.http.timeout_ms = UPNP_DESC_TIMEOUT_MS;
+	U.http.done = probe_desc_done;
+	U.state = PROBE_DESC;
+	log_debug("upnp: fetching %s", U.location);
+	if (http_start(&U.http, req, (size_t)n) == -1) {
+		U.state = PROBE_SEARCH;
+		probe_next_candidate();
+	}
+}
+
+static void
+probe_read(struct loop_fd *lf, int ev)
+{
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	struct ssdp_msg m;
+	const char *err;
+	char buf[1536], esc[64];
+	ssize_t n;
+	int i;
+
+	(void)lf;
+	(void)ev;
+	n = recvfrom(U.fd, buf, sizeof(buf) - 1, 0, (struct sockaddr *)&from,
+	    &fl);
+	if (n <= 0)
+		return;
+	if (ssdp_parse(buf, (size_t)n, &m, &err) == -1) {
+		log_debug("ssdp: %s: dropped: %s", inet_ntoa(from.sin_addr),
+		    err);
+		return;
+	}
+	if (m.kind != SSDP_RESPONSE || m.igd == 0) {
+		log_debug("ssdp: %s: not an IGD answer (%s)",
+		    inet_ntoa(from.sin_addr),
+		    log_escape(esc, sizeof(esc), m.st, strlen(m.st)));
+		return;
+	}
+	for (i = 0; i < U.ncand; i++)
+		if (strcmp(U.cand[i].location, m.location) == 0)
+			return;
+	if (U.ncand == UPNP_MAX_CANDIDATES)
+		return;
+	log_debug("ssdp: %s answered: IGD:%d at %s", inet_ntoa(from.sin_addr),
+	    m.igd, log_escape(esc, sizeof(esc), m.location,
+	    strlen(m.location)));
+	memcpy(U.cand[U.ncand].location, m.location, sizeof(m.location));
+	U.cand[U.ncand].from = from.sin_addr;
+	U.cand[U.ncand].igd = m.igd;
+	U.cand[U.ncand].tried = 0;
+	U.ncand++;
+	if (U.state != PROBE_SEARCH)
+		return;
+	if (from.sin_addr.s_addr == U.env.gateway.s_addr)
+		probe_next_candidate();
+	else if (timer_remaining(&U.timer) > UPNP_OTHER_GRACE_MS)
+		timer_set(&U.timer, UPNP_OTHER_GRACE_MS);
+}
+
+static void	probe_extaddr_done(struct http_req *, int,
+		    const struct http_response *, const char *);
+
+static void
+probe_desc_done(struct http_req *h, int err, const struct http_response *r,
+    const char *body)
+{
+	char req[2048], esc[128];
+	int n;
+
+	(void)h;
+	U.state = PROBE_SEARCH;
+	if (err != HTTP_OK || r->status != 200) {
+		log_debug("upnp: %s: %s", U.location, err != HTTP_OK ?
+		    http_strerror(err) : "HTTP status not 200");
+		goto next;
+	}
+	if (upnp_desc_parse(body, r->body_len, U.location, &U.igd) == -1 ||
+	    upnp_url_parse(U.igd.control_url, &U.ctl) == -1) {
+		log_debug("upnp: %s: no usable WAN connection service",
+		    U.location);
+		goto next;
+	}
+	log_debug("upnp: %s: %s at %s", U.location, U.igd.service,
+	    log_escape(esc, sizeof(esc), U.igd.control_url,
+	    strlen(U.igd.control_url)));
+	n = upnp_soap_build(req, sizeof(req), &U.ctl, U.igd.service,
+	    "GetExternalIPAddress", NULL, 0);
+	if (n < 0)
+		goto next;
+	memset(&U.http, 0, sizeof(U.http));
+	U.http.dst = U.ctl.addr;
+	U.http.port = U.ctl.port;
+	U.http.src = U.env.local;
+	U.http.timeout_ms = UPNP_SOAP_TIMEOUT_MS;
+	U.http.done = probe_extaddr_done;
+	U.state = PROBE_EXTADDR;
+	if (http_start(&U.http, req, (size_t)n) == 0)
+		return;
+	U.state = PROBE_SEARCH;
+next:
+	probe_next_candidate();
+	if (!probe_fetching() && !timer_armed(&U.timer))
+		timer_set(&U.timer, 0);
+}
+
+static void
+probe_extaddr_done(struct http_req *h, int err, const struct http_response *r,
+    const char *body)
+{
+	struct upnp_reply rep;
+	const char *ext, *svc;
+
+	(void)h;
+	memset(&U.gw, 0, sizeof(U.gw));
+	svc = U.igd.service;
+	if (strncmp(svc, UPNP_SVC_PREFIX, strlen(UPNP_SVC_PREFIX)) == 0)
+		svc += strlen(UPNP_SVC_PREFIX);
+	snprintf(U.gw.name, sizeof(U.gw.name), "UPnP (%.48s)", svc);
+	memcpy(U.gw.where, U.location, sizeof(U.gw.where));
+	if (err != HTTP_OK) {
+		U.state = PROBE_SEARCH;
+		log_debug("upnp: GetExternalIPAddress: %s", http_strerror(err));
+		probe_next_candidate();
+		if (!probe_fetching())
+			timer_set(&U.timer, 0);
+		return;
+	}
+	if (upnp_soap_parse(body, r->body_len, r->status, &rep) == 0 &&
+	    rep.errcode == 0 &&
+	    (ext = upnp_reply_get(&rep, "NewExternalIPAddress")) != NULL &&
+	    inet_pton(AF_INET, ext, &U.gw.external) == 1) {
+		U.gw.external_reserved = upnp_addr_reserved(U.gw.external);
+	} else {
+		/* Not fatal: the IGD may be disconnected on its WAN side for now. */
+		U.gw.external.s_addr = INADDR_ANY;
+		log_debug("upnp: GetExternalIPAddress gave no address");
+	}
+	probe_finish(DRV_OK, NULL);
+}
+
+static void
+probe_finish(int status, const char *detail)
+{
+	drv_probe_cb cb = U.cb;
+
+	timer_stop(&U.timer);
+	probe_close_socket();
+	http_cancel(&U.http);
+	U.state = status == DRV_OK ? PROBE_DONE : PROBE_IDLE;
+	U.cb = NULL;
+	if (cb != NULL)
+		cb(status, status == DRV_OK ? &U.gw : NULL, detail);
+}
+
+static void
+upnp_probe_cancel(void)
+{
+	timer_stop(&U.timer);
+	probe_close_socket();
+	http_cancel(&U.http);
+	U.state = PROBE_IDLE;
+	U.cb = NULL;
+}
+
+static int
+upnp_probe(const struct drv_env *env, drv_probe_cb cb)
+{
+	struct sockaddr_in sin;
+	unsigned char ttl = 2;
+	int fd;
+
+	upnp_probe_cancel();
+	U.env = *env;
+	U.cb = cb;
+	U.ncand = 0;
+	U.round = 0;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		log_warn("ssdp: socket");
+		return -1;
+	}
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr = env->local;
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		log_warn("ssdp: bind %s", inet_ntoa(env->local));
+		close(fd);
+		return -1;
+	}
+	if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &env->local,
+	    sizeof(env->local)) == -1)
+		log_debug("ssdp: IP_MULTICAST_IF: %s", strerror(errno));
+	if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl,
+	    sizeof(ttl)) == -1)
+		log_debug("ssdp: IP_MULTICAST_TTL: %s", strerror(errno));
+	U.fd = fd;
+	loop_fd_add(&U.lfd, fd, LOOP_READ, probe_read);
+	U.state = PROBE_SEARCH;
+	U.started = loop_now();
+	timer_init(&U.timer, probe_timer);
+	probe_timer(&U.timer);
+	return 0;
+}
+
+/* ---- port mappings ---- */
+
+static void	call_http_done(struct http_req *, int,
+		    const struct http_response *, const char *);
+
+static void
+call_end(struct upnp_call *c, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+call_end(struct upnp_call *c, int status, const char *fmt, ...)
+{
+	struct drv_result res;
+	struct drv_op *op = c->op;
+	va_list ap;
+
+	memset(&res, 0, sizeof(res));
+	res.status = status;
+	res.ext_port = c->ext_port;
+	res.lease = c->lease;
+	res.ext_addr = U.gw.external;
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(res.detail, sizeof(res.detail), fmt, ap);
+		va_end(ap);
+	}
+	op->priv = NULL;
+	free(c);
+	op->done(op, &res);
+}
+
+static void
+call_send(struct upnp_call *c)
+{
+	struct upnp_arg args[8];
+	char req[4096], ext[8], intp[8], client[INET_ADDRSTRLEN], lease[12];
+	const char *action;
+	size_t nargs = 0;
+	int n;
+
+	snprintf(ext, sizeof(ext), "%u", c->ext_port);
+	snprintf(intp, sizeof(intp), "%u", c->req.int_port);
+	snprintf(lease, sizeof(lease), "%u", c->lease);
+	inet_ntop(AF_INET, &c->req.int_addr, client, sizeof(client));
+	args[nargs++] = (struct upnp_arg){ "NewRemoteHost", "" };
+	args[nargs++] = (struct upnp_arg){ "NewExternalPort", ext };
+	args[nargs++] = (struct upnp_arg){ "NewProtocol",
+	    proto_name(c->req.proto) };
+	switch (c->step) {
+	case STEP_ADD:
+	case STEP_ADD_ANY:
+		action = c->step == STEP_ADD ? "AddPortMapping" :
+		    "AddAnyPortMapping";
+		args[nargs++] = (struct upnp_arg){ "NewInternalPort", intp };
+		args[nargs++] = (struct upnp_arg){ "NewInternalClient",
+		    client };
+		args[nargs++] = (struct upnp_arg){ "NewEnabled", "1" };
+		args[nargs++] = (struct upnp_arg){ "NewPortMappingDescription",
+		    c->req.desc };
+		args[nargs++] = (struct upnp_arg){ "NewLeaseDuration", lease };
+		break;
+	case STEP_WHO:
+	case STEP_VERIFY:
+		action = "GetSpecificPortMappingEntry";
+		break;
+	default:
+		action = "DeletePortMapping";
+		break;
+	}
+	n = upnp_soap_build(req, sizeof(req), &U.ctl, U.igd.service, action,
+	    args, nargs);
+	if (n < 0) {
+		call_end(c, DRV_ERR_FAILED, "cannot build %s request", action);
+		return;
+	}
+	log_debug("upnp: %s %s %u -> %s:%u lease %u", action,
+	    proto_name(c->req.proto), c->ext_port, client, c->req.int_port,
+	    c->lease);
+	memset(&c->http, 0, sizeof(c->http));
+	c->http.dst = U.ctl.addr;
+	c->http.port = U.ctl.port;
+	c->http.src = U.env.local;
+	c->http.timeout_ms = UPNP_SOAP_TIMEOUT_MS;
+	c->http.done = call_http_done;
+	if (http_start(&c->http, req, (size_t)n) == -1)
+		call_end(c, DRV_ERR_FAILED, "out of memory");
+}
+
+static uint16_t
+random_port(void)
+{
+	return (uint16_t)(1024 + loop_random(65536 - 1024));
+}
+
+/* The answer to AddPortMapping or AddAnyPortMapping. */
+static void
+call_added(struct upnp_call *c, const struct upnp_reply *rep)
+{
+	const char *v;
+
+	switch (rep->errcode) {
+	case 0:
+		if (c->step == STEP_ADD_ANY &&
+		    (v = upnp_reply_get(rep, "NewReservedPort")) != NULL) {
+			long p = strtol(v, NULL, 10);
+
+			if (p < 1 || p > 65535) {
+				call_end(c, DRV_ERR_FAILED, "AddAnyPortMapping "
+				    "reserved a bad port");
+				return;
+			}
+			c->ext_port = (uint16_t)p;
+		}
+		c->step = STEP_VERIFY;
+		call_send(c);
+		return;
+	case UPNP_ERR_ONLY_PERMANENT:
+	case UPNP_ERR_INVALID_ARGS:
+		/* Only permanent leases, or a router that rejects any lease. */
+		if (c->lease != 0 && !c->perm_tried) {
+			log_debug("upnp: error %d on a %us lease: asking for a "
+			    "permanent mapping", rep->errcode, c->lease);
+			c->perm_tried = 1;
+			c->lease = 0;
+			call_send(c);
+			return;
+		}
+		break;
+	case UPNP_ERR_CONFLICT:
+	case UPNP_ERR_ACTION_FAILED:
+		c->code = rep->errcode;
+		c->step = STEP_WHO;
+		call_send(c);
+		return;
+	case UPNP_ERR_NOT_AUTHORIZED:
+		call_end(c, DRV_ERR_DENIED, "the gateway refuses: %s (%d)",
+		    upnp_strerror(rep->errcode), rep->errcode);
+		return;
+	}
+	call_end(c, DRV_ERR_FAILED, "%s (%d)", upnp_strerror(rep->errcode),
+	    rep->errcode);
+}
+
+/* The answer to GetSpecificPortMappingEntry after a conflict. */
+static void
+call_who(struct upnp_call *c, const struct upnp_reply *rep)
+{
+	const char *client = upnp_reply_get(rep, "NewInternalClient");
+	const char *port = upnp_reply_get(rep, "NewInternalPort");
+	char mine[INET_ADDRSTRLEN], intp[8];
+
+	inet_ntop(AF_INET, &c->req.int_addr, mine, sizeof(mine));
+	snprintf(intp, sizeof(intp), "%u", c->req.int_port);
+	if (rep->errcode != 0 || client == NULL) {
+		call_end(c, DRV_ERR_FAILED, "%s (%d)", upnp_strerror(c->code),
+		    c->code);
+		return;
+	}
+	if (strcmp(client, mine) == 0 && port != NULL &&
+	    strcmp(port, intp) == 0) {
+		/* Ours already (a renewal the router would not extend). */
+		c->step = STEP_VERIFY;
+		call_send(c);
+		return;
+	}
+	if (c->req.any_port && c->tries < UPNP_ANYPORT_TRIES) {
+		c->tries++;
+		if (U.igd.version == 2 && c->tries == 1)
+			c->step = STEP_ADD_ANY;
+		else {
+			c->step = STEP_ADD;
+			c->ext_port = random_port();
+		}
+		log_debug("upnp: external port held by %s:%s, trying %s",
+		    client, port != NULL ? port : "?",
+		    c->step == STEP_ADD_ANY ? "AddAnyPortMapping" :
+		    "another port");
+		call_send(c);
+		return;
+	}
+	call_end(c, DRV_ERR_CONFLICT, "external port %u is held by %s:%s (%s)",
+	    c->ext_port, client, port != NULL ? port : "?",
+	    upnp_strerror(c->code));
+}
+
+static void
+call_verified(struct upnp_call *c, const struct upnp_reply *rep)
+{
+	const char *client = upnp_reply_get(rep, "NewInternalClient");
+	const char *lease = upnp_reply_get(rep, "NewLeaseDuration");
+	char mine[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &c->req.int_addr, mine, sizeof(mine));
+	if (rep->errcode == UPNP_ERR_NO_SUCH_ENTRY) {
+		call_end(c, DRV_ERR_FAILED, "the gateway accepted the mapping "
+		    "but does not list it");
+		return;
+	}
+	if (rep->errcode != 0 || client == NULL) {
+		call_end(c, DRV_ERR_FAILED, "cannot verify the mapping: %s (%d)",
+		    upnp_strerror(rep->errcode), rep->errcode);
+		return;
+	}
+	if (strcmp(client, mine) != 0) {
+		call_end(c, DRV_ERR_CONFLICT, "external port %u is held by %s",
+		    c->ext_port, client);
+		return;
+	}
+	if (lease != NULL) {
+		char *end;
+		unsigned long l = strtoul(lease, &end, 10);
+
+		if (*end == '\0' && end != lease && l <= 0x7fffffffUL)
+			c->lease = (uint32_t)l;
+	}
+	call_end(c, DRV_OK, NULL);
+}
+
+static void
+call_http_done(struct http_req *h, int err, const struct http_response *r,
+    const char *body)
+{
+	struct upnp_call *c = container_of(h, struct upnp_call, http);
+	struct upnp_reply rep;
+
+	if (err != HTTP_OK) {
+		call_end(c, err == HTTP_ERR_PROTOCOL ? DRV_ERR_FAILED :
+		    DRV_ERR_GATEWAY, "%s", http_strerror(err));
+		return;
+	}
+	if (upnp_soap_parse(body, r->body_len, r->status, &rep) == -1) {
+		call_end(c, DRV_ERR_FAILED, "unreadable SOAP answer (HTTP %d)",
+		    r->status);
+		return;
+	}
+	switch (c->step) {
+	case STEP_ADD:
+	case STEP_ADD_ANY:
+		call_added(c, &rep);
+		break;
+	case STEP_WHO:
+		call_who(c, &rep);
+		break;
+	case STEP_VERIFY:
+		call_verified(c, &rep);
+		break;
+	default:
+		if (rep.errcode == 0 || rep.errcode == UPNP_ERR_NO_SUCH_ENTRY)
+			call_end(c, DRV_OK, NULL);
+		else
+			call_end(c, DRV_ERR_FAILED, "%s (%d)",
+			    upnp_strerror(rep.errcode), rep.errcode);
+		break;
+	}
+}
+
+static int
+call_start(struct drv_op *op, const struct drv_map *m, int step)
+{
+	struct upnp_call *c;
+
+	if (U.state != PROBE_DONE)
+		return -1;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -1;
+	c->op = op;
+	c->req = *m;
+	c->step = step;
+	c->ext_port = m->ext_port;
+	c->lease = m->lease;
+	op->priv = c;
+	call_send(c);
+	return 0;
+}
+
+static int
+upnp_map(struct drv_op *op, const struct drv_map *m)
+{
+	return call_start(op, m, STEP_ADD);
+}
+
+static int
+upnp_unmap(struct drv_op *op, const struct drv_map *m)
+{
+	return call_start(op, m, STEP_DELETE);
+}
+
+static void
+upnp_cancel(struct drv_op *op)
+{
+	struct upnp_call *c = op->priv;
+
+	if (c == NULL)
+		return;
+	http_cancel(&c->http);
+	free(c);
+	op->priv = NULL;
+}
+
+const struct mapping_driver upnp_driver = {
+	.name = "UPnP",
+	.probe = upnp_probe,
+	.probe_cancel = upnp_probe_cancel,
+	.map = upnp_map,
+	.unmap = upnp_unmap,
+	.cancel = upnp_cancel,
+};
