@@ -62,6 +62,7 @@ int	 config_load(struct config *, const char *path, int must_exist,
 /* Apply the settings of over (with its CONF_SET_* mask) onto conf; maps are appended. */
 int	 config_merge(struct config *conf, const struct config *over,
 	    int overmask, char *err, size_t errlen);
+int	 config_valid_ifname(const char *);
 void	 config_print(FILE *, const struct config *);
 void	 config_format_map(const struct conf_map *, char *, size_t);
 const char *config_proto_name(int);

@@ -250,8 +250,8 @@ parse_yesno(const char *s, int *v)
 	return 0;
 }
 
-static int
-valid_ifname(const char *s)
+int
+config_valid_ifname(const char *s)
 {
 	size_t len = strlen(s), i;
 
@@ -297,7 +297,7 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 	} else if (strcmp(kw, "interface") == 0) {
 		if (nargs != 1)
 			goto nargs;
-		if (!valid_ifname(tok[1])) {
+		if (!config_valid_ifname(tok[1])) {
 			seterr(msg, msglen, "interface: bad name \"%s\"",
 			    tok[1]);
 			return -1;

@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -110,6 +111,28 @@ usage_error(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
+/* getopt_long() said '?': name the word that was wrong. */
+static void __attribute__((noreturn))
+bad_option(const char *word)
+{
+	const struct option *o;
+	size_t nl;
+
+	if (strncmp(word, "--", 2) == 0) {
+		nl = strcspn(word + 2, "=");
+		for (o = longopts; o->name != NULL; o++)
+			if (strlen(o->name) == nl &&
+			    strncmp(o->name, word + 2, nl) == 0 &&
+			    word[2 + nl] == '=' && o->has_arg == no_argument)
+				usage_error("%s: --%s takes no value", word,
+				    o->name);
+		usage_error("%s: unknown option", word);
+	}
+	if (optopt > 0 && optopt < 128 && isprint(optopt))
+		usage_error("-%c: unknown option", optopt);
+	usage_error("%s: unknown option", word);
+}
+
 static void
 parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 {
@@ -153,7 +176,7 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 			cli_mask |= CONF_SET_LEASE;
 			break;
 		case OPT_INTERFACE:
-			if (strlen(optarg) == 0 || strlen(optarg) >= 16)
+			if (!config_valid_ifname(optarg))
 				usage_error("--interface %s: bad interface name",
 				    optarg);
 			cli.interface = optarg;
@@ -179,9 +202,7 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 		case ':':
 			usage_error("%s: needs an argument", argv[optind - 1]);
 		default:
-			if (optopt != 0)
-				usage_error("-%c: unknown option", optopt);
-			usage_error("%s: unknown option", argv[optind - 1]);
+			bad_option(argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
