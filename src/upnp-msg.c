@@ -84,14 +84,63 @@ service_rank(const char *type)
 	return 0;
 }
 
+/* The text of the first <open>...</close> in [from, end), as is; -1 if none fits. */
+static int
+xml_text(const char *from, const char *end, const char *open,
+    const char *close, char *out, size_t outlen)
+{
+	const char *a, *b;
+	size_t ol = strlen(open), cl = strlen(close);
+
+	if ((a = memmem(from, (size_t)(end - from), open, ol)) == NULL)
+		return -1;
+	a += ol;
+	if ((b = memmem(a, (size_t)(end - a), close, cl)) == NULL)
+		return -1;
+	if (a == b || (size_t)(b - a) >= outlen)
+		return -1;
+	memcpy(out, a, (size_t)(b - a));
+	out[b - a] = '\0';
+	return 0;
+}
+
+/*
+ * miniupnpc's parser keeps two WAN connection services at most; walk every
+ * <service> element so that the preference holds whatever their order.
+ */
+static int
+desc_best_service(const char *xml, size_t len, struct IGDdatas_service *best)
+{
+	const char *p = xml, *end = xml + len, *s, *e;
+	struct IGDdatas_service svc;
+	int rank, best_rank = 0;
+
+	while ((s = memmem(p, (size_t)(end - p), "<service>", 9)) != NULL) {
+		if ((e = memmem(s, (size_t)(end - s), "</service>", 10)) == NULL)
+			break;
+		memset(&svc, 0, sizeof(svc));
+		if (xml_text(s, e, "<serviceType>", "</serviceType>",
+		    svc.servicetype, sizeof(svc.servicetype)) == 0 &&
+		    xml_text(s, e, "<controlURL>", "</controlURL>",
+		    svc.controlurl, sizeof(svc.controlurl)) == 0 &&
+		    (rank = service_rank(svc.servicetype)) > best_rank) {
+			*best = svc;
+			best_rank = rank;
+		}
+		p = e + 10;
+	}
+	return best_rank;
+}
+
 int
 upnp_desc_parse(const char *xml, size_t len, const char *descurl,
     struct upnp_igd *igd)
 {
 	struct IGDdatas *data;
+	struct IGDdatas_service scanned;
 	struct UPNPUrls urls;
 	struct IGDdatas_service *best;
-	int r = -1, ra, rb;
+	int r = -1, ra, rb, rs;
 
 	memset(igd, 0, sizeof(*igd));
 	if (len == 0 || len > UPNP_MAX_XML)
@@ -99,13 +148,16 @@ upnp_desc_parse(const char *xml, size_t len, const char *descurl,
 	/* IGDdatas is large; keep it off the stack. */
 	if ((data = calloc(1, sizeof(*data))) == NULL)
 		return -1;
+	/* miniupnpc's parser gives the URL base and handles namespaced tags. */
 	parserootdesc(xml, (int)len, data);
 	ra = service_rank(data->first.servicetype);
 	rb = service_rank(data->second.servicetype);
-	if (ra == 0 && rb == 0)
-		goto out;
 	best = rb > ra ? &data->second : &data->first;
-	if (best->controlurl[0] == '\0')
+	memset(&scanned, 0, sizeof(scanned));
+	rs = desc_best_service(xml, len, &scanned);
+	if (rs > ra && rs > rb)
+		best = &scanned;
+	if (service_rank(best->servicetype) == 0 || best->controlurl[0] == '\0')
 		goto out;
 	if (best != &data->first)
 		memcpy(&data->first, best, sizeof(data->first));
@@ -238,7 +290,9 @@ upnp_soap_parse(const char *body, size_t len, int http_status,
 		ClearNameValueList(&pd);
 		return 0;
 	}
-	if (http_status != 200) {
+	/* Success is a SOAP envelope holding the action's response element. */
+	if (http_status != 200 || memmem(body, len, "Envelope", 8) == NULL ||
+	    memmem(body, len, "Response", 8) == NULL) {
 		ClearNameValueList(&pd);
 		return -1;
 	}
@@ -272,25 +326,28 @@ upnp_reply_get(const struct upnp_reply *rep, const char *name)
 const char *
 upnp_strerror(int code)
 {
-	const char *s = strupnperror(code);
-
-	if (s != NULL)
-		return s;
+	/* The codes natmapd acts on, named as in the WANIPConnection specs. */
 	switch (code) {
-	case UPNP_ERR_CONFLICT:
-		return "ConflictInMappingEntry";
-	case UPNP_ERR_ONLY_PERMANENT:
-		return "OnlyPermanentLeasesSupported";
-	case UPNP_ERR_NO_SUCH_ENTRY:
-		return "NoSuchEntryInArray";
-	case UPNP_ERR_NOT_AUTHORIZED:
-		return "Action not authorized";
 	case UPNP_ERR_INVALID_ARGS:
 		return "Invalid Args";
 	case UPNP_ERR_ACTION_FAILED:
 		return "Action Failed";
+	case UPNP_ERR_NOT_AUTHORIZED:
+		return "Action not authorized";
+	case UPNP_ERR_NO_SUCH_ENTRY:
+		return "NoSuchEntryInArray";
+	case UPNP_ERR_CONFLICT:
+		return "ConflictInMappingEntry";
+	case UPNP_ERR_SAME_PORT_VALUES:
+		return "SamePortValuesRequired";
+	case UPNP_ERR_ONLY_PERMANENT:
+		return "OnlyPermanentLeasesSupported";
+	case UPNP_ERR_EXT_PORT_WILDCARD:
+		return "RemoteHostOnlySupportsWildcard";
+	case UPNP_ERR_NO_PORT_MAPS_AVAIL:
+		return "NoPortMapsAvailable";
 	}
-	return "unknown error";
+	return strupnperror(code);
 }
 
 int
