@@ -92,7 +92,8 @@ backoff_next(uint64_t *b)
 	uint64_t d = *b < MAPPING_BACKOFF_MIN_MS ? MAPPING_BACKOFF_MIN_MS : *b;
 
 	*b = d * 2 > MAPPING_BACKOFF_MAX_MS ? MAPPING_BACKOFF_MAX_MS : d * 2;
-	return loop_jitter(d, 20);
+	d = loop_jitter(d, 20);
+	return d > MAPPING_BACKOFF_MAX_MS ? MAPPING_BACKOFF_MAX_MS : d;
 }
 
 /* Every state change passes here. */
