@@ -1,0 +1,580 @@
+# lab.sh - network-namespace test lab for natmapd: a LAN, a NAT router running
+# miniupnpd (UPnP IGD, NAT-PMP, PCP) and a fake internet with a STUN server.
+#
+# Source it from bash (>= 5), then:
+#
+#	. tests/lab/lab.sh
+#	lab_need_root_tools
+#	trap lab_down EXIT
+#	lab_init
+#	lab_router_start            # or: lab_router_start enable_natpmp=no
+#	lab_serve_tcp 8080
+#	lab_lan upnpc -u "$LAB_ROOTDESC" -a 192.168.77.10 8080 8080 TCP
+#	lab_reach_tcp 203.0.113.2 8080
+#
+# Topology (namespace names are unique per process: nmt<pid>-lan, ...):
+#
+#   nmtP-lan   eth0 192.168.77.10 --+
+#                                   +-- lan0 (bridge) 192.168.77.1
+#   nmtP-lan2  eth0 192.168.77.11 --+   nmtP-rtr: miniupnpd, nftables NAT
+#                                       wan0 203.0.113.2
+#                                         |
+#   nmtP-wan   eth0 203.0.113.100 (the WAN client),
+#                   203.0.113.3 and .4 (coturn STUN, ports 3478 and 3479)
+#
+# Both LAN hosts: default route and 239.255.255.250 via/on eth0.
+#
+# Everything stays inside these namespaces: no namespace has a route to any
+# address outside 192.168.77.0/24 and 203.0.113.0/24.
+#
+# Every wait is a poll with a deadline (lab_wait).  Nothing here installs a
+# trap; lab_down is idempotent and safe on a half-built lab.
+#
+# shellcheck shell=bash disable=SC2034,SC2016
+# (variables are for the callers; single-quoted scripts run in namespaces)
+
+LAB_ID=${LAB_ID:-$$}
+LAB_NS_LAN="nmt${LAB_ID}-lan"
+LAB_NS_LAN2="nmt${LAB_ID}-lan2"
+LAB_NS_RTR="nmt${LAB_ID}-rtr"
+LAB_NS_WAN="nmt${LAB_ID}-wan"
+
+LAB_LAN_NET=192.168.77.0/24
+LAB_RTR_LAN_IP=192.168.77.1
+LAB_LAN_IP=192.168.77.10
+LAB_LAN2_IP=192.168.77.11
+LAB_RTR_WAN_IP=203.0.113.2
+LAB_WAN_IP=203.0.113.100
+LAB_STUN_IP=203.0.113.3
+LAB_STUN_ALT_IP=203.0.113.4
+LAB_STUN_PORT=3478
+LAB_STUN_ALT_PORT=3479
+LAB_RTR_LAN_IF=lan0		# bridge in the router namespace
+LAB_RTR_WAN_IF=wan0
+LAB_HOST_IF=eth0		# interface name inside lan, lan2 and wan
+LAB_HTTP_PORT=5000
+LAB_ROOTDESC="http://${LAB_RTR_LAN_IP}:${LAB_HTTP_PORT}/rootDesc.xml"
+
+# nftables objects that miniupnpd fills (named in its config)
+LAB_NFT_TABLE=lab_filter
+LAB_NFT_NAT_TABLE=lab_nat
+LAB_NFT_FWD_CHAIN=miniupnpd
+LAB_NFT_NAT_CHAIN=prerouting_miniupnpd
+LAB_NFT_POST_CHAIN=postrouting_miniupnpd
+
+LAB_DIR=			# set by lab_init, removed by lab_down
+LAB_PIDS=()			# every background process we started
+LAB_MINIUPNPD_PID=
+LAB_TURN_PID=
+
+lab_log() { printf '# lab: %s\n' "$*" >&2; }
+
+# lab_need_root_tools: exit 77 (automake SKIP) unless root with every tool.
+lab_need_root_tools() {
+	local t missing=
+	if [ "$(id -u)" != 0 ]; then
+		echo "SKIP: the network-namespace lab needs root" >&2
+		exit 77
+	fi
+	for t in ip nft conntrack miniupnpd turnserver socat upnpc natpmpc \
+	    ss timeout unshare; do
+		command -v "$t" >/dev/null 2>&1 || missing="$missing $t"
+	done
+	if [ -n "$missing" ]; then
+		echo "SKIP: missing tools:$missing (see contrib/install-deps.sh)" >&2
+		exit 77
+	fi
+	if ! unshare --net true 2>/dev/null; then
+		echo "SKIP: cannot create network namespaces here" >&2
+		exit 77
+	fi
+}
+
+# lab_wait SECONDS CMD...: run CMD every ~20 ms until it succeeds (return 0)
+# or SECONDS (may be fractional: 0.5) have passed (return 1).  CMD runs in
+# this shell, so it may be a function.
+lab_wait() {
+	local secs=$1 int frac now deadline
+	shift
+	int=${secs%%.*}
+	frac=000000
+	case $secs in *.*) frac=${secs#*.}000000 ;; esac
+	# microseconds, from bash 5's EPOCHREALTIME (no fork per poll)
+	now=${EPOCHREALTIME/[.,]/}
+	deadline=$((now + ${int:-0} * 1000000 + 10#${frac:0:6}))
+	while :; do
+		"$@" && return 0
+		now=${EPOCHREALTIME/[.,]/}
+		[ "$now" -ge "$deadline" ] && return 1
+		sleep 0.02
+	done
+}
+
+lab_lan()  { ip netns exec "$LAB_NS_LAN"  "$@"; }
+lab_lan2() { ip netns exec "$LAB_NS_LAN2" "$@"; }
+lab_rtr()  { ip netns exec "$LAB_NS_RTR"  "$@"; }
+lab_wan()  { ip netns exec "$LAB_NS_WAN"  "$@"; }
+
+# lab_ns_of lan|lan2|rtr|wan: print the namespace name.
+lab_ns_of() {
+	case $1 in
+	lan) echo "$LAB_NS_LAN" ;;
+	lan2) echo "$LAB_NS_LAN2" ;;
+	rtr) echo "$LAB_NS_RTR" ;;
+	wan) echo "$LAB_NS_WAN" ;;
+	*) echo "lab: unknown host '$1'" >&2; return 1 ;;
+	esac
+}
+
+lab_ns_exists() { [ -e "/run/netns/$1" ]; }
+
+# lab_bg NAME NS CMD...: start CMD in namespace NS in the background, output to
+# $LAB_DIR/NAME.log; sets LAB_BG_PID and records it for lab_down.
+lab_bg() {
+	local name=$1 ns=$2
+	shift 2
+	ip netns exec "$ns" "$@" </dev/null >"$LAB_DIR/$name.log" 2>&1 &
+	LAB_BG_PID=$!
+	LAB_PIDS+=("$LAB_BG_PID")
+}
+
+# lab_kill PID...: SIGTERM, wait up to 3 s, then SIGKILL.
+lab_kill() {
+	local p
+	for p in "$@"; do kill -TERM "$p" 2>/dev/null; done
+	lab_wait 3 lab_all_gone "$@" && return 0
+	for p in "$@"; do kill -KILL "$p" 2>/dev/null; done
+	lab_wait 2 lab_all_gone "$@"
+	return 0
+}
+lab_all_gone() {
+	local p
+	for p in "$@"; do
+		kill -0 "$p" 2>/dev/null && return 1
+	done
+	return 0
+}
+
+# lab_init: build namespaces, links, addresses, routes and the router's
+# nftables (NAT and the chains miniupnpd fills).  Sets LAB_DIR.
+lab_init() {
+	local ns
+	[ -n "$LAB_DIR" ] && lab_down	# a second lab_init rebuilds the lab
+	# leftovers of a dead process that had our pid
+	for ns in "$LAB_NS_LAN" "$LAB_NS_LAN2" "$LAB_NS_RTR" "$LAB_NS_WAN"; do
+		lab_ns_exists "$ns" && ip netns del "$ns" 2>/dev/null
+	done
+	LAB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/natmapd-lab.XXXXXX") || return 1
+	LAB_PIDS=()
+	LAB_MINIUPNPD_PID=
+	LAB_TURN_PID=
+
+	for ns in "$LAB_NS_LAN" "$LAB_NS_LAN2" "$LAB_NS_RTR" "$LAB_NS_WAN"; do
+		ip netns add "$ns" || { lab_log "ip netns add $ns failed"; return 1; }
+		# IPv4 only: no IPv6 autoconfiguration, DAD or MLD noise
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+		    net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1
+		ip -n "$ns" link set lo up || return 1
+	done
+
+	# LAN: a bridge in the router, one veth per LAN host
+	ip -n "$LAB_NS_RTR" link add "$LAB_RTR_LAN_IF" type bridge \
+	    mcast_snooping 0 stp_state 0 forward_delay 0 || return 1
+	ip link add name "$LAB_HOST_IF" netns "$LAB_NS_LAN" type veth \
+	    peer name lan0p1 netns "$LAB_NS_RTR" || return 1
+	ip link add name "$LAB_HOST_IF" netns "$LAB_NS_LAN2" type veth \
+	    peer name lan0p2 netns "$LAB_NS_RTR" || return 1
+	ip -n "$LAB_NS_RTR" link set lan0p1 master "$LAB_RTR_LAN_IF" up || return 1
+	ip -n "$LAB_NS_RTR" link set lan0p2 master "$LAB_RTR_LAN_IF" up || return 1
+	ip -n "$LAB_NS_RTR" addr add "$LAB_RTR_LAN_IP/24" dev "$LAB_RTR_LAN_IF" || return 1
+	ip -n "$LAB_NS_RTR" link set "$LAB_RTR_LAN_IF" up || return 1
+
+	# WAN: one veth between router and the fake internet
+	ip link add name "$LAB_RTR_WAN_IF" netns "$LAB_NS_RTR" type veth \
+	    peer name "$LAB_HOST_IF" netns "$LAB_NS_WAN" || return 1
+	ip -n "$LAB_NS_RTR" addr add "$LAB_RTR_WAN_IP/24" dev "$LAB_RTR_WAN_IF" || return 1
+	ip -n "$LAB_NS_RTR" link set "$LAB_RTR_WAN_IF" up || return 1
+	ip -n "$LAB_NS_WAN" addr add "$LAB_WAN_IP/24" dev "$LAB_HOST_IF" || return 1
+	ip -n "$LAB_NS_WAN" addr add "$LAB_STUN_IP/24" dev "$LAB_HOST_IF" || return 1
+	ip -n "$LAB_NS_WAN" addr add "$LAB_STUN_ALT_IP/24" dev "$LAB_HOST_IF" || return 1
+	ip -n "$LAB_NS_WAN" link set "$LAB_HOST_IF" up || return 1
+
+	# LAN hosts: address, default route, SSDP multicast route
+	lab_host_net "$LAB_NS_LAN" "$LAB_LAN_IP" || return 1
+	lab_host_net "$LAB_NS_LAN2" "$LAB_LAN2_IP" || return 1
+
+	# router: forwarding, NAT, the chains miniupnpd 2.3.1 needs
+	lab_rtr sysctl -qw net.ipv4.ip_forward=1 >/dev/null || return 1
+	lab_rtr nft -f - <<EOF || { lab_log "nft ruleset failed"; return 1; }
+table inet $LAB_NFT_TABLE {
+	chain forward {
+		type filter hook forward priority 0; policy drop;
+		ct state established,related accept
+		iifname "$LAB_RTR_LAN_IF" oifname "$LAB_RTR_WAN_IF" accept
+		jump $LAB_NFT_FWD_CHAIN
+	}
+	chain $LAB_NFT_FWD_CHAIN {
+	}
+}
+table inet $LAB_NFT_NAT_TABLE {
+	chain prerouting {
+		type nat hook prerouting priority -100; policy accept;
+		jump $LAB_NFT_NAT_CHAIN
+	}
+	chain postrouting {
+		type nat hook postrouting priority 100; policy accept;
+		jump $LAB_NFT_POST_CHAIN
+		oifname "$LAB_RTR_WAN_IF" ip saddr $LAB_LAN_NET masquerade
+	}
+	chain $LAB_NFT_NAT_CHAIN {
+	}
+	chain $LAB_NFT_POST_CHAIN {
+	}
+}
+EOF
+	# short conntrack timeouts so a deleted mapping stops working quickly
+	lab_rtr sysctl -qw net.netfilter.nf_conntrack_udp_timeout=5 \
+	    net.netfilter.nf_conntrack_udp_timeout_stream=10 \
+	    net.netfilter.nf_conntrack_tcp_timeout_time_wait=2 \
+	    net.netfilter.nf_conntrack_tcp_timeout_fin_wait=2 \
+	    net.netfilter.nf_conntrack_tcp_timeout_close_wait=2 \
+	    net.netfilter.nf_conntrack_tcp_timeout_syn_sent=5 \
+	    net.netfilter.nf_conntrack_tcp_timeout_established=120 \
+	    >/dev/null 2>&1 || lab_log "could not shorten conntrack timeouts"
+	return 0
+}
+
+lab_host_net() {
+	local ns=$1 ip=$2
+	ip -n "$ns" addr add "$ip/24" dev "$LAB_HOST_IF" || return 1
+	ip -n "$ns" link set "$LAB_HOST_IF" up || return 1
+	ip -n "$ns" route add default via "$LAB_RTR_LAN_IP" dev "$LAB_HOST_IF" || return 1
+	ip -n "$ns" route add 239.255.255.250/32 dev "$LAB_HOST_IF" || return 1
+}
+
+# lab_stun_start: coturn as a STUN-only server (RFC 5780: two addresses, two ports).
+lab_stun_start() {
+	if [ -n "$LAB_TURN_PID" ] && kill -0 "$LAB_TURN_PID" 2>/dev/null; then
+		return 0
+	fi
+	lab_bg turnserver "$LAB_NS_WAN" turnserver -n --stun-only \
+	    --listening-ip "$LAB_STUN_IP" --listening-ip "$LAB_STUN_ALT_IP" \
+	    --listening-port "$LAB_STUN_PORT" --alt-listening-port "$LAB_STUN_ALT_PORT" \
+	    --relay-ip "$LAB_STUN_IP" \
+	    --no-tcp --no-tls --no-dtls --no-cli --no-auth \
+	    --pidfile "$LAB_DIR/turnserver.pid" --userdb "$LAB_DIR/turndb" \
+	    --log-file stdout --simple-log
+	LAB_TURN_PID=$LAB_BG_PID
+	if ! lab_wait 10 lab_stun_ready || ! kill -0 "$LAB_TURN_PID" 2>/dev/null; then
+		lab_log "coturn did not start; log:"
+		sed 's/^/#   /' "$LAB_DIR/turnserver.log" >&2
+		return 1
+	fi
+}
+
+# succeeds when coturn listens on its 4 address:port pairs, or has died
+lab_stun_ready() {
+	kill -0 "$LAB_TURN_PID" 2>/dev/null || return 0
+	local s
+	s=$(lab_wan ss -Hnlu 2>/dev/null) || return 1
+	case $s in *"$LAB_STUN_IP:$LAB_STUN_PORT"*) ;; *) return 1 ;; esac
+	case $s in *"$LAB_STUN_ALT_IP:$LAB_STUN_ALT_PORT"*) ;; *) return 1 ;; esac
+	case $s in *"$LAB_STUN_IP:$LAB_STUN_ALT_PORT"*) ;; *) return 1 ;; esac
+	case $s in *"$LAB_STUN_ALT_IP:$LAB_STUN_PORT"*) ;; *) return 1 ;; esac
+}
+
+# lab_miniupnpd_conf [extra lines...]: write $LAB_DIR/miniupnpd.conf.  An extra
+# "key=value" line replaces the default for that key; extra allow/deny lines
+# replace the default permission rules.
+lab_miniupnpd_conf() {
+	local conf="$LAB_DIR/miniupnpd.conf" line key keys=" " perms=0
+	for line in "$@"; do
+		case $line in
+		allow\ *|deny\ *) perms=1 ;;
+		*=*) key=${line%%=*}; keys="$keys${key// /} " ;;
+		esac
+	done
+	{
+		echo "# generated by tests/lab/lab.sh"
+		while IFS= read -r line; do
+			key=${line%%=*}
+			case $keys in *" $key "*) continue ;; esac
+			echo "$line"
+		done <<EOF
+ext_ifname=$LAB_RTR_WAN_IF
+listening_ip=$LAB_RTR_LAN_IF
+http_port=$LAB_HTTP_PORT
+ext_perform_stun=yes
+ext_stun_host=$LAB_STUN_IP
+ext_stun_port=$LAB_STUN_PORT
+enable_upnp=yes
+enable_natpmp=yes
+secure_mode=yes
+ipv6_disable=yes
+system_uptime=no
+notify_interval=60
+clean_ruleset_interval=0
+min_lifetime=60
+max_lifetime=86400
+lease_file=$LAB_DIR/miniupnpd.leases
+uuid=4e617461-6d61-7064-2d6c-616200000001
+friendly_name=natmapd lab router
+serial=12345678
+model_number=1
+upnp_table_name=$LAB_NFT_TABLE
+upnp_nat_table_name=$LAB_NFT_NAT_TABLE
+upnp_forward_chain=$LAB_NFT_FWD_CHAIN
+upnp_nat_chain=$LAB_NFT_NAT_CHAIN
+upnp_nat_postrouting_chain=$LAB_NFT_POST_CHAIN
+EOF
+		for line in "$@"; do
+			echo "$line"
+		done
+		if [ "$perms" = 0 ]; then
+			echo "allow 1-65535 $LAB_LAN_NET 1-65535"
+			echo "deny 0-65535 0.0.0.0/0 0-65535"
+		fi
+	} >"$conf"
+}
+
+# lab_http_get HOSTNS URLPATH: raw HTTP/1.0 GET to the router from namespace
+# HOSTNS (lan by default), response on stdout.  3 s bound.
+lab_http_get() {
+	local ns
+	ns=$(lab_ns_of "${1:-lan}") || return 1
+	ip netns exec "$ns" timeout 3 bash -c '
+		exec 3<>"/dev/tcp/$0/$1" || exit 1
+		printf "GET %s HTTP/1.0\r\nHost: %s:%s\r\n\r\n" "$2" "$0" "$1" >&3
+		cat <&3' "$LAB_RTR_LAN_IP" "$LAB_HTTP_PORT" "${2:-/rootDesc.xml}"
+}
+
+# succeeds when miniupnpd serves rootDesc.xml, or has died (checked after)
+lab_miniupnpd_ready() {
+	kill -0 "$LAB_MINIUPNPD_PID" 2>/dev/null || return 0
+	lab_http_get lan /rootDesc.xml 2>/dev/null | head -n1 | grep -q ' 200 '
+}
+
+# lab_router_start [extra miniupnpd.conf lines...]: start coturn (if not
+# running) and miniupnpd; wait until miniupnpd serves its description.
+lab_router_start() {
+	local ready=lab_miniupnpd_ready
+	[ -n "$LAB_DIR" ] || { lab_log "lab_init first"; return 1; }
+	if [ -n "$LAB_MINIUPNPD_PID" ] && kill -0 "$LAB_MINIUPNPD_PID" 2>/dev/null; then
+		lab_log "miniupnpd already running"
+		return 1
+	fi
+	lab_stun_start || return 1
+	lab_miniupnpd_conf "$@"
+	grep -q '^enable_upnp=no' "$LAB_DIR/miniupnpd.conf" && ready=lab_pmp_ready
+	rm -f "$LAB_DIR/miniupnpd.pid"
+	lab_bg miniupnpd "$LAB_NS_RTR" miniupnpd -d -f "$LAB_DIR/miniupnpd.conf" \
+	    -P "$LAB_DIR/miniupnpd.pid"
+	LAB_MINIUPNPD_PID=$LAB_BG_PID
+	if ! lab_wait 15 "$ready"; then
+		lab_log "miniupnpd did not answer within 15 s; log:"
+	elif ! kill -0 "$LAB_MINIUPNPD_PID" 2>/dev/null; then
+		lab_log "miniupnpd exited; log:"
+	elif grep -q 'Port forwarding is now disabled' "$LAB_DIR/miniupnpd.log"; then
+		lab_log "miniupnpd disabled port forwarding (STUN); log:"
+	else
+		return 0
+	fi
+	sed 's/^/#   /' "$LAB_DIR/miniupnpd.log" >&2
+	return 1
+}
+
+# succeeds when miniupnpd listens for NAT-PMP/PCP (UDP 5351), or has died
+lab_pmp_ready() {
+	kill -0 "$LAB_MINIUPNPD_PID" 2>/dev/null || return 0
+	lab_listening "$LAB_NS_RTR" udp 5351
+}
+
+# lab_ns_pids [NS...]: pids of the processes in the lab namespaces
+lab_ns_pids() {
+	local ns
+	[ $# -gt 0 ] || set -- "$LAB_NS_LAN" "$LAB_NS_LAN2" "$LAB_NS_RTR" "$LAB_NS_WAN"
+	for ns in "$@"; do
+		lab_ns_exists "$ns" && ip netns pids "$ns" 2>/dev/null
+	done | tr '\n' ' '
+}
+
+# lab_ours NS PID: PID runs in namespace NS
+lab_ours() {
+	case " $(lab_ns_pids "$1") " in *" $2 "*) return 0 ;; esac
+	return 1
+}
+
+# lab_router_stop: stop miniupnpd (SIGTERM), leave the nftables rules alone
+# (miniupnpd 2.3.1 does not delete them on exit; the lease file stays too, so
+# the next lab_router_start reloads the mappings from it).
+lab_router_stop() {
+	[ -n "$LAB_MINIUPNPD_PID" ] || return 0
+	lab_ours "$LAB_NS_RTR" "$LAB_MINIUPNPD_PID" && lab_kill "$LAB_MINIUPNPD_PID"
+	wait "$LAB_MINIUPNPD_PID" 2>/dev/null
+	LAB_MINIUPNPD_PID=
+	return 0
+}
+
+# lab_down: kill everything started in the lab, delete the namespaces and
+# LAB_DIR.  Idempotent; fine on a half-built lab.
+# Processes are found by namespace (ip netns pids), never by name: all we
+# started runs inside our namespaces, and so does e.g. a daemon a test
+# started with "lab_lan natmapd ... &".  A recorded pid that is no longer in
+# a lab namespace (it exited, the number may be reused) is left alone.
+lab_down() {
+	local pids=() p ns
+	read -r -a pids <<<"$(lab_ns_pids)"
+	if [ "${#pids[@]}" -gt 0 ]; then
+		lab_kill "${pids[@]}"
+		for p in "${LAB_PIDS[@]}"; do
+			wait "$p" 2>/dev/null
+		done
+	fi
+	LAB_PIDS=()
+	LAB_MINIUPNPD_PID=
+	LAB_TURN_PID=
+	for ns in "$LAB_NS_LAN" "$LAB_NS_LAN2" "$LAB_NS_RTR" "$LAB_NS_WAN"; do
+		lab_ns_exists "$ns" && ip netns del "$ns" 2>/dev/null
+	done
+	if [ -n "$LAB_DIR" ] && [ -d "$LAB_DIR" ]; then
+		if [ -n "${LAB_KEEP:-}" ]; then
+			lab_log "keeping $LAB_DIR"
+		else
+			rm -rf "$LAB_DIR"
+		fi
+	fi
+	LAB_DIR=
+	return 0
+}
+
+# lab_rules: the router's port forwards (the DNAT rules miniupnpd put in its
+# nat chain), one per line:
+#   tcp dport 8080 dnat to 192.168.77.10:8080
+#   udp dport 9000 dnat to 192.168.77.10:9000 from 203.0.113.100
+# ("from" only when the mapping is limited to one remote host).  miniupnpd
+# 2.3.1 writes raw payload matches (@nh,72,8 0x6 = tcp, @nh,96,32 = saddr);
+# the descriptions are not visible in nft (upnpc -l shows them).
+lab_rules() {
+	lab_rtr nft list chain inet "$LAB_NFT_NAT_TABLE" "$LAB_NFT_NAT_CHAIN" 2>/dev/null |
+	    awk '
+	function num(h,   n, i, c) {	# "0x11" or "17" (mawk has no strtonum)
+		if (h !~ /^0x/)
+			return h + 0
+		n = 0
+		for (i = 3; i <= length(h); i++) {
+			c = index("0123456789abcdef", tolower(substr(h, i, 1))) - 1
+			n = n * 16 + c
+		}
+		return n
+	}
+	function hexip(h,   n) {
+		n = num(h)
+		return sprintf("%d.%d.%d.%d", int(n / 16777216) % 256,
+		    int(n / 65536) % 256, int(n / 256) % 256, n % 256)
+	}
+	/dnat/ {
+		proto = ""; dport = ""; to = ""; from = ""
+		for (i = 1; i <= NF; i++) {
+			if ($i == "@nh,72,8")
+				proto = (num($(i + 1)) == 6) ? "tcp" : \
+				    (num($(i + 1)) == 17) ? "udp" : $(i + 1)
+			else if ($i == "@nh,96,32")
+				from = hexip($(i + 1))
+			else if ($i == "saddr")
+				from = $(i + 1)
+			else if (($i == "l4proto" || $i == "protocol") &&
+			    ($(i + 1) == "tcp" || $(i + 1) == "udp"))
+				proto = $(i + 1)
+			else if ($i == "dport") {
+				dport = $(i + 1)
+				if ($(i - 1) == "tcp" || $(i - 1) == "udp")
+					proto = $(i - 1)
+			} else if ($i == "to")
+				to = $(i + 1)
+		}
+		line = proto " dport " dport " dnat to " to
+		if (from != "")
+			line = line " from " from
+		print line
+	}'
+}
+
+# lab_serve_tcp PORT [HOST] / lab_serve_udp PORT [HOST]: a service in HOST
+# (lan by default; lan2, wan or rtr work too) that answers one line
+#   natmapd-lab HOST PROTO PORT from PEERADDR
+# e.g. "natmapd-lab lan tcp 8080 from 203.0.113.100" (UDP: one line per datagram).
+lab_serve_tcp() { lab_serve tcp "$1" "${2:-lan}"; }
+lab_serve_udp() { lab_serve udp "$1" "${2:-lan}"; }
+
+lab_serve() {
+	local proto=$1 port=$2 host=$3 ns addr
+	ns=$(lab_ns_of "$host") || return 1
+	# socat sets SOCAT_PEERADDR in the child: the answer tells who asked
+	local answer="natmapd-lab $host $proto $port from \$SOCAT_PEERADDR"
+	case $proto in
+	tcp) addr="TCP4-LISTEN:$port,reuseaddr,fork" ;;
+	udp) addr="UDP4-RECVFROM:$port,reuseaddr,fork" ;;
+	esac
+	lab_bg "serve-$host-$proto-$port" "$ns" socat "$addr" \
+	    "SYSTEM:echo $answer"
+	if ! lab_wait 5 lab_listening "$ns" "$proto" "$port"; then
+		lab_log "socat $proto $port in $host did not start"
+		return 1
+	fi
+}
+
+lab_listening() {
+	local flag=-Hnlt
+	[ "$2" = udp ] && flag=-Hnlu
+	ip netns exec "$1" ss $flag "sport = :$3" 2>/dev/null | grep -q .
+}
+
+# lab_reach_tcp ADDR PORT [FROM] / lab_reach_udp ADDR PORT [FROM]: connect
+# from the WAN client (or namespace FROM: lan, lan2, wan); print the answer;
+# return 0 if a lab service answered (3 s bound).
+lab_reach_tcp() {
+	local ns out
+	ns=$(lab_ns_of "${3:-wan}") || return 1
+	out=$(ip netns exec "$ns" timeout 3 socat -T 2 -u \
+	    "TCP4:$1:$2,connect-timeout=2" - 2>/dev/null)
+	[ -n "$out" ] && echo "$out"
+	case $out in natmapd-lab\ *) return 0 ;; esac
+	return 1
+}
+
+lab_reach_udp() {
+	local ns out
+	ns=$(lab_ns_of "${3:-wan}") || return 1
+	# a connected UDP socket (bash /dev/udp), a datagram every ~300 ms;
+	# dd does one read(2) so it gets the whole datagram (bash read would not)
+	out=$(ip netns exec "$ns" timeout 4 bash -c '
+		exec 3<>"/dev/udp/$0/$1" || exit 1
+		for i in 1 2 3 4 5 6 7 8 9 10; do
+			echo ping >&3 2>/dev/null
+			line=$(timeout 0.25 dd bs=2048 count=1 <&3 2>/dev/null)
+			if [ -n "$line" ]; then
+				echo "$line"
+				exit 0
+			fi
+			sleep 0.05
+		done
+		exit 1' "$1" "$2" 2>/dev/null)
+	[ -n "$out" ] && echo "$out"
+	case $out in natmapd-lab\ *) return 0 ;; esac
+	return 1
+}
+
+# lab_rules_flush: empty the chains miniupnpd fills (a router that lost its
+# mappings); remove $LAB_DIR/miniupnpd.leases too if miniupnpd is restarted.
+lab_rules_flush() {
+	local c
+	for c in "$LAB_NFT_NAT_TABLE $LAB_NFT_NAT_CHAIN" \
+	    "$LAB_NFT_NAT_TABLE $LAB_NFT_POST_CHAIN" \
+	    "$LAB_NFT_TABLE $LAB_NFT_FWD_CHAIN"; do
+		# shellcheck disable=SC2086
+		lab_rtr nft flush chain inet $c || return 1
+	done
+}
+
+# lab_flush_conntrack: forget every connection the router tracks.
+lab_flush_conntrack() { lab_rtr conntrack -F >/dev/null 2>&1; return 0; }
