@@ -1,0 +1,276 @@
+#!/bin/bash
+# SPDX-License-Identifier: ISC
+# cli.sh - natmapd's command line: options, exit statuses and messages (TAP).
+# Environment: NATMAPD and SRCDIR, as set by "make check".  Nothing here
+# starts the daemon: every run either exits at once or uses -n.
+
+: "${SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${NATMAPD:=$SRCDIR/src/natmapd}"
+. "$SRCDIR/tests/tap.sh"
+
+if [ ! -x "$NATMAPD" ]; then
+	echo "1..0 # SKIP no natmapd binary at $NATMAPD"
+	exit 0
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/natmapd-cli.XXXXXX") || exit 1
+cleanup() {
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+OUT=$tmp/stdout
+ERR=$tmp/stderr
+RC=0
+
+# run ARG...: run natmapd in $tmp; status in $RC, output in $OUT and $ERR.
+run() {
+	(cd "$tmp" && exec "$NATMAPD" "$@") >"$OUT" 2>"$ERR" </dev/null
+	RC=$?
+}
+
+# what: the last command, its status and output, as diagnostics.
+what() {
+	printf 'natmapd %s\nexit status %s\n' "$*" "$RC"
+	[ -s "$OUT" ] && { echo "stdout:"; cat "$OUT"; }
+	[ -s "$ERR" ] && { echo "stderr (3 lines):"; head -n 3 "$ERR" | cat -v; }
+	return 0
+}
+
+# expect_usage DESC NEEDLE ARG...: exit 64, and stderr's first line names
+# NEEDLE (the bad argument) and is printable.
+expect_usage() {
+	local desc=$1 needle=$2 first
+	shift 2
+	run "$@"
+	first=$(head -n 1 "$ERR")
+	if [ "$RC" -ne 64 ]; then
+		tap_fail "$desc: exit 64" "$(what "$@")"
+	elif ! printf '%s' "$first" | grep -qF -- "$needle"; then
+		tap_fail "$desc: message names \"$needle\"" "$(what "$@")"
+	elif printf '%s' "$first" | LC_ALL=C grep -q '[^[:print:]]'; then
+		tap_fail "$desc: message is printable" "$(what "$@")"
+	elif [ -s "$OUT" ]; then
+		tap_fail "$desc: nothing on stdout" "$(what "$@")"
+	else
+		tap_ok "$desc: exit 64, \"$first\""
+	fi
+}
+
+# expect_config DESC NEEDLE ARG...: exit 78 and a message holding NEEDLE.
+expect_config() {
+	local desc=$1 needle=$2
+	shift 2
+	run "$@"
+	if [ "$RC" -ne 78 ]; then
+		tap_fail "$desc: exit 78" "$(what "$@")"
+	elif ! grep -qF -- "$needle" "$ERR"; then
+		tap_fail "$desc: message holds \"$needle\"" "$(what "$@")"
+	else
+		tap_ok "$desc: exit 78, \"$(head -n 1 "$ERR")\""
+	fi
+}
+
+# expect_output DESC WANT ARG...: exit 0, stdout is WANT, stderr empty.
+expect_output() {
+	local desc=$1 want=$2
+	shift 2
+	run "$@"
+	printf '%s' "$want" >"$tmp/want"
+	if [ "$RC" -ne 0 ]; then
+		tap_fail "$desc: exit 0" "$(what "$@")"
+	elif ! diff -u "$tmp/want" "$OUT" >"$tmp/diff"; then
+		tap_fail "$desc" "natmapd $*" "$(cat "$tmp/diff")"
+	elif [ -s "$ERR" ]; then
+		tap_fail "$desc: quiet on stderr" "$(what "$@")"
+	else
+		tap_ok "$desc"
+	fi
+}
+
+cat >"$tmp/good.conf" <<'EOF'
+# file settings, some overridden by the command line
+map 8080/tcp
+map 5000-5010:6000/udp
+lease 7200
+interface eth0
+gateway 192.168.1.1
+pidfile /run/file.pid
+any-port no
+EOF
+printf '# no map here\nlease 600\n' >"$tmp/nomap.conf"
+: >"$tmp/empty.conf"
+printf 'map 8080/tcp\nmapp 1/tcp\n' >"$tmp/bad.conf"
+
+# ---- version and help ----
+run -V
+if [ "$RC" -eq 0 ] && [ -s "$OUT" ] && [ ! -s "$ERR" ] &&
+    [ "$(wc -l <"$OUT")" -eq 1 ] && grep -qxE '[0-9]+\.[0-9]+\.[0-9]+' "$OUT"
+then
+	tap_ok "-V prints only the version ($(cat "$OUT"))"
+else
+	tap_fail "-V prints only the version" "$(what -V)"
+fi
+version=$(cat "$OUT")
+run --version
+if [ "$RC" -eq 0 ] && [ "$(cat "$OUT")" = "$version" ] && [ ! -s "$ERR" ]; then
+	tap_ok "--version prints the same"
+else
+	tap_fail "--version prints the same" "$(what --version)"
+fi
+# -V wins over whatever follows, even a bad config
+run -V -c "$tmp/missing.conf"
+if [ "$RC" -eq 0 ] && [ "$(cat "$OUT")" = "$version" ]; then
+	tap_ok "-V exits before reading the config"
+else
+	tap_fail "-V exits before reading the config" "$(what -V -c missing)"
+fi
+
+for h in -h --help; do
+	run "$h"
+	if [ "$RC" -eq 0 ] && grep -q '^usage: natmapd' "$OUT" &&
+	    [ ! -s "$ERR" ]; then
+		tap_ok "$h: usage on stdout, exit 0"
+	else
+		tap_fail "$h: usage on stdout, exit 0" "$(what "$h")"
+	fi
+done
+
+# ---- usage errors: exit 64, the message names the bad argument ----
+expect_usage "unknown short option" "-x" -x
+expect_usage "unknown option in a bundle" "-q" -nq
+expect_usage "unknown long option" "--bogus" --bogus
+expect_usage "unknown long option with a value" "--bogus" --bogus=1
+expect_usage "argument to --any-port" "--any-port" -n --any-port=yes \
+    -m 8080/tcp -c "$tmp/empty.conf"
+expect_usage "argument to --version" "--version" --version=2
+expect_usage "--map without its argument" "--map" -n --map
+expect_usage "-m without its argument" "-m" -n -m
+expect_usage "-c without its argument" "-c" -n -c
+expect_usage "--lease without its argument" "--lease" -n --lease
+expect_usage "bad --map port" "70000/tcp" -n -m 70000/tcp
+expect_usage "bad --map protocol" "8080/sctp" -n --map 8080/sctp
+expect_usage "--map without a protocol" "8080" -n --map=8080
+expect_usage "bad --map range" "10-5/tcp" -n --map 10-5/tcp
+expect_usage "overlapping --map" "8080/tcp" -n -m 8000-8100/tcp -m 8080/tcp
+expect_usage "bad --lease (too short)" "30" -n -m 1/tcp --lease 30
+expect_usage "bad --lease (not a number)" "1h" -n -m 1/tcp --lease 1h
+expect_usage "bad --lease (empty)" "--lease" -n -m 1/tcp --lease=
+expect_usage "bad --gateway" "192.168.1" -n -m 1/tcp --gateway 192.168.1
+expect_usage "bad --gateway (a name)" "router.lan" -n -m 1/tcp \
+    --gateway router.lan
+expect_usage "bad --gateway (IPv6)" "fe80::1" -n -m 1/tcp --gateway fe80::1
+expect_usage "bad --interface (too long)" "averyveryverylongif0" -n -m 1/tcp \
+    --interface averyveryverylongif0
+expect_usage "bad --interface (empty)" "--interface" -n -m 1/tcp --interface=
+expect_usage "bad --interface (a slash, refused in natmapd.conf)" "a/b" \
+    -n -m 1/tcp -c "$tmp/empty.conf" --interface a/b
+expect_usage "bad --pidfile (relative)" "natmapd.pid" -n -m 1/tcp \
+    --pidfile natmapd.pid
+expect_usage "stray argument" "extra" -n -m 1/tcp extra
+expect_usage "stray argument after --" "8080/tcp" -n -- 8080/tcp
+
+# more than 256 ports on the command line
+args=()
+for i in $(seq 1 257); do
+	args+=(-m "$((10000 + i))/udp")
+done
+expect_usage "257 --map options" "10257/udp" -n -c "$tmp/empty.conf" \
+    "${args[@]}"
+unset 'args[-1]' 'args[-1]'
+run -n -c "$tmp/empty.conf" "${args[@]}"
+if [ "$RC" -eq 0 ]; then
+	tap_ok "256 --map options are accepted"
+else
+	tap_fail "256 --map options are accepted" "$(what -n "...")"
+fi
+
+# ---- config errors: exit 78 ----
+expect_config "missing -c file" "missing.conf" -n -c "$tmp/missing.conf"
+expect_config "missing --config file, even with --map" "missing.conf" \
+    -n --config "$tmp/missing.conf" -m 8080/tcp
+expect_config "-c names a directory" "$tmp" -n -c "$tmp"
+expect_config "error in the file" "bad.conf:2: unknown keyword \"mapp\"" \
+    -n -c "$tmp/bad.conf" -m 9000/tcp
+expect_config "no map at all" "nothing to map" -n -c "$tmp/empty.conf"
+expect_config "no map in the file, none given" "nothing to map" \
+    -n -c "$tmp/nomap.conf" --lease 60
+expect_config "--map overlapping a file map" "overlap" \
+    -n -c "$tmp/good.conf" -m 8080/tcp
+args=()
+for i in $(seq 1 246); do
+	args+=(-m "$((10000 + i))/udp")
+done
+expect_config "file and command line over 256 ports" "256" \
+    -n -c "$tmp/good.conf" "${args[@]}"
+
+# ---- -n and -nv ----
+expect_output "-n with a valid config: exit 0, silent" "" -n -c "$tmp/good.conf"
+expect_output "--check-config with a valid config" "" \
+    --check-config --config "$tmp/good.conf"
+expect_output "-n with only --map and an empty file" "" \
+    -n -c "$tmp/empty.conf" -m 8080/tcp
+
+expect_output "-nv prints the file's config" "interface eth0
+gateway 192.168.1.1
+lease 7200
+any-port no
+pidfile /run/file.pid
+map 8080/tcp
+map 5000-5010:6000/udp
+" -nv -c "$tmp/good.conf"
+
+expect_output "-nv: command line overrides settings and adds maps" \
+"interface wlan0
+gateway 10.0.0.1
+lease 120
+any-port yes
+pidfile /tmp/cli.pid
+map 8080/tcp
+map 5000-5010:6000/udp
+map 53/udp
+map 9000-9001:19000/tcp
+" -n -v -c "$tmp/good.conf" --lease 120 --interface wlan0 \
+    --gateway 10.0.0.1 --pidfile /tmp/cli.pid --any-port -m 53/udp \
+    --map 9000-9001:19000/tcp
+
+expect_output "-nv: the order of options does not matter" \
+"interface wlan0
+gateway 192.168.1.1
+lease 0
+any-port no
+pidfile /run/file.pid
+map 8080/tcp
+map 5000-5010:6000/udp
+map 53/udp
+" -m 53/udp --lease 0 --verbose --interface=wlan0 --check-config \
+    -c "$tmp/good.conf"
+
+expect_output "-nv: command line only" "lease 3600
+any-port yes
+map 8080/tcp
+map 8080/udp
+" -nv -c "$tmp/empty.conf" -m 8080/tcp -m 8080/udp --any-port
+
+expect_output "-nvv prints the same" "lease 3600
+any-port no
+map 1/tcp
+" -nvv -c "$tmp/empty.conf" -m 1/tcp
+
+# The default config file, when there is none: only the command line.
+default_conf=$("$NATMAPD" -h 2>/dev/null |
+    sed -n 's/.*configuration file (default \([^)]*\)).*/\1/p')
+if [ -z "$default_conf" ]; then
+	tap_fail "natmapd -h names the default config file" "$("$NATMAPD" -h)"
+elif [ -e "$default_conf" ]; then
+	tap_skip "a missing default config file is no error" \
+	    "$default_conf exists here"
+else
+	expect_output "a missing default config file is no error" \
+	    "lease 3600
+any-port no
+map 8080/tcp
+" -nv -m 8080/tcp
+fi
+
+tap_done

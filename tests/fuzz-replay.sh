@@ -1,0 +1,79 @@
+#!/bin/bash
+# SPDX-License-Identifier: ISC
+# fuzz-replay.sh - run each fuzz target over its seed corpus and seeded
+# mutations of it (fuzz/replay.c), one TAP line per target.
+# Environment: BUILDDIR and SRCDIR, as set by "make check";
+# FUZZ_MUTATIONS (default 2000) mutations per input.
+#
+# Seeds: the captures and hand-made inputs in tests/data, the golden
+# configs in tests/config, and any regression inputs kept in
+# tests/data/fuzz/TARGET/ (e.g. crashes found by libFuzzer, once fixed).
+# With --enable-fuzzing the targets are libFuzzer binaries: each seed is
+# then run once, without mutations.
+
+: "${SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${BUILDDIR:=$SRCDIR}"
+. "$SRCDIR/tests/tap.sh"
+
+mutations=${FUZZ_MUTATIONS:-2000}
+data=$SRCDIR/tests/data
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/natmapd-fuzz.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+# seeds TARGET: the seed files of a target, one a line.
+seeds() {
+	shopt -s nullglob
+	case $1 in
+	fuzz-http)
+		printf '%s\n' "$data"/miniupnpd-2.3.1/*.resp \
+		    "$data"/handmade/*.resp ;;
+	fuzz-ssdp)
+		printf '%s\n' "$data"/miniupnpd-2.3.1/ssdp-* \
+		    "$data"/handmade/ssdp-* ;;
+	fuzz-upnp)
+		printf '%s\n' "$data"/miniupnpd-2.3.1/*.resp \
+		    "$data"/handmade/*.xml "$data"/handmade/*.body \
+		    "$data"/handmade/*.resp ;;
+	fuzz-config)
+		printf '%s\n' "$SRCDIR"/tests/config/*.conf \
+		    "$SRCDIR"/contrib/natmapd.conf.example ;;
+	esac
+	printf '%s\n' "$data/fuzz/$1"/*
+	shopt -u nullglob
+}
+
+for target in fuzz-config fuzz-http fuzz-ssdp fuzz-upnp; do
+	bin=$BUILDDIR/fuzz/$target
+	if [ ! -x "$bin" ]; then
+		tap_fail "$target: built" "no $bin"
+		continue
+	fi
+	mapfile -t files < <(seeds "$target")
+	# skip what capture.sh and the READMEs are: not inputs
+	files=("${files[@]//*\/README*/}")
+	files=("${files[@]//*\/capture.*/}")
+	mapfile -t files < <(printf '%s\n' "${files[@]}" | sed '/^$/d')
+	if [ "${#files[@]}" -eq 0 ]; then
+		tap_fail "$target: has seeds"
+		continue
+	fi
+	if grep -qa 'INFO: Seed: ' "$bin"; then
+		# a libFuzzer binary: run the seeds once each
+		"$bin" "${files[@]}" >"$tmp/out" 2>&1
+		rc=$?
+		what="${#files[@]} seeds (libFuzzer build, no mutations)"
+	else
+		"$bin" -q -n "$mutations" "${files[@]}" >"$tmp/out" 2>&1
+		rc=$?
+		# "/path/fuzz/fuzz-http: 25 inputs, 61933 runs"
+		what=$(tail -n 1 "$tmp/out" | sed 's|^.*: ||')
+	fi
+	if [ "$rc" -eq 0 ]; then
+		tap_ok "$target: $what"
+	else
+		tap_fail "$target: ${#files[@]} seeds, $mutations mutations each" \
+		    "exit status $rc" "$(tail -n 40 "$tmp/out")"
+	fi
+done
+
+tap_done

@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: ISC
+# Shared by the integration tests: the lab, TAP output, and natmapd's life cycle.
+set -u
+SRCDIR=${SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+NATMAPD=${NATMAPD:-$SRCDIR/src/natmapd}
+. "$SRCDIR/tests/lab/lab.sh"
+. "$SRCDIR/tests/tap.sh"
+
+lab_need_root_tools
+[ -x "$NATMAPD" ] || { echo "SKIP: no natmapd binary at $NATMAPD" >&2; exit 77; }
+
+NM_PID=
+NM_LOG=
+
+it_cleanup() {
+	[ -n "$NM_PID" ] && kill -KILL "$NM_PID" 2>/dev/null
+	lab_down
+}
+trap it_cleanup EXIT
+
+# nm_start HOST LOGNAME ARGS...: natmapd in the foreground, in the background of the test.
+nm_start() {
+	local ns
+	ns=$(lab_ns_of "$1") || return 1
+	NM_LOG="$LAB_DIR/$2"
+	NM_CONF="$LAB_DIR/natmapd.conf"
+	[ -f "$NM_CONF" ] || : >"$NM_CONF"
+	shift 2
+	ip netns exec "$ns" "$NATMAPD" -f -v -c "$NM_CONF" "$@" \
+	    </dev/null >"$NM_LOG" 2>&1 &
+	NM_PID=$!
+	NM_T0=$(lab_now_ms)
+}
+
+nm_log_has() { grep -Eq -- "$1" "$NM_LOG"; }
+# nm_wait_log SECONDS REGEX
+nm_wait_log() { lab_wait "$1" nm_log_has "$2"; }
+nm_alive() { kill -0 "$NM_PID" 2>/dev/null; }
+nm_dead() { ! kill -0 "$NM_PID" 2>/dev/null; }
+
+# nm_stop [SIGNAL]: signal natmapd, wait at most 10 s; sets NM_STATUS and NM_STOP_MS.
+nm_stop() {
+	local t0
+	t0=$(lab_now_ms)
+	kill -"${1:-TERM}" "$NM_PID" 2>/dev/null
+	if lab_wait 10 nm_dead; then
+		wait "$NM_PID"
+		NM_STATUS=$?
+	else
+		kill -KILL "$NM_PID" 2>/dev/null
+		wait "$NM_PID"
+		NM_STATUS=timeout
+	fi
+	NM_STOP_MS=$(( $(lab_now_ms) - t0 ))
+	NM_PID=
+}
+
+# The router holds no forwarding rule for this port.
+no_rule_for() { ! lab_rules | grep -q "dport $1 "; }
+has_rule() { lab_rules | grep -q "$1"; }
+
+nm_diag() {
+	sed 's/^/# natmapd: /' "$NM_LOG" | tail -n "${1:-30}"
+}

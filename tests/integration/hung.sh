@@ -1,0 +1,36 @@
+# SPDX-License-Identifier: ISC
+# A router that accepts TCP but never answers does not stall natmapd: signals stay prompt, exit within 5 s.
+. "$(dirname "$0")/common.sh"
+
+lab_init || { tap_fail "lab builds"; tap_done; exit 1; }
+lab_router_start || { tap_fail "miniupnpd starts"; tap_done; exit 1; }
+lab_serve_tcp 8080
+
+nm_start lan hung.log -m 8080/tcp -m 9000/udp --lease 60
+tap_check "mapped while the router answers" \
+    nm_wait_log 10 "^udp $LAB_LAN_IP:9000 -> .* via UPnP"
+nm_wait_log 10 "^tcp $LAB_LAN_IP:8080 -> .* via UPnP" || true
+
+# Freeze miniupnpd: the kernel still accepts its TCP connections, nobody answers.
+kill -STOP "$LAB_MINIUPNPD_PID"
+trap 'kill -CONT "$LAB_MINIUPNPD_PID" 2>/dev/null; it_cleanup' EXIT
+# Force requests into the hung router: a SIGHUP with one more mapping.
+printf 'map 7000/tcp\n' >"$NM_CONF"
+kill -HUP "$NM_PID"
+tap_check "SIGHUP is handled at once while the router hangs" \
+    nm_wait_log 2 "SIGHUP: configuration reloaded"
+tap_check "the new mapping's request is under way" \
+    nm_wait_log 2 "AddPortMapping TCP 7000"
+
+t0=$(lab_now_ms)
+nm_stop TERM
+if [ "$NM_STATUS" = 0 ] && [ "$NM_STOP_MS" -le 5000 ]; then
+	tap_ok "SIGTERM with a hung router: exit 0 in $NM_STOP_MS ms (limit 5000)"
+else
+	tap_fail "SIGTERM with a hung router: exit 0 within 5 s (status $NM_STATUS after $NM_STOP_MS ms)"
+	nm_diag
+fi
+tap_check "the log says the deletes got no answer" \
+    nm_log_has "no answer to the delete in time|delete failed"
+kill -CONT "$LAB_MINIUPNPD_PID"
+tap_done

@@ -1,0 +1,48 @@
+# SPDX-License-Identifier: ISC
+# natmapd maps a TCP and a UDP service and a range on a real miniupnpd; the WAN reaches them; SIGTERM removes them.
+. "$(dirname "$0")/common.sh"
+
+lab_init || { tap_fail "lab builds"; tap_done; exit 1; }
+lab_router_start || { tap_fail "miniupnpd starts"; tap_done; exit 1; }
+lab_serve_tcp 8080
+lab_serve_udp 5353
+lab_serve_tcp 7001
+
+nm_start lan natmapd.log -m 8080/tcp -m 5353:15353/udp -m 7000-7002/tcp
+if lab_wait 10 lab_reach_tcp "$LAB_RTR_WAN_IP" 8080 >/dev/null; then
+	tap_ok "tcp 8080 reached from the WAN through the mapping ($(( $(lab_now_ms) - NM_T0 )) ms after start)"
+else
+	tap_fail "tcp 8080 reached from the WAN through the mapping"; nm_diag
+fi
+tap_check "udp 5353 reached from the WAN as 15353" \
+    lab_wait 10 lab_reach_udp "$LAB_RTR_WAN_IP" 15353
+tap_check "a port of a range (7001 of 7000-7002) reached from the WAN" \
+    lab_wait 10 lab_reach_tcp "$LAB_RTR_WAN_IP" 7001
+tap_check "the router holds one rule per mapped port" \
+    lab_wait 5 eval '[ "$(lab_rules | grep -c "dnat to $LAB_LAN_IP")" = 5 ]'
+tap_check "the log says what was mapped, to where, by which service and lease" \
+    nm_wait_log 5 "^tcp $LAB_LAN_IP:8080 -> $LAB_RTR_WAN_IP:8080 via UPnP \(WANIPConnection:2\), lease 3600s$"
+tap_check "the reserved external address is reported as possible double NAT" \
+    nm_log_has "reports external address $LAB_RTR_WAN_IP, which is reserved: double NAT or carrier-grade NAT is possible; mapping anyway"
+listing=$(lab_lan upnpc -u "$LAB_ROOTDESC" -l 2>/dev/null)
+if printf '%s\n' "$listing" | grep -q "natmapd tcp 8080"; then
+	tap_ok "the mapping's description identifies natmapd"
+else
+	tap_fail "the mapping's description identifies natmapd"
+	printf '%s\n' "$listing" | sed 's/^/# upnpc: /'
+fi
+
+nm_stop TERM
+if [ "$NM_STATUS" = 0 ] && [ "$NM_STOP_MS" -lt 5000 ]; then
+	tap_ok "SIGTERM: exit 0 in $NM_STOP_MS ms"
+else
+	tap_fail "SIGTERM: exit 0 within 5 s (status $NM_STATUS after $NM_STOP_MS ms)"
+fi
+if [ -z "$(lab_rules | grep "dnat to $LAB_LAN_IP")" ]; then
+	tap_ok "SIGTERM leaves no mapping on the router"
+else
+	tap_fail "SIGTERM leaves no mapping on the router"; lab_rules | sed 's/^/# rule: /'
+fi
+tap_check "the WAN no longer reaches tcp 8080" \
+    eval '! lab_reach_tcp "$LAB_RTR_WAN_IP" 8080 >/dev/null'
+tap_done

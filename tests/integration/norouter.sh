@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: ISC
+# No UPnP router on the LAN: a clear message, retries with growing backoff, no spinning, no exit.
+. "$(dirname "$0")/common.sh"
+
+lab_init || { tap_fail "lab builds"; tap_done; exit 1; }
+# The router forwards and NATs, but runs no miniupnpd.
+
+nm_start lan norouter.log -m 8080/tcp
+if nm_wait_log 20 "retrying in (1|2)s$" && nm_wait_log 25 "retrying in (3|4|5)s$"; then
+	tap_ok "retries with a growing backoff"
+else
+	tap_fail "retries with a growing backoff"; nm_diag
+fi
+tap_check "the message says no UPnP IGD answered" \
+    nm_log_has "^UPnP on eth0: no UPnP IGD answered; retrying in [0-9]+s$"
+tap_check "natmapd is still running" nm_alive
+# CPU time used so far, in clock ticks (utime + stime): a spinning loop would use seconds.
+ticks=$(awk '{ print $14 + $15 }' "/proc/$NM_PID/stat")
+hz=$(getconf CLK_TCK)
+if [ "$ticks" -lt $(( hz / 2 )) ]; then
+	tap_ok "not spinning: $ticks ticks of CPU in $(( ($(lab_now_ms) - NM_T0) / 1000 )) s"
+else
+	tap_fail "not spinning: $ticks ticks of CPU (limit $(( hz / 2 )))"
+fi
+nm_stop TERM
+if [ "$NM_STATUS" = 0 ] && [ "$NM_STOP_MS" -lt 1000 ]; then
+	tap_ok "SIGTERM with nothing mapped: exit 0 in $NM_STOP_MS ms"
+else
+	tap_fail "SIGTERM with nothing mapped: exit 0 within 1 s (status $NM_STATUS after $NM_STOP_MS ms)"
+fi
+tap_done

@@ -1,0 +1,99 @@
+#!/bin/bash
+# SPDX-License-Identifier: ISC
+# man-lint.sh - the manual pages: mandoc -Tlint is clean, every long option
+# of `natmapd --help` is in natmapd.8, every natmapd.conf keyword the parser
+# accepts is in natmapd.conf.5 (TAP).
+# Environment: NATMAPD and SRCDIR, as set by "make check".
+#
+# Without mandoc the whole file is skipped with a TAP "1..0 # SKIP" plan
+# and status 0: automake's TAP driver counts exit status 77 as an error.
+
+: "${SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${NATMAPD:=$SRCDIR/src/natmapd}"
+. "$SRCDIR/tests/tap.sh"
+
+if ! command -v mandoc >/dev/null 2>&1; then
+	echo "1..0 # SKIP mandoc is not installed"
+	exit 0
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/natmapd-man.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+man8=$SRCDIR/man/natmapd.8
+man5=$SRCDIR/man/natmapd.conf.5
+
+# render PAGE: the page as plain text, overstrike removed.
+render() {
+	mandoc -T ascii "$1" 2>/dev/null | sed 's/.\x08//g'
+}
+
+# ---- mandoc -Tlint ----
+for page in "$man8" "$man5"; do
+	name=${page#"$SRCDIR/"}
+	if [ ! -f "$page" ]; then
+		tap_fail "$name exists"
+		continue
+	fi
+	out=$(mandoc -T lint -W warning "$page" 2>&1)
+	rc=$?
+	if [ "$rc" -eq 0 ] && [ -z "$out" ]; then
+		tap_ok "mandoc -Tlint -W warning $name: clean"
+	else
+		tap_fail "mandoc -Tlint -W warning $name: clean" \
+		    "exit status $rc" "${out//$SRCDIR\//}"
+	fi
+done
+
+# ---- long options in natmapd.8 ----
+if [ ! -x "$NATMAPD" ]; then
+	tap_skip "long options of natmapd --help in natmapd.8" \
+	    "no natmapd binary at $NATMAPD"
+elif [ -f "$man8" ]; then
+	render "$man8" >"$tmp/man8.txt"
+	opts=$("$NATMAPD" --help | grep -oE -- '--[a-z][a-z-]*' | sort -u)
+	if [ -z "$opts" ]; then
+		tap_fail "natmapd --help lists long options" "$("$NATMAPD" --help)"
+	fi
+	for opt in $opts; do
+		if grep -qE -- "(^|[^a-z-])$opt([^a-z-]|\$)" "$tmp/man8.txt"; then
+			tap_ok "natmapd.8 documents $opt"
+		else
+			tap_fail "natmapd.8 documents $opt" \
+			    "$opt is in natmapd --help but not in natmapd.8"
+		fi
+	done
+fi
+
+# ---- keywords in natmapd.conf.5 ----
+# The keywords are the strings parse_statement() in src/config.c compares
+# the first word with; each is checked to be accepted by natmapd too, so
+# that this list cannot silently go stale.
+if [ -f "$man5" ]; then
+	render "$man5" >"$tmp/man5.txt"
+	keywords=$(grep -oE 'strcmp\(kw, "[a-z][a-z0-9-]*"\)' \
+	    "$SRCDIR/src/config.c" | sed 's/.*"\(.*\)".*/\1/' | sort -u)
+	if [ -z "$keywords" ]; then
+		tap_fail "keywords found in src/config.c"
+	fi
+	for kw in $keywords; do
+		if [ -x "$NATMAPD" ]; then
+			printf '%s\n' "$kw" >"$tmp/kw.conf"
+			"$NATMAPD" -n -c "$tmp/kw.conf" -m 1/tcp 2>"$tmp/kw.err"
+			if grep -q 'unknown keyword' "$tmp/kw.err"; then
+				tap_fail "natmapd accepts the keyword $kw" \
+				    "$(cat "$tmp/kw.err")"
+				continue
+			fi
+		fi
+		# an item of the keyword list: "     map spec"
+		if grep -qE -- "^[[:space:]]+$kw( |\$)" "$tmp/man5.txt"; then
+			tap_ok "natmapd.conf.5 documents $kw"
+		else
+			tap_fail "natmapd.conf.5 documents $kw" \
+			    "the parser accepts $kw but natmapd.conf.5 lacks it"
+		fi
+	done
+fi
+
+tap_done

@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: ISC */
+/* The mapping engine against a fake driver and a fake clock. */
+#include "config.h"
+
+#include <arpa/inet.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "conf.h"
+#include "driver.h"
+#include "log.h"
+#include "loop.h"
+#include "mapping.h"
+
+static uint64_t	fake_now;
+
+static uint64_t
+fake_clock(void)
+{
+	return fake_now;
+}
+
+/* Run the loop's timers up to t, one millisecond at a time where they are due. */
+static void
+advance_to(uint64_t t)
+{
+	while (fake_now < t) {
+		fake_now++;
+		loop_run_timers();
+	}
+}
+
+static void
+advance(uint64_t ms)
+{
+	advance_to(fake_now + ms);
+}
+
+#define MAXREQ	64
+enum { REQ_MAP, REQ_UNMAP };
+
+static struct {
+	int		probes;
+	uint64_t	probe_at[32];
+	drv_probe_cb	probe_cb;
+	int		cancels;
+	struct {
+		int		kind;
+		struct drv_op	*op;
+		struct drv_map	m;
+		int		answered;
+		uint64_t	at;
+	}		req[MAXREQ];
+	int		nreq;
+} F;
+
+static int
+fake_probe(const struct drv_env *env, drv_probe_cb cb)
+{
+	(void)env;
+	if (F.probes < 32)
+		F.probe_at[F.probes] = fake_now;
+	F.probes++;
+	F.probe_cb = cb;
+	return 0;
+}
+
+static void
+fake_probe_cancel(void)
+{
+	F.probe_cb = NULL;
+}
+
+static int
+fake_req(int kind, struct drv_op *op, const struct drv_map *m)
+{
+	assert_true(F.nreq < MAXREQ);
+	F.req[F.nreq].kind = kind;
+	F.req[F.nreq].op = op;
+	F.req[F.nreq].m = *m;
+	F.req[F.nreq].answered = 0;
+	F.req[F.nreq].at = fake_now;
+	op->priv = &F.req[F.nreq];
+	F.nreq++;
+	return 0;
+}
+
+static int
+fake_map(struct drv_op *op, const struct drv_map *m)
+{
+	return fake_req(REQ_MAP, op, m);
+}
+
+static int
+fake_unmap(struct drv_op *op, const struct drv_map *m)
+{
+	return fake_req(REQ_UNMAP, op, m);
+}
+
+static void
+fake_cancel(struct drv_op *op)
+{
+	int i;
+
+	for (i = 0; i < F.nreq; i++)
+		if (F.req[i].op == op && !F.req[i].answered)
+			F.req[i].answered = -1;
+	op->priv = NULL;
+	F.cancels++;
+}
+
+static const struct mapping_driver fake_driver = {
+	.name = "FAKE",
+	.probe = fake_probe,
+	.probe_cancel = fake_probe_cancel,
+	.map = fake_map,
+	.unmap = fake_unmap,
+	.cancel = fake_cancel,
+};
+
+static void
+gateway_up(void)
+{
+	struct drv_gateway gw;
+	drv_probe_cb cb = F.probe_cb;
+
+	memset(&gw, 0, sizeof(gw));
+	snprintf(gw.name, sizeof(gw.name), "FAKE");
+	snprintf(gw.where, sizeof(gw.where), "http://192.0.2.1/x");
+	inet_pton(AF_INET, "198.51.100.7", &gw.external);
+	assert_non_null(cb);
+	F.probe_cb = NULL;
+	cb(DRV_OK, &gw, NULL);
+}
+
+static void
+gateway_none(void)
+{
+	drv_probe_cb cb = F.probe_cb;
+
+	assert_non_null(cb);
+	F.probe_cb = NULL;
+	cb(DRV_ERR_GATEWAY, NULL, "nothing answered");
+}
+
+static void
+answer(int i, int status, uint16_t ext, uint32_t lease)
+{
+	struct drv_result r;
+
+	assert_true(i < F.nreq);
+	assert_int_equal(F.req[i].answered, 0);
+	F.req[i].answered = 1;
+	memset(&r, 0, sizeof(r));
+	r.status = status;
+	r.ext_port = ext;
+	r.lease = lease;
+	snprintf(r.detail, sizeof(r.detail), "fake status %d", status);
+	F.req[i].op->priv = NULL;
+	F.req[i].op->done(F.req[i].op, &r);
+}
+
+static int	stopped;
+
+static void
+on_stopped(void)
+{
+	stopped++;
+}
+
+static int	observed[8];
+
+static void
+observer(const struct mapping_status *st)
+{
+	if (st->state >= 0 && st->state < 8)
+		observed[st->state]++;
+}
+
+static struct config conf;
+
+static void
+setup_conf(const char *const *maps, uint32_t lease)
+{
+	struct conf_map m;
+	char err[128];
+
+	config_init(&conf);
+	conf.lease = lease;
+	conf.have_gateway = 1;
+	inet_pton(AF_INET, "127.0.0.1", &conf.gateway);
+	for (; *maps != NULL; maps++) {
+		assert_int_equal(config_parse_map(*maps, &m, err, sizeof(err)),
+		    0);
+		assert_int_equal(config_add_map(&conf, &m, err, sizeof(err)),
+		    0);
+	}
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	memset(&F, 0, sizeof(F));
+	memset(observed, 0, sizeof(observed));
+	stopped = 0;
+	fake_now = 1000000;
+	loop_set_clock(fake_clock);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	mapping_free();
+	config_free(&conf);
+	loop_set_clock(NULL);
+	return 0;
+}
+
+static void
+start(const char *const *maps, uint32_t lease)
+{
+	setup_conf(maps, lease);
+	mapping_init(&conf, &fake_driver);
+	mapping_set_observer(observer);
+	mapping_start();
+}
+
+/* A mapping is added once the gateway is found, and renewed at half the granted lease. */
+static void
+test_map_and_renew(void **state)
+{
+	static const char *const maps[] = { "8080/tcp", NULL };
+
+	(void)state;
+	start(maps, 3600);
+	assert_int_equal(F.probes, 1);
+	assert_int_equal(F.nreq, 0);
+	gateway_up();
+	assert_int_equal(F.nreq, 1);
+	assert_int_equal(F.req[0].kind, REQ_MAP);
+	assert_int_equal(F.req[0].m.proto, DRV_TCP);
+	assert_int_equal(F.req[0].m.int_port, 8080);
+	assert_int_equal(F.req[0].m.ext_port, 8080);
+	assert_int_equal(F.req[0].m.lease, 3600);
+	assert_string_equal(F.req[0].m.desc, "natmapd tcp 8080");
+	/* The router grants less than asked: the renewal follows the grant. */
+	answer(0, DRV_OK, 8080, 600);
+	assert_int_equal(mapping_count(MAPPING_BOUND), 1);
+	advance(300 * 1000 - 1);
+	assert_int_equal(F.nreq, 1);
+	advance(1);
+	assert_int_equal(F.nreq, 2);
+	assert_int_equal(F.req[1].kind, REQ_MAP);
+	assert_int_equal(F.req[1].m.ext_port, 8080);
+	assert_int_equal(mapping_count(MAPPING_RENEWING), 1);
+	answer(1, DRV_OK, 8080, 600);
+	assert_int_equal(mapping_count(MAPPING_BOUND), 1);
+	assert_int_equal(observed[MAPPING_BOUND], 2);
+}
+
+/* A range expands to one mapping per port; a different external port is kept. */
+static void
+test_range(void **state)
+{
+	static const char *const maps[] = { "5000-5002:6000/udp", NULL };
+	int i;
+
+	(void)state;
+	start(maps, 120);
+	gateway_up();
+	assert_int_equal(F.nreq, 3);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(F.req[i].m.proto, DRV_UDP);
+		assert_int_equal(F.req[i].m.int_port, 5000 + i);
+		assert_int_equal(F.req[i].m.ext_port, 6000 + i);
+		answer(i, DRV_OK, (uint16_t)(6000 + i), 120);
+	}
+	assert_int_equal(mapping_count(MAPPING_BOUND), 3);
+}
+
+/* With no gateway, probes back off 1 s, 2 s, 4 s ... up to 60 s, with jitter. */
+static void
+test_probe_backoff(void **state)
+{
+	static const char *const maps[] = { "8080/tcp", NULL };
+	uint64_t expect = 1000, gap, failed_at, hi;
+	int i;
+
+	(void)state;
+	start(maps, 3600);
+	for (i = 0; i < 10; i++) {
+		int before = F.probes;
+
+		failed_at = fake_now;
+		gateway_none();
+		/* no re-probe before 80% of the step, one by 120% (60 s at most) */
+		hi = expect * 12 / 10 > 60000 ? 60000 : expect * 12 / 10;
+		advance(expect * 8 / 10 - 1);
+		assert_int_equal(F.probes, before);
+		advance(hi - (expect * 8 / 10 - 1));
+		assert_int_equal(F.probes, before + 1);
+		gap = F.probe_at[before] - failed_at;
+		assert_true(gap >= expect * 8 / 10 && gap <= hi);
+		expect = expect * 2 > 60000 ? 60000 : expect * 2;
+	}
+	assert_int_equal(F.nreq, 0);
+	assert_int_equal(mapping_count(MAPPING_WAIT), 1);
+	/* The gateway appears: the waiting mapping is added at once. */
+	gateway_up();
+	assert_int_equal(F.nreq, 1);
+}
+
+/* A conflict is retried with backoff, not in a tight loop. */
+static void
+test_conflict_backoff(void **state)
+{
+	static const char *const maps[] = { "8080/tcp", NULL };
+
+	(void)state;
+	start(maps, 3600);
+	gateway_up();
+	answer(0, DRV_ERR_CONFLICT, 8080, 0);
+	assert_int_equal(mapping_count(MAPPING_RETRY), 1);
+	advance(799);
+	assert_int_equal(F.nreq, 1);
+	advance(401);
+	assert_int_equal(F.nreq, 2);
+	answer(1, DRV_ERR_CONFLICT, 8080, 0);
+	advance(1599);
+	assert_int_equal(F.nreq, 2);
+	advance(801);
+	assert_int_equal(F.nreq, 3);
+	answer(2, DRV_OK, 8080, 3600);
+	assert_int_equal(mapping_count(MAPPING_BOUND), 1);
+}
+
+/* A gateway that stops answering a renewal is looked for again. */
+static void
+test_gateway_lost(void **state)
+{
+	static const char *const maps[] = { "8080/tcp", NULL };
+
+	(void)state;
+	start(maps, 120);
+	gateway_up();
+	answer(0, DRV_OK, 8080, 120);
+	advance(60 * 1000);
+	assert_int_equal(F.nreq, 2);
+	answer(1, DRV_ERR_GATEWAY, 8080, 0);
+	assert_int_equal(mapping_count(MAPPING_RETRY), 1);
+	advance(1);
+	assert_int_equal(F.probes, 2);
+	gateway_up();
+	advance(1200);
+	assert_int_equal(F.nreq, 3);
+	answer(2, DRV_OK, 8080, 120);
+	assert_int_equal(mapping_count(MAPPING_BOUND), 1);
+}
+
+/* Shutdown deletes what is on the router, with the granted port, then reports. */
+static void
+test_shutdown_deletes(void **state)
+{
+	static const char *const maps[] = { "8080/tcp", "9000/udp",
+	    "7000/tcp", NULL };
+
+	(void)state;
+	start(maps, 3600);
+	gateway_up();
+	assert_int_equal(F.nreq, 3);
+	answer(0, DRV_OK, 18080, 3600);	/* any-port gave another one */
+	answer(1, DRV_OK, 9000, 3600);
+	/* 7000/tcp is still being added when the signal comes. */
+	mapping_shutdown(on_stopped);
+	assert_int_equal(F.cancels, 1);
+	assert_int_equal(F.nreq, 6);
+	assert_int_equal(F.req[3].kind, REQ_UNMAP);
+	assert_int_equal(F.req[3].m.ext_port, 18080);
+	assert_int_equal(F.req[4].m.ext_port, 9000);
+	assert_int_equal(F.req[5].m.ext_port, 7000);
+	assert_int_equal(stopped, 0);
+	answer(3, DRV_OK, 18080, 0);
+	answer(4, DRV_OK, 9000, 0);
+	assert_int_equal(stopped, 0);
+	answer(5, DRV_OK, 7000, 0);
+	assert_int_equal(stopped, 1);
+	assert_int_equal(mapping_count(MAPPING_GONE), 3);
+}
+
+/* A gateway that never answers the deletes cannot hold up the exit past the deadline. */
+static void
+test_shutdown_deadline(void **state)
+{
+	static const char *const maps[] = { "8080/tcp", NULL };
+
+	(void)state;
+	start(maps, 3600);
+	gateway_up();
+	answer(0, DRV_OK, 8080, 3600);
+	mapping_shutdown(on_stopped);
+	assert_int_equal(F.nreq, 2);
+	advance(MAPPING_SHUTDOWN_MS - 1);
+	assert_int_equal(stopped, 0);
+	advance(1);
+	assert_int_equal(stopped, 1);
+}
+
+/* Nothing mapped yet: shutdown is immediate. */
+static void
+test_shutdown_nothing(void **state)
+{
+	static const char *const maps[] = { "8080/tcp", NULL };
+
+	(void)state;
+	start(maps, 3600);
+	mapping_shutdown(on_stopped);
+	assert_int_equal(stopped, 1);
+	assert_int_equal(F.nreq, 0);
+}
+
+/* SIGHUP: a dropped map is deleted, a new one added, a kept one untouched. */
+static void
+test_reconfigure(void **state)
+{
+	static const char *const maps[] = { "8080/tcp", "9000/udp", NULL };
+	struct config c2;
+	struct conf_map m;
+	char err[128];
+
+	(void)state;
+	start(maps, 3600);
+	gateway_up();
+	answer(0, DRV_OK, 8080, 3600);
+	answer(1, DRV_OK, 9000, 3600);
+	config_init(&c2);
+	c2.have_gateway = 1;
+	c2.gateway = conf.gateway;
+	assert_int_equal(config_parse_map("8080/tcp", &m, err, sizeof(err)), 0);
+	assert_int_equal(config_add_map(&c2, &m, err, sizeof(err)), 0);
+	assert_int_equal(config_parse_map("7000/tcp", &m, err, sizeof(err)), 0);
+	assert_int_equal(config_add_map(&c2, &m, err, sizeof(err)), 0);
+	mapping_reconfigure(&c2);
+	assert_int_equal(F.nreq, 4);
+	assert_int_equal(F.req[2].kind, REQ_UNMAP);
+	assert_int_equal(F.req[2].m.int_port, 9000);
+	assert_int_equal(F.req[3].kind, REQ_MAP);
+	assert_int_equal(F.req[3].m.int_port, 7000);
+	answer(2, DRV_OK, 9000, 0);
+	answer(3, DRV_OK, 7000, 3600);
+	assert_int_equal(mapping_count(-1), 2);
+	assert_int_equal(mapping_count(MAPPING_BOUND), 2);
+	config_free(&c2);
+}
+
+/* A permanent mapping (lease 0) is re-added every MAPPING_PERMANENT_CHECK_S. */
+static void
+test_permanent(void **state)
+{
+	static const char *const maps[] = { "8080/tcp", NULL };
+
+	(void)state;
+	start(maps, 3600);
+	gateway_up();
+	answer(0, DRV_OK, 8080, 0);
+	advance((uint64_t)MAPPING_PERMANENT_CHECK_S * 1000 - 1);
+	assert_int_equal(F.nreq, 1);
+	advance(1);
+	assert_int_equal(F.nreq, 2);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_map_and_renew, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_range, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_probe_backoff, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_conflict_backoff, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_gateway_lost, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_shutdown_deletes, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_shutdown_deadline, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_shutdown_nothing, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_reconfigure, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_permanent, setup,
+		    teardown),
+	};
+
+	log_init(1, 0);
+	return cmocka_run_group_tests_name("mapping", tests, NULL, NULL);
+}

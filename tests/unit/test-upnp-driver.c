@@ -1,0 +1,748 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The UPnP driver against a scripted fake IGD, for the router answers that
+ * miniupnpd never gives (725, 402, 501, 606, IGD:1 any-port, hangs).  It runs
+ * in a network namespace of its own with only loopback up, so nothing it
+ * sends can leave the test; without root it is skipped.
+ */
+#include "config.h"
+
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "driver.h"
+#include "log.h"
+#include "loop.h"
+#include "upnp.h"
+
+#define FAKE_HTTP_PORT	5000
+#define HANG		-1	/* accept, read, never answer */
+#define CLOSE		-2	/* close without a word */
+
+struct answer {
+	const char	*action;	/* the SOAPAction expected */
+	int		 status;	/* HTTP status, HANG or CLOSE */
+	const char	*out;		/* out arguments, or an errorCode */
+};
+
+static const char desc_igd2[] =
+    "<?xml version=\"1.0\"?><root xmlns=\"urn:schemas-upnp-org:device-1-0\">"
+    "<specVersion><major>1</major><minor>1</minor></specVersion><device>"
+    "<deviceType>urn:schemas-upnp-org:device:InternetGatewayDevice:2</deviceType>"
+    "<deviceList><device><deviceType>urn:schemas-upnp-org:device:WANDevice:2"
+    "</deviceType><serviceList><service><serviceType>urn:schemas-upnp-org:"
+    "service:WANCommonInterfaceConfig:1</serviceType><controlURL>/ctl/CmnIfCfg"
+    "</controlURL><eventSubURL>/evt/CmnIfCfg</eventSubURL><SCPDURL>/WANCfg.xml"
+    "</SCPDURL></service></serviceList><deviceList><device><deviceType>urn:"
+    "schemas-upnp-org:device:WANConnectionDevice:2</deviceType><serviceList>"
+    "<service><serviceType>urn:schemas-upnp-org:service:WANIPConnection:2"
+    "</serviceType><controlURL>/ctl/IPConn</controlURL><eventSubURL>/evt/IPConn"
+    "</eventSubURL><SCPDURL>/WANIPCn.xml</SCPDURL></service></serviceList>"
+    "</device></deviceList></device></deviceList></device></root>";
+
+/* A PPP and an IP service, as on DSL routers: WANIPConnection:1 must win. */
+static const char desc_igd1[] =
+    "<?xml version=\"1.0\"?><root xmlns=\"urn:schemas-upnp-org:device-1-0\">"
+    "<device><deviceType>urn:schemas-upnp-org:device:InternetGatewayDevice:1"
+    "</deviceType><deviceList><device><deviceType>urn:schemas-upnp-org:device:"
+    "WANDevice:1</deviceType><deviceList><device><deviceType>urn:schemas-upnp-"
+    "org:device:WANConnectionDevice:1</deviceType><serviceList><service>"
+    "<serviceType>urn:schemas-upnp-org:service:WANPPPConnection:1</serviceType>"
+    "<controlURL>/ctl/PPPConn</controlURL></service><service><serviceType>urn:"
+    "schemas-upnp-org:service:WANIPConnection:1</serviceType><controlURL>"
+    "/ctl/IPConn</controlURL></service></serviceList></device></deviceList>"
+    "</device></deviceList></device></root>";
+
+static const char desc_none[] =
+    "<?xml version=\"1.0\"?><root><device><deviceType>urn:schemas-upnp-org:"
+    "device:MediaServer:1</deviceType></device></root>";
+
+struct fake_conn {
+	int		fd;
+	struct loop_fd	lfd;
+	char		buf[8192];
+	size_t		len;
+};
+
+static struct {
+	int			 udp;
+	struct loop_fd		 ulfd;
+	int			 lst;
+	struct loop_fd		 llfd;
+	struct fake_conn	 conn[8];
+	const char		*desc;
+	const struct answer	*script;
+	size_t			 next;
+	char			 seen[16][48];	/* actions in order */
+	char			 body[16][1024];
+	size_t			 nseen;
+	int			 desc_fetches;
+} FK;
+
+static void
+fake_close(struct fake_conn *c)
+{
+	loop_fd_del(&c->lfd);
+	close(c->fd);
+	c->fd = -1;
+}
+
+static void
+fake_send(struct fake_conn *c, int status, const char *body)
+{
+	char out[8192];
+	int n;
+
+	n = snprintf(out, sizeof(out), "HTTP/1.1 %d %s\r\nContent-Type: text/xml; "
+	    "charset=\"utf-8\"\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n%s",
+	    status, status == 200 ? "OK" : "Internal Server Error", strlen(body),
+	    body);
+	assert_true(n > 0 && (size_t)n < sizeof(out));
+	assert_int_equal(write(c->fd, out, (size_t)n), n);
+	fake_close(c);
+}
+
+static void
+fake_soap(struct fake_conn *c, const char *action, const char *reqbody)
+{
+	const struct answer *a;
+	char body[4096];
+
+	if (strcmp(action, "GetExternalIPAddress") == 0) {
+		snprintf(body, sizeof(body), "<?xml version=\"1.0\"?><s:Envelope "
+		    "xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>"
+		    "<u:GetExternalIPAddressResponse xmlns:u=\"x\"><NewExternalIPAddress>"
+		    "198.51.100.7</NewExternalIPAddress></u:GetExternalIPAddressResponse>"
+		    "</s:Body></s:Envelope>");
+		fake_send(c, 200, body);
+		return;
+	}
+	if (FK.nseen < 16) {
+		snprintf(FK.seen[FK.nseen], sizeof(FK.seen[0]), "%s", action);
+		snprintf(FK.body[FK.nseen], sizeof(FK.body[0]), "%s", reqbody);
+		FK.nseen++;
+	}
+	a = &FK.script[FK.next];
+	assert_non_null(a->action);
+	assert_string_equal(action, a->action);
+	FK.next++;
+	if (a->status == HANG)
+		return;
+	if (a->status == CLOSE) {
+		fake_close(c);
+		return;
+	}
+	if (a->status == 200)
+		snprintf(body, sizeof(body), "<?xml version=\"1.0\"?><s:Envelope "
+		    "xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>"
+		    "<u:%sResponse xmlns:u=\"x\">%s</u:%sResponse></s:Body>"
+		    "</s:Envelope>", action, a->out, action);
+	else if (strncmp(a->out, "<", 1) == 0 || a->out[0] == '\0' ||
+	    strchr(a->out, ' ') != NULL)
+		snprintf(body, sizeof(body), "%s", a->out);
+	else
+		snprintf(body, sizeof(body), "<?xml version=\"1.0\"?><s:Envelope "
+		    "xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>"
+		    "<s:Fault><faultcode>s:Client</faultcode><faultstring>UPnPError"
+		    "</faultstring><detail><UPnPError xmlns=\"urn:schemas-upnp-org:"
+		    "control-1-0\"><errorCode>%s</errorCode><errorDescription>x"
+		    "</errorDescription></UPnPError></detail></s:Fault></s:Body>"
+		    "</s:Envelope>", a->out);
+	fake_send(c, a->status, body);
+}
+
+static void
+fake_read(struct loop_fd *lf, int ev)
+{
+	struct fake_conn *c = container_of(lf, struct fake_conn, lfd);
+	char *end, *cl, *sa, action[48] = "";
+	ssize_t n;
+	size_t need;
+
+	(void)ev;
+	n = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
+	if (n <= 0) {
+		fake_close(c);
+		return;
+	}
+	c->len += (size_t)n;
+	c->buf[c->len] = '\0';
+	if ((end = strstr(c->buf, "\r\n\r\n")) == NULL)
+		return;
+	need = (size_t)(end + 4 - c->buf);
+	if ((cl = strcasestr(c->buf, "Content-Length:")) != NULL)
+		need += strtoul(cl + 15, NULL, 10);
+	if (c->len < need)
+		return;
+	if (strncmp(c->buf, "GET ", 4) == 0) {
+		FK.desc_fetches++;
+		fake_send(c, 200, FK.desc);
+		return;
+	}
+	if ((sa = strcasestr(c->buf, "SOAPAction:")) != NULL &&
+	    (sa = strchr(sa, '#')) != NULL)
+		sscanf(sa + 1, "%47[A-Za-z]", action);
+	fake_soap(c, action, end + 4);
+}
+
+static void
+fake_accept(struct loop_fd *lf, int ev)
+{
+	int fd, i;
+
+	(void)lf;
+	(void)ev;
+	if ((fd = accept(FK.lst, NULL, NULL)) == -1)
+		return;
+	for (i = 0; i < 8; i++) {
+		if (FK.conn[i].fd == -1) {
+			memset(&FK.conn[i], 0, sizeof(FK.conn[i]));
+			FK.conn[i].fd = fd;
+			loop_fd_add(&FK.conn[i].lfd, fd, LOOP_READ, fake_read);
+			return;
+		}
+	}
+	close(fd);
+}
+
+static void
+fake_ssdp(struct loop_fd *lf, int ev)
+{
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	char buf[1500], out[512];
+	ssize_t n;
+	int len;
+
+	(void)lf;
+	(void)ev;
+	n = recvfrom(FK.udp, buf, sizeof(buf) - 1, 0, (struct sockaddr *)&from,
+	    &fl);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	if (strncmp(buf, "M-SEARCH", 8) != 0 || strstr(buf,
+	    "InternetGatewayDevice:1") == NULL)
+		return;
+	len = snprintf(out, sizeof(out), "HTTP/1.1 200 OK\r\nCACHE-CONTROL: "
+	    "max-age=120\r\nST: urn:schemas-upnp-org:device:InternetGatewayDevice:"
+	    "1\r\nUSN: uuid:fake::urn:schemas-upnp-org:device:InternetGatewayDevice:"
+	    "1\r\nEXT:\r\nLOCATION: http://127.0.0.1:%d/rootDesc.xml\r\n\r\n",
+	    FAKE_HTTP_PORT);
+	sendto(FK.udp, out, (size_t)len, 0, (struct sockaddr *)&from, fl);
+}
+
+static int	probed, probe_status;
+static char	probe_name[64];
+
+static void
+probe_cb(int status, const struct drv_gateway *gw, const char *detail)
+{
+	(void)detail;
+	probed = 1;
+	probe_status = status;
+	if (gw != NULL)
+		snprintf(probe_name, sizeof(probe_name), "%s", gw->name);
+}
+
+static struct drv_result	result;
+static int			done;
+
+static void
+op_done(struct drv_op *op, const struct drv_result *r)
+{
+	(void)op;
+	result = *r;
+	done = 1;
+}
+
+static void
+run_until(int *flag, unsigned int ms)
+{
+	uint64_t deadline = loop_now() + ms;
+
+	while (!*flag && loop_now() < deadline)
+		loop_once(50);
+}
+
+static int
+group_setup(void **state)
+{
+	struct ifreq ifr;
+	int s;
+
+	(void)state;
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) == -1)
+		return 0;	/* the tests skip themselves */
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (s == -1 || ioctl(s, SIOCGIFFLAGS, &ifr) == -1)
+		return -1;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) == -1)
+		return -1;
+	close(s);
+	*(int *)state = 1;
+	return 0;
+}
+
+static int	in_netns;
+
+static int
+setup(void **state)
+{
+	struct sockaddr_in sin;
+	int one = 1, i;
+
+	(void)state;
+	if (!in_netns)
+		return 0;
+	memset(&FK, 0, sizeof(FK));
+	for (i = 0; i < 8; i++)
+		FK.conn[i].fd = -1;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(1900);
+	FK.udp = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(bind(FK.udp, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	loop_fd_add(&FK.ulfd, FK.udp, LOOP_READ, fake_ssdp);
+	FK.lst = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(FK.lst, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	sin.sin_port = htons(FAKE_HTTP_PORT);
+	assert_int_equal(bind(FK.lst, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(FK.lst, 8), 0);
+	loop_fd_add(&FK.llfd, FK.lst, LOOP_READ, fake_accept);
+	done = probed = 0;
+	memset(&result, 0, sizeof(result));
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	int i;
+
+	(void)state;
+	if (!in_netns)
+		return 0;
+	upnp_driver.probe_cancel();
+	for (i = 0; i < 8; i++)
+		if (FK.conn[i].fd != -1)
+			fake_close(&FK.conn[i]);
+	loop_fd_del(&FK.ulfd);
+	loop_fd_del(&FK.llfd);
+	close(FK.udp);
+	close(FK.lst);
+	return 0;
+}
+
+static void
+need_netns(void)
+{
+	if (!in_netns)
+		skip();
+}
+
+static void
+probe(const char *desc)
+{
+	struct drv_env env;
+
+	memset(&env, 0, sizeof(env));
+	snprintf(env.ifname, sizeof(env.ifname), "lo");
+	env.local.s_addr = htonl(INADDR_LOOPBACK);
+	env.gateway.s_addr = htonl(INADDR_LOOPBACK);
+	FK.desc = desc;
+	assert_int_equal(upnp_driver.probe(&env, probe_cb), 0);
+	run_until(&probed, 5000);
+	assert_true(probed);
+}
+
+static struct drv_op	op = { .done = op_done };
+
+static void
+map(const struct answer *script, int any_port, unsigned int ms)
+{
+	struct drv_map m;
+
+	memset(&m, 0, sizeof(m));
+	m.proto = DRV_TCP;
+	m.int_addr.s_addr = htonl(INADDR_LOOPBACK);
+	m.int_port = 8080;
+	m.ext_port = 8080;
+	m.lease = 3600;
+	m.any_port = any_port;
+	snprintf(m.desc, sizeof(m.desc), "natmapd tcp 8080");
+	FK.script = script;
+	FK.next = 0;
+	done = 0;
+	assert_int_equal(upnp_driver.map(&op, &m), 0);
+	run_until(&done, ms);
+	assert_true(done);
+}
+
+#define OURS(lease) "<NewInternalPort>8080</NewInternalPort><NewInternalClient>" \
+	"127.0.0.1</NewInternalClient><NewEnabled>1</NewEnabled>" \
+	"<NewPortMappingDescription>natmapd tcp 8080</NewPortMappingDescription>" \
+	"<NewLeaseDuration>" lease "</NewLeaseDuration>"
+#define THEIRS "<NewInternalPort>8080</NewInternalPort><NewInternalClient>" \
+	"192.168.1.20</NewInternalClient><NewEnabled>1</NewEnabled>" \
+	"<NewPortMappingDescription>x</NewPortMappingDescription>" \
+	"<NewLeaseDuration>0</NewLeaseDuration>"
+
+static void
+test_probe_igd2(void **state)
+{
+	(void)state;
+	need_netns();
+	probe(desc_igd2);
+	assert_int_equal(probe_status, DRV_OK);
+	assert_string_equal(probe_name, "UPnP (WANIPConnection:2)");
+}
+
+static void
+test_probe_prefers_ip_over_ppp(void **state)
+{
+	(void)state;
+	need_netns();
+	probe(desc_igd1);
+	assert_int_equal(probe_status, DRV_OK);
+	assert_string_equal(probe_name, "UPnP (WANIPConnection:1)");
+}
+
+static void
+test_probe_no_wan_service(void **state)
+{
+	(void)state;
+	need_netns();
+	probe(desc_none);
+	assert_int_equal(probe_status, DRV_ERR_GATEWAY);
+	assert_int_equal(FK.desc_fetches, 1);
+}
+
+static void
+test_map_ok_reads_granted_lease(void **state)
+{
+	static const struct answer s[] = {
+		{ "AddPortMapping", 200, "" },
+		{ "GetSpecificPortMappingEntry", 200, OURS("1800") },
+		{ NULL, 0, NULL },
+	};
+
+	(void)state;
+	need_netns();
+	probe(desc_igd2);
+	map(s, 0, 5000);
+	assert_int_equal(result.status, DRV_OK);
+	assert_int_equal(result.lease, 1800);
+	assert_int_equal(result.ext_port, 8080);
+	assert_non_null(strstr(FK.body[0], "<NewLeaseDuration>3600<"));
+	assert_non_null(strstr(FK.body[0],
+	    "<NewPortMappingDescription>natmapd tcp 8080<"));
+	assert_non_null(strstr(FK.body[0], "<NewInternalClient>127.0.0.1<"));
+}
+
+static void
+test_725_only_permanent(void **state)
+{
+	static const struct answer s[] = {
+		{ "AddPortMapping", 500, "725" },
+		{ "AddPortMapping", 200, "" },
+		{ "GetSpecificPortMappingEntry", 200, OURS("0") },
+		{ NULL, 0, NULL },
+	};
+
+	(void)state;
+	need_netns();
+	probe(desc_igd2);
+	map(s, 0, 5000);
+	assert_int_equal(result.status, DRV_OK);
+	assert_int_equal(result.lease, 0);
+	assert_non_null(strstr(FK.body[1], "<NewLeaseDuration>0<"));
+}
+
+static void
+test_402_on_lease(void **state)
+{
+	static const struct answer s[] = {
+		{ "AddPortMapping", 500, "402" },
+		{ "AddPortMapping", 200, "" },
+		{ "GetSpecificPortMappingEntry", 200, OURS("0") },
+		{ NULL, 0, NULL },
+	};
+
+	(void)state;
+	need_netns();
+	probe(desc_igd1);
+	map(s, 0, 5000);
+	assert_int_equal(result.status, DRV_OK);
+	assert_int_equal(result.lease, 0);
+}
+
+static void
+test_402_twice_fails(void **state)
+{
+	static const struct answer s[] = {
+		{ "AddPortMapping", 500, "402" },
+		{ "AddPortMapping", 500, "402" },
+		{ NULL, 0, NULL },
+	};
+
+	(void)state;
+	need_netns();
+	probe(desc_igd1);
+	map(s, 0, 5000);
+	assert_int_equal(result.status, DRV_ERR_FAILED);
+	assert_non_null(strstr(result.detail, "(402)"));
+}
+
+static void
+test_718_names_holder(void **state)
+{
+	static const struct answer s[] = {
+		{ "AddPortMapping", 500, "718" },
+		{ "GetSpecificPortMappingEntry", 200, THEIRS },
+		{ NULL, 0, NULL },
+	};
+
+	(void)state;
+	need_netns();
+	probe(desc_igd2);
+	map(s, 0, 5000);
+	assert_int_equal(result.status, DRV_ERR_CONFLICT);
+	assert_string_equal(result.detail, "external port 8080 is held by "
+	    "192.168.1.20:8080 (ConflictInMappingEntry)");
+}
+
+static void
+test_501_used_for_conflict(void **state)
+{
+	static const struct answer s[] = {
+		{ "AddPortMapping", 500, "501" },
+		{ "GetSpecificPortMappingEntry", 200, THEIRS },
+		{ NULL, 0, NULL },
+	};
+
+	(void)state;
+	need_netns();
+	probe(desc_igd1);
+	map(s, 0, 5000);
+	assert_int_equal(result.status, DRV_ERR_CONFLICT);
+	assert_non_null(strstr(result.detail, "held by 192.168.1.20:8080"));
+}
+
+static void
+test_501_not_a_conflict(void **state)
+{
+	static const struct answer s[] = {
+		{ "AddPortMapping", 500, "501" },
+		{ "GetSpecificPortMappingEntry", 500, "714" },
+		{ NULL, 0, NULL },
+	};
+
+	(void)state;
+	need_netns();
+	probe(desc_igd1);
+	map(s, 0, 5000);
+	assert_int_equal(result.status, DRV_ERR_FAILED);
+	assert_non_null(strstr(result.detail, "(501)"));
+}
+
+static void
+test_anyport_igd2_uses_addany(void **state)
+{
+	static const struct answer s[] = {
+		{ "AddPortMapping", 500, "718" },
+		{ "GetSpecificPortMappingEntry", 200, THEIRS },
+		{ "AddAnyPortMapping", 200, "<NewReservedPort>40000</NewReservedPort>" },
+		{ "GetSpecificPortMappingEntry", 200, OURS("3600") },
+		{ NULL, 0, NULL },
+	};
+
+	(void)state;
+	need_netns();
+	probe(desc_igd2);
+	map(s, 1, 5000);
+	assert_int_equal(result.status, DRV_OK);
+	assert_int_equal(result.ext_port, 40000);
+	assert_non_null(strstr(FK.body[3], "<NewExternalPort>40000<"));
+}
+
+static void
+test_anyport_igd1_picks_a_port(void **state)
+{
+	static const struct answer s[] = {
+		{ "AddPortMapping", 500, "718" },
+		{ "GetSpecificPortMappingEntry", 200, THEIRS },
+		{ "AddPortMapping", 200, "" },
+		{ "GetSpecificPortMappingEntry", 200, OURS("3600") },
+		{ NULL, 0, NULL },
+	};
+
+	(void)state;
+	need_netns();
+	probe(desc_igd1);
+	map(s, 1, 5000);
+	assert_int_equal(result.status, DRV_OK);
+	assert_true(result.ext_port >= 1024 && result.ext_port != 8080);
+	assert_null(strstr(FK.body[2], "<NewExternalPort>8080<"));
+}
+
+static void
+test_606_denied(void **state)
+{
+	static const struct answer s[] = {
+		{ "AddPortMapping", 500, "606" },
+		{ NULL, 0, NULL },
+	};
+
+	(void)state;
+	need_netns();
+	probe(desc_igd2);
+	map(s, 0, 5000);
+	assert_int_equal(result.status, DRV_ERR_DENIED);
+	assert_non_null(strstr(result.detail, "(606)"));
+}
+
+static void
+test_verify_not_listed(void **state)
+{
+	static const struct answer s[] = {
+		{ "AddPortMapping", 200, "" },
+		{ "GetSpecificPortMappingEntry", 500, "714" },
+		{ NULL, 0, NULL },
+	};
+
+	(void)state;
+	need_netns();
+	probe(desc_igd2);
+	map(s, 0, 5000);
+	assert_int_equal(result.status, DRV_ERR_FAILED);
+	assert_non_null(strstr(result.detail, "does not list it"));
+}
+
+static void
+test_unreadable_answer(void **state)
+{
+	static const struct answer s[] = {
+		{ "AddPortMapping", 500, "this is not xml at all" },
+		{ NULL, 0, NULL },
+	};
+
+	(void)state;
+	need_netns();
+	probe(desc_igd2);
+	map(s, 0, 5000);
+	assert_int_equal(result.status, DRV_ERR_FAILED);
+	assert_non_null(strstr(result.detail, "unreadable"));
+}
+
+static void
+test_closed_without_answer(void **state)
+{
+	static const struct answer s[] = {
+		{ "AddPortMapping", CLOSE, "" },
+		{ NULL, 0, NULL },
+	};
+
+	(void)state;
+	need_netns();
+	probe(desc_igd2);
+	map(s, 0, 5000);
+	assert_int_equal(result.status, DRV_ERR_GATEWAY);
+}
+
+static void
+test_hung_router_times_out(void **state)
+{
+	static const struct answer s[] = {
+		{ "AddPortMapping", HANG, "" },
+		{ NULL, 0, NULL },
+	};
+	uint64_t t0;
+
+	(void)state;
+	need_netns();
+	probe(desc_igd2);
+	t0 = loop_now();
+	map(s, 0, 6000);
+	assert_int_equal(result.status, DRV_ERR_GATEWAY);
+	assert_true(loop_now() - t0 < 4000);
+}
+
+static void
+test_delete_already_gone(void **state)
+{
+	static const struct answer s[] = {
+		{ "DeletePortMapping", 500, "714" },
+		{ NULL, 0, NULL },
+	};
+	struct drv_map m;
+
+	(void)state;
+	need_netns();
+	probe(desc_igd2);
+	memset(&m, 0, sizeof(m));
+	m.proto = DRV_UDP;
+	m.int_addr.s_addr = htonl(INADDR_LOOPBACK);
+	m.int_port = m.ext_port = 9000;
+	FK.script = s;
+	FK.next = 0;
+	done = 0;
+	assert_int_equal(upnp_driver.unmap(&op, &m), 0);
+	run_until(&done, 5000);
+	assert_true(done);
+	assert_int_equal(result.status, DRV_OK);
+	assert_non_null(strstr(FK.body[0], "<NewProtocol>UDP<"));
+}
+
+int
+main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_probe_igd2),
+		T(test_probe_prefers_ip_over_ppp),
+		T(test_probe_no_wan_service),
+		T(test_map_ok_reads_granted_lease),
+		T(test_725_only_permanent),
+		T(test_402_on_lease),
+		T(test_402_twice_fails),
+		T(test_718_names_holder),
+		T(test_501_used_for_conflict),
+		T(test_501_not_a_conflict),
+		T(test_anyport_igd2_uses_addany),
+		T(test_anyport_igd1_picks_a_port),
+		T(test_606_denied),
+		T(test_verify_not_listed),
+		T(test_unreadable_answer),
+		T(test_closed_without_answer),
+		T(test_hung_router_times_out),
+		T(test_delete_already_gone),
+	};
+	int ok = 0;
+
+	log_init(1, getenv("NATMAPD_TEST_VERBOSE") != NULL);
+	if (group_setup((void **)&ok) == 0)
+		in_netns = ok;
+	return cmocka_run_group_tests_name("upnp-driver", tests, NULL, NULL);
+}

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: ISC */
+/* Helpers shared by the cmocka unit tests: test data files and a TAP-safe runner. */
+#ifndef NATMAPD_TESTUTIL_H
+#define NATMAPD_TESTUTIL_H
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define TU_ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* The source tree: $SRCDIR (set by "make check"), else the current directory. */
+static inline const char *
+tu_srcdir(void)
+{
+	const char *s = getenv("SRCDIR");
+
+	return s != NULL && *s != '\0' ? s : ".";
+}
+
+/* "$SRCDIR/tests/data/<rel>" into buf. */
+static inline void
+tu_data_path(char *buf, size_t len, const char *rel)
+{
+	snprintf(buf, len, "%s/tests/data/%s", tu_srcdir(), rel);
+}
+
+static inline int
+tu_data_exists(const char *rel)
+{
+	char path[4096];
+	struct stat st;
+
+	tu_data_path(path, sizeof(path), rel);
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/*
+ * Read tests/data/<rel> whole; the buffer has a NUL after the last byte
+ * (not counted in *len) so that text can be used as a string.  Fails the
+ * running test if the file cannot be read.  free() the result.
+ */
+static inline char *
+tu_read(const char *rel, size_t *len)
+{
+	char path[4096], *buf = NULL;
+	size_t cap = 0, n = 0, r;
+	FILE *fp;
+
+	tu_data_path(path, sizeof(path), rel);
+	if ((fp = fopen(path, "rb")) == NULL)
+		fail_msg("%s: %s", path, strerror(errno));
+	for (;;) {
+		if (cap - n < 4096) {
+			cap = cap == 0 ? 8192 : cap * 2;
+			if ((buf = realloc(buf, cap + 1)) == NULL)
+				fail_msg("out of memory");
+		}
+		r = fread(buf + n, 1, cap - n, fp);
+		n += r;
+		if (r == 0)
+			break;
+	}
+	if (ferror(fp))
+		fail_msg("%s: read error", path);
+	fclose(fp);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/*
+ * Split a captured HTTP response in head and body at the first empty
+ * line; returns the offset of the body.
+ */
+static inline size_t
+tu_body_offset(const char *buf, size_t len)
+{
+	const char *p;
+
+	for (p = buf; p + 4 <= buf + len; p++)
+		if (memcmp(p, "\r\n\r\n", 4) == 0)
+			return (size_t)(p - buf) + 4;
+	fail_msg("no end of head in the capture");
+	return 0;
+}
+
+/*
+ * Run a group of tests.  Tests built with cmocka_unit_test_prestate(f,
+ * "relative/path") need tests/data/<path>: when that file is missing
+ * the test is left out (cmocka 1.1.5 prints skipped tests as "not ok ...
+ * # SKIP", which TAP drivers count as failures) and a '#' line says so.
+ * All other tests must have a NULL initial state.
+ */
+static inline int
+tu_run(const char *name, const struct CMUnitTest *tests, size_t n)
+{
+	struct CMUnitTest *run;
+	size_t i, k = 0;
+	int r;
+
+	if ((run = calloc(n, sizeof(*run))) == NULL)
+		return 1;
+	for (i = 0; i < n; i++) {
+		const char *rel = tests[i].initial_state;
+
+		if (rel != NULL && !tu_data_exists(rel)) {
+			printf("# %s: tests/data/%s is missing, test left out\n",
+			    tests[i].name, rel);
+			continue;
+		}
+		run[k++] = tests[i];
+	}
+	fflush(stdout);
+	r = _cmocka_run_group_tests(name, run, k, NULL, NULL);
+	free(run);
+	return r;
+}
+
+#define TU_RUN(name, tests)	tu_run((name), (tests), TU_ARRAY_LEN(tests))
+
+/*
+ * A test with a data file (a string literal): *state is the path relative
+ * to tests/data, and the test is named after the function and the file.
+ */
+#define TU_FILE_TEST(f, rel) \
+	{ #f " " rel, f, NULL, NULL, (void *)(rel) }
+
+#endif
