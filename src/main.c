@@ -64,7 +64,7 @@ static int		cli_mask;
 static const char	*conf_file = NATMAPD_CONF_FILE;
 static int		conf_explicit;
 static struct config	running;
-static const char	*pidfile_written;
+static char		*pidfile_written;	/* own copy: SIGHUP replaces the config */
 
 static int		sigpipe[2] = { -1, -1 };
 static struct loop_fd	sig_lfd;
@@ -336,7 +336,22 @@ write_pidfile(const char *path)
 	if (write(fd, buf, (size_t)n) != n)
 		log_warn("%s", path);
 	close(fd);
-	pidfile_written = path;
+	if ((pidfile_written = strdup(path)) == NULL)
+		fatal("strdup");
+}
+
+/* Go on in a child; the parent exits. */
+static void
+fork_child(void)
+{
+	switch (fork()) {
+	case -1:
+		fatal("fork");
+	case 0:
+		return;
+	default:
+		_exit(0);
+	}
 }
 
 static void
@@ -344,24 +359,10 @@ detach(void)
 {
 	int fd;
 
-	switch (fork()) {
-	case -1:
-		fatal("fork");
-	case 0:
-		break;
-	default:
-		_exit(0);
-	}
+	fork_child();
 	if (setsid() == -1)
 		fatal("setsid");
-	switch (fork()) {
-	case -1:
-		fatal("fork");
-	case 0:
-		break;
-	default:
-		_exit(0);
-	}
+	fork_child();		/* no longer a session leader: no terminal again */
 	if (chdir("/") == -1)
 		fatal("chdir");
 	if ((fd = open("/dev/null", O_RDWR)) != -1) {
@@ -401,8 +402,10 @@ main(int argc, char *argv[])
 	loop_run();
 	mapping_free();
 	config_free(&running);
-	if (pidfile_written != NULL)
+	if (pidfile_written != NULL) {
 		unlink(pidfile_written);
+		free(pidfile_written);
+	}
 	log_info("natmapd stopped");
 	return 0;
 }
