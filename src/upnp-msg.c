@@ -326,6 +326,8 @@ upnp_reply_get(const struct upnp_reply *rep, const char *name)
 const char *
 upnp_strerror(int code)
 {
+	const char *s;
+
 	/* The codes natmapd acts on, named as in the WANIPConnection specs. */
 	switch (code) {
 	case UPNP_ERR_INVALID_ARGS:
@@ -347,7 +349,10 @@ upnp_strerror(int code)
 	case UPNP_ERR_NO_PORT_MAPS_AVAIL:
 		return "NoPortMapsAvailable";
 	}
-	return strupnperror(code);
+	/* NULL for codes it does not know, in newer miniupnpc. */
+	if ((s = strupnperror(code)) == NULL)
+		s = "unknown error";
+	return s;
 }
 
 int

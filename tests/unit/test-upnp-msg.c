@@ -862,6 +862,9 @@ static void
 test_strerror(void **state)
 {
 	(void)state;
+	/* never NULL, whatever the library knows */
+	assert_non_null(upnp_strerror(9999));
+	assert_non_null(upnp_strerror(-1));
 	assert_string_equal(upnp_strerror(UPNP_ERR_CONFLICT),
 	    "ConflictInMappingEntry");
 	assert_string_equal(upnp_strerror(UPNP_ERR_NO_SUCH_ENTRY),
