@@ -55,6 +55,18 @@ nm_stop() {
 	NM_PID=
 }
 
+# nm_stop_check DESC LIMIT_MS [SIGNAL]: stop natmapd, one TAP line for
+# "exited 0 within LIMIT_MS".
+nm_stop_check() {
+	nm_stop "${3:-TERM}"
+	if [ "$NM_STATUS" = 0 ] && [ "$NM_STOP_MS" -le "$2" ]; then
+		tap_ok "$1: exit 0 in $NM_STOP_MS ms (limit $2)"
+	else
+		tap_fail "$1: exit 0 within $2 ms (status $NM_STATUS after $NM_STOP_MS ms)"
+		nm_diag
+	fi
+}
+
 # The router holds no forwarding rule for this port.
 no_rule_for() { ! lab_rules | grep -q "dport $1 "; }
 has_rule() { lab_rules | grep -q "$1"; }

@@ -32,12 +32,7 @@ else
 	printf '%s\n' "$listing" | sed 's/^/# upnpc: /'
 fi
 
-nm_stop TERM
-if [ "$NM_STATUS" = 0 ] && [ "$NM_STOP_MS" -lt 5000 ]; then
-	tap_ok "SIGTERM: exit 0 in $NM_STOP_MS ms"
-else
-	tap_fail "SIGTERM: exit 0 within 5 s (status $NM_STATUS after $NM_STOP_MS ms)"
-fi
+nm_stop_check "SIGTERM" 5000
 if [ -z "$(lab_rules | grep "dnat to $LAB_LAN_IP")" ]; then
 	tap_ok "SIGTERM leaves no mapping on the router"
 else

@@ -90,6 +90,13 @@ lab_need_root_tools() {
 	fi
 }
 
+# lab_now_ms: milliseconds on a clock for measuring intervals (bash 5's
+# EPOCHREALTIME, no fork).
+lab_now_ms() {
+	local now=${EPOCHREALTIME/[.,]/}
+	echo $((now / 1000))
+}
+
 # lab_wait SECONDS CMD...: run CMD every ~20 ms until it succeeds (return 0)
 # or SECONDS (may be fractional: 0.5) have passed (return 1).  CMD runs in
 # this shell, so it may be a function.
