@@ -67,6 +67,20 @@ run "asan+ubsan" "$top/_build/asan" \
     CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
+# The OpenWrt footprint: natmapd without libcurl must build.
+echo "=== build --without-curl"
+rm -rf "$top/_build/nocurl"
+mkdir -p "$top/_build/nocurl"
+if (cd "$top/_build/nocurl" && "$top/configure" -q --enable-werror --without-curl &&
+    grep -q 'HAVE_CURL' config.h && ! grep -q '^#define HAVE_CURL' config.h &&
+    make -j"$jobs" src/natmapd >make.out 2>&1 && ! ldd src/natmapd | grep -q libcurl); then
+	echo "--without-curl: ok"
+	passed=$((passed + 1))
+else
+	echo "--without-curl: FAILED"
+	failed=$((failed + 1))
+fi
+
 if [ "${NATMAPD_SKIP_DISTCHECK:-}" != 1 ]; then
 	echo "=== make distcheck"
 	if (cd "$top/_build/plain" && make -j"$jobs" distcheck >distcheck.out 2>&1); then
