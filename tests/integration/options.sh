@@ -61,4 +61,24 @@ nm_start lan noiface.log -m 8080/tcp --interface nosuch0
 tap_check "--interface with no such interface: a clear message, and retries" \
     nm_wait_log 5 "no IPv4 default route on nosuch0; retrying in [0-9]+s$"
 nm_stop TERM
+
+# --- SIGHUP: the file now drops 8080/tcp and adds 9000/udp.
+lab_serve_udp 9000
+printf 'map 8080/tcp\n' >"$NM_CONF"
+nm_start lan hup.log
+tap_check "mapped from the configuration file" \
+    nm_wait_log 10 "^tcp $LAB_LAN_IP:8080 -> $LAB_RTR_WAN_IP:8080 via UPnP"
+printf 'map 9000/udp\n' >"$NM_CONF"
+kill -HUP "$NM_PID"
+tap_check "SIGHUP: the dropped mapping is deleted from the router" \
+    lab_wait 5 no_rule_for 8080
+tap_check "SIGHUP: the new mapping is reached from the WAN" \
+    lab_wait 5 lab_reach_udp "$LAB_RTR_WAN_IP" 9000
+printf 'map 9000/udp\nbogus line\n' >"$NM_CONF"
+kill -HUP "$NM_PID"
+tap_check "SIGHUP with a broken file: the error, and nothing changes" \
+    nm_wait_log 3 "natmapd.conf:2: unknown keyword \"bogus\""
+tap_check "the mapping stays" has_rule "dport 9000 dnat to $LAB_LAN_IP:9000"
+nm_stop_check "SIGTERM after reloads" 5000
+tap_check "nothing left on the router" lab_wait 2 eval '[ -z "$(lab_rules | grep "dnat to $LAB_LAN_IP")" ]'
 tap_done
