@@ -83,6 +83,7 @@ struct upnp_call {
 	uint32_t		 lease;
 	int			 perm_tried;
 	int			 tries;
+	uint64_t		 added_at;	/* when the last add went out */
 	struct http_req		 http;
 };
 
@@ -486,6 +487,7 @@ call_send(struct upnp_call *c)
 	case STEP_ADD_ANY:
 		action = c->step == STEP_ADD ? "AddPortMapping" :
 		    "AddAnyPortMapping";
+		c->added_at = loop_now();
 		args[nargs++] = (struct upnp_arg){ "NewInternalPort", intp };
 		args[nargs++] = (struct upnp_arg){ "NewInternalClient",
 		    client };
@@ -644,9 +646,19 @@ call_verified(struct upnp_call *c, const struct upnp_reply *rep)
 	if (lease != NULL) {
 		char *end;
 		unsigned long l = strtoul(lease, &end, 10);
+		uint64_t since = (loop_now() - c->added_at + 999) / 1000;
 
-		if (*end == '\0' && end != lease && l <= 0x7fffffffUL)
+		/*
+		 * Routers report the time left, on a clock of whole seconds.
+		 * Granted = what is left plus the seconds since the add went
+		 * out plus one tick, up to what was asked: a router that grants
+		 * less is still seen, a clock tick is not.
+		 */
+		if (*end == '\0' && end != lease && l <= 0x7fffffffUL) {
+			if (c->lease != 0 && l + since + 1 >= c->lease)
+				l = c->lease;
 			c->lease = (uint32_t)l;
+		}
 	}
 	call_end(c, DRV_OK, NULL);
 }

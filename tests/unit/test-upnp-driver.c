@@ -461,6 +461,24 @@ test_map_ok_reads_granted_lease(void **state)
 	assert_non_null(strstr(FK.body[0], "<NewInternalClient>127.0.0.1<"));
 }
 
+/* Routers report the lease left: a second gone by is not a shorter grant. */
+static void
+test_lease_left_after_a_tick(void **state)
+{
+	static const struct answer s[] = {
+		{ "AddPortMapping", 200, "" },
+		{ "GetSpecificPortMappingEntry", 200, OURS("3599") },
+		{ NULL, 0, NULL },
+	};
+
+	(void)state;
+	need_netns();
+	probe(desc_igd2);
+	map(s, 0, 5000);
+	assert_int_equal(result.status, DRV_OK);
+	assert_int_equal(result.lease, 3600);
+}
+
 static void
 test_725_only_permanent(void **state)
 {
@@ -724,6 +742,7 @@ main(void)
 		T(test_probe_prefers_ip_over_ppp),
 		T(test_probe_no_wan_service),
 		T(test_map_ok_reads_granted_lease),
+		T(test_lease_left_after_a_tick),
 		T(test_725_only_permanent),
 		T(test_402_on_lease),
 		T(test_402_twice_fails),
