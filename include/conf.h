@@ -19,6 +19,14 @@ enum conf_proto {
 	CONF_UDP,
 };
 
+/* Which gateway protocols to use (--protocol). */
+enum conf_gwproto {
+	CONF_GW_AUTO,		/* PCP, then NAT-PMP, then UPnP: all probed at once */
+	CONF_GW_PCP,
+	CONF_GW_NATPMP,
+	CONF_GW_UPNP,
+};
+
 /* One "map" statement: a port or a range, as written. */
 struct conf_map {
 	int		proto;		/* CONF_TCP, CONF_UDP */
@@ -33,6 +41,7 @@ struct config {
 	size_t		 nports;	/* mappings once ranges are expanded */
 	uint32_t	 lease;
 	int		 any_port;
+	int		 gwproto;	/* enum conf_gwproto */
 	char		*interface;
 	int		 have_gateway;
 	struct in_addr	 gateway;
@@ -45,6 +54,7 @@ struct config {
 #define CONF_SET_INTERFACE	0x04
 #define CONF_SET_GATEWAY	0x08
 #define CONF_SET_PIDFILE	0x10
+#define CONF_SET_GWPROTO	0x20
 
 void	 config_init(struct config *);
 void	 config_free(struct config *);
@@ -66,5 +76,7 @@ int	 config_valid_ifname(const char *);
 void	 config_print(FILE *, const struct config *);
 void	 config_format_map(const struct conf_map *, char *, size_t);
 const char *config_proto_name(int);
+int	 config_parse_gwproto(const char *, int *);
+const char *config_gwproto_name(int);
 
 #endif

@@ -35,6 +35,8 @@ struct drv_gateway {
 	int		external_reserved;
 };
 
+#define DRV_NONCE_LEN	12
+
 struct drv_map {
 	int		proto;
 	struct in_addr	int_addr;
@@ -43,6 +45,7 @@ struct drv_map {
 	uint32_t	lease;		/* wanted, seconds; 0 = permanent */
 	int		any_port;	/* on conflict, take another external port */
 	char		desc[64];
+	uint8_t		nonce[DRV_NONCE_LEN];	/* the mapping's own, for PCP */
 };
 
 struct drv_result {
@@ -50,6 +53,7 @@ struct drv_result {
 	uint16_t	ext_port;	/* granted */
 	uint32_t	lease;		/* granted; 0 = permanent */
 	struct in_addr	ext_addr;
+	uint32_t	renew_in;	/* seconds; 0: half the lease */
 	char		detail[160];	/* why, for the log */
 };
 
@@ -59,8 +63,9 @@ struct drv_op {
 	void		 *priv;
 };
 
-typedef void (*drv_probe_cb)(int status, const struct drv_gateway *,
-    const char *detail);
+struct mapping_driver;
+typedef void (*drv_probe_cb)(const struct mapping_driver *, int status,
+    const struct drv_gateway *, const char *detail);
 
 struct mapping_driver {
 	const char	*name;
@@ -74,5 +79,7 @@ struct mapping_driver {
 };
 
 extern const struct mapping_driver upnp_driver;
+extern const struct mapping_driver natpmp_driver;
+extern const struct mapping_driver pcp_driver;
 
 #endif

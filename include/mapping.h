@@ -38,8 +38,12 @@ struct mapping_status {
 	uint32_t	lease;
 };
 
-/* The config is copied; the driver table must outlive the engine. */
-void	mapping_init(const struct config *, const struct mapping_driver *);
+/*
+ * The config is copied.  The drivers, in order of preference, are probed
+ * together; they must outlive the engine.
+ */
+void	mapping_init(const struct config *,
+	    const struct mapping_driver *const *, size_t);
 void	mapping_start(void);
 /* SIGHUP: a new config; mappings it drops are deleted, new ones added. */
 void	mapping_reconfigure(const struct config *);

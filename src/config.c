@@ -45,6 +45,35 @@ config_proto_name(int proto)
 	return proto == CONF_UDP ? "udp" : "tcp";
 }
 
+static const char *const gwproto_names[] = {
+	[CONF_GW_AUTO] = "auto",
+	[CONF_GW_PCP] = "pcp",
+	[CONF_GW_NATPMP] = "natpmp",
+	[CONF_GW_UPNP] = "upnp",
+};
+
+int
+config_parse_gwproto(const char *s, int *v)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(gwproto_names) / sizeof(gwproto_names[0]); i++)
+		if (strcmp(s, gwproto_names[i]) == 0) {
+			*v = (int)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *
+config_gwproto_name(int v)
+{
+	if (v < 0 || (size_t)v >= sizeof(gwproto_names) /
+	    sizeof(gwproto_names[0]))
+		return "?";
+	return gwproto_names[v];
+}
+
 void
 config_init(struct config *conf)
 {
@@ -294,6 +323,15 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 			return -1;
 		}
 		return 0;
+	} else if (strcmp(kw, "protocol") == 0) {
+		if (nargs != 1)
+			goto nargs;
+		if (config_parse_gwproto(tok[1], &conf->gwproto) == -1) {
+			seterr(msg, msglen, "protocol: expected auto, pcp, natpmp "
+			    "or upnp, not \"%s\"", tok[1]);
+			return -1;
+		}
+		return 0;
 	} else if (strcmp(kw, "interface") == 0) {
 		if (nargs != 1)
 			goto nargs;
@@ -454,6 +492,8 @@ config_merge(struct config *conf, const struct config *over, int mask,
 		conf->lease = over->lease;
 	if (mask & CONF_SET_ANYPORT)
 		conf->any_port = over->any_port;
+	if (mask & CONF_SET_GWPROTO)
+		conf->gwproto = over->gwproto;
 	if (mask & CONF_SET_INTERFACE) {
 		free(conf->interface);
 		if ((conf->interface = strdup(over->interface)) == NULL)
@@ -487,6 +527,7 @@ config_print(FILE *fp, const struct config *conf)
 		    buf, sizeof(buf)));
 	fprintf(fp, "lease %u\n", conf->lease);
 	fprintf(fp, "any-port %s\n", conf->any_port ? "yes" : "no");
+	fprintf(fp, "protocol %s\n", config_gwproto_name(conf->gwproto));
 	if (conf->pidfile != NULL)
 		fprintf(fp, "pidfile %s\n", conf->pidfile);
 	for (i = 0; i < conf->nmaps; i++) {

@@ -40,6 +40,7 @@ enum {
 	OPT_GATEWAY,
 	OPT_PIDFILE,
 	OPT_ANYPORT,
+	OPT_PROTOCOL,
 };
 
 static const struct option longopts[] = {
@@ -55,6 +56,7 @@ static const struct option longopts[] = {
 	{ "gateway",		required_argument,	NULL, OPT_GATEWAY },
 	{ "pidfile",		required_argument,	NULL, OPT_PIDFILE },
 	{ "any-port",		no_argument,		NULL, OPT_ANYPORT },
+	{ "protocol",		required_argument,	NULL, OPT_PROTOCOL },
 	{ NULL,			0,			NULL, 0 },
 };
 
@@ -77,6 +79,7 @@ usage(FILE *fp)
 	    "usage: natmapd [-fhnVv] [-c file] [-m spec]... [--lease seconds]\n"
 	    "               [--interface if] [--gateway addr] [--pidfile file]"
 	    " [--any-port]\n"
+	    "               [--protocol auto|pcp|natpmp|upnp]\n"
 	    "  -m, --map SPEC        map PORT[-LAST][:EXTERNAL]/tcp|udp "
 	    "(repeatable)\n"
 	    "  -f, --foreground      stay in the foreground, log to stderr\n"
@@ -93,7 +96,10 @@ usage(FILE *fp)
 	    "route's)\n"
 	    "      --pidfile FILE    pid file when detached (default %s)\n"
 	    "      --any-port        take another external port if the one "
-	    "asked for is held\n",
+	    "asked for is held\n"
+	    "      --protocol PROTO  auto (default: PCP, NAT-PMP, UPnP, probed "
+	    "at once),\n"
+	    "                        pcp, natpmp or upnp\n",
 	    NATMAPD_CONF_FILE, CONF_LEASE_DEFAULT, NATMAPD_PID_FILE);
 }
 
@@ -199,6 +205,12 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 			cli.any_port = 1;
 			cli_mask |= CONF_SET_ANYPORT;
 			break;
+		case OPT_PROTOCOL:
+			if (config_parse_gwproto(optarg, &cli.gwproto) == -1)
+				usage_error("--protocol %s: expected auto, pcp, "
+				    "natpmp or upnp", optarg);
+			cli_mask |= CONF_SET_GWPROTO;
+			break;
 		case ':':
 			usage_error("%s: needs an argument", argv[optind - 1]);
 		default:
@@ -265,6 +277,12 @@ reload(void)
 	if (build_config(&conf, 0) != 0) {
 		log_warnx("SIGHUP: configuration not changed");
 		return;
+	}
+	if (conf.gwproto != running.gwproto) {
+		log_warnx("SIGHUP: a new protocol setting takes effect when "
+		    "natmapd restarts; still using %s",
+		    config_gwproto_name(running.gwproto));
+		conf.gwproto = running.gwproto;
 	}
 	log_info("SIGHUP: configuration reloaded from %s", conf_file);
 	mapping_reconfigure(&conf);
@@ -374,9 +392,34 @@ detach(void)
 	}
 }
 
+/* The drivers for --protocol, best first. */
+static const struct mapping_driver *const *
+drivers_for(int gwproto, size_t *n)
+{
+	static const struct mapping_driver *const all[] = {
+		&pcp_driver, &natpmp_driver, &upnp_driver,
+	};
+
+	switch (gwproto) {
+	case CONF_GW_PCP:
+		*n = 1;
+		return &all[0];
+	case CONF_GW_NATPMP:
+		*n = 1;
+		return &all[1];
+	case CONF_GW_UPNP:
+		*n = 1;
+		return &all[2];
+	}
+	*n = 3;
+	return all;
+}
+
 int
 main(int argc, char *argv[])
 {
+	const struct mapping_driver *const *drivers;
+	size_t ndrivers;
 	int foreground = 0, check = 0, verbose = 0, r;
 
 	parse_args(argc, argv, &foreground, &check, &verbose);
@@ -397,7 +440,8 @@ main(int argc, char *argv[])
 		    NATMAPD_PID_FILE);
 	log_info("natmapd %s starting: %zu mapping%s", PACKAGE_VERSION,
 	    running.nports, running.nports == 1 ? "" : "s");
-	mapping_init(&running, &upnp_driver);
+	drivers = drivers_for(running.gwproto, &ndrivers);
+	mapping_init(&running, drivers, ndrivers);
 	mapping_start();
 	loop_run();
 	mapping_free();

@@ -16,6 +16,7 @@
 #include "loop.h"
 #include "mapping.h"
 #include "osdep.h"
+#include "upnp-msg.h"
 
 enum gw_state {
 	GW_NONE,
@@ -30,6 +31,8 @@ struct mapping {
 	uint16_t	 ext_want;	/* as configured */
 	uint16_t	 ext_port;	/* granted */
 	uint32_t	 lease;		/* granted */
+	uint32_t	 renew_in;	/* seconds, as the driver advised; 0: lease/2 */
+	uint8_t		 nonce[DRV_NONCE_LEN];
 	int		 on_router;	/* the gateway may hold it: delete on exit */
 	int		 unwanted;	/* dropped from the config: delete, then free */
 	uint64_t	 backoff;
@@ -38,8 +41,28 @@ struct mapping {
 	struct mapping	*next;
 };
 
-static struct {
+#define MAPPING_MAX_DRIVERS	4
+/* How long a lower-preference answer waits for the higher ones still out. */
+#define MAPPING_PROBE_GRACE_MS	150
+
+enum probe_slot_state {
+	SLOT_RUNNING,
+	SLOT_OK,
+	SLOT_FAILED,
+};
+
+struct probe_slot {
 	const struct mapping_driver	*drv;
+	int				 state;
+	struct drv_gateway		 gw;
+	char				 detail[96];
+};
+
+static struct {
+	const struct mapping_driver	*drv;	/* the one chosen */
+	struct probe_slot		 slot[MAPPING_MAX_DRIVERS];
+	size_t				 nslots;
+	struct timer			 grace_timer;
 	uint32_t			 lease;
 	int				 any_port;
 	char				 ifname[16];
@@ -130,7 +153,9 @@ mapping_transition(struct mapping *m, int state)
 	switch (state) {
 	case MAPPING_BOUND:
 		m->backoff = 0;
-		if (m->lease == 0)
+		if (m->renew_in != 0)
+			ms = (uint64_t)m->renew_in * 1000;
+		else if (m->lease == 0)
 			ms = (uint64_t)MAPPING_PERMANENT_CHECK_S * 1000;
 		else
 			ms = (uint64_t)m->lease * 1000 / 2;
@@ -155,6 +180,7 @@ mapping_request(const struct mapping *m, struct drv_map *req)
 	req->lease = E.lease;
 	snprintf(req->desc, sizeof(req->desc), "natmapd %s %u",
 	    proto_name(m->proto), m->int_port);
+	memcpy(req->nonce, m->nonce, sizeof(req->nonce));
 	if (m->state == MAPPING_RENEWING || m->state == MAPPING_DELETING) {
 		req->ext_port = m->ext_port;
 		req->any_port = 0;
@@ -190,6 +216,29 @@ mapping_free_one(struct mapping *m)
 	free(m);
 }
 
+/* An answer names the external address: the first one, or a change. */
+static void
+note_external(struct in_addr ext)
+{
+	char was[INET_ADDRSTRLEN], now[INET_ADDRSTRLEN];
+
+	if (ext.s_addr == INADDR_ANY || ext.s_addr == E.gw.external.s_addr)
+		return;
+	inet_ntop(AF_INET, &E.gw.external, was, sizeof(was));
+	inet_ntop(AF_INET, &ext, now, sizeof(now));
+	if (E.gw.external.s_addr == INADDR_ANY)
+		log_info("%s gateway %s: external address %s", E.drv->name,
+		    E.gw.where, now);
+	else
+		log_info("public address %s -> %s", was, now);
+	E.gw.external = ext;
+	E.gw.external_reserved = upnp_addr_reserved(ext);
+	if (E.gw.external_reserved)
+		log_info("%s gateway %s reports external address %s, which is "
+		    "reserved: double NAT or carrier-grade NAT is possible; "
+		    "mapping anyway", E.drv->name, E.gw.where, now);
+}
+
 static void
 mapping_done(struct drv_op *op, const struct drv_result *res)
 {
@@ -216,12 +265,16 @@ mapping_done(struct drv_op *op, const struct drv_result *res)
 		return;
 	}
 	if (res->status == DRV_OK) {
-		int changed = was == MAPPING_ADDING ||
+		int changed;
+
+		note_external(res->ext_addr);
+		changed = was == MAPPING_ADDING ||
 		    res->ext_port != m->ext_port || res->lease != m->lease;
 
 		m->on_router = 1;
 		m->ext_port = res->ext_port;
 		m->lease = res->lease;
+		m->renew_in = res->renew_in;
 		if (changed) {
 			char lease[32];
 
@@ -299,6 +352,11 @@ mapping_new(int proto, uint16_t int_port, uint16_t ext_want)
 	m->ext_want = ext_want;
 	m->state = MAPPING_WAIT;
 	m->op.done = mapping_done;
+	for (size_t i = 0; i < sizeof(m->nonce); i += 4) {
+		uint32_t r = loop_random(UINT32_MAX);
+
+		memcpy(m->nonce + i, &r, 4);
+	}
 	timer_init(&m->timer, mapping_timer);
 	return m;
 }
@@ -374,48 +432,134 @@ add_missing(const struct config *conf)
 	return n;
 }
 
+/* The gateway is found: map what waits, and re-map on another gateway. */
 static void
-probe_done(int status, const struct drv_gateway *gw, const char *detail)
+gateway_ready(const struct mapping_driver *drv, const struct drv_gateway *gw)
 {
 	struct mapping *m;
-	char ext[INET_ADDRSTRLEN];
+	struct in_addr known = E.gw.external;
 	int changed;
 
-	if (E.stopping)
-		return;
-	if (status != DRV_OK) {
-		uint64_t d = backoff_next(&E.probe_backoff);
-
-		E.gw_state = GW_NONE;
-		E.probe_failures++;
-		log_warnx("%s on %s: %s; retrying in %llus", E.drv->name,
-		    E.env.ifname[0] ? E.env.ifname : "the default route",
-		    detail != NULL ? detail : "no gateway",
-		    (unsigned long long)(d + 999) / 1000);
-		timer_set(&E.probe_timer, d);
-		return;
-	}
-	changed = strcmp(gw->where, E.gw.where) != 0;
+	changed = E.drv != drv || strcmp(gw->where, E.gw.where) != 0;
+	E.drv = drv;
 	E.gw = *gw;
+	/* The same gateway again: a new address is a change, logged as one. */
+	E.gw.external.s_addr = changed ? INADDR_ANY : known.s_addr;
 	E.gw_state = GW_READY;
 	E.probe_backoff = 0;
 	E.probe_failures = 0;
-	inet_ntop(AF_INET, &gw->external, ext, sizeof(ext));
-	log_info("%s gateway %s, external address %s", gw->name, gw->where,
-	    gw->external.s_addr != INADDR_ANY ? ext : "unknown");
-	if (gw->external_reserved)
-		log_info("%s gateway %s reports external address %s, which is "
-		    "reserved: double NAT or carrier-grade NAT is possible; "
-		    "mapping anyway", E.drv->name, gw->where, ext);
+	log_info("%s gateway %s", gw->name, gw->where);
+	note_external(gw->external);
 	for (m = E.maps; m != NULL; m = m->next) {
 		if (m->state == MAPPING_WAIT)
 			mapping_add(m);
 		else if (changed && m->state == MAPPING_BOUND) {
-			/* Another gateway: map again at once. */
+			/* Another gateway or protocol: map again at once. */
 			mapping_transition(m, MAPPING_RENEWING);
 			mapping_add(m);
 		}
 	}
+}
+
+static void
+probe_cancel_all(void)
+{
+	size_t i;
+
+	timer_stop(&E.grace_timer);
+	for (i = 0; i < E.nslots; i++) {
+		if (E.slot[i].state == SLOT_RUNNING &&
+		    E.slot[i].drv->probe_cancel != NULL)
+			E.slot[i].drv->probe_cancel();
+		if (E.slot[i].state == SLOT_RUNNING)
+			E.slot[i].state = SLOT_FAILED;
+	}
+}
+
+/*
+ * Slots are in order of preference.  Take the best answer once every
+ * better protocol has failed, or once the grace time has passed.
+ */
+static void
+probe_decide(int grace_over)
+{
+	struct probe_slot *best = NULL;
+	char why[256] = "";
+	size_t i, running = 0;
+	uint64_t d;
+
+	for (i = 0; i < E.nslots; i++) {
+		if (E.slot[i].state == SLOT_OK) {
+			best = &E.slot[i];
+			break;
+		}
+		if (E.slot[i].state == SLOT_RUNNING)
+			running++;
+	}
+	if (best != NULL) {
+		if (running > 0 && !grace_over) {
+			if (!timer_armed(&E.grace_timer))
+				timer_set(&E.grace_timer,
+				    MAPPING_PROBE_GRACE_MS);
+			return;
+		}
+		probe_cancel_all();
+		gateway_ready(best->drv, &best->gw);
+		return;
+	}
+	for (i = 0; i < E.nslots; i++)
+		if (E.slot[i].state == SLOT_RUNNING)
+			return;
+	/* Nothing answered: say what each protocol found, and back off. */
+	timer_stop(&E.grace_timer);
+	for (i = 0; i < E.nslots; i++) {
+		size_t l = strlen(why);
+
+		snprintf(why + l, sizeof(why) - l, "%s%s: %s", i ? "; " : "",
+		    E.slot[i].drv->name, E.slot[i].detail);
+	}
+	d = backoff_next(&E.probe_backoff);
+	E.gw_state = GW_NONE;
+	E.probe_failures++;
+	log_warnx("no gateway protocol answered on %s (%s); retrying in %llus",
+	    E.env.ifname[0] ? E.env.ifname : "the default route", why,
+	    (unsigned long long)(d + 999) / 1000);
+	timer_set(&E.probe_timer, d);
+}
+
+static void
+grace_timer_cb(struct timer *t)
+{
+	(void)t;
+	probe_decide(1);
+}
+
+static void
+probe_done(const struct mapping_driver *drv, int status,
+    const struct drv_gateway *gw, const char *detail)
+{
+	size_t i;
+
+	if (E.stopping || E.gw_state != GW_PROBING)
+		return;
+	for (i = 0; i < E.nslots; i++) {
+		struct probe_slot *sl = &E.slot[i];
+
+		if (sl->drv != drv || sl->state != SLOT_RUNNING)
+			continue;
+		if (status == DRV_OK) {
+			sl->state = SLOT_OK;
+			sl->gw = *gw;
+			log_debug("%s answered: %s", drv->name, gw->name);
+		} else {
+			sl->state = SLOT_FAILED;
+			snprintf(sl->detail, sizeof(sl->detail), "%s",
+			    detail != NULL ? detail : "no answer");
+			log_debug("%s: %s", drv->name, sl->detail);
+		}
+		break;
+	}
+	probe_decide(0);
 }
 
 static int
@@ -454,6 +598,7 @@ static void
 mapping_probe(void)
 {
 	char why[128];
+	size_t i;
 
 	if (E.stopping)
 		return;
@@ -466,12 +611,24 @@ mapping_probe(void)
 		return;
 	}
 	E.gw_state = GW_PROBING;
-	log_debug("probing for a %s gateway from %s via %s", E.drv->name,
+	log_debug("probing for a gateway from %s via %s",
 	    inet_ntoa(E.env.local), E.env.ifname);
-	if (E.drv->probe(&E.env, probe_done) == -1) {
-		E.gw_state = GW_NONE;
-		timer_set(&E.probe_timer, backoff_next(&E.probe_backoff));
+	/* Every protocol at once; a driver may answer from inside probe(). */
+	for (i = 0; i < E.nslots; i++) {
+		E.slot[i].state = SLOT_RUNNING;
+		E.slot[i].detail[0] = '\0';
 	}
+	for (i = 0; i < E.nslots && E.gw_state == GW_PROBING; i++) {
+		if (E.slot[i].state != SLOT_RUNNING)
+			continue;
+		if (E.slot[i].drv->probe(&E.env, probe_done) == -1) {
+			E.slot[i].state = SLOT_FAILED;
+			snprintf(E.slot[i].detail, sizeof(E.slot[i].detail),
+			    "cannot send");
+		}
+	}
+	if (E.gw_state == GW_PROBING)
+		probe_decide(0);
 }
 
 static void
@@ -482,12 +639,19 @@ probe_timer_cb(struct timer *t)
 }
 
 void
-mapping_init(const struct config *conf, const struct mapping_driver *drv)
+mapping_init(const struct config *conf,
+    const struct mapping_driver *const *drivers, size_t ndrivers)
 {
+	size_t i;
+
 	memset(&E, 0, sizeof(E));
-	E.drv = drv;
+	for (i = 0; i < ndrivers && i < MAPPING_MAX_DRIVERS; i++)
+		E.slot[i].drv = drivers[i];
+	E.nslots = i;
+	E.drv = E.nslots > 0 ? E.slot[0].drv : NULL;
 	apply_settings(conf);
 	timer_init(&E.probe_timer, probe_timer_cb);
+	timer_init(&E.grace_timer, grace_timer_cb);
 	timer_init(&E.stop_timer, NULL);
 	add_missing(conf);
 }
@@ -581,8 +745,8 @@ mapping_shutdown(void (*done)(void))
 	E.stopping = 1;
 	E.stopped = done;
 	timer_stop(&E.probe_timer);
-	if (E.gw_state == GW_PROBING && E.drv->probe_cancel != NULL)
-		E.drv->probe_cancel();
+	if (E.gw_state == GW_PROBING)
+		probe_cancel_all();
 	timer_init(&E.stop_timer, stop_deadline);
 	timer_set(&E.stop_timer, MAPPING_SHUTDOWN_MS);
 	for (m = E.maps; m != NULL; m = m->next) {
@@ -617,8 +781,7 @@ mapping_free(void)
 	}
 	timer_stop(&E.probe_timer);
 	timer_stop(&E.stop_timer);
-	if (E.drv != NULL && E.drv->probe_cancel != NULL)
-		E.drv->probe_cancel();
+	probe_cancel_all();
 }
 
 void

@@ -27,9 +27,13 @@
 #define UPNP_DESC_TIMEOUT_MS	3000
 #define UPNP_ANYPORT_TRIES	8
 
-/* When M-SEARCH rounds go out, in ms from the start of a probe; then the deadline. */
-static const unsigned int upnp_search_rounds[] = { 0, 250, 750 };
-#define UPNP_SEARCH_DEADLINE_MS	2000
+/*
+ * When M-SEARCH rounds go out, in ms from the start of a probe; then the
+ * deadline.  MX is 1, so a device answers within a second; one that is
+ * later is found by the next probe.
+ */
+static const unsigned int upnp_search_rounds[] = { 0, 300 };
+#define UPNP_SEARCH_DEADLINE_MS	1000
 /* How long an answer from a host other than the default gateway waits for the gateway's. */
 #define UPNP_OTHER_GRACE_MS	150
 
@@ -381,7 +385,8 @@ probe_finish(int status, const char *detail)
 	U.state = status == DRV_OK ? PROBE_DONE : PROBE_IDLE;
 	U.cb = NULL;
 	if (cb != NULL)
-		cb(status, status == DRV_OK ? &U.gw : NULL, detail);
+		cb(&upnp_driver, status, status == DRV_OK ? &U.gw : NULL,
+		    detail);
 }
 
 static void

@@ -141,6 +141,8 @@ expect_usage "unknown short option" "-x" -x
 expect_usage "unknown option in a bundle" "-q" -nq
 expect_usage "unknown long option" "--bogus" --bogus
 expect_usage "unknown long option with a value" "--bogus" --bogus=1
+expect_usage "bad --protocol" "--protocol igd" -n -m 1/tcp --protocol igd
+expect_usage "--protocol without a value" "--protocol" -n -m 1/tcp --protocol
 expect_usage "argument to --any-port" "--any-port" -n --any-port=yes \
     -m 8080/tcp -c "$tmp/empty.conf"
 expect_usage "argument to --version" "--version" --version=2
@@ -215,6 +217,7 @@ expect_output "-nv prints the file's config" "interface eth0
 gateway 192.168.1.1
 lease 7200
 any-port no
+protocol auto
 pidfile /run/file.pid
 map 8080/tcp
 map 5000-5010:6000/udp
@@ -225,6 +228,7 @@ expect_output "-nv: command line overrides settings and adds maps" \
 gateway 10.0.0.1
 lease 120
 any-port yes
+protocol auto
 pidfile /tmp/cli.pid
 map 8080/tcp
 map 5000-5010:6000/udp
@@ -239,6 +243,7 @@ expect_output "-nv: the order of options does not matter" \
 gateway 192.168.1.1
 lease 0
 any-port no
+protocol auto
 pidfile /run/file.pid
 map 8080/tcp
 map 5000-5010:6000/udp
@@ -248,14 +253,28 @@ map 53/udp
 
 expect_output "-nv: command line only" "lease 3600
 any-port yes
+protocol auto
 map 8080/tcp
 map 8080/udp
 " -nv -c "$tmp/empty.conf" -m 8080/tcp -m 8080/udp --any-port
 
 expect_output "-nvv prints the same" "lease 3600
 any-port no
+protocol auto
 map 1/tcp
 " -nvv -c "$tmp/empty.conf" -m 1/tcp
+
+expect_output "-nv: --protocol sets the gateway protocol" "lease 3600
+any-port no
+protocol natpmp
+map 8080/tcp
+" -nv -c "$tmp/empty.conf" -m 8080/tcp --protocol natpmp
+printf 'protocol upnp\nmap 8080/tcp\n' >"$tmp/proto.conf"
+expect_output "-nv: --protocol overrides the file's protocol" "lease 3600
+any-port no
+protocol pcp
+map 8080/tcp
+" -nv -c "$tmp/proto.conf" --protocol=pcp
 
 # The default config file, when there is none: only the command line.
 default_conf=$("$NATMAPD" -h 2>/dev/null |
@@ -269,6 +288,7 @@ else
 	expect_output "a missing default config file is no error" \
 	    "lease 3600
 any-port no
+protocol auto
 map 8080/tcp
 " -nv -m 8080/tcp
 fi

@@ -27,6 +27,11 @@ seeds() {
 	fuzz-http)
 		printf '%s\n' "$data"/miniupnpd-2.3.1/*.resp \
 		    "$data"/handmade/*.resp ;;
+	fuzz-netwatch)
+		printf '%s\n' "$data"/netlink/*.bin ;;
+	fuzz-pcp)
+		printf '%s\n' "$data"/miniupnpd-2.3.1/pcp-*.bin \
+		    "$data"/miniupnpd-2.3.1/natpmp-*.bin "$data"/rfc/*.bin ;;
 	fuzz-ssdp)
 		printf '%s\n' "$data"/miniupnpd-2.3.1/ssdp-* \
 		    "$data"/handmade/ssdp-* ;;
@@ -42,7 +47,8 @@ seeds() {
 	shopt -u nullglob
 }
 
-for target in fuzz-config fuzz-http fuzz-ssdp fuzz-upnp; do
+for target in fuzz-config fuzz-http fuzz-netwatch fuzz-pcp fuzz-ssdp \
+    fuzz-upnp; do
 	bin=$BUILDDIR/fuzz/$target
 	if [ ! -x "$bin" ]; then
 		tap_fail "$target: built" "no $bin"

@@ -14,7 +14,7 @@ else
 	tap_fail "another LAN host holds external port 8080"
 fi
 
-nm_start lan conflict.log -m 8080/tcp
+nm_start lan conflict.log -m 8080/tcp --protocol upnp
 tap_check "the error names the host that holds the port" \
     nm_wait_log 10 "^tcp $LAB_LAN_IP:8080: mapping failed: external port 8080 is held by $LAB_LAN2_IP:8080 \(ConflictInMappingEntry\); retrying in [0-9]+s$"
 tap_check "natmapd keeps running and retries with backoff" \
@@ -26,7 +26,7 @@ tap_check "SIGTERM after a conflict exits 0" test "$NM_STATUS" = 0
 tap_check "and leaves the other host's mapping alone" \
     has_rule "dport 8080 dnat to $LAB_LAN2_IP:8080"
 
-nm_start lan anyport.log -m 8080/tcp --any-port
+nm_start lan anyport.log -m 8080/tcp --any-port --protocol upnp
 if nm_wait_log 10 "^tcp $LAB_LAN_IP:8080 -> $LAB_RTR_WAN_IP:[0-9]+ via UPnP"; then
 	port=$(sed -n "s/^tcp $LAB_LAN_IP:8080 -> $LAB_RTR_WAN_IP:\([0-9]*\) via.*/\1/p" "$NM_LOG" | head -n 1)
 	if [ -n "$port" ] && [ "$port" != 8080 ]; then

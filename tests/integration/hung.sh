@@ -6,7 +6,7 @@ lab_init || { tap_fail "lab builds"; tap_done; exit 1; }
 lab_router_start || { tap_fail "miniupnpd starts"; tap_done; exit 1; }
 lab_serve_tcp 8080
 
-nm_start lan hung.log -m 8080/tcp -m 9000/udp --lease 60
+nm_start lan hung.log -m 8080/tcp -m 9000/udp --lease 60 --protocol upnp
 tap_check "mapped while the router answers" \
     nm_wait_log 10 "^udp $LAB_LAN_IP:9000 -> .* via UPnP"
 nm_wait_log 10 "^tcp $LAB_LAN_IP:8080 -> .* via UPnP" || true

@@ -12,7 +12,7 @@ remaining() {
 	    awk '/natmapd tcp 8080/ { print $NF }' | tr -d "'"
 }
 
-nm_start lan natmapd.log -m 8080/tcp --lease 60
+nm_start lan natmapd.log -m 8080/tcp --lease 60 --protocol upnp
 tap_check "mapped with the 60 s lease asked for" \
     nm_wait_log 10 "^tcp $LAB_LAN_IP:8080 -> .*:8080 via UPnP .*, lease 60s$"
 # The renewal is due at 30 s (half the granted lease).

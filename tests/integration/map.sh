@@ -8,7 +8,7 @@ lab_serve_tcp 8080
 lab_serve_udp 5353
 lab_serve_tcp 7001
 
-nm_start lan natmapd.log -m 8080/tcp -m 5353:15353/udp -m 7000-7002/tcp
+nm_start lan natmapd.log -m 8080/tcp -m 5353:15353/udp -m 7000-7002/tcp --protocol upnp
 if lab_wait 10 lab_reach_tcp "$LAB_RTR_WAN_IP" 8080 >/dev/null; then
 	tap_ok "tcp 8080 reached from the WAN through the mapping ($(( $(lab_now_ms) - NM_T0 )) ms after start)"
 else

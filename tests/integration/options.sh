@@ -45,7 +45,7 @@ tap_check "which SIGTERM ends with status 0" test "$NM_STATUS" = 0
 
 nm_start lan gateway.log -m 8080/tcp --gateway "$LAB_RTR_LAN_IP"
 tap_check "--gateway: maps without a default route" \
-    nm_wait_log 10 "^tcp $LAB_LAN_IP:8080 -> $LAB_RTR_WAN_IP:8080 via UPnP"
+    nm_wait_log 10 "^tcp $LAB_LAN_IP:8080 -> $LAB_RTR_WAN_IP:8080 via (PCP|NAT-PMP|UPnP)"
 tap_check "--gateway: the router holds the rule" \
     lab_wait 2 has_rule "dport 8080 dnat to $LAB_LAN_IP:8080"
 nm_stop TERM
@@ -55,7 +55,7 @@ lab_lan ip route add default via "$LAB_RTR_LAN_IP"
 # --- --interface
 nm_start lan iface.log -m 8080/tcp --interface "$LAB_HOST_IF"
 tap_check "--interface $LAB_HOST_IF: mapped to that interface's address" \
-    nm_wait_log 10 "^tcp $LAB_LAN_IP:8080 -> $LAB_RTR_WAN_IP:8080 via UPnP"
+    nm_wait_log 10 "^tcp $LAB_LAN_IP:8080 -> $LAB_RTR_WAN_IP:8080 via (PCP|NAT-PMP|UPnP)"
 nm_stop TERM
 nm_start lan noiface.log -m 8080/tcp --interface nosuch0
 tap_check "--interface with no such interface: a clear message, and retries" \
@@ -67,7 +67,7 @@ lab_serve_udp 9000
 printf 'map 8080/tcp\n' >"$NM_CONF"
 nm_start lan hup.log
 tap_check "mapped from the configuration file" \
-    nm_wait_log 10 "^tcp $LAB_LAN_IP:8080 -> $LAB_RTR_WAN_IP:8080 via UPnP"
+    nm_wait_log 10 "^tcp $LAB_LAN_IP:8080 -> $LAB_RTR_WAN_IP:8080 via (PCP|NAT-PMP|UPnP)"
 printf 'map 9000/udp\n' >"$NM_CONF"
 kill -HUP "$NM_PID"
 tap_check "SIGHUP: the dropped mapping is deleted from the router" \

@@ -418,7 +418,7 @@ test_defaults(void **state)
 	assert_int_equal(c.have_gateway, 0);
 	assert_int_equal(c.nmaps, 0);
 	assert_int_equal(c.nports, 0);
-	assert_print(&c, "lease 3600\nany-port no\n");
+	assert_print(&c, "lease 3600\nany-port no\nprotocol auto\n");
 	config_free(&c);
 	config_free(&c);	/* freeing twice is harmless: it zeroes */
 
@@ -444,8 +444,10 @@ test_every_keyword(void **state)
 	    "interface eth0\n"
 	    "gateway 192.168.1.1\n"
 	    "pidfile /run/natmapd.pid\n"
-	    "any-port yes\n");
+	    "any-port yes\n"
+	    "protocol natpmp\n");
 	assert_int_equal(c.nmaps, 4);
+	assert_int_equal(c.gwproto, CONF_GW_NATPMP);
 	assert_int_equal(c.nports, 1 + 1 + 11 + 11);
 	assert_int_equal(c.maps[3].proto, CONF_TCP);
 	assert_int_equal(c.maps[3].int_first, 6000);
@@ -463,6 +465,7 @@ test_every_keyword(void **state)
 	    "gateway 192.168.1.1\n"
 	    "lease 7200\n"
 	    "any-port yes\n"
+	    "protocol natpmp\n"
 	    "pidfile /run/natmapd.pid\n"
 	    "map 8080/tcp\n"
 	    "map 8080:18080/udp\n"
@@ -489,6 +492,7 @@ test_last_setting_wins(void **state)
 	    "gateway 10.0.0.254\n"
 	    "lease 0\n"
 	    "any-port no\n"
+	    "protocol auto\n"
 	    "pidfile /var/run/b.pid\n");
 	config_free(&c);
 }
@@ -519,6 +523,7 @@ test_comments_blanks(void **state)
 	assert_print(&c,
 	    "lease 60\n"
 	    "any-port yes\n"
+	    "protocol auto\n"
 	    "map 8080/tcp\n"
 	    "map 8081/tcp\n"
 	    "map 9000/udp\n"
@@ -906,6 +911,7 @@ test_merge_overrides(void **state)
 	    "gateway 10.1.1.1\n"
 	    "lease 120\n"
 	    "any-port no\n"
+	    "protocol auto\n"
 	    "pidfile /tmp/cli.pid\n"
 	    "map 8080/tcp\n"
 	    "map 53/udp\n"
@@ -939,6 +945,7 @@ test_merge_mask(void **state)
 	    "gateway 192.168.1.1\n"
 	    "lease 7200\n"
 	    "any-port yes\n"
+	    "protocol auto\n"
 	    "pidfile /run/file.pid\n"
 	    "map 8080/tcp\n"
 	    "map 8080/udp\n");
@@ -972,6 +979,7 @@ test_merge_mask(void **state)
 	    "gateway 192.0.2.1\n"
 	    "lease 3600\n"
 	    "any-port yes\n"
+	    "protocol auto\n"
 	    "map 1-2/tcp\n");
 	config_free(&cli);
 	config_free(&file);

@@ -116,7 +116,10 @@ fake_cancel(struct drv_op *op)
 	F.cancels++;
 }
 
-static const struct mapping_driver fake_driver = {
+const struct mapping_driver fake_driver;
+static const struct mapping_driver *const drivers[] = { &fake_driver };
+
+const struct mapping_driver fake_driver = {
 	.name = "FAKE",
 	.probe = fake_probe,
 	.probe_cancel = fake_probe_cancel,
@@ -137,7 +140,7 @@ gateway_up(void)
 	inet_pton(AF_INET, "198.51.100.7", &gw.external);
 	assert_non_null(cb);
 	F.probe_cb = NULL;
-	cb(DRV_OK, &gw, NULL);
+	cb(&fake_driver, DRV_OK, &gw, NULL);
 }
 
 static void
@@ -147,7 +150,7 @@ gateway_none(void)
 
 	assert_non_null(cb);
 	F.probe_cb = NULL;
-	cb(DRV_ERR_GATEWAY, NULL, "nothing answered");
+	cb(&fake_driver, DRV_ERR_GATEWAY, NULL, "nothing answered");
 }
 
 static void
@@ -230,7 +233,7 @@ static void
 start(const char *const *maps, uint32_t lease)
 {
 	setup_conf(maps, lease);
-	mapping_init(&conf, &fake_driver);
+	mapping_init(&conf, drivers, 1);
 	mapping_set_observer(observer);
 	mapping_start();
 }

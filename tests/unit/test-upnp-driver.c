@@ -253,9 +253,11 @@ static int	probed, probe_status;
 static char	probe_name[64];
 
 static void
-probe_cb(int status, const struct drv_gateway *gw, const char *detail)
+probe_cb(const struct mapping_driver *drv, int status,
+    const struct drv_gateway *gw, const char *detail)
 {
 	(void)detail;
+	assert_ptr_equal(drv, &upnp_driver);
 	probed = 1;
 	probe_status = status;
 	if (gw != NULL)

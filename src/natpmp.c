@@ -1,0 +1,451 @@
+/* SPDX-License-Identifier: ISC */
+/* NAT-PMP driver (RFC 6886): libnatpmp builds and reads the packets, the event loop waits. */
+#include "config.h"
+
+#include <sys/time.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <natpmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver.h"
+#include "log.h"
+#include "loop.h"
+#include "upnp-msg.h"
+
+/*
+ * RFC 6886 3.1: retransmit after 250 ms, doubling.  A probe gives up after
+ * 1 s (so that a LAN with no NAT-PMP is concluded fast); a request after
+ * five sends, about 6 s, within the daemon's own budget.
+ */
+static const unsigned int natpmp_probe_waits[] = { 250, 250, 500 };
+static const unsigned int natpmp_request_waits[] = {
+	250, 500, 1000, 2000, 2000,
+};
+
+enum natpmp_kind {
+	CALL_PUBLIC,		/* the probe: public address request */
+	CALL_MAP,
+	CALL_UNMAP,
+	CALL_RELEASE,		/* our own clean-up of an unwanted grant */
+};
+
+struct natpmp_call {
+	int			 kind;
+	struct drv_op		*op;		/* NULL for CALL_PUBLIC, CALL_RELEASE */
+	struct drv_map		 req;
+	unsigned int		 sends;
+	struct natpmp_call	*next;
+};
+
+static struct {
+	int			 open;
+	natpmp_t		 n;
+	struct in_addr		 gateway;
+	struct loop_fd		 lfd;
+	struct timer		 timer;
+	struct natpmp_call	*head;		/* in flight; the rest wait */
+	drv_probe_cb		 probe_cb;
+	int			 ready;
+	struct drv_gateway	 gw;
+} N;
+
+static void	natpmp_send(void);
+
+static int
+natpmp_proto(int proto)
+{
+	return proto == DRV_UDP ? NATPMP_PROTOCOL_UDP : NATPMP_PROTOCOL_TCP;
+}
+
+static const char *
+natpmp_err_str(int r)
+{
+	switch (r) {
+	case NATPMP_ERR_UNSUPPORTEDVERSION:
+		return "Unsupported Version";
+	case NATPMP_ERR_UNSUPPORTEDOPCODE:
+		return "Unsupported opcode";
+	case NATPMP_ERR_NOTAUTHORIZED:
+		return "Not Authorized/Refused";
+	case NATPMP_ERR_NETWORKFAILURE:
+		return "Network Failure";
+	case NATPMP_ERR_OUTOFRESOURCES:
+		return "Out of resources";
+	case NATPMP_ERR_NOGATEWAYSUPPORT:
+		return "port 5351 unreachable";
+	case NATPMP_ERR_WRONGPACKETSOURCE:
+		return "answer from another host";
+	default:
+		return "error";
+	}
+}
+
+static void	natpmp_end(struct natpmp_call *, int, uint16_t, uint32_t,
+		    const char *, ...) __attribute__((format(printf, 5, 6)));
+
+/* Close the socket; whatever was still asked fails back to its owner. */
+static void
+natpmp_close(void)
+{
+	struct natpmp_call *q = N.head, *c;
+
+	if (!N.open)
+		return;
+	timer_stop(&N.timer);
+	loop_fd_del(&N.lfd);
+	closenatpmp(&N.n);
+	N.open = 0;
+	N.ready = 0;
+	N.head = NULL;
+	while ((c = q) != NULL) {
+		q = c->next;
+		natpmp_end(c, DRV_ERR_GATEWAY, 0, 0, "NAT-PMP: gateway gone");
+	}
+}
+
+/* Take the head call off the queue and start the next. */
+static struct natpmp_call *
+natpmp_pop(void)
+{
+	struct natpmp_call *c = N.head;
+
+	timer_stop(&N.timer);
+	if (c != NULL)
+		N.head = c->next;
+	if (N.head != NULL)
+		natpmp_send();
+	return c;
+}
+
+static void
+natpmp_probe_end(int status, const char *detail)
+{
+	drv_probe_cb cb = N.probe_cb;
+
+	N.probe_cb = NULL;
+	N.ready = status == DRV_OK;
+	if (cb != NULL)
+		cb(&natpmp_driver, status, status == DRV_OK ? &N.gw : NULL,
+		    detail);
+}
+
+static void
+natpmp_end(struct natpmp_call *c, int status, uint16_t ext, uint32_t life,
+    const char *fmt, ...)
+{
+	struct drv_result res;
+	struct drv_op *op = c->op;
+	va_list ap;
+
+	free(c);
+	if (op == NULL)
+		return;
+	memset(&res, 0, sizeof(res));
+	res.status = status;
+	res.ext_port = ext;
+	res.lease = life;
+	res.renew_in = life / 2;	/* RFC 6886 3.3 */
+	res.ext_addr = N.gw.external;
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(res.detail, sizeof(res.detail), fmt, ap);
+		va_end(ap);
+	}
+	op->priv = NULL;
+	op->done(op, &res);
+}
+
+/* The head call failed as a whole (no answer, or the gateway refused). */
+static void
+natpmp_fail(int status, const char *why)
+{
+	struct natpmp_call *c = natpmp_pop();
+
+	if (c == NULL)
+		return;
+	if (c->kind == CALL_PUBLIC) {
+		free(c);
+		natpmp_close();
+		natpmp_probe_end(DRV_ERR_GATEWAY, why);
+		return;
+	}
+	natpmp_end(c, status, 0, 0, "NAT-PMP: %s", why);
+}
+
+static void
+natpmp_timer(struct timer *t)
+{
+	struct natpmp_call *c = N.head;
+	const unsigned int *waits;
+	size_t nwaits;
+
+	(void)t;
+	if (c == NULL)
+		return;
+	if (c->kind == CALL_PUBLIC) {
+		waits = natpmp_probe_waits;
+		nwaits = sizeof(natpmp_probe_waits) / sizeof(waits[0]);
+	} else {
+		waits = natpmp_request_waits;
+		nwaits = sizeof(natpmp_request_waits) / sizeof(waits[0]);
+	}
+	if (c->sends >= nwaits) {
+		natpmp_fail(DRV_ERR_GATEWAY, "no answer");
+		return;
+	}
+	natpmp_send();
+}
+
+/* (Re)send the head call and arm its retransmission. */
+static void
+natpmp_send(void)
+{
+	struct natpmp_call *c = N.head;
+	const unsigned int *waits;
+	int r;
+
+	if (c->kind == CALL_PUBLIC) {
+		r = sendpublicaddressrequest(&N.n);
+		waits = natpmp_probe_waits;
+	} else {
+		uint16_t ext = c->kind == CALL_MAP ? c->req.ext_port : 0;
+		uint32_t life = c->kind == CALL_MAP ? c->req.lease : 0;
+
+		r = sendnewportmappingrequest(&N.n, natpmp_proto(c->req.proto),
+		    c->req.int_port, ext, life);
+		waits = natpmp_request_waits;
+	}
+	if (r < 0)
+		log_debug("natpmp: send: %s (%d)", natpmp_err_str(r), r);
+	timer_set(&N.timer, loop_jitter(waits[c->sends], 10));
+	c->sends++;
+}
+
+static void
+natpmp_enqueue(struct natpmp_call *c)
+{
+	struct natpmp_call **p;
+
+	for (p = &N.head; *p != NULL; p = &(*p)->next)
+		;
+	*p = c;
+	if (N.head == c)
+		natpmp_send();
+}
+
+static void
+natpmp_answer_public(const natpmpresp_t *resp)
+{
+	struct natpmp_call *c = natpmp_pop();
+
+	free(c);
+	memset(&N.gw, 0, sizeof(N.gw));
+	snprintf(N.gw.name, sizeof(N.gw.name), "NAT-PMP");
+	snprintf(N.gw.where, sizeof(N.gw.where), "%s:%d",
+	    inet_ntoa(N.gateway), NATPMP_PORT);
+	N.gw.external = resp->pnu.publicaddress.addr;
+	N.gw.external_reserved = upnp_addr_reserved(N.gw.external);
+	log_debug("natpmp: public address %s, epoch %u",
+	    inet_ntoa(N.gw.external), resp->epoch);
+	natpmp_probe_end(DRV_OK, NULL);
+}
+
+static void
+natpmp_answer_map(const natpmpresp_t *resp)
+{
+	struct natpmp_call *c = N.head, *rel;
+	uint16_t ext = resp->pnu.newportmapping.mappedpublicport;
+	uint32_t life = resp->pnu.newportmapping.lifetime;
+	int want = c->req.proto == DRV_UDP ? NATPMP_RESPTYPE_UDPPORTMAPPING :
+	    NATPMP_RESPTYPE_TCPPORTMAPPING;
+
+	/* Only the answer to this question: same protocol, same port. */
+	if (resp->type != want ||
+	    resp->pnu.newportmapping.privateport != c->req.int_port) {
+		log_debug("natpmp: dropped an answer for another request");
+		return;
+	}
+	c = natpmp_pop();
+	if (c->kind != CALL_MAP) {
+		natpmp_end(c, DRV_OK, c->req.ext_port, 0, NULL);
+		return;
+	}
+	if (ext != c->req.ext_port && !c->req.any_port) {
+		/* The port asked for is taken: give back what we got instead. */
+		if ((rel = calloc(1, sizeof(*rel))) != NULL) {
+			rel->kind = CALL_RELEASE;
+			rel->req = c->req;
+			natpmp_enqueue(rel);
+		}
+		natpmp_end(c, DRV_ERR_CONFLICT, 0, 0, "external port %u is "
+		    "taken; the gateway offered %u (NAT-PMP)", c->req.ext_port,
+		    ext);
+		return;
+	}
+	natpmp_end(c, DRV_OK, ext, life, NULL);
+}
+
+static void
+natpmp_read(struct loop_fd *lf, int ev)
+{
+	natpmpresp_t resp;
+	int r, i;
+
+	(void)lf;
+	(void)ev;
+	/* Bounded: a burst of stray datagrams cannot hold the loop. */
+	for (i = 0; i < 8 && N.open; i++) {
+		if (N.head == NULL) {
+			/* Nothing asked: read and drop. */
+			char junk[64];
+
+			if (recv(N.n.s, junk, sizeof(junk), 0) <= 0)
+				return;
+			continue;
+		}
+		memset(&resp, 0, sizeof(resp));
+		r = readnatpmpresponseorretry(&N.n, &resp);
+		if (r == NATPMP_TRYAGAIN)
+			return;
+		if (r == NATPMP_ERR_WRONGPACKETSOURCE) {
+			log_debug("natpmp: dropped a datagram from another host");
+			continue;
+		}
+		if (r < 0) {
+			int status = r == NATPMP_ERR_NOTAUTHORIZED ?
+			    DRV_ERR_DENIED : r == NATPMP_ERR_NOGATEWAYSUPPORT ||
+			    r == NATPMP_ERR_RECVFROM ? DRV_ERR_GATEWAY :
+			    DRV_ERR_FAILED;
+			char why[64];
+
+			snprintf(why, sizeof(why), "%s", natpmp_err_str(r));
+			natpmp_fail(status, why);
+			return;
+		}
+		if (N.head->kind == CALL_PUBLIC) {
+			if (resp.type == NATPMP_RESPTYPE_PUBLICADDRESS)
+				natpmp_answer_public(&resp);
+			continue;
+		}
+		natpmp_answer_map(&resp);
+	}
+}
+
+static int
+natpmp_open(struct in_addr gateway)
+{
+	if (N.open && N.gateway.s_addr == gateway.s_addr)
+		return 0;
+	natpmp_close();
+	memset(&N.n, 0, sizeof(N.n));
+	if (initnatpmp(&N.n, 1, gateway.s_addr) < 0) {
+		log_debug("natpmp: initnatpmp failed");
+		return -1;
+	}
+	N.open = 1;
+	N.gateway = gateway;
+	loop_fd_add(&N.lfd, N.n.s, LOOP_READ, natpmp_read);
+	timer_init(&N.timer, natpmp_timer);
+	return 0;
+}
+
+static void
+natpmp_probe_cancel(void)
+{
+	struct natpmp_call **p = &N.head, *c;
+
+	N.probe_cb = NULL;
+	while ((c = *p) != NULL) {
+		if (c->kind != CALL_PUBLIC)
+			p = &c->next;
+		else if (c == N.head) {
+			free(natpmp_pop());	/* and the next one goes out */
+			p = &N.head;
+		} else {
+			*p = c->next;
+			free(c);
+		}
+	}
+}
+
+static int
+natpmp_probe(const struct drv_env *env, drv_probe_cb cb)
+{
+	struct natpmp_call *c;
+
+	natpmp_probe_cancel();
+	N.ready = 0;
+	if (natpmp_open(env->gateway) == -1)
+		return -1;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -1;
+	c->kind = CALL_PUBLIC;
+	N.probe_cb = cb;
+	natpmp_enqueue(c);
+	return 0;
+}
+
+static int
+natpmp_request(struct drv_op *op, const struct drv_map *m, int kind)
+{
+	struct natpmp_call *c;
+
+	if (!N.open || !N.ready)
+		return -1;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -1;
+	c->kind = kind;
+	c->op = op;
+	c->req = *m;
+	op->priv = c;
+	natpmp_enqueue(c);
+	return 0;
+}
+
+static int
+natpmp_map(struct drv_op *op, const struct drv_map *m)
+{
+	return natpmp_request(op, m, CALL_MAP);
+}
+
+static int
+natpmp_unmap(struct drv_op *op, const struct drv_map *m)
+{
+	return natpmp_request(op, m, CALL_UNMAP);
+}
+
+static void
+natpmp_cancel(struct drv_op *op)
+{
+	struct natpmp_call **p, *c = op->priv;
+
+	if (c == NULL)
+		return;
+	op->priv = NULL;
+	if (c == N.head) {
+		/* The request is out: its answer will be dropped as unasked. */
+		c->op = NULL;
+		return;
+	}
+	for (p = &N.head; *p != NULL; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			free(c);
+			return;
+		}
+}
+
+const struct mapping_driver natpmp_driver = {
+	.name = "NAT-PMP",
+	.probe = natpmp_probe,
+	.probe_cancel = natpmp_probe_cancel,
+	.map = natpmp_map,
+	.unmap = natpmp_unmap,
+	.cancel = natpmp_cancel,
+};

@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: ISC */
+/* PCP driver (RFC 6887): ANNOUNCE to probe, MAP to map, renew and delete; answers matched by nonce. */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "driver.h"
+#include "log.h"
+#include "loop.h"
+#include "pcp-msg.h"
+#include "upnp-msg.h"
+
+/* The probe: fast, so that a LAN without PCP is concluded within about 1 s. */
+static const unsigned int pcp_probe_waits[] = { 250, 250, 500 };
+/* RFC 6887 8.1.1: IRT 3 s, doubling, RAND +-0.1; bounded at 3 sends (21 s). */
+#define PCP_IRT_MS		3000
+#define PCP_MAX_SENDS		3
+
+enum pcp_kind {
+	PCP_CALL_PROBE,
+	PCP_CALL_MAP,
+	PCP_CALL_UNMAP,
+};
+
+struct pcp_call {
+	int			 kind;
+	struct drv_op		*op;
+	struct drv_map		 req;
+	int			 prefer_failure;
+	unsigned int		 sends;
+	uint64_t		 wait;		/* the current retransmission time */
+	struct timer		 timer;
+	struct pcp_call		*next;
+};
+
+static struct {
+	int			 fd;
+	struct loop_fd		 lfd;
+	struct drv_env		 env;
+	struct pcp_call		*calls;
+	drv_probe_cb		 probe_cb;
+	int			 ready;
+	struct drv_gateway	 gw;
+	uint32_t		 epoch;
+} P = { .fd = -1 };
+
+static void	pcp_send(struct pcp_call *);
+
+static uint8_t
+pcp_ipproto(int proto)
+{
+	return proto == DRV_UDP ? IPPROTO_UDP : IPPROTO_TCP;
+}
+
+static void
+pcp_unlink(struct pcp_call *c)
+{
+	struct pcp_call **p;
+
+	timer_stop(&c->timer);
+	for (p = &P.calls; *p != NULL; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+}
+
+static void
+pcp_end(struct pcp_call *c, int status, uint16_t ext, struct in_addr ea,
+    uint32_t life, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static void
+pcp_end(struct pcp_call *c, int status, uint16_t ext, struct in_addr ea,
+    uint32_t life, const char *fmt, ...)
+{
+	struct drv_result res;
+	struct drv_op *op = c->op;
+	va_list ap;
+
+	pcp_unlink(c);
+	free(c);
+	if (op == NULL)
+		return;
+	memset(&res, 0, sizeof(res));
+	res.status = status;
+	res.ext_port = ext;
+	res.ext_addr = ea;
+	res.lease = life;
+	/* RFC 6887 11.2.1: renew at a random point in [1/2, 5/8] of the lifetime. */
+	if (life > 0)
+		res.renew_in = life / 2 + loop_random(life / 8 + 1);
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(res.detail, sizeof(res.detail), fmt, ap);
+		va_end(ap);
+	}
+	op->priv = NULL;
+	op->done(op, &res);
+}
+
+static void
+pcp_probe_end(int status, const char *detail)
+{
+	drv_probe_cb cb = P.probe_cb;
+
+	P.probe_cb = NULL;
+	P.ready = status == DRV_OK;
+	if (cb != NULL)
+		cb(&pcp_driver, status, status == DRV_OK ? &P.gw : NULL, detail);
+}
+
+static void
+pcp_close(void)
+{
+	struct pcp_call *c;
+	struct in_addr none = { INADDR_ANY };
+
+	if (P.fd != -1) {
+		loop_fd_del(&P.lfd);
+		close(P.fd);
+		P.fd = -1;
+	}
+	P.ready = 0;
+	while ((c = P.calls) != NULL) {
+		if (c->kind == PCP_CALL_PROBE) {
+			pcp_unlink(c);
+			free(c);
+		} else
+			pcp_end(c, DRV_ERR_GATEWAY, 0, none, 0,
+			    "PCP: gateway gone");
+	}
+}
+
+static void
+pcp_timer(struct timer *t)
+{
+	struct pcp_call *c = container_of(t, struct pcp_call, timer);
+	size_t nprobe = sizeof(pcp_probe_waits) / sizeof(pcp_probe_waits[0]);
+	struct in_addr none = { INADDR_ANY };
+
+	if (c->kind == PCP_CALL_PROBE) {
+		if (c->sends >= nprobe) {
+			pcp_unlink(c);
+			free(c);
+			pcp_probe_end(DRV_ERR_GATEWAY, "no answer");
+			return;
+		}
+	} else if (c->sends >= PCP_MAX_SENDS) {
+		pcp_end(c, DRV_ERR_GATEWAY, 0, none, 0, "PCP: no answer");
+		return;
+	}
+	pcp_send(c);
+}
+
+static void
+pcp_send(struct pcp_call *c)
+{
+	struct pcp_map_req mr;
+	struct in6_addr client;
+	uint8_t buf[PCP_MAX_MSG];
+	int n;
+
+	pcp_addr_from_v4(&client, P.env.local);
+	if (c->kind == PCP_CALL_PROBE) {
+		n = pcp_build_announce(buf, sizeof(buf), &client);
+		c->wait = pcp_probe_waits[c->sends];
+	} else {
+		memset(&mr, 0, sizeof(mr));
+		memcpy(mr.nonce, c->req.nonce, sizeof(mr.nonce));
+		mr.protocol = pcp_ipproto(c->req.proto);
+		mr.internal_port = c->req.int_port;
+		mr.external_port = c->req.ext_port;
+		pcp_addr_from_v4(&mr.external_addr, P.gw.external);
+		mr.prefer_failure = c->kind == PCP_CALL_MAP && c->prefer_failure;
+		n = pcp_build_map(buf, sizeof(buf), &client,
+		    c->kind == PCP_CALL_MAP ? c->req.lease : 0, &mr);
+		c->wait = c->sends == 0 ? PCP_IRT_MS : c->wait * 2;
+	}
+	if (n < 0 || send(P.fd, buf, (size_t)n, 0) == -1)
+		log_debug("pcp: send: %s", n < 0 ? "cannot build" :
+		    strerror(errno));
+	c->sends++;
+	timer_set(&c->timer, loop_jitter(c->wait, 10));
+}
+
+static void
+pcp_start(struct pcp_call *c)
+{
+	timer_init(&c->timer, pcp_timer);
+	c->next = P.calls;
+	P.calls = c;
+	pcp_send(c);
+}
+
+static struct pcp_call *
+pcp_find_map(const struct pcp_response *r)
+{
+	struct pcp_call *c;
+
+	for (c = P.calls; c != NULL; c = c->next)
+		if (c->kind != PCP_CALL_PROBE &&
+		    memcmp(c->req.nonce, r->nonce, PCP_NONCE_LEN) == 0 &&
+		    pcp_ipproto(c->req.proto) == r->protocol &&
+		    c->req.int_port == r->internal_port)
+			return c;
+	return NULL;
+}
+
+static struct pcp_call *
+pcp_find_probe(void)
+{
+	struct pcp_call *c;
+
+	for (c = P.calls; c != NULL; c = c->next)
+		if (c->kind == PCP_CALL_PROBE)
+			return c;
+	return NULL;
+}
+
+static void
+pcp_answer_map(const struct pcp_response *r)
+{
+	struct pcp_call *c = pcp_find_map(r);
+	struct in_addr ea = { INADDR_ANY };
+
+	if (c == NULL) {
+		log_debug("pcp: dropped a MAP answer nobody asked for");
+		return;
+	}
+	pcp_addr_to_v4(&r->external_addr, &ea);
+	switch (r->result) {
+	case PCP_SUCCESS:
+		if (c->kind == PCP_CALL_UNMAP) {
+			pcp_end(c, DRV_OK, c->req.ext_port, ea, 0, NULL);
+			return;
+		}
+		if (ea.s_addr != INADDR_ANY) {
+			if (P.gw.external.s_addr != ea.s_addr)
+				log_debug("pcp: external address %s",
+				    inet_ntoa(ea));
+			P.gw.external = ea;
+		}
+		if (r->external_port != c->req.ext_port && !c->req.any_port) {
+			/*
+			 * A server that ignores PREFER_FAILURE (miniupnpd
+			 * does): give back what it granted, report the port.
+			 */
+			struct pcp_call *rel = calloc(1, sizeof(*rel));
+
+			if (rel != NULL) {
+				rel->kind = PCP_CALL_UNMAP;
+				rel->req = c->req;
+				rel->req.ext_port = r->external_port;
+				pcp_start(rel);
+			}
+			pcp_end(c, DRV_ERR_CONFLICT, 0, ea, 0, "external port "
+			    "%u is taken; the gateway offered %u (PCP)",
+			    c->req.ext_port, r->external_port);
+			return;
+		}
+		pcp_end(c, DRV_OK, r->external_port, ea, r->lifetime, NULL);
+		return;
+	case PCP_UNSUPP_OPTION:
+		if (c->prefer_failure) {
+			/* No PREFER_FAILURE there: ask again, check the port. */
+			c->prefer_failure = 0;
+			c->sends = 0;
+			timer_stop(&c->timer);
+			pcp_send(c);
+			return;
+		}
+		break;
+	case PCP_NOT_AUTHORIZED:
+		pcp_end(c, DRV_ERR_DENIED, 0, ea, 0, "the gateway refuses: %s "
+		    "(PCP %u)", pcp_result_str(r->result), r->result);
+		return;
+	case PCP_CANNOT_PROVIDE_EXTERNAL:
+		pcp_end(c, DRV_ERR_CONFLICT, 0, ea, 0, "external port %u is not "
+		    "available (%s)", c->req.ext_port,
+		    pcp_result_str(r->result));
+		return;
+	case PCP_NETWORK_FAILURE:
+		pcp_end(c, DRV_ERR_GATEWAY, 0, ea, 0, "PCP: %s",
+		    pcp_result_str(r->result));
+		return;
+	}
+	pcp_end(c, DRV_ERR_FAILED, 0, ea, 0, "PCP: %s (%u)",
+	    pcp_result_str(r->result), r->result);
+}
+
+static void
+pcp_read(struct loop_fd *lf, int ev)
+{
+	struct pcp_response r;
+	struct pcp_call *c;
+	uint8_t buf[PCP_MAX_MSG + 4];
+	const char *err;
+	ssize_t n;
+	int i;
+
+	(void)lf;
+	(void)ev;
+	for (i = 0; i < 16 && P.fd != -1; i++) {
+		/* Connected: only the gateway's port 5351 gets through. */
+		n = recv(P.fd, buf, sizeof(buf), 0);
+		if (n == -1) {
+			if (errno == ECONNREFUSED && pcp_find_probe() != NULL) {
+				c = pcp_find_probe();
+				pcp_unlink(c);
+				free(c);
+				pcp_probe_end(DRV_ERR_GATEWAY,
+				    "port 5351 unreachable");
+			}
+			return;
+		}
+		if (pcp_parse_response(buf, (size_t)n, &r, &err) == -1) {
+			log_debug("pcp: dropped a datagram: %s", err);
+			continue;
+		}
+		if (r.version == NATPMP_VERSION) {
+			/* A NAT-PMP server telling us it has no PCP. */
+			if ((c = pcp_find_probe()) != NULL) {
+				pcp_unlink(c);
+				free(c);
+				pcp_probe_end(DRV_ERR_GATEWAY, "the gateway "
+				    "speaks NAT-PMP, not PCP");
+			}
+			continue;
+		}
+		P.epoch = r.epoch;
+		if (r.opcode == PCP_OP_ANNOUNCE) {
+			if ((c = pcp_find_probe()) == NULL)
+				continue;
+			pcp_unlink(c);
+			free(c);
+			log_debug("pcp: ANNOUNCE answered: %s, epoch %u",
+			    pcp_result_str(r.result), r.epoch);
+			/* Any PCP answer, even UNSUPP_OPCODE, shows a PCP server. */
+			if (r.result == PCP_UNSUPP_VERSION) {
+				pcp_probe_end(DRV_ERR_GATEWAY, "unsupported "
+				    "PCP version");
+				continue;
+			}
+			pcp_probe_end(DRV_OK, NULL);
+			continue;
+		}
+		if (r.opcode == PCP_OP_MAP)
+			pcp_answer_map(&r);
+	}
+}
+
+static void
+pcp_probe_cancel(void)
+{
+	struct pcp_call *c;
+
+	P.probe_cb = NULL;
+	while ((c = pcp_find_probe()) != NULL) {
+		pcp_unlink(c);
+		free(c);
+	}
+}
+
+static int
+pcp_open(const struct drv_env *env)
+{
+	struct sockaddr_in sin;
+	int fd;
+
+	if (P.fd != -1 && P.env.gateway.s_addr == env->gateway.s_addr &&
+	    P.env.local.s_addr == env->local.s_addr)
+		return 0;
+	pcp_close();
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr = env->local;
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		close(fd);
+		return -1;
+	}
+	sin.sin_addr = env->gateway;
+	sin.sin_port = htons(PCP_SERVER_PORT);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		close(fd);
+		return -1;
+	}
+	P.fd = fd;
+	P.env = *env;
+	loop_fd_add(&P.lfd, fd, LOOP_READ, pcp_read);
+	return 0;
+}
+
+static int
+pcp_probe(const struct drv_env *env, drv_probe_cb cb)
+{
+	struct pcp_call *c;
+
+	pcp_probe_cancel();
+	if (pcp_open(env) == -1)
+		return -1;
+	P.ready = 0;
+	memset(&P.gw, 0, sizeof(P.gw));
+	snprintf(P.gw.name, sizeof(P.gw.name), "PCP");
+	snprintf(P.gw.where, sizeof(P.gw.where), "%s:%d",
+	    inet_ntoa(env->gateway), PCP_SERVER_PORT);
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -1;
+	c->kind = PCP_CALL_PROBE;
+	P.probe_cb = cb;
+	pcp_start(c);
+	return 0;
+}
+
+static int
+pcp_request(struct drv_op *op, const struct drv_map *m, int kind)
+{
+	struct pcp_call *c;
+
+	if (P.fd == -1 || !P.ready)
+		return -1;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -1;
+	c->kind = kind;
+	c->op = op;
+	c->req = *m;
+	c->prefer_failure = !m->any_port;
+	op->priv = c;
+	pcp_start(c);
+	return 0;
+}
+
+static int
+pcp_map(struct drv_op *op, const struct drv_map *m)
+{
+	return pcp_request(op, m, PCP_CALL_MAP);
+}
+
+static int
+pcp_unmap(struct drv_op *op, const struct drv_map *m)
+{
+	return pcp_request(op, m, PCP_CALL_UNMAP);
+}
+
+static void
+pcp_cancel(struct drv_op *op)
+{
+	struct pcp_call *c = op->priv;
+
+	if (c == NULL)
+		return;
+	op->priv = NULL;
+	pcp_unlink(c);
+	free(c);
+}
+
+const struct mapping_driver pcp_driver = {
+	.name = "PCP",
+	.probe = pcp_probe,
+	.probe_cancel = pcp_probe_cancel,
+	.map = pcp_map,
+	.unmap = pcp_unmap,
+	.cancel = pcp_cancel,
+};
