@@ -45,6 +45,8 @@ struct mapping_status {
 void	mapping_init(const struct config *,
 	    const struct mapping_driver *const *, size_t);
 void	mapping_start(void);
+/* Re-probe and re-map when routes, addresses or links change. */
+void	mapping_watch_network(void);
 /* SIGHUP: a new config; mappings it drops are deleted, new ones added. */
 void	mapping_reconfigure(const struct config *);
 /* Delete every mapping (bounded by MAPPING_SHUTDOWN_MS), then call done. */

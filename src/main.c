@@ -442,6 +442,7 @@ main(int argc, char *argv[])
 	    running.nports, running.nports == 1 ? "" : "s");
 	drivers = drivers_for(running.gwproto, &ndrivers);
 	mapping_init(&running, drivers, ndrivers);
+	mapping_watch_network();
 	mapping_start();
 	loop_run();
 	mapping_free();

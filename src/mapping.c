@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "driver.h"
 #include "log.h"
 #include "loop.h"
 #include "mapping.h"
+#include "netwatch.h"
 #include "osdep.h"
 #include "upnp-msg.h"
 
@@ -79,7 +81,15 @@ static struct {
 	void				(*stopped)(void);
 	struct timer			 stop_timer;
 	void				(*observer)(const struct mapping_status *);
+	struct in_addr			 mapped_local;	/* the address mappings point at */
+	int				 netwatch_fd;
+	struct loop_fd			 netwatch_lfd;
+	struct timer			 netchange_timer;
+	int				 netchange_bits;
 } E;
+
+/* A burst of kernel messages is one change: wait this long for the rest. */
+#define MAPPING_NETCHANGE_DEBOUNCE_MS	250
 
 static const char *const state_names[] = {
 	[MAPPING_WAIT] = "wait",
@@ -440,7 +450,9 @@ gateway_ready(const struct mapping_driver *drv, const struct drv_gateway *gw)
 	struct in_addr known = E.gw.external;
 	int changed;
 
-	changed = E.drv != drv || strcmp(gw->where, E.gw.where) != 0;
+	changed = E.drv != drv || strcmp(gw->where, E.gw.where) != 0 ||
+	    E.mapped_local.s_addr != E.env.local.s_addr;
+	E.mapped_local = E.env.local;
 	E.drv = drv;
 	E.gw = *gw;
 	/* The same gateway again: a new address is a change, logged as one. */
@@ -454,8 +466,11 @@ gateway_ready(const struct mapping_driver *drv, const struct drv_gateway *gw)
 		if (m->state == MAPPING_WAIT)
 			mapping_add(m);
 		else if (changed && m->state == MAPPING_BOUND) {
-			/* Another gateway or protocol: map again at once. */
-			mapping_transition(m, MAPPING_RENEWING);
+			/*
+			 * Another gateway, protocol or local address: a new
+			 * mapping, not a renewal (the port wanted, --any-port).
+			 */
+			mapping_transition(m, MAPPING_WAIT);
 			mapping_add(m);
 		}
 	}
@@ -638,6 +653,52 @@ probe_timer_cb(struct timer *t)
 	mapping_probe();
 }
 
+static void
+netchange_timer_cb(struct timer *t)
+{
+	int bits = E.netchange_bits;
+
+	(void)t;
+	E.netchange_bits = 0;
+	if (E.stopping)
+		return;
+	log_info("network changed (%s%s%s); probing for the gateway again",
+	    bits & NETWATCH_ROUTE ? "route " : "",
+	    bits & NETWATCH_ADDR ? "address " : "",
+	    bits & NETWATCH_LINK ? "link " : "");
+	if (E.gw_state == GW_PROBING)
+		probe_cancel_all();
+	timer_stop(&E.probe_timer);
+	E.gw_state = GW_NONE;
+	E.probe_backoff = 0;
+	mapping_probe();
+}
+
+static void
+netwatch_cb(struct loop_fd *lf, int ev)
+{
+	int bits;
+
+	(void)ev;
+	if ((bits = netwatch_read(lf->fd)) <= 0)
+		return;
+	E.netchange_bits |= bits;
+	if (!timer_armed(&E.netchange_timer))
+		timer_set(&E.netchange_timer, MAPPING_NETCHANGE_DEBOUNCE_MS);
+}
+
+void
+mapping_watch_network(void)
+{
+	if (E.netwatch_fd != -1)
+		return;
+	if ((E.netwatch_fd = netwatch_open()) == -1) {
+		log_warn("cannot watch the network for changes");
+		return;
+	}
+	loop_fd_add(&E.netwatch_lfd, E.netwatch_fd, LOOP_READ, netwatch_cb);
+}
+
 void
 mapping_init(const struct config *conf,
     const struct mapping_driver *const *drivers, size_t ndrivers)
@@ -652,6 +713,8 @@ mapping_init(const struct config *conf,
 	apply_settings(conf);
 	timer_init(&E.probe_timer, probe_timer_cb);
 	timer_init(&E.grace_timer, grace_timer_cb);
+	timer_init(&E.netchange_timer, netchange_timer_cb);
+	E.netwatch_fd = -1;
 	timer_init(&E.stop_timer, NULL);
 	add_missing(conf);
 }
@@ -781,7 +844,13 @@ mapping_free(void)
 	}
 	timer_stop(&E.probe_timer);
 	timer_stop(&E.stop_timer);
+	timer_stop(&E.netchange_timer);
 	probe_cancel_all();
+	if (E.netwatch_fd != -1) {
+		loop_fd_del(&E.netwatch_lfd);
+		close(E.netwatch_fd);
+		E.netwatch_fd = -1;
+	}
 }
 
 void

@@ -47,6 +47,7 @@ static struct {
 	int			 open;
 	natpmp_t		 n;
 	struct in_addr		 gateway;
+	struct in_addr		 local;
 	struct loop_fd		 lfd;
 	struct timer		 timer;
 	struct natpmp_call	*head;		/* in flight; the rest wait */
@@ -337,10 +338,12 @@ natpmp_read(struct loop_fd *lf, int ev)
 	}
 }
 
+/* A socket per gateway and source address: a new local address needs a new one. */
 static int
-natpmp_open(struct in_addr gateway)
+natpmp_open(struct in_addr gateway, struct in_addr local)
 {
-	if (N.open && N.gateway.s_addr == gateway.s_addr)
+	if (N.open && N.gateway.s_addr == gateway.s_addr &&
+	    N.local.s_addr == local.s_addr)
 		return 0;
 	natpmp_close();
 	memset(&N.n, 0, sizeof(N.n));
@@ -350,6 +353,7 @@ natpmp_open(struct in_addr gateway)
 	}
 	N.open = 1;
 	N.gateway = gateway;
+	N.local = local;
 	loop_fd_add(&N.lfd, N.n.s, LOOP_READ, natpmp_read);
 	timer_init(&N.timer, natpmp_timer);
 	return 0;
@@ -381,7 +385,7 @@ natpmp_probe(const struct drv_env *env, drv_probe_cb cb)
 
 	natpmp_probe_cancel();
 	N.ready = 0;
-	if (natpmp_open(env->gateway) == -1)
+	if (natpmp_open(env->gateway, env->local) == -1)
 		return -1;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -1;

@@ -1,0 +1,51 @@
+# SPDX-License-Identifier: ISC
+# A network change (new address and default route, as after a DHCP renewal) is
+# seen through rtnetlink: natmapd probes again and maps to the new address at once.
+# The entry for the old address cannot be deleted from the new one (PCP checks
+# the source, miniupnpd's secure mode refuses): it holds its port until its lease
+# ends, so the new mapping takes another port (--any-port).
+. "$(dirname "$0")/common.sh"
+
+lab_init || { tap_fail "lab builds"; tap_done; exit 1; }
+lab_router_start || { tap_fail "miniupnpd starts"; tap_done; exit 1; }
+lab_serve_tcp 8080
+new_ip=192.168.77.20
+
+for p in pcp natpmp upnp; do
+	nm_start lan "netchange-$p.log" -m 8080/tcp --protocol "$p" --any-port
+	tap_check "--protocol $p: mapped to $LAB_LAN_IP" \
+	    nm_wait_log 10 "^tcp $LAB_LAN_IP:8080 -> $LAB_RTR_WAN_IP:8080 via"
+	# A DHCP renewal with a new lease: the old address goes (and the
+	# default route with it), the new one comes, the route is added again.
+	t0=$(lab_now_ms)
+	lab_lan ip addr del "$LAB_LAN_IP/24" dev "$LAB_HOST_IF"
+	lab_lan ip addr add "$new_ip/24" dev "$LAB_HOST_IF"
+	lab_lan ip route add default via "$LAB_RTR_LAN_IP"
+	if nm_wait_log 5 "^tcp $new_ip:8080 -> $LAB_RTR_WAN_IP:[0-9]+ via"; then
+		ms=$(( $(lab_now_ms) - t0 ))
+		if [ "$ms" -le 1000 ]; then
+			tap_ok "--protocol $p: re-mapped to $new_ip in $ms ms (limit 1000)"
+		else
+			tap_fail "--protocol $p: re-mapped to $new_ip within 1000 ms (took $ms ms)"
+		fi
+	else
+		tap_fail "--protocol $p: re-mapped to $new_ip"; nm_diag
+	fi
+	tap_check "--protocol $p: the log says the network changed" \
+	    nm_log_has "^network changed \\((route|address)"
+	port=$(sed -n "s/^tcp $new_ip:8080 -> $LAB_RTR_WAN_IP:\([0-9]*\) via.*/\1/p" "$NM_LOG" | head -n 1)
+	tap_check "--protocol $p: the WAN reaches the service at its new address (port ${port:-?})" \
+	    lab_wait 5 lab_reach_tcp "$LAB_RTR_WAN_IP" "${port:-0}"
+	nm_stop_check "--protocol $p: SIGTERM" 5000
+	tap_check "--protocol $p: the mapping to $new_ip is deleted" \
+	    lab_wait 3 eval '! has_rule "dnat to $new_ip:8080"'
+	# Back to the first address for the next round; drop what the old
+	# address left on the router (it cannot be deleted from the new one).
+	lab_lan ip addr del "$new_ip/24" dev "$LAB_HOST_IF"
+	lab_lan ip addr add "$LAB_LAN_IP/24" dev "$LAB_HOST_IF"
+	lab_lan ip route add default via "$LAB_RTR_LAN_IP"
+	lab_lan upnpc -u "$LAB_ROOTDESC" -d 8080 TCP >/dev/null 2>&1
+	lab_lan natpmpc -g "$LAB_RTR_LAN_IP" -a 8080 8080 tcp 0 >/dev/null 2>&1
+	lab_wait 3 eval '! has_rule "dport 8080 "' || lab_rules_flush
+done
+tap_done
