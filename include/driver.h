@@ -33,6 +33,8 @@ struct drv_gateway {
 	char		where[256];	/* the description URL, for logs */
 	struct in_addr	external;	/* INADDR_ANY if unknown */
 	int		external_reserved;
+	int		has_epoch;	/* PCP and NAT-PMP: the server's epoch time */
+	uint32_t	epoch;
 };
 
 #define DRV_NONCE_LEN	12
@@ -54,6 +56,8 @@ struct drv_result {
 	uint32_t	lease;		/* granted; 0 = permanent */
 	struct in_addr	ext_addr;
 	uint32_t	renew_in;	/* seconds; 0: half the lease */
+	int		has_epoch;	/* the answer carried the server's epoch time */
+	uint32_t	epoch;
 	char		detail[160];	/* why, for the log */
 };
 

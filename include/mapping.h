@@ -45,7 +45,10 @@ struct mapping_status {
 void	mapping_init(const struct config *,
 	    const struct mapping_driver *const *, size_t);
 void	mapping_start(void);
-/* Re-probe and re-map when routes, addresses or links change. */
+/*
+ * Re-probe and re-map when routes, addresses or links change, and when the
+ * gateway announces a restart (224.0.0.1:5350).
+ */
 void	mapping_watch_network(void);
 /* SIGHUP: a new config; mappings it drops are deleted, new ones added. */
 void	mapping_reconfigure(const struct config *);

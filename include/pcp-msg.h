@@ -88,6 +88,20 @@ int	natpmp_build_map(uint8_t *buf, size_t len, uint8_t protocol,
 int	pcp_parse_response(const uint8_t *buf, size_t len,
 	    struct pcp_response *, const char **err);
 
+/* What a client keeps to tell a server that lost its state (RFC 6887 8.5). */
+struct pcp_epoch {
+	int		valid;
+	uint32_t	server;		/* the server's epoch time, seconds */
+	uint64_t	client_ms;	/* our clock when it was seen */
+};
+
+/*
+ * Check a server's epoch time seen at client_ms against what came before,
+ * then remember it: 0 if consistent, -1 if the server restarted or lost
+ * its mappings (its time went back, or ran at another pace than ours).
+ */
+int	pcp_epoch_check(struct pcp_epoch *, uint32_t server, uint64_t client_ms);
+
 const char *pcp_result_str(int result);		/* "NOT_AUTHORIZED" */
 const char *natpmp_result_str(int result);	/* RFC 6886 3.5 */
 void	pcp_addr_from_v4(struct in6_addr *, struct in_addr);

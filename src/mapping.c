@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "announce.h"
 #include "conf.h"
 #include "driver.h"
 #include "log.h"
@@ -18,6 +19,7 @@
 #include "mapping.h"
 #include "netwatch.h"
 #include "osdep.h"
+#include "pcp-msg.h"
 #include "upnp-msg.h"
 
 enum gw_state {
@@ -34,6 +36,7 @@ struct mapping {
 	uint16_t	 ext_port;	/* granted */
 	uint32_t	 lease;		/* granted */
 	uint32_t	 renew_in;	/* seconds, as the driver advised; 0: lease/2 */
+	uint64_t	 soon_ms;	/* re-add this soon instead (gateway reset) */
 	uint8_t		 nonce[DRV_NONCE_LEN];
 	int		 on_router;	/* the gateway may hold it: delete on exit */
 	int		 unwanted;	/* dropped from the config: delete, then free */
@@ -82,11 +85,19 @@ static struct {
 	struct timer			 stop_timer;
 	void				(*observer)(const struct mapping_status *);
 	struct in_addr			 mapped_local;	/* the address mappings point at */
+	struct pcp_epoch		 epoch;	/* the gateway's, RFC 6887 8.5 */
+	int				 watching;	/* netwatch and announcements */
+	int				 announce_fd;
+	struct loop_fd			 announce_lfd;
+	struct in_addr			 announce_local;
 	int				 netwatch_fd;
 	struct loop_fd			 netwatch_lfd;
 	struct timer			 netchange_timer;
 	int				 netchange_bits;
 } E;
+
+/* After a gateway reset, mappings come back at random within this (RFC 6887 14.1.3). */
+#define MAPPING_RESET_SPREAD_MS		5000
 
 /* A burst of kernel messages is one change: wait this long for the rest. */
 #define MAPPING_NETCHANGE_DEBOUNCE_MS	250
@@ -102,6 +113,7 @@ static const char *const state_names[] = {
 };
 
 static void	mapping_add(struct mapping *);
+static void	announce_listen(void);
 static void	mapping_probe(void);
 static void	mapping_check_stopped(void);
 
@@ -163,6 +175,12 @@ mapping_transition(struct mapping *m, int state)
 	switch (state) {
 	case MAPPING_BOUND:
 		m->backoff = 0;
+		if (m->soon_ms != 0) {
+			ms = m->soon_ms;
+			m->soon_ms = 0;
+			timer_set(&m->timer, ms);
+			break;
+		}
 		if (m->renew_in != 0)
 			ms = (uint64_t)m->renew_in * 1000;
 		else if (m->lease == 0)
@@ -226,6 +244,31 @@ mapping_free_one(struct mapping *m)
 	free(m);
 }
 
+/* The gateway lost its mappings: add every bound one again, spread over 0..5 s. */
+static void
+remap_all(const struct mapping *except)
+{
+	struct mapping *m;
+
+	for (m = E.maps; m != NULL; m = m->next) {
+		if (m == except || m->state != MAPPING_BOUND)
+			continue;
+		m->soon_ms = 1 + loop_random(MAPPING_RESET_SPREAD_MS);
+		mapping_transition(m, MAPPING_BOUND);
+	}
+}
+
+/* Every epoch time the gateway tells: a jump back means it restarted. */
+static void
+epoch_seen(uint32_t epoch, const struct mapping *except)
+{
+	if (pcp_epoch_check(&E.epoch, epoch, loop_now()) == 0)
+		return;
+	log_info("%s gateway %s restarted or lost its mappings (epoch %u); "
+	    "mapping again", E.drv->name, E.gw.where, epoch);
+	remap_all(except);
+}
+
 /* An answer names the external address: the first one, or a change. */
 static void
 note_external(struct in_addr ext)
@@ -278,6 +321,8 @@ mapping_done(struct drv_op *op, const struct drv_result *res)
 		int changed;
 
 		note_external(res->ext_addr);
+		if (res->has_epoch)
+			epoch_seen(res->epoch, m);
 		changed = was == MAPPING_ADDING ||
 		    res->ext_port != m->ext_port || res->lease != m->lease;
 
@@ -462,6 +507,11 @@ gateway_ready(const struct mapping_driver *drv, const struct drv_gateway *gw)
 	E.probe_failures = 0;
 	log_info("%s gateway %s", gw->name, gw->where);
 	note_external(gw->external);
+	if (changed)
+		memset(&E.epoch, 0, sizeof(E.epoch));
+	if (gw->has_epoch)
+		epoch_seen(gw->epoch, NULL);
+	announce_listen();
 	for (m = E.maps; m != NULL; m = m->next) {
 		if (m->state == MAPPING_WAIT)
 			mapping_add(m);
@@ -474,6 +524,61 @@ gateway_ready(const struct mapping_driver *drv, const struct drv_gateway *gw)
 			mapping_add(m);
 		}
 	}
+}
+
+static void
+announce_cb(struct loop_fd *lf, int ev)
+{
+	struct pcp_response r;
+	struct in_addr ext;
+	int i;
+
+	(void)ev;
+	for (i = 0; i < 8; i++) {
+		if (announce_read(lf->fd, E.env.gateway, &r) != 1)
+			return;
+		if (E.gw_state != GW_READY || E.stopping)
+			continue;
+		log_debug("announcement from the gateway: %s, epoch %u",
+		    r.version == PCP_VERSION ? "PCP ANNOUNCE" :
+		    "NAT-PMP public address", r.epoch);
+		if (r.version == NATPMP_VERSION &&
+		    pcp_addr_to_v4(&r.external_addr, &ext) == 0)
+			note_external(ext);
+		/*
+		 * Servers announce when they start, lose their state or
+		 * change address (RFC 6887 14.1.3, RFC 6886 3.2.1): map
+		 * again whatever the epoch says, which a server up for a
+		 * few seconds only cannot tell.  Keep the epoch for the
+		 * checks on ordinary answers.
+		 */
+		(void)pcp_epoch_check(&E.epoch, r.epoch, loop_now());
+		log_info("gateway %s announced a restart (epoch %u); mapping "
+		    "again", inet_ntoa(E.env.gateway), r.epoch);
+		remap_all(NULL);
+	}
+}
+
+/* Hear the gateway's announcements, on the interface our mappings use. */
+static void
+announce_listen(void)
+{
+	if (!E.watching)
+		return;
+	if (E.announce_fd != -1 &&
+	    E.announce_local.s_addr == E.env.local.s_addr)
+		return;
+	if (E.announce_fd != -1) {
+		loop_fd_del(&E.announce_lfd);
+		close(E.announce_fd);
+	}
+	if ((E.announce_fd = announce_open(E.env.local)) == -1) {
+		log_warn("cannot listen for the gateway's announcements on "
+		    "port %d", PCP_CLIENT_PORT);
+		return;
+	}
+	E.announce_local = E.env.local;
+	loop_fd_add(&E.announce_lfd, E.announce_fd, LOOP_READ, announce_cb);
 }
 
 static void
@@ -690,6 +795,7 @@ netwatch_cb(struct loop_fd *lf, int ev)
 void
 mapping_watch_network(void)
 {
+	E.watching = 1;
 	if (E.netwatch_fd != -1)
 		return;
 	if ((E.netwatch_fd = netwatch_open()) == -1) {
@@ -715,6 +821,7 @@ mapping_init(const struct config *conf,
 	timer_init(&E.grace_timer, grace_timer_cb);
 	timer_init(&E.netchange_timer, netchange_timer_cb);
 	E.netwatch_fd = -1;
+	E.announce_fd = -1;
 	timer_init(&E.stop_timer, NULL);
 	add_missing(conf);
 }
@@ -850,6 +957,11 @@ mapping_free(void)
 		loop_fd_del(&E.netwatch_lfd);
 		close(E.netwatch_fd);
 		E.netwatch_fd = -1;
+	}
+	if (E.announce_fd != -1) {
+		loop_fd_del(&E.announce_lfd);
+		close(E.announce_fd);
+		E.announce_fd = -1;
 	}
 }
 

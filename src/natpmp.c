@@ -54,6 +54,7 @@ static struct {
 	drv_probe_cb		 probe_cb;
 	int			 ready;
 	struct drv_gateway	 gw;
+	uint32_t		 epoch;		/* of the last answer */
 } N;
 
 static void	natpmp_send(void);
@@ -153,6 +154,10 @@ natpmp_end(struct natpmp_call *c, int status, uint16_t ext, uint32_t life,
 	res.lease = life;
 	res.renew_in = life / 2;	/* RFC 6886 3.3 */
 	res.ext_addr = N.gw.external;
+	if (status == DRV_OK) {
+		res.has_epoch = 1;
+		res.epoch = N.epoch;
+	}
 	if (fmt != NULL) {
 		va_start(ap, fmt);
 		vsnprintf(res.detail, sizeof(res.detail), fmt, ap);
@@ -251,6 +256,8 @@ natpmp_answer_public(const natpmpresp_t *resp)
 	snprintf(N.gw.where, sizeof(N.gw.where), "%s:%d",
 	    inet_ntoa(N.gateway), NATPMP_PORT);
 	N.gw.external = resp->pnu.publicaddress.addr;
+	N.gw.has_epoch = 1;
+	N.gw.epoch = resp->epoch;
 	N.gw.external_reserved = upnp_addr_reserved(N.gw.external);
 	log_debug("natpmp: public address %s, epoch %u",
 	    inet_ntoa(N.gw.external), resp->epoch);
@@ -329,6 +336,7 @@ natpmp_read(struct loop_fd *lf, int ev)
 			natpmp_fail(status, why);
 			return;
 		}
+		N.epoch = resp.epoch;
 		if (N.head->kind == CALL_PUBLIC) {
 			if (resp.type == NATPMP_RESPTYPE_PUBLICADDRESS)
 				natpmp_answer_public(&resp);

@@ -413,3 +413,28 @@ pcp_addr_to_v4(const struct in6_addr *a6, struct in_addr *a4)
 	memcpy(&a4->s_addr, a6->s6_addr + 12, 4);
 	return 0;
 }
+
+int
+pcp_epoch_check(struct pcp_epoch *e, uint32_t server, uint64_t client_ms)
+{
+	uint64_t client_delta, server_delta;
+	int r = 0;
+
+	if (e->valid) {
+		if ((uint64_t)server + 1 < e->server)
+			r = -1;		/* the server's time went back */
+		else if (client_ms >= e->client_ms) {
+			client_delta = (client_ms - e->client_ms) / 1000;
+			server_delta = server >= e->server ?
+			    server - e->server : 0;
+			/* Each side may run 1/16 off the other, plus 2 s. */
+			if (client_delta + 2 < server_delta - server_delta / 16 ||
+			    server_delta + 2 < client_delta - client_delta / 16)
+				r = -1;
+		}
+	}
+	e->valid = 1;
+	e->server = server;
+	e->client_ms = client_ms;
+	return r;
+}

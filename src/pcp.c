@@ -100,6 +100,10 @@ pcp_end(struct pcp_call *c, int status, uint16_t ext, struct in_addr ea,
 	/* RFC 6887 11.2.1: renew at a random point in [1/2, 5/8] of the lifetime. */
 	if (life > 0)
 		res.renew_in = life / 2 + loop_random(life / 8 + 1);
+	if (status == DRV_OK) {
+		res.has_epoch = 1;
+		res.epoch = P.epoch;
+	}
 	if (fmt != NULL) {
 		va_start(ap, fmt);
 		vsnprintf(res.detail, sizeof(res.detail), fmt, ap);
@@ -352,6 +356,8 @@ pcp_read(struct loop_fd *lf, int ev)
 				    "PCP version");
 				continue;
 			}
+			P.gw.has_epoch = 1;
+			P.gw.epoch = r.epoch;
 			pcp_probe_end(DRV_OK, NULL);
 			continue;
 		}

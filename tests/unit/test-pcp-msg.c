@@ -1226,10 +1226,43 @@ test_null_err(void **state)
 #define REQ(f)	TU_FILE_TEST(test_req_as_captured, CAP f)
 #define RESP(f)	TU_FILE_TEST(test_capture_response, CAP f)
 
+/* RFC 6887 8.5: the client's and the server's clocks must advance alike. */
+static void
+test_epoch_check(void **state)
+{
+	struct pcp_epoch e;
+
+	(void)state;
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(pcp_epoch_check(&e, 1000, 50000), 0);	/* first */
+	assert_int_equal(pcp_epoch_check(&e, 1010, 60000), 0);	/* 10 s each */
+	assert_int_equal(pcp_epoch_check(&e, 1010, 60500), 0);	/* same second */
+	assert_int_equal(pcp_epoch_check(&e, 1009, 61000), 0);	/* 1 s jitter back */
+	/* 1 hour on both sides: fine; server 2 s behind the 1/16 slack: fine */
+	assert_int_equal(pcp_epoch_check(&e, 1009 + 3600, 61000 + 3600000), 0);
+	/* the server restarted: its time went back to a few seconds */
+	assert_int_equal(pcp_epoch_check(&e, 3, 61000 + 3601000), -1);
+	/* and from there on it is consistent again */
+	assert_int_equal(pcp_epoch_check(&e, 13, 61000 + 3611000), 0);
+	/* the server's time ran far ahead of ours: it lost its state (1/16 + 2 s) */
+	assert_int_equal(pcp_epoch_check(&e, 13 + 100, 61000 + 3621000), -1);
+	/* ours ran far ahead of the server's: a reboot that came back up fast */
+	assert_int_equal(pcp_epoch_check(&e, 113 + 5, 61000 + 3621000 + 600000),
+	    -1);
+	/* the edge of the slack: 160 s against 150 s + 2 + 9 passes, 175 fails */
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(pcp_epoch_check(&e, 0, 0), 0);
+	assert_int_equal(pcp_epoch_check(&e, 160, 150000), 0);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(pcp_epoch_check(&e, 0, 0), 0);
+	assert_int_equal(pcp_epoch_check(&e, 175, 150000), -1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_epoch_check),
 		cmocka_unit_test(test_build_announce),
 		cmocka_unit_test(test_build_map),
 		cmocka_unit_test(test_build_map_prefer_failure),

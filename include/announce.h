@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: ISC */
+/* Listening for a gateway's PCP and NAT-PMP announcements (224.0.0.1:5350). */
+#ifndef NATMAPD_ANNOUNCE_H
+#define NATMAPD_ANNOUNCE_H
+
+#include <netinet/in.h>
+
+#include "pcp-msg.h"
+
+/* A socket on port 5350 in the all-hosts group, on the interface of local; -1 on error. */
+int	announce_open(struct in_addr local);
+/*
+ * Read what is there; 1 with *r filled for an announcement from gateway's
+ * port 5351 (a PCP ANNOUNCE or a NAT-PMP public address answer), 0 for
+ * nothing or anything else (dropped), -1 on a socket error.
+ */
+int	announce_read(int fd, struct in_addr gateway, struct pcp_response *r);
+
+#endif

@@ -1,0 +1,68 @@
+# SPDX-License-Identifier: ISC
+# A router reboot (miniupnpd stopped, its rules, conntrack and lease file gone,
+# started again) is noticed, and every mapping is back within the target; a
+# natmapd killed with -9 and started again leaves one entry per mapping.
+. "$(dirname "$0")/common.sh"
+
+lab_init || { tap_fail "lab builds"; tap_done; exit 1; }
+lab_router_start || { tap_fail "miniupnpd starts"; tap_done; exit 1; }
+lab_serve_tcp 8080
+lab_serve_udp 9000
+
+router_reboot() {
+	lab_router_stop
+	lab_rules_flush
+	lab_flush_conntrack
+	rm -f "$LAB_DIR/miniupnpd.leases"
+	tap_check "--protocol $p: the reboot took the mappings away" \
+	    test "$(count_rules 8080)" = 0
+	lab_router_start
+}
+count_rules() { lab_rules | grep -c "dport $1 dnat to $LAB_LAN_IP:$1"; }
+# Each mapping comes back after its own random 0..5 s: wait for both at once.
+both_reached() {
+	lab_reach_tcp "$LAB_RTR_WAN_IP" 8080 >/dev/null &&
+	    lab_reach_udp "$LAB_RTR_WAN_IP" 9000 >/dev/null
+}
+
+for p in pcp natpmp upnp; do
+	nm_start lan "reboot-$p.log" -m 8080/tcp -m 9000/udp --protocol "$p"
+	tap_check "--protocol $p: reached before the reboot" \
+	    lab_wait 10 lab_reach_tcp "$LAB_RTR_WAN_IP" 8080
+	router_reboot || tap_fail "miniupnpd comes back"
+	t0=$(lab_now_ms)
+	if lab_wait 8 both_reached; then
+		ms=$(( $(lab_now_ms) - t0 ))
+		if [ "$ms" -le 6000 ]; then
+			tap_ok "--protocol $p: tcp and udp reached again $ms ms after the router answered (limit 6000)"
+		else
+			tap_fail "--protocol $p: reached again within 6000 ms (took $ms ms)"
+		fi
+	else
+		tap_fail "--protocol $p: reached again after the reboot"; nm_diag
+	fi
+	tap_check "--protocol $p: the log says why it mapped again" \
+	    nm_log_has "(announced a restart|restarted or lost its mappings)"
+	nm_stop_check "--protocol $p: SIGTERM" 5000
+	tap_check "--protocol $p: nothing left" lab_wait 3 eval '[ "$(count_rules 8080)" = 0 ]'
+done
+
+# kill -9, then a new natmapd: one entry per configured mapping, no more.
+for p in pcp natpmp upnp; do
+	nm_start lan "kill9-$p.log" -m 8080/tcp --protocol "$p"
+	nm_wait_log 10 "^tcp $LAB_LAN_IP:8080 -> .* via" || true
+	kill -KILL "$NM_PID"
+	wait "$NM_PID" 2>/dev/null
+	NM_PID=
+	tap_check "--protocol $p: kill -9 leaves the mapping behind" \
+	    test "$(count_rules 8080)" = 1
+	nm_start lan "restart-$p.log" -m 8080/tcp --protocol "$p"
+	tap_check "--protocol $p: the new natmapd maps 8080 again" \
+	    nm_wait_log 10 "^tcp $LAB_LAN_IP:8080 -> $LAB_RTR_WAN_IP:8080 via"
+	tap_check "--protocol $p: exactly one entry for 8080 after the restart" \
+	    test "$(count_rules 8080)" = 1
+	nm_stop_check "--protocol $p: SIGTERM after the restart" 5000
+	tap_check "--protocol $p: and none after it" \
+	    lab_wait 3 eval '[ "$(count_rules 8080)" = 0 ]'
+done
+tap_done
