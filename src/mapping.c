@@ -87,6 +87,9 @@ static struct {
 	struct in_addr			 mapped_local;	/* the address mappings point at */
 	struct pcp_epoch		 epoch;	/* the gateway's, RFC 6887 8.5 */
 	int				 watching;	/* netwatch and announcements */
+	struct timer			 check_timer;	/* the periodic re-probe */
+	int				 gw_quiet;	/* a periodic probe: log only changes */
+	int				 probing;	/* a probe is out (gw_state may be READY) */
 	int				 announce_fd;
 	struct loop_fd			 announce_lfd;
 	struct in_addr			 announce_local;
@@ -95,6 +98,9 @@ static struct {
 	struct timer			 netchange_timer;
 	int				 netchange_bits;
 } E;
+
+/* How often the gateway is probed again, to notice a new external address. */
+#define MAPPING_CHECK_INTERVAL_S	300
 
 /* After a gateway reset, mappings come back at random within this (RFC 6887 14.1.3). */
 #define MAPPING_RESET_SPREAD_MS		5000
@@ -114,6 +120,7 @@ static const char *const state_names[] = {
 
 static void	mapping_add(struct mapping *);
 static void	announce_listen(void);
+static void	probe_cancel_all(void);
 static void	mapping_probe(void);
 static void	mapping_check_stopped(void);
 
@@ -226,7 +233,10 @@ gateway_lost(void)
 	log_info("%s gateway %s stopped answering; looking for it again",
 	    E.drv->name, E.gw.where);
 	E.gw_state = GW_NONE;
+	E.gw_quiet = 0;
 	E.probe_backoff = 0;
+	if (E.probing)
+		probe_cancel_all();
 	timer_set(&E.probe_timer, 0);
 }
 
@@ -253,6 +263,9 @@ remap_all(const struct mapping *except)
 	for (m = E.maps; m != NULL; m = m->next) {
 		if (m == except || m->state != MAPPING_BOUND)
 			continue;
+		/* Already due soon (announcements come in bursts): leave it. */
+		if (timer_remaining(&m->timer) <= MAPPING_RESET_SPREAD_MS)
+			continue;
 		m->soon_ms = 1 + loop_random(MAPPING_RESET_SPREAD_MS);
 		mapping_transition(m, MAPPING_BOUND);
 	}
@@ -269,14 +282,15 @@ epoch_seen(uint32_t epoch, const struct mapping *except)
 	remap_all(except);
 }
 
-/* An answer names the external address: the first one, or a change. */
-static void
+/* An answer names the external address: the first one, or a change (1). */
+static int
 note_external(struct in_addr ext)
 {
 	char was[INET_ADDRSTRLEN], now[INET_ADDRSTRLEN];
+	int changed = E.gw.external.s_addr != INADDR_ANY;
 
 	if (ext.s_addr == INADDR_ANY || ext.s_addr == E.gw.external.s_addr)
-		return;
+		return 0;
 	inet_ntop(AF_INET, &E.gw.external, was, sizeof(was));
 	inet_ntop(AF_INET, &ext, now, sizeof(now));
 	if (E.gw.external.s_addr == INADDR_ANY)
@@ -290,6 +304,7 @@ note_external(struct in_addr ext)
 		log_info("%s gateway %s reports external address %s, which is "
 		    "reserved: double NAT or carrier-grade NAT is possible; "
 		    "mapping anyway", E.drv->name, E.gw.where, now);
+	return changed;
 }
 
 static void
@@ -320,7 +335,8 @@ mapping_done(struct drv_op *op, const struct drv_result *res)
 	if (res->status == DRV_OK) {
 		int changed;
 
-		note_external(res->ext_addr);
+		if (note_external(res->ext_addr))
+			remap_all(m);
 		if (res->has_epoch)
 			epoch_seen(res->epoch, m);
 		changed = was == MAPPING_ADDING ||
@@ -505,8 +521,14 @@ gateway_ready(const struct mapping_driver *drv, const struct drv_gateway *gw)
 	E.gw_state = GW_READY;
 	E.probe_backoff = 0;
 	E.probe_failures = 0;
-	log_info("%s gateway %s", gw->name, gw->where);
-	note_external(gw->external);
+	if (changed || E.gw_quiet == 0)
+		log_info("%s gateway %s", gw->name, gw->where);
+	E.gw_quiet = 0;
+	E.probing = 0;
+	if (note_external(gw->external) && !changed)
+		remap_all(NULL);
+	timer_set(&E.check_timer, loop_jitter((uint64_t)
+	    MAPPING_CHECK_INTERVAL_S * 1000, 10));
 	if (changed)
 		memset(&E.epoch, 0, sizeof(E.epoch));
 	if (gw->has_epoch)
@@ -556,6 +578,9 @@ announce_cb(struct loop_fd *lf, int ev)
 		log_info("gateway %s announced a restart (epoch %u); mapping "
 		    "again", inet_ntoa(E.env.gateway), r.epoch);
 		remap_all(NULL);
+		/* And ask at once what the external address is now. */
+		if (!E.probing)
+			timer_set(&E.check_timer, 0);
 	}
 }
 
@@ -586,6 +611,7 @@ probe_cancel_all(void)
 {
 	size_t i;
 
+	E.probing = 0;
 	timer_stop(&E.grace_timer);
 	for (i = 0; i < E.nslots; i++) {
 		if (E.slot[i].state == SLOT_RUNNING &&
@@ -632,6 +658,15 @@ probe_decide(int grace_over)
 			return;
 	/* Nothing answered: say what each protocol found, and back off. */
 	timer_stop(&E.grace_timer);
+	E.probing = 0;
+	if (E.gw_quiet && E.gw_state == GW_READY) {
+		/* A periodic check: the renewals will tell if it is gone. */
+		E.gw_quiet = 0;
+		log_debug("the periodic gateway check got no answer");
+		timer_set(&E.check_timer, (uint64_t)MAPPING_CHECK_INTERVAL_S *
+		    1000);
+		return;
+	}
 	for (i = 0; i < E.nslots; i++) {
 		size_t l = strlen(why);
 
@@ -660,7 +695,7 @@ probe_done(const struct mapping_driver *drv, int status,
 {
 	size_t i;
 
-	if (E.stopping || E.gw_state != GW_PROBING)
+	if (E.stopping || !E.probing)
 		return;
 	for (i = 0; i < E.nslots; i++) {
 		struct probe_slot *sl = &E.slot[i];
@@ -730,7 +765,9 @@ mapping_probe(void)
 		timer_set(&E.probe_timer, d);
 		return;
 	}
-	E.gw_state = GW_PROBING;
+	if (!E.gw_quiet)
+		E.gw_state = GW_PROBING;
+	E.probing = 1;
 	log_debug("probing for a gateway from %s via %s",
 	    inet_ntoa(E.env.local), E.env.ifname);
 	/* Every protocol at once; a driver may answer from inside probe(). */
@@ -738,7 +775,7 @@ mapping_probe(void)
 		E.slot[i].state = SLOT_RUNNING;
 		E.slot[i].detail[0] = '\0';
 	}
-	for (i = 0; i < E.nslots && E.gw_state == GW_PROBING; i++) {
+	for (i = 0; i < E.nslots && E.probing; i++) {
 		if (E.slot[i].state != SLOT_RUNNING)
 			continue;
 		if (E.slot[i].drv->probe(&E.env, probe_done) == -1) {
@@ -747,7 +784,7 @@ mapping_probe(void)
 			    "cannot send");
 		}
 	}
-	if (E.gw_state == GW_PROBING)
+	if (E.probing)
 		probe_decide(0);
 }
 
@@ -771,11 +808,23 @@ netchange_timer_cb(struct timer *t)
 	    bits & NETWATCH_ROUTE ? "route " : "",
 	    bits & NETWATCH_ADDR ? "address " : "",
 	    bits & NETWATCH_LINK ? "link " : "");
-	if (E.gw_state == GW_PROBING)
+	if (E.probing)
 		probe_cancel_all();
+	E.gw_quiet = 0;
 	timer_stop(&E.probe_timer);
 	E.gw_state = GW_NONE;
 	E.probe_backoff = 0;
+	mapping_probe();
+}
+
+/* Every few minutes: the same gateway, the same address?  Quietly. */
+static void
+check_timer_cb(struct timer *t)
+{
+	(void)t;
+	if (E.stopping || E.gw_state != GW_READY)
+		return;
+	E.gw_quiet = 1;
 	mapping_probe();
 }
 
@@ -820,6 +869,7 @@ mapping_init(const struct config *conf,
 	timer_init(&E.probe_timer, probe_timer_cb);
 	timer_init(&E.grace_timer, grace_timer_cb);
 	timer_init(&E.netchange_timer, netchange_timer_cb);
+	timer_init(&E.check_timer, check_timer_cb);
 	E.netwatch_fd = -1;
 	E.announce_fd = -1;
 	timer_init(&E.stop_timer, NULL);
@@ -864,7 +914,10 @@ mapping_reconfigure(const struct config *conf)
 		for (m = E.maps; m != NULL; m = m->next)
 			if (m->state == MAPPING_WAIT && E.gw_state == GW_READY)
 				mapping_add(m);
-	if (reprobe && E.gw_state != GW_PROBING) {
+	if (reprobe) {
+		if (E.probing)
+			probe_cancel_all();
+		E.gw_quiet = 0;
 		E.gw_state = GW_NONE;
 		memset(&E.gw, 0, sizeof(E.gw));
 		mapping_probe();
@@ -915,7 +968,8 @@ mapping_shutdown(void (*done)(void))
 	E.stopping = 1;
 	E.stopped = done;
 	timer_stop(&E.probe_timer);
-	if (E.gw_state == GW_PROBING)
+	timer_stop(&E.check_timer);
+	if (E.probing)
 		probe_cancel_all();
 	timer_init(&E.stop_timer, stop_deadline);
 	timer_set(&E.stop_timer, MAPPING_SHUTDOWN_MS);
@@ -952,6 +1006,7 @@ mapping_free(void)
 	timer_stop(&E.probe_timer);
 	timer_stop(&E.stop_timer);
 	timer_stop(&E.netchange_timer);
+	timer_stop(&E.check_timer);
 	probe_cancel_all();
 	if (E.netwatch_fd != -1) {
 		loop_fd_del(&E.netwatch_lfd);

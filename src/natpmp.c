@@ -131,7 +131,9 @@ natpmp_probe_end(int status, const char *detail)
 	drv_probe_cb cb = N.probe_cb;
 
 	N.probe_cb = NULL;
-	N.ready = status == DRV_OK;
+	/* A failed probe again keeps what worked: requests tell if it is gone. */
+	if (status == DRV_OK)
+		N.ready = 1;
 	if (cb != NULL)
 		cb(&natpmp_driver, status, status == DRV_OK ? &N.gw : NULL,
 		    detail);
@@ -177,7 +179,8 @@ natpmp_fail(int status, const char *why)
 		return;
 	if (c->kind == CALL_PUBLIC) {
 		free(c);
-		natpmp_close();
+		if (!N.ready)
+			natpmp_close();
 		natpmp_probe_end(DRV_ERR_GATEWAY, why);
 		return;
 	}
@@ -392,7 +395,6 @@ natpmp_probe(const struct drv_env *env, drv_probe_cb cb)
 	struct natpmp_call *c;
 
 	natpmp_probe_cancel();
-	N.ready = 0;
 	if (natpmp_open(env->gateway, env->local) == -1)
 		return -1;
 	if ((c = calloc(1, sizeof(*c))) == NULL)

@@ -119,7 +119,9 @@ pcp_probe_end(int status, const char *detail)
 	drv_probe_cb cb = P.probe_cb;
 
 	P.probe_cb = NULL;
-	P.ready = status == DRV_OK;
+	/* A failed probe again keeps what worked: requests tell if it is gone. */
+	if (status == DRV_OK)
+		P.ready = 1;
 	if (cb != NULL)
 		cb(&pcp_driver, status, status == DRV_OK ? &P.gw : NULL, detail);
 }
@@ -418,7 +420,6 @@ pcp_probe(const struct drv_env *env, drv_probe_cb cb)
 	pcp_probe_cancel();
 	if (pcp_open(env) == -1)
 		return -1;
-	P.ready = 0;
 	memset(&P.gw, 0, sizeof(P.gw));
 	snprintf(P.gw.name, sizeof(P.gw.name), "PCP");
 	snprintf(P.gw.where, sizeof(P.gw.where), "%s:%d",

@@ -68,6 +68,7 @@ static struct {
 	struct upnp_url		 ctl;
 	struct upnp_igd		 igd;
 	struct drv_gateway	 gw;
+	int			 ready;		/* a gateway found; kept while probing again */
 } U = { .fd = -1 };
 
 enum upnp_step {
@@ -383,6 +384,9 @@ probe_finish(int status, const char *detail)
 	probe_close_socket();
 	http_cancel(&U.http);
 	U.state = status == DRV_OK ? PROBE_DONE : PROBE_IDLE;
+	/* A failed probe again keeps what worked: requests tell if it is gone. */
+	if (status == DRV_OK)
+		U.ready = 1;
 	U.cb = NULL;
 	if (cb != NULL)
 		cb(&upnp_driver, status, status == DRV_OK ? &U.gw : NULL,
@@ -711,7 +715,7 @@ call_start(struct drv_op *op, const struct drv_map *m, int step)
 {
 	struct upnp_call *c;
 
-	if (U.state != PROBE_DONE)
+	if (!U.ready)
 		return -1;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -1;

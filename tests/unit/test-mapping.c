@@ -129,7 +129,7 @@ const struct mapping_driver fake_driver = {
 };
 
 static void
-gateway_up(void)
+gateway_up_with(const char *external)
 {
 	struct drv_gateway gw;
 	drv_probe_cb cb = F.probe_cb;
@@ -137,10 +137,16 @@ gateway_up(void)
 	memset(&gw, 0, sizeof(gw));
 	snprintf(gw.name, sizeof(gw.name), "FAKE");
 	snprintf(gw.where, sizeof(gw.where), "http://192.0.2.1/x");
-	inet_pton(AF_INET, "198.51.100.7", &gw.external);
+	inet_pton(AF_INET, external, &gw.external);
 	assert_non_null(cb);
 	F.probe_cb = NULL;
 	cb(&fake_driver, DRV_OK, &gw, NULL);
+}
+
+static void
+gateway_up(void)
+{
+	gateway_up_with("198.51.100.7");
 }
 
 static void
@@ -481,6 +487,41 @@ test_permanent(void **state)
 	assert_int_equal(F.nreq, 2);
 }
 
+/*
+ * Every 5 minutes the gateway is probed again, quietly: renewals go on
+ * while it runs, a silent answer changes nothing, a new external address
+ * re-adds every mapping within 5 s.
+ */
+static void
+test_periodic_check(void **state)
+{
+	static const char *const maps[] = { "8080/tcp", "9000/udp", NULL };
+	int n;
+
+	(void)state;
+	start(maps, 3600);
+	gateway_up();
+	answer(0, DRV_OK, 8080, 3600);
+	answer(1, DRV_OK, 9000, 3600);
+	advance(330 * 1000);
+	assert_int_equal(F.probes, 2);
+	/* no answer to the check: still bound, nothing re-added */
+	gateway_none();
+	assert_int_equal(mapping_count(MAPPING_BOUND), 2);
+	advance(330 * 1000);
+	assert_int_equal(F.probes, 3);
+	/* the same gateway, a new address: both mapped again within 5 s */
+	n = F.nreq;
+	gateway_up_with("198.51.100.9");
+	assert_int_equal(F.nreq, n);
+	advance(5001);
+	assert_int_equal(F.nreq, n + 2);
+	assert_int_equal(mapping_count(MAPPING_RENEWING), 2);
+	answer(n, DRV_OK, 8080, 3600);
+	answer(n + 1, DRV_OK, 9000, 3600);
+	assert_int_equal(mapping_count(MAPPING_BOUND), 2);
+}
+
 int
 main(void)
 {
@@ -503,6 +544,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reconfigure, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_permanent, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_periodic_check, setup,
 		    teardown),
 	};
 
