@@ -46,6 +46,7 @@ struct config {
 	int		 have_gateway;
 	struct in_addr	 gateway;
 	char		*pidfile;
+	char		*state_file;
 };
 
 /* Which settings a partial config (the command line) sets. */
@@ -55,6 +56,7 @@ struct config {
 #define CONF_SET_GATEWAY	0x08
 #define CONF_SET_PIDFILE	0x10
 #define CONF_SET_GWPROTO	0x20
+#define CONF_SET_STATEFILE	0x40
 
 void	 config_init(struct config *);
 void	 config_free(struct config *);

@@ -72,7 +72,8 @@ typedef void (*drv_probe_cb)(const struct mapping_driver *, int status,
     const struct drv_gateway *, const char *detail);
 
 struct mapping_driver {
-	const char	*name;
+	const char	*name;		/* for people: "NAT-PMP" */
+	const char	*id;		/* for the state file: "natpmp" */
 	/* Find the gateway; cb is called once, unless probe_cancel() comes first. */
 	int		(*probe)(const struct drv_env *, drv_probe_cb);
 	void		(*probe_cancel)(void);

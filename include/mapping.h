@@ -45,6 +45,8 @@ struct mapping_status {
 void	mapping_init(const struct config *,
 	    const struct mapping_driver *const *, size_t);
 void	mapping_start(void);
+/* Read what an earlier natmapd left there, and keep the file up to date. */
+void	mapping_state_file(const char *path);
 /*
  * Re-probe and re-map when routes, addresses or links change, and when the
  * gateway announces a restart (224.0.0.1:5350).

@@ -87,6 +87,7 @@ config_free(struct config *conf)
 	free(conf->maps);
 	free(conf->interface);
 	free(conf->pidfile);
+	free(conf->state_file);
 	memset(conf, 0, sizeof(*conf));
 }
 
@@ -354,6 +355,18 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 		}
 		conf->have_gateway = 1;
 		return 0;
+	} else if (strcmp(kw, "state-file") == 0) {
+		if (nargs != 1)
+			goto nargs;
+		if (tok[1][0] != '/') {
+			seterr(msg, msglen, "state-file: \"%s\" is not an "
+			    "absolute path", tok[1]);
+			return -1;
+		}
+		free(conf->state_file);
+		if ((conf->state_file = strdup(tok[1])) == NULL)
+			fatal("strdup");
+		return 0;
 	} else if (strcmp(kw, "pidfile") == 0) {
 		if (nargs != 1)
 			goto nargs;
@@ -503,6 +516,11 @@ config_merge(struct config *conf, const struct config *over, int mask,
 		conf->have_gateway = 1;
 		conf->gateway = over->gateway;
 	}
+	if (mask & CONF_SET_STATEFILE) {
+		free(conf->state_file);
+		if ((conf->state_file = strdup(over->state_file)) == NULL)
+			fatal("strdup");
+	}
 	if (mask & CONF_SET_PIDFILE) {
 		free(conf->pidfile);
 		if ((conf->pidfile = strdup(over->pidfile)) == NULL)
@@ -530,6 +548,8 @@ config_print(FILE *fp, const struct config *conf)
 	fprintf(fp, "protocol %s\n", config_gwproto_name(conf->gwproto));
 	if (conf->pidfile != NULL)
 		fprintf(fp, "pidfile %s\n", conf->pidfile);
+	if (conf->state_file != NULL)
+		fprintf(fp, "state-file %s\n", conf->state_file);
 	for (i = 0; i < conf->nmaps; i++) {
 		config_format_map(&conf->maps[i], buf, sizeof(buf));
 		fprintf(fp, "map %s\n", buf);

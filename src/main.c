@@ -33,6 +33,9 @@
 #ifndef NATMAPD_PID_FILE
 #define NATMAPD_PID_FILE	"/run/natmapd.pid"
 #endif
+#ifndef NATMAPD_STATE_FILE
+#define NATMAPD_STATE_FILE	"/var/lib/natmapd/state"
+#endif
 
 enum {
 	OPT_LEASE = 256,
@@ -41,6 +44,7 @@ enum {
 	OPT_PIDFILE,
 	OPT_ANYPORT,
 	OPT_PROTOCOL,
+	OPT_STATEFILE,
 };
 
 static const struct option longopts[] = {
@@ -57,6 +61,7 @@ static const struct option longopts[] = {
 	{ "pidfile",		required_argument,	NULL, OPT_PIDFILE },
 	{ "any-port",		no_argument,		NULL, OPT_ANYPORT },
 	{ "protocol",		required_argument,	NULL, OPT_PROTOCOL },
+	{ "state-file",		required_argument,	NULL, OPT_STATEFILE },
 	{ NULL,			0,			NULL, 0 },
 };
 
@@ -79,7 +84,7 @@ usage(FILE *fp)
 	    "usage: natmapd [-fhnVv] [-c file] [-m spec]... [--lease seconds]\n"
 	    "               [--interface if] [--gateway addr] [--pidfile file]"
 	    " [--any-port]\n"
-	    "               [--protocol auto|pcp|natpmp|upnp]\n"
+	    "               [--protocol auto|pcp|natpmp|upnp] [--state-file file]\n"
 	    "  -m, --map SPEC        map PORT[-LAST][:EXTERNAL]/tcp|udp "
 	    "(repeatable)\n"
 	    "  -f, --foreground      stay in the foreground, log to stderr\n"
@@ -99,8 +104,11 @@ usage(FILE *fp)
 	    "asked for is held\n"
 	    "      --protocol PROTO  auto (default: PCP, NAT-PMP, UPnP, probed "
 	    "at once),\n"
-	    "                        pcp, natpmp or upnp\n",
-	    NATMAPD_CONF_FILE, CONF_LEASE_DEFAULT, NATMAPD_PID_FILE);
+	    "                        pcp, natpmp or upnp\n"
+	    "      --state-file FILE what natmapd holds on the router "
+	    "(default %s)\n",
+	    NATMAPD_CONF_FILE, CONF_LEASE_DEFAULT, NATMAPD_PID_FILE,
+	    NATMAPD_STATE_FILE);
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -204,6 +212,13 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 		case OPT_ANYPORT:
 			cli.any_port = 1;
 			cli_mask |= CONF_SET_ANYPORT;
+			break;
+		case OPT_STATEFILE:
+			if (optarg[0] != '/')
+				usage_error("--state-file %s: not an absolute "
+				    "path", optarg);
+			cli.state_file = optarg;
+			cli_mask |= CONF_SET_STATEFILE;
 			break;
 		case OPT_PROTOCOL:
 			if (config_parse_gwproto(optarg, &cli.gwproto) == -1)
@@ -442,6 +457,8 @@ main(int argc, char *argv[])
 	    running.nports, running.nports == 1 ? "" : "s");
 	drivers = drivers_for(running.gwproto, &ndrivers);
 	mapping_init(&running, drivers, ndrivers);
+	mapping_state_file(running.state_file != NULL ? running.state_file :
+	    NATMAPD_STATE_FILE);
 	mapping_watch_network();
 	mapping_start();
 	loop_run();

@@ -20,6 +20,7 @@
 #include "netwatch.h"
 #include "osdep.h"
 #include "pcp-msg.h"
+#include "state.h"
 #include "upnp-msg.h"
 
 enum gw_state {
@@ -40,6 +41,10 @@ struct mapping {
 	uint8_t		 nonce[DRV_NONCE_LEN];
 	int		 on_router;	/* the gateway may hold it: delete on exit */
 	int		 unwanted;	/* dropped from the config: delete, then free */
+	/* A stale entry from the state file: made through this, here. */
+	char		 stale_proto[8];
+	struct in_addr	 stale_gateway;
+	struct in_addr	 stale_local;
 	uint64_t	 backoff;
 	struct timer	 timer;
 	struct drv_op	 op;
@@ -86,6 +91,9 @@ static struct {
 	void				(*observer)(const struct mapping_status *);
 	struct in_addr			 mapped_local;	/* the address mappings point at */
 	struct pcp_epoch		 epoch;	/* the gateway's, RFC 6887 8.5 */
+	char				*state_path;
+	struct timer			 state_timer;
+	int				 state_warned;
 	int				 watching;	/* netwatch and announcements */
 	struct timer			 check_timer;	/* the periodic re-probe */
 	int				 gw_quiet;	/* a periodic probe: log only changes */
@@ -156,6 +164,10 @@ mapping_notify(struct mapping *m, int old)
 
 	log_debug("%s %u: %s -> %s", proto_name(m->proto), m->int_port,
 	    mapping_state_name(old), mapping_state_name(m->state));
+	/* What the router holds changed: write it down, a burst at a time. */
+	if (E.state_path != NULL && (m->state == MAPPING_BOUND ||
+	    m->state == MAPPING_GONE) && !timer_armed(&E.state_timer))
+		timer_set(&E.state_timer, 100);
 	if (E.observer == NULL)
 		return;
 	memset(&st, 0, sizeof(st));
@@ -198,6 +210,13 @@ mapping_transition(struct mapping *m, int state)
 		break;
 	case MAPPING_RETRY:
 		timer_set(&m->timer, backoff_next(&m->backoff));
+		break;
+	case MAPPING_DELETING:
+		/* A delete to send again shortly (at shutdown, unanswered). */
+		if (m->soon_ms != 0) {
+			timer_set(&m->timer, m->soon_ms);
+			m->soon_ms = 0;
+		}
 		break;
 	default:
 		break;
@@ -316,6 +335,15 @@ mapping_done(struct drv_op *op, const struct drv_result *res)
 
 	inet_ntop(AF_INET, &E.env.local, ia, sizeof(ia));
 	inet_ntop(AF_INET, &res->ext_addr, ea, sizeof(ea));
+	if (was == MAPPING_DELETING && res->status == DRV_ERR_GATEWAY &&
+	    E.stopping && timer_remaining(&E.stop_timer) > 500) {
+		/* No answer (a lossy link): try again while there is time. */
+		log_debug("%s %u: no answer to the delete; trying again",
+		    proto_name(m->proto), m->int_port);
+		m->soon_ms = 250;
+		mapping_transition(m, MAPPING_DELETING);
+		return;
+	}
 	if (was == MAPPING_DELETING) {
 		if (res->status == DRV_OK)
 			log_info("%s %s:%u -> %s:%u deleted",
@@ -406,6 +434,16 @@ mapping_timer(struct timer *t)
 	case MAPPING_RETRY:
 		mapping_add(m);
 		break;
+	case MAPPING_DELETING: {
+		struct drv_map req;
+
+		mapping_request(m, &req);
+		if (E.drv->unmap(&m->op, &req) == -1) {
+			mapping_transition(m, MAPPING_GONE);
+			mapping_check_stopped();
+		}
+		break;
+	}
 	default:
 		break;
 	}
@@ -503,11 +541,35 @@ add_missing(const struct config *conf)
 	return n;
 }
 
+/* An earlier natmapd's entry: delete it through the same protocol and gateway. */
+static void
+stale_delete(struct mapping *m)
+{
+	struct drv_map req;
+
+	if (strcmp(m->stale_proto, E.drv->id) != 0 ||
+	    m->stale_gateway.s_addr != E.env.gateway.s_addr ||
+	    m->stale_local.s_addr != E.env.local.s_addr) {
+		log_info("%s %u -> %u was made through %s at %s: cannot delete "
+		    "it from here; it ends with its lease",
+		    proto_name(m->proto), m->int_port, m->ext_port,
+		    m->stale_proto, inet_ntoa(m->stale_gateway));
+		mapping_free_one(m);
+		if (E.state_path != NULL)
+			timer_set(&E.state_timer, 100);
+		return;
+	}
+	mapping_transition(m, MAPPING_DELETING);
+	mapping_request(m, &req);
+	if (E.drv->unmap(&m->op, &req) == -1)
+		mapping_free_one(m);
+}
+
 /* The gateway is found: map what waits, and re-map on another gateway. */
 static void
 gateway_ready(const struct mapping_driver *drv, const struct drv_gateway *gw)
 {
-	struct mapping *m;
+	struct mapping *m, *next_m;
 	struct in_addr known = E.gw.external;
 	int changed;
 
@@ -534,7 +596,13 @@ gateway_ready(const struct mapping_driver *drv, const struct drv_gateway *gw)
 	if (gw->has_epoch)
 		epoch_seen(gw->epoch, NULL);
 	announce_listen();
-	for (m = E.maps; m != NULL; m = m->next) {
+	for (m = next_m = E.maps; (m = next_m) != NULL;) {
+		next_m = m->next;
+		if (m->unwanted && m->stale_proto[0] != '\0' &&
+		    m->state == MAPPING_WAIT) {
+			stale_delete(m);
+			continue;
+		}
 		if (m->state == MAPPING_WAIT)
 			mapping_add(m);
 		else if (changed && m->state == MAPPING_BOUND) {
@@ -578,9 +646,9 @@ announce_cb(struct loop_fd *lf, int ev)
 		log_info("gateway %s announced a restart (epoch %u); mapping "
 		    "again", inet_ntoa(E.env.gateway), r.epoch);
 		remap_all(NULL);
-		/* And ask at once what the external address is now. */
+		/* And ask soon what the external address is now. */
 		if (!E.probing)
-			timer_set(&E.check_timer, 0);
+			timer_set(&E.check_timer, loop_jitter(500, 20));
 	}
 }
 
@@ -660,11 +728,16 @@ probe_decide(int grace_over)
 	timer_stop(&E.grace_timer);
 	E.probing = 0;
 	if (E.gw_quiet && E.gw_state == GW_READY) {
-		/* A periodic check: the renewals will tell if it is gone. */
+		/*
+		 * A periodic check: the renewals will tell if it is gone.
+		 * Ask again soon (a router that just restarted may not
+		 * answer everything yet), backing off.
+		 */
 		E.gw_quiet = 0;
-		log_debug("the periodic gateway check got no answer");
-		timer_set(&E.check_timer, (uint64_t)MAPPING_CHECK_INTERVAL_S *
-		    1000);
+		d = backoff_next(&E.probe_backoff);
+		log_debug("the gateway check got no answer; again in %llus",
+		    (unsigned long long)(d + 999) / 1000);
+		timer_set(&E.check_timer, d);
 		return;
 	}
 	for (i = 0; i < E.nslots; i++) {
@@ -817,6 +890,106 @@ netchange_timer_cb(struct timer *t)
 	mapping_probe();
 }
 
+/* Write down what the router holds: the mappings made and not deleted. */
+static void
+state_write(void)
+{
+	struct state_entry *ents;
+	struct mapping *m;
+	size_t n = 0;
+
+	if (E.state_path == NULL || E.drv == NULL)
+		return;
+	timer_stop(&E.state_timer);
+	if ((ents = calloc(STATE_MAX_ENTRIES, sizeof(*ents))) == NULL)
+		return;
+	for (m = E.maps; m != NULL && n < STATE_MAX_ENTRIES; m = m->next) {
+		/* Kept: what is on the router, and old entries not deleted yet. */
+		if (!m->on_router || (m->state == MAPPING_GONE &&
+		    m->stale_proto[0] == '\0'))
+			continue;
+		if (m->stale_proto[0] != '\0')
+			snprintf(ents[n].protocol, sizeof(ents[n].protocol),
+			    "%s", m->stale_proto);
+		else
+			snprintf(ents[n].protocol, sizeof(ents[n].protocol),
+			    "%s", E.drv->id);
+		ents[n].proto = m->proto;
+		ents[n].int_port = m->int_port;
+		ents[n].ext_port = m->ext_port;
+		memcpy(ents[n].nonce, m->nonce, sizeof(ents[n].nonce));
+		ents[n].gateway = m->stale_proto[0] ? m->stale_gateway :
+		    E.env.gateway;
+		ents[n].local = m->stale_proto[0] ? m->stale_local :
+		    E.mapped_local;
+		n++;
+	}
+	if (state_save(E.state_path, ents, n) == -1) {
+		if (!E.state_warned)
+			log_warn("cannot write %s", E.state_path);
+		E.state_warned = 1;
+	} else
+		E.state_warned = 0;
+	free(ents);
+}
+
+static void
+state_timer_cb(struct timer *t)
+{
+	(void)t;
+	state_write();
+}
+
+/*
+ * What a natmapd before this one left on the router: the same mapping
+ * keeps its nonce; one no longer configured is deleted once the same
+ * gateway answers through the same protocol.
+ */
+void
+mapping_state_file(const char *path)
+{
+	struct state_entry *ents = NULL;
+	struct mapping *m, **tail;
+	char err[256];
+	size_t i, n = 0;
+
+	free(E.state_path);
+	if ((E.state_path = strdup(path)) == NULL)
+		fatal("strdup");
+	if (state_load(path, &ents, &n, err, sizeof(err)) == -1) {
+		log_warnx("%s; ignoring the state file", err);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		struct state_entry *e = &ents[i];
+
+		for (m = E.maps; m != NULL; m = m->next)
+			if (m->proto == e->proto && m->int_port == e->int_port &&
+			    !m->unwanted)
+				break;
+		if (m != NULL) {
+			memcpy(m->nonce, e->nonce, sizeof(m->nonce));
+			continue;
+		}
+		m = mapping_new(e->proto, e->int_port, e->ext_port);
+		m->unwanted = 1;
+		m->on_router = 1;
+		m->ext_port = e->ext_port;
+		memcpy(m->nonce, e->nonce, sizeof(m->nonce));
+		snprintf(m->stale_proto, sizeof(m->stale_proto), "%s",
+		    e->protocol);
+		m->stale_gateway = e->gateway;
+		m->stale_local = e->local;
+		for (tail = &E.maps; *tail != NULL; tail = &(*tail)->next)
+			;
+		*tail = m;
+		log_info("%s %u -> %u, made by an earlier natmapd, is no longer "
+		    "configured: deleting it", proto_name(m->proto),
+		    m->int_port, m->ext_port);
+	}
+	free(ents);
+}
+
 /* Every few minutes: the same gateway, the same address?  Quietly. */
 static void
 check_timer_cb(struct timer *t)
@@ -870,6 +1043,7 @@ mapping_init(const struct config *conf,
 	timer_init(&E.grace_timer, grace_timer_cb);
 	timer_init(&E.netchange_timer, netchange_timer_cb);
 	timer_init(&E.check_timer, check_timer_cb);
+	timer_init(&E.state_timer, state_timer_cb);
 	E.netwatch_fd = -1;
 	E.announce_fd = -1;
 	timer_init(&E.stop_timer, NULL);
@@ -936,6 +1110,7 @@ mapping_check_stopped(void)
 		if (m->state == MAPPING_DELETING)
 			return;
 	timer_stop(&E.stop_timer);
+	state_write();
 	done = E.stopped;
 	E.stopped = NULL;
 	done();
@@ -1007,6 +1182,9 @@ mapping_free(void)
 	timer_stop(&E.stop_timer);
 	timer_stop(&E.netchange_timer);
 	timer_stop(&E.check_timer);
+	timer_stop(&E.state_timer);
+	free(E.state_path);
+	E.state_path = NULL;
 	probe_cancel_all();
 	if (E.netwatch_fd != -1) {
 		loop_fd_del(&E.netwatch_lfd);

@@ -457,6 +457,7 @@ natpmp_cancel(struct drv_op *op)
 
 const struct mapping_driver natpmp_driver = {
 	.name = "NAT-PMP",
+	.id = "natpmp",
 	.probe = natpmp_probe,
 	.probe_cancel = natpmp_probe_cancel,
 	.map = natpmp_map,

@@ -25,6 +25,8 @@ static const unsigned int pcp_probe_waits[] = { 250, 250, 500 };
 /* RFC 6887 8.1.1: IRT 3 s, doubling, RAND +-0.1; bounded at 3 sends (21 s). */
 #define PCP_IRT_MS		3000
 #define PCP_MAX_SENDS		3
+#define PCP_UNMAP_IRT_MS	250
+#define PCP_UNMAP_MAX_SENDS	5
 
 enum pcp_kind {
 	PCP_CALL_PROBE,
@@ -162,7 +164,8 @@ pcp_timer(struct timer *t)
 			pcp_probe_end(DRV_ERR_GATEWAY, "no answer");
 			return;
 		}
-	} else if (c->sends >= PCP_MAX_SENDS) {
+	} else if (c->sends >= (c->kind == PCP_CALL_UNMAP ?
+	    PCP_UNMAP_MAX_SENDS : PCP_MAX_SENDS)) {
 		pcp_end(c, DRV_ERR_GATEWAY, 0, none, 0, "PCP: no answer");
 		return;
 	}
@@ -191,7 +194,16 @@ pcp_send(struct pcp_call *c)
 		mr.prefer_failure = c->kind == PCP_CALL_MAP && c->prefer_failure;
 		n = pcp_build_map(buf, sizeof(buf), &client,
 		    c->kind == PCP_CALL_MAP ? c->req.lease : 0, &mr);
-		c->wait = c->sends == 0 ? PCP_IRT_MS : c->wait * 2;
+		/*
+		 * RFC 6887 8.1.1 starts at 3 s.  A delete is sent when
+		 * natmapd stops, within 5 s: two sends at that pace would
+		 * lose it to a lossy link half the time, so it goes at
+		 * NAT-PMP's pace (250 ms, doubling).
+		 */
+		if (c->kind == PCP_CALL_UNMAP)
+			c->wait = c->sends == 0 ? PCP_UNMAP_IRT_MS : c->wait * 2;
+		else
+			c->wait = c->sends == 0 ? PCP_IRT_MS : c->wait * 2;
 	}
 	if (n < 0 || send(P.fd, buf, (size_t)n, 0) == -1)
 		log_debug("pcp: send: %s", n < 0 ? "cannot build" :
@@ -476,6 +488,7 @@ pcp_cancel(struct drv_op *op)
 
 const struct mapping_driver pcp_driver = {
 	.name = "PCP",
+	.id = "pcp",
 	.probe = pcp_probe,
 	.probe_cancel = pcp_probe_cancel,
 	.map = pcp_map,

@@ -755,6 +755,7 @@ upnp_cancel(struct drv_op *op)
 
 const struct mapping_driver upnp_driver = {
 	.name = "UPnP",
+	.id = "upnp",
 	.probe = upnp_probe,
 	.probe_cancel = upnp_probe_cancel,
 	.map = upnp_map,

@@ -142,6 +142,7 @@ expect_usage "unknown option in a bundle" "-q" -nq
 expect_usage "unknown long option" "--bogus" --bogus
 expect_usage "unknown long option with a value" "--bogus" --bogus=1
 expect_usage "bad --protocol" "--protocol igd" -n -m 1/tcp --protocol igd
+expect_usage "relative --state-file" "--state-file state" -n -m 1/tcp --state-file state
 expect_usage "--protocol without a value" "--protocol" -n -m 1/tcp --protocol
 expect_usage "argument to --any-port" "--any-port" -n --any-port=yes \
     -m 8080/tcp -c "$tmp/empty.conf"
@@ -275,6 +276,13 @@ any-port no
 protocol pcp
 map 8080/tcp
 " -nv -c "$tmp/proto.conf" --protocol=pcp
+
+expect_output "-nv: --state-file is printed" "lease 3600
+any-port no
+protocol auto
+state-file /tmp/natmapd.state
+map 8080/tcp
+" -nv -c "$tmp/empty.conf" -m 8080/tcp --state-file /tmp/natmapd.state
 
 # The default config file, when there is none: only the command line.
 default_conf=$("$NATMAPD" -h 2>/dev/null |

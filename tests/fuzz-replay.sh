@@ -39,6 +39,8 @@ seeds() {
 		printf '%s\n' "$data"/miniupnpd-2.3.1/*.resp \
 		    "$data"/handmade/*.xml "$data"/handmade/*.body \
 		    "$data"/handmade/*.resp ;;
+	fuzz-state)
+		printf '%s\n' "$data"/state/* ;;
 	fuzz-config)
 		printf '%s\n' "$SRCDIR"/tests/config/*.conf \
 		    "$SRCDIR"/contrib/natmapd.conf.example ;;
@@ -48,7 +50,7 @@ seeds() {
 }
 
 for target in fuzz-config fuzz-http fuzz-netwatch fuzz-pcp fuzz-ssdp \
-    fuzz-upnp; do
+    fuzz-state fuzz-upnp; do
 	bin=$BUILDDIR/fuzz/$target
 	if [ ! -x "$bin" ]; then
 		tap_fail "$target: built" "no $bin"

@@ -26,7 +26,8 @@ nm_start() {
 	NM_CONF="$LAB_DIR/natmapd.conf"
 	[ -f "$NM_CONF" ] || : >"$NM_CONF"
 	shift 2
-	ip netns exec "$ns" "$NATMAPD" -f -v -c "$NM_CONF" "$@" \
+	ip netns exec "$ns" "$NATMAPD" -f -v -c "$NM_CONF" \
+	    --state-file "$LAB_DIR/natmapd.state" "$@" \
 	    </dev/null >"$NM_LOG" 2>&1 &
 	NM_PID=$!
 	NM_T0=$(lab_now_ms)

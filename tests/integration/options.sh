@@ -10,7 +10,8 @@ conf="$LAB_DIR/options.conf"
 
 # --- as a daemon: the parent returns, the child writes its pid file and maps.
 pidfile="$LAB_DIR/natmapd.pid"
-if lab_lan "$NATMAPD" -c "$conf" --pidfile "$pidfile" -m 8080/tcp </dev/null >/dev/null 2>&1; then
+if lab_lan "$NATMAPD" -c "$conf" --pidfile "$pidfile" \
+    --state-file "$LAB_DIR/daemon.state" -m 8080/tcp </dev/null >/dev/null 2>&1; then
 	tap_ok "without -f the command returns at once with status 0"
 else
 	tap_fail "without -f the command returns at once with status 0"

@@ -522,6 +522,31 @@ test_periodic_check(void **state)
 	assert_int_equal(mapping_count(MAPPING_BOUND), 2);
 }
 
+/* At shutdown a delete that got no answer is sent again while time is left. */
+static void
+test_shutdown_retries_delete(void **state)
+{
+	static const char *const maps[] = { "8080/tcp", NULL };
+
+	(void)state;
+	start(maps, 3600);
+	gateway_up();
+	answer(0, DRV_OK, 8080, 3600);
+	mapping_shutdown(on_stopped);
+	assert_int_equal(F.nreq, 2);
+	answer(1, DRV_ERR_GATEWAY, 8080, 0);
+	assert_int_equal(stopped, 0);
+	advance(249);
+	assert_int_equal(F.nreq, 2);
+	advance(1);
+	assert_int_equal(F.nreq, 3);
+	assert_int_equal(F.req[2].kind, REQ_UNMAP);
+	assert_int_equal(F.req[2].m.ext_port, 8080);
+	answer(2, DRV_OK, 8080, 0);
+	assert_int_equal(stopped, 1);
+	assert_int_equal(mapping_count(MAPPING_GONE), 1);
+}
+
 int
 main(void)
 {
@@ -547,6 +572,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_periodic_check, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_shutdown_retries_delete,
+		    setup, teardown),
 	};
 
 	log_init(1, 0);

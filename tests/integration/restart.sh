@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: ISC
+# natmapd's own restart: the state file names what it holds on the router; a new
+# natmapd keeps the PCP nonces and deletes what the configuration no longer asks for.
+. "$(dirname "$0")/common.sh"
+
+lab_init || { tap_fail "lab builds"; tap_done; exit 1; }
+lab_router_start || { tap_fail "miniupnpd starts"; tap_done; exit 1; }
+lab_serve_tcp 8080
+state=$LAB_DIR/natmapd.state
+count_rules() { lab_rules | grep -c "dport $1 dnat to $LAB_LAN_IP:$1"; }
+
+for p in pcp natpmp upnp; do
+	rm -f "$state"
+	nm_start lan "first-$p.log" -m 8080/tcp -m 9000/udp --protocol "$p"
+	nm_wait_log 10 "^udp $LAB_LAN_IP:9000 -> .* via" || true
+	tap_check "--protocol $p: the state file lists both mappings" \
+	    lab_wait 3 eval '[ "$(grep -c "^map $p " "$state")" = 2 ]'
+	nonce=$(awk '$4 == 8080 { print $6 }' "$state")
+	kill -KILL "$NM_PID"
+	wait "$NM_PID" 2>/dev/null
+	NM_PID=
+	# The configuration no longer has 9000/udp.
+	nm_start lan "second-$p.log" -m 8080/tcp --protocol "$p"
+	tap_check "--protocol $p: the mapping left behind and no longer wanted is named" \
+	    nm_wait_log 5 "^udp 9000 -> 9000, made by an earlier natmapd, is no longer configured: deleting it$"
+	tap_check "--protocol $p: and deleted from the router" \
+	    lab_wait 5 eval '[ "$(count_rules 9000)" = 0 ]'
+	tap_check "--protocol $p: 8080 is mapped, once" \
+	    lab_wait 5 eval '[ "$(count_rules 8080)" = 1 ]'
+	tap_check "--protocol $p: the state file now lists 8080 alone" \
+	    lab_wait 3 eval '[ "$(grep -c "^map " "$state")" = 1 ] && grep -q "^map $p tcp 8080 " "$state"'
+	tap_check "--protocol $p: with the same nonce as before" \
+	    test "$(awk '$4 == 8080 { print $6 }' "$state")" = "$nonce"
+	nm_stop_check "--protocol $p: SIGTERM" 5000
+	tap_check "--protocol $p: SIGTERM empties the state file" \
+	    eval '[ "$(grep -c "^map " "$state")" = 0 ]'
+	tap_check "--protocol $p: and the router" \
+	    eval '[ "$(count_rules 8080)" = 0 ]'
+done
+
+# A damaged state file is reported and ignored, never half-read.
+printf 'map pcp tcp 8080 8080 0123 192.168.77.1 192.168.77.10\n' >"$state"
+nm_start lan damaged.log -m 8080/tcp
+tap_check "a damaged state file is reported, with its line" \
+    nm_wait_log 5 "natmapd.state:1: .*; ignoring the state file$"
+tap_check "and natmapd maps all the same" \
+    nm_wait_log 10 "^tcp $LAB_LAN_IP:8080 -> .* via"
+nm_stop_check "SIGTERM" 5000
+tap_done
