@@ -74,6 +74,12 @@ typedef void (*drv_probe_cb)(const struct mapping_driver *, int status,
 struct mapping_driver {
 	const char	*name;		/* for people: "NAT-PMP" */
 	const char	*id;		/* for the state file: "natpmp" */
+	/*
+	 * With other protocols probed first: wait this long before probing,
+	 * unless they have all failed (UPnP: its SSDP search slows down a
+	 * router answering PCP at the same moment).
+	 */
+	unsigned int	 probe_delay_ms;
 	/* Find the gateway; cb is called once, unless probe_cancel() comes first. */
 	int		(*probe)(const struct drv_env *, drv_probe_cb);
 	void		(*probe_cancel)(void);

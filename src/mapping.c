@@ -56,6 +56,7 @@ struct mapping {
 #define MAPPING_PROBE_GRACE_MS	150
 
 enum probe_slot_state {
+	SLOT_DEFERRED,		/* not started: waits for the better ones */
 	SLOT_RUNNING,
 	SLOT_OK,
 	SLOT_FAILED,
@@ -73,6 +74,7 @@ static struct {
 	struct probe_slot		 slot[MAPPING_MAX_DRIVERS];
 	size_t				 nslots;
 	struct timer			 grace_timer;
+	struct timer			 defer_timer;
 	uint32_t			 lease;
 	int				 any_port;
 	char				 ifname[16];
@@ -129,6 +131,9 @@ static const char *const state_names[] = {
 static void	mapping_add(struct mapping *);
 static void	announce_listen(void);
 static void	probe_cancel_all(void);
+static int	probe_start_deferred(void);
+static void	probe_done(const struct mapping_driver *, int,
+		    const struct drv_gateway *, const char *);
 static void	mapping_probe(void);
 static void	mapping_check_stopped(void);
 
@@ -681,11 +686,13 @@ probe_cancel_all(void)
 
 	E.probing = 0;
 	timer_stop(&E.grace_timer);
+	timer_stop(&E.defer_timer);
 	for (i = 0; i < E.nslots; i++) {
 		if (E.slot[i].state == SLOT_RUNNING &&
 		    E.slot[i].drv->probe_cancel != NULL)
 			E.slot[i].drv->probe_cancel();
-		if (E.slot[i].state == SLOT_RUNNING)
+		if (E.slot[i].state == SLOT_RUNNING ||
+		    E.slot[i].state == SLOT_DEFERRED)
 			E.slot[i].state = SLOT_FAILED;
 	}
 }
@@ -707,7 +714,8 @@ probe_decide(int grace_over)
 			best = &E.slot[i];
 			break;
 		}
-		if (E.slot[i].state == SLOT_RUNNING)
+		if (E.slot[i].state == SLOT_RUNNING ||
+		    E.slot[i].state == SLOT_DEFERRED)
 			running++;
 	}
 	if (best != NULL) {
@@ -724,6 +732,13 @@ probe_decide(int grace_over)
 	for (i = 0; i < E.nslots; i++)
 		if (E.slot[i].state == SLOT_RUNNING)
 			return;
+	/* Every probe out has failed: the ones that waited go now. */
+	for (i = 0; i < E.nslots; i++)
+		if (E.slot[i].state == SLOT_DEFERRED) {
+			if (probe_start_deferred() > 0 && E.probing)
+				probe_decide(0);
+			return;
+		}
 	/* Nothing answered: say what each protocol found, and back off. */
 	timer_stop(&E.grace_timer);
 	E.probing = 0;
@@ -753,6 +768,36 @@ probe_decide(int grace_over)
 	    E.env.ifname[0] ? E.env.ifname : "the default route", why,
 	    (unsigned long long)(d + 999) / 1000);
 	timer_set(&E.probe_timer, d);
+}
+
+/* Start the probes that waited; 0 if there were none. */
+static int
+probe_start_deferred(void)
+{
+	size_t i;
+	int n = 0;
+
+	timer_stop(&E.defer_timer);
+	for (i = 0; i < E.nslots && E.probing; i++) {
+		if (E.slot[i].state != SLOT_DEFERRED)
+			continue;
+		n++;
+		E.slot[i].state = SLOT_RUNNING;
+		if (E.slot[i].drv->probe(&E.env, probe_done) == -1) {
+			E.slot[i].state = SLOT_FAILED;
+			snprintf(E.slot[i].detail, sizeof(E.slot[i].detail),
+			    "cannot send");
+		}
+	}
+	return n;
+}
+
+static void
+defer_timer_cb(struct timer *t)
+{
+	(void)t;
+	if (E.probing && probe_start_deferred() > 0 && E.probing)
+		probe_decide(0);
 }
 
 static void
@@ -845,8 +890,13 @@ mapping_probe(void)
 	    inet_ntoa(E.env.local), E.env.ifname);
 	/* Every protocol at once; a driver may answer from inside probe(). */
 	for (i = 0; i < E.nslots; i++) {
-		E.slot[i].state = SLOT_RUNNING;
+		E.slot[i].state = i > 0 && E.slot[i].drv->probe_delay_ms > 0 ?
+		    SLOT_DEFERRED : SLOT_RUNNING;
 		E.slot[i].detail[0] = '\0';
+		if (E.slot[i].state == SLOT_DEFERRED &&
+		    !timer_armed(&E.defer_timer))
+			timer_set(&E.defer_timer,
+			    E.slot[i].drv->probe_delay_ms);
 	}
 	for (i = 0; i < E.nslots && E.probing; i++) {
 		if (E.slot[i].state != SLOT_RUNNING)
@@ -1041,6 +1091,7 @@ mapping_init(const struct config *conf,
 	apply_settings(conf);
 	timer_init(&E.probe_timer, probe_timer_cb);
 	timer_init(&E.grace_timer, grace_timer_cb);
+	timer_init(&E.defer_timer, defer_timer_cb);
 	timer_init(&E.netchange_timer, netchange_timer_cb);
 	timer_init(&E.check_timer, check_timer_cb);
 	timer_init(&E.state_timer, state_timer_cb);

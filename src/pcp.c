@@ -22,11 +22,17 @@
 
 /* The probe: fast, so that a LAN without PCP is concluded within about 1 s. */
 static const unsigned int pcp_probe_waits[] = { 250, 250, 500 };
-/* RFC 6887 8.1.1: IRT 3 s, doubling, RAND +-0.1; bounded at 3 sends (21 s). */
-#define PCP_IRT_MS		3000
-#define PCP_MAX_SENDS		3
-#define PCP_UNMAP_IRT_MS	250
-#define PCP_UNMAP_MAX_SENDS	5
+/*
+ * Retransmission of MAP requests.  RFC 6887 8.1.1 starts at 3 s and
+ * doubles: on a link that loses 30% each way an exchange succeeds half
+ * the time, and three such sends take 21 s to fail one time in eight.
+ * natmapd goes at NAT-PMP's pace instead (RFC 6886 3.1: 250 ms, doubling),
+ * capped at 4 s between sends, with the RFC's +-10% jitter, and gives the
+ * gateway up after about 25 s (then it is probed for again).
+ */
+#define PCP_RT_FIRST_MS		250
+#define PCP_RT_MAX_MS		4000
+#define PCP_RT_BUDGET_MS	25000
 
 enum pcp_kind {
 	PCP_CALL_PROBE,
@@ -41,6 +47,7 @@ struct pcp_call {
 	int			 prefer_failure;
 	unsigned int		 sends;
 	uint64_t		 wait;		/* the current retransmission time */
+	uint64_t		 first_sent;	/* when the first send went out */
 	struct timer		 timer;
 	struct pcp_call		*next;
 };
@@ -164,8 +171,7 @@ pcp_timer(struct timer *t)
 			pcp_probe_end(DRV_ERR_GATEWAY, "no answer");
 			return;
 		}
-	} else if (c->sends >= (c->kind == PCP_CALL_UNMAP ?
-	    PCP_UNMAP_MAX_SENDS : PCP_MAX_SENDS)) {
+	} else if (loop_now() - c->first_sent >= PCP_RT_BUDGET_MS) {
 		pcp_end(c, DRV_ERR_GATEWAY, 0, none, 0, "PCP: no answer");
 		return;
 	}
@@ -194,16 +200,11 @@ pcp_send(struct pcp_call *c)
 		mr.prefer_failure = c->kind == PCP_CALL_MAP && c->prefer_failure;
 		n = pcp_build_map(buf, sizeof(buf), &client,
 		    c->kind == PCP_CALL_MAP ? c->req.lease : 0, &mr);
-		/*
-		 * RFC 6887 8.1.1 starts at 3 s.  A delete is sent when
-		 * natmapd stops, within 5 s: two sends at that pace would
-		 * lose it to a lossy link half the time, so it goes at
-		 * NAT-PMP's pace (250 ms, doubling).
-		 */
-		if (c->kind == PCP_CALL_UNMAP)
-			c->wait = c->sends == 0 ? PCP_UNMAP_IRT_MS : c->wait * 2;
-		else
-			c->wait = c->sends == 0 ? PCP_IRT_MS : c->wait * 2;
+		if (c->sends == 0) {
+			c->wait = PCP_RT_FIRST_MS;
+			c->first_sent = loop_now();
+		} else if ((c->wait *= 2) > PCP_RT_MAX_MS)
+			c->wait = PCP_RT_MAX_MS;
 	}
 	if (n < 0 || send(P.fd, buf, (size_t)n, 0) == -1)
 		log_debug("pcp: send: %s", n < 0 ? "cannot build" :

@@ -26,6 +26,7 @@
 #define UPNP_SOAP_TIMEOUT_MS	3000
 #define UPNP_DESC_TIMEOUT_MS	3000
 #define UPNP_ANYPORT_TRIES	8
+#define UPNP_HTTP_TRIES		3	/* a SOAP request unanswered this often: gateway gone */
 
 /*
  * When M-SEARCH rounds go out, in ms from the start of a probe; then the
@@ -88,6 +89,7 @@ struct upnp_call {
 	uint32_t		 lease;
 	int			 perm_tried;
 	int			 tries;
+	int			 http_tries;	/* sends of this step that got nothing */
 	uint64_t		 added_at;	/* when the last add went out */
 	struct http_req		 http;
 };
@@ -679,11 +681,19 @@ call_http_done(struct http_req *h, int err, const struct http_response *r,
 	struct upnp_call *c = container_of(h, struct upnp_call, http);
 	struct upnp_reply rep;
 
+	if ((err == HTTP_ERR_TIMEOUT || err == HTTP_ERR_CONNECT) &&
+	    ++c->http_tries < UPNP_HTTP_TRIES) {
+		/* A lost SYN or a lossy link: one request is no verdict. */
+		log_debug("upnp: %s; sending again", http_strerror(err));
+		call_send(c);
+		return;
+	}
 	if (err != HTTP_OK) {
 		call_end(c, err == HTTP_ERR_PROTOCOL ? DRV_ERR_FAILED :
 		    DRV_ERR_GATEWAY, "%s", http_strerror(err));
 		return;
 	}
+	c->http_tries = 0;
 	if (upnp_soap_parse(body, r->body_len, r->status, &rep) == -1) {
 		call_end(c, DRV_ERR_FAILED, "unreadable SOAP answer (HTTP %d)",
 		    r->status);
@@ -756,6 +766,7 @@ upnp_cancel(struct drv_op *op)
 const struct mapping_driver upnp_driver = {
 	.name = "UPnP",
 	.id = "upnp",
+	.probe_delay_ms = 30,
 	.probe = upnp_probe,
 	.probe_cancel = upnp_probe_cancel,
 	.map = upnp_map,

@@ -676,10 +676,13 @@ test_unreadable_answer(void **state)
 	assert_non_null(strstr(result.detail, "unreadable"));
 }
 
+/* Closed three times without a word: the gateway is gone. */
 static void
 test_closed_without_answer(void **state)
 {
 	static const struct answer s[] = {
+		{ "AddPortMapping", CLOSE, "" },
+		{ "AddPortMapping", CLOSE, "" },
 		{ "AddPortMapping", CLOSE, "" },
 		{ NULL, 0, NULL },
 	};
@@ -691,10 +694,32 @@ test_closed_without_answer(void **state)
 	assert_int_equal(result.status, DRV_ERR_GATEWAY);
 }
 
+/* Once lost (a dropped SYN, a lossy link): sent again, and answered. */
+static void
+test_closed_once_then_answered(void **state)
+{
+	static const struct answer s[] = {
+		{ "AddPortMapping", CLOSE, "" },
+		{ "AddPortMapping", 200, "" },
+		{ "GetSpecificPortMappingEntry", 200, OURS("3600") },
+		{ NULL, 0, NULL },
+	};
+
+	(void)state;
+	need_netns();
+	probe(desc_igd2);
+	map(s, 0, 5000);
+	assert_int_equal(result.status, DRV_OK);
+	assert_int_equal(FK.next, 3);
+}
+
+/* A router that accepts and never answers: three sends of 3 s, then gone. */
 static void
 test_hung_router_times_out(void **state)
 {
 	static const struct answer s[] = {
+		{ "AddPortMapping", HANG, "" },
+		{ "AddPortMapping", HANG, "" },
 		{ "AddPortMapping", HANG, "" },
 		{ NULL, 0, NULL },
 	};
@@ -704,9 +729,10 @@ test_hung_router_times_out(void **state)
 	need_netns();
 	probe(desc_igd2);
 	t0 = loop_now();
-	map(s, 0, 6000);
+	map(s, 0, 12000);
 	assert_int_equal(result.status, DRV_ERR_GATEWAY);
-	assert_true(loop_now() - t0 < 4000);
+	assert_int_equal(FK.next, 3);
+	assert_true(loop_now() - t0 < 10000);
 }
 
 static void
@@ -757,6 +783,7 @@ main(void)
 		T(test_verify_not_listed),
 		T(test_unreadable_answer),
 		T(test_closed_without_answer),
+		T(test_closed_once_then_answered),
 		T(test_hung_router_times_out),
 		T(test_delete_already_gone),
 	};
