@@ -27,6 +27,7 @@
 #define UPNP_DESC_TIMEOUT_MS	3000
 #define UPNP_ANYPORT_TRIES	8
 #define UPNP_HTTP_TRIES		3	/* a SOAP request unanswered this often: gateway gone */
+#define UPNP_RETRY_PAUSE_MS	500
 
 /*
  * When M-SEARCH rounds go out, in ms from the start of a probe; then the
@@ -90,6 +91,7 @@ struct upnp_call {
 	int			 perm_tried;
 	int			 tries;
 	int			 http_tries;	/* sends of this step that got nothing */
+	struct timer		 retry;		/* a refused connection: try again soon */
 	uint64_t		 added_at;	/* when the last add went out */
 	struct http_req		 http;
 };
@@ -472,6 +474,7 @@ call_end(struct upnp_call *c, int status, const char *fmt, ...)
 		va_end(ap);
 	}
 	op->priv = NULL;
+	timer_stop(&c->retry);
 	free(c);
 	op->done(op, &res);
 }
@@ -683,9 +686,16 @@ call_http_done(struct http_req *h, int err, const struct http_response *r,
 
 	if ((err == HTTP_ERR_TIMEOUT || err == HTTP_ERR_CONNECT) &&
 	    ++c->http_tries < UPNP_HTTP_TRIES) {
-		/* A lost SYN or a lossy link: one request is no verdict. */
+		/*
+		 * A lost SYN or a lossy link: one request is no verdict.  A
+		 * refused connection (a router still starting its HTTP
+		 * server) is tried again after a pause, a timeout at once.
+		 */
 		log_debug("upnp: %s; sending again", http_strerror(err));
-		call_send(c);
+		if (err == HTTP_ERR_CONNECT)
+			timer_set(&c->retry, UPNP_RETRY_PAUSE_MS);
+		else
+			call_send(c);
 		return;
 	}
 	if (err != HTTP_OK) {
@@ -720,6 +730,12 @@ call_http_done(struct http_req *h, int err, const struct http_response *r,
 	}
 }
 
+static void
+call_retry(struct timer *t)
+{
+	call_send(container_of(t, struct upnp_call, retry));
+}
+
 static int
 call_start(struct drv_op *op, const struct drv_map *m, int step)
 {
@@ -732,6 +748,7 @@ call_start(struct drv_op *op, const struct drv_map *m, int step)
 	c->op = op;
 	c->req = *m;
 	c->step = step;
+	timer_init(&c->retry, call_retry);
 	c->ext_port = m->ext_port;
 	c->lease = m->lease;
 	op->priv = c;
@@ -759,6 +776,7 @@ upnp_cancel(struct drv_op *op)
 	if (c == NULL)
 		return;
 	http_cancel(&c->http);
+	timer_stop(&c->retry);
 	free(c);
 	op->priv = NULL;
 }
