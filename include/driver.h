@@ -86,6 +86,8 @@ struct mapping_driver {
 	/* Add or renew; op->done is called once, unless cancel() comes first. */
 	int		(*map)(struct drv_op *, const struct drv_map *);
 	int		(*unmap)(struct drv_op *, const struct drv_map *);
+	/* Optional: is the mapping still there?  DRV_ERR_FAILED if it is gone. */
+	int		(*verify)(struct drv_op *, const struct drv_map *);
 	void		(*cancel)(struct drv_op *);
 };
 

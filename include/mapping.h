@@ -45,6 +45,8 @@ struct mapping_status {
 void	mapping_init(const struct config *,
 	    const struct mapping_driver *const *, size_t);
 void	mapping_start(void);
+/* SIGUSR1: probe the gateway again and verify the mappings, now. */
+void	mapping_check_now(void);
 /* Read what an earlier natmapd left there, and keep the file up to date. */
 void	mapping_state_file(const char *path);
 /*

@@ -329,6 +329,10 @@ signal_read(struct loop_fd *lf, int ev)
 			if (!stopping)
 				reload();
 			break;
+		case SIGUSR1:
+			if (!stopping)
+				mapping_check_now();
+			break;
 		}
 	}
 }
@@ -346,7 +350,8 @@ setup_signals(void)
 	sa.sa_flags = SA_RESTART;
 	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
 	    sigaction(SIGINT, &sa, NULL) == -1 ||
-	    sigaction(SIGHUP, &sa, NULL) == -1)
+	    sigaction(SIGHUP, &sa, NULL) == -1 ||
+	    sigaction(SIGUSR1, &sa, NULL) == -1)
 		fatal("sigaction");
 	sa.sa_handler = SIG_IGN;
 	if (sigaction(SIGPIPE, &sa, NULL) == -1)

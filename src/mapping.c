@@ -48,6 +48,7 @@ struct mapping {
 	uint64_t	 backoff;
 	struct timer	 timer;
 	struct drv_op	 op;
+	struct drv_op	 vop;		/* a periodic verification */
 	struct mapping	*next;
 };
 
@@ -132,6 +133,7 @@ static void	mapping_add(struct mapping *);
 static void	announce_listen(void);
 static void	probe_cancel_all(void);
 static int	probe_start_deferred(void);
+static void	verify_done(struct drv_op *, const struct drv_result *);
 static void	probe_done(const struct mapping_driver *, int,
 		    const struct drv_gateway *, const char *);
 static void	mapping_probe(void);
@@ -275,6 +277,8 @@ mapping_free_one(struct mapping *m)
 			break;
 		}
 	timer_stop(&m->timer);
+	if (m->vop.priv != NULL)
+		E.drv->cancel(&m->vop);
 	free(m);
 }
 
@@ -466,6 +470,7 @@ mapping_new(int proto, uint16_t int_port, uint16_t ext_want)
 	m->ext_want = ext_want;
 	m->state = MAPPING_WAIT;
 	m->op.done = mapping_done;
+	m->vop.done = verify_done;
 	for (size_t i = 0; i < sizeof(m->nonce); i += 4) {
 		uint32_t r = loop_random(UINT32_MAX);
 
@@ -570,13 +575,54 @@ stale_delete(struct mapping *m)
 		mapping_free_one(m);
 }
 
+static void
+verify_done(struct drv_op *op, const struct drv_result *res)
+{
+	struct mapping *m = container_of(op, struct mapping, vop);
+
+	if (m->state != MAPPING_BOUND || E.stopping)
+		return;
+	if (res->status == DRV_OK) {
+		log_debug("%s %u: still on the gateway", proto_name(m->proto),
+		    m->int_port);
+		return;
+	}
+	if (res->status == DRV_ERR_GATEWAY)
+		return;		/* the renewals will tell */
+	log_info("%s %u -> %u: %s; adding it again", proto_name(m->proto),
+	    m->int_port, m->ext_port, res->detail);
+	mapping_transition(m, MAPPING_RENEWING);
+	mapping_add(m);
+}
+
+/* Routers purge rules (idle ones, or all on a reload): look, and put back. */
+static void
+verify_all(void)
+{
+	struct mapping *m;
+	struct drv_map req;
+
+	if (E.drv->verify == NULL)
+		return;
+	for (m = E.maps; m != NULL; m = m->next) {
+		if (m->state != MAPPING_BOUND || m->vop.priv != NULL)
+			continue;
+		mapping_request(m, &req);
+		req.ext_port = m->ext_port;
+		req.lease = m->lease;
+		if (E.drv->verify(&m->vop, &req) == -1)
+			log_debug("%s %u: cannot verify", proto_name(m->proto),
+			    m->int_port);
+	}
+}
+
 /* The gateway is found: map what waits, and re-map on another gateway. */
 static void
 gateway_ready(const struct mapping_driver *drv, const struct drv_gateway *gw)
 {
 	struct mapping *m, *next_m;
 	struct in_addr known = E.gw.external;
-	int changed;
+	int changed, was_check = E.gw_quiet;
 
 	changed = E.drv != drv || strcmp(gw->where, E.gw.where) != 0 ||
 	    E.mapped_local.s_addr != E.env.local.s_addr;
@@ -596,6 +642,9 @@ gateway_ready(const struct mapping_driver *drv, const struct drv_gateway *gw)
 		remap_all(NULL);
 	timer_set(&E.check_timer, loop_jitter((uint64_t)
 	    MAPPING_CHECK_INTERVAL_S * 1000, 10));
+	/* A periodic check of the same gateway: are the mappings still there? */
+	if (was_check && !changed)
+		verify_all();
 	if (changed)
 		memset(&E.epoch, 0, sizeof(E.epoch));
 	if (gw->has_epoch)
@@ -1065,6 +1114,15 @@ netwatch_cb(struct loop_fd *lf, int ev)
 }
 
 void
+mapping_check_now(void)
+{
+	if (E.stopping || E.gw_state != GW_READY || E.probing)
+		return;
+	log_info("checking the gateway and the mappings now");
+	timer_set(&E.check_timer, 0);
+}
+
+void
 mapping_watch_network(void)
 {
 	E.watching = 1;
@@ -1202,6 +1260,8 @@ mapping_shutdown(void (*done)(void))
 	for (m = E.maps; m != NULL; m = m->next) {
 		int inflight = m->op.priv != NULL;
 
+		if (m->vop.priv != NULL)
+			E.drv->cancel(&m->vop);
 		if (inflight)
 			E.drv->cancel(&m->op);
 		/* An add in flight may have reached the gateway: delete it too. */

@@ -78,6 +78,7 @@ enum upnp_step {
 	STEP_ADD_ANY,
 	STEP_WHO,		/* who holds the port we could not get */
 	STEP_VERIFY,
+	STEP_CHECK,		/* a periodic look: is it still there? */
 	STEP_DELETE,
 };
 
@@ -512,6 +513,7 @@ call_send(struct upnp_call *c)
 		break;
 	case STEP_WHO:
 	case STEP_VERIFY:
+	case STEP_CHECK:
 		action = "GetSpecificPortMappingEntry";
 		break;
 	default:
@@ -720,6 +722,12 @@ call_http_done(struct http_req *h, int err, const struct http_response *r,
 	case STEP_VERIFY:
 		call_verified(c, &rep);
 		break;
+	case STEP_CHECK:
+		if (rep.errcode == UPNP_ERR_NO_SUCH_ENTRY)
+			call_end(c, DRV_ERR_FAILED, "no longer on the gateway");
+		else
+			call_verified(c, &rep);
+		break;
 	default:
 		if (rep.errcode == 0 || rep.errcode == UPNP_ERR_NO_SUCH_ENTRY)
 			call_end(c, DRV_OK, NULL);
@@ -768,6 +776,12 @@ upnp_unmap(struct drv_op *op, const struct drv_map *m)
 	return call_start(op, m, STEP_DELETE);
 }
 
+static int
+upnp_verify(struct drv_op *op, const struct drv_map *m)
+{
+	return call_start(op, m, STEP_CHECK);
+}
+
 static void
 upnp_cancel(struct drv_op *op)
 {
@@ -789,5 +803,6 @@ const struct mapping_driver upnp_driver = {
 	.probe_cancel = upnp_probe_cancel,
 	.map = upnp_map,
 	.unmap = upnp_unmap,
+	.verify = upnp_verify,
 	.cancel = upnp_cancel,
 };

@@ -735,6 +735,44 @@ test_hung_router_times_out(void **state)
 	assert_true(loop_now() - t0 < 10000);
 }
 
+/* The periodic look: there and ours is fine; NoSuchEntryInArray means gone. */
+static void
+test_verify(void **state)
+{
+	static const struct answer there[] = {
+		{ "GetSpecificPortMappingEntry", 200, OURS("1200") },
+		{ NULL, 0, NULL },
+	};
+	static const struct answer gone[] = {
+		{ "GetSpecificPortMappingEntry", 500, "714" },
+		{ NULL, 0, NULL },
+	};
+	struct drv_map m;
+
+	(void)state;
+	need_netns();
+	probe(desc_igd2);
+	memset(&m, 0, sizeof(m));
+	m.proto = DRV_TCP;
+	m.int_addr.s_addr = htonl(INADDR_LOOPBACK);
+	m.int_port = m.ext_port = 8080;
+	m.lease = 3600;
+	FK.script = there;
+	FK.next = 0;
+	done = 0;
+	assert_int_equal(upnp_driver.verify(&op, &m), 0);
+	run_until(&done, 5000);
+	assert_int_equal(result.status, DRV_OK);
+	assert_non_null(strstr(FK.body[0], "<NewExternalPort>8080<"));
+	FK.script = gone;
+	FK.next = 0;
+	done = 0;
+	assert_int_equal(upnp_driver.verify(&op, &m), 0);
+	run_until(&done, 5000);
+	assert_int_equal(result.status, DRV_ERR_FAILED);
+	assert_string_equal(result.detail, "no longer on the gateway");
+}
+
 static void
 test_delete_already_gone(void **state)
 {
@@ -785,6 +823,7 @@ main(void)
 		T(test_closed_without_answer),
 		T(test_closed_once_then_answered),
 		T(test_hung_router_times_out),
+		T(test_verify),
 		T(test_delete_already_gone),
 	};
 	int ok = 0;
