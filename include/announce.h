@@ -16,4 +16,12 @@ int	announce_open(struct in_addr local);
  */
 int	announce_read(int fd, struct in_addr gateway, struct pcp_response *r);
 
+/* A socket on 239.255.255.250:1900 for SSDP NOTIFY, on the interface of local. */
+int	announce_ssdp_open(struct in_addr local);
+/*
+ * Read one datagram: 1 with *bootid set for an ssdp:alive from gateway that
+ * carries BOOTID.UPNP.ORG, 0 for anything else (dropped), -1 on error.
+ */
+int	announce_ssdp_read(int fd, struct in_addr gateway, long *bootid);
+
 #endif

@@ -35,6 +35,7 @@ struct drv_gateway {
 	int		external_reserved;
 	int		has_epoch;	/* PCP and NAT-PMP: the server's epoch time */
 	uint32_t	epoch;
+	long		bootid;		/* UPnP: BOOTID.UPNP.ORG, -1 if none */
 };
 
 #define DRV_NONCE_LEN	12

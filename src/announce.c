@@ -14,11 +14,13 @@
 #include "announce.h"
 #include "log.h"
 #include "pcp-msg.h"
+#include "ssdp-msg.h"
 
 #define ANNOUNCE_GROUP	"224.0.0.1"
 
-int
-announce_open(struct in_addr local)
+/* A UDP socket on port, in group, on the interface of local. */
+static int
+announce_listen_on(uint16_t port, const char *group, struct in_addr local)
 {
 	struct sockaddr_in sin;
 	struct ip_mreq mr;
@@ -27,17 +29,17 @@ announce_open(struct in_addr local)
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
-	/* Other clients on this host may listen too. */
+	/* Other listeners on this host (minissdpd, a second client) may share it. */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
 		goto fail;
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
-	sin.sin_port = htons(PCP_CLIENT_PORT);
+	sin.sin_port = htons(port);
 	sin.sin_addr.s_addr = htonl(INADDR_ANY);
 	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
 		goto fail;
 	memset(&mr, 0, sizeof(mr));
-	inet_pton(AF_INET, ANNOUNCE_GROUP, &mr.imr_multiaddr);
+	inet_pton(AF_INET, group, &mr.imr_multiaddr);
 	mr.imr_interface = local;
 	if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr,
 	    sizeof(mr)) == -1)
@@ -46,6 +48,45 @@ announce_open(struct in_addr local)
 fail:
 	close(fd);
 	return -1;
+}
+
+int
+announce_open(struct in_addr local)
+{
+	return announce_listen_on(PCP_CLIENT_PORT, ANNOUNCE_GROUP, local);
+}
+
+int
+announce_ssdp_open(struct in_addr local)
+{
+	return announce_listen_on(SSDP_PORT, SSDP_MCAST_ADDR, local);
+}
+
+int
+announce_ssdp_read(int fd, struct in_addr gateway, long *bootid)
+{
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	struct ssdp_msg m;
+	const char *err;
+	char buf[1536];
+	ssize_t n;
+
+	n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+	if (n == -1)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	/* Searches from other hosts and other devices' NOTIFYs are not ours. */
+	if (fl < sizeof(from) || from.sin_addr.s_addr != gateway.s_addr)
+		return 0;
+	if (ssdp_parse(buf, (size_t)n, &m, &err) == -1) {
+		if (n >= 8 && memcmp(buf, "NOTIFY", 6) == 0)
+			log_debug("ssdp: dropped a NOTIFY: %s", err);
+		return 0;
+	}
+	if (m.kind != SSDP_ALIVE || m.bootid < 0)
+		return 0;
+	*bootid = m.bootid;
+	return 1;
 }
 
 int

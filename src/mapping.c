@@ -103,6 +103,9 @@ static struct {
 	int				 probing;	/* a probe is out (gw_state may be READY) */
 	int				 announce_fd;
 	struct loop_fd			 announce_lfd;
+	int				 ssdp_fd;	/* SSDP NOTIFY from the gateway */
+	struct loop_fd			 ssdp_lfd;
+	long				 bootid;	/* its last BOOTID, -1: none yet */
 	struct in_addr			 announce_local;
 	int				 netwatch_fd;
 	struct loop_fd			 netwatch_lfd;
@@ -645,8 +648,20 @@ gateway_ready(const struct mapping_driver *drv, const struct drv_gateway *gw)
 	/* A periodic check of the same gateway: are the mappings still there? */
 	if (was_check && !changed)
 		verify_all();
-	if (changed)
+	if (changed) {
 		memset(&E.epoch, 0, sizeof(E.epoch));
+		E.bootid = -1;
+	}
+	/* The search answer's BOOTID: a baseline, or a restart seen by a check. */
+	if (gw->bootid >= 0) {
+		if (E.bootid >= 0 && gw->bootid != E.bootid) {
+			log_info("gateway %s restarted (UPnP BOOTID %ld -> %ld); "
+			    "mapping again", inet_ntoa(E.env.gateway),
+			    E.bootid, gw->bootid);
+			remap_all(NULL);
+		}
+		E.bootid = gw->bootid;
+	}
 	if (gw->has_epoch)
 		epoch_seen(gw->epoch, NULL);
 	announce_listen();
@@ -706,6 +721,31 @@ announce_cb(struct loop_fd *lf, int ev)
 	}
 }
 
+/* A NOTIFY with another BOOTID: the gateway's UPnP device restarted. */
+static void
+ssdp_cb(struct loop_fd *lf, int ev)
+{
+	long bootid;
+	int i;
+
+	(void)ev;
+	for (i = 0; i < 32; i++) {
+		if (announce_ssdp_read(lf->fd, E.env.gateway, &bootid) != 1)
+			return;
+		if (E.gw_state != GW_READY || E.stopping)
+			continue;
+		if (E.bootid >= 0 && bootid != E.bootid) {
+			log_info("gateway %s restarted (UPnP BOOTID %ld -> %ld); "
+			    "mapping again", inet_ntoa(E.env.gateway),
+			    E.bootid, bootid);
+			remap_all(NULL);
+			if (!E.probing)
+				timer_set(&E.check_timer, loop_jitter(500, 20));
+		}
+		E.bootid = bootid;
+	}
+}
+
 /* Hear the gateway's announcements, on the interface our mappings use. */
 static void
 announce_listen(void)
@@ -719,6 +759,14 @@ announce_listen(void)
 		loop_fd_del(&E.announce_lfd);
 		close(E.announce_fd);
 	}
+	if (E.ssdp_fd != -1) {
+		loop_fd_del(&E.ssdp_lfd);
+		close(E.ssdp_fd);
+	}
+	if ((E.ssdp_fd = announce_ssdp_open(E.env.local)) == -1)
+		log_warn("cannot listen for SSDP NOTIFY on port 1900");
+	else
+		loop_fd_add(&E.ssdp_lfd, E.ssdp_fd, LOOP_READ, ssdp_cb);
 	if ((E.announce_fd = announce_open(E.env.local)) == -1) {
 		log_warn("cannot listen for the gateway's announcements on "
 		    "port %d", PCP_CLIENT_PORT);
@@ -1155,6 +1203,8 @@ mapping_init(const struct config *conf,
 	timer_init(&E.state_timer, state_timer_cb);
 	E.netwatch_fd = -1;
 	E.announce_fd = -1;
+	E.ssdp_fd = -1;
+	E.bootid = -1;
 	timer_init(&E.stop_timer, NULL);
 	add_missing(conf);
 }
@@ -1306,6 +1356,11 @@ mapping_free(void)
 		loop_fd_del(&E.announce_lfd);
 		close(E.announce_fd);
 		E.announce_fd = -1;
+	}
+	if (E.ssdp_fd != -1) {
+		loop_fd_del(&E.ssdp_lfd);
+		close(E.ssdp_fd);
+		E.ssdp_fd = -1;
 	}
 }
 

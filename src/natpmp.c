@@ -260,6 +260,7 @@ natpmp_answer_public(const natpmpresp_t *resp)
 	    inet_ntoa(N.gateway), NATPMP_PORT);
 	N.gw.external = resp->pnu.publicaddress.addr;
 	N.gw.has_epoch = 1;
+	N.gw.bootid = -1;
 	N.gw.epoch = resp->epoch;
 	N.gw.external_reserved = upnp_addr_reserved(N.gw.external);
 	log_debug("natpmp: public address %s, epoch %u",

@@ -435,6 +435,7 @@ pcp_probe(const struct drv_env *env, drv_probe_cb cb)
 		return -1;
 	memset(&P.gw, 0, sizeof(P.gw));
 	snprintf(P.gw.name, sizeof(P.gw.name), "PCP");
+	P.gw.bootid = -1;
 	snprintf(P.gw.where, sizeof(P.gw.where), "%s:%d",
 	    inet_ntoa(env->gateway), PCP_SERVER_PORT);
 	if ((c = calloc(1, sizeof(*c))) == NULL)

@@ -52,6 +52,7 @@ struct upnp_candidate {
 	struct in_addr	from;
 	int		igd;
 	int		tried;
+	long		bootid;
 };
 
 static struct {
@@ -71,6 +72,7 @@ static struct {
 	struct upnp_igd		 igd;
 	struct drv_gateway	 gw;
 	int			 ready;		/* a gateway found; kept while probing again */
+	long			 bootid;	/* of the candidate being fetched */
 } U = { .fd = -1 };
 
 enum upnp_step {
@@ -236,6 +238,7 @@ probe_next_candidate(void)
 		return;
 	}
 	snprintf(U.location, sizeof(U.location), "%s", c->location);
+	U.bootid = c->bootid;
 	memset(&U.http, 0, sizeof(U.http));
 	U.http.dst = u.addr;
 	U.http.port = u.port;
@@ -290,6 +293,7 @@ probe_read(struct loop_fd *lf, int ev)
 	U.cand[U.ncand].from = from.sin_addr;
 	U.cand[U.ncand].igd = m.igd;
 	U.cand[U.ncand].tried = 0;
+	U.cand[U.ncand].bootid = m.bootid;
 	U.ncand++;
 	if (U.state != PROBE_SEARCH)
 		return;
@@ -359,6 +363,7 @@ probe_extaddr_done(struct http_req *h, int err, const struct http_response *r,
 		svc += strlen(UPNP_SVC_PREFIX);
 	snprintf(U.gw.name, sizeof(U.gw.name), "UPnP (%.48s)", svc);
 	memcpy(U.gw.where, U.location, sizeof(U.gw.where));
+	U.gw.bootid = U.bootid;
 	if (err != HTTP_OK) {
 		U.state = PROBE_SEARCH;
 		log_debug("upnp: GetExternalIPAddress: %s", http_strerror(err));

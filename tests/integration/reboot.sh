@@ -47,6 +47,40 @@ for p in pcp natpmp upnp; do
 	tap_check "--protocol $p: nothing left" lab_wait 3 eval '[ "$(count_rules 8080)" = 0 ]'
 done
 
+# A router that speaks UPnP only announces nothing over PCP: its SSDP NOTIFY
+# with a new BOOTID tells natmapd.
+lab_router_stop
+lab_router_start enable_natpmp=no || tap_fail "miniupnpd starts without NAT-PMP/PCP"
+p=upnp-only
+nm_start lan reboot-upnp-only.log -m 8080/tcp -m 9000/udp
+tap_check "UPnP-only router: mapped via UPnP" \
+    nm_wait_log 10 "^udp $LAB_LAN_IP:9000 -> .* via UPnP"
+lab_router_stop
+lab_rules_flush
+lab_flush_conntrack
+rm -f "$LAB_DIR/miniupnpd.leases"
+# miniupnpd's BOOTID is the second it started in; a real reboot takes many:
+# let the clock's second turn, as it would.
+s0=$(date +%s)
+lab_wait 2 eval '[ "$(date +%s)" != "$s0" ]'
+lab_router_start enable_natpmp=no
+t0=$(lab_now_ms)
+if lab_wait 8 both_reached; then
+	ms=$(( $(lab_now_ms) - t0 ))
+	if [ "$ms" -le 6000 ]; then
+		tap_ok "UPnP-only router: reached again $ms ms after the router answered (limit 6000)"
+	else
+		tap_fail "UPnP-only router: reached again within 6000 ms (took $ms ms)"
+	fi
+else
+	tap_fail "UPnP-only router: reached again after the reboot"; nm_diag
+fi
+tap_check "UPnP-only router: the log says the BOOTID changed" \
+    nm_log_has "restarted \\(UPnP BOOTID [0-9]+ -> [0-9]+\\); mapping again"
+nm_stop_check "UPnP-only router: SIGTERM" 5000
+lab_router_stop
+lab_router_start || tap_fail "miniupnpd starts again with everything"
+
 # kill -9, then a new natmapd: one entry per configured mapping, no more.
 for p in pcp natpmp upnp; do
 	nm_start lan "kill9-$p.log" -m 8080/tcp --protocol "$p"

@@ -138,6 +138,7 @@ gateway_up_with(const char *external)
 	snprintf(gw.name, sizeof(gw.name), "FAKE");
 	snprintf(gw.where, sizeof(gw.where), "http://192.0.2.1/x");
 	inet_pton(AF_INET, external, &gw.external);
+	gw.bootid = -1;
 	assert_non_null(cb);
 	F.probe_cb = NULL;
 	cb(&fake_driver, DRV_OK, &gw, NULL);
