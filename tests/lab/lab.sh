@@ -219,6 +219,13 @@ table inet $LAB_NFT_TABLE {
 		ct state established,related accept
 		iifname "$LAB_RTR_LAN_IF" oifname "$LAB_RTR_WAN_IF" accept
 		jump $LAB_NFT_FWD_CHAIN
+		# What no mapping lets in is refused, not dropped: miniupnpd
+		# adds its DNAT rule before its filter rule, and a probe caught
+		# between the two would wait (1 s for a SYN to be sent again,
+		# a UDP probe its whole timeout), blurring every "reached
+		# again after N ms".
+		iifname "$LAB_RTR_WAN_IF" meta l4proto tcp reject with tcp reset
+		iifname "$LAB_RTR_WAN_IF" meta l4proto udp reject
 	}
 	chain $LAB_NFT_FWD_CHAIN {
 	}
