@@ -129,7 +129,7 @@ nm_stop() {	# SIGTERM natmapd, bounded wait, then SIGKILL
 nm_start() {	# nm_start LOG ARGS...: natmapd in the LAN namespace, foreground
 	local log=$1
 	shift
-	ip netns exec "$LAB_NS_LAN" "$natmapd" -f -c "$LAB_DIR/empty.conf" "$@" \
+	ip netns exec "$LAB_NS_LAN" "$natmapd" -f -c "$LAB_DIR/empty.conf" --state-file "$LAB_DIR/natmapd.state" "$@" \
 	    >"$log" 2>&1 &
 	NM_PID=$!
 }

@@ -43,6 +43,8 @@ int	state_load(const char *path, struct state_entry **entries, size_t *n,
 	    char *err, size_t errlen);
 /* Write the entries in the format above, with a comment header. */
 void	state_print(FILE *, const struct state_entry *, size_t);
+/* Create the missing directories above path (0755, the last one 0700). */
+int	state_mkdir_parent(const char *path);
 /* Write atomically: a temporary file in the same directory, then rename(2). */
 int	state_save(const char *path, const struct state_entry *, size_t);
 

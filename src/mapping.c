@@ -1044,6 +1044,7 @@ state_write(void)
 	struct state_entry *ents;
 	struct mapping *m;
 	size_t n = 0;
+	int r;
 
 	if (E.state_path == NULL || E.drv == NULL)
 		return;
@@ -1071,7 +1072,11 @@ state_write(void)
 		    E.mapped_local;
 		n++;
 	}
-	if (state_save(E.state_path, ents, n) == -1) {
+	/* The first time, /var/lib/natmapd may not be there yet. */
+	r = state_save(E.state_path, ents, n);
+	if (r == -1 && errno == ENOENT && state_mkdir_parent(E.state_path) == 0)
+		r = state_save(E.state_path, ents, n);
+	if (r == -1) {
 		if (!E.state_warned)
 			log_warn("cannot write %s", E.state_path);
 		E.state_warned = 1;

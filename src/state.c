@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -413,4 +414,33 @@ fail:
 	free(text);
 	errno = saved;
 	return -1;
+}
+
+int
+state_mkdir_parent(const char *path)
+{
+	char dir[PATH_MAX], *p, *last;
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(dir) || path[0] != '/') {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(dir, path, len + 1);
+	if ((last = strrchr(dir, '/')) == dir)
+		return 0;		/* in / itself */
+	*last = '\0';
+	for (p = dir + 1; ; p++) {
+		int end = *p == '\0';
+
+		if (*p != '/' && !end)
+			continue;
+		*p = '\0';
+		if (mkdir(dir, end ? 0700 : 0755) == -1 && errno != EEXIST)
+			return -1;
+		if (end)
+			break;
+		*p = '/';
+	}
+	return 0;
 }

@@ -45,7 +45,8 @@ lab_reach_tcp "$LAB_RTR_WAN_IP" 8080 >/dev/null && echo "reached (unexpected)" |
 step "natmapd --map 8080/tcp (on the LAN host)"
 log="$LAB_DIR/natmapd.log"
 : >"$LAB_DIR/empty.conf"
-ip netns exec "$LAB_NS_LAN" "$natmapd" -f -c "$LAB_DIR/empty.conf" --map 8080/tcp >"$log" 2>&1 &
+ip netns exec "$LAB_NS_LAN" "$natmapd" -f -c "$LAB_DIR/empty.conf" \
+    --state-file "$LAB_DIR/natmapd.state" --map 8080/tcp >"$log" 2>&1 &
 NM_PID=$!
 t0=$(lab_now_ms)
 if lab_wait 10 lab_reach_tcp "$LAB_RTR_WAN_IP" 8080 >/dev/null; then

@@ -879,10 +879,50 @@ test_load_errors(void **state)
 	rmdir_all(dir);
 }
 
+/* A first start: the directories above the state file are made, the last 0700. */
+static void
+test_mkdir_parent(void **state)
+{
+	char base[] = "/tmp/natmapd-state-mkdir.XXXXXX", path[256], dir[256];
+	struct state_entry *ents = NULL;
+	struct stat st;
+	size_t n = 0;
+	char err[128];
+
+	(void)state;
+	assert_non_null(mkdtemp(base));
+	snprintf(path, sizeof(path), "%s/var/lib/natmapd/state", base);
+	assert_int_equal(state_mkdir_parent(path), 0);
+	snprintf(dir, sizeof(dir), "%s/var/lib/natmapd", base);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0700);
+	snprintf(dir, sizeof(dir), "%s/var/lib", base);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0755);
+	/* again: nothing to do, no error */
+	assert_int_equal(state_mkdir_parent(path), 0);
+	assert_int_equal(state_save(path, NULL, 0), 0);
+	assert_int_equal(state_load(path, &ents, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 0);
+	free(ents);
+	/* a relative path is refused */
+	assert_int_equal(state_mkdir_parent("var/lib/x"), -1);
+	unlink(path);
+	snprintf(dir, sizeof(dir), "%s/var/lib/natmapd", base);
+	rmdir(dir);
+	snprintf(dir, sizeof(dir), "%s/var/lib", base);
+	rmdir(dir);
+	snprintf(dir, sizeof(dir), "%s/var", base);
+	rmdir(dir);
+	assert_int_equal(rmdir(base), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_mkdir_parent),
 		cmocka_unit_test(test_parse_several),
 		cmocka_unit_test(test_parse_empty),
 		cmocka_unit_test(test_parse_comments_blanks),
