@@ -92,8 +92,8 @@ config_free(struct config *conf)
 }
 
 /* A decimal port 1..65535 from s[0..len). */
-static int
-parse_port(const char *s, size_t len, uint16_t *port)
+int
+config_parse_port(const char *s, size_t len, uint16_t *port)
 {
 	unsigned long v = 0;
 	size_t i;
@@ -120,13 +120,13 @@ parse_range(const char *s, size_t len, uint16_t *first, uint16_t *last,
 
 	*is_range = dash != NULL;
 	if (dash == NULL) {
-		if (parse_port(s, len, first) == -1)
+		if (config_parse_port(s, len, first) == -1)
 			return -1;
 		*last = *first;
 		return 0;
 	}
-	if (parse_port(s, (size_t)(dash - s), first) == -1 ||
-	    parse_port(dash + 1, len - (size_t)(dash - s) - 1, last) == -1)
+	if (config_parse_port(s, (size_t)(dash - s), first) == -1 ||
+	    config_parse_port(dash + 1, len - (size_t)(dash - s) - 1, last) == -1)
 		return -1;
 	return 0;
 }

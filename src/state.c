@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "driver.h"
 #include "state.h"
 
@@ -58,26 +59,6 @@ parse_protocol(const char *s, char *out)
 			return 0;
 		}
 	return -1;
-}
-
-/* A decimal port 1..65535: digits only, no sign. */
-static int
-parse_port(const char *s, uint16_t *port)
-{
-	unsigned long v = 0;
-	size_t i, len = strlen(s);
-
-	if (len == 0 || len > 5)
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	}
-	if (v < 1 || v > 65535)
-		return -1;
-	*port = (uint16_t)v;
-	return 0;
 }
 
 static int
@@ -127,11 +108,11 @@ parse_map(char **tok, struct state_entry *e, char *msg, size_t msglen)
 		    tok[2]);
 		return -1;
 	}
-	if (parse_port(tok[3], &e->int_port) == -1) {
+	if (config_parse_port(tok[3], strlen(tok[3]), &e->int_port) == -1) {
 		seterr(msg, msglen, "bad internal port \"%s\"", tok[3]);
 		return -1;
 	}
-	if (parse_port(tok[4], &e->ext_port) == -1) {
+	if (config_parse_port(tok[4], strlen(tok[4]), &e->ext_port) == -1) {
 		seterr(msg, msglen, "bad external port \"%s\"", tok[4]);
 		return -1;
 	}
