@@ -63,6 +63,9 @@ void	 config_free(struct config *);
 /* Parse "8080/tcp", "8080:18080/udp", "5000-5010[:6000]/udp". */
 int	 config_parse_map(const char *, struct conf_map *, char *err, size_t);
 int	 config_parse_lease(const char *, uint32_t *, char *err, size_t);
+/* Format an error message into err[errlen], if err is not NULL. */
+void	 config_seterr(char *err, size_t errlen, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 /* A decimal port 1..65535 from s[0..len): digits only, no sign. */
 int	 config_parse_port(const char *s, size_t len, uint16_t *);
 int	 config_add_map(struct config *, const struct conf_map *, char *err,

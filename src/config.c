@@ -24,11 +24,8 @@
 #define CONF_MAX_LINE	1024
 #define CONF_MAX_TOKENS	8
 
-static void	seterr(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
+void
+config_seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -143,7 +140,7 @@ config_parse_map(const char *spec, struct conf_map *m, char *err,
 	memset(m, 0, sizeof(*m));
 	slash = strrchr(spec, '/');
 	if (slash == NULL) {
-		seterr(err, errlen, "missing /tcp or /udp");
+		config_seterr(err, errlen, "missing /tcp or /udp");
 		return -1;
 	}
 	proto = slash + 1;
@@ -152,18 +149,18 @@ config_parse_map(const char *spec, struct conf_map *m, char *err,
 	else if (strcmp(proto, "udp") == 0)
 		m->proto = CONF_UDP;
 	else {
-		seterr(err, errlen, "protocol must be tcp or udp");
+		config_seterr(err, errlen, "protocol must be tcp or udp");
 		return -1;
 	}
 	colon = memchr(spec, ':', (size_t)(slash - spec));
 	ilen = (size_t)((colon != NULL ? colon : slash) - spec);
 	if (parse_range(spec, ilen, &m->int_first, &m->int_last,
 	    &irange) == -1) {
-		seterr(err, errlen, "bad internal port");
+		config_seterr(err, errlen, "bad internal port");
 		return -1;
 	}
 	if (m->int_last < m->int_first) {
-		seterr(err, errlen, "range %u-%u is backwards",
+		config_seterr(err, errlen, "range %u-%u is backwards",
 		    m->int_first, m->int_last);
 		return -1;
 	}
@@ -171,18 +168,18 @@ config_parse_map(const char *spec, struct conf_map *m, char *err,
 	if (colon != NULL) {
 		if (parse_range(colon + 1, (size_t)(slash - colon - 1), &ef,
 		    &el, &erange) == -1) {
-			seterr(err, errlen, "bad external port");
+			config_seterr(err, errlen, "bad external port");
 			return -1;
 		}
 		if (erange && el - ef != m->int_last - m->int_first) {
-			seterr(err, errlen, "external range is not as long as "
+			config_seterr(err, errlen, "external range is not as long as "
 			    "the internal one");
 			return -1;
 		}
 		m->ext_first = ef;
 	}
 	if ((unsigned)m->ext_first + (m->int_last - m->int_first) > 65535) {
-		seterr(err, errlen, "external range goes past 65535");
+		config_seterr(err, errlen, "external range goes past 65535");
 		return -1;
 	}
 	return 0;
@@ -201,14 +198,14 @@ config_parse_lease(const char *s, uint32_t *lease, char *err, size_t errlen)
 	if (errno != 0 || *end != '\0')
 		goto bad;
 	if (v != 0 && (v < CONF_LEASE_MIN || v > CONF_LEASE_MAX)) {
-		seterr(err, errlen, "lease %s: must be 0 or %d to %d seconds",
+		config_seterr(err, errlen, "lease %s: must be 0 or %d to %d seconds",
 		    s, CONF_LEASE_MIN, CONF_LEASE_MAX);
 		return -1;
 	}
 	*lease = (uint32_t)v;
 	return 0;
 bad:
-	seterr(err, errlen, "lease \"%s\": not a number of seconds", s);
+	config_seterr(err, errlen, "lease \"%s\": not a number of seconds", s);
 	return -1;
 }
 
@@ -249,13 +246,13 @@ config_add_map(struct config *conf, const struct conf_map *m, char *err,
 		if (map_overlaps(&conf->maps[i], m)) {
 			config_format_map(m, a, sizeof(a));
 			config_format_map(&conf->maps[i], b, sizeof(b));
-			seterr(err, errlen, "map %s: external ports overlap "
+			config_seterr(err, errlen, "map %s: external ports overlap "
 			    "map %s", a, b);
 			return -1;
 		}
 	}
 	if (conf->nports + count > CONF_MAX_MAPS) {
-		seterr(err, errlen, "too many mappings: at most %d ports in all",
+		config_seterr(err, errlen, "too many mappings: at most %d ports in all",
 		    CONF_MAX_MAPS);
 		return -1;
 	}
@@ -307,7 +304,7 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 		if (nargs != 1)
 			goto nargs;
 		if (config_parse_map(tok[1], &m, err, sizeof(err)) == -1) {
-			seterr(msg, msglen, "map %s: %s", tok[1], err);
+			config_seterr(msg, msglen, "map %s: %s", tok[1], err);
 			return -1;
 		}
 		return config_add_map(conf, &m, msg, msglen);
@@ -319,7 +316,7 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 		if (nargs != 1)
 			goto nargs;
 		if (parse_yesno(tok[1], &conf->any_port) == -1) {
-			seterr(msg, msglen, "any-port: expected yes or no, "
+			config_seterr(msg, msglen, "any-port: expected yes or no, "
 			    "not \"%s\"", tok[1]);
 			return -1;
 		}
@@ -328,7 +325,7 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 		if (nargs != 1)
 			goto nargs;
 		if (config_parse_gwproto(tok[1], &conf->gwproto) == -1) {
-			seterr(msg, msglen, "protocol: expected auto, pcp, natpmp "
+			config_seterr(msg, msglen, "protocol: expected auto, pcp, natpmp "
 			    "or upnp, not \"%s\"", tok[1]);
 			return -1;
 		}
@@ -337,7 +334,7 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 		if (nargs != 1)
 			goto nargs;
 		if (!config_valid_ifname(tok[1])) {
-			seterr(msg, msglen, "interface: bad name \"%s\"",
+			config_seterr(msg, msglen, "interface: bad name \"%s\"",
 			    tok[1]);
 			return -1;
 		}
@@ -349,7 +346,7 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 		if (nargs != 1)
 			goto nargs;
 		if (inet_pton(AF_INET, tok[1], &conf->gateway) != 1) {
-			seterr(msg, msglen, "gateway: \"%s\" is not an IPv4 "
+			config_seterr(msg, msglen, "gateway: \"%s\" is not an IPv4 "
 			    "address", tok[1]);
 			return -1;
 		}
@@ -359,7 +356,7 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 		if (nargs != 1)
 			goto nargs;
 		if (tok[1][0] != '/') {
-			seterr(msg, msglen, "state-file: \"%s\" is not an "
+			config_seterr(msg, msglen, "state-file: \"%s\" is not an "
 			    "absolute path", tok[1]);
 			return -1;
 		}
@@ -371,7 +368,7 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 		if (nargs != 1)
 			goto nargs;
 		if (tok[1][0] != '/') {
-			seterr(msg, msglen, "pidfile: \"%s\" is not an absolute "
+			config_seterr(msg, msglen, "pidfile: \"%s\" is not an absolute "
 			    "path", tok[1]);
 			return -1;
 		}
@@ -380,10 +377,10 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 			fatal("strdup");
 		return 0;
 	}
-	seterr(msg, msglen, "unknown keyword \"%s\"", kw);
+	config_seterr(msg, msglen, "unknown keyword \"%s\"", kw);
 	return -1;
 nargs:
-	seterr(msg, msglen, "%s: expected one argument, got %d", kw, nargs);
+	config_seterr(msg, msglen, "%s: expected one argument, got %d", kw, nargs);
 	return -1;
 }
 
@@ -402,7 +399,7 @@ config_parse_buf(struct config *conf, const char *name, const char *buf,
 		ll = nl != NULL ? (size_t)(nl - (buf + pos)) : len - pos;
 		lineno++;
 		if (ll > CONF_MAX_LINE) {
-			seterr(err, errlen, "%s:%d: line too long", name,
+			config_seterr(err, errlen, "%s:%d: line too long", name,
 			    lineno);
 			return -1;
 		}
@@ -410,7 +407,7 @@ config_parse_buf(struct config *conf, const char *name, const char *buf,
 		line[ll] = '\0';
 		pos += ll + (nl != NULL);
 		if (memchr(line, '\0', ll) != NULL) {
-			seterr(err, errlen, "%s:%d: NUL byte in line", name,
+			config_seterr(err, errlen, "%s:%d: NUL byte in line", name,
 			    lineno);
 			return -1;
 		}
@@ -423,12 +420,12 @@ config_parse_buf(struct config *conf, const char *name, const char *buf,
 			if (*p == '\0')
 				break;
 			if (!isprint((unsigned char)*p)) {
-				seterr(err, errlen, "%s:%d: unexpected byte "
+				config_seterr(err, errlen, "%s:%d: unexpected byte "
 				    "0x%02x", name, lineno, (unsigned char)*p);
 				return -1;
 			}
 			if (ntok == CONF_MAX_TOKENS) {
-				seterr(err, errlen, "%s:%d: too many words",
+				config_seterr(err, errlen, "%s:%d: too many words",
 				    name, lineno);
 				return -1;
 			}
@@ -436,7 +433,7 @@ config_parse_buf(struct config *conf, const char *name, const char *buf,
 			while (*p != '\0' && *p != ' ' && *p != '\t' &&
 			    *p != '\r') {
 				if (!isprint((unsigned char)*p)) {
-					seterr(err, errlen, "%s:%d: unexpected "
+					config_seterr(err, errlen, "%s:%d: unexpected "
 					    "byte 0x%02x", name, lineno,
 					    (unsigned char)*p);
 					return -1;
@@ -449,7 +446,7 @@ config_parse_buf(struct config *conf, const char *name, const char *buf,
 		if (ntok == 0)
 			continue;
 		if (parse_statement(conf, tok, ntok, msg, sizeof(msg)) == -1) {
-			seterr(err, errlen, "%s:%d: %s", name, lineno, msg);
+			config_seterr(err, errlen, "%s:%d: %s", name, lineno, msg);
 			return -1;
 		}
 	}
@@ -469,12 +466,12 @@ config_load(struct config *conf, const char *path, int must_exist, char *err,
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT && !must_exist)
 			return 0;
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		config_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    st.st_size > CONF_MAX_FILE) {
-		seterr(err, errlen, "%s: not a regular file of at most %d bytes",
+		config_seterr(err, errlen, "%s: not a regular file of at most %d bytes",
 		    path, CONF_MAX_FILE);
 		close(fd);
 		return -1;

@@ -27,20 +27,6 @@
 #define STATE_HEADER	"# natmapd state: mappings it made on the router; " \
 			"written by natmapd, do not edit\n"
 
-static void	seterr(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static const char *const protocol_names[] = { "pcp", "natpmp", "upnp" };
 
@@ -95,7 +81,7 @@ parse_map(char **tok, struct state_entry *e, char *msg, size_t msglen)
 {
 	memset(e, 0, sizeof(*e));
 	if (parse_protocol(tok[1], e->protocol) == -1) {
-		seterr(msg, msglen, "bad protocol \"%s\": expected pcp, natpmp "
+		config_seterr(msg, msglen, "bad protocol \"%s\": expected pcp, natpmp "
 		    "or upnp", tok[1]);
 		return -1;
 	}
@@ -104,28 +90,28 @@ parse_map(char **tok, struct state_entry *e, char *msg, size_t msglen)
 	else if (strcmp(tok[2], "udp") == 0)
 		e->proto = DRV_UDP;
 	else {
-		seterr(msg, msglen, "bad proto \"%s\": expected tcp or udp",
+		config_seterr(msg, msglen, "bad proto \"%s\": expected tcp or udp",
 		    tok[2]);
 		return -1;
 	}
 	if (config_parse_port(tok[3], strlen(tok[3]), &e->int_port) == -1) {
-		seterr(msg, msglen, "bad internal port \"%s\"", tok[3]);
+		config_seterr(msg, msglen, "bad internal port \"%s\"", tok[3]);
 		return -1;
 	}
 	if (config_parse_port(tok[4], strlen(tok[4]), &e->ext_port) == -1) {
-		seterr(msg, msglen, "bad external port \"%s\"", tok[4]);
+		config_seterr(msg, msglen, "bad external port \"%s\"", tok[4]);
 		return -1;
 	}
 	if (parse_nonce(tok[5], e->nonce) == -1) {
-		seterr(msg, msglen, "bad nonce \"%s\"", tok[5]);
+		config_seterr(msg, msglen, "bad nonce \"%s\"", tok[5]);
 		return -1;
 	}
 	if (inet_pton(AF_INET, tok[6], &e->gateway) != 1) {
-		seterr(msg, msglen, "bad gateway address \"%s\"", tok[6]);
+		config_seterr(msg, msglen, "bad gateway address \"%s\"", tok[6]);
 		return -1;
 	}
 	if (inet_pton(AF_INET, tok[7], &e->local) != 1) {
-		seterr(msg, msglen, "bad local address \"%s\"", tok[7]);
+		config_seterr(msg, msglen, "bad local address \"%s\"", tok[7]);
 		return -1;
 	}
 	return 0;
@@ -152,7 +138,7 @@ state_parse(const char *name, const char *buf, size_t len,
 		if (ll > 0 && buf[pos + ll - 1] == '\r')
 			ll--;
 		if (ll > STATE_MAX_LINE) {
-			seterr(err, errlen, "%s:%d: line too long (more than "
+			config_seterr(err, errlen, "%s:%d: line too long (more than "
 			    "%d bytes)", name, lineno, STATE_MAX_LINE);
 			goto fail;
 		}
@@ -165,12 +151,12 @@ state_parse(const char *name, const char *buf, size_t len,
 			unsigned char c = (unsigned char)line[i];
 
 			if (c == '\0') {
-				seterr(err, errlen, "%s:%d: NUL byte in line",
+				config_seterr(err, errlen, "%s:%d: NUL byte in line",
 				    name, lineno);
 				goto fail;
 			}
 			if (c != '\t' && (c < 0x20 || c > 0x7e)) {
-				seterr(err, errlen, "%s:%d: unexpected byte "
+				config_seterr(err, errlen, "%s:%d: unexpected byte "
 				    "0x%02x", name, lineno, c);
 				goto fail;
 			}
@@ -195,17 +181,17 @@ state_parse(const char *name, const char *buf, size_t len,
 		if (ntok == 0)
 			continue;
 		if (strcmp(tok[0], "map") != 0) {
-			seterr(err, errlen, "%s:%d: unknown keyword \"%s\"",
+			config_seterr(err, errlen, "%s:%d: unknown keyword \"%s\"",
 			    name, lineno, tok[0]);
 			goto fail;
 		}
 		if (ntok != STATE_WORDS) {
-			seterr(err, errlen, "%s:%d: map: expected %d fields, "
+			config_seterr(err, errlen, "%s:%d: map: expected %d fields, "
 			    "got %d", name, lineno, STATE_WORDS - 1, ntok - 1);
 			goto fail;
 		}
 		if (count == STATE_MAX_ENTRIES) {
-			seterr(err, errlen, "%s:%d: too many entries: at most "
+			config_seterr(err, errlen, "%s:%d: too many entries: at most "
 			    "%d", name, lineno, STATE_MAX_ENTRIES);
 			goto fail;
 		}
@@ -214,14 +200,14 @@ state_parse(const char *name, const char *buf, size_t len,
 			if (cap > STATE_MAX_ENTRIES)
 				cap = STATE_MAX_ENTRIES;
 			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL) {
-				seterr(err, errlen, "%s:%d: out of memory",
+				config_seterr(err, errlen, "%s:%d: out of memory",
 				    name, lineno);
 				goto fail;
 			}
 			v = nv;
 		}
 		if (parse_map(tok, &v[count], msg, sizeof(msg)) == -1) {
-			seterr(err, errlen, "%s:%d: %s", name, lineno, msg);
+			config_seterr(err, errlen, "%s:%d: %s", name, lineno, msg);
 			goto fail;
 		}
 		count++;
@@ -253,25 +239,25 @@ state_load(const char *path, struct state_entry **entries, size_t *n,
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT)
 			return 0;
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		config_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) == -1) {
 		saved = errno;
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		config_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		close(fd);
 		errno = saved;
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size > STATE_MAX_FILE) {
-		seterr(err, errlen, "%s: not a regular file of at most %d "
+		config_seterr(err, errlen, "%s: not a regular file of at most %d "
 		    "bytes", path, STATE_MAX_FILE);
 		close(fd);
 		errno = EINVAL;
 		return -1;
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		config_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		close(fd);
 		errno = ENOMEM;
 		return -1;
@@ -282,7 +268,7 @@ state_load(const char *path, struct state_entry **entries, size_t *n,
 			continue;
 		if (r == -1) {
 			saved = errno;
-			seterr(err, errlen, "%s: read: %s", path,
+			config_seterr(err, errlen, "%s: read: %s", path,
 			    strerror(errno));
 			free(buf);
 			close(fd);
