@@ -51,6 +51,16 @@ struct drv_map {
 	uint8_t		nonce[DRV_NONCE_LEN];	/* the mapping's own, for PCP */
 };
 
+/* One entry of the gateway's table, as a listing returns it. */
+struct drv_entry {
+	int		proto;
+	uint16_t	ext_port;
+	struct in_addr	int_addr;
+	uint16_t	int_port;
+	uint32_t	lease;		/* left; 0 = permanent */
+	char		desc[64];	/* as the router keeps it, unescaped */
+};
+
 struct drv_result {
 	int		status;		/* enum drv_status */
 	uint16_t	ext_port;	/* granted */
@@ -60,7 +70,11 @@ struct drv_result {
 	int		has_epoch;	/* the answer carried the server's epoch time */
 	uint32_t	epoch;
 	char		detail[160];	/* why, for the log */
+	/* list: the entry at the index asked for; end when there is none */
+	struct drv_entry entry;
+	int		end;
 };
+
 
 /* One outstanding request; the engine owns it, the driver uses priv while in flight. */
 struct drv_op {
@@ -89,6 +103,11 @@ struct mapping_driver {
 	int		(*unmap)(struct drv_op *, const struct drv_map *);
 	/* Optional: is the mapping still there?  DRV_ERR_FAILED if it is gone. */
 	int		(*verify)(struct drv_op *, const struct drv_map *);
+	/*
+	 * Optional: the gateway's entry at an index (0, 1, ...); op->done
+	 * gets DRV_OK with res->entry, or res->end set past the last one.
+	 */
+	int		(*list)(struct drv_op *, unsigned int index);
 	void		(*cancel)(struct drv_op *);
 };
 

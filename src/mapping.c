@@ -111,7 +111,13 @@ static struct {
 	struct loop_fd			 netwatch_lfd;
 	struct timer			 netchange_timer;
 	int				 netchange_bits;
+	char				 tag[16];	/* descriptions start with it */
+	struct drv_op			 scan_op;	/* listing the gateway's table */
+	unsigned int			 scan_index;
 } E;
+
+/* How far down a gateway's table natmapd looks for its own entries. */
+#define MAPPING_SCAN_MAX		256
 
 /* How often the gateway is probed again, to notice a new external address. */
 #define MAPPING_CHECK_INTERVAL_S	300
@@ -242,7 +248,7 @@ mapping_request(const struct mapping *m, struct drv_map *req)
 	req->int_addr = E.env.local;
 	req->int_port = m->int_port;
 	req->lease = E.lease;
-	snprintf(req->desc, sizeof(req->desc), "natmapd %s %u",
+	snprintf(req->desc, sizeof(req->desc), "%s %s %u", E.tag,
 	    proto_name(m->proto), m->int_port);
 	memcpy(req->nonce, m->nonce, sizeof(req->nonce));
 	if (m->state == MAPPING_RENEWING || m->state == MAPPING_DELETING) {
@@ -255,12 +261,21 @@ mapping_request(const struct mapping *m, struct drv_map *req)
 }
 
 static void
+scan_cancel(void)
+{
+	if (E.scan_op.priv != NULL && E.drv != NULL)
+		E.drv->cancel(&E.scan_op);
+	E.scan_op.priv = NULL;
+}
+
+static void
 gateway_lost(void)
 {
 	if (E.gw_state != GW_READY || E.stopping)
 		return;
 	log_info("%s gateway %s stopped answering; looking for it again",
 	    E.drv->name, E.gw.where);
+	scan_cancel();
 	E.gw_state = GW_NONE;
 	E.gw_quiet = 0;
 	E.probe_backoff = 0;
@@ -619,6 +634,96 @@ verify_all(void)
 	}
 }
 
+/*
+ * One entry of the gateway's table.  natmapd's own (this instance's tag,
+ * this host) that the configuration no longer asks for, left by a natmapd
+ * that lost its state file, becomes a mapping to delete once the listing
+ * is over (deleting shifts the indexes).
+ */
+static void
+scan_entry(const struct drv_entry *e)
+{
+	struct mapping *m, **tail;
+	char mine[sizeof(e->desc)];
+
+	snprintf(mine, sizeof(mine), "%s %s %u", E.tag, proto_name(e->proto),
+	    e->int_port);
+	log_debug("gateway entry %u: %s %u -> %s:%u \"%s\"", E.scan_index,
+	    proto_name(e->proto), e->ext_port, inet_ntoa(e->int_addr),
+	    e->int_port, e->desc);
+	if (e->int_addr.s_addr != E.env.local.s_addr ||
+	    strcmp(e->desc, mine) != 0)
+		return;
+	for (m = E.maps; m != NULL; m = m->next) {
+		if (m->proto != e->proto || m->int_port != e->int_port)
+			continue;
+		/* Already being deleted, wanted there, or not settled yet. */
+		if (m->unwanted ? m->ext_port == e->ext_port :
+		    m->state != MAPPING_BOUND || m->ext_port == e->ext_port)
+			return;
+	}
+	m = mapping_new(e->proto, e->int_port, e->ext_port);
+	m->unwanted = 1;
+	m->on_router = 1;
+	m->ext_port = e->ext_port;
+	snprintf(m->stale_proto, sizeof(m->stale_proto), "%s", E.drv->id);
+	m->stale_gateway = E.env.gateway;
+	m->stale_local = E.env.local;
+	for (tail = &E.maps; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = m;
+	log_info("%s %u -> %u, made by an earlier natmapd, is no longer "
+	    "configured: deleting it", proto_name(m->proto), m->int_port,
+	    m->ext_port);
+}
+
+static void
+scan_end(void)
+{
+	struct mapping *m, *next_m;
+
+	log_debug("looked at %u entries on the gateway", E.scan_index);
+	for (m = next_m = E.maps; (m = next_m) != NULL;) {
+		next_m = m->next;
+		if (m->unwanted && m->stale_proto[0] != '\0' &&
+		    m->state == MAPPING_WAIT)
+			stale_delete(m);
+	}
+}
+
+static void
+scan_done(struct drv_op *op, const struct drv_result *res)
+{
+	if (E.stopping || E.gw_state != GW_READY)
+		return;
+	if (res->status != DRV_OK) {
+		log_debug("cannot list the gateway's mappings: %s", res->detail);
+		scan_end();
+		return;
+	}
+	if (res->end) {
+		scan_end();
+		return;
+	}
+	scan_entry(&res->entry);
+	if (++E.scan_index >= MAPPING_SCAN_MAX ||
+	    E.drv->list(op, E.scan_index) == -1)
+		scan_end();
+}
+
+/* A new gateway: look through its table for what an earlier natmapd left. */
+static void
+scan_start(void)
+{
+	if (E.drv->list == NULL || E.stopping)
+		return;
+	scan_cancel();
+	E.scan_index = 0;
+	E.scan_op.done = scan_done;
+	if (E.drv->list(&E.scan_op, 0) == -1)
+		log_debug("cannot list the gateway's mappings");
+}
+
 /* The gateway is found: map what waits, and re-map on another gateway. */
 static void
 gateway_ready(const struct mapping_driver *drv, const struct drv_gateway *gw)
@@ -629,6 +734,8 @@ gateway_ready(const struct mapping_driver *drv, const struct drv_gateway *gw)
 
 	changed = E.drv != drv || strcmp(gw->where, E.gw.where) != 0 ||
 	    E.mapped_local.s_addr != E.env.local.s_addr;
+	if (changed)
+		scan_cancel();
 	E.mapped_local = E.env.local;
 	E.drv = drv;
 	E.gw = *gw;
@@ -683,6 +790,8 @@ gateway_ready(const struct mapping_driver *drv, const struct drv_gateway *gw)
 			mapping_add(m);
 		}
 	}
+	if (changed)
+		scan_start();
 }
 
 static void
@@ -1093,6 +1202,24 @@ state_timer_cb(struct timer *t)
 }
 
 /*
+ * Each state file is one natmapd instance: its entries on a UPnP router
+ * carry "natmapd:XXXX", a hash of the path (FNV-1a, folded to 16 bits), so
+ * that a natmapd that lost its state file still knows its own entries and
+ * two instances on one host never take each other's for stale.
+ */
+static void
+tag_from_path(const char *path)
+{
+	uint32_t h = 2166136261u;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)path; *p != '\0'; p++)
+		h = (h ^ *p) * 16777619u;
+	snprintf(E.tag, sizeof(E.tag), "natmapd:%04x",
+	    (unsigned int)((h >> 16 ^ h) & 0xffff));
+}
+
+/*
  * What a natmapd before this one left on the router: the same mapping
  * keeps its nonce; one no longer configured is deleted once the same
  * gateway answers through the same protocol.
@@ -1108,6 +1235,7 @@ mapping_state_file(const char *path)
 	free(E.state_path);
 	if ((E.state_path = strdup(path)) == NULL)
 		fatal("strdup");
+	tag_from_path(path);
 	if (state_load(path, &ents, &n, err, sizeof(err)) == -1) {
 		log_warnx("%s; ignoring the state file", err);
 		return;
@@ -1210,6 +1338,7 @@ mapping_init(const struct config *conf,
 	E.announce_fd = -1;
 	E.ssdp_fd = -1;
 	E.bootid = -1;
+	snprintf(E.tag, sizeof(E.tag), "natmapd");
 	timer_init(&E.stop_timer, NULL);
 	add_missing(conf);
 }
@@ -1306,6 +1435,7 @@ mapping_shutdown(void (*done)(void))
 
 	E.stopping = 1;
 	E.stopped = done;
+	scan_cancel();
 	timer_stop(&E.probe_timer);
 	timer_stop(&E.check_timer);
 	if (E.probing)
@@ -1339,6 +1469,7 @@ mapping_free(void)
 {
 	struct mapping *m;
 
+	scan_cancel();
 	while ((m = E.maps) != NULL) {
 		if (m->op.priv != NULL)
 			E.drv->cancel(&m->op);

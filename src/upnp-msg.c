@@ -245,6 +245,9 @@ static const char *const upnp_out_args[] = {
 	"NewPortMappingDescription",
 	"NewLeaseDuration",
 	"NewReservedPort",
+	"NewRemoteHost",		/* GetGenericPortMappingEntry */
+	"NewExternalPort",
+	"NewProtocol",
 };
 
 static int
@@ -336,6 +339,8 @@ upnp_strerror(int code)
 		return "Action Failed";
 	case UPNP_ERR_NOT_AUTHORIZED:
 		return "Action not authorized";
+	case UPNP_ERR_BAD_INDEX:
+		return "SpecifiedArrayIndexInvalid";
 	case UPNP_ERR_NO_SUCH_ENTRY:
 		return "NoSuchEntryInArray";
 	case UPNP_ERR_CONFLICT:

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "driver.h"
@@ -82,6 +83,7 @@ enum upnp_step {
 	STEP_VERIFY,
 	STEP_CHECK,		/* a periodic look: is it still there? */
 	STEP_DELETE,
+	STEP_LIST,		/* the entry at an index */
 };
 
 struct upnp_call {
@@ -96,6 +98,9 @@ struct upnp_call {
 	int			 http_tries;	/* sends of this step that got nothing */
 	struct timer		 retry;		/* a refused connection: try again soon */
 	uint64_t		 added_at;	/* when the last add went out */
+	unsigned int		 index;		/* STEP_LIST */
+	struct drv_entry	 entry;		/* what it found */
+	int			 end;		/* no entry at that index */
 	struct http_req		 http;
 };
 
@@ -474,6 +479,8 @@ call_end(struct upnp_call *c, int status, const char *fmt, ...)
 	res.ext_port = c->ext_port;
 	res.lease = c->lease;
 	res.ext_addr = U.gw.external;
+	res.entry = c->entry;
+	res.end = c->end;
 	if (fmt != NULL) {
 		va_start(ap, fmt);
 		vsnprintf(res.detail, sizeof(res.detail), fmt, ap);
@@ -490,6 +497,7 @@ call_send(struct upnp_call *c)
 {
 	struct upnp_arg args[8];
 	char req[4096], ext[8], intp[8], client[INET_ADDRSTRLEN], lease[12];
+	char idx[12];
 	const char *action;
 	size_t nargs = 0;
 	int n;
@@ -498,6 +506,12 @@ call_send(struct upnp_call *c)
 	snprintf(intp, sizeof(intp), "%u", c->req.int_port);
 	snprintf(lease, sizeof(lease), "%u", c->lease);
 	inet_ntop(AF_INET, &c->req.int_addr, client, sizeof(client));
+	if (c->step == STEP_LIST) {
+		snprintf(idx, sizeof(idx), "%u", c->index);
+		args[nargs++] = (struct upnp_arg){ "NewPortMappingIndex", idx };
+		action = "GetGenericPortMappingEntry";
+		goto build;
+	}
 	args[nargs++] = (struct upnp_arg){ "NewRemoteHost", "" };
 	args[nargs++] = (struct upnp_arg){ "NewExternalPort", ext };
 	args[nargs++] = (struct upnp_arg){ "NewProtocol",
@@ -525,15 +539,19 @@ call_send(struct upnp_call *c)
 		action = "DeletePortMapping";
 		break;
 	}
+build:
 	n = upnp_soap_build(req, sizeof(req), &U.ctl, U.igd.service, action,
 	    args, nargs);
 	if (n < 0) {
 		call_end(c, DRV_ERR_FAILED, "cannot build %s request", action);
 		return;
 	}
-	log_debug("upnp: %s %s %u -> %s:%u lease %u", action,
-	    proto_name(c->req.proto), c->ext_port, client, c->req.int_port,
-	    c->lease);
+	if (c->step == STEP_LIST)
+		log_debug("upnp: %s %u", action, c->index);
+	else
+		log_debug("upnp: %s %s %u -> %s:%u lease %u", action,
+		    proto_name(c->req.proto), c->ext_port, client,
+		    c->req.int_port, c->lease);
 	memset(&c->http, 0, sizeof(c->http));
 	c->http.dst = U.ctl.addr;
 	c->http.port = U.ctl.port;
@@ -684,6 +702,72 @@ call_verified(struct upnp_call *c, const struct upnp_reply *rep)
 	call_end(c, DRV_OK, NULL);
 }
 
+/* A port number as a router writes it: digits only, 1..65535; else -1. */
+static long
+port_value(const char *s)
+{
+	long v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || (v = v * 10 + (*s - '0')) > 65535)
+			return -1;
+	}
+	return v == 0 ? -1 : v;
+}
+
+/* The answer to GetGenericPortMappingEntry. */
+static void
+call_listed(struct upnp_call *c, const struct upnp_reply *rep)
+{
+	const char *proto = upnp_reply_get(rep, "NewProtocol");
+	const char *ext = upnp_reply_get(rep, "NewExternalPort");
+	const char *client = upnp_reply_get(rep, "NewInternalClient");
+	const char *intp = upnp_reply_get(rep, "NewInternalPort");
+	const char *desc = upnp_reply_get(rep, "NewPortMappingDescription");
+	const char *lease = upnp_reply_get(rep, "NewLeaseDuration");
+	struct drv_entry *e = &c->entry;
+	long ep, ip;
+
+	/* 713 past the end; 714 (some routers), 402 (IGD:2 out of range). */
+	if (rep->errcode == UPNP_ERR_BAD_INDEX ||
+	    rep->errcode == UPNP_ERR_NO_SUCH_ENTRY ||
+	    rep->errcode == UPNP_ERR_INVALID_ARGS) {
+		c->end = 1;
+		call_end(c, DRV_OK, NULL);
+		return;
+	}
+	if (rep->errcode != 0) {
+		call_end(c, DRV_ERR_FAILED, "GetGenericPortMappingEntry: %s (%d)",
+		    upnp_strerror(rep->errcode), rep->errcode);
+		return;
+	}
+	if (proto == NULL || ext == NULL || client == NULL || intp == NULL ||
+	    (strcasecmp(proto, "TCP") != 0 && strcasecmp(proto, "UDP") != 0) ||
+	    (ep = port_value(ext)) == -1 ||
+	    (ip = port_value(intp)) == -1 ||
+	    inet_pton(AF_INET, client, &e->int_addr) != 1) {
+		/* Not ours in any case (an IPv6 pinhole, a router's oddity). */
+		memset(e, 0, sizeof(*e));
+		call_end(c, DRV_OK, NULL);
+		return;
+	}
+	e->proto = strcasecmp(proto, "UDP") == 0 ? DRV_UDP : DRV_TCP;
+	e->ext_port = (uint16_t)ep;
+	e->int_port = (uint16_t)ip;
+	e->lease = 0;
+	if (lease != NULL) {
+		char *end;
+		unsigned long l = strtoul(lease, &end, 10);
+
+		if (*end == '\0' && end != lease && l <= 0x7fffffffUL)
+			e->lease = (uint32_t)l;
+	}
+	snprintf(e->desc, sizeof(e->desc), "%s", desc != NULL ? desc : "");
+	call_end(c, DRV_OK, NULL);
+}
+
 static void
 call_http_done(struct http_req *h, int err, const struct http_response *r,
     const char *body)
@@ -733,6 +817,9 @@ call_http_done(struct http_req *h, int err, const struct http_response *r,
 		else
 			call_verified(c, &rep);
 		break;
+	case STEP_LIST:
+		call_listed(c, &rep);
+		break;
 	default:
 		if (rep.errcode == 0 || rep.errcode == UPNP_ERR_NO_SUCH_ENTRY)
 			call_end(c, DRV_OK, NULL);
@@ -749,15 +836,15 @@ call_retry(struct timer *t)
 	call_send(container_of(t, struct upnp_call, retry));
 }
 
-static int
-call_start(struct drv_op *op, const struct drv_map *m, int step)
+static struct upnp_call *
+call_new(struct drv_op *op, const struct drv_map *m, int step)
 {
 	struct upnp_call *c;
 
 	if (!U.ready)
-		return -1;
+		return NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return -1;
+		return NULL;
 	c->op = op;
 	c->req = *m;
 	c->step = step;
@@ -765,6 +852,16 @@ call_start(struct drv_op *op, const struct drv_map *m, int step)
 	c->ext_port = m->ext_port;
 	c->lease = m->lease;
 	op->priv = c;
+	return c;
+}
+
+static int
+call_start(struct drv_op *op, const struct drv_map *m, int step)
+{
+	struct upnp_call *c;
+
+	if ((c = call_new(op, m, step)) == NULL)
+		return -1;
 	call_send(c);
 	return 0;
 }
@@ -785,6 +882,20 @@ static int
 upnp_verify(struct drv_op *op, const struct drv_map *m)
 {
 	return call_start(op, m, STEP_CHECK);
+}
+
+static int
+upnp_list(struct drv_op *op, unsigned int index)
+{
+	struct drv_map none;
+	struct upnp_call *c;
+
+	memset(&none, 0, sizeof(none));
+	if ((c = call_new(op, &none, STEP_LIST)) == NULL)
+		return -1;
+	c->index = index;
+	call_send(c);
+	return 0;
 }
 
 static void
@@ -809,5 +920,6 @@ const struct mapping_driver upnp_driver = {
 	.map = upnp_map,
 	.unmap = upnp_unmap,
 	.verify = upnp_verify,
+	.list = upnp_list,
 	.cancel = upnp_cancel,
 };

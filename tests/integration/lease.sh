@@ -9,7 +9,7 @@ lab_serve_tcp 8080
 # remaining lease of the router's entry for port 8080, from upnpc -l
 remaining() {
 	lab_lan upnpc -u "$LAB_ROOTDESC" -l 2>/dev/null |
-	    awk '/natmapd tcp 8080/ { print $NF }' | tr -d "'"
+	    awk '/natmapd:[0-9a-f]+ tcp 8080/ { print $NF }' | tr -d "'"
 }
 
 nm_start lan natmapd.log -m 8080/tcp --lease 60 --protocol upnp

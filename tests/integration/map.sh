@@ -25,10 +25,10 @@ tap_check "the log says what was mapped, to where, by which service and lease" \
 tap_check "the reserved external address is reported as possible double NAT" \
     nm_log_has "reports external address $LAB_RTR_WAN_IP, which is reserved: double NAT or carrier-grade NAT is possible; mapping anyway"
 listing=$(lab_lan upnpc -u "$LAB_ROOTDESC" -l 2>/dev/null)
-if printf '%s\n' "$listing" | grep -q "natmapd tcp 8080"; then
-	tap_ok "the mapping's description identifies natmapd"
+if printf '%s\n' "$listing" | grep -Eq "natmapd:[0-9a-f]{4} tcp 8080"; then
+	tap_ok "the mapping's description identifies natmapd and its instance"
 else
-	tap_fail "the mapping's description identifies natmapd"
+	tap_fail "the mapping's description identifies natmapd and its instance"
 	printf '%s\n' "$listing" | sed 's/^/# upnpc: /'
 fi
 

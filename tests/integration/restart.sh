@@ -38,6 +38,38 @@ for p in pcp natpmp upnp; do
 	    eval '[ "$(count_rules 8080)" = 0 ]'
 done
 
+# A natmapd that lost its state file still knows its own UPnP entries by the
+# tag in their description; another instance's (another state file) are left.
+rm -f "$state"
+nm_start lan lost-1.log -m 8080/tcp -m 9000/udp --protocol upnp
+nm_wait_log 10 "^udp $LAB_LAN_IP:9000 -> .* via" || true
+ip netns exec "$(lab_ns_of lan)" "$NATMAPD" -f -v -c "$NM_CONF" \
+    --state-file "$LAB_DIR/other.state" -m 9001/udp --protocol upnp \
+    </dev/null >"$LAB_DIR/other.log" 2>&1 &
+other=$!
+tap_check "another instance maps 9001/udp" \
+    lab_wait 10 eval '[ "$(count_rules 9001)" = 1 ]'
+kill -KILL "$NM_PID"
+wait "$NM_PID" 2>/dev/null
+NM_PID=
+rm -f "$state"
+nm_start lan lost-2.log -m 8080/tcp --protocol upnp
+tap_check "without a state file, its own entry no longer wanted is found on the router" \
+    nm_wait_log 5 "^udp 9000 -> 9000, made by an earlier natmapd, is no longer configured: deleting it$"
+tap_check "and deleted from the router" \
+    lab_wait 5 eval '[ "$(count_rules 9000)" = 0 ]'
+tap_check "the whole table was looked at" \
+    nm_wait_log 5 "looked at [0-9]+ entries on the gateway"
+tap_check "8080 is mapped, once" \
+    lab_wait 5 eval '[ "$(count_rules 8080)" = 1 ]'
+tap_check "the other instance's 9001/udp is left alone" \
+    eval '[ "$(count_rules 9001)" = 1 ] && ! grep -q "udp 9001 -> 9001, made by" "$NM_LOG"'
+kill -TERM "$other"
+tap_check "the other instance deletes its own on SIGTERM" \
+    lab_wait 5 eval '[ "$(count_rules 9001)" = 0 ]'
+wait "$other" 2>/dev/null
+nm_stop_check "SIGTERM" 5000
+
 # A damaged state file is reported and ignored, never half-read.
 printf 'map pcp tcp 8080 8080 0123 192.168.77.1 192.168.77.10\n' >"$state"
 nm_start lan damaged.log -m 8080/tcp

@@ -615,6 +615,9 @@ test_soap_getgeneric_ok(void **state)
 {
 	/* only the out arguments natmapd reads are kept */
 	static const struct nv nv[] = {
+		{ "NewRemoteHost", "" },
+		{ "NewExternalPort", "8081" },
+		{ "NewProtocol", "TCP" },
 		{ "NewInternalPort", "8080" },
 		{ "NewInternalClient", "192.168.77.11" },
 		{ "NewEnabled", "1" },
