@@ -8,10 +8,7 @@
 #include <string.h>
 
 #include "conf.h"
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-#define CHECK(c)	do { if (!(c)) abort(); } while (0)
+#include "fuzz.h"
 
 static FILE	*devnull;
 

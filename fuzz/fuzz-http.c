@@ -7,10 +7,7 @@
 #include <string.h>
 
 #include "http-msg.h"
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-#define CHECK(c)	do { if (!(c)) abort(); } while (0)
+#include "fuzz.h"
 
 static char	body[64 * 1024];
 

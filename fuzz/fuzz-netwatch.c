@@ -7,10 +7,8 @@
 #include <string.h>
 
 #include "netwatch.h"
+#include "fuzz.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-#define CHECK(c)	do { if (!(c)) abort(); } while (0)
 #define ALL_BITS	(NETWATCH_ROUTE | NETWATCH_ADDR | NETWATCH_LINK)
 
 int

@@ -9,34 +9,8 @@
 #include <string.h>
 
 #include "pcp-msg.h"
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-#define CHECK(c)	do { if (!(c)) abort(); } while (0)
-
-static uint16_t
-be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-static int
-all_zero(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	while (n-- > 0)
-		if (*b++ != 0)
-			return 0;
-	return 1;
-}
+#include "fuzz.h"
+#include "wire.h"
 
 /* A request built from what was parsed must never pass for an answer. */
 static void
@@ -82,7 +56,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (pcp_parse_response(data, size, &r, &err) == -1) {
 		CHECK(err != NULL);
-		CHECK(all_zero(&r, sizeof(r)));
+		CHECK(fuzz_all_zero(&r, sizeof(r)));
 		return 0;
 	}
 	CHECK(err == NULL);
@@ -97,28 +71,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(size >= 24 && size % 4 == 0);
 		CHECK(r.opcode == PCP_OP_ANNOUNCE || r.opcode == PCP_OP_MAP);
 		CHECK(r.result == data[3]);
-		CHECK(r.lifetime == be32(data + 4));
-		CHECK(r.epoch == be32(data + 8));
+		CHECK(r.lifetime == wire_get32(data + 4));
+		CHECK(r.epoch == wire_get32(data + 8));
 		if (r.opcode == PCP_OP_ANNOUNCE || size < 60) {
 			/* no MAP data: an ANNOUNCE, or an error's header */
 			CHECK(r.opcode == PCP_OP_ANNOUNCE ||
 			    (r.result != PCP_SUCCESS && size == 24));
-			CHECK(all_zero(r.nonce, sizeof(r.nonce)));
+			CHECK(fuzz_all_zero(r.nonce, sizeof(r.nonce)));
 			CHECK(r.protocol == 0 && r.internal_port == 0 &&
 			    r.external_port == 0);
-			CHECK(all_zero(&r.external_addr,
+			CHECK(fuzz_all_zero(&r.external_addr,
 			    sizeof(r.external_addr)));
 		} else {
 			CHECK(memcmp(r.nonce, data + 24, PCP_NONCE_LEN) == 0);
 			CHECK(r.protocol == data[36]);
-			CHECK(r.internal_port == be16(data + 40));
-			CHECK(r.external_port == be16(data + 42));
+			CHECK(r.internal_port == wire_get16(data + 40));
+			CHECK(r.external_port == wire_get16(data + 42));
 			CHECK(memcmp(&r.external_addr, data + 44, 16) == 0);
 		}
 	} else {
-		CHECK(r.result == be16(data + 2));
-		CHECK(r.epoch == be32(data + 4));
-		CHECK(all_zero(r.nonce, sizeof(r.nonce)));
+		CHECK(r.result == wire_get16(data + 2));
+		CHECK(r.epoch == wire_get32(data + 4));
+		CHECK(fuzz_all_zero(r.nonce, sizeof(r.nonce)));
 		if (r.result == 0)
 			CHECK(r.opcode <= NATPMP_OP_MAP_TCP);
 		if (r.result == 0 && r.opcode == NATPMP_OP_PUBLIC) {
@@ -132,9 +106,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    r.opcode == NATPMP_OP_MAP_TCP);
 			CHECK(r.protocol == (r.opcode == NATPMP_OP_MAP_UDP ?
 			    IPPROTO_UDP : IPPROTO_TCP));
-			CHECK(r.internal_port == be16(data + 8));
-			CHECK(r.external_port == be16(data + 10));
-			CHECK(r.lifetime == be32(data + 12));
+			CHECK(r.internal_port == wire_get16(data + 8));
+			CHECK(r.external_port == wire_get16(data + 10));
+			CHECK(r.lifetime == wire_get32(data + 12));
 		} else {
 			CHECK(r.result != 0 || r.opcode == NATPMP_OP_PUBLIC);
 			CHECK(r.lifetime == 0 && r.internal_port == 0 &&

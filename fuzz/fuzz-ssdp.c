@@ -7,10 +7,7 @@
 #include <string.h>
 
 #include "ssdp-msg.h"
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-#define CHECK(c)	do { if (!(c)) abort(); } while (0)
+#include "fuzz.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

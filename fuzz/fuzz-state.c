@@ -9,10 +9,7 @@
 
 #include "driver.h"
 #include "state.h"
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-#define CHECK(c)	do { if (!(c)) abort(); } while (0)
+#include "fuzz.h"
 
 /* state_print into a string; NULL if out of memory. */
 static char *

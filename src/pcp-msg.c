@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "pcp-msg.h"
+#include "wire.h"
 
 #define PCP_R_BIT		0x80	/* response bit, atop the opcode */
 #define PCP_HDR_LEN		24	/* request and response headers */
@@ -24,43 +25,6 @@
 #define NATPMP_MAP_LEN		16
 #define NATPMP_MAP_REQ_LEN	12
 
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-static int
-fail(const char **err, const char *why)
-{
-	if (err != NULL)
-		*err = why;
-	return -1;
-}
-
 /*
  * RFC 6887 figure 2: version, R (0) and opcode, 16 reserved bits,
  * requested lifetime, the PCP client's IP address.
@@ -73,7 +37,7 @@ pcp_put_header(uint8_t *p, uint8_t opcode, uint32_t lifetime,
 	p[1] = opcode & 0x7f;
 	p[2] = 0;
 	p[3] = 0;
-	put32(p + 4, lifetime);
+	wire_put32(p + 4, lifetime);
 	memcpy(p + 8, client->s6_addr, 16);
 }
 
@@ -107,15 +71,15 @@ pcp_build_map(uint8_t *buf, size_t len, const struct in6_addr *client,
 	memcpy(p, req->nonce, PCP_NONCE_LEN);
 	p[12] = req->protocol;
 	p[13] = p[14] = p[15] = 0;
-	put16(p + 16, req->internal_port);
-	put16(p + 18, req->external_port);
+	wire_put16(p + 16, req->internal_port);
+	wire_put16(p + 18, req->external_port);
 	memcpy(p + 20, req->external_addr.s6_addr, 16);
 	if (req->prefer_failure) {
 		/* RFC 6887 13.2: code 2, reserved, length 0, no data */
 		p = buf + PCP_HDR_LEN + PCP_MAP_LEN;
 		p[0] = PCP_OPT_PREFER_FAILURE;
 		p[1] = 0;
-		put16(p + 2, 0);
+		wire_put16(p + 2, 0);
 	}
 	return (int)need;
 }
@@ -152,9 +116,9 @@ natpmp_build_map(uint8_t *buf, size_t len, uint8_t protocol,
 	buf[0] = NATPMP_VERSION;
 	buf[1] = op;
 	buf[2] = buf[3] = 0;
-	put16(buf + 4, internal_port);
-	put16(buf + 6, external_port);
-	put32(buf + 8, lifetime);
+	wire_put16(buf + 4, internal_port);
+	wire_put16(buf + 6, external_port);
+	wire_put32(buf + 8, lifetime);
 	return NATPMP_MAP_REQ_LEN;
 }
 
@@ -171,28 +135,28 @@ pcp_parse_options(const uint8_t *buf, size_t off, size_t len,
 		size_t olen, padded;
 
 		if (len - off < PCP_OPT_HDR_LEN)
-			return fail(err, "PCP option header truncated");
+			return wire_fail(err, "PCP option header truncated");
 		code = buf[off];
 		/* buf[off + 1] is reserved: ignored (RFC 6887 7.3) */
-		olen = get16(buf + off + 2);
+		olen = wire_get16(buf + off + 2);
 		off += PCP_OPT_HDR_LEN;
 		padded = (olen + 3) & ~(size_t)3;
 		if (padded > len - off)
-			return fail(err, "PCP option runs past the end");
+			return wire_fail(err, "PCP option runs past the end");
 		switch (code) {
 		case PCP_OPT_THIRD_PARTY:
 			if (olen != 16)
-				return fail(err, "THIRD_PARTY option length "
+				return wire_fail(err, "THIRD_PARTY option length "
 				    "not 16");
 			break;
 		case PCP_OPT_PREFER_FAILURE:
 			if (olen != 0)
-				return fail(err, "PREFER_FAILURE option length "
+				return wire_fail(err, "PREFER_FAILURE option length "
 				    "not 0");
 			break;
 		case PCP_OPT_FILTER:
 			if (olen != 20)
-				return fail(err, "FILTER option length not 20");
+				return wire_fail(err, "FILTER option length not 20");
 			break;
 		default:
 			/*
@@ -215,13 +179,13 @@ pcp_parse(const uint8_t *buf, size_t len, struct pcp_response *r,
 	size_t off = PCP_HDR_LEN;
 
 	if (len < PCP_HDR_LEN)
-		return fail(err, "PCP response shorter than 24 bytes");
+		return wire_fail(err, "PCP response shorter than 24 bytes");
 	if (len > PCP_MAX_MSG)
-		return fail(err, "PCP response longer than 1100 bytes");
+		return wire_fail(err, "PCP response longer than 1100 bytes");
 	if (len % 4 != 0)
-		return fail(err, "PCP response length not a multiple of 4");
+		return wire_fail(err, "PCP response length not a multiple of 4");
 	if ((buf[1] & PCP_R_BIT) == 0)
-		return fail(err, "PCP request, not a response (R bit clear)");
+		return wire_fail(err, "PCP request, not a response (R bit clear)");
 	/*
 	 * RFC 6887 figure 3.  The reserved byte 2 and bytes 12-23 are
 	 * ignored on receipt (7.2), as are the MAP data's and the options'
@@ -230,8 +194,8 @@ pcp_parse(const uint8_t *buf, size_t len, struct pcp_response *r,
 	r->version = PCP_VERSION;
 	r->opcode = buf[1] & 0x7f;
 	r->result = buf[3];
-	r->lifetime = get32(buf + 4);
-	r->epoch = get32(buf + 8);
+	r->lifetime = wire_get32(buf + 4);
+	r->epoch = wire_get32(buf + 8);
 	switch (r->opcode) {
 	case PCP_OP_ANNOUNCE:
 		break;
@@ -244,18 +208,18 @@ pcp_parse(const uint8_t *buf, size_t len, struct pcp_response *r,
 			 */
 			if (r->result != PCP_SUCCESS && len == PCP_HDR_LEN)
 				return 0;
-			return fail(err, "PCP MAP response too short");
+			return wire_fail(err, "PCP MAP response too short");
 		}
 		m = buf + off;
 		memcpy(r->nonce, m, PCP_NONCE_LEN);
 		r->protocol = m[12];
-		r->internal_port = get16(m + 16);
-		r->external_port = get16(m + 18);
+		r->internal_port = wire_get16(m + 16);
+		r->external_port = wire_get16(m + 18);
 		memcpy(r->external_addr.s6_addr, m + 20, 16);
 		off += PCP_MAP_LEN;
 		break;
 	default:
-		return fail(err, "PCP response to an opcode natmapd never "
+		return wire_fail(err, "PCP response to an opcode natmapd never "
 		    "sends");
 	}
 	return pcp_parse_options(buf, off, len, err);
@@ -268,16 +232,16 @@ natpmp_parse(const uint8_t *buf, size_t len, struct pcp_response *r,
 	size_t want;
 
 	if (len < NATPMP_HDR_LEN)
-		return fail(err, "NAT-PMP response shorter than 8 bytes");
+		return wire_fail(err, "NAT-PMP response shorter than 8 bytes");
 	if (len > PCP_MAX_MSG)
-		return fail(err, "NAT-PMP response longer than 1100 bytes");
+		return wire_fail(err, "NAT-PMP response longer than 1100 bytes");
 	if ((buf[1] & PCP_R_BIT) == 0)
-		return fail(err, "NAT-PMP request, not a response "
+		return wire_fail(err, "NAT-PMP request, not a response "
 		    "(opcode below 128)");
 	r->version = NATPMP_VERSION;
 	r->opcode = buf[1] & 0x7f;
-	r->result = get16(buf + 2);
-	r->epoch = get32(buf + 4);
+	r->result = wire_get16(buf + 2);
+	r->epoch = wire_get32(buf + 4);
 	switch (r->opcode) {
 	case NATPMP_OP_PUBLIC:
 		want = NATPMP_PUBLIC_LEN;
@@ -303,10 +267,10 @@ natpmp_parse(const uint8_t *buf, size_t len, struct pcp_response *r,
 			return 0;
 	} else {
 		if (want == 0)
-			return fail(err, "NAT-PMP response with an unknown "
+			return wire_fail(err, "NAT-PMP response with an unknown "
 			    "opcode");
 		if (len != want)
-			return fail(err,
+			return wire_fail(err,
 			    "NAT-PMP response of the wrong length");
 	}
 	if (r->opcode == NATPMP_OP_PUBLIC) {
@@ -317,9 +281,9 @@ natpmp_parse(const uint8_t *buf, size_t len, struct pcp_response *r,
 	} else {
 		r->protocol = r->opcode == NATPMP_OP_MAP_UDP ? IPPROTO_UDP :
 		    IPPROTO_TCP;
-		r->internal_port = get16(buf + 8);
-		r->external_port = get16(buf + 10);
-		r->lifetime = get32(buf + 12);
+		r->internal_port = wire_get16(buf + 8);
+		r->external_port = wire_get16(buf + 10);
+		r->lifetime = wire_get32(buf + 12);
 	}
 	return 0;
 }
@@ -332,7 +296,7 @@ pcp_parse_response(const uint8_t *buf, size_t len, struct pcp_response *r,
 
 	memset(r, 0, sizeof(*r));
 	if (len == 0)
-		return fail(err, "empty datagram");
+		return wire_fail(err, "empty datagram");
 	switch (buf[0]) {
 	case NATPMP_VERSION:
 		rc = natpmp_parse(buf, len, r, err);
@@ -341,7 +305,7 @@ pcp_parse_response(const uint8_t *buf, size_t len, struct pcp_response *r,
 		rc = pcp_parse(buf, len, r, err);
 		break;
 	default:
-		rc = fail(err, "neither PCP version 2 nor NAT-PMP version 0");
+		rc = wire_fail(err, "neither PCP version 2 nor NAT-PMP version 0");
 		break;
 	}
 	if (rc == -1)

@@ -24,6 +24,8 @@ trap 'rm -rf "$tmp"' EXIT
 seeds() {
 	shopt -s nullglob
 	case $1 in
+	fuzz-echo)
+		printf '%s\n' "$data"/echo/* ;;
 	fuzz-http)
 		printf '%s\n' "$data"/miniupnpd-2.3.1/*.resp \
 		    "$data"/handmade/*.resp ;;
@@ -41,6 +43,8 @@ seeds() {
 		    "$data"/handmade/*.resp ;;
 	fuzz-state)
 		printf '%s\n' "$data"/state/* ;;
+	fuzz-stun)
+		printf '%s\n' "$data"/rfc5769/*.bin "$data"/coturn/*.bin ;;
 	fuzz-config)
 		printf '%s\n' "$SRCDIR"/tests/config/*.conf \
 		    "$SRCDIR"/contrib/natmapd.conf.example ;;
@@ -49,8 +53,8 @@ seeds() {
 	shopt -u nullglob
 }
 
-for target in fuzz-config fuzz-http fuzz-netwatch fuzz-pcp fuzz-ssdp \
-    fuzz-state fuzz-upnp; do
+for target in fuzz-config fuzz-echo fuzz-http fuzz-netwatch fuzz-pcp fuzz-ssdp \
+    fuzz-state fuzz-stun fuzz-upnp; do
 	bin=$BUILDDIR/fuzz/$target
 	if [ ! -x "$bin" ]; then
 		tap_fail "$target: built" "no $bin"

@@ -1083,26 +1083,6 @@ test_live_bounded_drain(void **state)
 	close(fd);
 }
 
-/* Enter a network namespace of our own with lo up; -1 if we cannot. */
-static int
-netns_enter(void)
-{
-	struct ifreq ifr;
-	int s, r = -1;
-
-	if (unshare(CLONE_NEWNET) == -1)
-		return -1;
-	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
-		ifr.ifr_flags |= IFF_UP;
-		r = ioctl(s, SIOCSIFFLAGS, &ifr);
-	}
-	close(s);
-	return r;
-}
 
 int
 main(void)
@@ -1160,7 +1140,7 @@ main(void)
 	/* Only root can change links: the live tests are left out otherwise. */
 	if (geteuid() != 0)
 		printf("# not root: the live tests are left out\n");
-	else if (netns_enter() == -1)
+	else if (tu_netns_enter() == -1)
 		printf("# no network namespace of our own (%s): the live "
 		    "tests are left out\n", strerror(errno));
 	else {

@@ -27,6 +27,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "driver.h"
 #include "log.h"
 #include "loop.h"
@@ -287,22 +289,8 @@ run_until(int *flag, unsigned int ms)
 static int
 group_setup(void **state)
 {
-	struct ifreq ifr;
-	int s;
-
-	(void)state;
-	if (geteuid() != 0 || unshare(CLONE_NEWNET) == -1)
-		return 0;	/* the tests skip themselves */
-	s = socket(AF_INET, SOCK_DGRAM, 0);
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-	if (s == -1 || ioctl(s, SIOCGIFFLAGS, &ifr) == -1)
-		return -1;
-	ifr.ifr_flags |= IFF_UP;
-	if (ioctl(s, SIOCSIFFLAGS, &ifr) == -1)
-		return -1;
-	close(s);
-	*(int *)state = 1;
+	if (tu_netns_enter() == 0)
+		*(int *)state = 1;	/* else the tests skip themselves */
 	return 0;
 }
 

@@ -3,9 +3,14 @@
 #ifndef NATMAPD_TESTUTIL_H
 #define NATMAPD_TESTUTIL_H
 
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <net/if.h>
+
 #include <errno.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -134,5 +140,88 @@ tu_run(const char *name, const struct CMUnitTest *tests, size_t n)
  */
 #define TU_FILE_TEST(f, rel) \
 	{ #f " " rel, f, NULL, NULL, (void *)(rel) }
+
+/*
+ * Enter a network namespace of the test's own, with only lo (up): what
+ * the test sends cannot leave it.  0, or -1 (not root, no namespaces).
+ */
+static inline int
+tu_netns_enter(void)
+{
+	struct ifreq ifr;
+	int s, r = -1;
+
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) == -1)
+		return -1;
+	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		r = ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	close(s);
+	return r;
+}
+
+/* A codec's parser: bytes in, a struct out, -1 with *err on refusal. */
+typedef int (*tu_parse_fn)(const uint8_t *, size_t, void *, const char **);
+
+/*
+ * Parse an exact-size heap copy, so that ASan sees any read past len; the
+ * struct is filled with 0xa5 first (the parser must clear it), and the
+ * return value and *err must agree.
+ */
+static inline int
+tu_parse_exact(tu_parse_fn parse, const uint8_t *buf, size_t len, void *out,
+    size_t outsize, const char **err)
+{
+	uint8_t *copy = malloc(len == 0 ? 1 : len);
+	int rc;
+
+	assert_non_null(copy);
+	if (len > 0)
+		memcpy(copy, buf, len);
+	*err = NULL;
+	memset(out, 0xa5, outsize);
+	rc = parse(copy, len, out, err);
+	free(copy);
+	if (rc == 0)
+		assert_null(*err);
+	else {
+		assert_int_equal(rc, -1);
+		assert_non_null(*err);
+	}
+	return rc;
+}
+
+static inline void
+tu_parse_ok(tu_parse_fn parse, const uint8_t *buf, size_t len, void *out,
+    size_t outsize)
+{
+	const char *err;
+
+	if (tu_parse_exact(parse, buf, len, out, outsize, &err) != 0)
+		fail_msg("refused (%zu bytes): %s", len, err);
+}
+
+/* Refused with exactly why, and nothing half-parsed left behind. */
+static inline void
+tu_parse_fails(tu_parse_fn parse, const uint8_t *buf, size_t len,
+    size_t outsize, const char *why)
+{
+	uint8_t *out = malloc(outsize), *zero = calloc(1, outsize);
+	const char *err;
+
+	assert_non_null(out);
+	assert_non_null(zero);
+	if (tu_parse_exact(parse, buf, len, out, outsize, &err) != -1)
+		fail_msg("accepted %zu bytes, wanted \"%s\"", len, why);
+	assert_string_equal(err, why);
+	assert_memory_equal(out, zero, outsize);
+	free(out);
+	free(zero);
+}
 
 #endif

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: ISC */
+/* Fuzz target: STUN messages (stun-msg.c). */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stun-msg.h"
+#include "fuzz.h"
+#include "wire.h"
+
+/* A NUL within the array, and only printable ASCII before it. */
+static void
+check_string(const char *s, size_t size)
+{
+	const char *nul = memchr(s, '\0', size);
+	const char *p;
+
+	CHECK(nul != NULL);
+	for (p = s; p < nul; p++)
+		CHECK(*p >= 0x20 && *p < 0x7f);
+}
+
+static void
+check_addr(const struct sockaddr_storage *ss)
+{
+	switch (ss->ss_family) {
+	case AF_UNSPEC:
+		CHECK(fuzz_all_zero(ss, sizeof(*ss)));
+		break;
+	case AF_INET: {
+		struct sockaddr_in sin;
+
+		memcpy(&sin, ss, sizeof(sin));
+		CHECK(fuzz_all_zero((const uint8_t *)ss + sizeof(sin),
+		    sizeof(*ss) - sizeof(sin)));
+		break;
+	}
+	case AF_INET6: {
+		struct sockaddr_in6 sin6;
+
+		memcpy(&sin6, ss, sizeof(sin6));
+		CHECK(sin6.sin6_scope_id == 0 && sin6.sin6_flowinfo == 0);
+		break;
+	}
+	default:
+		abort();
+	}
+}
+
+/* A Binding request with the message's ID parses back as what it is. */
+static void
+check_build(const struct stun_msg *m, uint8_t change, int fingerprint)
+{
+	struct stun_msg r;
+	uint8_t req[64];
+	const char *err = NULL;
+	int n, want;
+
+	want = STUN_HDR_LEN + (change != 0 ? 8 : 0) + (fingerprint ? 8 : 0);
+	n = stun_build_binding(req, sizeof(req), m->tid, change, fingerprint);
+	CHECK(n == want);
+	CHECK(stun_build_binding(req, (size_t)n - 1, m->tid, change,
+	    fingerprint) == -1);
+	CHECK(stun_frame_len(req, (size_t)n) == n);
+	CHECK(stun_parse(req, (size_t)n, &r, &err) == 0);
+	CHECK(err == NULL);
+	CHECK(r.method == STUN_BINDING && r.cls == STUN_REQUEST);
+	CHECK(memcmp(r.tid, m->tid, STUN_TID_LEN) == 0);
+	CHECK(r.has_fingerprint == (fingerprint != 0));
+	CHECK(r.n_unknown == 0 && r.error_code == 0 && !r.has_integrity);
+	CHECK(stun_msg_mapped(&r) == NULL);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct stun_msg m;
+	const struct sockaddr_storage *mapped;
+	const char *err = NULL;
+	uint16_t type;
+	int fl, i;
+
+	fl = stun_frame_len(data, size);
+	CHECK(fl >= -1 && fl <= STUN_MAX_MSG);
+	CHECK(fl == 0 ? size < STUN_HDR_LEN : size >= STUN_HDR_LEN);
+	CHECK(fl == -1 || fl == 0 || (fl >= STUN_HDR_LEN && fl % 4 == 0));
+
+	if (stun_parse(data, size, &m, &err) == -1) {
+		CHECK(err != NULL);
+		CHECK(fuzz_all_zero(&m, sizeof(m)));
+		return 0;
+	}
+	CHECK(err == NULL);
+	CHECK(size >= STUN_HDR_LEN && size <= STUN_MAX_MSG && size % 4 == 0);
+	CHECK(fl >= 0 && (size_t)fl == size);
+
+	/* the header, as the bytes have it */
+	type = wire_get16(data);
+	CHECK((type & 0xc000) == 0);
+	CHECK(m.method == ((type & 0x000f) | (type & 0x00e0) >> 1 |
+	    (type & 0x3e00) >> 2));
+	CHECK(m.method < 0x1000);
+	CHECK(m.cls == ((type & 0x0010) >> 4 | (type & 0x0100) >> 7));
+	CHECK(wire_get16(data + 2) == size - STUN_HDR_LEN);
+	CHECK(memcmp(data + 4, "\x21\x12\xa4\x42", 4) == 0);
+	CHECK(memcmp(m.tid, data + 8, STUN_TID_LEN) == 0);
+
+	check_addr(&m.xor_mapped);
+	check_addr(&m.mapped);
+	check_addr(&m.origin);
+	check_addr(&m.other);
+	check_addr(&m.alternate);
+	mapped = stun_msg_mapped(&m);
+	if (m.xor_mapped.ss_family != AF_UNSPEC)
+		CHECK(mapped == &m.xor_mapped);
+	else if (m.mapped.ss_family != AF_UNSPEC)
+		CHECK(mapped == &m.mapped);
+	else
+		CHECK(mapped == NULL);
+
+	CHECK(m.error_code == 0 ||
+	    (m.error_code >= 300 && m.error_code <= 699));
+	if (m.error_code == 0)
+		CHECK(m.error_reason[0] == '\0');
+	check_string(m.error_reason, sizeof(m.error_reason));
+	check_string(m.software, sizeof(m.software));
+	CHECK(m.has_integrity == 0 || m.has_integrity == 1);
+	CHECK(m.has_fingerprint == 0 || m.has_fingerprint == 1);
+	if (m.has_fingerprint)
+		CHECK(size >= STUN_HDR_LEN + 8 &&
+		    wire_get16(data + size - 8) == STUN_A_FINGERPRINT);
+	CHECK(m.n_unknown >= 0 && m.n_unknown <= STUN_MAX_UNKNOWN);
+	for (i = 0; i < m.n_unknown; i++)
+		CHECK(m.unknown[i] < 0x8000);
+	for (; i < STUN_MAX_UNKNOWN; i++)
+		CHECK(m.unknown[i] == 0);
+
+	/* the same message with another attribute after it is refused */
+	if (m.has_fingerprint) {
+		uint8_t *more = malloc(size + 8);
+		struct stun_msg m2;
+
+		CHECK(more != NULL);
+		memcpy(more, data, size);
+		memcpy(more + size, "\x80\x22\x00\x04zzzz", 8);
+		more[2] = (uint8_t)((size - STUN_HDR_LEN + 8) >> 8);
+		more[3] = (uint8_t)(size - STUN_HDR_LEN + 8);
+		if (size + 8 <= STUN_MAX_MSG)
+			CHECK(stun_parse(more, size + 8, &m2, &err) == -1);
+		free(more);
+	}
+
+	check_build(&m, 0, 0);
+	check_build(&m, STUN_CHANGE_IP | STUN_CHANGE_PORT, 1);
+	check_build(&m, (uint8_t)(data[size - 1] & 0x06), data[size - 2] & 1);
+	return 0;
+}

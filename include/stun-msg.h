@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: ISC */
+/* STUN (RFC 8489) message codec with RFC 5780 attributes: bytes <-> structs, no I/O. */
+#ifndef NATMAPD_STUN_MSG_H
+#define NATMAPD_STUN_MSG_H
+
+#include <sys/socket.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STUN_PORT		3478
+#define STUN_HDR_LEN		20
+#define STUN_MAGIC		0x2112a442
+#define STUN_TID_LEN		12
+#define STUN_MAX_MSG		1500	/* larger datagrams are refused */
+
+#define STUN_BINDING		0x0001	/* the only method natmapd uses */
+
+enum stun_class {
+	STUN_REQUEST = 0,
+	STUN_INDICATION = 1,
+	STUN_SUCCESS = 2,
+	STUN_ERROR = 3,
+};
+
+/* Attribute types natmapd reads or writes. */
+#define STUN_A_MAPPED_ADDRESS		0x0001
+#define STUN_A_CHANGE_REQUEST		0x0003	/* RFC 5780 */
+#define STUN_A_SOURCE_ADDRESS		0x0004	/* RFC 3489, read as RESPONSE-ORIGIN */
+#define STUN_A_CHANGED_ADDRESS		0x0005	/* RFC 3489, read as OTHER-ADDRESS */
+#define STUN_A_USERNAME			0x0006
+#define STUN_A_MESSAGE_INTEGRITY	0x0008
+#define STUN_A_ERROR_CODE		0x0009
+#define STUN_A_UNKNOWN_ATTRIBUTES	0x000a
+#define STUN_A_XOR_MAPPED_ADDRESS	0x0020
+#define STUN_A_SOFTWARE			0x8022
+#define STUN_A_ALTERNATE_SERVER		0x8023
+#define STUN_A_FINGERPRINT		0x8028
+#define STUN_A_RESPONSE_ORIGIN		0x802b	/* RFC 5780 */
+#define STUN_A_OTHER_ADDRESS		0x802c	/* RFC 5780 */
+
+/* CHANGE-REQUEST flags (RFC 5780 section 7.2). */
+#define STUN_CHANGE_IP		0x04
+#define STUN_CHANGE_PORT	0x02
+
+#define STUN_MAX_UNKNOWN	8
+
+/*
+ * One parsed message.  Addresses are AF_INET or AF_INET6 sockaddrs with the
+ * port set; ss_family is AF_UNSPEC (0) when the attribute was absent.  The
+ * XOR attributes are already un-XORed.
+ */
+struct stun_msg {
+	uint16_t	method;		/* STUN_BINDING */
+	uint8_t		cls;		/* enum stun_class */
+	uint8_t		tid[STUN_TID_LEN];
+	struct sockaddr_storage	xor_mapped;	/* XOR-MAPPED-ADDRESS */
+	struct sockaddr_storage	mapped;		/* MAPPED-ADDRESS */
+	struct sockaddr_storage	origin;		/* RESPONSE-ORIGIN or SOURCE-ADDRESS */
+	struct sockaddr_storage	other;		/* OTHER-ADDRESS or CHANGED-ADDRESS */
+	struct sockaddr_storage	alternate;	/* ALTERNATE-SERVER */
+	int		error_code;	/* ERROR-CODE: 300..699; 0 if absent */
+	char		error_reason[128];	/* escaped (printable ASCII), truncated */
+	char		software[128];		/* SOFTWARE, escaped, truncated */
+	int		has_integrity;	/* MESSAGE-INTEGRITY seen (not verified) */
+	int		has_fingerprint;	/* FINGERPRINT seen, and it was right */
+	/* comprehension-required (< 0x8000) attributes not understood */
+	int		n_unknown;
+	uint16_t	unknown[STUN_MAX_UNKNOWN];
+};
+
+/*
+ * A Binding request: header, a CHANGE-REQUEST attribute when change is
+ * not 0 (STUN_CHANGE_IP | STUN_CHANGE_PORT), then a FINGERPRINT when
+ * fingerprint is not 0.  Returns the length written, or -1 when buf is
+ * too small.
+ */
+int	stun_build_binding(uint8_t *buf, size_t len,
+	    const uint8_t tid[STUN_TID_LEN], uint8_t change, int fingerprint);
+
+/*
+ * Parse one whole message (a UDP datagram, or one message cut from a TCP
+ * stream by stun_frame_len): 0, or -1 with *err saying why (too short,
+ * not STUN, length not matching, an attribute running past the end, a
+ * bad address family or length, a wrong FINGERPRINT...).  Every length
+ * is checked before it is read; attributes are walked with their 4-byte
+ * padding; after MESSAGE-INTEGRITY only FINGERPRINT is read (RFC 8489
+ * 14.5).  On -1 the struct is left zeroed.  Requests and indications
+ * parse too: the caller checks cls and tid.
+ */
+int	stun_parse(const uint8_t *buf, size_t len, struct stun_msg *,
+	    const char **err);
+
+/*
+ * TCP framing (RFC 8489 section 6.2.2): given the first len bytes of a
+ * stream, the length of the first message (20 + its length field) when
+ * the header is there and looks like STUN, 0 when fewer than 20 bytes have
+ * come, -1 when it is not STUN (first two bits not 0, no magic cookie,
+ * length not a multiple of 4 or over STUN_MAX_MSG).
+ */
+int	stun_frame_len(const uint8_t *buf, size_t len);
+
+/* CRC-32 as FINGERPRINT uses it (ISO HDLC, before the XOR with 0x5354554e). */
+uint32_t stun_crc32(const uint8_t *buf, size_t len);
+
+/* The address a client should take as its public one: XOR-MAPPED, else MAPPED; NULL if neither. */
+const struct sockaddr_storage *stun_msg_mapped(const struct stun_msg *);
+
+#endif

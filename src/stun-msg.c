@@ -1,0 +1,432 @@
+/* SPDX-License-Identifier: ISC */
+/* STUN (RFC 8489, RFC 5780) Binding messages, built and parsed; no I/O. */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "log.h"
+#include "stun-msg.h"
+#include "wire.h"
+
+#define STUN_ATTR_HDR_LEN		4
+#define STUN_A_MESSAGE_INTEGRITY_SHA256	0x001c	/* RFC 8489 14.6 */
+#define STUN_MI_LEN			20	/* HMAC-SHA1 */
+#define STUN_FINGERPRINT_XOR		0x5354554e	/* "STUN" */
+#define STUN_FAMILY_IPV4		0x01
+#define STUN_FAMILY_IPV6		0x02
+
+/* What was seen, so that the first of duplicate attributes wins. */
+#define SEEN_XOR_MAPPED		0x01
+#define SEEN_MAPPED		0x02
+#define SEEN_ORIGIN		0x04	/* RESPONSE-ORIGIN */
+#define SEEN_OTHER		0x08	/* OTHER-ADDRESS */
+#define SEEN_ALTERNATE		0x10
+#define SEEN_ERROR_CODE		0x20
+#define SEEN_SOFTWARE		0x40
+
+uint32_t
+stun_crc32(const uint8_t *buf, size_t len)
+{
+	uint32_t crc = 0xffffffff;
+	size_t i;
+	int k;
+
+	/* bit by bit: a message is at most 1500 bytes, a table buys nothing */
+	for (i = 0; i < len; i++) {
+		crc ^= buf[i];
+		for (k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (0xedb88320 & (0U - (crc & 1)));
+	}
+	return crc ^ 0xffffffff;
+}
+
+/*
+ * The header of RFC 8489 figure 2: the 14-bit message type, the length
+ * of what follows, the magic cookie and the transaction ID.  The length
+ * is filled in by the caller once the attributes are there.
+ */
+static void
+stun_put_header(uint8_t *p, uint16_t type, size_t attrlen,
+    const uint8_t tid[STUN_TID_LEN])
+{
+	wire_put16(p, type);
+	wire_put16(p + 2, (uint16_t)attrlen);
+	wire_put32(p + 4, STUN_MAGIC);
+	memcpy(p + 8, tid, STUN_TID_LEN);
+}
+
+int
+stun_build_binding(uint8_t *buf, size_t len, const uint8_t tid[STUN_TID_LEN],
+    uint8_t change, int fingerprint)
+{
+	size_t need = STUN_HDR_LEN, off = STUN_HDR_LEN;
+
+	if (change != 0)
+		need += STUN_ATTR_HDR_LEN + 4;
+	if (fingerprint)
+		need += STUN_ATTR_HDR_LEN + 4;
+	if (len < need)
+		return -1;
+	/* a request of class 0, method Binding: type 0x0001 */
+	stun_put_header(buf, STUN_BINDING, need - STUN_HDR_LEN, tid);
+	if (change != 0) {
+		/* RFC 5780 7.2: 32 bits, A (0x04) and B (0x02) at the end */
+		wire_put16(buf + off, STUN_A_CHANGE_REQUEST);
+		wire_put16(buf + off + 2, 4);
+		wire_put32(buf + off + 4, change);
+		off += STUN_ATTR_HDR_LEN + 4;
+	}
+	if (fingerprint) {
+		/*
+		 * RFC 8489 14.7: the CRC-32 of the message up to this
+		 * attribute, the header's length already counting it.
+		 */
+		wire_put16(buf + off, STUN_A_FINGERPRINT);
+		wire_put16(buf + off + 2, 4);
+		wire_put32(buf + off + 4,
+		    stun_crc32(buf, off) ^ STUN_FINGERPRINT_XOR);
+		off += STUN_ATTR_HDR_LEN + 4;
+	}
+	return (int)off;
+}
+
+/*
+ * The header checks that both stun_frame_len and stun_parse make, on the
+ * first 20 bytes; returns the length field.
+ */
+static int
+stun_check_header(const uint8_t *buf, const char **err)
+{
+	uint16_t mlen;
+
+	if ((buf[0] & 0xc0) != 0)
+		return wire_fail(err, "not STUN: first two bits not 0");
+	if (wire_get32(buf + 4) != STUN_MAGIC)
+		return wire_fail(err, "not STUN: no magic cookie");
+	mlen = wire_get16(buf + 2);
+	if (mlen % 4 != 0)
+		return wire_fail(err, "STUN length not a multiple of 4");
+	if (STUN_HDR_LEN + (size_t)mlen > STUN_MAX_MSG)
+		return wire_fail(err, "STUN message longer than 1500 bytes");
+	return mlen;
+}
+
+int
+stun_frame_len(const uint8_t *buf, size_t len)
+{
+	int mlen;
+
+	if (len < STUN_HDR_LEN)
+		return 0;
+	if ((mlen = stun_check_header(buf, NULL)) == -1)
+		return -1;
+	return STUN_HDR_LEN + mlen;
+}
+
+/*
+ * MAPPED-ADDRESS and the like (RFC 8489 14.1, 14.2; RFC 5780 7.3, 7.4):
+ * 8 reserved bits, the family, the port and 4 or 16 address bytes.  The
+ * XOR forms have the port XORed with the cookie's top 16 bits and the
+ * address with the cookie (IPv4) or the cookie and the transaction ID
+ * (IPv6).
+ */
+static int
+stun_get_addr(const uint8_t *v, size_t vlen, const uint8_t *hdr, int xor,
+    struct sockaddr_storage *ss, const char **err)
+{
+	uint8_t a[16];
+	uint16_t port;
+	size_t i;
+
+	if (vlen < 4)
+		return wire_fail(err, "STUN address attribute of the wrong length");
+	port = wire_get16(v + 2);
+	if (xor)
+		port ^= (uint16_t)(STUN_MAGIC >> 16);
+	memset(ss, 0, sizeof(*ss));
+	switch (v[1]) {
+	case STUN_FAMILY_IPV4: {
+		struct sockaddr_in sin;
+
+		if (vlen != 8)
+			return wire_fail(err,
+			    "STUN address attribute of the wrong length");
+		for (i = 0; i < 4; i++)
+			a[i] = v[4 + i] ^ (xor ? hdr[4 + i] : 0);
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons(port);
+		memcpy(&sin.sin_addr, a, 4);
+		memcpy(ss, &sin, sizeof(sin));
+		break;
+	}
+	case STUN_FAMILY_IPV6: {
+		struct sockaddr_in6 sin6;
+
+		if (vlen != 20)
+			return wire_fail(err,
+			    "STUN address attribute of the wrong length");
+		/* bytes 4..19 of the header: the cookie, then the ID */
+		for (i = 0; i < 16; i++)
+			a[i] = v[4 + i] ^ (xor ? hdr[4 + i] : 0);
+		memset(&sin6, 0, sizeof(sin6));
+		sin6.sin6_family = AF_INET6;
+		sin6.sin6_port = htons(port);
+		memcpy(&sin6.sin6_addr, a, 16);
+		memcpy(ss, &sin6, sizeof(sin6));
+		break;
+	}
+	default:
+		return wire_fail(err, "STUN address family not IPv4 or IPv6");
+	}
+	return 0;
+}
+
+/*
+ * A reason phrase or SOFTWARE (UTF-8 on the wire) as printable ASCII for
+ * the logs: other bytes and the backslash as \xNN (log_escape), cut
+ * short to fit, without the NULs coturn counts in the length.
+ */
+static void
+stun_get_text(char *dst, size_t dstlen, const uint8_t *v, size_t vlen)
+{
+	while (vlen > 0 && v[vlen - 1] == '\0')
+		vlen--;
+	log_escape(dst, dstlen, (const char *)v, vlen);
+}
+
+/*
+ * RFC 8489 14.8: 21 reserved bits, the class (3 bits: the hundreds),
+ * the number (0-99), then a UTF-8 reason phrase, escaped into reason
+ * unless that is NULL.
+ */
+static int
+stun_get_error(const uint8_t *v, size_t vlen, int *code, char *reason,
+    size_t reasonlen, const char **err)
+{
+	int cls, num;
+
+	if (vlen < 4)
+		return wire_fail(err, "ERROR-CODE shorter than 4 bytes");
+	cls = v[2] & 0x07;
+	num = v[3];
+	if (cls < 3 || cls > 6 || num > 99)
+		return wire_fail(err, "ERROR-CODE not in 300-699");
+	*code = cls * 100 + num;
+	if (reason != NULL)
+		stun_get_text(reason, reasonlen, v + 4, vlen - 4);
+	return 0;
+}
+
+/* A comprehension-required attribute natmapd does not know: noted once. */
+static void
+stun_add_unknown(struct stun_msg *m, uint16_t type)
+{
+	int i;
+
+	for (i = 0; i < m->n_unknown; i++)
+		if (m->unknown[i] == type)
+			return;
+	if (m->n_unknown < STUN_MAX_UNKNOWN)
+		m->unknown[m->n_unknown++] = type;
+}
+
+/*
+ * The attributes, from the header to len (a multiple of 4), each padded
+ * to 4 bytes.  Of attributes that come twice the first is taken (RFC
+ * 8489 14), though a malformed second address or ERROR-CODE is still
+ * refused; RESPONSE-ORIGIN and OTHER-ADDRESS win over RFC 3489's
+ * SOURCE-ADDRESS and CHANGED-ADDRESS wherever they come.  Understood
+ * are the attributes of stun-msg.h and MESSAGE-INTEGRITY-SHA256 (which
+ * sets has_integrity too); any other comprehension-required type is
+ * noted in unknown[] once, the first STUN_MAX_UNKNOWN of them only
+ * (n_unknown stops there).  PRIORITY, REALM, NONCE... count as unknown:
+ * natmapd neither does ICE nor has credentials.
+ */
+static int
+stun_parse_attrs(const uint8_t *buf, size_t len, struct stun_msg *m,
+    const char **err)
+{
+	struct sockaddr_storage ss;
+	size_t off = STUN_HDR_LEN;
+	unsigned int seen = 0;
+	int code;
+
+	while (off < len) {
+		const uint8_t *v;
+		uint16_t type;
+		size_t vlen, padded;
+
+		if (len - off < STUN_ATTR_HDR_LEN)
+			return wire_fail(err, "STUN attribute header truncated");
+		type = wire_get16(buf + off);
+		vlen = wire_get16(buf + off + 2);
+		padded = (vlen + 3) & ~(size_t)3;
+		if (padded > len - off - STUN_ATTR_HDR_LEN)
+			return wire_fail(err, "STUN attribute runs past the end");
+		v = buf + off + STUN_ATTR_HDR_LEN;
+
+		if (type == STUN_A_FINGERPRINT) {
+			/* RFC 8489 14.7: last, a CRC over all before it */
+			if (vlen != 4)
+				return wire_fail(err, "FINGERPRINT length not 4");
+			if (off + STUN_ATTR_HDR_LEN + 4 != len)
+				return wire_fail(err, "attribute after FINGERPRINT");
+			if (wire_get32(v) != (stun_crc32(buf, off) ^
+			    STUN_FINGERPRINT_XOR))
+				return wire_fail(err, "bad FINGERPRINT");
+			m->has_fingerprint = 1;
+			break;
+		}
+		/* RFC 8489 14.5, 14.6: what follows the MAC is not read */
+		if (m->has_integrity) {
+			off += STUN_ATTR_HDR_LEN + padded;
+			continue;
+		}
+
+		switch (type) {
+		case STUN_A_XOR_MAPPED_ADDRESS:
+			if (stun_get_addr(v, vlen, buf, 1, &ss, err) == -1)
+				return -1;
+			if ((seen & SEEN_XOR_MAPPED) == 0)
+				m->xor_mapped = ss;
+			seen |= SEEN_XOR_MAPPED;
+			break;
+		case STUN_A_MAPPED_ADDRESS:
+			if (stun_get_addr(v, vlen, buf, 0, &ss, err) == -1)
+				return -1;
+			if ((seen & SEEN_MAPPED) == 0)
+				m->mapped = ss;
+			seen |= SEEN_MAPPED;
+			break;
+		case STUN_A_RESPONSE_ORIGIN:
+			/* preferred to an RFC 3489 SOURCE-ADDRESS */
+			if (stun_get_addr(v, vlen, buf, 0, &ss, err) == -1)
+				return -1;
+			if ((seen & SEEN_ORIGIN) == 0)
+				m->origin = ss;
+			seen |= SEEN_ORIGIN;
+			break;
+		case STUN_A_SOURCE_ADDRESS:
+			if (stun_get_addr(v, vlen, buf, 0, &ss, err) == -1)
+				return -1;
+			if (m->origin.ss_family == AF_UNSPEC)
+				m->origin = ss;
+			break;
+		case STUN_A_OTHER_ADDRESS:
+			/* preferred to an RFC 3489 CHANGED-ADDRESS */
+			if (stun_get_addr(v, vlen, buf, 0, &ss, err) == -1)
+				return -1;
+			if ((seen & SEEN_OTHER) == 0)
+				m->other = ss;
+			seen |= SEEN_OTHER;
+			break;
+		case STUN_A_CHANGED_ADDRESS:
+			if (stun_get_addr(v, vlen, buf, 0, &ss, err) == -1)
+				return -1;
+			if (m->other.ss_family == AF_UNSPEC)
+				m->other = ss;
+			break;
+		case STUN_A_ALTERNATE_SERVER:
+			if (stun_get_addr(v, vlen, buf, 0, &ss, err) == -1)
+				return -1;
+			if ((seen & SEEN_ALTERNATE) == 0)
+				m->alternate = ss;
+			seen |= SEEN_ALTERNATE;
+			break;
+		case STUN_A_ERROR_CODE:
+			/* a second one is checked all the same, then dropped */
+			if ((seen & SEEN_ERROR_CODE) == 0) {
+				if (stun_get_error(v, vlen, &m->error_code,
+				    m->error_reason, sizeof(m->error_reason),
+				    err) == -1)
+					return -1;
+			} else if (stun_get_error(v, vlen, &code, NULL, 0,
+			    err) == -1)
+				return -1;
+			seen |= SEEN_ERROR_CODE;
+			break;
+		case STUN_A_SOFTWARE:
+			if ((seen & SEEN_SOFTWARE) == 0)
+				stun_get_text(m->software,
+				    sizeof(m->software), v, vlen);
+			seen |= SEEN_SOFTWARE;
+			break;
+		case STUN_A_MESSAGE_INTEGRITY:
+			if (vlen != STUN_MI_LEN)
+				return wire_fail(err,
+				    "MESSAGE-INTEGRITY length not 20");
+			m->has_integrity = 1;
+			break;
+		case STUN_A_MESSAGE_INTEGRITY_SHA256:
+			/* 16 to 32 bytes, a multiple of 4 (RFC 8489 14.6) */
+			if (vlen < 16 || vlen > 32 || vlen % 4 != 0)
+				return wire_fail(err, "MESSAGE-INTEGRITY-SHA256 "
+				    "length not 16-32");
+			m->has_integrity = 1;
+			break;
+		case STUN_A_CHANGE_REQUEST:
+			if (vlen != 4)
+				return wire_fail(err, "CHANGE-REQUEST length not 4");
+			break;
+		case STUN_A_USERNAME:
+		case STUN_A_UNKNOWN_ATTRIBUTES:
+			/* known, of no use to a client without credentials */
+			break;
+		default:
+			if (type < 0x8000)
+				stun_add_unknown(m, type);
+			break;
+		}
+		off += STUN_ATTR_HDR_LEN + padded;
+	}
+	return 0;
+}
+
+int
+stun_parse(const uint8_t *buf, size_t len, struct stun_msg *m,
+    const char **err)
+{
+	uint16_t type;
+	int mlen, rc;
+
+	memset(m, 0, sizeof(*m));
+	if (len < STUN_HDR_LEN)
+		return wire_fail(err, "STUN message shorter than 20 bytes");
+	if (len > STUN_MAX_MSG)
+		return wire_fail(err, "STUN message longer than 1500 bytes");
+	if ((mlen = stun_check_header(buf, err)) == -1)
+		return -1;
+	if ((size_t)mlen != len - STUN_HDR_LEN)
+		return wire_fail(err, "STUN length does not match the datagram");
+
+	/*
+	 * RFC 8489 figure 3: the type's bits are M11-M7, C1, M6-M4, C0,
+	 * M3-M0 (the top two bits are 0).
+	 */
+	type = wire_get16(buf);
+	m->method = (uint16_t)((type & 0x000f) | (type & 0x00e0) >> 1 |
+	    (type & 0x3e00) >> 2);
+	m->cls = (uint8_t)((type >> 4 & 0x01) | (type >> 7 & 0x02));
+	memcpy(m->tid, buf + 8, STUN_TID_LEN);
+
+	rc = stun_parse_attrs(buf, len, m, err);
+	if (rc == -1)
+		memset(m, 0, sizeof(*m));
+	return rc;
+}
+
+const struct sockaddr_storage *
+stun_msg_mapped(const struct stun_msg *m)
+{
+	if (m->xor_mapped.ss_family != AF_UNSPEC)
+		return &m->xor_mapped;
+	if (m->mapped.ss_family != AF_UNSPEC)
+		return &m->mapped;
+	return NULL;
+}
