@@ -13,6 +13,8 @@
 #define CONF_LEASE_DEFAULT	3600
 #define CONF_LEASE_MIN		60
 #define CONF_LEASE_MAX		604800
+#define CONF_MAX_SERVERS	8	/* stun-server and echo-url statements each */
+#define CONF_STUN_PORT		3478
 
 enum conf_proto {
 	CONF_TCP,
@@ -35,6 +37,12 @@ struct conf_map {
 	uint16_t	ext_first;	/* ext_last = ext_first + (int_last - int_first) */
 };
 
+/* A "stun-server" statement: a name or an address literal, and a port. */
+struct conf_server {
+	char		host[256];
+	uint16_t	port;
+};
+
 struct config {
 	struct conf_map	*maps;
 	size_t		 nmaps;
@@ -47,6 +55,10 @@ struct config {
 	struct in_addr	 gateway;
 	char		*pidfile;
 	char		*state_file;
+	struct conf_server stun[CONF_MAX_SERVERS];
+	size_t		 nstun;
+	char		*echo[CONF_MAX_SERVERS];	/* echo-url */
+	size_t		 necho;
 };
 
 /* Which settings a partial config (the command line) sets. */
@@ -57,6 +69,8 @@ struct config {
 #define CONF_SET_PIDFILE	0x10
 #define CONF_SET_GWPROTO	0x20
 #define CONF_SET_STATEFILE	0x40
+#define CONF_SET_STUN		0x80	/* the command line's servers replace the file's */
+#define CONF_SET_ECHO		0x100
 
 void	 config_init(struct config *);
 void	 config_free(struct config *);
@@ -80,6 +94,13 @@ int	 config_load(struct config *, const char *path, int must_exist,
 int	 config_merge(struct config *conf, const struct config *over,
 	    int overmask, char *err, size_t errlen);
 int	 config_valid_ifname(const char *);
+/* "host", "host:port", "[v6]", "[v6]:port" or a bare IPv6 address. */
+int	 config_parse_server(const char *, struct conf_server *, char *err,
+	    size_t);
+int	 config_add_stun(struct config *, const char *, char *err, size_t);
+int	 config_add_echo(struct config *, const char *, char *err, size_t);
+/* "host:port", with brackets around an IPv6 address. */
+void	 config_format_server(const struct conf_server *, char *, size_t);
 void	 config_print(FILE *, const struct config *);
 void	 config_format_map(const struct conf_map *, char *, size_t);
 const char *config_proto_name(int);

@@ -81,11 +81,138 @@ config_init(struct config *conf)
 void
 config_free(struct config *conf)
 {
+	size_t i;
+
 	free(conf->maps);
 	free(conf->interface);
 	free(conf->pidfile);
 	free(conf->state_file);
+	for (i = 0; i < conf->necho; i++)
+		free(conf->echo[i]);
 	memset(conf, 0, sizeof(*conf));
+}
+
+int
+config_parse_server(const char *s, struct conf_server *srv, char *err,
+    size_t errlen)
+{
+	const char *host = s, *colon, *p;
+	size_t hlen;
+	struct in6_addr a6;
+	char tmp[INET6_ADDRSTRLEN];
+
+	memset(srv, 0, sizeof(*srv));
+	srv->port = CONF_STUN_PORT;
+	if (*s == '[') {
+		if ((p = strchr(s, ']')) == NULL) {
+			config_seterr(err, errlen, "no \"]\" after the address");
+			return -1;
+		}
+		host = s + 1;
+		hlen = (size_t)(p - host);
+		if (p[1] == ':') {
+			if (config_parse_port(p + 2, strlen(p + 2),
+			    &srv->port) == -1)
+				goto badport;
+		} else if (p[1] != '\0') {
+			config_seterr(err, errlen, "unexpected text after \"]\"");
+			return -1;
+		}
+		if (hlen == 0 || hlen >= sizeof(tmp))
+			goto badv6;
+		memcpy(tmp, host, hlen);
+		tmp[hlen] = '\0';
+		if (inet_pton(AF_INET6, tmp, &a6) != 1)
+			goto badv6;
+	} else if ((colon = strchr(s, ':')) != NULL &&
+	    strchr(colon + 1, ':') != NULL) {
+		/* Two colons or more: a bare IPv6 address, no port. */
+		hlen = strlen(s);
+		if (inet_pton(AF_INET6, s, &a6) != 1)
+			goto badv6;
+	} else {
+		hlen = colon != NULL ? (size_t)(colon - s) : strlen(s);
+		if (colon != NULL && config_parse_port(colon + 1,
+		    strlen(colon + 1), &srv->port) == -1)
+			goto badport;
+		if (hlen == 0 || hlen > 253) {
+			config_seterr(err, errlen, "bad host name length");
+			return -1;
+		}
+		for (p = s; p < s + hlen; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' &&
+			    *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+			    *p == '-' || *p == '.')) {
+				config_seterr(err, errlen, "bad character in "
+				    "host name");
+				return -1;
+			}
+	}
+	if (hlen >= sizeof(srv->host))
+		goto badv6;
+	memcpy(srv->host, host, hlen);
+	srv->host[hlen] = '\0';
+	return 0;
+badport:
+	config_seterr(err, errlen, "bad port");
+	return -1;
+badv6:
+	config_seterr(err, errlen, "bad IPv6 address");
+	return -1;
+}
+
+void
+config_format_server(const struct conf_server *srv, char *buf, size_t len)
+{
+	snprintf(buf, len, strchr(srv->host, ':') != NULL ? "[%s]:%u" :
+	    "%s:%u", srv->host, srv->port);
+}
+
+int
+config_add_stun(struct config *conf, const char *s, char *err, size_t errlen)
+{
+	char why[64];
+
+	if (conf->nstun == CONF_MAX_SERVERS) {
+		config_seterr(err, errlen, "stun-server: more than %d servers",
+		    CONF_MAX_SERVERS);
+		return -1;
+	}
+	if (config_parse_server(s, &conf->stun[conf->nstun], why,
+	    sizeof(why)) == -1) {
+		config_seterr(err, errlen, "stun-server %s: %s", s, why);
+		return -1;
+	}
+	conf->nstun++;
+	return 0;
+}
+
+int
+config_add_echo(struct config *conf, const char *s, char *err, size_t errlen)
+{
+	const char *p;
+
+	if (conf->necho == CONF_MAX_SERVERS) {
+		config_seterr(err, errlen, "echo-url: more than %d URLs",
+		    CONF_MAX_SERVERS);
+		return -1;
+	}
+	if ((strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) ||
+	    strlen(s) > 255 || strlen(s) <= 8) {
+		config_seterr(err, errlen, "echo-url: \"%s\" is not an http:// "
+		    "or https:// URL", s);
+		return -1;
+	}
+	for (p = s; *p != '\0'; p++)
+		if (*p <= ' ' || *p >= 0x7f) {
+			config_seterr(err, errlen, "echo-url: a space or control "
+			    "character in the URL");
+			return -1;
+		}
+	if ((conf->echo[conf->necho] = strdup(s)) == NULL)
+		fatal("strdup");
+	conf->necho++;
+	return 0;
 }
 
 /* A decimal port 1..65535 from s[0..len). */
@@ -364,6 +491,14 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 		if ((conf->state_file = strdup(tok[1])) == NULL)
 			fatal("strdup");
 		return 0;
+	} else if (strcmp(kw, "stun-server") == 0) {
+		if (nargs != 1)
+			goto nargs;
+		return config_add_stun(conf, tok[1], msg, msglen);
+	} else if (strcmp(kw, "echo-url") == 0) {
+		if (nargs != 1)
+			goto nargs;
+		return config_add_echo(conf, tok[1], msg, msglen);
 	} else if (strcmp(kw, "pidfile") == 0) {
 		if (nargs != 1)
 			goto nargs;
@@ -523,6 +658,19 @@ config_merge(struct config *conf, const struct config *over, int mask,
 		if ((conf->pidfile = strdup(over->pidfile)) == NULL)
 			fatal("strdup");
 	}
+	if (mask & CONF_SET_STUN) {
+		memcpy(conf->stun, over->stun, sizeof(conf->stun));
+		conf->nstun = over->nstun;
+	}
+	if (mask & CONF_SET_ECHO) {
+		for (i = 0; i < conf->necho; i++)
+			free(conf->echo[i]);
+		conf->necho = 0;
+		for (i = 0; i < over->necho; i++)
+			if (config_add_echo(conf, over->echo[i], err,
+			    errlen) == -1)
+				return -1;
+	}
 	for (i = 0; i < over->nmaps; i++)
 		if (config_add_map(conf, &over->maps[i], err, errlen) == -1)
 			return -1;
@@ -547,6 +695,14 @@ config_print(FILE *fp, const struct config *conf)
 		fprintf(fp, "pidfile %s\n", conf->pidfile);
 	if (conf->state_file != NULL)
 		fprintf(fp, "state-file %s\n", conf->state_file);
+	for (i = 0; i < conf->nstun; i++) {
+		char srv[300];
+
+		config_format_server(&conf->stun[i], srv, sizeof(srv));
+		fprintf(fp, "stun-server %s\n", srv);
+	}
+	for (i = 0; i < conf->necho; i++)
+		fprintf(fp, "echo-url %s\n", conf->echo[i]);
 	for (i = 0; i < conf->nmaps; i++) {
 		config_format_map(&conf->maps[i], buf, sizeof(buf));
 		fprintf(fp, "map %s\n", buf);

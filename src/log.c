@@ -98,6 +98,8 @@ log_info(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (log_verbose < 0)
+		return;		/* quiet: a report is printed instead */
 	va_start(ap, fmt);
 	log_vlog(LOG_INFO, fmt, ap);
 	va_end(ap);

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "loop.h"
 #include "mapping.h"
+#include "probe.h"
 #include "upnp.h"
 
 #define EXIT_USAGE	64
@@ -45,6 +46,10 @@ enum {
 	OPT_ANYPORT,
 	OPT_PROTOCOL,
 	OPT_STATEFILE,
+	OPT_PROBE,
+	OPT_JSON,
+	OPT_STUNSERVER,
+	OPT_ECHOURL,
 };
 
 static const struct option longopts[] = {
@@ -62,6 +67,10 @@ static const struct option longopts[] = {
 	{ "any-port",		no_argument,		NULL, OPT_ANYPORT },
 	{ "protocol",		required_argument,	NULL, OPT_PROTOCOL },
 	{ "state-file",		required_argument,	NULL, OPT_STATEFILE },
+	{ "probe",		no_argument,		NULL, OPT_PROBE },
+	{ "json",		no_argument,		NULL, OPT_JSON },
+	{ "stun-server",	required_argument,	NULL, OPT_STUNSERVER },
+	{ "echo-url",		required_argument,	NULL, OPT_ECHOURL },
 	{ NULL,			0,			NULL, 0 },
 };
 
@@ -76,6 +85,8 @@ static char		*pidfile_written;	/* own copy: SIGHUP replaces the config */
 static int		sigpipe[2] = { -1, -1 };
 static struct loop_fd	sig_lfd;
 static int		stopping;
+static int		probe_mode;	/* --probe: report and exit */
+static int		probe_json;
 
 static void
 usage(FILE *fp)
@@ -85,6 +96,10 @@ usage(FILE *fp)
 	    "               [--interface if] [--gateway addr] [--pidfile file]"
 	    " [--any-port]\n"
 	    "               [--protocol auto|pcp|natpmp|upnp] [--state-file file]\n"
+	    "               [--stun-server host[:port]]... [--echo-url url]...\n"
+	    "       natmapd --probe [--json] [-v] [-c file] [--interface if]"
+	    " [--gateway addr]\n"
+	    "               [--stun-server host[:port]]... [--echo-url url]...\n"
 	    "  -m, --map SPEC        map PORT[-LAST][:EXTERNAL]/tcp|udp "
 	    "(repeatable)\n"
 	    "  -f, --foreground      stay in the foreground, log to stderr\n"
@@ -106,7 +121,14 @@ usage(FILE *fp)
 	    "at once),\n"
 	    "                        pcp, natpmp or upnp\n"
 	    "      --state-file FILE what natmapd holds on the router "
-	    "(default %s)\n",
+	    "(default %s)\n"
+	    "      --stun-server S   STUN server HOST[:PORT] (repeatable; "
+	    "replaces the file's)\n"
+	    "      --echo-url URL    HTTP(S) echo service (repeatable; "
+	    "replaces the file's)\n"
+	    "      --probe           report on the network, the NAT and the "
+	    "gateway, and exit\n"
+	    "      --json            with --probe: print the report as JSON\n",
 	    NATMAPD_CONF_FILE, CONF_LEASE_DEFAULT, NATMAPD_PID_FILE,
 	    NATMAPD_STATE_FILE);
 }
@@ -226,6 +248,22 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 				    "natpmp or upnp", optarg);
 			cli_mask |= CONF_SET_GWPROTO;
 			break;
+		case OPT_PROBE:
+			probe_mode = 1;
+			break;
+		case OPT_JSON:
+			probe_json = 1;
+			break;
+		case OPT_STUNSERVER:
+			if (config_add_stun(&cli, optarg, err, sizeof(err)) == -1)
+				usage_error("--%s", err);
+			cli_mask |= CONF_SET_STUN;
+			break;
+		case OPT_ECHOURL:
+			if (config_add_echo(&cli, optarg, err, sizeof(err)) == -1)
+				usage_error("--%s", err);
+			cli_mask |= CONF_SET_ECHO;
+			break;
 		case ':':
 			usage_error("%s: needs an argument", argv[optind - 1]);
 		default:
@@ -234,6 +272,8 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 	}
 	if (optind < argc)
 		usage_error("%s: unexpected argument", argv[optind]);
+	if (probe_json && !probe_mode)
+		usage_error("--json: only with --probe");
 }
 
 /* File, then command line.  Returns 0, or an exit status with the message printed. */
@@ -253,7 +293,7 @@ build_config(struct config *conf, int foreground_errors)
 		config_free(conf);
 		return EXIT_CONFIG;
 	}
-	if (conf->nmaps == 0) {
+	if (conf->nmaps == 0 && !probe_mode) {
 		snprintf(err, sizeof(err), "nothing to map: give --map or a "
 		    "map line in %s", conf_file);
 		if (foreground_errors)
@@ -450,6 +490,14 @@ main(int argc, char *argv[])
 			config_print(stdout, &running);
 		config_free(&running);
 		return 0;
+	}
+	if (probe_mode) {
+		/* In the foreground, logging only with -v, then a report. */
+		log_init(1, verbose > 0 ? verbose : -1);
+		signal(SIGPIPE, SIG_IGN);
+		r = probe_run(&running, probe_json);
+		config_free(&running);
+		return r;
 	}
 	if (!foreground)
 		detach();

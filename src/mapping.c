@@ -1041,25 +1041,28 @@ probe_done(const struct mapping_driver *drv, int status,
 	probe_decide(0);
 }
 
-static int
-mapping_env(struct drv_env *env, char *why, size_t whylen)
+/* Where to look for a gateway: the interface, our address, the gateway's. */
+int
+mapping_find_env(struct drv_env *env, const char *ifname,
+    const struct in_addr *gateway, char *why, size_t whylen)
 {
 	char ifout[IF_NAMESIZE] = "";
 
 	memset(env, 0, sizeof(*env));
-	if (E.have_gateway)
-		env->gateway = E.gateway;
-	else if (osdep_default_gateway(E.ifname[0] ? E.ifname : NULL,
-	    &env->gateway, ifout) == -1) {
+	if (ifname != NULL && ifname[0] == '\0')
+		ifname = NULL;
+	if (gateway != NULL)
+		env->gateway = *gateway;
+	else if (osdep_default_gateway(ifname, &env->gateway, ifout) == -1) {
 		snprintf(why, whylen, "no IPv4 default route%s%s",
-		    E.ifname[0] ? " on " : "", E.ifname);
+		    ifname != NULL ? " on " : "", ifname != NULL ? ifname : "");
 		return -1;
 	}
-	if (E.ifname[0]) {
-		snprintf(env->ifname, sizeof(env->ifname), "%s", E.ifname);
-		if (osdep_if_addr(E.ifname, &env->local) == -1) {
+	if (ifname != NULL) {
+		snprintf(env->ifname, sizeof(env->ifname), "%s", ifname);
+		if (osdep_if_addr(ifname, &env->local) == -1) {
 			snprintf(why, whylen, "interface %s has no IPv4 address",
-			    E.ifname);
+			    ifname);
 			return -1;
 		}
 	} else {
@@ -1071,6 +1074,13 @@ mapping_env(struct drv_env *env, char *why, size_t whylen)
 		}
 	}
 	return 0;
+}
+
+static int
+mapping_env(struct drv_env *env, char *why, size_t whylen)
+{
+	return mapping_find_env(env, E.ifname, E.have_gateway ? &E.gateway :
+	    NULL, why, whylen);
 }
 
 static void

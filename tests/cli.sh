@@ -148,6 +148,11 @@ expect_usage "argument to --any-port" "--any-port" -n --any-port=yes \
     -m 8080/tcp -c "$tmp/empty.conf"
 expect_usage "argument to --version" "--version" --version=2
 expect_usage "--map without its argument" "--map" -n --map
+expect_usage "--json without --probe" "--json" -n -m 1/tcp --json
+expect_usage "bad --stun-server port" "--stun-server 203.0.113.3:99999" \
+    -n -m 1/tcp --stun-server 203.0.113.3:99999
+expect_usage "--echo-url with another scheme" "ftp://203.0.113.5/" \
+    -n -m 1/tcp --echo-url ftp://203.0.113.5/
 expect_usage "-m without its argument" "-m" -n -m
 expect_usage "-c without its argument" "-c" -n -c
 expect_usage "--lease without its argument" "--lease" -n --lease
@@ -283,6 +288,25 @@ protocol auto
 state-file /tmp/natmapd.state
 map 8080/tcp
 " -nv -c "$tmp/empty.conf" -m 8080/tcp --state-file /tmp/natmapd.state
+
+printf 'stun-server 198.51.100.1\necho-url http://198.51.100.2/\nmap 8080/tcp\n' \
+    >"$tmp/sources.conf"
+expect_output "-nv: --stun-server and --echo-url replace the file's" "lease 3600
+any-port no
+protocol auto
+stun-server 203.0.113.3:3479
+stun-server [2001:db8::3]:3478
+echo-url https://203.0.113.5/ip
+map 8080/tcp
+" -nv -c "$tmp/sources.conf" --stun-server 203.0.113.3:3479 \
+    --stun-server '[2001:db8::3]' --echo-url https://203.0.113.5/ip
+expect_output "-nv: without them the file's stay" "lease 3600
+any-port no
+protocol auto
+stun-server 198.51.100.1:3478
+echo-url http://198.51.100.2/
+map 8080/tcp
+" -nv -c "$tmp/sources.conf"
 
 # The default config file, when there is none: only the command line.
 default_conf=$("$NATMAPD" -h 2>/dev/null |

@@ -1,0 +1,1020 @@
+/* SPDX-License-Identifier: ISC */
+/* natmapd --probe: ask the gateway, STUN servers and echo services at once, then say what --map can do. */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "driver.h"
+#include "echo.h"
+#include "log.h"
+#include "loop.h"
+#include "mapping.h"
+#include "probe.h"
+#include "resolve.h"
+#include "stun.h"
+
+/* The whole probe ends by then, answered or not. */
+#define PROBE_DEADLINE_MS	8000
+/* A UPnP search sent with PCP slows the router's PCP answer (see driver.h). */
+#define PROBE_UPNP_DELAY_MS	30
+
+/* STUN: RFC 8489's 500 ms first RTO, fewer sends, a few seconds at most. */
+static const struct stun_schedule probe_sched = {
+	.rto_ms = 500,
+	.sends = 4,
+	.last_wait = 2,
+	.budget_ms = 2500,
+};
+/* A filtering test expects silence from a NAT that filters: keep it short. */
+static const struct stun_schedule filter_sched = {
+	.rto_ms = 300,
+	.sends = 3,
+	.last_wait = 2,
+	.budget_ms = 1500,
+};
+
+enum { ST_IDLE, ST_RUNNING, ST_OK, ST_FAILED };
+
+struct gw_slot {
+	const struct mapping_driver	*drv;
+	int				 state;
+	uint64_t			 ms;
+	struct drv_gateway		 gw;
+	char				 detail[128];
+};
+
+struct stun_srv {
+	const struct conf_server	*cs;
+	struct resolve_req		*rr;
+	struct sockaddr_storage		 addr;
+	struct stun_txn			*txn;
+	struct stun_answer		 a;
+	int				 state;
+	char				 err[160];
+};
+
+struct echo_slot {
+	const char		*url;
+	struct echo_req		*req;
+	int			 state;
+	struct echo_result	 r;
+};
+
+/* A test of RFC 5780: one Binding and its answer. */
+struct test {
+	struct stun_txn		*txn;
+	struct stun_answer	 a;
+	int			 state;
+};
+
+static struct {
+	const struct config	*conf;
+	struct drv_env		 env;
+	int			 have_env;
+	char			 env_err[128];
+	uint64_t		 t0;
+	int			 pending;
+	struct timer		 deadline;
+	struct timer		 upnp_timer;
+	struct gw_slot		 gw[3];
+	struct stun_srv		 srv[CONF_MAX_SERVERS];
+	size_t			 nsrv;
+	struct stun_sock	*sock;
+	struct sockaddr_storage	 local;		/* sock's address and port */
+	int			 primary;	/* server with OTHER-ADDRESS, or -1 */
+	struct test		 f2, f3, m2, m3, tcp;
+	/* hairpinning: a Binding from hsock to our own mapped address */
+	struct stun_sock	*hsock;
+	uint8_t			 htid[STUN_TID_LEN];
+	struct timer		 htimer;
+	int			 hsends;
+	int			 hairpin;	/* -1 not tried, 0 no, 1 yes */
+	struct echo_slot	 echo[CONF_MAX_SERVERS];
+	size_t			 necho;
+	int			 echo_missing;	/* built without libcurl */
+} P;
+
+static void	stun_phase_next(void);
+
+static void
+pending_done(void)
+{
+	if (--P.pending == 0)
+		loop_stop();
+}
+
+static uint64_t
+since(void)
+{
+	return loop_now() - P.t0;
+}
+
+/* ---- gateway protocols ---- */
+
+static void
+gw_done(const struct mapping_driver *drv, int status,
+    const struct drv_gateway *gw, const char *detail)
+{
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		struct gw_slot *g = &P.gw[i];
+
+		if (g->drv != drv || g->state != ST_RUNNING)
+			continue;
+		g->ms = since();
+		g->state = status == DRV_OK ? ST_OK : ST_FAILED;
+		if (status == DRV_OK && gw != NULL)
+			g->gw = *gw;
+		snprintf(g->detail, sizeof(g->detail), "%s",
+		    detail != NULL ? detail : "");
+		log_debug("probe: %s %s after %llu ms", drv->name,
+		    status == DRV_OK ? "answered" : "failed",
+		    (unsigned long long)g->ms);
+		pending_done();
+		return;
+	}
+}
+
+static void
+gw_start(struct gw_slot *g)
+{
+	g->state = ST_RUNNING;
+	P.pending++;
+	if (g->drv->probe(&P.env, gw_done) == -1) {
+		g->state = ST_FAILED;
+		snprintf(g->detail, sizeof(g->detail), "cannot send");
+		pending_done();
+	}
+}
+
+static void
+upnp_timer_cb(struct timer *t)
+{
+	(void)t;
+	gw_start(&P.gw[2]);
+	pending_done();		/* the timer's own */
+}
+
+/* ---- STUN: test I to every server, then RFC 5780 against the first with OTHER-ADDRESS ---- */
+
+static void
+test_cb(struct stun_txn *txn, const struct stun_answer *a, void *arg)
+{
+	struct test *t = arg;
+
+	(void)txn;
+	t->txn = NULL;
+	t->a = *a;
+	t->state = a->ok ? ST_OK : ST_FAILED;
+	log_debug("probe: STUN test to %s: %s", stun_addr_str(&a->server,
+	    (char[64]){ 0 }, 64), a->ok ? "answered" : a->err);
+	stun_phase_next();
+	pending_done();
+}
+
+static void
+test_start(struct test *t, const struct sockaddr_storage *to, uint8_t change,
+    const struct stun_schedule *sch)
+{
+	t->state = ST_RUNNING;
+	P.pending++;
+	t->txn = stun_binding(P.sock, (const struct sockaddr *)to,
+	    to->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in), change, sch, test_cb, t);
+	if (t->txn == NULL) {
+		t->state = ST_FAILED;
+		snprintf(t->a.err, sizeof(t->a.err), "cannot send: %s",
+		    strerror(errno));
+		pending_done();
+	}
+}
+
+static void
+tcp_start(const struct sockaddr_storage *to)
+{
+	struct sockaddr_in local;
+
+	memset(&local, 0, sizeof(local));
+	local.sin_family = AF_INET;
+	local.sin_addr = P.env.local;
+	P.tcp.state = ST_RUNNING;
+	P.pending++;
+	P.tcp.txn = stun_binding_tcp(P.have_env ? (struct sockaddr *)&local :
+	    NULL, (const struct sockaddr *)to, sizeof(struct sockaddr_in),
+	    &probe_sched, test_cb, &P.tcp);
+	if (P.tcp.txn == NULL) {
+		P.tcp.state = ST_FAILED;
+		snprintf(P.tcp.a.err, sizeof(P.tcp.a.err), "cannot connect: %s",
+		    strerror(errno));
+		pending_done();
+	}
+}
+
+static void
+hairpin_request(struct stun_sock *s, const uint8_t *tid,
+    const struct sockaddr_storage *from, void *arg)
+{
+	(void)s;
+	(void)from;
+	(void)arg;
+	if (P.hairpin != -1 || P.hsock == NULL ||
+	    memcmp(tid, P.htid, STUN_TID_LEN) != 0)
+		return;
+	P.hairpin = 1;
+	timer_stop(&P.htimer);
+	pending_done();
+}
+
+static void
+htimer_cb(struct timer *t)
+{
+	const struct stun_srv *pr = &P.srv[P.primary];
+
+	(void)t;
+	if (P.hsends == 3) {
+		P.hairpin = 0;
+		pending_done();
+		return;
+	}
+	P.hsends++;
+	(void)stun_sock_send_raw(P.hsock, (const struct sockaddr *)&pr->a.mapped,
+	    sizeof(struct sockaddr_in), P.htid);
+	timer_set(&P.htimer, 300);
+}
+
+static void
+hairpin_start(void)
+{
+	struct sockaddr_in local;
+	size_t i;
+
+	memset(&local, 0, sizeof(local));
+	local.sin_family = AF_INET;
+	local.sin_addr = P.env.local;
+	P.hsock = stun_sock_open((struct sockaddr *)&local, sizeof(local));
+	if (P.hsock == NULL)
+		return;
+	for (i = 0; i < STUN_TID_LEN; i++)
+		P.htid[i] = (uint8_t)loop_random(256);
+	stun_sock_on_request(P.sock, hairpin_request, NULL);
+	timer_init(&P.htimer, htimer_cb);
+	P.pending++;
+	timer_set(&P.htimer, 0);
+}
+
+/* sa with the IP of ip and the port of port. */
+static void
+addr_mix(struct sockaddr_storage *out, const struct sockaddr_storage *ip,
+    uint16_t port)
+{
+	*out = *ip;
+	if (out->ss_family == AF_INET)
+		((struct sockaddr_in *)out)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)out)->sin6_port = htons(port);
+}
+
+/* Test I is in from every server: pick one for RFC 5780, then filtering, then mapping. */
+static void
+stun_phase_next(void)
+{
+	struct stun_srv *pr;
+	struct sockaddr_storage to;
+	size_t i;
+
+	for (i = 0; i < P.nsrv; i++)
+		if (P.srv[i].state == ST_RUNNING || P.srv[i].state == ST_IDLE)
+			return;
+	if (P.primary == -1) {
+		for (i = 0; i < P.nsrv; i++) {
+			pr = &P.srv[i];
+			if (pr->state == ST_OK &&
+			    pr->addr.ss_family == AF_INET &&
+			    pr->a.other.ss_family == AF_INET &&
+			    !stun_addr_eq_ip(&pr->a.other, &pr->addr) &&
+			    stun_addr_port(&pr->a.other) !=
+			    stun_addr_port(&pr->addr)) {
+				P.primary = (int)i;
+				break;
+			}
+		}
+		/* TCP to the first server that answered over UDP. */
+		for (i = 0; i < P.nsrv; i++)
+			if (P.srv[i].state == ST_OK &&
+			    P.srv[i].addr.ss_family == AF_INET) {
+				tcp_start(&P.srv[i].addr);
+				break;
+			}
+		if (P.primary == -1)
+			return;
+		pr = &P.srv[P.primary];
+		/*
+		 * Filtering first: only the primary address has been sent to,
+		 * so an answer from elsewhere went through no hole we made.
+		 */
+		test_start(&P.f2, &pr->addr, STUN_CHANGE_IP | STUN_CHANGE_PORT,
+		    &filter_sched);
+		test_start(&P.f3, &pr->addr, STUN_CHANGE_PORT, &filter_sched);
+		return;
+	}
+	pr = &P.srv[P.primary];
+	if (P.f2.state == ST_RUNNING || P.f3.state == ST_RUNNING)
+		return;
+	if (P.m2.state == ST_IDLE) {
+		/* Mapping: the other address with the primary port, then both other. */
+		addr_mix(&to, &pr->a.other, stun_addr_port(&pr->addr));
+		test_start(&P.m2, &to, 0, &probe_sched);
+		test_start(&P.m3, &pr->a.other, 0, &probe_sched);
+		hairpin_start();
+	}
+}
+
+static void
+srv_cb(struct stun_txn *txn, const struct stun_answer *a, void *arg)
+{
+	struct stun_srv *s = arg;
+	char as[64];
+
+	(void)txn;
+	s->txn = NULL;
+	s->a = *a;
+	s->state = a->ok ? ST_OK : ST_FAILED;
+	if (a->ok)
+		log_debug("probe: STUN %s: mapped %s in %llu ms",
+		    stun_addr_str(&s->addr, as, sizeof(as)),
+		    stun_addr_str(&a->mapped, (char[64]){ 0 }, 64),
+		    (unsigned long long)a->rtt_ms);
+	else {
+		snprintf(s->err, sizeof(s->err), "%s", a->err);
+		log_debug("probe: STUN %s:%u: %s", s->cs->host, s->cs->port,
+		    a->err);
+	}
+	stun_phase_next();
+	pending_done();
+}
+
+static void
+srv_resolved(struct resolve_req *rr, const struct sockaddr_storage *addrs,
+    size_t n, const char *err, void *arg)
+{
+	struct stun_srv *s = arg;
+	size_t i;
+
+	(void)rr;
+	s->rr = NULL;
+	for (i = 0; i < n; i++)
+		if (addrs[i].ss_family == AF_INET)
+			break;
+	if (n == 0 || i == n || P.sock == NULL) {
+		s->state = ST_FAILED;
+		snprintf(s->err, sizeof(s->err), "%s", n == 0 ? err :
+		    i == n ? "no IPv4 address (IPv6 STUN is not probed yet)" :
+		    "no socket");
+		stun_phase_next();
+		pending_done();
+		return;
+	}
+	s->addr = addrs[i];
+	s->txn = stun_binding(P.sock, (const struct sockaddr *)&s->addr,
+	    sizeof(struct sockaddr_in), 0, &probe_sched, srv_cb, s);
+	if (s->txn == NULL) {
+		s->state = ST_FAILED;
+		snprintf(s->err, sizeof(s->err), "cannot send: %s",
+		    strerror(errno));
+		stun_phase_next();
+		pending_done();
+	}
+}
+
+static void
+stun_start(void)
+{
+	struct sockaddr_in local;
+	size_t i;
+
+	memset(&local, 0, sizeof(local));
+	local.sin_family = AF_INET;
+	if (P.have_env)
+		local.sin_addr = P.env.local;
+	P.sock = stun_sock_open((struct sockaddr *)&local, sizeof(local));
+	if (P.sock != NULL)
+		stun_sock_local(P.sock, &P.local);
+	P.nsrv = P.conf->nstun;
+	for (i = 0; i < P.nsrv; i++) {
+		struct stun_srv *s = &P.srv[i];
+
+		s->cs = &P.conf->stun[i];
+		s->state = ST_RUNNING;
+		P.pending++;
+		s->rr = resolve_start(s->cs->host, s->cs->port, AF_UNSPEC,
+		    SOCK_DGRAM, srv_resolved, s);
+		if (s->rr == NULL) {
+			s->state = ST_FAILED;
+			snprintf(s->err, sizeof(s->err), "cannot resolve: %s",
+			    strerror(errno));
+			pending_done();
+		}
+	}
+}
+
+/* ---- HTTP echo ---- */
+
+static void
+echo_done(struct echo_req *req, const struct echo_result *r, void *arg)
+{
+	struct echo_slot *e = arg;
+
+	(void)req;
+	e->req = NULL;
+	e->r = *r;
+	e->state = r->ok ? ST_OK : ST_FAILED;
+	log_debug("probe: echo %s: %s", e->url, r->ok ? "answered" : r->err);
+	pending_done();
+}
+
+static void
+echo_start_all(void)
+{
+	struct sockaddr_in local;
+	size_t i;
+
+	memset(&local, 0, sizeof(local));
+	local.sin_family = AF_INET;
+	local.sin_addr = P.env.local;
+	P.necho = P.conf->necho;
+	for (i = 0; i < P.necho; i++) {
+		struct echo_slot *e = &P.echo[i];
+
+		e->url = P.conf->echo[i];
+		e->state = ST_RUNNING;
+		P.pending++;
+		e->req = echo_start(e->url, P.have_env ?
+		    (struct sockaddr *)&local : NULL, 0, echo_done, e);
+		if (e->req == NULL) {
+			e->state = ST_FAILED;
+			if (errno == ENOTSUP)
+				P.echo_missing = 1;
+			snprintf(e->r.err, sizeof(e->r.err), "%s",
+			    errno == ENOTSUP ? "natmapd was built without "
+			    "libcurl" : strerror(errno));
+			pending_done();
+		}
+	}
+}
+
+/* ---- the deadline: whatever is still out has not answered ---- */
+
+static void
+deadline_cb(struct timer *t)
+{
+	size_t i;
+
+	(void)t;
+	log_debug("probe: deadline reached");
+	for (i = 0; i < 3; i++)
+		if (P.gw[i].state == ST_RUNNING) {
+			P.gw[i].drv->probe_cancel();
+			P.gw[i].state = ST_FAILED;
+			snprintf(P.gw[i].detail, sizeof(P.gw[i].detail),
+			    "no answer in time");
+		}
+	loop_stop();
+}
+
+/* ---- the verdict ---- */
+
+enum addr_kind { AK_NONE, AK_PUBLIC, AK_PRIVATE, AK_SHARED, AK_UNSPEC };
+
+/*
+ * What an external address says.  Documentation (TEST-NET) and benchmark
+ * addresses count as public: no router meets them but in a lab.
+ */
+static int
+addr_kind(struct in_addr a)
+{
+	uint32_t h = ntohl(a.s_addr);
+
+	if (h == 0)
+		return AK_UNSPEC;
+	if ((h & 0xff000000) == 0x0a000000 || (h & 0xfff00000) == 0xac100000 ||
+	    (h & 0xffff0000) == 0xc0a80000 || (h & 0xffff0000) == 0xa9fe0000 ||
+	    (h & 0xff000000) == 0x7f000000)
+		return AK_PRIVATE;
+	if ((h & 0xffc00000) == 0x64400000)
+		return AK_SHARED;
+	return AK_PUBLIC;
+}
+
+struct verdict {
+	struct in_addr	gw_ext;		/* 0 if no gateway said */
+	const char	*gw_ext_by;
+	struct in_addr	stun_ext;
+	struct in_addr	echo_ext;
+	struct in_addr	ext;		/* the internet's view, best source */
+	const char	*mapping;
+	const char	*filtering;
+	int		 port_preserved;	/* -1 unknown */
+	int		 double_nat;	/* -1 unknown */
+	int		 cgnat;
+	const char	*double_why;
+	int		 answered;	/* anything at all */
+	const struct gw_slot *proto;	/* the protocol --map would use */
+	int		 reachable;
+	const char	*means;
+	char		 text[512];
+};
+
+static struct in_addr
+sin_addr_of(const struct sockaddr_storage *ss)
+{
+	struct in_addr a = { 0 };
+
+	if (ss->ss_family == AF_INET)
+		a = ((const struct sockaddr_in *)(const void *)ss)->sin_addr;
+	return a;
+}
+
+static void
+judge_nat(struct verdict *v)
+{
+	const struct stun_srv *pr, *s1 = NULL, *s2 = NULL;
+	size_t i;
+
+	v->mapping = "unknown";
+	v->filtering = "unknown";
+	v->port_preserved = -1;
+	for (i = 0; i < P.nsrv; i++)
+		if (P.srv[i].state == ST_OK) {
+			if (s1 == NULL)
+				s1 = &P.srv[i];
+			else if (s2 == NULL && !stun_addr_eq_ip(&s1->addr,
+			    &P.srv[i].addr))
+				s2 = &P.srv[i];
+		}
+	if (s1 == NULL)
+		return;
+	pr = P.primary >= 0 ? &P.srv[P.primary] : s1;
+	v->port_preserved = stun_addr_port(&pr->a.mapped) ==
+	    stun_addr_port(&P.local);
+	if (stun_addr_eq(&pr->a.mapped, &P.local)) {
+		v->mapping = "none";
+		v->filtering = "none";
+		return;
+	}
+	if (P.primary < 0) {
+		/* No OTHER-ADDRESS: two servers tell the mapping, not the filter. */
+		if (s2 != NULL)
+			v->mapping = stun_addr_eq(&s1->a.mapped, &s2->a.mapped) ?
+			    "endpoint-independent" : "dependent";
+		return;
+	}
+	if (P.m2.state == ST_OK) {
+		if (stun_addr_eq(&P.m2.a.mapped, &pr->a.mapped))
+			v->mapping = "endpoint-independent";
+		else if (P.m3.state == ST_OK)
+			v->mapping = stun_addr_eq(&P.m3.a.mapped,
+			    &P.m2.a.mapped) ? "address-dependent" :
+			    "address-and-port-dependent";
+	}
+	/* An answer from the server's own address: it ignored CHANGE-REQUEST. */
+	if (P.f2.state == ST_OK && !stun_addr_eq_ip(&P.f2.a.from, &pr->addr))
+		v->filtering = "endpoint-independent";
+	else if (P.f3.state == ST_OK && stun_addr_eq_ip(&P.f3.a.from, &pr->addr)
+	    && stun_addr_port(&P.f3.a.from) != stun_addr_port(&pr->addr))
+		v->filtering = "address-dependent";
+	else if (P.f2.state == ST_FAILED && P.f3.state == ST_FAILED &&
+	    P.f2.a.timeout && P.f3.a.timeout)
+		v->filtering = "address-and-port-dependent";
+}
+
+static void
+judge(struct verdict *v)
+{
+	size_t i;
+	int k;
+
+	memset(v, 0, sizeof(*v));
+	v->double_nat = -1;
+	judge_nat(v);
+	/* The protocol --map would use: PCP > NAT-PMP > UPnP, as in auto. */
+	for (i = 0; i < 3; i++)
+		if (P.gw[i].state == ST_OK) {
+			v->answered = 1;
+			if (v->proto == NULL)
+				v->proto = &P.gw[i];
+			if (v->gw_ext.s_addr == 0 &&
+			    P.gw[i].gw.external.s_addr != 0) {
+				v->gw_ext = P.gw[i].gw.external;
+				v->gw_ext_by = P.gw[i].drv->name;
+			}
+		}
+	for (i = 0; i < P.nsrv; i++)
+		if (P.srv[i].state == ST_OK) {
+			v->answered = 1;
+			if (v->stun_ext.s_addr == 0)
+				v->stun_ext = sin_addr_of(&P.srv[i].a.mapped);
+		}
+	for (i = 0; i < P.necho; i++)
+		if (P.echo[i].state == ST_OK) {
+			v->answered = 1;
+			if (v->echo_ext.s_addr == 0)
+				v->echo_ext = sin_addr_of(&P.echo[i].r.addr);
+		}
+	v->ext = v->stun_ext.s_addr != 0 ? v->stun_ext :
+	    v->echo_ext.s_addr != 0 ? v->echo_ext : v->gw_ext;
+
+	if (v->proto != NULL && v->gw_ext.s_addr != 0) {
+		k = addr_kind(v->gw_ext);
+		v->double_nat = 0;
+		if (k == AK_SHARED) {
+			v->double_nat = v->cgnat = 1;
+			v->double_why = "the gateway's external address is in "
+			    "the shared address space 100.64.0.0/10 (RFC 6598): "
+			    "carrier-grade NAT";
+		} else if (k == AK_PRIVATE) {
+			v->double_nat = 1;
+			v->double_why = "the gateway's external address is a "
+			    "private address: another NAT is upstream";
+		} else if (k == AK_UNSPEC) {
+			v->double_nat = 1;
+			v->double_why = "the gateway reports no external address "
+			    "(0.0.0.0): it is not connected, or another NAT is "
+			    "upstream";
+		} else if (v->ext.s_addr != 0 &&
+		    v->ext.s_addr != v->gw_ext.s_addr) {
+			v->double_nat = 1;
+			v->double_why = "the gateway's external address differs "
+			    "from the address the internet sees: another NAT is "
+			    "upstream";
+		}
+	} else if (v->proto == NULL && v->ext.s_addr != 0 &&
+	    strcmp(v->mapping, "none") == 0)
+		v->double_nat = 0;
+
+	if (v->proto != NULL && v->double_nat == 1) {
+		v->reachable = 0;
+		v->means = "none";
+		snprintf(v->text, sizeof(v->text), "the gateway speaks %s, but "
+		    "%s; a mapping on it is not reached from the internet. %s",
+		    v->proto->drv->name, v->double_why, v->cgnat ?
+		    "Ask the provider for a public address, or rely on STUN "
+		    "and hole punching." : "The outer router must forward the "
+		    "port too.");
+	} else if (v->proto != NULL) {
+		v->reachable = 1;
+		v->means = v->proto->drv->id;
+		snprintf(v->text, sizeof(v->text), "--map will make ports "
+		    "reachable from the internet through %s%s%s%s.",
+		    v->proto->drv->name, v->ext.s_addr != 0 ? " at " : "",
+		    v->ext.s_addr != 0 ? inet_ntoa(v->ext) : "",
+		    v->double_nat == -1 ? " (whether another NAT is upstream "
+		    "is not known: no external address to compare)" : "");
+	} else if (strcmp(v->mapping, "none") == 0) {
+		v->reachable = 1;
+		v->means = "direct";
+		snprintf(v->text, sizeof(v->text), "no NAT between this host "
+		    "and the internet: ports are reachable directly, unless a "
+		    "firewall blocks them.");
+	} else if (strcmp(v->mapping, "endpoint-independent") == 0 &&
+	    strcmp(v->filtering, "endpoint-independent") == 0) {
+		v->reachable = 1;
+		v->means = "stun";
+		snprintf(v->text, sizeof(v->text), "no gateway protocol, but "
+		    "the NAT maps and filters independently of the peer: a "
+		    "port kept open with STUN is reachable by anyone who "
+		    "learns its public address.");
+	} else if (strcmp(v->mapping, "endpoint-independent") == 0) {
+		v->reachable = 0;
+		v->means = "hole-punching";
+		snprintf(v->text, sizeof(v->text), "no gateway protocol, and "
+		    "the NAT filters by peer: not reachable unsolicited; peers "
+		    "can connect by hole punching through a rendezvous "
+		    "server.");
+	} else if (v->answered && strcmp(v->mapping, "unknown") != 0) {
+		v->reachable = 0;
+		v->means = "none";
+		snprintf(v->text, sizeof(v->text), "no gateway protocol, and "
+		    "the NAT maps each peer to another port: not reachable; "
+		    "only a relay can carry inbound connections.");
+	} else {
+		v->reachable = 0;
+		v->means = "unknown";
+		snprintf(v->text, sizeof(v->text), "no gateway protocol "
+		    "answered%s; reachability cannot be told.", P.nsrv == 0 ?
+		    " and no STUN server is configured (stun-server)" : "");
+	}
+}
+
+/* ---- output ---- */
+
+static const char *
+gw_label(int i)
+{
+	static const char *const l[] = { "pcp", "natpmp", "upnp" };
+
+	return l[i];
+}
+
+static void
+print_text(const struct verdict *v)
+{
+	char a[64], b[64];
+	size_t i;
+
+	printf("natmapd %s probe\n", PACKAGE_VERSION);
+	if (P.have_env)
+		printf("interface       %s, local address %s\n", P.env.ifname,
+		    inet_ntoa(P.env.local));
+	else
+		printf("interface       %s\n", P.env_err);
+	printf("gateway         %s\n", P.have_env ?
+	    inet_ntoa(P.env.gateway) : "none");
+	for (i = 0; i < 3; i++) {
+		const struct gw_slot *g = &P.gw[i];
+
+		printf("%-15s ", g->drv->name);
+		if (g->state == ST_OK) {
+			printf("answered in %llu ms", (unsigned long long)g->ms);
+			if (strcmp(g->gw.name, g->drv->name) != 0)
+				printf(": %s", g->gw.name);
+			if (g->gw.external.s_addr != 0)
+				printf(", external address %s",
+				    inet_ntoa(g->gw.external));
+			printf("\n");
+		} else if (g->state == ST_IDLE)
+			printf("not probed\n");
+		else
+			printf("no (%s)\n", g->detail[0] ? g->detail :
+			    "no answer");
+	}
+	printf("external address\n");
+	printf("  gateway       %s", v->gw_ext.s_addr ? inet_ntoa(v->gw_ext) :
+	    "-");
+	printf("%s%s%s\n", v->gw_ext_by ? " (" : "", v->gw_ext_by ?
+	    v->gw_ext_by : "", v->gw_ext_by ? ")" : "");
+	if (P.nsrv == 0)
+		printf("  STUN          not configured\n");
+	for (i = 0; i < P.nsrv; i++) {
+		const struct stun_srv *s = &P.srv[i];
+
+		config_format_server(s->cs, b, sizeof(b));
+		if (s->state == ST_OK)
+			printf("  STUN          %s (%s, %llu ms)\n",
+			    stun_addr_str(&s->a.mapped, a, sizeof(a)), b,
+			    (unsigned long long)s->a.rtt_ms);
+		else
+			printf("  STUN          - (%s: %s)\n", b, s->err);
+	}
+	if (P.tcp.state == ST_OK)
+		printf("  STUN over TCP %s\n", stun_addr_str(&P.tcp.a.mapped, a,
+		    sizeof(a)));
+	else if (P.tcp.state == ST_FAILED)
+		printf("  STUN over TCP - (%s)\n", P.tcp.a.err);
+	if (P.necho == 0)
+		printf("  HTTP echo     not configured%s\n", echo_available() ?
+		    "" : " (and natmapd was built without libcurl)");
+	for (i = 0; i < P.necho; i++) {
+		const struct echo_slot *e = &P.echo[i];
+
+		if (e->state == ST_OK)
+			printf("  HTTP echo     %s (%s, %llu ms)\n",
+			    inet_ntoa(sin_addr_of(&e->r.addr)), e->url,
+			    (unsigned long long)e->r.ms);
+		else
+			printf("  HTTP echo     - (%s: %s)\n", e->url, e->r.err);
+	}
+	printf("NAT\n");
+	printf("  mapping       %s\n", v->mapping);
+	printf("  filtering     %s\n", v->filtering);
+	printf("  hairpinning   %s\n", P.hairpin == 1 ? "yes" :
+	    P.hairpin == 0 ? "no" : "unknown");
+	printf("  port preservation %s\n", v->port_preserved == 1 ? "yes" :
+	    v->port_preserved == 0 ? "no" : "unknown");
+	printf("double NAT      %s%s%s%s\n", v->double_nat == 1 ? "yes" :
+	    v->double_nat == 0 ? "no" : "unknown", v->cgnat ?
+	    " (carrier-grade NAT)" : "", v->double_why ? ": " : "",
+	    v->double_why ? v->double_why : "");
+	printf("verdict         %s\n", v->text);
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void
+jstr(const char *s)
+{
+	putchar('"');
+	for (; s != NULL && *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void
+jaddr(struct in_addr a)
+{
+	if (a.s_addr == 0)
+		printf("null");
+	else
+		jstr(inet_ntoa(a));
+}
+
+static void
+jtri(int v)
+{
+	printf("%s", v == 1 ? "true" : v == 0 ? "false" : "null");
+}
+
+static void
+print_json(const struct verdict *v)
+{
+	char a[64], b[64];
+	size_t i;
+
+	printf("{\n  \"version\": ");
+	jstr(PACKAGE_VERSION);
+	printf(",\n  \"interface\": ");
+	if (P.have_env)
+		jstr(P.env.ifname);
+	else
+		printf("null");
+	printf(",\n  \"local_ipv4\": ");
+	jaddr(P.have_env ? P.env.local : (struct in_addr){ 0 });
+	printf(",\n  \"gateway\": ");
+	jaddr(P.have_env ? P.env.gateway : (struct in_addr){ 0 });
+	printf(",\n  \"protocols\": {");
+	for (i = 0; i < 3; i++) {
+		const struct gw_slot *g = &P.gw[i];
+
+		printf("%s\n    \"%s\": { \"answered\": %s", i ? "," : "",
+		    gw_label((int)i), g->state == ST_OK ? "true" : "false");
+		if (g->state == ST_OK) {
+			printf(", \"ms\": %llu, \"name\": ",
+			    (unsigned long long)g->ms);
+			jstr(g->gw.name);
+			printf(", \"external_ipv4\": ");
+			jaddr(g->gw.external);
+		} else {
+			printf(", \"error\": ");
+			jstr(g->state == ST_IDLE ? "not probed" : g->detail);
+		}
+		printf(" }");
+	}
+	printf("\n  },\n  \"external_ipv4\": ");
+	jaddr(v->ext);
+	printf(",\n  \"sources\": {\n    \"gateway\": ");
+	jaddr(v->gw_ext);
+	printf(",\n    \"stun\": ");
+	jaddr(v->stun_ext);
+	printf(",\n    \"echo\": ");
+	jaddr(v->echo_ext);
+	printf("\n  },\n  \"stun\": [");
+	for (i = 0; i < P.nsrv; i++) {
+		const struct stun_srv *s = &P.srv[i];
+
+		config_format_server(s->cs, b, sizeof(b));
+		printf("%s\n    { \"server\": ", i ? "," : "");
+		jstr(b);
+		if (s->state == ST_OK) {
+			printf(", \"mapped\": ");
+			jstr(stun_addr_str(&s->a.mapped, a, sizeof(a)));
+			printf(", \"ms\": %llu, \"other_address\": ",
+			    (unsigned long long)s->a.rtt_ms);
+			if (s->a.other.ss_family != 0)
+				jstr(stun_addr_str(&s->a.other, a, sizeof(a)));
+			else
+				printf("null");
+		} else {
+			printf(", \"error\": ");
+			jstr(s->err);
+		}
+		printf(" }");
+	}
+	printf("%s],\n  \"stun_tcp\": ", P.nsrv ? "\n  " : "");
+	if (P.tcp.state == ST_OK)
+		jstr(stun_addr_str(&P.tcp.a.mapped, a, sizeof(a)));
+	else
+		printf("null");
+	printf(",\n  \"echo\": [");
+	for (i = 0; i < P.necho; i++) {
+		const struct echo_slot *e = &P.echo[i];
+
+		printf("%s\n    { \"url\": ", i ? "," : "");
+		jstr(e->url);
+		if (e->state == ST_OK) {
+			printf(", \"address\": ");
+			jaddr(sin_addr_of(&e->r.addr));
+			printf(", \"ms\": %llu", (unsigned long long)e->r.ms);
+		} else {
+			printf(", \"error\": ");
+			jstr(e->r.err);
+		}
+		printf(" }");
+	}
+	printf("%s],\n  \"nat\": {\n    \"mapping\": ", P.necho ? "\n  " : "");
+	jstr(v->mapping);
+	printf(",\n    \"filtering\": ");
+	jstr(v->filtering);
+	printf(",\n    \"hairpinning\": ");
+	jtri(P.hairpin);
+	printf(",\n    \"port_preservation\": ");
+	jtri(v->port_preserved);
+	printf("\n  },\n  \"double_nat\": ");
+	jtri(v->double_nat);
+	printf(",\n  \"cgnat\": %s", v->cgnat ? "true" : "false");
+	printf(",\n  \"double_nat_reason\": ");
+	if (v->double_why != NULL)
+		jstr(v->double_why);
+	else
+		printf("null");
+	printf(",\n  \"reachable\": %s", v->reachable ? "true" : "false");
+	printf(",\n  \"means\": ");
+	jstr(v->means);
+	printf(",\n  \"verdict\": ");
+	jstr(v->text);
+	printf("\n}\n");
+}
+
+int
+probe_run(const struct config *conf, int json)
+{
+	struct verdict v;
+	size_t i;
+
+	memset(&P, 0, sizeof(P));
+	P.conf = conf;
+	P.primary = -1;
+	P.hairpin = -1;
+	P.t0 = loop_now();
+	P.gw[0].drv = &pcp_driver;
+	P.gw[1].drv = &natpmp_driver;
+	P.gw[2].drv = &upnp_driver;
+	timer_init(&P.deadline, deadline_cb);
+	timer_init(&P.upnp_timer, upnp_timer_cb);
+	P.pending = 1;		/* until everything has started */
+
+	P.have_env = mapping_find_env(&P.env, conf->interface,
+	    conf->have_gateway ? &conf->gateway : NULL, P.env_err,
+	    sizeof(P.env_err)) == 0;
+	if (P.have_env) {
+		gw_start(&P.gw[0]);
+		gw_start(&P.gw[1]);
+		P.pending++;
+		timer_set(&P.upnp_timer, PROBE_UPNP_DELAY_MS);
+	} else
+		for (i = 0; i < 3; i++)
+			snprintf(P.gw[i].detail, sizeof(P.gw[i].detail), "%s",
+			    P.env_err);
+	stun_start();
+	echo_start_all();
+	timer_set(&P.deadline, PROBE_DEADLINE_MS);
+	if (--P.pending > 0)
+		loop_run();
+	timer_stop(&P.deadline);
+	timer_stop(&P.upnp_timer);
+	timer_stop(&P.htimer);
+	for (i = 0; i < P.nsrv; i++) {
+		resolve_cancel(P.srv[i].rr);
+		if (P.srv[i].state == ST_RUNNING) {
+			P.srv[i].state = ST_FAILED;
+			snprintf(P.srv[i].err, sizeof(P.srv[i].err),
+			    "no answer in time");
+		}
+	}
+	for (i = 0; i < P.necho; i++)
+		if (P.echo[i].req != NULL) {
+			echo_cancel(P.echo[i].req);
+			P.echo[i].state = ST_FAILED;
+			snprintf(P.echo[i].r.err, sizeof(P.echo[i].r.err),
+			    "no answer in time");
+		}
+	stun_cancel(P.tcp.txn);
+	if (P.tcp.state == ST_RUNNING)
+		P.tcp.state = ST_FAILED;
+	judge(&v);
+	if (json)
+		print_json(&v);
+	else
+		print_text(&v);
+	fflush(stdout);
+	stun_sock_close(P.hsock);
+	stun_sock_close(P.sock);
+	echo_shutdown();
+	return v.answered ? 0 : PROBE_EXIT_NOTHING;
+}
