@@ -20,12 +20,81 @@
 #                                       wan0 203.0.113.2
 #                                         |
 #   nmtP-wan   eth0 203.0.113.100 (the WAN client),
-#                   203.0.113.3 and .4 (coturn STUN, ports 3478 and 3479)
+#                   203.0.113.3 and .4 (coturn STUN, ports 3478 and 3479),
+#                   203.0.113.5 (HTTP echo, once lab_echo_start ran),
+#                   203.0.113.6 (bad STUN, once lab_stun_liar_start ran)
 #
 # Both LAN hosts: default route and 239.255.255.250 via/on eth0.
 #
+# Upstream NAT (LAB_UPSTREAM, read by lab_init; default none = the above):
+#   LAB_UPSTREAM=private  double NAT: a fifth namespace nmtP-isp between the
+#                         router and the fake internet; the router's wan0 is
+#                         192.168.88.2/24, the isp's lan0 192.168.88.1 (and
+#                         .3), its wan0 203.0.113.2/24
+#   LAB_UPSTREAM=shared   carrier-grade NAT: the same with 100.64.0.2/10 on
+#                         the router, 100.64.0.1 (and .3) on the isp
+#
+#   rtr wan0 192.168.88.2 -- lan0 192.168.88.1 nmtP-isp wan0 203.0.113.2 -- wan
+#
+# The isp forwards and masquerades to 203.0.113.2 (port-preserving, filtering
+# by conntrack) and speaks no mapping protocol.  The router routes only
+# 203.0.113.0/24 via the isp; the wan namespace has no route to 192.168.88.0/24
+# or 100.64.0.0/10, so a mapping made on the router alone is not reachable
+# from the WAN.  The isp runs a second coturn on its inside (192.168.88.1 and
+# .3 / 100.64.0.1 and .3, ports 3478 and 3479) for miniupnpd alone: miniupnpd
+# 2.3.1 (Debian 12) has no ext_allow_private_ipv4, refuses a reserved ext_ip=,
+# and without ext_perform_stun disables port forwarding on a reserved WAN
+# address (UPnP: empty ExternalIPAddress, 501; NAT-PMP: network failure).  Its
+# STUN check against that inner server sees the router untranslated and
+# unfiltered, so miniupnpd reports its own WAN address 192.168.88.2 /
+# 100.64.0.2 and maps, as a newer miniupnpd with ext_allow_private_ipv4=yes.
+#
+# Variables for callers: LAB_RTR_WAN_IP is the router's WAN address
+# (203.0.113.2, or 192.168.88.2 / 100.64.0.2 behind an isp), LAB_PUBLIC_IP the
+# address the internet sees (203.0.113.2 in every topology); LAB_ECHO_IP,
+# LAB_ECHO_PORT, LAB_ECHO_URL (http://203.0.113.5/); LAB_LIAR_IP, LAB_LIAR_PORT
+# (203.0.113.6 3478); LAB_NAT_MODE, LAB_ISP_NAT_MODE (see lab_nat_mode).
+#
+# lab_nat_mode MODE [rtr|isp]: after lab_init (again to switch), the NAT's
+#   behaviour toward LAN host 192.168.77.10 (isp: toward the router):
+#     default  what lab_init sets: masquerade, i.e. endpoint-independent
+#              mapping (Linux keeps the source port when it is free) and
+#              address-and-port-dependent filtering (conntrack)
+#     random   masquerade fully-random: address-and-port-dependent mapping,
+#              a new external port per destination
+#     eif      endpoint-independent filtering (full cone): UDP from anyone
+#              to a port the host sent from is let in (see lab_nat_mode)
+#     adf      address-dependent filtering: UDP to port x from any port of
+#              an address the host sent to from x is let in
+#   miniupnpd's chains are left alone and keep precedence; TCP is never let in
+#   unsolicited; the namespace's UDP conntrack entries are deleted.
+# lab_echo_start: HTTP echo server (tests/lab/echo-server.py) on
+#   203.0.113.5:80 in the wan namespace: GET / -> the client's address and a
+#   newline, /garbage -> "hello" and a newline, /slow -> the address after
+#   10 s, anything else 404.
+#   lab_echo_get [PATH] [HOST] fetches from HOST (lan by default).
+# lab_stun_liar_start MODE: a bad STUN server (tests/lab/stun-liar.py) on
+#   203.0.113.6:3478 in the wan namespace; MODE good, wrongtid, truncated,
+#   badfp or silent; called again, it replaces the running one.
+# lab_stun_probe HOST [stun-probe.py args]: a STUN Binding (tests/lab/
+#   stun-probe.py) from namespace HOST; prints the mapped address or timeout.
+#
+# coturn (lab_stun_start) does RFC 5780 with 203.0.113.3 as the primary
+# address: from 203.0.113.3 (port 3478 or 3479) its answers carry
+# RESPONSE-ORIGIN and OTHER-ADDRESS 203.0.113.4:<the other port>, and it honours
+# CHANGE-REQUEST change-IP, change-port and both.  From 203.0.113.4 it names
+# 203.0.113.4 itself as OTHER-ADDRESS and answers a change-IP request from
+# 203.0.113.4 again (change-port works): coturn 4.6.1's get_alt_addr() always
+# picks the address after the first listening one.  A prober must start from
+# 203.0.113.3.
+#
+# 203.0.113.5 and .6 are put on the wan namespace's eth0 only when their
+# server starts: tests/integration/wanaddr.sh moves the router's WAN address
+# to 203.0.113.5.
+#
 # Everything stays inside these namespaces: no namespace has a route to any
-# address outside 192.168.77.0/24 and 203.0.113.0/24.
+# address outside 192.168.77.0/24 and 203.0.113.0/24 (and 192.168.88.0/24 or
+# 100.64.0.0/10 with an isp).
 #
 # Every wait is a poll with a deadline (lab_wait).  Nothing here installs a
 # trap; lab_down is idempotent and safe on a half-built lab.
@@ -38,6 +107,8 @@ LAB_NS_LAN="nmt${LAB_ID}-lan"
 LAB_NS_LAN2="nmt${LAB_ID}-lan2"
 LAB_NS_RTR="nmt${LAB_ID}-rtr"
 LAB_NS_WAN="nmt${LAB_ID}-wan"
+LAB_NS_ISP="nmt${LAB_ID}-isp"		# only with LAB_UPSTREAM
+LAB_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 LAB_LAN_NET=192.168.77.0/24
 LAB_RTR_LAN_IP=192.168.77.1
@@ -54,6 +125,43 @@ LAB_RTR_WAN_IF=wan0
 LAB_HOST_IF=eth0		# interface name inside lan, lan2 and wan
 LAB_HTTP_PORT=5000
 LAB_ROOTDESC="http://${LAB_RTR_LAN_IP}:${LAB_HTTP_PORT}/rootDesc.xml"
+LAB_WAN_NET=203.0.113.0/24
+LAB_PUBLIC_IP=203.0.113.2	# what the internet sees, whatever the topology
+LAB_ECHO_IP=203.0.113.5
+LAB_ECHO_PORT=80
+LAB_ECHO_URL="http://${LAB_ECHO_IP}/"
+LAB_LIAR_IP=203.0.113.6
+LAB_LIAR_PORT=3478
+LAB_ISP_LAN_IF=lan0		# in the isp namespace, toward the router
+LAB_ISP_WAN_IF=wan0		# in the isp namespace, toward the wan namespace
+LAB_NAT_MODE=default		# set by lab_nat_mode (router)
+LAB_ISP_NAT_MODE=default	# set by lab_nat_mode MODE isp
+LAB_NAT_TIMEOUT=30		# s an eif/adf filter entry lives after the last packet out
+LAB_NAT_CTMARK=0x6c6162		# conntrack mark of flows lab_nat_mode let in
+
+# lab_topology: set the addresses that depend on LAB_UPSTREAM (none, private
+# or shared); at load time and by lab_init.
+lab_topology() {
+	LAB_ISP_LAN_IP='' LAB_ISP_LAN_ALT_IP='' LAB_ISP_NET=''
+	LAB_RTR_WAN_PREFIX=24
+	case ${LAB_UPSTREAM:-none} in
+	none)	LAB_RTR_WAN_IP=$LAB_PUBLIC_IP ;;
+	private)
+		LAB_RTR_WAN_IP=192.168.88.2
+		LAB_ISP_LAN_IP=192.168.88.1
+		LAB_ISP_LAN_ALT_IP=192.168.88.3
+		LAB_ISP_NET=192.168.88.0/24 ;;
+	shared)
+		LAB_RTR_WAN_IP=100.64.0.2
+		LAB_RTR_WAN_PREFIX=10
+		LAB_ISP_LAN_IP=100.64.0.1
+		LAB_ISP_LAN_ALT_IP=100.64.0.3
+		LAB_ISP_NET=100.64.0.0/10 ;;
+	*)	LAB_RTR_WAN_IP=$LAB_PUBLIC_IP
+		lab_log "LAB_UPSTREAM=$LAB_UPSTREAM: none, private or shared"
+		return 1 ;;
+	esac
+}
 
 # nftables objects that miniupnpd fills (named in its config)
 LAB_NFT_TABLE=lab_filter
@@ -61,13 +169,21 @@ LAB_NFT_NAT_TABLE=lab_nat
 LAB_NFT_FWD_CHAIN=miniupnpd
 LAB_NFT_NAT_CHAIN=prerouting_miniupnpd
 LAB_NFT_POST_CHAIN=postrouting_miniupnpd
+# and the ones lab_nat_mode rewrites (in the router and in the isp)
+LAB_NFT_MODE_FWD_CHAIN=lab_mode_fwd	# in $LAB_NFT_TABLE
+LAB_NFT_MASQ_CHAIN=lab_mode_masq	# in $LAB_NFT_NAT_TABLE
+LAB_NFT_MODE_TABLE=lab_mode		# eif/adf: sets, tracking, DNAT
 
 LAB_DIR=			# set by lab_init, removed by lab_down
 LAB_PIDS=()			# every background process we started
 LAB_MINIUPNPD_PID=
 LAB_TURN_PID=
+LAB_ISP_TURN_PID=
+LAB_ECHO_PID=
+LAB_LIAR_PID=
 
 lab_log() { printf '# lab: %s\n' "$*" >&2; }
+lab_topology
 
 # lab_need_root_tools: exit 77 (automake SKIP) unless root with every tool.
 lab_need_root_tools() {
@@ -121,19 +237,26 @@ lab_lan()  { ip netns exec "$LAB_NS_LAN"  "$@"; }
 lab_lan2() { ip netns exec "$LAB_NS_LAN2" "$@"; }
 lab_rtr()  { ip netns exec "$LAB_NS_RTR"  "$@"; }
 lab_wan()  { ip netns exec "$LAB_NS_WAN"  "$@"; }
+lab_isp()  { ip netns exec "$LAB_NS_ISP"  "$@"; }
 
-# lab_ns_of lan|lan2|rtr|wan: print the namespace name.
+# lab_ns_of lan|lan2|rtr|wan|isp: print the namespace name.
 lab_ns_of() {
 	case $1 in
 	lan) echo "$LAB_NS_LAN" ;;
 	lan2) echo "$LAB_NS_LAN2" ;;
 	rtr) echo "$LAB_NS_RTR" ;;
 	wan) echo "$LAB_NS_WAN" ;;
+	isp) echo "$LAB_NS_ISP" ;;
 	*) echo "lab: unknown host '$1'" >&2; return 1 ;;
 	esac
 }
 
 lab_ns_exists() { [ -e "/run/netns/$1" ]; }
+
+# lab_all_ns: every namespace name the lab may have made (isp included)
+lab_all_ns() {
+	echo "$LAB_NS_LAN" "$LAB_NS_LAN2" "$LAB_NS_RTR" "$LAB_NS_WAN" "$LAB_NS_ISP"
+}
 
 # lab_bg NAME NS CMD...: start CMD in namespace NS in the background, output to
 # $LAB_DIR/NAME.log; sets LAB_BG_PID and records it for lab_down.
@@ -163,20 +286,29 @@ lab_all_gone() {
 }
 
 # lab_init: build namespaces, links, addresses, routes and the router's
-# nftables (NAT and the chains miniupnpd fills).  Sets LAB_DIR.
+# nftables (NAT and the chains miniupnpd fills); with LAB_UPSTREAM=private or
+# shared the isp namespace too.  Sets LAB_DIR, LAB_RTR_WAN_IP.
 lab_init() {
-	local ns
+	local ns nslist
 	[ -n "$LAB_DIR" ] && lab_down	# a second lab_init rebuilds the lab
+	lab_topology || return 1
 	# leftovers of a dead process that had our pid
-	for ns in "$LAB_NS_LAN" "$LAB_NS_LAN2" "$LAB_NS_RTR" "$LAB_NS_WAN"; do
+	for ns in $(lab_all_ns); do
 		lab_ns_exists "$ns" && ip netns del "$ns" 2>/dev/null
 	done
 	LAB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/natmapd-lab.XXXXXX") || return 1
 	LAB_PIDS=()
 	LAB_MINIUPNPD_PID=
 	LAB_TURN_PID=
+	LAB_ISP_TURN_PID=
+	LAB_ECHO_PID=
+	LAB_LIAR_PID=
+	LAB_NAT_MODE=default
+	LAB_ISP_NAT_MODE=default
 
-	for ns in "$LAB_NS_LAN" "$LAB_NS_LAN2" "$LAB_NS_RTR" "$LAB_NS_WAN"; do
+	nslist="$LAB_NS_LAN $LAB_NS_LAN2 $LAB_NS_RTR $LAB_NS_WAN"
+	[ -n "$LAB_ISP_NET" ] && nslist="$nslist $LAB_NS_ISP"
+	for ns in $nslist; do
 		ip netns add "$ns" || { lab_log "ip netns add $ns failed"; return 1; }
 		# IPv4 only: no IPv6 autoconfiguration, DAD or MLD noise
 		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
@@ -196,11 +328,25 @@ lab_init() {
 	ip -n "$LAB_NS_RTR" addr add "$LAB_RTR_LAN_IP/24" dev "$LAB_RTR_LAN_IF" || return 1
 	ip -n "$LAB_NS_RTR" link set "$LAB_RTR_LAN_IF" up || return 1
 
-	# WAN: one veth between router and the fake internet
-	ip link add name "$LAB_RTR_WAN_IF" netns "$LAB_NS_RTR" type veth \
-	    peer name "$LAB_HOST_IF" netns "$LAB_NS_WAN" || return 1
-	ip -n "$LAB_NS_RTR" addr add "$LAB_RTR_WAN_IP/24" dev "$LAB_RTR_WAN_IF" || return 1
+	# WAN: one veth between router and the fake internet, or router - isp
+	# and isp - fake internet
+	if [ -z "$LAB_ISP_NET" ]; then
+		ip link add name "$LAB_RTR_WAN_IF" netns "$LAB_NS_RTR" type veth \
+		    peer name "$LAB_HOST_IF" netns "$LAB_NS_WAN" || return 1
+	else
+		ip link add name "$LAB_RTR_WAN_IF" netns "$LAB_NS_RTR" type veth \
+		    peer name "$LAB_ISP_LAN_IF" netns "$LAB_NS_ISP" || return 1
+		ip link add name "$LAB_ISP_WAN_IF" netns "$LAB_NS_ISP" type veth \
+		    peer name "$LAB_HOST_IF" netns "$LAB_NS_WAN" || return 1
+		lab_isp_net || return 1
+	fi
+	ip -n "$LAB_NS_RTR" addr add "$LAB_RTR_WAN_IP/$LAB_RTR_WAN_PREFIX" \
+	    dev "$LAB_RTR_WAN_IF" || return 1
 	ip -n "$LAB_NS_RTR" link set "$LAB_RTR_WAN_IF" up || return 1
+	if [ -n "$LAB_ISP_NET" ]; then	# the fake internet only, not default
+		ip -n "$LAB_NS_RTR" route add "$LAB_WAN_NET" via "$LAB_ISP_LAN_IP" \
+		    dev "$LAB_RTR_WAN_IF" || return 1
+	fi
 	ip -n "$LAB_NS_WAN" addr add "$LAB_WAN_IP/24" dev "$LAB_HOST_IF" || return 1
 	ip -n "$LAB_NS_WAN" addr add "$LAB_STUN_IP/24" dev "$LAB_HOST_IF" || return 1
 	ip -n "$LAB_NS_WAN" addr add "$LAB_STUN_ALT_IP/24" dev "$LAB_HOST_IF" || return 1
@@ -210,7 +356,9 @@ lab_init() {
 	lab_host_net "$LAB_NS_LAN" "$LAB_LAN_IP" || return 1
 	lab_host_net "$LAB_NS_LAN2" "$LAB_LAN2_IP" || return 1
 
-	# router: forwarding, NAT, the chains miniupnpd 2.3.1 needs
+	# router: forwarding, NAT, the chains miniupnpd 2.3.1 needs, and two
+	# that lab_nat_mode rewrites ($LAB_NFT_MODE_FWD_CHAIN: empty unless
+	# eif/adf; $LAB_NFT_MASQ_CHAIN: the masquerade)
 	lab_rtr sysctl -qw net.ipv4.ip_forward=1 >/dev/null || return 1
 	lab_rtr nft -f - <<EOF || { lab_log "nft ruleset failed"; return 1; }
 table inet $LAB_NFT_TABLE {
@@ -219,6 +367,7 @@ table inet $LAB_NFT_TABLE {
 		ct state established,related accept
 		iifname "$LAB_RTR_LAN_IF" oifname "$LAB_RTR_WAN_IF" accept
 		jump $LAB_NFT_FWD_CHAIN
+		jump $LAB_NFT_MODE_FWD_CHAIN
 		# What no mapping lets in is refused, not dropped: miniupnpd
 		# adds its DNAT rule before its filter rule, and a probe caught
 		# between the two would wait (1 s for a SYN to be sent again,
@@ -229,6 +378,8 @@ table inet $LAB_NFT_TABLE {
 	}
 	chain $LAB_NFT_FWD_CHAIN {
 	}
+	chain $LAB_NFT_MODE_FWD_CHAIN {
+	}
 }
 table inet $LAB_NFT_NAT_TABLE {
 	chain prerouting {
@@ -238,16 +389,25 @@ table inet $LAB_NFT_NAT_TABLE {
 	chain postrouting {
 		type nat hook postrouting priority 100; policy accept;
 		jump $LAB_NFT_POST_CHAIN
-		oifname "$LAB_RTR_WAN_IF" ip saddr $LAB_LAN_NET masquerade
+		jump $LAB_NFT_MASQ_CHAIN
 	}
 	chain $LAB_NFT_NAT_CHAIN {
 	}
 	chain $LAB_NFT_POST_CHAIN {
 	}
+	chain $LAB_NFT_MASQ_CHAIN {
+		oifname "$LAB_RTR_WAN_IF" ip saddr $LAB_LAN_NET masquerade
+	}
 }
 EOF
-	# short conntrack timeouts so a deleted mapping stops working quickly
-	lab_rtr sysctl -qw net.netfilter.nf_conntrack_udp_timeout=5 \
+	lab_conntrack_timeouts "$LAB_NS_RTR"
+	return 0
+}
+
+# lab_conntrack_timeouts NS: short conntrack timeouts so a deleted mapping
+# stops working quickly
+lab_conntrack_timeouts() {
+	ip netns exec "$1" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=5 \
 	    net.netfilter.nf_conntrack_udp_timeout_stream=10 \
 	    net.netfilter.nf_conntrack_tcp_timeout_time_wait=2 \
 	    net.netfilter.nf_conntrack_tcp_timeout_fin_wait=2 \
@@ -258,6 +418,45 @@ EOF
 	return 0
 }
 
+# lab_isp_net: the isp namespace (LAB_UPSTREAM): addresses, forwarding, and a
+# NAT like the router's (no miniupnpd chains; the same chain names for
+# lab_nat_mode).  Its links exist already.
+lab_isp_net() {
+	local ns=$LAB_NS_ISP
+	ip -n "$ns" addr add "$LAB_ISP_LAN_IP/$LAB_RTR_WAN_PREFIX" \
+	    dev "$LAB_ISP_LAN_IF" || return 1
+	ip -n "$ns" addr add "$LAB_ISP_LAN_ALT_IP/$LAB_RTR_WAN_PREFIX" \
+	    dev "$LAB_ISP_LAN_IF" || return 1
+	ip -n "$ns" addr add "$LAB_PUBLIC_IP/24" dev "$LAB_ISP_WAN_IF" || return 1
+	ip -n "$ns" link set "$LAB_ISP_LAN_IF" up || return 1
+	ip -n "$ns" link set "$LAB_ISP_WAN_IF" up || return 1
+	lab_isp sysctl -qw net.ipv4.ip_forward=1 >/dev/null || return 1
+	lab_isp nft -f - <<EOF || { lab_log "isp nft ruleset failed"; return 1; }
+table inet $LAB_NFT_TABLE {
+	chain forward {
+		type filter hook forward priority 0; policy drop;
+		ct state established,related accept
+		iifname "$LAB_ISP_LAN_IF" oifname "$LAB_ISP_WAN_IF" accept
+		jump $LAB_NFT_MODE_FWD_CHAIN
+		iifname "$LAB_ISP_WAN_IF" meta l4proto tcp reject with tcp reset
+		iifname "$LAB_ISP_WAN_IF" meta l4proto udp reject
+	}
+	chain $LAB_NFT_MODE_FWD_CHAIN {
+	}
+}
+table inet $LAB_NFT_NAT_TABLE {
+	chain postrouting {
+		type nat hook postrouting priority 100; policy accept;
+		jump $LAB_NFT_MASQ_CHAIN
+	}
+	chain $LAB_NFT_MASQ_CHAIN {
+		oifname "$LAB_ISP_WAN_IF" ip saddr $LAB_ISP_NET masquerade
+	}
+}
+EOF
+	lab_conntrack_timeouts "$ns"
+}
+
 lab_host_net() {
 	local ns=$1 ip=$2
 	ip -n "$ns" addr add "$ip/24" dev "$LAB_HOST_IF" || return 1
@@ -266,40 +465,73 @@ lab_host_net() {
 	ip -n "$ns" route add 239.255.255.250/32 dev "$LAB_HOST_IF" || return 1
 }
 
-# lab_stun_start: coturn as a STUN-only server (RFC 5780: two addresses, two ports).
+# lab_stun_start: coturn as a STUN-only server (RFC 5780: two addresses, two
+# ports; see the header for what it honours).
 lab_stun_start() {
 	if [ -n "$LAB_TURN_PID" ] && kill -0 "$LAB_TURN_PID" 2>/dev/null; then
 		return 0
 	fi
-	lab_bg turnserver "$LAB_NS_WAN" turnserver -n --stun-only \
-	    --listening-ip "$LAB_STUN_IP" --listening-ip "$LAB_STUN_ALT_IP" \
-	    --listening-port "$LAB_STUN_PORT" --alt-listening-port "$LAB_STUN_ALT_PORT" \
-	    --relay-ip "$LAB_STUN_IP" \
-	    --no-tcp --no-tls --no-dtls --no-cli --no-auth \
-	    --pidfile "$LAB_DIR/turnserver.pid" --userdb "$LAB_DIR/turndb" \
-	    --log-file stdout --simple-log
+	lab_coturn turnserver turndb "$LAB_NS_WAN" "$LAB_STUN_IP" "$LAB_STUN_ALT_IP"
 	LAB_TURN_PID=$LAB_BG_PID
-	if ! lab_wait 10 lab_stun_ready || ! kill -0 "$LAB_TURN_PID" 2>/dev/null; then
-		lab_log "coturn did not start; log:"
-		sed 's/^/#   /' "$LAB_DIR/turnserver.log" >&2
+	lab_coturn_wait "$LAB_NS_WAN" "$LAB_TURN_PID" turnserver \
+	    "$LAB_STUN_IP" "$LAB_STUN_ALT_IP"
+}
+
+# lab_isp_stun_start: the isp's inner coturn, for miniupnpd's STUN check
+# (see the header); nothing without LAB_UPSTREAM.
+lab_isp_stun_start() {
+	[ -n "$LAB_ISP_NET" ] || return 0
+	if [ -n "$LAB_ISP_TURN_PID" ] && kill -0 "$LAB_ISP_TURN_PID" 2>/dev/null; then
+		return 0
+	fi
+	lab_coturn turnserver-isp turndb-isp "$LAB_NS_ISP" \
+	    "$LAB_ISP_LAN_IP" "$LAB_ISP_LAN_ALT_IP"
+	LAB_ISP_TURN_PID=$LAB_BG_PID
+	lab_coturn_wait "$LAB_NS_ISP" "$LAB_ISP_TURN_PID" turnserver-isp \
+	    "$LAB_ISP_LAN_IP" "$LAB_ISP_LAN_ALT_IP"
+}
+
+# lab_coturn NAME DB NS IP ALT_IP: start coturn (UDP and TCP) in NS on IP and ALT_IP, ports
+# $LAB_STUN_PORT and $LAB_STUN_ALT_PORT; log $LAB_DIR/NAME.log.
+lab_coturn() {
+	lab_bg "$1" "$3" turnserver -n --stun-only \
+	    --listening-ip "$4" --listening-ip "$5" \
+	    --listening-port "$LAB_STUN_PORT" --alt-listening-port "$LAB_STUN_ALT_PORT" \
+	    --relay-ip "$4" \
+	    --no-tls --no-dtls --no-cli --no-auth \
+	    --pidfile "$LAB_DIR/$1.pid" --userdb "$LAB_DIR/$2" \
+	    --log-file stdout --simple-log
+}
+
+# lab_coturn_wait NS PID NAME IP ALT_IP
+lab_coturn_wait() {
+	if ! lab_wait 10 lab_coturn_ready "$1" "$2" "$4" "$5" ||
+	    ! kill -0 "$2" 2>/dev/null; then
+		lab_log "coturn ($3) did not start; log:"
+		sed 's/^/#   /' "$LAB_DIR/$3.log" >&2
 		return 1
 	fi
 }
 
 # succeeds when coturn listens on its 4 address:port pairs, or has died
 lab_stun_ready() {
-	kill -0 "$LAB_TURN_PID" 2>/dev/null || return 0
+	lab_coturn_ready "$LAB_NS_WAN" "$LAB_TURN_PID" "$LAB_STUN_IP" "$LAB_STUN_ALT_IP"
+}
+lab_coturn_ready() {	# NS PID IP ALT_IP
+	kill -0 "$2" 2>/dev/null || return 0
 	local s
-	s=$(lab_wan ss -Hnlu 2>/dev/null) || return 1
-	case $s in *"$LAB_STUN_IP:$LAB_STUN_PORT"*) ;; *) return 1 ;; esac
-	case $s in *"$LAB_STUN_ALT_IP:$LAB_STUN_ALT_PORT"*) ;; *) return 1 ;; esac
-	case $s in *"$LAB_STUN_IP:$LAB_STUN_ALT_PORT"*) ;; *) return 1 ;; esac
-	case $s in *"$LAB_STUN_ALT_IP:$LAB_STUN_PORT"*) ;; *) return 1 ;; esac
+	s=$(ip netns exec "$1" ss -Hnlu 2>/dev/null) || return 1
+	case $s in *"$3:$LAB_STUN_PORT"*) ;; *) return 1 ;; esac
+	case $s in *"$4:$LAB_STUN_ALT_PORT"*) ;; *) return 1 ;; esac
+	case $s in *"$3:$LAB_STUN_ALT_PORT"*) ;; *) return 1 ;; esac
+	case $s in *"$4:$LAB_STUN_PORT"*) ;; *) return 1 ;; esac
 }
 
 # lab_miniupnpd_conf [extra lines...]: write $LAB_DIR/miniupnpd.conf.  An extra
 # "key=value" line replaces the default for that key; extra allow/deny lines
-# replace the default permission rules.
+# replace the default permission rules.  miniupnpd learns its address by STUN
+# from coturn at $LAB_STUN_IP, or with an isp from the isp's inner coturn
+# (see the header: that is what makes 2.3.1 map on a private/shared address).
 lab_miniupnpd_conf() {
 	local conf="$LAB_DIR/miniupnpd.conf" line key keys=" " perms=0
 	for line in "$@"; do
@@ -319,7 +551,7 @@ ext_ifname=$LAB_RTR_WAN_IF
 listening_ip=$LAB_RTR_LAN_IF
 http_port=$LAB_HTTP_PORT
 ext_perform_stun=yes
-ext_stun_host=$LAB_STUN_IP
+ext_stun_host=${LAB_ISP_LAN_IP:-$LAB_STUN_IP}
 ext_stun_port=$LAB_STUN_PORT
 enable_upnp=yes
 enable_natpmp=yes
@@ -369,7 +601,8 @@ lab_miniupnpd_ready() {
 }
 
 # lab_router_start [extra miniupnpd.conf lines...]: start coturn (if not
-# running) and miniupnpd; wait until miniupnpd serves its description.
+# running; with an isp its inner one too) and miniupnpd; wait until miniupnpd
+# serves its description.
 lab_router_start() {
 	local ready=lab_miniupnpd_ready
 	[ -n "$LAB_DIR" ] || { lab_log "lab_init first"; return 1; }
@@ -378,6 +611,7 @@ lab_router_start() {
 		return 1
 	fi
 	lab_stun_start || return 1
+	lab_isp_stun_start || return 1
 	lab_miniupnpd_conf "$@"
 	grep -q '^enable_upnp=no' "$LAB_DIR/miniupnpd.conf" && ready=lab_pmp_ready
 	rm -f "$LAB_DIR/miniupnpd.pid"
@@ -406,7 +640,8 @@ lab_pmp_ready() {
 # lab_ns_pids [NS...]: pids of the processes in the lab namespaces
 lab_ns_pids() {
 	local ns
-	[ $# -gt 0 ] || set -- "$LAB_NS_LAN" "$LAB_NS_LAN2" "$LAB_NS_RTR" "$LAB_NS_WAN"
+	# shellcheck disable=SC2046
+	[ $# -gt 0 ] || set -- $(lab_all_ns)
 	for ns in "$@"; do
 		lab_ns_exists "$ns" && ip netns pids "$ns" 2>/dev/null
 	done | tr '\n' ' '
@@ -447,7 +682,12 @@ lab_down() {
 	LAB_PIDS=()
 	LAB_MINIUPNPD_PID=
 	LAB_TURN_PID=
-	for ns in "$LAB_NS_LAN" "$LAB_NS_LAN2" "$LAB_NS_RTR" "$LAB_NS_WAN"; do
+	LAB_ISP_TURN_PID=
+	LAB_ECHO_PID=
+	LAB_LIAR_PID=
+	LAB_NAT_MODE=default
+	LAB_ISP_NAT_MODE=default
+	for ns in $(lab_all_ns); do
 		lab_ns_exists "$ns" && ip netns del "$ns" 2>/dev/null
 	done
 	if [ -n "$LAB_DIR" ] && [ -d "$LAB_DIR" ]; then
@@ -592,3 +832,185 @@ lab_rules_flush() {
 
 # lab_flush_conntrack: forget every connection the router tracks.
 lab_flush_conntrack() { lab_rtr conntrack -F >/dev/null 2>&1; return 0; }
+
+# ---- NAT behaviour, upstream NAT, echo service, bad STUN server ----
+
+# lab_nat_mode MODE [rtr|isp]: set the NAT behaviour of the router (default)
+# or of the isp namespace (LAB_UPSTREAM) toward its one inside host: the LAN
+# host 192.168.77.10 for the router, the router's WAN address for the isp.
+# MODE is default, random, eif or adf (see the header).  Sets LAB_NAT_MODE or
+# LAB_ISP_NAT_MODE.  miniupnpd's chains are not touched and keep precedence:
+# their DNAT runs at prerouting priority -100, ours at -90, and nftables NAT
+# uses the first binding made.  The namespace's UDP conntrack entries are
+# deleted, so no UDP binding made under the previous mode outlives the switch
+# (TCP connections live on: a NATed one would break without its entry).
+#
+# eif and adf are built on the default masquerade, which keeps the source
+# port while it is free: the internal endpoint H:x is mapped to W:x (W the
+# NAT's outside address) for every destination (endpoint-independent
+# mapping).  What a full-cone NAT adds is the filter: once H:x has sent
+# anything out, anyone may send to W:x and reach H:x.  eif does exactly that
+# for one host, in the table $LAB_NFT_MODE_TABLE:
+#   - each UDP datagram H sends out puts its source port x in a set (entries
+#     live $LAB_NAT_TIMEOUT s after the last one: the mapping's lifetime);
+#   - inbound UDP to W:x from anywhere, x in the set, is DNATed to H:x (the
+#     same port, as the mapping is W:x <-> H:x) and gets conntrack mark
+#     $LAB_NAT_CTMARK, which the forward chain accepts before its rejects.
+# The reply direction of that new flow is H:x -> remote, translated back to
+# W:x: from the outside it is indistinguishable from a full-cone NAT for H
+# (only for ports H has used, so unsolicited datagrams to other ports, e.g.
+# miniupnpd's own STUN check on the router's random ports, are not stolen).
+# Not for UDP 5351, 1900 and 5000 (miniupnpd's), never for TCP: the forward
+# chain still refuses unsolicited TCP.  adf is the same with the set keyed
+# by (remote address, x): inbound UDP from any port of an address H:x sent
+# to.  Not modelled: another LAN host using the same port (the masquerade
+# then picks another external port and the DNAT would still name H).
+lab_nat_mode() {
+	local mode=$1 where=${2:-rtr} ns host wanip net lanif wanif
+	local masq settype="" key="" match=""
+	[ -n "$LAB_DIR" ] || { lab_log "lab_init first"; return 1; }
+	case $where in
+	rtr)	ns=$LAB_NS_RTR host=$LAB_LAN_IP wanip=$LAB_RTR_WAN_IP
+		net=$LAB_LAN_NET lanif=$LAB_RTR_LAN_IF wanif=$LAB_RTR_WAN_IF ;;
+	isp)	if [ -z "$LAB_ISP_NET" ]; then
+			lab_log "lab_nat_mode: no isp (LAB_UPSTREAM=private or shared)"
+			return 1
+		fi
+		ns=$LAB_NS_ISP host=$LAB_RTR_WAN_IP wanip=$LAB_PUBLIC_IP
+		net=$LAB_ISP_NET lanif=$LAB_ISP_LAN_IF wanif=$LAB_ISP_WAN_IF ;;
+	*)	lab_log "lab_nat_mode: rtr or isp, not '$where'"; return 1 ;;
+	esac
+	masq="oifname \"$wanif\" ip saddr $net masquerade"
+	case $mode in
+	default) ;;
+	random)	masq="$masq fully-random" ;;
+	eif)	settype=inet_service key="udp sport" match="udp dport" ;;
+	adf)	settype="ipv4_addr . inet_service" key="ip daddr . udp sport"
+		match="ip saddr . udp dport" ;;
+	*)	lab_log "lab_nat_mode: default, random, eif or adf, not '$mode'"
+		return 1 ;;
+	esac
+	{
+		# one transaction: the old mode's rules go, the new ones come
+		echo "flush chain inet $LAB_NFT_TABLE $LAB_NFT_MODE_FWD_CHAIN"
+		echo "flush chain inet $LAB_NFT_NAT_TABLE $LAB_NFT_MASQ_CHAIN"
+		echo "add rule inet $LAB_NFT_NAT_TABLE $LAB_NFT_MASQ_CHAIN $masq"
+		echo "table inet $LAB_NFT_MODE_TABLE { }"
+		echo "delete table inet $LAB_NFT_MODE_TABLE"
+		if [ -n "$settype" ]; then
+			echo "add rule inet $LAB_NFT_TABLE $LAB_NFT_MODE_FWD_CHAIN" \
+			    "ct mark $LAB_NAT_CTMARK accept"
+			cat <<NFT
+table inet $LAB_NFT_MODE_TABLE {
+	set open {
+		type $settype; flags dynamic,timeout; timeout ${LAB_NAT_TIMEOUT}s;
+	}
+	chain track {
+		type filter hook forward priority -10; policy accept;
+		iifname "$lanif" oifname "$wanif" ip saddr $host udp sport != { 5351, 1900, 5000 } update @open { $key }
+	}
+	chain inbound {
+		type nat hook prerouting priority -90; policy accept;
+		iifname "$wanif" ip daddr $wanip udp dport != { 5351, 1900, 5000 } $match @open ct mark set $LAB_NAT_CTMARK dnat ip to $host
+	}
+}
+NFT
+		fi
+	} | ip netns exec "$ns" nft -f - || { lab_log "lab_nat_mode $mode failed"; return 1; }
+	ip netns exec "$ns" conntrack -D -p udp >/dev/null 2>&1
+	if [ "$where" = isp ]; then LAB_ISP_NAT_MODE=$mode; else LAB_NAT_MODE=$mode; fi
+	return 0
+}
+
+# lab_need_python: exit 77 (automake SKIP) without python3 (the echo server,
+# the STUN liar and the STUN probe are python3 scripts).
+lab_need_python() {
+	command -v python3 >/dev/null 2>&1 && return 0
+	echo "SKIP: python3 missing" >&2
+	exit 77
+}
+
+# lab_wan_addr IP: put IP on the wan namespace's eth0 (once).
+lab_wan_addr() {
+	lab_wan ip -4 -o addr show dev "$LAB_HOST_IF" | grep -q " $1/" && return 0
+	ip -n "$LAB_NS_WAN" addr add "$1/24" dev "$LAB_HOST_IF"
+}
+
+# lab_echo_start: the HTTP echo service on $LAB_ECHO_IP:$LAB_ECHO_PORT in the
+# wan namespace (see the header); returns once it listens.  lab_down stops it.
+lab_echo_start() {
+	[ -n "$LAB_DIR" ] || { lab_log "lab_init first"; return 1; }
+	if [ -n "$LAB_ECHO_PID" ] && kill -0 "$LAB_ECHO_PID" 2>/dev/null; then
+		return 0
+	fi
+	lab_wan_addr "$LAB_ECHO_IP" || return 1
+	lab_bg echo "$LAB_NS_WAN" python3 "$LAB_HERE/echo-server.py" \
+	    "$LAB_ECHO_IP" "$LAB_ECHO_PORT"
+	LAB_ECHO_PID=$LAB_BG_PID
+	if ! lab_wait 10 lab_listening_on "$LAB_NS_WAN" tcp "$LAB_ECHO_IP" \
+	    "$LAB_ECHO_PORT" || ! kill -0 "$LAB_ECHO_PID" 2>/dev/null; then
+		lab_log "echo server did not start; log:"
+		sed 's/^/#   /' "$LAB_DIR/echo.log" >&2
+		return 1
+	fi
+}
+
+# lab_echo_get [PATH] [HOST] [SECONDS]: GET PATH (/ by default) from the echo
+# service, from namespace HOST (lan by default); print the body; return 0 on
+# "200 OK" within SECONDS (3 by default).
+lab_echo_get() {
+	local ns out
+	ns=$(lab_ns_of "${2:-lan}") || return 1
+	out=$(ip netns exec "$ns" timeout "${3:-3}" bash -c '
+		exec 3<>"/dev/tcp/$0/$1" || exit 1
+		printf "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" "$2" "$0" >&3
+		cat <&3' "$LAB_ECHO_IP" "$LAB_ECHO_PORT" "${1:-/}" 2>/dev/null) ||
+	    return 1
+	printf '%s\n' "${out#*$'\r\n\r\n'}"
+	case $out in "HTTP/1."?" 200 "*) return 0 ;; esac
+	return 1
+}
+
+# lab_stun_liar_start MODE: the bad STUN server on $LAB_LIAR_IP:$LAB_LIAR_PORT
+# in the wan namespace, answering Binding requests as MODE says (good,
+# wrongtid, truncated, badfp, silent: see tests/lab/stun-liar.py); replaces a
+# running one; returns once it listens.  Log: $LAB_DIR/stun-liar.log.
+lab_stun_liar_start() {
+	case $1 in
+	good|wrongtid|truncated|badfp|silent) ;;
+	*) lab_log "lab_stun_liar_start: unknown mode '$1'"; return 1 ;;
+	esac
+	[ -n "$LAB_DIR" ] || { lab_log "lab_init first"; return 1; }
+	if [ -n "$LAB_LIAR_PID" ]; then
+		lab_ours "$LAB_NS_WAN" "$LAB_LIAR_PID" && lab_kill "$LAB_LIAR_PID"
+		wait "$LAB_LIAR_PID" 2>/dev/null
+		LAB_LIAR_PID=
+	fi
+	lab_wan_addr "$LAB_LIAR_IP" || return 1
+	lab_bg stun-liar "$LAB_NS_WAN" python3 "$LAB_HERE/stun-liar.py" "$1" \
+	    "$LAB_LIAR_IP" "$LAB_LIAR_PORT"
+	LAB_LIAR_PID=$LAB_BG_PID
+	if ! lab_wait 10 lab_listening_on "$LAB_NS_WAN" udp "$LAB_LIAR_IP" \
+	    "$LAB_LIAR_PORT" || ! kill -0 "$LAB_LIAR_PID" 2>/dev/null; then
+		lab_log "stun-liar $1 did not start; log:"
+		sed 's/^/#   /' "$LAB_DIR/stun-liar.log" >&2
+		return 1
+	fi
+}
+
+# lab_listening_on NS tcp|udp IP PORT
+lab_listening_on() {
+	local flag=-Hnlt
+	[ "$2" = udp ] && flag=-Hnlu
+	ip netns exec "$1" ss $flag "src $3 and sport = :$4" 2>/dev/null | grep -q .
+}
+
+# lab_stun_probe HOST ARGS...: tests/lab/stun-probe.py ARGS in namespace HOST
+# (lan, lan2, rtr, wan, isp): e.g. lab_stun_probe lan -p 40000 -c both
+# 203.0.113.3:3478 prints the mapped address, or "timeout" (exit 1).
+lab_stun_probe() {
+	local ns
+	ns=$(lab_ns_of "$1") || return 1
+	shift
+	ip netns exec "$ns" python3 "$LAB_HERE/stun-probe.py" "$@"
+}

@@ -1,11 +1,15 @@
 #!/bin/bash
 # selftest.sh - TAP test of the lab itself: miniupnpd behind NAT, STUN by
-# coturn, mappings made with upnpc and natpmpc reach LAN services from the WAN.
+# coturn, mappings made with upnpc and natpmpc reach LAN services from the WAN;
+# coturn's RFC 5780 answers; the NAT behaviours of lab_nat_mode seen by a STUN
+# client (tests/lab/stun-probe.py); the echo service; each stun-liar mode;
+# the double-NAT and carrier-grade-NAT topologies (LAB_UPSTREAM).
 
 # shellcheck disable=SC2317,SC2016
 # (helpers run through ok/nok; eval strings expand later, on purpose)
 
 here=$(cd "$(dirname "$0")" && pwd)
+unset LAB_UPSTREAM	# the first cases need the plain topology
 # shellcheck source=SCRIPTDIR/lab.sh
 . "$here/lab.sh"
 
@@ -100,7 +104,137 @@ lab_gone() {
 	[ ! -d "$1" ]
 }
 
-echo "1..22"
+# py ok|nok DESCRIPTION CMD...: a case that needs python3 (skipped without)
+have_py=
+command -v python3 >/dev/null 2>&1 && have_py=1
+py() {
+	if [ -n "$have_py" ]; then
+		"$@"
+	else
+		n=$((n + 1))
+		echo "ok $n - $2 # SKIP python3 missing"
+	fi
+}
+
+STUN1="$LAB_STUN_IP:$LAB_STUN_PORT"		# coturn's primary address
+STUN2="$LAB_STUN_ALT_IP:$LAB_STUN_ALT_PORT"
+PUB=$LAB_PUBLIC_IP
+
+# stun_is EXPECTED ARGS...: the probe from the lan host prints EXPECTED
+stun_is() {
+	local want=$1 o
+	shift
+	o=$(lab_stun_probe lan "$@" 2>&1)
+	echo "$o"
+	[ "$o" = "$want" ]
+}
+# stun_two PORT same|differ: one socket, two STUN servers, both see $PUB:*;
+# the same mapping (EIM) or two different ones
+stun_two() {
+	local o a b
+	o=$(lab_stun_probe lan -t 2 -p "$1" "$STUN1" "$STUN2" 2>&1)
+	echo "$o"
+	a=$(sed -n 1p <<<"$o") b=$(sed -n 2p <<<"$o")
+	case $a in "$PUB":[0-9]*) ;; *) return 1 ;; esac
+	case $b in "$PUB":[0-9]*) ;; *) return 1 ;; esac
+	if [ "$2" = same ]; then
+		[ "$a" = "$PUB:$1" ] && [ "$b" = "$a" ]
+	else
+		[ "$a" != "$b" ]
+	fi
+}
+# coturn_5780 [-c FLAG] FROM: from the WAN client (no NAT), coturn's answer
+# comes from FROM, names it as RESPONSE-ORIGIN and 203.0.113.4:3479 as
+# OTHER-ADDRESS
+coturn_5780() {
+	local o from=${*: -1}
+	o=$(lab_stun_probe wan -b "$LAB_WAN_IP" -t 2 -v "${@:1:$#-1}" "$STUN1" 2>&1)
+	echo "$o"
+	grep -qx "$LAB_WAN_IP:[0-9]*" <<<"$o" &&
+	    grep -qx "origin $from" <<<"$o" &&
+	    grep -qx "from $from" <<<"$o" &&
+	    grep -qx "other $STUN2" <<<"$o"
+}
+# liar MODE EXPECT [REASON]: with the liar in MODE, the probe prints EXPECT
+# ("mapped": $PUB:port) and discards each answer for REASON
+liar() {
+	local o last
+	lab_stun_liar_start "$1" || return 1
+	o=$(lab_stun_probe lan -t 1 "$LAB_LIAR_IP:$LAB_LIAR_PORT" 2>&1)
+	echo "$o"
+	last=$(tail -n 1 <<<"$o")
+	if [ "$2" = mapped ]; then
+		case $last in "$PUB":[0-9]*) ;; *) return 1 ;; esac
+	else
+		[ "$last" = "$2" ] || return 1
+	fi
+	if [ -n "${3:-}" ]; then
+		grep -qx "discarded $3 from $LAB_LIAR_IP:$LAB_LIAR_PORT" <<<"$o"
+	else
+		! grep -q discarded <<<"$o"
+	fi
+}
+echo_is() {	# PATH BODY [HOST]: lab_echo_get answers 200 and BODY
+	local o
+	o=$(lab_echo_get "$1" "${3:-lan}") || { echo "$o"; return 1; }
+	echo "$o"
+	[ "$o" = "$2" ]
+}
+echo_404() {
+	local o
+	o=$(lab_echo_get "$1")
+	echo "$o"
+	[ "$o" = "not found" ] && ! lab_echo_get "$1" >/dev/null
+}
+slow_done() { [ -s "$slow_out" ]; }
+slow_ok() {	# the /slow answer came, with the address, after >= 10 s
+	lab_wait 14 slow_done || { echo "no answer to /slow"; return 1; }
+	cat "$slow_out"
+	[ "$(sed -n 1p "$slow_out")" = "$PUB" ] &&
+	    [ "$(sed -n 2p "$slow_out")" -ge 9900 ]
+}
+in_addr() {	# NS-HOST IFACE ADDR/PREFIX
+	ip -n "$(lab_ns_of "$1")" -4 -o addr show dev "$2" | grep -q " $3 "
+}
+no_route() { ! lab_wan ip route get "$1" >/dev/null 2>&1; }
+isp_topology() {	# PREFIX
+	lab_ns_exists "$LAB_NS_ISP" &&
+	    in_addr rtr "$LAB_RTR_WAN_IF" "$LAB_RTR_WAN_IP/$1" &&
+	    in_addr isp "$LAB_ISP_WAN_IF" "$LAB_PUBLIC_IP/24" &&
+	    [ "$LAB_PUBLIC_IP" = 203.0.113.2 ]
+}
+# only_isp_reaches PORT: the router's mapping answers from the isp, not from
+# the WAN (neither at the router's address nor at the public one)
+only_isp_reaches() {
+	lab_reach_tcp "$EXT" "$1" isp || { echo "not reached from the isp"; return 1; }
+	if lab_reach_tcp "$EXT" "$1" wan; then echo "WAN reached $EXT"; return 1; fi
+	if lab_reach_tcp "$PUB" "$1" wan; then echo "WAN reached $PUB"; return 1; fi
+	return 0
+}
+# upstream private|shared PREFIX: the topology's cases
+upstream() {
+	local kind=$1 prefix=$2
+	LAB_UPSTREAM=$kind
+	ok "LAB_UPSTREAM=$kind: lab_init, lab_router_start" \
+	    eval 'lab_init && lab_router_start' || exit 1
+	EXT=$LAB_RTR_WAN_IP
+	ok "$kind: isp namespace, router $EXT/$prefix, public $PUB" \
+	    isp_topology "$prefix"
+	ok "$kind: miniupnpd maps (STUN check passed)" \
+	    grep -q 'Port forwarding is now enabled' "$LAB_DIR/miniupnpd.log"
+	ok "$kind: GetExternalIPAddress: $EXT" ext_ip
+	ok "$kind: natpmpc: public address $EXT" pmp_pubaddr
+	py ok "$kind: the STUN-mapped address is $PUB" \
+	    stun_is "$PUB:40100" -p 40100 "$STUN1"
+	ok "$kind: the WAN has no route to $EXT" no_route "$EXT"
+	ok "$kind: upnpc -a tcp 8080 on the router" eval \
+	    'lab_serve_tcp 8080 && upnp_add lan "$LAB_LAN_IP" 8080 TCP'
+	ok "$kind: the mapping answers the isp, not the WAN" only_isp_reaches 8080
+	py ok "$kind: echo service sees the LAN client as $PUB" \
+	    eval 'lab_echo_start && echo_is / "$PUB"'
+}
+
+echo "1..68"
 ok "lab_init builds namespaces, links and NAT" lab_init || exit 1
 ok "lab_router_start: coturn + miniupnpd answer" lab_router_start || exit 1
 ok "miniupnpd learned its address by STUN (full-cone)" \
@@ -131,7 +265,66 @@ ok "natpmpc -a tcp 7000: rule and reachable" eval \
     'pmp_add 7000 tcp 60 && has_rule "tcp dport 7000 dnat to $LAB_LAN_IP:7000" &&
      reach_from_lan tcp 7000'
 ok "natpmpc lifetime 0 deletes it" eval 'pmp_add 7000 tcp 0; no_rules'
+
+# the echo service; /slow runs in the background meanwhile
+py ok "lab_echo_start: listening on $LAB_ECHO_IP:$LAB_ECHO_PORT" lab_echo_start
+slow_out="$LAB_DIR/slow.out"
+if [ -n "$have_py" ]; then
+	(t0=$(lab_now_ms); lab_echo_get /slow lan 14 >"$slow_out.tmp"
+	 echo $(( $(lab_now_ms) - t0 )) >>"$slow_out.tmp"
+	 mv "$slow_out.tmp" "$slow_out") &
+	slow_pid=$!
+fi
+py ok "echo GET / from the LAN: $PUB" echo_is / "$PUB"
+py ok "echo GET / from the WAN client: $LAB_WAN_IP" echo_is / "$LAB_WAN_IP" wan
+py ok "echo GET /garbage: hello" echo_is /garbage hello
+py ok "echo GET /nothing-here: 404" echo_404 /nothing-here
+
+# coturn as lab_stun_start runs it: RFC 5780 (seen without NAT, from the WAN)
+py ok "coturn: RESPONSE-ORIGIN $STUN1, OTHER-ADDRESS $STUN2" coturn_5780 "$STUN1"
+py ok "coturn: CHANGE-REQUEST change IP" coturn_5780 -c ip "$LAB_STUN_ALT_IP:$LAB_STUN_PORT"
+py ok "coturn: CHANGE-REQUEST change port" coturn_5780 -c port "$LAB_STUN_IP:$LAB_STUN_ALT_PORT"
+py ok "coturn: CHANGE-REQUEST change IP and port" coturn_5780 -c both "$STUN2"
+
+# NAT behaviour, as a STUN client in the LAN sees it
+py ok "default: same mapping toward $STUN1 and $STUN2 (EIM)" stun_two 40000 same
+py ok "default: a change-IP-and-port answer is filtered" \
+    stun_is timeout -t 1 -p 40001 -c both "$STUN1"
+py ok "lab_nat_mode random: a new mapping per destination" \
+    eval 'lab_nat_mode random && stun_two 40002 differ'
+py ok "lab_nat_mode eif: a change-IP-and-port answer arrives" \
+    eval 'lab_nat_mode eif && stun_is "$PUB:40003" -p 40003 -c both "$STUN1"'
+py ok "eif: a change-IP answer arrives" stun_is "$PUB:40004" -p 40004 -c ip "$STUN1"
+nok "eif: WAN still cannot reach tcp 8080 unmapped" lab_reach_tcp "$EXT" 8080
+nok "eif: nor a udp port the LAN host never sent from" lab_reach_udp "$EXT" 9000
+py ok "lab_nat_mode adf: a change-port answer arrives" \
+    eval 'lab_nat_mode adf && stun_is "$PUB:40005" -p 40005 -c port "$STUN1"'
+py ok "adf: a change-IP answer is filtered" \
+    stun_is timeout -t 1 -p 40006 -c ip "$STUN1"
+py ok "lab_nat_mode default: filtered again, same mapping again" eval \
+    'lab_nat_mode default && stun_is timeout -t 1 -p 40007 -c port "$STUN1" &&
+     stun_two 40008 same'
+
+# the bad STUN server
+py ok "stun-liar good: a valid answer, $PUB:port" liar good mapped
+py ok "stun-liar wrongtid: discarded, timeout" \
+    liar wrongtid timeout wrong-transaction-id
+py ok "stun-liar truncated: discarded, timeout" \
+    liar truncated timeout truncated-attribute
+py ok "stun-liar badfp: discarded, timeout" liar badfp timeout bad-fingerprint
+py ok "stun-liar silent: reads, never answers" eval \
+    'liar silent timeout && grep -q "(no answer)" "$LAB_DIR/stun-liar.log"'
+
+py ok "echo GET /slow: $PUB after 10 s" slow_ok
 dir=$LAB_DIR
 lab_down
+[ -n "${slow_pid:-}" ] && wait "$slow_pid" 2>/dev/null
 ok "lab_down removes namespaces and LAB_DIR" lab_gone "$dir"
+
+# the router behind a second NAT
+upstream private 24
+upstream shared 10
+dir=$LAB_DIR
+lab_down
+ok "lab_down removes the isp namespace too" lab_gone "$dir"
 exit $((failed > 0))
