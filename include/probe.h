@@ -7,7 +7,14 @@
 
 #define PROBE_EXIT_NOTHING	69	/* EX_UNAVAILABLE: nothing answered */
 
-/* Measure, print the report (JSON if json), return the exit status. */
-int	probe_run(const struct config *, int json);
+#define PROBE_LIFETIME_MAX	3600	/* --mapping-lifetime's largest */
+
+struct probe_opts {
+	int		json;		/* the report as JSON */
+	unsigned int	lifetime_max;	/* seconds; 0: no mapping lifetime test */
+};
+
+/* Measure, print the report, return the exit status. */
+int	probe_run(const struct config *, const struct probe_opts *);
 
 #endif

@@ -33,6 +33,7 @@ enum stun_class {
 #define STUN_A_ERROR_CODE		0x0009
 #define STUN_A_UNKNOWN_ATTRIBUTES	0x000a
 #define STUN_A_XOR_MAPPED_ADDRESS	0x0020
+#define STUN_A_RESPONSE_PORT		0x0027	/* RFC 5780 */
 #define STUN_A_SOFTWARE			0x8022
 #define STUN_A_ALTERNATE_SERVER		0x8023
 #define STUN_A_FINGERPRINT		0x8028
@@ -77,6 +78,14 @@ struct stun_msg {
  */
 int	stun_build_binding(uint8_t *buf, size_t len,
 	    const uint8_t tid[STUN_TID_LEN], uint8_t change, int fingerprint);
+/*
+ * The same with a RESPONSE-PORT attribute (RFC 5780 7.5) when
+ * response_port is not 0: the answer goes to that port of the address the
+ * request came from.
+ */
+int	stun_build_request(uint8_t *buf, size_t len,
+	    const uint8_t tid[STUN_TID_LEN], uint8_t change,
+	    uint16_t response_port, int fingerprint);
 
 /*
  * Parse one whole message (a UDP datagram, or one message cut from a TCP

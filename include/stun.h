@@ -40,6 +40,10 @@ struct stun_answer {
 	char			 err[160];	/* why not ok, for people */
 };
 
+/*
+ * Called once per transaction, which is freed after it returns: the
+ * callback must not cancel it, nor close the socket it is on.
+ */
 typedef void (*stun_cb)(struct stun_txn *, const struct stun_answer *,
     void *arg);
 
@@ -53,12 +57,15 @@ void	stun_sock_close(struct stun_sock *);	/* cancels what is left */
 /* The bound local address and port. */
 int	stun_sock_local(const struct stun_sock *, struct sockaddr_storage *);
 /*
- * Called for Binding requests that reach the socket (a hairpin test sends
- * one to our own mapped address); NULL to ignore them.
+ * Called for Binding messages that reach the socket but answer none of
+ * its transactions: requests (a hairpin test sends one to our own mapped
+ * address) and responses (a RESPONSE-PORT test has them sent here); cls
+ * is enum stun_class.  NULL to ignore them.
  */
-void	stun_sock_on_request(struct stun_sock *,
-	    void (*)(struct stun_sock *, const uint8_t tid[STUN_TID_LEN],
-	    const struct sockaddr_storage *from, void *), void *arg);
+void	stun_sock_on_stray(struct stun_sock *,
+	    void (*)(struct stun_sock *, int cls,
+	    const uint8_t tid[STUN_TID_LEN], const struct sockaddr_storage *from,
+	    void *), void *arg);
 /* Send a Binding request from tid, without waiting for anything. */
 int	stun_sock_send_raw(struct stun_sock *, const struct sockaddr *,
 	    socklen_t, const uint8_t tid[STUN_TID_LEN]);
@@ -67,6 +74,13 @@ int	stun_sock_send_raw(struct stun_sock *, const struct sockaddr *,
 struct stun_txn *stun_binding(struct stun_sock *, const struct sockaddr *server,
 	    socklen_t, uint8_t change, const struct stun_schedule *,
 	    stun_cb, void *arg);
+/* The same asking for the answer at response_port (RFC 5780 RESPONSE-PORT). */
+struct stun_txn *stun_binding_port(struct stun_sock *,
+	    const struct sockaddr *server, socklen_t, uint8_t change,
+	    uint16_t response_port, const struct stun_schedule *, stun_cb,
+	    void *arg);
+/* The transaction ID of a request, as a stray answer to it would carry. */
+const uint8_t *stun_txn_tid(const struct stun_txn *);
 /*
  * The same over TCP (RFC 8489 6.2.2): a connection from local (NULL: any)
  * to server, one request, the answer framed by its length; the schedule's

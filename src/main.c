@@ -50,6 +50,7 @@ enum {
 	OPT_JSON,
 	OPT_STUNSERVER,
 	OPT_ECHOURL,
+	OPT_LIFETIME,
 };
 
 static const struct option longopts[] = {
@@ -71,6 +72,7 @@ static const struct option longopts[] = {
 	{ "json",		no_argument,		NULL, OPT_JSON },
 	{ "stun-server",	required_argument,	NULL, OPT_STUNSERVER },
 	{ "echo-url",		required_argument,	NULL, OPT_ECHOURL },
+	{ "mapping-lifetime",	required_argument,	NULL, OPT_LIFETIME },
 	{ NULL,			0,			NULL, 0 },
 };
 
@@ -86,7 +88,7 @@ static int		sigpipe[2] = { -1, -1 };
 static struct loop_fd	sig_lfd;
 static int		stopping;
 static int		probe_mode;	/* --probe: report and exit */
-static int		probe_json;
+static struct probe_opts probe_opts;
 
 static void
 usage(FILE *fp)
@@ -97,8 +99,9 @@ usage(FILE *fp)
 	    " [--any-port]\n"
 	    "               [--protocol auto|pcp|natpmp|upnp] [--state-file file]\n"
 	    "               [--stun-server host[:port]]... [--echo-url url]...\n"
-	    "       natmapd --probe [--json] [-v] [-c file] [--interface if]"
-	    " [--gateway addr]\n"
+	    "       natmapd --probe [--json] [--mapping-lifetime max] [-v] "
+	    "[-c file]\n"
+	    "               [--interface if] [--gateway addr]\n"
 	    "               [--stun-server host[:port]]... [--echo-url url]...\n"
 	    "  -m, --map SPEC        map PORT[-LAST][:EXTERNAL]/tcp|udp "
 	    "(repeatable)\n"
@@ -128,7 +131,11 @@ usage(FILE *fp)
 	    "replaces the file's)\n"
 	    "      --probe           report on the network, the NAT and the "
 	    "gateway, and exit\n"
-	    "      --json            with --probe: print the report as JSON\n",
+	    "      --json            with --probe: print the report as JSON\n"
+	    "      --mapping-lifetime MAX  with --probe: measure how long the "
+	    "NAT keeps\n"
+	    "                        an idle UDP mapping, up to MAX seconds "
+	    "(slow)\n",
 	    NATMAPD_CONF_FILE, CONF_LEASE_DEFAULT, NATMAPD_PID_FILE,
 	    NATMAPD_STATE_FILE);
 }
@@ -252,8 +259,21 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 			probe_mode = 1;
 			break;
 		case OPT_JSON:
-			probe_json = 1;
+			probe_opts.json = 1;
 			break;
+		case OPT_LIFETIME: {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' ||
+			    errno != 0 || v < 1 || v > PROBE_LIFETIME_MAX)
+				usage_error("--mapping-lifetime %s: seconds, 1 to "
+				    "%d", optarg, PROBE_LIFETIME_MAX);
+			probe_opts.lifetime_max = (unsigned int)v;
+			break;
+		}
 		case OPT_STUNSERVER:
 			if (config_add_stun(&cli, optarg, err, sizeof(err)) == -1)
 				usage_error("--%s", err);
@@ -272,8 +292,10 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 	}
 	if (optind < argc)
 		usage_error("%s: unexpected argument", argv[optind]);
-	if (probe_json && !probe_mode)
+	if (probe_opts.json && !probe_mode)
 		usage_error("--json: only with --probe");
+	if (probe_opts.lifetime_max > 0 && !probe_mode)
+		usage_error("--mapping-lifetime: only with --probe");
 }
 
 /* File, then command line.  Returns 0, or an exit status with the message printed. */
@@ -495,7 +517,7 @@ main(int argc, char *argv[])
 		/* In the foreground, logging only with -v, then a report. */
 		log_init(1, verbose > 0 ? verbose : -1);
 		signal(SIGPIPE, SIG_IGN);
-		r = probe_run(&running, probe_json);
+		r = probe_run(&running, &probe_opts);
 		config_free(&running);
 		return r;
 	}

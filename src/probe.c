@@ -104,7 +104,40 @@ static struct {
 	int			 echo_missing;	/* built without libcurl */
 } P;
 
+/*
+ * The UDP mapping lifetime (RFC 5780 4.6), when asked: each round maps a
+ * fresh socket X, stays quiet T seconds, then asks from socket Y for the
+ * answer to be sent to X's public port (RESPONSE-PORT).  X hears it only
+ * if its mapping is still there.  T doubles from 2 s until the mapping is
+ * gone (or T passes the maximum), then is halved down to about 10%.
+ */
+static struct {
+	unsigned int		 max;
+	unsigned int		 lo;		/* alive after lo seconds */
+	unsigned int		 hi;		/* gone after hi seconds; 0: not seen */
+	unsigned int		 t;		/* this round's quiet time */
+	int			 state;		/* ST_IDLE, ST_RUNNING, ST_OK, ST_FAILED */
+	int			 heard;		/* X got the answer */
+	struct stun_sock	*x, *y;
+	struct sockaddr_storage	 xmapped;
+	uint8_t			 ytid[STUN_TID_LEN];
+	struct timer		 quiet;
+	struct timer		 step;		/* acts on an answer, outside its callback */
+	int			 outcome;	/* what step acts on */
+	char			 err[160];
+} L;
+
+enum { LIFE_ALIVE, LIFE_GONE, LIFE_FAILED };
+
+static const struct stun_schedule life_sched = {
+	.rto_ms = 300,
+	.sends = 3,
+	.last_wait = 2,
+	.budget_ms = 1500,
+};
+
 static void	stun_phase_next(void);
+static void	life_round(void);
 
 static void
 pending_done(void)
@@ -222,13 +255,13 @@ tcp_start(const struct sockaddr_storage *to)
 }
 
 static void
-hairpin_request(struct stun_sock *s, const uint8_t *tid,
+hairpin_request(struct stun_sock *s, int cls, const uint8_t *tid,
     const struct sockaddr_storage *from, void *arg)
 {
 	(void)s;
 	(void)from;
 	(void)arg;
-	if (P.hairpin != -1 || P.hsock == NULL ||
+	if (cls != STUN_REQUEST || P.hairpin != -1 || P.hsock == NULL ||
 	    memcmp(tid, P.htid, STUN_TID_LEN) != 0)
 		return;
 	P.hairpin = 1;
@@ -267,7 +300,7 @@ hairpin_start(void)
 		return;
 	for (i = 0; i < STUN_TID_LEN; i++)
 		P.htid[i] = (uint8_t)loop_random(256);
-	stun_sock_on_request(P.sock, hairpin_request, NULL);
+	stun_sock_on_stray(P.sock, hairpin_request, NULL);
 	timer_init(&P.htimer, htimer_cb);
 	P.pending++;
 	timer_set(&P.htimer, 0);
@@ -471,6 +504,196 @@ echo_start_all(void)
 			pending_done();
 		}
 	}
+}
+
+/* ---- the UDP mapping lifetime ---- */
+
+static void
+life_close(void)
+{
+	stun_sock_close(L.x);
+	stun_sock_close(L.y);
+	L.x = L.y = NULL;
+}
+
+static void
+life_end(int state, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+life_end(int state, const char *fmt, ...)
+{
+	va_list ap;
+
+	life_close();
+	timer_stop(&L.quiet);
+	timer_stop(&L.step);
+	L.state = state;
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(L.err, sizeof(L.err), fmt, ap);
+		va_end(ap);
+	}
+	loop_stop();
+}
+
+/* One round is over: alive or not after L.t seconds; the next, or the end. */
+static void
+life_next(int alive)
+{
+	unsigned int slack;
+
+	log_debug("probe: mapping %s after %u s quiet", alive ? "alive" :
+	    "gone", L.t);
+	if (alive)
+		L.lo = L.t;
+	else
+		L.hi = L.t;
+	life_close();
+	if (L.hi == 0) {
+		if (L.t >= L.max) {
+			life_end(ST_OK, NULL);
+			return;
+		}
+		L.t = L.t * 2 > L.max ? L.max : L.t * 2;
+	} else {
+		slack = L.lo / 10 > 1 ? L.lo / 10 : 1;
+		if (L.hi - L.lo <= slack) {
+			life_end(ST_OK, NULL);
+			return;
+		}
+		L.t = L.lo + (L.hi - L.lo) / 2;
+	}
+	life_round();
+}
+
+static void
+life_stray(struct stun_sock *s, int cls, const uint8_t *tid,
+    const struct sockaddr_storage *from, void *arg)
+{
+	(void)s;
+	(void)from;
+	(void)arg;
+	if (cls == STUN_SUCCESS && memcmp(tid, L.ytid, STUN_TID_LEN) == 0)
+		L.heard = 1;
+}
+
+/*
+ * A transaction's callback may not close its own socket (stun.h): the
+ * round goes on from a timer, once the callback has returned.
+ */
+static void
+life_step(struct timer *tm)
+{
+	(void)tm;
+	if (L.outcome == LIFE_FAILED)
+		life_end(ST_FAILED, NULL);
+	else
+		life_next(L.outcome == LIFE_ALIVE);
+}
+
+static void
+life_later(int outcome)
+{
+	L.outcome = outcome;
+	timer_set(&L.step, 0);
+}
+
+/* Y's request is over: X heard the answer, Y did (no RESPONSE-PORT), or nobody. */
+static void
+life_asked(struct stun_txn *txn, const struct stun_answer *a, void *arg)
+{
+	(void)txn;
+	(void)arg;
+	if (a->ok) {
+		snprintf(L.err, sizeof(L.err), "the server ignores "
+		    "RESPONSE-PORT");
+		life_later(LIFE_FAILED);
+		return;
+	}
+	life_later(L.heard ? LIFE_ALIVE : LIFE_GONE);
+}
+
+static void
+life_quiet_over(struct timer *tm)
+{
+	const struct stun_srv *pr = &P.srv[P.primary];
+	struct sockaddr_in local;
+	struct stun_txn *t;
+
+	(void)tm;
+	memset(&local, 0, sizeof(local));
+	local.sin_family = AF_INET;
+	local.sin_addr = P.env.local;
+	L.heard = 0;
+	if ((L.y = stun_sock_open((struct sockaddr *)&local,
+	    sizeof(local))) == NULL) {
+		life_end(ST_FAILED, "socket: %s", strerror(errno));
+		return;
+	}
+	t = stun_binding_port(L.y, (const struct sockaddr *)&pr->addr,
+	    sizeof(struct sockaddr_in), 0, stun_addr_port(&L.xmapped),
+	    &life_sched, life_asked, NULL);
+	if (t == NULL) {
+		life_end(ST_FAILED, "cannot send: %s", strerror(errno));
+		return;
+	}
+	memcpy(L.ytid, stun_txn_tid(t), STUN_TID_LEN);
+}
+
+/* X is mapped: be quiet for L.t seconds. */
+static void
+life_mapped(struct stun_txn *txn, const struct stun_answer *a, void *arg)
+{
+	(void)txn;
+	(void)arg;
+	if (!a->ok) {
+		snprintf(L.err, sizeof(L.err), "%s", a->err);
+		life_later(LIFE_FAILED);
+		return;
+	}
+	L.xmapped = a->mapped;
+	timer_set(&L.quiet, (uint64_t)L.t * 1000);
+}
+
+static void
+life_round(void)
+{
+	const struct stun_srv *pr = &P.srv[P.primary];
+	struct sockaddr_in local;
+
+	memset(&local, 0, sizeof(local));
+	local.sin_family = AF_INET;
+	local.sin_addr = P.env.local;
+	if ((L.x = stun_sock_open((struct sockaddr *)&local,
+	    sizeof(local))) == NULL) {
+		life_end(ST_FAILED, "socket: %s", strerror(errno));
+		return;
+	}
+	stun_sock_on_stray(L.x, life_stray, NULL);
+	if (stun_binding(L.x, (const struct sockaddr *)&pr->addr,
+	    sizeof(struct sockaddr_in), 0, &probe_sched, life_mapped,
+	    NULL) == NULL)
+		life_end(ST_FAILED, "cannot send: %s", strerror(errno));
+}
+
+/* After the rest of the probe: needs a server that gave OTHER-ADDRESS. */
+static void
+life_run(void)
+{
+	timer_init(&L.quiet, life_quiet_over);
+	timer_init(&L.step, life_step);
+	if (P.primary < 0) {
+		L.state = ST_FAILED;
+		snprintf(L.err, sizeof(L.err), "no STUN server with "
+		    "OTHER-ADDRESS (RFC 5780) answered");
+		return;
+	}
+	L.state = ST_RUNNING;
+	L.t = 2 > L.max ? L.max : 2;
+	life_round();
+	if (L.state == ST_RUNNING)
+		loop_run();
 }
 
 /* ---- the deadline: whatever is still out has not answered ---- */
@@ -801,6 +1024,12 @@ print_text(const struct verdict *v)
 	    P.hairpin == 0 ? "no" : "unknown");
 	printf("  port preservation %s\n", v->port_preserved == 1 ? "yes" :
 	    v->port_preserved == 0 ? "no" : "unknown");
+	if (L.state == ST_OK && L.hi == 0)
+		printf("  UDP mapping lifetime more than %u s\n", L.lo);
+	else if (L.state == ST_OK)
+		printf("  UDP mapping lifetime between %u and %u s\n", L.lo, L.hi);
+	else if (L.state == ST_FAILED)
+		printf("  UDP mapping lifetime unknown (%s)\n", L.err);
 	printf("double NAT      %s%s%s%s\n", v->double_nat == 1 ? "yes" :
 	    v->double_nat == 0 ? "no" : "unknown", v->cgnat ?
 	    " (carrier-grade NAT)" : "", v->double_why ? ": " : "",
@@ -935,6 +1164,19 @@ print_json(const struct verdict *v)
 	jtri(P.hairpin);
 	printf(",\n    \"port_preservation\": ");
 	jtri(v->port_preserved);
+	printf(",\n    \"udp_mapping_lifetime\": ");
+	if (L.state == ST_OK) {
+		printf("{ \"at_least\": %u, \"at_most\": ", L.lo);
+		if (L.hi == 0)
+			printf("null }");
+		else
+			printf("%u }", L.hi);
+	} else if (L.state == ST_FAILED) {
+		printf("{ \"error\": ");
+		jstr(L.err);
+		printf(" }");
+	} else
+		printf("null");
 	printf("\n  },\n  \"double_nat\": ");
 	jtri(v->double_nat);
 	printf(",\n  \"cgnat\": %s", v->cgnat ? "true" : "false");
@@ -952,12 +1194,14 @@ print_json(const struct verdict *v)
 }
 
 int
-probe_run(const struct config *conf, int json)
+probe_run(const struct config *conf, const struct probe_opts *opts)
 {
 	struct verdict v;
 	size_t i;
 
 	memset(&P, 0, sizeof(P));
+	memset(&L, 0, sizeof(L));
+	L.max = opts->lifetime_max;
 	P.conf = conf;
 	P.primary = -1;
 	P.hairpin = -1;
@@ -1007,8 +1251,10 @@ probe_run(const struct config *conf, int json)
 	stun_cancel(P.tcp.txn);
 	if (P.tcp.state == ST_RUNNING)
 		P.tcp.state = ST_FAILED;
+	if (L.max > 0)
+		life_run();
 	judge(&v);
-	if (json)
+	if (opts->json)
 		print_json(&v);
 	else
 		print_text(&v);

@@ -64,9 +64,18 @@ int
 stun_build_binding(uint8_t *buf, size_t len, const uint8_t tid[STUN_TID_LEN],
     uint8_t change, int fingerprint)
 {
+	return stun_build_request(buf, len, tid, change, 0, fingerprint);
+}
+
+int
+stun_build_request(uint8_t *buf, size_t len, const uint8_t tid[STUN_TID_LEN],
+    uint8_t change, uint16_t response_port, int fingerprint)
+{
 	size_t need = STUN_HDR_LEN, off = STUN_HDR_LEN;
 
 	if (change != 0)
+		need += STUN_ATTR_HDR_LEN + 4;
+	if (response_port != 0)
 		need += STUN_ATTR_HDR_LEN + 4;
 	if (fingerprint)
 		need += STUN_ATTR_HDR_LEN + 4;
@@ -79,6 +88,13 @@ stun_build_binding(uint8_t *buf, size_t len, const uint8_t tid[STUN_TID_LEN],
 		wire_put16(buf + off, STUN_A_CHANGE_REQUEST);
 		wire_put16(buf + off + 2, 4);
 		wire_put32(buf + off + 4, change);
+		off += STUN_ATTR_HDR_LEN + 4;
+	}
+	if (response_port != 0) {
+		/* RFC 5780 7.5: the port, then 16 bits of padding */
+		wire_put16(buf + off, STUN_A_RESPONSE_PORT);
+		wire_put16(buf + off + 2, 4);
+		wire_put32(buf + off + 4, (uint32_t)response_port << 16);
 		off += STUN_ATTR_HDR_LEN + 4;
 	}
 	if (fingerprint) {

@@ -34,6 +34,7 @@ struct stun_txn {
 	struct sockaddr_storage	 server;
 	socklen_t		 slen;
 	uint8_t			 change;
+	uint16_t		 response_port;
 	struct stun_schedule	 sch;
 	unsigned int		 sends;
 	uint64_t		 started;
@@ -55,10 +56,10 @@ struct stun_sock {
 	int			 fd;
 	struct loop_fd		 lfd;
 	struct stun_txn		*txns;
-	void			(*on_request)(struct stun_sock *,
+	void			(*on_stray)(struct stun_sock *, int,
 				    const uint8_t *, const struct sockaddr_storage *,
 				    void *);
-	void			*req_arg;
+	void			*stray_arg;
 };
 
 const char *
@@ -226,7 +227,8 @@ txn_send(struct stun_txn *t)
 	uint8_t buf[64];
 	int n;
 
-	n = stun_build_binding(buf, sizeof(buf), t->tid, t->change, 1);
+	n = stun_build_request(buf, sizeof(buf), t->tid, t->change,
+	    t->response_port, 1);
 	if (n < 0)
 		return 0;
 	t->sends++;
@@ -358,14 +360,19 @@ sock_read(struct loop_fd *lf, int ev)
 			log_debug("stun: from %s: %s", fs, err);
 			continue;
 		}
-		if (m.cls == STUN_REQUEST) {
-			if (s->on_request != NULL && m.method == STUN_BINDING)
-				s->on_request(s, m.tid, &from, s->req_arg);
-			continue;
-		}
 		for (t = s->txns; t != NULL; t = t->next)
 			if (memcmp(t->tid, m.tid, STUN_TID_LEN) == 0)
 				break;
+		if (m.cls == STUN_REQUEST || m.cls == STUN_INDICATION ||
+		    t == NULL) {
+			if (s->on_stray != NULL && m.method == STUN_BINDING &&
+			    m.cls != STUN_INDICATION)
+				s->on_stray(s, m.cls, m.tid, &from,
+				    s->stray_arg);
+			if (m.cls == STUN_REQUEST ||
+			    m.cls == STUN_INDICATION)
+				continue;
+		}
 		if (t == NULL) {
 			/* Another question's answer, or a forgery. */
 			for (t = s->txns; t != NULL; t = t->next)
@@ -432,12 +439,12 @@ stun_sock_local(const struct stun_sock *s, struct sockaddr_storage *ss)
 }
 
 void
-stun_sock_on_request(struct stun_sock *s,
-    void (*cb)(struct stun_sock *, const uint8_t *,
+stun_sock_on_stray(struct stun_sock *s,
+    void (*cb)(struct stun_sock *, int, const uint8_t *,
     const struct sockaddr_storage *, void *), void *arg)
 {
-	s->on_request = cb;
-	s->req_arg = arg;
+	s->on_stray = cb;
+	s->stray_arg = arg;
 }
 
 int
@@ -457,12 +464,27 @@ stun_binding(struct stun_sock *s, const struct sockaddr *server,
     socklen_t slen, uint8_t change, const struct stun_schedule *sch,
     stun_cb cb, void *arg)
 {
+	return stun_binding_port(s, server, slen, change, 0, sch, cb, arg);
+}
+
+const uint8_t *
+stun_txn_tid(const struct stun_txn *t)
+{
+	return t->tid;
+}
+
+struct stun_txn *
+stun_binding_port(struct stun_sock *s, const struct sockaddr *server,
+    socklen_t slen, uint8_t change, uint16_t response_port,
+    const struct stun_schedule *sch, stun_cb cb, void *arg)
+{
 	struct stun_txn *t;
 
 	if ((t = txn_new(server, slen, sch, cb, arg)) == NULL)
 		return NULL;
 	t->sock = s;
 	t->change = change;
+	t->response_port = response_port;
 	t->next = s->txns;
 	s->txns = t;
 	/* The first send from the loop, so cb never runs inside this call. */

@@ -149,6 +149,12 @@ expect_usage "argument to --any-port" "--any-port" -n --any-port=yes \
 expect_usage "argument to --version" "--version" --version=2
 expect_usage "--map without its argument" "--map" -n --map
 expect_usage "--json without --probe" "--json" -n -m 1/tcp --json
+expect_usage "--mapping-lifetime without --probe" "--mapping-lifetime" \
+    -n -m 1/tcp --mapping-lifetime 30
+expect_usage "--mapping-lifetime 0" "--mapping-lifetime 0" --probe \
+    --mapping-lifetime 0
+expect_usage "--mapping-lifetime past its maximum" "--mapping-lifetime 3601" \
+    --probe --mapping-lifetime 3601
 expect_usage "bad --stun-server port" "--stun-server 203.0.113.3:99999" \
     -n -m 1/tcp --stun-server 203.0.113.3:99999
 expect_usage "--echo-url with another scheme" "ftp://203.0.113.5/" \

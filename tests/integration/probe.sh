@@ -12,7 +12,7 @@ probe() {
 	shift
 	: >"$LAB_DIR/empty.conf"
 	t0=$(lab_now_ms)
-	lab_lan timeout 20 "$NATMAPD" --probe --json -v -c "$LAB_DIR/empty.conf" \
+	lab_lan timeout 90 "$NATMAPD" --probe --json -v -c "$LAB_DIR/empty.conf" \
 	    "$@" >"$LAB_DIR/$name.json" 2>"$LAB_DIR/$name.err"
 	PROBE_RC=$?
 	PROBE_MS=$(( $(lab_now_ms) - t0 ))
@@ -95,6 +95,20 @@ tap_check "plain NAT: the text report has the verdict" \
     grep -q "^verdict .*--map will make ports reachable from the internet through PCP at $LAB_RTR_WAN_IP" "$LAB_DIR/plain.txt"
 tap_check "plain NAT: the text report names the mapping behaviour" \
     grep -Eq "^  mapping +endpoint-independent$" "$LAB_DIR/plain.txt"
+
+check "plain NAT: no mapping lifetime unless asked" nat.udp_mapping_lifetime null
+
+# The lab router forgets an idle UDP conntrack entry after 5 s.
+probe lifetime "${stun[@]}" --mapping-lifetime 20
+lo=$(jget nat.udp_mapping_lifetime.at_least 2>/dev/null)
+hi=$(jget nat.udp_mapping_lifetime.at_most 2>/dev/null)
+if [ "$PROBE_RC" = 0 ] && [ -n "$lo" ] && [ -n "$hi" ] && [ "$hi" != null ] &&
+    [ "$lo" -le 6 ] && [ "$hi" -ge 4 ] && [ $((hi - lo)) -le 2 ]; then
+	tap_ok "mapping lifetime: between $lo and $hi s, around the router's 5 s ($PROBE_MS ms)"
+else
+	tap_fail "mapping lifetime: around the router's 5 s" "at_least $lo, at_most $hi, exit $PROBE_RC" \
+	    "$(tail -20 "$LAB_DIR/lifetime.err")"
+fi
 
 # ---- NAT behaviours ----
 lab_nat_mode random || tap_fail "nat mode random"

@@ -57,6 +57,7 @@ static struct {
 	enum reply	script[8];	/* one per request received, then R_GOOD */
 	int		got;
 	uint8_t		last_change;
+	uint16_t	last_rport;	/* RESPONSE-PORT asked for */
 	int		conn;		/* accepted TCP connection */
 	struct loop_fd	conn_lfd;
 	int		tcp_split;	/* answer in two writes */
@@ -117,7 +118,7 @@ srv_read(struct loop_fd *lf, int ev)
 	const char *err;
 	enum reply how;
 	ssize_t n;
-	size_t len;
+	size_t len, i;
 
 	(void)ev;
 	n = recvfrom(lf->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from,
@@ -127,11 +128,21 @@ srv_read(struct loop_fd *lf, int ev)
 		return;
 	how = S.got < 8 ? S.script[S.got] : R_GOOD;
 	S.got++;
-	S.last_change = buf[STUN_HDR_LEN] == 0 && buf[STUN_HDR_LEN + 1] == 3 ?
-	    buf[STUN_HDR_LEN + 7] : 0;
+	S.last_change = 0;
+	S.last_rport = 0;
+	/* The attributes the client may send: CHANGE-REQUEST, RESPONSE-PORT. */
+	for (i = STUN_HDR_LEN; i + 8 <= (size_t)n; i += 4 + (size_t)
+	    ((wire_get16(buf + i + 2) + 3) & ~3)) {
+		if (wire_get16(buf + i) == STUN_A_CHANGE_REQUEST)
+			S.last_change = buf[i + 7];
+		if (wire_get16(buf + i) == STUN_A_RESPONSE_PORT)
+			S.last_rport = wire_get16(buf + i + 4);
+	}
 	if (how == R_DROP)
 		return;
 	len = build_answer(out, m.tid, &from, how);
+	if (S.last_rport != 0)
+		from.sin_port = htons(S.last_rport);
 	(void)sendto(how == R_FROM_ALT ? S.alt : S.fd, out, len, 0,
 	    (struct sockaddr *)&from, flen);
 }
@@ -504,12 +515,12 @@ test_many_on_one_socket(void **state)
 }
 
 static void
-hairpin_cb(struct stun_sock *s, const uint8_t *tid,
+hairpin_cb(struct stun_sock *s, int cls, const uint8_t *tid,
     const struct sockaddr_storage *from, void *arg)
 {
 	(void)s;
 	(void)from;
-	if (memcmp(tid, arg, STUN_TID_LEN) == 0)
+	if (cls == STUN_REQUEST && memcmp(tid, arg, STUN_TID_LEN) == 0)
 		done = 1;
 }
 
@@ -526,7 +537,7 @@ test_request_hook(void **state)
 	a = client();
 	b = client();
 	stun_sock_local(a, &la);
-	stun_sock_on_request(a, hairpin_cb, tid);
+	stun_sock_on_stray(a, hairpin_cb, tid);
 	assert_int_equal(stun_sock_send_raw(b, (struct sockaddr *)&la,
 	    sizeof(struct sockaddr_in), tid), 0);
 	for (i = 0; i < 50 && !done; i++)
@@ -534,6 +545,52 @@ test_request_hook(void **state)
 	assert_true(done);
 	stun_sock_close(a);
 	stun_sock_close(b);
+}
+
+/* RESPONSE-PORT: the answer goes to another socket, which sees it as a stray. */
+static int	stray_success;
+
+static void
+stray_cb(struct stun_sock *s, int cls, const uint8_t *tid,
+    const struct sockaddr_storage *from, void *arg)
+{
+	(void)s;
+	(void)from;
+	if (cls == STUN_SUCCESS && memcmp(tid, arg, STUN_TID_LEN) == 0)
+		stray_success = 1;
+}
+
+static void
+test_response_port(void **state)
+{
+	static const struct stun_schedule once = {
+		.rto_ms = 100, .sends = 1, .last_wait = 3, .budget_ms = 1000,
+	};
+	struct sockaddr_in srv = srv_addr(SRV_PORT);
+	struct sockaddr_storage lx;
+	struct stun_sock *x, *y;
+	struct stun_txn *t;
+	uint8_t tid[STUN_TID_LEN];
+
+	(void)state;
+	SKIP_UNLESS_NETNS();
+	x = client();
+	y = client();
+	stun_sock_local(x, &lx);
+	stray_success = 0;
+	t = stun_binding_port(y, (struct sockaddr *)&srv, sizeof(srv), 0,
+	    stun_addr_port(&lx), &once, answer_cb, NULL);
+	assert_non_null(t);
+	memcpy(tid, stun_txn_tid(t), sizeof(tid));
+	stun_sock_on_stray(x, stray_cb, tid);
+	run_until_done(3000);
+	assert_int_equal(S.last_rport, stun_addr_port(&lx));
+	assert_true(stray_success);
+	/* y itself heard nothing */
+	assert_false(A.ok);
+	assert_true(A.timeout);
+	stun_sock_close(x);
+	stun_sock_close(y);
 }
 
 static void
@@ -679,6 +736,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_many_on_one_socket, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_request_hook, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_response_port, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_tcp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_refused, setup,

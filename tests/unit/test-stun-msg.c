@@ -1172,6 +1172,40 @@ test_unknown(void **state)
 
 static const uint8_t tid1[STUN_TID_LEN] = "natmapd-stn1";
 
+/* RESPONSE-PORT (RFC 5780 7.5): the port, 16 bits of padding; before FINGERPRINT. */
+static void
+test_build_response_port(void **state)
+{
+	static const uint8_t want[] = {
+		0x00, 0x01, 0x00, 0x18,		/* length 24 */
+		0x21, 0x12, 0xa4, 0x42,
+		'n', 'a', 't', 'm', 'a', 'p', 'd', '-', 's', 't', 'n', '1',
+		0x00, 0x03, 0x00, 0x04,		/* CHANGE-REQUEST */
+		0x00, 0x00, 0x00, 0x02,		/* change port */
+		0x00, 0x27, 0x00, 0x04,		/* RESPONSE-PORT */
+		0xa1, 0x47, 0x00, 0x00,		/* 41287, padding */
+		0x80, 0x28, 0x00, 0x04,		/* FINGERPRINT */
+	};
+	uint8_t buf[64];
+	struct stun_msg m;
+	size_t l;
+
+	(void)state;
+	assert_int_equal(stun_build_request(buf, sizeof(buf), tid1,
+	    STUN_CHANGE_PORT, 41287, 1), 44);
+	assert_memory_equal(buf, want, sizeof(want));
+	/* It parses, FINGERPRINT right; RESPONSE-PORT is no answer's business. */
+	parse_ok(buf, 44, &m);
+	assert_int_equal(m.cls, STUN_REQUEST);
+	assert_true(m.has_fingerprint);
+	/* Without the port it is stun_build_binding's request. */
+	assert_int_equal(stun_build_request(buf, sizeof(buf), tid1, 0, 0, 0),
+	    20);
+	for (l = 0; l < 44; l++)
+		assert_int_equal(stun_build_request(buf, l, tid1,
+		    STUN_CHANGE_PORT, 41287, 1), -1);
+}
+
 static void
 test_build_binding(void **state)
 {
@@ -1465,6 +1499,7 @@ main(void)
 		cmocka_unit_test(test_after_fingerprint),
 		cmocka_unit_test(test_unknown),
 		cmocka_unit_test(test_build_binding),
+		cmocka_unit_test(test_build_response_port),
 		cmocka_unit_test(test_frame_len),
 		CT("binding-success.bin"),
 		CT("binding-success-fingerprint.bin"),
