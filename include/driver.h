@@ -25,6 +25,11 @@ struct drv_env {
 	char		ifname[16];
 	struct in_addr	local;		/* our address toward the gateway */
 	struct in_addr	gateway;
+	/* IPv6, when the interface has a global address and an IPv6 router */
+	int		have6;
+	struct in6_addr	local6;
+	struct in6_addr	gateway6;	/* may be link-local: */
+	unsigned int	ifindex6;	/* its interface */
 };
 
 /* What a probe found. */

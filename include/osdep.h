@@ -17,4 +17,13 @@ int	osdep_if_addr(const char *ifname, struct in_addr *);
 /* The source address the kernel would use toward dst (no packet is sent). */
 int	osdep_source_addr(struct in_addr dst, struct in_addr *);
 
+/*
+ * The IPv6 default route's next hop (often link-local, hence the
+ * interface index); with ifname set, only a route out of that interface.
+ */
+int	osdep_default_gateway6(const char *ifname, struct in6_addr *gw,
+	    unsigned int *ifindex);
+/* A global unicast IPv6 address (2000::/3) of an interface. */
+int	osdep_if_addr6(const char *ifname, struct in6_addr *);
+
 #endif

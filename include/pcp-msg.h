@@ -102,6 +102,33 @@ struct pcp_epoch {
  */
 int	pcp_epoch_check(struct pcp_epoch *, uint32_t server, uint64_t client_ms);
 
+/*
+ * Retransmission of MAP requests.  RFC 6887 8.1.1 starts at 3 s and
+ * doubles: on a link that loses 30% each way an exchange succeeds half
+ * the time, and three such sends take 21 s to fail one time in eight.
+ * natmapd goes at NAT-PMP's pace instead (RFC 6886 3.1: 250 ms, doubling),
+ * capped at 4 s between sends, with the RFC's +-10% jitter, and gives the
+ * gateway up after about 25 s.
+ */
+#define PCP_RT_FIRST_MS		250
+#define PCP_RT_MAX_MS		4000
+#define PCP_RT_BUDGET_MS	25000
+/* The wait after a send: PCP_RT_FIRST_MS after none (0), then doubling to the cap. */
+uint64_t pcp_rt_next(uint64_t wait);
+
+/* A request's retransmission: set sends to 0 to start again. */
+struct pcp_rt {
+	unsigned int	sends;
+	uint64_t	wait;
+	uint64_t	first_sent;
+};
+/* One more send at now: the wait before the next (no jitter yet). */
+uint64_t pcp_rt_sent(struct pcp_rt *, uint64_t now);
+
+/* A MAP request's fields (the external address left as ::). */
+void	pcp_map_req_init(struct pcp_map_req *, const uint8_t *nonce,
+	    uint8_t protocol, uint16_t internal_port, uint16_t external_port);
+
 const char *pcp_result_str(int result);		/* "NOT_AUTHORIZED" */
 const char *natpmp_result_str(int result);	/* RFC 6886 3.5 */
 void	pcp_addr_from_v4(struct in6_addr *, struct in_addr);

@@ -1073,6 +1073,10 @@ mapping_find_env(struct drv_env *env, const char *ifname,
 			return -1;
 		}
 	}
+	/* IPv6 on the same interface: PCP opens pinholes there too. */
+	env->have6 = osdep_if_addr6(env->ifname, &env->local6) == 0 &&
+	    osdep_default_gateway6(env->ifname, &env->gateway6,
+	    &env->ifindex6) == 0;
 	return 0;
 }
 

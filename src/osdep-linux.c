@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* Linux: the default route from /proc/net/route, interface addresses. */
+/* Linux: the default routes from /proc/net/route and /proc/net/ipv6_route, interface addresses. */
 #include "config.h"
 
 #include <sys/socket.h>
@@ -53,21 +53,28 @@ osdep_default_gateway(const char *ifname, struct in_addr *gw, char *ifout)
 	return 0;
 }
 
-int
-osdep_if_addr(const char *ifname, struct in_addr *addr)
+/* The first address of family on ifname that ok() takes, into out (len bytes). */
+static int
+if_addr(const char *ifname, int family, int (*ok)(const void *), void *out,
+    size_t len)
 {
 	struct ifaddrs *ifa, *p;
+	const void *a;
 	int found = 0;
 
 	if (getifaddrs(&ifa) == -1)
 		return -1;
-	for (p = ifa; p != NULL; p = p->ifa_next) {
-		if (p->ifa_addr == NULL || p->ifa_addr->sa_family != AF_INET ||
+	for (p = ifa; p != NULL && !found; p = p->ifa_next) {
+		if (p->ifa_addr == NULL || p->ifa_addr->sa_family != family ||
 		    strcmp(p->ifa_name, ifname) != 0)
 			continue;
-		*addr = ((struct sockaddr_in *)(void *)p->ifa_addr)->sin_addr;
+		a = family == AF_INET ?
+		    (const void *)&((struct sockaddr_in *)(void *)p->ifa_addr)->sin_addr :
+		    (const void *)&((struct sockaddr_in6 *)(void *)p->ifa_addr)->sin6_addr;
+		if (ok != NULL && !ok(a))
+			continue;
+		memcpy(out, a, len);
 		found = 1;
-		break;
 	}
 	freeifaddrs(ifa);
 	if (!found) {
@@ -75,6 +82,12 @@ osdep_if_addr(const char *ifname, struct in_addr *addr)
 		return -1;
 	}
 	return 0;
+}
+
+int
+osdep_if_addr(const char *ifname, struct in_addr *addr)
+{
+	return if_addr(ifname, AF_INET, NULL, addr, sizeof(*addr));
 }
 
 int
@@ -98,4 +111,69 @@ osdep_source_addr(struct in_addr dst, struct in_addr *src)
 	}
 	close(fd);
 	return r;
+}
+
+/* 32 hex digits, as /proc/net/ipv6_route writes an address. */
+static int
+hex_addr6(const char *s, struct in6_addr *a)
+{
+	unsigned int v;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -1;
+		a->s6_addr[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+int
+osdep_default_gateway6(const char *ifname, struct in6_addr *gw,
+    unsigned int *ifindex)
+{
+	char line[256], dst[33], nh[33], ifn[IF_NAMESIZE + 1];
+	unsigned int plen, metric, flags, best_metric = ~0u;
+	struct in6_addr a;
+	int found = 0;
+	FILE *fp;
+
+	if ((fp = fopen("/proc/net/ipv6_route", "re")) == NULL)
+		return -1;
+	/* dst plen src plen nexthop metric refcnt use flags ifname */
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (sscanf(line, "%32s %x %*32s %*x %32s %x %*x %*x %x %16s",
+		    dst, &plen, nh, &metric, &flags, ifn) != 6)
+			continue;
+		if (plen != 0 || strspn(dst, "0") != 32 || !(flags & 0x2) ||
+		    hex_addr6(nh, &a) == -1 || IN6_IS_ADDR_UNSPECIFIED(&a))
+			continue;	/* not a default route via a router */
+		if (ifname != NULL && strcmp(ifn, ifname) != 0)
+			continue;
+		if (found && metric >= best_metric)
+			continue;
+		*gw = a;
+		*ifindex = if_nametoindex(ifn);
+		best_metric = metric;
+		found = *ifindex != 0;
+	}
+	fclose(fp);
+	if (!found) {
+		errno = ENETUNREACH;
+		return -1;
+	}
+	return 0;
+}
+
+/* Global unicast (2000::/3): what the internet can reach. */
+static int
+global6(const void *a)
+{
+	return (((const struct in6_addr *)a)->s6_addr[0] & 0xe0) == 0x20;
+}
+
+int
+osdep_if_addr6(const char *ifname, struct in6_addr *addr)
+{
+	return if_addr(ifname, AF_INET6, global6, addr, sizeof(*addr));
 }

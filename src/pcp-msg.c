@@ -402,3 +402,34 @@ pcp_epoch_check(struct pcp_epoch *e, uint32_t server, uint64_t client_ms)
 	e->client_ms = client_ms;
 	return r;
 }
+
+uint64_t
+pcp_rt_next(uint64_t wait)
+{
+	if (wait == 0)
+		return PCP_RT_FIRST_MS;
+	return wait * 2 > PCP_RT_MAX_MS ? PCP_RT_MAX_MS : wait * 2;
+}
+
+uint64_t
+pcp_rt_sent(struct pcp_rt *rt, uint64_t now)
+{
+	if (rt->sends == 0) {
+		rt->wait = 0;
+		rt->first_sent = now;
+	}
+	rt->sends++;
+	rt->wait = pcp_rt_next(rt->wait);
+	return rt->wait;
+}
+
+void
+pcp_map_req_init(struct pcp_map_req *mr, const uint8_t *nonce,
+    uint8_t protocol, uint16_t internal_port, uint16_t external_port)
+{
+	memset(mr, 0, sizeof(*mr));
+	memcpy(mr->nonce, nonce, sizeof(mr->nonce));
+	mr->protocol = protocol;
+	mr->internal_port = internal_port;
+	mr->external_port = external_port;
+}

@@ -18,21 +18,11 @@
 #include "log.h"
 #include "loop.h"
 #include "pcp-msg.h"
+#include "pcp6.h"
 #include "upnp-msg.h"
 
 /* The probe: fast, so that a LAN without PCP is concluded within about 1 s. */
 static const unsigned int pcp_probe_waits[] = { 250, 250, 500 };
-/*
- * Retransmission of MAP requests.  RFC 6887 8.1.1 starts at 3 s and
- * doubles: on a link that loses 30% each way an exchange succeeds half
- * the time, and three such sends take 21 s to fail one time in eight.
- * natmapd goes at NAT-PMP's pace instead (RFC 6886 3.1: 250 ms, doubling),
- * capped at 4 s between sends, with the RFC's +-10% jitter, and gives the
- * gateway up after about 25 s (then it is probed for again).
- */
-#define PCP_RT_FIRST_MS		250
-#define PCP_RT_MAX_MS		4000
-#define PCP_RT_BUDGET_MS	25000
 
 enum pcp_kind {
 	PCP_CALL_PROBE,
@@ -45,11 +35,15 @@ struct pcp_call {
 	struct drv_op		*op;
 	struct drv_map		 req;
 	int			 prefer_failure;
-	unsigned int		 sends;
+	unsigned int		 sends;		/* the probe's */
 	uint64_t		 wait;		/* the current retransmission time */
-	uint64_t		 first_sent;	/* when the first send went out */
+	struct pcp_rt		 rt;		/* a MAP's retransmission */
 	struct timer		 timer;
 	struct pcp_call		*next;
+	/* A delete: its IPv6 twin's delete is out; hold the answer till then. */
+	int			 twin_wait;
+	int			 held;
+	struct drv_result	 res;
 };
 
 static struct {
@@ -90,36 +84,59 @@ pcp_end(struct pcp_call *c, int status, uint16_t ext, struct in_addr ea,
     __attribute__((format(printf, 6, 7)));
 
 static void
-pcp_end(struct pcp_call *c, int status, uint16_t ext, struct in_addr ea,
-    uint32_t life, const char *fmt, ...)
+pcp_finish(struct pcp_call *c)
 {
-	struct drv_result res;
 	struct drv_op *op = c->op;
-	va_list ap;
+	struct drv_result res = c->res;
 
-	pcp_unlink(c);
 	free(c);
 	if (op == NULL)
 		return;
-	memset(&res, 0, sizeof(res));
-	res.status = status;
-	res.ext_port = ext;
-	res.ext_addr = ea;
-	res.lease = life;
+	op->priv = NULL;
+	op->done(op, &res);
+}
+
+static void
+pcp_end(struct pcp_call *c, int status, uint16_t ext, struct in_addr ea,
+    uint32_t life, const char *fmt, ...)
+{
+	struct drv_result *res = &c->res;
+	va_list ap;
+
+	pcp_unlink(c);
+	memset(res, 0, sizeof(*res));
+	res->status = status;
+	res->ext_port = ext;
+	res->ext_addr = ea;
+	res->lease = life;
 	/* RFC 6887 11.2.1: renew at a random point in [1/2, 5/8] of the lifetime. */
 	if (life > 0)
-		res.renew_in = life / 2 + loop_random(life / 8 + 1);
+		res->renew_in = life / 2 + loop_random(life / 8 + 1);
 	if (status == DRV_OK) {
-		res.has_epoch = 1;
-		res.epoch = P.epoch;
+		res->has_epoch = 1;
+		res->epoch = P.epoch;
 	}
 	if (fmt != NULL) {
 		va_start(ap, fmt);
-		vsnprintf(res.detail, sizeof(res.detail), fmt, ap);
+		vsnprintf(res->detail, sizeof(res->detail), fmt, ap);
 		va_end(ap);
 	}
-	op->priv = NULL;
-	op->done(op, &res);
+	if (c->twin_wait) {
+		c->held = 1;	/* pcp_twin_done finishes it */
+		return;
+	}
+	pcp_finish(c);
+}
+
+/* The IPv6 twin's delete is over: a delete answered over IPv4 too is done. */
+static void
+pcp_twin_done(void *arg)
+{
+	struct pcp_call *c = arg;
+
+	c->twin_wait = 0;
+	if (c->held)
+		pcp_finish(c);
 }
 
 static void
@@ -146,14 +163,17 @@ pcp_close(void)
 		close(P.fd);
 		P.fd = -1;
 	}
+	pcp6_close();
 	P.ready = 0;
 	while ((c = P.calls) != NULL) {
 		if (c->kind == PCP_CALL_PROBE) {
 			pcp_unlink(c);
 			free(c);
-		} else
+		} else {
+			c->twin_wait = 0;	/* pcp6_close ended the twins */
 			pcp_end(c, DRV_ERR_GATEWAY, 0, none, 0,
 			    "PCP: gateway gone");
+		}
 	}
 }
 
@@ -171,7 +191,7 @@ pcp_timer(struct timer *t)
 			pcp_probe_end(DRV_ERR_GATEWAY, "no answer");
 			return;
 		}
-	} else if (loop_now() - c->first_sent >= PCP_RT_BUDGET_MS) {
+	} else if (loop_now() - c->rt.first_sent >= PCP_RT_BUDGET_MS) {
 		pcp_end(c, DRV_ERR_GATEWAY, 0, none, 0, "PCP: no answer");
 		return;
 	}
@@ -191,20 +211,13 @@ pcp_send(struct pcp_call *c)
 		n = pcp_build_announce(buf, sizeof(buf), &client);
 		c->wait = pcp_probe_waits[c->sends];
 	} else {
-		memset(&mr, 0, sizeof(mr));
-		memcpy(mr.nonce, c->req.nonce, sizeof(mr.nonce));
-		mr.protocol = pcp_ipproto(c->req.proto);
-		mr.internal_port = c->req.int_port;
-		mr.external_port = c->req.ext_port;
+		pcp_map_req_init(&mr, c->req.nonce, pcp_ipproto(c->req.proto),
+		    c->req.int_port, c->req.ext_port);
 		pcp_addr_from_v4(&mr.external_addr, P.gw.external);
 		mr.prefer_failure = c->kind == PCP_CALL_MAP && c->prefer_failure;
 		n = pcp_build_map(buf, sizeof(buf), &client,
 		    c->kind == PCP_CALL_MAP ? c->req.lease : 0, &mr);
-		if (c->sends == 0) {
-			c->wait = PCP_RT_FIRST_MS;
-			c->first_sent = loop_now();
-		} else if ((c->wait *= 2) > PCP_RT_MAX_MS)
-			c->wait = PCP_RT_MAX_MS;
+		c->wait = pcp_rt_sent(&c->rt, loop_now());
 	}
 	if (n < 0 || send(P.fd, buf, (size_t)n, 0) == -1)
 		log_debug("pcp: send: %s", n < 0 ? "cannot build" :
@@ -294,7 +307,7 @@ pcp_answer_map(const struct pcp_response *r)
 		if (c->prefer_failure) {
 			/* No PREFER_FAILURE there: ask again, check the port. */
 			c->prefer_failure = 0;
-			c->sends = 0;
+			c->rt.sends = 0;
 			timer_stop(&c->timer);
 			pcp_send(c);
 			return;
@@ -400,8 +413,10 @@ pcp_open(const struct drv_env *env)
 	int fd;
 
 	if (P.fd != -1 && P.env.gateway.s_addr == env->gateway.s_addr &&
-	    P.env.local.s_addr == env->local.s_addr)
+	    P.env.local.s_addr == env->local.s_addr) {
+		pcp6_open(env);
 		return 0;
+	}
 	pcp_close();
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
@@ -422,6 +437,7 @@ pcp_open(const struct drv_env *env)
 	P.fd = fd;
 	P.env = *env;
 	loop_fd_add(&P.lfd, fd, LOOP_READ, pcp_read);
+	pcp6_open(env);
 	return 0;
 }
 
@@ -460,6 +476,11 @@ pcp_request(struct drv_op *op, const struct drv_map *m, int kind)
 	c->req = *m;
 	c->prefer_failure = !m->any_port;
 	op->priv = c;
+	/* The same mapping over IPv6, where the host and its router have it. */
+	if (kind == PCP_CALL_MAP)
+		pcp6_want(m);
+	else if (pcp6_drop(m, pcp_twin_done, c) == 0)
+		c->twin_wait = 1;
 	pcp_start(c);
 	return 0;
 }
@@ -484,6 +505,7 @@ pcp_cancel(struct drv_op *op)
 	if (c == NULL)
 		return;
 	op->priv = NULL;
+	pcp6_forget(c);
 	pcp_unlink(c);
 	free(c);
 }

@@ -138,6 +138,14 @@ LAB_NAT_MODE=default		# set by lab_nat_mode (router)
 LAB_ISP_NAT_MODE=default	# set by lab_nat_mode MODE isp
 LAB_NAT_TIMEOUT=30		# s an eif/adf filter entry lives after the last packet out
 LAB_NAT_CTMARK=0x6c6162		# conntrack mark of flows lab_nat_mode let in
+# IPv6 (LAB_IPV6=1 before lab_init): documentation prefixes (RFC 3849), no NAT
+LAB_LAN6_NET=2001:db8:77::/64
+LAB_RTR_LAN6_IP=2001:db8:77::1
+LAB_RTR_LL6=fe80::1		# the LAN hosts' IPv6 default router, link-local
+LAB_LAN6_IP=2001:db8:77::10
+LAB_LAN2_6_IP=2001:db8:77::11
+LAB_RTR_WAN6_IP=2001:db8:113::2
+LAB_WAN6_IP=2001:db8:113::100
 
 # lab_topology: set the addresses that depend on LAB_UPSTREAM (none, private
 # or shared); at load time and by lab_init.
@@ -401,7 +409,40 @@ table inet $LAB_NFT_NAT_TABLE {
 }
 EOF
 	lab_conntrack_timeouts "$LAB_NS_RTR"
+	if [ -n "${LAB_IPV6:-}" ]; then
+		lab_ipv6_net || { lab_log "IPv6 setup failed"; return 1; }
+	fi
 	return 0
+}
+
+# lab_ipv6_net: with LAB_IPV6 set, IPv6 on the LAN and the WAN, routed by the
+# router without NAT.  The router's forward chain (inet) already lets in
+# only what miniupnpd's chain accepts: a PCP MAP opens a pinhole there.
+# Addresses are added without DAD and no router advertisement is sent: the
+# LAN hosts' default route is fixed, via the router's link-local fe80::1.
+lab_ipv6_net() {
+	local ns
+	for ns in "$LAB_NS_LAN" "$LAB_NS_LAN2" "$LAB_NS_RTR" "$LAB_NS_WAN"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 \
+		    net.ipv6.conf.default.disable_ipv6=0 \
+		    net.ipv6.conf.all.accept_dad=0 \
+		    net.ipv6.conf.default.accept_dad=0 \
+		    net.ipv6.conf.all.accept_ra=0 \
+		    net.ipv6.conf.default.accept_ra=0 >/dev/null || return 1
+		ip netns exec "$ns" sh -c 'for f in /proc/sys/net/ipv6/conf/*/disable_ipv6; do echo 0 >"$f"; done' || return 1
+	done
+	ip netns exec "$LAB_NS_RTR" sysctl -qw net.ipv6.conf.all.forwarding=1 \
+	    >/dev/null || return 1
+	ip -n "$LAB_NS_RTR" addr add "$LAB_RTR_LAN6_IP/64" dev "$LAB_RTR_LAN_IF" nodad || return 1
+	ip -n "$LAB_NS_RTR" addr add "$LAB_RTR_LL6/64" dev "$LAB_RTR_LAN_IF" nodad || return 1
+	ip -n "$LAB_NS_RTR" addr add "$LAB_RTR_WAN6_IP/64" dev "$LAB_RTR_WAN_IF" nodad || return 1
+	ip -n "$LAB_NS_LAN" addr add "$LAB_LAN6_IP/64" dev "$LAB_HOST_IF" nodad || return 1
+	ip -n "$LAB_NS_LAN2" addr add "$LAB_LAN2_6_IP/64" dev "$LAB_HOST_IF" nodad || return 1
+	ip -n "$LAB_NS_WAN" addr add "$LAB_WAN6_IP/64" dev "$LAB_HOST_IF" nodad || return 1
+	for ns in "$LAB_NS_LAN" "$LAB_NS_LAN2"; do
+		ip -n "$ns" -6 route add default via "$LAB_RTR_LL6" dev "$LAB_HOST_IF" || return 1
+	done
+	ip -n "$LAB_NS_WAN" -6 route add "$LAB_LAN6_NET" via "$LAB_RTR_WAN6_IP" || return 1
 }
 
 # lab_conntrack_timeouts NS: short conntrack timeouts so a deleted mapping
@@ -612,7 +653,13 @@ lab_router_start() {
 	fi
 	lab_stun_start || return 1
 	lab_isp_stun_start || return 1
-	lab_miniupnpd_conf "$@"
+	if [ -n "${LAB_IPV6:-}" ]; then
+		# PCP over IPv6 too: MAP for a LAN address opens a pinhole
+		lab_miniupnpd_conf ipv6_disable=no \
+		    "ext_ifname6=$LAB_RTR_WAN_IF" "$@"
+	else
+		lab_miniupnpd_conf "$@"
+	fi
 	grep -q '^enable_upnp=no' "$LAB_DIR/miniupnpd.conf" && ready=lab_pmp_ready
 	rm -f "$LAB_DIR/miniupnpd.pid"
 	lab_bg miniupnpd "$LAB_NS_RTR" miniupnpd -d -f "$LAB_DIR/miniupnpd.conf" \
@@ -768,6 +815,8 @@ lab_serve() {
 	case $proto in
 	tcp) addr="TCP4-LISTEN:$port,reuseaddr,fork" ;;
 	udp) addr="UDP4-RECVFROM:$port,reuseaddr,fork" ;;
+	tcp6) addr="TCP6-LISTEN:$port,reuseaddr,fork,ipv6only=1" ;;
+	udp6) addr="UDP6-RECVFROM:$port,reuseaddr,fork,ipv6only=1" ;;
 	esac
 	lab_bg "serve-$host-$proto-$port" "$ns" socat "$addr" \
 	    "SYSTEM:echo $answer"
@@ -779,8 +828,24 @@ lab_serve() {
 
 lab_listening() {
 	local flag=-Hnlt
-	[ "$2" = udp ] && flag=-Hnlu
+	case $2 in udp*) flag=-Hnlu ;; esac
+	case $2 in *6) flag=${flag}6 ;; esac
 	ip netns exec "$1" ss $flag "sport = :$3" 2>/dev/null | grep -q .
+}
+
+# lab_serve_tcp6 / lab_serve_udp6 PORT [HOST]: the same over IPv6 (LAB_IPV6).
+lab_serve_tcp6() { lab_serve tcp6 "$1" "${2:-lan}"; }
+lab_serve_udp6() { lab_serve udp6 "$1" "${2:-lan}"; }
+
+# lab_reach_tcp6 ADDR6 PORT [FROM]: lab_reach_tcp over IPv6.
+lab_reach_tcp6() {
+	local ns out
+	ns=$(lab_ns_of "${3:-wan}") || return 1
+	out=$(ip netns exec "$ns" timeout 3 socat -T 2 -u \
+	    "TCP6:[$1]:$2,connect-timeout=2" - 2>/dev/null)
+	[ -n "$out" ] && echo "$out"
+	case $out in natmapd-lab\ *) return 0 ;; esac
+	return 1
 }
 
 # lab_reach_tcp ADDR PORT [FROM] / lab_reach_udp ADDR PORT [FROM]: connect
