@@ -26,6 +26,12 @@ static const unsigned int pcp6_probe_waits[] = { 250, 250, 500 };
 #define PCP6_RETRY_MS		30000
 /* After a restart of the router, pinholes come back within this (RFC 6887 14.1.3). */
 #define PCP6_RESET_SPREAD_MS	5000
+/*
+ * A pinhole mapped this recently is not asked for again when the IPv4
+ * side asks: after a restart both sides re-map within the spread above,
+ * and miniupnpd 2.3.1 loses a pinhole's nonce each time a MAP renews it.
+ */
+#define PCP6_FRESH_MS		(2 * PCP6_RESET_SPREAD_MS)
 
 enum twin_state {
 	TW_QUEUED,		/* waits for the router to answer over IPv6 */
@@ -42,6 +48,7 @@ struct twin {
 	struct pcp_rt		 rt;
 	uint32_t		 lifetime;
 	uint16_t		 ext_port;
+	uint64_t		 mapped_at;	/* the last success */
 	struct timer		 timer;
 	void			(*done)(void *);
 	void			*done_arg;
@@ -254,6 +261,7 @@ answer_map(const struct pcp_response *r)
 	t->open = 1;
 	t->ext_port = r->external_port;
 	t->lifetime = r->lifetime;
+	t->mapped_at = loop_now();
 	t->state = TW_MAPPED;
 	/* RFC 6887 11.2.1: renew at a random point in [1/2, 5/8] of it. */
 	renew = r->lifetime / 2 + loop_random(r->lifetime / 8 + 1);
@@ -508,6 +516,9 @@ pcp6_want(const struct drv_map *m)
 	}
 	if (t->state == TW_MAPPING)
 		return;		/* asked already: the answer will do */
+	if (t->state == TW_MAPPED && t->req.lease == t->lifetime &&
+	    loop_now() - t->mapped_at < PCP6_FRESH_MS)
+		return;		/* just mapped, as asked */
 	t->state = TW_MAPPING;
 	t->rt.sends = 0;
 	twin_send(t);

@@ -61,6 +61,11 @@ struct stun_srv {
 	struct stun_answer		 a;
 	int				 state;
 	char				 err[160];
+	/* the same over IPv6, when the server has an IPv6 address and we do */
+	struct sockaddr_storage		 addr6;
+	struct stun_txn			*txn6;
+	struct stun_answer		 a6;
+	int				 state6;
 };
 
 struct echo_slot {
@@ -91,6 +96,8 @@ static struct {
 	size_t			 nsrv;
 	struct stun_sock	*sock;
 	struct sockaddr_storage	 local;		/* sock's address and port */
+	struct stun_sock	*sock6;		/* from the global IPv6 address */
+	struct sockaddr_storage	 local6;
 	int			 primary;	/* server with OTHER-ADDRESS, or -1 */
 	struct test		 f2, f3, m2, m3, tcp;
 	/* hairpinning: a Binding from hsock to our own mapped address */
@@ -397,28 +404,58 @@ srv_cb(struct stun_txn *txn, const struct stun_answer *a, void *arg)
 	pending_done();
 }
 
+/* Test I over IPv6: the public IPv6 address (no NAT expected: the host's own). */
+static void
+srv6_cb(struct stun_txn *txn, const struct stun_answer *a, void *arg)
+{
+	struct stun_srv *s = arg;
+
+	(void)txn;
+	s->txn6 = NULL;
+	s->a6 = *a;
+	s->state6 = a->ok ? ST_OK : ST_FAILED;
+	log_debug("probe: STUN over IPv6 %s:%u: %s", s->cs->host, s->cs->port,
+	    a->ok ? "answered" : a->err);
+	pending_done();
+}
+
 static void
 srv_resolved(struct resolve_req *rr, const struct sockaddr_storage *addrs,
     size_t n, const char *err, void *arg)
 {
 	struct stun_srv *s = arg;
-	size_t i;
+	size_t i, v4 = n, v6 = n;
 
 	(void)rr;
 	s->rr = NULL;
-	for (i = 0; i < n; i++)
-		if (addrs[i].ss_family == AF_INET)
-			break;
-	if (n == 0 || i == n || P.sock == NULL) {
+	for (i = 0; i < n; i++) {
+		if (addrs[i].ss_family == AF_INET && v4 == n)
+			v4 = i;
+		if (addrs[i].ss_family == AF_INET6 && v6 == n)
+			v6 = i;
+	}
+	if (v6 < n && P.sock6 != NULL) {
+		s->addr6 = addrs[v6];
+		s->state6 = ST_RUNNING;
+		P.pending++;
+		s->txn6 = stun_binding(P.sock6, (const struct sockaddr *)&s->addr6,
+		    sizeof(struct sockaddr_in6), 0, &probe_sched, srv6_cb, s);
+		if (s->txn6 == NULL) {
+			s->state6 = ST_FAILED;
+			snprintf(s->a6.err, sizeof(s->a6.err), "cannot send: %s",
+			    strerror(errno));
+			pending_done();
+		}
+	}
+	if (n == 0 || v4 == n || P.sock == NULL) {
 		s->state = ST_FAILED;
 		snprintf(s->err, sizeof(s->err), "%s", n == 0 ? err :
-		    i == n ? "no IPv4 address (IPv6 STUN is not probed yet)" :
-		    "no socket");
+		    v4 == n ? "no IPv4 address" : "no socket");
 		stun_phase_next();
 		pending_done();
 		return;
 	}
-	s->addr = addrs[i];
+	s->addr = addrs[v4];
 	s->txn = stun_binding(P.sock, (const struct sockaddr *)&s->addr,
 	    sizeof(struct sockaddr_in), 0, &probe_sched, srv_cb, s);
 	if (s->txn == NULL) {
@@ -443,6 +480,17 @@ stun_start(void)
 	P.sock = stun_sock_open((struct sockaddr *)&local, sizeof(local));
 	if (P.sock != NULL)
 		stun_sock_local(P.sock, &P.local);
+	if (P.have_env && P.env.have6) {
+		struct sockaddr_in6 local6;
+
+		memset(&local6, 0, sizeof(local6));
+		local6.sin6_family = AF_INET6;
+		local6.sin6_addr = P.env.local6;
+		P.sock6 = stun_sock_open((struct sockaddr *)&local6,
+		    sizeof(local6));
+		if (P.sock6 != NULL)
+			stun_sock_local(P.sock6, &P.local6);
+	}
 	P.nsrv = P.conf->nstun;
 	for (i = 0; i < P.nsrv; i++) {
 		struct stun_srv *s = &P.srv[i];
@@ -842,12 +890,15 @@ judge(struct verdict *v)
 				v->gw_ext_by = P.gw[i].drv->name;
 			}
 		}
-	for (i = 0; i < P.nsrv; i++)
+	for (i = 0; i < P.nsrv; i++) {
 		if (P.srv[i].state == ST_OK) {
 			v->answered = 1;
 			if (v->stun_ext.s_addr == 0)
 				v->stun_ext = sin_addr_of(&P.srv[i].a.mapped);
 		}
+		if (P.srv[i].state6 == ST_OK)
+			v->answered = 1;
+	}
 	for (i = 0; i < P.necho; i++)
 		if (P.echo[i].state == ST_OK) {
 			v->answered = 1;
@@ -939,6 +990,39 @@ judge(struct verdict *v)
 	}
 }
 
+/* The first IPv6 address STUN saw, as text; NULL if none. */
+static const struct stun_srv *
+srv6_ok(void)
+{
+	size_t i;
+
+	for (i = 0; i < P.nsrv; i++)
+		if (P.srv[i].state6 == ST_OK)
+			return &P.srv[i];
+	return NULL;
+}
+
+static const char *
+ext6_of(void)
+{
+	static char s[INET6_ADDRSTRLEN];
+	const struct stun_srv *sv = srv6_ok();
+
+	if (sv == NULL)
+		return NULL;
+	return inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)
+	    &sv->a6.mapped)->sin6_addr, s, sizeof(s));
+}
+
+/* Does the internet see another IPv6 address or port than the host's? */
+static int
+ipv6_translated(void)
+{
+	const struct stun_srv *sv = srv6_ok();
+
+	return sv != NULL && !stun_addr_eq(&sv->a6.mapped, &P.local6);
+}
+
 /* ---- output ---- */
 
 static const char *
@@ -998,7 +1082,17 @@ print_text(const struct verdict *v)
 			    (unsigned long long)s->a.rtt_ms);
 		else
 			printf("  STUN          - (%s: %s)\n", b, s->err);
+		if (s->state6 == ST_OK)
+			printf("  STUN (IPv6)   %s (%s, %llu ms)\n",
+			    stun_addr_str(&s->a6.mapped, a, sizeof(a)), b,
+			    (unsigned long long)s->a6.rtt_ms);
+		else if (s->state6 == ST_FAILED)
+			printf("  STUN (IPv6)   - (%s: %s)\n", b, s->a6.err);
 	}
+	if (P.sock6 != NULL && ext6_of() != NULL)
+		printf("  IPv6          %s%s\n", ext6_of(), ipv6_translated() ?
+		    ", translated (NAT66 or NPTv6)" : ", the host's own: no "
+		    "NAT");
 	if (P.tcp.state == ST_OK)
 		printf("  STUN over TCP %s\n", stun_addr_str(&P.tcp.a.mapped, a,
 		    sizeof(a)));
@@ -1083,6 +1177,13 @@ print_json(const struct verdict *v)
 		jstr(P.env.ifname);
 	else
 		printf("null");
+	printf(",\n  \"local_ipv6\": ");
+	if (P.have_env && P.env.have6) {
+		char l6[INET6_ADDRSTRLEN];
+
+		jstr(inet_ntop(AF_INET6, &P.env.local6, l6, sizeof(l6)));
+	} else
+		printf("null");
 	printf(",\n  \"local_ipv4\": ");
 	jaddr(P.have_env ? P.env.local : (struct in_addr){ 0 });
 	printf(",\n  \"gateway\": ");
@@ -1133,9 +1234,25 @@ print_json(const struct verdict *v)
 			printf(", \"error\": ");
 			jstr(s->err);
 		}
+		printf(", \"mapped_ipv6\": ");
+		if (s->state6 == ST_OK)
+			jstr(stun_addr_str(&s->a6.mapped, a, sizeof(a)));
+		else
+			printf("null");
+		if (s->state6 == ST_FAILED) {
+			printf(", \"error_ipv6\": ");
+			jstr(s->a6.err);
+		}
 		printf(" }");
 	}
-	printf("%s],\n  \"stun_tcp\": ", P.nsrv ? "\n  " : "");
+	printf("%s],\n  \"external_ipv6\": ", P.nsrv ? "\n  " : "");
+	if (ext6_of() != NULL)
+		jstr(ext6_of());
+	else
+		printf("null");
+	printf(",\n  \"ipv6_translated\": ");
+	jtri(ext6_of() == NULL ? -1 : ipv6_translated());
+	printf(",\n  \"stun_tcp\": ");
 	if (P.tcp.state == ST_OK)
 		jstr(stun_addr_str(&P.tcp.a.mapped, a, sizeof(a)));
 	else
@@ -1240,6 +1357,11 @@ probe_run(const struct config *conf, const struct probe_opts *opts)
 			snprintf(P.srv[i].err, sizeof(P.srv[i].err),
 			    "no answer in time");
 		}
+		if (P.srv[i].state6 == ST_RUNNING) {
+			P.srv[i].state6 = ST_FAILED;
+			snprintf(P.srv[i].a6.err, sizeof(P.srv[i].a6.err),
+			    "no answer in time");
+		}
 	}
 	for (i = 0; i < P.necho; i++)
 		if (P.echo[i].req != NULL) {
@@ -1261,6 +1383,7 @@ probe_run(const struct config *conf, const struct probe_opts *opts)
 	fflush(stdout);
 	stun_sock_close(P.hsock);
 	stun_sock_close(P.sock);
+	stun_sock_close(P.sock6);
 	echo_shutdown();
 	return v.answered ? 0 : PROBE_EXIT_NOTHING;
 }

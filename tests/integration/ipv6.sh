@@ -81,6 +81,24 @@ nm_stop_check "renumbered: SIGTERM" 5000
 tap_check "renumbered: SIGTERM closes the new address's pinhole" \
     test "$(pinholes_for 0x20010db8007700000000000000000020)" = 0
 
+# --probe: STUN over IPv6 too; no translation on IPv6.
+lab_stun6_start || tap_fail "coturn (IPv6) starts"
+: >"$LAB_DIR/empty.conf"
+lab_lan timeout 20 "$NATMAPD" --probe --json -c "$LAB_DIR/empty.conf" \
+    --stun-server "$LAB_STUN_IP" --stun-server "[$LAB_STUN6_IP]" \
+    >"$LAB_DIR/probe6.json" 2>"$LAB_DIR/probe6.err"
+tap_check "--probe: exit 0" test $? = 0
+jv() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."): v=v[int(k)] if isinstance(v,list) else v[k]
+print(v if isinstance(v,str) else json.dumps(v))' "$LAB_DIR/probe6.json" "$1"; }
+tap_check "--probe: the public IPv6 address is the host's own (now $new6)" \
+    test "$(jv external_ipv6)" = "$new6"
+tap_check "--probe: no IPv6 translation" test "$(jv ipv6_translated)" = false
+tap_check "--probe: the local IPv6 address" test "$(jv local_ipv6)" = "$new6"
+tap_check "--probe: IPv4 as ever" test "$(jv external_ipv4)" = "$LAB_PUBLIC_IP"
+tap_check "--probe: the IPv6-only server has no IPv4 answer, and says why" \
+    test "$(jv stun.1.error)" = "no IPv4 address"
+
 # A host without a global IPv6 address: no IPv6 traffic, no IPv6 message.
 ip -n "$LAB_NS_LAN" addr del "$new6/64" dev "$LAB_HOST_IF"
 nm_start lan noglobal.log -m 8080/tcp

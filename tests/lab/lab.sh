@@ -146,6 +146,8 @@ LAB_LAN6_IP=2001:db8:77::10
 LAB_LAN2_6_IP=2001:db8:77::11
 LAB_RTR_WAN6_IP=2001:db8:113::2
 LAB_WAN6_IP=2001:db8:113::100
+LAB_STUN6_IP=2001:db8:113::3	# coturn over IPv6 (lab_stun6_start)
+LAB_STUN6_ALT_IP=2001:db8:113::4
 
 # lab_topology: set the addresses that depend on LAB_UPSTREAM (none, private
 # or shared); at load time and by lab_init.
@@ -186,6 +188,7 @@ LAB_DIR=			# set by lab_init, removed by lab_down
 LAB_PIDS=()			# every background process we started
 LAB_MINIUPNPD_PID=
 LAB_TURN_PID=
+LAB_TURN6_PID=
 LAB_ISP_TURN_PID=
 LAB_ECHO_PID=
 LAB_LIAR_PID=
@@ -308,6 +311,7 @@ lab_init() {
 	LAB_PIDS=()
 	LAB_MINIUPNPD_PID=
 	LAB_TURN_PID=
+	LAB_TURN6_PID=
 	LAB_ISP_TURN_PID=
 	LAB_ECHO_PID=
 	LAB_LIAR_PID=
@@ -439,6 +443,8 @@ lab_ipv6_net() {
 	ip -n "$LAB_NS_LAN" addr add "$LAB_LAN6_IP/64" dev "$LAB_HOST_IF" nodad || return 1
 	ip -n "$LAB_NS_LAN2" addr add "$LAB_LAN2_6_IP/64" dev "$LAB_HOST_IF" nodad || return 1
 	ip -n "$LAB_NS_WAN" addr add "$LAB_WAN6_IP/64" dev "$LAB_HOST_IF" nodad || return 1
+	ip -n "$LAB_NS_WAN" addr add "$LAB_STUN6_IP/64" dev "$LAB_HOST_IF" nodad || return 1
+	ip -n "$LAB_NS_WAN" addr add "$LAB_STUN6_ALT_IP/64" dev "$LAB_HOST_IF" nodad || return 1
 	for ns in "$LAB_NS_LAN" "$LAB_NS_LAN2"; do
 		ip -n "$ns" -6 route add default via "$LAB_RTR_LL6" dev "$LAB_HOST_IF" || return 1
 	done
@@ -516,6 +522,26 @@ lab_stun_start() {
 	LAB_TURN_PID=$LAB_BG_PID
 	lab_coturn_wait "$LAB_NS_WAN" "$LAB_TURN_PID" turnserver \
 	    "$LAB_STUN_IP" "$LAB_STUN_ALT_IP"
+}
+
+# lab_stun6_start: a second coturn, on the WAN's IPv6 addresses (LAB_IPV6).
+lab_stun6_start() {
+	if [ -n "${LAB_TURN6_PID:-}" ] && kill -0 "$LAB_TURN6_PID" 2>/dev/null; then
+		return 0
+	fi
+	lab_coturn turnserver6 turndb6 "$LAB_NS_WAN" "$LAB_STUN6_IP" "$LAB_STUN6_ALT_IP"
+	LAB_TURN6_PID=$LAB_BG_PID
+	if ! lab_wait 10 lab_stun6_ready || ! kill -0 "$LAB_TURN6_PID" 2>/dev/null; then
+		lab_log "coturn (IPv6) did not start; log:"
+		sed 's/^/#   /' "$LAB_DIR/turnserver6.log" >&2
+		return 1
+	fi
+}
+
+lab_stun6_ready() {
+	kill -0 "$LAB_TURN6_PID" 2>/dev/null || return 0
+	ip netns exec "$LAB_NS_WAN" ss -Hnlu6 2>/dev/null |
+	    grep -qF "[$LAB_STUN6_IP]:$LAB_STUN_PORT"
 }
 
 # lab_isp_stun_start: the isp's inner coturn, for miniupnpd's STUN check
@@ -729,6 +755,7 @@ lab_down() {
 	LAB_PIDS=()
 	LAB_MINIUPNPD_PID=
 	LAB_TURN_PID=
+	LAB_TURN6_PID=
 	LAB_ISP_TURN_PID=
 	LAB_ECHO_PID=
 	LAB_LIAR_PID=
