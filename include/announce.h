@@ -19,9 +19,11 @@ int	announce_read(int fd, struct in_addr gateway, struct pcp_response *r);
 /* A socket on 239.255.255.250:1900 for SSDP NOTIFY, on the interface of local. */
 int	announce_ssdp_open(struct in_addr local);
 /*
- * Read one datagram: 1 with *bootid set for an ssdp:alive from gateway that
- * carries BOOTID.UPNP.ORG, 0 for anything else (dropped), -1 on error.
+ * Read one datagram: 1 for an ssdp:alive from gateway, with *bootid its
+ * BOOTID.UPNP.ORG (-1 if none) and location its LOCATION; 0 for anything
+ * else (dropped), -1 on error.
  */
-int	announce_ssdp_read(int fd, struct in_addr gateway, long *bootid);
+int	announce_ssdp_read(int fd, struct in_addr gateway, long *bootid,
+	    char *location, size_t loclen);
 
 #endif

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -63,7 +64,8 @@ announce_ssdp_open(struct in_addr local)
 }
 
 int
-announce_ssdp_read(int fd, struct in_addr gateway, long *bootid)
+announce_ssdp_read(int fd, struct in_addr gateway, long *bootid,
+    char *location, size_t loclen)
 {
 	struct sockaddr_in from;
 	socklen_t fl = sizeof(from);
@@ -83,9 +85,10 @@ announce_ssdp_read(int fd, struct in_addr gateway, long *bootid)
 			log_debug("ssdp: dropped a NOTIFY: %s", err);
 		return 0;
 	}
-	if (m.kind != SSDP_ALIVE || m.bootid < 0)
+	if (m.kind != SSDP_ALIVE)
 		return 0;
 	*bootid = m.bootid;
+	snprintf(location, loclen, "%s", m.location);
 	return 1;
 }
 

@@ -834,14 +834,30 @@ announce_cb(struct loop_fd *lf, int ev)
 static void
 ssdp_cb(struct loop_fd *lf, int ev)
 {
+	char location[256];
 	long bootid;
 	int i;
 
 	(void)ev;
 	for (i = 0; i < 32; i++) {
-		if (announce_ssdp_read(lf->fd, E.env.gateway, &bootid) != 1)
+		if (announce_ssdp_read(lf->fd, E.env.gateway, &bootid, location,
+		    sizeof(location)) != 1)
 			return;
 		if (E.gw_state != GW_READY || E.stopping)
+			continue;
+		/*
+		 * The IGD we use now describes itself elsewhere (miniupnpd
+		 * takes a new HTTP port at each start unless told one): its
+		 * control URL is stale.  Look for it again, soon.
+		 */
+		if (strcmp(E.drv->id, "upnp") == 0 && location[0] != '\0' &&
+		    strcmp(location, E.gw.where) != 0 && !E.probing &&
+		    timer_remaining(&E.check_timer) > 500) {
+			log_info("gateway %s now describes itself at %s; looking "
+			    "for it again", inet_ntoa(E.env.gateway), location);
+			timer_set(&E.check_timer, loop_jitter(200, 20));
+		}
+		if (bootid < 0)
 			continue;
 		if (E.bootid >= 0 && bootid != E.bootid) {
 			log_info("gateway %s restarted (UPnP BOOTID %ld -> %ld); "

@@ -78,6 +78,31 @@ fi
 tap_check "UPnP-only router: the log says the BOOTID changed" \
     nm_log_has "restarted \\(UPnP BOOTID [0-9]+ -> [0-9]+\\); mapping again"
 nm_stop_check "UPnP-only router: SIGTERM" 5000
+
+# It comes back on another HTTP port (miniupnpd takes a new one at each
+# start unless told one): its NOTIFY's LOCATION says where; the old control
+# URL is dead.
+nm_start lan moved.log -m 8080/tcp --protocol upnp
+tap_check "moved IGD: mapped via UPnP" \
+    nm_wait_log 10 "^tcp $LAB_LAN_IP:8080 -> .* via UPnP"
+lab_router_stop
+lab_rules_flush
+lab_flush_conntrack
+rm -f "$LAB_DIR/miniupnpd.leases"
+LAB_HTTP_PORT=5001 lab_router_start enable_natpmp=no ||
+    tap_fail "miniupnpd starts on port 5001"
+t0=$(lab_now_ms)
+tap_check "moved IGD: the new LOCATION is noticed" \
+    nm_wait_log 5 "^gateway $LAB_RTR_LAN_IP now describes itself at http://$LAB_RTR_LAN_IP:5001/rootDesc.xml; looking for it again$"
+if lab_wait 8 lab_reach_tcp "$LAB_RTR_WAN_IP" 8080 >/dev/null; then
+	tap_ok "moved IGD: reached again $(( $(lab_now_ms) - t0 )) ms after the router answered"
+else
+	tap_fail "moved IGD: reached again after the move"; nm_diag
+fi
+tap_check "moved IGD: mapped through the new description" \
+    nm_log_has "^UPnP \\(WANIPConnection:2\\) gateway http://$LAB_RTR_LAN_IP:5001/rootDesc.xml$"
+nm_stop_check "moved IGD: SIGTERM" 5000
+tap_check "moved IGD: nothing left" lab_wait 3 eval '[ "$(count_rules 8080)" = 0 ]'
 lab_router_stop
 lab_router_start || tap_fail "miniupnpd starts again with everything"
 
