@@ -1054,7 +1054,7 @@ print_text(const struct verdict *v)
 		if (g->state == ST_OK) {
 			printf("answered in %llu ms", (unsigned long long)g->ms);
 			if (strcmp(g->gw.name, g->drv->name) != 0)
-				printf(": %s", g->gw.name);
+				printf(": %s at %s", g->gw.name, g->gw.where);
 			if (g->gw.external.s_addr != 0)
 				printf(", external address %s",
 				    inet_ntoa(g->gw.external));
@@ -1198,6 +1198,8 @@ print_json(const struct verdict *v)
 			printf(", \"ms\": %llu, \"name\": ",
 			    (unsigned long long)g->ms);
 			jstr(g->gw.name);
+			printf(", \"where\": ");
+			jstr(g->gw.where);
 			printf(", \"external_ipv4\": ");
 			jaddr(g->gw.external);
 		} else {

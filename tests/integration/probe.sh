@@ -69,6 +69,7 @@ check "plain NAT: PCP answered" protocols.pcp.answered true
 check "plain NAT: NAT-PMP answered" protocols.natpmp.answered true
 check "plain NAT: UPnP answered" protocols.upnp.answered true
 check "plain NAT: UPnP's service named" protocols.upnp.name "UPnP (WANIPConnection:2)"
+check "plain NAT: UPnP's description" protocols.upnp.where "$LAB_ROOTDESC"
 check "plain NAT: the gateway's external address" sources.gateway "$LAB_RTR_WAN_IP"
 check "plain NAT: the address STUN sees" sources.stun "$LAB_RTR_WAN_IP"
 check "plain NAT: coturn's OTHER-ADDRESS" stun.0.other_address "$LAB_STUN_ALT_IP:$LAB_STUN_ALT_PORT"
