@@ -19,6 +19,7 @@
 #include "log.h"
 #include "loop.h"
 #include "mapping.h"
+#include "osdep.h"
 #include "probe.h"
 #include "resolve.h"
 #include "stun.h"
@@ -820,6 +821,8 @@ static void
 judge_nat(struct verdict *v)
 {
 	const struct stun_srv *pr, *s1 = NULL, *s2 = NULL;
+	struct sockaddr_storage local = P.local;
+	struct in_addr src;
 	size_t i;
 
 	v->mapping = "unknown";
@@ -836,9 +839,13 @@ judge_nat(struct verdict *v)
 	if (s1 == NULL)
 		return;
 	pr = P.primary >= 0 ? &P.srv[P.primary] : s1;
+	/* Bound to any address (no default route): the one the server saw us from. */
+	if (sin_addr_of(&local).s_addr == INADDR_ANY &&
+	    osdep_source_addr(sin_addr_of(&pr->addr), &src) == 0)
+		((struct sockaddr_in *)&local)->sin_addr = src;
 	v->port_preserved = stun_addr_port(&pr->a.mapped) ==
-	    stun_addr_port(&P.local);
-	if (stun_addr_eq(&pr->a.mapped, &P.local)) {
+	    stun_addr_port(&local);
+	if (stun_addr_eq(&pr->a.mapped, &local)) {
 		v->mapping = "none";
 		v->filtering = "none";
 		return;

@@ -139,6 +139,30 @@ check "no protocol: UPnP did not answer" protocols.upnp.answered false
 check "no protocol: hole punching is the way" means hole-punching
 check "no protocol: not reachable unsolicited" reachable false
 
+lab_nat_mode eif || tap_fail "nat mode eif"
+probe noproto-eif "${stun[@]}"
+check "no protocol, full-cone NAT: a STUN-kept port is the way" means stun
+check "no protocol, full-cone NAT: reachable" reachable true
+
+lab_nat_mode adf || tap_fail "nat mode adf"
+probe noproto-adf "${stun[@]}"
+check "address-restricted NAT: filtering address-dependent" nat.filtering address-dependent
+check "address-restricted NAT: hole punching is the way" means hole-punching
+
+lab_nat_mode random || tap_fail "nat mode random"
+probe noproto-random "${stun[@]}"
+check "no protocol, port per destination: no way in" means none
+check "no protocol, port per destination: not reachable" reachable false
+lab_nat_mode default || tap_fail "nat mode default"
+
+# The router itself: a public address, no NAT in front of it.
+lab_rtr timeout 20 "$NATMAPD" --probe --json -c "$LAB_DIR/empty.conf" \
+    "${stun[@]}" >"$LAB_DIR/direct.json" 2>"$LAB_DIR/direct.err"
+PROBE_RC=$? PROBE_JSON=$LAB_DIR/direct.json
+tap_check "no NAT: exit 0" test "$PROBE_RC" = 0
+check "no NAT: mapping none" nat.mapping none
+check "no NAT: reachable directly" means direct
+
 # ---- lying and silent STUN servers ----
 for mode in wrongtid truncated badfp silent; do
 	lab_stun_liar_start "$mode" || tap_fail "fake STUN server in mode $mode"
