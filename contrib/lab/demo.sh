@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: ISC
 # Quick start: build natmapd, then watch it map a port on a real UPnP router
 # (miniupnpd, nftables NAT) in a throwaway network-namespace lab, see a host on
-# the "internet" side reach the service, and see the mapping go when natmapd
-# stops.  Needs root; touches nothing outside the namespaces it creates.
+# the "internet" side reach the service, see the mapping go when natmapd
+# stops, then see natmapd --probe's report on the lab's network.  Needs
+# root; touches nothing outside the namespaces it creates.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
@@ -72,6 +73,12 @@ sed 's/^/  natmapd: /' "$log" | tail -n 3
 echo "the router's port-forwarding rules now: $(lab_rules | grep -c dnat) rule(s)"
 printf 'from the WAN host: '
 lab_reach_tcp "$LAB_RTR_WAN_IP" 8080 >/dev/null && echo "still reached (unexpected)" || echo "not reachable any more"
+
+step "natmapd --probe: what the network allows (STUN: coturn on the WAN side)"
+lab_echo_start >/dev/null 2>&1 || true
+: >"$LAB_DIR/probe.conf"
+lab_lan "$natmapd" --probe -c "$LAB_DIR/probe.conf" \
+    --stun-server "$LAB_STUN_IP" --echo-url "$LAB_ECHO_URL" | sed 's/^/  /'
 
 step "tearing the lab down"
 lab_down
