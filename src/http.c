@@ -42,11 +42,22 @@ http_strerror(int err)
 	}
 }
 
+/*
+ * Close the connection; an abandoned request (timed out, cancelled) is
+ * reset (SO_LINGER 0), so that the kernel does not go on sending what is
+ * left of it: on a lossy link an AddPortMapping retransmitted by TCP would
+ * otherwise reach the router after the retry, even after a later delete.
+ */
 static void
-http_release(struct http_req *r)
+http_release(struct http_req *r, int abandon)
 {
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
 	if (r->fd != -1) {
 		loop_fd_del(&r->lfd);
+		if (abandon)
+			(void)setsockopt(r->fd, SOL_SOCKET, SO_LINGER, &lg,
+			    sizeof(lg));
 		close(r->fd);
 		r->fd = -1;
 	}
@@ -94,7 +105,7 @@ http_finish(struct http_req *r, int err, const struct http_response *resp,
 
 	r->active = 0;
 	inflight--;
-	http_release(r);
+	http_release(r, err == HTTP_ERR_TIMEOUT);
 	done(r, err, resp, body);
 	http_pump();
 }
@@ -268,6 +279,6 @@ http_cancel(struct http_req *r)
 		http_dequeue(r);
 	else
 		inflight--;
-	http_release(r);
+	http_release(r, 1);
 	http_pump();
 }
