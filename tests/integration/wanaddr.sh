@@ -39,8 +39,15 @@ for p in pcp natpmp upnp; do
 		tap_fail "--protocol $p: reached at $new_ip"; lab_rules | sed 's/^/# rule: /'
 	fi
 	nm_stop_check "--protocol $p: SIGTERM" 5000
-	tap_check "--protocol $p: nothing left" \
-	    lab_wait 3 eval '[ -z "$(lab_rules | grep "dnat to $LAB_LAN_IP")" ]'
+	if lab_wait 3 eval '[ -z "$(lab_rules | grep "dnat to $LAB_LAN_IP")" ]'; then
+		tap_ok "--protocol $p: nothing left"
+	else
+		tap_fail "--protocol $p: nothing left"
+		lab_rules | sed 's/^/# rule: /'
+		sed 's/^/# lease: /' "$LAB_DIR/miniupnpd.leases" 2>/dev/null
+		nm_diag 15
+		tail -n 15 "$LAB_DIR/miniupnpd.log" | sed 's/^/# miniupnpd: /'
+	fi
 	wan_move "$new_ip" "$old_ip"
 done
 tap_done
