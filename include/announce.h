@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* Listening for a gateway's PCP and NAT-PMP announcements (224.0.0.1:5350). */
+/* Listening for a gateway's PCP and NAT-PMP announcements (224.0.0.1:5350, ff02::1:5350). */
 #ifndef NATMAPD_ANNOUNCE_H
 #define NATMAPD_ANNOUNCE_H
 
@@ -15,6 +15,12 @@ int	announce_open(struct in_addr local);
  * nothing or anything else (dropped), -1 on a socket error.
  */
 int	announce_read(int fd, struct in_addr gateway, struct pcp_response *r);
+
+/* The same for IPv6: port 5350 in ff02::1 on interface ifindex. */
+int	announce_open6(unsigned int ifindex);
+/* As announce_read, from gateway's port 5351: PCP ANNOUNCE only (NAT-PMP has no IPv6). */
+int	announce_read6(int fd, const struct in6_addr *gateway,
+	    struct pcp_response *r);
 
 /* A socket on 239.255.255.250:1900 for SSDP NOTIFY, on the interface of local. */
 int	announce_ssdp_open(struct in_addr local);

@@ -123,3 +123,61 @@ announce_read(int fd, struct in_addr gateway, struct pcp_response *r)
 	    r->version, r->opcode);
 	return 0;
 }
+
+int
+announce_open6(unsigned int ifindex)
+{
+	struct sockaddr_in6 sin6;
+	struct ipv6_mreq mr;
+	int fd, one = 1;
+
+	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1)
+		goto fail;
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons(PCP_CLIENT_PORT);
+	if (bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == -1)
+		goto fail;
+	memset(&mr, 0, sizeof(mr));
+	inet_pton(AF_INET6, "ff02::1", &mr.ipv6mr_multiaddr);
+	mr.ipv6mr_interface = ifindex;
+	if (setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mr,
+	    sizeof(mr)) == -1)
+		goto fail;
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+int
+announce_read6(int fd, const struct in6_addr *gateway, struct pcp_response *r)
+{
+	struct sockaddr_in6 from;
+	socklen_t fl = sizeof(from);
+	uint8_t buf[PCP_MAX_MSG + 4];
+	const char *err;
+	ssize_t n;
+
+	n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+	if (n == -1)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	/* Only the router speaks for the router. */
+	if (fl < sizeof(from) || from.sin6_family != AF_INET6 ||
+	    ntohs(from.sin6_port) != PCP_SERVER_PORT ||
+	    memcmp(&from.sin6_addr, gateway, sizeof(*gateway)) != 0)
+		return 0;
+	if (pcp_parse_response(buf, (size_t)n, r, &err) == -1) {
+		log_debug("announce: dropped: %s", err);
+		return 0;
+	}
+	if (r->version == PCP_VERSION && r->opcode == PCP_OP_ANNOUNCE)
+		return 1;
+	log_debug("announce: not a PCP ANNOUNCE (version %u, opcode %u)",
+	    r->version, r->opcode);
+	return 0;
+}

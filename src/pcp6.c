@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "announce.h"
 #include "driver.h"
 #include "log.h"
 #include "loop.h"
@@ -337,69 +338,17 @@ on_read(struct loop_fd *lf, int ev)
 static void
 on_announce(struct loop_fd *lf, int ev)
 {
-	struct sockaddr_in6 from;
 	struct pcp_response r;
-	uint8_t buf[PCP_MAX_MSG + 4];
-	socklen_t flen;
-	const char *err;
-	ssize_t n;
 	int i;
 
-	(void)lf;
 	(void)ev;
 	for (i = 0; i < 8 && S.afd != -1; i++) {
-		flen = sizeof(from);
-		n = recvfrom(S.afd, buf, sizeof(buf), 0,
-		    (struct sockaddr *)&from, &flen);
-		if (n == -1)
+		if (announce_read6(lf->fd, &S.env.gateway6, &r) != 1)
 			return;
-		/* Only the router's, from its server port. */
-		if (flen < sizeof(from) || from.sin6_family != AF_INET6 ||
-		    ntohs(from.sin6_port) != PCP_SERVER_PORT ||
-		    memcmp(&from.sin6_addr, &S.env.gateway6,
-		    sizeof(from.sin6_addr)) != 0)
-			continue;
-		if (pcp_parse_response(buf, (size_t)n, &r, &err) == -1 ||
-		    r.opcode != PCP_OP_ANNOUNCE) {
-			log_debug("pcp6: dropped an announcement: %s",
-			    err != NULL ? err : "not ANNOUNCE");
-			continue;
-		}
 		log_debug("pcp6: ANNOUNCE from the IPv6 router, epoch %u",
 		    r.epoch);
 		answer(&r, 1);
 	}
-}
-
-static int
-open_announce(void)
-{
-	struct sockaddr_in6 sin6;
-	struct ipv6_mreq mr;
-	int fd, one = 1;
-
-	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		return -1;
-	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	memset(&sin6, 0, sizeof(sin6));
-	sin6.sin6_family = AF_INET6;
-	sin6.sin6_port = htons(PCP_CLIENT_PORT);
-	memset(&mr, 0, sizeof(mr));
-	inet_pton(AF_INET6, "ff02::1", &mr.ipv6mr_multiaddr);
-	mr.ipv6mr_interface = S.env.ifindex6;
-	if (bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == -1 ||
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mr,
-	    sizeof(mr)) == -1) {
-		log_debug("pcp6: cannot listen on [ff02::1]:%d: %s",
-		    PCP_CLIENT_PORT, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	S.afd = fd;
-	loop_fd_add(&S.alfd, fd, LOOP_READ, on_announce);
-	return 0;
 }
 
 static void
@@ -483,7 +432,11 @@ pcp6_open(const struct drv_env *env)
 	S.fd = fd;
 	S.env = *env;
 	loop_fd_add(&S.lfd, fd, LOOP_READ, on_read);
-	(void)open_announce();
+	if ((S.afd = announce_open6(env->ifindex6)) == -1)
+		log_debug("pcp6: cannot listen on [ff02::1]:%d: %s",
+		    PCP_CLIENT_PORT, strerror(errno));
+	else
+		loop_fd_add(&S.alfd, S.afd, LOOP_READ, on_announce);
 	timer_init(&S.probe_timer, probe_timer);
 	S.probe_sends = 0;
 	probe_timer(&S.probe_timer);
