@@ -12,9 +12,15 @@ lab_need_root_tools
 NM_PID=
 NM_LOG=
 
+# The test's verdict is its TAP lines and tap_done's status: the clean-up
+# keeps that status, and runs without set -u (a variable a half-built lab
+# never set must not end it half-way, leaving namespaces behind).
 it_cleanup() {
+	local rc=$?
+	set +u
 	[ -n "$NM_PID" ] && kill -KILL "$NM_PID" 2>/dev/null
 	lab_down
+	exit "$rc"
 }
 trap it_cleanup EXIT
 
