@@ -37,7 +37,6 @@ struct drv_gateway {
 	char		name[64];	/* "UPnP (WANIPConnection:2)" */
 	char		where[256];	/* the description URL, for logs */
 	struct in_addr	external;	/* INADDR_ANY if unknown */
-	int		external_reserved;
 	int		has_epoch;	/* PCP and NAT-PMP: the server's epoch time */
 	uint32_t	epoch;
 	long		bootid;		/* UPnP: BOOTID.UPNP.ORG, -1 if none */

@@ -73,7 +73,5 @@ int	upnp_soap_parse(const char *body, size_t len, int http_status,
 	    struct upnp_reply *);
 const char *upnp_reply_get(const struct upnp_reply *, const char *name);
 const char *upnp_strerror(int code);
-/* Reserved, private, shared (RFC 6598) or otherwise not globally routable. */
-int	upnp_addr_reserved(struct in_addr);
 
 #endif

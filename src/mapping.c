@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addrclass.h"
 #include "announce.h"
 #include "conf.h"
 #include "driver.h"
@@ -21,7 +22,7 @@
 #include "osdep.h"
 #include "pcp-msg.h"
 #include "state.h"
-#include "upnp-msg.h"
+#include "wancheck.h"
 
 enum gw_state {
 	GW_NONE,
@@ -332,7 +333,9 @@ epoch_seen(uint32_t epoch, const struct mapping *except)
 static int
 note_external(struct in_addr ext)
 {
-	char was[INET_ADDRSTRLEN], now[INET_ADDRSTRLEN];
+	struct in_addr none = { INADDR_ANY };
+	struct addrclass_verdict v;
+	char was[INET_ADDRSTRLEN], now[INET_ADDRSTRLEN], who[320];
 	int changed = E.gw.external.s_addr != INADDR_ANY;
 
 	if (ext.s_addr == INADDR_ANY || ext.s_addr == E.gw.external.s_addr)
@@ -345,11 +348,18 @@ note_external(struct in_addr ext)
 	else
 		log_info("public address %s -> %s", was, now);
 	E.gw.external = ext;
-	E.gw.external_reserved = upnp_addr_reserved(ext);
-	if (E.gw.external_reserved)
-		log_info("%s gateway %s reports external address %s, which is "
-		    "reserved: double NAT or carrier-grade NAT is possible; "
-		    "mapping anyway", E.drv->name, E.gw.where, now);
+	addrclass_judge(ext, none, &v);
+	if (v.double_nat)
+		log_warnx("%s gateway %s reports external address %s: %s; "
+		    "mapping anyway, but the internet reaches a mapping only "
+		    "if the NAT upstream forwards the port too", E.drv->name,
+		    E.gw.where, now, v.why);
+	else {
+		/* Public: what a STUN server sees tells if it is the internet's view. */
+		snprintf(who, sizeof(who), "%s gateway %s", E.drv->name,
+		    E.gw.where);
+		wancheck_start(E.env.local, ext, who);
+	}
 	return changed;
 }
 
@@ -537,6 +547,7 @@ apply_settings(const struct config *conf)
 	    conf->interface != NULL ? conf->interface : "");
 	E.have_gateway = conf->have_gateway;
 	E.gateway = conf->gateway;
+	wancheck_set_servers(conf->stun, conf->nstun);
 }
 
 /* Add the config's mappings that are not there yet; returns how many. */
@@ -1500,6 +1511,7 @@ mapping_free(void)
 	struct mapping *m;
 
 	scan_cancel();
+	wancheck_stop();
 	while ((m = E.maps) != NULL) {
 		if (m->op.priv != NULL)
 			E.drv->cancel(&m->op);

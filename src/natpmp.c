@@ -16,7 +16,6 @@
 #include "driver.h"
 #include "log.h"
 #include "loop.h"
-#include "upnp-msg.h"
 
 /*
  * RFC 6886 3.1: retransmit after 250 ms, doubling.  A probe gives up after
@@ -262,7 +261,6 @@ natpmp_answer_public(const natpmpresp_t *resp)
 	N.gw.has_epoch = 1;
 	N.gw.bootid = -1;
 	N.gw.epoch = resp->epoch;
-	N.gw.external_reserved = upnp_addr_reserved(N.gw.external);
 	log_debug("natpmp: public address %s, epoch %u",
 	    inet_ntoa(N.gw.external), resp->epoch);
 	natpmp_probe_end(DRV_OK, NULL);

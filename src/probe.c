@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addrclass.h"
 #include "conf.h"
 #include "driver.h"
 #include "echo.h"
@@ -766,28 +767,6 @@ deadline_cb(struct timer *t)
 
 /* ---- the verdict ---- */
 
-enum addr_kind { AK_NONE, AK_PUBLIC, AK_PRIVATE, AK_SHARED, AK_UNSPEC };
-
-/*
- * What an external address says.  Documentation (TEST-NET) and benchmark
- * addresses count as public: no router meets them but in a lab.
- */
-static int
-addr_kind(struct in_addr a)
-{
-	uint32_t h = ntohl(a.s_addr);
-
-	if (h == 0)
-		return AK_UNSPEC;
-	if ((h & 0xff000000) == 0x0a000000 || (h & 0xfff00000) == 0xac100000 ||
-	    (h & 0xffff0000) == 0xc0a80000 || (h & 0xffff0000) == 0xa9fe0000 ||
-	    (h & 0xff000000) == 0x7f000000)
-		return AK_PRIVATE;
-	if ((h & 0xffc00000) == 0x64400000)
-		return AK_SHARED;
-	return AK_PUBLIC;
-}
-
 struct verdict {
 	struct in_addr	gw_ext;		/* 0 if no gateway said */
 	const char	*gw_ext_by;
@@ -879,8 +858,8 @@ judge_nat(struct verdict *v)
 static void
 judge(struct verdict *v)
 {
+	struct addrclass_verdict av;
 	size_t i;
-	int k;
 
 	memset(v, 0, sizeof(*v));
 	v->double_nat = -1;
@@ -916,29 +895,10 @@ judge(struct verdict *v)
 	    v->echo_ext.s_addr != 0 ? v->echo_ext : v->gw_ext;
 
 	if (v->proto != NULL && v->gw_ext.s_addr != 0) {
-		k = addr_kind(v->gw_ext);
-		v->double_nat = 0;
-		if (k == AK_SHARED) {
-			v->double_nat = v->cgnat = 1;
-			v->double_why = "the gateway's external address is in "
-			    "the shared address space 100.64.0.0/10 (RFC 6598): "
-			    "carrier-grade NAT";
-		} else if (k == AK_PRIVATE) {
-			v->double_nat = 1;
-			v->double_why = "the gateway's external address is a "
-			    "private address: another NAT is upstream";
-		} else if (k == AK_UNSPEC) {
-			v->double_nat = 1;
-			v->double_why = "the gateway reports no external address "
-			    "(0.0.0.0): it is not connected, or another NAT is "
-			    "upstream";
-		} else if (v->ext.s_addr != 0 &&
-		    v->ext.s_addr != v->gw_ext.s_addr) {
-			v->double_nat = 1;
-			v->double_why = "the gateway's external address differs "
-			    "from the address the internet sees: another NAT is "
-			    "upstream";
-		}
+		addrclass_judge(v->gw_ext, v->ext, &av);
+		v->double_nat = av.double_nat;
+		v->cgnat = av.cgnat;
+		v->double_why = av.why;
 	} else if (v->proto == NULL && v->ext.s_addr != 0 &&
 	    strcmp(v->mapping, "none") == 0)
 		v->double_nat = 0;

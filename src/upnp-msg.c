@@ -359,38 +359,3 @@ upnp_strerror(int code)
 		s = "unknown error";
 	return s;
 }
-
-int
-upnp_addr_reserved(struct in_addr in)
-{
-	static const struct {
-		uint32_t	net;
-		int		bits;
-	} reserved[] = {
-		{ 0x00000000, 8 },	/* "this" network */
-		{ 0x0a000000, 8 },	/* RFC 1918 */
-		{ 0x64400000, 10 },	/* RFC 6598 shared address space */
-		{ 0x7f000000, 8 },	/* loopback */
-		{ 0xa9fe0000, 16 },	/* link local */
-		{ 0xac100000, 12 },	/* RFC 1918 */
-		{ 0xc0000000, 24 },	/* IETF protocol assignments */
-		{ 0xc0000200, 24 },	/* TEST-NET-1 */
-		{ 0xc0586300, 24 },	/* 6to4 relay anycast */
-		{ 0xc0a80000, 16 },	/* RFC 1918 */
-		{ 0xc6120000, 15 },	/* benchmarking */
-		{ 0xc6336400, 24 },	/* TEST-NET-2 */
-		{ 0xcb007100, 24 },	/* TEST-NET-3 */
-		{ 0xe0000000, 4 },	/* multicast */
-		{ 0xf0000000, 4 },	/* reserved and broadcast */
-	};
-	uint32_t a = ntohl(in.s_addr);
-	size_t i;
-
-	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
-		uint32_t mask = 0xffffffffu << (32 - reserved[i].bits);
-
-		if ((a & mask) == reserved[i].net)
-			return 1;
-	}
-	return 0;
-}

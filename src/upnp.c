@@ -377,12 +377,10 @@ probe_extaddr_done(struct http_req *h, int err, const struct http_response *r,
 			timer_set(&U.timer, 0);
 		return;
 	}
-	if (upnp_soap_parse(body, r->body_len, r->status, &rep) == 0 &&
-	    rep.errcode == 0 &&
-	    (ext = upnp_reply_get(&rep, "NewExternalIPAddress")) != NULL &&
-	    inet_pton(AF_INET, ext, &U.gw.external) == 1) {
-		U.gw.external_reserved = upnp_addr_reserved(U.gw.external);
-	} else {
+	if (upnp_soap_parse(body, r->body_len, r->status, &rep) == -1 ||
+	    rep.errcode != 0 ||
+	    (ext = upnp_reply_get(&rep, "NewExternalIPAddress")) == NULL ||
+	    inet_pton(AF_INET, ext, &U.gw.external) != 1) {
 		/* Not fatal: the IGD may be disconnected on its WAN side for now. */
 		U.gw.external.s_addr = INADDR_ANY;
 		log_debug("upnp: GetExternalIPAddress gave no address");

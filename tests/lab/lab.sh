@@ -75,7 +75,8 @@
 #   lab_echo_get [PATH] [HOST] fetches from HOST (lan by default).
 # lab_stun_liar_start MODE: a bad STUN server (tests/lab/stun-liar.py) on
 #   203.0.113.6:3478 in the wan namespace; MODE good, wrongtid, truncated,
-#   badfp or silent; called again, it replaces the running one.
+#   badfp, silent or elsewhere (maps every client to 198.51.100.77); called
+#   again, it replaces the running one.
 # lab_stun_probe HOST [stun-probe.py args]: a STUN Binding (tests/lab/
 #   stun-probe.py) from namespace HOST; prints the mapped address or timeout.
 #
@@ -1069,7 +1070,7 @@ lab_echo_get() {
 # running one; returns once it listens.  Log: $LAB_DIR/stun-liar.log.
 lab_stun_liar_start() {
 	case $1 in
-	good|wrongtid|truncated|badfp|silent) ;;
+	good|wrongtid|truncated|badfp|silent|elsewhere) ;;
 	*) lab_log "lab_stun_liar_start: unknown mode '$1'"; return 1 ;;
 	esac
 	[ -n "$LAB_DIR" ] || { lab_log "lab_init first"; return 1; }

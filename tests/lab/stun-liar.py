@@ -13,6 +13,9 @@ MODE is one of
             message: the header's length field covers only 4 of its bytes
   badfp     the good response with a FINGERPRINT that does not match
   silent    reads requests, never answers
+  elsewhere a correct response that maps the request to 198.51.100.77 and
+            the same port: the view of a server behind which another NAT
+            translated the client (nobody is sent anything there)
 
 Messages are built per RFC 8489: magic cookie 0x2112A442, attributes padded
 to 4 bytes, FINGERPRINT = CRC-32 of the message before it XOR 0x5354554e,
@@ -33,7 +36,8 @@ ATTR_XOR_MAPPED_ADDRESS = 0x0020
 ATTR_SOFTWARE = 0x8022
 ATTR_FINGERPRINT = 0x8028
 FINGERPRINT_XOR = 0x5354554E
-MODES = ("good", "wrongtid", "truncated", "badfp", "silent")
+MODES = ("good", "wrongtid", "truncated", "badfp", "silent", "elsewhere")
+ELSEWHERE = "198.51.100.77"
 
 
 def attr(atype, value):
@@ -60,6 +64,9 @@ def answer(mode, tid, peer):
     body = attr(ATTR_XOR_MAPPED_ADDRESS, xor_mapped(*peer))
     body += attr(ATTR_SOFTWARE, b"natmapd-lab stun-liar " + mode.encode())
     if mode == "good":
+        return message(BINDING_SUCCESS, tid, body)
+    if mode == "elsewhere":
+        body = attr(ATTR_XOR_MAPPED_ADDRESS, xor_mapped(ELSEWHERE, peer[1]))
         return message(BINDING_SUCCESS, tid, body)
     if mode == "wrongtid":
         other = bytes(b ^ 0xFF for b in tid)
