@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "addrclass.h"
 #include "conf.h"
 #include "driver.h"
 #include "echo.h"
@@ -24,6 +23,7 @@
 #include "probe.h"
 #include "resolve.h"
 #include "stun.h"
+#include "verdict.h"
 
 /* The whole probe ends by then, answered or not. */
 #define PROBE_DEADLINE_MS	8000
@@ -772,18 +772,12 @@ struct verdict {
 	const char	*gw_ext_by;
 	struct in_addr	stun_ext;
 	struct in_addr	echo_ext;
-	struct in_addr	ext;		/* the internet's view, best source */
-	const char	*mapping;
-	const char	*filtering;
+	int		 mapping;	/* enum verdict_mapping */
+	int		 filtering;	/* enum verdict_filtering */
 	int		 port_preserved;	/* -1 unknown */
-	int		 double_nat;	/* -1 unknown */
-	int		 cgnat;
-	const char	*double_why;
 	int		 answered;	/* anything at all */
 	const struct gw_slot *proto;	/* the protocol --map would use */
-	int		 reachable;
-	const char	*means;
-	char		 text[512];
+	struct verdict_result r;
 };
 
 static struct in_addr
@@ -804,8 +798,8 @@ judge_nat(struct verdict *v)
 	struct in_addr src;
 	size_t i;
 
-	v->mapping = "unknown";
-	v->filtering = "unknown";
+	v->mapping = VERDICT_MAP_UNKNOWN;
+	v->filtering = VERDICT_FILTER_UNKNOWN;
 	v->port_preserved = -1;
 	for (i = 0; i < P.nsrv; i++)
 		if (P.srv[i].state == ST_OK) {
@@ -825,44 +819,42 @@ judge_nat(struct verdict *v)
 	v->port_preserved = stun_addr_port(&pr->a.mapped) ==
 	    stun_addr_port(&local);
 	if (stun_addr_eq(&pr->a.mapped, &local)) {
-		v->mapping = "none";
-		v->filtering = "none";
+		v->mapping = VERDICT_MAP_NONE;
+		v->filtering = VERDICT_FILTER_NONE;
 		return;
 	}
 	if (P.primary < 0) {
 		/* No OTHER-ADDRESS: two servers tell the mapping, not the filter. */
 		if (s2 != NULL)
 			v->mapping = stun_addr_eq(&s1->a.mapped, &s2->a.mapped) ?
-			    "endpoint-independent" : "dependent";
+			    VERDICT_MAP_EI : VERDICT_MAP_DEPENDENT;
 		return;
 	}
 	if (P.m2.state == ST_OK) {
 		if (stun_addr_eq(&P.m2.a.mapped, &pr->a.mapped))
-			v->mapping = "endpoint-independent";
+			v->mapping = VERDICT_MAP_EI;
 		else if (P.m3.state == ST_OK)
 			v->mapping = stun_addr_eq(&P.m3.a.mapped,
-			    &P.m2.a.mapped) ? "address-dependent" :
-			    "address-and-port-dependent";
+			    &P.m2.a.mapped) ? VERDICT_MAP_AD : VERDICT_MAP_APD;
 	}
 	/* An answer from the server's own address: it ignored CHANGE-REQUEST. */
 	if (P.f2.state == ST_OK && !stun_addr_eq_ip(&P.f2.a.from, &pr->addr))
-		v->filtering = "endpoint-independent";
+		v->filtering = VERDICT_FILTER_EI;
 	else if (P.f3.state == ST_OK && stun_addr_eq_ip(&P.f3.a.from, &pr->addr)
 	    && stun_addr_port(&P.f3.a.from) != stun_addr_port(&pr->addr))
-		v->filtering = "address-dependent";
+		v->filtering = VERDICT_FILTER_AD;
 	else if (P.f2.state == ST_FAILED && P.f3.state == ST_FAILED &&
 	    P.f2.a.timeout && P.f3.a.timeout)
-		v->filtering = "address-and-port-dependent";
+		v->filtering = VERDICT_FILTER_APD;
 }
 
 static void
 judge(struct verdict *v)
 {
-	struct addrclass_verdict av;
+	struct verdict_facts f;
 	size_t i;
 
 	memset(v, 0, sizeof(*v));
-	v->double_nat = -1;
 	judge_nat(v);
 	/* The protocol --map would use: PCP > NAT-PMP > UPnP, as in auto. */
 	for (i = 0; i < 3; i++)
@@ -891,70 +883,15 @@ judge(struct verdict *v)
 			if (v->echo_ext.s_addr == 0)
 				v->echo_ext = sin_addr_of(&P.echo[i].r.addr);
 		}
-	v->ext = v->stun_ext.s_addr != 0 ? v->stun_ext :
-	    v->echo_ext.s_addr != 0 ? v->echo_ext : v->gw_ext;
-
-	if (v->proto != NULL && v->gw_ext.s_addr != 0) {
-		addrclass_judge(v->gw_ext, v->ext, &av);
-		v->double_nat = av.double_nat;
-		v->cgnat = av.cgnat;
-		v->double_why = av.why;
-	} else if (v->proto == NULL && v->ext.s_addr != 0 &&
-	    strcmp(v->mapping, "none") == 0)
-		v->double_nat = 0;
-
-	if (v->proto != NULL && v->double_nat == 1) {
-		v->reachable = 0;
-		v->means = "none";
-		snprintf(v->text, sizeof(v->text), "the gateway speaks %s, but "
-		    "%s; a mapping on it is not reached from the internet. %s",
-		    v->proto->drv->name, v->double_why, v->cgnat ?
-		    "Ask the provider for a public address, or rely on STUN "
-		    "and hole punching." : "The outer router must forward the "
-		    "port too.");
-	} else if (v->proto != NULL) {
-		v->reachable = 1;
-		v->means = v->proto->drv->id;
-		snprintf(v->text, sizeof(v->text), "--map will make ports "
-		    "reachable from the internet through %s%s%s%s.",
-		    v->proto->drv->name, v->ext.s_addr != 0 ? " at " : "",
-		    v->ext.s_addr != 0 ? inet_ntoa(v->ext) : "",
-		    v->double_nat == -1 ? " (whether another NAT is upstream "
-		    "is not known: no external address to compare)" : "");
-	} else if (strcmp(v->mapping, "none") == 0) {
-		v->reachable = 1;
-		v->means = "direct";
-		snprintf(v->text, sizeof(v->text), "no NAT between this host "
-		    "and the internet: ports are reachable directly, unless a "
-		    "firewall blocks them.");
-	} else if (strcmp(v->mapping, "endpoint-independent") == 0 &&
-	    strcmp(v->filtering, "endpoint-independent") == 0) {
-		v->reachable = 1;
-		v->means = "stun";
-		snprintf(v->text, sizeof(v->text), "no gateway protocol, but "
-		    "the NAT maps and filters independently of the peer: a "
-		    "port kept open with STUN is reachable by anyone who "
-		    "learns its public address.");
-	} else if (strcmp(v->mapping, "endpoint-independent") == 0) {
-		v->reachable = 0;
-		v->means = "hole-punching";
-		snprintf(v->text, sizeof(v->text), "no gateway protocol, and "
-		    "the NAT filters by peer: not reachable unsolicited; peers "
-		    "can connect by hole punching through a rendezvous "
-		    "server.");
-	} else if (v->answered && strcmp(v->mapping, "unknown") != 0) {
-		v->reachable = 0;
-		v->means = "none";
-		snprintf(v->text, sizeof(v->text), "no gateway protocol, and "
-		    "the NAT maps each peer to another port: not reachable; "
-		    "only a relay can carry inbound connections.");
-	} else {
-		v->reachable = 0;
-		v->means = "unknown";
-		snprintf(v->text, sizeof(v->text), "no gateway protocol "
-		    "answered%s; reachability cannot be told.", P.nsrv == 0 ?
-		    " and no STUN server is configured (stun-server)" : "");
-	}
+	memset(&f, 0, sizeof(f));
+	f.proto_name = v->proto != NULL ? v->proto->drv->name : NULL;
+	f.gw_ext = v->gw_ext;
+	f.ext = v->stun_ext.s_addr != 0 ? v->stun_ext : v->echo_ext;
+	f.mapping = v->mapping;
+	f.filtering = v->filtering;
+	f.answered = v->answered;
+	f.have_stun = P.nsrv > 0;
+	verdict_judge(&f, &v->r);
 }
 
 /* The first IPv6 address STUN saw, as text; NULL if none. */
@@ -1079,8 +1016,8 @@ print_text(const struct verdict *v)
 			printf("  HTTP echo     - (%s: %s)\n", e->url, e->r.err);
 	}
 	printf("NAT\n");
-	printf("  mapping       %s\n", v->mapping);
-	printf("  filtering     %s\n", v->filtering);
+	printf("  mapping       %s\n", verdict_mapping_name(v->mapping));
+	printf("  filtering     %s\n", verdict_filtering_name(v->filtering));
 	printf("  hairpinning   %s\n", P.hairpin == 1 ? "yes" :
 	    P.hairpin == 0 ? "no" : "unknown");
 	printf("  port preservation %s\n", v->port_preserved == 1 ? "yes" :
@@ -1091,11 +1028,11 @@ print_text(const struct verdict *v)
 		printf("  UDP mapping lifetime between %u and %u s\n", L.lo, L.hi);
 	else if (L.state == ST_FAILED)
 		printf("  UDP mapping lifetime unknown (%s)\n", L.err);
-	printf("double NAT      %s%s%s%s\n", v->double_nat == 1 ? "yes" :
-	    v->double_nat == 0 ? "no" : "unknown", v->cgnat ?
-	    " (carrier-grade NAT)" : "", v->double_why ? ": " : "",
-	    v->double_why ? v->double_why : "");
-	printf("verdict         %s\n", v->text);
+	printf("double NAT      %s%s%s%s\n", v->r.double_nat == 1 ? "yes" :
+	    v->r.double_nat == 0 ? "no" : "unknown", v->r.cgnat ?
+	    " (carrier-grade NAT)" : "", v->r.double_why ? ": " : "",
+	    v->r.double_why ? v->r.double_why : "");
+	printf("verdict         %s\n", v->r.text);
 }
 
 /* A JSON string: quotes, backslashes and control characters escaped. */
@@ -1176,7 +1113,7 @@ print_json(const struct verdict *v)
 		printf(" }");
 	}
 	printf("\n  },\n  \"external_ipv4\": ");
-	jaddr(v->ext);
+	jaddr(v->r.ext);
 	printf(",\n  \"sources\": {\n    \"gateway\": ");
 	jaddr(v->gw_ext);
 	printf(",\n    \"stun\": ");
@@ -1243,9 +1180,9 @@ print_json(const struct verdict *v)
 		printf(" }");
 	}
 	printf("%s],\n  \"nat\": {\n    \"mapping\": ", P.necho ? "\n  " : "");
-	jstr(v->mapping);
+	jstr(verdict_mapping_name(v->mapping));
 	printf(",\n    \"filtering\": ");
-	jstr(v->filtering);
+	jstr(verdict_filtering_name(v->filtering));
 	printf(",\n    \"hairpinning\": ");
 	jtri(P.hairpin);
 	printf(",\n    \"port_preservation\": ");
@@ -1264,18 +1201,19 @@ print_json(const struct verdict *v)
 	} else
 		printf("null");
 	printf("\n  },\n  \"double_nat\": ");
-	jtri(v->double_nat);
-	printf(",\n  \"cgnat\": %s", v->cgnat ? "true" : "false");
+	jtri(v->r.double_nat);
+	printf(",\n  \"cgnat\": %s", v->r.cgnat ? "true" : "false");
 	printf(",\n  \"double_nat_reason\": ");
-	if (v->double_why != NULL)
-		jstr(v->double_why);
+	if (v->r.double_why != NULL)
+		jstr(v->r.double_why);
 	else
 		printf("null");
-	printf(",\n  \"reachable\": %s", v->reachable ? "true" : "false");
+	printf(",\n  \"reachable\": %s", v->r.reachable ? "true" : "false");
 	printf(",\n  \"means\": ");
-	jstr(v->means);
+	jstr(verdict_means_name(v->r.means, v->proto != NULL ?
+	    v->proto->drv->id : NULL));
 	printf(",\n  \"verdict\": ");
-	jstr(v->text);
+	jstr(v->r.text);
 	printf("\n}\n");
 }
 
