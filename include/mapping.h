@@ -61,10 +61,6 @@ void	mapping_shutdown(void (*done)(void));
 void	mapping_free(void);
 void	mapping_set_observer(void (*)(const struct mapping_status *));
 size_t	mapping_count(int state);
-struct drv_env;
-/* Where to look for a gateway: ifname and gateway may be NULL (the default route's). */
-int	mapping_find_env(struct drv_env *, const char *ifname,
-	    const struct in_addr *gateway, char *why, size_t whylen);
 const char *mapping_state_name(int);
 
 #endif

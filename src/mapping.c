@@ -15,6 +15,7 @@
 #include "announce.h"
 #include "conf.h"
 #include "driver.h"
+#include "gateway.h"
 #include "log.h"
 #include "loop.h"
 #include "mapping.h"
@@ -53,30 +54,8 @@ struct mapping {
 	struct mapping	*next;
 };
 
-#define MAPPING_MAX_DRIVERS	4
-/* How long a lower-preference answer waits for the higher ones still out. */
-#define MAPPING_PROBE_GRACE_MS	150
-
-enum probe_slot_state {
-	SLOT_DEFERRED,		/* not started: waits for the better ones */
-	SLOT_RUNNING,
-	SLOT_OK,
-	SLOT_FAILED,
-};
-
-struct probe_slot {
-	const struct mapping_driver	*drv;
-	int				 state;
-	struct drv_gateway		 gw;
-	char				 detail[96];
-};
-
 static struct {
 	const struct mapping_driver	*drv;	/* the one chosen */
-	struct probe_slot		 slot[MAPPING_MAX_DRIVERS];
-	size_t				 nslots;
-	struct timer			 grace_timer;
-	struct timer			 defer_timer;
 	uint32_t			 lease;
 	int				 any_port;
 	char				 ifname[16];
@@ -101,7 +80,6 @@ static struct {
 	int				 watching;	/* netwatch and announcements */
 	struct timer			 check_timer;	/* the periodic re-probe */
 	int				 gw_quiet;	/* a periodic probe: log only changes */
-	int				 probing;	/* a probe is out (gw_state may be READY) */
 	int				 announce_fd;
 	struct loop_fd			 announce_lfd;
 	int				 ssdp_fd;	/* SSDP NOTIFY from the gateway */
@@ -141,11 +119,7 @@ static const char *const state_names[] = {
 
 static void	mapping_add(struct mapping *);
 static void	announce_listen(void);
-static void	probe_cancel_all(void);
-static int	probe_start_deferred(void);
 static void	verify_done(struct drv_op *, const struct drv_result *);
-static void	probe_done(const struct mapping_driver *, int,
-		    const struct drv_gateway *, const char *);
 static void	mapping_probe(void);
 static void	mapping_check_stopped(void);
 
@@ -280,8 +254,7 @@ gateway_lost(void)
 	E.gw_state = GW_NONE;
 	E.gw_quiet = 0;
 	E.probe_backoff = 0;
-	if (E.probing)
-		probe_cancel_all();
+	gateway_race_cancel();
 	timer_set(&E.probe_timer, 0);
 }
 
@@ -758,7 +731,6 @@ gateway_ready(const struct mapping_driver *drv, const struct drv_gateway *gw)
 	if (changed || E.gw_quiet == 0)
 		log_info("%s gateway %s", gw->name, gw->where);
 	E.gw_quiet = 0;
-	E.probing = 0;
 	if (note_external(gw->external) && !changed)
 		remap_all(NULL);
 	timer_set(&E.check_timer, loop_jitter((uint64_t)
@@ -836,7 +808,7 @@ announce_cb(struct loop_fd *lf, int ev)
 		    "again", inet_ntoa(E.env.gateway), r.epoch);
 		remap_all(NULL);
 		/* And ask soon what the external address is now. */
-		if (!E.probing)
+		if (!gateway_race_running())
 			timer_set(&E.check_timer, loop_jitter(500, 20));
 	}
 }
@@ -862,7 +834,7 @@ ssdp_cb(struct loop_fd *lf, int ev)
 		 * control URL is stale.  Look for it again, soon.
 		 */
 		if (strcmp(E.drv->id, "upnp") == 0 && location[0] != '\0' &&
-		    strcmp(location, E.gw.where) != 0 && !E.probing &&
+		    strcmp(location, E.gw.where) != 0 && !gateway_race_running() &&
 		    timer_remaining(&E.check_timer) > 500) {
 			log_info("gateway %s now describes itself at %s; looking "
 			    "for it again", inet_ntoa(E.env.gateway), location);
@@ -875,7 +847,7 @@ ssdp_cb(struct loop_fd *lf, int ev)
 			    "mapping again", inet_ntoa(E.env.gateway),
 			    E.bootid, bootid);
 			remap_all(NULL);
-			if (!E.probing)
+			if (!gateway_race_running())
 				timer_set(&E.check_timer, loop_jitter(500, 20));
 		}
 		E.bootid = bootid;
@@ -912,69 +884,19 @@ announce_listen(void)
 	loop_fd_add(&E.announce_lfd, E.announce_fd, LOOP_READ, announce_cb);
 }
 
+/* The race between the drivers is over: the best one, or none answered. */
 static void
-probe_cancel_all(void)
+race_done(const struct gateway_slot *best)
 {
-	size_t i;
-
-	E.probing = 0;
-	timer_stop(&E.grace_timer);
-	timer_stop(&E.defer_timer);
-	for (i = 0; i < E.nslots; i++) {
-		if (E.slot[i].state == SLOT_RUNNING &&
-		    E.slot[i].drv->probe_cancel != NULL)
-			E.slot[i].drv->probe_cancel();
-		if (E.slot[i].state == SLOT_RUNNING ||
-		    E.slot[i].state == SLOT_DEFERRED)
-			E.slot[i].state = SLOT_FAILED;
-	}
-}
-
-/*
- * Slots are in order of preference.  Take the best answer once every
- * better protocol has failed, or once the grace time has passed.
- */
-static void
-probe_decide(int grace_over)
-{
-	struct probe_slot *best = NULL;
-	char why[256] = "";
-	size_t i, running = 0;
+	char why[256];
 	uint64_t d;
 
-	for (i = 0; i < E.nslots; i++) {
-		if (E.slot[i].state == SLOT_OK) {
-			best = &E.slot[i];
-			break;
-		}
-		if (E.slot[i].state == SLOT_RUNNING ||
-		    E.slot[i].state == SLOT_DEFERRED)
-			running++;
-	}
+	if (E.stopping)
+		return;
 	if (best != NULL) {
-		if (running > 0 && !grace_over) {
-			if (!timer_armed(&E.grace_timer))
-				timer_set(&E.grace_timer,
-				    MAPPING_PROBE_GRACE_MS);
-			return;
-		}
-		probe_cancel_all();
 		gateway_ready(best->drv, &best->gw);
 		return;
 	}
-	for (i = 0; i < E.nslots; i++)
-		if (E.slot[i].state == SLOT_RUNNING)
-			return;
-	/* Every probe out has failed: the ones that waited go now. */
-	for (i = 0; i < E.nslots; i++)
-		if (E.slot[i].state == SLOT_DEFERRED) {
-			if (probe_start_deferred() > 0 && E.probing)
-				probe_decide(0);
-			return;
-		}
-	/* Nothing answered: say what each protocol found, and back off. */
-	timer_stop(&E.grace_timer);
-	E.probing = 0;
 	if (E.gw_quiet && E.gw_state == GW_READY) {
 		/*
 		 * A periodic check: the renewals will tell if it is gone.
@@ -988,12 +910,8 @@ probe_decide(int grace_over)
 		timer_set(&E.check_timer, d);
 		return;
 	}
-	for (i = 0; i < E.nslots; i++) {
-		size_t l = strlen(why);
-
-		snprintf(why + l, sizeof(why) - l, "%s%s: %s", i ? "; " : "",
-		    E.slot[i].drv->name, E.slot[i].detail);
-	}
+	/* Nothing answered: say what each protocol found, and back off. */
+	gateway_race_why(why, sizeof(why));
 	d = backoff_next(&E.probe_backoff);
 	E.gw_state = GW_NONE;
 	E.probe_failures++;
@@ -1003,114 +921,10 @@ probe_decide(int grace_over)
 	timer_set(&E.probe_timer, d);
 }
 
-/* Start the probes that waited; 0 if there were none. */
-static int
-probe_start_deferred(void)
-{
-	size_t i;
-	int n = 0;
-
-	timer_stop(&E.defer_timer);
-	for (i = 0; i < E.nslots && E.probing; i++) {
-		if (E.slot[i].state != SLOT_DEFERRED)
-			continue;
-		n++;
-		E.slot[i].state = SLOT_RUNNING;
-		if (E.slot[i].drv->probe(&E.env, probe_done) == -1) {
-			E.slot[i].state = SLOT_FAILED;
-			snprintf(E.slot[i].detail, sizeof(E.slot[i].detail),
-			    "cannot send");
-		}
-	}
-	return n;
-}
-
-static void
-defer_timer_cb(struct timer *t)
-{
-	(void)t;
-	if (E.probing && probe_start_deferred() > 0 && E.probing)
-		probe_decide(0);
-}
-
-static void
-grace_timer_cb(struct timer *t)
-{
-	(void)t;
-	probe_decide(1);
-}
-
-static void
-probe_done(const struct mapping_driver *drv, int status,
-    const struct drv_gateway *gw, const char *detail)
-{
-	size_t i;
-
-	if (E.stopping || !E.probing)
-		return;
-	for (i = 0; i < E.nslots; i++) {
-		struct probe_slot *sl = &E.slot[i];
-
-		if (sl->drv != drv || sl->state != SLOT_RUNNING)
-			continue;
-		if (status == DRV_OK) {
-			sl->state = SLOT_OK;
-			sl->gw = *gw;
-			log_debug("%s answered: %s", drv->name, gw->name);
-		} else {
-			sl->state = SLOT_FAILED;
-			snprintf(sl->detail, sizeof(sl->detail), "%s",
-			    detail != NULL ? detail : "no answer");
-			log_debug("%s: %s", drv->name, sl->detail);
-		}
-		break;
-	}
-	probe_decide(0);
-}
-
-/* Where to look for a gateway: the interface, our address, the gateway's. */
-int
-mapping_find_env(struct drv_env *env, const char *ifname,
-    const struct in_addr *gateway, char *why, size_t whylen)
-{
-	char ifout[IF_NAMESIZE] = "";
-
-	memset(env, 0, sizeof(*env));
-	if (ifname != NULL && ifname[0] == '\0')
-		ifname = NULL;
-	if (gateway != NULL)
-		env->gateway = *gateway;
-	else if (osdep_default_gateway(ifname, &env->gateway, ifout) == -1) {
-		snprintf(why, whylen, "no IPv4 default route%s%s",
-		    ifname != NULL ? " on " : "", ifname != NULL ? ifname : "");
-		return -1;
-	}
-	if (ifname != NULL) {
-		snprintf(env->ifname, sizeof(env->ifname), "%s", ifname);
-		if (osdep_if_addr(ifname, &env->local) == -1) {
-			snprintf(why, whylen, "interface %s has no IPv4 address",
-			    ifname);
-			return -1;
-		}
-	} else {
-		snprintf(env->ifname, sizeof(env->ifname), "%s", ifout);
-		if (osdep_source_addr(env->gateway, &env->local) == -1) {
-			snprintf(why, whylen, "no route to gateway %s: %s",
-			    inet_ntoa(env->gateway), strerror(errno));
-			return -1;
-		}
-	}
-	/* IPv6 on the same interface: PCP opens pinholes there too. */
-	env->have6 = osdep_if_addr6(env->ifname, &env->local6) == 0 &&
-	    osdep_default_gateway6(env->ifname, &env->gateway6,
-	    &env->ifindex6) == 0;
-	return 0;
-}
-
 static int
 mapping_env(struct drv_env *env, char *why, size_t whylen)
 {
-	return mapping_find_env(env, E.ifname, E.have_gateway ? &E.gateway :
+	return gateway_find_env(env, E.ifname, E.have_gateway ? &E.gateway :
 	    NULL, why, whylen);
 }
 
@@ -1118,8 +932,6 @@ static void
 mapping_probe(void)
 {
 	char why[128];
-	size_t i;
-
 	if (E.stopping)
 		return;
 	if (mapping_env(&E.env, why, sizeof(why)) == -1) {
@@ -1132,30 +944,11 @@ mapping_probe(void)
 	}
 	if (!E.gw_quiet)
 		E.gw_state = GW_PROBING;
-	E.probing = 1;
 	log_debug("probing for a gateway from %s via %s",
 	    inet_ntoa(E.env.local), E.env.ifname);
-	/* Every protocol at once; a driver may answer from inside probe(). */
-	for (i = 0; i < E.nslots; i++) {
-		E.slot[i].state = i > 0 && E.slot[i].drv->probe_delay_ms > 0 ?
-		    SLOT_DEFERRED : SLOT_RUNNING;
-		E.slot[i].detail[0] = '\0';
-		if (E.slot[i].state == SLOT_DEFERRED &&
-		    !timer_armed(&E.defer_timer))
-			timer_set(&E.defer_timer,
-			    E.slot[i].drv->probe_delay_ms);
-	}
-	for (i = 0; i < E.nslots && E.probing; i++) {
-		if (E.slot[i].state != SLOT_RUNNING)
-			continue;
-		if (E.slot[i].drv->probe(&E.env, probe_done) == -1) {
-			E.slot[i].state = SLOT_FAILED;
-			snprintf(E.slot[i].detail, sizeof(E.slot[i].detail),
-			    "cannot send");
-		}
-	}
-	if (E.probing)
-		probe_decide(0);
+	gateway_race_cancel();
+	if (gateway_race_start(&E.env, GATEWAY_RACE_BEST, race_done) == -1)
+		log_warn("cannot probe for a gateway");
 }
 
 static void
@@ -1178,8 +971,7 @@ netchange_timer_cb(struct timer *t)
 	    bits & NETWATCH_ROUTE ? "route " : "",
 	    bits & NETWATCH_ADDR ? "address " : "",
 	    bits & NETWATCH_LINK ? "link " : "");
-	if (E.probing)
-		probe_cancel_all();
+	gateway_race_cancel();
 	E.gw_quiet = 0;
 	timer_stop(&E.probe_timer);
 	E.gw_state = GW_NONE;
@@ -1338,7 +1130,8 @@ netwatch_cb(struct loop_fd *lf, int ev)
 void
 mapping_check_now(void)
 {
-	if (E.stopping || E.gw_state != GW_READY || E.probing)
+	if (E.stopping || E.gw_state != GW_READY ||
+	    gateway_race_running())
 		return;
 	log_info("checking the gateway and the mappings now");
 	timer_set(&E.check_timer, 0);
@@ -1361,17 +1154,11 @@ void
 mapping_init(const struct config *conf,
     const struct mapping_driver *const *drivers, size_t ndrivers)
 {
-	size_t i;
-
 	memset(&E, 0, sizeof(E));
-	for (i = 0; i < ndrivers && i < MAPPING_MAX_DRIVERS; i++)
-		E.slot[i].drv = drivers[i];
-	E.nslots = i;
-	E.drv = E.nslots > 0 ? E.slot[0].drv : NULL;
+	gateway_race_init(drivers, ndrivers);
+	E.drv = ndrivers > 0 ? drivers[0] : NULL;
 	apply_settings(conf);
 	timer_init(&E.probe_timer, probe_timer_cb);
-	timer_init(&E.grace_timer, grace_timer_cb);
-	timer_init(&E.defer_timer, defer_timer_cb);
 	timer_init(&E.netchange_timer, netchange_timer_cb);
 	timer_init(&E.check_timer, check_timer_cb);
 	timer_init(&E.state_timer, state_timer_cb);
@@ -1423,8 +1210,7 @@ mapping_reconfigure(const struct config *conf)
 			if (m->state == MAPPING_WAIT && E.gw_state == GW_READY)
 				mapping_add(m);
 	if (reprobe) {
-		if (E.probing)
-			probe_cancel_all();
+		gateway_race_cancel();
 		E.gw_quiet = 0;
 		E.gw_state = GW_NONE;
 		memset(&E.gw, 0, sizeof(E.gw));
@@ -1479,8 +1265,7 @@ mapping_shutdown(void (*done)(void))
 	scan_cancel();
 	timer_stop(&E.probe_timer);
 	timer_stop(&E.check_timer);
-	if (E.probing)
-		probe_cancel_all();
+	gateway_race_cancel();
 	timer_init(&E.stop_timer, stop_deadline);
 	timer_set(&E.stop_timer, MAPPING_SHUTDOWN_MS);
 	for (m = E.maps; m != NULL; m = m->next) {
@@ -1524,7 +1309,7 @@ mapping_free(void)
 	timer_stop(&E.state_timer);
 	free(E.state_path);
 	E.state_path = NULL;
-	probe_cancel_all();
+	gateway_race_cancel();
 	if (E.netwatch_fd != -1) {
 		loop_fd_del(&E.netwatch_lfd);
 		close(E.netwatch_fd);

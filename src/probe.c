@@ -16,9 +16,9 @@
 #include "conf.h"
 #include "driver.h"
 #include "echo.h"
+#include "gateway.h"
 #include "log.h"
 #include "loop.h"
-#include "mapping.h"
 #include "osdep.h"
 #include "probe.h"
 #include "resolve.h"
@@ -27,8 +27,6 @@
 
 /* The whole probe ends by then, answered or not. */
 #define PROBE_DEADLINE_MS	8000
-/* A UPnP search sent with PCP slows the router's PCP answer (see driver.h). */
-#define PROBE_UPNP_DELAY_MS	30
 
 /* STUN: RFC 8489's 500 ms first RTO, fewer sends, a few seconds at most. */
 static const struct stun_schedule probe_sched = {
@@ -46,14 +44,6 @@ static const struct stun_schedule filter_sched = {
 };
 
 enum { ST_IDLE, ST_RUNNING, ST_OK, ST_FAILED };
-
-struct gw_slot {
-	const struct mapping_driver	*drv;
-	int				 state;
-	uint64_t			 ms;
-	struct drv_gateway		 gw;
-	char				 detail[128];
-};
 
 struct stun_srv {
 	const struct conf_server	*cs;
@@ -92,8 +82,6 @@ static struct {
 	uint64_t		 t0;
 	int			 pending;
 	struct timer		 deadline;
-	struct timer		 upnp_timer;
-	struct gw_slot		 gw[3];
 	struct stun_srv		 srv[CONF_MAX_SERVERS];
 	size_t			 nsrv;
 	struct stun_sock	*sock;
@@ -155,57 +143,14 @@ pending_done(void)
 		loop_stop();
 }
 
-static uint64_t
-since(void)
-{
-	return loop_now() - P.t0;
-}
-
 /* ---- gateway protocols ---- */
 
+/* The race of PCP, NAT-PMP and UPnP, every one to the end. */
 static void
-gw_done(const struct mapping_driver *drv, int status,
-    const struct drv_gateway *gw, const char *detail)
+gw_race_done(const struct gateway_slot *best)
 {
-	size_t i;
-
-	for (i = 0; i < 3; i++) {
-		struct gw_slot *g = &P.gw[i];
-
-		if (g->drv != drv || g->state != ST_RUNNING)
-			continue;
-		g->ms = since();
-		g->state = status == DRV_OK ? ST_OK : ST_FAILED;
-		if (status == DRV_OK && gw != NULL)
-			g->gw = *gw;
-		snprintf(g->detail, sizeof(g->detail), "%s",
-		    detail != NULL ? detail : "");
-		log_debug("probe: %s %s after %llu ms", drv->name,
-		    status == DRV_OK ? "answered" : "failed",
-		    (unsigned long long)g->ms);
-		pending_done();
-		return;
-	}
-}
-
-static void
-gw_start(struct gw_slot *g)
-{
-	g->state = ST_RUNNING;
-	P.pending++;
-	if (g->drv->probe(&P.env, gw_done) == -1) {
-		g->state = ST_FAILED;
-		snprintf(g->detail, sizeof(g->detail), "cannot send");
-		pending_done();
-	}
-}
-
-static void
-upnp_timer_cb(struct timer *t)
-{
-	(void)t;
-	gw_start(&P.gw[2]);
-	pending_done();		/* the timer's own */
+	(void)best;
+	pending_done();
 }
 
 /* ---- STUN: test I to every server, then RFC 5780 against the first with OTHER-ADDRESS ---- */
@@ -751,17 +696,9 @@ life_run(void)
 static void
 deadline_cb(struct timer *t)
 {
-	size_t i;
-
 	(void)t;
 	log_debug("probe: deadline reached");
-	for (i = 0; i < 3; i++)
-		if (P.gw[i].state == ST_RUNNING) {
-			P.gw[i].drv->probe_cancel();
-			P.gw[i].state = ST_FAILED;
-			snprintf(P.gw[i].detail, sizeof(P.gw[i].detail),
-			    "no answer in time");
-		}
+	gateway_race_cancel();	/* what is out: "no answer in time" */
 	loop_stop();
 }
 
@@ -776,7 +713,7 @@ struct verdict {
 	int		 filtering;	/* enum verdict_filtering */
 	int		 port_preserved;	/* -1 unknown */
 	int		 answered;	/* anything at all */
-	const struct gw_slot *proto;	/* the protocol --map would use */
+	const struct gateway_slot *proto;	/* the protocol --map would use */
 	struct verdict_result r;
 };
 
@@ -857,17 +794,19 @@ judge(struct verdict *v)
 	memset(v, 0, sizeof(*v));
 	judge_nat(v);
 	/* The protocol --map would use: PCP > NAT-PMP > UPnP, as in auto. */
-	for (i = 0; i < 3; i++)
-		if (P.gw[i].state == ST_OK) {
-			v->answered = 1;
-			if (v->proto == NULL)
-				v->proto = &P.gw[i];
-			if (v->gw_ext.s_addr == 0 &&
-			    P.gw[i].gw.external.s_addr != 0) {
-				v->gw_ext = P.gw[i].gw.external;
-				v->gw_ext_by = P.gw[i].drv->name;
-			}
+	for (i = 0; i < gateway_race_nslots(); i++) {
+		const struct gateway_slot *g = gateway_race_slot(i);
+
+		if (g->state != GATEWAY_SLOT_OK)
+			continue;
+		v->answered = 1;
+		if (v->proto == NULL)
+			v->proto = g;
+		if (v->gw_ext.s_addr == 0 && g->gw.external.s_addr != 0) {
+			v->gw_ext = g->gw.external;
+			v->gw_ext_by = g->drv->name;
 		}
+	}
 	for (i = 0; i < P.nsrv; i++) {
 		if (P.srv[i].state == ST_OK) {
 			v->answered = 1;
@@ -929,14 +868,6 @@ ipv6_translated(void)
 
 /* ---- output ---- */
 
-static const char *
-gw_label(int i)
-{
-	static const char *const l[] = { "pcp", "natpmp", "upnp" };
-
-	return l[i];
-}
-
 static void
 print_text(const struct verdict *v)
 {
@@ -951,11 +882,11 @@ print_text(const struct verdict *v)
 		printf("interface       %s\n", P.env_err);
 	printf("gateway         %s\n", P.have_env ?
 	    inet_ntoa(P.env.gateway) : "none");
-	for (i = 0; i < 3; i++) {
-		const struct gw_slot *g = &P.gw[i];
+	for (i = 0; i < gateway_race_nslots(); i++) {
+		const struct gateway_slot *g = gateway_race_slot(i);
 
 		printf("%-15s ", g->drv->name);
-		if (g->state == ST_OK) {
+		if (g->state == GATEWAY_SLOT_OK) {
 			printf("answered in %llu ms", (unsigned long long)g->ms);
 			if (strcmp(g->gw.name, g->drv->name) != 0)
 				printf(": %s at %s", g->gw.name, g->gw.where);
@@ -963,7 +894,7 @@ print_text(const struct verdict *v)
 				printf(", external address %s",
 				    inet_ntoa(g->gw.external));
 			printf("\n");
-		} else if (g->state == ST_IDLE)
+		} else if (g->state == GATEWAY_SLOT_IDLE)
 			printf("not probed\n");
 		else
 			printf("no (%s)\n", g->detail[0] ? g->detail :
@@ -1093,12 +1024,12 @@ print_json(const struct verdict *v)
 	printf(",\n  \"gateway\": ");
 	jaddr(P.have_env ? P.env.gateway : (struct in_addr){ 0 });
 	printf(",\n  \"protocols\": {");
-	for (i = 0; i < 3; i++) {
-		const struct gw_slot *g = &P.gw[i];
+	for (i = 0; i < gateway_race_nslots(); i++) {
+		const struct gateway_slot *g = gateway_race_slot(i);
 
 		printf("%s\n    \"%s\": { \"answered\": %s", i ? "," : "",
-		    gw_label((int)i), g->state == ST_OK ? "true" : "false");
-		if (g->state == ST_OK) {
+		    g->drv->id, g->state == GATEWAY_SLOT_OK ? "true" : "false");
+		if (g->state == GATEWAY_SLOT_OK) {
 			printf(", \"ms\": %llu, \"name\": ",
 			    (unsigned long long)g->ms);
 			jstr(g->gw.name);
@@ -1108,7 +1039,8 @@ print_json(const struct verdict *v)
 			jaddr(g->gw.external);
 		} else {
 			printf(", \"error\": ");
-			jstr(g->state == ST_IDLE ? "not probed" : g->detail);
+			jstr(g->state == GATEWAY_SLOT_IDLE ? "not probed" :
+			    g->detail);
 		}
 		printf(" }");
 	}
@@ -1220,6 +1152,9 @@ print_json(const struct verdict *v)
 int
 probe_run(const struct config *conf, const struct probe_opts *opts)
 {
+	static const struct mapping_driver *const drivers[] = {
+		&pcp_driver, &natpmp_driver, &upnp_driver,
+	};
 	struct verdict v;
 	size_t i;
 
@@ -1230,32 +1165,22 @@ probe_run(const struct config *conf, const struct probe_opts *opts)
 	P.primary = -1;
 	P.hairpin = -1;
 	P.t0 = loop_now();
-	P.gw[0].drv = &pcp_driver;
-	P.gw[1].drv = &natpmp_driver;
-	P.gw[2].drv = &upnp_driver;
+	gateway_race_init(drivers, sizeof(drivers) / sizeof(drivers[0]));
 	timer_init(&P.deadline, deadline_cb);
-	timer_init(&P.upnp_timer, upnp_timer_cb);
 	P.pending = 1;		/* until everything has started */
 
-	P.have_env = mapping_find_env(&P.env, conf->interface,
+	P.have_env = gateway_find_env(&P.env, conf->interface,
 	    conf->have_gateway ? &conf->gateway : NULL, P.env_err,
 	    sizeof(P.env_err)) == 0;
-	if (P.have_env) {
-		gw_start(&P.gw[0]);
-		gw_start(&P.gw[1]);
+	if (P.have_env && gateway_race_start(&P.env, GATEWAY_RACE_ALL,
+	    gw_race_done) == 0)
 		P.pending++;
-		timer_set(&P.upnp_timer, PROBE_UPNP_DELAY_MS);
-	} else
-		for (i = 0; i < 3; i++)
-			snprintf(P.gw[i].detail, sizeof(P.gw[i].detail), "%s",
-			    P.env_err);
 	stun_start();
 	echo_start_all();
 	timer_set(&P.deadline, PROBE_DEADLINE_MS);
 	if (--P.pending > 0)
 		loop_run();
 	timer_stop(&P.deadline);
-	timer_stop(&P.upnp_timer);
 	timer_stop(&P.htimer);
 	for (i = 0; i < P.nsrv; i++) {
 		resolve_cancel(P.srv[i].rr);

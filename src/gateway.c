@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: ISC */
+/* Finds the gateway: the route and addresses to use, and the race between PCP, NAT-PMP and UPnP. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "driver.h"
+#include "gateway.h"
+#include "log.h"
+#include "loop.h"
+#include "osdep.h"
+
+/*
+ * One race at a time: a driver's probe callback carries no argument, so
+ * the answers find their slot here.
+ */
+static struct {
+	struct gateway_slot	 slot[GATEWAY_MAX_DRIVERS];
+	size_t			 nslots;
+	struct drv_env		 env;
+	int			 mode;
+	int			 running;
+	uint64_t		 started;
+	struct timer		 grace;		/* a worse answer waits */
+	struct timer		 defer;		/* the deferred drivers start */
+	void			(*done)(const struct gateway_slot *);
+} R;
+
+static void	race_decide(int);
+
+void
+gateway_race_cancel(void)
+{
+	size_t i;
+
+	R.running = 0;
+	timer_stop(&R.grace);
+	timer_stop(&R.defer);
+	for (i = 0; i < R.nslots; i++) {
+		struct gateway_slot *sl = &R.slot[i];
+
+		if (sl->state == GATEWAY_SLOT_RUNNING &&
+		    sl->drv->probe_cancel != NULL)
+			sl->drv->probe_cancel();
+		if (sl->state == GATEWAY_SLOT_RUNNING ||
+		    sl->state == GATEWAY_SLOT_DEFERRED) {
+			sl->state = GATEWAY_SLOT_FAILED;
+			snprintf(sl->detail, sizeof(sl->detail),
+			    "no answer in time");
+		}
+	}
+}
+
+/* The race is decided: tell the caller, once. */
+static void
+race_end(const struct gateway_slot *winner)
+{
+	void (*done)(const struct gateway_slot *) = R.done;
+
+	gateway_race_cancel();
+	R.done = NULL;
+	if (done != NULL)
+		done(winner);
+}
+
+static void
+slot_start(struct gateway_slot *sl, drv_probe_cb cb)
+{
+	sl->state = GATEWAY_SLOT_RUNNING;
+	if (sl->drv->probe(&R.env, cb) == -1) {
+		sl->state = GATEWAY_SLOT_FAILED;
+		sl->ms = loop_now() - R.started;
+		snprintf(sl->detail, sizeof(sl->detail), "cannot send");
+	}
+}
+
+static void	probe_cb(const struct mapping_driver *, int,
+		    const struct drv_gateway *, const char *);
+
+/* Start the drivers that waited; 0 if there were none. */
+static int
+start_deferred(void)
+{
+	size_t i;
+	int n = 0;
+
+	timer_stop(&R.defer);
+	for (i = 0; i < R.nslots && R.running; i++)
+		if (R.slot[i].state == GATEWAY_SLOT_DEFERRED) {
+			n++;
+			slot_start(&R.slot[i], probe_cb);
+		}
+	return n;
+}
+
+/*
+ * Slots are in order of preference.  BEST: take the best answer once
+ * every better driver has failed, or once the grace time has passed.
+ * ALL: wait for every driver, then take the best.
+ */
+static void
+race_decide(int grace_over)
+{
+	const struct gateway_slot *best = NULL;
+	size_t i, better_out = 0, out = 0;
+
+	for (i = 0; i < R.nslots; i++) {
+		int st = R.slot[i].state;
+
+		if (st == GATEWAY_SLOT_OK && best == NULL)
+			best = &R.slot[i];
+		if (st == GATEWAY_SLOT_RUNNING || st == GATEWAY_SLOT_DEFERRED) {
+			out++;
+			if (best == NULL)
+				better_out++;
+		}
+	}
+	if (R.mode == GATEWAY_RACE_BEST && best != NULL) {
+		if (better_out > 0 && !grace_over) {
+			if (!timer_armed(&R.grace))
+				timer_set(&R.grace, GATEWAY_GRACE_MS);
+			return;
+		}
+		race_end(best);
+		return;
+	}
+	for (i = 0; i < R.nslots; i++)
+		if (R.slot[i].state == GATEWAY_SLOT_RUNNING)
+			return;
+	/* Every probe out has ended: the ones that waited go now. */
+	if (out > 0) {
+		if (start_deferred() > 0 && R.running)
+			race_decide(0);
+		return;
+	}
+	race_end(best);
+}
+
+static void
+probe_cb(const struct mapping_driver *drv, int status,
+    const struct drv_gateway *gw, const char *detail)
+{
+	size_t i;
+
+	if (!R.running)
+		return;
+	for (i = 0; i < R.nslots; i++) {
+		struct gateway_slot *sl = &R.slot[i];
+
+		if (sl->drv != drv || sl->state != GATEWAY_SLOT_RUNNING)
+			continue;
+		sl->ms = loop_now() - R.started;
+		if (status == DRV_OK && gw != NULL) {
+			sl->state = GATEWAY_SLOT_OK;
+			sl->gw = *gw;
+			log_debug("%s answered after %llu ms: %s", drv->name,
+			    (unsigned long long)sl->ms, gw->name);
+		} else {
+			sl->state = GATEWAY_SLOT_FAILED;
+			snprintf(sl->detail, sizeof(sl->detail), "%s",
+			    detail != NULL ? detail : "no answer");
+			log_debug("%s failed after %llu ms: %s", drv->name,
+			    (unsigned long long)sl->ms, sl->detail);
+		}
+		break;
+	}
+	race_decide(0);
+}
+
+static void
+grace_cb(struct timer *t)
+{
+	(void)t;
+	race_decide(1);
+}
+
+static void
+defer_cb(struct timer *t)
+{
+	(void)t;
+	if (R.running && start_deferred() > 0 && R.running)
+		race_decide(0);
+}
+
+void
+gateway_race_init(const struct mapping_driver *const *drivers, size_t n)
+{
+	size_t i;
+
+	gateway_race_cancel();
+	memset(&R, 0, sizeof(R));
+	for (i = 0; i < n && i < GATEWAY_MAX_DRIVERS; i++)
+		R.slot[i].drv = drivers[i];
+	R.nslots = i;
+	timer_init(&R.grace, grace_cb);
+	timer_init(&R.defer, defer_cb);
+}
+
+int
+gateway_race_start(const struct drv_env *env, int mode,
+    void (*done)(const struct gateway_slot *))
+{
+	uint64_t delay = 0;
+	size_t i;
+
+	if (R.running) {
+		errno = EBUSY;
+		return -1;
+	}
+	R.env = *env;
+	R.mode = mode;
+	R.done = done;
+	R.running = 1;
+	R.started = loop_now();
+	for (i = 0; i < R.nslots; i++) {
+		struct gateway_slot *sl = &R.slot[i];
+
+		sl->state = i > 0 && sl->drv->probe_delay_ms > 0 ?
+		    GATEWAY_SLOT_DEFERRED : GATEWAY_SLOT_IDLE;
+		sl->detail[0] = '\0';
+		sl->ms = 0;
+		memset(&sl->gw, 0, sizeof(sl->gw));
+		if (sl->state == GATEWAY_SLOT_DEFERRED &&
+		    (delay == 0 || sl->drv->probe_delay_ms < delay))
+			delay = sl->drv->probe_delay_ms;
+	}
+	if (delay > 0)
+		timer_set(&R.defer, delay);
+	/* Every driver at once; one may answer from inside probe(). */
+	for (i = 0; i < R.nslots && R.running; i++)
+		if (R.slot[i].state == GATEWAY_SLOT_IDLE)
+			slot_start(&R.slot[i], probe_cb);
+	if (R.running)
+		race_decide(0);
+	return 0;
+}
+
+int
+gateway_race_running(void)
+{
+	return R.running;
+}
+
+size_t
+gateway_race_nslots(void)
+{
+	return R.nslots;
+}
+
+const struct gateway_slot *
+gateway_race_slot(size_t i)
+{
+	return i < R.nslots ? &R.slot[i] : NULL;
+}
+
+void
+gateway_race_why(char *buf, size_t len)
+{
+	size_t i, l;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	for (i = 0; i < R.nslots; i++) {
+		l = strlen(buf);
+		snprintf(buf + l, len - l, "%s%s: %s", i ? "; " : "",
+		    R.slot[i].drv->name, R.slot[i].detail[0] != '\0' ?
+		    R.slot[i].detail : "no answer");
+	}
+}
+
+int
+gateway_find_env(struct drv_env *env, const char *ifname,
+    const struct in_addr *gateway, char *why, size_t whylen)
+{
+	char ifout[IF_NAMESIZE] = "";
+
+	memset(env, 0, sizeof(*env));
+	if (ifname != NULL && ifname[0] == '\0')
+		ifname = NULL;
+	if (gateway != NULL)
+		env->gateway = *gateway;
+	else if (osdep_default_gateway(ifname, &env->gateway, ifout) == -1) {
+		snprintf(why, whylen, "no IPv4 default route%s%s",
+		    ifname != NULL ? " on " : "", ifname != NULL ? ifname : "");
+		return -1;
+	}
+	if (ifname != NULL) {
+		snprintf(env->ifname, sizeof(env->ifname), "%s", ifname);
+		if (osdep_if_addr(ifname, &env->local) == -1) {
+			snprintf(why, whylen, "interface %s has no IPv4 address",
+			    ifname);
+			return -1;
+		}
+	} else {
+		snprintf(env->ifname, sizeof(env->ifname), "%s", ifout);
+		if (osdep_source_addr(env->gateway, &env->local) == -1) {
+			snprintf(why, whylen, "no route to gateway %s: %s",
+			    inet_ntoa(env->gateway), strerror(errno));
+			return -1;
+		}
+	}
+	/* IPv6 on the same interface: PCP opens pinholes there too. */
+	env->have6 = osdep_if_addr6(env->ifname, &env->local6) == 0 &&
+	    osdep_default_gateway6(env->ifname, &env->gateway6,
+	    &env->ifindex6) == 0;
+	return 0;
+}
