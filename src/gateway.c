@@ -30,7 +30,7 @@ static struct {
 	struct timer		 grace;		/* a worse answer waits */
 	struct timer		 defer;		/* the deferred drivers start */
 	void			(*done)(const struct gateway_slot *);
-} R;
+} race;
 
 static void	race_decide(int);
 
@@ -39,11 +39,11 @@ gateway_race_cancel(void)
 {
 	size_t i;
 
-	R.running = 0;
-	timer_stop(&R.grace);
-	timer_stop(&R.defer);
-	for (i = 0; i < R.nslots; i++) {
-		struct gateway_slot *sl = &R.slot[i];
+	race.running = 0;
+	timer_stop(&race.grace);
+	timer_stop(&race.defer);
+	for (i = 0; i < race.nslots; i++) {
+		struct gateway_slot *sl = &race.slot[i];
 
 		if (sl->state == GATEWAY_SLOT_RUNNING &&
 		    sl->drv->probe_cancel != NULL)
@@ -61,10 +61,10 @@ gateway_race_cancel(void)
 static void
 race_end(const struct gateway_slot *winner)
 {
-	void (*done)(const struct gateway_slot *) = R.done;
+	void (*done)(const struct gateway_slot *) = race.done;
 
 	gateway_race_cancel();
-	R.done = NULL;
+	race.done = NULL;
 	if (done != NULL)
 		done(winner);
 }
@@ -73,9 +73,9 @@ static void
 slot_start(struct gateway_slot *sl, drv_probe_cb cb)
 {
 	sl->state = GATEWAY_SLOT_RUNNING;
-	if (sl->drv->probe(&R.env, cb) == -1) {
+	if (sl->drv->probe(&race.env, cb) == -1) {
 		sl->state = GATEWAY_SLOT_FAILED;
-		sl->ms = loop_now() - R.started;
+		sl->ms = loop_now() - race.started;
 		snprintf(sl->detail, sizeof(sl->detail), "cannot send");
 	}
 }
@@ -90,11 +90,11 @@ start_deferred(void)
 	size_t i;
 	int n = 0;
 
-	timer_stop(&R.defer);
-	for (i = 0; i < R.nslots && R.running; i++)
-		if (R.slot[i].state == GATEWAY_SLOT_DEFERRED) {
+	timer_stop(&race.defer);
+	for (i = 0; i < race.nslots && race.running; i++)
+		if (race.slot[i].state == GATEWAY_SLOT_DEFERRED) {
 			n++;
-			slot_start(&R.slot[i], probe_cb);
+			slot_start(&race.slot[i], probe_cb);
 		}
 	return n;
 }
@@ -110,32 +110,32 @@ race_decide(int grace_over)
 	const struct gateway_slot *best = NULL;
 	size_t i, better_out = 0, out = 0;
 
-	for (i = 0; i < R.nslots; i++) {
-		int st = R.slot[i].state;
+	for (i = 0; i < race.nslots; i++) {
+		int st = race.slot[i].state;
 
 		if (st == GATEWAY_SLOT_OK && best == NULL)
-			best = &R.slot[i];
+			best = &race.slot[i];
 		if (st == GATEWAY_SLOT_RUNNING || st == GATEWAY_SLOT_DEFERRED) {
 			out++;
 			if (best == NULL)
 				better_out++;
 		}
 	}
-	if (R.mode == GATEWAY_RACE_BEST && best != NULL) {
+	if (race.mode == GATEWAY_RACE_BEST && best != NULL) {
 		if (better_out > 0 && !grace_over) {
-			if (!timer_armed(&R.grace))
-				timer_set(&R.grace, GATEWAY_GRACE_MS);
+			if (!timer_armed(&race.grace))
+				timer_set(&race.grace, GATEWAY_GRACE_MS);
 			return;
 		}
 		race_end(best);
 		return;
 	}
-	for (i = 0; i < R.nslots; i++)
-		if (R.slot[i].state == GATEWAY_SLOT_RUNNING)
+	for (i = 0; i < race.nslots; i++)
+		if (race.slot[i].state == GATEWAY_SLOT_RUNNING)
 			return;
 	/* Every probe out has ended: the ones that waited go now. */
 	if (out > 0) {
-		if (start_deferred() > 0 && R.running)
+		if (start_deferred() > 0 && race.running)
 			race_decide(0);
 		return;
 	}
@@ -148,14 +148,14 @@ probe_cb(const struct mapping_driver *drv, int status,
 {
 	size_t i;
 
-	if (!R.running)
+	if (!race.running)
 		return;
-	for (i = 0; i < R.nslots; i++) {
-		struct gateway_slot *sl = &R.slot[i];
+	for (i = 0; i < race.nslots; i++) {
+		struct gateway_slot *sl = &race.slot[i];
 
 		if (sl->drv != drv || sl->state != GATEWAY_SLOT_RUNNING)
 			continue;
-		sl->ms = loop_now() - R.started;
+		sl->ms = loop_now() - race.started;
 		if (status == DRV_OK && gw != NULL) {
 			sl->state = GATEWAY_SLOT_OK;
 			sl->gw = *gw;
@@ -184,7 +184,7 @@ static void
 defer_cb(struct timer *t)
 {
 	(void)t;
-	if (R.running && start_deferred() > 0 && R.running)
+	if (race.running && start_deferred() > 0 && race.running)
 		race_decide(0);
 }
 
@@ -194,12 +194,12 @@ gateway_race_init(const struct mapping_driver *const *drivers, size_t n)
 	size_t i;
 
 	gateway_race_cancel();
-	memset(&R, 0, sizeof(R));
+	memset(&race, 0, sizeof(race));
 	for (i = 0; i < n && i < GATEWAY_MAX_DRIVERS; i++)
-		R.slot[i].drv = drivers[i];
-	R.nslots = i;
-	timer_init(&R.grace, grace_cb);
-	timer_init(&R.defer, defer_cb);
+		race.slot[i].drv = drivers[i];
+	race.nslots = i;
+	timer_init(&race.grace, grace_cb);
+	timer_init(&race.defer, defer_cb);
 }
 
 int
@@ -209,17 +209,17 @@ gateway_race_start(const struct drv_env *env, int mode,
 	uint64_t delay = 0;
 	size_t i;
 
-	if (R.running) {
+	if (race.running) {
 		errno = EBUSY;
 		return -1;
 	}
-	R.env = *env;
-	R.mode = mode;
-	R.done = done;
-	R.running = 1;
-	R.started = loop_now();
-	for (i = 0; i < R.nslots; i++) {
-		struct gateway_slot *sl = &R.slot[i];
+	race.env = *env;
+	race.mode = mode;
+	race.done = done;
+	race.running = 1;
+	race.started = loop_now();
+	for (i = 0; i < race.nslots; i++) {
+		struct gateway_slot *sl = &race.slot[i];
 
 		sl->state = i > 0 && sl->drv->probe_delay_ms > 0 ?
 		    GATEWAY_SLOT_DEFERRED : GATEWAY_SLOT_IDLE;
@@ -231,12 +231,12 @@ gateway_race_start(const struct drv_env *env, int mode,
 			delay = sl->drv->probe_delay_ms;
 	}
 	if (delay > 0)
-		timer_set(&R.defer, delay);
+		timer_set(&race.defer, delay);
 	/* Every driver at once; one may answer from inside probe(). */
-	for (i = 0; i < R.nslots && R.running; i++)
-		if (R.slot[i].state == GATEWAY_SLOT_IDLE)
-			slot_start(&R.slot[i], probe_cb);
-	if (R.running)
+	for (i = 0; i < race.nslots && race.running; i++)
+		if (race.slot[i].state == GATEWAY_SLOT_IDLE)
+			slot_start(&race.slot[i], probe_cb);
+	if (race.running)
 		race_decide(0);
 	return 0;
 }
@@ -244,19 +244,19 @@ gateway_race_start(const struct drv_env *env, int mode,
 int
 gateway_race_running(void)
 {
-	return R.running;
+	return race.running;
 }
 
 size_t
 gateway_race_nslots(void)
 {
-	return R.nslots;
+	return race.nslots;
 }
 
 const struct gateway_slot *
 gateway_race_slot(size_t i)
 {
-	return i < R.nslots ? &R.slot[i] : NULL;
+	return i < race.nslots ? &race.slot[i] : NULL;
 }
 
 void
@@ -267,11 +267,11 @@ gateway_race_why(char *buf, size_t len)
 	if (len == 0)
 		return;
 	buf[0] = '\0';
-	for (i = 0; i < R.nslots; i++) {
+	for (i = 0; i < race.nslots; i++) {
 		l = strlen(buf);
 		snprintf(buf + l, len - l, "%s%s: %s", i ? "; " : "",
-		    R.slot[i].drv->name, R.slot[i].detail[0] != '\0' ?
-		    R.slot[i].detail : "no answer");
+		    race.slot[i].drv->name, race.slot[i].detail[0] != '\0' ?
+		    race.slot[i].detail : "no answer");
 	}
 }
 
