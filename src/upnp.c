@@ -162,7 +162,7 @@ probe_refuse(const char *url, struct in_addr from, const char *fmt, ...)
 	for (i = 0; i < UPNP_REFUSED_MAX; i++) {
 		r = &U.refused[i];
 		if (r->from.s_addr == from.s_addr && strcmp(r->url, url) == 0) {
-			log_debug("%s", msg);
+			log_debug("%s (again)", msg);
 			return;
 		}
 	}
