@@ -1130,10 +1130,16 @@ lab_ssdp_liar_start() {
 	lab_bg ssdp-liar "$LAB_NS_LAN2" python3 "$LAB_HERE/ssdp-liar.py" \
 	    "$LAB_LAN2_IP" "$@"
 	LAB_SSDP_LIAR_PID=$LAB_BG_PID
-	if ! lab_wait 10 grep -qs '^listening$' "$LAB_DIR/ssdp-liar.log" ||
-	    ! kill -0 "$LAB_SSDP_LIAR_PID" 2>/dev/null; then
-		lab_log "ssdp-liar did not start; log:"
-		sed 's/^/#   /' "$LAB_DIR/ssdp-liar.log" >&2
+	lab_bg_listening ssdp-liar
+}
+
+# lab_bg_listening NAME: wait until the script lab_bg started as NAME says
+# "listening" (10 s bound); else show its log and fail.
+lab_bg_listening() {
+	if ! lab_wait 10 grep -qs '^listening$' "$LAB_DIR/$1.log" ||
+	    ! kill -0 "$LAB_BG_PID" 2>/dev/null; then
+		lab_log "$1 did not start; log:"
+		sed 's/^/#   /' "$LAB_DIR/$1.log" >&2
 		return 1
 	fi
 }
@@ -1160,12 +1166,7 @@ lab_tcp_count_start() {
 	ns=$(lab_ns_of "$1") || return 1
 	[ -n "$LAB_DIR" ] || { lab_log "lab_init first"; return 1; }
 	lab_bg "tcp-count-$2-$3" "$ns" python3 "$LAB_HERE/tcp-count.py" "$2" "$3"
-	if ! lab_wait 10 grep -qs '^listening$' "$LAB_DIR/tcp-count-$2-$3.log" ||
-	    ! kill -0 "$LAB_BG_PID" 2>/dev/null; then
-		lab_log "tcp-count $2:$3 did not start; log:"
-		sed 's/^/#   /' "$LAB_DIR/tcp-count-$2-$3.log" >&2
-		return 1
-	fi
+	lab_bg_listening "tcp-count-$2-$3"
 }
 
 lab_tcp_count() {
