@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: ISC
 # A hostile host on the LAN: SSDP answers naming other hosts (off the LAN, or
 # the router on a port of no service) are not fetched, the search goes on for
-# the genuine IGD; forged PCP ANNOUNCE, NAT-PMP and PCP answers from another
-# host, or from the router's address but another port than 5351, change
-# nothing.
+# the genuine IGD; SSDP NOTIFYs from another host, or naming another host, are
+# not heeded; forged PCP ANNOUNCE, NAT-PMP and PCP answers from another host,
+# or from the router's address but another port than 5351, change nothing.
 . "$(dirname "$0")/common.sh"
 lab_need_python
 
@@ -64,6 +64,20 @@ tap_check "beside the liar: the liar answered natmapd's search" \
 tap_check "beside the liar: nothing connected to either bait" eval '[ "$(baits)" = "1 1" ]'
 tap_check "beside the liar: never more than one info line per refused URL" \
     eval '[ "$(refusals "$OFF_URL")" -le 1 ] && [ "$(refusals "$ON_URL")" -le 1 ]'
+# NOTIFY: from lan2, or from the router naming another host, not heeded
+# (a new BOOTID would map everything again, a new LOCATION search again).
+lab_ssdp_notify lan2 "http://$LAB_LAN2_IP:5000/rootDesc.xml" 7 >/dev/null
+lab_ssdp_notify rtr "$OFF_URL" 7 >/dev/null
+tap_check "NOTIFY from the router naming another host: dropped" \
+    nm_wait_log 5 "^ssdp: dropped a NOTIFY from $LAB_RTR_LAN_IP: its LOCATION $OFF_URL is not on that host$"
+tap_check "NOTIFY from lan2 or naming another host: no restart, no new search" \
+    eval '! nm_log_has "restarted \(UPnP BOOTID|describes itself"'
+# The control: the router naming itself on another port is heard.
+lab_ssdp_notify rtr "http://$LAB_RTR_LAN_IP:5002/rootDesc.xml" >/dev/null
+tap_check "NOTIFY from the router naming itself: heard" \
+    nm_wait_log 5 "^gateway $LAB_RTR_LAN_IP now describes itself at http://$LAB_RTR_LAN_IP:5002/rootDesc.xml; looking for it again$"
+tap_check "beside the liar: after the NOTIFYs, nothing connected to either bait" \
+    eval '[ "$(baits)" = "1 1" ]'
 nm_stop_check "beside the liar: SIGTERM" 5000
 tap_check "beside the liar: nothing left on the router" lab_wait 3 no_rules
 lab_ssdp_liar_stop

@@ -1158,6 +1158,27 @@ lab_ssdp_liar_answers() {
 	grep -c '^answered ' "$LAB_DIR/ssdp-liar.log" 2>/dev/null || true
 }
 
+# lab_ssdp_notify HOST LOCATION [BOOTID]: one SSDP NOTIFY ssdp:alive for an
+# IGD from HOST's LAN address (lan, lan2 or rtr) to 239.255.255.250:1900.
+lab_ssdp_notify() {
+	local ns src
+	ns=$(lab_ns_of "$1") || return 1
+	src=$(lab_lan_addr "$1") || return 1
+	shift
+	lab_lan_peers || return 1
+	ip netns exec "$ns" python3 "$LAB_HERE/ssdp-liar.py" --notify "$src" "$@"
+}
+
+# lab_lan_addr HOST: the LAN address of lan, lan2 or rtr.
+lab_lan_addr() {
+	case $1 in
+	lan) echo "$LAB_LAN_IP" ;;
+	lan2) echo "$LAB_LAN2_IP" ;;
+	rtr) echo "$LAB_RTR_LAN_IP" ;;
+	*) lab_log "no LAN address on $1"; return 1 ;;
+	esac
+}
+
 # lab_tcp_count_start HOST IP PORT: a listener on IP:PORT in namespace HOST
 # that counts connections and closes them (tests/lab/tcp-count.py); returns
 # once it listens.  lab_tcp_count IP PORT prints the count so far.
@@ -1180,12 +1201,7 @@ lab_tcp_count() {
 lab_pmp_forge() {
 	local ns src
 	ns=$(lab_ns_of "$1") || return 1
-	case $1 in
-	lan) src=$LAB_LAN_IP ;;
-	lan2) src=$LAB_LAN2_IP ;;
-	rtr) src=$LAB_RTR_LAN_IP ;;
-	*) lab_log "lab_pmp_forge: no LAN address on $1"; return 1 ;;
-	esac
+	src=$(lab_lan_addr "$1") || return 1
 	shift
 	ip netns exec "$ns" python3 "$LAB_HERE/pmp-forge.py" "$1" "$src" "$2" \
 	    "${@:3}"

@@ -5,6 +5,7 @@ that are not its own, so that the natmapd test lab can show a client that
 will not fetch them.
 
 usage: ssdp-liar.py ADDR LOCATION...
+       ssdp-liar.py --notify ADDR LOCATION [BOOTID]
 
 Listens on UDP port 1900 in the group 239.255.255.250 on the interface of
 ADDR (a local address).  Each M-SEARCH whose ST names an
@@ -12,6 +13,10 @@ InternetGatewayDevice (or ssdp:all) gets one unicast answer per LOCATION, in
 the order given, as an IGD:1 would send it.  On stdout: "listening" once in
 the group, then one line per answer: "answered IP:PORT LOCATION".  Anything else is ignored.  Standard library
 only; SIGTERM ends it.
+
+With --notify it sends one NOTIFY ssdp:alive for an IGD:1 from ADDR to
+239.255.255.250:1900 naming LOCATION (and BOOTID.UPNP.ORG: BOOTID, if
+given), prints "sent NOTIFY", and exits.
 """
 
 import socket
@@ -42,7 +47,31 @@ def answer(location, n):
             "\r\n" % (n, IGD1, location)).encode("ascii")
 
 
+def notify(addr, location, bootid):
+    msg = ("NOTIFY * HTTP/1.1\r\n"
+           "HOST: %s:%d\r\n"
+           "CACHE-CONTROL: max-age=120\r\n"
+           "LOCATION: %s\r\n"
+           "SERVER: Linux UPnP/1.1 liar/1\r\n"
+           "NT: %s\r\n"
+           "USN: uuid:00000000-6c69-6172-0000-000000000009::%s\r\n"
+           "NTS: ssdp:alive\r\n" % (GROUP, PORT, location, IGD1, IGD1))
+    if bootid is not None:
+        msg += "BOOTID.UPNP.ORG: %s\r\n" % bootid
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, 0))
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF,
+                 socket.inet_aton(addr))
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 2)
+    s.sendto((msg + "\r\n").encode("ascii"), (GROUP, PORT))
+    print("sent NOTIFY")
+
+
 def main():
+    if len(sys.argv) in (4, 5) and sys.argv[1] == "--notify":
+        notify(sys.argv[2], sys.argv[3],
+               sys.argv[4] if len(sys.argv) == 5 else None)
+        return
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     addr, locations = sys.argv[1], sys.argv[2:]
