@@ -41,6 +41,8 @@ static const unsigned int upnp_search_rounds[] = { 0, 300 };
 #define UPNP_OTHER_GRACE_MS	150
 /* Refused URLs remembered, so that each is logged at info once. */
 #define UPNP_REFUSED_MAX	8
+/* At most this many of them at info in one probe: no flood of new URLs. */
+#define UPNP_REFUSED_SAY_MAX	4
 
 enum upnp_probe_state {
 	PROBE_IDLE,
@@ -84,6 +86,7 @@ static struct {
 	int			 ready;		/* a gateway found; kept while probing again */
 	long			 bootid;	/* of the candidate being fetched */
 	int			 refusals;	/* URLs refused in this probe */
+	int			 refusals_said;	/* of them, at info */
 	struct upnp_refused	 refused[UPNP_REFUSED_MAX];	/* a ring */
 	unsigned int		 nrefused;
 } U = { .fd = -1 };
@@ -141,7 +144,7 @@ probe_subnet(char *buf, size_t len)
 /*
  * A URL from the wire that natmapd will not connect to: said at info the
  * first time, at debug when the same host names it again (each search round,
- * each probe).
+ * each probe) or when this probe has said enough already.
  */
 static void
 probe_refuse(const char *url, struct in_addr from, const char *fmt, ...)
@@ -166,6 +169,11 @@ probe_refuse(const char *url, struct in_addr from, const char *fmt, ...)
 			return;
 		}
 	}
+	if (U.refusals_said == UPNP_REFUSED_SAY_MAX) {
+		log_debug("%s (too many to say)", msg);
+		return;
+	}
+	U.refusals_said++;
 	r = &U.refused[U.nrefused++ % UPNP_REFUSED_MAX];
 	snprintf(r->url, sizeof(r->url), "%s", url);
 	r->from = from;
@@ -535,7 +543,7 @@ upnp_probe(const struct drv_env *env, drv_probe_cb cb)
 	U.env = *env;
 	U.cb = cb;
 	U.ncand = 0;
-	U.refusals = 0;
+	U.refusals = U.refusals_said = 0;
 	U.round = 0;
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {

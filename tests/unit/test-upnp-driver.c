@@ -114,6 +114,7 @@ static struct {
 	int			 liar;		/* a second SSDP answer, from: */
 	const char		*liar_from;
 	const char		*liar_location;
+	int			 liar_urls;	/* > 1: as many, LOCATION0, 1, ... */
 	const char		*redirect;	/* the description is a 301 to it */
 } FK;
 
@@ -274,7 +275,7 @@ fake_ssdp(struct loop_fd *lf, int ev)
 	socklen_t fl = sizeof(from);
 	char buf[1500], out[512];
 	ssize_t n;
-	int len;
+	int len, i;
 
 	(void)lf;
 	(void)ev;
@@ -286,8 +287,14 @@ fake_ssdp(struct loop_fd *lf, int ev)
 	if (strncmp(buf, "M-SEARCH", 8) != 0 || strstr(buf,
 	    "InternetGatewayDevice:1") == NULL)
 		return;
-	if (FK.liar != -1) {
-		len = ssdp_answer(out, sizeof(out), FK.liar_location);
+	for (i = 0; FK.liar != -1 && i < (FK.liar_urls > 1 ? FK.liar_urls :
+	    1); i++) {
+		char loc[256];
+
+		snprintf(loc, sizeof(loc), "%s", FK.liar_location);
+		if (FK.liar_urls > 1)
+			snprintf(loc, sizeof(loc), "%s%d", FK.liar_location, i);
+		len = ssdp_answer(out, sizeof(out), loc);
 		sendto(FK.liar, out, (size_t)len, 0, (struct sockaddr *)&from,
 		    fl);
 	}
@@ -607,24 +614,14 @@ test_redirect_not_followed(void **state)
 	assert_int_equal(FK.desc_fetches, 1);
 }
 
-/* The refusal is said at info once, however often the liar answers. */
+/* The log at info (stderr, without debug) while two probes run. */
 static void
-test_refusal_logged_once(void **state)
+probe_twice_logged(char *buf, size_t len)
 {
-	static const char line[] = "upnp: LOCATION http://127.0.0.3:"
-	    FAKE_HTTP_PORT_S "/once.xml from 127.0.0.2 is not the answering "
-	    "host; not fetched";
-	char buf[8192];
-	const char *p;
-	int saved, n, v = log_getverbose();
+	int saved, v = log_getverbose();
 	FILE *f;
-	size_t len;
+	size_t n;
 
-	(void)state;
-	need_netns();
-	FK.silent = 1;
-	liar_start("127.0.0.2", "http://127.0.0.3:" FAKE_HTTP_PORT_S
-	    "/once.xml");
 	assert_non_null(f = tmpfile());
 	fflush(stderr);
 	saved = dup(STDERR_FILENO);
@@ -637,14 +634,59 @@ test_refusal_logged_once(void **state)
 	close(saved);
 	log_setverbose(v);
 	rewind(f);
-	len = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[len] = '\0';
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
 	fclose(f);
-	for (n = 0, p = buf; (p = strstr(p, line)) != NULL; p++)
+}
+
+static int
+count_in(const char *buf, const char *what)
+{
+	const char *p;
+	int n;
+
+	for (n = 0, p = buf; (p = strstr(p, what)) != NULL; p++)
 		n++;
-	if (n != 1)
+	return n;
+}
+
+/* The refusal is said at info once, however often the liar answers. */
+static void
+test_refusal_logged_once(void **state)
+{
+	static const char line[] = "upnp: LOCATION http://127.0.0.3:"
+	    FAKE_HTTP_PORT_S "/once.xml from 127.0.0.2 is not the answering "
+	    "host; not fetched";
+	char buf[8192];
+
+	(void)state;
+	need_netns();
+	FK.silent = 1;
+	liar_start("127.0.0.2", "http://127.0.0.3:" FAKE_HTTP_PORT_S
+	    "/once.xml");
+	probe_twice_logged(buf, sizeof(buf));
+	if (count_in(buf, line) != 1)
 		fprintf(stderr, "# log:\n%s", buf);
-	assert_int_equal(n, 1);
+	assert_int_equal(count_in(buf, line), 1);
+	assert_int_equal(FK.accepts[3], 0);
+}
+
+/* A liar naming ever new URLs: at most 4 info lines a probe. */
+static void
+test_refusals_do_not_flood(void **state)
+{
+	char buf[16384];
+
+	(void)state;
+	need_netns();
+	FK.silent = 1;
+	FK.liar_urls = 20;
+	liar_start("127.0.0.2", "http://127.0.0.3:" FAKE_HTTP_PORT_S
+	    "/flood.xml?");
+	probe_twice_logged(buf, sizeof(buf));
+	if (count_in(buf, "is not the answering host") != 8)
+		fprintf(stderr, "# log:\n%s", buf);
+	assert_int_equal(count_in(buf, "is not the answering host"), 8);
 	assert_int_equal(FK.accepts[3], 0);
 }
 
@@ -1020,6 +1062,7 @@ main(void)
 		T(test_control_url_on_another_host),
 		T(test_redirect_not_followed),
 		T(test_refusal_logged_once),
+		T(test_refusals_do_not_flood),
 		T(test_map_ok_reads_granted_lease),
 		T(test_lease_left_after_a_tick),
 		T(test_725_only_permanent),
