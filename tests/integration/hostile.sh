@@ -4,6 +4,7 @@
 # the genuine IGD; SSDP NOTIFYs from another host, or naming another host, are
 # not heeded; forged PCP ANNOUNCE, NAT-PMP and PCP answers from another host,
 # or from the router's address but another port than 5351, change nothing.
+# shellcheck disable=SC2016,SC2034  # checks run through eval, in single quotes
 . "$(dirname "$0")/common.sh"
 lab_need_python
 
