@@ -25,6 +25,11 @@ struct drv_env {
 	char		ifname[16];
 	struct in_addr	local;		/* our address toward the gateway */
 	struct in_addr	gateway;
+	/*
+	 * The netmask of local: the LAN hosts a UPnP device may be on.
+	 * INADDR_ANY when unknown: then only the gateway is trusted.
+	 */
+	struct in_addr	netmask;
 	/* IPv6, when the interface has a global address and an IPv6 router */
 	int		have6;
 	struct in6_addr	local6;

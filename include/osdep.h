@@ -14,6 +14,8 @@ int	osdep_default_gateway(const char *ifname, struct in_addr *gw,
 	    char *ifout);
 /* The IPv4 address of an interface. */
 int	osdep_if_addr(const char *ifname, struct in_addr *);
+/* The netmask of the interface address addr (a local address). */
+int	osdep_addr_netmask(struct in_addr addr, struct in_addr *mask);
 /* The source address the kernel would use toward dst (no packet is sent). */
 int	osdep_source_addr(struct in_addr dst, struct in_addr *);
 

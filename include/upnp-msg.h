@@ -57,6 +57,25 @@ struct upnp_reply {
 
 /* Parse an http:// URL whose host is an IPv4 literal. */
 int	upnp_url_parse(const char *url, struct upnp_url *);
+
+/* What upnp_url_check thinks of a URL a host named. */
+enum upnp_url_verdict {
+	UPNP_URL_OK = 0,
+	UPNP_URL_UNUSABLE,	/* not an http:// URL with an IPv4 literal */
+	UPNP_URL_OTHER_HOST,	/* names a host other than the one that sent it */
+	UPNP_URL_OFF_LAN,	/* the sender is off the subnet and not the gateway */
+};
+
+/*
+ * May natmapd connect to url, named by the host at from (the sender of an
+ * SSDP answer, or the host a description came from)?  Only if the URL's host
+ * is from itself, and from is on the subnet local/netmask or is the gateway;
+ * a netmask of INADDR_ANY trusts the gateway alone.  *u is filled when the
+ * URL parses.
+ */
+int	upnp_url_check(const char *url, struct in_addr from,
+	    struct in_addr local, struct in_addr netmask,
+	    struct in_addr gateway, struct upnp_url *u);
 /*
  * Pick the WAN connection service of a root description (WANIPConnection:2,
  * then :1, then WANPPPConnection:1) and resolve its control URL against

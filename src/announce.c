@@ -16,6 +16,7 @@
 #include "log.h"
 #include "pcp-msg.h"
 #include "ssdp-msg.h"
+#include "upnp-msg.h"
 
 #define ANNOUNCE_GROUP	"224.0.0.1"
 
@@ -70,8 +71,9 @@ announce_ssdp_read(int fd, struct in_addr gateway, long *bootid,
 	struct sockaddr_in from;
 	socklen_t fl = sizeof(from);
 	struct ssdp_msg m;
+	struct upnp_url u;
 	const char *err;
-	char buf[1536];
+	char buf[1536], esc[512];
 	ssize_t n;
 
 	n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
@@ -87,6 +89,15 @@ announce_ssdp_read(int fd, struct in_addr gateway, long *bootid,
 	}
 	if (m.kind != SSDP_ALIVE)
 		return 0;
+	/* The gateway describes itself: a LOCATION elsewhere is not heeded. */
+	if (upnp_url_parse(m.location, &u) == -1 ||
+	    u.addr.s_addr != gateway.s_addr) {
+		log_debug("ssdp: dropped a NOTIFY from %s: its LOCATION %s is "
+		    "not on that host", inet_ntoa(from.sin_addr),
+		    log_escape(esc, sizeof(esc), m.location,
+		    strlen(m.location)));
+		return 0;
+	}
 	*bootid = m.bootid;
 	snprintf(location, loclen, "%s", m.location);
 	return 1;

@@ -306,6 +306,9 @@ gateway_find_env(struct drv_env *env, const char *ifname,
 			return -1;
 		}
 	}
+	/* The subnet: where a UPnP device may answer from (none if unknown). */
+	if (osdep_addr_netmask(env->local, &env->netmask) == -1)
+		env->netmask.s_addr = INADDR_ANY;
 	/* IPv6 on the same interface: PCP opens pinholes there too. */
 	env->have6 = osdep_if_addr6(env->ifname, &env->local6) == 0 &&
 	    osdep_default_gateway6(env->ifname, &env->gateway6,

@@ -53,10 +53,23 @@ osdep_default_gateway(const char *ifname, struct in_addr *gw, char *ifout)
 	return 0;
 }
 
-/* The first address of family on ifname that ok() takes, into out (len bytes). */
+/* An address of family in an entry, or its netmask. */
+static const void *
+sa_addr(const struct sockaddr *sa, int family)
+{
+	if (family == AF_INET)
+		return &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	return &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+}
+
+/*
+ * The first address of family on ifname (any interface if NULL) that
+ * ok(address, arg) takes, into out (len bytes); its netmask into mask
+ * (len bytes) unless NULL.
+ */
 static int
-if_addr(const char *ifname, int family, int (*ok)(const void *), void *out,
-    size_t len)
+if_addr(const char *ifname, int family, int (*ok)(const void *, const void *),
+    const void *arg, void *out, void *mask, size_t len)
 {
 	struct ifaddrs *ifa, *p;
 	const void *a;
@@ -66,14 +79,15 @@ if_addr(const char *ifname, int family, int (*ok)(const void *), void *out,
 		return -1;
 	for (p = ifa; p != NULL && !found; p = p->ifa_next) {
 		if (p->ifa_addr == NULL || p->ifa_addr->sa_family != family ||
-		    strcmp(p->ifa_name, ifname) != 0)
+		    (ifname != NULL && strcmp(p->ifa_name, ifname) != 0) ||
+		    (mask != NULL && p->ifa_netmask == NULL))
 			continue;
-		a = family == AF_INET ?
-		    (const void *)&((struct sockaddr_in *)(void *)p->ifa_addr)->sin_addr :
-		    (const void *)&((struct sockaddr_in6 *)(void *)p->ifa_addr)->sin6_addr;
-		if (ok != NULL && !ok(a))
+		a = sa_addr(p->ifa_addr, family);
+		if (ok != NULL && !ok(a, arg))
 			continue;
 		memcpy(out, a, len);
+		if (mask != NULL)
+			memcpy(mask, sa_addr(p->ifa_netmask, family), len);
 		found = 1;
 	}
 	freeifaddrs(ifa);
@@ -87,7 +101,22 @@ if_addr(const char *ifname, int family, int (*ok)(const void *), void *out,
 int
 osdep_if_addr(const char *ifname, struct in_addr *addr)
 {
-	return if_addr(ifname, AF_INET, NULL, addr, sizeof(*addr));
+	return if_addr(ifname, AF_INET, NULL, NULL, addr, NULL, sizeof(*addr));
+}
+
+static int
+same4(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct in_addr)) == 0;
+}
+
+int
+osdep_addr_netmask(struct in_addr addr, struct in_addr *mask)
+{
+	struct in_addr found;
+
+	return if_addr(NULL, AF_INET, same4, &addr, &found, mask,
+	    sizeof(found));
 }
 
 int
@@ -167,13 +196,15 @@ osdep_default_gateway6(const char *ifname, struct in6_addr *gw,
 
 /* Global unicast (2000::/3): what the internet can reach. */
 static int
-global6(const void *a)
+global6(const void *a, const void *arg)
 {
+	(void)arg;
 	return (((const struct in6_addr *)a)->s6_addr[0] & 0xe0) == 0x20;
 }
 
 int
 osdep_if_addr6(const char *ifname, struct in6_addr *addr)
 {
-	return if_addr(ifname, AF_INET6, global6, addr, sizeof(*addr));
+	return if_addr(ifname, AF_INET6, global6, NULL, addr, NULL,
+	    sizeof(*addr));
 }

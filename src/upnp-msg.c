@@ -133,6 +133,22 @@ desc_best_service(const char *xml, size_t len, struct IGDdatas_service *best)
 }
 
 int
+upnp_url_check(const char *url, struct in_addr from, struct in_addr local,
+    struct in_addr netmask, struct in_addr gateway, struct upnp_url *u)
+{
+	if (upnp_url_parse(url, u) == -1)
+		return UPNP_URL_UNUSABLE;
+	if (u->addr.s_addr != from.s_addr)
+		return UPNP_URL_OTHER_HOST;
+	if (from.s_addr == gateway.s_addr && gateway.s_addr != INADDR_ANY)
+		return UPNP_URL_OK;
+	if (netmask.s_addr == INADDR_ANY ||
+	    (from.s_addr & netmask.s_addr) != (local.s_addr & netmask.s_addr))
+		return UPNP_URL_OFF_LAN;
+	return UPNP_URL_OK;
+}
+
+int
 upnp_desc_parse(const char *xml, size_t len, const char *descurl,
     struct upnp_igd *igd)
 {

@@ -39,6 +39,10 @@ static const unsigned int upnp_search_rounds[] = { 0, 300 };
 #define UPNP_SEARCH_DEADLINE_MS	1000
 /* How long an answer from a host other than the default gateway waits for the gateway's. */
 #define UPNP_OTHER_GRACE_MS	150
+/* Refused URLs remembered, so that each is logged at info once. */
+#define UPNP_REFUSED_MAX	8
+/* At most this many of them at info in one probe: no flood of new URLs. */
+#define UPNP_REFUSED_SAY_MAX	4
 
 enum upnp_probe_state {
 	PROBE_IDLE,
@@ -56,6 +60,12 @@ struct upnp_candidate {
 	long		bootid;
 };
 
+/* A URL not fetched: a LOCATION (or a control URL) and who named it. */
+struct upnp_refused {
+	char		url[256];
+	struct in_addr	from;
+};
+
 static struct {
 	int			 state;
 	struct drv_env		 env;
@@ -69,11 +79,16 @@ static struct {
 	int			 ncand;
 	struct http_req		 http;
 	char			 location[256];
+	struct in_addr		 desc_host;	/* where location was fetched */
 	struct upnp_url		 ctl;
 	struct upnp_igd		 igd;
 	struct drv_gateway	 gw;
 	int			 ready;		/* a gateway found; kept while probing again */
 	long			 bootid;	/* of the candidate being fetched */
+	int			 refusals;	/* URLs refused in this probe */
+	int			 refusals_said;	/* of them, at info */
+	struct upnp_refused	 refused[UPNP_REFUSED_MAX];	/* a ring */
+	unsigned int		 nrefused;
 } U = { .fd = -1 };
 
 enum upnp_step {
@@ -115,6 +130,83 @@ proto_name(int proto)
 }
 
 /* ---- discovery ---- */
+
+/* "eth0's subnet", for the log. */
+static const char *
+probe_subnet(char *buf, size_t len)
+{
+	if (U.env.ifname[0] == '\0')
+		return "the local subnet";
+	snprintf(buf, len, "%s's subnet", U.env.ifname);
+	return buf;
+}
+
+/*
+ * A URL from the wire that natmapd will not connect to: said at info the
+ * first time, at debug when the same host names it again (each search round,
+ * each probe) or when this probe has said enough already.
+ */
+static void
+probe_refuse(const char *url, struct in_addr from, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+probe_refuse(const char *url, struct in_addr from, const char *fmt, ...)
+{
+	struct upnp_refused *r;
+	char msg[768];
+	va_list ap;
+	size_t i;
+
+	U.refusals++;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	for (i = 0; i < UPNP_REFUSED_MAX; i++) {
+		r = &U.refused[i];
+		if (r->from.s_addr == from.s_addr && strcmp(r->url, url) == 0) {
+			log_debug("%s (again)", msg);
+			return;
+		}
+	}
+	if (U.refusals_said == UPNP_REFUSED_SAY_MAX) {
+		log_debug("%s (too many to say)", msg);
+		return;
+	}
+	U.refusals_said++;
+	r = &U.refused[U.nrefused++ % UPNP_REFUSED_MAX];
+	snprintf(r->url, sizeof(r->url), "%s", url);
+	r->from = from;
+	log_info("%s", msg);
+}
+
+/* Whether natmapd may fetch the LOCATION of an answer from a host. */
+static int
+probe_location_ok(const char *location, struct in_addr from)
+{
+	struct upnp_url u;
+	char esc[512], sub[40], host[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &from, host, sizeof(host));
+	log_escape(esc, sizeof(esc), location, strlen(location));
+	switch (upnp_url_check(location, from, U.env.local, U.env.netmask,
+	    U.env.gateway, &u)) {
+	case UPNP_URL_OK:
+		return 1;
+	case UPNP_URL_OTHER_HOST:
+		probe_refuse(location, from, "upnp: LOCATION %s from %s is not "
+		    "the answering host; not fetched", esc, host);
+		return 0;
+	case UPNP_URL_OFF_LAN:
+		probe_refuse(location, from, "upnp: LOCATION %s: the answering "
+		    "host %s is not on %s nor the gateway; not fetched", esc,
+		    host, probe_subnet(sub, sizeof(sub)));
+		return 0;
+	default:
+		log_debug("upnp: unusable LOCATION %s from %s", esc, host);
+		return 0;
+	}
+}
 
 static void
 probe_close_socket(void)
@@ -188,7 +280,7 @@ probe_timer(struct timer *t)
 		if (probe_fetching())
 			return;
 		if (elapsed >= UPNP_SEARCH_DEADLINE_MS) {
-			probe_finish(DRV_ERR_GATEWAY, U.ncand > 0 ?
+			probe_finish(DRV_ERR_GATEWAY, U.ncand + U.refusals > 0 ?
 			    "no usable UPnP IGD answered" :
 			    "no UPnP IGD answered");
 			return;
@@ -243,6 +335,7 @@ probe_next_candidate(void)
 		return;
 	}
 	snprintf(U.location, sizeof(U.location), "%s", c->location);
+	U.desc_host = u.addr;
 	U.bootid = c->bootid;
 	memset(&U.http, 0, sizeof(U.http));
 	U.http.dst = u.addr;
@@ -291,6 +384,9 @@ probe_read(struct loop_fd *lf, int ev)
 			return;
 	if (U.ncand == UPNP_MAX_CANDIDATES)
 		return;
+	/* Only a host of the LAN, describing itself: nobody else is fetched. */
+	if (!probe_location_ok(m.location, from.sin_addr))
+		return;
 	log_debug("ssdp: %s answered: IGD:%d at %s", inet_ntoa(from.sin_addr),
 	    m.igd, log_escape(esc, sizeof(esc), m.location,
 	    strlen(m.location)));
@@ -315,25 +411,43 @@ static void
 probe_desc_done(struct http_req *h, int err, const struct http_response *r,
     const char *body)
 {
-	char req[2048], esc[128];
-	int n;
+	struct upnp_igd igd;
+	struct upnp_url ctl;
+	char req[2048], esc[512];
+	int n, v;
 
 	(void)h;
 	U.state = PROBE_SEARCH;
+	/* Anything but 200, a redirect too, ends this candidate: none is followed. */
 	if (err != HTTP_OK || r->status != 200) {
 		log_debug("upnp: %s: %s", U.location, err != HTTP_OK ?
 		    http_strerror(err) : "HTTP status not 200");
 		goto next;
 	}
-	if (upnp_desc_parse(body, r->body_len, U.location, &U.igd) == -1 ||
-	    upnp_url_parse(U.igd.control_url, &U.ctl) == -1) {
+	if (upnp_desc_parse(body, r->body_len, U.location, &igd) == -1) {
 		log_debug("upnp: %s: no usable WAN connection service",
 		    U.location);
 		goto next;
 	}
-	log_debug("upnp: %s: %s at %s", U.location, U.igd.service,
-	    log_escape(esc, sizeof(esc), U.igd.control_url,
-	    strlen(U.igd.control_url)));
+	log_escape(esc, sizeof(esc), igd.control_url, strlen(igd.control_url));
+	/* The control URL is on the host the description came from. */
+	if ((v = upnp_url_check(igd.control_url, U.desc_host, U.env.local,
+	    U.env.netmask, U.env.gateway, &ctl)) != UPNP_URL_OK) {
+		char lesc[512];
+
+		log_escape(lesc, sizeof(lesc), U.location, strlen(U.location));
+		if (v == UPNP_URL_UNUSABLE)
+			log_debug("upnp: %s: unusable control URL %s", lesc,
+			    esc);
+		else
+			probe_refuse(igd.control_url, U.desc_host, "upnp: %s "
+			    "names the control URL %s, not on %s; not used",
+			    lesc, esc, inet_ntoa(U.desc_host));
+		goto next;
+	}
+	U.igd = igd;
+	U.ctl = ctl;
+	log_debug("upnp: %s: %s at %s", U.location, U.igd.service, esc);
 	n = upnp_soap_build(req, sizeof(req), &U.ctl, U.igd.service,
 	    "GetExternalIPAddress", NULL, 0);
 	if (n < 0)
@@ -427,6 +541,7 @@ upnp_probe(const struct drv_env *env, drv_probe_cb cb)
 	U.env = *env;
 	U.cb = cb;
 	U.ncand = 0;
+	U.refusals = U.refusals_said = 0;
 	U.round = 0;
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {

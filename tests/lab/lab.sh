@@ -1107,3 +1107,103 @@ lab_stun_probe() {
 	shift
 	ip netns exec "$ns" python3 "$LAB_HERE/stun-probe.py" "$@"
 }
+
+# lab_lan_peers: the LAN hosts reach each other, as on a real LAN switch.
+# With br_netfilter loaded on the machine (bridge-nf-call-iptables = 1, e.g.
+# by a container runtime), frames between two ports of the router's bridge
+# go through its forward chain, whose policy is drop: lan and lan2 would not
+# hear each other's unicast or multicast.  Bridged frames skip it now.
+lab_lan_peers() {
+	local f=/proc/sys/net/bridge/bridge-nf-call-iptables
+	lab_rtr test -e "$f" || return 0
+	lab_rtr sysctl -qw net.bridge.bridge-nf-call-iptables=0
+}
+
+# lab_ssdp_liar_start LOCATION...: a hostile LAN host, lan2, answering every
+# IGD M-SEARCH with one answer per LOCATION (tests/lab/ssdp-liar.py);
+# replaces a running one; returns once it is in the SSDP group.  Log:
+# $LAB_DIR/ssdp-liar.log.  lab_ssdp_liar_answers prints how many answers it
+# sent; lab_ssdp_liar_stop ends it.
+lab_ssdp_liar_start() {
+	[ -n "$LAB_DIR" ] || { lab_log "lab_init first"; return 1; }
+	lab_ssdp_liar_stop
+	lab_lan_peers || return 1
+	lab_bg ssdp-liar "$LAB_NS_LAN2" python3 "$LAB_HERE/ssdp-liar.py" \
+	    "$LAB_LAN2_IP" "$@"
+	LAB_SSDP_LIAR_PID=$LAB_BG_PID
+	lab_bg_listening ssdp-liar
+}
+
+# lab_bg_listening NAME: wait until the script lab_bg started as NAME says
+# "listening" (10 s bound); else show its log and fail.
+lab_bg_listening() {
+	if ! lab_wait 10 grep -qs '^listening$' "$LAB_DIR/$1.log" ||
+	    ! kill -0 "$LAB_BG_PID" 2>/dev/null; then
+		lab_log "$1 did not start; log:"
+		sed 's/^/#   /' "$LAB_DIR/$1.log" >&2
+		return 1
+	fi
+}
+
+lab_ssdp_liar_stop() {
+	if [ -n "${LAB_SSDP_LIAR_PID:-}" ]; then
+		lab_ours "$LAB_NS_LAN2" "$LAB_SSDP_LIAR_PID" &&
+		    lab_kill "$LAB_SSDP_LIAR_PID"
+		wait "$LAB_SSDP_LIAR_PID" 2>/dev/null
+		LAB_SSDP_LIAR_PID=
+	fi
+	return 0
+}
+
+lab_ssdp_liar_answers() {
+	grep -c '^answered ' "$LAB_DIR/ssdp-liar.log" 2>/dev/null || true
+}
+
+# lab_ssdp_notify HOST LOCATION [BOOTID]: one SSDP NOTIFY ssdp:alive for an
+# IGD from HOST's LAN address (lan, lan2 or rtr) to 239.255.255.250:1900.
+lab_ssdp_notify() {
+	local ns src
+	ns=$(lab_ns_of "$1") || return 1
+	src=$(lab_lan_addr "$1") || return 1
+	shift
+	lab_lan_peers || return 1
+	ip netns exec "$ns" python3 "$LAB_HERE/ssdp-liar.py" --notify "$src" "$@"
+}
+
+# lab_lan_addr HOST: the LAN address of lan, lan2 or rtr.
+lab_lan_addr() {
+	case $1 in
+	lan) echo "$LAB_LAN_IP" ;;
+	lan2) echo "$LAB_LAN2_IP" ;;
+	rtr) echo "$LAB_RTR_LAN_IP" ;;
+	*) lab_log "no LAN address on $1"; return 1 ;;
+	esac
+}
+
+# lab_tcp_count_start HOST IP PORT: a listener on IP:PORT in namespace HOST
+# that counts connections and closes them (tests/lab/tcp-count.py); returns
+# once it listens.  lab_tcp_count IP PORT prints the count so far.
+lab_tcp_count_start() {
+	local ns
+	ns=$(lab_ns_of "$1") || return 1
+	[ -n "$LAB_DIR" ] || { lab_log "lab_init first"; return 1; }
+	lab_bg "tcp-count-$2-$3" "$ns" python3 "$LAB_HERE/tcp-count.py" "$2" "$3"
+	lab_bg_listening "tcp-count-$2-$3"
+}
+
+lab_tcp_count() {
+	grep -c '^connection from ' "$LAB_DIR/tcp-count-$1-$2.log" 2>/dev/null ||
+	    true
+}
+
+# lab_pmp_forge HOST KIND SRC_PORT DST_IP DST_PORT [EXT_IP]: one forged PCP or
+# NAT-PMP message (tests/lab/pmp-forge.py: announce, public, map) from HOST's
+# LAN address (lan, lan2 or rtr) and SRC_PORT.
+lab_pmp_forge() {
+	local ns src
+	ns=$(lab_ns_of "$1") || return 1
+	src=$(lab_lan_addr "$1") || return 1
+	shift
+	ip netns exec "$ns" python3 "$LAB_HERE/pmp-forge.py" "$1" "$src" "$2" \
+	    "${@:3}"
+}

@@ -35,6 +35,7 @@
 #include "upnp.h"
 
 #define FAKE_HTTP_PORT	5000
+#define FAKE_HTTP_PORT_S "5000"
 #define HANG		-1	/* accept, read, never answer */
 #define CLOSE		-2	/* close without a word */
 
@@ -72,6 +73,18 @@ static const char desc_igd1[] =
     "/ctl/IPConn</controlURL></service></serviceList></device></deviceList>"
     "</device></deviceList></device></root>";
 
+/* An IGD:1 whose control URL is absolute: on host HOST. */
+#define DESC_CONTROL_AT(host) \
+    "<?xml version=\"1.0\"?><root xmlns=\"urn:schemas-upnp-org:device-1-0\">" \
+    "<device><deviceType>urn:schemas-upnp-org:device:InternetGatewayDevice:1" \
+    "</deviceType><deviceList><device><deviceType>urn:schemas-upnp-org:device:" \
+    "WANDevice:1</deviceType><deviceList><device><deviceType>urn:schemas-upnp-" \
+    "org:device:WANConnectionDevice:1</deviceType><serviceList><service>" \
+    "<serviceType>urn:schemas-upnp-org:service:WANIPConnection:1</serviceType>" \
+    "<controlURL>http://" host ":" FAKE_HTTP_PORT_S "/ctl/IPConn</controlURL>" \
+    "</service></serviceList></device></deviceList></device></deviceList>" \
+    "</device></root>"
+
 static const char desc_none[] =
     "<?xml version=\"1.0\"?><root><device><deviceType>urn:schemas-upnp-org:"
     "device:MediaServer:1</deviceType></device></root>";
@@ -96,6 +109,13 @@ static struct {
 	char			 body[16][1024];
 	size_t			 nseen;
 	int			 desc_fetches;
+	int			 accepts[256];	/* by the last byte of 127.0.x.y */
+	int			 silent;	/* 127.0.0.1 does not answer M-SEARCH */
+	int			 liar;		/* a second SSDP answer, from: */
+	const char		*liar_from;
+	const char		*liar_location;
+	int			 liar_urls;	/* > 1: as many, LOCATION0, 1, ... */
+	const char		*redirect;	/* the description is a 301 to it */
 } FK;
 
 static void
@@ -195,6 +215,13 @@ fake_read(struct loop_fd *lf, int ev)
 		return;
 	if (strncmp(c->buf, "GET ", 4) == 0) {
 		FK.desc_fetches++;
+		if (FK.redirect != NULL) {
+			dprintf(c->fd, "HTTP/1.1 301 Moved Permanently\r\n"
+			    "Location: %s\r\nConnection: close\r\n"
+			    "Content-Length: 0\r\n\r\n", FK.redirect);
+			fake_close(c);
+			return;
+		}
 		fake_send(c, 200, FK.desc);
 		return;
 	}
@@ -208,11 +235,15 @@ static void
 fake_accept(struct loop_fd *lf, int ev)
 {
 	int fd, i;
+	struct sockaddr_in to;
+	socklen_t tl = sizeof(to);
 
 	(void)lf;
 	(void)ev;
 	if ((fd = accept(FK.lst, NULL, NULL)) == -1)
 		return;
+	if (getsockname(fd, (struct sockaddr *)&to, &tl) == 0)
+		FK.accepts[ntohl(to.sin_addr.s_addr) & 0xff]++;
 	for (i = 0; i < 8; i++) {
 		if (FK.conn[i].fd == -1) {
 			memset(&FK.conn[i], 0, sizeof(FK.conn[i]));
@@ -224,6 +255,19 @@ fake_accept(struct loop_fd *lf, int ev)
 	close(fd);
 }
 
+static int
+ssdp_answer(char *out, size_t len, const char *location)
+{
+	int n;
+
+	n = snprintf(out, len, "HTTP/1.1 200 OK\r\nCACHE-CONTROL: "
+	    "max-age=120\r\nST: urn:schemas-upnp-org:device:InternetGatewayDevice:"
+	    "1\r\nUSN: uuid:fake::urn:schemas-upnp-org:device:InternetGatewayDevice:"
+	    "1\r\nEXT:\r\nLOCATION: %s\r\n\r\n", location);
+	assert_true(n > 0 && (size_t)n < len);
+	return n;
+}
+
 static void
 fake_ssdp(struct loop_fd *lf, int ev)
 {
@@ -231,7 +275,7 @@ fake_ssdp(struct loop_fd *lf, int ev)
 	socklen_t fl = sizeof(from);
 	char buf[1500], out[512];
 	ssize_t n;
-	int len;
+	int len, i;
 
 	(void)lf;
 	(void)ev;
@@ -243,12 +287,38 @@ fake_ssdp(struct loop_fd *lf, int ev)
 	if (strncmp(buf, "M-SEARCH", 8) != 0 || strstr(buf,
 	    "InternetGatewayDevice:1") == NULL)
 		return;
-	len = snprintf(out, sizeof(out), "HTTP/1.1 200 OK\r\nCACHE-CONTROL: "
-	    "max-age=120\r\nST: urn:schemas-upnp-org:device:InternetGatewayDevice:"
-	    "1\r\nUSN: uuid:fake::urn:schemas-upnp-org:device:InternetGatewayDevice:"
-	    "1\r\nEXT:\r\nLOCATION: http://127.0.0.1:%d/rootDesc.xml\r\n\r\n",
-	    FAKE_HTTP_PORT);
+	for (i = 0; FK.liar != -1 && i < (FK.liar_urls > 1 ? FK.liar_urls :
+	    1); i++) {
+		char loc[256];
+
+		snprintf(loc, sizeof(loc), "%s", FK.liar_location);
+		if (FK.liar_urls > 1)
+			snprintf(loc, sizeof(loc), "%s%d", FK.liar_location, i);
+		len = ssdp_answer(out, sizeof(out), loc);
+		sendto(FK.liar, out, (size_t)len, 0, (struct sockaddr *)&from,
+		    fl);
+	}
+	if (FK.silent)
+		return;
+	len = ssdp_answer(out, sizeof(out),
+	    "http://127.0.0.1:" FAKE_HTTP_PORT_S "/rootDesc.xml");
 	sendto(FK.udp, out, (size_t)len, 0, (struct sockaddr *)&from, fl);
+}
+
+/* A second device answering M-SEARCH from address from, naming location. */
+static void
+liar_start(const char *from, const char *location)
+{
+	struct sockaddr_in sin;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	assert_int_equal(inet_pton(AF_INET, from, &sin.sin_addr), 1);
+	FK.liar = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(bind(FK.liar, (struct sockaddr *)&sin, sizeof(sin)),
+	    0);
+	FK.liar_from = from;
+	FK.liar_location = location;
 }
 
 static int	probed, probe_status;
@@ -308,6 +378,7 @@ setup(void **state)
 	memset(&FK, 0, sizeof(FK));
 	for (i = 0; i < 8; i++)
 		FK.conn[i].fd = -1;
+	FK.liar = -1;
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -317,6 +388,8 @@ setup(void **state)
 	loop_fd_add(&FK.ulfd, FK.udp, LOOP_READ, fake_ssdp);
 	FK.lst = socket(AF_INET, SOCK_STREAM, 0);
 	setsockopt(FK.lst, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* Any 127.x address: the answering host, and those named by others. */
+	sin.sin_addr.s_addr = htonl(INADDR_ANY);
 	sin.sin_port = htons(FAKE_HTTP_PORT);
 	assert_int_equal(bind(FK.lst, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	assert_int_equal(listen(FK.lst, 8), 0);
@@ -342,6 +415,8 @@ teardown(void **state)
 	loop_fd_del(&FK.llfd);
 	close(FK.udp);
 	close(FK.lst);
+	if (FK.liar != -1)
+		close(FK.liar);
 	return 0;
 }
 
@@ -352,8 +427,9 @@ need_netns(void)
 	assert_true(in_netns);
 }
 
+/* A probe from 127.0.0.1 on a subnet of netmask (0.0.0.0: unknown). */
 static void
-probe(const char *desc)
+probe_in(const char *desc, const char *netmask)
 {
 	struct drv_env env;
 
@@ -361,10 +437,20 @@ probe(const char *desc)
 	snprintf(env.ifname, sizeof(env.ifname), "lo");
 	env.local.s_addr = htonl(INADDR_LOOPBACK);
 	env.gateway.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(inet_pton(AF_INET, netmask, &env.netmask), 1);
 	FK.desc = desc;
+	probed = 0;
 	assert_int_equal(upnp_driver.probe(&env, probe_cb), 0);
 	run_until(&probed, 5000);
 	assert_true(probed);
+	/* Connections still in the accept queue count too. */
+	loop_once(0);
+}
+
+static void
+probe(const char *desc)
+{
+	probe_in(desc, "255.0.0.0");
 }
 
 static struct drv_op	op = { .done = op_done };
@@ -427,6 +513,181 @@ test_probe_no_wan_service(void **state)
 	probe(desc_none);
 	assert_int_equal(probe_status, DRV_ERR_GATEWAY);
 	assert_int_equal(FK.desc_fetches, 1);
+}
+
+/*
+ * A LAN host (127.0.0.2) answers for another (127.0.0.3), the gateway is
+ * silent: nothing is fetched, no IGD.  The same host naming itself is
+ * fetched, so the refusal is what kept 127.0.0.3 untouched.
+ */
+static void
+test_location_not_the_answering_host(void **state)
+{
+	(void)state;
+	need_netns();
+	FK.silent = 1;
+	liar_start("127.0.0.2", "http://127.0.0.3:" FAKE_HTTP_PORT_S
+	    "/rootDesc.xml");
+	probe(desc_igd2);
+	assert_int_equal(probe_status, DRV_ERR_GATEWAY);
+	assert_int_equal(FK.accepts[3], 0);
+	assert_int_equal(FK.accepts[2], 0);
+	assert_int_equal(FK.desc_fetches, 0);
+
+	FK.liar_location = "http://127.0.0.2:" FAKE_HTTP_PORT_S "/rootDesc.xml";
+	probe(desc_igd2);
+	assert_int_equal(probe_status, DRV_OK);
+	assert_true(FK.accepts[2] > 0);
+	assert_int_equal(FK.accepts[3], 0);
+}
+
+/* A genuine gateway answering as well is found, the liar still not fetched. */
+static void
+test_liar_beside_the_gateway(void **state)
+{
+	(void)state;
+	need_netns();
+	liar_start("127.0.0.2", "http://127.0.0.3:" FAKE_HTTP_PORT_S
+	    "/rootDesc.xml");
+	probe(desc_igd2);
+	assert_int_equal(probe_status, DRV_OK);
+	assert_int_equal(FK.accepts[3], 0);
+	assert_true(FK.accepts[1] > 0);
+}
+
+/* A host off the subnet (127.0.1.5 to a 127.0.0.0/24) naming itself. */
+static void
+test_answer_off_the_subnet(void **state)
+{
+	(void)state;
+	need_netns();
+	FK.silent = 1;
+	liar_start("127.0.1.5", "http://127.0.1.5:" FAKE_HTTP_PORT_S
+	    "/rootDesc.xml");
+	probe_in(desc_igd2, "255.255.255.0");
+	assert_int_equal(probe_status, DRV_ERR_GATEWAY);
+	assert_int_equal(FK.accepts[5], 0);
+	/* Netmask unknown: the gateway alone. */
+	probe_in(desc_igd2, "0.0.0.0");
+	assert_int_equal(probe_status, DRV_ERR_GATEWAY);
+	assert_int_equal(FK.accepts[5], 0);
+	/* In a /8 it is on the subnet, and fetched. */
+	probe_in(desc_igd2, "255.0.0.0");
+	assert_int_equal(probe_status, DRV_OK);
+	assert_true(FK.accepts[5] > 0);
+}
+
+/* The description names a control URL on another host: not used. */
+static void
+test_control_url_on_another_host(void **state)
+{
+	static const char elsewhere[] = DESC_CONTROL_AT("127.0.0.3");
+	static const char here[] = DESC_CONTROL_AT("127.0.0.1");
+
+	(void)state;
+	need_netns();
+	probe(elsewhere);
+	assert_int_equal(probe_status, DRV_ERR_GATEWAY);
+	assert_int_equal(FK.desc_fetches, 1);
+	assert_int_equal(FK.accepts[3], 0);
+	/* The same URL on the description's host is fine. */
+	probe(here);
+	assert_int_equal(probe_status, DRV_OK);
+	assert_string_equal(probe_name, "UPnP (WANIPConnection:1)");
+}
+
+/* A 3xx answer to the description is not followed, even to the same host. */
+static void
+test_redirect_not_followed(void **state)
+{
+	(void)state;
+	need_netns();
+	FK.redirect = "http://127.0.0.3:" FAKE_HTTP_PORT_S "/rootDesc.xml";
+	probe(desc_igd2);
+	assert_int_equal(probe_status, DRV_ERR_GATEWAY);
+	assert_int_equal(FK.desc_fetches, 1);
+	assert_int_equal(FK.accepts[3], 0);
+	FK.redirect = "http://127.0.0.1:" FAKE_HTTP_PORT_S "/other.xml";
+	FK.desc_fetches = 0;
+	probe(desc_igd2);
+	assert_int_equal(probe_status, DRV_ERR_GATEWAY);
+	assert_int_equal(FK.desc_fetches, 1);
+}
+
+/* The log at info (stderr, without debug) while two probes run. */
+static void
+probe_twice_logged(char *buf, size_t len)
+{
+	int saved, v = log_getverbose();
+	FILE *f;
+	size_t n;
+
+	assert_non_null(f = tmpfile());
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	assert_true(dup2(fileno(f), STDERR_FILENO) != -1);
+	log_setverbose(0);
+	probe(desc_igd2);
+	probe(desc_igd2);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	log_setverbose(v);
+	rewind(f);
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+static int
+count_in(const char *buf, const char *what)
+{
+	const char *p;
+	int n;
+
+	for (n = 0, p = buf; (p = strstr(p, what)) != NULL; p++)
+		n++;
+	return n;
+}
+
+/* The refusal is said at info once, however often the liar answers. */
+static void
+test_refusal_logged_once(void **state)
+{
+	static const char line[] = "upnp: LOCATION http://127.0.0.3:"
+	    FAKE_HTTP_PORT_S "/once.xml from 127.0.0.2 is not the answering "
+	    "host; not fetched";
+	char buf[8192];
+
+	(void)state;
+	need_netns();
+	FK.silent = 1;
+	liar_start("127.0.0.2", "http://127.0.0.3:" FAKE_HTTP_PORT_S
+	    "/once.xml");
+	probe_twice_logged(buf, sizeof(buf));
+	if (count_in(buf, line) != 1)
+		fprintf(stderr, "# log:\n%s", buf);
+	assert_int_equal(count_in(buf, line), 1);
+	assert_int_equal(FK.accepts[3], 0);
+}
+
+/* A liar naming ever new URLs: at most 4 info lines a probe. */
+static void
+test_refusals_do_not_flood(void **state)
+{
+	char buf[16384];
+
+	(void)state;
+	need_netns();
+	FK.silent = 1;
+	FK.liar_urls = 20;
+	liar_start("127.0.0.2", "http://127.0.0.3:" FAKE_HTTP_PORT_S
+	    "/flood.xml?");
+	probe_twice_logged(buf, sizeof(buf));
+	if (count_in(buf, "is not the answering host") != 8)
+		fprintf(stderr, "# log:\n%s", buf);
+	assert_int_equal(count_in(buf, "is not the answering host"), 8);
+	assert_int_equal(FK.accepts[3], 0);
 }
 
 static void
@@ -795,6 +1056,13 @@ main(void)
 		T(test_probe_igd2),
 		T(test_probe_prefers_ip_over_ppp),
 		T(test_probe_no_wan_service),
+		T(test_location_not_the_answering_host),
+		T(test_liar_beside_the_gateway),
+		T(test_answer_off_the_subnet),
+		T(test_control_url_on_another_host),
+		T(test_redirect_not_followed),
+		T(test_refusal_logged_once),
+		T(test_refusals_do_not_flood),
 		T(test_map_ok_reads_granted_lease),
 		T(test_lease_left_after_a_tick),
 		T(test_725_only_permanent),

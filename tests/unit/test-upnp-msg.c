@@ -151,6 +151,67 @@ test_url_cleared(void **state)
 	assert_int_equal(u.port, 0);
 }
 
+static struct in_addr
+ip4(const char *s)
+{
+	struct in_addr a;
+
+	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	return a;
+}
+
+/* url_check URL FROM NETMASK: the verdict on a LAN 192.168.77.10, gateway .1. */
+static int
+url_check(const char *url, const char *from, const char *netmask)
+{
+	struct upnp_url u;
+
+	return upnp_url_check(url, ip4(from), ip4("192.168.77.10"),
+	    ip4(netmask), ip4("192.168.77.1"), &u);
+}
+
+/* Only the answering host, on the subnet or the gateway, is fetched. */
+static void
+test_url_check(void **state)
+{
+	(void)state;
+	/* The gateway, and another device of the /24, naming themselves. */
+	assert_int_equal(url_check("http://192.168.77.1:5000/rootDesc.xml",
+	    "192.168.77.1", "255.255.255.0"), UPNP_URL_OK);
+	assert_int_equal(url_check("http://192.168.77.11:49152/desc.xml",
+	    "192.168.77.11", "255.255.255.0"), UPNP_URL_OK);
+	/* Off the LAN, or another host of it, named by a LAN host. */
+	assert_int_equal(url_check("http://203.0.113.100:5000/rootDesc.xml",
+	    "192.168.77.11", "255.255.255.0"), UPNP_URL_OTHER_HOST);
+	assert_int_equal(url_check("http://192.168.77.10:5001/rootDesc.xml",
+	    "192.168.77.11", "255.255.255.0"), UPNP_URL_OTHER_HOST);
+	assert_int_equal(url_check("http://192.168.77.1:5000/rootDesc.xml",
+	    "192.168.77.11", "255.255.255.0"), UPNP_URL_OTHER_HOST);
+	/* Even the gateway names only itself. */
+	assert_int_equal(url_check("http://192.168.77.11:5000/rootDesc.xml",
+	    "192.168.77.1", "255.255.255.0"), UPNP_URL_OTHER_HOST);
+	/* A host of another subnet naming itself. */
+	assert_int_equal(url_check("http://192.168.78.5:5000/rootDesc.xml",
+	    "192.168.78.5", "255.255.255.0"), UPNP_URL_OFF_LAN);
+	assert_int_equal(url_check("http://10.0.0.1:5000/rootDesc.xml",
+	    "10.0.0.1", "255.255.255.0"), UPNP_URL_OFF_LAN);
+	/* The prefix counts: in a /16, 192.168.78.5 is on it. */
+	assert_int_equal(url_check("http://192.168.78.5:5000/rootDesc.xml",
+	    "192.168.78.5", "255.255.0.0"), UPNP_URL_OK);
+	assert_int_equal(url_check("http://192.168.77.129/",
+	    "192.168.77.129", "255.255.255.128"), UPNP_URL_OFF_LAN);
+	/* Netmask unknown: the gateway alone. */
+	assert_int_equal(url_check("http://192.168.77.1:5000/rootDesc.xml",
+	    "192.168.77.1", "0.0.0.0"), UPNP_URL_OK);
+	assert_int_equal(url_check("http://192.168.77.11:5000/rootDesc.xml",
+	    "192.168.77.11", "0.0.0.0"), UPNP_URL_OFF_LAN);
+	/* Not a URL natmapd reads at all. */
+	assert_int_equal(url_check("http://router.lan/rootDesc.xml",
+	    "192.168.77.1", "255.255.255.0"), UPNP_URL_UNUSABLE);
+	assert_int_equal(url_check("https://192.168.77.1/rootDesc.xml",
+	    "192.168.77.1", "255.255.255.0"), UPNP_URL_UNUSABLE);
+}
+
 /* ---- upnp_desc_parse ---- */
 
 static char *
@@ -896,6 +957,7 @@ main(void)
 		cmocka_unit_test(test_url_ok),
 		cmocka_unit_test(test_url_bad),
 		cmocka_unit_test(test_url_cleared),
+		cmocka_unit_test(test_url_check),
 		TU_FILE_TEST(test_desc_miniupnpd, MINIUPNPD "http-rootdesc.resp"),
 		TU_FILE_TEST(test_desc_wanppp1_only,
 		    "handmade/desc-wanppp1-only.xml"),
