@@ -2,6 +2,9 @@
 /* Fuzz target: UPnP URLs, device descriptions and SOAP answers (upnp-msg.c). */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,18 @@ url(const char *s)
 		{ "NewProtocol", "TCP" },
 	};
 
+	struct in_addr from, local, mask, gw;
+	int v;
+
+	/* The fetch rule: only the sender itself, on the subnet or the gateway. */
+	from.s_addr = htonl(0xc0a84d01);	/* 192.168.77.1 */
+	local.s_addr = htonl(0xc0a84d0a);
+	mask.s_addr = htonl(0xffffff00);
+	gw = from;
+	v = upnp_url_check(s, from, local, mask, gw, &u);
+	CHECK(v >= UPNP_URL_OK && v <= UPNP_URL_OFF_LAN);
+	if (v == UPNP_URL_OK)
+		CHECK(u.addr.s_addr == from.s_addr);
 	if (upnp_url_parse(s, &u) == -1)
 		return;
 	CHECK(u.port != 0);
