@@ -13,6 +13,8 @@
 #define GATEWAY_MAX_DRIVERS	4
 /* How long a lower-preference answer waits for the better ones still out. */
 #define GATEWAY_GRACE_MS	150
+/* A burst of kernel messages is one change: wait this long for the rest. */
+#define GATEWAY_NETCHANGE_DEBOUNCE_MS	250
 
 enum gateway_slot_state {
 	GATEWAY_SLOT_IDLE,
@@ -61,6 +63,31 @@ size_t	gateway_race_nslots(void);
 const struct gateway_slot *gateway_race_slot(size_t);
 /* "PCP: no answer; NAT-PMP: ..." for a race that found nothing. */
 void	gateway_race_why(char *, size_t);
+
+/*
+ * What the gateway and the network say unasked, heard for the engine.
+ * Each handler runs from the loop, once per message.
+ */
+struct pcp_response;
+struct gateway_events {
+	/* A PCP ANNOUNCE or a NAT-PMP public address from the gateway:5351. */
+	void	(*announced)(const struct pcp_response *);
+	/* An SSDP ssdp:alive from the gateway: BOOTID (-1 if none), LOCATION. */
+	void	(*notified)(long bootid, const char *location);
+	/* Routes, addresses or links changed (NETWATCH_* bits), debounced. */
+	void	(*netchanged)(int bits);
+};
+
+/* Watch the network (rtnetlink) from now on, and allow gateway_listen(). */
+void	gateway_watch(const struct gateway_events *);
+/*
+ * Listen for the announcements of gateway on the interface of local
+ * (224.0.0.1:5350 and SSDP 239.255.255.250:1900); the sockets are opened
+ * again only when local changes.  Nothing before gateway_watch().
+ */
+void	gateway_listen(struct in_addr local, struct in_addr gateway);
+/* Close what gateway_watch and gateway_listen opened. */
+void	gateway_unwatch(void);
 
 /*
  * Where to look for a gateway: the interface, our address on it, the

@@ -9,12 +9,16 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "announce.h"
 #include "driver.h"
 #include "gateway.h"
 #include "log.h"
 #include "loop.h"
+#include "netwatch.h"
 #include "osdep.h"
+#include "pcp-msg.h"
 
 /*
  * One race at a time: a driver's probe callback carries no argument, so
@@ -273,6 +277,146 @@ gateway_race_why(char *buf, size_t len)
 		    race.slot[i].drv->name, race.slot[i].detail[0] != '\0' ?
 		    race.slot[i].detail : "no answer");
 	}
+}
+
+/* ---- what the gateway and the network say unasked ---- */
+
+static struct {
+	int			 on;		/* gateway_watch() was called */
+	struct gateway_events	 ev;
+	struct in_addr		 local;		/* the sockets' interface address */
+	struct in_addr		 gateway;	/* whose announcements count */
+	int			 announce_fd;
+	struct loop_fd		 announce_lfd;
+	int			 ssdp_fd;
+	struct loop_fd		 ssdp_lfd;
+	int			 netwatch_fd;
+	struct loop_fd		 netwatch_lfd;
+	struct timer		 netchange;	/* the debounce */
+	int			 netchange_bits;
+} watch = { .announce_fd = -1, .ssdp_fd = -1, .netwatch_fd = -1 };
+
+static void
+watch_close(int *fd, struct loop_fd *lfd)
+{
+	if (*fd == -1)
+		return;
+	loop_fd_del(lfd);
+	close(*fd);
+	*fd = -1;
+}
+
+static void
+announce_cb(struct loop_fd *lf, int ev)
+{
+	struct pcp_response r;
+	int i;
+
+	(void)ev;
+	/* A bounded number a wake-up: a flood must not starve the loop. */
+	for (i = 0; i < 8; i++) {
+		if (announce_read(lf->fd, watch.gateway, &r) != 1)
+			return;
+		log_debug("announcement from the gateway: %s, epoch %u",
+		    r.version == PCP_VERSION ? "PCP ANNOUNCE" :
+		    "NAT-PMP public address", r.epoch);
+		if (watch.ev.announced != NULL)
+			watch.ev.announced(&r);
+	}
+}
+
+static void
+ssdp_cb(struct loop_fd *lf, int ev)
+{
+	char location[256];
+	long bootid;
+	int i;
+
+	(void)ev;
+	for (i = 0; i < 32; i++) {
+		if (announce_ssdp_read(lf->fd, watch.gateway, &bootid, location,
+		    sizeof(location)) != 1)
+			return;
+		if (watch.ev.notified != NULL)
+			watch.ev.notified(bootid, location);
+	}
+}
+
+static void
+netchange_cb(struct timer *t)
+{
+	int bits = watch.netchange_bits;
+
+	(void)t;
+	watch.netchange_bits = 0;
+	if (watch.ev.netchanged != NULL)
+		watch.ev.netchanged(bits);
+}
+
+static void
+netwatch_cb(struct loop_fd *lf, int ev)
+{
+	int bits;
+
+	(void)ev;
+	if ((bits = netwatch_read(lf->fd)) <= 0)
+		return;
+	watch.netchange_bits |= bits;
+	if (!timer_armed(&watch.netchange))
+		timer_set(&watch.netchange, GATEWAY_NETCHANGE_DEBOUNCE_MS);
+}
+
+void
+gateway_watch(const struct gateway_events *ev)
+{
+	watch.ev = *ev;
+	if (!watch.on)
+		timer_init(&watch.netchange, netchange_cb);
+	watch.on = 1;
+	if (watch.netwatch_fd != -1)
+		return;
+	if ((watch.netwatch_fd = netwatch_open()) == -1) {
+		log_warn("cannot watch the network for changes");
+		return;
+	}
+	loop_fd_add(&watch.netwatch_lfd, watch.netwatch_fd, LOOP_READ,
+	    netwatch_cb);
+}
+
+void
+gateway_listen(struct in_addr local, struct in_addr gateway)
+{
+	if (!watch.on)
+		return;
+	watch.gateway = gateway;
+	if (watch.announce_fd != -1 && watch.local.s_addr == local.s_addr)
+		return;
+	watch_close(&watch.announce_fd, &watch.announce_lfd);
+	watch_close(&watch.ssdp_fd, &watch.ssdp_lfd);
+	if ((watch.ssdp_fd = announce_ssdp_open(local)) == -1)
+		log_warn("cannot listen for SSDP NOTIFY on port 1900");
+	else
+		loop_fd_add(&watch.ssdp_lfd, watch.ssdp_fd, LOOP_READ, ssdp_cb);
+	if ((watch.announce_fd = announce_open(local)) == -1) {
+		log_warn("cannot listen for the gateway's announcements on "
+		    "port %d", PCP_CLIENT_PORT);
+		return;
+	}
+	watch.local = local;
+	loop_fd_add(&watch.announce_lfd, watch.announce_fd, LOOP_READ,
+	    announce_cb);
+}
+
+void
+gateway_unwatch(void)
+{
+	watch_close(&watch.netwatch_fd, &watch.netwatch_lfd);
+	watch_close(&watch.announce_fd, &watch.announce_lfd);
+	watch_close(&watch.ssdp_fd, &watch.ssdp_lfd);
+	if (watch.on)
+		timer_stop(&watch.netchange);
+	watch.netchange_bits = 0;
+	watch.on = 0;
 }
 
 int

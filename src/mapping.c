@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "addrclass.h"
-#include "announce.h"
 #include "conf.h"
 #include "driver.h"
 #include "gateway.h"
@@ -77,19 +76,9 @@ static struct {
 	char				*state_path;
 	struct timer			 state_timer;
 	int				 state_warned;
-	int				 watching;	/* netwatch and announcements */
 	struct timer			 check_timer;	/* the periodic re-probe */
 	int				 gw_quiet;	/* a periodic probe: log only changes */
-	int				 announce_fd;
-	struct loop_fd			 announce_lfd;
-	int				 ssdp_fd;	/* SSDP NOTIFY from the gateway */
-	struct loop_fd			 ssdp_lfd;
 	long				 bootid;	/* its last BOOTID, -1: none yet */
-	struct in_addr			 announce_local;
-	int				 netwatch_fd;
-	struct loop_fd			 netwatch_lfd;
-	struct timer			 netchange_timer;
-	int				 netchange_bits;
 	char				 tag[16];	/* descriptions start with it */
 	struct drv_op			 scan_op;	/* listing the gateway's table */
 	unsigned int			 scan_index;
@@ -104,9 +93,6 @@ static struct {
 /* After a gateway reset, mappings come back at random within this (RFC 6887 14.1.3). */
 #define MAPPING_RESET_SPREAD_MS		5000
 
-/* A burst of kernel messages is one change: wait this long for the rest. */
-#define MAPPING_NETCHANGE_DEBOUNCE_MS	250
-
 static const char *const state_names[] = {
 	[MAPPING_WAIT] = "wait",
 	[MAPPING_ADDING] = "adding",
@@ -118,7 +104,6 @@ static const char *const state_names[] = {
 };
 
 static void	mapping_add(struct mapping *);
-static void	announce_listen(void);
 static void	verify_done(struct drv_op *, const struct drv_result *);
 static void	mapping_probe(void);
 static void	mapping_check_stopped(void);
@@ -754,7 +739,7 @@ gateway_ready(const struct mapping_driver *drv, const struct drv_gateway *gw)
 	}
 	if (gw->has_epoch)
 		epoch_seen(gw->epoch, NULL);
-	announce_listen();
+	gateway_listen(E.env.local, E.env.gateway);
 	for (m = next_m = E.maps; (m = next_m) != NULL;) {
 		next_m = m->next;
 		if (m->unwanted && m->stale_proto[0] != '\0' &&
@@ -777,111 +762,60 @@ gateway_ready(const struct mapping_driver *drv, const struct drv_gateway *gw)
 		scan_start();
 }
 
+/* A PCP or NAT-PMP announcement from the gateway. */
 static void
-announce_cb(struct loop_fd *lf, int ev)
+on_announced(const struct pcp_response *r)
 {
-	struct pcp_response r;
 	struct in_addr ext;
-	int i;
 
-	(void)ev;
-	for (i = 0; i < 8; i++) {
-		if (announce_read(lf->fd, E.env.gateway, &r) != 1)
-			return;
-		if (E.gw_state != GW_READY || E.stopping)
-			continue;
-		log_debug("announcement from the gateway: %s, epoch %u",
-		    r.version == PCP_VERSION ? "PCP ANNOUNCE" :
-		    "NAT-PMP public address", r.epoch);
-		if (r.version == NATPMP_VERSION &&
-		    pcp_addr_to_v4(&r.external_addr, &ext) == 0)
-			note_external(ext);
-		/*
-		 * Servers announce when they start, lose their state or
-		 * change address (RFC 6887 14.1.3, RFC 6886 3.2.1): map
-		 * again whatever the epoch says, which a server up for a
-		 * few seconds only cannot tell.  Keep the epoch for the
-		 * checks on ordinary answers.
-		 */
-		(void)pcp_epoch_check(&E.epoch, r.epoch, loop_now());
-		log_info("gateway %s announced a restart (epoch %u); mapping "
-		    "again", inet_ntoa(E.env.gateway), r.epoch);
+	if (E.gw_state != GW_READY || E.stopping)
+		return;
+	if (r->version == NATPMP_VERSION &&
+	    pcp_addr_to_v4(&r->external_addr, &ext) == 0)
+		note_external(ext);
+	/*
+	 * Servers announce when they start, lose their state or change
+	 * address (RFC 6887 14.1.3, RFC 6886 3.2.1): map again whatever the
+	 * epoch says, which a server up for a few seconds only cannot tell.
+	 * Keep the epoch for the checks on ordinary answers.
+	 */
+	(void)pcp_epoch_check(&E.epoch, r->epoch, loop_now());
+	log_info("gateway %s announced a restart (epoch %u); mapping again",
+	    inet_ntoa(E.env.gateway), r->epoch);
+	remap_all(NULL);
+	/* And ask soon what the external address is now. */
+	if (!gateway_race_running())
+		timer_set(&E.check_timer, loop_jitter(500, 20));
+}
+
+/* An SSDP NOTIFY from the gateway: another BOOTID is a restart. */
+static void
+on_notified(long bootid, const char *location)
+{
+	if (E.gw_state != GW_READY || E.stopping)
+		return;
+	/*
+	 * The IGD we use now describes itself elsewhere (miniupnpd takes a
+	 * new HTTP port at each start unless told one): its control URL is
+	 * stale.  Look for it again, soon.
+	 */
+	if (strcmp(E.drv->id, "upnp") == 0 && location[0] != '\0' &&
+	    strcmp(location, E.gw.where) != 0 && !gateway_race_running() &&
+	    timer_remaining(&E.check_timer) > 500) {
+		log_info("gateway %s now describes itself at %s; looking for it "
+		    "again", inet_ntoa(E.env.gateway), location);
+		timer_set(&E.check_timer, loop_jitter(200, 20));
+	}
+	if (bootid < 0)
+		return;
+	if (E.bootid >= 0 && bootid != E.bootid) {
+		log_info("gateway %s restarted (UPnP BOOTID %ld -> %ld); mapping "
+		    "again", inet_ntoa(E.env.gateway), E.bootid, bootid);
 		remap_all(NULL);
-		/* And ask soon what the external address is now. */
 		if (!gateway_race_running())
 			timer_set(&E.check_timer, loop_jitter(500, 20));
 	}
-}
-
-/* A NOTIFY with another BOOTID: the gateway's UPnP device restarted. */
-static void
-ssdp_cb(struct loop_fd *lf, int ev)
-{
-	char location[256];
-	long bootid;
-	int i;
-
-	(void)ev;
-	for (i = 0; i < 32; i++) {
-		if (announce_ssdp_read(lf->fd, E.env.gateway, &bootid, location,
-		    sizeof(location)) != 1)
-			return;
-		if (E.gw_state != GW_READY || E.stopping)
-			continue;
-		/*
-		 * The IGD we use now describes itself elsewhere (miniupnpd
-		 * takes a new HTTP port at each start unless told one): its
-		 * control URL is stale.  Look for it again, soon.
-		 */
-		if (strcmp(E.drv->id, "upnp") == 0 && location[0] != '\0' &&
-		    strcmp(location, E.gw.where) != 0 && !gateway_race_running() &&
-		    timer_remaining(&E.check_timer) > 500) {
-			log_info("gateway %s now describes itself at %s; looking "
-			    "for it again", inet_ntoa(E.env.gateway), location);
-			timer_set(&E.check_timer, loop_jitter(200, 20));
-		}
-		if (bootid < 0)
-			continue;
-		if (E.bootid >= 0 && bootid != E.bootid) {
-			log_info("gateway %s restarted (UPnP BOOTID %ld -> %ld); "
-			    "mapping again", inet_ntoa(E.env.gateway),
-			    E.bootid, bootid);
-			remap_all(NULL);
-			if (!gateway_race_running())
-				timer_set(&E.check_timer, loop_jitter(500, 20));
-		}
-		E.bootid = bootid;
-	}
-}
-
-/* Hear the gateway's announcements, on the interface our mappings use. */
-static void
-announce_listen(void)
-{
-	if (!E.watching)
-		return;
-	if (E.announce_fd != -1 &&
-	    E.announce_local.s_addr == E.env.local.s_addr)
-		return;
-	if (E.announce_fd != -1) {
-		loop_fd_del(&E.announce_lfd);
-		close(E.announce_fd);
-	}
-	if (E.ssdp_fd != -1) {
-		loop_fd_del(&E.ssdp_lfd);
-		close(E.ssdp_fd);
-	}
-	if ((E.ssdp_fd = announce_ssdp_open(E.env.local)) == -1)
-		log_warn("cannot listen for SSDP NOTIFY on port 1900");
-	else
-		loop_fd_add(&E.ssdp_lfd, E.ssdp_fd, LOOP_READ, ssdp_cb);
-	if ((E.announce_fd = announce_open(E.env.local)) == -1) {
-		log_warn("cannot listen for the gateway's announcements on "
-		    "port %d", PCP_CLIENT_PORT);
-		return;
-	}
-	E.announce_local = E.env.local;
-	loop_fd_add(&E.announce_lfd, E.announce_fd, LOOP_READ, announce_cb);
+	E.bootid = bootid;
 }
 
 /* The race between the drivers is over: the best one, or none answered. */
@@ -958,13 +892,10 @@ probe_timer_cb(struct timer *t)
 	mapping_probe();
 }
 
+/* Routes, addresses or links changed: the gateway may be another now. */
 static void
-netchange_timer_cb(struct timer *t)
+on_netchanged(int bits)
 {
-	int bits = E.netchange_bits;
-
-	(void)t;
-	E.netchange_bits = 0;
 	if (E.stopping)
 		return;
 	log_info("network changed (%s%s%s); probing for the gateway again",
@@ -1114,19 +1045,6 @@ check_timer_cb(struct timer *t)
 	mapping_probe();
 }
 
-static void
-netwatch_cb(struct loop_fd *lf, int ev)
-{
-	int bits;
-
-	(void)ev;
-	if ((bits = netwatch_read(lf->fd)) <= 0)
-		return;
-	E.netchange_bits |= bits;
-	if (!timer_armed(&E.netchange_timer))
-		timer_set(&E.netchange_timer, MAPPING_NETCHANGE_DEBOUNCE_MS);
-}
-
 void
 mapping_check_now(void)
 {
@@ -1140,14 +1058,13 @@ mapping_check_now(void)
 void
 mapping_watch_network(void)
 {
-	E.watching = 1;
-	if (E.netwatch_fd != -1)
-		return;
-	if ((E.netwatch_fd = netwatch_open()) == -1) {
-		log_warn("cannot watch the network for changes");
-		return;
-	}
-	loop_fd_add(&E.netwatch_lfd, E.netwatch_fd, LOOP_READ, netwatch_cb);
+	static const struct gateway_events events = {
+		.announced = on_announced,
+		.notified = on_notified,
+		.netchanged = on_netchanged,
+	};
+
+	gateway_watch(&events);
 }
 
 void
@@ -1159,12 +1076,8 @@ mapping_init(const struct config *conf,
 	E.drv = ndrivers > 0 ? drivers[0] : NULL;
 	apply_settings(conf);
 	timer_init(&E.probe_timer, probe_timer_cb);
-	timer_init(&E.netchange_timer, netchange_timer_cb);
 	timer_init(&E.check_timer, check_timer_cb);
 	timer_init(&E.state_timer, state_timer_cb);
-	E.netwatch_fd = -1;
-	E.announce_fd = -1;
-	E.ssdp_fd = -1;
 	E.bootid = -1;
 	snprintf(E.tag, sizeof(E.tag), "natmapd");
 	timer_init(&E.stop_timer, NULL);
@@ -1304,27 +1217,12 @@ mapping_free(void)
 	}
 	timer_stop(&E.probe_timer);
 	timer_stop(&E.stop_timer);
-	timer_stop(&E.netchange_timer);
 	timer_stop(&E.check_timer);
 	timer_stop(&E.state_timer);
 	free(E.state_path);
 	E.state_path = NULL;
 	gateway_race_cancel();
-	if (E.netwatch_fd != -1) {
-		loop_fd_del(&E.netwatch_lfd);
-		close(E.netwatch_fd);
-		E.netwatch_fd = -1;
-	}
-	if (E.announce_fd != -1) {
-		loop_fd_del(&E.announce_lfd);
-		close(E.announce_fd);
-		E.announce_fd = -1;
-	}
-	if (E.ssdp_fd != -1) {
-		loop_fd_del(&E.ssdp_lfd);
-		close(E.ssdp_fd);
-		E.ssdp_fd = -1;
-	}
+	gateway_unwatch();
 }
 
 void
