@@ -124,20 +124,10 @@ fake_cancel(struct drv_op *op)
 
 const struct mapping_driver fake_driver;
 static const struct mapping_driver *const drivers[] = { &fake_driver };
-/* The same with a look-up (UPnP's GetSpecificPortMappingEntry). */
-const struct mapping_driver fake_upnp_driver;
+/* The same with a look-up (UPnP's GetSpecificPortMappingEntry); see start_upnp(). */
+static struct mapping_driver fake_upnp_driver;
 static const struct mapping_driver *const upnp_drivers[] = {
 	&fake_upnp_driver };
-
-const struct mapping_driver fake_upnp_driver = {
-	.name = "FAKE-UPNP",
-	.probe = fake_probe,
-	.probe_cancel = fake_probe_cancel,
-	.map = fake_map,
-	.unmap = fake_unmap,
-	.verify = fake_verify,
-	.cancel = fake_cancel,
-};
 
 const struct mapping_driver fake_driver = {
 	.name = "FAKE",
@@ -274,6 +264,8 @@ static void
 start_upnp(const char *const *maps, uint32_t lease)
 {
 	setup_conf(maps, lease);
+	fake_upnp_driver = fake_driver;
+	fake_upnp_driver.verify = fake_verify;
 	fake_cur = &fake_upnp_driver;
 	mapping_init(&conf, upnp_drivers, 1);
 	mapping_set_observer(observer);
