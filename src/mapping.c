@@ -116,7 +116,8 @@ static struct {
 	struct drv_op			 scan_op;	/* listing the gateway's table */
 	unsigned int			 scan_index;
 	struct timer			 canary_timer;	/* one mapping looked up */
-	unsigned int			 canary_turn;	/* whose turn it is */
+	int				 canary_proto;	/* the last one looked up */
+	uint16_t			 canary_port;
 	int				 check_all;	/* SIGUSR1: verify every mapping */
 } E;
 
@@ -678,12 +679,28 @@ canary_fits(const struct mapping *m)
 	    m->op.priv == NULL && m->vop.priv == NULL;
 }
 
+/* The one after the last canary, in the list's order, round and round. */
+static struct mapping *
+canary_next(void)
+{
+	struct mapping *last, *m;
+
+	for (last = E.maps; last != NULL; last = last->next)
+		if (last->proto == E.canary_proto &&
+		    last->int_port == E.canary_port && !last->unwanted)
+			break;
+	for (m = last != NULL ? last->next : E.maps; m != last;
+	    m = m != NULL ? m->next : E.maps)
+		if (m != NULL && canary_fits(m))
+			return m;
+	return last != NULL && canary_fits(last) ? last : NULL;
+}
+
 static void
 canary_timer_cb(struct timer *t)
 {
 	struct mapping *m;
 	struct drv_map req;
-	unsigned int n = 0, k;
 
 	(void)t;
 	if (E.stopping || E.gw_state != GW_READY || E.drv->verify == NULL)
@@ -692,17 +709,13 @@ canary_timer_cb(struct timer *t)
 	/* The gateway check, or a look at every mapping, is this turn's. */
 	if (E.probing)
 		return;
-	for (m = E.maps; m != NULL; m = m->next) {
+	for (m = E.maps; m != NULL; m = m->next)
 		if (m->vop.priv != NULL)
 			return;
-		n += canary_fits(m);
-	}
-	if (n == 0)
+	if ((m = canary_next()) == NULL)
 		return;
-	k = E.canary_turn++ % n;
-	for (m = E.maps; m != NULL; m = m->next)
-		if (canary_fits(m) && k-- == 0)
-			break;
+	E.canary_proto = m->proto;
+	E.canary_port = m->int_port;
 	mapping_request(m, &req);
 	req.ext_port = m->ext_port;
 	req.lease = m->lease;
