@@ -755,6 +755,39 @@ test_canary_partial(void **state)
 	assert_int_equal(mapping_count(MAPPING_BOUND), 3);
 }
 
+/* A mapping busy when its turn comes (a renewal out) gets the next turn but one. */
+static void
+test_canary_turns(void **state)
+{
+	static const char *const maps[] = { "8080/tcp", "9000/udp",
+	    "7000/tcp", NULL };
+	static const uint16_t order[] = { 8080, 7000, 8080, 9000, 7000 };
+	int r, held;
+	size_t i;
+
+	(void)state;
+	start_upnp(maps, 3600);
+	gateway_up();
+	answer(0, DRV_OK, 8080, 3600);
+	answer(1, DRV_OK, 9000, 40);	/* renewed in 20 s */
+	answer(2, DRV_OK, 7000, 3600);
+	r = next_request(CANARY_MAX_MS + 1);
+	assert_int_equal(F.req[r].kind, REQ_VERIFY);
+	assert_int_equal(F.req[r].m.ext_port, order[0]);
+	answer(r, DRV_OK, order[0], 3600);
+	held = next_request(20 * 1000);
+	assert_int_equal(F.req[held].kind, REQ_MAP);
+	assert_int_equal(F.req[held].m.ext_port, 9000);
+	for (i = 1; i < sizeof(order) / sizeof(order[0]); i++) {
+		r = next_request(CANARY_MAX_MS + 1);
+		assert_int_equal(F.req[r].kind, REQ_VERIFY);
+		assert_int_equal(F.req[r].m.ext_port, order[i]);
+		answer(r, DRV_OK, order[i], 3600);
+		if (i == 1)	/* the renewal is answered after 7000's turn */
+			answer(held, DRV_OK, 9000, 3600);
+	}
+}
+
 /* SIGUSR1 still looks up every mapping; a gateway lost stops the canary. */
 static void
 test_canary_check_now(void **state)
@@ -820,6 +853,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_canary_partial, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_canary_check_now, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_canary_turns, setup,
 		    teardown),
 	};
 
