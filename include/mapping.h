@@ -25,6 +25,8 @@ enum mapping_state {
 #define MAPPING_BACKOFF_MAX_MS	60000
 #define MAPPING_PERMANENT_CHECK_S 600	/* how often a permanent mapping is re-added */
 #define MAPPING_SHUTDOWN_MS	4500
+/* A UPnP gateway is asked for one mapping this often (+0..10%), never sooner. */
+#define MAPPING_CANARY_INTERVAL_S 15
 
 /* What leaves the engine on every state change. */
 struct mapping_status {

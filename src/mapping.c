@@ -50,6 +50,7 @@ struct mapping {
 	struct timer	 timer;
 	struct drv_op	 op;
 	struct drv_op	 vop;		/* a periodic verification */
+	int		 canary;	/* vop is the canary's look (a miss: check all) */
 	struct mapping	*next;
 };
 
@@ -82,12 +83,20 @@ static struct {
 	char				 tag[16];	/* descriptions start with it */
 	struct drv_op			 scan_op;	/* listing the gateway's table */
 	unsigned int			 scan_index;
+	struct timer			 canary_timer;	/* one mapping looked up */
+	int				 canary_proto;	/* the last one looked up */
+	uint16_t			 canary_port;
+	int				 check_all;	/* SIGUSR1: verify every mapping */
 } E;
 
 /* How far down a gateway's table natmapd looks for its own entries. */
 #define MAPPING_SCAN_MAX		256
 
-/* How often the gateway is probed again, to notice a new external address. */
+/*
+ * How often the gateway is probed again, to notice a new external address;
+ * whether the mappings are still there is the canary's business
+ * (MAPPING_CANARY_INTERVAL_S).
+ */
 #define MAPPING_CHECK_INTERVAL_S	300
 
 /* After a gateway reset, mappings come back at random within this (RFC 6887 14.1.3). */
@@ -105,6 +114,7 @@ static const char *const state_names[] = {
 
 static void	mapping_add(struct mapping *);
 static void	verify_done(struct drv_op *, const struct drv_result *);
+static void	verify_all(void);
 static void	mapping_probe(void);
 static void	mapping_check_stopped(void);
 
@@ -566,7 +576,9 @@ static void
 verify_done(struct drv_op *op, const struct drv_result *res)
 {
 	struct mapping *m = container_of(op, struct mapping, vop);
+	int canary = m->canary;
 
+	m->canary = 0;
 	if (m->state != MAPPING_BOUND || E.stopping)
 		return;
 	if (res->status == DRV_OK) {
@@ -580,6 +592,12 @@ verify_done(struct drv_op *op, const struct drv_result *res)
 	    m->int_port, m->ext_port, res->detail);
 	mapping_transition(m, MAPPING_RENEWING);
 	mapping_add(m);
+	/* A router purges its whole table, more often than one entry. */
+	if (canary) {
+		log_info("%s gateway %s lost an entry; looking for the others",
+		    E.drv->name, E.gw.where);
+		verify_all();
+	}
 }
 
 /* Routers purge rules (idle ones, or all on a reload): look, and put back. */
@@ -597,9 +615,84 @@ verify_all(void)
 		mapping_request(m, &req);
 		req.ext_port = m->ext_port;
 		req.lease = m->lease;
+		m->canary = 0;
 		if (E.drv->verify(&m->vop, &req) == -1)
 			log_debug("%s %u: cannot verify", proto_name(m->proto),
 			    m->int_port);
+	}
+}
+
+/*
+ * The canary: routers drop their rules without a word (a purge, a reload
+ * of the firewall).  Every MAPPING_CANARY_INTERVAL_S and a bit, never
+ * sooner, one mapping is looked up, each in turn; the one found missing
+ * is added again and every other one looked up at once.  One request per
+ * turn whatever the number of mappings; a gateway that cannot be asked
+ * (PCP, NAT-PMP) gets none.
+ */
+static void
+canary_arm(void)
+{
+	if (E.stopping || E.drv == NULL || E.drv->verify == NULL) {
+		timer_stop(&E.canary_timer);
+		return;
+	}
+	timer_set(&E.canary_timer, (uint64_t)MAPPING_CANARY_INTERVAL_S * 1000 +
+	    loop_random(MAPPING_CANARY_INTERVAL_S * 100));
+}
+
+static int
+canary_fits(const struct mapping *m)
+{
+	return m->state == MAPPING_BOUND && !m->unwanted &&
+	    m->op.priv == NULL && m->vop.priv == NULL;
+}
+
+/* The one after the last canary, in the list's order, round and round. */
+static struct mapping *
+canary_next(void)
+{
+	struct mapping *last, *m;
+
+	for (last = E.maps; last != NULL; last = last->next)
+		if (last->proto == E.canary_proto &&
+		    last->int_port == E.canary_port && !last->unwanted)
+			break;
+	for (m = last != NULL ? last->next : E.maps; m != last;
+	    m = m != NULL ? m->next : E.maps)
+		if (m != NULL && canary_fits(m))
+			return m;
+	return last != NULL && canary_fits(last) ? last : NULL;
+}
+
+static void
+canary_timer_cb(struct timer *t)
+{
+	struct mapping *m;
+	struct drv_map req;
+
+	(void)t;
+	if (E.stopping || E.gw_state != GW_READY || E.drv->verify == NULL)
+		return;
+	canary_arm();
+	/* The gateway check, or a look at every mapping, is this turn's. */
+	if (gateway_race_running())
+		return;
+	for (m = E.maps; m != NULL; m = m->next)
+		if (m->vop.priv != NULL)
+			return;
+	if ((m = canary_next()) == NULL)
+		return;
+	E.canary_proto = m->proto;
+	E.canary_port = m->int_port;
+	mapping_request(m, &req);
+	req.ext_port = m->ext_port;
+	req.lease = m->lease;
+	m->canary = 1;
+	if (E.drv->verify(&m->vop, &req) == -1) {
+		m->canary = 0;
+		log_debug("%s %u: cannot verify", proto_name(m->proto),
+		    m->int_port);
 	}
 }
 
@@ -720,9 +813,15 @@ gateway_ready(const struct mapping_driver *drv, const struct drv_gateway *gw)
 		remap_all(NULL);
 	timer_set(&E.check_timer, loop_jitter((uint64_t)
 	    MAPPING_CHECK_INTERVAL_S * 1000, 10));
-	/* A periodic check of the same gateway: are the mappings still there? */
-	if (was_check && !changed)
+	/*
+	 * SIGUSR1 on the same gateway: are the mappings still there?  The
+	 * periodic check leaves that to the canary, at its steady cost.
+	 */
+	if (was_check && !changed && E.check_all)
 		verify_all();
+	E.check_all = 0;
+	if (!timer_armed(&E.canary_timer))
+		canary_arm();
 	if (changed) {
 		memset(&E.epoch, 0, sizeof(E.epoch));
 		E.bootid = -1;
@@ -1042,6 +1141,8 @@ check_timer_cb(struct timer *t)
 	if (E.stopping || E.gw_state != GW_READY)
 		return;
 	E.gw_quiet = 1;
+	/* The probe takes the canary's turn. */
+	canary_arm();
 	mapping_probe();
 }
 
@@ -1052,6 +1153,7 @@ mapping_check_now(void)
 	    gateway_race_running())
 		return;
 	log_info("checking the gateway and the mappings now");
+	E.check_all = 1;
 	timer_set(&E.check_timer, 0);
 }
 
@@ -1077,6 +1179,7 @@ mapping_init(const struct config *conf,
 	apply_settings(conf);
 	timer_init(&E.probe_timer, probe_timer_cb);
 	timer_init(&E.check_timer, check_timer_cb);
+	timer_init(&E.canary_timer, canary_timer_cb);
 	timer_init(&E.state_timer, state_timer_cb);
 	E.bootid = -1;
 	snprintf(E.tag, sizeof(E.tag), "natmapd");
@@ -1218,6 +1321,7 @@ mapping_free(void)
 	timer_stop(&E.probe_timer);
 	timer_stop(&E.stop_timer);
 	timer_stop(&E.check_timer);
+	timer_stop(&E.canary_timer);
 	timer_stop(&E.state_timer);
 	free(E.state_path);
 	E.state_path = NULL;

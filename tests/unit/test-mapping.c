@@ -44,7 +44,7 @@ advance(uint64_t ms)
 }
 
 #define MAXREQ	64
-enum { REQ_MAP, REQ_UNMAP };
+enum { REQ_MAP, REQ_UNMAP, REQ_VERIFY };
 
 static struct {
 	int		probes;
@@ -104,6 +104,12 @@ fake_unmap(struct drv_op *op, const struct drv_map *m)
 	return fake_req(REQ_UNMAP, op, m);
 }
 
+static int
+fake_verify(struct drv_op *op, const struct drv_map *m)
+{
+	return fake_req(REQ_VERIFY, op, m);
+}
+
 static void
 fake_cancel(struct drv_op *op)
 {
@@ -118,6 +124,10 @@ fake_cancel(struct drv_op *op)
 
 const struct mapping_driver fake_driver;
 static const struct mapping_driver *const drivers[] = { &fake_driver };
+/* The same with a look-up (UPnP's GetSpecificPortMappingEntry); see start_upnp(). */
+static struct mapping_driver fake_upnp_driver;
+static const struct mapping_driver *const upnp_drivers[] = {
+	&fake_upnp_driver };
 
 const struct mapping_driver fake_driver = {
 	.name = "FAKE",
@@ -127,6 +137,9 @@ const struct mapping_driver fake_driver = {
 	.unmap = fake_unmap,
 	.cancel = fake_cancel,
 };
+
+/* The driver the engine was given, which the probe answers as. */
+static const struct mapping_driver *fake_cur = &fake_driver;
 
 static void
 gateway_up_with(const char *external)
@@ -141,7 +154,7 @@ gateway_up_with(const char *external)
 	gw.bootid = -1;
 	assert_non_null(cb);
 	F.probe_cb = NULL;
-	cb(&fake_driver, DRV_OK, &gw, NULL);
+	cb(fake_cur, DRV_OK, &gw, NULL);
 }
 
 static void
@@ -157,7 +170,7 @@ gateway_none(void)
 
 	assert_non_null(cb);
 	F.probe_cb = NULL;
-	cb(&fake_driver, DRV_ERR_GATEWAY, NULL, "nothing answered");
+	cb(fake_cur, DRV_ERR_GATEWAY, NULL, "nothing answered");
 }
 
 static void
@@ -221,6 +234,7 @@ setup(void **state)
 	memset(&F, 0, sizeof(F));
 	memset(observed, 0, sizeof(observed));
 	stopped = 0;
+	fake_cur = &fake_driver;
 	fake_now = 1000000;
 	loop_set_clock(fake_clock);
 	return 0;
@@ -241,6 +255,19 @@ start(const char *const *maps, uint32_t lease)
 {
 	setup_conf(maps, lease);
 	mapping_init(&conf, drivers, 1);
+	mapping_set_observer(observer);
+	mapping_start();
+}
+
+/* The same over a driver that can look a mapping up. */
+static void
+start_upnp(const char *const *maps, uint32_t lease)
+{
+	setup_conf(maps, lease);
+	fake_upnp_driver = fake_driver;
+	fake_upnp_driver.verify = fake_verify;
+	fake_cur = &fake_upnp_driver;
+	mapping_init(&conf, upnp_drivers, 1);
 	mapping_set_observer(observer);
 	mapping_start();
 }
@@ -548,6 +575,250 @@ test_shutdown_retries_delete(void **state)
 	assert_int_equal(mapping_count(MAPPING_GONE), 1);
 }
 
+/* Three mappings on a gateway that can be asked, all added and answered. */
+static void
+canary_setup_lease(uint32_t lease)
+{
+	static const char *const maps[] = { "8080/tcp", "9000/udp",
+	    "7000/tcp", NULL };
+
+	start_upnp(maps, lease);
+	gateway_up();
+	assert_int_equal(F.nreq, 3);
+	answer(0, DRV_OK, 8080, lease);
+	answer(1, DRV_OK, 9000, lease);
+	answer(2, DRV_OK, 7000, lease);
+	assert_int_equal(mapping_count(MAPPING_BOUND), 3);
+}
+
+static void
+canary_setup(void)
+{
+	canary_setup_lease(3600);
+}
+
+#define CANARY_MS	((uint64_t)MAPPING_CANARY_INTERVAL_S * 1000)
+#define CANARY_MAX_MS	(CANARY_MS + CANARY_MS / 10)
+
+/* Run the clock until the next request goes out (at most `within` ms); its index. */
+static int
+next_request(uint64_t within)
+{
+	uint64_t end = fake_now + within;
+	int n = F.nreq;
+
+	while (fake_now < end && F.nreq == n)
+		advance(1);
+	assert_true(F.nreq > n);
+	return n;
+}
+
+/*
+ * Nothing changes: one look-up per MAPPING_CANARY_INTERVAL_S (+0..10%),
+ * never sooner, each mapping in turn; the 5-minute check takes a turn and
+ * looks up nothing itself.  Ten minutes cost at most one request per
+ * interval, whatever the number of mappings.
+ */
+static void
+test_canary_schedule(void **state)
+{
+	uint64_t t0, last;
+	int i = 0, r, first, probes;
+	uint16_t ports[3] = { 0, 0, 0 };
+
+	(void)state;
+	canary_setup();
+	t0 = last = fake_now;
+	first = F.nreq;
+	while (fake_now - t0 < 600 * 1000) {
+		r = F.nreq;
+		probes = F.probes;
+		while (F.nreq == r && F.probes == probes &&
+		    fake_now - t0 < 600 * 1000)
+			advance(1);
+		if (F.probes != probes) {
+			/* the periodic check, in place of a look-up */
+			assert_int_equal(F.nreq, r);
+			assert_true(fake_now - t0 >= 270 * 1000);
+			gateway_up();	/* the same gateway: nothing to do */
+			assert_int_equal(F.nreq, r);
+			last = fake_now;
+			continue;
+		}
+		if (F.nreq == r)
+			break;
+		assert_int_equal(F.nreq, r + 1);
+		assert_int_equal(F.req[r].kind, REQ_VERIFY);
+		assert_true(F.req[r].at - last >= CANARY_MS);
+		assert_true(F.req[r].at - last <= CANARY_MAX_MS);
+		/* the port granted, each mapping in turn */
+		if (i < 3)
+			ports[i] = F.req[r].m.ext_port;
+		else
+			assert_int_equal(F.req[r].m.ext_port, ports[i % 3]);
+		i++;
+		last = F.req[r].at;
+		answer(r, DRV_OK, F.req[r].m.ext_port, 3600);
+	}
+	/* the start, and one check or two (every 270..330 s) */
+	assert_true(F.probes == 2 || F.probes == 3);
+	assert_true(ports[0] != ports[1] && ports[1] != ports[2] &&
+	    ports[0] != ports[2]);
+	assert_int_equal(F.nreq - first, i);
+	assert_true(i <= 600 / MAPPING_CANARY_INTERVAL_S - (F.probes - 1));
+	assert_true(i >= 600 * 10 / 11 / MAPPING_CANARY_INTERVAL_S - 3);
+	assert_int_equal(mapping_count(MAPPING_BOUND), 3);
+}
+
+/*
+ * The canary is gone (a router that purged its table): it is added again
+ * and every other mapping looked up, at once; the missing ones are added
+ * again, the one still there is left alone.
+ */
+static void
+test_canary_purge(void **state)
+{
+	int c, i, v[2], nv = 0, adds = 0;
+	uint16_t canary, missing, kept;
+
+	(void)state;
+	canary_setup();
+	c = next_request(CANARY_MAX_MS + 1);
+	assert_int_equal(F.req[c].kind, REQ_VERIFY);
+	canary = F.req[c].m.ext_port;
+	answer(c, DRV_ERR_FAILED, canary, 0);
+	/* the canary's add and two look-ups, all out now */
+	assert_int_equal(F.nreq, c + 4);
+	assert_int_equal(mapping_count(MAPPING_RENEWING), 1);
+	for (i = c + 1; i < F.nreq; i++) {
+		if (F.req[i].kind == REQ_MAP) {
+			assert_int_equal(F.req[i].m.ext_port, canary);
+			adds++;
+		} else {
+			assert_int_equal(F.req[i].kind, REQ_VERIFY);
+			assert_true(F.req[i].m.ext_port != canary);
+			v[nv++] = i;
+		}
+	}
+	assert_int_equal(adds, 1);
+	assert_int_equal(nv, 2);
+	/* one of the others is gone too, one is still there */
+	missing = F.req[v[0]].m.ext_port;
+	kept = F.req[v[1]].m.ext_port;
+	answer(v[0], DRV_ERR_FAILED, missing, 0);
+	assert_int_equal(F.nreq, c + 5);
+	assert_int_equal(F.req[c + 4].kind, REQ_MAP);
+	assert_int_equal(F.req[c + 4].m.ext_port, missing);
+	answer(v[1], DRV_OK, kept, 3600);
+	/* a miss found by the sweep starts no other sweep */
+	assert_int_equal(F.nreq, c + 5);
+	for (i = c + 1; i < F.nreq; i++)
+		if (F.req[i].kind == REQ_MAP)
+			answer(i, DRV_OK, F.req[i].m.ext_port, 3600);
+	assert_int_equal(mapping_count(MAPPING_BOUND), 3);
+	/* and the canary goes on at its pace */
+	i = next_request(CANARY_MAX_MS + 1);
+	assert_int_equal(F.req[i].kind, REQ_VERIFY);
+	assert_true(F.req[i].at - F.req[c].at >= CANARY_MS);
+}
+
+/*
+ * One entry dropped, not the first canary: found when its turn comes,
+ * within three intervals for three mappings, and added again.
+ */
+static void
+test_canary_partial(void **state)
+{
+	uint64_t t0;
+	int r, i;
+
+	(void)state;
+	canary_setup();
+	t0 = fake_now;
+	/* the router drops udp 9000 now */
+	for (;;) {
+		r = next_request(CANARY_MAX_MS + 1);
+		assert_int_equal(F.req[r].kind, REQ_VERIFY);
+		if (F.req[r].m.ext_port == 9000)
+			break;
+		answer(r, DRV_OK, F.req[r].m.ext_port, 3600);
+	}
+	assert_true(fake_now - t0 <= 3 * CANARY_MAX_MS);
+	answer(r, DRV_ERR_FAILED, 9000, 0);
+	assert_int_equal(F.nreq, r + 4);
+	assert_int_equal(F.req[r + 1].kind, REQ_MAP);
+	assert_int_equal(F.req[r + 1].m.ext_port, 9000);
+	assert_int_equal(F.req[r + 1].m.proto, DRV_UDP);
+	for (i = r + 1; i < F.nreq; i++)
+		answer(i, DRV_OK, F.req[i].m.ext_port, 3600);
+	assert_int_equal(F.nreq, r + 4);
+	assert_int_equal(mapping_count(MAPPING_BOUND), 3);
+}
+
+/* A mapping busy when its turn comes (a renewal out) gets the next turn but one. */
+static void
+test_canary_turns(void **state)
+{
+	static const char *const maps[] = { "8080/tcp", "9000/udp",
+	    "7000/tcp", NULL };
+	static const uint16_t order[] = { 8080, 7000, 8080, 9000, 7000 };
+	int r, held;
+	size_t i;
+
+	(void)state;
+	start_upnp(maps, 3600);
+	gateway_up();
+	answer(0, DRV_OK, 8080, 3600);
+	answer(1, DRV_OK, 9000, 40);	/* renewed in 20 s */
+	answer(2, DRV_OK, 7000, 3600);
+	r = next_request(CANARY_MAX_MS + 1);
+	assert_int_equal(F.req[r].kind, REQ_VERIFY);
+	assert_int_equal(F.req[r].m.ext_port, order[0]);
+	answer(r, DRV_OK, order[0], 3600);
+	held = next_request(20 * 1000);
+	assert_int_equal(F.req[held].kind, REQ_MAP);
+	assert_int_equal(F.req[held].m.ext_port, 9000);
+	for (i = 1; i < sizeof(order) / sizeof(order[0]); i++) {
+		r = next_request(CANARY_MAX_MS + 1);
+		assert_int_equal(F.req[r].kind, REQ_VERIFY);
+		assert_int_equal(F.req[r].m.ext_port, order[i]);
+		answer(r, DRV_OK, order[i], 3600);
+		if (i == 1)	/* the renewal is answered after 7000's turn */
+			answer(held, DRV_OK, 9000, 3600);
+	}
+}
+
+/* SIGUSR1 still looks up every mapping; a gateway lost stops the canary. */
+static void
+test_canary_check_now(void **state)
+{
+	int n, i;
+
+	(void)state;
+	canary_setup_lease(120);
+	n = F.nreq;
+	mapping_check_now();
+	advance(1);
+	assert_int_equal(F.probes, 2);
+	gateway_up();
+	assert_int_equal(F.nreq, n + 3);
+	for (i = n; i < n + 3; i++) {
+		assert_int_equal(F.req[i].kind, REQ_VERIFY);
+		answer(i, DRV_OK, F.req[i].m.ext_port, 120);
+	}
+	/* a renewal that gets no answer: no look-ups while it is looked for */
+	i = next_request(60 * 1000 + 1);
+	while (F.req[i].kind != REQ_MAP) {
+		answer(i, DRV_OK, F.req[i].m.ext_port, 120);
+		i = next_request(60 * 1000 + 1);
+	}
+	answer(i, DRV_ERR_GATEWAY, F.req[i].m.ext_port, 0);
+	n = F.nreq;
+	advance(10 * CANARY_MAX_MS);
+	for (i = n; i < F.nreq; i++)
+		assert_int_not_equal(F.req[i].kind, REQ_VERIFY);
+}
+
 int
 main(void)
 {
@@ -575,6 +846,16 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_retries_delete,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_canary_schedule, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_canary_purge, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_canary_partial, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_canary_check_now, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_canary_turns, setup,
+		    teardown),
 	};
 
 	log_init(1, 0);
