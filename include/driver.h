@@ -45,6 +45,7 @@ struct drv_gateway {
 	int		has_epoch;	/* PCP and NAT-PMP: the server's epoch time */
 	uint32_t	epoch;
 	long		bootid;		/* UPnP: BOOTID.UPNP.ORG, -1 if none */
+	struct in_addr	addr;		/* UPnP: the device's address */
 };
 
 #define DRV_NONCE_LEN	12

@@ -65,6 +65,20 @@ const struct gateway_slot *gateway_race_slot(size_t);
 void	gateway_race_why(char *, size_t);
 
 /*
+ * For a gateway found through a driver that cannot look a mapping up
+ * (PCP, NAT-PMP): probe the first other driver that can (UPnP), and call
+ * found if it answers from the same device, env's gateway.  Nothing is
+ * called if it does not, or on gateway_lookup_cancel(), or when a race
+ * starts (the race probes the drivers itself).  -1 if there is no such
+ * driver, or a race is under way.
+ */
+int	gateway_lookup_start(const struct drv_env *,
+	    const struct mapping_driver *primary,
+	    void (*found)(const struct mapping_driver *,
+	    const struct drv_gateway *));
+void	gateway_lookup_cancel(void);
+
+/*
  * What the gateway and the network say unasked, heard for the engine.
  * Each handler runs from the loop, once per message.
  */

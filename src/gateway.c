@@ -217,6 +217,7 @@ gateway_race_start(const struct drv_env *env, int mode,
 		errno = EBUSY;
 		return -1;
 	}
+	gateway_lookup_cancel();	/* the race probes every driver */
 	race.env = *env;
 	race.mode = mode;
 	race.done = done;
@@ -277,6 +278,75 @@ gateway_race_why(char *buf, size_t len)
 		    race.slot[i].drv->name, race.slot[i].detail[0] != '\0' ?
 		    race.slot[i].detail : "no answer");
 	}
+}
+
+/* ---- a second driver to look mappings up with ---- */
+
+static struct {
+	const struct mapping_driver	*drv;
+	struct in_addr			 gateway;
+	void				(*found)(const struct mapping_driver *,
+					    const struct drv_gateway *);
+} lookup;
+
+static void
+lookup_cb(const struct mapping_driver *drv, int status,
+    const struct drv_gateway *gw, const char *detail)
+{
+	void (*found)(const struct mapping_driver *,
+	    const struct drv_gateway *) = lookup.found;
+	char dev[INET_ADDRSTRLEN];
+
+	lookup.found = NULL;
+	if (found == NULL || drv != lookup.drv)
+		return;
+	if (status != DRV_OK || gw == NULL) {
+		log_debug("%s: %s; mappings cannot be looked up", drv->name,
+		    detail != NULL ? detail : "no answer");
+		return;
+	}
+	if (gw->addr.s_addr != lookup.gateway.s_addr) {
+		inet_ntop(AF_INET, &gw->addr, dev, sizeof(dev));
+		log_debug("%s answered from %s, not the gateway; mappings "
+		    "cannot be looked up", drv->name, dev);
+		return;
+	}
+	found(drv, gw);
+}
+
+void
+gateway_lookup_cancel(void)
+{
+	if (lookup.found != NULL && lookup.drv->probe_cancel != NULL)
+		lookup.drv->probe_cancel();
+	lookup.found = NULL;
+}
+
+int
+gateway_lookup_start(const struct drv_env *env,
+    const struct mapping_driver *primary,
+    void (*found)(const struct mapping_driver *, const struct drv_gateway *))
+{
+	const struct mapping_driver *d = NULL;
+	size_t i;
+
+	gateway_lookup_cancel();
+	for (i = 0; i < race.nslots && d == NULL; i++)
+		if (race.slot[i].drv != primary &&
+		    race.slot[i].drv->verify != NULL)
+			d = race.slot[i].drv;
+	if (d == NULL || race.running) {
+		errno = d == NULL ? ENOENT : EBUSY;
+		return -1;
+	}
+	lookup.drv = d;
+	lookup.gateway = env->gateway;
+	lookup.found = found;
+	if (d->probe(env, lookup_cb) == -1) {
+		lookup.found = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- what the gateway and the network say unasked ---- */

@@ -87,6 +87,11 @@ static struct {
 	int				 canary_proto;	/* the last one looked up */
 	uint16_t			 canary_port;
 	int				 check_all;	/* SIGUSR1: verify every mapping */
+	/*
+	 * The driver that looks mappings up: the one in use, or, for one
+	 * that cannot (PCP, NAT-PMP), UPnP on the same gateway; NULL: none.
+	 */
+	const struct mapping_driver	*look;
 } E;
 
 /* How far down a gateway's table natmapd looks for its own entries. */
@@ -254,6 +259,15 @@ gateway_lost(void)
 }
 
 static void
+verify_cancel(struct mapping *m)
+{
+	if (m->vop.priv != NULL && E.look != NULL)
+		E.look->cancel(&m->vop);
+	m->vop.priv = NULL;
+	m->canary = 0;
+}
+
+static void
 mapping_free_one(struct mapping *m)
 {
 	struct mapping **p;
@@ -264,8 +278,7 @@ mapping_free_one(struct mapping *m)
 			break;
 		}
 	timer_stop(&m->timer);
-	if (m->vop.priv != NULL)
-		E.drv->cancel(&m->vop);
+	verify_cancel(m);
 	free(m);
 }
 
@@ -607,7 +620,7 @@ verify_all(void)
 	struct mapping *m;
 	struct drv_map req;
 
-	if (E.drv->verify == NULL)
+	if (E.look == NULL)
 		return;
 	for (m = E.maps; m != NULL; m = m->next) {
 		if (m->state != MAPPING_BOUND || m->vop.priv != NULL)
@@ -616,7 +629,7 @@ verify_all(void)
 		req.ext_port = m->ext_port;
 		req.lease = m->lease;
 		m->canary = 0;
-		if (E.drv->verify(&m->vop, &req) == -1)
+		if (E.look->verify(&m->vop, &req) == -1)
 			log_debug("%s %u: cannot verify", proto_name(m->proto),
 			    m->int_port);
 	}
@@ -633,7 +646,7 @@ verify_all(void)
 static void
 canary_arm(void)
 {
-	if (E.stopping || E.drv == NULL || E.drv->verify == NULL) {
+	if (E.stopping || E.look == NULL) {
 		timer_stop(&E.canary_timer);
 		return;
 	}
@@ -672,7 +685,7 @@ canary_timer_cb(struct timer *t)
 	struct drv_map req;
 
 	(void)t;
-	if (E.stopping || E.gw_state != GW_READY || E.drv->verify == NULL)
+	if (E.stopping || E.gw_state != GW_READY || E.look == NULL)
 		return;
 	canary_arm();
 	/* The gateway check, or a look at every mapping, is this turn's. */
@@ -689,7 +702,7 @@ canary_timer_cb(struct timer *t)
 	req.ext_port = m->ext_port;
 	req.lease = m->lease;
 	m->canary = 1;
-	if (E.drv->verify(&m->vop, &req) == -1) {
+	if (E.look->verify(&m->vop, &req) == -1) {
 		m->canary = 0;
 		log_debug("%s %u: cannot verify", proto_name(m->proto),
 		    m->int_port);
@@ -786,6 +799,40 @@ scan_start(void)
 		log_debug("cannot list the gateway's mappings");
 }
 
+/* UPnP on the gateway answered: the canary looks through it. */
+static void
+lookup_found(const struct mapping_driver *drv, const struct drv_gateway *gw)
+{
+	if (E.stopping || E.gw_state != GW_READY || E.look != NULL)
+		return;
+	E.look = drv;
+	log_info("%s gateway %s: its mappings are looked up through %s at %s",
+	    E.drv->name, E.gw.where, drv->name, gw->where);
+	canary_arm();
+}
+
+/*
+ * Who looks the mappings up on this gateway: the driver in use if it can,
+ * else the first other one that finds the same device (PCP's mappings are
+ * in miniupnpd's UPnP table too); none if none does.
+ */
+static void
+look_for_lookup(int changed)
+{
+	struct mapping *m;
+
+	if (changed || (E.look != NULL && E.look != E.drv &&
+	    E.drv->verify != NULL)) {
+		for (m = E.maps; m != NULL; m = m->next)
+			verify_cancel(m);
+		E.look = NULL;
+	}
+	if (E.drv->verify != NULL)
+		E.look = E.drv;
+	else if (E.look == NULL)
+		(void)gateway_lookup_start(&E.env, E.drv, lookup_found);
+}
+
 /* The gateway is found: map what waits, and re-map on another gateway. */
 static void
 gateway_ready(const struct mapping_driver *drv, const struct drv_gateway *gw)
@@ -813,6 +860,7 @@ gateway_ready(const struct mapping_driver *drv, const struct drv_gateway *gw)
 		remap_all(NULL);
 	timer_set(&E.check_timer, loop_jitter((uint64_t)
 	    MAPPING_CHECK_INTERVAL_S * 1000, 10));
+	look_for_lookup(changed);
 	/*
 	 * SIGUSR1 on the same gateway: are the mappings still there?  The
 	 * periodic check leaves that to the canary, at its steady cost.
@@ -1282,13 +1330,13 @@ mapping_shutdown(void (*done)(void))
 	timer_stop(&E.probe_timer);
 	timer_stop(&E.check_timer);
 	gateway_race_cancel();
+	gateway_lookup_cancel();
 	timer_init(&E.stop_timer, stop_deadline);
 	timer_set(&E.stop_timer, MAPPING_SHUTDOWN_MS);
 	for (m = E.maps; m != NULL; m = m->next) {
 		int inflight = m->op.priv != NULL;
 
-		if (m->vop.priv != NULL)
-			E.drv->cancel(&m->vop);
+		verify_cancel(m);
 		if (inflight)
 			E.drv->cancel(&m->op);
 		/* An add in flight may have reached the gateway: delete it too. */
@@ -1313,6 +1361,7 @@ mapping_free(void)
 
 	scan_cancel();
 	wancheck_stop();
+	gateway_lookup_cancel();
 	while ((m = E.maps) != NULL) {
 		if (m->op.priv != NULL)
 			E.drv->cancel(&m->op);

@@ -483,6 +483,7 @@ probe_extaddr_done(struct http_req *h, int err, const struct http_response *r,
 	snprintf(U.gw.name, sizeof(U.gw.name), "UPnP (%.48s)", svc);
 	memcpy(U.gw.where, U.location, sizeof(U.gw.where));
 	U.gw.bootid = U.bootid;
+	U.gw.addr = U.ctl.addr;
 	if (err != HTTP_OK) {
 		U.state = PROBE_SEARCH;
 		log_debug("upnp: GetExternalIPAddress: %s", http_strerror(err));

@@ -4,7 +4,8 @@
 # finds a mapping gone, looks up the others at once and puts them all back,
 # reachable from the WAN within 30 s; one entry dropped is found when its turn
 # comes.  When nothing changes it costs at most one request per 15 s, however
-# many mappings there are.
+# many mappings there are.  Through PCP, the canary asks UPnP on the same
+# router.
 . "$(dirname "$0")/common.sh"
 
 lab_init || { tap_fail "lab builds"; tap_done; exit 1; }
@@ -125,4 +126,32 @@ tap_check "only udp 9000 was added again" eval \
 
 nm_stop_check "SIGTERM" 5000
 tap_check "nothing left" lab_wait 3 no_rules
+
+# PCP, which cannot look a mapping up without renewing it, on a router that
+# also speaks UPnP: the canary asks UPnP about the entries PCP made (they are
+# one table in miniupnpd), and a miss is mapped again through PCP.
+nm_start lan purge-pcp.log -m 8080/tcp -m 8081/tcp -m 9000/udp
+tap_check "auto: mapped via PCP" \
+    nm_wait_log 15 "^tcp $LAB_LAN_IP:8080 -> .* via PCP"
+tap_check "auto: the PCP mappings are looked up through UPnP" \
+    nm_wait_log 10 "^PCP gateway .*: its mappings are looked up through UPnP at $LAB_ROOTDESC$"
+tap_check "auto: reached from the WAN" lab_wait 10 all_reached
+MARK=$(wc -l <"$NM_LOG")
+t0=$(lab_now_ms)
+purge || tap_fail "auto: upnpc deletes the PCP entries"
+tap_check "auto: the purge took every rule" no_rules
+if lab_wait 45 all_rules && lab_wait 5 all_reached; then
+	tap_ok "auto: every rule back via PCP and reached $(( $(lab_now_ms) - t0 )) ms after the purge (target 30000, limit 45000)"
+else
+	tap_fail "auto: every rule back and reached within 45 s of the purge"
+	nm_diag 40
+fi
+tap_check "auto: each found missing and added again" eval \
+    '[ "$(since_mark | grep -c ": no longer on the gateway; adding it again$")" = 3 ]'
+tap_check "auto: added again through PCP, not UPnP" eval \
+    '! since_mark | grep -q "^upnp: AddPortMapping"'
+tap_check "auto: the router holds PCP's entries again" eval \
+    'grep -q "PCP" "$LAB_DIR/miniupnpd.leases" 2>/dev/null || lab_lan upnpc -u "$LAB_ROOTDESC" -l 2>/dev/null | grep -q PCP'
+nm_stop_check "auto: SIGTERM" 5000
+tap_check "auto: nothing left" lab_wait 3 no_rules
 tap_done
