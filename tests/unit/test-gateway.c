@@ -44,6 +44,7 @@ struct fake {
 };
 
 static struct fake	fk[2];
+static const char	*device = "192.168.77.1";	/* who answers */
 static const struct mapping_driver better_drv, worse_drv;
 
 static struct fake *
@@ -65,6 +66,7 @@ answer(const struct mapping_driver *d, int ok, const char *ext)
 	snprintf(gw.name, sizeof(gw.name), "%s", d->name);
 	snprintf(gw.where, sizeof(gw.where), "%s-where", d->id);
 	inet_pton(AF_INET, ext != NULL ? ext : "0.0.0.0", &gw.external);
+	inet_pton(AF_INET, device, &gw.addr);
 	if (ok)
 		cb(d, DRV_OK, &gw, NULL);
 	else
@@ -107,6 +109,15 @@ better_cancel(void)
 	fk[0].cb = NULL;
 }
 
+/* Present, never called here: it marks the driver that looks mappings up. */
+static int
+worse_verify(struct drv_op *op, const struct drv_map *m)
+{
+	(void)op;
+	(void)m;
+	return -1;
+}
+
 static void
 worse_cancel(void)
 {
@@ -122,6 +133,7 @@ static const struct mapping_driver better_drv = {
 static const struct mapping_driver worse_drv = {
 	.name = "WORSE", .id = "worse", .probe_delay_ms = 30,
 	.probe = worse_probe, .probe_cancel = worse_cancel,
+	.verify = worse_verify,
 };
 static const struct mapping_driver *const drivers[] = {
 	&better_drv, &worse_drv,
@@ -335,6 +347,60 @@ test_cancel_and_busy(void **state)
 	assert_int_equal(ndone, 1);
 }
 
+static int				 nfound;
+static const struct mapping_driver	*found_drv;
+
+static void
+on_found(const struct mapping_driver *d, const struct drv_gateway *gw)
+{
+	(void)gw;
+	nfound++;
+	found_drv = d;
+}
+
+/* A gateway found through a driver that cannot look up: the other is asked. */
+static void
+test_lookup(void **state)
+{
+	struct drv_env env;
+
+	(void)state;
+	memset(&env, 0, sizeof(env));
+	inet_pton(AF_INET, "192.168.77.1", &env.gateway);
+	nfound = 0;
+	found_drv = NULL;
+	assert_int_equal(gateway_lookup_start(&env, &better_drv, on_found), 0);
+	assert_int_equal(fk[1].probes, 1);
+	assert_int_equal(fk[0].probes, 0);
+	answer(&worse_drv, 1, "203.0.113.2");
+	assert_int_equal(nfound, 1);
+	assert_ptr_equal(found_drv, &worse_drv);
+
+	/* the driver that can look up itself needs no other */
+	errno = 0;
+	assert_int_equal(gateway_lookup_start(&env, &worse_drv, on_found), -1);
+	assert_int_equal(errno, ENOENT);
+
+	/* another device answering is not the gateway's table */
+	device = "192.168.77.99";
+	assert_int_equal(gateway_lookup_start(&env, &better_drv, on_found), 0);
+	answer(&worse_drv, 1, "203.0.113.2");
+	assert_int_equal(nfound, 1);
+	device = "192.168.77.1";
+
+	/* nor a failure; and a race started meanwhile cancels the look */
+	assert_int_equal(gateway_lookup_start(&env, &better_drv, on_found), 0);
+	answer(&worse_drv, 0, NULL);
+	assert_int_equal(nfound, 1);
+	assert_int_equal(gateway_lookup_start(&env, &better_drv, on_found), 0);
+	start(GATEWAY_RACE_BEST);
+	assert_int_equal(fk[1].cancels, 1);
+	errno = 0;
+	assert_int_equal(gateway_lookup_start(&env, &better_drv, on_found), -1);
+	assert_int_equal(errno, EBUSY);
+	assert_int_equal(nfound, 1);
+}
+
 int
 main(void)
 {
@@ -354,6 +420,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_answer_at_once, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lookup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_and_busy, setup,
 		    teardown),
 	};
