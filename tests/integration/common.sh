@@ -24,6 +24,16 @@ it_cleanup() {
 }
 trap it_cleanup EXIT
 
+# A rule check reads lab_rules, often as "$(lab_rules | grep ...)", where
+# its failure is lost: if the router's chain could not be listed at any
+# time, the test fails at its end (tap_done runs TAP_FINAL).
+it_rules_listed() {
+	lab_rules_failed 2>/dev/null || return 0
+	tap_fail "the router's nat chain could be listed at every rule check" \
+	    "$(sed 's/^/nft: /' "$LAB_DIR/lab_rules.failed")"
+}
+TAP_FINAL+=(it_rules_listed)
+
 # nm_start HOST LOGNAME ARGS...: natmapd in the foreground, in the background of the test.
 nm_start() {
 	local ns
@@ -74,9 +84,18 @@ nm_stop_check() {
 	fi
 }
 
-# The router holds no forwarding rule for this port.
-no_rule_for() { ! lab_rules | grep -q "dport $1 "; }
-has_rule() { lab_rules | grep -q "$1"; }
+# The router holds no forwarding rule for this port / a rule matching
+# REGEX; both fail when the rules cannot be listed.
+no_rule_for() { local r; r=$(lab_rules) && ! grep -q "dport $1 " <<<"$r"; }
+has_rule() { local r; r=$(lab_rules) && grep -q "$1" <<<"$r"; }
+# count_rules PORT: the rules forwarding PORT to the LAN host's PORT;
+# prints nothing and fails when the rules cannot be listed.
+count_rules() {
+	local r
+	r=$(lab_rules) || return 1
+	grep -c "dport $1 dnat to $LAB_LAN_IP:$1" <<<"$r"
+	return 0
+}
 
 nm_diag() {
 	sed 's/^/# natmapd: /' "$NM_LOG" | tail -n "${1:-30}"

@@ -18,7 +18,6 @@ router_reboot() {
 	    test "$(count_rules 8080)" = 0
 	lab_router_start
 }
-count_rules() { lab_rules | grep -c "dport $1 dnat to $LAB_LAN_IP:$1"; }
 # Each mapping comes back after its own random 0..5 s: wait for both at once.
 both_reached() {
 	lab_reach_tcp "$LAB_RTR_WAN_IP" 8080 >/dev/null &&

@@ -7,7 +7,6 @@ lab_init || { tap_fail "lab builds"; tap_done; exit 1; }
 lab_router_start || { tap_fail "miniupnpd starts"; tap_done; exit 1; }
 lab_serve_tcp 8080
 state=$LAB_DIR/natmapd.state
-count_rules() { lab_rules | grep -c "dport $1 dnat to $LAB_LAN_IP:$1"; }
 
 for p in pcp natpmp upnp; do
 	rm -f "$state"
