@@ -11,13 +11,21 @@ lab_need_root_tools
 
 NM_PID=
 NM_LOG=
+IT_ON_EXIT=()
+
+# it_on_exit CMD: run the shell command CMD in the clean-up, before the lab
+# goes (a test must not set a trap of its own: it would replace this one).
+it_on_exit() { IT_ON_EXIT+=("$1"); }
 
 # The test's verdict is its TAP lines and tap_done's status: the clean-up
 # keeps that status, and runs without set -u (a variable a half-built lab
 # never set must not end it half-way, leaving namespaces behind).
 it_cleanup() {
-	local rc=$?
+	local rc=$? c
 	set +u
+	for c in "${IT_ON_EXIT[@]}"; do
+		eval "$c"
+	done
 	[ -n "$NM_PID" ] && kill -KILL "$NM_PID" 2>/dev/null
 	lab_down
 	exit "$rc"

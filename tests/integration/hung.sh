@@ -13,7 +13,7 @@ nm_wait_log 10 "^tcp $LAB_LAN_IP:8080 -> .* via UPnP" || true
 
 # Freeze miniupnpd: the kernel still accepts its TCP connections, nobody answers.
 kill -STOP "$LAB_MINIUPNPD_PID"
-trap 'kill -CONT "$LAB_MINIUPNPD_PID" 2>/dev/null; it_cleanup' EXIT
+it_on_exit 'kill -CONT "$LAB_MINIUPNPD_PID" 2>/dev/null'
 # Force requests into the hung router: a SIGHUP with one more mapping.
 printf 'map 7000/tcp\n' >"$NM_CONF"
 kill -HUP "$NM_PID"
