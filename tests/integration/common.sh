@@ -6,8 +6,16 @@ NATMAPD=${NATMAPD:-$SRCDIR/src/natmapd}
 . "$SRCDIR/tests/lab/lab.sh"
 . "$SRCDIR/tests/tap.sh"
 
-lab_need_root_tools
-[ -x "$NATMAPD" ] || { echo "SKIP: no natmapd binary at $NATMAPD" >&2; exit 77; }
+# Without root or a tool, the whole script is one TAP skip that says why (a
+# user's "make check"); tests/run-suite.sh, as root, counts it as a failure.
+if ! why=$( (lab_need_root_tools) 2>&1 ); then
+	echo "1..0 # SKIP ${why#SKIP: }"
+	exit 0
+fi
+if [ ! -x "$NATMAPD" ]; then
+	echo "1..0 # SKIP no natmapd binary at $NATMAPD"
+	exit 0
+fi
 
 NM_PID=
 NM_LOG=
