@@ -51,6 +51,8 @@ p=upnp-only
 nm_start lan reboot-upnp-only.log -m 8080/tcp -m 9000/udp
 tap_check "UPnP-only router: mapped via UPnP" \
     nm_wait_log 10 "^udp $LAB_LAN_IP:9000 -> .* via UPnP"
+tap_check "UPnP-only router: tcp and udp reached before the reboot" \
+    lab_wait 10 both_reached
 lab_router_stop
 lab_rules_flush
 lab_flush_conntrack
@@ -76,6 +78,8 @@ nm_stop_check "UPnP-only router: SIGTERM" 5000
 nm_start lan moved.log -m 8080/tcp --protocol upnp
 tap_check "moved IGD: mapped via UPnP" \
     nm_wait_log 10 "^tcp $LAB_LAN_IP:8080 -> .* via UPnP"
+tap_check "moved IGD: reached before the move" \
+    lab_wait 10 lab_reach_tcp "$LAB_RTR_WAN_IP" 8080
 lab_router_stop
 lab_rules_flush
 lab_flush_conntrack

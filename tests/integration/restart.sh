@@ -80,7 +80,9 @@ printf 'map pcp tcp 8080 8080 0123 192.168.77.1 192.168.77.10\n' >"$state"
 nm_start lan damaged.log -m 8080/tcp
 tap_check "a damaged state file is reported, with its line" \
     nm_wait_log 5 "natmapd.state:1: .*; ignoring the state file$"
-tap_check "and natmapd maps all the same" \
-    nm_wait_log 10 "^tcp $LAB_LAN_IP:8080 -> .* via"
+tap_check "and natmapd maps all the same: the WAN reaches the service" \
+    lab_wait 10 lab_reach_tcp "$LAB_RTR_WAN_IP" 8080
+tap_check "through one rule on the router" \
+    lab_wait 5 eval '[ "$(count_rules 8080)" = 1 ]'
 nm_stop_check "SIGTERM" 5000
 tap_done
