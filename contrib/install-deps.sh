@@ -1,6 +1,8 @@
 #!/bin/sh
 # install-deps.sh - install what natmapd needs to build and to run "make check"
-# (unit tests, fuzz targets, the network-namespace lab) on Debian 12. Run as root.
+# (unit tests, fuzz targets, the network-namespace lab), contrib/lab/demo.sh
+# and tests/run-suite.sh on Debian 12, from a bare debootstrap root up (.ci/run
+# checks that). Run as root.
 #
 # No service is started by the install: miniupnpd-nftables ships none (and asks
 # no debconf question; the "miniupnpd" package that does is not installed);
@@ -32,6 +34,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
+# python3: the lab's HTTP echo server, bad STUN server and STUN prober
+# (tests/lab/*.py) are python3 scripts, and a base system has no python3.
 apt-get update
 apt-get install -y --no-install-recommends \
 	-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
@@ -39,7 +43,8 @@ apt-get install -y --no-install-recommends \
 	libminiupnpc-dev libnatpmp-dev libcurl4-openssl-dev libcmocka-dev \
 	mandoc clang libclang-rt-14-dev \
 	miniupnpd-nftables coturn miniupnpc natpmpc \
-	nftables iproute2 conntrack socat procps util-linux time
+	nftables iproute2 conntrack socat procps util-linux time \
+	python3
 
 # coturn: make sure no system-wide instance runs or starts at boot
 if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then

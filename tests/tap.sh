@@ -8,6 +8,7 @@
 #   tap_check "config accepted" "$NATMAPD" -n -c x.conf
 #   tap_skip "IGD:1 test" "miniupnpd has no IGD:1 mode here"
 #   tap_diag "anything" "printed as # comments"
+#   TAP_FINAL+=(fn)                 # optional: tap_done runs fn first
 #   tap_done                        # prints the plan if needed; exit 1 on failure
 #
 # Only stdout carries TAP; diagnostics are '# ' lines on stdout too, so that
@@ -16,6 +17,7 @@
 TAP_N=0
 TAP_FAILED=0
 TAP_PLANNED=
+TAP_FINAL=()	# commands tap_done runs first: last checks, silent when fine
 
 # tap_plan N: print the plan first (call at most once, before any result).
 tap_plan() {
@@ -68,9 +70,13 @@ tap_skip() {
 	printf 'ok %d - %s # SKIP %s\n' "$TAP_N" "$1" "${2:-}"
 }
 
-# tap_done: print the plan if it was not given first, check it, and exit
-# 0 if every test passed, 1 otherwise.
+# tap_done: run the TAP_FINAL commands, print the plan if it was not given
+# first, check it, and exit 0 if every test passed, 1 otherwise.
 tap_done() {
+	local c
+	for c in "${TAP_FINAL[@]}"; do
+		"$c"
+	done
 	if [ -z "$TAP_PLANNED" ]; then
 		printf '1..%d\n' "$TAP_N"
 	elif [ "$TAP_PLANNED" -ne "$TAP_N" ]; then

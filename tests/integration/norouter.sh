@@ -8,10 +8,11 @@ lab_init || { tap_fail "lab builds"; tap_done; exit 1; }
 nm_start lan norouter.log -m 8080/tcp
 if nm_wait_log 5 "^no gateway protocol answered"; then
 	ms=$(( $(lab_now_ms) - NM_T0 ))
-	if [ "$ms" -le 1500 ]; then
-		tap_ok "no gateway protocol concluded in $ms ms (limit 1500)"
+	# about 1 s on an idle machine: the bound keeps a wide margin
+	if [ "$ms" -le 3000 ]; then
+		tap_ok "no gateway protocol concluded in $ms ms (limit 3000)"
 	else
-		tap_fail "no gateway protocol concluded within 1500 ms (took $ms ms)"
+		tap_fail "no gateway protocol concluded within 3000 ms (took $ms ms)"
 	fi
 else
 	tap_fail "no gateway protocol concluded"; nm_diag

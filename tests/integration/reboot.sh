@@ -18,7 +18,6 @@ router_reboot() {
 	    test "$(count_rules 8080)" = 0
 	lab_router_start
 }
-count_rules() { lab_rules | grep -c "dport $1 dnat to $LAB_LAN_IP:$1"; }
 # Each mapping comes back after its own random 0..5 s: wait for both at once.
 both_reached() {
 	lab_reach_tcp "$LAB_RTR_WAN_IP" 8080 >/dev/null &&
@@ -52,6 +51,8 @@ p=upnp-only
 nm_start lan reboot-upnp-only.log -m 8080/tcp -m 9000/udp
 tap_check "UPnP-only router: mapped via UPnP" \
     nm_wait_log 10 "^udp $LAB_LAN_IP:9000 -> .* via UPnP"
+tap_check "UPnP-only router: tcp and udp reached before the reboot" \
+    lab_wait 10 both_reached
 lab_router_stop
 lab_rules_flush
 lab_flush_conntrack
@@ -77,6 +78,8 @@ nm_stop_check "UPnP-only router: SIGTERM" 5000
 nm_start lan moved.log -m 8080/tcp --protocol upnp
 tap_check "moved IGD: mapped via UPnP" \
     nm_wait_log 10 "^tcp $LAB_LAN_IP:8080 -> .* via UPnP"
+tap_check "moved IGD: reached before the move" \
+    lab_wait 10 lab_reach_tcp "$LAB_RTR_WAN_IP" 8080
 lab_router_stop
 lab_rules_flush
 lab_flush_conntrack
@@ -99,19 +102,37 @@ lab_router_stop
 lab_router_start || tap_fail "miniupnpd starts again with everything"
 
 # kill -9, then a new natmapd: one entry per configured mapping, no more.
+# The router's lease for it (miniupnpd's lease file: PROTO:PORT:...:EXPIRY)
+# tells when the new natmapd has mapped: its expiry moves on.
+lease_8080() { grep '^TCP:8080:' "$LAB_DIR/miniupnpd.leases" 2>/dev/null; }
+lease_renewed() { [ -n "$(lease_8080)" ] && [ "$(lease_8080)" != "$lease" ]; }
 for p in pcp natpmp upnp; do
 	nm_start lan "kill9-$p.log" -m 8080/tcp --protocol "$p"
-	nm_wait_log 10 "^tcp $LAB_LAN_IP:8080 -> .* via" || true
+	tap_check "--protocol $p: mapped before the kill" \
+	    lab_wait 10 eval '[ "$(count_rules 8080)" = 1 ] && [ -n "$(lease_8080)" ]'
 	kill -KILL "$NM_PID"
 	wait "$NM_PID" 2>/dev/null
 	NM_PID=
+	lease=$(lease_8080)
 	tap_check "--protocol $p: kill -9 leaves the mapping behind" \
-	    test "$(count_rules 8080)" = 1
+	    eval '[ "$(count_rules 8080)" = 1 ] && [ -n "$lease" ]'
+	# the expiry is in seconds: let the second turn, or a renewal
+	# could write the same line
+	s0=$(date +%s)
+	lab_wait 2 eval '[ "$(date +%s)" != "$s0" ]'
 	nm_start lan "restart-$p.log" -m 8080/tcp --protocol "$p"
+	if lab_wait 10 lease_renewed; then
+		tap_ok "--protocol $p: the new natmapd renewed the router's lease"
+	else
+		tap_fail "--protocol $p: the new natmapd renewed the router's lease" \
+		    "before: $lease" "now: $(lease_8080)"
+		nm_diag
+	fi
 	tap_check "--protocol $p: the new natmapd maps 8080 again" \
 	    nm_wait_log 10 "^tcp $LAB_LAN_IP:8080 -> $LAB_RTR_WAN_IP:8080 via"
 	tap_check "--protocol $p: exactly one entry for 8080 after the restart" \
-	    test "$(count_rules 8080)" = 1
+	    eval '[ "$(count_rules 8080)" = 1 ] &&
+	    [ "$(grep -c "^TCP:8080:" "$LAB_DIR/miniupnpd.leases")" = 1 ]'
 	nm_stop_check "--protocol $p: SIGTERM after the restart" 5000
 	tap_check "--protocol $p: and none after it" \
 	    lab_wait 3 eval '[ "$(count_rules 8080)" = 0 ]'

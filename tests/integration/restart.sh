@@ -7,7 +7,10 @@ lab_init || { tap_fail "lab builds"; tap_done; exit 1; }
 lab_router_start || { tap_fail "miniupnpd starts"; tap_done; exit 1; }
 lab_serve_tcp 8080
 state=$LAB_DIR/natmapd.state
-count_rules() { lab_rules | grep -c "dport $1 dnat to $LAB_LAN_IP:$1"; }
+# nonce_of PORT: the nonce the state file holds for PORT (24 hex digits)
+nonce_of() { awk -v p="$1" '$4 == p { print $6 }' "$state"; }
+# a nonce natmapd made: 24 hex digits, not all zero
+real_nonce() { [[ $1 =~ ^[0-9a-f]{24}$ ]] && [[ $1 =~ [1-9a-f] ]]; }
 
 for p in pcp natpmp upnp; do
 	rm -f "$state"
@@ -15,7 +18,9 @@ for p in pcp natpmp upnp; do
 	nm_wait_log 10 "^udp $LAB_LAN_IP:9000 -> .* via" || true
 	tap_check "--protocol $p: the state file lists both mappings" \
 	    lab_wait 3 eval '[ "$(grep -c "^map $p " "$state")" = 2 ]'
-	nonce=$(awk '$4 == 8080 { print $6 }' "$state")
+	nonce=$(nonce_of 8080)
+	tap_check "--protocol $p: the state file has a nonce for 8080" \
+	    real_nonce "$nonce"
 	kill -KILL "$NM_PID"
 	wait "$NM_PID" 2>/dev/null
 	NM_PID=
@@ -30,7 +35,7 @@ for p in pcp natpmp upnp; do
 	tap_check "--protocol $p: the state file now lists 8080 alone" \
 	    lab_wait 3 eval '[ "$(grep -c "^map " "$state")" = 1 ] && grep -q "^map $p tcp 8080 " "$state"'
 	tap_check "--protocol $p: with the same nonce as before" \
-	    test "$(awk '$4 == 8080 { print $6 }' "$state")" = "$nonce"
+	    eval 'real_nonce "$nonce" && [ "$(nonce_of 8080)" = "$nonce" ]'
 	nm_stop_check "--protocol $p: SIGTERM" 5000
 	tap_check "--protocol $p: SIGTERM empties the state file" \
 	    eval '[ "$(grep -c "^map " "$state")" = 0 ]'
@@ -75,7 +80,9 @@ printf 'map pcp tcp 8080 8080 0123 192.168.77.1 192.168.77.10\n' >"$state"
 nm_start lan damaged.log -m 8080/tcp
 tap_check "a damaged state file is reported, with its line" \
     nm_wait_log 5 "natmapd.state:1: .*; ignoring the state file$"
-tap_check "and natmapd maps all the same" \
-    nm_wait_log 10 "^tcp $LAB_LAN_IP:8080 -> .* via"
+tap_check "and natmapd maps all the same: the WAN reaches the service" \
+    lab_wait 10 lab_reach_tcp "$LAB_RTR_WAN_IP" 8080
+tap_check "through one rule on the router" \
+    lab_wait 5 eval '[ "$(count_rules 8080)" = 1 ]'
 nm_stop_check "SIGTERM" 5000
 tap_done

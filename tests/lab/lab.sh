@@ -783,9 +783,22 @@ lab_down() {
 # ("from" only when the mapping is limited to one remote host).  miniupnpd
 # 2.3.1 writes raw payload matches (@nh,72,8 0x6 = tcp, @nh,96,32 = saddr);
 # the descriptions are not visible in nft (upnpc -l shows them).
+# When the chain cannot be listed, nft's error goes to stderr, nothing to
+# stdout, the status is 1, and $LAB_DIR/lab_rules.failed records it (a
+# caller that only reads the output, "$(lab_rules | grep ...)" in a
+# subshell, cannot see the status: lab_rules_failed can, afterwards).
 lab_rules() {
-	lab_rtr nft list chain inet "$LAB_NFT_NAT_TABLE" "$LAB_NFT_NAT_CHAIN" 2>/dev/null |
-	    awk '
+	local out
+	if ! out=$(lab_rtr nft list chain inet "$LAB_NFT_NAT_TABLE" \
+	    "$LAB_NFT_NAT_CHAIN" 2>&1); then
+		lab_log "lab_rules: nft list chain inet $LAB_NFT_NAT_TABLE $LAB_NFT_NAT_CHAIN failed:"
+		printf '%s\n' "$out" | sed 's/^/#   /' >&2
+		# one line a failure: its first line of error
+		[ -n "$LAB_DIR" ] && [ -d "$LAB_DIR" ] &&
+		    printf '%s\n' "${out%%$'\n'*}" >>"$LAB_DIR/lab_rules.failed"
+		return 1
+	fi
+	printf '%s\n' "$out" | awk '
 	function num(h,   n, i, c) {	# "0x11" or "17" (mawk has no strtonum)
 		if (h !~ /^0x/)
 			return h + 0
@@ -826,6 +839,14 @@ lab_rules() {
 			line = line " from " from
 		print line
 	}'
+}
+
+# lab_rules_failed: succeeds (and says so) if a lab_rules since lab_init
+# could not list the chain.
+lab_rules_failed() {
+	[ -n "$LAB_DIR" ] && [ -s "$LAB_DIR/lab_rules.failed" ] || return 1
+	lab_log "the router's nat chain could not be listed $(grep -c . \
+	    "$LAB_DIR/lab_rules.failed") time(s): every rule check after is void"
 }
 
 # lab_serve_tcp PORT [HOST] / lab_serve_udp PORT [HOST]: a service in HOST

@@ -68,7 +68,7 @@ upnp_del() {	# PORT PROTO
 	grep -q 'UPNP_DeletePortMapping() returned : 0' <<<"$o"
 }
 has_rule() { lab_rules | grep -qx "$1"; }
-no_rules() { local r; r=$(lab_rules); echo "$r"; [ -z "$r" ]; }
+no_rules() { local r; r=$(lab_rules) || return 1; echo "$r"; [ -z "$r" ]; }
 igd_by_ssdp() {	# discovery by multicast M-SEARCH (no -u)
 	local o
 	o=$(lab_lan upnpc -s 2>&1)

@@ -1133,20 +1133,21 @@ main(void)
 		cmocka_unit_test(test_live_bounded_drain),
 	};
 	struct CMUnitTest tests[TU_ARRAY_LEN(base) + TU_ARRAY_LEN(live)];
-	size_t n = TU_ARRAY_LEN(base);
+	char why[128];
 
 	log_init(1, getenv("NATMAPD_TEST_VERBOSE") != NULL);
 	memcpy(tests, base, sizeof(base));
-	/* Only root can change links: the live tests are left out otherwise. */
+	memcpy(tests + TU_ARRAY_LEN(base), live, sizeof(live));
+	/* Only root can change links: the live tests skip otherwise. */
 	if (geteuid() != 0)
-		printf("# not root: the live tests are left out\n");
-	else if (tu_netns_enter() == -1)
-		printf("# no network namespace of our own (%s): the live "
-		    "tests are left out\n", strerror(errno));
-	else {
+		tu_skip_tests(tests + TU_ARRAY_LEN(base), TU_ARRAY_LEN(live),
+		    "needs root (a network namespace of its own)");
+	else if (tu_netns_enter() == -1) {
+		snprintf(why, sizeof(why), "no network namespace of our own: %s",
+		    strerror(errno));
+		tu_skip_tests(tests + TU_ARRAY_LEN(base), TU_ARRAY_LEN(live),
+		    why);
+	} else
 		in_netns = 1;
-		memcpy(tests + n, live, sizeof(live));
-		n += TU_ARRAY_LEN(live);
-	}
-	return tu_run("netwatch", tests, n);
+	return TU_RUN("netwatch", tests);
 }

@@ -100,18 +100,72 @@ tu_body_offset(const char *buf, size_t len)
 	return 0;
 }
 
+static inline void
+tu_skipped(void **state)
+{
+	(void)state;
+}
+
+static inline void
+tu_skip_overflow(void **state)
+{
+	(void)state;
+	fail_msg("cannot run here, and too many skips to name this one");
+}
+
+/*
+ * A test that cannot run here (no root, no namespace, no data file):
+ * cmocka 1.1.5's skip() prints "not ok N # SKIP", a failure to automake's
+ * TAP driver, so it is renamed "NAME # SKIP why" and runs nothing ("ok N -
+ * NAME # SKIP why"): it is counted as skipped, never just left out.  The
+ * names live until the program ends; past 128 of them, a test that should
+ * skip fails instead, with the reason on a '#' line.
+ */
+static inline void
+tu_skip_test(struct CMUnitTest *t, const char *why)
+{
+	static char names[128][256];
+	static size_t used;
+
+	if (used == TU_ARRAY_LEN(names)) {
+		printf("# %s: cannot run here: %s\n", t->name, why);
+		t->test_func = tu_skip_overflow;
+		t->setup_func = NULL;
+		t->teardown_func = NULL;
+		t->initial_state = NULL;
+		return;
+	}
+	snprintf(names[used], sizeof(names[used]), "%s # SKIP %s", t->name,
+	    why);
+	t->name = names[used++];
+	t->test_func = tu_skipped;
+	t->setup_func = NULL;
+	t->teardown_func = NULL;
+	t->initial_state = NULL;
+}
+
+/* tu_skip_test for each of tests[0..n). */
+static inline void
+tu_skip_tests(struct CMUnitTest *tests, size_t n, const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		tu_skip_test(&tests[i], why);
+}
+
 /*
  * Run a group of tests.  Tests built with cmocka_unit_test_prestate(f,
- * "relative/path") need tests/data/<path>: when that file is missing
- * the test is left out (cmocka 1.1.5 prints skipped tests as "not ok ...
- * # SKIP", which TAP drivers count as failures) and a '#' line says so.
- * All other tests must have a NULL initial state.
+ * "relative/path") need tests/data/<path>: when that file is missing the
+ * test is a SKIP naming it (tu_skip_test).  All other tests must have a
+ * NULL initial state.
  */
 static inline int
 tu_run(const char *name, const struct CMUnitTest *tests, size_t n)
 {
 	struct CMUnitTest *run;
-	size_t i, k = 0;
+	char why[192];
+	size_t i;
 	int r;
 
 	if ((run = calloc(n, sizeof(*run))) == NULL)
@@ -119,48 +173,20 @@ tu_run(const char *name, const struct CMUnitTest *tests, size_t n)
 	for (i = 0; i < n; i++) {
 		const char *rel = tests[i].initial_state;
 
+		run[i] = tests[i];
 		if (rel != NULL && !tu_data_exists(rel)) {
-			printf("# %s: tests/data/%s is missing, test left out\n",
-			    tests[i].name, rel);
-			continue;
+			snprintf(why, sizeof(why), "tests/data/%s is missing",
+			    rel);
+			tu_skip_test(&run[i], why);
 		}
-		run[k++] = tests[i];
 	}
 	fflush(stdout);
-	r = _cmocka_run_group_tests(name, run, k, NULL, NULL);
+	r = _cmocka_run_group_tests(name, run, n, NULL, NULL);
 	free(run);
 	return r;
 }
 
 #define TU_RUN(name, tests)	tu_run((name), (tests), TU_ARRAY_LEN(tests))
-
-static inline void
-tu_skipped(void **state)
-{
-	(void)state;
-}
-
-/*
- * Tests that cannot run here (no root, no namespace...): cmocka 1.1.5's
- * skip() prints "not ok N # SKIP", a failure to automake's TAP driver, so
- * each is renamed "NAME # SKIP why" and runs nothing ("ok N - NAME # SKIP
- * why").  At most 64 tests; the names live until the program ends.
- */
-static inline void
-tu_skip_tests(struct CMUnitTest *tests, size_t n, const char *why)
-{
-	static char names[64][160];
-	size_t i;
-
-	for (i = 0; i < n && i < 64; i++) {
-		snprintf(names[i], sizeof(names[i]), "%s # SKIP %s",
-		    tests[i].name, why);
-		tests[i].name = names[i];
-		tests[i].test_func = tu_skipped;
-		tests[i].setup_func = NULL;
-		tests[i].teardown_func = NULL;
-	}
-}
 
 /*
  * A test with a data file (a string literal): *state is the path relative
