@@ -26,7 +26,8 @@ enum mapping_state {
 #define MAPPING_PERMANENT_CHECK_S 600	/* how often a permanent mapping is re-added */
 /*
  * Shutdown: the deletes go on this long, then while the gateway answers
- * (it was not quiet for the QUIET time), and never beyond the max.
+ * (it was not quiet for the QUIET time, or three times its answer time
+ * if longer), and never beyond the max.
  */
 #define MAPPING_SHUTDOWN_MS	4500
 #define MAPPING_SHUTDOWN_QUIET_MS 2500

@@ -427,6 +427,13 @@ mapping_done(struct pace_op *op, const struct drv_result *res)
 		mapping_transition(m, MAPPING_BOUND);
 		return;
 	}
+	/* Unanswered, the add may have reached the gateway: delete it at exit. */
+	if ((res->status == DRV_ERR_GATEWAY || res->status == DRV_ERR_SLOW) &&
+	    m->ext_want != 0) {
+		if (m->ext_port == 0)
+			m->ext_port = m->ext_want;
+		m->on_router = 1;
+	}
 	mapping_transition(m, MAPPING_RETRY);
 	log_warnx("%s %s:%u: %s %s; retrying in %llus",
 	    proto_name(m->proto), ia, m->int_port,
@@ -1492,7 +1499,10 @@ stop_tick(struct timer *t)
 
 	quiet = pace_last_answer(&E.pace) > E.stop_at ?
 	    pace_last_answer(&E.pace) : E.stop_at;
-	next = quiet + MAPPING_SHUTDOWN_QUIET_MS;
+	/* Quiet: for longer than it takes to answer, three times over. */
+	next = 3 * pace_srtt(&E.pace);
+	next = quiet + (next > MAPPING_SHUTDOWN_QUIET_MS ? next :
+	    MAPPING_SHUTDOWN_QUIET_MS);
 	if (next < E.stop_at + MAPPING_SHUTDOWN_MS)
 		next = E.stop_at + MAPPING_SHUTDOWN_MS;
 	if (now >= next) {

@@ -217,6 +217,12 @@ pace_last_answer(const struct pace *p)
 	return p->last_answer;
 }
 
+uint64_t
+pace_srtt(const struct pace *p)
+{
+	return p->srtt;
+}
+
 unsigned int
 pace_window(const struct pace *p)
 {

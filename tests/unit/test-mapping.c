@@ -672,6 +672,21 @@ test_shutdown_slow_gateway(void **state)
 	assert_true(fake_now - t0 < MAPPING_SHUTDOWN_MAX_MS);
 }
 
+/* start(), with a new, empty state file at path (a mkstemp template). */
+static void
+start_with_state(const char *const *maps, char *path)
+{
+	int fd;
+
+	fd = mkstemp(path);
+	assert_true(fd != -1);
+	close(fd);
+	setup_conf(maps, 3600);
+	mapping_init(&conf, drivers, 1);
+	mapping_state_file(path);
+	mapping_start();
+}
+
 /*
  * A gateway that goes silent after a few answers: natmapd gives up
  * MAPPING_SHUTDOWN_MS after the signal; the deletes it never answered
@@ -685,16 +700,10 @@ test_shutdown_silent_keeps_state(void **state)
 	struct state_entry *ents = NULL;
 	char err[128];
 	size_t n = 0, k;
-	int fd, i, j;
+	int i, j;
 
 	(void)state;
-	fd = mkstemp(path);
-	assert_true(fd != -1);
-	close(fd);
-	setup_conf(maps, 3600);
-	mapping_init(&conf, drivers, 1);
-	mapping_state_file(path);
-	mapping_start();
+	start_with_state(maps, path);
 	gateway_up();
 	answer_all_maps();
 	mapping_shutdown(on_stopped);
@@ -719,7 +728,8 @@ test_shutdown_silent_keeps_state(void **state)
 
 /*
  * A gateway that answers till 4 s and then goes quiet: natmapd gives up
- * MAPPING_SHUTDOWN_QUIET_MS after its last answer.
+ * MAPPING_SHUTDOWN_QUIET_MS after its last answer, or three times its
+ * answer time (here 800 ms to 4 s) if longer.
  */
 static void
 test_shutdown_quiet_after_answers(void **state)
@@ -738,9 +748,39 @@ test_shutdown_quiet_after_answers(void **state)
 	}
 	advance(MAPPING_SHUTDOWN_QUIET_MS - 1);
 	assert_int_equal(stopped, 0);
-	advance(1);
+	advance(3 * 4000 - MAPPING_SHUTDOWN_QUIET_MS + 1);
 	assert_int_equal(stopped, 1);
 	assert_int_equal(mapping_count(MAPPING_GONE), 10);
+}
+
+/*
+ * An add that got no answer may be on the router: with the gateway gone
+ * at SIGTERM, the state file keeps it for the next start (not one the
+ * gateway refused).
+ */
+static void
+test_unanswered_add_kept(void **state)
+{
+	static const char *const maps[] = { "8080/tcp", "9000/udp", NULL };
+	char path[] = "/tmp/natmapd-test-state-XXXXXX";
+	struct state_entry *ents = NULL;
+	char err[128];
+	size_t n = 0;
+
+	(void)state;
+	start_with_state(maps, path);
+	gateway_up();
+	answer(1, DRV_ERR_CONFLICT, 0, 0);	/* refused: not there */
+	advance(25000);
+	answer(0, DRV_ERR_GATEWAY, 0, 0);	/* lost, with its add */
+	mapping_shutdown(on_stopped);
+	assert_int_equal(stopped, 1);
+	assert_int_equal(state_load(path, &ents, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ents[0].int_port, 8080);
+	assert_int_equal(ents[0].ext_port, 8080);
+	free(ents);
+	unlink(path);
 }
 
 /* A gateway that answers, but too slowly: natmapd stops at MAPPING_SHUTDOWN_MAX_MS. */
@@ -804,6 +844,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_shutdown_silent_keeps_state,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_quiet_after_answers,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unanswered_add_kept,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_bounded, setup,
 		    teardown),
