@@ -18,6 +18,8 @@ enum drv_status {
 	DRV_ERR_CONFLICT,	/* the external port is held by another host */
 	DRV_ERR_DENIED,		/* the gateway refuses this mapping */
 	DRV_ERR_FAILED,		/* any other failure */
+	DRV_ERR_SLOW,		/* no answer to this one, while the gateway
+				   answers others (pace.c says so, no driver) */
 };
 
 /* Where to look for a gateway; filled in by the engine for each probe. */
@@ -59,6 +61,8 @@ struct drv_map {
 	int		any_port;	/* on conflict, take another external port */
 	char		desc[64];
 	uint8_t		nonce[DRV_NONCE_LEN];	/* the mapping's own, for PCP */
+	/* The gateway's pace (pace.c): retransmit no sooner; 0: the protocol's. */
+	uint32_t	rto_ms;
 };
 
 /* One entry of the gateway's table, as a listing returns it. */

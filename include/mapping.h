@@ -24,9 +24,17 @@ enum mapping_state {
 #define MAPPING_BACKOFF_MIN_MS	1000
 #define MAPPING_BACKOFF_MAX_MS	60000
 #define MAPPING_PERMANENT_CHECK_S 600	/* how often a permanent mapping is re-added */
+/*
+ * Shutdown: the deletes go on this long, then while the gateway answers
+ * (it was not quiet for the QUIET time, or three times its answer time
+ * if longer), and never beyond the max.
+ */
 #define MAPPING_SHUTDOWN_MS	4500
 /* A UPnP gateway is asked for one mapping this often (+0..10%), never sooner. */
 #define MAPPING_CANARY_INTERVAL_S 15
+#define MAPPING_SHUTDOWN_QUIET_MS 2500
+#define MAPPING_SHUTDOWN_MAX_MS	85000	/* within systemd's 90 s stop timeout */
+#define MAPPING_SHUTDOWN_REPORT_MS 5000	/* a progress line this often */
 
 /* What leaves the engine on every state change. */
 struct mapping_status {
@@ -58,7 +66,12 @@ void	mapping_state_file(const char *path);
 void	mapping_watch_network(void);
 /* SIGHUP: a new config; mappings it drops are deleted, new ones added. */
 void	mapping_reconfigure(const struct config *);
-/* Delete every mapping (bounded by MAPPING_SHUTDOWN_MS), then call done. */
+/*
+ * Delete every mapping, paced, then call done: as soon as the gateway
+ * answered the last delete, after MAPPING_SHUTDOWN_MS if it is silent,
+ * or MAPPING_SHUTDOWN_QUIET_MS after its last answer if later, and after
+ * MAPPING_SHUTDOWN_MAX_MS at most.
+ */
 void	mapping_shutdown(void (*done)(void));
 void	mapping_free(void);
 void	mapping_set_observer(void (*)(const struct mapping_status *));

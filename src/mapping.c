@@ -20,6 +20,7 @@
 #include "mapping.h"
 #include "netwatch.h"
 #include "osdep.h"
+#include "pace.h"
 #include "pcp-msg.h"
 #include "state.h"
 #include "wancheck.h"
@@ -48,7 +49,7 @@ struct mapping {
 	struct in_addr	 stale_local;
 	uint64_t	 backoff;
 	struct timer	 timer;
-	struct drv_op	 op;
+	struct pace_op	 op;		/* add, renew or delete, paced */
 	struct drv_op	 vop;		/* a periodic verification */
 	int		 canary;	/* vop is the canary's look (a miss: check all) */
 	struct mapping	*next;
@@ -71,6 +72,10 @@ static struct {
 	int				 stopping;
 	void				(*stopped)(void);
 	struct timer			 stop_timer;
+	uint64_t			 stop_at;	/* SIGTERM came then */
+	uint64_t			 stop_report_at;
+	size_t				 stop_total;	/* deletes at the start */
+	struct pace			 pace;	/* requests to the gateway */
 	void				(*observer)(const struct mapping_status *);
 	struct in_addr			 mapped_local;	/* the address mappings point at */
 	struct pcp_epoch		 epoch;	/* the gateway's, RFC 6887 8.5 */
@@ -278,6 +283,7 @@ mapping_free_one(struct mapping *m)
 			break;
 		}
 	timer_stop(&m->timer);
+	pace_cancel(&m->op);
 	verify_cancel(m);
 	free(m);
 }
@@ -345,7 +351,7 @@ note_external(struct in_addr ext)
 }
 
 static void
-mapping_done(struct drv_op *op, const struct drv_result *res)
+mapping_done(struct pace_op *op, const struct drv_result *res)
 {
 	struct mapping *m = container_of(op, struct mapping, op);
 	char ia[INET_ADDRSTRLEN], ea[INET_ADDRSTRLEN];
@@ -353,9 +359,12 @@ mapping_done(struct drv_op *op, const struct drv_result *res)
 
 	inet_ntop(AF_INET, &E.env.local, ia, sizeof(ia));
 	inet_ntop(AF_INET, &res->ext_addr, ea, sizeof(ea));
-	if (was == MAPPING_DELETING && res->status == DRV_ERR_GATEWAY &&
-	    E.stopping && timer_remaining(&E.stop_timer) > 500) {
-		/* No answer (a lossy link): try again while there is time. */
+	if (was == MAPPING_DELETING && (res->status == DRV_ERR_SLOW ||
+	    (res->status == DRV_ERR_GATEWAY && E.stopping))) {
+		/*
+		 * No answer (a lossy link, a slow router): try again; at
+		 * shutdown, until stop_tick() gives up.
+		 */
 		log_debug("%s %u: no answer to the delete; trying again",
 		    proto_name(m->proto), m->int_port);
 		m->soon_ms = 250;
@@ -409,6 +418,13 @@ mapping_done(struct drv_op *op, const struct drv_result *res)
 		mapping_transition(m, MAPPING_BOUND);
 		return;
 	}
+	/* Unanswered, the add may have reached the gateway: delete it at exit. */
+	if ((res->status == DRV_ERR_GATEWAY || res->status == DRV_ERR_SLOW) &&
+	    m->ext_want != 0) {
+		if (m->ext_port == 0)
+			m->ext_port = m->ext_want;
+		m->on_router = 1;
+	}
 	mapping_transition(m, MAPPING_RETRY);
 	log_warnx("%s %s:%u: %s %s; retrying in %llus",
 	    proto_name(m->proto), ia, m->int_port,
@@ -431,12 +447,8 @@ mapping_add(struct mapping *m)
 	if (m->state != MAPPING_BOUND && m->state != MAPPING_RENEWING)
 		mapping_transition(m, MAPPING_ADDING);
 	mapping_request(m, &req);
-	/* The driver may answer at once, from inside map(). */
-	if (E.drv->map(&m->op, &req) == -1) {
-		log_warnx("%s %u: cannot start a request", proto_name(m->proto),
-		    m->int_port);
-		mapping_transition(m, MAPPING_RETRY);
-	}
+	/* Queued; the driver may answer at once, from inside. */
+	pace_map(&E.pace, &m->op, E.drv, &req);
 }
 
 static void
@@ -456,10 +468,7 @@ mapping_timer(struct timer *t)
 		struct drv_map req;
 
 		mapping_request(m, &req);
-		if (E.drv->unmap(&m->op, &req) == -1) {
-			mapping_transition(m, MAPPING_GONE);
-			mapping_check_stopped();
-		}
+		pace_unmap(&E.pace, &m->op, E.drv, &req);
 		break;
 	}
 	default:
@@ -478,7 +487,7 @@ mapping_new(int proto, uint16_t int_port, uint16_t ext_want)
 	m->int_port = int_port;
 	m->ext_want = ext_want;
 	m->state = MAPPING_WAIT;
-	m->op.done = mapping_done;
+	pace_op_init(&m->op, mapping_done);
 	m->vop.done = verify_done;
 	for (size_t i = 0; i < sizeof(m->nonce); i += 4) {
 		uint32_t r = loop_random(UINT32_MAX);
@@ -581,8 +590,7 @@ stale_delete(struct mapping *m)
 	}
 	mapping_transition(m, MAPPING_DELETING);
 	mapping_request(m, &req);
-	if (E.drv->unmap(&m->op, &req) == -1)
-		mapping_free_one(m);
+	pace_unmap(&E.pace, &m->op, E.drv, &req);
 }
 
 static void
@@ -658,7 +666,7 @@ static int
 canary_fits(const struct mapping *m)
 {
 	return m->state == MAPPING_BOUND && !m->unwanted &&
-	    m->op.priv == NULL && m->vop.priv == NULL;
+	    !pace_busy(&m->op) && m->vop.priv == NULL;
 }
 
 /* The one after the last canary, in the list's order, round and round. */
@@ -1072,9 +1080,11 @@ state_write(void)
 	if ((ents = calloc(STATE_MAX_ENTRIES, sizeof(*ents))) == NULL)
 		return;
 	for (m = E.maps; m != NULL && n < STATE_MAX_ENTRIES; m = m->next) {
-		/* Kept: what is on the router, and old entries not deleted yet. */
-		if (!m->on_router || (m->state == MAPPING_GONE &&
-		    m->stale_proto[0] == '\0'))
+		/*
+		 * Kept: what is on the router, old entries not deleted yet,
+		 * and deletes the gateway never answered.
+		 */
+		if (!m->on_router)
 			continue;
 		if (m->stale_proto[0] != '\0')
 			snprintf(ents[n].protocol, sizeof(ents[n].protocol),
@@ -1222,6 +1232,7 @@ mapping_init(const struct config *conf,
     const struct mapping_driver *const *drivers, size_t ndrivers)
 {
 	memset(&E, 0, sizeof(E));
+	pace_init(&E.pace);
 	gateway_race_init(drivers, ndrivers);
 	E.drv = ndrivers > 0 ? drivers[0] : NULL;
 	apply_settings(conf);
@@ -1257,15 +1268,13 @@ mapping_reconfigure(const struct config *conf)
 		    m->ext_want))
 			continue;
 		m->unwanted = 1;
-		if (m->op.priv != NULL)
-			E.drv->cancel(&m->op);
+		pace_cancel(&m->op);
 		if (m->on_router && E.gw_state == GW_READY) {
 			struct drv_map req;
 
 			mapping_transition(m, MAPPING_DELETING);
 			mapping_request(m, &req);
-			if (E.drv->unmap(&m->op, &req) == -1)
-				mapping_free_one(m);
+			pace_unmap(&E.pace, &m->op, E.drv, &req);
 		} else
 			mapping_free_one(m);
 	}
@@ -1300,22 +1309,81 @@ mapping_check_stopped(void)
 	done();
 }
 
-static void
-stop_deadline(struct timer *t)
+static size_t
+deletes_left(void)
 {
 	struct mapping *m;
+	size_t n = 0;
 
-	(void)t;
+	for (m = E.maps; m != NULL; m = m->next)
+		if (m->state == MAPPING_DELETING)
+			n++;
+	return n;
+}
+
+/* Give up on the deletes still out; the state file keeps them for the next start. */
+static void
+stop_give_up(int silent)
+{
+	struct mapping *m;
+	size_t n = 0;
+
 	for (m = E.maps; m != NULL; m = m->next) {
 		if (m->state != MAPPING_DELETING)
 			continue;
-		E.drv->cancel(&m->op);
+		pace_cancel(&m->op);
 		log_warnx("%s %u -> %u: no answer to the delete in time; the "
 		    "gateway may still hold it", proto_name(m->proto),
 		    m->int_port, m->ext_port);
+		n++;
 		mapping_transition(m, MAPPING_GONE);
 	}
+	if (n > 0)
+		log_warnx("%zu of %zu mapping%s: no answer to the delete in "
+		    "time (%s)%s", n, E.stop_total, E.stop_total == 1 ? "" :
+		    "s", silent ? "the gateway is silent" : "the time is up",
+		    E.state_path != NULL ? "; the state file keeps what is "
+		    "left, for the next start to delete" : "");
 	mapping_check_stopped();
+}
+
+/*
+ * The deletes go on for MAPPING_SHUTDOWN_MS, and after that while the
+ * gateway answers, up to MAPPING_SHUTDOWN_MAX_MS; a gateway quiet for
+ * MAPPING_SHUTDOWN_QUIET_MS then ends them.  A line every
+ * MAPPING_SHUTDOWN_REPORT_MS says how far they are.
+ */
+static void
+stop_tick(struct timer *t)
+{
+	uint64_t now = loop_now(), quiet, next;
+
+	quiet = pace_last_answer(&E.pace) > E.stop_at ?
+	    pace_last_answer(&E.pace) : E.stop_at;
+	/* Quiet: for longer than it takes to answer, three times over. */
+	next = 3 * pace_srtt(&E.pace);
+	next = quiet + (next > MAPPING_SHUTDOWN_QUIET_MS ? next :
+	    MAPPING_SHUTDOWN_QUIET_MS);
+	if (next < E.stop_at + MAPPING_SHUTDOWN_MS)
+		next = E.stop_at + MAPPING_SHUTDOWN_MS;
+	if (now >= next) {
+		stop_give_up(1);
+		return;
+	}
+	if (now - E.stop_at >= MAPPING_SHUTDOWN_MAX_MS) {
+		stop_give_up(0);
+		return;
+	}
+	if (now >= E.stop_report_at) {
+		log_info("deleting: %zu of %zu left", deletes_left(),
+		    E.stop_total);
+		E.stop_report_at = now + MAPPING_SHUTDOWN_REPORT_MS;
+	}
+	if (next > E.stop_at + MAPPING_SHUTDOWN_MAX_MS)
+		next = E.stop_at + MAPPING_SHUTDOWN_MAX_MS;
+	if (next > E.stop_report_at)
+		next = E.stop_report_at;
+	timer_set_at(t, next);
 }
 
 void
@@ -1331,26 +1399,36 @@ mapping_shutdown(void (*done)(void))
 	timer_stop(&E.check_timer);
 	gateway_race_cancel();
 	gateway_lookup_cancel();
-	timer_init(&E.stop_timer, stop_deadline);
-	timer_set(&E.stop_timer, MAPPING_SHUTDOWN_MS);
 	for (m = E.maps; m != NULL; m = m->next) {
-		int inflight = m->op.priv != NULL;
+		/* A request not sent yet never reached the gateway. */
+		int inflight = pace_sent(&m->op);
 
 		verify_cancel(m);
-		if (inflight)
-			E.drv->cancel(&m->op);
+		pace_cancel(&m->op);
 		/* An add in flight may have reached the gateway: delete it too. */
-		if ((m->on_router || inflight) && E.gw_state == GW_READY &&
-		    m->state != MAPPING_DELETING) {
+		if ((m->on_router || inflight) && E.gw_state == GW_READY) {
 			if (m->ext_port == 0)
 				m->ext_port = m->ext_want;
+			m->on_router = 1;
 			mapping_transition(m, MAPPING_DELETING);
-			mapping_request(m, &req);
-			if (E.drv->unmap(&m->op, &req) == -1)
-				mapping_transition(m, MAPPING_GONE);
-		} else if (m->state != MAPPING_DELETING)
+		} else if (m->state != MAPPING_GONE)
 			mapping_transition(m, MAPPING_GONE);
 	}
+	/* Queued in the order of the list, paced like everything else. */
+	for (m = E.maps; m != NULL; m = m->next) {
+		if (m->state != MAPPING_DELETING)
+			continue;
+		E.stop_total++;
+		mapping_request(m, &req);
+		pace_unmap(&E.pace, &m->op, E.drv, &req);
+	}
+	E.stop_at = loop_now();
+	E.stop_report_at = E.stop_at + MAPPING_SHUTDOWN_REPORT_MS;
+	timer_init(&E.stop_timer, stop_tick);
+	timer_set(&E.stop_timer, MAPPING_SHUTDOWN_MS);
+	if (E.stop_total > 0)
+		log_info("deleting %zu mapping%s", E.stop_total,
+		    E.stop_total == 1 ? "" : "s");
 	mapping_check_stopped();
 }
 
@@ -1362,11 +1440,9 @@ mapping_free(void)
 	scan_cancel();
 	wancheck_stop();
 	gateway_lookup_cancel();
-	while ((m = E.maps) != NULL) {
-		if (m->op.priv != NULL)
-			E.drv->cancel(&m->op);
+	while ((m = E.maps) != NULL)
 		mapping_free_one(m);
-	}
+	pace_free(&E.pace);
 	timer_stop(&E.probe_timer);
 	timer_stop(&E.stop_timer);
 	timer_stop(&E.check_timer);

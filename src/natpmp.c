@@ -231,7 +231,11 @@ natpmp_send(void)
 	}
 	if (r < 0)
 		log_debug("natpmp: send: %s (%d)", natpmp_err_str(r), r);
-	timer_set(&N.timer, loop_jitter(waits[c->sends], 10));
+	/* A slow gateway's answers take longer: no early repeats. */
+	if (c->req.rto_ms > waits[c->sends])
+		timer_set(&N.timer, loop_jitter(c->req.rto_ms, 10));
+	else
+		timer_set(&N.timer, loop_jitter(waits[c->sends], 10));
 	c->sends++;
 }
 

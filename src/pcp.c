@@ -38,6 +38,7 @@ struct pcp_call {
 	unsigned int		 sends;		/* the probe's */
 	uint64_t		 wait;		/* the current retransmission time */
 	struct pcp_rt		 rt;		/* a MAP's retransmission */
+	uint64_t		 last_sent;	/* its last copy */
 	struct timer		 timer;
 	struct pcp_call		*next;
 	/* A delete: its IPv6 twin's delete is out; hold the answer till then. */
@@ -177,6 +178,19 @@ pcp_close(void)
 	}
 }
 
+/* Is a request sent before this one's last copy still unanswered? */
+static int
+pcp_queued_behind(const struct pcp_call *c)
+{
+	const struct pcp_call *d;
+
+	for (d = P.calls; d != NULL; d = d->next)
+		if (d != c && d->kind != PCP_CALL_PROBE &&
+		    d->rt.first_sent < c->last_sent)
+			return 1;
+	return 0;
+}
+
 static void
 pcp_timer(struct timer *t)
 {
@@ -193,6 +207,14 @@ pcp_timer(struct timer *t)
 		}
 	} else if (loop_now() - c->rt.first_sent >= PCP_RT_BUDGET_MS) {
 		pcp_end(c, DRV_ERR_GATEWAY, 0, none, 0, "PCP: no answer");
+		return;
+	} else if (pcp_queued_behind(c)) {
+		/*
+		 * A server answers in turn: while one sent before is still
+		 * out, this one waits behind it, not lost; a copy would only
+		 * add to the queue.  The oldest retransmits for all.
+		 */
+		timer_set(&c->timer, loop_jitter(c->wait, 10));
 		return;
 	}
 	pcp_send(c);
@@ -218,6 +240,10 @@ pcp_send(struct pcp_call *c)
 		n = pcp_build_map(buf, sizeof(buf), &client,
 		    c->kind == PCP_CALL_MAP ? c->req.lease : 0, &mr);
 		c->wait = pcp_rt_sent(&c->rt, loop_now());
+		c->last_sent = loop_now();
+		/* A slow gateway's answers take longer: no early repeats. */
+		if (c->rt.sends == 1 && c->req.rto_ms > c->wait)
+			c->wait = c->rt.wait = c->req.rto_ms;
 	}
 	if (n < 0 || send(P.fd, buf, (size_t)n, 0) == -1)
 		log_debug("pcp: send: %s", n < 0 ? "cannot build" :
@@ -273,6 +299,12 @@ pcp_answer_map(const struct pcp_response *r)
 	pcp_addr_to_v4(&r->external_addr, &ea);
 	switch (r->result) {
 	case PCP_SUCCESS:
+		if (c->kind == PCP_CALL_UNMAP && r->lifetime != 0) {
+			/* The late answer to an add before: the delete's follows. */
+			log_debug("pcp: an earlier request's answer for %u; "
+			    "waiting for the delete's", c->req.int_port);
+			return;
+		}
 		if (c->kind == PCP_CALL_UNMAP) {
 			pcp_end(c, DRV_OK, c->req.ext_port, ea, 0, NULL);
 			return;

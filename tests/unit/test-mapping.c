@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -18,6 +19,8 @@
 #include "log.h"
 #include "loop.h"
 #include "mapping.h"
+#include "pace.h"
+#include "state.h"
 
 static uint64_t	fake_now;
 
@@ -43,7 +46,7 @@ advance(uint64_t ms)
 	advance_to(fake_now + ms);
 }
 
-#define MAXREQ	64
+#define MAXREQ	512
 enum { REQ_MAP, REQ_UNMAP, REQ_VERIFY };
 
 static struct {
@@ -131,6 +134,7 @@ static const struct mapping_driver *const upnp_drivers[] = {
 
 const struct mapping_driver fake_driver = {
 	.name = "FAKE",
+	.id = "pcp",		/* what the state file accepts */
 	.probe = fake_probe,
 	.probe_cancel = fake_probe_cancel,
 	.map = fake_map,
@@ -819,6 +823,262 @@ test_canary_check_now(void **state)
 		assert_int_not_equal(F.req[i].kind, REQ_VERIFY);
 }
 
+/* The oldest request not answered yet, or -1. */
+static int
+oldest_out(void)
+{
+	int i;
+
+	for (i = 0; i < F.nreq; i++)
+		if (F.req[i].answered == 0)
+			return i;
+	return -1;
+}
+
+static int
+count_out(void)
+{
+	int i, n = 0;
+
+	for (i = 0; i < F.nreq; i++)
+		if (F.req[i].answered == 0)
+			n++;
+	return n;
+}
+
+/* Map every request out OK, the oldest first, until none is left. */
+static void
+answer_all_maps(void)
+{
+	int i;
+
+	while ((i = oldest_out()) != -1) {
+		assert_int_equal(F.req[i].kind, REQ_MAP);
+		answer(i, DRV_OK, F.req[i].m.ext_port, 3600);
+	}
+}
+
+/*
+ * Many mappings: a few requests at a time, never all at once; every one
+ * is made in the end.
+ */
+static void
+test_many_paced(void **state)
+{
+	static const char *const maps[] = { "10000-10099/udp", NULL };
+
+	(void)state;
+	start(maps, 3600);
+	gateway_up();
+	assert_int_equal(F.nreq, PACE_WINDOW_FIRST);
+	assert_int_equal(mapping_count(MAPPING_ADDING), 100);
+	answer_all_maps();
+	assert_int_equal(F.nreq, 100);
+	assert_int_equal(mapping_count(MAPPING_BOUND), 100);
+}
+
+/*
+ * A request of a slow gateway unanswered while it answers others is not
+ * a lost gateway: it is sent again, and nothing is probed.
+ */
+static void
+test_slow_is_not_lost(void **state)
+{
+	static const char *const maps[] = { "8080/tcp", "9000/udp", NULL };
+
+	(void)state;
+	start(maps, 3600);
+	gateway_up();
+	assert_int_equal(F.nreq, 2);
+	advance(100);
+	answer(1, DRV_OK, 9000, 3600);
+	advance(25000);
+	answer(0, DRV_ERR_GATEWAY, 0, 0);
+	assert_int_equal(F.probes, 1);
+	assert_int_equal(F.nreq, 3);
+	assert_int_equal(F.req[2].m.int_port, 8080);
+	assert_int_equal(mapping_count(MAPPING_ADDING), 1);
+	advance(300);
+	answer(2, DRV_OK, 8080, 3600);
+	assert_int_equal(mapping_count(MAPPING_BOUND), 2);
+	advance(1000);
+	assert_int_equal(F.probes, 1);
+}
+
+/*
+ * SIGTERM with 100 mappings on a gateway that answers a delete every
+ * 400 ms: natmapd keeps deleting past MAPPING_SHUTDOWN_MS, a few at a
+ * time, and stops as soon as the last one is answered.
+ */
+static void
+test_shutdown_slow_gateway(void **state)
+{
+	static const char *const maps[] = { "10000-10099/udp", NULL };
+	uint64_t t0;
+	int i, first;
+
+	(void)state;
+	start(maps, 3600);
+	gateway_up();
+	answer_all_maps();
+	first = F.nreq;
+	t0 = fake_now;
+	mapping_shutdown(on_stopped);
+	assert_int_equal(mapping_count(MAPPING_DELETING), 100);
+	/* As many at once as the gateway took promptly, then fewer. */
+	assert_true(count_out() <= PACE_WINDOW_MAX);
+	assert_true(count_out() < 100);
+	while ((i = oldest_out()) != -1) {
+		assert_int_equal(stopped, 0);
+		assert_int_equal(F.req[i].kind, REQ_UNMAP);
+		if (i - first >= 60)
+			assert_true(count_out() <= 4);
+		advance(400);
+		answer(i, DRV_OK, F.req[i].m.ext_port, 0);
+	}
+	assert_int_equal(F.nreq - first, 100);
+	assert_int_equal(stopped, 1);
+	assert_int_equal(mapping_count(MAPPING_GONE), 100);
+	assert_true(fake_now - t0 >= 100 * 400);
+	assert_true(fake_now - t0 < MAPPING_SHUTDOWN_MAX_MS);
+}
+
+/* start(), with a new, empty state file at path (a mkstemp template). */
+static void
+start_with_state(const char *const *maps, char *path)
+{
+	int fd;
+
+	fd = mkstemp(path);
+	assert_true(fd != -1);
+	close(fd);
+	setup_conf(maps, 3600);
+	mapping_init(&conf, drivers, 1);
+	mapping_state_file(path);
+	mapping_start();
+}
+
+/*
+ * A gateway that goes silent after a few answers: natmapd gives up
+ * MAPPING_SHUTDOWN_MS after the signal; the deletes it never answered
+ * stay in the state file, the deleted ones leave it.
+ */
+static void
+test_shutdown_silent_keeps_state(void **state)
+{
+	static const char *const maps[] = { "10000-10009/udp", NULL };
+	char path[] = "/tmp/natmapd-test-state-XXXXXX";
+	struct state_entry *ents = NULL;
+	char err[128];
+	size_t n = 0, k;
+	int i, j;
+
+	(void)state;
+	start_with_state(maps, path);
+	gateway_up();
+	answer_all_maps();
+	mapping_shutdown(on_stopped);
+	for (j = 0; j < 3; j++) {
+		i = oldest_out();
+		advance(200);
+		answer(i, DRV_OK, F.req[i].m.ext_port, 0);
+	}
+	advance(MAPPING_SHUTDOWN_MS - 600 - 1);
+	assert_int_equal(stopped, 0);
+	advance(1);
+	assert_int_equal(stopped, 1);
+	assert_int_equal(state_load(path, &ents, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 7);
+	for (k = 0; k < n; k++) {
+		assert_string_equal(ents[k].protocol, "pcp");
+		assert_true(ents[k].int_port >= 10003);
+	}
+	free(ents);
+	unlink(path);
+}
+
+/*
+ * A gateway that answers till 4 s and then goes quiet: natmapd gives up
+ * MAPPING_SHUTDOWN_QUIET_MS after its last answer, or three times its
+ * answer time (here 800 ms to 4 s) if longer.
+ */
+static void
+test_shutdown_quiet_after_answers(void **state)
+{
+	static const char *const maps[] = { "10000-10009/udp", NULL };
+	int i;
+
+	(void)state;
+	start(maps, 3600);
+	gateway_up();
+	answer_all_maps();
+	mapping_shutdown(on_stopped);
+	for (i = 0; i < 5; i++) {
+		advance(800);
+		answer(oldest_out(), DRV_OK, 0, 0);
+	}
+	advance(MAPPING_SHUTDOWN_QUIET_MS - 1);
+	assert_int_equal(stopped, 0);
+	advance(3 * 4000 - MAPPING_SHUTDOWN_QUIET_MS + 1);
+	assert_int_equal(stopped, 1);
+	assert_int_equal(mapping_count(MAPPING_GONE), 10);
+}
+
+/*
+ * An add that got no answer may be on the router: with the gateway gone
+ * at SIGTERM, the state file keeps it for the next start (not one the
+ * gateway refused).
+ */
+static void
+test_unanswered_add_kept(void **state)
+{
+	static const char *const maps[] = { "8080/tcp", "9000/udp", NULL };
+	char path[] = "/tmp/natmapd-test-state-XXXXXX";
+	struct state_entry *ents = NULL;
+	char err[128];
+	size_t n = 0;
+
+	(void)state;
+	start_with_state(maps, path);
+	gateway_up();
+	answer(1, DRV_ERR_CONFLICT, 0, 0);	/* refused: not there */
+	advance(25000);
+	answer(0, DRV_ERR_GATEWAY, 0, 0);	/* lost, with its add */
+	mapping_shutdown(on_stopped);
+	assert_int_equal(stopped, 1);
+	assert_int_equal(state_load(path, &ents, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ents[0].int_port, 8080);
+	assert_int_equal(ents[0].ext_port, 8080);
+	free(ents);
+	unlink(path);
+}
+
+/* A gateway that answers, but too slowly: natmapd stops at MAPPING_SHUTDOWN_MAX_MS. */
+static void
+test_shutdown_bounded(void **state)
+{
+	static const char *const maps[] = { "10000-10199/udp", NULL };
+	uint64_t t0;
+	int i;
+
+	(void)state;
+	start(maps, 3600);
+	gateway_up();
+	answer_all_maps();
+	t0 = fake_now;
+	mapping_shutdown(on_stopped);
+	while (!stopped && (i = oldest_out()) != -1) {
+		advance(1000);
+		if (!stopped)
+			answer(i, DRV_OK, F.req[i].m.ext_port, 0);
+	}
+	assert_int_equal(stopped, 1);
+	assert_true(fake_now - t0 == MAPPING_SHUTDOWN_MAX_MS);
+	assert_true(mapping_count(MAPPING_GONE) == 200);
+	assert_int_equal(count_out(), 0);
+}
+
 int
 main(void)
 {
@@ -855,6 +1115,20 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_canary_check_now, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_canary_turns, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_many_paced, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_slow_is_not_lost, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_shutdown_slow_gateway,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shutdown_silent_keeps_state,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shutdown_quiet_after_answers,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unanswered_add_kept,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shutdown_bounded, setup,
 		    teardown),
 	};
 

@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
+# Many mappings on the lab's miniupnpd (nftables backend, which slows down as
+# its table fills): for 1, 10, 100 and 300 UDP mappings through PCP, NAT-PMP
+# and UPnP, the time from natmapd's start until the router forwards every one
+# of them (its DNAT rule is there: the router's table, read with nft, is the
+# outside truth), the time from SIGTERM until natmapd exits, what it left on
+# the router (should be 0) and its peak resident memory.  Beside it, in the
+# same run against the same router, the same work done one request at a time:
+# `natpmpc -a` (for PCP and NAT-PMP: there is no PCP client in Debian) and
+# `upnpc -u URL -a` (the description URL given, so that each call does not
+# search for the router for 2 s), each deleted the same way.
+# A benchmark, not a test: it prints figures, it passes or fails nothing.
+#   usage: bench/scale.sh [NATMAPD]   (as root)
+#   environment: SIZES (default "1 10 100 300"), PROTOS (default
+#   "pcp natpmp upnp"), CELL_LIMIT (seconds one install or delete may take,
+#   default 300; past it the figure is ">LIMIT" and the rest is flushed),
+#   ANCHORS (default yes; no: natmapd alone)
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+natmapd=${1:-${NATMAPD:-$top/_build/plain/src/natmapd}}
+sizes=${SIZES:-1 10 100 300}
+protos=${PROTOS:-pcp natpmp upnp}
+limit=${CELL_LIMIT:-300}
+if [ ! -x "$natmapd" ]; then
+	for c in "$top/_build/demo/src/natmapd" "$top/_b/src/natmapd" "$top/src/natmapd"; do
+		[ -x "$c" ] && natmapd=$c && break
+	done
+fi
+[ -x "$natmapd" ] || { echo "bench: build natmapd first (no $natmapd)" >&2; exit 1; }
+command -v upnpc >/dev/null || { echo "bench: needs upnpc (apt-get install miniupnpc)" >&2; exit 1; }
+command -v natpmpc >/dev/null || { echo "bench: needs natpmpc (apt-get install natpmpc)" >&2; exit 1; }
+
+. "$top/tests/lab/lab.sh"
+lab_need_root_tools
+NM_PID=
+cleanup() { [ -n "$NM_PID" ] && kill -KILL "$NM_PID" 2>/dev/null; lab_down; }
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+lab_init && lab_router_start || { echo "bench: lab did not come up" >&2; exit 1; }
+: >"$LAB_DIR/empty.conf"
+url="http://$LAB_RTR_LAN_IP:$LAB_HTTP_PORT/rootDesc.xml"
+FIRST=20000
+
+# How many of the N ports from FIRST the router forwards to the LAN host.
+count() {
+	lab_rules | awk -v lo="$FIRST" -v hi="$((FIRST + $1 - 1))" -v to="$LAB_LAN_IP" '
+	    $1 == "udp" && $3 >= lo && $3 <= hi && index($6, to ":") == 1 { n++ }
+	    END { print n + 0 }'
+}
+all_there() { [ "$(count "$1")" -ge "$1" ]; }
+none_there() { [ "$(count "$1")" = 0 ]; }
+# A cell that ran out of time leaves what it left: start the next one clean.
+settle() {
+	lab_wait 10 none_there "$1" && return 0
+	echo "bench: $2 left $(count "$1") entries; flushing the router's table" >&2
+	lab_rules_flush
+}
+exited() {	# exited PID: gone or a zombie
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	s=${s##*) }
+	[ "${s%% *}" = Z ]
+}
+hwm() {		# hwm PID: keep the peak RSS seen (KiB) in HWM
+	local v
+	v=$(awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+	[ -n "$v" ] && [ "$v" -gt "${HWM:-0}" ] && HWM=$v
+	return 0
+}
+# while natmapd deletes: sample its memory, stop when it has exited
+stopped_sampling() { hwm "$NM_PID"; exited "$NM_PID"; }
+ms_since() { echo $(( $(lab_now_ms) - $1 )); }
+fmt_ms() { case $1 in '>'*|-) printf '%9s' "$1" ;; *) printf '%7.1f s' "$(awk -v m="$1" 'BEGIN { print m / 1000 }')" ;; esac; }
+ratio() {	# ratio A B; against an anchor over the limit, an upper bound
+	case "$1$2" in
+	'>'*|*-*) printf '%6s' n/a ;;
+	*'>'*) awk -v a="$1" -v b="${2#>}" 'BEGIN { printf "<%4.2fx", a / (b * 1000) }' ;;
+	*) awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%5.2fx", a / b; else printf "%6s", "n/a" }' ;;
+	esac
+}
+
+# natmapd_cell PROTOCOL N: sets IN_MS, DEL_MS, LEFT, HWM, LOST (gateway lost)
+natmapd_cell() {
+	local p=$1 n=$2 t0 log="$LAB_DIR/nm-$1-$2.log"
+	rm -f "$LAB_DIR/natmapd.state"
+	HWM=0
+	t0=$(lab_now_ms)
+	ip netns exec "$LAB_NS_LAN" "$natmapd" -f -v -c "$LAB_DIR/empty.conf" \
+	    --state-file "$LAB_DIR/natmapd.state" --protocol "$p" \
+	    -m "$FIRST-$((FIRST + n - 1))/udp" >"$log" 2>&1 &
+	NM_PID=$!
+	if lab_wait "$limit" all_there "$n"; then
+		IN_MS=$(ms_since "$t0")
+	else
+		IN_MS=">$limit s"
+	fi
+	hwm "$NM_PID"
+	t0=$(lab_now_ms)
+	kill -TERM "$NM_PID"
+	if lab_wait 120 stopped_sampling; then
+		DEL_MS=$(ms_since "$t0")
+	else
+		DEL_MS=">120 s"
+		kill -KILL "$NM_PID"
+	fi
+	wait "$NM_PID" 2>/dev/null
+	NM_PID=
+	LEFT=$(count "$n")
+	LOST=$(grep -c "stopped answering" "$log")
+	cp "$log" "/tmp/bench-scale-nm-$p-$n.log" 2>/dev/null
+	settle "$n" "natmapd --protocol $p"
+}
+
+# oneshot_cell natpmpc|upnpc N: the same work one request at a time; sets
+# IN_MS, DEL_MS, LEFT, HWM (peak RSS of one call)
+oneshot_cell() {
+	local tool=$1 n=$2 t0 i port end
+	HWM=0
+	end=$(( $(lab_now_ms) + limit * 1000 ))
+	t0=$(lab_now_ms)
+	for ((i = 0; i < n; i++)); do
+		port=$((FIRST + i))
+		if [ "$tool" = natpmpc ]; then
+			lab_lan timeout 15 natpmpc -a "$port" "$port" udp 3600 >/dev/null 2>&1
+		else
+			lab_lan timeout 15 upnpc -u "$url" -e bench -a "$LAB_LAN_IP" "$port" "$port" UDP 3600 >/dev/null 2>&1
+		fi
+		[ "$(lab_now_ms)" -ge "$end" ] && break
+	done
+	if lab_wait 5 all_there "$n"; then
+		IN_MS=$(ms_since "$t0")
+	else
+		IN_MS=">$limit s"
+	fi
+	end=$(( $(lab_now_ms) + limit * 1000 ))
+	t0=$(lab_now_ms)
+	for ((i = 0; i < n; i++)); do
+		port=$((FIRST + i))
+		if [ "$tool" = natpmpc ]; then
+			lab_lan timeout 15 natpmpc -a "$port" "$port" udp 0 >/dev/null 2>&1
+		else
+			lab_lan timeout 15 upnpc -u "$url" -d "$port" UDP >/dev/null 2>&1
+		fi
+		[ "$(lab_now_ms)" -ge "$end" ] && break
+	done
+	if lab_wait 5 none_there "$n"; then
+		DEL_MS=$(ms_since "$t0")
+	else
+		DEL_MS=">$limit s"
+	fi
+	LEFT=$(count "$n")
+	# one call's peak RSS, measured apart (a mapping there already)
+	port=$FIRST
+	if [ "$tool" = natpmpc ]; then
+		HWM=$(lab_lan /usr/bin/time -f '%M' natpmpc -a "$port" "$port" udp 0 2>&1 >/dev/null | tail -n1)
+	else
+		HWM=$(lab_lan /usr/bin/time -f '%M' upnpc -u "$url" -d "$port" UDP 2>&1 >/dev/null | tail -n1)
+	fi
+	settle "$n" "$tool"
+}
+
+declare -A R
+for n in $sizes; do
+	for tool in natpmpc upnpc; do
+		[ "${ANCHORS:-yes}" = no ] && continue
+		case " $protos " in
+		*" upnp "*) ;;
+		*) [ "$tool" = upnpc ] && continue ;;
+		esac
+		case " $protos " in
+		*" pcp "*|*" natpmp "*) ;;
+		*) [ "$tool" = natpmpc ] && continue ;;
+		esac
+		oneshot_cell "$tool" "$n"
+		R[$tool,$n]="$IN_MS $DEL_MS $LEFT $HWM"
+		echo "# $tool x$n: install $IN_MS ms, delete $DEL_MS ms, left $LEFT, one call's peak RSS $HWM KiB" >&2
+	done
+	for p in $protos; do
+		natmapd_cell "$p" "$n"
+		R[$p,$n]="$IN_MS $DEL_MS $LEFT $HWM $LOST"
+		echo "# natmapd --protocol $p x$n: install $IN_MS ms, delete $DEL_MS ms, left $LEFT, peak RSS $HWM KiB, gateway lost $LOST times" >&2
+	done
+done
+
+echo
+echo "natmapd against one request at a time, on the lab's miniupnpd ($(miniupnpd --version 2>&1 | head -n1 || true))"
+printf '%-8s %4s | %10s %10s %6s | %10s %10s %6s | %4s | %8s | %s\n' \
+    protocol maps install anchor ratio delete anchor ratio left "peak RSS" anchor
+for p in $protos; do
+	tool=natpmpc
+	[ "$p" = upnp ] && tool=upnpc
+	for n in $sizes; do
+		read -r in del left rss lost <<<"${R[$p,$n]// s/s}"
+		a=${R[$tool,$n]:--}
+		read -r ain adel aleft arss <<<"${a// s/s}"
+		adel=${adel:--}
+		printf '%-8s %4d | %10s %10s %6s | %10s %10s %6s | %4s | %5.1f MiB | %s\n' \
+		    "$p" "$n" "$(fmt_ms "$in")" "$(fmt_ms "$ain")" "$(ratio "$in" "$ain")" \
+		    "$(fmt_ms "$del")" "$(fmt_ms "$adel")" "$(ratio "$del" "$adel")" \
+		    "$left" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$tool (left $aleft)"
+		[ "${lost:-0}" != 0 ] && echo "  ($p x$n: natmapd took the gateway for lost $lost times)"
+	done
+done
