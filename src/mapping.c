@@ -97,6 +97,7 @@ static struct {
 	 * that cannot (PCP, NAT-PMP), UPnP on the same gateway; NULL: none.
 	 */
 	const struct mapping_driver	*look;
+	int				 found;	/* a gateway was ready once */
 } E;
 
 /* How far down a gateway's table natmapd looks for its own entries. */
@@ -859,6 +860,7 @@ gateway_ready(const struct mapping_driver *drv, const struct drv_gateway *gw)
 	/* The same gateway again: a new address is a change, logged as one. */
 	E.gw.external.s_addr = changed ? INADDR_ANY : known.s_addr;
 	E.gw_state = GW_READY;
+	E.found = 1;
 	E.probe_backoff = 0;
 	E.probe_failures = 0;
 	if (changed || E.gw_quiet == 0)
@@ -1386,6 +1388,22 @@ stop_tick(struct timer *t)
 	timer_set_at(t, next);
 }
 
+/*
+ * At exit, does the gateway maybe hold m?  Then it is deleted: through the
+ * gateway in use, or through the last one found when it is lost for now (a
+ * router restarting keeps its lease file and is back by then, or stays
+ * silent, and the state file keeps the entry for the next start).
+ */
+static int
+shutdown_deletes(const struct mapping *m, int inflight)
+{
+	if (!m->on_router && !inflight)
+		return 0;
+	if (E.gw_state == GW_READY)
+		return 1;
+	return E.found && m->stale_proto[0] == '\0';
+}
+
 void
 mapping_shutdown(void (*done)(void))
 {
@@ -1406,7 +1424,7 @@ mapping_shutdown(void (*done)(void))
 		verify_cancel(m);
 		pace_cancel(&m->op);
 		/* An add in flight may have reached the gateway: delete it too. */
-		if ((m->on_router || inflight) && E.gw_state == GW_READY) {
+		if (shutdown_deletes(m, inflight)) {
 			if (m->ext_port == 0)
 				m->ext_port = m->ext_want;
 			m->on_router = 1;

@@ -408,6 +408,49 @@ test_gateway_lost(void **state)
 	assert_int_equal(mapping_count(MAPPING_BOUND), 1);
 }
 
+/*
+ * The gateway stopped answering (a router restarting) and is not found again
+ * before the signal: what it may hold is still deleted, through the gateway
+ * last found, not forgotten.
+ */
+static void
+test_shutdown_gateway_lost(void **state)
+{
+	static const char *const maps[] = { "8080/tcp", NULL };
+
+	(void)state;
+	start(maps, 120);
+	gateway_up();
+	answer(0, DRV_OK, 8080, 120);
+	advance(60 * 1000);
+	assert_int_equal(F.nreq, 2);
+	answer(1, DRV_ERR_GATEWAY, 8080, 0);
+	advance(1);
+	assert_int_equal(F.probes, 2);
+	gateway_none();
+	assert_int_equal(mapping_count(MAPPING_RETRY), 1);
+	mapping_shutdown(on_stopped);
+	assert_int_equal(F.nreq, 3);
+	assert_int_equal(F.req[2].kind, REQ_UNMAP);
+	assert_int_equal(F.req[2].m.ext_port, 8080);
+	answer(2, DRV_OK, 8080, 0);
+	assert_int_equal(stopped, 1);
+}
+
+/* A gateway never found: nothing to delete, nothing asked. */
+static void
+test_shutdown_never_found(void **state)
+{
+	static const char *const maps[] = { "8080/tcp", NULL };
+
+	(void)state;
+	start(maps, 120);
+	gateway_none();
+	mapping_shutdown(on_stopped);
+	assert_int_equal(F.nreq, 0);
+	assert_int_equal(stopped, 1);
+}
+
 /* Shutdown deletes what is on the router, with the granted port, then reports. */
 static void
 test_shutdown_deletes(void **state)
@@ -1026,8 +1069,8 @@ test_shutdown_quiet_after_answers(void **state)
 
 /*
  * An add that got no answer may be on the router: with the gateway gone
- * at SIGTERM, the state file keeps it for the next start (not one the
- * gateway refused).
+ * at SIGTERM, its delete is tried through the gateway last found, and when
+ * that gets no answer either the state file keeps it for the next start.
  */
 static void
 test_unanswered_add_kept(void **state)
@@ -1044,12 +1087,26 @@ test_unanswered_add_kept(void **state)
 	answer(1, DRV_ERR_CONFLICT, 0, 0);	/* refused: not there */
 	advance(25000);
 	answer(0, DRV_ERR_GATEWAY, 0, 0);	/* lost, with its add */
+	n = (size_t)F.nreq;
 	mapping_shutdown(on_stopped);
+	/*
+	 * Two deletes: 8080's, and 9000's, whose add was refused but is out
+	 * again (its retry) when the signal comes.
+	 */
+	assert_int_equal(F.nreq, (int)n + 2);
+	assert_int_equal(F.req[n].kind, REQ_UNMAP);
+	assert_int_equal(F.req[n].m.int_port, 8080);
+	assert_int_equal(F.req[n + 1].kind, REQ_UNMAP);
+	assert_int_equal(F.req[n + 1].m.int_port, 9000);
+	advance(MAPPING_SHUTDOWN_MS + 1000);	/* silent */
 	assert_int_equal(stopped, 1);
+	n = 0;
 	assert_int_equal(state_load(path, &ents, &n, err, sizeof(err)), 0);
-	assert_int_equal(n, 1);
+	/* both deletes unanswered: both kept */
+	assert_int_equal(n, 2);
 	assert_int_equal(ents[0].int_port, 8080);
 	assert_int_equal(ents[0].ext_port, 8080);
+	assert_int_equal(ents[1].int_port, 9000);
 	free(ents);
 	unlink(path);
 }
@@ -1093,6 +1150,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_gateway_lost, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_deletes, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_shutdown_gateway_lost, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_shutdown_never_found, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_deadline, setup,
 		    teardown),
