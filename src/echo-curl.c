@@ -56,10 +56,10 @@ static struct {
 	CURL_FN(url_get);
 	CURL_FN(url_set);
 	CURL_FN(version_info);
-} C;
+} libcurl;
 #undef CURL_FN
 
-#define CURL_SYM(name)	{ "curl_" #name, (void *)&C.name }
+#define CURL_SYM(name)	{ "curl_" #name, (void *)&libcurl.name }
 static const struct {
 	const char	*sym;
 	void		*slot;		/* a function pointer in C */
@@ -80,27 +80,27 @@ static const struct {
 #undef curl_easy_getinfo
 #undef curl_easy_setopt
 #undef curl_multi_setopt
-#define curl_easy_cleanup	(*C.easy_cleanup)
-#define curl_easy_getinfo	(*C.easy_getinfo)
-#define curl_easy_init		(*C.easy_init)
-#define curl_easy_setopt	(*C.easy_setopt)
-#define curl_easy_strerror	(*C.easy_strerror)
-#define curl_free		(*C.free)
-#define curl_global_cleanup	(*C.global_cleanup)
-#define curl_global_init	(*C.global_init)
-#define curl_multi_add_handle	(*C.multi_add_handle)
-#define curl_multi_assign	(*C.multi_assign)
-#define curl_multi_cleanup	(*C.multi_cleanup)
-#define curl_multi_info_read	(*C.multi_info_read)
-#define curl_multi_init		(*C.multi_init)
-#define curl_multi_remove_handle (*C.multi_remove_handle)
-#define curl_multi_setopt	(*C.multi_setopt)
-#define curl_multi_socket_action (*C.multi_socket_action)
-#define curl_url		(*C.url)
-#define curl_url_cleanup	(*C.url_cleanup)
-#define curl_url_get		(*C.url_get)
-#define curl_url_set		(*C.url_set)
-#define curl_version_info	(*C.version_info)
+#define curl_easy_cleanup	(*libcurl.easy_cleanup)
+#define curl_easy_getinfo	(*libcurl.easy_getinfo)
+#define curl_easy_init		(*libcurl.easy_init)
+#define curl_easy_setopt	(*libcurl.easy_setopt)
+#define curl_easy_strerror	(*libcurl.easy_strerror)
+#define curl_free		(*libcurl.free)
+#define curl_global_cleanup	(*libcurl.global_cleanup)
+#define curl_global_init	(*libcurl.global_init)
+#define curl_multi_add_handle	(*libcurl.multi_add_handle)
+#define curl_multi_assign	(*libcurl.multi_assign)
+#define curl_multi_cleanup	(*libcurl.multi_cleanup)
+#define curl_multi_info_read	(*libcurl.multi_info_read)
+#define curl_multi_init		(*libcurl.multi_init)
+#define curl_multi_remove_handle (*libcurl.multi_remove_handle)
+#define curl_multi_setopt	(*libcurl.multi_setopt)
+#define curl_multi_socket_action (*libcurl.multi_socket_action)
+#define curl_url		(*libcurl.url)
+#define curl_url_cleanup	(*libcurl.url_cleanup)
+#define curl_url_get		(*libcurl.url_get)
+#define curl_url_set		(*libcurl.url_set)
+#define curl_version_info	(*libcurl.version_info)
 
 /* dlopen libcurl once: 0, or -1 (said once in the log) with errno ELIBACC. */
 static int
@@ -109,13 +109,13 @@ curl_load(void)
 	void *lib, *p;
 	size_t i;
 
-	if (C.lib != NULL)
+	if (libcurl.lib != NULL)
 		return 0;
-	if (C.tried) {
+	if (libcurl.tried) {
 		errno = ELIBACC;
 		return -1;
 	}
-	C.tried = 1;
+	libcurl.tried = 1;
 	if ((lib = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		log_warnx("echo: cannot load %s: %s", CURL_SONAME, dlerror());
 		errno = ELIBACC;
@@ -131,7 +131,7 @@ curl_load(void)
 		}
 		memcpy(curl_syms[i].slot, &p, sizeof(p));
 	}
-	C.lib = lib;
+	libcurl.lib = lib;
 	return 0;
 }
 

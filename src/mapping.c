@@ -98,7 +98,7 @@ static struct {
 	 */
 	const struct mapping_driver	*look;
 	int				 found;	/* a gateway was ready once */
-} E;
+} engine;
 
 /* How far down a gateway's table natmapd looks for its own entries. */
 #define MAPPING_SCAN_MAX		256
@@ -162,21 +162,21 @@ mapping_notify(struct mapping *m, int old)
 	log_debug("%s %u: %s -> %s", proto_name(m->proto), m->int_port,
 	    mapping_state_name(old), mapping_state_name(m->state));
 	/* What the router holds changed: write it down, a burst at a time. */
-	if (E.state_path != NULL && (m->state == MAPPING_BOUND ||
-	    m->state == MAPPING_GONE) && !timer_armed(&E.state_timer))
-		timer_set(&E.state_timer, 100);
-	if (E.observer == NULL)
+	if (engine.state_path != NULL && (m->state == MAPPING_BOUND ||
+	    m->state == MAPPING_GONE) && !timer_armed(&engine.state_timer))
+		timer_set(&engine.state_timer, 100);
+	if (engine.observer == NULL)
 		return;
 	memset(&st, 0, sizeof(st));
 	st.state = m->state;
 	st.old_state = old;
 	st.proto = m->proto;
-	st.int_addr = E.env.local;
+	st.int_addr = engine.env.local;
 	st.int_port = m->int_port;
 	st.ext_port = m->ext_port;
-	st.ext_addr = E.gw.external;
+	st.ext_addr = engine.gw.external;
 	st.lease = m->lease;
-	E.observer(&st);
+	engine.observer(&st);
 }
 
 /* The only place that arms a mapping's timer. */
@@ -226,10 +226,10 @@ mapping_request(const struct mapping *m, struct drv_map *req)
 {
 	memset(req, 0, sizeof(*req));
 	req->proto = m->proto;
-	req->int_addr = E.env.local;
+	req->int_addr = engine.env.local;
 	req->int_port = m->int_port;
-	req->lease = E.lease;
-	snprintf(req->desc, sizeof(req->desc), "%s %s %u", E.tag,
+	req->lease = engine.lease;
+	snprintf(req->desc, sizeof(req->desc), "%s %s %u", engine.tag,
 	    proto_name(m->proto), m->int_port);
 	memcpy(req->nonce, m->nonce, sizeof(req->nonce));
 	if (m->state == MAPPING_RENEWING || m->state == MAPPING_DELETING) {
@@ -237,38 +237,38 @@ mapping_request(const struct mapping *m, struct drv_map *req)
 		req->any_port = 0;
 	} else {
 		req->ext_port = m->ext_want;
-		req->any_port = E.any_port;
+		req->any_port = engine.any_port;
 	}
 }
 
 static void
 scan_cancel(void)
 {
-	if (E.scan_op.priv != NULL && E.drv != NULL)
-		E.drv->cancel(&E.scan_op);
-	E.scan_op.priv = NULL;
+	if (engine.scan_op.priv != NULL && engine.drv != NULL)
+		engine.drv->cancel(&engine.scan_op);
+	engine.scan_op.priv = NULL;
 }
 
 static void
 gateway_lost(void)
 {
-	if (E.gw_state != GW_READY || E.stopping)
+	if (engine.gw_state != GW_READY || engine.stopping)
 		return;
 	log_info("%s gateway %s stopped answering; looking for it again",
-	    E.drv->name, E.gw.where);
+	    engine.drv->name, engine.gw.where);
 	scan_cancel();
-	E.gw_state = GW_NONE;
-	E.gw_quiet = 0;
-	E.probe_backoff = 0;
+	engine.gw_state = GW_NONE;
+	engine.gw_quiet = 0;
+	engine.probe_backoff = 0;
 	gateway_race_cancel();
-	timer_set(&E.probe_timer, 0);
+	timer_set(&engine.probe_timer, 0);
 }
 
 static void
 verify_cancel(struct mapping *m)
 {
-	if (m->vop.priv != NULL && E.look != NULL)
-		E.look->cancel(&m->vop);
+	if (m->vop.priv != NULL && engine.look != NULL)
+		engine.look->cancel(&m->vop);
 	m->vop.priv = NULL;
 	m->canary = 0;
 }
@@ -278,7 +278,7 @@ mapping_free_one(struct mapping *m)
 {
 	struct mapping **p;
 
-	for (p = &E.maps; *p != NULL; p = &(*p)->next)
+	for (p = &engine.maps; *p != NULL; p = &(*p)->next)
 		if (*p == m) {
 			*p = m->next;
 			break;
@@ -295,7 +295,7 @@ remap_all(const struct mapping *except)
 {
 	struct mapping *m;
 
-	for (m = E.maps; m != NULL; m = m->next) {
+	for (m = engine.maps; m != NULL; m = m->next) {
 		if (m == except || m->state != MAPPING_BOUND)
 			continue;
 		/* Already due soon (announcements come in bursts): leave it. */
@@ -310,10 +310,10 @@ remap_all(const struct mapping *except)
 static void
 epoch_seen(uint32_t epoch, const struct mapping *except)
 {
-	if (pcp_epoch_check(&E.epoch, epoch, loop_now()) == 0)
+	if (pcp_epoch_check(&engine.epoch, epoch, loop_now()) == 0)
 		return;
 	log_info("%s gateway %s restarted or lost its mappings (epoch %u); "
-	    "mapping again", E.drv->name, E.gw.where, epoch);
+	    "mapping again", engine.drv->name, engine.gw.where, epoch);
 	remap_all(except);
 }
 
@@ -324,29 +324,30 @@ note_external(struct in_addr ext)
 	struct in_addr none = { INADDR_ANY };
 	struct addrclass_verdict v;
 	char was[INET_ADDRSTRLEN], now[INET_ADDRSTRLEN], who[320];
-	int changed = E.gw.external.s_addr != INADDR_ANY;
+	int changed = engine.gw.external.s_addr != INADDR_ANY;
 
-	if (ext.s_addr == INADDR_ANY || ext.s_addr == E.gw.external.s_addr)
+	if (ext.s_addr == INADDR_ANY || ext.s_addr == engine.gw.external.s_addr)
 		return 0;
-	inet_ntop(AF_INET, &E.gw.external, was, sizeof(was));
+	inet_ntop(AF_INET, &engine.gw.external, was, sizeof(was));
 	inet_ntop(AF_INET, &ext, now, sizeof(now));
-	if (E.gw.external.s_addr == INADDR_ANY)
-		log_info("%s gateway %s: external address %s", E.drv->name,
-		    E.gw.where, now);
+	if (engine.gw.external.s_addr == INADDR_ANY)
+		log_info("%s gateway %s: external address %s", engine.drv->name,
+		    engine.gw.where, now);
 	else
 		log_info("public address %s -> %s", was, now);
-	E.gw.external = ext;
+	engine.gw.external = ext;
 	addrclass_judge(ext, none, &v);
 	if (v.double_nat)
 		log_warnx("%s gateway %s reports external address %s: %s; "
 		    "mapping anyway, but the internet reaches a mapping only "
-		    "if the NAT upstream forwards the port too", E.drv->name,
-		    E.gw.where, now, v.why);
+		    "if the NAT upstream forwards the port too",
+		    engine.drv->name,
+		    engine.gw.where, now, v.why);
 	else {
 		/* Public: what a STUN server sees tells if it is the internet's view. */
-		snprintf(who, sizeof(who), "%s gateway %s", E.drv->name,
-		    E.gw.where);
-		wancheck_start(E.env.local, ext, who);
+		snprintf(who, sizeof(who), "%s gateway %s", engine.drv->name,
+		    engine.gw.where);
+		wancheck_start(engine.env.local, ext, who);
 	}
 	return changed;
 }
@@ -358,10 +359,10 @@ mapping_done(struct pace_op *op, const struct drv_result *res)
 	char ia[INET_ADDRSTRLEN], ea[INET_ADDRSTRLEN];
 	int was = m->state;
 
-	inet_ntop(AF_INET, &E.env.local, ia, sizeof(ia));
+	inet_ntop(AF_INET, &engine.env.local, ia, sizeof(ia));
 	inet_ntop(AF_INET, &res->ext_addr, ea, sizeof(ea));
 	if (was == MAPPING_DELETING && (res->status == DRV_ERR_SLOW ||
-	    (res->status == DRV_ERR_GATEWAY && E.stopping))) {
+	    (res->status == DRV_ERR_GATEWAY && engine.stopping))) {
 		/*
 		 * No answer (a lossy link, a slow router): try again; at
 		 * shutdown, until stop_tick() gives up.
@@ -383,7 +384,7 @@ mapping_done(struct pace_op *op, const struct drv_result *res)
 			    m->ext_port, res->detail);
 		m->on_router = 0;
 		mapping_transition(m, MAPPING_GONE);
-		if (m->unwanted && !E.stopping)
+		if (m->unwanted && !engine.stopping)
 			mapping_free_one(m);
 		mapping_check_stopped();
 		return;
@@ -412,7 +413,7 @@ mapping_done(struct pace_op *op, const struct drv_result *res)
 				    res->lease);
 			log_info("%s %s:%u -> %s:%u via %s, %s",
 			    proto_name(m->proto), ia, m->int_port, ea,
-			    m->ext_port, E.gw.name, lease);
+			    m->ext_port, engine.gw.name, lease);
 		} else
 			log_debug("%s %u renewed, lease %us",
 			    proto_name(m->proto), m->int_port, m->lease);
@@ -441,7 +442,7 @@ mapping_add(struct mapping *m)
 {
 	struct drv_map req;
 
-	if (E.gw_state != GW_READY) {
+	if (engine.gw_state != GW_READY) {
 		mapping_transition(m, MAPPING_WAIT);
 		return;
 	}
@@ -449,7 +450,7 @@ mapping_add(struct mapping *m)
 		mapping_transition(m, MAPPING_ADDING);
 	mapping_request(m, &req);
 	/* Queued; the driver may answer at once, from inside. */
-	pace_map(&E.pace, &m->op, E.drv, &req);
+	pace_map(&engine.pace, &m->op, engine.drv, &req);
 }
 
 static void
@@ -469,7 +470,7 @@ mapping_timer(struct timer *t)
 		struct drv_map req;
 
 		mapping_request(m, &req);
-		pace_unmap(&E.pace, &m->op, E.drv, &req);
+		pace_unmap(&engine.pace, &m->op, engine.drv, &req);
 		break;
 	}
 	default:
@@ -522,7 +523,7 @@ find(int proto, uint16_t int_port, uint16_t ext_want)
 {
 	struct mapping *m;
 
-	for (m = E.maps; m != NULL; m = m->next)
+	for (m = engine.maps; m != NULL; m = m->next)
 		if (m->proto == proto && m->int_port == int_port &&
 		    m->ext_want == ext_want && !m->unwanted)
 			return m;
@@ -532,12 +533,12 @@ find(int proto, uint16_t int_port, uint16_t ext_want)
 static void
 apply_settings(const struct config *conf)
 {
-	E.lease = conf->lease;
-	E.any_port = conf->any_port;
-	snprintf(E.ifname, sizeof(E.ifname), "%s",
+	engine.lease = conf->lease;
+	engine.any_port = conf->any_port;
+	snprintf(engine.ifname, sizeof(engine.ifname), "%s",
 	    conf->interface != NULL ? conf->interface : "");
-	E.have_gateway = conf->have_gateway;
-	E.gateway = conf->gateway;
+	engine.have_gateway = conf->have_gateway;
+	engine.gateway = conf->gateway;
 	wancheck_set_servers(conf->stun, conf->nstun);
 }
 
@@ -550,7 +551,7 @@ add_missing(const struct config *conf)
 	unsigned int p;
 	int n = 0;
 
-	for (tail = &E.maps; *tail != NULL; tail = &(*tail)->next)
+	for (tail = &engine.maps; *tail != NULL; tail = &(*tail)->next)
 		;
 	for (i = 0; i < conf->nmaps; i++) {
 		const struct conf_map *c = &conf->maps[i];
@@ -577,21 +578,21 @@ stale_delete(struct mapping *m)
 {
 	struct drv_map req;
 
-	if (strcmp(m->stale_proto, E.drv->id) != 0 ||
-	    m->stale_gateway.s_addr != E.env.gateway.s_addr ||
-	    m->stale_local.s_addr != E.env.local.s_addr) {
+	if (strcmp(m->stale_proto, engine.drv->id) != 0 ||
+	    m->stale_gateway.s_addr != engine.env.gateway.s_addr ||
+	    m->stale_local.s_addr != engine.env.local.s_addr) {
 		log_info("%s %u -> %u was made through %s at %s: cannot delete "
 		    "it from here; it ends with its lease",
 		    proto_name(m->proto), m->int_port, m->ext_port,
 		    m->stale_proto, inet_ntoa(m->stale_gateway));
 		mapping_free_one(m);
-		if (E.state_path != NULL)
-			timer_set(&E.state_timer, 100);
+		if (engine.state_path != NULL)
+			timer_set(&engine.state_timer, 100);
 		return;
 	}
 	mapping_transition(m, MAPPING_DELETING);
 	mapping_request(m, &req);
-	pace_unmap(&E.pace, &m->op, E.drv, &req);
+	pace_unmap(&engine.pace, &m->op, engine.drv, &req);
 }
 
 static void
@@ -601,7 +602,7 @@ verify_done(struct drv_op *op, const struct drv_result *res)
 	int canary = m->canary;
 
 	m->canary = 0;
-	if (m->state != MAPPING_BOUND || E.stopping)
+	if (m->state != MAPPING_BOUND || engine.stopping)
 		return;
 	if (res->status == DRV_OK) {
 		log_debug("%s %u: still on the gateway", proto_name(m->proto),
@@ -617,7 +618,7 @@ verify_done(struct drv_op *op, const struct drv_result *res)
 	/* A router purges its whole table, more often than one entry. */
 	if (canary) {
 		log_info("%s gateway %s lost an entry; looking for the others",
-		    E.drv->name, E.gw.where);
+		    engine.drv->name, engine.gw.where);
 		verify_all();
 	}
 }
@@ -629,16 +630,16 @@ verify_all(void)
 	struct mapping *m;
 	struct drv_map req;
 
-	if (E.look == NULL)
+	if (engine.look == NULL)
 		return;
-	for (m = E.maps; m != NULL; m = m->next) {
+	for (m = engine.maps; m != NULL; m = m->next) {
 		if (m->state != MAPPING_BOUND || m->vop.priv != NULL)
 			continue;
 		mapping_request(m, &req);
 		req.ext_port = m->ext_port;
 		req.lease = m->lease;
 		m->canary = 0;
-		if (E.look->verify(&m->vop, &req) == -1)
+		if (engine.look->verify(&m->vop, &req) == -1)
 			log_debug("%s %u: cannot verify", proto_name(m->proto),
 			    m->int_port);
 	}
@@ -655,11 +656,12 @@ verify_all(void)
 static void
 canary_arm(void)
 {
-	if (E.stopping || E.look == NULL) {
-		timer_stop(&E.canary_timer);
+	if (engine.stopping || engine.look == NULL) {
+		timer_stop(&engine.canary_timer);
 		return;
 	}
-	timer_set(&E.canary_timer, (uint64_t)MAPPING_CANARY_INTERVAL_S * 1000 +
+	timer_set(&engine.canary_timer,
+	    (uint64_t)MAPPING_CANARY_INTERVAL_S * 1000 +
 	    loop_random(MAPPING_CANARY_INTERVAL_S * 100));
 }
 
@@ -676,12 +678,12 @@ canary_next(void)
 {
 	struct mapping *last, *m;
 
-	for (last = E.maps; last != NULL; last = last->next)
-		if (last->proto == E.canary_proto &&
-		    last->int_port == E.canary_port && !last->unwanted)
+	for (last = engine.maps; last != NULL; last = last->next)
+		if (last->proto == engine.canary_proto &&
+		    last->int_port == engine.canary_port && !last->unwanted)
 			break;
-	for (m = last != NULL ? last->next : E.maps; m != last;
-	    m = m != NULL ? m->next : E.maps)
+	for (m = last != NULL ? last->next : engine.maps; m != last;
+	    m = m != NULL ? m->next : engine.maps)
 		if (m != NULL && canary_fits(m))
 			return m;
 	return last != NULL && canary_fits(last) ? last : NULL;
@@ -694,24 +696,25 @@ canary_timer_cb(struct timer *t)
 	struct drv_map req;
 
 	(void)t;
-	if (E.stopping || E.gw_state != GW_READY || E.look == NULL)
+	if (engine.stopping || engine.gw_state != GW_READY
+	    || engine.look == NULL)
 		return;
 	canary_arm();
 	/* The gateway check, or a look at every mapping, is this turn's. */
 	if (gateway_race_running())
 		return;
-	for (m = E.maps; m != NULL; m = m->next)
+	for (m = engine.maps; m != NULL; m = m->next)
 		if (m->vop.priv != NULL)
 			return;
 	if ((m = canary_next()) == NULL)
 		return;
-	E.canary_proto = m->proto;
-	E.canary_port = m->int_port;
+	engine.canary_proto = m->proto;
+	engine.canary_port = m->int_port;
 	mapping_request(m, &req);
 	req.ext_port = m->ext_port;
 	req.lease = m->lease;
 	m->canary = 1;
-	if (E.look->verify(&m->vop, &req) == -1) {
+	if (engine.look->verify(&m->vop, &req) == -1) {
 		m->canary = 0;
 		log_debug("%s %u: cannot verify", proto_name(m->proto),
 		    m->int_port);
@@ -730,15 +733,16 @@ scan_entry(const struct drv_entry *e)
 	struct mapping *m, **tail;
 	char mine[sizeof(e->desc)];
 
-	snprintf(mine, sizeof(mine), "%s %s %u", E.tag, proto_name(e->proto),
+	snprintf(mine, sizeof(mine), "%s %s %u", engine.tag,
+	    proto_name(e->proto),
 	    e->int_port);
-	log_debug("gateway entry %u: %s %u -> %s:%u \"%s\"", E.scan_index,
+	log_debug("gateway entry %u: %s %u -> %s:%u \"%s\"", engine.scan_index,
 	    proto_name(e->proto), e->ext_port, inet_ntoa(e->int_addr),
 	    e->int_port, e->desc);
-	if (e->int_addr.s_addr != E.env.local.s_addr ||
+	if (e->int_addr.s_addr != engine.env.local.s_addr ||
 	    strcmp(e->desc, mine) != 0)
 		return;
-	for (m = E.maps; m != NULL; m = m->next) {
+	for (m = engine.maps; m != NULL; m = m->next) {
 		if (m->proto != e->proto || m->int_port != e->int_port)
 			continue;
 		/* Already being deleted, wanted there, or not settled yet. */
@@ -750,10 +754,10 @@ scan_entry(const struct drv_entry *e)
 	m->unwanted = 1;
 	m->on_router = 1;
 	m->ext_port = e->ext_port;
-	snprintf(m->stale_proto, sizeof(m->stale_proto), "%s", E.drv->id);
-	m->stale_gateway = E.env.gateway;
-	m->stale_local = E.env.local;
-	for (tail = &E.maps; *tail != NULL; tail = &(*tail)->next)
+	snprintf(m->stale_proto, sizeof(m->stale_proto), "%s", engine.drv->id);
+	m->stale_gateway = engine.env.gateway;
+	m->stale_local = engine.env.local;
+	for (tail = &engine.maps; *tail != NULL; tail = &(*tail)->next)
 		;
 	*tail = m;
 	log_info("%s %u -> %u, made by an earlier natmapd, is no longer "
@@ -766,8 +770,8 @@ scan_end(void)
 {
 	struct mapping *m, *next_m;
 
-	log_debug("looked at %u entries on the gateway", E.scan_index);
-	for (m = next_m = E.maps; (m = next_m) != NULL;) {
+	log_debug("looked at %u entries on the gateway", engine.scan_index);
+	for (m = next_m = engine.maps; (m = next_m) != NULL;) {
 		next_m = m->next;
 		if (m->unwanted && m->stale_proto[0] != '\0' &&
 		    m->state == MAPPING_WAIT)
@@ -778,7 +782,7 @@ scan_end(void)
 static void
 scan_done(struct drv_op *op, const struct drv_result *res)
 {
-	if (E.stopping || E.gw_state != GW_READY)
+	if (engine.stopping || engine.gw_state != GW_READY)
 		return;
 	if (res->status != DRV_OK) {
 		log_debug("cannot list the gateway's mappings: %s", res->detail);
@@ -790,8 +794,8 @@ scan_done(struct drv_op *op, const struct drv_result *res)
 		return;
 	}
 	scan_entry(&res->entry);
-	if (++E.scan_index >= MAPPING_SCAN_MAX ||
-	    E.drv->list(op, E.scan_index) == -1)
+	if (++engine.scan_index >= MAPPING_SCAN_MAX ||
+	    engine.drv->list(op, engine.scan_index) == -1)
 		scan_end();
 }
 
@@ -799,12 +803,12 @@ scan_done(struct drv_op *op, const struct drv_result *res)
 static void
 scan_start(void)
 {
-	if (E.drv->list == NULL || E.stopping)
+	if (engine.drv->list == NULL || engine.stopping)
 		return;
 	scan_cancel();
-	E.scan_index = 0;
-	E.scan_op.done = scan_done;
-	if (E.drv->list(&E.scan_op, 0) == -1)
+	engine.scan_index = 0;
+	engine.scan_op.done = scan_done;
+	if (engine.drv->list(&engine.scan_op, 0) == -1)
 		log_debug("cannot list the gateway's mappings");
 }
 
@@ -812,11 +816,12 @@ scan_start(void)
 static void
 lookup_found(const struct mapping_driver *drv, const struct drv_gateway *gw)
 {
-	if (E.stopping || E.gw_state != GW_READY || E.look != NULL)
+	if (engine.stopping || engine.gw_state != GW_READY
+	    || engine.look != NULL)
 		return;
-	E.look = drv;
+	engine.look = drv;
 	log_info("%s gateway %s: its mappings are looked up through %s at %s",
-	    E.drv->name, E.gw.where, drv->name, gw->where);
+	    engine.drv->name, engine.gw.where, drv->name, gw->where);
 	canary_arm();
 }
 
@@ -830,16 +835,17 @@ look_for_lookup(int changed)
 {
 	struct mapping *m;
 
-	if (changed || (E.look != NULL && E.look != E.drv &&
-	    E.drv->verify != NULL)) {
-		for (m = E.maps; m != NULL; m = m->next)
+	if (changed || (engine.look != NULL && engine.look != engine.drv &&
+	    engine.drv->verify != NULL)) {
+		for (m = engine.maps; m != NULL; m = m->next)
 			verify_cancel(m);
-		E.look = NULL;
+		engine.look = NULL;
 	}
-	if (E.drv->verify != NULL)
-		E.look = E.drv;
-	else if (E.look == NULL)
-		(void)gateway_lookup_start(&E.env, E.drv, lookup_found);
+	if (engine.drv->verify != NULL)
+		engine.look = engine.drv;
+	else if (engine.look == NULL)
+		(void)gateway_lookup_start(&engine.env, engine.drv,
+		    lookup_found);
 }
 
 /* The gateway is found: map what waits, and re-map on another gateway. */
@@ -847,57 +853,58 @@ static void
 gateway_ready(const struct mapping_driver *drv, const struct drv_gateway *gw)
 {
 	struct mapping *m, *next_m;
-	struct in_addr known = E.gw.external;
-	int changed, was_check = E.gw_quiet;
+	struct in_addr known = engine.gw.external;
+	int changed, was_check = engine.gw_quiet;
 
-	changed = E.drv != drv || strcmp(gw->where, E.gw.where) != 0 ||
-	    E.mapped_local.s_addr != E.env.local.s_addr;
+	changed = engine.drv != drv || strcmp(gw->where,
+	    engine.gw.where) != 0 ||
+	    engine.mapped_local.s_addr != engine.env.local.s_addr;
 	if (changed)
 		scan_cancel();
-	E.mapped_local = E.env.local;
-	E.drv = drv;
-	E.gw = *gw;
+	engine.mapped_local = engine.env.local;
+	engine.drv = drv;
+	engine.gw = *gw;
 	/* The same gateway again: a new address is a change, logged as one. */
-	E.gw.external.s_addr = changed ? INADDR_ANY : known.s_addr;
-	E.gw_state = GW_READY;
-	E.found = 1;
-	E.probe_backoff = 0;
-	E.probe_failures = 0;
-	if (changed || E.gw_quiet == 0)
+	engine.gw.external.s_addr = changed ? INADDR_ANY : known.s_addr;
+	engine.gw_state = GW_READY;
+	engine.found = 1;
+	engine.probe_backoff = 0;
+	engine.probe_failures = 0;
+	if (changed || engine.gw_quiet == 0)
 		log_info("%s gateway %s", gw->name, gw->where);
-	E.gw_quiet = 0;
+	engine.gw_quiet = 0;
 	if (note_external(gw->external) && !changed)
 		remap_all(NULL);
-	timer_set(&E.check_timer, loop_jitter((uint64_t)
+	timer_set(&engine.check_timer, loop_jitter((uint64_t)
 	    MAPPING_CHECK_INTERVAL_S * 1000, 10));
 	look_for_lookup(changed);
 	/*
 	 * SIGUSR1 on the same gateway: are the mappings still there?  The
 	 * periodic check leaves that to the canary, at its steady cost.
 	 */
-	if (was_check && !changed && E.check_all)
+	if (was_check && !changed && engine.check_all)
 		verify_all();
-	E.check_all = 0;
-	if (!timer_armed(&E.canary_timer))
+	engine.check_all = 0;
+	if (!timer_armed(&engine.canary_timer))
 		canary_arm();
 	if (changed) {
-		memset(&E.epoch, 0, sizeof(E.epoch));
-		E.bootid = -1;
+		memset(&engine.epoch, 0, sizeof(engine.epoch));
+		engine.bootid = -1;
 	}
 	/* The search answer's BOOTID: a baseline, or a restart seen by a check. */
 	if (gw->bootid >= 0) {
-		if (E.bootid >= 0 && gw->bootid != E.bootid) {
+		if (engine.bootid >= 0 && gw->bootid != engine.bootid) {
 			log_info("gateway %s restarted (UPnP BOOTID %ld -> %ld); "
-			    "mapping again", inet_ntoa(E.env.gateway),
-			    E.bootid, gw->bootid);
+			    "mapping again", inet_ntoa(engine.env.gateway),
+			    engine.bootid, gw->bootid);
 			remap_all(NULL);
 		}
-		E.bootid = gw->bootid;
+		engine.bootid = gw->bootid;
 	}
 	if (gw->has_epoch)
 		epoch_seen(gw->epoch, NULL);
-	gateway_listen(E.env.local, E.env.gateway);
-	for (m = next_m = E.maps; (m = next_m) != NULL;) {
+	gateway_listen(engine.env.local, engine.env.gateway);
+	for (m = next_m = engine.maps; (m = next_m) != NULL;) {
 		next_m = m->next;
 		if (m->unwanted && m->stale_proto[0] != '\0' &&
 		    m->state == MAPPING_WAIT) {
@@ -925,7 +932,7 @@ on_announced(const struct pcp_response *r)
 {
 	struct in_addr ext;
 
-	if (E.gw_state != GW_READY || E.stopping)
+	if (engine.gw_state != GW_READY || engine.stopping)
 		return;
 	if (r->version == NATPMP_VERSION &&
 	    pcp_addr_to_v4(&r->external_addr, &ext) == 0)
@@ -936,43 +943,44 @@ on_announced(const struct pcp_response *r)
 	 * epoch says, which a server up for a few seconds only cannot tell.
 	 * Keep the epoch for the checks on ordinary answers.
 	 */
-	(void)pcp_epoch_check(&E.epoch, r->epoch, loop_now());
+	(void)pcp_epoch_check(&engine.epoch, r->epoch, loop_now());
 	log_info("gateway %s announced a restart (epoch %u); mapping again",
-	    inet_ntoa(E.env.gateway), r->epoch);
+	    inet_ntoa(engine.env.gateway), r->epoch);
 	remap_all(NULL);
 	/* And ask soon what the external address is now. */
 	if (!gateway_race_running())
-		timer_set(&E.check_timer, loop_jitter(500, 20));
+		timer_set(&engine.check_timer, loop_jitter(500, 20));
 }
 
 /* An SSDP NOTIFY from the gateway: another BOOTID is a restart. */
 static void
 on_notified(long bootid, const char *location)
 {
-	if (E.gw_state != GW_READY || E.stopping)
+	if (engine.gw_state != GW_READY || engine.stopping)
 		return;
 	/*
 	 * The IGD we use now describes itself elsewhere (miniupnpd takes a
 	 * new HTTP port at each start unless told one): its control URL is
 	 * stale.  Look for it again, soon.
 	 */
-	if (strcmp(E.drv->id, "upnp") == 0 && location[0] != '\0' &&
-	    strcmp(location, E.gw.where) != 0 && !gateway_race_running() &&
-	    timer_remaining(&E.check_timer) > 500) {
+	if (strcmp(engine.drv->id, "upnp") == 0 && location[0] != '\0' &&
+	    strcmp(location, engine.gw.where) != 0 && !gateway_race_running() &&
+	    timer_remaining(&engine.check_timer) > 500) {
 		log_info("gateway %s now describes itself at %s; looking for it "
-		    "again", inet_ntoa(E.env.gateway), location);
-		timer_set(&E.check_timer, loop_jitter(200, 20));
+		    "again", inet_ntoa(engine.env.gateway), location);
+		timer_set(&engine.check_timer, loop_jitter(200, 20));
 	}
 	if (bootid < 0)
 		return;
-	if (E.bootid >= 0 && bootid != E.bootid) {
+	if (engine.bootid >= 0 && bootid != engine.bootid) {
 		log_info("gateway %s restarted (UPnP BOOTID %ld -> %ld); mapping "
-		    "again", inet_ntoa(E.env.gateway), E.bootid, bootid);
+		    "again", inet_ntoa(engine.env.gateway), engine.bootid,
+		    bootid);
 		remap_all(NULL);
 		if (!gateway_race_running())
-			timer_set(&E.check_timer, loop_jitter(500, 20));
+			timer_set(&engine.check_timer, loop_jitter(500, 20));
 	}
-	E.bootid = bootid;
+	engine.bootid = bootid;
 }
 
 /* The race between the drivers is over: the best one, or none answered. */
@@ -982,40 +990,41 @@ race_done(const struct gateway_slot *best)
 	char why[256];
 	uint64_t d;
 
-	if (E.stopping)
+	if (engine.stopping)
 		return;
 	if (best != NULL) {
 		gateway_ready(best->drv, &best->gw);
 		return;
 	}
-	if (E.gw_quiet && E.gw_state == GW_READY) {
+	if (engine.gw_quiet && engine.gw_state == GW_READY) {
 		/*
 		 * A periodic check: the renewals will tell if it is gone.
 		 * Ask again soon (a router that just restarted may not
 		 * answer everything yet), backing off.
 		 */
-		E.gw_quiet = 0;
-		d = backoff_next(&E.probe_backoff);
+		engine.gw_quiet = 0;
+		d = backoff_next(&engine.probe_backoff);
 		log_debug("the gateway check got no answer; again in %llus",
 		    (unsigned long long)(d + 999) / 1000);
-		timer_set(&E.check_timer, d);
+		timer_set(&engine.check_timer, d);
 		return;
 	}
 	/* Nothing answered: say what each protocol found, and back off. */
 	gateway_race_why(why, sizeof(why));
-	d = backoff_next(&E.probe_backoff);
-	E.gw_state = GW_NONE;
-	E.probe_failures++;
+	d = backoff_next(&engine.probe_backoff);
+	engine.gw_state = GW_NONE;
+	engine.probe_failures++;
 	log_warnx("no gateway protocol answered on %s (%s); retrying in %llus",
-	    E.env.ifname[0] ? E.env.ifname : "the default route", why,
+	    engine.env.ifname[0] ? engine.env.ifname : "the default route", why,
 	    (unsigned long long)(d + 999) / 1000);
-	timer_set(&E.probe_timer, d);
+	timer_set(&engine.probe_timer, d);
 }
 
 static int
 mapping_env(struct drv_env *env, char *why, size_t whylen)
 {
-	return gateway_find_env(env, E.ifname, E.have_gateway ? &E.gateway :
+	return gateway_find_env(env, engine.ifname, engine.have_gateway
+	    ? &engine.gateway :
 	    NULL, why, whylen);
 }
 
@@ -1023,22 +1032,22 @@ static void
 mapping_probe(void)
 {
 	char why[128];
-	if (E.stopping)
+	if (engine.stopping)
 		return;
-	if (mapping_env(&E.env, why, sizeof(why)) == -1) {
-		uint64_t d = backoff_next(&E.probe_backoff);
+	if (mapping_env(&engine.env, why, sizeof(why)) == -1) {
+		uint64_t d = backoff_next(&engine.probe_backoff);
 
 		log_warnx("%s; retrying in %llus", why,
 		    (unsigned long long)(d + 999) / 1000);
-		timer_set(&E.probe_timer, d);
+		timer_set(&engine.probe_timer, d);
 		return;
 	}
-	if (!E.gw_quiet)
-		E.gw_state = GW_PROBING;
+	if (!engine.gw_quiet)
+		engine.gw_state = GW_PROBING;
 	log_debug("probing for a gateway from %s via %s",
-	    inet_ntoa(E.env.local), E.env.ifname);
+	    inet_ntoa(engine.env.local), engine.env.ifname);
 	gateway_race_cancel();
-	if (gateway_race_start(&E.env, GATEWAY_RACE_BEST, race_done) == -1)
+	if (gateway_race_start(&engine.env, GATEWAY_RACE_BEST, race_done) == -1)
 		log_warn("cannot probe for a gateway");
 }
 
@@ -1053,17 +1062,17 @@ probe_timer_cb(struct timer *t)
 static void
 on_netchanged(int bits)
 {
-	if (E.stopping)
+	if (engine.stopping)
 		return;
 	log_info("network changed (%s%s%s); probing for the gateway again",
 	    bits & NETWATCH_ROUTE ? "route " : "",
 	    bits & NETWATCH_ADDR ? "address " : "",
 	    bits & NETWATCH_LINK ? "link " : "");
 	gateway_race_cancel();
-	E.gw_quiet = 0;
-	timer_stop(&E.probe_timer);
-	E.gw_state = GW_NONE;
-	E.probe_backoff = 0;
+	engine.gw_quiet = 0;
+	timer_stop(&engine.probe_timer);
+	engine.gw_state = GW_NONE;
+	engine.probe_backoff = 0;
 	mapping_probe();
 }
 
@@ -1076,12 +1085,12 @@ state_write(void)
 	size_t n = 0;
 	int r;
 
-	if (E.state_path == NULL || E.drv == NULL)
+	if (engine.state_path == NULL || engine.drv == NULL)
 		return;
-	timer_stop(&E.state_timer);
+	timer_stop(&engine.state_timer);
 	if ((ents = calloc(STATE_MAX_ENTRIES, sizeof(*ents))) == NULL)
 		return;
-	for (m = E.maps; m != NULL && n < STATE_MAX_ENTRIES; m = m->next) {
+	for (m = engine.maps; m != NULL && n < STATE_MAX_ENTRIES; m = m->next) {
 		/*
 		 * Kept: what is on the router, old entries not deleted yet,
 		 * and deletes the gateway never answered.
@@ -1093,27 +1102,28 @@ state_write(void)
 			    "%s", m->stale_proto);
 		else
 			snprintf(ents[n].protocol, sizeof(ents[n].protocol),
-			    "%s", E.drv->id);
+			    "%s", engine.drv->id);
 		ents[n].proto = m->proto;
 		ents[n].int_port = m->int_port;
 		ents[n].ext_port = m->ext_port;
 		memcpy(ents[n].nonce, m->nonce, sizeof(ents[n].nonce));
 		ents[n].gateway = m->stale_proto[0] ? m->stale_gateway :
-		    E.env.gateway;
+		    engine.env.gateway;
 		ents[n].local = m->stale_proto[0] ? m->stale_local :
-		    E.mapped_local;
+		    engine.mapped_local;
 		n++;
 	}
 	/* The first time, /var/lib/natmapd may not be there yet. */
-	r = state_save(E.state_path, ents, n);
-	if (r == -1 && errno == ENOENT && state_mkdir_parent(E.state_path) == 0)
-		r = state_save(E.state_path, ents, n);
+	r = state_save(engine.state_path, ents, n);
+	if (r == -1 && errno == ENOENT
+	    && state_mkdir_parent(engine.state_path) == 0)
+		r = state_save(engine.state_path, ents, n);
 	if (r == -1) {
-		if (!E.state_warned)
-			log_warn("cannot write %s", E.state_path);
-		E.state_warned = 1;
+		if (!engine.state_warned)
+			log_warn("cannot write %s", engine.state_path);
+		engine.state_warned = 1;
 	} else
-		E.state_warned = 0;
+		engine.state_warned = 0;
 	free(ents);
 }
 
@@ -1138,7 +1148,7 @@ tag_from_path(const char *path)
 
 	for (p = (const unsigned char *)path; *p != '\0'; p++)
 		h = (h ^ *p) * 16777619u;
-	snprintf(E.tag, sizeof(E.tag), "natmapd:%04x",
+	snprintf(engine.tag, sizeof(engine.tag), "natmapd:%04x",
 	    (unsigned int)((h >> 16 ^ h) & 0xffff));
 }
 
@@ -1155,8 +1165,8 @@ mapping_state_file(const char *path)
 	char err[256];
 	size_t i, n = 0;
 
-	free(E.state_path);
-	if ((E.state_path = strdup(path)) == NULL)
+	free(engine.state_path);
+	if ((engine.state_path = strdup(path)) == NULL)
 		fatal("strdup");
 	tag_from_path(path);
 	if (state_load(path, &ents, &n, err, sizeof(err)) == -1) {
@@ -1166,7 +1176,7 @@ mapping_state_file(const char *path)
 	for (i = 0; i < n; i++) {
 		struct state_entry *e = &ents[i];
 
-		for (m = E.maps; m != NULL; m = m->next)
+		for (m = engine.maps; m != NULL; m = m->next)
 			if (m->proto == e->proto && m->int_port == e->int_port &&
 			    !m->unwanted)
 				break;
@@ -1183,7 +1193,7 @@ mapping_state_file(const char *path)
 		    e->protocol);
 		m->stale_gateway = e->gateway;
 		m->stale_local = e->local;
-		for (tail = &E.maps; *tail != NULL; tail = &(*tail)->next)
+		for (tail = &engine.maps; *tail != NULL; tail = &(*tail)->next)
 			;
 		*tail = m;
 		log_info("%s %u -> %u, made by an earlier natmapd, is no longer "
@@ -1198,9 +1208,9 @@ static void
 check_timer_cb(struct timer *t)
 {
 	(void)t;
-	if (E.stopping || E.gw_state != GW_READY)
+	if (engine.stopping || engine.gw_state != GW_READY)
 		return;
-	E.gw_quiet = 1;
+	engine.gw_quiet = 1;
 	/* The probe takes the canary's turn. */
 	canary_arm();
 	mapping_probe();
@@ -1209,12 +1219,12 @@ check_timer_cb(struct timer *t)
 void
 mapping_check_now(void)
 {
-	if (E.stopping || E.gw_state != GW_READY ||
+	if (engine.stopping || engine.gw_state != GW_READY ||
 	    gateway_race_running())
 		return;
 	log_info("checking the gateway and the mappings now");
-	E.check_all = 1;
-	timer_set(&E.check_timer, 0);
+	engine.check_all = 1;
+	timer_set(&engine.check_timer, 0);
 }
 
 void
@@ -1233,18 +1243,18 @@ void
 mapping_init(const struct config *conf,
     const struct mapping_driver *const *drivers, size_t ndrivers)
 {
-	memset(&E, 0, sizeof(E));
-	pace_init(&E.pace);
+	memset(&engine, 0, sizeof(engine));
+	pace_init(&engine.pace);
 	gateway_race_init(drivers, ndrivers);
-	E.drv = ndrivers > 0 ? drivers[0] : NULL;
+	engine.drv = ndrivers > 0 ? drivers[0] : NULL;
 	apply_settings(conf);
-	timer_init(&E.probe_timer, probe_timer_cb);
-	timer_init(&E.check_timer, check_timer_cb);
-	timer_init(&E.canary_timer, canary_timer_cb);
-	timer_init(&E.state_timer, state_timer_cb);
-	E.bootid = -1;
-	snprintf(E.tag, sizeof(E.tag), "natmapd");
-	timer_init(&E.stop_timer, NULL);
+	timer_init(&engine.probe_timer, probe_timer_cb);
+	timer_init(&engine.check_timer, check_timer_cb);
+	timer_init(&engine.canary_timer, canary_timer_cb);
+	timer_init(&engine.state_timer, state_timer_cb);
+	engine.bootid = -1;
+	snprintf(engine.tag, sizeof(engine.tag), "natmapd");
+	timer_init(&engine.stop_timer, NULL);
 	add_missing(conf);
 }
 
@@ -1260,35 +1270,36 @@ mapping_reconfigure(const struct config *conf)
 	struct mapping *m, *next;
 	int reprobe;
 
-	reprobe = strcmp(E.ifname, conf->interface != NULL ?
-	    conf->interface : "") != 0 || E.have_gateway !=
-	    conf->have_gateway || E.gateway.s_addr != conf->gateway.s_addr;
+	reprobe = strcmp(engine.ifname, conf->interface != NULL ?
+	    conf->interface : "") != 0 || engine.have_gateway !=
+	    conf->have_gateway || engine.gateway.s_addr != conf->gateway.s_addr;
 	apply_settings(conf);
-	for (m = E.maps; m != NULL; m = next) {
+	for (m = engine.maps; m != NULL; m = next) {
 		next = m->next;
 		if (m->unwanted || wants(conf, m->proto, m->int_port,
 		    m->ext_want))
 			continue;
 		m->unwanted = 1;
 		pace_cancel(&m->op);
-		if (m->on_router && E.gw_state == GW_READY) {
+		if (m->on_router && engine.gw_state == GW_READY) {
 			struct drv_map req;
 
 			mapping_transition(m, MAPPING_DELETING);
 			mapping_request(m, &req);
-			pace_unmap(&E.pace, &m->op, E.drv, &req);
+			pace_unmap(&engine.pace, &m->op, engine.drv, &req);
 		} else
 			mapping_free_one(m);
 	}
 	if (add_missing(conf) > 0 && !reprobe)
-		for (m = E.maps; m != NULL; m = m->next)
-			if (m->state == MAPPING_WAIT && E.gw_state == GW_READY)
+		for (m = engine.maps; m != NULL; m = m->next)
+			if (m->state == MAPPING_WAIT
+			    && engine.gw_state == GW_READY)
 				mapping_add(m);
 	if (reprobe) {
 		gateway_race_cancel();
-		E.gw_quiet = 0;
-		E.gw_state = GW_NONE;
-		memset(&E.gw, 0, sizeof(E.gw));
+		engine.gw_quiet = 0;
+		engine.gw_state = GW_NONE;
+		memset(&engine.gw, 0, sizeof(engine.gw));
 		mapping_probe();
 	}
 }
@@ -1299,15 +1310,15 @@ mapping_check_stopped(void)
 	struct mapping *m;
 	void (*done)(void);
 
-	if (!E.stopping || E.stopped == NULL)
+	if (!engine.stopping || engine.stopped == NULL)
 		return;
-	for (m = E.maps; m != NULL; m = m->next)
+	for (m = engine.maps; m != NULL; m = m->next)
 		if (m->state == MAPPING_DELETING)
 			return;
-	timer_stop(&E.stop_timer);
+	timer_stop(&engine.stop_timer);
 	state_write();
-	done = E.stopped;
-	E.stopped = NULL;
+	done = engine.stopped;
+	engine.stopped = NULL;
 	done();
 }
 
@@ -1317,7 +1328,7 @@ deletes_left(void)
 	struct mapping *m;
 	size_t n = 0;
 
-	for (m = E.maps; m != NULL; m = m->next)
+	for (m = engine.maps; m != NULL; m = m->next)
 		if (m->state == MAPPING_DELETING)
 			n++;
 	return n;
@@ -1330,7 +1341,7 @@ stop_give_up(int silent)
 	struct mapping *m;
 	size_t n = 0;
 
-	for (m = E.maps; m != NULL; m = m->next) {
+	for (m = engine.maps; m != NULL; m = m->next) {
 		if (m->state != MAPPING_DELETING)
 			continue;
 		pace_cancel(&m->op);
@@ -1342,9 +1353,11 @@ stop_give_up(int silent)
 	}
 	if (n > 0)
 		log_warnx("%zu of %zu mapping%s: no answer to the delete in "
-		    "time (%s)%s", n, E.stop_total, E.stop_total == 1 ? "" :
+		    "time (%s)%s", n, engine.stop_total, engine.stop_total == 1
+		    ? "" :
 		    "s", silent ? "the gateway is silent" : "the time is up",
-		    E.state_path != NULL ? "; the state file keeps what is "
+		    engine.state_path != NULL
+		    ? "; the state file keeps what is "
 		    "left, for the next start to delete" : "");
 	mapping_check_stopped();
 }
@@ -1360,31 +1373,31 @@ stop_tick(struct timer *t)
 {
 	uint64_t now = loop_now(), quiet, next;
 
-	quiet = pace_last_answer(&E.pace) > E.stop_at ?
-	    pace_last_answer(&E.pace) : E.stop_at;
+	quiet = pace_last_answer(&engine.pace) > engine.stop_at ?
+	    pace_last_answer(&engine.pace) : engine.stop_at;
 	/* Quiet: for longer than it takes to answer, three times over. */
-	next = 3 * pace_srtt(&E.pace);
+	next = 3 * pace_srtt(&engine.pace);
 	next = quiet + (next > MAPPING_SHUTDOWN_QUIET_MS ? next :
 	    MAPPING_SHUTDOWN_QUIET_MS);
-	if (next < E.stop_at + MAPPING_SHUTDOWN_MS)
-		next = E.stop_at + MAPPING_SHUTDOWN_MS;
+	if (next < engine.stop_at + MAPPING_SHUTDOWN_MS)
+		next = engine.stop_at + MAPPING_SHUTDOWN_MS;
 	if (now >= next) {
 		stop_give_up(1);
 		return;
 	}
-	if (now - E.stop_at >= MAPPING_SHUTDOWN_MAX_MS) {
+	if (now - engine.stop_at >= MAPPING_SHUTDOWN_MAX_MS) {
 		stop_give_up(0);
 		return;
 	}
-	if (now >= E.stop_report_at) {
+	if (now >= engine.stop_report_at) {
 		log_info("deleting: %zu of %zu left", deletes_left(),
-		    E.stop_total);
-		E.stop_report_at = now + MAPPING_SHUTDOWN_REPORT_MS;
+		    engine.stop_total);
+		engine.stop_report_at = now + MAPPING_SHUTDOWN_REPORT_MS;
 	}
-	if (next > E.stop_at + MAPPING_SHUTDOWN_MAX_MS)
-		next = E.stop_at + MAPPING_SHUTDOWN_MAX_MS;
-	if (next > E.stop_report_at)
-		next = E.stop_report_at;
+	if (next > engine.stop_at + MAPPING_SHUTDOWN_MAX_MS)
+		next = engine.stop_at + MAPPING_SHUTDOWN_MAX_MS;
+	if (next > engine.stop_report_at)
+		next = engine.stop_report_at;
 	timer_set_at(t, next);
 }
 
@@ -1399,9 +1412,9 @@ shutdown_deletes(const struct mapping *m, int inflight)
 {
 	if (!m->on_router && !inflight)
 		return 0;
-	if (E.gw_state == GW_READY)
+	if (engine.gw_state == GW_READY)
 		return 1;
-	return E.found && m->stale_proto[0] == '\0';
+	return engine.found && m->stale_proto[0] == '\0';
 }
 
 void
@@ -1410,14 +1423,14 @@ mapping_shutdown(void (*done)(void))
 	struct mapping *m;
 	struct drv_map req;
 
-	E.stopping = 1;
-	E.stopped = done;
+	engine.stopping = 1;
+	engine.stopped = done;
 	scan_cancel();
-	timer_stop(&E.probe_timer);
-	timer_stop(&E.check_timer);
+	timer_stop(&engine.probe_timer);
+	timer_stop(&engine.check_timer);
 	gateway_race_cancel();
 	gateway_lookup_cancel();
-	for (m = E.maps; m != NULL; m = m->next) {
+	for (m = engine.maps; m != NULL; m = m->next) {
 		/* A request not sent yet never reached the gateway. */
 		int inflight = pace_sent(&m->op);
 
@@ -1433,20 +1446,20 @@ mapping_shutdown(void (*done)(void))
 			mapping_transition(m, MAPPING_GONE);
 	}
 	/* Queued in the order of the list, paced like everything else. */
-	for (m = E.maps; m != NULL; m = m->next) {
+	for (m = engine.maps; m != NULL; m = m->next) {
 		if (m->state != MAPPING_DELETING)
 			continue;
-		E.stop_total++;
+		engine.stop_total++;
 		mapping_request(m, &req);
-		pace_unmap(&E.pace, &m->op, E.drv, &req);
+		pace_unmap(&engine.pace, &m->op, engine.drv, &req);
 	}
-	E.stop_at = loop_now();
-	E.stop_report_at = E.stop_at + MAPPING_SHUTDOWN_REPORT_MS;
-	timer_init(&E.stop_timer, stop_tick);
-	timer_set(&E.stop_timer, MAPPING_SHUTDOWN_MS);
-	if (E.stop_total > 0)
-		log_info("deleting %zu mapping%s", E.stop_total,
-		    E.stop_total == 1 ? "" : "s");
+	engine.stop_at = loop_now();
+	engine.stop_report_at = engine.stop_at + MAPPING_SHUTDOWN_REPORT_MS;
+	timer_init(&engine.stop_timer, stop_tick);
+	timer_set(&engine.stop_timer, MAPPING_SHUTDOWN_MS);
+	if (engine.stop_total > 0)
+		log_info("deleting %zu mapping%s", engine.stop_total,
+		    engine.stop_total == 1 ? "" : "s");
 	mapping_check_stopped();
 }
 
@@ -1458,16 +1471,16 @@ mapping_free(void)
 	scan_cancel();
 	wancheck_stop();
 	gateway_lookup_cancel();
-	while ((m = E.maps) != NULL)
+	while ((m = engine.maps) != NULL)
 		mapping_free_one(m);
-	pace_free(&E.pace);
-	timer_stop(&E.probe_timer);
-	timer_stop(&E.stop_timer);
-	timer_stop(&E.check_timer);
-	timer_stop(&E.canary_timer);
-	timer_stop(&E.state_timer);
-	free(E.state_path);
-	E.state_path = NULL;
+	pace_free(&engine.pace);
+	timer_stop(&engine.probe_timer);
+	timer_stop(&engine.stop_timer);
+	timer_stop(&engine.check_timer);
+	timer_stop(&engine.canary_timer);
+	timer_stop(&engine.state_timer);
+	free(engine.state_path);
+	engine.state_path = NULL;
 	gateway_race_cancel();
 	gateway_unwatch();
 }
@@ -1475,7 +1488,7 @@ mapping_free(void)
 void
 mapping_set_observer(void (*cb)(const struct mapping_status *))
 {
-	E.observer = cb;
+	engine.observer = cb;
 }
 
 size_t
@@ -1484,7 +1497,7 @@ mapping_count(int state)
 	struct mapping *m;
 	size_t n = 0;
 
-	for (m = E.maps; m != NULL; m = m->next)
+	for (m = engine.maps; m != NULL; m = m->next)
 		if (state < 0 || m->state == state)
 			n++;
 	return n;

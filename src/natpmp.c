@@ -54,7 +54,7 @@ static struct {
 	int			 ready;
 	struct drv_gateway	 gw;
 	uint32_t		 epoch;		/* of the last answer */
-} N;
+} pmp;
 
 static void	natpmp_send(void);
 
@@ -94,16 +94,16 @@ static void	natpmp_end(struct natpmp_call *, int, uint16_t, uint32_t,
 static void
 natpmp_close(void)
 {
-	struct natpmp_call *q = N.head, *c;
+	struct natpmp_call *q = pmp.head, *c;
 
-	if (!N.open)
+	if (!pmp.open)
 		return;
-	timer_stop(&N.timer);
-	loop_fd_del(&N.lfd);
-	closenatpmp(&N.n);
-	N.open = 0;
-	N.ready = 0;
-	N.head = NULL;
+	timer_stop(&pmp.timer);
+	loop_fd_del(&pmp.lfd);
+	closenatpmp(&pmp.n);
+	pmp.open = 0;
+	pmp.ready = 0;
+	pmp.head = NULL;
 	while ((c = q) != NULL) {
 		q = c->next;
 		natpmp_end(c, DRV_ERR_GATEWAY, 0, 0, "NAT-PMP: gateway gone");
@@ -114,12 +114,12 @@ natpmp_close(void)
 static struct natpmp_call *
 natpmp_pop(void)
 {
-	struct natpmp_call *c = N.head;
+	struct natpmp_call *c = pmp.head;
 
-	timer_stop(&N.timer);
+	timer_stop(&pmp.timer);
 	if (c != NULL)
-		N.head = c->next;
-	if (N.head != NULL)
+		pmp.head = c->next;
+	if (pmp.head != NULL)
 		natpmp_send();
 	return c;
 }
@@ -127,14 +127,14 @@ natpmp_pop(void)
 static void
 natpmp_probe_end(int status, const char *detail)
 {
-	drv_probe_cb cb = N.probe_cb;
+	drv_probe_cb cb = pmp.probe_cb;
 
-	N.probe_cb = NULL;
+	pmp.probe_cb = NULL;
 	/* A failed probe again keeps what worked: requests tell if it is gone. */
 	if (status == DRV_OK)
-		N.ready = 1;
+		pmp.ready = 1;
 	if (cb != NULL)
-		cb(&natpmp_driver, status, status == DRV_OK ? &N.gw : NULL,
+		cb(&natpmp_driver, status, status == DRV_OK ? &pmp.gw : NULL,
 		    detail);
 }
 
@@ -154,10 +154,10 @@ natpmp_end(struct natpmp_call *c, int status, uint16_t ext, uint32_t life,
 	res.ext_port = ext;
 	res.lease = life;
 	res.renew_in = life / 2;	/* RFC 6886 3.3 */
-	res.ext_addr = N.gw.external;
+	res.ext_addr = pmp.gw.external;
 	if (status == DRV_OK) {
 		res.has_epoch = 1;
-		res.epoch = N.epoch;
+		res.epoch = pmp.epoch;
 	}
 	if (fmt != NULL) {
 		va_start(ap, fmt);
@@ -178,7 +178,7 @@ natpmp_fail(int status, const char *why)
 		return;
 	if (c->kind == CALL_PUBLIC) {
 		free(c);
-		if (!N.ready)
+		if (!pmp.ready)
 			natpmp_close();
 		natpmp_probe_end(DRV_ERR_GATEWAY, why);
 		return;
@@ -189,7 +189,7 @@ natpmp_fail(int status, const char *why)
 static void
 natpmp_timer(struct timer *t)
 {
-	struct natpmp_call *c = N.head;
+	struct natpmp_call *c = pmp.head;
 	const unsigned int *waits;
 	size_t nwaits;
 
@@ -214,18 +214,19 @@ natpmp_timer(struct timer *t)
 static void
 natpmp_send(void)
 {
-	struct natpmp_call *c = N.head;
+	struct natpmp_call *c = pmp.head;
 	const unsigned int *waits;
 	int r;
 
 	if (c->kind == CALL_PUBLIC) {
-		r = sendpublicaddressrequest(&N.n);
+		r = sendpublicaddressrequest(&pmp.n);
 		waits = natpmp_probe_waits;
 	} else {
 		uint16_t ext = c->kind == CALL_MAP ? c->req.ext_port : 0;
 		uint32_t life = c->kind == CALL_MAP ? c->req.lease : 0;
 
-		r = sendnewportmappingrequest(&N.n, natpmp_proto(c->req.proto),
+		r = sendnewportmappingrequest(&pmp.n,
+		    natpmp_proto(c->req.proto),
 		    c->req.int_port, ext, life);
 		waits = natpmp_request_waits;
 	}
@@ -233,9 +234,9 @@ natpmp_send(void)
 		log_debug("natpmp: send: %s (%d)", natpmp_err_str(r), r);
 	/* A slow gateway's answers take longer: no early repeats. */
 	if (c->req.rto_ms > waits[c->sends])
-		timer_set(&N.timer, loop_jitter(c->req.rto_ms, 10));
+		timer_set(&pmp.timer, loop_jitter(c->req.rto_ms, 10));
 	else
-		timer_set(&N.timer, loop_jitter(waits[c->sends], 10));
+		timer_set(&pmp.timer, loop_jitter(waits[c->sends], 10));
 	c->sends++;
 }
 
@@ -244,10 +245,10 @@ natpmp_enqueue(struct natpmp_call *c)
 {
 	struct natpmp_call **p;
 
-	for (p = &N.head; *p != NULL; p = &(*p)->next)
+	for (p = &pmp.head; *p != NULL; p = &(*p)->next)
 		;
 	*p = c;
-	if (N.head == c)
+	if (pmp.head == c)
 		natpmp_send();
 }
 
@@ -257,23 +258,23 @@ natpmp_answer_public(const natpmpresp_t *resp)
 	struct natpmp_call *c = natpmp_pop();
 
 	free(c);
-	memset(&N.gw, 0, sizeof(N.gw));
-	snprintf(N.gw.name, sizeof(N.gw.name), "NAT-PMP");
-	snprintf(N.gw.where, sizeof(N.gw.where), "%s:%d",
-	    inet_ntoa(N.gateway), NATPMP_PORT);
-	N.gw.external = resp->pnu.publicaddress.addr;
-	N.gw.has_epoch = 1;
-	N.gw.bootid = -1;
-	N.gw.epoch = resp->epoch;
+	memset(&pmp.gw, 0, sizeof(pmp.gw));
+	snprintf(pmp.gw.name, sizeof(pmp.gw.name), "NAT-PMP");
+	snprintf(pmp.gw.where, sizeof(pmp.gw.where), "%s:%d",
+	    inet_ntoa(pmp.gateway), NATPMP_PORT);
+	pmp.gw.external = resp->pnu.publicaddress.addr;
+	pmp.gw.has_epoch = 1;
+	pmp.gw.bootid = -1;
+	pmp.gw.epoch = resp->epoch;
 	log_debug("natpmp: public address %s, epoch %u",
-	    inet_ntoa(N.gw.external), resp->epoch);
+	    inet_ntoa(pmp.gw.external), resp->epoch);
 	natpmp_probe_end(DRV_OK, NULL);
 }
 
 static void
 natpmp_answer_map(const natpmpresp_t *resp)
 {
-	struct natpmp_call *c = N.head, *rel;
+	struct natpmp_call *c = pmp.head, *rel;
 	uint16_t ext = resp->pnu.newportmapping.mappedpublicport;
 	uint32_t life = resp->pnu.newportmapping.lifetime;
 	int want = c->req.proto == DRV_UDP ? NATPMP_RESPTYPE_UDPPORTMAPPING :
@@ -314,17 +315,17 @@ natpmp_read(struct loop_fd *lf, int ev)
 	(void)lf;
 	(void)ev;
 	/* Bounded: a burst of stray datagrams cannot hold the loop. */
-	for (i = 0; i < 8 && N.open; i++) {
-		if (N.head == NULL) {
+	for (i = 0; i < 8 && pmp.open; i++) {
+		if (pmp.head == NULL) {
 			/* Nothing asked: read and drop. */
 			char junk[64];
 
-			if (recv(N.n.s, junk, sizeof(junk), 0) <= 0)
+			if (recv(pmp.n.s, junk, sizeof(junk), 0) <= 0)
 				return;
 			continue;
 		}
 		memset(&resp, 0, sizeof(resp));
-		r = readnatpmpresponseorretry(&N.n, &resp);
+		r = readnatpmpresponseorretry(&pmp.n, &resp);
 		if (r == NATPMP_TRYAGAIN)
 			return;
 		if (r == NATPMP_ERR_WRONGPACKETSOURCE) {
@@ -342,8 +343,8 @@ natpmp_read(struct loop_fd *lf, int ev)
 			natpmp_fail(status, why);
 			return;
 		}
-		N.epoch = resp.epoch;
-		if (N.head->kind == CALL_PUBLIC) {
+		pmp.epoch = resp.epoch;
+		if (pmp.head->kind == CALL_PUBLIC) {
 			if (resp.type == NATPMP_RESPTYPE_PUBLICADDRESS)
 				natpmp_answer_public(&resp);
 			continue;
@@ -356,35 +357,35 @@ natpmp_read(struct loop_fd *lf, int ev)
 static int
 natpmp_open(struct in_addr gateway, struct in_addr local)
 {
-	if (N.open && N.gateway.s_addr == gateway.s_addr &&
-	    N.local.s_addr == local.s_addr)
+	if (pmp.open && pmp.gateway.s_addr == gateway.s_addr &&
+	    pmp.local.s_addr == local.s_addr)
 		return 0;
 	natpmp_close();
-	memset(&N.n, 0, sizeof(N.n));
-	if (initnatpmp(&N.n, 1, gateway.s_addr) < 0) {
+	memset(&pmp.n, 0, sizeof(pmp.n));
+	if (initnatpmp(&pmp.n, 1, gateway.s_addr) < 0) {
 		log_debug("natpmp: initnatpmp failed");
 		return -1;
 	}
-	N.open = 1;
-	N.gateway = gateway;
-	N.local = local;
-	loop_fd_add(&N.lfd, N.n.s, LOOP_READ, natpmp_read);
-	timer_init(&N.timer, natpmp_timer);
+	pmp.open = 1;
+	pmp.gateway = gateway;
+	pmp.local = local;
+	loop_fd_add(&pmp.lfd, pmp.n.s, LOOP_READ, natpmp_read);
+	timer_init(&pmp.timer, natpmp_timer);
 	return 0;
 }
 
 static void
 natpmp_probe_cancel(void)
 {
-	struct natpmp_call **p = &N.head, *c;
+	struct natpmp_call **p = &pmp.head, *c;
 
-	N.probe_cb = NULL;
+	pmp.probe_cb = NULL;
 	while ((c = *p) != NULL) {
 		if (c->kind != CALL_PUBLIC)
 			p = &c->next;
-		else if (c == N.head) {
+		else if (c == pmp.head) {
 			free(natpmp_pop());	/* and the next one goes out */
-			p = &N.head;
+			p = &pmp.head;
 		} else {
 			*p = c->next;
 			free(c);
@@ -403,7 +404,7 @@ natpmp_probe(const struct drv_env *env, drv_probe_cb cb)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -1;
 	c->kind = CALL_PUBLIC;
-	N.probe_cb = cb;
+	pmp.probe_cb = cb;
 	natpmp_enqueue(c);
 	return 0;
 }
@@ -413,7 +414,7 @@ natpmp_request(struct drv_op *op, const struct drv_map *m, int kind)
 {
 	struct natpmp_call *c;
 
-	if (!N.open || !N.ready)
+	if (!pmp.open || !pmp.ready)
 		return -1;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -1;
@@ -445,12 +446,12 @@ natpmp_cancel(struct drv_op *op)
 	if (c == NULL)
 		return;
 	op->priv = NULL;
-	if (c == N.head) {
+	if (c == pmp.head) {
 		/* The request is out: its answer will be dropped as unasked. */
 		c->op = NULL;
 		return;
 	}
-	for (p = &N.head; *p != NULL; p = &(*p)->next)
+	for (p = &pmp.head; *p != NULL; p = &(*p)->next)
 		if (*p == c) {
 			*p = c->next;
 			free(c);

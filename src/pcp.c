@@ -56,7 +56,7 @@ static struct {
 	int			 ready;
 	struct drv_gateway	 gw;
 	uint32_t		 epoch;
-} P = { .fd = -1 };
+} pcp = { .fd = -1 };
 
 static void	pcp_send(struct pcp_call *);
 
@@ -72,7 +72,7 @@ pcp_unlink(struct pcp_call *c)
 	struct pcp_call **p;
 
 	timer_stop(&c->timer);
-	for (p = &P.calls; *p != NULL; p = &(*p)->next)
+	for (p = &pcp.calls; *p != NULL; p = &(*p)->next)
 		if (*p == c) {
 			*p = c->next;
 			break;
@@ -115,7 +115,7 @@ pcp_end(struct pcp_call *c, int status, uint16_t ext, struct in_addr ea,
 		res->renew_in = life / 2 + loop_random(life / 8 + 1);
 	if (status == DRV_OK) {
 		res->has_epoch = 1;
-		res->epoch = P.epoch;
+		res->epoch = pcp.epoch;
 	}
 	if (fmt != NULL) {
 		va_start(ap, fmt);
@@ -143,14 +143,14 @@ pcp_twin_done(void *arg)
 static void
 pcp_probe_end(int status, const char *detail)
 {
-	drv_probe_cb cb = P.probe_cb;
+	drv_probe_cb cb = pcp.probe_cb;
 
-	P.probe_cb = NULL;
+	pcp.probe_cb = NULL;
 	/* A failed probe again keeps what worked: requests tell if it is gone. */
 	if (status == DRV_OK)
-		P.ready = 1;
+		pcp.ready = 1;
 	if (cb != NULL)
-		cb(&pcp_driver, status, status == DRV_OK ? &P.gw : NULL, detail);
+		cb(&pcp_driver, status, status == DRV_OK ? &pcp.gw : NULL, detail);
 }
 
 static void
@@ -159,14 +159,14 @@ pcp_close(void)
 	struct pcp_call *c;
 	struct in_addr none = { INADDR_ANY };
 
-	if (P.fd != -1) {
-		loop_fd_del(&P.lfd);
-		close(P.fd);
-		P.fd = -1;
+	if (pcp.fd != -1) {
+		loop_fd_del(&pcp.lfd);
+		close(pcp.fd);
+		pcp.fd = -1;
 	}
 	pcp6_close();
-	P.ready = 0;
-	while ((c = P.calls) != NULL) {
+	pcp.ready = 0;
+	while ((c = pcp.calls) != NULL) {
 		if (c->kind == PCP_CALL_PROBE) {
 			pcp_unlink(c);
 			free(c);
@@ -184,7 +184,7 @@ pcp_queued_behind(const struct pcp_call *c)
 {
 	const struct pcp_call *d;
 
-	for (d = P.calls; d != NULL; d = d->next)
+	for (d = pcp.calls; d != NULL; d = d->next)
 		if (d != c && d->kind != PCP_CALL_PROBE &&
 		    d->rt.first_sent < c->last_sent)
 			return 1;
@@ -228,14 +228,14 @@ pcp_send(struct pcp_call *c)
 	uint8_t buf[PCP_MAX_MSG];
 	int n;
 
-	pcp_addr_from_v4(&client, P.env.local);
+	pcp_addr_from_v4(&client, pcp.env.local);
 	if (c->kind == PCP_CALL_PROBE) {
 		n = pcp_build_announce(buf, sizeof(buf), &client);
 		c->wait = pcp_probe_waits[c->sends];
 	} else {
 		pcp_map_req_init(&mr, c->req.nonce, pcp_ipproto(c->req.proto),
 		    c->req.int_port, c->req.ext_port);
-		pcp_addr_from_v4(&mr.external_addr, P.gw.external);
+		pcp_addr_from_v4(&mr.external_addr, pcp.gw.external);
 		mr.prefer_failure = c->kind == PCP_CALL_MAP && c->prefer_failure;
 		n = pcp_build_map(buf, sizeof(buf), &client,
 		    c->kind == PCP_CALL_MAP ? c->req.lease : 0, &mr);
@@ -245,7 +245,7 @@ pcp_send(struct pcp_call *c)
 		if (c->rt.sends == 1 && c->req.rto_ms > c->wait)
 			c->wait = c->rt.wait = c->req.rto_ms;
 	}
-	if (n < 0 || send(P.fd, buf, (size_t)n, 0) == -1)
+	if (n < 0 || send(pcp.fd, buf, (size_t)n, 0) == -1)
 		log_debug("pcp: send: %s", n < 0 ? "cannot build" :
 		    strerror(errno));
 	c->sends++;
@@ -256,8 +256,8 @@ static void
 pcp_start(struct pcp_call *c)
 {
 	timer_init(&c->timer, pcp_timer);
-	c->next = P.calls;
-	P.calls = c;
+	c->next = pcp.calls;
+	pcp.calls = c;
 	pcp_send(c);
 }
 
@@ -266,7 +266,7 @@ pcp_find_map(const struct pcp_response *r)
 {
 	struct pcp_call *c;
 
-	for (c = P.calls; c != NULL; c = c->next)
+	for (c = pcp.calls; c != NULL; c = c->next)
 		if (c->kind != PCP_CALL_PROBE &&
 		    memcmp(c->req.nonce, r->nonce, PCP_NONCE_LEN) == 0 &&
 		    pcp_ipproto(c->req.proto) == r->protocol &&
@@ -280,7 +280,7 @@ pcp_find_probe(void)
 {
 	struct pcp_call *c;
 
-	for (c = P.calls; c != NULL; c = c->next)
+	for (c = pcp.calls; c != NULL; c = c->next)
 		if (c->kind == PCP_CALL_PROBE)
 			return c;
 	return NULL;
@@ -310,10 +310,10 @@ pcp_answer_map(const struct pcp_response *r)
 			return;
 		}
 		if (ea.s_addr != INADDR_ANY) {
-			if (P.gw.external.s_addr != ea.s_addr)
+			if (pcp.gw.external.s_addr != ea.s_addr)
 				log_debug("pcp: external address %s",
 				    inet_ntoa(ea));
-			P.gw.external = ea;
+			pcp.gw.external = ea;
 		}
 		if (r->external_port != c->req.ext_port && !c->req.any_port) {
 			/*
@@ -375,9 +375,9 @@ pcp_read(struct loop_fd *lf, int ev)
 
 	(void)lf;
 	(void)ev;
-	for (i = 0; i < 16 && P.fd != -1; i++) {
+	for (i = 0; i < 16 && pcp.fd != -1; i++) {
 		/* Connected: only the gateway's port 5351 gets through. */
-		n = recv(P.fd, buf, sizeof(buf), 0);
+		n = recv(pcp.fd, buf, sizeof(buf), 0);
 		if (n == -1) {
 			if (errno == ECONNREFUSED && pcp_find_probe() != NULL) {
 				c = pcp_find_probe();
@@ -402,7 +402,7 @@ pcp_read(struct loop_fd *lf, int ev)
 			}
 			continue;
 		}
-		P.epoch = r.epoch;
+		pcp.epoch = r.epoch;
 		if (r.opcode == PCP_OP_ANNOUNCE) {
 			if ((c = pcp_find_probe()) == NULL)
 				continue;
@@ -416,8 +416,8 @@ pcp_read(struct loop_fd *lf, int ev)
 				    "PCP version");
 				continue;
 			}
-			P.gw.has_epoch = 1;
-			P.gw.epoch = r.epoch;
+			pcp.gw.has_epoch = 1;
+			pcp.gw.epoch = r.epoch;
 			pcp_probe_end(DRV_OK, NULL);
 			continue;
 		}
@@ -431,7 +431,7 @@ pcp_probe_cancel(void)
 {
 	struct pcp_call *c;
 
-	P.probe_cb = NULL;
+	pcp.probe_cb = NULL;
 	while ((c = pcp_find_probe()) != NULL) {
 		pcp_unlink(c);
 		free(c);
@@ -444,8 +444,8 @@ pcp_open(const struct drv_env *env)
 	struct sockaddr_in sin;
 	int fd;
 
-	if (P.fd != -1 && P.env.gateway.s_addr == env->gateway.s_addr &&
-	    P.env.local.s_addr == env->local.s_addr) {
+	if (pcp.fd != -1 && pcp.env.gateway.s_addr == env->gateway.s_addr &&
+	    pcp.env.local.s_addr == env->local.s_addr) {
 		pcp6_open(env);
 		return 0;
 	}
@@ -466,9 +466,9 @@ pcp_open(const struct drv_env *env)
 		close(fd);
 		return -1;
 	}
-	P.fd = fd;
-	P.env = *env;
-	loop_fd_add(&P.lfd, fd, LOOP_READ, pcp_read);
+	pcp.fd = fd;
+	pcp.env = *env;
+	loop_fd_add(&pcp.lfd, fd, LOOP_READ, pcp_read);
 	pcp6_open(env);
 	return 0;
 }
@@ -481,15 +481,15 @@ pcp_probe(const struct drv_env *env, drv_probe_cb cb)
 	pcp_probe_cancel();
 	if (pcp_open(env) == -1)
 		return -1;
-	memset(&P.gw, 0, sizeof(P.gw));
-	snprintf(P.gw.name, sizeof(P.gw.name), "PCP");
-	P.gw.bootid = -1;
-	snprintf(P.gw.where, sizeof(P.gw.where), "%s:%d",
+	memset(&pcp.gw, 0, sizeof(pcp.gw));
+	snprintf(pcp.gw.name, sizeof(pcp.gw.name), "PCP");
+	pcp.gw.bootid = -1;
+	snprintf(pcp.gw.where, sizeof(pcp.gw.where), "%s:%d",
 	    inet_ntoa(env->gateway), PCP_SERVER_PORT);
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -1;
 	c->kind = PCP_CALL_PROBE;
-	P.probe_cb = cb;
+	pcp.probe_cb = cb;
 	pcp_start(c);
 	return 0;
 }
@@ -499,7 +499,7 @@ pcp_request(struct drv_op *op, const struct drv_map *m, int kind)
 {
 	struct pcp_call *c;
 
-	if (P.fd == -1 || !P.ready)
+	if (pcp.fd == -1 || !pcp.ready)
 		return -1;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -1;

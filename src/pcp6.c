@@ -67,7 +67,7 @@ static struct {
 	struct timer		 probe_timer;
 	struct pcp_epoch	 epoch;
 	struct twin		*twins;
-} S = { .fd = -1, .afd = -1 };
+} pin6 = { .fd = -1, .afd = -1 };
 
 static void	twin_send(struct twin *);
 
@@ -82,7 +82,7 @@ local_str(void)
 {
 	static char s[INET6_ADDRSTRLEN];
 
-	return inet_ntop(AF_INET6, &S.env.local6, s, sizeof(s));
+	return inet_ntop(AF_INET6, &pin6.env.local6, s, sizeof(s));
 }
 
 static struct twin *
@@ -90,7 +90,7 @@ twin_find(const struct drv_map *m)
 {
 	struct twin *t;
 
-	for (t = S.twins; t != NULL; t = t->next)
+	for (t = pin6.twins; t != NULL; t = t->next)
 		if (t->req.proto == m->proto && t->req.int_port == m->int_port)
 			return t;
 	return NULL;
@@ -101,7 +101,7 @@ twin_free(struct twin *t)
 {
 	struct twin **p;
 
-	for (p = &S.twins; *p != NULL; p = &(*p)->next)
+	for (p = &pin6.twins; *p != NULL; p = &(*p)->next)
 		if (*p == t) {
 			*p = t->next;
 			break;
@@ -175,9 +175,9 @@ twin_send(struct twin *t)
 	    IPPROTO_UDP : IPPROTO_TCP, t->req.int_port,
 	    t->state == TW_DELETING && t->ext_port != 0 ? t->ext_port :
 	    t->req.int_port);
-	n = pcp_build_map(buf, sizeof(buf), &S.env.local6,
+	n = pcp_build_map(buf, sizeof(buf), &pin6.env.local6,
 	    t->state == TW_DELETING ? 0 : t->req.lease, &mr);
-	if (n < 0 || send(S.fd, buf, (size_t)n, 0) == -1)
+	if (n < 0 || send(pin6.fd, buf, (size_t)n, 0) == -1)
 		log_debug("pcp6: send: %s", n < 0 ? "cannot build" :
 		    strerror(errno));
 	timer_set(&t->timer, loop_jitter(pcp_rt_sent(&t->rt, loop_now()), 10));
@@ -189,7 +189,7 @@ twin_remap_all(void)
 {
 	struct twin *t;
 
-	for (t = S.twins; t != NULL; t = t->next)
+	for (t = pin6.twins; t != NULL; t = t->next)
 		if (t->state == TW_MAPPED || t->state == TW_RETRY) {
 			t->state = TW_RETRY;
 			timer_set(&t->timer, loop_random(PCP6_RESET_SPREAD_MS));
@@ -201,7 +201,7 @@ twin_start_queued(void)
 {
 	struct twin *t;
 
-	for (t = S.twins; t != NULL; t = t->next)
+	for (t = pin6.twins; t != NULL; t = t->next)
 		if (t->state == TW_QUEUED) {
 			t->state = TW_MAPPING;
 			t->rt.sends = 0;
@@ -216,7 +216,7 @@ answer_map(const struct pcp_response *r)
 	struct twin *t;
 	uint32_t renew;
 
-	for (t = S.twins; t != NULL; t = t->next)
+	for (t = pin6.twins; t != NULL; t = t->next)
 		if (memcmp(t->req.nonce, r->nonce, PCP_NONCE_LEN) == 0 &&
 		    r->protocol == (t->req.proto == DRV_UDP ? IPPROTO_UDP :
 		    IPPROTO_TCP) && r->internal_port == t->req.int_port)
@@ -276,16 +276,16 @@ probe_timer(struct timer *tm)
 	int n;
 
 	(void)tm;
-	if (S.probe_sends >= sizeof(pcp6_probe_waits) /
+	if (pin6.probe_sends >= sizeof(pcp6_probe_waits) /
 	    sizeof(pcp6_probe_waits[0])) {
 		log_debug("pcp6: the IPv6 router does not answer PCP");
 		return;
 	}
-	n = pcp_build_announce(buf, sizeof(buf), &S.env.local6);
-	if (n < 0 || send(S.fd, buf, (size_t)n, 0) == -1)
+	n = pcp_build_announce(buf, sizeof(buf), &pin6.env.local6);
+	if (n < 0 || send(pin6.fd, buf, (size_t)n, 0) == -1)
 		log_debug("pcp6: ANNOUNCE: %s", n < 0 ? "cannot build" :
 		    strerror(errno));
-	timer_set(&S.probe_timer, pcp6_probe_waits[S.probe_sends++]);
+	timer_set(&pin6.probe_timer, pcp6_probe_waits[pin6.probe_sends++]);
 }
 
 /* Any PCP answer from the router: its epoch (RFC 6887 8.5), then the rest. */
@@ -294,16 +294,16 @@ answer(const struct pcp_response *r, int announced)
 {
 	if (r->version != PCP_VERSION)
 		return;
-	if (pcp_epoch_check(&S.epoch, r->epoch, loop_now()) == -1 ||
+	if (pcp_epoch_check(&pin6.epoch, r->epoch, loop_now()) == -1 ||
 	    announced) {
-		if (S.ready)
+		if (pin6.ready)
 			log_info("IPv6 router restarted (PCP epoch %u): opening "
 			    "the pinholes again", r->epoch);
 		twin_remap_all();
 	}
-	if (!S.ready && (r->opcode == PCP_OP_ANNOUNCE || announced)) {
-		S.ready = 1;
-		timer_stop(&S.probe_timer);
+	if (!pin6.ready && (r->opcode == PCP_OP_ANNOUNCE || announced)) {
+		pin6.ready = 1;
+		timer_stop(&pin6.probe_timer);
 		log_debug("pcp6: the IPv6 router speaks PCP, epoch %u",
 		    r->epoch);
 		twin_start_queued();
@@ -323,9 +323,9 @@ on_read(struct loop_fd *lf, int ev)
 
 	(void)lf;
 	(void)ev;
-	for (i = 0; i < 16 && S.fd != -1; i++) {
+	for (i = 0; i < 16 && pin6.fd != -1; i++) {
 		/* Connected: only the router's port 5351 gets through. */
-		if ((n = recv(S.fd, buf, sizeof(buf), 0)) == -1)
+		if ((n = recv(pin6.fd, buf, sizeof(buf), 0)) == -1)
 			return;
 		if (pcp_parse_response(buf, (size_t)n, &r, &err) == -1) {
 			log_debug("pcp6: dropped a datagram: %s", err);
@@ -342,8 +342,8 @@ on_announce(struct loop_fd *lf, int ev)
 	int i;
 
 	(void)ev;
-	for (i = 0; i < 8 && S.afd != -1; i++) {
-		if (announce_read6(lf->fd, &S.env.gateway6, &r) != 1)
+	for (i = 0; i < 8 && pin6.afd != -1; i++) {
+		if (announce_read6(lf->fd, &pin6.env.gateway6, &r) != 1)
 			return;
 		log_debug("pcp6: ANNOUNCE from the IPv6 router, epoch %u",
 		    r.epoch);
@@ -354,19 +354,19 @@ on_announce(struct loop_fd *lf, int ev)
 static void
 close_sockets(void)
 {
-	if (S.fd != -1) {
-		loop_fd_del(&S.lfd);
-		close(S.fd);
-		S.fd = -1;
+	if (pin6.fd != -1) {
+		loop_fd_del(&pin6.lfd);
+		close(pin6.fd);
+		pin6.fd = -1;
 	}
-	if (S.afd != -1) {
-		loop_fd_del(&S.alfd);
-		close(S.afd);
-		S.afd = -1;
+	if (pin6.afd != -1) {
+		loop_fd_del(&pin6.alfd);
+		close(pin6.afd);
+		pin6.afd = -1;
 	}
-	timer_stop(&S.probe_timer);
-	S.ready = 0;
-	memset(&S.epoch, 0, sizeof(S.epoch));
+	timer_stop(&pin6.probe_timer);
+	pin6.ready = 0;
+	memset(&pin6.epoch, 0, sizeof(pin6.epoch));
 }
 
 void
@@ -375,7 +375,7 @@ pcp6_close(void)
 	struct twin *t;
 
 	/* Deletes still out are over: nothing more can come. */
-	while ((t = S.twins) != NULL) {
+	while ((t = pin6.twins) != NULL) {
 		t->open = 0;
 		twin_deleted(t);
 	}
@@ -389,10 +389,10 @@ pcp6_open(const struct drv_env *env)
 	struct twin *t;
 	int fd;
 
-	if (S.fd != -1 && env->have6 &&
-	    memcmp(&S.env.local6, &env->local6, sizeof(env->local6)) == 0 &&
-	    memcmp(&S.env.gateway6, &env->gateway6,
-	    sizeof(env->gateway6)) == 0 && S.env.ifindex6 == env->ifindex6)
+	if (pin6.fd != -1 && env->have6 &&
+	    memcmp(&pin6.env.local6, &env->local6, sizeof(env->local6)) == 0 &&
+	    memcmp(&pin6.env.gateway6, &env->gateway6,
+	    sizeof(env->gateway6)) == 0 && pin6.env.ifindex6 == env->ifindex6)
 		return;
 	if (!env->have6) {
 		pcp6_close();
@@ -403,8 +403,8 @@ pcp6_open(const struct drv_env *env)
 	 * there once it answers (a renumbered host, a new router).
 	 */
 	close_sockets();
-	for (t = S.twins; t != NULL; t = t->next) {
-		if (t->open && memcmp(&S.env.local6, &env->local6,
+	for (t = pin6.twins; t != NULL; t = t->next) {
+		if (t->open && memcmp(&pin6.env.local6, &env->local6,
 		    sizeof(env->local6)) != 0)
 			log_info("%s [%s]:%u: the address is gone; its pinhole "
 			    "ends with its lifetime", proto_name(t->req.proto),
@@ -429,17 +429,17 @@ pcp6_open(const struct drv_env *env)
 		sin6.sin6_scope_id = env->ifindex6;
 	if (connect(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == -1)
 		goto fail;
-	S.fd = fd;
-	S.env = *env;
-	loop_fd_add(&S.lfd, fd, LOOP_READ, on_read);
-	if ((S.afd = announce_open6(env->ifindex6)) == -1)
+	pin6.fd = fd;
+	pin6.env = *env;
+	loop_fd_add(&pin6.lfd, fd, LOOP_READ, on_read);
+	if ((pin6.afd = announce_open6(env->ifindex6)) == -1)
 		log_debug("pcp6: cannot listen on [ff02::1]:%d: %s",
 		    PCP_CLIENT_PORT, strerror(errno));
 	else
-		loop_fd_add(&S.alfd, S.afd, LOOP_READ, on_announce);
-	timer_init(&S.probe_timer, probe_timer);
-	S.probe_sends = 0;
-	probe_timer(&S.probe_timer);
+		loop_fd_add(&pin6.alfd, pin6.afd, LOOP_READ, on_announce);
+	timer_init(&pin6.probe_timer, probe_timer);
+	pin6.probe_sends = 0;
+	probe_timer(&pin6.probe_timer);
 	return;
 fail:
 	log_debug("pcp6: cannot reach the IPv6 router: %s", strerror(errno));
@@ -451,19 +451,19 @@ pcp6_want(const struct drv_map *m)
 {
 	struct twin *t;
 
-	if (S.fd == -1)
+	if (pin6.fd == -1)
 		return;
 	if ((t = twin_find(m)) == NULL) {
 		if ((t = calloc(1, sizeof(*t))) == NULL)
 			return;
 		timer_init(&t->timer, twin_timer);
 		t->state = TW_QUEUED;
-		t->next = S.twins;
-		S.twins = t;
+		t->next = pin6.twins;
+		pin6.twins = t;
 	} else if (t->state == TW_DELETING)
 		return;		/* its delete is out; the next map comes after */
 	t->req = *m;
-	if (!S.ready) {
+	if (!pin6.ready) {
 		t->state = TW_QUEUED;
 		return;
 	}
@@ -485,7 +485,8 @@ pcp6_drop(const struct drv_map *m, void (*done)(void *), void *arg)
 	if (t == NULL)
 		return -1;
 	/* Never asked for, or never sent: nothing on the router. */
-	if ((!t->open && t->state != TW_MAPPING) || S.fd == -1 || !S.ready) {
+	if ((!t->open && t->state != TW_MAPPING) || pin6.fd == -1
+	    || !pin6.ready) {
 		twin_free(t);
 		return -1;
 	}
@@ -502,7 +503,7 @@ pcp6_forget(void *arg)
 {
 	struct twin *t;
 
-	for (t = S.twins; t != NULL; t = t->next)
+	for (t = pin6.twins; t != NULL; t = t->next)
 		if (t->done_arg == arg) {
 			t->done = NULL;
 			t->done_arg = NULL;

@@ -99,7 +99,7 @@ static struct {
 	struct echo_slot	 echo[CONF_MAX_SERVERS];
 	size_t			 necho;
 	int			 echo_missing;	/* built without libcurl */
-} P;
+} run;
 
 /*
  * The UDP mapping lifetime (RFC 5780 4.6), when asked: each round maps a
@@ -122,7 +122,7 @@ static struct {
 	struct timer		 step;		/* acts on an answer, outside its callback */
 	int			 outcome;	/* what step acts on */
 	char			 err[160];
-} L;
+} life;
 
 enum { LIFE_ALIVE, LIFE_GONE, LIFE_FAILED };
 
@@ -139,7 +139,7 @@ static void	life_round(void);
 static void
 pending_done(void)
 {
-	if (--P.pending == 0)
+	if (--run.pending == 0)
 		loop_stop();
 }
 
@@ -175,8 +175,8 @@ test_start(struct test *t, const struct sockaddr_storage *to, uint8_t change,
     const struct stun_schedule *sch)
 {
 	t->state = ST_RUNNING;
-	P.pending++;
-	t->txn = stun_binding(P.sock, (const struct sockaddr *)to,
+	run.pending++;
+	t->txn = stun_binding(run.sock, (const struct sockaddr *)to,
 	    to->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 	    sizeof(struct sockaddr_in), change, sch, test_cb, t);
 	if (t->txn == NULL) {
@@ -194,15 +194,17 @@ tcp_start(const struct sockaddr_storage *to)
 
 	memset(&local, 0, sizeof(local));
 	local.sin_family = AF_INET;
-	local.sin_addr = P.env.local;
-	P.tcp.state = ST_RUNNING;
-	P.pending++;
-	P.tcp.txn = stun_binding_tcp(P.have_env ? (struct sockaddr *)&local :
+	local.sin_addr = run.env.local;
+	run.tcp.state = ST_RUNNING;
+	run.pending++;
+	run.tcp.txn = stun_binding_tcp(run.have_env
+	    ? (struct sockaddr *)&local :
 	    NULL, (const struct sockaddr *)to, sizeof(struct sockaddr_in),
-	    &probe_sched, test_cb, &P.tcp);
-	if (P.tcp.txn == NULL) {
-		P.tcp.state = ST_FAILED;
-		snprintf(P.tcp.a.err, sizeof(P.tcp.a.err), "cannot connect: %s",
+	    &probe_sched, test_cb, &run.tcp);
+	if (run.tcp.txn == NULL) {
+		run.tcp.state = ST_FAILED;
+		snprintf(run.tcp.a.err, sizeof(run.tcp.a.err),
+		    "cannot connect: %s",
 		    strerror(errno));
 		pending_done();
 	}
@@ -215,29 +217,29 @@ hairpin_request(struct stun_sock *s, int cls, const uint8_t *tid,
 	(void)s;
 	(void)from;
 	(void)arg;
-	if (cls != STUN_REQUEST || P.hairpin != -1 || P.hsock == NULL ||
-	    memcmp(tid, P.htid, STUN_TID_LEN) != 0)
+	if (cls != STUN_REQUEST || run.hairpin != -1 || run.hsock == NULL ||
+	    memcmp(tid, run.htid, STUN_TID_LEN) != 0)
 		return;
-	P.hairpin = 1;
-	timer_stop(&P.htimer);
+	run.hairpin = 1;
+	timer_stop(&run.htimer);
 	pending_done();
 }
 
 static void
 htimer_cb(struct timer *t)
 {
-	const struct stun_srv *pr = &P.srv[P.primary];
+	const struct stun_srv *pr = &run.srv[run.primary];
 
 	(void)t;
-	if (P.hsends == 3) {
-		P.hairpin = 0;
+	if (run.hsends == 3) {
+		run.hairpin = 0;
 		pending_done();
 		return;
 	}
-	P.hsends++;
-	(void)stun_sock_send_raw(P.hsock, (const struct sockaddr *)&pr->a.mapped,
-	    sizeof(struct sockaddr_in), P.htid);
-	timer_set(&P.htimer, 300);
+	run.hsends++;
+	(void)stun_sock_send_raw(run.hsock, (const struct sockaddr *)&pr->a.mapped,
+	    sizeof(struct sockaddr_in), run.htid);
+	timer_set(&run.htimer, 300);
 }
 
 static void
@@ -248,16 +250,16 @@ hairpin_start(void)
 
 	memset(&local, 0, sizeof(local));
 	local.sin_family = AF_INET;
-	local.sin_addr = P.env.local;
-	P.hsock = stun_sock_open((struct sockaddr *)&local, sizeof(local));
-	if (P.hsock == NULL)
+	local.sin_addr = run.env.local;
+	run.hsock = stun_sock_open((struct sockaddr *)&local, sizeof(local));
+	if (run.hsock == NULL)
 		return;
 	for (i = 0; i < STUN_TID_LEN; i++)
-		P.htid[i] = (uint8_t)loop_random(256);
-	stun_sock_on_stray(P.sock, hairpin_request, NULL);
-	timer_init(&P.htimer, htimer_cb);
-	P.pending++;
-	timer_set(&P.htimer, 0);
+		run.htid[i] = (uint8_t)loop_random(256);
+	stun_sock_on_stray(run.sock, hairpin_request, NULL);
+	timer_init(&run.htimer, htimer_cb);
+	run.pending++;
+	timer_set(&run.htimer, 0);
 }
 
 /* sa with the IP of ip and the port of port. */
@@ -280,49 +282,51 @@ stun_phase_next(void)
 	struct sockaddr_storage to;
 	size_t i;
 
-	for (i = 0; i < P.nsrv; i++)
-		if (P.srv[i].state == ST_RUNNING || P.srv[i].state == ST_IDLE)
+	for (i = 0; i < run.nsrv; i++)
+		if (run.srv[i].state == ST_RUNNING
+		    || run.srv[i].state == ST_IDLE)
 			return;
-	if (P.primary == -1) {
-		for (i = 0; i < P.nsrv; i++) {
-			pr = &P.srv[i];
+	if (run.primary == -1) {
+		for (i = 0; i < run.nsrv; i++) {
+			pr = &run.srv[i];
 			if (pr->state == ST_OK &&
 			    pr->addr.ss_family == AF_INET &&
 			    pr->a.other.ss_family == AF_INET &&
 			    !stun_addr_eq_ip(&pr->a.other, &pr->addr) &&
 			    stun_addr_port(&pr->a.other) !=
 			    stun_addr_port(&pr->addr)) {
-				P.primary = (int)i;
+				run.primary = (int)i;
 				break;
 			}
 		}
 		/* TCP to the first server that answered over UDP. */
-		for (i = 0; i < P.nsrv; i++)
-			if (P.srv[i].state == ST_OK &&
-			    P.srv[i].addr.ss_family == AF_INET) {
-				tcp_start(&P.srv[i].addr);
+		for (i = 0; i < run.nsrv; i++)
+			if (run.srv[i].state == ST_OK &&
+			    run.srv[i].addr.ss_family == AF_INET) {
+				tcp_start(&run.srv[i].addr);
 				break;
 			}
-		if (P.primary == -1)
+		if (run.primary == -1)
 			return;
-		pr = &P.srv[P.primary];
+		pr = &run.srv[run.primary];
 		/*
 		 * Filtering first: only the primary address has been sent to,
 		 * so an answer from elsewhere went through no hole we made.
 		 */
-		test_start(&P.f2, &pr->addr, STUN_CHANGE_IP | STUN_CHANGE_PORT,
+		test_start(&run.f2, &pr->addr,
+		    STUN_CHANGE_IP | STUN_CHANGE_PORT,
 		    &filter_sched);
-		test_start(&P.f3, &pr->addr, STUN_CHANGE_PORT, &filter_sched);
+		test_start(&run.f3, &pr->addr, STUN_CHANGE_PORT, &filter_sched);
 		return;
 	}
-	pr = &P.srv[P.primary];
-	if (P.f2.state == ST_RUNNING || P.f3.state == ST_RUNNING)
+	pr = &run.srv[run.primary];
+	if (run.f2.state == ST_RUNNING || run.f3.state == ST_RUNNING)
 		return;
-	if (P.m2.state == ST_IDLE) {
+	if (run.m2.state == ST_IDLE) {
 		/* Mapping: the other address with the primary port, then both other. */
 		addr_mix(&to, &pr->a.other, stun_addr_port(&pr->addr));
-		test_start(&P.m2, &to, 0, &probe_sched);
-		test_start(&P.m3, &pr->a.other, 0, &probe_sched);
+		test_start(&run.m2, &to, 0, &probe_sched);
+		test_start(&run.m3, &pr->a.other, 0, &probe_sched);
 		hairpin_start();
 	}
 }
@@ -381,11 +385,11 @@ srv_resolved(struct resolve_req *rr, const struct sockaddr_storage *addrs,
 		if (addrs[i].ss_family == AF_INET6 && v6 == n)
 			v6 = i;
 	}
-	if (v6 < n && P.sock6 != NULL) {
+	if (v6 < n && run.sock6 != NULL) {
 		s->addr6 = addrs[v6];
 		s->state6 = ST_RUNNING;
-		P.pending++;
-		s->txn6 = stun_binding(P.sock6, (const struct sockaddr *)&s->addr6,
+		run.pending++;
+		s->txn6 = stun_binding(run.sock6, (const struct sockaddr *)&s->addr6,
 		    sizeof(struct sockaddr_in6), 0, &probe_sched, srv6_cb, s);
 		if (s->txn6 == NULL) {
 			s->state6 = ST_FAILED;
@@ -394,7 +398,7 @@ srv_resolved(struct resolve_req *rr, const struct sockaddr_storage *addrs,
 			pending_done();
 		}
 	}
-	if (n == 0 || v4 == n || P.sock == NULL) {
+	if (n == 0 || v4 == n || run.sock == NULL) {
 		s->state = ST_FAILED;
 		snprintf(s->err, sizeof(s->err), "%s", n == 0 ? err :
 		    v4 == n ? "no IPv4 address" : "no socket");
@@ -403,7 +407,7 @@ srv_resolved(struct resolve_req *rr, const struct sockaddr_storage *addrs,
 		return;
 	}
 	s->addr = addrs[v4];
-	s->txn = stun_binding(P.sock, (const struct sockaddr *)&s->addr,
+	s->txn = stun_binding(run.sock, (const struct sockaddr *)&s->addr,
 	    sizeof(struct sockaddr_in), 0, &probe_sched, srv_cb, s);
 	if (s->txn == NULL) {
 		s->state = ST_FAILED;
@@ -422,29 +426,29 @@ stun_start(void)
 
 	memset(&local, 0, sizeof(local));
 	local.sin_family = AF_INET;
-	if (P.have_env)
-		local.sin_addr = P.env.local;
-	P.sock = stun_sock_open((struct sockaddr *)&local, sizeof(local));
-	if (P.sock != NULL)
-		stun_sock_local(P.sock, &P.local);
-	if (P.have_env && P.env.have6) {
+	if (run.have_env)
+		local.sin_addr = run.env.local;
+	run.sock = stun_sock_open((struct sockaddr *)&local, sizeof(local));
+	if (run.sock != NULL)
+		stun_sock_local(run.sock, &run.local);
+	if (run.have_env && run.env.have6) {
 		struct sockaddr_in6 local6;
 
 		memset(&local6, 0, sizeof(local6));
 		local6.sin6_family = AF_INET6;
-		local6.sin6_addr = P.env.local6;
-		P.sock6 = stun_sock_open((struct sockaddr *)&local6,
+		local6.sin6_addr = run.env.local6;
+		run.sock6 = stun_sock_open((struct sockaddr *)&local6,
 		    sizeof(local6));
-		if (P.sock6 != NULL)
-			stun_sock_local(P.sock6, &P.local6);
+		if (run.sock6 != NULL)
+			stun_sock_local(run.sock6, &run.local6);
 	}
-	P.nsrv = P.conf->nstun;
-	for (i = 0; i < P.nsrv; i++) {
-		struct stun_srv *s = &P.srv[i];
+	run.nsrv = run.conf->nstun;
+	for (i = 0; i < run.nsrv; i++) {
+		struct stun_srv *s = &run.srv[i];
 
-		s->cs = &P.conf->stun[i];
+		s->cs = &run.conf->stun[i];
 		s->state = ST_RUNNING;
-		P.pending++;
+		run.pending++;
 		s->rr = resolve_start(s->cs->host, s->cs->port, AF_UNSPEC,
 		    SOCK_DGRAM, srv_resolved, s);
 		if (s->rr == NULL) {
@@ -479,20 +483,20 @@ echo_start_all(void)
 
 	memset(&local, 0, sizeof(local));
 	local.sin_family = AF_INET;
-	local.sin_addr = P.env.local;
-	P.necho = P.conf->necho;
-	for (i = 0; i < P.necho; i++) {
-		struct echo_slot *e = &P.echo[i];
+	local.sin_addr = run.env.local;
+	run.necho = run.conf->necho;
+	for (i = 0; i < run.necho; i++) {
+		struct echo_slot *e = &run.echo[i];
 
-		e->url = P.conf->echo[i];
+		e->url = run.conf->echo[i];
 		e->state = ST_RUNNING;
-		P.pending++;
-		e->req = echo_start(e->url, P.have_env ?
+		run.pending++;
+		e->req = echo_start(e->url, run.have_env ?
 		    (struct sockaddr *)&local : NULL, 0, echo_done, e);
 		if (e->req == NULL) {
 			e->state = ST_FAILED;
 			if (errno == ENOTSUP)
-				P.echo_missing = 1;
+				run.echo_missing = 1;
 			snprintf(e->r.err, sizeof(e->r.err), "%s",
 			    errno == ENOTSUP ? "natmapd was built without "
 			    "libcurl" : strerror(errno));
@@ -506,9 +510,9 @@ echo_start_all(void)
 static void
 life_close(void)
 {
-	stun_sock_close(L.x);
-	stun_sock_close(L.y);
-	L.x = L.y = NULL;
+	stun_sock_close(life.x);
+	stun_sock_close(life.y);
+	life.x = life.y = NULL;
 }
 
 static void
@@ -521,43 +525,44 @@ life_end(int state, const char *fmt, ...)
 	va_list ap;
 
 	life_close();
-	timer_stop(&L.quiet);
-	timer_stop(&L.step);
-	L.state = state;
+	timer_stop(&life.quiet);
+	timer_stop(&life.step);
+	life.state = state;
 	if (fmt != NULL) {
 		va_start(ap, fmt);
-		vsnprintf(L.err, sizeof(L.err), fmt, ap);
+		vsnprintf(life.err, sizeof(life.err), fmt, ap);
 		va_end(ap);
 	}
 	loop_stop();
 }
 
-/* One round is over: alive or not after L.t seconds; the next, or the end. */
+/* One round is over: alive or not after life.t seconds; the next,
+    or the end. */
 static void
 life_next(int alive)
 {
 	unsigned int slack;
 
 	log_debug("probe: mapping %s after %u s quiet", alive ? "alive" :
-	    "gone", L.t);
+	    "gone", life.t);
 	if (alive)
-		L.lo = L.t;
+		life.lo = life.t;
 	else
-		L.hi = L.t;
+		life.hi = life.t;
 	life_close();
-	if (L.hi == 0) {
-		if (L.t >= L.max) {
+	if (life.hi == 0) {
+		if (life.t >= life.max) {
 			life_end(ST_OK, NULL);
 			return;
 		}
-		L.t = L.t * 2 > L.max ? L.max : L.t * 2;
+		life.t = life.t * 2 > life.max ? life.max : life.t * 2;
 	} else {
-		slack = L.lo / 10 > 1 ? L.lo / 10 : 1;
-		if (L.hi - L.lo <= slack) {
+		slack = life.lo / 10 > 1 ? life.lo / 10 : 1;
+		if (life.hi - life.lo <= slack) {
 			life_end(ST_OK, NULL);
 			return;
 		}
-		L.t = L.lo + (L.hi - L.lo) / 2;
+		life.t = life.lo + (life.hi - life.lo) / 2;
 	}
 	life_round();
 }
@@ -569,8 +574,8 @@ life_stray(struct stun_sock *s, int cls, const uint8_t *tid,
 	(void)s;
 	(void)from;
 	(void)arg;
-	if (cls == STUN_SUCCESS && memcmp(tid, L.ytid, STUN_TID_LEN) == 0)
-		L.heard = 1;
+	if (cls == STUN_SUCCESS && memcmp(tid, life.ytid, STUN_TID_LEN) == 0)
+		life.heard = 1;
 }
 
 /*
@@ -581,17 +586,17 @@ static void
 life_step(struct timer *tm)
 {
 	(void)tm;
-	if (L.outcome == LIFE_FAILED)
+	if (life.outcome == LIFE_FAILED)
 		life_end(ST_FAILED, NULL);
 	else
-		life_next(L.outcome == LIFE_ALIVE);
+		life_next(life.outcome == LIFE_ALIVE);
 }
 
 static void
 life_later(int outcome)
 {
-	L.outcome = outcome;
-	timer_set(&L.step, 0);
+	life.outcome = outcome;
+	timer_set(&life.step, 0);
 }
 
 /* Y's request is over: X heard the answer, Y did (no RESPONSE-PORT), or nobody. */
@@ -601,72 +606,72 @@ life_asked(struct stun_txn *txn, const struct stun_answer *a, void *arg)
 	(void)txn;
 	(void)arg;
 	if (a->ok) {
-		snprintf(L.err, sizeof(L.err), "the server ignores "
+		snprintf(life.err, sizeof(life.err), "the server ignores "
 		    "RESPONSE-PORT");
 		life_later(LIFE_FAILED);
 		return;
 	}
-	life_later(L.heard ? LIFE_ALIVE : LIFE_GONE);
+	life_later(life.heard ? LIFE_ALIVE : LIFE_GONE);
 }
 
 static void
 life_quiet_over(struct timer *tm)
 {
-	const struct stun_srv *pr = &P.srv[P.primary];
+	const struct stun_srv *pr = &run.srv[run.primary];
 	struct sockaddr_in local;
 	struct stun_txn *t;
 
 	(void)tm;
 	memset(&local, 0, sizeof(local));
 	local.sin_family = AF_INET;
-	local.sin_addr = P.env.local;
-	L.heard = 0;
-	if ((L.y = stun_sock_open((struct sockaddr *)&local,
+	local.sin_addr = run.env.local;
+	life.heard = 0;
+	if ((life.y = stun_sock_open((struct sockaddr *)&local,
 	    sizeof(local))) == NULL) {
 		life_end(ST_FAILED, "socket: %s", strerror(errno));
 		return;
 	}
-	t = stun_binding_port(L.y, (const struct sockaddr *)&pr->addr,
-	    sizeof(struct sockaddr_in), 0, stun_addr_port(&L.xmapped),
+	t = stun_binding_port(life.y, (const struct sockaddr *)&pr->addr,
+	    sizeof(struct sockaddr_in), 0, stun_addr_port(&life.xmapped),
 	    &life_sched, life_asked, NULL);
 	if (t == NULL) {
 		life_end(ST_FAILED, "cannot send: %s", strerror(errno));
 		return;
 	}
-	memcpy(L.ytid, stun_txn_tid(t), STUN_TID_LEN);
+	memcpy(life.ytid, stun_txn_tid(t), STUN_TID_LEN);
 }
 
-/* X is mapped: be quiet for L.t seconds. */
+/* X is mapped: be quiet for life.t seconds. */
 static void
 life_mapped(struct stun_txn *txn, const struct stun_answer *a, void *arg)
 {
 	(void)txn;
 	(void)arg;
 	if (!a->ok) {
-		snprintf(L.err, sizeof(L.err), "%s", a->err);
+		snprintf(life.err, sizeof(life.err), "%s", a->err);
 		life_later(LIFE_FAILED);
 		return;
 	}
-	L.xmapped = a->mapped;
-	timer_set(&L.quiet, (uint64_t)L.t * 1000);
+	life.xmapped = a->mapped;
+	timer_set(&life.quiet, (uint64_t)life.t * 1000);
 }
 
 static void
 life_round(void)
 {
-	const struct stun_srv *pr = &P.srv[P.primary];
+	const struct stun_srv *pr = &run.srv[run.primary];
 	struct sockaddr_in local;
 
 	memset(&local, 0, sizeof(local));
 	local.sin_family = AF_INET;
-	local.sin_addr = P.env.local;
-	if ((L.x = stun_sock_open((struct sockaddr *)&local,
+	local.sin_addr = run.env.local;
+	if ((life.x = stun_sock_open((struct sockaddr *)&local,
 	    sizeof(local))) == NULL) {
 		life_end(ST_FAILED, "socket: %s", strerror(errno));
 		return;
 	}
-	stun_sock_on_stray(L.x, life_stray, NULL);
-	if (stun_binding(L.x, (const struct sockaddr *)&pr->addr,
+	stun_sock_on_stray(life.x, life_stray, NULL);
+	if (stun_binding(life.x, (const struct sockaddr *)&pr->addr,
 	    sizeof(struct sockaddr_in), 0, &probe_sched, life_mapped,
 	    NULL) == NULL)
 		life_end(ST_FAILED, "cannot send: %s", strerror(errno));
@@ -676,18 +681,18 @@ life_round(void)
 static void
 life_run(void)
 {
-	timer_init(&L.quiet, life_quiet_over);
-	timer_init(&L.step, life_step);
-	if (P.primary < 0) {
-		L.state = ST_FAILED;
-		snprintf(L.err, sizeof(L.err), "no STUN server with "
+	timer_init(&life.quiet, life_quiet_over);
+	timer_init(&life.step, life_step);
+	if (run.primary < 0) {
+		life.state = ST_FAILED;
+		snprintf(life.err, sizeof(life.err), "no STUN server with "
 		    "OTHER-ADDRESS (RFC 5780) answered");
 		return;
 	}
-	L.state = ST_RUNNING;
-	L.t = 2 > L.max ? L.max : 2;
+	life.state = ST_RUNNING;
+	life.t = 2 > life.max ? life.max : 2;
 	life_round();
-	if (L.state == ST_RUNNING)
+	if (life.state == ST_RUNNING)
 		loop_run();
 }
 
@@ -731,24 +736,24 @@ static void
 judge_nat(struct verdict *v)
 {
 	const struct stun_srv *pr, *s1 = NULL, *s2 = NULL;
-	struct sockaddr_storage local = P.local;
+	struct sockaddr_storage local = run.local;
 	struct in_addr src;
 	size_t i;
 
 	v->mapping = VERDICT_MAP_UNKNOWN;
 	v->filtering = VERDICT_FILTER_UNKNOWN;
 	v->port_preserved = -1;
-	for (i = 0; i < P.nsrv; i++)
-		if (P.srv[i].state == ST_OK) {
+	for (i = 0; i < run.nsrv; i++)
+		if (run.srv[i].state == ST_OK) {
 			if (s1 == NULL)
-				s1 = &P.srv[i];
+				s1 = &run.srv[i];
 			else if (s2 == NULL && !stun_addr_eq_ip(&s1->addr,
-			    &P.srv[i].addr))
-				s2 = &P.srv[i];
+			    &run.srv[i].addr))
+				s2 = &run.srv[i];
 		}
 	if (s1 == NULL)
 		return;
-	pr = P.primary >= 0 ? &P.srv[P.primary] : s1;
+	pr = run.primary >= 0 ? &run.srv[run.primary] : s1;
 	/* Bound to any address (no default route): the one the server saw us from. */
 	if (sin_addr_of(&local).s_addr == INADDR_ANY &&
 	    osdep_source_addr(sin_addr_of(&pr->addr), &src) == 0)
@@ -760,28 +765,31 @@ judge_nat(struct verdict *v)
 		v->filtering = VERDICT_FILTER_NONE;
 		return;
 	}
-	if (P.primary < 0) {
+	if (run.primary < 0) {
 		/* No OTHER-ADDRESS: two servers tell the mapping, not the filter. */
 		if (s2 != NULL)
 			v->mapping = stun_addr_eq(&s1->a.mapped, &s2->a.mapped) ?
 			    VERDICT_MAP_EI : VERDICT_MAP_DEPENDENT;
 		return;
 	}
-	if (P.m2.state == ST_OK) {
-		if (stun_addr_eq(&P.m2.a.mapped, &pr->a.mapped))
+	if (run.m2.state == ST_OK) {
+		if (stun_addr_eq(&run.m2.a.mapped, &pr->a.mapped))
 			v->mapping = VERDICT_MAP_EI;
-		else if (P.m3.state == ST_OK)
-			v->mapping = stun_addr_eq(&P.m3.a.mapped,
-			    &P.m2.a.mapped) ? VERDICT_MAP_AD : VERDICT_MAP_APD;
+		else if (run.m3.state == ST_OK)
+			v->mapping = stun_addr_eq(&run.m3.a.mapped,
+			    &run.m2.a.mapped) ? VERDICT_MAP_AD
+			    : VERDICT_MAP_APD;
 	}
 	/* An answer from the server's own address: it ignored CHANGE-REQUEST. */
-	if (P.f2.state == ST_OK && !stun_addr_eq_ip(&P.f2.a.from, &pr->addr))
+	if (run.f2.state == ST_OK && !stun_addr_eq_ip(&run.f2.a.from,
+	    &pr->addr))
 		v->filtering = VERDICT_FILTER_EI;
-	else if (P.f3.state == ST_OK && stun_addr_eq_ip(&P.f3.a.from, &pr->addr)
-	    && stun_addr_port(&P.f3.a.from) != stun_addr_port(&pr->addr))
+	else if (run.f3.state == ST_OK && stun_addr_eq_ip(&run.f3.a.from,
+	    &pr->addr)
+	    && stun_addr_port(&run.f3.a.from) != stun_addr_port(&pr->addr))
 		v->filtering = VERDICT_FILTER_AD;
-	else if (P.f2.state == ST_FAILED && P.f3.state == ST_FAILED &&
-	    P.f2.a.timeout && P.f3.a.timeout)
+	else if (run.f2.state == ST_FAILED && run.f3.state == ST_FAILED &&
+	    run.f2.a.timeout && run.f3.a.timeout)
 		v->filtering = VERDICT_FILTER_APD;
 }
 
@@ -807,20 +815,20 @@ judge(struct verdict *v)
 			v->gw_ext_by = g->drv->name;
 		}
 	}
-	for (i = 0; i < P.nsrv; i++) {
-		if (P.srv[i].state == ST_OK) {
+	for (i = 0; i < run.nsrv; i++) {
+		if (run.srv[i].state == ST_OK) {
 			v->answered = 1;
 			if (v->stun_ext.s_addr == 0)
-				v->stun_ext = sin_addr_of(&P.srv[i].a.mapped);
+				v->stun_ext = sin_addr_of(&run.srv[i].a.mapped);
 		}
-		if (P.srv[i].state6 == ST_OK)
+		if (run.srv[i].state6 == ST_OK)
 			v->answered = 1;
 	}
-	for (i = 0; i < P.necho; i++)
-		if (P.echo[i].state == ST_OK) {
+	for (i = 0; i < run.necho; i++)
+		if (run.echo[i].state == ST_OK) {
 			v->answered = 1;
 			if (v->echo_ext.s_addr == 0)
-				v->echo_ext = sin_addr_of(&P.echo[i].r.addr);
+				v->echo_ext = sin_addr_of(&run.echo[i].r.addr);
 		}
 	memset(&f, 0, sizeof(f));
 	f.proto_name = v->proto != NULL ? v->proto->drv->name : NULL;
@@ -829,7 +837,7 @@ judge(struct verdict *v)
 	f.mapping = v->mapping;
 	f.filtering = v->filtering;
 	f.answered = v->answered;
-	f.have_stun = P.nsrv > 0;
+	f.have_stun = run.nsrv > 0;
 	verdict_judge(&f, &v->r);
 }
 
@@ -839,9 +847,9 @@ srv6_ok(void)
 {
 	size_t i;
 
-	for (i = 0; i < P.nsrv; i++)
-		if (P.srv[i].state6 == ST_OK)
-			return &P.srv[i];
+	for (i = 0; i < run.nsrv; i++)
+		if (run.srv[i].state6 == ST_OK)
+			return &run.srv[i];
 	return NULL;
 }
 
@@ -863,7 +871,7 @@ ipv6_translated(void)
 {
 	const struct stun_srv *sv = srv6_ok();
 
-	return sv != NULL && !stun_addr_eq(&sv->a6.mapped, &P.local6);
+	return sv != NULL && !stun_addr_eq(&sv->a6.mapped, &run.local6);
 }
 
 /* ---- output ---- */
@@ -875,13 +883,13 @@ print_text(const struct verdict *v)
 	size_t i;
 
 	printf("natmapd %s probe\n", PACKAGE_VERSION);
-	if (P.have_env)
-		printf("interface       %s, local address %s\n", P.env.ifname,
-		    inet_ntoa(P.env.local));
+	if (run.have_env)
+		printf("interface       %s, local address %s\n", run.env.ifname,
+		    inet_ntoa(run.env.local));
 	else
-		printf("interface       %s\n", P.env_err);
-	printf("gateway         %s\n", P.have_env ?
-	    inet_ntoa(P.env.gateway) : "none");
+		printf("interface       %s\n", run.env_err);
+	printf("gateway         %s\n", run.have_env ?
+	    inet_ntoa(run.env.gateway) : "none");
 	for (i = 0; i < gateway_race_nslots(); i++) {
 		const struct gateway_slot *g = gateway_race_slot(i);
 
@@ -905,10 +913,10 @@ print_text(const struct verdict *v)
 	    "-");
 	printf("%s%s%s\n", v->gw_ext_by ? " (" : "", v->gw_ext_by ?
 	    v->gw_ext_by : "", v->gw_ext_by ? ")" : "");
-	if (P.nsrv == 0)
+	if (run.nsrv == 0)
 		printf("  STUN          not configured\n");
-	for (i = 0; i < P.nsrv; i++) {
-		const struct stun_srv *s = &P.srv[i];
+	for (i = 0; i < run.nsrv; i++) {
+		const struct stun_srv *s = &run.srv[i];
 
 		config_format_server(s->cs, b, sizeof(b));
 		if (s->state == ST_OK)
@@ -924,20 +932,21 @@ print_text(const struct verdict *v)
 		else if (s->state6 == ST_FAILED)
 			printf("  STUN (IPv6)   - (%s: %s)\n", b, s->a6.err);
 	}
-	if (P.sock6 != NULL && ext6_of() != NULL)
+	if (run.sock6 != NULL && ext6_of() != NULL)
 		printf("  IPv6          %s%s\n", ext6_of(), ipv6_translated() ?
 		    ", translated (NAT66 or NPTv6)" : ", the host's own: no "
 		    "NAT");
-	if (P.tcp.state == ST_OK)
-		printf("  STUN over TCP %s\n", stun_addr_str(&P.tcp.a.mapped, a,
+	if (run.tcp.state == ST_OK)
+		printf("  STUN over TCP %s\n", stun_addr_str(&run.tcp.a.mapped,
+		    a,
 		    sizeof(a)));
-	else if (P.tcp.state == ST_FAILED)
-		printf("  STUN over TCP - (%s)\n", P.tcp.a.err);
-	if (P.necho == 0)
+	else if (run.tcp.state == ST_FAILED)
+		printf("  STUN over TCP - (%s)\n", run.tcp.a.err);
+	if (run.necho == 0)
 		printf("  HTTP echo     not configured%s\n", echo_available() ?
 		    "" : " (and natmapd was built without libcurl)");
-	for (i = 0; i < P.necho; i++) {
-		const struct echo_slot *e = &P.echo[i];
+	for (i = 0; i < run.necho; i++) {
+		const struct echo_slot *e = &run.echo[i];
 
 		if (e->state == ST_OK)
 			printf("  HTTP echo     %s (%s, %llu ms)\n",
@@ -949,16 +958,16 @@ print_text(const struct verdict *v)
 	printf("NAT\n");
 	printf("  mapping       %s\n", verdict_mapping_name(v->mapping));
 	printf("  filtering     %s\n", verdict_filtering_name(v->filtering));
-	printf("  hairpinning   %s\n", P.hairpin == 1 ? "yes" :
-	    P.hairpin == 0 ? "no" : "unknown");
+	printf("  hairpinning   %s\n", run.hairpin == 1 ? "yes" :
+	    run.hairpin == 0 ? "no" : "unknown");
 	printf("  port preservation %s\n", v->port_preserved == 1 ? "yes" :
 	    v->port_preserved == 0 ? "no" : "unknown");
-	if (L.state == ST_OK && L.hi == 0)
-		printf("  UDP mapping lifetime more than %u s\n", L.lo);
-	else if (L.state == ST_OK)
-		printf("  UDP mapping lifetime between %u and %u s\n", L.lo, L.hi);
-	else if (L.state == ST_FAILED)
-		printf("  UDP mapping lifetime unknown (%s)\n", L.err);
+	if (life.state == ST_OK && life.hi == 0)
+		printf("  UDP mapping lifetime more than %u s\n", life.lo);
+	else if (life.state == ST_OK)
+		printf("  UDP mapping lifetime between %u and %u s\n", life.lo, life.hi);
+	else if (life.state == ST_FAILED)
+		printf("  UDP mapping lifetime unknown (%s)\n", life.err);
 	printf("double NAT      %s%s%s%s\n", v->r.double_nat == 1 ? "yes" :
 	    v->r.double_nat == 0 ? "no" : "unknown", v->r.cgnat ?
 	    " (carrier-grade NAT)" : "", v->r.double_why ? ": " : "",
@@ -1008,21 +1017,21 @@ print_json(const struct verdict *v)
 	printf("{\n  \"version\": ");
 	jstr(PACKAGE_VERSION);
 	printf(",\n  \"interface\": ");
-	if (P.have_env)
-		jstr(P.env.ifname);
+	if (run.have_env)
+		jstr(run.env.ifname);
 	else
 		printf("null");
 	printf(",\n  \"local_ipv6\": ");
-	if (P.have_env && P.env.have6) {
+	if (run.have_env && run.env.have6) {
 		char l6[INET6_ADDRSTRLEN];
 
-		jstr(inet_ntop(AF_INET6, &P.env.local6, l6, sizeof(l6)));
+		jstr(inet_ntop(AF_INET6, &run.env.local6, l6, sizeof(l6)));
 	} else
 		printf("null");
 	printf(",\n  \"local_ipv4\": ");
-	jaddr(P.have_env ? P.env.local : (struct in_addr){ 0 });
+	jaddr(run.have_env ? run.env.local : (struct in_addr){ 0 });
 	printf(",\n  \"gateway\": ");
-	jaddr(P.have_env ? P.env.gateway : (struct in_addr){ 0 });
+	jaddr(run.have_env ? run.env.gateway : (struct in_addr){ 0 });
 	printf(",\n  \"protocols\": {");
 	for (i = 0; i < gateway_race_nslots(); i++) {
 		const struct gateway_slot *g = gateway_race_slot(i);
@@ -1053,8 +1062,8 @@ print_json(const struct verdict *v)
 	printf(",\n    \"echo\": ");
 	jaddr(v->echo_ext);
 	printf("\n  },\n  \"stun\": [");
-	for (i = 0; i < P.nsrv; i++) {
-		const struct stun_srv *s = &P.srv[i];
+	for (i = 0; i < run.nsrv; i++) {
+		const struct stun_srv *s = &run.srv[i];
 
 		config_format_server(s->cs, b, sizeof(b));
 		printf("%s\n    { \"server\": ", i ? "," : "");
@@ -1083,7 +1092,7 @@ print_json(const struct verdict *v)
 		}
 		printf(" }");
 	}
-	printf("%s],\n  \"external_ipv6\": ", P.nsrv ? "\n  " : "");
+	printf("%s],\n  \"external_ipv6\": ", run.nsrv ? "\n  " : "");
 	if (ext6_of() != NULL)
 		jstr(ext6_of());
 	else
@@ -1091,13 +1100,13 @@ print_json(const struct verdict *v)
 	printf(",\n  \"ipv6_translated\": ");
 	jtri(ext6_of() == NULL ? -1 : ipv6_translated());
 	printf(",\n  \"stun_tcp\": ");
-	if (P.tcp.state == ST_OK)
-		jstr(stun_addr_str(&P.tcp.a.mapped, a, sizeof(a)));
+	if (run.tcp.state == ST_OK)
+		jstr(stun_addr_str(&run.tcp.a.mapped, a, sizeof(a)));
 	else
 		printf("null");
 	printf(",\n  \"echo\": [");
-	for (i = 0; i < P.necho; i++) {
-		const struct echo_slot *e = &P.echo[i];
+	for (i = 0; i < run.necho; i++) {
+		const struct echo_slot *e = &run.echo[i];
 
 		printf("%s\n    { \"url\": ", i ? "," : "");
 		jstr(e->url);
@@ -1111,24 +1120,25 @@ print_json(const struct verdict *v)
 		}
 		printf(" }");
 	}
-	printf("%s],\n  \"nat\": {\n    \"mapping\": ", P.necho ? "\n  " : "");
+	printf("%s],\n  \"nat\": {\n    \"mapping\": ", run.necho ? "\n  "
+	    : "");
 	jstr(verdict_mapping_name(v->mapping));
 	printf(",\n    \"filtering\": ");
 	jstr(verdict_filtering_name(v->filtering));
 	printf(",\n    \"hairpinning\": ");
-	jtri(P.hairpin);
+	jtri(run.hairpin);
 	printf(",\n    \"port_preservation\": ");
 	jtri(v->port_preserved);
 	printf(",\n    \"udp_mapping_lifetime\": ");
-	if (L.state == ST_OK) {
-		printf("{ \"at_least\": %u, \"at_most\": ", L.lo);
-		if (L.hi == 0)
+	if (life.state == ST_OK) {
+		printf("{ \"at_least\": %u, \"at_most\": ", life.lo);
+		if (life.hi == 0)
 			printf("null }");
 		else
-			printf("%u }", L.hi);
-	} else if (L.state == ST_FAILED) {
+			printf("%u }", life.hi);
+	} else if (life.state == ST_FAILED) {
 		printf("{ \"error\": ");
-		jstr(L.err);
+		jstr(life.err);
 		printf(" }");
 	} else
 		printf("null");
@@ -1158,54 +1168,54 @@ probe_run(const struct config *conf, const struct probe_opts *opts)
 	struct verdict v;
 	size_t i;
 
-	memset(&P, 0, sizeof(P));
-	memset(&L, 0, sizeof(L));
-	L.max = opts->lifetime_max;
-	P.conf = conf;
-	P.primary = -1;
-	P.hairpin = -1;
-	P.t0 = loop_now();
+	memset(&run, 0, sizeof(run));
+	memset(&life, 0, sizeof(life));
+	life.max = opts->lifetime_max;
+	run.conf = conf;
+	run.primary = -1;
+	run.hairpin = -1;
+	run.t0 = loop_now();
 	gateway_race_init(drivers, sizeof(drivers) / sizeof(drivers[0]));
-	timer_init(&P.deadline, deadline_cb);
-	P.pending = 1;		/* until everything has started */
+	timer_init(&run.deadline, deadline_cb);
+	run.pending = 1;		/* until everything has started */
 
-	P.have_env = gateway_find_env(&P.env, conf->interface,
-	    conf->have_gateway ? &conf->gateway : NULL, P.env_err,
-	    sizeof(P.env_err)) == 0;
-	if (P.have_env && gateway_race_start(&P.env, GATEWAY_RACE_ALL,
+	run.have_env = gateway_find_env(&run.env, conf->interface,
+	    conf->have_gateway ? &conf->gateway : NULL, run.env_err,
+	    sizeof(run.env_err)) == 0;
+	if (run.have_env && gateway_race_start(&run.env, GATEWAY_RACE_ALL,
 	    gw_race_done) == 0)
-		P.pending++;
+		run.pending++;
 	stun_start();
 	echo_start_all();
-	timer_set(&P.deadline, PROBE_DEADLINE_MS);
-	if (--P.pending > 0)
+	timer_set(&run.deadline, PROBE_DEADLINE_MS);
+	if (--run.pending > 0)
 		loop_run();
-	timer_stop(&P.deadline);
-	timer_stop(&P.htimer);
-	for (i = 0; i < P.nsrv; i++) {
-		resolve_cancel(P.srv[i].rr);
-		if (P.srv[i].state == ST_RUNNING) {
-			P.srv[i].state = ST_FAILED;
-			snprintf(P.srv[i].err, sizeof(P.srv[i].err),
+	timer_stop(&run.deadline);
+	timer_stop(&run.htimer);
+	for (i = 0; i < run.nsrv; i++) {
+		resolve_cancel(run.srv[i].rr);
+		if (run.srv[i].state == ST_RUNNING) {
+			run.srv[i].state = ST_FAILED;
+			snprintf(run.srv[i].err, sizeof(run.srv[i].err),
 			    "no answer in time");
 		}
-		if (P.srv[i].state6 == ST_RUNNING) {
-			P.srv[i].state6 = ST_FAILED;
-			snprintf(P.srv[i].a6.err, sizeof(P.srv[i].a6.err),
+		if (run.srv[i].state6 == ST_RUNNING) {
+			run.srv[i].state6 = ST_FAILED;
+			snprintf(run.srv[i].a6.err, sizeof(run.srv[i].a6.err),
 			    "no answer in time");
 		}
 	}
-	for (i = 0; i < P.necho; i++)
-		if (P.echo[i].req != NULL) {
-			echo_cancel(P.echo[i].req);
-			P.echo[i].state = ST_FAILED;
-			snprintf(P.echo[i].r.err, sizeof(P.echo[i].r.err),
+	for (i = 0; i < run.necho; i++)
+		if (run.echo[i].req != NULL) {
+			echo_cancel(run.echo[i].req);
+			run.echo[i].state = ST_FAILED;
+			snprintf(run.echo[i].r.err, sizeof(run.echo[i].r.err),
 			    "no answer in time");
 		}
-	stun_cancel(P.tcp.txn);
-	if (P.tcp.state == ST_RUNNING)
-		P.tcp.state = ST_FAILED;
-	if (L.max > 0)
+	stun_cancel(run.tcp.txn);
+	if (run.tcp.state == ST_RUNNING)
+		run.tcp.state = ST_FAILED;
+	if (life.max > 0)
 		life_run();
 	judge(&v);
 	if (opts->json)
@@ -1213,9 +1223,9 @@ probe_run(const struct config *conf, const struct probe_opts *opts)
 	else
 		print_text(&v);
 	fflush(stdout);
-	stun_sock_close(P.hsock);
-	stun_sock_close(P.sock);
-	stun_sock_close(P.sock6);
+	stun_sock_close(run.hsock);
+	stun_sock_close(run.sock);
+	stun_sock_close(run.sock6);
 	echo_shutdown();
 	return v.answered ? 0 : PROBE_EXIT_NOTHING;
 }

@@ -89,7 +89,7 @@ static struct {
 	int			 refusals_said;	/* of them, at info */
 	struct upnp_refused	 refused[UPNP_REFUSED_MAX];	/* a ring */
 	unsigned int		 nrefused;
-} U = { .fd = -1 };
+} dev = { .fd = -1 };
 
 enum upnp_step {
 	STEP_ADD,
@@ -135,9 +135,9 @@ proto_name(int proto)
 static const char *
 probe_subnet(char *buf, size_t len)
 {
-	if (U.env.ifname[0] == '\0')
+	if (dev.env.ifname[0] == '\0')
 		return "the local subnet";
-	snprintf(buf, len, "%s's subnet", U.env.ifname);
+	snprintf(buf, len, "%s's subnet", dev.env.ifname);
 	return buf;
 }
 
@@ -158,23 +158,23 @@ probe_refuse(const char *url, struct in_addr from, const char *fmt, ...)
 	va_list ap;
 	size_t i;
 
-	U.refusals++;
+	dev.refusals++;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	for (i = 0; i < UPNP_REFUSED_MAX; i++) {
-		r = &U.refused[i];
+		r = &dev.refused[i];
 		if (r->from.s_addr == from.s_addr && strcmp(r->url, url) == 0) {
 			log_debug("%s (again)", msg);
 			return;
 		}
 	}
-	if (U.refusals_said == UPNP_REFUSED_SAY_MAX) {
+	if (dev.refusals_said == UPNP_REFUSED_SAY_MAX) {
 		log_debug("%s (too many to say)", msg);
 		return;
 	}
-	U.refusals_said++;
-	r = &U.refused[U.nrefused++ % UPNP_REFUSED_MAX];
+	dev.refusals_said++;
+	r = &dev.refused[dev.nrefused++ % UPNP_REFUSED_MAX];
 	snprintf(r->url, sizeof(r->url), "%s", url);
 	r->from = from;
 	log_info("%s", msg);
@@ -189,8 +189,8 @@ probe_location_ok(const char *location, struct in_addr from)
 
 	inet_ntop(AF_INET, &from, host, sizeof(host));
 	log_escape(esc, sizeof(esc), location, strlen(location));
-	switch (upnp_url_check(location, from, U.env.local, U.env.netmask,
-	    U.env.gateway, &u)) {
+	switch (upnp_url_check(location, from, dev.env.local, dev.env.netmask,
+	    dev.env.gateway, &u)) {
 	case UPNP_URL_OK:
 		return 1;
 	case UPNP_URL_OTHER_HOST:
@@ -211,10 +211,10 @@ probe_location_ok(const char *location, struct in_addr from)
 static void
 probe_close_socket(void)
 {
-	if (U.fd != -1) {
-		loop_fd_del(&U.lfd);
-		close(U.fd);
-		U.fd = -1;
+	if (dev.fd != -1) {
+		loop_fd_del(&dev.lfd);
+		close(dev.fd);
+		dev.fd = -1;
 	}
 }
 
@@ -227,17 +227,17 @@ probe_send_round(void)
 	size_t i;
 	int n;
 
-	inet_ntop(AF_INET, &U.env.gateway, gw, sizeof(gw));
+	inet_ntop(AF_INET, &dev.env.gateway, gw, sizeof(gw));
 	for (i = 0; i < sizeof(sts) / sizeof(sts[0]); i++) {
 		memset(&sin, 0, sizeof(sin));
 		sin.sin_family = AF_INET;
 		sin.sin_port = htons(SSDP_PORT);
 		/* Unicast to the default gateway: answered at once. */
-		if (U.env.gateway.s_addr != INADDR_ANY) {
+		if (dev.env.gateway.s_addr != INADDR_ANY) {
 			n = ssdp_build_msearch(buf, sizeof(buf), gw, SSDP_PORT,
 			    sts[i], 1);
-			sin.sin_addr = U.env.gateway;
-			if (n > 0 && sendto(U.fd, buf, (size_t)n, 0,
+			sin.sin_addr = dev.env.gateway;
+			if (n > 0 && sendto(dev.fd, buf, (size_t)n, 0,
 			    (struct sockaddr *)&sin, sizeof(sin)) == -1)
 				log_debug("ssdp: sendto %s: %s", gw,
 				    strerror(errno));
@@ -246,53 +246,55 @@ probe_send_round(void)
 		n = ssdp_build_msearch(buf, sizeof(buf), SSDP_MCAST_ADDR,
 		    SSDP_PORT, sts[i], 1);
 		inet_pton(AF_INET, SSDP_MCAST_ADDR, &sin.sin_addr);
-		if (n > 0 && sendto(U.fd, buf, (size_t)n, 0,
+		if (n > 0 && sendto(dev.fd, buf, (size_t)n, 0,
 		    (struct sockaddr *)&sin, sizeof(sin)) == -1)
 			log_debug("ssdp: sendto %s: %s", SSDP_MCAST_ADDR,
 			    strerror(errno));
 	}
-	log_debug("ssdp: M-SEARCH round %u sent", U.round + 1);
+	log_debug("ssdp: M-SEARCH round %u sent", dev.round + 1);
 }
 
 static int
 probe_fetching(void)
 {
-	return U.state == PROBE_DESC || U.state == PROBE_EXTADDR;
+	return dev.state == PROBE_DESC || dev.state == PROBE_EXTADDR;
 }
 
 static void
 probe_timer(struct timer *t)
 {
-	uint64_t elapsed = loop_now() - U.started, next;
+	uint64_t elapsed = loop_now() - dev.started, next;
 	size_t nrounds = sizeof(upnp_search_rounds) /
 	    sizeof(upnp_search_rounds[0]);
 
 	(void)t;
 	/* Send the rounds that are due. */
-	while (U.round < nrounds && upnp_search_rounds[U.round] <= elapsed) {
+	while (dev.round < nrounds
+	    && upnp_search_rounds[dev.round] <= elapsed) {
 		probe_send_round();
-		U.round++;
+		dev.round++;
 	}
 	if (!probe_fetching()) {
 		/* An answer from another host has waited long enough. */
-		if (U.ncand > 0)
+		if (dev.ncand > 0)
 			probe_next_candidate();
 		if (probe_fetching())
 			return;
 		if (elapsed >= UPNP_SEARCH_DEADLINE_MS) {
-			probe_finish(DRV_ERR_GATEWAY, U.ncand + U.refusals > 0 ?
+			probe_finish(DRV_ERR_GATEWAY,
+			    dev.ncand + dev.refusals > 0 ?
 			    "no usable UPnP IGD answered" :
 			    "no UPnP IGD answered");
 			return;
 		}
 	}
-	if (U.round < nrounds)
-		next = upnp_search_rounds[U.round];
+	if (dev.round < nrounds)
+		next = upnp_search_rounds[dev.round];
 	else if (probe_fetching())
 		return;		/* the HTTP timeout brings the probe back */
 	else
 		next = UPNP_SEARCH_DEADLINE_MS;
-	timer_set(&U.timer, next > elapsed ? next - elapsed : 1);
+	timer_set(&dev.timer, next > elapsed ? next - elapsed : 1);
 }
 
 static void	probe_desc_done(struct http_req *, int,
@@ -307,14 +309,14 @@ probe_next_candidate(void)
 	char req[512];
 	int i, n;
 
-	for (i = 0; i < U.ncand; i++) {
-		if (U.cand[i].tried)
+	for (i = 0; i < dev.ncand; i++) {
+		if (dev.cand[i].tried)
 			continue;
-		if (c == NULL || (U.cand[i].from.s_addr ==
-		    U.env.gateway.s_addr && c->from.s_addr !=
-		    U.env.gateway.s_addr) || (U.cand[i].from.s_addr ==
-		    c->from.s_addr && U.cand[i].igd > c->igd))
-			c = &U.cand[i];
+		if (c == NULL || (dev.cand[i].from.s_addr ==
+		    dev.env.gateway.s_addr && c->from.s_addr !=
+		    dev.env.gateway.s_addr) || (dev.cand[i].from.s_addr ==
+		    c->from.s_addr && dev.cand[i].igd > c->igd))
+			c = &dev.cand[i];
 	}
 	if (c == NULL)
 		return;
@@ -334,19 +336,19 @@ probe_next_candidate(void)
 		probe_next_candidate();
 		return;
 	}
-	snprintf(U.location, sizeof(U.location), "%s", c->location);
-	U.desc_host = u.addr;
-	U.bootid = c->bootid;
-	memset(&U.http, 0, sizeof(U.http));
-	U.http.dst = u.addr;
-	U.http.port = u.port;
-	U.http.src = U.env.local;
-	U.http.timeout_ms = UPNP_DESC_TIMEOUT_MS;
-	U.http.done = probe_desc_done;
-	U.state = PROBE_DESC;
-	log_debug("upnp: fetching %s", U.location);
-	if (http_start(&U.http, req, (size_t)n) == -1) {
-		U.state = PROBE_SEARCH;
+	snprintf(dev.location, sizeof(dev.location), "%s", c->location);
+	dev.desc_host = u.addr;
+	dev.bootid = c->bootid;
+	memset(&dev.http, 0, sizeof(dev.http));
+	dev.http.dst = u.addr;
+	dev.http.port = u.port;
+	dev.http.src = dev.env.local;
+	dev.http.timeout_ms = UPNP_DESC_TIMEOUT_MS;
+	dev.http.done = probe_desc_done;
+	dev.state = PROBE_DESC;
+	log_debug("upnp: fetching %s", dev.location);
+	if (http_start(&dev.http, req, (size_t)n) == -1) {
+		dev.state = PROBE_SEARCH;
 		probe_next_candidate();
 	}
 }
@@ -364,7 +366,7 @@ probe_read(struct loop_fd *lf, int ev)
 
 	(void)lf;
 	(void)ev;
-	n = recvfrom(U.fd, buf, sizeof(buf) - 1, 0, (struct sockaddr *)&from,
+	n = recvfrom(dev.fd, buf, sizeof(buf) - 1, 0, (struct sockaddr *)&from,
 	    &fl);
 	if (n <= 0)
 		return;
@@ -379,10 +381,10 @@ probe_read(struct loop_fd *lf, int ev)
 		    log_escape(esc, sizeof(esc), m.st, strlen(m.st)));
 		return;
 	}
-	for (i = 0; i < U.ncand; i++)
-		if (strcmp(U.cand[i].location, m.location) == 0)
+	for (i = 0; i < dev.ncand; i++)
+		if (strcmp(dev.cand[i].location, m.location) == 0)
 			return;
-	if (U.ncand == UPNP_MAX_CANDIDATES)
+	if (dev.ncand == UPNP_MAX_CANDIDATES)
 		return;
 	/* Only a host of the LAN, describing itself: nobody else is fetched. */
 	if (!probe_location_ok(m.location, from.sin_addr))
@@ -390,18 +392,18 @@ probe_read(struct loop_fd *lf, int ev)
 	log_debug("ssdp: %s answered: IGD:%d at %s", inet_ntoa(from.sin_addr),
 	    m.igd, log_escape(esc, sizeof(esc), m.location,
 	    strlen(m.location)));
-	memcpy(U.cand[U.ncand].location, m.location, sizeof(m.location));
-	U.cand[U.ncand].from = from.sin_addr;
-	U.cand[U.ncand].igd = m.igd;
-	U.cand[U.ncand].tried = 0;
-	U.cand[U.ncand].bootid = m.bootid;
-	U.ncand++;
-	if (U.state != PROBE_SEARCH)
+	memcpy(dev.cand[dev.ncand].location, m.location, sizeof(m.location));
+	dev.cand[dev.ncand].from = from.sin_addr;
+	dev.cand[dev.ncand].igd = m.igd;
+	dev.cand[dev.ncand].tried = 0;
+	dev.cand[dev.ncand].bootid = m.bootid;
+	dev.ncand++;
+	if (dev.state != PROBE_SEARCH)
 		return;
-	if (from.sin_addr.s_addr == U.env.gateway.s_addr)
+	if (from.sin_addr.s_addr == dev.env.gateway.s_addr)
 		probe_next_candidate();
-	else if (timer_remaining(&U.timer) > UPNP_OTHER_GRACE_MS)
-		timer_set(&U.timer, UPNP_OTHER_GRACE_MS);
+	else if (timer_remaining(&dev.timer) > UPNP_OTHER_GRACE_MS)
+		timer_set(&dev.timer, UPNP_OTHER_GRACE_MS);
 }
 
 static void	probe_extaddr_done(struct http_req *, int,
@@ -417,55 +419,56 @@ probe_desc_done(struct http_req *h, int err, const struct http_response *r,
 	int n, v;
 
 	(void)h;
-	U.state = PROBE_SEARCH;
+	dev.state = PROBE_SEARCH;
 	/* Anything but 200, a redirect too, ends this candidate: none is followed. */
 	if (err != HTTP_OK || r->status != 200) {
-		log_debug("upnp: %s: %s", U.location, err != HTTP_OK ?
+		log_debug("upnp: %s: %s", dev.location, err != HTTP_OK ?
 		    http_strerror(err) : "HTTP status not 200");
 		goto next;
 	}
-	if (upnp_desc_parse(body, r->body_len, U.location, &igd) == -1) {
+	if (upnp_desc_parse(body, r->body_len, dev.location, &igd) == -1) {
 		log_debug("upnp: %s: no usable WAN connection service",
-		    U.location);
+		    dev.location);
 		goto next;
 	}
 	log_escape(esc, sizeof(esc), igd.control_url, strlen(igd.control_url));
 	/* The control URL is on the host the description came from. */
-	if ((v = upnp_url_check(igd.control_url, U.desc_host, U.env.local,
-	    U.env.netmask, U.env.gateway, &ctl)) != UPNP_URL_OK) {
+	if ((v = upnp_url_check(igd.control_url, dev.desc_host, dev.env.local,
+	    dev.env.netmask, dev.env.gateway, &ctl)) != UPNP_URL_OK) {
 		char lesc[512];
 
-		log_escape(lesc, sizeof(lesc), U.location, strlen(U.location));
+		log_escape(lesc, sizeof(lesc), dev.location,
+		    strlen(dev.location));
 		if (v == UPNP_URL_UNUSABLE)
 			log_debug("upnp: %s: unusable control URL %s", lesc,
 			    esc);
 		else
-			probe_refuse(igd.control_url, U.desc_host, "upnp: %s "
+			probe_refuse(igd.control_url, dev.desc_host, "upnp: %s "
 			    "names the control URL %s, not on %s; not used",
-			    lesc, esc, inet_ntoa(U.desc_host));
+			    lesc, esc, inet_ntoa(dev.desc_host));
 		goto next;
 	}
-	U.igd = igd;
-	U.ctl = ctl;
-	log_debug("upnp: %s: %s at %s", U.location, U.igd.service, esc);
-	n = upnp_soap_build(req, sizeof(req), &U.ctl, U.igd.service,
+	dev.igd = igd;
+	dev.ctl = ctl;
+	log_debug("upnp: %s: %s at %s", dev.location, dev.igd.service, esc);
+	n = upnp_soap_build(req, sizeof(req), &dev.ctl, dev.igd.service,
 	    "GetExternalIPAddress", NULL, 0);
 	if (n < 0)
 		goto next;
-	memset(&U.http, 0, sizeof(U.http));
-	U.http.dst = U.ctl.addr;
-	U.http.port = U.ctl.port;
-	U.http.src = U.env.local;
-	U.http.timeout_ms = UPNP_SOAP_TIMEOUT_MS;
-	U.http.done = probe_extaddr_done;
-	U.state = PROBE_EXTADDR;
-	if (http_start(&U.http, req, (size_t)n) == 0)
+	memset(&dev.http, 0, sizeof(dev.http));
+	dev.http.dst = dev.ctl.addr;
+	dev.http.port = dev.ctl.port;
+	dev.http.src = dev.env.local;
+	dev.http.timeout_ms = UPNP_SOAP_TIMEOUT_MS;
+	dev.http.done = probe_extaddr_done;
+	dev.state = PROBE_EXTADDR;
+	if (http_start(&dev.http, req, (size_t)n) == 0)
 		return;
-	U.state = PROBE_SEARCH;
+	dev.state = PROBE_SEARCH;
 next:
 	probe_next_candidate();
-	if (!probe_fetching() && !timer_armed(&U.timer))
-		timer_set(&U.timer, 0);
+	if (!probe_fetching() && !timer_armed(&dev.timer))
+		timer_set(&dev.timer, 0);
 }
 
 static void
@@ -476,28 +479,28 @@ probe_extaddr_done(struct http_req *h, int err, const struct http_response *r,
 	const char *ext, *svc;
 
 	(void)h;
-	memset(&U.gw, 0, sizeof(U.gw));
-	svc = U.igd.service;
+	memset(&dev.gw, 0, sizeof(dev.gw));
+	svc = dev.igd.service;
 	if (strncmp(svc, UPNP_SVC_PREFIX, strlen(UPNP_SVC_PREFIX)) == 0)
 		svc += strlen(UPNP_SVC_PREFIX);
-	snprintf(U.gw.name, sizeof(U.gw.name), "UPnP (%.48s)", svc);
-	memcpy(U.gw.where, U.location, sizeof(U.gw.where));
-	U.gw.bootid = U.bootid;
-	U.gw.addr = U.ctl.addr;
+	snprintf(dev.gw.name, sizeof(dev.gw.name), "UPnP (%.48s)", svc);
+	memcpy(dev.gw.where, dev.location, sizeof(dev.gw.where));
+	dev.gw.bootid = dev.bootid;
+	dev.gw.addr = dev.ctl.addr;
 	if (err != HTTP_OK) {
-		U.state = PROBE_SEARCH;
+		dev.state = PROBE_SEARCH;
 		log_debug("upnp: GetExternalIPAddress: %s", http_strerror(err));
 		probe_next_candidate();
 		if (!probe_fetching())
-			timer_set(&U.timer, 0);
+			timer_set(&dev.timer, 0);
 		return;
 	}
 	if (upnp_soap_parse(body, r->body_len, r->status, &rep) == -1 ||
 	    rep.errcode != 0 ||
 	    (ext = upnp_reply_get(&rep, "NewExternalIPAddress")) == NULL ||
-	    inet_pton(AF_INET, ext, &U.gw.external) != 1) {
+	    inet_pton(AF_INET, ext, &dev.gw.external) != 1) {
 		/* Not fatal: the IGD may be disconnected on its WAN side for now. */
-		U.gw.external.s_addr = INADDR_ANY;
+		dev.gw.external.s_addr = INADDR_ANY;
 		log_debug("upnp: GetExternalIPAddress gave no address");
 	}
 	probe_finish(DRV_OK, NULL);
@@ -506,29 +509,29 @@ probe_extaddr_done(struct http_req *h, int err, const struct http_response *r,
 static void
 probe_finish(int status, const char *detail)
 {
-	drv_probe_cb cb = U.cb;
+	drv_probe_cb cb = dev.cb;
 
-	timer_stop(&U.timer);
+	timer_stop(&dev.timer);
 	probe_close_socket();
-	http_cancel(&U.http);
-	U.state = status == DRV_OK ? PROBE_DONE : PROBE_IDLE;
+	http_cancel(&dev.http);
+	dev.state = status == DRV_OK ? PROBE_DONE : PROBE_IDLE;
 	/* A failed probe again keeps what worked: requests tell if it is gone. */
 	if (status == DRV_OK)
-		U.ready = 1;
-	U.cb = NULL;
+		dev.ready = 1;
+	dev.cb = NULL;
 	if (cb != NULL)
-		cb(&upnp_driver, status, status == DRV_OK ? &U.gw : NULL,
+		cb(&upnp_driver, status, status == DRV_OK ? &dev.gw : NULL,
 		    detail);
 }
 
 static void
 upnp_probe_cancel(void)
 {
-	timer_stop(&U.timer);
+	timer_stop(&dev.timer);
 	probe_close_socket();
-	http_cancel(&U.http);
-	U.state = PROBE_IDLE;
-	U.cb = NULL;
+	http_cancel(&dev.http);
+	dev.state = PROBE_IDLE;
+	dev.cb = NULL;
 }
 
 static int
@@ -539,11 +542,11 @@ upnp_probe(const struct drv_env *env, drv_probe_cb cb)
 	int fd;
 
 	upnp_probe_cancel();
-	U.env = *env;
-	U.cb = cb;
-	U.ncand = 0;
-	U.refusals = U.refusals_said = 0;
-	U.round = 0;
+	dev.env = *env;
+	dev.cb = cb;
+	dev.ncand = 0;
+	dev.refusals = dev.refusals_said = 0;
+	dev.round = 0;
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		log_warn("ssdp: socket");
@@ -563,12 +566,12 @@ upnp_probe(const struct drv_env *env, drv_probe_cb cb)
 	if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl,
 	    sizeof(ttl)) == -1)
 		log_debug("ssdp: IP_MULTICAST_TTL: %s", strerror(errno));
-	U.fd = fd;
-	loop_fd_add(&U.lfd, fd, LOOP_READ, probe_read);
-	U.state = PROBE_SEARCH;
-	U.started = loop_now();
-	timer_init(&U.timer, probe_timer);
-	probe_timer(&U.timer);
+	dev.fd = fd;
+	loop_fd_add(&dev.lfd, fd, LOOP_READ, probe_read);
+	dev.state = PROBE_SEARCH;
+	dev.started = loop_now();
+	timer_init(&dev.timer, probe_timer);
+	probe_timer(&dev.timer);
 	return 0;
 }
 
@@ -592,7 +595,7 @@ call_end(struct upnp_call *c, int status, const char *fmt, ...)
 	res.status = status;
 	res.ext_port = c->ext_port;
 	res.lease = c->lease;
-	res.ext_addr = U.gw.external;
+	res.ext_addr = dev.gw.external;
 	res.entry = c->entry;
 	res.end = c->end;
 	if (fmt != NULL) {
@@ -654,7 +657,7 @@ call_send(struct upnp_call *c)
 		break;
 	}
 build:
-	n = upnp_soap_build(req, sizeof(req), &U.ctl, U.igd.service, action,
+	n = upnp_soap_build(req, sizeof(req), &dev.ctl, dev.igd.service, action,
 	    args, nargs);
 	if (n < 0) {
 		call_end(c, DRV_ERR_FAILED, "cannot build %s request", action);
@@ -667,9 +670,9 @@ build:
 		    proto_name(c->req.proto), c->ext_port, client,
 		    c->req.int_port, c->lease);
 	memset(&c->http, 0, sizeof(c->http));
-	c->http.dst = U.ctl.addr;
-	c->http.port = U.ctl.port;
-	c->http.src = U.env.local;
+	c->http.dst = dev.ctl.addr;
+	c->http.port = dev.ctl.port;
+	c->http.src = dev.env.local;
 	c->http.timeout_ms = UPNP_SOAP_TIMEOUT_MS;
 	c->http.done = call_http_done;
 	if (http_start(&c->http, req, (size_t)n) == -1)
@@ -755,7 +758,7 @@ call_who(struct upnp_call *c, const struct upnp_reply *rep)
 	}
 	if (c->req.any_port && c->tries < UPNP_ANYPORT_TRIES) {
 		c->tries++;
-		if (U.igd.version == 2 && c->tries == 1)
+		if (dev.igd.version == 2 && c->tries == 1)
 			c->step = STEP_ADD_ANY;
 		else {
 			c->step = STEP_ADD;
@@ -955,7 +958,7 @@ call_new(struct drv_op *op, const struct drv_map *m, int step)
 {
 	struct upnp_call *c;
 
-	if (!U.ready)
+	if (!dev.ready)
 		return NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
