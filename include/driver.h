@@ -5,6 +5,7 @@
 
 #include <netinet/in.h>
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum drv_proto {
@@ -124,6 +125,15 @@ struct mapping_driver {
 	int		(*list)(struct drv_op *, unsigned int index);
 	void		(*cancel)(struct drv_op *);
 };
+
+/*
+ * PCP and NAT-PMP grant another external port when the one asked for is
+ * taken (miniupnpd ignores PCP's PREFER_FAILURE).  Unless the mapping takes
+ * any port, that grant is refused: 1, with the reason in detail, and the
+ * driver gives the port back; 0 when the grant is the mapping's.
+ */
+int	drv_offer_refused(const struct drv_map *, uint16_t granted,
+	    const char *proto, char *detail, size_t len);
 
 extern const struct mapping_driver upnp_driver;
 extern const struct mapping_driver natpmp_driver;

@@ -279,6 +279,7 @@ natpmp_answer_map(const natpmpresp_t *resp)
 	uint32_t life = resp->pnu.newportmapping.lifetime;
 	int want = c->req.proto == DRV_UDP ? NATPMP_RESPTYPE_UDPPORTMAPPING :
 	    NATPMP_RESPTYPE_TCPPORTMAPPING;
+	char why[160];
 
 	/* Only the answer to this question: same protocol, same port. */
 	if (resp->type != want ||
@@ -291,16 +292,14 @@ natpmp_answer_map(const natpmpresp_t *resp)
 		natpmp_end(c, DRV_OK, c->req.ext_port, 0, NULL);
 		return;
 	}
-	if (ext != c->req.ext_port && !c->req.any_port) {
-		/* The port asked for is taken: give back what we got instead. */
+	if (drv_offer_refused(&c->req, ext, "NAT-PMP", why, sizeof(why))) {
+		/* Give back what it granted: a release of the internal port. */
 		if ((rel = calloc(1, sizeof(*rel))) != NULL) {
 			rel->kind = CALL_RELEASE;
 			rel->req = c->req;
 			natpmp_enqueue(rel);
 		}
-		natpmp_end(c, DRV_ERR_CONFLICT, 0, 0, "external port %u is "
-		    "taken; the gateway offered %u (NAT-PMP)", c->req.ext_port,
-		    ext);
+		natpmp_end(c, DRV_ERR_CONFLICT, 0, 0, "%s", why);
 		return;
 	}
 	natpmp_end(c, DRV_OK, ext, life, NULL);

@@ -291,6 +291,7 @@ pcp_answer_map(const struct pcp_response *r)
 {
 	struct pcp_call *c = pcp_find_map(r);
 	struct in_addr ea = { INADDR_ANY };
+	char why[160];
 
 	if (c == NULL) {
 		log_debug("pcp: dropped a MAP answer nobody asked for");
@@ -315,11 +316,9 @@ pcp_answer_map(const struct pcp_response *r)
 				    inet_ntoa(ea));
 			pcp.gw.external = ea;
 		}
-		if (r->external_port != c->req.ext_port && !c->req.any_port) {
-			/*
-			 * A server that ignores PREFER_FAILURE (miniupnpd
-			 * does): give back what it granted, report the port.
-			 */
+		if (drv_offer_refused(&c->req, r->external_port, "PCP", why,
+		    sizeof(why))) {
+			/* Give back what it granted: a delete of that port. */
 			struct pcp_call *rel = calloc(1, sizeof(*rel));
 
 			if (rel != NULL) {
@@ -328,9 +327,7 @@ pcp_answer_map(const struct pcp_response *r)
 				rel->req.ext_port = r->external_port;
 				pcp_start(rel);
 			}
-			pcp_end(c, DRV_ERR_CONFLICT, 0, ea, 0, "external port "
-			    "%u is taken; the gateway offered %u (PCP)",
-			    c->req.ext_port, r->external_port);
+			pcp_end(c, DRV_ERR_CONFLICT, 0, ea, 0, "%s", why);
 			return;
 		}
 		pcp_end(c, DRV_OK, r->external_port, ea, r->lifetime, NULL);

@@ -13,6 +13,7 @@
 
 #include "testutil.h"
 
+#include "driver.h"
 #include "pcp-msg.h"
 
 #define CAP	"miniupnpd-2.3.1/"
@@ -1236,6 +1237,34 @@ test_epoch_check(void **state)
 	assert_int_equal(pcp_epoch_check(&e, 175, 150000), -1);
 }
 
+/* ---- drv_offer_refused: the rule PCP and NAT-PMP share ---- */
+
+static void
+test_offer_refused(void **state)
+{
+	struct drv_map req;
+	char why[160] = "";
+
+	(void)state;
+	memset(&req, 0, sizeof(req));
+	req.ext_port = 8080;
+	/* the port asked for: taken */
+	assert_int_equal(drv_offer_refused(&req, 8080, "PCP", why,
+	    sizeof(why)), 0);
+	assert_string_equal(why, "");
+	/* another one: given back, and said so */
+	assert_int_equal(drv_offer_refused(&req, 18080, "NAT-PMP", why,
+	    sizeof(why)), 1);
+	assert_string_equal(why, "external port 8080 is taken; the gateway "
+	    "offered 18080 (NAT-PMP)");
+	/* --any-port: any port is the mapping's */
+	req.any_port = 1;
+	why[0] = '\0';
+	assert_int_equal(drv_offer_refused(&req, 18080, "PCP", why,
+	    sizeof(why)), 0);
+	assert_string_equal(why, "");
+}
+
 int
 main(void)
 {
@@ -1315,6 +1344,7 @@ main(void)
 		cmocka_unit_test(test_result_str),
 		cmocka_unit_test(test_addr),
 		cmocka_unit_test(test_null_err),
+		cmocka_unit_test(test_offer_refused),
 	};
 
 	return TU_RUN("pcp-msg", tests);
