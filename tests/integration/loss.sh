@@ -10,7 +10,10 @@ LOSS_TABLE=lab_loss
 LOSS_PERCENT=30
 MAP_LIMIT=25		# s from start to both mappings, under loss
 RENEW_LIMIT=50		# s from the mapping to both renewals (due at 30..37.5 s)
-STOP_LIMIT=6000		# ms: a delete may need retransmissions
+# ms: natmapd deletes while the router answers (a delete may need
+# retransmissions, and the shutdown waits out a quiet spell of 2.5 s or more
+# after the last answer), bounded by nm_stop's own 10 s wait
+STOP_LIMIT=10000
 
 # loss_on PERCENT: drop PERCENT% (random, per packet) of the control traffic
 # between $LAB_LAN_IP and the router's LAN address, both ways: UDP 5351, UDP
