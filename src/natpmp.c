@@ -82,6 +82,10 @@ natpmp_err_str(int r)
 		return "port 5351 unreachable";
 	case NATPMP_ERR_WRONGPACKETSOURCE:
 		return "answer from another host";
+	case NATPMP_ERR_RECVFROM:
+		return "cannot read the answer";
+	case NATPMP_ERR_UNDEFINEDERROR:
+		return "undefined error from the gateway";
 	default:
 		return "error";
 	}
@@ -305,6 +309,24 @@ natpmp_answer_map(const natpmpresp_t *resp)
 	natpmp_end(c, DRV_OK, ext, life, NULL);
 }
 
+/*
+ * Read one datagram through libnatpmp.  Its reader keeps one request of its
+ * own: after any answer it refuses to read more (NATPMP_ERR_NOPENDINGREQ),
+ * so the answer to the next request would fail as an error, and with none
+ * it retransmits on its own schedule.  Our timers do the retransmitting:
+ * tell it a request is always pending and its retry time never comes.
+ */
+static int
+natpmp_recv(natpmpresp_t *resp)
+{
+	memset(resp, 0, sizeof(*resp));
+	pmp.n.has_pending_request = 1;
+	pmp.n.try_number = 1;
+	if (gettimeofday(&pmp.n.retry_time, NULL) == 0)
+		pmp.n.retry_time.tv_sec += 24 * 60 * 60;
+	return readnatpmpresponseorretry(&pmp.n, resp);
+}
+
 static void
 natpmp_read(struct loop_fd *lf, int ev)
 {
@@ -323,8 +345,7 @@ natpmp_read(struct loop_fd *lf, int ev)
 				return;
 			continue;
 		}
-		memset(&resp, 0, sizeof(resp));
-		r = readnatpmpresponseorretry(&pmp.n, &resp);
+		r = natpmp_recv(&resp);
 		if (r == NATPMP_TRYAGAIN)
 			return;
 		if (r == NATPMP_ERR_WRONGPACKETSOURCE) {
