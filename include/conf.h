@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CONF_MAX_MAPS		256
+#define CONF_MAX_MAPS		1024
 #define CONF_LEASE_DEFAULT	3600
 #define CONF_LEASE_MIN		60
 #define CONF_LEASE_MAX		604800

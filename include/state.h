@@ -9,7 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define STATE_MAX_ENTRIES	1024
+/* Twice the most mappings a configuration holds: old entries besides. */
+#define STATE_MAX_ENTRIES	2048
 #define STATE_NONCE_LEN		12
 
 /*

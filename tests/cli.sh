@@ -184,19 +184,19 @@ expect_usage "bad --pidfile (relative)" "natmapd.pid" -n -m 1/tcp \
 expect_usage "stray argument" "extra" -n -m 1/tcp extra
 expect_usage "stray argument after --" "8080/tcp" -n -- 8080/tcp
 
-# more than 256 ports on the command line
+# more than 1024 ports on the command line
 args=()
-for i in $(seq 1 257); do
+for i in $(seq 1 1025); do
 	args+=(-m "$((10000 + i))/udp")
 done
-expect_usage "257 --map options" "10257/udp" -n -c "$tmp/empty.conf" \
+expect_usage "1025 --map options" "11025/udp" -n -c "$tmp/empty.conf" \
     "${args[@]}"
 unset 'args[-1]' 'args[-1]'
 run -n -c "$tmp/empty.conf" "${args[@]}"
 if [ "$RC" -eq 0 ]; then
-	tap_ok "256 --map options are accepted"
+	tap_ok "1024 --map options are accepted"
 else
-	tap_fail "256 --map options are accepted" "$(what -n "...")"
+	tap_fail "1024 --map options are accepted" "$(what -n "...")"
 fi
 
 # ---- config errors: exit 78 ----
@@ -212,10 +212,10 @@ expect_config "no map in the file, none given" "nothing to map" \
 expect_config "--map overlapping a file map" "overlap" \
     -n -c "$tmp/good.conf" -m 8080/tcp
 args=()
-for i in $(seq 1 246); do
+for i in $(seq 1 1013); do
 	args+=(-m "$((10000 + i))/udp")
 done
-expect_config "file and command line over 256 ports" "256" \
+expect_config "file and command line over 1024 ports" "1024" \
     -n -c "$tmp/good.conf" "${args[@]}"
 
 # ---- -n and -nv ----

@@ -295,7 +295,7 @@ test_lease(void **state)
 	    "lease \"99999999999999999999999\": not a number of seconds");
 }
 
-/* ---- config_add_map: overlaps and the 256-port limit ---- */
+/* ---- config_add_map: overlaps and the 1024-port limit ---- */
 
 static void
 add_ok(struct config *c, const char *spec)
@@ -368,10 +368,10 @@ test_limit_single(void **state)
 		    i % 2 ? "udp" : "tcp");
 		add_ok(&c, spec);
 	}
-	assert_int_equal(c.nmaps, 256);
-	assert_int_equal(c.nports, 256);
+	assert_int_equal(c.nmaps, 1024);
+	assert_int_equal(c.nports, 1024);
 	add_err(&c, "20000/tcp",
-	    "too many mappings: at most 256 ports in all");
+	    "too many mappings: at most 1024 ports in all");
 	config_free(&c);
 }
 
@@ -382,21 +382,21 @@ test_limit_range(void **state)
 
 	(void)state;
 	config_init(&c);
-	add_ok(&c, "1000-1255/udp");		/* 256 ports in one map */
-	assert_int_equal(c.nports, 256);
-	add_err(&c, "1/tcp", "too many mappings: at most 256 ports in all");
+	add_ok(&c, "1000-2023/udp");		/* 1024 ports in one map */
+	assert_int_equal(c.nports, 1024);
+	add_err(&c, "1/tcp", "too many mappings: at most 1024 ports in all");
 	config_free(&c);
 
 	config_init(&c);
-	add_err(&c, "1000-1256/udp",
-	    "too many mappings: at most 256 ports in all");
+	add_err(&c, "1000-2024/udp",
+	    "too many mappings: at most 1024 ports in all");
 	add_err(&c, "1-65535/udp",
-	    "too many mappings: at most 256 ports in all");
+	    "too many mappings: at most 1024 ports in all");
 	add_ok(&c, "1000-1199/udp");
-	add_err(&c, "2000-2056/tcp",
-	    "too many mappings: at most 256 ports in all");
-	add_ok(&c, "2000-2055/tcp");
-	assert_int_equal(c.nports, 256);
+	add_err(&c, "2000-2824/tcp",
+	    "too many mappings: at most 1024 ports in all");
+	add_ok(&c, "2000-2823/tcp");
+	assert_int_equal(c.nports, 1024);
 	assert_int_equal(c.nmaps, 2);
 	config_free(&c);
 }
@@ -588,8 +588,8 @@ test_errors(void **state)
 	PARSE_ERR("map 8000-8100/tcp\n\nmap 9000:8050/tcp\n",
 	    "t.conf:3: map 9000:8050/tcp: external ports overlap map "
 	    "8000-8100/tcp");
-	PARSE_ERR("map 1-257/tcp\n",
-	    "t.conf:1: too many mappings: at most 256 ports in all");
+	PARSE_ERR("map 1-1025/tcp\n",
+	    "t.conf:1: too many mappings: at most 1024 ports in all");
 	PARSE_ERR("lease\n", "t.conf:1: lease: expected one argument, got 0");
 	PARSE_ERR("lease 1 2\n",
 	    "t.conf:1: lease: expected one argument, got 2");
@@ -727,17 +727,17 @@ test_file_limit(void **state)
 	int i;
 
 	(void)state;
-	buf = malloc(257 * 32);
+	buf = malloc((CONF_MAX_MAPS + 1) * 32);
 	assert_non_null(buf);
-	for (i = 0; i < 256; i++)
+	for (i = 0; i < CONF_MAX_MAPS; i++)
 		len += (size_t)sprintf(buf + len, "map %d/udp\n", 1024 + i);
 	assert_int_equal(parse_len(&c, buf, len, err, sizeof(err)), 0);
-	assert_int_equal(c.nmaps, 256);
+	assert_int_equal(c.nmaps, CONF_MAX_MAPS);
 	config_free(&c);
 	len += (size_t)sprintf(buf + len, "map 1/udp\n");
 	assert_int_equal(parse_len(&c, buf, len, err, sizeof(err)), -1);
 	assert_string_equal(err,
-	    "t.conf:257: too many mappings: at most 256 ports in all");
+	    "t.conf:1025: too many mappings: at most 1024 ports in all");
 	config_free(&c);
 	free(buf);
 }
@@ -1005,10 +1005,10 @@ test_merge_conflicts(void **state)
 	config_free(&cli);
 	config_free(&file);
 
-	/* 200 ports in the file, 57 on the command line */
-	parse_ok(&file, "map 1000-1199/udp\n");
+	/* 1000 ports in the file, 25 on the command line */
+	parse_ok(&file, "map 1000-1999/udp\n");
 	config_init(&cli);
-	for (i = 0; i < 57; i++) {
+	for (i = 0; i < 25; i++) {
 		char spec[16];
 
 		snprintf(spec, sizeof(spec), "%d/tcp", 2000 + i);
@@ -1016,8 +1016,8 @@ test_merge_conflicts(void **state)
 		assert_int_equal(config_add_map(&cli, &m, err, sizeof(err)), 0);
 	}
 	assert_int_equal(config_merge(&file, &cli, 0, err, sizeof(err)), -1);
-	assert_string_equal(err, "too many mappings: at most 256 ports in all");
-	assert_int_equal(file.nports, 256);
+	assert_string_equal(err, "too many mappings: at most 1024 ports in all");
+	assert_int_equal(file.nports, 1024);
 	config_free(&cli);
 	config_free(&file);
 }
