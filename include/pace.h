@@ -32,6 +32,7 @@
 enum pace_kind {
 	PACE_MAP,
 	PACE_UNMAP,
+	PACE_VERIFY,		/* look a mapping up (drv->verify) */
 };
 
 enum pace_op_state {
@@ -92,6 +93,9 @@ void	pace_op_init(struct pace_op *,
 void	pace_map(struct pace *, struct pace_op *,
 	    const struct mapping_driver *, const struct drv_map *);
 void	pace_unmap(struct pace *, struct pace_op *,
+	    const struct mapping_driver *, const struct drv_map *);
+/* Look a mapping up, paced the same way (a whole table is checked at once). */
+void	pace_verify(struct pace *, struct pace_op *,
 	    const struct mapping_driver *, const struct drv_map *);
 void	pace_cancel(struct pace_op *);
 int	pace_busy(const struct pace_op *);	/* queued or sent */

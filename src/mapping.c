@@ -50,7 +50,7 @@ struct mapping {
 	uint64_t	 backoff;
 	struct timer	 timer;
 	struct pace_op	 op;		/* add, renew or delete, paced */
-	struct drv_op	 vop;		/* a periodic verification */
+	struct pace_op	 vop;		/* a look at the gateway's table, paced */
 	int		 canary;	/* vop is the canary's look (a miss: check all) */
 	struct mapping	*next;
 };
@@ -76,6 +76,7 @@ static struct {
 	uint64_t			 stop_report_at;
 	size_t				 stop_total;	/* deletes at the start */
 	struct pace			 pace;	/* requests to the gateway */
+	struct pace			 look_pace;	/* lookups (verify) */
 	void				(*observer)(const struct mapping_status *);
 	struct in_addr			 mapped_local;	/* the address mappings point at */
 	struct pcp_epoch		 epoch;	/* the gateway's, RFC 6887 8.5 */
@@ -100,8 +101,9 @@ static struct {
 	int				 found;	/* a gateway was ready once */
 } engine;
 
-/* How far down a gateway's table natmapd looks for its own entries. */
-#define MAPPING_SCAN_MAX		256
+/* How far down a gateway's table natmapd looks for its own entries: twice
+ * what it may hold, so that others' entries cannot hide ours. */
+#define MAPPING_SCAN_MAX		(2 * CONF_MAX_MAPS)
 
 /*
  * How often the gateway is probed again, to notice a new external address;
@@ -124,7 +126,7 @@ static const char *const state_names[] = {
 };
 
 static void	mapping_add(struct mapping *);
-static void	verify_done(struct drv_op *, const struct drv_result *);
+static void	verify_done(struct pace_op *, const struct drv_result *);
 static void	verify_all(void);
 static void	mapping_probe(void);
 static void	mapping_check_stopped(void);
@@ -267,9 +269,7 @@ gateway_lost(void)
 static void
 verify_cancel(struct mapping *m)
 {
-	if (m->vop.priv != NULL && engine.look != NULL)
-		engine.look->cancel(&m->vop);
-	m->vop.priv = NULL;
+	pace_cancel(&m->vop);
 	m->canary = 0;
 }
 
@@ -490,7 +490,7 @@ mapping_new(int proto, uint16_t int_port, uint16_t ext_want)
 	m->ext_want = ext_want;
 	m->state = MAPPING_WAIT;
 	pace_op_init(&m->op, mapping_done);
-	m->vop.done = verify_done;
+	pace_op_init(&m->vop, verify_done);
 	for (size_t i = 0; i < sizeof(m->nonce); i += 4) {
 		uint32_t r = loop_random(UINT32_MAX);
 
@@ -596,7 +596,7 @@ stale_delete(struct mapping *m)
 }
 
 static void
-verify_done(struct drv_op *op, const struct drv_result *res)
+verify_done(struct pace_op *op, const struct drv_result *res)
 {
 	struct mapping *m = container_of(op, struct mapping, vop);
 	int canary = m->canary;
@@ -623,7 +623,11 @@ verify_done(struct drv_op *op, const struct drv_result *res)
 	}
 }
 
-/* Routers purge rules (idle ones, or all on a reload): look, and put back. */
+/*
+ * Routers purge rules (idle ones, or all on a reload): look, and put back.
+ * The looks go through a window of their own, at the gateway's pace, so
+ * that a table of hundreds is not asked for at once.
+ */
 static void
 verify_all(void)
 {
@@ -633,15 +637,13 @@ verify_all(void)
 	if (engine.look == NULL)
 		return;
 	for (m = engine.maps; m != NULL; m = m->next) {
-		if (m->state != MAPPING_BOUND || m->vop.priv != NULL)
+		if (m->state != MAPPING_BOUND || pace_busy(&m->vop))
 			continue;
 		mapping_request(m, &req);
 		req.ext_port = m->ext_port;
 		req.lease = m->lease;
 		m->canary = 0;
-		if (engine.look->verify(&m->vop, &req) == -1)
-			log_debug("%s %u: cannot verify", proto_name(m->proto),
-			    m->int_port);
+		pace_verify(&engine.look_pace, &m->vop, engine.look, &req);
 	}
 }
 
@@ -669,7 +671,7 @@ static int
 canary_fits(const struct mapping *m)
 {
 	return m->state == MAPPING_BOUND && !m->unwanted &&
-	    !pace_busy(&m->op) && m->vop.priv == NULL;
+	    !pace_busy(&m->op) && !pace_busy(&m->vop);
 }
 
 /* The one after the last canary, in the list's order, round and round. */
@@ -704,7 +706,7 @@ canary_timer_cb(struct timer *t)
 	if (gateway_race_running())
 		return;
 	for (m = engine.maps; m != NULL; m = m->next)
-		if (m->vop.priv != NULL)
+		if (pace_busy(&m->vop))
 			return;
 	if ((m = canary_next()) == NULL)
 		return;
@@ -714,11 +716,7 @@ canary_timer_cb(struct timer *t)
 	req.ext_port = m->ext_port;
 	req.lease = m->lease;
 	m->canary = 1;
-	if (engine.look->verify(&m->vop, &req) == -1) {
-		m->canary = 0;
-		log_debug("%s %u: cannot verify", proto_name(m->proto),
-		    m->int_port);
-	}
+	pace_verify(&engine.look_pace, &m->vop, engine.look, &req);
 }
 
 /*
@@ -1082,15 +1080,20 @@ state_write(void)
 {
 	struct state_entry *ents;
 	struct mapping *m;
-	size_t n = 0;
+	size_t n = 0, want = 0;
 	int r;
 
 	if (engine.state_path == NULL || engine.drv == NULL)
 		return;
 	timer_stop(&engine.state_timer);
-	if ((ents = calloc(STATE_MAX_ENTRIES, sizeof(*ents))) == NULL)
+	for (m = engine.maps; m != NULL; m = m->next)
+		if (m->on_router)
+			want++;
+	if (want > STATE_MAX_ENTRIES)
+		want = STATE_MAX_ENTRIES;
+	if ((ents = calloc(want > 0 ? want : 1, sizeof(*ents))) == NULL)
 		return;
-	for (m = engine.maps; m != NULL && n < STATE_MAX_ENTRIES; m = m->next) {
+	for (m = engine.maps; m != NULL && n < want; m = m->next) {
 		/*
 		 * Kept: what is on the router, old entries not deleted yet,
 		 * and deletes the gateway never answered.
@@ -1245,6 +1248,7 @@ mapping_init(const struct config *conf,
 {
 	memset(&engine, 0, sizeof(engine));
 	pace_init(&engine.pace);
+	pace_init(&engine.look_pace);
 	gateway_race_init(drivers, ndrivers);
 	engine.drv = ndrivers > 0 ? drivers[0] : NULL;
 	apply_settings(conf);
@@ -1474,6 +1478,7 @@ mapping_free(void)
 	while ((m = engine.maps) != NULL)
 		mapping_free_one(m);
 	pace_free(&engine.pace);
+	pace_free(&engine.look_pace);
 	timer_stop(&engine.probe_timer);
 	timer_stop(&engine.stop_timer);
 	timer_stop(&engine.check_timer);

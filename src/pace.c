@@ -136,8 +136,18 @@ pace_kick(struct pace *p)
 		o->req.rto_ms = pace_rto(p);
 		p->sent++;
 		o->ahead = p->sent;
-		r = o->kind == PACE_MAP ? o->drv->map(&o->op, &o->req) :
-		    o->drv->unmap(&o->op, &o->req);
+		switch (o->kind) {
+		case PACE_MAP:
+			r = o->drv->map(&o->op, &o->req);
+			break;
+		case PACE_UNMAP:
+			r = o->drv->unmap(&o->op, &o->req);
+			break;
+		default:
+			r = o->drv->verify != NULL ?
+			    o->drv->verify(&o->op, &o->req) : -1;
+			break;
+		}
 		if (r == -1) {
 			/* The driver has no gateway to ask. */
 			p->sent--;
@@ -175,6 +185,13 @@ pace_unmap(struct pace *p, struct pace_op *o, const struct mapping_driver *drv,
     const struct drv_map *req)
 {
 	pace_submit(p, o, drv, req, PACE_UNMAP);
+}
+
+void
+pace_verify(struct pace *p, struct pace_op *o,
+    const struct mapping_driver *drv, const struct drv_map *req)
+{
+	pace_submit(p, o, drv, req, PACE_VERIFY);
 }
 
 void
