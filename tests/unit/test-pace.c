@@ -82,9 +82,25 @@ fake_cancel(struct drv_op *op)
 	F.cancels++;
 }
 
+static int
+fake_verify(struct drv_op *op, const struct drv_map *m)
+{
+	return fake_req(PACE_VERIFY, op, m);
+}
+
 static const struct mapping_driver fake_driver = {
 	.name = "FAKE",
 	.id = "fake",
+	.map = fake_map,
+	.unmap = fake_unmap,
+	.verify = fake_verify,
+	.cancel = fake_cancel,
+};
+
+/* A driver that cannot look a mapping up. */
+static const struct mapping_driver blind_driver = {
+	.name = "BLIND",
+	.id = "blind",
 	.map = fake_map,
 	.unmap = fake_unmap,
 	.cancel = fake_cancel,
@@ -422,6 +438,48 @@ test_requeue(void **state)
 	assert_int_equal(done_count[0], 1);
 }
 
+/* Looks at a whole table go out a window at a time, like the rest. */
+static void
+test_verify_paced(void **state)
+{
+	struct drv_map m;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 20; i++) {
+		memset(&m, 0, sizeof(m));
+		m.proto = DRV_TCP;
+		m.int_port = (uint16_t)(20000 + i);
+		m.ext_port = m.int_port;
+		pace_verify(&P, &ops[i], &fake_driver, &m);
+	}
+	assert_int_equal(F.nreq, PACE_WINDOW_FIRST);
+	for (i = 0; i < F.nreq; i++) {
+		assert_int_equal(F.req[i].kind, PACE_VERIFY);
+		assert_int_equal(F.req[i].m.int_port, 20000 + i);
+	}
+	/* A missing entry is an answer: the next look goes out. */
+	answer(0, DRV_ERR_FAILED);
+	assert_int_equal(done_count[0], 1);
+	assert_int_equal(done_status[0], DRV_ERR_FAILED);
+	assert_true(out() <= (int)pace_window(&P));
+	assert_int_equal(F.nreq, PACE_WINDOW_FIRST + 2);	/* and it grew */
+	for (i = 0; i < 40 && out() > 0; i++)
+		answer(oldest(), DRV_OK);
+	assert_int_equal(out(), 0);
+	for (i = 0; i < 20; i++)
+		assert_int_equal(done_count[i], 1);
+	assert_int_equal(F.nreq, 20);
+
+	/* A driver without verify: the look fails at once, nothing sent. */
+	memset(&m, 0, sizeof(m));
+	m.int_port = 30000;
+	pace_verify(&P, &ops[30], &blind_driver, &m);
+	assert_int_equal(done_count[30], 1);
+	assert_int_equal(done_status[30], DRV_ERR_GATEWAY);
+	assert_int_equal(F.nreq, 20);
+}
+
 int
 main(void)
 {
@@ -444,6 +502,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_driver_refuses, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_requeue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_paced, setup,
+		    teardown),
 	};
 
 	log_init(1, 0);
