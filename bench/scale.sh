@@ -5,7 +5,11 @@
 # and UPnP, the time from natmapd's start until the router forwards every one
 # of them (its DNAT rule is there: the router's table, read with nft, is the
 # outside truth), the time from SIGTERM until natmapd exits, what it left on
-# the router (should be 0) and its peak resident memory.  Beside it, in the
+# the router and how much of that its state file keeps for its next start
+# (all of it: nothing lost), and its peak resident memory.  Where a router
+# cannot do all of the work in the time allowed (CELL_LIMIT, or natmapd's
+# 85 s bound at SIGTERM), the figure says how many were done, and the ratio
+# compares the time per operation.  Beside it, in the
 # same run against the same router, the same work done one request at a time:
 # `natpmpc -a` (for PCP and NAT-PMP: there is no PCP client in Debian) and
 # `upnpc -u URL -a` (the description URL given, so that each call does not
@@ -72,15 +76,30 @@ hwm() {		# hwm PID: keep the peak RSS seen (KiB) in HWM
 stopped_sampling() { hwm "$NM_PID"; exited "$NM_PID"; }
 ms_since() { echo $(( $(lab_now_ms) - $1 )); }
 fmt_ms() { case $1 in '>'*|-) printf '%9s' "$1" ;; *) printf '%7.1f s' "$(awk -v m="$1" 'BEGIN { print m / 1000 }')" ;; esac; }
-ratio() {	# ratio A B; against an anchor over the limit, an upper bound
-	case "$1$2" in
-	'>'*|*-*) printf '%6s' n/a ;;
-	*'>'*) awk -v a="$1" -v b="${2#>}" 'BEGIN { printf "<%4.2fx", a / (b * 1000) }' ;;
-	*) awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%5.2fx", a / b; else printf "%6s", "n/a" }' ;;
+# cell MS DONE N: "12.3 s", or "300.0 s: 212" when only DONE of N were done
+cell() {
+	if [ "$1" = - ]; then
+		printf '%15s' -
+	elif [ "$2" -ge "$3" ]; then
+		printf '%15s' "$(fmt_ms "$1" | tr -s ' ')"
+	else
+		printf '%15s' "$(fmt_ms "$1" | tr -s ' '): $2"
+	fi
+}
+# ratio MS DONE MS DONE: the time one operation took, natmapd's over the
+# anchor's (the plain time ratio when both did all of it)
+ratio() {
+	case "$1$3" in
+	*-*) printf '%6s' n/a; return ;;
 	esac
+	awk -v a="$1" -v an="$2" -v b="$3" -v bn="$4" 'BEGIN {
+	    if (an > 0 && bn > 0 && b > 0) printf "%5.2fx", (a / an) / (b / bn);
+	    else printf "%6s", "n/a" }'
 }
 
-# natmapd_cell PROTOCOL N: sets IN_MS, DEL_MS, LEFT, HWM, LOST (gateway lost)
+# natmapd_cell PROTOCOL N: sets IN_MS, IN_DONE, DEL_MS, DEL_DONE, LEFT, KEPT
+# (what is left and in the state file, for the next start), HWM, LOST
+# (gateway lost)
 natmapd_cell() {
 	local p=$1 n=$2 t0 log="$LAB_DIR/nm-$1-$2.log"
 	rm -f "$LAB_DIR/natmapd.state"
@@ -90,30 +109,30 @@ natmapd_cell() {
 	    --state-file "$LAB_DIR/natmapd.state" --protocol "$p" \
 	    -m "$FIRST-$((FIRST + n - 1))/udp" >"$log" 2>&1 &
 	NM_PID=$!
-	if lab_wait "$limit" all_there "$n"; then
-		IN_MS=$(ms_since "$t0")
-	else
-		IN_MS=">$limit s"
-	fi
+	lab_wait "$limit" all_there "$n"
+	IN_MS=$(ms_since "$t0")
+	IN_DONE=$(count "$n")
 	hwm "$NM_PID"
 	t0=$(lab_now_ms)
 	kill -TERM "$NM_PID"
-	if lab_wait 120 stopped_sampling; then
-		DEL_MS=$(ms_since "$t0")
-	else
-		DEL_MS=">120 s"
+	if ! lab_wait 120 stopped_sampling; then
+		echo "bench: natmapd did not exit within 120 s of SIGTERM" >&2
 		kill -KILL "$NM_PID"
 	fi
+	DEL_MS=$(ms_since "$t0")
 	wait "$NM_PID" 2>/dev/null
 	NM_PID=
 	LEFT=$(count "$n")
+	DEL_DONE=$((IN_DONE > LEFT ? IN_DONE - LEFT : 0))
+	KEPT=$(grep -c '^map ' "$LAB_DIR/natmapd.state" 2>/dev/null)
+	KEPT=${KEPT:-0}
 	LOST=$(grep -c "stopped answering" "$log")
 	cp "$log" "/tmp/bench-scale-nm-$p-$n.log" 2>/dev/null
 	settle "$n" "natmapd --protocol $p"
 }
 
 # oneshot_cell natpmpc|upnpc N: the same work one request at a time; sets
-# IN_MS, DEL_MS, LEFT, HWM (peak RSS of one call)
+# IN_MS, IN_DONE, DEL_MS, DEL_DONE, LEFT, HWM (peak RSS of one call)
 oneshot_cell() {
 	local tool=$1 n=$2 t0 i port end
 	HWM=0
@@ -128,11 +147,9 @@ oneshot_cell() {
 		fi
 		[ "$(lab_now_ms)" -ge "$end" ] && break
 	done
-	if lab_wait 5 all_there "$n"; then
-		IN_MS=$(ms_since "$t0")
-	else
-		IN_MS=">$limit s"
-	fi
+	lab_wait 5 all_there "$n"
+	IN_MS=$(ms_since "$t0")
+	IN_DONE=$(count "$n")
 	end=$(( $(lab_now_ms) + limit * 1000 ))
 	t0=$(lab_now_ms)
 	for ((i = 0; i < n; i++)); do
@@ -144,12 +161,10 @@ oneshot_cell() {
 		fi
 		[ "$(lab_now_ms)" -ge "$end" ] && break
 	done
-	if lab_wait 5 none_there "$n"; then
-		DEL_MS=$(ms_since "$t0")
-	else
-		DEL_MS=">$limit s"
-	fi
+	lab_wait 5 none_there "$n"
+	DEL_MS=$(ms_since "$t0")
 	LEFT=$(count "$n")
+	DEL_DONE=$((IN_DONE > LEFT ? IN_DONE - LEFT : 0))
 	# one call's peak RSS, measured apart (a mapping there already)
 	port=$FIRST
 	if [ "$tool" = natpmpc ]; then
@@ -173,32 +188,36 @@ for n in $sizes; do
 		*) [ "$tool" = natpmpc ] && continue ;;
 		esac
 		oneshot_cell "$tool" "$n"
-		R[$tool,$n]="$IN_MS $DEL_MS $LEFT $HWM"
-		echo "# $tool x$n: install $IN_MS ms, delete $DEL_MS ms, left $LEFT, one call's peak RSS $HWM KiB" >&2
+		R[$tool,$n]="$IN_MS $IN_DONE $DEL_MS $DEL_DONE $LEFT $HWM"
+		echo "# $tool x$n: installed $IN_DONE in $IN_MS ms, deleted $DEL_DONE in $DEL_MS ms, left $LEFT, one call's peak RSS $HWM KiB" >&2
 	done
 	for p in $protos; do
 		natmapd_cell "$p" "$n"
-		R[$p,$n]="$IN_MS $DEL_MS $LEFT $HWM $LOST"
-		echo "# natmapd --protocol $p x$n: install $IN_MS ms, delete $DEL_MS ms, left $LEFT, peak RSS $HWM KiB, gateway lost $LOST times" >&2
+		R[$p,$n]="$IN_MS $IN_DONE $DEL_MS $DEL_DONE $LEFT $KEPT $HWM $LOST"
+		echo "# natmapd --protocol $p x$n: installed $IN_DONE in $IN_MS ms, deleted $DEL_DONE in $DEL_MS ms, left $LEFT ($KEPT in the state file), peak RSS $HWM KiB, gateway lost $LOST times" >&2
 	done
 done
 
 echo
 echo "natmapd against one request at a time, on the lab's miniupnpd ($(miniupnpd --version 2>&1 | head -n1 || true))"
-printf '%-8s %4s | %10s %10s %6s | %10s %10s %6s | %4s | %8s | %s\n' \
-    protocol maps install anchor ratio delete anchor ratio left "peak RSS" anchor
+echo "(a time with \": K\" after it: only K of the maps were done by then; the ratio"
+echo " is natmapd's time per operation over the anchor's; left: on the router after"
+echo " the exit, kept: of those, in natmapd's state file for its next start)"
+printf '%-7s %4s | %15s %15s %6s | %15s %15s %6s | %4s %4s | %8s | %s\n' \
+    protocol maps install anchor ratio "delete (TERM)" anchor ratio left kept "peak RSS" anchor
 for p in $protos; do
 	tool=natpmpc
 	[ "$p" = upnp ] && tool=upnpc
 	for n in $sizes; do
-		read -r in del left rss lost <<<"${R[$p,$n]// s/s}"
-		a=${R[$tool,$n]:--}
-		read -r ain adel aleft arss <<<"${a// s/s}"
-		adel=${adel:--}
-		printf '%-8s %4d | %10s %10s %6s | %10s %10s %6s | %4s | %5.1f MiB | %s\n' \
-		    "$p" "$n" "$(fmt_ms "$in")" "$(fmt_ms "$ain")" "$(ratio "$in" "$ain")" \
-		    "$(fmt_ms "$del")" "$(fmt_ms "$adel")" "$(ratio "$del" "$adel")" \
-		    "$left" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$tool (left $aleft)"
+		read -r in indone del deldone left kept rss lost <<<"${R[$p,$n]}"
+		a=${R[$tool,$n]:-- 0 - 0 - -}
+		read -r ain aindone adel adeldone aleft arss <<<"$a"
+		printf '%-7s %4d | %15s %15s %6s | %15s %15s %6s | %4s %4s | %5.1f MiB | %s\n' \
+		    "$p" "$n" "$(cell "$in" "$indone" "$n")" "$(cell "$ain" "$aindone" "$n")" \
+		    "$(ratio "$in" "$indone" "$ain" "$aindone")" \
+		    "$(cell "$del" "$deldone" "$indone")" "$(cell "$adel" "$adeldone" "$aindone")" \
+		    "$(ratio "$del" "$deldone" "$adel" "$adeldone")" \
+		    "$left" "$kept" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$tool (left $aleft)"
 		[ "${lost:-0}" != 0 ] && echo "  ($p x$n: natmapd took the gateway for lost $lost times)"
 	done
 done
