@@ -310,43 +310,20 @@ state_print(FILE *fp, const struct state_entry *e, size_t n)
 	}
 }
 
-/* write(2) all of buf. */
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t r;
-
-	while (len > 0) {
-		if ((r = write(fd, buf, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += r;
-		len -= (size_t)r;
-	}
-	return 0;
-}
-
+/*
+ * Straight into the temporary file, through stdio's one buffer: with a
+ * thousand entries, a copy in memory first would be most of the daemon's
+ * heap.
+ */
 int
 state_save(const char *path, const struct state_entry *e, size_t n)
 {
-	char *tmp = NULL, *text = NULL;
-	size_t len = 0, plen = strlen(path);
-	FILE *fp;
-	int fd = -1, saved;
+	char *tmp;
+	size_t plen = strlen(path);
+	FILE *fp = NULL;
+	int fd, saved;
 
-	if ((fp = open_memstream(&text, &len)) == NULL)
-		return -1;
-	state_print(fp, e, n);
-	if (fclose(fp) != 0 || text == NULL) {
-		saved = errno;
-		free(text);
-		errno = saved != 0 ? saved : ENOMEM;
-		return -1;
-	}
 	if ((tmp = malloc(plen + sizeof(".tmp.XXXXXX"))) == NULL) {
-		free(text);
 		errno = ENOMEM;
 		return -1;
 	}
@@ -355,30 +332,32 @@ state_save(const char *path, const struct state_entry *e, size_t n)
 	if ((fd = mkstemp(tmp)) == -1) {
 		saved = errno;
 		free(tmp);
-		free(text);
 		errno = saved;
 		return -1;
 	}
-	if (fchmod(fd, 0600) == -1 || write_all(fd, text, len) == -1 ||
-	    fsync(fd) == -1)
+	if (fchmod(fd, 0600) == -1 || (fp = fdopen(fd, "w")) == NULL)
 		goto fail;
-	if (close(fd) == -1) {
-		fd = -1;
+	state_print(fp, e, n);
+	if (fflush(fp) != 0 || ferror(fp) || fsync(fd) == -1)
+		goto fail;
+	fd = -1;
+	if (fclose(fp) != 0) {
+		fp = NULL;
 		goto fail;
 	}
-	fd = -1;
+	fp = NULL;
 	if (rename(tmp, path) == -1)
 		goto fail;
 	free(tmp);
-	free(text);
 	return 0;
 fail:
-	saved = errno;
-	if (fd != -1)
+	saved = errno != 0 ? errno : EIO;
+	if (fp != NULL)
+		fclose(fp);
+	else if (fd != -1)
 		close(fd);
 	unlink(tmp);
 	free(tmp);
-	free(text);
 	errno = saved;
 	return -1;
 }
