@@ -472,6 +472,73 @@ test_late_duplicate_dropped(void **state)
 	assert_quiet();
 }
 
+/* The same with a refusal: A's second "no" is not B's. */
+static void
+test_late_duplicate_refusal_dropped(void **state)
+{
+	const struct fake_req *qb;
+
+	(void)state;
+	map(&A, DRV_UDP, 6100, 0);
+	map(&B, DRV_UDP, 6101, 0);
+	qb = answer_a_twice(RC_REFUSED, 0, 0);
+	assert_int_equal(A.res.status, DRV_ERR_DENIED);
+	grant(qb, &B, 6101, 3600);
+	assert_quiet();
+}
+
+/*
+ * A renewal then a delete of the same port (SIGTERM under loss): the
+ * renewal's late duplicate is a grant, not the delete's answer (lifetime 0),
+ * which the delete waits for.
+ */
+static void
+test_unmap_waits_for_its_answer(void **state)
+{
+	const struct fake_req *qb;
+
+	(void)state;
+	map(&A, DRV_TCP, 6200, 0);
+	unmap(&B, DRV_TCP, 6200);
+	qb = answer_a_twice(RC_OK, 6200, 3600);
+	assert_granted(&A, 6200, 3600);
+	assert_req(qb, 2, 6200, 0, 0);
+	fake_answer(qb, RC_OK, 0, 0);
+	run_until(&B.done, 1, 1000);
+	assert_int_equal(B.res.status, DRV_OK);
+	assert_quiet();
+}
+
+/*
+ * A datagram shorter than an answer is not one, whatever the bytes after it
+ * held: here a full answer of the other protocol read just before.
+ */
+static void
+test_short_answer_dropped(void **state)
+{
+	const struct fake_req *q;
+	struct fake_req tcp;
+	uint8_t out[8];
+
+	(void)state;
+	map(&A, DRV_UDP, 6300, 0);
+	q = sent(1);
+	tcp = *q;
+	tcp.opcode = 2;
+	fake_answer(&tcp, RC_OK, 6399, 3600);
+	run_for(10);
+	assert_int_equal(A.done, 0);
+	out[0] = 0;
+	out[1] = 128 + 1;
+	put16(out + 2, RC_OK);
+	put32(out + 4, PMP_EPOCH);
+	fake_sendto(FK.fd, out, sizeof(out));
+	run_for(10);
+	assert_int_equal(A.done, 0);
+	grant(q, &A, 6300, 3600);
+	assert_quiet();
+}
+
 /* Result codes end the request, and the next one goes out and succeeds. */
 static void
 test_error_results(void **state)
@@ -632,6 +699,9 @@ main(void)
 		T(test_two_maps_in_a_row),
 		T(test_duplicate_answer_then_next),
 		T(test_late_duplicate_dropped),
+		T(test_late_duplicate_refusal_dropped),
+		T(test_unmap_waits_for_its_answer),
+		T(test_short_answer_dropped),
 		T(test_error_results),
 		T(test_other_port_released),
 		T(test_other_port_taken_when_any),
