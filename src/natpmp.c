@@ -2,11 +2,13 @@
 /* NAT-PMP driver (RFC 6886): libnatpmp builds and reads the packets, the event loop waits. */
 #include "config.h"
 
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <errno.h>
 #include <natpmp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -62,6 +64,13 @@ static int
 natpmp_proto(int proto)
 {
 	return proto == DRV_UDP ? NATPMP_PROTOCOL_UDP : NATPMP_PROTOCOL_TCP;
+}
+
+/* The lifetime a call asks for: 0 deletes (RFC 6886 3.4). */
+static uint32_t
+natpmp_life(const struct natpmp_call *c)
+{
+	return c->kind == CALL_MAP ? c->req.lease : 0;
 }
 
 static const char *
@@ -227,11 +236,10 @@ natpmp_send(void)
 		waits = natpmp_probe_waits;
 	} else {
 		uint16_t ext = c->kind == CALL_MAP ? c->req.ext_port : 0;
-		uint32_t life = c->kind == CALL_MAP ? c->req.lease : 0;
 
 		r = sendnewportmappingrequest(&pmp.n,
 		    natpmp_proto(c->req.proto),
-		    c->req.int_port, ext, life);
+		    c->req.int_port, ext, natpmp_life(c));
 		waits = natpmp_request_waits;
 	}
 	if (r < 0)
@@ -278,20 +286,11 @@ natpmp_answer_public(const natpmpresp_t *resp)
 static void
 natpmp_answer_map(const natpmpresp_t *resp)
 {
-	struct natpmp_call *c = pmp.head, *rel;
+	struct natpmp_call *c = natpmp_pop(), *rel;
 	uint16_t ext = resp->pnu.newportmapping.mappedpublicport;
 	uint32_t life = resp->pnu.newportmapping.lifetime;
-	int want = c->req.proto == DRV_UDP ? NATPMP_RESPTYPE_UDPPORTMAPPING :
-	    NATPMP_RESPTYPE_TCPPORTMAPPING;
 	char why[160];
 
-	/* Only the answer to this question: same protocol, same port. */
-	if (resp->type != want ||
-	    resp->pnu.newportmapping.privateport != c->req.int_port) {
-		log_debug("natpmp: dropped an answer for another request");
-		return;
-	}
-	c = natpmp_pop();
 	if (c->kind != CALL_MAP) {
 		natpmp_end(c, DRV_OK, c->req.ext_port, 0, NULL);
 		return;
@@ -310,15 +309,67 @@ natpmp_answer_map(const natpmpresp_t *resp)
 }
 
 /*
- * Read one datagram through libnatpmp.  Its reader keeps one request of its
- * own: after any answer it refuses to read more (NATPMP_ERR_NOPENDINGREQ),
- * so the answer to the next request would fail as an error, and with none
- * it retransmits on its own schedule.  Our timers do the retransmitting:
- * tell it a request is always pending and its retry time never comes.
+ * Does the datagram b[0..n) answer call c?  libnatpmp cannot tell: it
+ * returns a refusal without its request, a grant and a delete's answer
+ * alike, and a short datagram as a whole one, its fields taken from what its
+ * buffer held before.  An answer has our opcode + 128 (RFC 6886 3.2, 3.3);
+ * a grant or a delete's answer is whole (12 or 16 bytes), for our internal
+ * port, its lifetime 0 when we asked for 0, a delete (3.4), else not; a
+ * refusal is for our port or does not say (too short, or 0).  Another
+ * version is the gateway's "unsupported version", for libnatpmp to tell.
+ */
+static int
+natpmp_answers(const struct natpmp_call *c, const uint8_t *b, size_t n)
+{
+	int op = c->kind == CALL_PUBLIC ? 0 : natpmp_proto(c->req.proto);
+	uint16_t port;
+	uint32_t life;
+
+	if (n >= 1 && b[0] != 0)
+		return 1;
+	if (n < 8 || b[1] != 128 + op)
+		return 0;
+	if (op == 0)
+		return b[2] != 0 || b[3] != 0 || n >= 12;
+	port = n >= 10 ? (uint16_t)(b[8] << 8 | b[9]) : 0;
+	if (b[2] != 0 || b[3] != 0)
+		return port == 0 || port == c->req.int_port;
+	if (n < 16 || port != c->req.int_port)
+		return 0;
+	life = (uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 |
+	    (uint32_t)b[14] << 8 | b[15];
+	return (life != 0) == (natpmp_life(c) != 0);
+}
+
+/* Not NATPMP_TRYAGAIN nor an error of libnatpmp's: read and dropped. */
+#define NATPMP_DROPPED	1
+
+/*
+ * Read one datagram through libnatpmp if it answers the head call, else
+ * drop it (NATPMP_DROPPED).  Its reader keeps one request of its own:
+ * after any answer it refuses to read more (NATPMP_ERR_NOPENDINGREQ), so
+ * the answer to the next request would fail as an error, and with none it
+ * retransmits on its own schedule.  Our timers do the retransmitting: tell
+ * it a request is always pending and its retry time never comes.
  */
 static int
 natpmp_recv(natpmpresp_t *resp)
 {
+	uint8_t b[16];
+	ssize_t n;
+
+	n = recv(pmp.n.s, b, sizeof(b), MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return NATPMP_TRYAGAIN;
+		/* The peek took the socket's error: tell it here. */
+		return errno == ECONNREFUSED ? NATPMP_ERR_NOGATEWAYSUPPORT :
+		    NATPMP_ERR_RECVFROM;
+	}
+	if (!natpmp_answers(pmp.head, b, (size_t)n)) {
+		(void)recv(pmp.n.s, b, sizeof(b), MSG_DONTWAIT);
+		return NATPMP_DROPPED;
+	}
 	memset(resp, 0, sizeof(*resp));
 	pmp.n.has_pending_request = 1;
 	pmp.n.try_number = 1;
@@ -348,6 +399,11 @@ natpmp_read(struct loop_fd *lf, int ev)
 		r = natpmp_recv(&resp);
 		if (r == NATPMP_TRYAGAIN)
 			return;
+		if (r == NATPMP_DROPPED) {
+			log_debug("natpmp: dropped a datagram that does not "
+			    "answer the request out");
+			continue;
+		}
 		if (r == NATPMP_ERR_WRONGPACKETSOURCE) {
 			log_debug("natpmp: dropped a datagram from another host");
 			continue;
@@ -364,12 +420,10 @@ natpmp_read(struct loop_fd *lf, int ev)
 			return;
 		}
 		pmp.epoch = resp.epoch;
-		if (pmp.head->kind == CALL_PUBLIC) {
-			if (resp.type == NATPMP_RESPTYPE_PUBLICADDRESS)
-				natpmp_answer_public(&resp);
-			continue;
-		}
-		natpmp_answer_map(&resp);
+		if (pmp.head->kind == CALL_PUBLIC)
+			natpmp_answer_public(&resp);
+		else
+			natpmp_answer_map(&resp);
 	}
 }
 
