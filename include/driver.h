@@ -135,6 +135,15 @@ struct mapping_driver {
 int	drv_offer_refused(const struct drv_map *, uint16_t granted,
 	    const char *proto, char *detail, size_t len);
 
+/*
+ * The lifetime a PCP or NAT-PMP add asks for.  Neither protocol has a
+ * permanent mapping (lifetime 0 deletes, RFC 6886 3.4, RFC 6887 15), so
+ * lease 0 asks for this, the longest lease natmapd asks for otherwise;
+ * the router grants what it allows and the grant is renewed as any other.
+ */
+#define DRV_LEASE_LONGEST	604800
+uint32_t drv_map_lifetime(const struct drv_map *);
+
 extern const struct mapping_driver upnp_driver;
 extern const struct mapping_driver natpmp_driver;
 extern const struct mapping_driver pcp_driver;

@@ -16,3 +16,9 @@ drv_offer_refused(const struct drv_map *req, uint16_t granted,
 	    "%u (%s)", req->ext_port, granted, proto);
 	return 1;
 }
+
+uint32_t
+drv_map_lifetime(const struct drv_map *m)
+{
+	return m->lease != 0 ? m->lease : DRV_LEASE_LONGEST;
+}

@@ -70,7 +70,7 @@ natpmp_proto(int proto)
 static uint32_t
 natpmp_life(const struct natpmp_call *c)
 {
-	return c->kind == CALL_MAP ? c->req.lease : 0;
+	return c->kind == CALL_MAP ? drv_map_lifetime(&c->req) : 0;
 }
 
 static const char *

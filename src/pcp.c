@@ -238,7 +238,8 @@ pcp_send(struct pcp_call *c)
 		pcp_addr_from_v4(&mr.external_addr, pcp.gw.external);
 		mr.prefer_failure = c->kind == PCP_CALL_MAP && c->prefer_failure;
 		n = pcp_build_map(buf, sizeof(buf), &client,
-		    c->kind == PCP_CALL_MAP ? c->req.lease : 0, &mr);
+		    c->kind == PCP_CALL_MAP ? drv_map_lifetime(&c->req) : 0,
+		    &mr);
 		c->wait = pcp_rt_sent(&c->rt, loop_now());
 		c->last_sent = loop_now();
 		/* A slow gateway's answers take longer: no early repeats. */

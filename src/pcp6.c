@@ -176,7 +176,7 @@ twin_send(struct twin *t)
 	    t->state == TW_DELETING && t->ext_port != 0 ? t->ext_port :
 	    t->req.int_port);
 	n = pcp_build_map(buf, sizeof(buf), &pin6.env.local6,
-	    t->state == TW_DELETING ? 0 : t->req.lease, &mr);
+	    t->state == TW_DELETING ? 0 : drv_map_lifetime(&t->req), &mr);
 	if (n < 0 || send(pin6.fd, buf, (size_t)n, 0) == -1)
 		log_debug("pcp6: send: %s", n < 0 ? "cannot build" :
 		    strerror(errno));

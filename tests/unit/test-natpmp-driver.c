@@ -667,6 +667,26 @@ test_unmap(void **state)
 }
 
 /*
+ * lease 0, a permanent mapping, cannot be asked for as lifetime 0 (that
+ * deletes): the longest lease is asked for, and the router's grant kept.
+ */
+static void
+test_permanent_asks_longest(void **state)
+{
+	struct drv_map m;
+	const struct fake_req *q;
+
+	(void)state;
+	fill(&m, DRV_UDP, 12000, 0);
+	m.lease = 0;
+	assert_int_equal(natpmp_driver.map(&A.op, &m), 0);
+	q = sent(1);
+	assert_req(q, 1, 12000, 12000, DRV_LEASE_LONGEST);
+	grant(q, &A, 12000, 86400);
+	assert_quiet();
+}
+
+/*
  * A cancelled request is never called back: B while it waits behind A (it
  * is never sent), A while it is out (its answer is dropped).
  */
@@ -707,6 +727,7 @@ main(void)
 		T(test_other_port_taken_when_any),
 		T(test_no_answer),
 		T(test_other_source_ignored),
+		T(test_permanent_asks_longest),
 		T(test_unmap),
 		T(test_cancel),
 	};
