@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: ISC */
+/* What natmapd tells the world: one table of mappings and gateway, fed by the engine, read by everything else. */
+#ifndef NATMAPD_STATUS_H
+#define NATMAPD_STATUS_H
+
+#include <netinet/in.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The one place state leaves the engine.  The engine (mapping.c, later the
+ * STUN-kept fallback, punching, the relay) calls status_map_update() and
+ * status_gateway_update() on every change; natmapctl status, the status
+ * file, the hooks and sd_notify read from here and never reach into the
+ * engine.
+ */
+
+enum status_state {
+	STATUS_WAITING,		/* no gateway to ask yet */
+	STATUS_MAPPING,		/* asked, no answer yet */
+	STATUS_UP,		/* granted: reachable at ext_addr:ext_port */
+	STATUS_RENEWING,	/* up, a renewal is out */
+	STATUS_RETRYING,	/* failed; tried again later (error says why) */
+	STATUS_DELETING,
+	STATUS_DOWN,		/* deleted, or lost and not back yet */
+};
+
+/* One mapping, as reported. */
+struct status_map {
+	int		 proto;		/* DRV_TCP, DRV_UDP */
+	uint16_t	 int_port;
+	uint16_t	 ext_want;	/* as configured; 0: any */
+	char		 method[8];	/* "pcp", "natpmp", "upnp"; "" none yet */
+	int		 state;		/* enum status_state */
+	struct in_addr	 int_addr;
+	struct in_addr	 ext_addr;	/* INADDR_ANY until up */
+	uint16_t	 ext_port;	/* 0 until up */
+	uint32_t	 lease;		/* granted, seconds; 0: permanent */
+	uint64_t	 since;		/* loop_now() when the state was entered */
+	uint64_t	 renew_at;	/* loop_now() of the next renewal; 0: none */
+	char		 error[128];	/* the last error; "" none */
+	int		 runtime;	/* added through the control socket */
+};
+
+/* The gateway in use. */
+struct status_gateway {
+	int		 found;
+	char		 method[8];	/* "pcp", "natpmp", "upnp" */
+	char		 where[64];	/* "192.168.1.1:5351", a description URL */
+	struct in_addr	 addr;
+	struct in_addr	 external;	/* the address it reports */
+	uint64_t	 since;
+};
+
+enum status_counter {
+	STATUS_REQUESTS,
+	STATUS_ANSWERS,
+	STATUS_FAILURES,
+	STATUS_RENEWALS,
+	STATUS_ADDRESS_CHANGES,
+	STATUS_NCOUNTERS,
+};
+
+/* Endpoint events, for the hooks: what a user acts on. */
+enum status_event {
+	STATUS_EVENT_UP,	/* reachable now */
+	STATUS_EVENT_CHANGE,	/* reachable, at another address or port */
+	STATUS_EVENT_DOWN,	/* no longer reachable */
+};
+
+/* A subscriber to endpoint events; called from the loop, after the change. */
+typedef void (*status_event_cb)(int event, const struct status_map *);
+
+void	status_init(void);
+void	status_free(void);
+/* Add or replace the mapping (proto, int_port); may emit an event. */
+void	status_map_update(const struct status_map *);
+/* The mapping is gone from the configuration: forget it (emits DOWN if up). */
+void	status_map_remove(int proto, uint16_t int_port);
+void	status_gateway_update(const struct status_gateway *);
+void	status_count(int counter);
+void	status_subscribe(status_event_cb);
+
+size_t	status_map_count(void);
+const struct status_map *status_map_at(size_t);
+const struct status_gateway *status_gateway(void);
+uint64_t status_counter(int counter);
+const char *status_state_name(int);		/* "up", "retrying", ... */
+const char *status_event_name(int);		/* "up", "change", "down" */
+/* "8080/tcp", "8080:18080/udp" */
+void	status_map_spec(const struct status_map *, char *, size_t);
+
+/*
+ * The whole status as one JSON object with stable keys (natmapctl(8)
+ * documents them); the caller puts it.  NULL if out of memory.
+ */
+struct json_object;
+struct json_object *status_json(void);
+
+/* The status file: kept up to date on every change, a burst at a time. */
+#define STATUS_FILE_DELAY_MS	100
+void	status_file_set(const char *path);	/* NULL: none */
+void	status_file_remove(void);		/* at exit */
+
+#endif

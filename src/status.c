@@ -1,0 +1,481 @@
+/* SPDX-License-Identifier: ISC */
+/* The reported state: the mappings, the gateway and counters; endpoint events; the status file. */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "driver.h"
+#include "log.h"
+#include "loop.h"
+#include "status.h"
+
+#define STATUS_MAX_SUBSCRIBERS	4
+#define STATUS_JSON_VERSION	1
+
+static struct {
+	struct status_map	*maps;
+	size_t			 nmaps;
+	size_t			 cap;
+	struct status_gateway	 gw;
+	uint64_t		 counters[STATUS_NCOUNTERS];
+	status_event_cb		 subs[STATUS_MAX_SUBSCRIBERS];
+	size_t			 nsubs;
+	char			*file;
+	struct timer		 file_timer;
+	int			 file_warned;
+} status;
+
+static void	status_file_write(void);
+
+static void
+status_file_cb(struct timer *t)
+{
+	(void)t;
+	status_file_write();
+}
+
+void
+status_init(void)
+{
+	memset(&status, 0, sizeof(status));
+	timer_init(&status.file_timer, status_file_cb);
+}
+
+void
+status_free(void)
+{
+	timer_stop(&status.file_timer);
+	free(status.maps);
+	free(status.file);
+	memset(&status, 0, sizeof(status));
+}
+
+const char *
+status_state_name(int s)
+{
+	static const char *names[] = {
+		"waiting", "mapping", "up", "renewing", "retrying",
+		"deleting", "down",
+	};
+
+	if (s < 0 || (size_t)s >= sizeof(names) / sizeof(names[0]))
+		return "unknown";
+	return names[s];
+}
+
+const char *
+status_event_name(int e)
+{
+	switch (e) {
+	case STATUS_EVENT_UP:
+		return "up";
+	case STATUS_EVENT_CHANGE:
+		return "change";
+	default:
+		return "down";
+	}
+}
+
+void
+status_map_spec(const struct status_map *m, char *buf, size_t len)
+{
+	const char *p = m->proto == DRV_UDP ? "udp" : "tcp";
+
+	if (m->ext_want == 0 || m->ext_want == m->int_port)
+		snprintf(buf, len, "%u/%s", m->int_port, p);
+	else
+		snprintf(buf, len, "%u:%u/%s", m->int_port, m->ext_want, p);
+}
+
+/* Reachable: the gateway granted it and nothing says it is gone. */
+static int
+reachable(const struct status_map *m)
+{
+	return (m->state == STATUS_UP || m->state == STATUS_RENEWING) &&
+	    m->ext_port != 0;
+}
+
+static void
+status_changed(void)
+{
+	if (status.file != NULL && !timer_armed(&status.file_timer))
+		timer_set(&status.file_timer, STATUS_FILE_DELAY_MS);
+}
+
+static void
+emit(int event, const struct status_map *m)
+{
+	size_t i;
+
+	for (i = 0; i < status.nsubs; i++)
+		status.subs[i](event, m);
+}
+
+static struct status_map *
+find(int proto, uint16_t int_port)
+{
+	size_t i;
+
+	for (i = 0; i < status.nmaps; i++)
+		if (status.maps[i].proto == proto &&
+		    status.maps[i].int_port == int_port)
+			return &status.maps[i];
+	return NULL;
+}
+
+void
+status_map_update(const struct status_map *n)
+{
+	struct status_map *m, old, *nv;
+	int was, is;
+
+	if ((m = find(n->proto, n->int_port)) == NULL) {
+		if (status.nmaps == status.cap) {
+			size_t cap = status.cap ? status.cap * 2 : 16;
+
+			if ((nv = reallocarray(status.maps, cap,
+			    sizeof(*nv))) == NULL) {
+				log_warn("status");
+				return;
+			}
+			status.maps = nv;
+			status.cap = cap;
+		}
+		m = &status.maps[status.nmaps++];
+		memset(&old, 0, sizeof(old));
+		old.state = STATUS_DOWN;
+	} else
+		old = *m;
+	*m = *n;
+	m->error[sizeof(m->error) - 1] = '\0';
+	status_changed();
+	was = reachable(&old);
+	is = reachable(m);
+	if (!was && is)
+		emit(STATUS_EVENT_UP, m);
+	else if (was && is && (old.ext_port != m->ext_port ||
+	    old.ext_addr.s_addr != m->ext_addr.s_addr))
+		emit(STATUS_EVENT_CHANGE, m);
+	else if (was && !is) {
+		/* Down is about the endpoint that was up. */
+		struct status_map gone = *m;
+
+		gone.ext_addr = old.ext_addr;
+		gone.ext_port = old.ext_port;
+		emit(STATUS_EVENT_DOWN, &gone);
+	}
+}
+
+void
+status_map_remove(int proto, uint16_t int_port)
+{
+	struct status_map *m, gone;
+
+	if ((m = find(proto, int_port)) == NULL)
+		return;
+	gone = *m;
+	*m = status.maps[--status.nmaps];
+	status_changed();
+	if (reachable(&gone)) {
+		gone.state = STATUS_DOWN;
+		emit(STATUS_EVENT_DOWN, &gone);
+	}
+}
+
+void
+status_gateway_update(const struct status_gateway *gw)
+{
+	status.gw = *gw;
+	status_changed();
+}
+
+void
+status_count(int counter)
+{
+	if (counter < 0 || counter >= STATUS_NCOUNTERS)
+		return;
+	status.counters[counter]++;
+	/* Counters alone do not rewrite the file: they go with the next change. */
+}
+
+void
+status_subscribe(status_event_cb cb)
+{
+	if (status.nsubs < STATUS_MAX_SUBSCRIBERS)
+		status.subs[status.nsubs++] = cb;
+}
+
+size_t
+status_map_count(void)
+{
+	return status.nmaps;
+}
+
+const struct status_map *
+status_map_at(size_t i)
+{
+	return i < status.nmaps ? &status.maps[i] : NULL;
+}
+
+const struct status_gateway *
+status_gateway(void)
+{
+	return &status.gw;
+}
+
+uint64_t
+status_counter(int counter)
+{
+	if (counter < 0 || counter >= STATUS_NCOUNTERS)
+		return 0;
+	return status.counters[counter];
+}
+
+/* ---- JSON ---- */
+
+/* json-c's null is a NULL object: v may be NULL. */
+static int
+add(struct json_object *o, const char *key, struct json_object *v)
+{
+	return json_object_object_add(o, key, v);
+}
+
+static struct json_object *
+addr_or_null(struct in_addr a)
+{
+	char buf[INET_ADDRSTRLEN];
+
+	if (a.s_addr == INADDR_ANY ||
+	    inet_ntop(AF_INET, &a, buf, sizeof(buf)) == NULL)
+		return json_object_new_null();
+	return json_object_new_string(buf);
+}
+
+/* A loop_now() time as Unix time, for people; 0 stays null. */
+static struct json_object *
+wall_time(uint64_t at, uint64_t now, time_t wall)
+{
+	if (at == 0 || at > now)
+		return json_object_new_null();
+	return json_object_new_int64((int64_t)wall -
+	    (int64_t)((now - at) / 1000));
+}
+
+static struct json_object *
+map_json(const struct status_map *m, uint64_t now, time_t wall)
+{
+	struct json_object *o;
+	char spec[32];
+	int r = 0;
+
+	if ((o = json_object_new_object()) == NULL)
+		return NULL;
+	status_map_spec(m, spec, sizeof(spec));
+	r |= add(o, "spec", json_object_new_string(spec));
+	r |= add(o, "protocol", json_object_new_string(m->proto == DRV_UDP ?
+	    "udp" : "tcp"));
+	r |= add(o, "method", m->method[0] != '\0' ?
+	    json_object_new_string(m->method) : json_object_new_null());
+	r |= add(o, "state", json_object_new_string(
+	    status_state_name(m->state)));
+	r |= add(o, "reachable", json_object_new_boolean(reachable(m)));
+	r |= add(o, "internal_address", addr_or_null(m->int_addr));
+	r |= add(o, "internal_port", json_object_new_int(m->int_port));
+	r |= add(o, "external_address", reachable(m) ?
+	    addr_or_null(m->ext_addr) : json_object_new_null());
+	r |= add(o, "external_port", reachable(m) ?
+	    json_object_new_int(m->ext_port) : json_object_new_null());
+	r |= add(o, "lease", reachable(m) ?
+	    json_object_new_int64(m->lease) : json_object_new_null());
+	r |= add(o, "renew_in", m->renew_at > now ?
+	    json_object_new_int64((int64_t)((m->renew_at - now + 999) /
+	    1000)) : json_object_new_null());
+	r |= add(o, "since", wall_time(m->since, now, wall));
+	r |= add(o, "error", m->error[0] != '\0' ?
+	    json_object_new_string(m->error) : json_object_new_null());
+	r |= add(o, "runtime", json_object_new_boolean(m->runtime));
+	if (r != 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static struct json_object *
+gateway_json(uint64_t now, time_t wall)
+{
+	struct json_object *o;
+	const struct status_gateway *g = &status.gw;
+	int r = 0;
+
+	if ((o = json_object_new_object()) == NULL)
+		return NULL;
+	r |= add(o, "found", json_object_new_boolean(g->found));
+	r |= add(o, "method", g->found && g->method[0] != '\0' ?
+	    json_object_new_string(g->method) : json_object_new_null());
+	r |= add(o, "address", g->found ? addr_or_null(g->addr) :
+	    json_object_new_null());
+	r |= add(o, "where", g->found && g->where[0] != '\0' ?
+	    json_object_new_string(g->where) : json_object_new_null());
+	r |= add(o, "external_address", g->found ?
+	    addr_or_null(g->external) : json_object_new_null());
+	r |= add(o, "since", wall_time(g->since, now, wall));
+	if (r != 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+struct json_object *
+status_json(void)
+{
+	static const char *counter_names[STATUS_NCOUNTERS] = {
+		"requests", "answers", "failures", "renewals",
+		"address_changes",
+	};
+	struct json_object *o, *maps = NULL, *cnt = NULL;
+	uint64_t now = loop_now();
+	time_t wall = time(NULL);
+	size_t i;
+	int r = 0;
+
+	if ((o = json_object_new_object()) == NULL)
+		return NULL;
+	r |= add(o, "version", json_object_new_int(STATUS_JSON_VERSION));
+	r |= add(o, "pid", json_object_new_int((int)getpid()));
+	r |= add(o, "gateway", gateway_json(now, wall));
+	if ((maps = json_object_new_array()) == NULL || add(o, "mappings",
+	    maps) != 0) {
+		json_object_put(maps);
+		json_object_put(o);
+		return NULL;
+	}
+	for (i = 0; i < status.nmaps; i++) {
+		struct json_object *m = map_json(&status.maps[i], now, wall);
+
+		if (m == NULL || json_object_array_add(maps, m) != 0) {
+			json_object_put(m);
+			r = -1;
+			break;
+		}
+	}
+	if ((cnt = json_object_new_object()) == NULL ||
+	    add(o, "counters", cnt) != 0) {
+		json_object_put(cnt);
+		json_object_put(o);
+		return NULL;
+	}
+	for (i = 0; i < STATUS_NCOUNTERS; i++)
+		r |= add(cnt, counter_names[i],
+		    json_object_new_int64((int64_t)status.counters[i]));
+	if (r != 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* ---- the status file ---- */
+
+void
+status_file_set(const char *path)
+{
+	free(status.file);
+	status.file = NULL;
+	if (path != NULL && (status.file = strdup(path)) == NULL)
+		fatal("strdup");
+	if (status.file != NULL)
+		status_changed();
+}
+
+/* Write, fsync, rename: a reader sees the old file or the new, whole. */
+static void
+status_file_write(void)
+{
+	struct json_object *o;
+	const char *text;
+	char *tmp = NULL;
+	size_t len, plen;
+	ssize_t w;
+	int fd = -1, ok = 0;
+
+	if (status.file == NULL)
+		return;
+	timer_stop(&status.file_timer);
+	if ((o = status_json()) == NULL)
+		goto out;
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (text == NULL)
+		goto out;
+	len = strlen(text);
+	plen = strlen(status.file);
+	if ((tmp = malloc(plen + sizeof(".tmp.XXXXXX"))) == NULL)
+		goto out;
+	memcpy(tmp, status.file, plen);
+	memcpy(tmp + plen, ".tmp.XXXXXX", sizeof(".tmp.XXXXXX"));
+	if ((fd = mkstemp(tmp)) == -1) {
+		free(tmp);
+		tmp = NULL;
+		goto out;
+	}
+	/* Status is for the operator's tools: readable like the socket. */
+	if (fchmod(fd, 0644) == -1)
+		goto out;
+	while (len > 0) {
+		if ((w = write(fd, text, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto out;
+		}
+		text += w;
+		len -= (size_t)w;
+	}
+	if (write(fd, "\n", 1) != 1 || fsync(fd) == -1)
+		goto out;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, status.file) == -1)
+		goto out;
+	ok = 1;
+out:
+	if (!ok) {
+		if (!status.file_warned)
+			log_warn("cannot write %s", status.file);
+		status.file_warned = 1;
+		if (fd != -1)
+			close(fd);
+		if (tmp != NULL)
+			unlink(tmp);
+	} else
+		status.file_warned = 0;
+	free(tmp);
+	if (o != NULL)
+		json_object_put(o);
+}
+
+void
+status_file_remove(void)
+{
+	timer_stop(&status.file_timer);
+	if (status.file != NULL && unlink(status.file) == -1 &&
+	    errno != ENOENT)
+		log_warn("cannot remove %s", status.file);
+}

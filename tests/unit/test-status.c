@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: ISC */
+/* The reported state: endpoint events for the hooks, the JSON object, the status file. */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "testutil.h"
+
+#include "driver.h"
+#include "log.h"
+#include "loop.h"
+#include "status.h"
+
+static uint64_t fake_now;
+
+static uint64_t
+fake_clock(void)
+{
+	return fake_now;
+}
+
+/* The events a subscriber saw. */
+static struct {
+	int		 n;
+	int		 event[16];
+	struct status_map map[16];
+} E;
+
+static void
+on_event(int event, const struct status_map *m)
+{
+	assert_true(E.n < 16);
+	E.event[E.n] = event;
+	E.map[E.n] = *m;
+	E.n++;
+}
+
+static struct in_addr
+a4(const char *s)
+{
+	struct in_addr in;
+
+	assert_int_equal(inet_pton(AF_INET, s, &in), 1);
+	return in;
+}
+
+static struct status_map
+mk(int proto, uint16_t port, int state, const char *ext, uint16_t eport)
+{
+	struct status_map m;
+
+	memset(&m, 0, sizeof(m));
+	m.proto = proto;
+	m.int_port = port;
+	m.ext_want = port;
+	m.state = state;
+	snprintf(m.method, sizeof(m.method), "pcp");
+	m.int_addr = a4("192.168.77.10");
+	if (ext != NULL)
+		m.ext_addr = a4(ext);
+	m.ext_port = eport;
+	m.lease = 3600;
+	m.since = fake_now;
+	return m;
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	memset(&E, 0, sizeof(E));
+	fake_now = 1000000;
+	loop_set_clock(fake_clock);
+	status_init();
+	status_subscribe(on_event);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	status_free();
+	return 0;
+}
+
+/* up once, nothing on a renewal, change on a new port or address, down. */
+static void
+test_events(void **state)
+{
+	struct status_map m;
+
+	(void)state;
+	m = mk(DRV_TCP, 8080, STATUS_MAPPING, NULL, 0);
+	status_map_update(&m);
+	assert_int_equal(E.n, 0);
+	m = mk(DRV_TCP, 8080, STATUS_UP, "203.0.113.2", 8080);
+	status_map_update(&m);
+	assert_int_equal(E.n, 1);
+	assert_int_equal(E.event[0], STATUS_EVENT_UP);
+	assert_int_equal(E.map[0].ext_port, 8080);
+	/* renewing and renewed: still the same endpoint, no event */
+	m.state = STATUS_RENEWING;
+	status_map_update(&m);
+	m.state = STATUS_UP;
+	m.lease = 1800;
+	status_map_update(&m);
+	assert_int_equal(E.n, 1);
+	/* the router's WAN address changed */
+	m.ext_addr = a4("203.0.113.9");
+	status_map_update(&m);
+	assert_int_equal(E.n, 2);
+	assert_int_equal(E.event[1], STATUS_EVENT_CHANGE);
+	assert_int_equal(E.map[1].ext_addr.s_addr, a4("203.0.113.9").s_addr);
+	/* another port */
+	m.ext_port = 18080;
+	status_map_update(&m);
+	assert_int_equal(E.n, 3);
+	assert_int_equal(E.event[2], STATUS_EVENT_CHANGE);
+	/* deleted: down, with the endpoint that was up */
+	m.state = STATUS_DOWN;
+	m.ext_port = 0;
+	status_map_update(&m);
+	assert_int_equal(E.n, 4);
+	assert_int_equal(E.event[3], STATUS_EVENT_DOWN);
+	assert_int_equal(E.map[3].ext_port, 18080);
+	assert_int_equal(status_map_count(), 1);
+	/* a second mapping is its own */
+	m = mk(DRV_UDP, 8080, STATUS_UP, "203.0.113.2", 8080);
+	status_map_update(&m);
+	assert_int_equal(E.n, 5);
+	assert_int_equal(E.event[4], STATUS_EVENT_UP);
+	assert_int_equal(E.map[4].proto, DRV_UDP);
+	assert_int_equal(status_map_count(), 2);
+	/* removed from the configuration while up */
+	status_map_remove(DRV_UDP, 8080);
+	assert_int_equal(E.n, 6);
+	assert_int_equal(E.event[5], STATUS_EVENT_DOWN);
+	assert_int_equal(status_map_count(), 1);
+	status_map_remove(DRV_UDP, 8080);
+	assert_int_equal(E.n, 6);
+}
+
+/* A failed renewal is down; a retry that succeeds is up again. */
+static void
+test_retry_is_down(void **state)
+{
+	struct status_map m;
+
+	(void)state;
+	m = mk(DRV_UDP, 5000, STATUS_UP, "203.0.113.2", 5000);
+	status_map_update(&m);
+	m.state = STATUS_RETRYING;
+	snprintf(m.error, sizeof(m.error), "no answer");
+	status_map_update(&m);
+	m.state = STATUS_UP;
+	m.error[0] = '\0';
+	status_map_update(&m);
+	assert_int_equal(E.n, 3);
+	assert_int_equal(E.event[0], STATUS_EVENT_UP);
+	assert_int_equal(E.event[1], STATUS_EVENT_DOWN);
+	assert_int_equal(E.event[2], STATUS_EVENT_UP);
+}
+
+static struct json_object *
+get(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		fail_msg("no key \"%s\"", key);
+	return v;
+}
+
+static void
+test_json(void **state)
+{
+	struct status_map m;
+	struct status_gateway gw;
+	struct json_object *o, *maps, *j;
+
+	(void)state;
+	memset(&gw, 0, sizeof(gw));
+	gw.found = 1;
+	snprintf(gw.method, sizeof(gw.method), "pcp");
+	snprintf(gw.where, sizeof(gw.where), "192.168.77.1:5351");
+	gw.addr = a4("192.168.77.1");
+	gw.external = a4("203.0.113.2");
+	gw.since = fake_now;
+	status_gateway_update(&gw);
+	m = mk(DRV_TCP, 8080, STATUS_UP, "203.0.113.2", 18080);
+	m.ext_want = 18080;
+	m.renew_at = fake_now + 1800 * 1000;
+	status_map_update(&m);
+	m = mk(DRV_UDP, 5000, STATUS_RETRYING, NULL, 0);
+	snprintf(m.error, sizeof(m.error), "NOT_AUTHORIZED");
+	status_map_update(&m);
+	status_count(STATUS_REQUESTS);
+	status_count(STATUS_REQUESTS);
+	status_count(STATUS_RENEWALS);
+	fake_now += 10 * 1000;
+
+	o = status_json();
+	assert_non_null(o);
+	assert_int_equal(json_object_get_int(get(o, "version")), 1);
+	j = get(o, "gateway");
+	assert_true(json_object_get_boolean(get(j, "found")));
+	assert_string_equal(json_object_get_string(get(j, "method")), "pcp");
+	assert_string_equal(json_object_get_string(get(j, "address")),
+	    "192.168.77.1");
+	assert_string_equal(json_object_get_string(get(j,
+	    "external_address")), "203.0.113.2");
+	maps = get(o, "mappings");
+	assert_int_equal(json_object_array_length(maps), 2);
+	j = json_object_array_get_idx(maps, 0);
+	assert_string_equal(json_object_get_string(get(j, "spec")),
+	    "8080:18080/tcp");
+	assert_string_equal(json_object_get_string(get(j, "state")), "up");
+	assert_true(json_object_get_boolean(get(j, "reachable")));
+	assert_string_equal(json_object_get_string(get(j,
+	    "external_address")), "203.0.113.2");
+	assert_int_equal(json_object_get_int(get(j, "external_port")), 18080);
+	assert_int_equal(json_object_get_int(get(j, "internal_port")), 8080);
+	assert_int_equal(json_object_get_int(get(j, "renew_in")), 1790);
+	assert_null(get(j, "error"));
+	j = json_object_array_get_idx(maps, 1);
+	assert_string_equal(json_object_get_string(get(j, "state")),
+	    "retrying");
+	assert_false(json_object_get_boolean(get(j, "reachable")));
+	assert_null(get(j, "external_port"));
+	assert_string_equal(json_object_get_string(get(j, "error")),
+	    "NOT_AUTHORIZED");
+	j = get(o, "counters");
+	assert_int_equal(json_object_get_int(get(j, "requests")), 2);
+	assert_int_equal(json_object_get_int(get(j, "renewals")), 1);
+	assert_int_equal(json_object_get_int(get(j, "failures")), 0);
+	json_object_put(o);
+}
+
+/* The file: written a burst at a time, whole, and removed at exit. */
+static void
+test_file(void **state)
+{
+	char dir[] = "/tmp/natmapd-status.XXXXXX", path[64];
+	struct status_map m;
+	struct json_object *o;
+	struct stat st;
+	int i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/status.json", dir);
+	status_file_set(path);
+	m = mk(DRV_TCP, 8080, STATUS_UP, "203.0.113.2", 8080);
+	status_map_update(&m);
+	/* not at once: a burst of changes is one write */
+	assert_int_equal(stat(path, &st), -1);
+	for (i = 0; i < 50 && stat(path, &st) == -1; i++) {
+		fake_now += 10;
+		loop_once(0);
+	}
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	o = json_object_from_file(path);
+	assert_non_null(o);
+	assert_int_equal(json_object_array_length(get(o, "mappings")), 1);
+	json_object_put(o);
+	status_file_remove();
+	assert_int_equal(stat(path, &st), -1);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retry_is_down, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file, setup, teardown),
+	};
+
+	log_init(1, getenv("NATMAPD_TEST_VERBOSE") != NULL);
+	return TU_RUN("status", tests);
+}
