@@ -1242,6 +1242,13 @@ mapping_watch_network(void)
 	gateway_watch(&events);
 }
 
+/* A late or repeated answer: the gateway is busy, not silent. */
+static void
+engine_heard(void)
+{
+	pace_heard(&engine.pace);
+}
+
 void
 mapping_init(const struct config *conf,
     const struct mapping_driver *const *drivers, size_t ndrivers)
@@ -1249,6 +1256,7 @@ mapping_init(const struct config *conf,
 	memset(&engine, 0, sizeof(engine));
 	pace_init(&engine.pace);
 	pace_init(&engine.look_pace);
+	drv_heard_hook = engine_heard;
 	gateway_race_init(drivers, ndrivers);
 	engine.drv = ndrivers > 0 ? drivers[0] : NULL;
 	apply_settings(conf);
@@ -1479,6 +1487,7 @@ mapping_free(void)
 		mapping_free_one(m);
 	pace_free(&engine.pace);
 	pace_free(&engine.look_pace);
+	drv_heard_hook = NULL;
 	timer_stop(&engine.probe_timer);
 	timer_stop(&engine.stop_timer);
 	timer_stop(&engine.check_timer);

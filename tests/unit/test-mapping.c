@@ -499,6 +499,32 @@ test_shutdown_deadline(void **state)
 	assert_int_equal(stopped, 1);
 }
 
+/*
+ * A busy router answering copies of earlier requests (a late answer the
+ * driver drops, drv_heard()) is not silent: the deletes go on past
+ * MAPPING_SHUTDOWN_MS while it is heard, and end once it is quiet.
+ */
+static void
+test_shutdown_busy_router(void **state)
+{
+	static const char *const maps[] = { "8080/tcp", NULL };
+	int i;
+
+	(void)state;
+	start(maps, 3600);
+	gateway_up();
+	answer(0, DRV_OK, 8080, 3600);
+	mapping_shutdown(on_stopped);
+	assert_int_equal(F.nreq, 2);
+	for (i = 0; i < 10; i++) {
+		advance(1000);
+		drv_heard();
+	}
+	assert_int_equal(stopped, 0);
+	advance(MAPPING_SHUTDOWN_QUIET_MS + 1);
+	assert_int_equal(stopped, 1);
+}
+
 /* Nothing mapped yet: shutdown is immediate. */
 static void
 test_shutdown_nothing(void **state)
@@ -1157,6 +1183,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_deadline, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_shutdown_busy_router,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_nothing, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reconfigure, setup,
