@@ -22,6 +22,7 @@
 #include "log.h"
 #include "loop.h"
 #include "mapping.h"
+#include "status.h"
 #include "probe.h"
 #include "upnp.h"
 
@@ -531,6 +532,7 @@ main(int argc, char *argv[])
 	log_info("natmapd %s starting: %zu mapping%s", PACKAGE_VERSION,
 	    running.nports, running.nports == 1 ? "" : "s");
 	drivers = drivers_for(running.gwproto, &ndrivers);
+	status_init();
 	mapping_init(&running, drivers, ndrivers);
 	mapping_state_file(running.state_file != NULL ? running.state_file :
 	    NATMAPD_STATE_FILE);
@@ -538,6 +540,8 @@ main(int argc, char *argv[])
 	mapping_start();
 	loop_run();
 	mapping_free();
+	status_file_remove();
+	status_free();
 	config_free(&running);
 	if (pidfile_written != NULL) {
 		unlink(pidfile_written);
