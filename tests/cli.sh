@@ -143,6 +143,8 @@ expect_usage "unknown long option" "--bogus" --bogus
 expect_usage "unknown long option with a value" "--bogus" --bogus=1
 expect_usage "bad --protocol" "--protocol igd" -n -m 1/tcp --protocol igd
 expect_usage "relative --state-file" "--state-file state" -n -m 1/tcp --state-file state
+expect_usage "relative --status-file" "--status-file status.json" -n -m 1/tcp \
+    --status-file status.json
 expect_usage "--protocol without a value" "--protocol" -n -m 1/tcp --protocol
 expect_usage "argument to --any-port" "--any-port" -n --any-port=yes \
     -m 8080/tcp -c "$tmp/empty.conf"
@@ -294,6 +296,14 @@ protocol auto
 state-file /tmp/natmapd.state
 map 8080/tcp
 " -nv -c "$tmp/empty.conf" -m 8080/tcp --state-file /tmp/natmapd.state
+
+printf 'status-file /tmp/file.json\nmap 8080/tcp\n' >"$tmp/status.conf"
+expect_output "-nv: --status-file replaces the file's" "lease 3600
+any-port no
+protocol auto
+status-file none
+map 8080/tcp
+" -nv -c "$tmp/status.conf" --status-file none
 
 printf 'stun-server 198.51.100.1\necho-url http://198.51.100.2/\nmap 8080/tcp\n' \
     >"$tmp/sources.conf"
