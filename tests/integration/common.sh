@@ -59,7 +59,8 @@ nm_start() {
 	[ -f "$NM_CONF" ] || : >"$NM_CONF"
 	shift 2
 	ip netns exec "$ns" "$NATMAPD" -f -v -c "$NM_CONF" \
-	    --state-file "$LAB_DIR/natmapd.state" "$@" \
+	    --state-file "$LAB_DIR/natmapd.state" \
+	    --status-file "$LAB_DIR/status.json" "$@" \
 	    </dev/null >"$NM_LOG" 2>&1 &
 	NM_PID=$!
 	NM_T0=$(lab_now_ms)
