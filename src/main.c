@@ -19,11 +19,13 @@
 
 #include "conf.h"
 #include "driver.h"
+#include "gateway.h"
 #include "log.h"
 #include "loop.h"
 #include "mapping.h"
 #include "status.h"
 #include "probe.h"
+#include "sdnotify.h"
 #include "upnp.h"
 
 #define EXIT_USAGE	64
@@ -431,11 +433,15 @@ signal_read(struct loop_fd *lf, int ev)
 			}
 			stopping = 1;
 			log_info("signal %d: deleting mappings and exiting", c);
+			sdnotify_stopping();
 			mapping_shutdown(shutdown_done);
 			break;
 		case SIGHUP:
-			if (!stopping)
-				reload();
+			if (stopping)
+				break;
+			sdnotify_reloading();
+			reload();
+			sdnotify_reloaded();
 			break;
 		case SIGUSR1:
 			if (!stopping)
@@ -583,8 +589,12 @@ main(int argc, char *argv[])
 	mapping_state_file(running.state_file != NULL ? running.state_file :
 	    NATMAPD_STATE_FILE);
 	mapping_watch_network();
+	sdnotify_init();
 	mapping_start();
+	/* Ready when the first probe is over, a gateway found or not. */
+	sdnotify_ready_when(gateway_race_running);
 	loop_run();
+	sdnotify_free();
 	mapping_free();
 	status_file_remove();
 	status_free();
