@@ -616,6 +616,8 @@ main(int argc, char *argv[])
 	if (running.user != NULL) {
 		/* What the user writes, made or given to it while root. */
 		priv_prepare_dir(&user, state_file, 0700);
+		if (strcmp(status_path(&running), "none") != 0)
+			priv_prepare_dir(&user, status_path(&running), 0755);
 		if (!foreground)
 			priv_prepare_dir(&user, pidfile, 0755);
 	}
@@ -634,6 +636,8 @@ main(int argc, char *argv[])
 	if (running.user != NULL) {
 		priv_drop(&user);
 		priv_check_dir(state_file, "state file");
+		if (strcmp(status_path(&running), "none") != 0)
+			priv_check_dir(status_path(&running), "status file");
 	}
 	mapping_start();
 	/* Ready when the first probe is over, a gateway found or not. */

@@ -121,7 +121,8 @@ sdir=$base/state-nobody
 mkdir "$sdir" && chown "$NOBODY_UID:$NOBODY_GID" "$sdir" && chmod 0700 "$sdir"
 notify_start 0777 || tap_fail "the notify listener starts"
 nm_start_env nobody.log setpriv --reuid="$NOBODY_UID" \
-    --regid="$NOBODY_GID" --init-groups -- --state-file "$sdir/state"
+    --regid="$NOBODY_GID" --init-groups -- --state-file "$sdir/state" \
+    --status-file "$sdir/status.json"
 if lab_wait 20 nm_log_has '^natmapd .* starting' && ids_are "$NM_PID" \
     "$NOBODY_UID" "$NOBODY_GID" "$NOBODY_GROUPS"; then
 	tap_ok "as nobody: natmapd runs as uid $NOBODY_UID with no capability"
@@ -154,11 +155,13 @@ tap_check "as nobody: the WAN no longer reaches tcp 8080" \
 notify_stop
 
 # ---- started as root with --user nobody ----
-# The state file's directory does not exist: natmapd makes it for nobody.
+# The directories of the state and status files do not exist: natmapd
+# makes them for nobody.
 sdir=$base/state-user
+rdir=$base/run-user
 notify_start 0755 || tap_fail "the notify listener starts"
 nm_start_env user.log -- --user "$NOBODY" --state-file "$sdir/state" \
-    --protocol upnp
+    --status-file "$rdir/status.json" --protocol upnp
 if nm_wait_log 20 "^running as user $NOBODY \\(uid $NOBODY_UID, gid $NOBODY_GID\\)$" &&
     ids_are "$NM_PID" "$NOBODY_UID" "$NOBODY_GID" "$NOBODY_GROUPS"; then
 	tap_ok "--user $NOBODY: root dropped for its uid, gid and groups, no capability"
@@ -168,6 +171,8 @@ else
 fi
 tap_check "--user $NOBODY: the state file's directory is made for it, 0700" \
     eval '[ "$(stat -c "%u %g %a" "$sdir" 2>&1)" = "$NOBODY_UID $NOBODY_GID 700" ]'
+tap_check "--user $NOBODY: the status file's directory is made for it, 0755" \
+    eval '[ "$(stat -c "%u %g %a" "$rdir" 2>&1)" = "$NOBODY_UID $NOBODY_GID 755" ]'
 reached "--user $NOBODY (UPnP)"
 tap_check "--user $NOBODY: the state file lists both mappings" \
     lab_wait 10 eval '[ "$(grep -c "^map upnp " "$sdir/state" 2>/dev/null)" = 2 ]'
@@ -175,6 +180,16 @@ tap_check "--user $NOBODY: the state file lists both mappings" \
 tap_check "--user $NOBODY: READY=1 on a socket only root may connect to" \
     lab_wait 10 notify_has '^READY=1'
 check_status_line "--user $NOBODY" UPnP
+# reachable_in_status: the status file, nobody's, says both are reachable
+reachable_in_status() {
+	[ "$(stat -c %u "$rdir/status.json" 2>/dev/null)" = "$NOBODY_UID" ] &&
+	python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(sum(1 for m in d["mappings"] if m["reachable"]) != 2)' \
+	    "$rdir/status.json" 2>/dev/null
+}
+tap_check "--user $NOBODY: the status file, written as nobody, lists both reachable" \
+    lab_wait 10 reachable_in_status
 kill -HUP "$NM_PID"
 if lab_wait 10 notify_has '^RELOADING=1\|MONOTONIC_USEC=[0-9]+$' &&
     lab_wait 10 eval '[ "$(grep -c "^READY=1" "$NOTIFY_OUT")" = 2 ]' &&
@@ -189,12 +204,14 @@ tap_check "--user $NOBODY: STOPPING=1 at SIGTERM" notify_has '^STOPPING=1'
 tap_check "--user $NOBODY: SIGTERM leaves no mapping on the router" no_rules_left
 tap_check "--user $NOBODY: and an empty state file" \
     eval '[ "$(grep -c "^map " "$sdir/state")" = 0 ]'
+tap_check "--user $NOBODY: the status file is removed at exit" \
+    eval '[ ! -e "$rdir/status.json" ]'
 notify_stop
 
 # ---- a user other than root cannot become another ----
 nm_start_env refused.log setpriv --reuid="$NOBODY_UID" \
     --regid="$NOBODY_GID" --init-groups -- --user root \
-    --state-file "$base/state-nobody/state"
+    --state-file "$base/state-nobody/state" --status-file none
 if lab_wait 30 nm_dead; then
 	wait "$NM_PID"
 	rc=$?
