@@ -113,6 +113,25 @@ count_rules() {
 	return 0
 }
 
+# The router's lease for PROTO (tcp or udp) PORT, from miniupnpd's lease
+# file: one line PROTO:PORT:CLIENT:CLIENT_PORT:EXPIRY:DESCRIPTION a mapping,
+# whichever protocol made it (PCP's description is "PCP MAP <nonce>"), EXPIRY
+# in seconds since the epoch.  lease_of prints the line, lease_left the
+# seconds left; both fail when the router holds no lease for it.
+lease_of() { grep -m 1 "^${1^^}:$2:" "$LAB_DIR/miniupnpd.leases" 2>/dev/null; }
+lease_left() {
+	local l
+	l=$(lease_of "$1" "$2") || return 1
+	l=$(cut -d: -f5 <<<"$l")
+	echo $((l - EPOCHSECONDS))
+}
+# second_turns: wait for the clock's next second: an expiry is in seconds,
+# and a lease refreshed within the second it was made would not change.
+second_turns() {
+	local s0=$EPOCHSECONDS
+	lab_wait 2 eval '[ "$EPOCHSECONDS" != "$s0" ]'
+}
+
 nm_diag() {
 	sed 's/^/# natmapd: /' "$NM_LOG" | tail -n "${1:-30}"
 }
