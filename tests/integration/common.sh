@@ -116,14 +116,20 @@ count_rules() {
 # The router's lease for PROTO (tcp or udp) PORT, from miniupnpd's lease
 # file: one line PROTO:PORT:CLIENT:CLIENT_PORT:EXPIRY:DESCRIPTION a mapping,
 # whichever protocol made it (PCP's description is "PCP MAP <nonce>"), EXPIRY
-# in seconds since the epoch.  lease_of prints the line, lease_left the
-# seconds left; both fail when the router holds no lease for it.
+# in seconds since the epoch.  lease_of prints the line, lease_expiry the
+# expiry, lease_left the seconds left; they fail when the router holds no
+# lease for it.
 lease_of() { grep -m 1 "^${1^^}:$2:" "$LAB_DIR/miniupnpd.leases" 2>/dev/null; }
-lease_left() {
-	local l
+lease_expiry() {
+	local l e
 	l=$(lease_of "$1" "$2") || return 1
-	l=$(cut -d: -f5 <<<"$l")
-	echo $((l - EPOCHSECONDS))
+	IFS=: read -r _ _ _ _ e _ <<<"$l"
+	echo "$e"
+}
+lease_left() {
+	local e
+	e=$(lease_expiry "$1" "$2") || return 1
+	echo $((e - EPOCHSECONDS))
 }
 # second_turns: wait for the clock's next second: an expiry is in seconds,
 # and a lease refreshed within the second it was made would not change.
