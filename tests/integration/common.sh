@@ -113,6 +113,12 @@ count_rules() {
 	return 0
 }
 
+# ext_port PROTO IP PORT: the external port the router forwards to IP:PORT
+# (the first, if several); nothing when none.
+ext_port() {
+	lab_rules | sed -n "s/^$1 dport \([0-9]*\) dnat to $2:$3\$/\1/p" | head -n 1
+}
+
 # The router's lease for PROTO (tcp or udp) PORT, from miniupnpd's lease
 # file: one line PROTO:PORT:CLIENT:CLIENT_PORT:EXPIRY:DESCRIPTION a mapping,
 # whichever protocol made it (PCP's description is "PCP MAP <nonce>"), EXPIRY
