@@ -132,6 +132,14 @@ lease_expiry() {
 	IFS=: read -r _ _ _ _ e _ <<<"$l"
 	echo "$e"
 }
+# lease_desc PROTO PORT: its description, whose start tells which protocol
+# made it: "PCP MAP <nonce>", "NAT-PMP <port> <proto>", or what the UPnP
+# client asked for ("natmapd:<instance> <proto> <port>").
+lease_desc() {
+	local l
+	l=$(lease_of "$1" "$2") || return 1
+	echo "${l#*:*:*:*:*:}"
+}
 lease_left() {
 	local e
 	e=$(lease_expiry "$1" "$2") || return 1
