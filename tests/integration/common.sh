@@ -132,6 +132,16 @@ lease_expiry() {
 	IFS=: read -r _ _ _ _ e _ <<<"$l"
 	echo "$e"
 }
+# lease_ext_port PROTO IP PORT: the external port of the router's lease
+# that forwards to IP:PORT (the first, if several).  A file read: cheap to
+# poll where a time is measured (lab_rules runs nft, slow on a busy machine).
+lease_ext_port() {
+	local l
+	l=$(grep -m 1 "^${1^^}:[0-9]*:$2:$3:" "$LAB_DIR/miniupnpd.leases" \
+	    2>/dev/null) || return 1
+	l=${l#*:}
+	echo "${l%%:*}"
+}
 # lease_desc PROTO PORT: its description, whose start tells which protocol
 # made it: "PCP MAP <nonce>", "NAT-PMP <port> <proto>", or what the UPnP
 # client asked for ("natmapd:<instance> <proto> <port>").
