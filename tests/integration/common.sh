@@ -157,10 +157,8 @@ lease_left() {
 }
 # second_turns: wait for the clock's next second: an expiry is in seconds,
 # and a lease refreshed within the second it was made would not change.
-second_turns() {
-	local s0=$EPOCHSECONDS
-	lab_wait 2 eval '[ "$EPOCHSECONDS" != "$s0" ]'
-}
+second_turns() { lab_wait 2 second_other_than "$EPOCHSECONDS"; }
+second_other_than() { [ "$EPOCHSECONDS" != "$1" ]; }
 
 nm_diag() {
 	sed 's/^/# natmapd: /' "$NM_LOG" | tail -n "${1:-30}"
