@@ -148,11 +148,7 @@ proto_name(int proto)
 static uint64_t
 backoff_next(uint64_t *b)
 {
-	uint64_t d = *b < MAPPING_BACKOFF_MIN_MS ? MAPPING_BACKOFF_MIN_MS : *b;
-
-	*b = d * 2 > MAPPING_BACKOFF_MAX_MS ? MAPPING_BACKOFF_MAX_MS : d * 2;
-	d = loop_jitter(d, 20);
-	return d > MAPPING_BACKOFF_MAX_MS ? MAPPING_BACKOFF_MAX_MS : d;
+	return loop_backoff(b, MAPPING_BACKOFF_MIN_MS, MAPPING_BACKOFF_MAX_MS);
 }
 
 /* Every state change passes here. */
