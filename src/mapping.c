@@ -34,6 +34,7 @@ struct mapping {
 	uint8_t		 nonce[DRV_NONCE_LEN];
 	int		 on_router;	/* the gateway may hold it: delete on exit */
 	int		 unwanted;	/* dropped from the config: delete, then free */
+	int		 runtime;	/* added through natmapctl: not the config's */
 	/* A stale entry from the state file: made through this, here. */
 	char		 stale_proto[8];
 	char		 error[96];	/* the last failure, for the status */
@@ -190,6 +191,7 @@ mapping_report(const struct mapping *m)
 	if (m->state == MAPPING_BOUND && timer_armed(&m->timer))
 		st.renew_at = loop_now() + timer_remaining(&m->timer);
 	memcpy(st.error, m->error, sizeof(m->error));
+	st.runtime = m->runtime;
 	status_map_update(&st);
 }
 
@@ -528,6 +530,23 @@ find(int proto, uint16_t int_port, uint16_t ext_want)
 		    m->ext_want == ext_want && !m->unwanted)
 			return m;
 	return NULL;
+}
+
+/* No longer wanted: deleted from the router if it may be there, then freed. */
+static void
+mapping_drop(struct mapping *m)
+{
+	m->unwanted = 1;
+	pace_cancel(&m->op);
+	if (m->on_router && gateway_is_ready()) {
+		struct drv_map req;
+
+		mapping_transition(m, MAPPING_DELETING);
+		mapping_request(m, &req);
+		status_count(STATUS_REQUESTS);
+		pace_unmap(&engine.pace, &m->op, engine.drv, &req);
+	} else
+		mapping_free_one(m);
 }
 
 /* 1 if the gateway is to be looked for elsewhere now. */
@@ -1113,20 +1132,15 @@ mapping_reconfigure(const struct config *conf)
 	reprobe = apply_settings(conf);
 	for (m = engine.maps; m != NULL; m = next) {
 		next = m->next;
-		if (m->unwanted || wants(conf, m->proto, m->int_port,
-		    m->ext_want))
+		if (m->unwanted)
 			continue;
-		m->unwanted = 1;
-		pace_cancel(&m->op);
-		if (m->on_router && gateway_is_ready()) {
-			struct drv_map req;
-
-			mapping_transition(m, MAPPING_DELETING);
-			mapping_request(m, &req);
-			status_count(STATUS_REQUESTS);
-			pace_unmap(&engine.pace, &m->op, engine.drv, &req);
-		} else
-			mapping_free_one(m);
+		if (wants(conf, m->proto, m->int_port, m->ext_want)) {
+			m->runtime = 0;		/* the config's now */
+			continue;
+		}
+		if (m->runtime)
+			continue;		/* until natmapctl remove */
+		mapping_drop(m);
 	}
 	if (add_missing(conf) > 0 && !reprobe)
 		for (m = engine.maps; m != NULL; m = m->next)
@@ -1135,6 +1149,90 @@ mapping_reconfigure(const struct config *conf)
 				mapping_add(m);
 	if (reprobe)
 		gateway_forget();
+}
+
+/* natmapctl add: the ports of c, mapped until removed or natmapd exits. */
+int
+mapping_runtime_add(const struct conf_map *c, char *err, size_t errlen)
+{
+	struct mapping *m, **tail;
+	int proto = c->proto == CONF_UDP ? DRV_UDP : DRV_TCP;
+	size_t wanted = 0, n = (size_t)(c->int_last - c->int_first) + 1;
+	unsigned int p;
+
+	if (engine.stopping) {
+		snprintf(err, errlen, "natmapd is stopping");
+		return -1;
+	}
+	for (m = engine.maps; m != NULL; m = m->next)
+		if (!m->unwanted)
+			wanted++;
+	if (wanted + n > CONF_MAX_MAPS) {
+		snprintf(err, errlen, "too many mappings: at most %d ports in "
+		    "all", CONF_MAX_MAPS);
+		return -1;
+	}
+	for (p = c->int_first; p <= c->int_last; p++) {
+		uint16_t ext = (uint16_t)(c->ext_first + (p - c->int_first));
+
+		for (m = engine.maps; m != NULL; m = m->next)
+			if (!m->unwanted && m->proto == proto &&
+			    m->ext_want == ext) {
+				snprintf(err, errlen, "external port %u/%s is "
+				    "mapped already (from %u%s)", ext,
+				    proto_name(proto), m->int_port,
+				    m->runtime ? ", added at run time" :
+				    ", in the configuration");
+				return -1;
+			}
+	}
+	for (tail = &engine.maps; *tail != NULL; tail = &(*tail)->next)
+		;
+	for (p = c->int_first; p <= c->int_last; p++) {
+		m = mapping_new(proto, (uint16_t)p,
+		    (uint16_t)(c->ext_first + (p - c->int_first)));
+		m->runtime = 1;
+		m->since = loop_now();
+		*tail = m;
+		tail = &m->next;
+		mapping_report(m);
+		if (gateway_is_ready())
+			mapping_add(m);
+	}
+	return 0;
+}
+
+/* natmapctl remove: only what natmapctl added; deleted from the router. */
+int
+mapping_runtime_remove(const struct conf_map *c, char *err, size_t errlen)
+{
+	struct mapping *m;
+	int proto = c->proto == CONF_UDP ? DRV_UDP : DRV_TCP;
+	unsigned int p;
+
+	if (engine.stopping) {
+		snprintf(err, errlen, "natmapd is stopping");
+		return -1;
+	}
+	for (p = c->int_first; p <= c->int_last; p++) {
+		uint16_t ext = (uint16_t)(c->ext_first + (p - c->int_first));
+
+		if ((m = find(proto, (uint16_t)p, ext)) == NULL) {
+			snprintf(err, errlen, "%u:%u/%s is not mapped", p, ext,
+			    proto_name(proto));
+			return -1;
+		}
+		if (!m->runtime) {
+			snprintf(err, errlen, "%u:%u/%s is in the configuration "
+			    "file: remove it there and reload", p, ext,
+			    proto_name(proto));
+			return -1;
+		}
+	}
+	for (p = c->int_first; p <= c->int_last; p++)
+		mapping_drop(find(proto, (uint16_t)p,
+		    (uint16_t)(c->ext_first + (p - c->int_first))));
+	return 0;
 }
 
 static void
