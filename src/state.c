@@ -18,6 +18,7 @@
 
 #include "conf.h"
 #include "driver.h"
+#include "replace.h"
 #include "state.h"
 
 #define STATE_MAX_FILE	(1024 * 1024)
@@ -310,6 +311,20 @@ state_print(FILE *fp, const struct state_entry *e, size_t n)
 	}
 }
 
+struct state_out {
+	const struct state_entry	*e;
+	size_t				 n;
+};
+
+static int
+state_out(FILE *fp, void *arg)
+{
+	const struct state_out *o = arg;
+
+	state_print(fp, o->e, o->n);
+	return 0;
+}
+
 /*
  * Straight into the temporary file, through stdio's one buffer: with a
  * thousand entries, a copy in memory first would be most of the daemon's
@@ -318,48 +333,9 @@ state_print(FILE *fp, const struct state_entry *e, size_t n)
 int
 state_save(const char *path, const struct state_entry *e, size_t n)
 {
-	char *tmp;
-	size_t plen = strlen(path);
-	FILE *fp = NULL;
-	int fd, saved;
+	struct state_out o = { e, n };
 
-	if ((tmp = malloc(plen + sizeof(".tmp.XXXXXX"))) == NULL) {
-		errno = ENOMEM;
-		return -1;
-	}
-	memcpy(tmp, path, plen);
-	memcpy(tmp + plen, ".tmp.XXXXXX", sizeof(".tmp.XXXXXX"));
-	if ((fd = mkstemp(tmp)) == -1) {
-		saved = errno;
-		free(tmp);
-		errno = saved;
-		return -1;
-	}
-	if (fchmod(fd, 0600) == -1 || (fp = fdopen(fd, "w")) == NULL)
-		goto fail;
-	state_print(fp, e, n);
-	if (fflush(fp) != 0 || ferror(fp) || fsync(fd) == -1)
-		goto fail;
-	fd = -1;
-	if (fclose(fp) != 0) {
-		fp = NULL;
-		goto fail;
-	}
-	fp = NULL;
-	if (rename(tmp, path) == -1)
-		goto fail;
-	free(tmp);
-	return 0;
-fail:
-	saved = errno != 0 ? errno : EIO;
-	if (fp != NULL)
-		fclose(fp);
-	else if (fd != -1)
-		close(fd);
-	unlink(tmp);
-	free(tmp);
-	errno = saved;
-	return -1;
+	return file_replace(path, 0600, state_out, &o);
 }
 
 int

@@ -2,13 +2,11 @@
 /* The reported state: the mappings, the gateway and counters; endpoint events; the status file. */
 #include "config.h"
 
-#include <sys/stat.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +18,7 @@
 #include "driver.h"
 #include "log.h"
 #include "loop.h"
+#include "replace.h"
 #include "status.h"
 
 #define STATUS_MAX_SUBSCRIBERS	4
@@ -466,56 +465,27 @@ status_print(FILE *fp)
 	return 0;
 }
 
+static int
+status_out(FILE *fp, void *arg)
+{
+	(void)arg;
+	return status_print(fp);
+}
+
 /* Write, fsync, rename: a reader sees the old file or the new, whole. */
 static void
 status_file_write(void)
 {
-	char *tmp;
-	size_t plen;
-	FILE *fp = NULL;
-	int fd = -1, ok = 0;
-
 	if (status.file == NULL)
 		return;
 	timer_stop(&status.file_timer);
-	plen = strlen(status.file);
-	if ((tmp = malloc(plen + sizeof(".tmp.XXXXXX"))) == NULL)
-		goto out;
-	memcpy(tmp, status.file, plen);
-	memcpy(tmp + plen, ".tmp.XXXXXX", sizeof(".tmp.XXXXXX"));
-	if ((fd = mkstemp(tmp)) == -1) {
-		free(tmp);
-		tmp = NULL;
-		goto out;
-	}
 	/* Status is for the operator's tools: readable like the socket. */
-	if (fchmod(fd, 0644) == -1 || (fp = fdopen(fd, "w")) == NULL)
-		goto out;
-	if (status_print(fp) == -1 || fflush(fp) != 0 || fsync(fd) == -1)
-		goto out;
-	fd = -1;
-	if (fclose(fp) != 0) {
-		fp = NULL;
-		goto out;
-	}
-	fp = NULL;
-	if (rename(tmp, status.file) == -1)
-		goto out;
-	ok = 1;
-out:
-	if (!ok) {
+	if (file_replace(status.file, 0644, status_out, NULL) == -1) {
 		if (!status.file_warned)
 			log_warn("cannot write %s", status.file);
 		status.file_warned = 1;
-		if (fp != NULL)
-			fclose(fp);
-		else if (fd != -1)
-			close(fd);
-		if (tmp != NULL)
-			unlink(tmp);
 	} else
 		status.file_warned = 0;
-	free(tmp);
 }
 
 void
