@@ -15,6 +15,8 @@
 #define CONF_LEASE_MAX		604800
 #define CONF_MAX_SERVERS	8	/* stun-server and echo-url statements each */
 #define CONF_STUN_PORT		3478
+/* A UNIX socket's path: sizeof(sun_path) - 1. */
+#define CONF_CONTROL_MAX	((size_t)107)
 
 enum conf_proto {
 	CONF_TCP,
@@ -55,6 +57,7 @@ struct config {
 	struct in_addr	 gateway;
 	char		*pidfile;
 	char		*state_file;
+	char		*control;	/* control socket; "none": no socket */
 	struct conf_server stun[CONF_MAX_SERVERS];
 	size_t		 nstun;
 	char		*echo[CONF_MAX_SERVERS];	/* echo-url */
@@ -71,6 +74,7 @@ struct config {
 #define CONF_SET_STATEFILE	0x40
 #define CONF_SET_STUN		0x80	/* the command line's servers replace the file's */
 #define CONF_SET_ECHO		0x100
+#define CONF_SET_CONTROL	0x1000
 
 void	 config_init(struct config *);
 void	 config_free(struct config *);
@@ -94,6 +98,8 @@ int	 config_load(struct config *, const char *path, int must_exist,
 int	 config_merge(struct config *conf, const struct config *over,
 	    int overmask, char *err, size_t errlen);
 int	 config_valid_ifname(const char *);
+/* "none", or an absolute path of at most CONF_CONTROL_MAX bytes. */
+int	 config_valid_control(const char *);
 /* "host", "host:port", "[v6]", "[v6]:port" or a bare IPv6 address. */
 int	 config_parse_server(const char *, struct conf_server *, char *err,
 	    size_t);

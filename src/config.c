@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -87,6 +88,7 @@ config_free(struct config *conf)
 	free(conf->interface);
 	free(conf->pidfile);
 	free(conf->state_file);
+	free(conf->control);
 	for (i = 0; i < conf->necho; i++)
 		free(conf->echo[i]);
 	memset(conf, 0, sizeof(*conf));
@@ -417,6 +419,16 @@ config_valid_ifname(const char *s)
 	return 1;
 }
 
+_Static_assert(sizeof(((struct sockaddr_un *)0)->sun_path) ==
+    CONF_CONTROL_MAX + 1, "CONF_CONTROL_MAX is not sun_path's");
+
+int
+config_valid_control(const char *s)
+{
+	return strcmp(s, "none") == 0 || (s[0] == '/' &&
+	    strlen(s) <= CONF_CONTROL_MAX);
+}
+
 /* One statement already split in tokens; msg receives the error without position. */
 static int
 parse_statement(struct config *conf, char **tok, int ntok, char *msg,
@@ -489,6 +501,19 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 		}
 		free(conf->state_file);
 		if ((conf->state_file = strdup(tok[1])) == NULL)
+			fatal("strdup");
+		return 0;
+	} else if (strcmp(kw, "control") == 0) {
+		if (nargs != 1)
+			goto nargs;
+		if (!config_valid_control(tok[1])) {
+			config_seterr(msg, msglen, "control: \"%s\" is not "
+			    "none or an absolute path of at most %zu bytes",
+			    tok[1], CONF_CONTROL_MAX);
+			return -1;
+		}
+		free(conf->control);
+		if ((conf->control = strdup(tok[1])) == NULL)
 			fatal("strdup");
 		return 0;
 	} else if (strcmp(kw, "stun-server") == 0) {
@@ -653,6 +678,11 @@ config_merge(struct config *conf, const struct config *over, int mask,
 		if ((conf->state_file = strdup(over->state_file)) == NULL)
 			fatal("strdup");
 	}
+	if (mask & CONF_SET_CONTROL) {
+		free(conf->control);
+		if ((conf->control = strdup(over->control)) == NULL)
+			fatal("strdup");
+	}
 	if (mask & CONF_SET_PIDFILE) {
 		free(conf->pidfile);
 		if ((conf->pidfile = strdup(over->pidfile)) == NULL)
@@ -695,6 +725,8 @@ config_print(FILE *fp, const struct config *conf)
 		fprintf(fp, "pidfile %s\n", conf->pidfile);
 	if (conf->state_file != NULL)
 		fprintf(fp, "state-file %s\n", conf->state_file);
+	if (conf->control != NULL)
+		fprintf(fp, "control %s\n", conf->control);
 	for (i = 0; i < conf->nstun; i++) {
 		char srv[300];
 

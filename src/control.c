@@ -384,8 +384,9 @@ client_request(struct ctl_client *c, const char *line, size_t len)
 	}
 	/* a complete request: not idle */
 	timer_set(&c->timer, CONTROL_IDLE_MS);
-	log_debug("control: client %u: %s %s", c->id,
-	    control_cmd_name(req.cmd), req.spec);
+	log_debug("control: client %u: %s%s%s", c->id,
+	    control_cmd_name(req.cmd), req.spec[0] != '\0' ? " " : "",
+	    req.spec);
 	switch (req.cmd) {
 	case CONTROL_STATUS:
 		return serve_status(c);

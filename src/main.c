@@ -18,11 +18,13 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "control.h"
 #include "driver.h"
 #include "log.h"
 #include "loop.h"
 #include "mapping.h"
 #include "probe.h"
+#include "status.h"
 #include "upnp.h"
 
 #define EXIT_USAGE	64
@@ -36,6 +38,9 @@
 #endif
 #ifndef NATMAPD_STATE_FILE
 #define NATMAPD_STATE_FILE	"/var/lib/natmapd/state"
+#endif
+#ifndef NATMAPD_CONTROL_SOCKET
+#define NATMAPD_CONTROL_SOCKET	"/run/natmapd/control"
 #endif
 
 enum {
@@ -51,6 +56,7 @@ enum {
 	OPT_STUNSERVER,
 	OPT_ECHOURL,
 	OPT_LIFETIME,
+	OPT_CONTROL,
 };
 
 static const struct option longopts[] = {
@@ -73,6 +79,7 @@ static const struct option longopts[] = {
 	{ "stun-server",	required_argument,	NULL, OPT_STUNSERVER },
 	{ "echo-url",		required_argument,	NULL, OPT_ECHOURL },
 	{ "mapping-lifetime",	required_argument,	NULL, OPT_LIFETIME },
+	{ "control",		required_argument,	NULL, OPT_CONTROL },
 	{ NULL,			0,			NULL, 0 },
 };
 
@@ -88,6 +95,7 @@ static int		sigpipe[2] = { -1, -1 };
 static struct loop_fd	sig_lfd;
 static int		stopping;
 static int		probe_mode;	/* --probe: report and exit */
+static char		config_error[512];	/* why build_config() failed */
 static struct probe_opts probe_opts;
 
 static void
@@ -99,6 +107,7 @@ usage(FILE *fp)
 	    " [--any-port]\n"
 	    "               [--protocol auto|pcp|natpmp|upnp] [--state-file file]\n"
 	    "               [--stun-server host[:port]]... [--echo-url url]...\n"
+	    "               [--control path|none]\n"
 	    "       natmapd --probe [--json] [--mapping-lifetime max] [-v] "
 	    "[-c file]\n"
 	    "               [--interface if] [--gateway addr]\n"
@@ -125,6 +134,8 @@ usage(FILE *fp)
 	    "                        pcp, natpmp or upnp\n"
 	    "      --state-file FILE what natmapd holds on the router "
 	    "(default %s)\n"
+	    "      --control PATH    control socket for natmapctl, or none "
+	    "(default %s)\n"
 	    "      --stun-server S   STUN server HOST[:PORT] (repeatable; "
 	    "replaces the file's)\n"
 	    "      --echo-url URL    HTTP(S) echo service (repeatable; "
@@ -137,7 +148,7 @@ usage(FILE *fp)
 	    "                        an idle UDP mapping, up to MAX seconds "
 	    "(slow)\n",
 	    NATMAPD_CONF_FILE, CONF_LEASE_DEFAULT, NATMAPD_PID_FILE,
-	    NATMAPD_STATE_FILE);
+	    NATMAPD_STATE_FILE, NATMAPD_CONTROL_SOCKET);
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -249,6 +260,14 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 			cli.state_file = optarg;
 			cli_mask |= CONF_SET_STATEFILE;
 			break;
+		case OPT_CONTROL:
+			if (!config_valid_control(optarg))
+				usage_error("--control %s: not none or an absolute "
+				    "path of at most %zu bytes", optarg,
+				    CONF_CONTROL_MAX);
+			cli.control = optarg;
+			cli_mask |= CONF_SET_CONTROL;
+			break;
 		case OPT_PROTOCOL:
 			if (config_parse_gwproto(optarg, &cli.gwproto) == -1)
 				usage_error("--protocol %s: expected auto, pcp, "
@@ -312,6 +331,7 @@ build_config(struct config *conf, int foreground_errors)
 			fprintf(stderr, "natmapd: %s\n", err);
 		else
 			log_warnx("%s", err);
+		snprintf(config_error, sizeof(config_error), "%s", err);
 		config_free(conf);
 		return EXIT_CONFIG;
 	}
@@ -322,6 +342,7 @@ build_config(struct config *conf, int foreground_errors)
 			fprintf(stderr, "natmapd: %s\n", err);
 		else
 			log_warnx("%s", err);
+		snprintf(config_error, sizeof(config_error), "%s", err);
 		config_free(conf);
 		return EXIT_CONFIG;
 	}
@@ -346,25 +367,83 @@ shutdown_done(void)
 	loop_stop();
 }
 
-static void
-reload(void)
+/* SIGHUP, or natmapctl reload (why says which).  0, or -1: config_error says why. */
+static int
+reload(const char *why)
 {
 	struct config conf;
 
 	if (build_config(&conf, 0) != 0) {
-		log_warnx("SIGHUP: configuration not changed");
-		return;
+		log_warnx("%s: configuration not changed", why);
+		return -1;
 	}
 	if (conf.gwproto != running.gwproto) {
-		log_warnx("SIGHUP: a new protocol setting takes effect when "
-		    "natmapd restarts; still using %s",
+		log_warnx("%s: a new protocol setting takes effect when "
+		    "natmapd restarts; still using %s", why,
 		    config_gwproto_name(running.gwproto));
 		conf.gwproto = running.gwproto;
 	}
-	log_info("SIGHUP: configuration reloaded from %s", conf_file);
+	if ((conf.control == NULL) != (running.control == NULL) ||
+	    (conf.control != NULL && strcmp(conf.control,
+	    running.control) != 0))
+		log_warnx("%s: a new control socket takes effect when natmapd "
+		    "restarts", why);
+	log_info("%s: configuration reloaded from %s", why, conf_file);
 	mapping_reconfigure(&conf);
 	config_free(&running);
 	running = conf;
+	return 0;
+}
+
+/* natmapctl check: what SIGUSR1 does. */
+static int
+control_check(const struct control_req *req, char *err, size_t errlen)
+{
+	(void)req;
+	if (stopping) {
+		snprintf(err, errlen, "natmapd is stopping");
+		return -1;
+	}
+	mapping_check_now();
+	return 0;
+}
+
+/* natmapctl reload: what SIGHUP does. */
+static int
+control_reload(const struct control_req *req, char *err, size_t errlen)
+{
+	(void)req;
+	if (stopping) {
+		snprintf(err, errlen, "natmapd is stopping");
+		return -1;
+	}
+	if (reload("control socket") == -1) {
+		snprintf(err, errlen, "configuration not changed: %s",
+		    config_error);
+		return -1;
+	}
+	return 0;
+}
+
+/* The control socket, opened before detaching so that a failure is seen. */
+static int
+control_start(void)
+{
+	static const struct control_ops ops = {
+		.check = control_check,
+		.reload = control_reload,
+	};
+	const char *path = running.control != NULL ? running.control :
+	    NATMAPD_CONTROL_SOCKET;
+	char err[512];
+
+	if (strcmp(path, "none") == 0)
+		return 0;
+	if (control_open(path, &ops, err, sizeof(err)) == -1) {
+		fprintf(stderr, "natmapd: %s\n", err);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -379,6 +458,7 @@ signal_read(struct loop_fd *lf, int ev)
 		case SIGINT:
 			if (stopping) {
 				log_warnx("second signal: exiting now");
+				control_close();
 				if (pidfile_written != NULL)
 					unlink(pidfile_written);
 				_exit(1);
@@ -389,7 +469,7 @@ signal_read(struct loop_fd *lf, int ev)
 			break;
 		case SIGHUP:
 			if (!stopping)
-				reload();
+				reload("SIGHUP");
 			break;
 		case SIGUSR1:
 			if (!stopping)
@@ -521,6 +601,10 @@ main(int argc, char *argv[])
 		config_free(&running);
 		return r;
 	}
+	/* the table status is reported into; the control socket reads it */
+	status_init();
+	if (control_start() == -1)
+		return 1;
 	if (!foreground)
 		detach();
 	log_init(foreground, verbose);
@@ -537,6 +621,7 @@ main(int argc, char *argv[])
 	mapping_watch_network();
 	mapping_start();
 	loop_run();
+	control_close();
 	mapping_free();
 	config_free(&running);
 	if (pidfile_written != NULL) {
