@@ -57,6 +57,8 @@ struct config {
 	struct in_addr	 gateway;
 	char		*pidfile;
 	char		*state_file;
+	char		*status_file;	/* NULL: the default; "none": no file */
+	char		*user;		/* drop root to this user; NULL: stay */
 	char		*control;	/* control socket; "none": no socket */
 	struct conf_server stun[CONF_MAX_SERVERS];
 	size_t		 nstun;
@@ -74,6 +76,8 @@ struct config {
 #define CONF_SET_STATEFILE	0x40
 #define CONF_SET_STUN		0x80	/* the command line's servers replace the file's */
 #define CONF_SET_ECHO		0x100
+#define CONF_SET_STATUSFILE	0x200
+#define CONF_SET_USER		0x400
 #define CONF_SET_CONTROL	0x1000
 
 void	 config_init(struct config *);
@@ -98,6 +102,8 @@ int	 config_load(struct config *, const char *path, int must_exist,
 int	 config_merge(struct config *conf, const struct config *over,
 	    int overmask, char *err, size_t errlen);
 int	 config_valid_ifname(const char *);
+/* A user name as useradd(8) takes it: [A-Za-z0-9_.-], not first '-', up to 32. */
+int	 config_valid_user(const char *);
 /* "none", or an absolute path of at most CONF_CONTROL_MAX bytes. */
 int	 config_valid_control(const char *);
 /* "host", "host:port", "[v6]", "[v6]:port" or a bare IPv6 address. */

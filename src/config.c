@@ -88,6 +88,8 @@ config_free(struct config *conf)
 	free(conf->interface);
 	free(conf->pidfile);
 	free(conf->state_file);
+	free(conf->status_file);
+	free(conf->user);
 	free(conf->control);
 	for (i = 0; i < conf->necho; i++)
 		free(conf->echo[i]);
@@ -419,6 +421,21 @@ config_valid_ifname(const char *s)
 	return 1;
 }
 
+int
+config_valid_user(const char *s)
+{
+	size_t len = strlen(s), i;
+
+	if (len == 0 || len > 32 || s[0] == '-')
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' &&
+		    s[i] != '.' && s[i] != '-' &&
+		    !(s[i] == '$' && i == len - 1 && i > 0))
+			return 0;
+	return 1;
+}
+
 _Static_assert(sizeof(((struct sockaddr_un *)0)->sun_path) ==
     CONF_CONTROL_MAX + 1, "CONF_CONTROL_MAX is not sun_path's");
 
@@ -501,6 +518,30 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 		}
 		free(conf->state_file);
 		if ((conf->state_file = strdup(tok[1])) == NULL)
+			fatal("strdup");
+		return 0;
+	} else if (strcmp(kw, "status-file") == 0) {
+		if (nargs != 1)
+			goto nargs;
+		if (tok[1][0] != '/' && strcmp(tok[1], "none") != 0) {
+			config_seterr(msg, msglen, "status-file: \"%s\" is not "
+			    "an absolute path or none", tok[1]);
+			return -1;
+		}
+		free(conf->status_file);
+		if ((conf->status_file = strdup(tok[1])) == NULL)
+			fatal("strdup");
+		return 0;
+	} else if (strcmp(kw, "user") == 0) {
+		if (nargs != 1)
+			goto nargs;
+		if (!config_valid_user(tok[1])) {
+			config_seterr(msg, msglen, "user: \"%s\" is not a user "
+			    "name", tok[1]);
+			return -1;
+		}
+		free(conf->user);
+		if ((conf->user = strdup(tok[1])) == NULL)
 			fatal("strdup");
 		return 0;
 	} else if (strcmp(kw, "control") == 0) {
@@ -678,6 +719,11 @@ config_merge(struct config *conf, const struct config *over, int mask,
 		if ((conf->state_file = strdup(over->state_file)) == NULL)
 			fatal("strdup");
 	}
+	if (mask & CONF_SET_STATUSFILE) {
+		free(conf->status_file);
+		if ((conf->status_file = strdup(over->status_file)) == NULL)
+			fatal("strdup");
+	}
 	if (mask & CONF_SET_CONTROL) {
 		free(conf->control);
 		if ((conf->control = strdup(over->control)) == NULL)
@@ -686,6 +732,11 @@ config_merge(struct config *conf, const struct config *over, int mask,
 	if (mask & CONF_SET_PIDFILE) {
 		free(conf->pidfile);
 		if ((conf->pidfile = strdup(over->pidfile)) == NULL)
+			fatal("strdup");
+	}
+	if (mask & CONF_SET_USER) {
+		free(conf->user);
+		if ((conf->user = strdup(over->user)) == NULL)
 			fatal("strdup");
 	}
 	if (mask & CONF_SET_STUN) {
@@ -725,6 +776,10 @@ config_print(FILE *fp, const struct config *conf)
 		fprintf(fp, "pidfile %s\n", conf->pidfile);
 	if (conf->state_file != NULL)
 		fprintf(fp, "state-file %s\n", conf->state_file);
+	if (conf->status_file != NULL)
+		fprintf(fp, "status-file %s\n", conf->status_file);
+	if (conf->user != NULL)
+		fprintf(fp, "user %s\n", conf->user);
 	if (conf->control != NULL)
 		fprintf(fp, "control %s\n", conf->control);
 	for (i = 0; i < conf->nstun; i++) {

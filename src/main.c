@@ -20,11 +20,14 @@
 #include "conf.h"
 #include "control.h"
 #include "driver.h"
+#include "gateway.h"
 #include "log.h"
 #include "loop.h"
 #include "mapping.h"
-#include "probe.h"
 #include "status.h"
+#include "priv.h"
+#include "probe.h"
+#include "sdnotify.h"
 #include "upnp.h"
 
 #define EXIT_USAGE	64
@@ -42,6 +45,9 @@
 #ifndef NATMAPD_CONTROL_SOCKET
 #define NATMAPD_CONTROL_SOCKET	"/run/natmapd/control"
 #endif
+#ifndef NATMAPD_STATUS_FILE
+#define NATMAPD_STATUS_FILE	"/run/natmapd/status.json"
+#endif
 
 enum {
 	OPT_LEASE = 256,
@@ -51,11 +57,13 @@ enum {
 	OPT_ANYPORT,
 	OPT_PROTOCOL,
 	OPT_STATEFILE,
+	OPT_STATUSFILE,
 	OPT_PROBE,
 	OPT_JSON,
 	OPT_STUNSERVER,
 	OPT_ECHOURL,
 	OPT_LIFETIME,
+	OPT_USER,
 	OPT_CONTROL,
 };
 
@@ -74,11 +82,13 @@ static const struct option longopts[] = {
 	{ "any-port",		no_argument,		NULL, OPT_ANYPORT },
 	{ "protocol",		required_argument,	NULL, OPT_PROTOCOL },
 	{ "state-file",		required_argument,	NULL, OPT_STATEFILE },
+	{ "status-file",	required_argument,	NULL, OPT_STATUSFILE },
 	{ "probe",		no_argument,		NULL, OPT_PROBE },
 	{ "json",		no_argument,		NULL, OPT_JSON },
 	{ "stun-server",	required_argument,	NULL, OPT_STUNSERVER },
 	{ "echo-url",		required_argument,	NULL, OPT_ECHOURL },
 	{ "mapping-lifetime",	required_argument,	NULL, OPT_LIFETIME },
+	{ "user",		required_argument,	NULL, OPT_USER },
 	{ "control",		required_argument,	NULL, OPT_CONTROL },
 	{ NULL,			0,			NULL, 0 },
 };
@@ -97,6 +107,7 @@ static int		stopping;
 static int		probe_mode;	/* --probe: report and exit */
 static char		config_error[512];	/* why build_config() failed */
 static struct probe_opts probe_opts;
+static struct priv_user	user;		/* --user, looked up at start */
 
 static void
 usage(FILE *fp)
@@ -106,8 +117,9 @@ usage(FILE *fp)
 	    "               [--interface if] [--gateway addr] [--pidfile file]"
 	    " [--any-port]\n"
 	    "               [--protocol auto|pcp|natpmp|upnp] [--state-file file]\n"
+	    "               [--status-file file|none]\n"
 	    "               [--stun-server host[:port]]... [--echo-url url]...\n"
-	    "               [--control path|none]\n"
+	    "               [--user user] [--control path|none]\n"
 	    "       natmapd --probe [--json] [--mapping-lifetime max] [-v] "
 	    "[-c file]\n"
 	    "               [--interface if] [--gateway addr]\n"
@@ -134,12 +146,17 @@ usage(FILE *fp)
 	    "                        pcp, natpmp or upnp\n"
 	    "      --state-file FILE what natmapd holds on the router "
 	    "(default %s)\n"
+	    "      --status-file FILE the status as JSON, kept up to date "
+	    "(none: no file;\n"
+	    "                        default %s)\n"
 	    "      --control PATH    control socket for natmapctl, or none "
 	    "(default %s)\n"
 	    "      --stun-server S   STUN server HOST[:PORT] (repeatable; "
 	    "replaces the file's)\n"
 	    "      --echo-url URL    HTTP(S) echo service (repeatable; "
 	    "replaces the file's)\n"
+	    "      --user USER       once started, drop root for USER and its "
+	    "groups\n"
 	    "      --probe           report on the network, the NAT and the "
 	    "gateway, and exit\n"
 	    "      --json            with --probe: print the report as JSON\n"
@@ -148,7 +165,7 @@ usage(FILE *fp)
 	    "                        an idle UDP mapping, up to MAX seconds "
 	    "(slow)\n",
 	    NATMAPD_CONF_FILE, CONF_LEASE_DEFAULT, NATMAPD_PID_FILE,
-	    NATMAPD_STATE_FILE, NATMAPD_CONTROL_SOCKET);
+	    NATMAPD_STATE_FILE, NATMAPD_STATUS_FILE, NATMAPD_CONTROL_SOCKET);
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -260,6 +277,13 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 			cli.state_file = optarg;
 			cli_mask |= CONF_SET_STATEFILE;
 			break;
+		case OPT_STATUSFILE:
+			if (optarg[0] != '/' && strcmp(optarg, "none") != 0)
+				usage_error("--status-file %s: not an absolute "
+				    "path or none", optarg);
+			cli.status_file = optarg;
+			cli_mask |= CONF_SET_STATUSFILE;
+			break;
 		case OPT_CONTROL:
 			if (!config_valid_control(optarg))
 				usage_error("--control %s: not none or an absolute "
@@ -267,6 +291,12 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 				    CONF_CONTROL_MAX);
 			cli.control = optarg;
 			cli_mask |= CONF_SET_CONTROL;
+			break;
+		case OPT_USER:
+			if (!config_valid_user(optarg))
+				usage_error("--user %s: not a user name", optarg);
+			cli.user = optarg;
+			cli_mask |= CONF_SET_USER;
 			break;
 		case OPT_PROTOCOL:
 			if (config_parse_gwproto(optarg, &cli.gwproto) == -1)
@@ -367,15 +397,50 @@ shutdown_done(void)
 	loop_stop();
 }
 
+static const char *
+status_path(const struct config *c)
+{
+	return c->status_file != NULL ? c->status_file : NATMAPD_STATUS_FILE;
+}
+
+/* The status file, unless "none"; its directory is made if missing. */
+static void
+status_start(const char *path)
+{
+	char dir[4096], *slash;
+
+	if (strcmp(path, "none") == 0) {
+		status_file_set(NULL);
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+			log_warn("cannot create %s", dir);
+	}
+	status_file_set(path);
+}
+
+/* Both NULL, or the same string. */
+static int
+same_setting(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
 /* SIGHUP, or natmapctl reload (why says which).  0, or -1: config_error says why. */
 static int
 reload(const char *why)
 {
 	struct config conf;
+	int r = 0;
 
+	sdnotify_reloading();
 	if (build_config(&conf, 0) != 0) {
 		log_warnx("%s: configuration not changed", why);
-		return -1;
+		r = -1;
+		goto out;
 	}
 	if (conf.gwproto != running.gwproto) {
 		log_warnx("%s: a new protocol setting takes effect when "
@@ -383,16 +448,31 @@ reload(const char *why)
 		    config_gwproto_name(running.gwproto));
 		conf.gwproto = running.gwproto;
 	}
-	if ((conf.control == NULL) != (running.control == NULL) ||
-	    (conf.control != NULL && strcmp(conf.control,
-	    running.control) != 0))
+	if (!same_setting(conf.control, running.control))
 		log_warnx("%s: a new control socket takes effect when natmapd "
 		    "restarts", why);
+	if (!same_setting(conf.user, running.user)) {
+		log_warnx("%s: a new user setting takes effect when "
+		    "natmapd restarts; still running as %s", why,
+		    running.user != NULL ? running.user :
+		    "the user it started as");
+		free(conf.user);
+		conf.user = NULL;
+		if (running.user != NULL &&
+		    (conf.user = strdup(running.user)) == NULL)
+			fatal("strdup");
+	}
 	log_info("%s: configuration reloaded from %s", why, conf_file);
+	if (strcmp(status_path(&conf), status_path(&running)) != 0) {
+		status_file_remove();
+		status_start(status_path(&conf));
+	}
 	mapping_reconfigure(&conf);
 	config_free(&running);
 	running = conf;
-	return 0;
+out:
+	sdnotify_reloaded();
+	return r;
 }
 
 /* natmapctl check: what SIGUSR1 does. */
@@ -425,7 +505,10 @@ control_reload(const struct control_req *req, char *err, size_t errlen)
 	return 0;
 }
 
-/* The control socket, opened before detaching so that a failure is seen. */
+/*
+ * The control socket, opened before detaching so that a failure is seen;
+ * with --user, its directory and the socket are the user's.
+ */
 static int
 control_start(void)
 {
@@ -439,10 +522,14 @@ control_start(void)
 
 	if (strcmp(path, "none") == 0)
 		return 0;
+	if (running.user != NULL)
+		priv_prepare_dir(&user, path, 0755);
 	if (control_open(path, &ops, err, sizeof(err)) == -1) {
 		fprintf(stderr, "natmapd: %s\n", err);
 		return -1;
 	}
+	if (running.user != NULL && chown(path, user.uid, user.gid) == -1)
+		log_warn("cannot give %s to user %s", path, user.name);
 	return 0;
 }
 
@@ -465,6 +552,7 @@ signal_read(struct loop_fd *lf, int ev)
 			}
 			stopping = 1;
 			log_info("signal %d: deleting mappings and exiting", c);
+			sdnotify_stopping();
 			mapping_shutdown(shutdown_done);
 			break;
 		case SIGHUP:
@@ -582,11 +670,19 @@ main(int argc, char *argv[])
 {
 	const struct mapping_driver *const *drivers;
 	size_t ndrivers;
+	const char *state_file, *pidfile;
+	char err[256];
 	int foreground = 0, check = 0, verbose = 0, r;
 
 	parse_args(argc, argv, &foreground, &check, &verbose);
 	if ((r = build_config(&running, 1)) != 0)
 		return r;
+	if (running.user != NULL && !probe_mode &&
+	    priv_lookup(running.user, &user, err, sizeof(err)) == -1) {
+		fprintf(stderr, "natmapd: %s\n", err);
+		config_free(&running);
+		return EXIT_CONFIG;
+	}
 	if (check) {
 		if (verbose)
 			config_print(stdout, &running);
@@ -603,29 +699,55 @@ main(int argc, char *argv[])
 	}
 	/* the table status is reported into; the control socket reads it */
 	status_init();
-	if (control_start() == -1)
+	if (control_start() == -1) {
+		config_free(&running);
 		return 1;
+	}
 	if (!foreground)
 		detach();
 	log_init(foreground, verbose);
 	setup_signals();
+	state_file = running.state_file != NULL ? running.state_file :
+	    NATMAPD_STATE_FILE;
+	pidfile = running.pidfile != NULL ? running.pidfile : NATMAPD_PID_FILE;
+	if (running.user != NULL) {
+		/* What the user writes, made or given to it while root. */
+		priv_prepare_dir(&user, state_file, 0700);
+		if (strcmp(status_path(&running), "none") != 0)
+			priv_prepare_dir(&user, status_path(&running), 0755);
+		if (!foreground)
+			priv_prepare_dir(&user, pidfile, 0755);
+	}
 	if (!foreground)
-		write_pidfile(running.pidfile != NULL ? running.pidfile :
-		    NATMAPD_PID_FILE);
+		write_pidfile(pidfile);
 	log_info("natmapd %s starting: %zu mapping%s", PACKAGE_VERSION,
 	    running.nports, running.nports == 1 ? "" : "s");
 	drivers = drivers_for(running.gwproto, &ndrivers);
+	status_start(status_path(&running));
 	mapping_init(&running, drivers, ndrivers);
-	mapping_state_file(running.state_file != NULL ? running.state_file :
-	    NATMAPD_STATE_FILE);
+	mapping_state_file(state_file);
 	mapping_watch_network();
+	sdnotify_init();
+	/* Netlink, the notify socket and the pid file are open: root goes. */
+	if (running.user != NULL) {
+		priv_drop(&user);
+		priv_check_dir(state_file, "state file");
+		if (strcmp(status_path(&running), "none") != 0)
+			priv_check_dir(status_path(&running), "status file");
+	}
 	mapping_start();
+	/* Ready when the first probe is over, a gateway found or not. */
+	sdnotify_ready_when(gateway_race_running);
 	loop_run();
 	control_close();
+	sdnotify_free();
 	mapping_free();
+	status_file_remove();
+	status_free();
 	config_free(&running);
 	if (pidfile_written != NULL) {
-		unlink(pidfile_written);
+		if (unlink(pidfile_written) == -1 && errno != ENOENT)
+			log_warn("cannot remove %s", pidfile_written);
 		free(pidfile_written);
 	}
 	log_info("natmapd stopped");

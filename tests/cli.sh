@@ -143,6 +143,8 @@ expect_usage "unknown long option" "--bogus" --bogus
 expect_usage "unknown long option with a value" "--bogus" --bogus=1
 expect_usage "bad --protocol" "--protocol igd" -n -m 1/tcp --protocol igd
 expect_usage "relative --state-file" "--state-file state" -n -m 1/tcp --state-file state
+expect_usage "relative --status-file" "--status-file status.json" -n -m 1/tcp \
+    --status-file status.json
 expect_usage "--protocol without a value" "--protocol" -n -m 1/tcp --protocol
 expect_usage "argument to --any-port" "--any-port" -n --any-port=yes \
     -m 8080/tcp -c "$tmp/empty.conf"
@@ -160,6 +162,9 @@ expect_usage "bad --stun-server port" "--stun-server 203.0.113.3:99999" \
 expect_usage "--echo-url with another scheme" "ftp://203.0.113.5/" \
     -n -m 1/tcp --echo-url ftp://203.0.113.5/
 expect_usage "-m without its argument" "-m" -n -m
+expect_usage "--user that is no user name" "--user root:root" \
+    -n -m 1/tcp --user root:root
+expect_usage "--user without a value" "--user" -n -m 1/tcp --user
 expect_usage "-c without its argument" "-c" -n -c
 expect_usage "--lease without its argument" "--lease" -n --lease
 expect_usage "bad --map port" "70000/tcp" -n -m 70000/tcp
@@ -217,6 +222,10 @@ for i in $(seq 1 1013); do
 done
 expect_config "file and command line over 1024 ports" "1024" \
     -n -c "$tmp/good.conf" "${args[@]}"
+
+expect_config "--user that does not exist" \
+    'user "natmapd-no-such-user": no such user' \
+    -n -m 1/tcp --user natmapd-no-such-user
 
 # ---- -n and -nv ----
 expect_output "-n with a valid config: exit 0, silent" "" -n -c "$tmp/good.conf"
@@ -295,6 +304,14 @@ state-file /tmp/natmapd.state
 map 8080/tcp
 " -nv -c "$tmp/empty.conf" -m 8080/tcp --state-file /tmp/natmapd.state
 
+printf 'status-file /tmp/file.json\nmap 8080/tcp\n' >"$tmp/status.conf"
+expect_output "-nv: --status-file replaces the file's" "lease 3600
+any-port no
+protocol auto
+status-file none
+map 8080/tcp
+" -nv -c "$tmp/status.conf" --status-file none
+
 printf 'stun-server 198.51.100.1\necho-url http://198.51.100.2/\nmap 8080/tcp\n' \
     >"$tmp/sources.conf"
 expect_output "-nv: --stun-server and --echo-url replace the file's" "lease 3600
@@ -314,6 +331,13 @@ echo-url http://198.51.100.2/
 map 8080/tcp
 " -nv -c "$tmp/sources.conf"
 
+printf 'user natmapd-no-such-user\nmap 8080/tcp\n' >"$tmp/user.conf"
+expect_output "-nv: --user replaces the file's user" "lease 3600
+any-port no
+protocol auto
+user nobody
+map 8080/tcp
+" -nv -c "$tmp/user.conf" --user nobody
 printf 'control /run/natmapd/control\nmap 8080/tcp\n' >"$tmp/control.conf"
 expect_output "-nv: --control replaces the file's control" "lease 3600
 any-port no

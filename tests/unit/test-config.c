@@ -444,6 +444,7 @@ test_every_keyword(void **state)
 	    "interface eth0\n"
 	    "gateway 192.168.1.1\n"
 	    "pidfile /run/natmapd.pid\n"
+	    "status-file /run/natmapd/s.json\n"
 	    "any-port yes\n"
 	    "protocol natpmp\n");
 	assert_int_equal(c.nmaps, 4);
@@ -459,6 +460,7 @@ test_every_keyword(void **state)
 	inet_pton(AF_INET, "192.168.1.1", &gw);
 	assert_int_equal(c.gateway.s_addr, gw.s_addr);
 	assert_string_equal(c.pidfile, "/run/natmapd.pid");
+	assert_string_equal(c.status_file, "/run/natmapd/s.json");
 	assert_int_equal(c.any_port, 1);
 	assert_print(&c,
 	    "interface eth0\n"
@@ -467,6 +469,7 @@ test_every_keyword(void **state)
 	    "any-port yes\n"
 	    "protocol natpmp\n"
 	    "pidfile /run/natmapd.pid\n"
+	    "status-file /run/natmapd/s.json\n"
 	    "map 8080/tcp\n"
 	    "map 8080:18080/udp\n"
 	    "map 5000-5010/udp\n"
@@ -627,10 +630,63 @@ test_errors(void **state)
 	    "t.conf:1: pidfile: \"natmapd.pid\" is not an absolute path");
 	PARSE_ERR("pidfile ./natmapd.pid\n",
 	    "t.conf:1: pidfile: \"./natmapd.pid\" is not an absolute path");
+	PARSE_ERR("status-file status.json\n",
+	    "t.conf:1: status-file: \"status.json\" is not an absolute path "
+	    "or none");
+	PARSE_ERR("status-file\n",
+	    "t.conf:1: status-file: expected one argument, got 0");
 	PARSE_ERR("map 1/tcp 2 3 4 5 6 7 8\n",
 	    "t.conf:1: too many words");
 	PARSE_ERR("map 1/tcp 2 3 4 5 6 7\n",
 	    "t.conf:1: map: expected one argument, got 7");
+}
+
+/* user: a name as useradd(8) takes it; the last one wins; the command line's over the file's. */
+static void
+test_user(void **state)
+{
+	static const char *good[] = { "nobody", "_natmapd", "a.b-c_d",
+	    "NatMap", "65534", "machine$",
+	    "abcdefghijklmnopqrstuvwxyz012345" };
+	static const char *bad[] = { "", "-x", "$", "x$y", "a/b", "a:b",
+	    "a b", "a\tb", "\xc3\xa9t\xc3\xa9",
+	    "abcdefghijklmnopqrstuvwxyz0123456" };
+	struct config file, cli;
+	char err[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < TU_ARRAY_LEN(good); i++)
+		if (!config_valid_user(good[i]))
+			fail_msg("\"%s\" refused", good[i]);
+	for (i = 0; i < TU_ARRAY_LEN(bad); i++)
+		if (config_valid_user(bad[i]))
+			fail_msg("\"%s\" accepted", bad[i]);
+
+	parse_ok(&file, "user natmapd\nuser nobody\nmap 8080/tcp\n");
+	assert_string_equal(file.user, "nobody");
+	assert_print(&file,
+	    "lease 3600\n"
+	    "any-port no\n"
+	    "protocol auto\n"
+	    "user nobody\n"
+	    "map 8080/tcp\n");
+	config_init(&cli);
+	cli.user = strdup("_natmapd");
+	assert_int_equal(config_merge(&file, &cli, 0, err, sizeof(err)), 0);
+	assert_string_equal(file.user, "nobody");
+	assert_int_equal(config_merge(&file, &cli, CONF_SET_USER, err,
+	    sizeof(err)), 0);
+	assert_string_equal(file.user, "_natmapd");
+	assert_ptr_not_equal(file.user, cli.user);
+	config_free(&cli);
+	config_free(&file);
+
+	PARSE_ERR("user\n", "t.conf:1: user: expected one argument, got 0");
+	PARSE_ERR("user a b\n", "t.conf:1: user: expected one argument, got 2");
+	PARSE_ERR("map 1/tcp\nuser -root\n",
+	    "t.conf:2: user: \"-root\" is not a user name");
+	PARSE_ERR("user a:0\n", "t.conf:1: user: \"a:0\" is not a user name");
 }
 
 static void
@@ -1096,6 +1152,7 @@ main(void)
 		cmocka_unit_test(test_comments_blanks),
 		cmocka_unit_test(test_crlf),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_user),
 		cmocka_unit_test(test_bad_bytes),
 		cmocka_unit_test(test_bad_bytes_in_comment),
 		cmocka_unit_test(test_long_lines),
