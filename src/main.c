@@ -507,7 +507,9 @@ control_reload(const struct control_req *req, char *err, size_t errlen)
 
 /*
  * The control socket, opened before detaching so that a failure is seen;
- * with --user, its directory and the socket are the user's.
+ * with --user, its directory and the socket are the user's.  The default
+ * one is a convenience: natmapd without root, or a second natmapd, runs
+ * without it.  One that was asked for must be there.
  */
 static int
 control_start(void)
@@ -525,8 +527,12 @@ control_start(void)
 	if (running.user != NULL)
 		priv_prepare_dir(&user, path, 0755);
 	if (control_open(path, &ops, err, sizeof(err)) == -1) {
-		fprintf(stderr, "natmapd: %s\n", err);
-		return -1;
+		if (running.control != NULL) {
+			fprintf(stderr, "natmapd: %s\n", err);
+			return -1;
+		}
+		log_warnx("%s; running without a control socket", err);
+		return 0;
 	}
 	if (running.user != NULL && chown(path, user.uid, user.gid) == -1)
 		log_warn("cannot give %s to user %s", path, user.name);

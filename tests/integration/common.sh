@@ -60,7 +60,8 @@ nm_start() {
 	shift 2
 	ip netns exec "$ns" "$NATMAPD" -f -v -c "$NM_CONF" \
 	    --state-file "$LAB_DIR/natmapd.state" \
-	    --status-file "$LAB_DIR/status.json" "$@" \
+	    --status-file "$LAB_DIR/status.json" \
+	    --control "$LAB_DIR/control" "$@" \
 	    </dev/null >"$NM_LOG" 2>&1 &
 	NM_PID=$!
 	NM_T0=$(lab_now_ms)
