@@ -1,0 +1,262 @@
+# SPDX-License-Identifier: ISC
+# natmapctl and the control socket: status --json says what a WAN host reaches;
+# wait, check and reload are answered; 100 idle clients, garbage, an
+# over-long line and a client that never reads do not stop a renewal.
+. "$(dirname "$0")/common.sh"
+
+NATMAPCTL=${NATMAPCTL:-$(dirname "$NATMAPD")/natmapctl}
+if [ ! -x "$NATMAPCTL" ]; then
+	echo "1..0 # SKIP no natmapctl binary at $NATMAPCTL"
+	exit 0
+fi
+lab_need_python || { tap_fail "python3 for the clients"; tap_done; exit 1; }
+lab_init || { tap_fail "lab builds"; tap_done; exit 1; }
+lab_router_start || { tap_fail "miniupnpd starts"; tap_done; exit 1; }
+lab_serve_tcp 8080
+lab_serve_udp 5353
+lab_serve_tcp 7000
+CTL=$LAB_DIR/control
+RENEW_LIMIT=50		# s from the mapping to the renewal (PCP: 30..37.5 s)
+
+# A UNIX socket is a file: natmapctl reaches it from any namespace.
+ctl() { "$NATMAPCTL" -s "$CTL" "$@"; }
+# json_get EXPR: a Python expression over s, the object status --json prints
+json_get() {
+	ctl status --json 2>/dev/null | python3 -c 'import json, sys
+s = json.load(sys.stdin)
+print(eval(sys.argv[1]))' "$1" 2>/dev/null
+}
+map_get() { json_get "[m for m in s['mappings'] if m['spec'] == '$1'][0]['$2']"; }
+up_at() {	# up_at SPEC PORT: up, reachable, at the router's WAN address and PORT
+	[ "$(map_get "$1" state)" = up ] &&
+	    [ "$(map_get "$1" reachable)" = True ] &&
+	    [ "$(map_get "$1" external_address)" = "$LAB_RTR_WAN_IP" ] &&
+	    [ "$(map_get "$1" external_port)" = "$2" ]
+}
+
+nm_start lan natmapd.log -m 8080/tcp -m 5353:15353/udp --protocol pcp \
+    --lease 60
+tap_check "the control socket is there, mode 0660" \
+    lab_wait 10 eval '[ -S "$CTL" ] && [ "$(stat -c %a "$CTL")" = 660 ]'
+tap_check "tcp 8080 reached from the WAN" \
+    lab_wait 10 lab_reach_tcp "$LAB_RTR_WAN_IP" 8080
+MAPPED=$(lab_now_ms)
+EXP0=$(lease_expiry tcp 8080)
+tap_check "status --json: 8080/tcp up at the endpoint the WAN reached" \
+    lab_wait 5 up_at 8080/tcp 8080
+tap_check "udp 5353 reached from the WAN as 15353" \
+    lab_wait 10 lab_reach_udp "$LAB_RTR_WAN_IP" 15353
+tap_check "status --json: 5353:15353/udp up at 15353" \
+    lab_wait 5 up_at 5353:15353/udp 15353
+tap_check "status --json: the gateway, through PCP, at the router's LAN address" \
+    eval '[ "$(json_get "s[\"gateway\"][\"method\"]")" = pcp ] &&
+	[ "$(json_get "s[\"gateway\"][\"address\"]")" = "$LAB_RTR_LAN_IP" ]'
+out=$(ctl status 2>&1)
+if grep -Eq "^8080/tcp +pcp +up +$LAB_RTR_WAN_IP:8080 " <<<"$out" &&
+    grep -Eq "^5353:15353/udp +pcp +up +$LAB_RTR_WAN_IP:15353 " <<<"$out"; then
+	tap_ok "status: a line a mapping, up at the endpoints reached"
+else
+	tap_fail "status: a line a mapping, up at the endpoints reached" "$out"
+fi
+out=$(ctl wait 8080/tcp --timeout 5 2>&1)
+if [ "$out" = "$LAB_RTR_WAN_IP:8080" ]; then
+	tap_ok "wait 8080/tcp: $out at once"
+else
+	tap_fail "wait 8080/tcp: $LAB_RTR_WAN_IP:8080 at once" "got: $out"
+fi
+ctl wait 9999/tcp --timeout 1 >/dev/null 2>&1
+tap_check "wait for a mapping natmapd does not hold: exit 1" test $? = 1
+
+ctl check >"$LAB_DIR/ctl.out" 2>&1
+rc=$?
+tap_check "check: answered, exit 0" test "$rc" = 0
+tap_check "check: natmapd probes again, as for SIGUSR1" \
+    nm_wait_log 5 "^control socket: check$"
+
+# reload: a new mapping, and wait for it
+printf 'map 7000/tcp\n' >"$NM_CONF"
+ctl reload >"$LAB_DIR/ctl.out" 2>&1
+rc=$?
+tap_check "reload: answered, exit 0" test "$rc" = 0
+out=$(ctl wait 7000/tcp --timeout 20 2>&1)
+if [ "$out" = "$LAB_RTR_WAN_IP:7000" ]; then
+	tap_ok "wait 7000/tcp after the reload: $out"
+else
+	tap_fail "wait 7000/tcp after the reload: $LAB_RTR_WAN_IP:7000" \
+	    "got: $out"
+fi
+tap_check "and a WAN host reaches it" \
+    lab_wait 10 lab_reach_tcp "$LAB_RTR_WAN_IP" 7000
+printf 'mapp 7000/tcp\n' >"$NM_CONF"
+out=$(ctl reload 2>&1)
+rc=$?
+if [ "$rc" = 1 ] && grep -q 'unknown keyword "mapp"' <<<"$out"; then
+	tap_ok "reload of a broken file: exit 1, \"$out\""
+else
+	tap_fail "reload of a broken file: exit 1 and the reason" \
+	    "exit $rc: $out"
+fi
+printf 'map 7000/tcp\n' >"$NM_CONF"
+
+# a second natmapd on the same socket does not start
+lab_lan timeout 10 "$NATMAPD" -f -c "$NM_CONF" --state-file \
+    "$LAB_DIR/second.state" --status-file none --control "$CTL" -m 9/tcp \
+    </dev/null >"$LAB_DIR/second.log" 2>&1
+rc=$?
+if [ "$rc" = 1 ] && grep -q "another natmapd answers there" "$LAB_DIR/second.log"; then
+	tap_ok "a second natmapd on the socket: exit 1, \"$(head -n 1 "$LAB_DIR/second.log")\""
+else
+	tap_fail "a second natmapd on the socket: exit 1" "exit $rc" \
+	    "$(cat "$LAB_DIR/second.log")"
+fi
+tap_check "the first one still answers" eval 'ctl status >/dev/null'
+
+# ---- abuse while the renewal is due ----
+cat >"$LAB_DIR/abuse.py" <<'PY'
+import os, socket, sys, time
+
+path, stop, out = sys.argv[1], sys.argv[2], sys.argv[3]
+n = {"connects": 0, "busy": 0, "dropped": 0, "garbage_answers": 0,
+     "hog_sent": 0, "hog_dropped": 0, "long_closed": 0}
+
+def connect():
+    """Connected once the backlog has room (natmapd takes 8 a round)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.setblocking(False)
+    end = time.monotonic() + 10
+    while True:
+        try:
+            s.connect(path)
+            break
+        except BlockingIOError:
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.01)
+    n["connects"] += 1
+    return s
+
+def gone(s):
+    """Read what came; True once natmapd closed it."""
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                return True
+            n["busy"] += b.count(b'"code":"busy"')
+            n["dropped"] += b.count(b'"code":"idle"')
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+def too_long():
+    """A line with no end: told so, then closed."""
+    s = connect()
+    s.setblocking(True)
+    s.settimeout(5)
+    got = b""
+    try:
+        s.sendall(b"x" * 6000)
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            got += b
+    except OSError:
+        pass
+    s.close()
+    return b'"code":"too-long"' in got
+
+hog = connect()
+garbage = connect()
+n["long_closed"] += too_long()
+idle = [connect() for _ in range(100)]
+while not os.path.exists(stop):
+    # 100 clients that say nothing: those closed come back
+    for i, s in enumerate(idle):
+        if gone(s):
+            s.close()
+            idle[i] = connect()
+    # a client that asks for the status and never reads
+    try:
+        hog.send(b'{"command":"status"}\n' * 20)
+        n["hog_sent"] += 20
+    except BlockingIOError:
+        pass
+    except OSError:
+        # refused for want of room (a busy line), or dropped for not reading
+        try:
+            first = hog.recv(64)
+        except OSError:
+            first = b""
+        if b'"code":"busy"' not in first:
+            n["hog_dropped"] += 1
+        hog.close()
+        hog = connect()
+    # garbage, and a line with no end
+    try:
+        garbage.send(b'\x16\x03\x01 GET / HTTP/1.1 {"command":[[[\n')
+        b = garbage.recv(65536)
+        n["garbage_answers"] += b.count(b'"code":"bad-request"')
+        if not b:
+            raise OSError
+    except BlockingIOError:
+        pass
+    except OSError:
+        garbage.close()
+        garbage = connect()
+    time.sleep(0.2)
+with open(out, "w") as f:
+    f.write(" ".join("%s=%d" % kv for kv in sorted(n.items())) + "\n")
+PY
+rm -f "$LAB_DIR/abuse.stop"
+python3 "$LAB_DIR/abuse.py" "$CTL" "$LAB_DIR/abuse.stop" "$LAB_DIR/abuse.out" \
+    2>"$LAB_DIR/abuse.err" &
+abuse=$!
+it_on_exit "kill $abuse 2>/dev/null"
+renewed() {
+	local e
+	nm_log_has "^tcp 8080 renewed, lease 60s$" &&
+	    e=$(lease_expiry tcp 8080) && [ -n "$EXP0" ] && [ "$e" -ge $((EXP0 + 15)) ]
+}
+left=$(( RENEW_LIMIT - ($(lab_now_ms) - MAPPED) / 1000 ))
+[ "$left" -lt 1 ] && left=1
+if lab_wait "$left" renewed; then
+	tap_ok "renewed during the abuse, the router's lease too, $(( ($(lab_now_ms) - MAPPED) / 1000 )) s after the mapping (limit $RENEW_LIMIT s)"
+else
+	tap_fail "renewed during the abuse within $RENEW_LIMIT s of the mapping" \
+	    "lease: $(lease_of tcp 8080)" "$(nm_diag)"
+fi
+tap_check "still reached from the WAN after the renewal" \
+    lab_wait 10 lab_reach_tcp "$LAB_RTR_WAN_IP" 8080
+touch "$LAB_DIR/abuse.stop"
+lab_wait 20 eval '! kill -0 '"$abuse"' 2>/dev/null'
+stats=$(cat "$LAB_DIR/abuse.out" 2>/dev/null)
+tap_diag "abuse: ${stats:-no figures}" "$(cat "$LAB_DIR/abuse.err")"
+get_stat() { sed -n "s/.*\\b$1=\\([0-9]*\\).*/\\1/p" <<<"$stats"; }
+if [ "$(get_stat busy)" -ge 68 ] 2>/dev/null; then
+	tap_ok "clients past 32 were told busy ($(get_stat busy) times)"
+else
+	tap_fail "clients past 32 were told busy" "$stats"
+fi
+if [ "$(get_stat garbage_answers)" -ge 1 ] 2>/dev/null &&
+    [ "$(get_stat long_closed)" -ge 1 ] 2>/dev/null; then
+	tap_ok "garbage got errors, an over-long line was told so and closed"
+else
+	tap_fail "garbage got errors, an over-long line was told so and closed" "$stats"
+fi
+if [ "$(get_stat hog_dropped)" -ge 1 ] 2>/dev/null; then
+	tap_ok "a client that never reads was dropped ($(get_stat hog_dropped) times)"
+else
+	tap_fail "a client that never reads was dropped" "$stats"
+fi
+tap_check "natmapd answers once they are gone" \
+    lab_wait 10 eval 'ctl status >/dev/null 2>&1'
+tap_check "and 8080/tcp is still up in the status" up_at 8080/tcp 8080
+
+# a slow router (a loaded machine) is given its time to answer the deletes
+nm_stop_check "SIGTERM" 10000
+tap_check "the control socket is gone after SIGTERM" test ! -e "$CTL"
+ctl status >/dev/null 2>&1
+tap_check "natmapctl then: exit 3" test $? = 3
+tap_done
