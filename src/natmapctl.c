@@ -385,7 +385,7 @@ main(int argc, char *argv[])
 	char *line, esc[1024];
 	unsigned int wait_s;
 	size_t len;
-	int ch, fd, ok;
+	int ch, fd, ok, rc;
 
 	while ((ch = getopt(argc, argv, "+hs:")) != -1) {
 		switch (ch) {
@@ -399,9 +399,9 @@ main(int argc, char *argv[])
 		}
 	}
 	parse_command(argc - optind, argv + optind, &a);
+	fd = ctl_connect(path);
 	if ((line = control_request(a.cmd, a.spec, a.timeout, &len)) == NULL)
 		die(EXIT_CONNECT, "out of memory");
-	fd = ctl_connect(path);
 	ctl_send(fd, line, len);
 	free(line);
 	wait_s = a.cmd != CONTROL_WAIT ? 0 : a.timeout != UINT32_MAX ?
@@ -413,8 +413,10 @@ main(int argc, char *argv[])
 
 		fprintf(stderr, "natmapctl: %s\n",
 		    safe(get_string(answer, "error"), esc, sizeof(esc)));
-		return code != NULL && strcmp(code, CONTROL_E_TIMEOUT) == 0 ?
+		rc = code != NULL && strcmp(code, CONTROL_E_TIMEOUT) == 0 ?
 		    EXIT_TIMEOUT : EXIT_REFUSED;
+		json_object_put(answer);
+		return rc;
 	}
 	switch (a.cmd) {
 	case CONTROL_STATUS:
