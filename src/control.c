@@ -119,7 +119,7 @@ client_events(struct ctl_client *c)
 static int
 client_queue(struct ctl_client *c, char *line)
 {
-	size_t pending = c->outlen - c->outoff, len;
+	size_t pending = c->outlen - c->outoff, len, cap;
 	char *n;
 
 	if (line == NULL) {
@@ -141,14 +141,19 @@ client_queue(struct ctl_client *c, char *line)
 		c->outlen = pending;
 	}
 	if (c->outlen + len > c->outcap) {
-		if ((n = realloc(c->out, c->outlen + len)) == NULL) {
+		/* doubling, up to the bound: many small answers copy little */
+		cap = c->outcap * 2 < CONTROL_MAX_OUTPUT ? c->outcap * 2 :
+		    CONTROL_MAX_OUTPUT;
+		if (cap < c->outlen + len)
+			cap = c->outlen + len;
+		if ((n = realloc(c->out, cap)) == NULL) {
 			log_warnx("control: out of memory for an answer");
 			free(line);
 			client_drop(c);
 			return -1;
 		}
 		c->out = n;
-		c->outcap = c->outlen + len;
+		c->outcap = cap;
 	}
 	memcpy(c->out + c->outlen, line, len);
 	c->outlen += len;
