@@ -15,7 +15,6 @@ lab_router_start || { tap_fail "miniupnpd starts"; tap_done; exit 1; }
 lab_serve_tcp 8080
 lab_serve_udp 5353
 lab_serve_tcp 7000
-CTL=$LAB_DIR/control
 RENEW_LIMIT=50		# s from the mapping to the renewal (PCP: 30..37.5 s)
 
 # A UNIX socket is a file: natmapctl reaches it from any namespace.
@@ -36,6 +35,7 @@ up_at() {	# up_at SPEC PORT: up, reachable, at the router's WAN address and PORT
 
 nm_start lan natmapd.log -m 8080/tcp -m 5353:15353/udp --protocol pcp \
     --lease 60
+CTL=$NM_CTL
 tap_check "the control socket is there, mode 0660" \
     lab_wait 10 eval '[ -S "$CTL" ] && [ "$(stat -c %a "$CTL")" = 660 ]'
 tap_check "tcp 8080 reached from the WAN" \
