@@ -505,6 +505,19 @@ control_reload(const struct control_req *req, char *err, size_t errlen)
 	return 0;
 }
 
+/* natmapctl add and remove: mappings at run time (the engine says no while stopping). */
+static int
+control_add(const struct control_req *req, char *err, size_t errlen)
+{
+	return mapping_runtime_add(&req->map, err, errlen);
+}
+
+static int
+control_remove(const struct control_req *req, char *err, size_t errlen)
+{
+	return mapping_runtime_remove(&req->map, err, errlen);
+}
+
 /*
  * The control socket, opened before detaching so that a failure is seen;
  * with --user, its directory and the socket are the user's.  The default
@@ -517,6 +530,8 @@ control_start(void)
 	static const struct control_ops ops = {
 		.check = control_check,
 		.reload = control_reload,
+		.add = control_add,
+		.remove = control_remove,
 	};
 	const char *path = running.control != NULL ? running.control :
 	    NATMAPD_CONTROL_SOCKET;
