@@ -57,6 +57,8 @@ struct ctl_client {
 static struct {
 	int			 fd;
 	char			*path;		/* ours to remove */
+	dev_t			 dev;		/* the socket file made there */
+	ino_t			 ino;
 	struct loop_fd		 lfd;
 	struct timer		 pause;
 	struct control_ops	 ops;
@@ -685,7 +687,8 @@ control_open(const char *path, const struct control_ops *ops, char *err,
 		return -1;
 	}
 	umask(old);
-	if (chmod(path, 0660) == -1 || listen(fd, CONTROL_BACKLOG) == -1) {
+	if (listen(fd, CONTROL_BACKLOG) == -1 || chmod(path, 0660) == -1 ||
+	    lstat(path, &st) == -1) {
 		config_seterr(err, errlen, "control socket %s: %s", path,
 		    strerror(errno));
 		unlink(path);
@@ -694,6 +697,8 @@ control_open(const char *path, const struct control_ops *ops, char *err,
 	}
 	if ((ctl.path = strdup(path)) == NULL)
 		fatal("strdup");
+	ctl.dev = st.st_dev;
+	ctl.ino = st.st_ino;
 	ctl.fd = fd;
 	ctl.ops = *ops;
 	timer_init(&ctl.pause, control_resume);
@@ -706,6 +711,7 @@ control_open(const char *path, const struct control_ops *ops, char *err,
 void
 control_close(void)
 {
+	struct stat st;
 	size_t i;
 
 	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)
@@ -718,7 +724,10 @@ control_close(void)
 		ctl.fd = -1;
 	}
 	if (ctl.path != NULL) {
-		if (unlink(ctl.path) == -1 && errno != ENOENT)
+		/* only the socket made here: another natmapd may have replaced it */
+		if (lstat(ctl.path, &st) == 0 && st.st_dev == ctl.dev &&
+		    st.st_ino == ctl.ino && unlink(ctl.path) == -1 &&
+		    errno != ENOENT)
 			log_warn("%s", ctl.path);
 		free(ctl.path);
 		ctl.path = NULL;

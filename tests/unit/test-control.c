@@ -403,6 +403,17 @@ test_stale(void **state)
 	open_err(longp, want);
 
 	assert_int_equal(control_open(path, &ops, err, sizeof(err)), 0);
+
+	/* replaced meanwhile (by a natmapd that found it stale): left be */
+	assert_int_equal(unlink(path), 0);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	control_close();
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	close(fd);
+	unlink(path);
+	assert_int_equal(control_open(path, &ops, err, sizeof(err)), 0);
 }
 
 /* Every command answers; the callbacks run; a NULL one is "not supported yet". */
