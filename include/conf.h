@@ -15,6 +15,8 @@
 #define CONF_LEASE_MAX		604800
 #define CONF_MAX_SERVERS	8	/* stun-server and echo-url statements each */
 #define CONF_STUN_PORT		3478
+/* A UNIX socket's path: sizeof(sun_path) - 1. */
+#define CONF_CONTROL_MAX	((size_t)107)
 
 enum conf_proto {
 	CONF_TCP,
@@ -57,6 +59,7 @@ struct config {
 	char		*state_file;
 	char		*status_file;	/* NULL: the default; "none": no file */
 	char		*user;		/* drop root to this user; NULL: stay */
+	char		*control;	/* control socket; "none": no socket */
 	struct conf_server stun[CONF_MAX_SERVERS];
 	size_t		 nstun;
 	char		*echo[CONF_MAX_SERVERS];	/* echo-url */
@@ -75,6 +78,7 @@ struct config {
 #define CONF_SET_ECHO		0x100
 #define CONF_SET_STATUSFILE	0x200
 #define CONF_SET_USER		0x400
+#define CONF_SET_CONTROL	0x1000
 
 void	 config_init(struct config *);
 void	 config_free(struct config *);
@@ -100,6 +104,8 @@ int	 config_merge(struct config *conf, const struct config *over,
 int	 config_valid_ifname(const char *);
 /* A user name as useradd(8) takes it: [A-Za-z0-9_.-], not first '-', up to 32. */
 int	 config_valid_user(const char *);
+/* "none", or an absolute path of at most CONF_CONTROL_MAX bytes. */
+int	 config_valid_control(const char *);
 /* "host", "host:port", "[v6]", "[v6]:port" or a bare IPv6 address. */
 int	 config_parse_server(const char *, struct conf_server *, char *err,
 	    size_t);

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -89,6 +90,7 @@ config_free(struct config *conf)
 	free(conf->state_file);
 	free(conf->status_file);
 	free(conf->user);
+	free(conf->control);
 	for (i = 0; i < conf->necho; i++)
 		free(conf->echo[i]);
 	memset(conf, 0, sizeof(*conf));
@@ -434,6 +436,16 @@ config_valid_user(const char *s)
 	return 1;
 }
 
+_Static_assert(sizeof(((struct sockaddr_un *)0)->sun_path) ==
+    CONF_CONTROL_MAX + 1, "CONF_CONTROL_MAX is not sun_path's");
+
+int
+config_valid_control(const char *s)
+{
+	return strcmp(s, "none") == 0 || (s[0] == '/' &&
+	    strlen(s) <= CONF_CONTROL_MAX);
+}
+
 /* One statement already split in tokens; msg receives the error without position. */
 static int
 parse_statement(struct config *conf, char **tok, int ntok, char *msg,
@@ -530,6 +542,19 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 		}
 		free(conf->user);
 		if ((conf->user = strdup(tok[1])) == NULL)
+			fatal("strdup");
+		return 0;
+	} else if (strcmp(kw, "control") == 0) {
+		if (nargs != 1)
+			goto nargs;
+		if (!config_valid_control(tok[1])) {
+			config_seterr(msg, msglen, "control: \"%s\" is not "
+			    "none or an absolute path of at most %zu bytes",
+			    tok[1], CONF_CONTROL_MAX);
+			return -1;
+		}
+		free(conf->control);
+		if ((conf->control = strdup(tok[1])) == NULL)
 			fatal("strdup");
 		return 0;
 	} else if (strcmp(kw, "stun-server") == 0) {
@@ -699,6 +724,11 @@ config_merge(struct config *conf, const struct config *over, int mask,
 		if ((conf->status_file = strdup(over->status_file)) == NULL)
 			fatal("strdup");
 	}
+	if (mask & CONF_SET_CONTROL) {
+		free(conf->control);
+		if ((conf->control = strdup(over->control)) == NULL)
+			fatal("strdup");
+	}
 	if (mask & CONF_SET_PIDFILE) {
 		free(conf->pidfile);
 		if ((conf->pidfile = strdup(over->pidfile)) == NULL)
@@ -750,6 +780,8 @@ config_print(FILE *fp, const struct config *conf)
 		fprintf(fp, "status-file %s\n", conf->status_file);
 	if (conf->user != NULL)
 		fprintf(fp, "user %s\n", conf->user);
+	if (conf->control != NULL)
+		fprintf(fp, "control %s\n", conf->control);
 	for (i = 0; i < conf->nstun; i++) {
 		char srv[300];
 

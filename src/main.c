@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "control.h"
 #include "driver.h"
 #include "gateway.h"
 #include "log.h"
@@ -41,6 +42,9 @@
 #ifndef NATMAPD_STATE_FILE
 #define NATMAPD_STATE_FILE	"/var/lib/natmapd/state"
 #endif
+#ifndef NATMAPD_CONTROL_SOCKET
+#define NATMAPD_CONTROL_SOCKET	"/run/natmapd/control"
+#endif
 #ifndef NATMAPD_STATUS_FILE
 #define NATMAPD_STATUS_FILE	"/run/natmapd/status.json"
 #endif
@@ -60,6 +64,7 @@ enum {
 	OPT_ECHOURL,
 	OPT_LIFETIME,
 	OPT_USER,
+	OPT_CONTROL,
 };
 
 static const struct option longopts[] = {
@@ -84,6 +89,7 @@ static const struct option longopts[] = {
 	{ "echo-url",		required_argument,	NULL, OPT_ECHOURL },
 	{ "mapping-lifetime",	required_argument,	NULL, OPT_LIFETIME },
 	{ "user",		required_argument,	NULL, OPT_USER },
+	{ "control",		required_argument,	NULL, OPT_CONTROL },
 	{ NULL,			0,			NULL, 0 },
 };
 
@@ -99,6 +105,7 @@ static int		sigpipe[2] = { -1, -1 };
 static struct loop_fd	sig_lfd;
 static int		stopping;
 static int		probe_mode;	/* --probe: report and exit */
+static char		config_error[512];	/* why build_config() failed */
 static struct probe_opts probe_opts;
 static struct priv_user	user;		/* --user, looked up at start */
 
@@ -112,7 +119,7 @@ usage(FILE *fp)
 	    "               [--protocol auto|pcp|natpmp|upnp] [--state-file file]\n"
 	    "               [--status-file file|none]\n"
 	    "               [--stun-server host[:port]]... [--echo-url url]...\n"
-	    "               [--user user]\n"
+	    "               [--user user] [--control path|none]\n"
 	    "       natmapd --probe [--json] [--mapping-lifetime max] [-v] "
 	    "[-c file]\n"
 	    "               [--interface if] [--gateway addr]\n"
@@ -142,6 +149,8 @@ usage(FILE *fp)
 	    "      --status-file FILE the status as JSON, kept up to date "
 	    "(none: no file;\n"
 	    "                        default %s)\n"
+	    "      --control PATH    control socket for natmapctl, or none "
+	    "(default %s)\n"
 	    "      --stun-server S   STUN server HOST[:PORT] (repeatable; "
 	    "replaces the file's)\n"
 	    "      --echo-url URL    HTTP(S) echo service (repeatable; "
@@ -156,7 +165,7 @@ usage(FILE *fp)
 	    "                        an idle UDP mapping, up to MAX seconds "
 	    "(slow)\n",
 	    NATMAPD_CONF_FILE, CONF_LEASE_DEFAULT, NATMAPD_PID_FILE,
-	    NATMAPD_STATE_FILE, NATMAPD_STATUS_FILE);
+	    NATMAPD_STATE_FILE, NATMAPD_STATUS_FILE, NATMAPD_CONTROL_SOCKET);
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -275,6 +284,14 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 			cli.status_file = optarg;
 			cli_mask |= CONF_SET_STATUSFILE;
 			break;
+		case OPT_CONTROL:
+			if (!config_valid_control(optarg))
+				usage_error("--control %s: not none or an absolute "
+				    "path of at most %zu bytes", optarg,
+				    CONF_CONTROL_MAX);
+			cli.control = optarg;
+			cli_mask |= CONF_SET_CONTROL;
+			break;
 		case OPT_USER:
 			if (!config_valid_user(optarg))
 				usage_error("--user %s: not a user name", optarg);
@@ -344,6 +361,7 @@ build_config(struct config *conf, int foreground_errors)
 			fprintf(stderr, "natmapd: %s\n", err);
 		else
 			log_warnx("%s", err);
+		snprintf(config_error, sizeof(config_error), "%s", err);
 		config_free(conf);
 		return EXIT_CONFIG;
 	}
@@ -354,6 +372,7 @@ build_config(struct config *conf, int foreground_errors)
 			fprintf(stderr, "natmapd: %s\n", err);
 		else
 			log_warnx("%s", err);
+		snprintf(config_error, sizeof(config_error), "%s", err);
 		config_free(conf);
 		return EXIT_CONFIG;
 	}
@@ -403,25 +422,38 @@ status_start(const char *path)
 	status_file_set(path);
 }
 
-static void
-reload(void)
+/* Both NULL, or the same string. */
+static int
+same_setting(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* SIGHUP, or natmapctl reload (why says which).  0, or -1: config_error says why. */
+static int
+reload(const char *why)
 {
 	struct config conf;
+	int r = 0;
 
+	sdnotify_reloading();
 	if (build_config(&conf, 0) != 0) {
-		log_warnx("SIGHUP: configuration not changed");
-		return;
+		log_warnx("%s: configuration not changed", why);
+		r = -1;
+		goto out;
 	}
 	if (conf.gwproto != running.gwproto) {
-		log_warnx("SIGHUP: a new protocol setting takes effect when "
-		    "natmapd restarts; still using %s",
+		log_warnx("%s: a new protocol setting takes effect when "
+		    "natmapd restarts; still using %s", why,
 		    config_gwproto_name(running.gwproto));
 		conf.gwproto = running.gwproto;
 	}
-	if ((conf.user == NULL) != (running.user == NULL) ||
-	    (conf.user != NULL && strcmp(conf.user, running.user) != 0)) {
-		log_warnx("SIGHUP: a new user setting takes effect when "
-		    "natmapd restarts; still running as %s",
+	if (!same_setting(conf.control, running.control))
+		log_warnx("%s: a new control socket takes effect when natmapd "
+		    "restarts", why);
+	if (!same_setting(conf.user, running.user)) {
+		log_warnx("%s: a new user setting takes effect when "
+		    "natmapd restarts; still running as %s", why,
 		    running.user != NULL ? running.user :
 		    "the user it started as");
 		free(conf.user);
@@ -430,7 +462,7 @@ reload(void)
 		    (conf.user = strdup(running.user)) == NULL)
 			fatal("strdup");
 	}
-	log_info("SIGHUP: configuration reloaded from %s", conf_file);
+	log_info("%s: configuration reloaded from %s", why, conf_file);
 	if (strcmp(status_path(&conf), status_path(&running)) != 0) {
 		status_file_remove();
 		status_start(status_path(&conf));
@@ -438,6 +470,88 @@ reload(void)
 	mapping_reconfigure(&conf);
 	config_free(&running);
 	running = conf;
+out:
+	sdnotify_reloaded();
+	return r;
+}
+
+/* natmapctl check: what SIGUSR1 does. */
+static int
+control_check(const struct control_req *req, char *err, size_t errlen)
+{
+	(void)req;
+	if (stopping) {
+		snprintf(err, errlen, "natmapd is stopping");
+		return -1;
+	}
+	mapping_check_now();
+	return 0;
+}
+
+/* natmapctl reload: what SIGHUP does. */
+static int
+control_reload(const struct control_req *req, char *err, size_t errlen)
+{
+	(void)req;
+	if (stopping) {
+		snprintf(err, errlen, "natmapd is stopping");
+		return -1;
+	}
+	if (reload("control socket") == -1) {
+		snprintf(err, errlen, "configuration not changed: %s",
+		    config_error);
+		return -1;
+	}
+	return 0;
+}
+
+/* natmapctl add and remove: mappings at run time (the engine says no while stopping). */
+static int
+control_add(const struct control_req *req, char *err, size_t errlen)
+{
+	return mapping_runtime_add(&req->map, err, errlen);
+}
+
+static int
+control_remove(const struct control_req *req, char *err, size_t errlen)
+{
+	return mapping_runtime_remove(&req->map, err, errlen);
+}
+
+/*
+ * The control socket, opened before detaching so that a failure is seen;
+ * with --user, its directory and the socket are the user's.  The default
+ * one is a convenience: natmapd without root, or a second natmapd, runs
+ * without it.  One that was asked for must be there.
+ */
+static int
+control_start(void)
+{
+	static const struct control_ops ops = {
+		.check = control_check,
+		.reload = control_reload,
+		.add = control_add,
+		.remove = control_remove,
+	};
+	const char *path = running.control != NULL ? running.control :
+	    NATMAPD_CONTROL_SOCKET;
+	char err[512];
+
+	if (strcmp(path, "none") == 0)
+		return 0;
+	if (running.user != NULL)
+		priv_prepare_dir(&user, path, 0755);
+	if (control_open(path, &ops, err, sizeof(err)) == -1) {
+		if (running.control != NULL) {
+			fprintf(stderr, "natmapd: %s\n", err);
+			return -1;
+		}
+		log_warnx("%s; running without a control socket", err);
+		return 0;
+	}
+	if (running.user != NULL && chown(path, user.uid, user.gid) == -1)
+		log_warn("cannot give %s to user %s", path, user.name);
+	return 0;
 }
 
 static void
@@ -452,6 +566,7 @@ signal_read(struct loop_fd *lf, int ev)
 		case SIGINT:
 			if (stopping) {
 				log_warnx("second signal: exiting now");
+				control_close();
 				if (pidfile_written != NULL)
 					unlink(pidfile_written);
 				_exit(1);
@@ -462,11 +577,8 @@ signal_read(struct loop_fd *lf, int ev)
 			mapping_shutdown(shutdown_done);
 			break;
 		case SIGHUP:
-			if (stopping)
-				break;
-			sdnotify_reloading();
-			reload();
-			sdnotify_reloaded();
+			if (!stopping)
+				reload("SIGHUP");
 			break;
 		case SIGUSR1:
 			if (!stopping)
@@ -606,6 +718,12 @@ main(int argc, char *argv[])
 		config_free(&running);
 		return r;
 	}
+	/* the table status is reported into; the control socket reads it */
+	status_init();
+	if (control_start() == -1) {
+		config_free(&running);
+		return 1;
+	}
 	if (!foreground)
 		detach();
 	log_init(foreground, verbose);
@@ -626,7 +744,6 @@ main(int argc, char *argv[])
 	log_info("natmapd %s starting: %zu mapping%s", PACKAGE_VERSION,
 	    running.nports, running.nports == 1 ? "" : "s");
 	drivers = drivers_for(running.gwproto, &ndrivers);
-	status_init();
 	status_start(status_path(&running));
 	mapping_init(&running, drivers, ndrivers);
 	mapping_state_file(state_file);
@@ -643,6 +760,7 @@ main(int argc, char *argv[])
 	/* Ready when the first probe is over, a gateway found or not. */
 	sdnotify_ready_when(gateway_race_running);
 	loop_run();
+	control_close();
 	sdnotify_free();
 	mapping_free();
 	status_file_remove();

@@ -338,6 +338,15 @@ protocol auto
 user nobody
 map 8080/tcp
 " -nv -c "$tmp/user.conf" --user nobody
+printf 'control /run/natmapd/control\nmap 8080/tcp\n' >"$tmp/control.conf"
+expect_output "-nv: --control replaces the file's control" "lease 3600
+any-port no
+protocol auto
+control none
+map 8080/tcp
+" -nv -c "$tmp/control.conf" --control none
+expect_usage "relative --control" "--control natmapd.sock" -n -m 1/tcp \
+    --control natmapd.sock
 
 # The default config file, when there is none: only the command line.
 default_conf=$("$NATMAPD" -h 2>/dev/null |

@@ -24,6 +24,8 @@ trap 'rm -rf "$tmp"' EXIT
 seeds() {
 	shopt -s nullglob
 	case $1 in
+	fuzz-control)
+		printf '%s\n' "$data"/control/* ;;
 	fuzz-echo)
 		printf '%s\n' "$data"/echo/* ;;
 	fuzz-http)
@@ -53,7 +55,7 @@ seeds() {
 	shopt -u nullglob
 }
 
-for target in fuzz-config fuzz-echo fuzz-http fuzz-netwatch fuzz-pcp fuzz-ssdp \
+for target in fuzz-config fuzz-control fuzz-echo fuzz-http fuzz-netwatch fuzz-pcp fuzz-ssdp \
     fuzz-state fuzz-stun fuzz-upnp; do
 	bin=$BUILDDIR/fuzz/$target
 	if [ ! -x "$bin" ]; then

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: ISC
 # man-lint.sh - the manual pages: mandoc -Tlint is clean, every long option
 # of `natmapd --help` is in natmapd.8, every natmapd.conf keyword the parser
-# accepts is in natmapd.conf.5 (TAP).
+# accepts is in natmapd.conf.5, every key of the status object is in
+# natmapctl.8 (TAP).
 # Environment: NATMAPD and SRCDIR, as set by "make check".
 #
 # Without mandoc the whole file is skipped with a TAP "1..0 # SKIP" plan
@@ -22,6 +23,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 man8=$SRCDIR/man/natmapd.8
 man5=$SRCDIR/man/natmapd.conf.5
+manctl=$SRCDIR/man/natmapctl.8
 
 # render PAGE: the page as plain text, overstrike removed.
 render() {
@@ -29,7 +31,7 @@ render() {
 }
 
 # ---- mandoc -Tlint ----
-for page in "$man8" "$man5"; do
+for page in "$man8" "$man5" "$manctl"; do
 	name=${page#"$SRCDIR/"}
 	if [ ! -f "$page" ]; then
 		tap_fail "$name exists"
@@ -92,6 +94,29 @@ if [ -f "$man5" ]; then
 		else
 			tap_fail "natmapd.conf.5 documents $kw" \
 			    "the parser accepts $kw but natmapd.conf.5 lacks it"
+		fi
+	done
+fi
+
+# ---- the status object's keys in natmapctl.8 ----
+# The keys are the strings status_json() in src/status.c adds, and the
+# counters' names; each must be a tag of natmapctl.8's JSON STATUS list.
+if [ -f "$manctl" ]; then
+	render "$manctl" >"$tmp/manctl.txt"
+	keys=$( { grep -oE 'add\((o|cnt), "[a-z_]+"' "$SRCDIR/src/status.c"
+	    sed -n '/const char \*counter_names/,/};/p' "$SRCDIR/src/status.c" |
+	    grep -oE '"[a-z_]+"'; } | grep -oE '"[a-z_]+"' | tr -d '"' |
+	    sort -u)
+	if [ -z "$keys" ]; then
+		tap_fail "status keys found in src/status.c"
+	fi
+	for key in $keys; do
+		# a tag line, or a key among others: "     key", "key (..."
+		if grep -qE -- "(^[[:space:]]+|, )$key( |,|\$)" "$tmp/manctl.txt"; then
+			tap_ok "natmapctl.8 documents the status key $key"
+		else
+			tap_fail "natmapctl.8 documents the status key $key" \
+			    "status_json() has $key but natmapctl.8 lacks it"
 		fi
 	done
 fi

@@ -50,17 +50,21 @@ it_rules_listed() {
 }
 TAP_FINAL+=(it_rules_listed)
 
-# nm_start HOST LOGNAME ARGS...: natmapd in the foreground, in the background of the test.
+# nm_start HOST LOGNAME ARGS...: natmapd in the foreground, in the background
+# of the test; its control socket is NM_CTL, one for each LOGNAME, so that
+# natmapds started side by side do not meet on it.
 nm_start() {
 	local ns
 	ns=$(lab_ns_of "$1") || return 1
 	NM_LOG="$LAB_DIR/$2"
+	NM_CTL="$LAB_DIR/${2%.log}.ctl"
 	NM_CONF="$LAB_DIR/natmapd.conf"
 	[ -f "$NM_CONF" ] || : >"$NM_CONF"
 	shift 2
 	ip netns exec "$ns" "$NATMAPD" -f -v -c "$NM_CONF" \
 	    --state-file "$LAB_DIR/natmapd.state" \
-	    --status-file "$LAB_DIR/status.json" "$@" \
+	    --status-file "$LAB_DIR/status.json" \
+	    --control "$NM_CTL" "$@" \
 	    </dev/null >"$NM_LOG" 2>&1 &
 	NM_PID=$!
 	NM_T0=$(lab_now_ms)

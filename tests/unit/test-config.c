@@ -930,6 +930,62 @@ test_load_size(void **state)
 	assert_int_equal(teardown_tmpdir(NULL), 0);
 }
 
+/* control: an absolute path that fits a socket address, or none; printed after state-file. */
+static void
+test_control(void **state)
+{
+	struct config c, cli;
+	char err[256], line[160], want[256];
+
+	(void)state;
+	parse_ok(&c, "map 1/tcp\ncontrol /run/natmapd/control\n"
+	    "state-file /var/lib/x\n");
+	assert_string_equal(c.control, "/run/natmapd/control");
+	assert_print(&c, "lease 3600\nany-port no\nprotocol auto\n"
+	    "state-file /var/lib/x\ncontrol /run/natmapd/control\n"
+	    "map 1/tcp\n");
+	config_free(&c);
+	parse_ok(&c, "control /a\ncontrol none\n");
+	assert_string_equal(c.control, "none");
+	assert_print(&c, "lease 3600\nany-port no\nprotocol auto\n"
+	    "control none\n");
+
+	/* the command line's wins */
+	config_init(&cli);
+	cli.control = strdup("/tmp/ctl");
+	assert_int_equal(config_merge(&c, &cli, 0, err, sizeof(err)), 0);
+	assert_string_equal(c.control, "none");
+	assert_int_equal(config_merge(&c, &cli, CONF_SET_CONTROL, err,
+	    sizeof(err)), 0);
+	assert_string_equal(c.control, "/tmp/ctl");
+	assert_ptr_not_equal(c.control, cli.control);
+	config_free(&cli);
+	config_free(&c);
+
+	PARSE_ERR("control\n", "t.conf:1: control: expected one argument, "
+	    "got 0");
+	PARSE_ERR("control run/control\n", "t.conf:1: control: \"run/control\" "
+	    "is not none or an absolute path of at most 107 bytes");
+	PARSE_ERR("control NONE\n", "t.conf:1: control: \"NONE\" is not none "
+	    "or an absolute path of at most 107 bytes");
+	/* 107 bytes fit sun_path with its NUL, 108 do not */
+	memset(line, 'a', sizeof(line));
+	memcpy(line, "control /", 9);
+	line[8 + 107] = '\0';
+	parse_ok(&c, line);
+	assert_int_equal(strlen(c.control), 107);
+	config_free(&c);
+	line[8 + 107] = 'a';
+	line[8 + 108] = '\0';
+	snprintf(want, sizeof(want), "t.conf:1: control: \"%s\" is not none "
+	    "or an absolute path of at most 107 bytes", line + 8);
+	parse_err(line, strlen(line), want);
+	assert_true(config_valid_control("none"));
+	assert_true(config_valid_control("/"));
+	assert_false(config_valid_control(""));
+	assert_false(config_valid_control("none/x"));
+}
+
 /* ---- config_merge ---- */
 
 static void
@@ -1104,6 +1160,7 @@ main(void)
 		cmocka_unit_test(test_file_limit),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_load_size),
+		cmocka_unit_test(test_control),
 		cmocka_unit_test(test_merge_overrides),
 		cmocka_unit_test(test_merge_mask),
 		cmocka_unit_test(test_merge_conflicts),
