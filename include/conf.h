@@ -59,6 +59,7 @@ struct config {
 	size_t		 nstun;
 	char		*echo[CONF_MAX_SERVERS];	/* echo-url */
 	size_t		 necho;
+	char		*hook;		/* run on endpoint events; NULL: none */
 };
 
 /* Which settings a partial config (the command line) sets. */
@@ -71,6 +72,7 @@ struct config {
 #define CONF_SET_STATEFILE	0x40
 #define CONF_SET_STUN		0x80	/* the command line's servers replace the file's */
 #define CONF_SET_ECHO		0x100
+#define CONF_SET_HOOK		0x200
 
 void	 config_init(struct config *);
 void	 config_free(struct config *);

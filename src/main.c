@@ -19,6 +19,7 @@
 
 #include "conf.h"
 #include "driver.h"
+#include "hook.h"
 #include "log.h"
 #include "loop.h"
 #include "mapping.h"
@@ -51,6 +52,7 @@ enum {
 	OPT_STUNSERVER,
 	OPT_ECHOURL,
 	OPT_LIFETIME,
+	OPT_HOOK,
 };
 
 static const struct option longopts[] = {
@@ -73,6 +75,7 @@ static const struct option longopts[] = {
 	{ "stun-server",	required_argument,	NULL, OPT_STUNSERVER },
 	{ "echo-url",		required_argument,	NULL, OPT_ECHOURL },
 	{ "mapping-lifetime",	required_argument,	NULL, OPT_LIFETIME },
+	{ "hook",		required_argument,	NULL, OPT_HOOK },
 	{ NULL,			0,			NULL, 0 },
 };
 
@@ -99,6 +102,7 @@ usage(FILE *fp)
 	    " [--any-port]\n"
 	    "               [--protocol auto|pcp|natpmp|upnp] [--state-file file]\n"
 	    "               [--stun-server host[:port]]... [--echo-url url]...\n"
+	    "               [--hook path]\n"
 	    "       natmapd --probe [--json] [--mapping-lifetime max] [-v] "
 	    "[-c file]\n"
 	    "               [--interface if] [--gateway addr]\n"
@@ -129,6 +133,8 @@ usage(FILE *fp)
 	    "replaces the file's)\n"
 	    "      --echo-url URL    HTTP(S) echo service (repeatable; "
 	    "replaces the file's)\n"
+	    "      --hook PATH       program run when a mapping's public "
+	    "endpoint changes\n"
 	    "      --probe           report on the network, the NAT and the "
 	    "gateway, and exit\n"
 	    "      --json            with --probe: print the report as JSON\n"
@@ -242,6 +248,13 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 			cli.any_port = 1;
 			cli_mask |= CONF_SET_ANYPORT;
 			break;
+		case OPT_HOOK:
+			if (optarg[0] != '/')
+				usage_error("--hook %s: not an absolute path",
+				    optarg);
+			cli.hook = optarg;
+			cli_mask |= CONF_SET_HOOK;
+			break;
 		case OPT_STATEFILE:
 			if (optarg[0] != '/')
 				usage_error("--state-file %s: not an absolute "
@@ -343,7 +356,8 @@ signal_handler(int sig)
 static void
 shutdown_done(void)
 {
-	loop_stop();
+	/* The down hooks run: a few seconds more at most. */
+	hook_drain(loop_stop);
 }
 
 static void
@@ -362,6 +376,7 @@ reload(void)
 		conf.gwproto = running.gwproto;
 	}
 	log_info("SIGHUP: configuration reloaded from %s", conf_file);
+	hook_set_path(conf.hook);
 	mapping_reconfigure(&conf);
 	config_free(&running);
 	running = conf;
@@ -535,8 +550,10 @@ main(int argc, char *argv[])
 	mapping_state_file(running.state_file != NULL ? running.state_file :
 	    NATMAPD_STATE_FILE);
 	mapping_watch_network();
+	hook_init(running.hook);
 	mapping_start();
 	loop_run();
+	hook_free();
 	mapping_free();
 	config_free(&running);
 	if (pidfile_written != NULL) {
