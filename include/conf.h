@@ -55,6 +55,7 @@ struct config {
 	struct in_addr	 gateway;
 	char		*pidfile;
 	char		*state_file;
+	char		*status_file;	/* NULL: the default; "none": no file */
 	struct conf_server stun[CONF_MAX_SERVERS];
 	size_t		 nstun;
 	char		*echo[CONF_MAX_SERVERS];	/* echo-url */
@@ -72,7 +73,8 @@ struct config {
 #define CONF_SET_STATEFILE	0x40
 #define CONF_SET_STUN		0x80	/* the command line's servers replace the file's */
 #define CONF_SET_ECHO		0x100
-#define CONF_SET_HOOK		0x200
+#define CONF_SET_STATUSFILE	0x200
+#define CONF_SET_HOOK		0x400
 
 void	 config_init(struct config *);
 void	 config_free(struct config *);

@@ -144,6 +144,15 @@ int	drv_offer_refused(const struct drv_map *, uint16_t granted,
 #define DRV_LEASE_LONGEST	604800
 uint32_t drv_map_lifetime(const struct drv_map *);
 
+/*
+ * A driver heard from its gateway but had no answer to deliver: a late
+ * answer, or a copy of one (a busy router answers retransmissions too).
+ * The gateway is alive, and busy: the engine's hook (NULL: none) counts it
+ * as an answer when it judges whether the gateway is silent.
+ */
+extern void	(*drv_heard_hook)(void);
+void	drv_heard(void);
+
 extern const struct mapping_driver upnp_driver;
 extern const struct mapping_driver natpmp_driver;
 extern const struct mapping_driver pcp_driver;

@@ -102,6 +102,8 @@ int	pace_busy(const struct pace_op *);	/* queued or sent */
 int	pace_sent(const struct pace_op *);	/* may have reached the gateway */
 /* When the gateway last answered anything (0: never). */
 uint64_t pace_last_answer(const struct pace *);
+/* The gateway said something that answers none of ours: it is alive. */
+void	pace_heard(struct pace *);
 /* The smoothed time the gateway takes to answer (0: none yet). */
 uint64_t pace_srtt(const struct pace *);
 unsigned int pace_window(const struct pace *);

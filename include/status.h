@@ -74,10 +74,10 @@ typedef void (*status_event_cb)(int event, const struct status_map *);
 
 void	status_init(void);
 void	status_free(void);
-/* Add or replace the mapping (proto, int_port); may emit an event. */
+/* Add or replace the mapping (proto, int_port, ext_want); may emit an event. */
 void	status_map_update(const struct status_map *);
 /* The mapping is gone from the configuration: forget it (emits DOWN if up). */
-void	status_map_remove(int proto, uint16_t int_port);
+void	status_map_remove(int proto, uint16_t int_port, uint16_t ext_want);
 void	status_gateway_update(const struct status_gateway *);
 void	status_count(int counter);
 void	status_subscribe(status_event_cb);

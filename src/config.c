@@ -87,6 +87,7 @@ config_free(struct config *conf)
 	free(conf->interface);
 	free(conf->pidfile);
 	free(conf->state_file);
+	free(conf->status_file);
 	for (i = 0; i < conf->necho; i++)
 		free(conf->echo[i]);
 	free(conf->hook);
@@ -492,6 +493,18 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 		if ((conf->state_file = strdup(tok[1])) == NULL)
 			fatal("strdup");
 		return 0;
+	} else if (strcmp(kw, "status-file") == 0) {
+		if (nargs != 1)
+			goto nargs;
+		if (tok[1][0] != '/' && strcmp(tok[1], "none") != 0) {
+			config_seterr(msg, msglen, "status-file: \"%s\" is not "
+			    "an absolute path or none", tok[1]);
+			return -1;
+		}
+		free(conf->status_file);
+		if ((conf->status_file = strdup(tok[1])) == NULL)
+			fatal("strdup");
+		return 0;
 	} else if (strcmp(kw, "stun-server") == 0) {
 		if (nargs != 1)
 			goto nargs;
@@ -666,6 +679,11 @@ config_merge(struct config *conf, const struct config *over, int mask,
 		if ((conf->state_file = strdup(over->state_file)) == NULL)
 			fatal("strdup");
 	}
+	if (mask & CONF_SET_STATUSFILE) {
+		free(conf->status_file);
+		if ((conf->status_file = strdup(over->status_file)) == NULL)
+			fatal("strdup");
+	}
 	if (mask & CONF_SET_PIDFILE) {
 		free(conf->pidfile);
 		if ((conf->pidfile = strdup(over->pidfile)) == NULL)
@@ -713,6 +731,8 @@ config_print(FILE *fp, const struct config *conf)
 		fprintf(fp, "pidfile %s\n", conf->pidfile);
 	if (conf->state_file != NULL)
 		fprintf(fp, "state-file %s\n", conf->state_file);
+	if (conf->status_file != NULL)
+		fprintf(fp, "status-file %s\n", conf->status_file);
 	for (i = 0; i < conf->nstun; i++) {
 		char srv[300];
 

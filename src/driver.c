@@ -22,3 +22,12 @@ drv_map_lifetime(const struct drv_map *m)
 {
 	return m->lease != 0 ? m->lease : DRV_LEASE_LONGEST;
 }
+
+void	(*drv_heard_hook)(void);
+
+void
+drv_heard(void)
+{
+	if (drv_heard_hook != NULL)
+		drv_heard_hook();
+}

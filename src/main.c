@@ -23,6 +23,7 @@
 #include "log.h"
 #include "loop.h"
 #include "mapping.h"
+#include "status.h"
 #include "probe.h"
 #include "upnp.h"
 
@@ -38,6 +39,9 @@
 #ifndef NATMAPD_STATE_FILE
 #define NATMAPD_STATE_FILE	"/var/lib/natmapd/state"
 #endif
+#ifndef NATMAPD_STATUS_FILE
+#define NATMAPD_STATUS_FILE	"/run/natmapd/status.json"
+#endif
 
 enum {
 	OPT_LEASE = 256,
@@ -47,6 +51,7 @@ enum {
 	OPT_ANYPORT,
 	OPT_PROTOCOL,
 	OPT_STATEFILE,
+	OPT_STATUSFILE,
 	OPT_PROBE,
 	OPT_JSON,
 	OPT_STUNSERVER,
@@ -70,6 +75,7 @@ static const struct option longopts[] = {
 	{ "any-port",		no_argument,		NULL, OPT_ANYPORT },
 	{ "protocol",		required_argument,	NULL, OPT_PROTOCOL },
 	{ "state-file",		required_argument,	NULL, OPT_STATEFILE },
+	{ "status-file",	required_argument,	NULL, OPT_STATUSFILE },
 	{ "probe",		no_argument,		NULL, OPT_PROBE },
 	{ "json",		no_argument,		NULL, OPT_JSON },
 	{ "stun-server",	required_argument,	NULL, OPT_STUNSERVER },
@@ -101,6 +107,7 @@ usage(FILE *fp)
 	    "               [--interface if] [--gateway addr] [--pidfile file]"
 	    " [--any-port]\n"
 	    "               [--protocol auto|pcp|natpmp|upnp] [--state-file file]\n"
+	    "               [--status-file file|none]\n"
 	    "               [--stun-server host[:port]]... [--echo-url url]...\n"
 	    "               [--hook path]\n"
 	    "       natmapd --probe [--json] [--mapping-lifetime max] [-v] "
@@ -129,6 +136,9 @@ usage(FILE *fp)
 	    "                        pcp, natpmp or upnp\n"
 	    "      --state-file FILE what natmapd holds on the router "
 	    "(default %s)\n"
+	    "      --status-file FILE the status as JSON, kept up to date "
+	    "(none: no file;\n"
+	    "                        default %s)\n"
 	    "      --stun-server S   STUN server HOST[:PORT] (repeatable; "
 	    "replaces the file's)\n"
 	    "      --echo-url URL    HTTP(S) echo service (repeatable; "
@@ -143,7 +153,7 @@ usage(FILE *fp)
 	    "                        an idle UDP mapping, up to MAX seconds "
 	    "(slow)\n",
 	    NATMAPD_CONF_FILE, CONF_LEASE_DEFAULT, NATMAPD_PID_FILE,
-	    NATMAPD_STATE_FILE);
+	    NATMAPD_STATE_FILE, NATMAPD_STATUS_FILE);
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -262,6 +272,13 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 			cli.state_file = optarg;
 			cli_mask |= CONF_SET_STATEFILE;
 			break;
+		case OPT_STATUSFILE:
+			if (optarg[0] != '/' && strcmp(optarg, "none") != 0)
+				usage_error("--status-file %s: not an absolute "
+				    "path or none", optarg);
+			cli.status_file = optarg;
+			cli_mask |= CONF_SET_STATUSFILE;
+			break;
 		case OPT_PROTOCOL:
 			if (config_parse_gwproto(optarg, &cli.gwproto) == -1)
 				usage_error("--protocol %s: expected auto, pcp, "
@@ -360,6 +377,31 @@ shutdown_done(void)
 	hook_drain(loop_stop);
 }
 
+static const char *
+status_path(const struct config *c)
+{
+	return c->status_file != NULL ? c->status_file : NATMAPD_STATUS_FILE;
+}
+
+/* The status file, unless "none"; its directory is made if missing. */
+static void
+status_start(const char *path)
+{
+	char dir[4096], *slash;
+
+	if (strcmp(path, "none") == 0) {
+		status_file_set(NULL);
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+			log_warn("cannot create %s", dir);
+	}
+	status_file_set(path);
+}
+
 static void
 reload(void)
 {
@@ -377,6 +419,10 @@ reload(void)
 	}
 	log_info("SIGHUP: configuration reloaded from %s", conf_file);
 	hook_set_path(conf.hook);
+	if (strcmp(status_path(&conf), status_path(&running)) != 0) {
+		status_file_remove();
+		status_start(status_path(&conf));
+	}
 	mapping_reconfigure(&conf);
 	config_free(&running);
 	running = conf;
@@ -546,6 +592,8 @@ main(int argc, char *argv[])
 	log_info("natmapd %s starting: %zu mapping%s", PACKAGE_VERSION,
 	    running.nports, running.nports == 1 ? "" : "s");
 	drivers = drivers_for(running.gwproto, &ndrivers);
+	status_init();
+	status_start(status_path(&running));
 	mapping_init(&running, drivers, ndrivers);
 	mapping_state_file(running.state_file != NULL ? running.state_file :
 	    NATMAPD_STATE_FILE);
@@ -555,6 +603,8 @@ main(int argc, char *argv[])
 	loop_run();
 	hook_free();
 	mapping_free();
+	status_file_remove();
+	status_free();
 	config_free(&running);
 	if (pidfile_written != NULL) {
 		unlink(pidfile_written);

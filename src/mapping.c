@@ -23,6 +23,7 @@
 #include "pace.h"
 #include "pcp-msg.h"
 #include "state.h"
+#include "status.h"
 #include "wancheck.h"
 
 enum gw_state {
@@ -45,6 +46,8 @@ struct mapping {
 	int		 unwanted;	/* dropped from the config: delete, then free */
 	/* A stale entry from the state file: made through this, here. */
 	char		 stale_proto[8];
+	char		 error[96];	/* the last failure, for the status */
+	uint64_t	 since;		/* loop_now() of the last state change */
 	struct in_addr	 stale_gateway;
 	struct in_addr	 stale_local;
 	uint64_t	 backoff;
@@ -155,6 +158,56 @@ backoff_next(uint64_t *b)
 	return d > MAPPING_BACKOFF_MAX_MS ? MAPPING_BACKOFF_MAX_MS : d;
 }
 
+static int
+status_state_of(int state)
+{
+	switch (state) {
+	case MAPPING_WAIT:
+		return STATUS_WAITING;
+	case MAPPING_ADDING:
+		return STATUS_MAPPING;
+	case MAPPING_BOUND:
+		return STATUS_UP;
+	case MAPPING_RENEWING:
+		return STATUS_RENEWING;
+	case MAPPING_RETRY:
+		return STATUS_RETRYING;
+	case MAPPING_DELETING:
+		return STATUS_DELETING;
+	default:
+		return STATUS_DOWN;
+	}
+}
+
+/* What the world sees of m: the status table (natmapctl, the hooks). */
+static void
+mapping_report(const struct mapping *m)
+{
+	struct status_map st;
+
+	/* Old entries from an earlier natmapd are not the configuration's. */
+	if (m->unwanted && m->stale_proto[0] != '\0')
+		return;
+	memset(&st, 0, sizeof(st));
+	st.proto = m->proto;
+	st.int_port = m->int_port;
+	st.ext_want = m->ext_want;
+	if (engine.drv != NULL && m->state != MAPPING_WAIT)
+		snprintf(st.method, sizeof(st.method), "%s", engine.drv->id);
+	st.state = status_state_of(m->state);
+	st.int_addr = engine.env.local;
+	if (m->state == MAPPING_BOUND || m->state == MAPPING_RENEWING) {
+		st.ext_addr = engine.gw.external;
+		st.ext_port = m->ext_port;
+		st.lease = m->lease;
+	}
+	st.since = m->since;
+	if (m->state == MAPPING_BOUND && timer_armed(&m->timer))
+		st.renew_at = loop_now() + timer_remaining(&m->timer);
+	memcpy(st.error, m->error, sizeof(m->error));
+	status_map_update(&st);
+}
+
 /* Every state change passes here. */
 static void
 mapping_notify(struct mapping *m, int old)
@@ -163,6 +216,9 @@ mapping_notify(struct mapping *m, int old)
 
 	log_debug("%s %u: %s -> %s", proto_name(m->proto), m->int_port,
 	    mapping_state_name(old), mapping_state_name(m->state));
+	if (m->state != old)
+		m->since = loop_now();
+	mapping_report(m);
 	/* What the router holds changed: write it down, a burst at a time. */
 	if (engine.state_path != NULL && (m->state == MAPPING_BOUND ||
 	    m->state == MAPPING_GONE) && !timer_armed(&engine.state_timer))
@@ -286,6 +342,8 @@ mapping_free_one(struct mapping *m)
 	timer_stop(&m->timer);
 	pace_cancel(&m->op);
 	verify_cancel(m);
+	if (!(m->unwanted && m->stale_proto[0] != '\0'))
+		status_map_remove(m->proto, m->int_port, m->ext_want);
 	free(m);
 }
 
@@ -361,6 +419,17 @@ mapping_done(struct pace_op *op, const struct drv_result *res)
 
 	inet_ntop(AF_INET, &engine.env.local, ia, sizeof(ia));
 	inet_ntop(AF_INET, &res->ext_addr, ea, sizeof(ea));
+	if (res->status != DRV_ERR_GATEWAY && res->status != DRV_ERR_SLOW)
+		status_count(STATUS_ANSWERS);
+	if (res->status != DRV_OK) {
+		status_count(STATUS_FAILURES);
+		snprintf(m->error, sizeof(m->error), "%.*s",
+		    (int)sizeof(m->error) - 1, res->detail);
+	} else {
+		m->error[0] = '\0';
+		if (was == MAPPING_RENEWING)
+			status_count(STATUS_RENEWALS);
+	}
 	if (was == MAPPING_DELETING && (res->status == DRV_ERR_SLOW ||
 	    (res->status == DRV_ERR_GATEWAY && engine.stopping))) {
 		/*
@@ -392,8 +461,10 @@ mapping_done(struct pace_op *op, const struct drv_result *res)
 	if (res->status == DRV_OK) {
 		int changed;
 
-		if (note_external(res->ext_addr))
+		if (note_external(res->ext_addr)) {
+			status_count(STATUS_ADDRESS_CHANGES);
 			remap_all(m);
+		}
 		if (res->has_epoch)
 			epoch_seen(res->epoch, m);
 		changed = was == MAPPING_ADDING ||
@@ -450,6 +521,7 @@ mapping_add(struct mapping *m)
 		mapping_transition(m, MAPPING_ADDING);
 	mapping_request(m, &req);
 	/* Queued; the driver may answer at once, from inside. */
+	status_count(STATUS_REQUESTS);
 	pace_map(&engine.pace, &m->op, engine.drv, &req);
 }
 
@@ -470,6 +542,7 @@ mapping_timer(struct timer *t)
 		struct drv_map req;
 
 		mapping_request(m, &req);
+		status_count(STATUS_REQUESTS);
 		pace_unmap(&engine.pace, &m->op, engine.drv, &req);
 		break;
 	}
@@ -564,9 +637,11 @@ add_missing(const struct config *conf)
 			if (find(proto, (uint16_t)p, ext) != NULL)
 				continue;
 			m = mapping_new(proto, (uint16_t)p, ext);
+			m->since = loop_now();
 			*tail = m;
 			tail = &m->next;
 			n++;
+			mapping_report(m);
 		}
 	}
 	return n;
@@ -592,6 +667,7 @@ stale_delete(struct mapping *m)
 	}
 	mapping_transition(m, MAPPING_DELETING);
 	mapping_request(m, &req);
+	status_count(STATUS_REQUESTS);
 	pace_unmap(&engine.pace, &m->op, engine.drv, &req);
 }
 
@@ -1242,6 +1318,13 @@ mapping_watch_network(void)
 	gateway_watch(&events);
 }
 
+/* A late or repeated answer: the gateway is busy, not silent. */
+static void
+engine_heard(void)
+{
+	pace_heard(&engine.pace);
+}
+
 void
 mapping_init(const struct config *conf,
     const struct mapping_driver *const *drivers, size_t ndrivers)
@@ -1249,6 +1332,7 @@ mapping_init(const struct config *conf,
 	memset(&engine, 0, sizeof(engine));
 	pace_init(&engine.pace);
 	pace_init(&engine.look_pace);
+	drv_heard_hook = engine_heard;
 	gateway_race_init(drivers, ndrivers);
 	engine.drv = ndrivers > 0 ? drivers[0] : NULL;
 	apply_settings(conf);
@@ -1290,6 +1374,7 @@ mapping_reconfigure(const struct config *conf)
 
 			mapping_transition(m, MAPPING_DELETING);
 			mapping_request(m, &req);
+			status_count(STATUS_REQUESTS);
 			pace_unmap(&engine.pace, &m->op, engine.drv, &req);
 		} else
 			mapping_free_one(m);
@@ -1455,6 +1540,7 @@ mapping_shutdown(void (*done)(void))
 			continue;
 		engine.stop_total++;
 		mapping_request(m, &req);
+		status_count(STATUS_REQUESTS);
 		pace_unmap(&engine.pace, &m->op, engine.drv, &req);
 	}
 	engine.stop_at = loop_now();
@@ -1479,6 +1565,7 @@ mapping_free(void)
 		mapping_free_one(m);
 	pace_free(&engine.pace);
 	pace_free(&engine.look_pace);
+	drv_heard_hook = NULL;
 	timer_stop(&engine.probe_timer);
 	timer_stop(&engine.stop_timer);
 	timer_stop(&engine.check_timer);

@@ -394,6 +394,7 @@ natpmp_read(struct loop_fd *lf, int ev)
 
 			if (recv(pmp.n.s, junk, sizeof(junk), 0) <= 0)
 				return;
+			drv_heard();	/* connected: it is the gateway's */
 			continue;
 		}
 		r = natpmp_recv(&resp);
@@ -402,6 +403,7 @@ natpmp_read(struct loop_fd *lf, int ev)
 		if (r == NATPMP_DROPPED) {
 			log_debug("natpmp: dropped a datagram that does not "
 			    "answer the request out");
+			drv_heard();
 			continue;
 		}
 		if (r == NATPMP_ERR_WRONGPACKETSOURCE) {

@@ -234,6 +234,12 @@ pace_last_answer(const struct pace *p)
 	return p->last_answer;
 }
 
+void
+pace_heard(struct pace *p)
+{
+	p->last_answer = loop_now();
+}
+
 uint64_t
 pace_srtt(const struct pace *p)
 {

@@ -296,6 +296,7 @@ pcp_answer_map(const struct pcp_response *r)
 
 	if (c == NULL) {
 		log_debug("pcp: dropped a MAP answer nobody asked for");
+		drv_heard();
 		return;
 	}
 	pcp_addr_to_v4(&r->external_addr, &ea);

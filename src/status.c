@@ -124,14 +124,16 @@ emit(int event, const struct status_map *m)
 		status.subs[i](event, m);
 }
 
+/* One internal port may be mapped to two external ports: all three key it. */
 static struct status_map *
-find(int proto, uint16_t int_port)
+find(int proto, uint16_t int_port, uint16_t ext_want)
 {
 	size_t i;
 
 	for (i = 0; i < status.nmaps; i++)
 		if (status.maps[i].proto == proto &&
-		    status.maps[i].int_port == int_port)
+		    status.maps[i].int_port == int_port &&
+		    status.maps[i].ext_want == ext_want)
 			return &status.maps[i];
 	return NULL;
 }
@@ -142,7 +144,7 @@ status_map_update(const struct status_map *n)
 	struct status_map *m, old, *nv;
 	int was, is;
 
-	if ((m = find(n->proto, n->int_port)) == NULL) {
+	if ((m = find(n->proto, n->int_port, n->ext_want)) == NULL) {
 		if (status.nmaps == status.cap) {
 			size_t cap = status.cap ? status.cap * 2 : 16;
 
@@ -180,11 +182,11 @@ status_map_update(const struct status_map *n)
 }
 
 void
-status_map_remove(int proto, uint16_t int_port)
+status_map_remove(int proto, uint16_t int_port, uint16_t ext_want)
 {
 	struct status_map *m, gone;
 
-	if ((m = find(proto, int_port)) == NULL)
+	if ((m = find(proto, int_port, ext_want)) == NULL)
 		return;
 	gone = *m;
 	*m = status.maps[--status.nmaps];

@@ -145,6 +145,8 @@ expect_usage "bad --protocol" "--protocol igd" -n -m 1/tcp --protocol igd
 expect_usage "relative --state-file" "--state-file state" -n -m 1/tcp --state-file state
 expect_usage "relative --hook" "--hook hook.sh" -n -m 1/tcp --hook hook.sh
 expect_usage "--hook without a value" "--hook" -n -m 1/tcp --hook
+expect_usage "relative --status-file" "--status-file status.json" -n -m 1/tcp \
+    --status-file status.json
 expect_usage "--protocol without a value" "--protocol" -n -m 1/tcp --protocol
 expect_usage "argument to --any-port" "--any-port" -n --any-port=yes \
     -m 8080/tcp -c "$tmp/empty.conf"
@@ -304,6 +306,14 @@ protocol auto
 hook /usr/local/bin/cli-hook
 map 8080/tcp
 " -nv -c "$tmp/hook.conf" --hook /usr/local/bin/cli-hook
+
+printf 'status-file /tmp/file.json\nmap 8080/tcp\n' >"$tmp/status.conf"
+expect_output "-nv: --status-file replaces the file's" "lease 3600
+any-port no
+protocol auto
+status-file none
+map 8080/tcp
+" -nv -c "$tmp/status.conf" --status-file none
 
 printf 'stun-server 198.51.100.1\necho-url http://198.51.100.2/\nmap 8080/tcp\n' \
     >"$tmp/sources.conf"

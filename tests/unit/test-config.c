@@ -444,6 +444,7 @@ test_every_keyword(void **state)
 	    "interface eth0\n"
 	    "gateway 192.168.1.1\n"
 	    "pidfile /run/natmapd.pid\n"
+	    "status-file /run/natmapd/s.json\n"
 	    "any-port yes\n"
 	    "protocol natpmp\n");
 	assert_int_equal(c.nmaps, 4);
@@ -459,6 +460,7 @@ test_every_keyword(void **state)
 	inet_pton(AF_INET, "192.168.1.1", &gw);
 	assert_int_equal(c.gateway.s_addr, gw.s_addr);
 	assert_string_equal(c.pidfile, "/run/natmapd.pid");
+	assert_string_equal(c.status_file, "/run/natmapd/s.json");
 	assert_int_equal(c.any_port, 1);
 	assert_print(&c,
 	    "interface eth0\n"
@@ -467,6 +469,7 @@ test_every_keyword(void **state)
 	    "any-port yes\n"
 	    "protocol natpmp\n"
 	    "pidfile /run/natmapd.pid\n"
+	    "status-file /run/natmapd/s.json\n"
 	    "map 8080/tcp\n"
 	    "map 8080:18080/udp\n"
 	    "map 5000-5010/udp\n"
@@ -627,6 +630,11 @@ test_errors(void **state)
 	    "t.conf:1: pidfile: \"natmapd.pid\" is not an absolute path");
 	PARSE_ERR("pidfile ./natmapd.pid\n",
 	    "t.conf:1: pidfile: \"./natmapd.pid\" is not an absolute path");
+	PARSE_ERR("status-file status.json\n",
+	    "t.conf:1: status-file: \"status.json\" is not an absolute path "
+	    "or none");
+	PARSE_ERR("status-file\n",
+	    "t.conf:1: status-file: expected one argument, got 0");
 	PARSE_ERR("map 1/tcp 2 3 4 5 6 7 8\n",
 	    "t.conf:1: too many words");
 	PARSE_ERR("map 1/tcp 2 3 4 5 6 7\n",

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "loop.h"
 #include "mapping.h"
+#include "status.h"
 #include "pace.h"
 #include "state.h"
 
@@ -241,6 +242,7 @@ setup(void **state)
 	fake_cur = &fake_driver;
 	fake_now = 1000000;
 	loop_set_clock(fake_clock);
+	status_init();
 	return 0;
 }
 
@@ -249,6 +251,7 @@ teardown(void **state)
 {
 	(void)state;
 	mapping_free();
+	status_free();
 	config_free(&conf);
 	loop_set_clock(NULL);
 	return 0;
@@ -497,6 +500,66 @@ test_shutdown_deadline(void **state)
 	assert_int_equal(stopped, 0);
 	advance(1);
 	assert_int_equal(stopped, 1);
+}
+
+/*
+ * A busy router answering copies of earlier requests (a late answer the
+ * driver drops, drv_heard()) is not silent: the deletes go on past
+ * MAPPING_SHUTDOWN_MS while it is heard, and end once it is quiet.
+ */
+static void
+test_shutdown_busy_router(void **state)
+{
+	static const char *const maps[] = { "8080/tcp", NULL };
+	int i;
+
+	(void)state;
+	start(maps, 3600);
+	gateway_up();
+	answer(0, DRV_OK, 8080, 3600);
+	mapping_shutdown(on_stopped);
+	assert_int_equal(F.nreq, 2);
+	for (i = 0; i < 10; i++) {
+		advance(1000);
+		drv_heard();
+	}
+	assert_int_equal(stopped, 0);
+	advance(MAPPING_SHUTDOWN_QUIET_MS + 1);
+	assert_int_equal(stopped, 1);
+}
+
+/* The status table follows every mapping: up with its endpoint, the error. */
+static void
+test_status_reported(void **state)
+{
+	static const char *const maps[] = { "8080/tcp", "9000:19000/udp", NULL };
+	const struct status_map *a, *b;
+
+	(void)state;
+	start(maps, 3600);
+	assert_int_equal(status_map_count(), 2);
+	assert_int_equal(status_map_at(0)->state, STATUS_WAITING);
+	gateway_up();
+	answer(0, DRV_OK, 8080, 600);
+	answer(1, DRV_ERR_DENIED, 0, 0);
+	a = status_map_at(0);
+	b = status_map_at(1);
+	assert_int_equal(a->state, STATUS_UP);
+	assert_int_equal(a->ext_port, 8080);
+	assert_int_equal(a->lease, 600);
+	assert_int_equal(a->renew_at, fake_now + 300 * 1000);
+	assert_string_equal(a->method, fake_driver.id);
+	assert_int_equal(b->state, STATUS_RETRYING);
+	assert_int_equal(b->ext_want, 19000);
+	assert_int_equal(b->ext_port, 0);
+	assert_true(b->error[0] != '\0');
+	assert_int_equal(status_counter(STATUS_REQUESTS), 2);
+	assert_int_equal(status_counter(STATUS_ANSWERS), 2);
+	assert_int_equal(status_counter(STATUS_FAILURES), 1);
+	mapping_shutdown(on_stopped);
+	assert_int_equal(status_map_at(0)->state, STATUS_DELETING);
+	answer(2, DRV_OK, 8080, 0);
+	assert_int_equal(status_map_at(0)->state, STATUS_DOWN);
 }
 
 /* Nothing mapped yet: shutdown is immediate. */
@@ -1157,6 +1220,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_deadline, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_status_reported,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shutdown_busy_router,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_nothing, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reconfigure, setup,

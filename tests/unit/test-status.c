@@ -142,11 +142,11 @@ test_events(void **state)
 	assert_int_equal(E.map[4].proto, DRV_UDP);
 	assert_int_equal(status_map_count(), 2);
 	/* removed from the configuration while up */
-	status_map_remove(DRV_UDP, 8080);
+	status_map_remove(DRV_UDP, 8080, 8080);
 	assert_int_equal(E.n, 6);
 	assert_int_equal(E.event[5], STATUS_EVENT_DOWN);
 	assert_int_equal(status_map_count(), 1);
-	status_map_remove(DRV_UDP, 8080);
+	status_map_remove(DRV_UDP, 8080, 8080);
 	assert_int_equal(E.n, 6);
 }
 
