@@ -40,8 +40,9 @@
 struct hook_job {
 	struct hook_job		*next;		/* all jobs */
 	struct hook_job		*wnext;		/* waiting for a free slot */
-	int			 proto;
+	int			 proto;		/* the key, as status.c's */
 	uint16_t		 int_port;
+	uint16_t		 ext_want;
 	char			 spec[32];	/* "8080/tcp", for the log */
 	struct status_map	 latest;
 	int			 latest_up;
@@ -506,7 +507,8 @@ job_get(const struct status_map *m)
 	struct hook_job *j;
 
 	for (j = hook.jobs; j != NULL; j = j->next)
-		if (j->proto == m->proto && j->int_port == m->int_port)
+		if (j->proto == m->proto && j->int_port == m->int_port &&
+		    j->ext_want == m->ext_want)
 			return j;
 	if ((j = calloc(1, sizeof(*j))) == NULL) {
 		log_warn("hook");
@@ -514,6 +516,7 @@ job_get(const struct status_map *m)
 	}
 	j->proto = m->proto;
 	j->int_port = m->int_port;
+	j->ext_want = m->ext_want;
 	j->fd = -1;
 	timer_init(&j->timer, on_timer);
 	status_map_spec(m, j->spec, sizeof(j->spec));
