@@ -165,11 +165,18 @@ assert_run(uint16_t port, int n, const char *key, const char *want)
 {
 	char got[512];
 
-	if (run_get(port, n, key, got, sizeof(got)) == -1)
+	/* cmocka's TAP output drops fail_msg()'s text: a '#' line too */
+	if (run_get(port, n, key, got, sizeof(got)) == -1) {
+		printf("# run.%u.%d: no %s (wanted \"%s\")\n", port, n, key,
+		    want);
 		fail_msg("run.%u.%d: no %s (wanted \"%s\")", port, n, key, want);
-	if (strcmp(got, want) != 0)
+	}
+	if (strcmp(got, want) != 0) {
+		printf("# run.%u.%d: %s is \"%s\", wanted \"%s\"\n", port, n,
+		    key, got, want);
 		fail_msg("run.%u.%d: %s is \"%s\", wanted \"%s\"", port, n, key,
 		    got, want);
+	}
 }
 
 static int
@@ -457,7 +464,16 @@ test_clean_process(void **state)
 
 	assert_run(8080, 1, "cwd", "/");
 	assert_run(8080, 1, "stdin", "/dev/null");
-	assert_run(8080, 1, "sigign", "0000000000000000");
+	/*
+	 * No signal ignored: none of 1 to 31 (SIGPIPE above all).  32 and
+	 * 33 are glibc's own, which its sigaction() refuses to touch; a
+	 * parent (make) may leave them ignored, and glibc sets them itself.
+	 */
+	assert_int_equal(run_get(8080, 1, "sigign", buf, sizeof(buf)), 0);
+	if ((strtoull(buf, NULL, 16) & 0x7fffffffULL) != 0) {
+		printf("# ignored in the hook: %s\n", buf);
+		fail_msg("ignored in the hook: %s", buf);
+	}
 	assert_int_equal(run_get(8080, 1, "leakfd", buf, sizeof(buf)), -1);
 	/* the environment: PATH and NATMAPD_*, and what sh adds itself */
 	path_in(buf, sizeof(buf), "run.8080.1");
