@@ -534,7 +534,14 @@ on_event(int event, const struct status_map *m)
 		return;
 	if ((j = job_get(m)) == NULL)
 		return;
-	j->latest = *m;
+	/* Down is about the endpoint that was up: its lease too. */
+	if (event == STATUS_EVENT_DOWN && m->lease == 0 && j->latest_up) {
+		uint32_t lease = j->latest.lease;
+
+		j->latest = *m;
+		j->latest.lease = lease;
+	} else
+		j->latest = *m;
 	j->latest_up = event != STATUS_EVENT_DOWN;
 	schedule(j);
 }

@@ -280,8 +280,11 @@ mk(int proto, uint16_t port, const char *ext, uint16_t eport)
 static void
 feed_down(struct status_map *m)
 {
+	/* as mapping.c reports it: no endpoint, no lease */
 	m->state = STATUS_DOWN;
+	m->ext_addr.s_addr = INADDR_ANY;
 	m->ext_port = 0;
+	m->lease = 0;
 	status_map_update(m);
 }
 
@@ -427,6 +430,8 @@ test_up_change_down(void **state)
 	assert_run(8080, 3, "arg1", "198.51.100.9");
 	assert_run(8080, 3, "arg2", "18080");
 	assert_run(8080, 3, "env:NATMAPD_PUBLIC_PORT", "18080");
+	/* the engine reports no lease once it is down: the one it had */
+	assert_run(8080, 3, "env:NATMAPD_LEASE", "1800");
 
 	/* UDP, and a mapping of its own */
 	m = mk(DRV_UDP, 5353, "203.0.113.2", 5353);
