@@ -56,6 +56,7 @@ struct config {
 	char		*pidfile;
 	char		*state_file;
 	char		*status_file;	/* NULL: the default; "none": no file */
+	char		*user;		/* drop root to this user; NULL: stay */
 	struct conf_server stun[CONF_MAX_SERVERS];
 	size_t		 nstun;
 	char		*echo[CONF_MAX_SERVERS];	/* echo-url */
@@ -74,7 +75,8 @@ struct config {
 #define CONF_SET_STUN		0x80	/* the command line's servers replace the file's */
 #define CONF_SET_ECHO		0x100
 #define CONF_SET_STATUSFILE	0x200
-#define CONF_SET_HOOK		0x400
+#define CONF_SET_USER		0x400
+#define CONF_SET_HOOK		0x800
 
 void	 config_init(struct config *);
 void	 config_free(struct config *);
@@ -98,6 +100,8 @@ int	 config_load(struct config *, const char *path, int must_exist,
 int	 config_merge(struct config *conf, const struct config *over,
 	    int overmask, char *err, size_t errlen);
 int	 config_valid_ifname(const char *);
+/* A user name as useradd(8) takes it: [A-Za-z0-9_.-], not first '-', up to 32. */
+int	 config_valid_user(const char *);
 /* "host", "host:port", "[v6]", "[v6]:port" or a bare IPv6 address. */
 int	 config_parse_server(const char *, struct conf_server *, char *err,
 	    size_t);

@@ -88,6 +88,7 @@ config_free(struct config *conf)
 	free(conf->pidfile);
 	free(conf->state_file);
 	free(conf->status_file);
+	free(conf->user);
 	for (i = 0; i < conf->necho; i++)
 		free(conf->echo[i]);
 	free(conf->hook);
@@ -419,6 +420,21 @@ config_valid_ifname(const char *s)
 	return 1;
 }
 
+int
+config_valid_user(const char *s)
+{
+	size_t len = strlen(s), i;
+
+	if (len == 0 || len > 32 || s[0] == '-')
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' &&
+		    s[i] != '.' && s[i] != '-' &&
+		    !(s[i] == '$' && i == len - 1 && i > 0))
+			return 0;
+	return 1;
+}
+
 /* One statement already split in tokens; msg receives the error without position. */
 static int
 parse_statement(struct config *conf, char **tok, int ntok, char *msg,
@@ -503,6 +519,18 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 		}
 		free(conf->status_file);
 		if ((conf->status_file = strdup(tok[1])) == NULL)
+			fatal("strdup");
+		return 0;
+	} else if (strcmp(kw, "user") == 0) {
+		if (nargs != 1)
+			goto nargs;
+		if (!config_valid_user(tok[1])) {
+			config_seterr(msg, msglen, "user: \"%s\" is not a user "
+			    "name", tok[1]);
+			return -1;
+		}
+		free(conf->user);
+		if ((conf->user = strdup(tok[1])) == NULL)
 			fatal("strdup");
 		return 0;
 	} else if (strcmp(kw, "stun-server") == 0) {
@@ -694,6 +722,11 @@ config_merge(struct config *conf, const struct config *over, int mask,
 		if ((conf->hook = strdup(over->hook)) == NULL)
 			fatal("strdup");
 	}
+	if (mask & CONF_SET_USER) {
+		free(conf->user);
+		if ((conf->user = strdup(over->user)) == NULL)
+			fatal("strdup");
+	}
 	if (mask & CONF_SET_STUN) {
 		memcpy(conf->stun, over->stun, sizeof(conf->stun));
 		conf->nstun = over->nstun;
@@ -733,6 +766,8 @@ config_print(FILE *fp, const struct config *conf)
 		fprintf(fp, "state-file %s\n", conf->state_file);
 	if (conf->status_file != NULL)
 		fprintf(fp, "status-file %s\n", conf->status_file);
+	if (conf->user != NULL)
+		fprintf(fp, "user %s\n", conf->user);
 	for (i = 0; i < conf->nstun; i++) {
 		char srv[300];
 

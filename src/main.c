@@ -19,12 +19,15 @@
 
 #include "conf.h"
 #include "driver.h"
+#include "gateway.h"
 #include "hook.h"
 #include "log.h"
 #include "loop.h"
 #include "mapping.h"
 #include "status.h"
+#include "priv.h"
 #include "probe.h"
+#include "sdnotify.h"
 #include "upnp.h"
 
 #define EXIT_USAGE	64
@@ -58,6 +61,7 @@ enum {
 	OPT_ECHOURL,
 	OPT_LIFETIME,
 	OPT_HOOK,
+	OPT_USER,
 };
 
 static const struct option longopts[] = {
@@ -82,6 +86,7 @@ static const struct option longopts[] = {
 	{ "echo-url",		required_argument,	NULL, OPT_ECHOURL },
 	{ "mapping-lifetime",	required_argument,	NULL, OPT_LIFETIME },
 	{ "hook",		required_argument,	NULL, OPT_HOOK },
+	{ "user",		required_argument,	NULL, OPT_USER },
 	{ NULL,			0,			NULL, 0 },
 };
 
@@ -98,6 +103,7 @@ static struct loop_fd	sig_lfd;
 static int		stopping;
 static int		probe_mode;	/* --probe: report and exit */
 static struct probe_opts probe_opts;
+static struct priv_user	user;		/* --user, looked up at start */
 
 static void
 usage(FILE *fp)
@@ -110,6 +116,7 @@ usage(FILE *fp)
 	    "               [--status-file file|none]\n"
 	    "               [--stun-server host[:port]]... [--echo-url url]...\n"
 	    "               [--hook path]\n"
+	    "               [--user user]\n"
 	    "       natmapd --probe [--json] [--mapping-lifetime max] [-v] "
 	    "[-c file]\n"
 	    "               [--interface if] [--gateway addr]\n"
@@ -145,6 +152,8 @@ usage(FILE *fp)
 	    "replaces the file's)\n"
 	    "      --hook PATH       program run when a mapping's public "
 	    "endpoint changes\n"
+	    "      --user USER       once started, drop root for USER and its "
+	    "groups\n"
 	    "      --probe           report on the network, the NAT and the "
 	    "gateway, and exit\n"
 	    "      --json            with --probe: print the report as JSON\n"
@@ -278,6 +287,12 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 				    "path or none", optarg);
 			cli.status_file = optarg;
 			cli_mask |= CONF_SET_STATUSFILE;
+			break;
+		case OPT_USER:
+			if (!config_valid_user(optarg))
+				usage_error("--user %s: not a user name", optarg);
+			cli.user = optarg;
+			cli_mask |= CONF_SET_USER;
 			break;
 		case OPT_PROTOCOL:
 			if (config_parse_gwproto(optarg, &cli.gwproto) == -1)
@@ -417,6 +432,18 @@ reload(void)
 		    config_gwproto_name(running.gwproto));
 		conf.gwproto = running.gwproto;
 	}
+	if ((conf.user == NULL) != (running.user == NULL) ||
+	    (conf.user != NULL && strcmp(conf.user, running.user) != 0)) {
+		log_warnx("SIGHUP: a new user setting takes effect when "
+		    "natmapd restarts; still running as %s",
+		    running.user != NULL ? running.user :
+		    "the user it started as");
+		free(conf.user);
+		conf.user = NULL;
+		if (running.user != NULL &&
+		    (conf.user = strdup(running.user)) == NULL)
+			fatal("strdup");
+	}
 	log_info("SIGHUP: configuration reloaded from %s", conf_file);
 	hook_set_path(conf.hook);
 	if (strcmp(status_path(&conf), status_path(&running)) != 0) {
@@ -446,11 +473,15 @@ signal_read(struct loop_fd *lf, int ev)
 			}
 			stopping = 1;
 			log_info("signal %d: deleting mappings and exiting", c);
+			sdnotify_stopping();
 			mapping_shutdown(shutdown_done);
 			break;
 		case SIGHUP:
-			if (!stopping)
-				reload();
+			if (stopping)
+				break;
+			sdnotify_reloading();
+			reload();
+			sdnotify_reloaded();
 			break;
 		case SIGUSR1:
 			if (!stopping)
@@ -563,11 +594,19 @@ main(int argc, char *argv[])
 {
 	const struct mapping_driver *const *drivers;
 	size_t ndrivers;
+	const char *state_file, *pidfile;
+	char err[256];
 	int foreground = 0, check = 0, verbose = 0, r;
 
 	parse_args(argc, argv, &foreground, &check, &verbose);
 	if ((r = build_config(&running, 1)) != 0)
 		return r;
+	if (running.user != NULL && !probe_mode &&
+	    priv_lookup(running.user, &user, err, sizeof(err)) == -1) {
+		fprintf(stderr, "natmapd: %s\n", err);
+		config_free(&running);
+		return EXIT_CONFIG;
+	}
 	if (check) {
 		if (verbose)
 			config_print(stdout, &running);
@@ -586,28 +625,49 @@ main(int argc, char *argv[])
 		detach();
 	log_init(foreground, verbose);
 	setup_signals();
+	state_file = running.state_file != NULL ? running.state_file :
+	    NATMAPD_STATE_FILE;
+	pidfile = running.pidfile != NULL ? running.pidfile : NATMAPD_PID_FILE;
+	if (running.user != NULL) {
+		/* What the user writes, made or given to it while root. */
+		priv_prepare_dir(&user, state_file, 0700);
+		if (strcmp(status_path(&running), "none") != 0)
+			priv_prepare_dir(&user, status_path(&running), 0755);
+		if (!foreground)
+			priv_prepare_dir(&user, pidfile, 0755);
+	}
 	if (!foreground)
-		write_pidfile(running.pidfile != NULL ? running.pidfile :
-		    NATMAPD_PID_FILE);
+		write_pidfile(pidfile);
 	log_info("natmapd %s starting: %zu mapping%s", PACKAGE_VERSION,
 	    running.nports, running.nports == 1 ? "" : "s");
 	drivers = drivers_for(running.gwproto, &ndrivers);
 	status_init();
 	status_start(status_path(&running));
 	mapping_init(&running, drivers, ndrivers);
-	mapping_state_file(running.state_file != NULL ? running.state_file :
-	    NATMAPD_STATE_FILE);
+	mapping_state_file(state_file);
 	mapping_watch_network();
 	hook_init(running.hook);
+	sdnotify_init();
+	/* Netlink, the notify socket and the pid file are open: root goes. */
+	if (running.user != NULL) {
+		priv_drop(&user);
+		priv_check_dir(state_file, "state file");
+		if (strcmp(status_path(&running), "none") != 0)
+			priv_check_dir(status_path(&running), "status file");
+	}
 	mapping_start();
+	/* Ready when the first probe is over, a gateway found or not. */
+	sdnotify_ready_when(gateway_race_running);
 	loop_run();
 	hook_free();
+	sdnotify_free();
 	mapping_free();
 	status_file_remove();
 	status_free();
 	config_free(&running);
 	if (pidfile_written != NULL) {
-		unlink(pidfile_written);
+		if (unlink(pidfile_written) == -1 && errno != ENOENT)
+			log_warn("cannot remove %s", pidfile_written);
 		free(pidfile_written);
 	}
 	log_info("natmapd stopped");

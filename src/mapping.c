@@ -158,6 +158,27 @@ backoff_next(uint64_t *b)
 	return d > MAPPING_BACKOFF_MAX_MS ? MAPPING_BACKOFF_MAX_MS : d;
 }
 
+/* The gateway as the world sees it: found or not, through what, where. */
+static void
+report_gateway(int found)
+{
+	struct status_gateway g;
+	const struct status_gateway *was = status_gateway();
+
+	memset(&g, 0, sizeof(g));
+	g.found = found;
+	if (found && engine.drv != NULL) {
+		snprintf(g.method, sizeof(g.method), "%s", engine.drv->id);
+		snprintf(g.where, sizeof(g.where), "%.*s",
+		    (int)sizeof(g.where) - 1, engine.gw.where);
+		g.addr = engine.env.gateway;
+		g.external = engine.gw.external;
+	}
+	g.since = was->found == found && strcmp(was->where, g.where) == 0 ?
+	    was->since : loop_now();
+	status_gateway_update(&g);
+}
+
 static int
 status_state_of(int state)
 {
@@ -316,6 +337,7 @@ gateway_lost(void)
 	    engine.drv->name, engine.gw.where);
 	scan_cancel();
 	engine.gw_state = GW_NONE;
+	report_gateway(0);
 	engine.gw_quiet = 0;
 	engine.probe_backoff = 0;
 	gateway_race_cancel();
@@ -394,6 +416,8 @@ note_external(struct in_addr ext)
 	else
 		log_info("public address %s -> %s", was, now);
 	engine.gw.external = ext;
+	if (engine.gw_state == GW_READY)
+		report_gateway(1);
 	addrclass_judge(ext, none, &v);
 	if (v.double_nat)
 		log_warnx("%s gateway %s reports external address %s: %s; "
@@ -941,6 +965,7 @@ gateway_ready(const struct mapping_driver *drv, const struct drv_gateway *gw)
 	/* The same gateway again: a new address is a change, logged as one. */
 	engine.gw.external.s_addr = changed ? INADDR_ANY : known.s_addr;
 	engine.gw_state = GW_READY;
+	report_gateway(1);
 	engine.found = 1;
 	engine.probe_backoff = 0;
 	engine.probe_failures = 0;
@@ -1087,6 +1112,7 @@ race_done(const struct gateway_slot *best)
 	gateway_race_why(why, sizeof(why));
 	d = backoff_next(&engine.probe_backoff);
 	engine.gw_state = GW_NONE;
+	report_gateway(0);
 	engine.probe_failures++;
 	log_warnx("no gateway protocol answered on %s (%s); retrying in %llus",
 	    engine.env.ifname[0] ? engine.env.ifname : "the default route", why,
@@ -1146,6 +1172,7 @@ on_netchanged(int bits)
 	engine.gw_quiet = 0;
 	timer_stop(&engine.probe_timer);
 	engine.gw_state = GW_NONE;
+	report_gateway(0);
 	engine.probe_backoff = 0;
 	mapping_probe();
 }
@@ -1388,6 +1415,7 @@ mapping_reconfigure(const struct config *conf)
 		gateway_race_cancel();
 		engine.gw_quiet = 0;
 		engine.gw_state = GW_NONE;
+		report_gateway(0);
 		memset(&engine.gw, 0, sizeof(engine.gw));
 		mapping_probe();
 	}

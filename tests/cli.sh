@@ -164,6 +164,9 @@ expect_usage "bad --stun-server port" "--stun-server 203.0.113.3:99999" \
 expect_usage "--echo-url with another scheme" "ftp://203.0.113.5/" \
     -n -m 1/tcp --echo-url ftp://203.0.113.5/
 expect_usage "-m without its argument" "-m" -n -m
+expect_usage "--user that is no user name" "--user root:root" \
+    -n -m 1/tcp --user root:root
+expect_usage "--user without a value" "--user" -n -m 1/tcp --user
 expect_usage "-c without its argument" "-c" -n -c
 expect_usage "--lease without its argument" "--lease" -n --lease
 expect_usage "bad --map port" "70000/tcp" -n -m 70000/tcp
@@ -221,6 +224,10 @@ for i in $(seq 1 1013); do
 done
 expect_config "file and command line over 1024 ports" "1024" \
     -n -c "$tmp/good.conf" "${args[@]}"
+
+expect_config "--user that does not exist" \
+    'user "natmapd-no-such-user": no such user' \
+    -n -m 1/tcp --user natmapd-no-such-user
 
 # ---- -n and -nv ----
 expect_output "-n with a valid config: exit 0, silent" "" -n -c "$tmp/good.conf"
@@ -333,6 +340,14 @@ stun-server 198.51.100.1:3478
 echo-url http://198.51.100.2/
 map 8080/tcp
 " -nv -c "$tmp/sources.conf"
+
+printf 'user natmapd-no-such-user\nmap 8080/tcp\n' >"$tmp/user.conf"
+expect_output "-nv: --user replaces the file's user" "lease 3600
+any-port no
+protocol auto
+user nobody
+map 8080/tcp
+" -nv -c "$tmp/user.conf" --user nobody
 
 # The default config file, when there is none: only the command line.
 default_conf=$("$NATMAPD" -h 2>/dev/null |

@@ -59,7 +59,8 @@ nm_start() {
 	[ -f "$NM_CONF" ] || : >"$NM_CONF"
 	shift 2
 	ip netns exec "$ns" "$NATMAPD" -f -v -c "$NM_CONF" \
-	    --state-file "$LAB_DIR/natmapd.state" "$@" \
+	    --state-file "$LAB_DIR/natmapd.state" \
+	    --status-file "$LAB_DIR/status.json" "$@" \
 	    </dev/null >"$NM_LOG" 2>&1 &
 	NM_PID=$!
 	NM_T0=$(lab_now_ms)
@@ -125,6 +126,53 @@ wan_move() {
 	lab_router_stop
 	lab_router_start
 }
+
+# ext_port PROTO IP PORT: the external port the router forwards to IP:PORT
+# (the first, if several); nothing when none.
+ext_port() {
+	lab_rules | sed -n "s/^$1 dport \([0-9]*\) dnat to $2:$3\$/\1/p" | head -n 1
+}
+
+# The router's lease for PROTO (tcp or udp) PORT, from miniupnpd's lease
+# file: one line PROTO:PORT:CLIENT:CLIENT_PORT:EXPIRY:DESCRIPTION a mapping,
+# whichever protocol made it (PCP's description is "PCP MAP <nonce>"), EXPIRY
+# in seconds since the epoch.  lease_of prints the line, lease_expiry the
+# expiry, lease_left the seconds left; they fail when the router holds no
+# lease for it.
+lease_of() { grep -m 1 "^${1^^}:$2:" "$LAB_DIR/miniupnpd.leases" 2>/dev/null; }
+lease_expiry() {
+	local l e
+	l=$(lease_of "$1" "$2") || return 1
+	IFS=: read -r _ _ _ _ e _ <<<"$l"
+	echo "$e"
+}
+# lease_ext_port PROTO IP PORT: the external port of the router's lease
+# that forwards to IP:PORT (the first, if several).  A file read: cheap to
+# poll where a time is measured (lab_rules runs nft, slow on a busy machine).
+lease_ext_port() {
+	local l
+	l=$(grep -m 1 "^${1^^}:[0-9]*:$2:$3:" "$LAB_DIR/miniupnpd.leases" \
+	    2>/dev/null) || return 1
+	l=${l#*:}
+	echo "${l%%:*}"
+}
+# lease_desc PROTO PORT: its description, whose start tells which protocol
+# made it: "PCP MAP <nonce>", "NAT-PMP <port> <proto>", or what the UPnP
+# client asked for ("natmapd:<instance> <proto> <port>").
+lease_desc() {
+	local l
+	l=$(lease_of "$1" "$2") || return 1
+	echo "${l#*:*:*:*:*:}"
+}
+lease_left() {
+	local e
+	e=$(lease_expiry "$1" "$2") || return 1
+	echo $((e - EPOCHSECONDS))
+}
+# second_turns: wait for the clock's next second: an expiry is in seconds,
+# and a lease refreshed within the second it was made would not change.
+second_turns() { lab_wait 2 second_other_than "$EPOCHSECONDS"; }
+second_other_than() { [ "$EPOCHSECONDS" != "$1" ]; }
 
 nm_diag() {
 	sed 's/^/# natmapd: /' "$NM_LOG" | tail -n "${1:-30}"

@@ -14,11 +14,20 @@ else
 	tap_fail "another LAN host holds external port 8080"
 fi
 
+# The AddPortMapping requests the router answered since line $RMARK of its log.
+adds_seen() {
+	tail -n +"$((RMARK + 1))" "$LAB_DIR/miniupnpd.log" |
+	    grep -c "^miniupnpd\[[0-9]*\]: SOAPAction: .*#AddPortMapping$"
+}
+RMARK=$(wc -l <"$LAB_DIR/miniupnpd.log")
 nm_start lan conflict.log -m 8080/tcp --protocol upnp
 tap_check "the error names the host that holds the port" \
     nm_wait_log 10 "^tcp $LAB_LAN_IP:8080: mapping failed: external port 8080 is held by $LAB_LAN2_IP:8080 \(ConflictInMappingEntry\); retrying in [0-9]+s$"
 tap_check "natmapd keeps running and retries with backoff" \
     nm_wait_log 10 "retrying in [2-3]s$"
+tap_check "the router is asked again" lab_wait 10 eval '[ "$(adds_seen)" -ge 2 ]'
+tap_check "and forwards nothing to $LAB_LAN_IP" \
+    eval '! has_rule "dnat to $LAB_LAN_IP:"'
 tap_check "the other host's mapping is untouched" \
     has_rule "dport 8080 dnat to $LAB_LAN2_IP:8080"
 nm_stop TERM
@@ -27,20 +36,22 @@ tap_check "and leaves the other host's mapping alone" \
     has_rule "dport 8080 dnat to $LAB_LAN2_IP:8080"
 
 nm_start lan anyport.log -m 8080/tcp --any-port --protocol upnp
-if nm_wait_log 10 "^tcp $LAB_LAN_IP:8080 -> $LAB_RTR_WAN_IP:[0-9]+ via UPnP"; then
-	port=$(sed -n "s/^tcp $LAB_LAN_IP:8080 -> $LAB_RTR_WAN_IP:\([0-9]*\) via.*/\1/p" "$NM_LOG" | head -n 1)
-	if [ -n "$port" ] && [ "$port" != 8080 ]; then
-		tap_ok "--any-port: mapped to another external port ($port)"
-	else
-		tap_fail "--any-port: mapped to another external port (got '$port')"
-	fi
+port=
+lab_wait 10 eval 'port=$(ext_port tcp "$LAB_LAN_IP" 8080); [ -n "$port" ]'
+if [ -n "$port" ] && [ "$port" != 8080 ]; then
+	tap_ok "--any-port: the router forwards another external port ($port)"
 	tap_check "--any-port: the WAN reaches the service on port $port" \
 	    lab_wait 5 lab_reach_tcp "$LAB_RTR_WAN_IP" "$port"
+	tap_check "--any-port: the log names that port" \
+	    nm_wait_log 5 "^tcp $LAB_LAN_IP:8080 -> $LAB_RTR_WAN_IP:$port via UPnP"
 else
-	tap_fail "--any-port: mapped to another external port"; nm_diag
+	tap_fail "--any-port: the router forwards another external port (got '$port')"
 	tap_fail "--any-port: the WAN reaches the service"
+	tap_fail "--any-port: the log names that port"; nm_diag
 fi
 nm_stop TERM
 tap_check "--any-port mapping deleted on SIGTERM" \
     eval '[ -z "$(lab_rules | grep "dnat to $LAB_LAN_IP")" ]'
+tap_check "--any-port: the WAN no longer reaches port ${port:-?}" \
+    eval '[ -n "$port" ] && ! lab_reach_tcp "$LAB_RTR_WAN_IP" "$port" >/dev/null'
 tap_done

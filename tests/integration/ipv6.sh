@@ -65,21 +65,29 @@ tap_check "the WAN no longer reaches [$LAB_LAN6_IP]:8080" \
 # (The old address's pinholes cannot be deleted from the new one: they end
 # with their lifetime.)
 pinholes_for() { lab_rtr nft list chain inet "$LAB_NFT_TABLE" "$LAB_NFT_FWD_CHAIN" | grep -c "$1"; }
+old6_hex=0x20010db8007700000000000000000010
+new6_hex=0x20010db8007700000000000000000020
 nm_start lan renumber.log -m 8080/tcp
-tap_check "renumber: the pinhole opens for the first address" \
-    nm_wait_log 10 "^tcp \[$LAB_LAN6_IP\]:8080 open to the internet"
+tap_check "renumber: the router opens a pinhole for the first address" \
+    lab_wait 10 eval '[ "$(pinholes_for $old6_hex)" = 1 ]'
+tap_check "renumber: tcp [$LAB_LAN6_IP]:8080 reached from the WAN" \
+    lab_wait 5 lab_reach_tcp6 "$LAB_LAN6_IP" 8080
 new6=2001:db8:77::20
 ip -n "$LAB_NS_LAN" addr add "$new6/64" dev "$LAB_HOST_IF" nodad
 ip -n "$LAB_NS_LAN" addr del "$LAB_LAN6_IP/64" dev "$LAB_HOST_IF"
-tap_check "renumbered: the pinhole opens for the new address" \
-    nm_wait_log 10 "^tcp \[$new6\]:8080 open to the internet as \[$new6\]:8080 via PCP \(IPv6\)"
+tap_check "renumbered: the router opens a pinhole for the new address" \
+    lab_wait 10 eval '[ "$(pinholes_for $new6_hex)" = 1 ]'
 tap_check "renumbered: tcp [$new6]:8080 reached from the WAN" \
     lab_wait 5 lab_reach_tcp6 "$new6" 8080
 tap_check "renumbered: the old address's pinhole is named as left to its lifetime" \
     nm_log_has "^tcp \[$LAB_LAN6_IP\]:8080: the address is gone; its pinhole ends with its lifetime"
+tap_check "renumbered: and it is on the router still" \
+    test "$(pinholes_for $old6_hex)" = 1
 nm_stop_check "renumbered: SIGTERM" 5000
 tap_check "renumbered: SIGTERM closes the new address's pinhole" \
-    test "$(pinholes_for 0x20010db8007700000000000000000020)" = 0
+    test "$(pinholes_for $new6_hex)" = 0
+tap_check "renumbered: the WAN no longer reaches [$new6]:8080" \
+    eval '! lab_reach_tcp6 "$new6" 8080'
 
 # --probe: STUN over IPv6 too; no translation on IPv6.
 lab_stun6_start || tap_fail "coturn (IPv6) starts"
@@ -101,10 +109,17 @@ tap_check "--probe: the IPv6-only server has no IPv4 answer, and says why" \
 
 # A host without a global IPv6 address: no IPv6 traffic, no IPv6 message.
 ip -n "$LAB_NS_LAN" addr del "$new6/64" dev "$LAB_HOST_IF"
+# the LAN's pinholes on the router (the old address's is left from above)
+lan_pinholes() { pinholes_for 0x20010db80077; }
+pinholes_before=$(lan_pinholes)
 nm_start lan noglobal.log -m 8080/tcp
-tap_check "no global IPv6 address: IPv4 as before" \
-    nm_wait_log 10 "^tcp $LAB_LAN_IP:8080 -> .* via PCP"
+tap_check "no global IPv6 address: IPv4 as before, the router forwards tcp 8080" \
+    lab_wait 10 has_rule "^tcp dport 8080 dnat to $LAB_LAN_IP:8080$"
+tap_check "and the WAN reaches it over IPv4" \
+    lab_wait 5 lab_reach_tcp "$LAB_RTR_WAN_IP" 8080
 tap_check "and nothing about IPv6" \
     eval '! grep -q "IPv6\|pcp6" "$NM_LOG"'
+tap_check "and no new pinhole on the router" \
+    test "$(lan_pinholes)" = "$pinholes_before"
 nm_stop_check "SIGTERM" 5000
 tap_done

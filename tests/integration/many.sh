@@ -80,9 +80,12 @@ tap_check "the next start names what the last one left" \
     nm_wait_log 30 "^udp 10099 -> 10099, made by an earlier natmapd, is no longer configured: deleting it$"
 tap_check "and deletes it from the router" \
     lab_wait "$ADD_LIMIT" eval '[ "$(ours)" = 0 ]'
-tap_check "and maps its own" \
-    nm_wait_log 30 "^tcp $LAB_LAN_IP:8080 -> .* via PCP"
+tap_check "and maps its own: the router forwards tcp 8080" \
+    lab_wait 30 has_rule "^tcp dport 8080 dnat to $LAB_LAN_IP:8080$"
+tap_check "which the WAN reaches" \
+    lab_wait 5 lab_reach_tcp "$LAB_RTR_WAN_IP" 8080
 tap_check "the state file lists 8080 alone" \
     lab_wait 5 eval '[ "$(grep -c "^map " "$state")" = 1 ] && grep -q "^map pcp tcp 8080 " "$state"'
 nm_stop_check "SIGTERM" 5000
+tap_check "nothing left on the router" lab_wait 3 no_rule_for 8080
 tap_done

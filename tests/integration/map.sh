@@ -22,6 +22,15 @@ tap_check "the router holds one rule per mapped port" \
     lab_wait 5 eval '[ "$(lab_rules | grep -c "dnat to $LAB_LAN_IP")" = 5 ]'
 tap_check "the log says what was mapped, to where, by which service and lease" \
     nm_wait_log 5 "^tcp $LAB_LAN_IP:8080 -> $LAB_RTR_WAN_IP:8080 via UPnP \(WANIPConnection:2\), lease 3600s$"
+# the lease it names is the router's: 3600 s, less the seconds since
+tcp_lease_left=$(lease_left tcp 8080)
+if [ -n "$tcp_lease_left" ] && [ "$tcp_lease_left" -le 3600 ] &&
+    [ "$tcp_lease_left" -gt 3500 ]; then
+	tap_ok "the router holds the 3600 s lease the log names ($tcp_lease_left s left)"
+else
+	tap_fail "the router holds the 3600 s lease the log names (got '$tcp_lease_left' s left)" \
+	    "$(sed 's/^/lease: /' "$LAB_DIR/miniupnpd.leases" 2>/dev/null)"
+fi
 tap_check "a public external address draws no double-NAT warning" \
     eval '! nm_log_has "reports external address .*NAT"'
 listing=$(lab_lan upnpc -u "$LAB_ROOTDESC" -l 2>/dev/null)
@@ -40,4 +49,10 @@ else
 fi
 tap_check "the WAN no longer reaches tcp 8080" \
     eval '! lab_reach_tcp "$LAB_RTR_WAN_IP" 8080 >/dev/null'
+tap_check "nor udp 15353" \
+    eval '! lab_reach_udp "$LAB_RTR_WAN_IP" 15353 >/dev/null'
+tap_check "nor tcp 7001 of the range" \
+    eval '! lab_reach_tcp "$LAB_RTR_WAN_IP" 7001 >/dev/null'
+tap_check "and the router holds no lease for $LAB_LAN_IP" \
+    eval '! grep -q ":$LAB_LAN_IP:" "$LAB_DIR/miniupnpd.leases"'
 tap_done

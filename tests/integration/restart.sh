@@ -11,11 +11,13 @@ state=$LAB_DIR/natmapd.state
 nonce_of() { awk -v p="$1" '$4 == p { print $6 }' "$state"; }
 # a nonce natmapd made: 24 hex digits, not all zero
 real_nonce() { [[ $1 =~ ^[0-9a-f]{24}$ ]] && [[ $1 =~ [1-9a-f] ]]; }
+both_on_router() { [ "$(count_rules 8080)" = 1 ] && [ "$(count_rules 9000)" = 1 ]; }
 
 for p in pcp natpmp upnp; do
 	rm -f "$state"
 	nm_start lan "first-$p.log" -m 8080/tcp -m 9000/udp --protocol "$p"
-	nm_wait_log 10 "^udp $LAB_LAN_IP:9000 -> .* via" || true
+	tap_check "--protocol $p: both mapped on the router" \
+	    lab_wait 10 both_on_router
 	tap_check "--protocol $p: the state file lists both mappings" \
 	    lab_wait 3 eval '[ "$(grep -c "^map $p " "$state")" = 2 ]'
 	nonce=$(nonce_of 8080)
@@ -47,7 +49,7 @@ done
 # tag in their description; another instance's (another state file) are left.
 rm -f "$state"
 nm_start lan lost-1.log -m 8080/tcp -m 9000/udp --protocol upnp
-nm_wait_log 10 "^udp $LAB_LAN_IP:9000 -> .* via" || true
+tap_check "both mapped on the router" lab_wait 10 both_on_router
 ip netns exec "$(lab_ns_of lan)" "$NATMAPD" -f -v -c "$NM_CONF" \
     --state-file "$LAB_DIR/other.state" -m 9001/udp --protocol upnp \
     </dev/null >"$LAB_DIR/other.log" 2>&1 &
@@ -58,6 +60,7 @@ kill -KILL "$NM_PID"
 wait "$NM_PID" 2>/dev/null
 NM_PID=
 rm -f "$state"
+RMARK=$(wc -l <"$LAB_DIR/miniupnpd.log")
 nm_start lan lost-2.log -m 8080/tcp --protocol upnp
 tap_check "without a state file, its own entry no longer wanted is found on the router" \
     nm_wait_log 5 "^udp 9000 -> 9000, made by an earlier natmapd, is no longer configured: deleting it$"
@@ -65,6 +68,14 @@ tap_check "and deleted from the router" \
     lab_wait 5 eval '[ "$(count_rules 9000)" = 0 ]'
 tap_check "the whole table was looked at" \
     nm_wait_log 5 "looked at [0-9]+ entries on the gateway"
+# The router's side: its three entries (8080 and 9000 left by the killed
+# natmapd, the other instance's 9001) asked for by index, and the index
+# after them (the end of the table).
+asked_index() {
+	tail -n +"$((RMARK + 1))" "$LAB_DIR/miniupnpd.log" |
+	    grep -q "GetGenericPortMappingEntry: index=$1\$"
+}
+tap_check "the router was asked for every entry, index 0 to 3" asked_index 3
 tap_check "8080 is mapped, once" \
     lab_wait 5 eval '[ "$(count_rules 8080)" = 1 ]'
 tap_check "the other instance's 9001/udp is left alone" \

@@ -641,6 +641,54 @@ test_errors(void **state)
 	    "t.conf:1: map: expected one argument, got 7");
 }
 
+/* user: a name as useradd(8) takes it; the last one wins; the command line's over the file's. */
+static void
+test_user(void **state)
+{
+	static const char *good[] = { "nobody", "_natmapd", "a.b-c_d",
+	    "NatMap", "65534", "machine$",
+	    "abcdefghijklmnopqrstuvwxyz012345" };
+	static const char *bad[] = { "", "-x", "$", "x$y", "a/b", "a:b",
+	    "a b", "a\tb", "\xc3\xa9t\xc3\xa9",
+	    "abcdefghijklmnopqrstuvwxyz0123456" };
+	struct config file, cli;
+	char err[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < TU_ARRAY_LEN(good); i++)
+		if (!config_valid_user(good[i]))
+			fail_msg("\"%s\" refused", good[i]);
+	for (i = 0; i < TU_ARRAY_LEN(bad); i++)
+		if (config_valid_user(bad[i]))
+			fail_msg("\"%s\" accepted", bad[i]);
+
+	parse_ok(&file, "user natmapd\nuser nobody\nmap 8080/tcp\n");
+	assert_string_equal(file.user, "nobody");
+	assert_print(&file,
+	    "lease 3600\n"
+	    "any-port no\n"
+	    "protocol auto\n"
+	    "user nobody\n"
+	    "map 8080/tcp\n");
+	config_init(&cli);
+	cli.user = strdup("_natmapd");
+	assert_int_equal(config_merge(&file, &cli, 0, err, sizeof(err)), 0);
+	assert_string_equal(file.user, "nobody");
+	assert_int_equal(config_merge(&file, &cli, CONF_SET_USER, err,
+	    sizeof(err)), 0);
+	assert_string_equal(file.user, "_natmapd");
+	assert_ptr_not_equal(file.user, cli.user);
+	config_free(&cli);
+	config_free(&file);
+
+	PARSE_ERR("user\n", "t.conf:1: user: expected one argument, got 0");
+	PARSE_ERR("user a b\n", "t.conf:1: user: expected one argument, got 2");
+	PARSE_ERR("map 1/tcp\nuser -root\n",
+	    "t.conf:2: user: \"-root\" is not a user name");
+	PARSE_ERR("user a:0\n", "t.conf:1: user: \"a:0\" is not a user name");
+}
+
 static void
 test_bad_bytes(void **state)
 {
@@ -1093,6 +1141,7 @@ main(void)
 		cmocka_unit_test(test_comments_blanks),
 		cmocka_unit_test(test_crlf),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_user),
 		cmocka_unit_test(test_bad_bytes),
 		cmocka_unit_test(test_bad_bytes_in_comment),
 		cmocka_unit_test(test_long_lines),

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: ISC */
+/* Telling a service manager how natmapd is doing: sd_notify(3)'s datagrams, without libsystemd. */
+#ifndef NATMAPD_SDNOTIFY_H
+#define NATMAPD_SDNOTIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * STATUS= goes out when the summary changed: this long after an endpoint
+ * event (a burst is one message), never sooner than MIN_MS after the last
+ * one, and the table is looked at every POLL_MS for what emits no event
+ * (the gateway found or lost).
+ */
+#define SDNOTIFY_STATUS_DELAY_MS	200
+#define SDNOTIFY_STATUS_MIN_MS		5000
+#define SDNOTIFY_STATUS_POLL_MS		20000
+/* sdnotify_ready_when(): how often it asks, and READY=1 at the latest. */
+#define SDNOTIFY_READY_POLL_MS		100
+#define SDNOTIFY_READY_MAX_MS		30000
+
+/*
+ * Read $NOTIFY_SOCKET ("/path" or "@abstract"), $WATCHDOG_USEC and
+ * $WATCHDOG_PID, and unset them (hooks do not inherit them); connect to the
+ * socket (before dropping root: its directory may be root's alone), follow
+ * the status table (after status_init()) and start the watchdog.  0 if
+ * there is a socket to talk to; -1 if not, and every other call does
+ * nothing.
+ */
+int	sdnotify_init(void);
+void	sdnotify_free(void);
+/* READY=1 and STATUS=, once: the first gateway probe is over, found or not. */
+void	sdnotify_ready(void);
+/*
+ * sdnotify_ready() as soon as busy() returns 0, asked now and every
+ * READY_POLL_MS, and after READY_MAX_MS whatever it says.
+ */
+void	sdnotify_ready_when(int (*busy)(void));
+/* SIGHUP: RELOADING=1 with MONOTONIC_USEC=, then READY=1 once reloaded. */
+void	sdnotify_reloading(void);
+void	sdnotify_reloaded(void);
+/* SIGTERM: STOPPING=1; STATUS= stops, the watchdog goes on until exit. */
+void	sdnotify_stopping(void);
+/* One datagram; 0, or -1 (a failure is logged once until a send works). */
+int	sdnotify_send(const char *);
+/* The one-line summary: "3 mappings via PCP at 203.0.113.7". */
+void	sdnotify_status_text(char *, size_t);
+/* Half of WATCHDOG_USEC, in ms; 0 when there is no watchdog for us. */
+uint64_t sdnotify_watchdog_ms(void);
+
+#endif
