@@ -4,6 +4,7 @@
 # more run; a hook that hangs is killed while the mappings keep renewing.
 . "$(dirname "$0")/common.sh"
 
+lab_need_python || { tap_fail "python3 for the status file"; tap_done; exit 1; }
 lab_init || { tap_fail "lab builds"; tap_done; exit 1; }
 lab_router_start || { tap_fail "miniupnpd starts"; tap_done; exit 1; }
 lab_serve_tcp 8080
@@ -40,6 +41,16 @@ ip4p() {	# ADDR PORT: natmap's IP4P address
 	local a b c d
 	IFS=. read -r a b c d <<<"$1"
 	printf '2001::%04x:%04x:%04x' "$2" $(( a << 8 | b )) $(( c << 8 | d ))
+}
+
+# up_at SPEC IP: the status file has the mapping reachable at IP.
+up_at() {
+	python3 - "$LAB_DIR/status.json" "$1" "$2" <<'PY' 2>/dev/null
+import json, sys
+s = json.load(open(sys.argv[1]))
+m = [m for m in s["mappings"] if m["spec"] == sys.argv[2]][0]
+sys.exit(not (m["reachable"] and m["external_address"] == sys.argv[3]))
+PY
 }
 
 runs_of() { local n=0; while [ -e "$runs/run.$1.$((n + 1))" ]; do n=$((n + 1)); done; echo "$n"; }
@@ -132,6 +143,10 @@ if nm_wait_log 10 "^public address $third_ip -> $old_ip$"; then
 else
 	tap_fail "two changes while the hook runs"; nm_diag
 fi
+# A renewal that meets the restarting router may fail, and the mapping
+# be down for a moment: release the hook once natmapd has it up again.
+tap_check "natmapd has the mapping up at $old_ip" \
+    lab_wait 20 up_at 8080/tcp "$old_ip"
 tap_check "the mapping is reached at $old_ip" \
     lab_wait 10 lab_reach_tcp "$old_ip" 8080
 if [ "$(runs_of 8080)" = 1 ]; then
