@@ -559,6 +559,17 @@ set_path(const char *path)
 		log_warn("hook %s", hook.path);
 }
 
+static void
+drain_timeout(struct timer *t)
+{
+	void (*done)(void) = hook.drained;
+
+	(void)t;
+	hook.drained = NULL;
+	if (done != NULL)
+		done();
+}
+
 void
 hook_init(const char *path)
 {
@@ -576,7 +587,7 @@ hook_init(const char *path)
 	if (sigaction(SIGCHLD, &sa, NULL) == -1)
 		fatal("sigaction");
 	loop_fd_add(&hook.sig_lfd, hook.sigpipe[0], LOOP_READ, on_sigchld);
-	timer_init(&hook.drain_timer, NULL);
+	timer_init(&hook.drain_timer, drain_timeout);
 	status_subscribe(on_event);
 	hook.subscribed = 1;
 }
@@ -614,22 +625,11 @@ hook_set_path(const char *path)
 	}
 }
 
-static void
-drain_timeout(struct timer *t)
-{
-	void (*done)(void) = hook.drained;
-
-	(void)t;
-	hook.drained = NULL;
-	if (done != NULL)
-		done();
-}
-
 void
 hook_drain(void (*done)(void))
 {
 	hook.drained = done;
-	timer_init(&hook.drain_timer, drain_timeout);
+	timer_stop(&hook.drain_timer);
 	if (hook.running > 0 || hook.nwaiting > 0) {
 		log_info("waiting up to %llu ms for %zu hook%s",
 		    (unsigned long long)hook.lim.exit_wait_ms,
