@@ -79,29 +79,99 @@ int	gateway_lookup_start(const struct drv_env *,
 void	gateway_lookup_cancel(void);
 
 /*
- * What the gateway and the network say unasked, heard for the engine.
- * Each handler runs from the loop, once per message.
+ * The gateway's life, for the mapping engine: searching (the race, backing
+ * off while nothing answers), ready, lost, checked every
+ * GATEWAY_CHECK_INTERVAL_S, and what its announcements and the network's
+ * changes mean for it.  gateway.c decides about the gateway; the engine,
+ * told through a struct gateway_watcher, decides about its mappings.
  */
-struct pcp_response;
-struct gateway_events {
-	/* A PCP ANNOUNCE or a NAT-PMP public address from the gateway:5351. */
-	void	(*announced)(const struct pcp_response *);
-	/* An SSDP ssdp:alive from the gateway: BOOTID (-1 if none), LOCATION. */
-	void	(*notified)(long bootid, const char *location);
-	/* Routes, addresses or links changed (NETWATCH_* bits), debounced. */
-	void	(*netchanged)(int bits);
+
+/* A gateway found is probed again this often: a new address, another device? */
+#define GATEWAY_CHECK_INTERVAL_S	300
+/* A search that finds nothing is tried again after 1 s, 2 s, 4 s ... 60 s. */
+#define GATEWAY_BACKOFF_MIN_MS	1000
+#define GATEWAY_BACKOFF_MAX_MS	60000
+
+/* ready()'s flags */
+#define GATEWAY_CHANGED	0x1	/* another device, protocol or local address
+				   than the last one ready, or the first */
+#define GATEWAY_CHECKED	0x2	/* a check found it (periodic, or asked for) */
+
+enum gateway_lost_why {
+	GATEWAY_LOST_SILENT,	/* it stopped answering: gateway_lost() */
+	GATEWAY_LOST_NETWORK,	/* routes, addresses or links changed */
+	GATEWAY_LOST_CONFIG,	/* told to look elsewhere: gateway_forget() */
 };
 
-/* Watch the network (rtnetlink) from now on, and allow gateway_listen(). */
-void	gateway_watch(const struct gateway_events *);
+/* What the engine hears: from the loop, or from inside a gateway_*() call. */
+struct gateway_watcher {
+	/*
+	 * A search or a check found the gateway, through drv; gateway_env()
+	 * and gateway_info() say where.  GATEWAY_CHANGED: what was mapped
+	 * elsewhere is to be mapped anew.
+	 */
+	void	(*ready)(const struct mapping_driver *drv, int flags);
+	/* It is not ready any more (enum gateway_lost_why); a search follows. */
+	void	(*lost)(int why);
+	/*
+	 * The same gateway restarted, lost its mappings or took another
+	 * external address: every mapping is to be made again.  Said once,
+	 * before ready(), when a search or a check finds that out.
+	 */
+	void	(*reset)(void);
+	/* A periodic check probes the gateway now (a request of its own). */
+	void	(*checking)(void);
+};
+
 /*
- * Listen for the announcements of gateway on the interface of local
- * (224.0.0.1:5350 and SSDP 239.255.255.250:1900); the sockets are opened
- * again only when local changes.  Nothing before gateway_watch().
+ * The drivers, in order of preference (they must outlive the module), and
+ * the watcher (copied).  Forgets any gateway; searches only after
+ * gateway_start().
  */
-void	gateway_listen(struct in_addr local, struct in_addr gateway);
-/* Close what gateway_watch and gateway_listen opened. */
-void	gateway_unwatch(void);
+void	gateway_init(const struct mapping_driver *const *, size_t,
+	    const struct gateway_watcher *);
+/*
+ * Where to look: the interface (NULL or "": the default route's), the
+ * gateway (NULL: the default route's).  1 if that is not where it looked
+ * so far; the next search looks there (gateway_forget(): now).
+ */
+int	gateway_set_where(const char *ifname, const struct in_addr *gateway);
+/* Search now. */
+void	gateway_start(void);
+/* Forget the gateway (it is lost if it was ready) and search again, now. */
+void	gateway_forget(void);
+/* SIGUSR1: check the gateway now; -1 if it is not ready, or a search is out. */
+int	gateway_check_now(void);
+/* The gateway did not answer a request: look for it again. */
+void	gateway_lost(void);
+/*
+ * An answer named the gateway's external address: 1 if it had another
+ * one (logged), 0 if the same, the first, or none.  A new one is judged
+ * (double NAT?) and, if public, checked through STUN (wancheck.c).
+ */
+int	gateway_note_external(struct in_addr);
+/* An answer carried the gateway's epoch time: 1 if it went back (logged). */
+int	gateway_note_epoch(uint32_t);
+int	gateway_is_ready(void);
+/* A gateway was ready once since gateway_init(). */
+int	gateway_was_found(void);
+/* Where the last search looked: the interface, our address, the gateway's. */
+const struct drv_env *gateway_env(void);
+/* The gateway found last (zeros before the first, after gateway_forget()). */
+const struct drv_gateway *gateway_info(void);
+/*
+ * Shutdown: no more searches or checks, and what the gateway or the
+ * network says is ignored; what was found stays, for the deletes.
+ */
+void	gateway_stop(void);
+/* Stop, end the STUN check, and close what gateway_watch() opened. */
+void	gateway_free(void);
+
+/*
+ * Watch the network (rtnetlink) from now on, and the gateway's
+ * announcements (224.0.0.1:5350, SSDP NOTIFY) once it is found.
+ */
+void	gateway_watch(void);
 
 /*
  * Where to look for a gateway: the interface, our address on it, the

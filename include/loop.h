@@ -55,5 +55,10 @@ void		loop_stop(void);
 uint32_t	loop_random(uint32_t n);
 /* d scaled by a random factor in [1 - pct/100, 1 + pct/100]. */
 uint64_t	loop_jitter(uint64_t d, unsigned int pct);
+/*
+ * The next wait of a backoff whose step is in *b (0 at first): the step,
+ * at least min, with 20% jitter and at most max; the step doubles, up to max.
+ */
+uint64_t	loop_backoff(uint64_t *b, uint64_t min, uint64_t max);
 
 #endif

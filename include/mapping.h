@@ -75,6 +75,13 @@ void	mapping_reconfigure(const struct config *);
 void	mapping_shutdown(void (*done)(void));
 void	mapping_free(void);
 void	mapping_set_observer(void (*)(const struct mapping_status *));
+/*
+ * natmapctl add and remove: mappings at run time, kept over SIGHUP until
+ * removed; remove takes only those added so.  -1 with a reason in err.
+ */
+struct conf_map;
+int	mapping_runtime_add(const struct conf_map *, char *err, size_t);
+int	mapping_runtime_remove(const struct conf_map *, char *err, size_t);
 size_t	mapping_count(int state);
 const char *mapping_state_name(int);
 

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /*
  * The one place state leaves the engine.  The engine (mapping.c, later the
@@ -97,6 +98,11 @@ void	status_map_spec(const struct status_map *, char *, size_t);
  */
 struct json_object;
 struct json_object *status_json(void);
+/*
+ * The same object written to fp a mapping at a time, compact, with a
+ * newline: memory stays small whatever the number of mappings.  0 or -1.
+ */
+int	status_print(FILE *);
 
 /* The status file: kept up to date on every change, a burst at a time. */
 #define STATUS_FILE_DELAY_MS	100

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* Finds the gateway: the route and addresses to use, and the race between PCP, NAT-PMP and UPnP. */
+/* Finds the gateway and follows it: the race between PCP, NAT-PMP and UPnP, checks, announcements. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addrclass.h"
 #include "announce.h"
 #include "driver.h"
 #include "gateway.h"
@@ -19,6 +20,7 @@
 #include "netwatch.h"
 #include "osdep.h"
 #include "pcp-msg.h"
+#include "wancheck.h"
 
 /*
  * One race at a time: a driver's probe callback carries no argument, so
@@ -351,9 +353,12 @@ gateway_lookup_start(const struct drv_env *env,
 
 /* ---- what the gateway and the network say unasked ---- */
 
+static void	life_announced(const struct pcp_response *);
+static void	life_notified(long, const char *);
+static void	life_netchanged(int);
+
 static struct {
 	int			 on;		/* gateway_watch() was called */
-	struct gateway_events	 ev;
 	struct in_addr		 local;		/* the sockets' interface address */
 	struct in_addr		 gateway;	/* whose announcements count */
 	int			 announce_fd;
@@ -390,8 +395,7 @@ announce_cb(struct loop_fd *lf, int ev)
 		log_debug("announcement from the gateway: %s, epoch %u",
 		    r.version == PCP_VERSION ? "PCP ANNOUNCE" :
 		    "NAT-PMP public address", r.epoch);
-		if (watch.ev.announced != NULL)
-			watch.ev.announced(&r);
+		life_announced(&r);
 	}
 }
 
@@ -407,8 +411,7 @@ ssdp_cb(struct loop_fd *lf, int ev)
 		if (announce_ssdp_read(lf->fd, watch.gateway, &bootid, location,
 		    sizeof(location)) != 1)
 			return;
-		if (watch.ev.notified != NULL)
-			watch.ev.notified(bootid, location);
+		life_notified(bootid, location);
 	}
 }
 
@@ -419,8 +422,7 @@ netchange_cb(struct timer *t)
 
 	(void)t;
 	watch.netchange_bits = 0;
-	if (watch.ev.netchanged != NULL)
-		watch.ev.netchanged(bits);
+	life_netchanged(bits);
 }
 
 static void
@@ -437,9 +439,8 @@ netwatch_cb(struct loop_fd *lf, int ev)
 }
 
 void
-gateway_watch(const struct gateway_events *ev)
+gateway_watch(void)
 {
-	watch.ev = *ev;
 	if (!watch.on)
 		timer_init(&watch.netchange, netchange_cb);
 	watch.on = 1;
@@ -453,7 +454,12 @@ gateway_watch(const struct gateway_events *ev)
 	    netwatch_cb);
 }
 
-void
+/*
+ * Listen for the announcements of gateway on the interface of local
+ * (224.0.0.1:5350 and SSDP 239.255.255.250:1900); the sockets are opened
+ * again only when local changes.  Nothing before gateway_watch().
+ */
+static void
 gateway_listen(struct in_addr local, struct in_addr gateway)
 {
 	if (!watch.on)
@@ -477,7 +483,8 @@ gateway_listen(struct in_addr local, struct in_addr gateway)
 	    announce_cb);
 }
 
-void
+/* Close what gateway_watch() and gateway_listen() opened. */
+static void
 gateway_unwatch(void)
 {
 	watch_close(&watch.netwatch_fd, &watch.netwatch_lfd);
@@ -528,4 +535,410 @@ gateway_find_env(struct drv_env *env, const char *ifname,
 	    osdep_default_gateway6(env->ifname, &env->gateway6,
 	    &env->ifindex6) == 0;
 	return 0;
+}
+
+/* ---- the gateway's life: searching, ready, lost, checked ---- */
+
+enum life_state {
+	LIFE_NONE,
+	LIFE_SEARCHING,
+	LIFE_READY,
+};
+
+static struct {
+	struct gateway_watcher		 w;
+	int				 state;
+	int				 stopped;	/* gateway_stop() */
+	/* Where to look, as configured. */
+	char				 ifname[16];
+	int				 have_gateway;
+	struct in_addr			 gateway;
+	struct drv_env			 env;	/* where the last search looked */
+	const struct mapping_driver	*drv;	/* the gateway's, found last */
+	struct drv_gateway		 gw;
+	struct in_addr			 ready_local;	/* env.local when it was ready */
+	int				 found;	/* ready once */
+	struct timer			 search;	/* the next search */
+	uint64_t			 backoff;
+	struct timer			 check;		/* the periodic re-probe */
+	int				 quiet;		/* a check: log only changes */
+	long				 bootid;	/* its last BOOTID, -1: none yet */
+	struct pcp_epoch		 epoch;		/* its epoch time, RFC 6887 8.5 */
+} life;
+
+static void	life_search(void);
+
+int
+gateway_note_external(struct in_addr ext)
+{
+	struct in_addr none = { INADDR_ANY };
+	struct addrclass_verdict v;
+	char was[INET_ADDRSTRLEN], now[INET_ADDRSTRLEN], who[320];
+	int changed = life.gw.external.s_addr != INADDR_ANY;
+
+	if (ext.s_addr == INADDR_ANY || ext.s_addr == life.gw.external.s_addr)
+		return 0;
+	inet_ntop(AF_INET, &life.gw.external, was, sizeof(was));
+	inet_ntop(AF_INET, &ext, now, sizeof(now));
+	if (life.gw.external.s_addr == INADDR_ANY)
+		log_info("%s gateway %s: external address %s", life.drv->name,
+		    life.gw.where, now);
+	else
+		log_info("public address %s -> %s", was, now);
+	life.gw.external = ext;
+	addrclass_judge(ext, none, &v);
+	if (v.double_nat)
+		log_warnx("%s gateway %s reports external address %s: %s; "
+		    "mapping anyway, but the internet reaches a mapping only "
+		    "if the NAT upstream forwards the port too",
+		    life.drv->name, life.gw.where, now, v.why);
+	else {
+		/* Public: what a STUN server sees tells if it is the internet's view. */
+		snprintf(who, sizeof(who), "%s gateway %s", life.drv->name,
+		    life.gw.where);
+		wancheck_start(life.env.local, ext, who);
+	}
+	return changed;
+}
+
+int
+gateway_note_epoch(uint32_t epoch)
+{
+	if (pcp_epoch_check(&life.epoch, epoch, loop_now()) == 0)
+		return 0;
+	log_info("%s gateway %s restarted or lost its mappings (epoch %u); "
+	    "mapping again", life.drv->name, life.gw.where, epoch);
+	return 1;
+}
+
+/* Not ready any more: tell the engine. */
+static void
+life_leave(int state, int why)
+{
+	int was = life.state;
+
+	life.state = state;
+	if (was == LIFE_READY && life.w.lost != NULL)
+		life.w.lost(why);
+}
+
+/* Found: what it means (another gateway, a restart), then tell the engine. */
+static void
+life_ready(const struct mapping_driver *drv, const struct drv_gateway *gw)
+{
+	struct in_addr known = life.gw.external;
+	int changed, reset, flags;
+
+	changed = life.drv != drv || strcmp(gw->where, life.gw.where) != 0 ||
+	    life.ready_local.s_addr != life.env.local.s_addr;
+	flags = (changed ? GATEWAY_CHANGED : 0) |
+	    (life.quiet ? GATEWAY_CHECKED : 0);
+	life.ready_local = life.env.local;
+	life.drv = drv;
+	life.gw = *gw;
+	/* The same gateway again: a new address is a change, logged as one. */
+	life.gw.external.s_addr = changed ? INADDR_ANY : known.s_addr;
+	life.state = LIFE_READY;
+	life.found = 1;
+	life.backoff = 0;
+	if (changed || life.quiet == 0)
+		log_info("%s gateway %s", gw->name, gw->where);
+	life.quiet = 0;
+	reset = gateway_note_external(gw->external) && !changed;
+	timer_set(&life.check, loop_jitter((uint64_t)
+	    GATEWAY_CHECK_INTERVAL_S * 1000, 10));
+	if (changed) {
+		memset(&life.epoch, 0, sizeof(life.epoch));
+		life.bootid = -1;
+	}
+	/* The search answer's BOOTID: a baseline, or a restart seen by a check. */
+	if (gw->bootid >= 0) {
+		if (life.bootid >= 0 && gw->bootid != life.bootid) {
+			log_info("gateway %s restarted (UPnP BOOTID %ld -> %ld); "
+			    "mapping again", inet_ntoa(life.env.gateway),
+			    life.bootid, gw->bootid);
+			reset = 1;
+		}
+		life.bootid = gw->bootid;
+	}
+	if (gw->has_epoch && gateway_note_epoch(gw->epoch))
+		reset = 1;
+	gateway_listen(life.env.local, life.env.gateway);
+	if (reset && life.w.reset != NULL)
+		life.w.reset();
+	if (life.w.ready != NULL)
+		life.w.ready(drv, flags);
+}
+
+/* The race between the drivers is over: the best one, or none answered. */
+static void
+life_race_done(const struct gateway_slot *best)
+{
+	char why[256];
+	uint64_t d;
+
+	if (life.stopped)
+		return;
+	if (best != NULL) {
+		life_ready(best->drv, &best->gw);
+		return;
+	}
+	if (life.quiet && life.state == LIFE_READY) {
+		/*
+		 * A periodic check: the renewals will tell if it is gone.
+		 * Ask again soon (a router that just restarted may not
+		 * answer everything yet), backing off.
+		 */
+		life.quiet = 0;
+		d = loop_backoff(&life.backoff, GATEWAY_BACKOFF_MIN_MS,
+		    GATEWAY_BACKOFF_MAX_MS);
+		log_debug("the gateway check got no answer; again in %llus",
+		    (unsigned long long)(d + 999) / 1000);
+		timer_set(&life.check, d);
+		return;
+	}
+	/* Nothing answered: say what each protocol found, and back off. */
+	gateway_race_why(why, sizeof(why));
+	d = loop_backoff(&life.backoff, GATEWAY_BACKOFF_MIN_MS,
+	    GATEWAY_BACKOFF_MAX_MS);
+	life.state = LIFE_NONE;
+	log_warnx("no gateway protocol answered on %s (%s); retrying in %llus",
+	    life.env.ifname[0] ? life.env.ifname : "the default route", why,
+	    (unsigned long long)(d + 999) / 1000);
+	timer_set(&life.search, d);
+}
+
+static void
+life_search(void)
+{
+	char why[128];
+
+	if (life.stopped)
+		return;
+	if (gateway_find_env(&life.env, life.ifname, life.have_gateway ?
+	    &life.gateway : NULL, why, sizeof(why)) == -1) {
+		uint64_t d = loop_backoff(&life.backoff,
+		    GATEWAY_BACKOFF_MIN_MS, GATEWAY_BACKOFF_MAX_MS);
+
+		log_warnx("%s; retrying in %llus", why,
+		    (unsigned long long)(d + 999) / 1000);
+		timer_set(&life.search, d);
+		return;
+	}
+	if (!life.quiet)
+		life.state = LIFE_SEARCHING;
+	log_debug("probing for a gateway from %s via %s",
+	    inet_ntoa(life.env.local), life.env.ifname);
+	gateway_race_cancel();
+	if (gateway_race_start(&life.env, GATEWAY_RACE_BEST,
+	    life_race_done) == -1)
+		log_warn("cannot probe for a gateway");
+}
+
+static void
+life_search_cb(struct timer *t)
+{
+	(void)t;
+	life_search();
+}
+
+/* Every few minutes: the same gateway, the same address?  Quietly. */
+static void
+life_check_cb(struct timer *t)
+{
+	(void)t;
+	if (life.stopped || life.state != LIFE_READY)
+		return;
+	life.quiet = 1;
+	if (life.w.checking != NULL)
+		life.w.checking();
+	life_search();
+}
+
+void
+gateway_lost(void)
+{
+	if (life.state != LIFE_READY || life.stopped)
+		return;
+	log_info("%s gateway %s stopped answering; looking for it again",
+	    life.drv->name, life.gw.where);
+	life.quiet = 0;
+	life.backoff = 0;
+	life_leave(LIFE_NONE, GATEWAY_LOST_SILENT);
+	gateway_race_cancel();
+	timer_set(&life.search, 0);
+}
+
+/* A PCP or NAT-PMP announcement from the gateway. */
+static void
+life_announced(const struct pcp_response *r)
+{
+	struct in_addr ext;
+
+	if (life.state != LIFE_READY || life.stopped)
+		return;
+	if (r->version == NATPMP_VERSION &&
+	    pcp_addr_to_v4(&r->external_addr, &ext) == 0)
+		gateway_note_external(ext);
+	/*
+	 * Servers announce when they start, lose their state or change
+	 * address (RFC 6887 14.1.3, RFC 6886 3.2.1): map again whatever the
+	 * epoch says, which a server up for a few seconds only cannot tell.
+	 * Keep the epoch for the checks on ordinary answers.
+	 */
+	(void)pcp_epoch_check(&life.epoch, r->epoch, loop_now());
+	log_info("gateway %s announced a restart (epoch %u); mapping again",
+	    inet_ntoa(life.env.gateway), r->epoch);
+	if (life.w.reset != NULL)
+		life.w.reset();
+	/* And ask soon what the external address is now. */
+	if (!gateway_race_running())
+		timer_set(&life.check, loop_jitter(500, 20));
+}
+
+/* An SSDP NOTIFY from the gateway: another BOOTID is a restart. */
+static void
+life_notified(long bootid, const char *location)
+{
+	if (life.state != LIFE_READY || life.stopped)
+		return;
+	/*
+	 * The IGD we use now describes itself elsewhere (miniupnpd takes a
+	 * new HTTP port at each start unless told one): its control URL is
+	 * stale.  Look for it again, soon.
+	 */
+	if (strcmp(life.drv->id, "upnp") == 0 && location[0] != '\0' &&
+	    strcmp(location, life.gw.where) != 0 && !gateway_race_running() &&
+	    timer_remaining(&life.check) > 500) {
+		log_info("gateway %s now describes itself at %s; looking for it "
+		    "again", inet_ntoa(life.env.gateway), location);
+		timer_set(&life.check, loop_jitter(200, 20));
+	}
+	if (bootid < 0)
+		return;
+	if (life.bootid >= 0 && bootid != life.bootid) {
+		log_info("gateway %s restarted (UPnP BOOTID %ld -> %ld); mapping "
+		    "again", inet_ntoa(life.env.gateway), life.bootid, bootid);
+		if (life.w.reset != NULL)
+			life.w.reset();
+		if (!gateway_race_running())
+			timer_set(&life.check, loop_jitter(500, 20));
+	}
+	life.bootid = bootid;
+}
+
+/* Routes, addresses or links changed: the gateway may be another now. */
+static void
+life_netchanged(int bits)
+{
+	if (life.stopped)
+		return;
+	log_info("network changed (%s%s%s); probing for the gateway again",
+	    bits & NETWATCH_ROUTE ? "route " : "",
+	    bits & NETWATCH_ADDR ? "address " : "",
+	    bits & NETWATCH_LINK ? "link " : "");
+	gateway_race_cancel();
+	life.quiet = 0;
+	timer_stop(&life.search);
+	life.backoff = 0;
+	life_leave(LIFE_NONE, GATEWAY_LOST_NETWORK);
+	life_search();
+}
+
+void
+gateway_init(const struct mapping_driver *const *drivers, size_t n,
+    const struct gateway_watcher *w)
+{
+	timer_stop(&life.search);
+	timer_stop(&life.check);
+	memset(&life, 0, sizeof(life));
+	gateway_race_init(drivers, n);
+	life.w = *w;
+	life.drv = n > 0 ? drivers[0] : NULL;
+	life.bootid = -1;
+	timer_init(&life.search, life_search_cb);
+	timer_init(&life.check, life_check_cb);
+}
+
+int
+gateway_set_where(const char *ifname, const struct in_addr *gateway)
+{
+	int changed;
+
+	if (ifname == NULL)
+		ifname = "";
+	changed = strcmp(life.ifname, ifname) != 0 ||
+	    life.have_gateway != (gateway != NULL) || (gateway != NULL &&
+	    life.gateway.s_addr != gateway->s_addr);
+	snprintf(life.ifname, sizeof(life.ifname), "%s", ifname);
+	life.have_gateway = gateway != NULL;
+	life.gateway.s_addr = gateway != NULL ? gateway->s_addr : INADDR_ANY;
+	return changed;
+}
+
+void
+gateway_start(void)
+{
+	life_search();
+}
+
+void
+gateway_forget(void)
+{
+	gateway_race_cancel();
+	life.quiet = 0;
+	memset(&life.gw, 0, sizeof(life.gw));
+	life_leave(LIFE_NONE, GATEWAY_LOST_CONFIG);
+	life_search();
+}
+
+int
+gateway_check_now(void)
+{
+	if (life.stopped || life.state != LIFE_READY || gateway_race_running())
+		return -1;
+	timer_set(&life.check, 0);
+	return 0;
+}
+
+int
+gateway_is_ready(void)
+{
+	return life.state == LIFE_READY;
+}
+
+int
+gateway_was_found(void)
+{
+	return life.found;
+}
+
+const struct drv_env *
+gateway_env(void)
+{
+	return &life.env;
+}
+
+const struct drv_gateway *
+gateway_info(void)
+{
+	return &life.gw;
+}
+
+void
+gateway_stop(void)
+{
+	life.stopped = 1;
+	timer_stop(&life.search);
+	timer_stop(&life.check);
+	gateway_race_cancel();
+	gateway_lookup_cancel();
+}
+
+void
+gateway_free(void)
+{
+	gateway_stop();
+	wancheck_stop();
+	gateway_unwatch();
 }

@@ -252,3 +252,13 @@ loop_jitter(uint64_t d, unsigned int pct)
 		return d;
 	return d - span + loop_random((uint32_t)(2 * span + 1));
 }
+
+uint64_t
+loop_backoff(uint64_t *b, uint64_t min, uint64_t max)
+{
+	uint64_t d = *b < min ? min : *b;
+
+	*b = d * 2 > max ? max : d * 2;
+	d = loop_jitter(d, 20);
+	return d > max ? max : d;
+}

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* The mapping engine: gateway probing with backoff, and a state machine per mapping. */
+/* The mapping engine: a state machine per mapping, on the gateway gateway.c finds. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -11,26 +11,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "addrclass.h"
 #include "conf.h"
 #include "driver.h"
 #include "gateway.h"
 #include "log.h"
 #include "loop.h"
 #include "mapping.h"
-#include "netwatch.h"
-#include "osdep.h"
 #include "pace.h"
-#include "pcp-msg.h"
 #include "state.h"
 #include "status.h"
 #include "wancheck.h"
-
-enum gw_state {
-	GW_NONE,
-	GW_PROBING,
-	GW_READY,
-};
 
 struct mapping {
 	int		 state;
@@ -44,6 +34,7 @@ struct mapping {
 	uint8_t		 nonce[DRV_NONCE_LEN];
 	int		 on_router;	/* the gateway may hold it: delete on exit */
 	int		 unwanted;	/* dropped from the config: delete, then free */
+	int		 runtime;	/* added through natmapctl: not the config's */
 	/* A stale entry from the state file: made through this, here. */
 	char		 stale_proto[8];
 	char		 error[96];	/* the last failure, for the status */
@@ -59,18 +50,9 @@ struct mapping {
 };
 
 static struct {
-	const struct mapping_driver	*drv;	/* the one chosen */
+	const struct mapping_driver	*drv;	/* the gateway's, as gateway.c found it */
 	uint32_t			 lease;
 	int				 any_port;
-	char				 ifname[16];
-	int				 have_gateway;
-	struct in_addr			 gateway;
-	int				 gw_state;
-	struct drv_env			 env;
-	struct drv_gateway		 gw;
-	struct timer			 probe_timer;
-	uint64_t			 probe_backoff;
-	int				 probe_failures;
 	struct mapping			*maps;
 	int				 stopping;
 	void				(*stopped)(void);
@@ -82,13 +64,9 @@ static struct {
 	struct pace			 look_pace;	/* lookups (verify) */
 	void				(*observer)(const struct mapping_status *);
 	struct in_addr			 mapped_local;	/* the address mappings point at */
-	struct pcp_epoch		 epoch;	/* the gateway's, RFC 6887 8.5 */
 	char				*state_path;
 	struct timer			 state_timer;
 	int				 state_warned;
-	struct timer			 check_timer;	/* the periodic re-probe */
-	int				 gw_quiet;	/* a periodic probe: log only changes */
-	long				 bootid;	/* its last BOOTID, -1: none yet */
 	char				 tag[16];	/* descriptions start with it */
 	struct drv_op			 scan_op;	/* listing the gateway's table */
 	unsigned int			 scan_index;
@@ -101,19 +79,11 @@ static struct {
 	 * that cannot (PCP, NAT-PMP), UPnP on the same gateway; NULL: none.
 	 */
 	const struct mapping_driver	*look;
-	int				 found;	/* a gateway was ready once */
 } engine;
 
 /* How far down a gateway's table natmapd looks for its own entries: twice
  * what it may hold, so that others' entries cannot hide ours. */
 #define MAPPING_SCAN_MAX		(2 * CONF_MAX_MAPS)
-
-/*
- * How often the gateway is probed again, to notice a new external address;
- * whether the mappings are still there is the canary's business
- * (MAPPING_CANARY_INTERVAL_S).
- */
-#define MAPPING_CHECK_INTERVAL_S	300
 
 /* After a gateway reset, mappings come back at random within this (RFC 6887 14.1.3). */
 #define MAPPING_RESET_SPREAD_MS		5000
@@ -131,7 +101,6 @@ static const char *const state_names[] = {
 static void	mapping_add(struct mapping *);
 static void	verify_done(struct pace_op *, const struct drv_result *);
 static void	verify_all(void);
-static void	mapping_probe(void);
 static void	mapping_check_stopped(void);
 
 const char *
@@ -151,11 +120,7 @@ proto_name(int proto)
 static uint64_t
 backoff_next(uint64_t *b)
 {
-	uint64_t d = *b < MAPPING_BACKOFF_MIN_MS ? MAPPING_BACKOFF_MIN_MS : *b;
-
-	*b = d * 2 > MAPPING_BACKOFF_MAX_MS ? MAPPING_BACKOFF_MAX_MS : d * 2;
-	d = loop_jitter(d, 20);
-	return d > MAPPING_BACKOFF_MAX_MS ? MAPPING_BACKOFF_MAX_MS : d;
+	return loop_backoff(b, MAPPING_BACKOFF_MIN_MS, MAPPING_BACKOFF_MAX_MS);
 }
 
 /* The gateway as the world sees it: found or not, through what, where. */
@@ -170,9 +135,9 @@ report_gateway(int found)
 	if (found && engine.drv != NULL) {
 		snprintf(g.method, sizeof(g.method), "%s", engine.drv->id);
 		snprintf(g.where, sizeof(g.where), "%.*s",
-		    (int)sizeof(g.where) - 1, engine.gw.where);
-		g.addr = engine.env.gateway;
-		g.external = engine.gw.external;
+		    (int)sizeof(g.where) - 1, gateway_info()->where);
+		g.addr = gateway_env()->gateway;
+		g.external = gateway_info()->external;
 	}
 	g.since = was->found == found && strcmp(was->where, g.where) == 0 ?
 	    was->since : loop_now();
@@ -216,9 +181,9 @@ mapping_report(const struct mapping *m)
 	if (engine.drv != NULL && m->state != MAPPING_WAIT)
 		snprintf(st.method, sizeof(st.method), "%s", engine.drv->id);
 	st.state = status_state_of(m->state);
-	st.int_addr = engine.env.local;
+	st.int_addr = gateway_env()->local;
 	if (m->state == MAPPING_BOUND || m->state == MAPPING_RENEWING) {
-		st.ext_addr = engine.gw.external;
+		st.ext_addr = gateway_info()->external;
 		st.ext_port = m->ext_port;
 		st.lease = m->lease;
 	}
@@ -226,6 +191,7 @@ mapping_report(const struct mapping *m)
 	if (m->state == MAPPING_BOUND && timer_armed(&m->timer))
 		st.renew_at = loop_now() + timer_remaining(&m->timer);
 	memcpy(st.error, m->error, sizeof(m->error));
+	st.runtime = m->runtime;
 	status_map_update(&st);
 }
 
@@ -250,10 +216,10 @@ mapping_notify(struct mapping *m, int old)
 	st.state = m->state;
 	st.old_state = old;
 	st.proto = m->proto;
-	st.int_addr = engine.env.local;
+	st.int_addr = gateway_env()->local;
 	st.int_port = m->int_port;
 	st.ext_port = m->ext_port;
-	st.ext_addr = engine.gw.external;
+	st.ext_addr = gateway_info()->external;
 	st.lease = m->lease;
 	engine.observer(&st);
 }
@@ -305,7 +271,7 @@ mapping_request(const struct mapping *m, struct drv_map *req)
 {
 	memset(req, 0, sizeof(*req));
 	req->proto = m->proto;
-	req->int_addr = engine.env.local;
+	req->int_addr = gateway_env()->local;
 	req->int_port = m->int_port;
 	req->lease = engine.lease;
 	snprintf(req->desc, sizeof(req->desc), "%s %s %u", engine.tag,
@@ -326,22 +292,6 @@ scan_cancel(void)
 	if (engine.scan_op.priv != NULL && engine.drv != NULL)
 		engine.drv->cancel(&engine.scan_op);
 	engine.scan_op.priv = NULL;
-}
-
-static void
-gateway_lost(void)
-{
-	if (engine.gw_state != GW_READY || engine.stopping)
-		return;
-	log_info("%s gateway %s stopped answering; looking for it again",
-	    engine.drv->name, engine.gw.where);
-	scan_cancel();
-	engine.gw_state = GW_NONE;
-	report_gateway(0);
-	engine.gw_quiet = 0;
-	engine.probe_backoff = 0;
-	gateway_race_cancel();
-	timer_set(&engine.probe_timer, 0);
 }
 
 static void
@@ -386,54 +336,6 @@ remap_all(const struct mapping *except)
 	}
 }
 
-/* Every epoch time the gateway tells: a jump back means it restarted. */
-static void
-epoch_seen(uint32_t epoch, const struct mapping *except)
-{
-	if (pcp_epoch_check(&engine.epoch, epoch, loop_now()) == 0)
-		return;
-	log_info("%s gateway %s restarted or lost its mappings (epoch %u); "
-	    "mapping again", engine.drv->name, engine.gw.where, epoch);
-	remap_all(except);
-}
-
-/* An answer names the external address: the first one, or a change (1). */
-static int
-note_external(struct in_addr ext)
-{
-	struct in_addr none = { INADDR_ANY };
-	struct addrclass_verdict v;
-	char was[INET_ADDRSTRLEN], now[INET_ADDRSTRLEN], who[320];
-	int changed = engine.gw.external.s_addr != INADDR_ANY;
-
-	if (ext.s_addr == INADDR_ANY || ext.s_addr == engine.gw.external.s_addr)
-		return 0;
-	inet_ntop(AF_INET, &engine.gw.external, was, sizeof(was));
-	inet_ntop(AF_INET, &ext, now, sizeof(now));
-	if (engine.gw.external.s_addr == INADDR_ANY)
-		log_info("%s gateway %s: external address %s", engine.drv->name,
-		    engine.gw.where, now);
-	else
-		log_info("public address %s -> %s", was, now);
-	engine.gw.external = ext;
-	if (engine.gw_state == GW_READY)
-		report_gateway(1);
-	addrclass_judge(ext, none, &v);
-	if (v.double_nat)
-		log_warnx("%s gateway %s reports external address %s: %s; "
-		    "mapping anyway, but the internet reaches a mapping only "
-		    "if the NAT upstream forwards the port too",
-		    engine.drv->name,
-		    engine.gw.where, now, v.why);
-	else {
-		/* Public: what a STUN server sees tells if it is the internet's view. */
-		snprintf(who, sizeof(who), "%s gateway %s", engine.drv->name,
-		    engine.gw.where);
-		wancheck_start(engine.env.local, ext, who);
-	}
-	return changed;
-}
-
 static void
 mapping_done(struct pace_op *op, const struct drv_result *res)
 {
@@ -441,7 +343,7 @@ mapping_done(struct pace_op *op, const struct drv_result *res)
 	char ia[INET_ADDRSTRLEN], ea[INET_ADDRSTRLEN];
 	int was = m->state;
 
-	inet_ntop(AF_INET, &engine.env.local, ia, sizeof(ia));
+	inet_ntop(AF_INET, &gateway_env()->local, ia, sizeof(ia));
 	inet_ntop(AF_INET, &res->ext_addr, ea, sizeof(ea));
 	if (res->status != DRV_ERR_GATEWAY && res->status != DRV_ERR_SLOW)
 		status_count(STATUS_ANSWERS);
@@ -485,12 +387,15 @@ mapping_done(struct pace_op *op, const struct drv_result *res)
 	if (res->status == DRV_OK) {
 		int changed;
 
-		if (note_external(res->ext_addr)) {
+		/* Another address, or an epoch gone back: the others again. */
+		if (gateway_note_external(res->ext_addr)) {
 			status_count(STATUS_ADDRESS_CHANGES);
 			remap_all(m);
 		}
-		if (res->has_epoch)
-			epoch_seen(res->epoch, m);
+		if (gateway_is_ready())
+			report_gateway(1);
+		if (res->has_epoch && gateway_note_epoch(res->epoch))
+			remap_all(m);
 		changed = was == MAPPING_ADDING ||
 		    res->ext_port != m->ext_port || res->lease != m->lease;
 
@@ -508,7 +413,7 @@ mapping_done(struct pace_op *op, const struct drv_result *res)
 				    res->lease);
 			log_info("%s %s:%u -> %s:%u via %s, %s",
 			    proto_name(m->proto), ia, m->int_port, ea,
-			    m->ext_port, engine.gw.name, lease);
+			    m->ext_port, gateway_info()->name, lease);
 		} else
 			log_debug("%s %u renewed, lease %us",
 			    proto_name(m->proto), m->int_port, m->lease);
@@ -537,7 +442,7 @@ mapping_add(struct mapping *m)
 {
 	struct drv_map req;
 
-	if (engine.gw_state != GW_READY) {
+	if (!gateway_is_ready()) {
 		mapping_transition(m, MAPPING_WAIT);
 		return;
 	}
@@ -627,16 +532,32 @@ find(int proto, uint16_t int_port, uint16_t ext_want)
 	return NULL;
 }
 
+/* No longer wanted: deleted from the router if it may be there, then freed. */
 static void
+mapping_drop(struct mapping *m)
+{
+	m->unwanted = 1;
+	pace_cancel(&m->op);
+	if (m->on_router && gateway_is_ready()) {
+		struct drv_map req;
+
+		mapping_transition(m, MAPPING_DELETING);
+		mapping_request(m, &req);
+		status_count(STATUS_REQUESTS);
+		pace_unmap(&engine.pace, &m->op, engine.drv, &req);
+	} else
+		mapping_free_one(m);
+}
+
+/* 1 if the gateway is to be looked for elsewhere now. */
+static int
 apply_settings(const struct config *conf)
 {
 	engine.lease = conf->lease;
 	engine.any_port = conf->any_port;
-	snprintf(engine.ifname, sizeof(engine.ifname), "%s",
-	    conf->interface != NULL ? conf->interface : "");
-	engine.have_gateway = conf->have_gateway;
-	engine.gateway = conf->gateway;
 	wancheck_set_servers(conf->stun, conf->nstun);
+	return gateway_set_where(conf->interface, conf->have_gateway ?
+	    &conf->gateway : NULL);
 }
 
 /* Add the config's mappings that are not there yet; returns how many. */
@@ -678,8 +599,8 @@ stale_delete(struct mapping *m)
 	struct drv_map req;
 
 	if (strcmp(m->stale_proto, engine.drv->id) != 0 ||
-	    m->stale_gateway.s_addr != engine.env.gateway.s_addr ||
-	    m->stale_local.s_addr != engine.env.local.s_addr) {
+	    m->stale_gateway.s_addr != gateway_env()->gateway.s_addr ||
+	    m->stale_local.s_addr != gateway_env()->local.s_addr) {
 		log_info("%s %u -> %u was made through %s at %s: cannot delete "
 		    "it from here; it ends with its lease",
 		    proto_name(m->proto), m->int_port, m->ext_port,
@@ -718,7 +639,7 @@ verify_done(struct pace_op *op, const struct drv_result *res)
 	/* A router purges its whole table, more often than one entry. */
 	if (canary) {
 		log_info("%s gateway %s lost an entry; looking for the others",
-		    engine.drv->name, engine.gw.where);
+		    engine.drv->name, gateway_info()->where);
 		verify_all();
 	}
 }
@@ -798,7 +719,7 @@ canary_timer_cb(struct timer *t)
 	struct drv_map req;
 
 	(void)t;
-	if (engine.stopping || engine.gw_state != GW_READY
+	if (engine.stopping || !gateway_is_ready()
 	    || engine.look == NULL)
 		return;
 	canary_arm();
@@ -837,7 +758,7 @@ scan_entry(const struct drv_entry *e)
 	log_debug("gateway entry %u: %s %u -> %s:%u \"%s\"", engine.scan_index,
 	    proto_name(e->proto), e->ext_port, inet_ntoa(e->int_addr),
 	    e->int_port, e->desc);
-	if (e->int_addr.s_addr != engine.env.local.s_addr ||
+	if (e->int_addr.s_addr != gateway_env()->local.s_addr ||
 	    strcmp(e->desc, mine) != 0)
 		return;
 	for (m = engine.maps; m != NULL; m = m->next) {
@@ -853,8 +774,8 @@ scan_entry(const struct drv_entry *e)
 	m->on_router = 1;
 	m->ext_port = e->ext_port;
 	snprintf(m->stale_proto, sizeof(m->stale_proto), "%s", engine.drv->id);
-	m->stale_gateway = engine.env.gateway;
-	m->stale_local = engine.env.local;
+	m->stale_gateway = gateway_env()->gateway;
+	m->stale_local = gateway_env()->local;
 	for (tail = &engine.maps; *tail != NULL; tail = &(*tail)->next)
 		;
 	*tail = m;
@@ -880,7 +801,7 @@ scan_end(void)
 static void
 scan_done(struct drv_op *op, const struct drv_result *res)
 {
-	if (engine.stopping || engine.gw_state != GW_READY)
+	if (engine.stopping || !gateway_is_ready())
 		return;
 	if (res->status != DRV_OK) {
 		log_debug("cannot list the gateway's mappings: %s", res->detail);
@@ -914,12 +835,12 @@ scan_start(void)
 static void
 lookup_found(const struct mapping_driver *drv, const struct drv_gateway *gw)
 {
-	if (engine.stopping || engine.gw_state != GW_READY
+	if (engine.stopping || !gateway_is_ready()
 	    || engine.look != NULL)
 		return;
 	engine.look = drv;
 	log_info("%s gateway %s: its mappings are looked up through %s at %s",
-	    engine.drv->name, engine.gw.where, drv->name, gw->where);
+	    engine.drv->name, gateway_info()->where, drv->name, gw->where);
 	canary_arm();
 }
 
@@ -942,67 +863,35 @@ look_for_lookup(int changed)
 	if (engine.drv->verify != NULL)
 		engine.look = engine.drv;
 	else if (engine.look == NULL)
-		(void)gateway_lookup_start(&engine.env, engine.drv,
+		(void)gateway_lookup_start(gateway_env(), engine.drv,
 		    lookup_found);
 }
 
-/* The gateway is found: map what waits, and re-map on another gateway. */
+/*
+ * The gateway is found (gateway.c): map what waits, and re-map on another
+ * gateway.
+ */
 static void
-gateway_ready(const struct mapping_driver *drv, const struct drv_gateway *gw)
+on_ready(const struct mapping_driver *drv, int flags)
 {
 	struct mapping *m, *next_m;
-	struct in_addr known = engine.gw.external;
-	int changed, was_check = engine.gw_quiet;
+	int changed = (flags & GATEWAY_CHANGED) != 0;
 
-	changed = engine.drv != drv || strcmp(gw->where,
-	    engine.gw.where) != 0 ||
-	    engine.mapped_local.s_addr != engine.env.local.s_addr;
 	if (changed)
 		scan_cancel();
-	engine.mapped_local = engine.env.local;
+	engine.mapped_local = gateway_env()->local;
 	engine.drv = drv;
-	engine.gw = *gw;
-	/* The same gateway again: a new address is a change, logged as one. */
-	engine.gw.external.s_addr = changed ? INADDR_ANY : known.s_addr;
-	engine.gw_state = GW_READY;
 	report_gateway(1);
-	engine.found = 1;
-	engine.probe_backoff = 0;
-	engine.probe_failures = 0;
-	if (changed || engine.gw_quiet == 0)
-		log_info("%s gateway %s", gw->name, gw->where);
-	engine.gw_quiet = 0;
-	if (note_external(gw->external) && !changed)
-		remap_all(NULL);
-	timer_set(&engine.check_timer, loop_jitter((uint64_t)
-	    MAPPING_CHECK_INTERVAL_S * 1000, 10));
 	look_for_lookup(changed);
 	/*
 	 * SIGUSR1 on the same gateway: are the mappings still there?  The
 	 * periodic check leaves that to the canary, at its steady cost.
 	 */
-	if (was_check && !changed && engine.check_all)
+	if ((flags & GATEWAY_CHECKED) && !changed && engine.check_all)
 		verify_all();
 	engine.check_all = 0;
 	if (!timer_armed(&engine.canary_timer))
 		canary_arm();
-	if (changed) {
-		memset(&engine.epoch, 0, sizeof(engine.epoch));
-		engine.bootid = -1;
-	}
-	/* The search answer's BOOTID: a baseline, or a restart seen by a check. */
-	if (gw->bootid >= 0) {
-		if (engine.bootid >= 0 && gw->bootid != engine.bootid) {
-			log_info("gateway %s restarted (UPnP BOOTID %ld -> %ld); "
-			    "mapping again", inet_ntoa(engine.env.gateway),
-			    engine.bootid, gw->bootid);
-			remap_all(NULL);
-		}
-		engine.bootid = gw->bootid;
-	}
-	if (gw->has_epoch)
-		epoch_seen(gw->epoch, NULL);
-	gateway_listen(engine.env.local, engine.env.gateway);
 	for (m = next_m = engine.maps; (m = next_m) != NULL;) {
 		next_m = m->next;
 		if (m->unwanted && m->stale_proto[0] != '\0' &&
@@ -1025,156 +914,28 @@ gateway_ready(const struct mapping_driver *drv, const struct drv_gateway *gw)
 		scan_start();
 }
 
-/* A PCP or NAT-PMP announcement from the gateway. */
+/* The gateway is not ready any more. */
 static void
-on_announced(const struct pcp_response *r)
+on_lost(int why)
 {
-	struct in_addr ext;
+	report_gateway(0);
+	/* A silent one will not answer the listing of its table either. */
+	if (why == GATEWAY_LOST_SILENT)
+		scan_cancel();
+}
 
-	if (engine.gw_state != GW_READY || engine.stopping)
-		return;
-	if (r->version == NATPMP_VERSION &&
-	    pcp_addr_to_v4(&r->external_addr, &ext) == 0)
-		note_external(ext);
-	/*
-	 * Servers announce when they start, lose their state or change
-	 * address (RFC 6887 14.1.3, RFC 6886 3.2.1): map again whatever the
-	 * epoch says, which a server up for a few seconds only cannot tell.
-	 * Keep the epoch for the checks on ordinary answers.
-	 */
-	(void)pcp_epoch_check(&engine.epoch, r->epoch, loop_now());
-	log_info("gateway %s announced a restart (epoch %u); mapping again",
-	    inet_ntoa(engine.env.gateway), r->epoch);
+/* The gateway restarted, lost its mappings or has another address. */
+static void
+on_reset(void)
+{
 	remap_all(NULL);
-	/* And ask soon what the external address is now. */
-	if (!gateway_race_running())
-		timer_set(&engine.check_timer, loop_jitter(500, 20));
 }
 
-/* An SSDP NOTIFY from the gateway: another BOOTID is a restart. */
+/* A periodic check of the gateway goes out: it takes the canary's turn. */
 static void
-on_notified(long bootid, const char *location)
+on_checking(void)
 {
-	if (engine.gw_state != GW_READY || engine.stopping)
-		return;
-	/*
-	 * The IGD we use now describes itself elsewhere (miniupnpd takes a
-	 * new HTTP port at each start unless told one): its control URL is
-	 * stale.  Look for it again, soon.
-	 */
-	if (strcmp(engine.drv->id, "upnp") == 0 && location[0] != '\0' &&
-	    strcmp(location, engine.gw.where) != 0 && !gateway_race_running() &&
-	    timer_remaining(&engine.check_timer) > 500) {
-		log_info("gateway %s now describes itself at %s; looking for it "
-		    "again", inet_ntoa(engine.env.gateway), location);
-		timer_set(&engine.check_timer, loop_jitter(200, 20));
-	}
-	if (bootid < 0)
-		return;
-	if (engine.bootid >= 0 && bootid != engine.bootid) {
-		log_info("gateway %s restarted (UPnP BOOTID %ld -> %ld); mapping "
-		    "again", inet_ntoa(engine.env.gateway), engine.bootid,
-		    bootid);
-		remap_all(NULL);
-		if (!gateway_race_running())
-			timer_set(&engine.check_timer, loop_jitter(500, 20));
-	}
-	engine.bootid = bootid;
-}
-
-/* The race between the drivers is over: the best one, or none answered. */
-static void
-race_done(const struct gateway_slot *best)
-{
-	char why[256];
-	uint64_t d;
-
-	if (engine.stopping)
-		return;
-	if (best != NULL) {
-		gateway_ready(best->drv, &best->gw);
-		return;
-	}
-	if (engine.gw_quiet && engine.gw_state == GW_READY) {
-		/*
-		 * A periodic check: the renewals will tell if it is gone.
-		 * Ask again soon (a router that just restarted may not
-		 * answer everything yet), backing off.
-		 */
-		engine.gw_quiet = 0;
-		d = backoff_next(&engine.probe_backoff);
-		log_debug("the gateway check got no answer; again in %llus",
-		    (unsigned long long)(d + 999) / 1000);
-		timer_set(&engine.check_timer, d);
-		return;
-	}
-	/* Nothing answered: say what each protocol found, and back off. */
-	gateway_race_why(why, sizeof(why));
-	d = backoff_next(&engine.probe_backoff);
-	engine.gw_state = GW_NONE;
-	report_gateway(0);
-	engine.probe_failures++;
-	log_warnx("no gateway protocol answered on %s (%s); retrying in %llus",
-	    engine.env.ifname[0] ? engine.env.ifname : "the default route", why,
-	    (unsigned long long)(d + 999) / 1000);
-	timer_set(&engine.probe_timer, d);
-}
-
-static int
-mapping_env(struct drv_env *env, char *why, size_t whylen)
-{
-	return gateway_find_env(env, engine.ifname, engine.have_gateway
-	    ? &engine.gateway :
-	    NULL, why, whylen);
-}
-
-static void
-mapping_probe(void)
-{
-	char why[128];
-	if (engine.stopping)
-		return;
-	if (mapping_env(&engine.env, why, sizeof(why)) == -1) {
-		uint64_t d = backoff_next(&engine.probe_backoff);
-
-		log_warnx("%s; retrying in %llus", why,
-		    (unsigned long long)(d + 999) / 1000);
-		timer_set(&engine.probe_timer, d);
-		return;
-	}
-	if (!engine.gw_quiet)
-		engine.gw_state = GW_PROBING;
-	log_debug("probing for a gateway from %s via %s",
-	    inet_ntoa(engine.env.local), engine.env.ifname);
-	gateway_race_cancel();
-	if (gateway_race_start(&engine.env, GATEWAY_RACE_BEST, race_done) == -1)
-		log_warn("cannot probe for a gateway");
-}
-
-static void
-probe_timer_cb(struct timer *t)
-{
-	(void)t;
-	mapping_probe();
-}
-
-/* Routes, addresses or links changed: the gateway may be another now. */
-static void
-on_netchanged(int bits)
-{
-	if (engine.stopping)
-		return;
-	log_info("network changed (%s%s%s); probing for the gateway again",
-	    bits & NETWATCH_ROUTE ? "route " : "",
-	    bits & NETWATCH_ADDR ? "address " : "",
-	    bits & NETWATCH_LINK ? "link " : "");
-	gateway_race_cancel();
-	engine.gw_quiet = 0;
-	timer_stop(&engine.probe_timer);
-	engine.gw_state = GW_NONE;
-	report_gateway(0);
-	engine.probe_backoff = 0;
-	mapping_probe();
+	canary_arm();
 }
 
 /* Write down what the router holds: the mappings made and not deleted. */
@@ -1214,7 +975,7 @@ state_write(void)
 		ents[n].ext_port = m->ext_port;
 		memcpy(ents[n].nonce, m->nonce, sizeof(ents[n].nonce));
 		ents[n].gateway = m->stale_proto[0] ? m->stale_gateway :
-		    engine.env.gateway;
+		    gateway_env()->gateway;
 		ents[n].local = m->stale_proto[0] ? m->stale_local :
 		    engine.mapped_local;
 		n++;
@@ -1309,40 +1070,19 @@ mapping_state_file(const char *path)
 	free(ents);
 }
 
-/* Every few minutes: the same gateway, the same address?  Quietly. */
-static void
-check_timer_cb(struct timer *t)
-{
-	(void)t;
-	if (engine.stopping || engine.gw_state != GW_READY)
-		return;
-	engine.gw_quiet = 1;
-	/* The probe takes the canary's turn. */
-	canary_arm();
-	mapping_probe();
-}
-
 void
 mapping_check_now(void)
 {
-	if (engine.stopping || engine.gw_state != GW_READY ||
-	    gateway_race_running())
+	if (engine.stopping || gateway_check_now() == -1)
 		return;
 	log_info("checking the gateway and the mappings now");
 	engine.check_all = 1;
-	timer_set(&engine.check_timer, 0);
 }
 
 void
 mapping_watch_network(void)
 {
-	static const struct gateway_events events = {
-		.announced = on_announced,
-		.notified = on_notified,
-		.netchanged = on_netchanged,
-	};
-
-	gateway_watch(&events);
+	gateway_watch();
 }
 
 /* A late or repeated answer: the gateway is busy, not silent. */
@@ -1356,18 +1096,22 @@ void
 mapping_init(const struct config *conf,
     const struct mapping_driver *const *drivers, size_t ndrivers)
 {
+	static const struct gateway_watcher watcher = {
+		.ready = on_ready,
+		.lost = on_lost,
+		.reset = on_reset,
+		.checking = on_checking,
+	};
+
 	memset(&engine, 0, sizeof(engine));
 	pace_init(&engine.pace);
 	pace_init(&engine.look_pace);
 	drv_heard_hook = engine_heard;
-	gateway_race_init(drivers, ndrivers);
+	gateway_init(drivers, ndrivers, &watcher);
 	engine.drv = ndrivers > 0 ? drivers[0] : NULL;
-	apply_settings(conf);
-	timer_init(&engine.probe_timer, probe_timer_cb);
-	timer_init(&engine.check_timer, check_timer_cb);
+	(void)apply_settings(conf);
 	timer_init(&engine.canary_timer, canary_timer_cb);
 	timer_init(&engine.state_timer, state_timer_cb);
-	engine.bootid = -1;
 	snprintf(engine.tag, sizeof(engine.tag), "natmapd");
 	timer_init(&engine.stop_timer, NULL);
 	add_missing(conf);
@@ -1376,7 +1120,7 @@ mapping_init(const struct config *conf,
 void
 mapping_start(void)
 {
-	mapping_probe();
+	gateway_start();
 }
 
 void
@@ -1385,40 +1129,110 @@ mapping_reconfigure(const struct config *conf)
 	struct mapping *m, *next;
 	int reprobe;
 
-	reprobe = strcmp(engine.ifname, conf->interface != NULL ?
-	    conf->interface : "") != 0 || engine.have_gateway !=
-	    conf->have_gateway || engine.gateway.s_addr != conf->gateway.s_addr;
-	apply_settings(conf);
+	reprobe = apply_settings(conf);
 	for (m = engine.maps; m != NULL; m = next) {
 		next = m->next;
-		if (m->unwanted || wants(conf, m->proto, m->int_port,
-		    m->ext_want))
+		if (m->unwanted)
 			continue;
-		m->unwanted = 1;
-		pace_cancel(&m->op);
-		if (m->on_router && engine.gw_state == GW_READY) {
-			struct drv_map req;
-
-			mapping_transition(m, MAPPING_DELETING);
-			mapping_request(m, &req);
-			status_count(STATUS_REQUESTS);
-			pace_unmap(&engine.pace, &m->op, engine.drv, &req);
-		} else
-			mapping_free_one(m);
+		if (wants(conf, m->proto, m->int_port, m->ext_want)) {
+			m->runtime = 0;		/* the config's now */
+			continue;
+		}
+		if (m->runtime)
+			continue;		/* until natmapctl remove */
+		mapping_drop(m);
 	}
 	if (add_missing(conf) > 0 && !reprobe)
 		for (m = engine.maps; m != NULL; m = m->next)
 			if (m->state == MAPPING_WAIT
-			    && engine.gw_state == GW_READY)
+			    && gateway_is_ready())
 				mapping_add(m);
-	if (reprobe) {
-		gateway_race_cancel();
-		engine.gw_quiet = 0;
-		engine.gw_state = GW_NONE;
-		report_gateway(0);
-		memset(&engine.gw, 0, sizeof(engine.gw));
-		mapping_probe();
+	if (reprobe)
+		gateway_forget();
+}
+
+/* natmapctl add: the ports of c, mapped until removed or natmapd exits. */
+int
+mapping_runtime_add(const struct conf_map *c, char *err, size_t errlen)
+{
+	struct mapping *m, **tail;
+	int proto = c->proto == CONF_UDP ? DRV_UDP : DRV_TCP;
+	size_t wanted = 0, n = (size_t)(c->int_last - c->int_first) + 1;
+	unsigned int p;
+
+	if (engine.stopping) {
+		snprintf(err, errlen, "natmapd is stopping");
+		return -1;
 	}
+	for (m = engine.maps; m != NULL; m = m->next)
+		if (!m->unwanted)
+			wanted++;
+	if (wanted + n > CONF_MAX_MAPS) {
+		snprintf(err, errlen, "too many mappings: at most %d ports in "
+		    "all", CONF_MAX_MAPS);
+		return -1;
+	}
+	for (p = c->int_first; p <= c->int_last; p++) {
+		uint16_t ext = (uint16_t)(c->ext_first + (p - c->int_first));
+
+		for (m = engine.maps; m != NULL; m = m->next)
+			if (!m->unwanted && m->proto == proto &&
+			    m->ext_want == ext) {
+				snprintf(err, errlen, "external port %u/%s is "
+				    "mapped already (from %u%s)", ext,
+				    proto_name(proto), m->int_port,
+				    m->runtime ? ", added at run time" :
+				    ", in the configuration");
+				return -1;
+			}
+	}
+	for (tail = &engine.maps; *tail != NULL; tail = &(*tail)->next)
+		;
+	for (p = c->int_first; p <= c->int_last; p++) {
+		m = mapping_new(proto, (uint16_t)p,
+		    (uint16_t)(c->ext_first + (p - c->int_first)));
+		m->runtime = 1;
+		m->since = loop_now();
+		*tail = m;
+		tail = &m->next;
+		mapping_report(m);
+		if (gateway_is_ready())
+			mapping_add(m);
+	}
+	return 0;
+}
+
+/* natmapctl remove: only what natmapctl added; deleted from the router. */
+int
+mapping_runtime_remove(const struct conf_map *c, char *err, size_t errlen)
+{
+	struct mapping *m;
+	int proto = c->proto == CONF_UDP ? DRV_UDP : DRV_TCP;
+	unsigned int p;
+
+	if (engine.stopping) {
+		snprintf(err, errlen, "natmapd is stopping");
+		return -1;
+	}
+	for (p = c->int_first; p <= c->int_last; p++) {
+		uint16_t ext = (uint16_t)(c->ext_first + (p - c->int_first));
+
+		if ((m = find(proto, (uint16_t)p, ext)) == NULL) {
+			snprintf(err, errlen, "%u:%u/%s is not mapped", p, ext,
+			    proto_name(proto));
+			return -1;
+		}
+		if (!m->runtime) {
+			snprintf(err, errlen, "%u:%u/%s is in the configuration "
+			    "file: remove it there and reload", p, ext,
+			    proto_name(proto));
+			return -1;
+		}
+	}
+	for (p = c->int_first; p <= c->int_last; p++)
+		mapping_drop(find(proto, (uint16_t)p,
+		    (uint16_t)(c->ext_first + (p - c->int_first))));
+	return 0;
 }
 
 static void
@@ -1529,9 +1343,9 @@ shutdown_deletes(const struct mapping *m, int inflight)
 {
 	if (!m->on_router && !inflight)
 		return 0;
-	if (engine.gw_state == GW_READY)
+	if (gateway_is_ready())
 		return 1;
-	return engine.found && m->stale_proto[0] == '\0';
+	return gateway_was_found() && m->stale_proto[0] == '\0';
 }
 
 void
@@ -1543,10 +1357,7 @@ mapping_shutdown(void (*done)(void))
 	engine.stopping = 1;
 	engine.stopped = done;
 	scan_cancel();
-	timer_stop(&engine.probe_timer);
-	timer_stop(&engine.check_timer);
-	gateway_race_cancel();
-	gateway_lookup_cancel();
+	gateway_stop();
 	for (m = engine.maps; m != NULL; m = m->next) {
 		/* A request not sent yet never reached the gateway. */
 		int inflight = pace_sent(&m->op);
@@ -1587,22 +1398,17 @@ mapping_free(void)
 	struct mapping *m;
 
 	scan_cancel();
-	wancheck_stop();
-	gateway_lookup_cancel();
 	while ((m = engine.maps) != NULL)
 		mapping_free_one(m);
 	pace_free(&engine.pace);
 	pace_free(&engine.look_pace);
 	drv_heard_hook = NULL;
-	timer_stop(&engine.probe_timer);
 	timer_stop(&engine.stop_timer);
-	timer_stop(&engine.check_timer);
 	timer_stop(&engine.canary_timer);
 	timer_stop(&engine.state_timer);
 	free(engine.state_path);
 	engine.state_path = NULL;
-	gateway_race_cancel();
-	gateway_unwatch();
+	gateway_free();
 }
 
 void

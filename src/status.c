@@ -248,11 +248,12 @@ status_counter(int counter)
 
 /* ---- JSON ---- */
 
-/* json-c's null is a NULL object: v may be NULL. */
+/* json-c's null is a NULL object: v may be NULL.  Keys are literals, added once. */
 static int
 add(struct json_object *o, const char *key, struct json_object *v)
 {
-	return json_object_object_add(o, key, v);
+	return json_object_object_add_ex(o, key, v,
+	    JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT);
 }
 
 static struct json_object *
@@ -342,13 +343,32 @@ gateway_json(uint64_t now, time_t wall)
 	return o;
 }
 
+static const char *counter_names[STATUS_NCOUNTERS] = {
+	"requests", "answers", "failures", "renewals", "address_changes",
+};
+
+static struct json_object *
+counters_json(void)
+{
+	struct json_object *cnt;
+	size_t i;
+	int r = 0;
+
+	if ((cnt = json_object_new_object()) == NULL)
+		return NULL;
+	for (i = 0; i < STATUS_NCOUNTERS; i++)
+		r |= add(cnt, counter_names[i],
+		    json_object_new_int64((int64_t)status.counters[i]));
+	if (r != 0) {
+		json_object_put(cnt);
+		return NULL;
+	}
+	return cnt;
+}
+
 struct json_object *
 status_json(void)
 {
-	static const char *counter_names[STATUS_NCOUNTERS] = {
-		"requests", "answers", "failures", "renewals",
-		"address_changes",
-	};
 	struct json_object *o, *maps = NULL, *cnt = NULL;
 	uint64_t now = loop_now();
 	time_t wall = time(NULL);
@@ -375,15 +395,11 @@ status_json(void)
 			break;
 		}
 	}
-	if ((cnt = json_object_new_object()) == NULL ||
-	    add(o, "counters", cnt) != 0) {
+	if ((cnt = counters_json()) == NULL || add(o, "counters", cnt) != 0) {
 		json_object_put(cnt);
 		json_object_put(o);
 		return NULL;
 	}
-	for (i = 0; i < STATUS_NCOUNTERS; i++)
-		r |= add(cnt, counter_names[i],
-		    json_object_new_int64((int64_t)status.counters[i]));
 	if (r != 0) {
 		json_object_put(o);
 		return NULL;
@@ -404,27 +420,64 @@ status_file_set(const char *path)
 		status_changed();
 }
 
+/* One json-c object as compact text, then freed: 0, or -1. */
+static int
+put_json(FILE *fp, struct json_object *o)
+{
+	const char *text;
+	int r = -1;
+
+	if (o == NULL)
+		return -1;
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (text != NULL && fputs(text, fp) >= 0)
+		r = 0;
+	json_object_put(o);
+	return r;
+}
+
+/*
+ * The object status_json() builds, written a member at a time: with
+ * hundreds of mappings, a whole json-c tree would be most of the daemon's
+ * memory, one mapping's is a kilobyte.  Every value is json-c's.
+ */
+int
+status_print(FILE *fp)
+{
+	uint64_t now = loop_now();
+	time_t wall = time(NULL);
+	struct json_object *o;
+	size_t i;
+
+	if (fprintf(fp, "{\"version\":%d,\"pid\":%d,\"gateway\":",
+	    STATUS_JSON_VERSION, (int)getpid()) < 0 ||
+	    put_json(fp, gateway_json(now, wall)) == -1 ||
+	    fputs(",\"mappings\":[", fp) < 0)
+		return -1;
+	for (i = 0; i < status.nmaps; i++)
+		if ((i > 0 && fputc(',', fp) == EOF) ||
+		    put_json(fp, map_json(&status.maps[i], now, wall)) == -1)
+			return -1;
+	if (fputs("],\"counters\":", fp) < 0 ||
+	    (o = counters_json()) == NULL || put_json(fp, o) == -1 ||
+	    fputs("}\n", fp) < 0)
+		return -1;
+	return 0;
+}
+
 /* Write, fsync, rename: a reader sees the old file or the new, whole. */
 static void
 status_file_write(void)
 {
-	struct json_object *o;
-	const char *text;
-	char *tmp = NULL;
-	size_t len, plen;
-	ssize_t w;
+	char *tmp;
+	size_t plen;
+	FILE *fp = NULL;
 	int fd = -1, ok = 0;
 
 	if (status.file == NULL)
 		return;
 	timer_stop(&status.file_timer);
-	if ((o = status_json()) == NULL)
-		goto out;
-	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (text == NULL)
-		goto out;
-	len = strlen(text);
 	plen = strlen(status.file);
 	if ((tmp = malloc(plen + sizeof(".tmp.XXXXXX"))) == NULL)
 		goto out;
@@ -436,24 +489,16 @@ status_file_write(void)
 		goto out;
 	}
 	/* Status is for the operator's tools: readable like the socket. */
-	if (fchmod(fd, 0644) == -1)
+	if (fchmod(fd, 0644) == -1 || (fp = fdopen(fd, "w")) == NULL)
 		goto out;
-	while (len > 0) {
-		if ((w = write(fd, text, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto out;
-		}
-		text += w;
-		len -= (size_t)w;
-	}
-	if (write(fd, "\n", 1) != 1 || fsync(fd) == -1)
+	if (status_print(fp) == -1 || fflush(fp) != 0 || fsync(fd) == -1)
 		goto out;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto out;
-	}
 	fd = -1;
+	if (fclose(fp) != 0) {
+		fp = NULL;
+		goto out;
+	}
+	fp = NULL;
 	if (rename(tmp, status.file) == -1)
 		goto out;
 	ok = 1;
@@ -462,15 +507,15 @@ out:
 		if (!status.file_warned)
 			log_warn("cannot write %s", status.file);
 		status.file_warned = 1;
-		if (fd != -1)
+		if (fp != NULL)
+			fclose(fp);
+		else if (fd != -1)
 			close(fd);
 		if (tmp != NULL)
 			unlink(tmp);
 	} else
 		status.file_warned = 0;
 	free(tmp);
-	if (o != NULL)
-		json_object_put(o);
 }
 
 void

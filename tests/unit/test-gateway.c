@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* The race between protocol drivers (src/gateway.c) with two fake drivers and a fake clock. */
+/* The race between protocol drivers and the gateway's life (src/gateway.c), with two fake drivers and a fake clock. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -45,6 +46,8 @@ struct fake {
 
 static struct fake	fk[2];
 static const char	*device = "192.168.77.1";	/* who answers */
+static const char	*where;		/* NULL: "<id>-where" */
+static long		 bootid = -1;	/* the answer's BOOTID */
 static const struct mapping_driver better_drv, worse_drv;
 
 static struct fake *
@@ -64,9 +67,13 @@ answer(const struct mapping_driver *d, int ok, const char *ext)
 	f->cb = NULL;
 	memset(&gw, 0, sizeof(gw));
 	snprintf(gw.name, sizeof(gw.name), "%s", d->name);
-	snprintf(gw.where, sizeof(gw.where), "%s-where", d->id);
+	if (where != NULL)
+		snprintf(gw.where, sizeof(gw.where), "%s", where);
+	else
+		snprintf(gw.where, sizeof(gw.where), "%s-where", d->id);
 	inet_pton(AF_INET, ext != NULL ? ext : "0.0.0.0", &gw.external);
 	inet_pton(AF_INET, device, &gw.addr);
+	gw.bootid = bootid;
 	if (ok)
 		cb(d, DRV_OK, &gw, NULL);
 	else
@@ -160,6 +167,8 @@ setup(void **state)
 	memset(fk, 0, sizeof(fk));
 	ndone = 0;
 	winner = NULL;
+	where = NULL;
+	bootid = -1;
 	gateway_race_init(drivers, 2);
 	return 0;
 }
@@ -401,6 +410,438 @@ test_lookup(void **state)
 	assert_int_equal(nfound, 1);
 }
 
+/* ---- the gateway's life: what the engine hears ---- */
+
+static struct {
+	int				 ready, lost, reset, checking;
+	const struct mapping_driver	*drv;	/* ready()'s */
+	int				 flags;
+	int				 why;	/* lost()'s */
+	char				 order[256];	/* "reset ready ..." */
+} heard;
+
+static void
+heard_add(const char *what)
+{
+	size_t l = strlen(heard.order);
+
+	snprintf(heard.order + l, sizeof(heard.order) - l, "%s%s",
+	    l > 0 ? " " : "", what);
+}
+
+static void
+on_ready(const struct mapping_driver *d, int flags)
+{
+	heard.ready++;
+	heard.drv = d;
+	heard.flags = flags;
+	heard_add("ready");
+}
+
+static void
+on_lost(int why)
+{
+	heard.lost++;
+	heard.why = why;
+	heard_add("lost");
+}
+
+static void
+on_reset(void)
+{
+	heard.reset++;
+	heard_add("reset");
+}
+
+static void
+on_checking(void)
+{
+	heard.checking++;
+	heard_add("checking");
+}
+
+static const struct gateway_watcher watcher = {
+	.ready = on_ready,
+	.lost = on_lost,
+	.reset = on_reset,
+	.checking = on_checking,
+};
+
+/* What the module logs (stderr) between cap_begin() and cap_end(). */
+static FILE	*cap;
+static int	 cap_saved = -1;
+static char	 cap_buf[4096];
+
+static void
+cap_begin(void)
+{
+	fflush(stderr);
+	assert_non_null(cap = tmpfile());
+	cap_saved = dup(2);
+	assert_true(cap_saved != -1);
+	assert_int_equal(dup2(fileno(cap), 2), 2);
+}
+
+static const char *
+cap_end(void)
+{
+	size_t n;
+
+	cap_buf[0] = '\0';
+	if (cap == NULL)
+		return cap_buf;
+	fflush(stderr);
+	dup2(cap_saved, 2);
+	close(cap_saved);
+	cap_saved = -1;
+	rewind(cap);
+	n = fread(cap_buf, 1, sizeof(cap_buf) - 1, cap);
+	cap_buf[n] = '\0';
+	fclose(cap);
+	cap = NULL;
+	return cap_buf;
+}
+
+static int
+setup_life(void **state)
+{
+	struct in_addr gw;
+
+	setup(state);
+	memset(&heard, 0, sizeof(heard));
+	gateway_init(drivers, 2, &watcher);
+	inet_pton(AF_INET, "127.0.0.1", &gw);
+	assert_int_equal(gateway_set_where(NULL, &gw), 1);
+	assert_int_equal(gateway_set_where("", &gw), 0);
+	return 0;
+}
+
+static int
+teardown_life(void **state)
+{
+	(void)state;
+	cap_end();
+	gateway_free();
+	return 0;
+}
+
+/* Run the clock until the better driver is probed again (at most ms); when. */
+static uint64_t
+next_probe(uint64_t ms)
+{
+	uint64_t end = fake_now + ms;
+	int n = fk[0].probes;
+
+	while (fake_now < end && fk[0].probes == n)
+		advance(1);
+	assert_int_equal(fk[0].probes, n + 1);
+	return fake_now;
+}
+
+/* Neither driver answers: the better fails, then the worse it let start. */
+static void
+race_fails(void)
+{
+	answer(&better_drv, 0, NULL);
+	answer(&worse_drv, 0, NULL);
+}
+
+/* Started, found through the better driver: ready, a new gateway. */
+static void
+life_found(void)
+{
+	gateway_start();
+	assert_int_equal(fk[0].probes, 1);
+	assert_false(gateway_is_ready());
+	advance(10);
+	answer(&better_drv, 1, "203.0.113.2");
+	assert_int_equal(heard.ready, 1);
+	assert_true(gateway_is_ready());
+	memset(&heard, 0, sizeof(heard));
+}
+
+/* The race's winner is the gateway: the engine hears it is ready, and new. */
+static void
+test_life_ready(void **state)
+{
+	char ext[INET_ADDRSTRLEN];
+
+	(void)state;
+	assert_false(gateway_is_ready());
+	assert_false(gateway_was_found());
+	assert_int_equal(gateway_check_now(), -1);
+	gateway_start();
+	assert_int_equal(fk[0].probes, 1);
+	assert_int_equal(heard.ready, 0);
+	advance(10);
+	answer(&better_drv, 1, "203.0.113.2");
+	assert_int_equal(heard.ready, 1);
+	assert_ptr_equal(heard.drv, &better_drv);
+	assert_int_equal(heard.flags, GATEWAY_CHANGED);
+	assert_string_equal(heard.order, "ready");
+	assert_true(gateway_is_ready());
+	assert_true(gateway_was_found());
+	assert_string_equal(gateway_info()->where, "better-where");
+	inet_ntop(AF_INET, &gateway_info()->external, ext, sizeof(ext));
+	assert_string_equal(ext, "203.0.113.2");
+	inet_ntop(AF_INET, &gateway_env()->gateway, ext, sizeof(ext));
+	assert_string_equal(ext, "127.0.0.1");
+	advance(1000);
+	assert_int_equal(fk[1].probes, 0);	/* the race is over */
+	assert_int_equal(heard.ready, 1);
+}
+
+/*
+ * Lost: the engine hears it, the search starts at once and backs off
+ * (1 s, 2 s, +-20%) while nothing answers; the same gateway found again
+ * is not a new one.
+ */
+static void
+test_life_lost_backoff(void **state)
+{
+	uint64_t failed, at;
+	const char *log;
+
+	(void)state;
+	life_found();
+	gateway_lost();
+	assert_int_equal(heard.lost, 1);
+	assert_int_equal(heard.why, GATEWAY_LOST_SILENT);
+	assert_false(gateway_is_ready());
+	assert_true(gateway_was_found());
+	gateway_lost();			/* lost already: nothing more */
+	assert_int_equal(heard.lost, 1);
+	advance(1);
+	assert_int_equal(fk[0].probes, 2);
+
+	failed = fake_now;
+	cap_begin();
+	race_fails();
+	log = cap_end();
+	assert_non_null(strstr(log, "no gateway protocol answered on the "
+	    "default route (BETTER: nothing there; WORSE: nothing there); "
+	    "retrying in "));
+	/* 0.8 to 1.2 s, rounded up */
+	assert_true(strstr(log, " in 1s\n") != NULL ||
+	    strstr(log, " in 2s\n") != NULL);
+	advance(799);
+	assert_int_equal(fk[0].probes, 2);
+	at = next_probe(401);
+	assert_true(at - failed >= 800 && at - failed <= 1200);
+
+	failed = fake_now;
+	race_fails();
+	advance(1599);
+	assert_int_equal(fk[0].probes, 3);
+	at = next_probe(801);
+	assert_true(at - failed >= 1600 && at - failed <= 2400);
+	assert_int_equal(heard.ready, 0);
+	assert_int_equal(heard.lost, 1);
+
+	answer(&better_drv, 1, "203.0.113.2");
+	assert_int_equal(heard.ready, 1);
+	assert_int_equal(heard.flags, 0);	/* the same gateway */
+	assert_int_equal(heard.reset, 0);
+	assert_true(gateway_is_ready());
+
+	/* found: the backoff starts over */
+	gateway_lost();
+	advance(1);
+	failed = fake_now;
+	race_fails();
+	at = next_probe(1200);
+	assert_true(at - failed >= 800);
+}
+
+/*
+ * Every GATEWAY_CHECK_INTERVAL_S (+-10%) the gateway is probed again; the
+ * same gateway at the same address is a check that says nothing: no line
+ * in the log, no change, no reset.
+ */
+static void
+test_life_check_quiet(void **state)
+{
+	uint64_t t0, at;
+
+	(void)state;
+	life_found();
+	t0 = fake_now;
+	cap_begin();
+	at = next_probe(GATEWAY_CHECK_INTERVAL_S * 1100);
+	assert_true(at - t0 >= GATEWAY_CHECK_INTERVAL_S * 900);
+	assert_int_equal(heard.checking, 1);
+	assert_true(gateway_is_ready());	/* while it is checked */
+	answer(&better_drv, 1, "203.0.113.2");
+	assert_string_equal(cap_end(), "");
+	assert_int_equal(heard.ready, 1);
+	assert_int_equal(heard.flags, GATEWAY_CHECKED);
+	assert_int_equal(heard.reset, 0);
+	assert_int_equal(heard.lost, 0);
+	assert_string_equal(heard.order, "checking ready");
+
+	/* and again, one interval on */
+	t0 = fake_now;
+	at = next_probe(GATEWAY_CHECK_INTERVAL_S * 1100);
+	assert_true(at - t0 >= GATEWAY_CHECK_INTERVAL_S * 900);
+	assert_int_equal(heard.checking, 2);
+}
+
+/* A check that gets no answer loses nothing: asked again soon, backing off. */
+static void
+test_life_check_silent(void **state)
+{
+	uint64_t failed, at;
+
+	(void)state;
+	life_found();
+	next_probe(GATEWAY_CHECK_INTERVAL_S * 1100);
+	failed = fake_now;
+	race_fails();
+	assert_true(gateway_is_ready());
+	assert_int_equal(heard.lost, 0);
+	assert_int_equal(heard.ready, 0);
+	at = next_probe(1200);
+	assert_true(at - failed >= 800);
+	assert_int_equal(heard.checking, 2);
+	answer(&better_drv, 1, "203.0.113.2");
+	assert_int_equal(heard.flags, GATEWAY_CHECKED);
+}
+
+/*
+ * A check finds another gateway (another description URL, then another
+ * protocol): a change, logged; its address is its first, not a change of
+ * the old one's.
+ */
+static void
+test_life_check_other(void **state)
+{
+	const char *log;
+
+	(void)state;
+	life_found();
+	next_probe(GATEWAY_CHECK_INTERVAL_S * 1100);
+	where = "http://192.168.77.1:5001/rootDesc.xml";
+	cap_begin();
+	answer(&better_drv, 1, "203.0.113.7");
+	log = cap_end();
+	assert_int_equal(heard.ready, 1);
+	assert_int_equal(heard.flags, GATEWAY_CHANGED | GATEWAY_CHECKED);
+	assert_int_equal(heard.reset, 0);
+	assert_non_null(strstr(log, "BETTER gateway "
+	    "http://192.168.77.1:5001/rootDesc.xml\n"));
+	assert_non_null(strstr(log, ": external address 203.0.113.7\n"));
+	assert_null(strstr(log, "public address"));
+	assert_string_equal(gateway_info()->where,
+	    "http://192.168.77.1:5001/rootDesc.xml");
+
+	/* the better protocol is gone; the worse one answers the check */
+	where = NULL;
+	memset(&heard, 0, sizeof(heard));
+	next_probe(GATEWAY_CHECK_INTERVAL_S * 1100);
+	answer(&better_drv, 0, NULL);
+	answer(&worse_drv, 1, "203.0.113.7");
+	assert_int_equal(heard.ready, 1);
+	assert_ptr_equal(heard.drv, &worse_drv);
+	assert_int_equal(heard.flags, GATEWAY_CHANGED | GATEWAY_CHECKED);
+	assert_int_equal(heard.reset, 0);
+}
+
+/*
+ * The same gateway with another external address, or another BOOTID:
+ * a reset, told before ready(), once.
+ */
+static void
+test_life_check_reset(void **state)
+{
+	(void)state;
+	life_found();
+	next_probe(GATEWAY_CHECK_INTERVAL_S * 1100);
+	cap_begin();
+	answer(&better_drv, 1, "203.0.113.3");
+	assert_non_null(strstr(cap_end(),
+	    "public address 203.0.113.2 -> 203.0.113.3\n"));
+	assert_string_equal(heard.order, "checking reset ready");
+	assert_int_equal(heard.flags, GATEWAY_CHECKED);
+
+	/* a BOOTID is a baseline first, a restart when it changes */
+	memset(&heard, 0, sizeof(heard));
+	bootid = 7;
+	next_probe(GATEWAY_CHECK_INTERVAL_S * 1100);
+	answer(&better_drv, 1, "203.0.113.3");
+	assert_int_equal(heard.reset, 0);
+	bootid = 8;
+	next_probe(GATEWAY_CHECK_INTERVAL_S * 1100);
+	answer(&better_drv, 1, "203.0.113.3");
+	assert_int_equal(heard.reset, 1);
+	assert_int_equal(heard.ready, 2);
+	assert_int_equal(heard.flags, GATEWAY_CHECKED);
+}
+
+/* What the engine's answers tell: an address changed, an epoch gone back. */
+static void
+test_life_notes(void **state)
+{
+	struct in_addr a;
+
+	(void)state;
+	life_found();
+	inet_pton(AF_INET, "203.0.113.2", &a);
+	assert_int_equal(gateway_note_external(a), 0);	/* the same */
+	a.s_addr = INADDR_ANY;
+	assert_int_equal(gateway_note_external(a), 0);	/* none */
+	inet_pton(AF_INET, "203.0.113.4", &a);
+	assert_int_equal(gateway_note_external(a), 1);
+	assert_int_equal(gateway_info()->external.s_addr, a.s_addr);
+	assert_int_equal(gateway_note_epoch(5000), 0);	/* the first */
+	advance(10 * 1000);
+	assert_int_equal(gateway_note_epoch(5010), 0);
+	assert_int_equal(gateway_note_epoch(3), 1);	/* it restarted */
+	assert_int_equal(heard.reset, 0);	/* the engine's to act on */
+}
+
+/* SIGUSR1 checks now, once; a stopped gateway module does nothing more. */
+static void
+test_life_check_now_and_stop(void **state)
+{
+	(void)state;
+	life_found();
+	assert_int_equal(gateway_check_now(), 0);
+	advance(1);
+	assert_int_equal(heard.checking, 1);
+	assert_int_equal(fk[0].probes, 2);
+	assert_int_equal(gateway_check_now(), -1);	/* a search is out */
+	answer(&better_drv, 1, "203.0.113.2");
+	assert_int_equal(heard.flags, GATEWAY_CHECKED);
+
+	gateway_stop();
+	assert_true(gateway_is_ready());	/* for the deletes */
+	assert_int_equal(gateway_check_now(), -1);
+	gateway_lost();
+	assert_int_equal(heard.lost, 0);
+	advance((uint64_t)GATEWAY_CHECK_INTERVAL_S * 2000);
+	assert_int_equal(fk[0].probes, 2);
+	assert_int_equal(heard.checking, 1);
+}
+
+/* Told to look elsewhere: the gateway is forgotten, lost, and looked for now. */
+static void
+test_life_forget(void **state)
+{
+	struct in_addr gw;
+
+	(void)state;
+	life_found();
+	inet_pton(AF_INET, "127.0.0.2", &gw);
+	assert_int_equal(gateway_set_where(NULL, &gw), 1);
+	gateway_forget();
+	assert_int_equal(heard.lost, 1);
+	assert_int_equal(heard.why, GATEWAY_LOST_CONFIG);
+	assert_string_equal(gateway_info()->where, "");
+	assert_int_equal(fk[0].probes, 2);
+	answer(&better_drv, 1, "203.0.113.2");
+	assert_int_equal(heard.flags, GATEWAY_CHANGED);
+}
+
 int
 main(void)
 {
@@ -423,6 +864,24 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_lookup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_and_busy, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_life_ready, setup_life,
+		    teardown_life),
+		cmocka_unit_test_setup_teardown(test_life_lost_backoff,
+		    setup_life, teardown_life),
+		cmocka_unit_test_setup_teardown(test_life_check_quiet,
+		    setup_life, teardown_life),
+		cmocka_unit_test_setup_teardown(test_life_check_silent,
+		    setup_life, teardown_life),
+		cmocka_unit_test_setup_teardown(test_life_check_other,
+		    setup_life, teardown_life),
+		cmocka_unit_test_setup_teardown(test_life_check_reset,
+		    setup_life, teardown_life),
+		cmocka_unit_test_setup_teardown(test_life_notes, setup_life,
+		    teardown_life),
+		cmocka_unit_test_setup_teardown(test_life_check_now_and_stop,
+		    setup_life, teardown_life),
+		cmocka_unit_test_setup_teardown(test_life_forget, setup_life,
+		    teardown_life),
 	};
 
 	return TU_RUN("gateway", tests);

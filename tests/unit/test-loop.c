@@ -122,6 +122,27 @@ test_jitter(void **state)
 	assert_int_equal(loop_random(1), 0);
 }
 
+/* A backoff doubles from its floor to its ceiling, each wait within 20%. */
+static void
+test_backoff(void **state)
+{
+	uint64_t b = 0, step = 1000, d;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 10; i++) {
+		d = loop_backoff(&b, 1000, 60000);
+		assert_true(d >= step * 8 / 10);
+		assert_true(d <= step * 12 / 10 && d <= 60000);
+		step = step * 2 > 60000 ? 60000 : step * 2;
+		assert_int_equal(b, step);
+	}
+	b = 10;		/* below the floor: the floor */
+	d = loop_backoff(&b, 500, 4000);
+	assert_true(d >= 400 && d <= 600);
+	assert_int_equal(b, 1000);
+}
+
 int
 main(void)
 {
@@ -129,6 +150,7 @@ main(void)
 		cmocka_unit_test(test_timer_order),
 		cmocka_unit_test(test_fd_and_wait),
 		cmocka_unit_test(test_jitter),
+		cmocka_unit_test(test_backoff),
 	};
 
 	return cmocka_run_group_tests_name("loop", tests, NULL, NULL);

@@ -609,6 +609,65 @@ test_reconfigure(void **state)
 	config_free(&c2);
 }
 
+/* natmapctl add and remove: kept over SIGHUP, removed only when asked. */
+static void
+test_runtime(void **state)
+{
+	static const char *const maps[] = { "8080/tcp", NULL };
+	struct config c2;
+	struct conf_map m;
+	char err[128];
+
+	(void)state;
+	start(maps, 3600);
+	gateway_up();
+	answer(0, DRV_OK, 8080, 3600);
+	assert_int_equal(config_parse_map("7000-7001:17000/udp", &m, err,
+	    sizeof(err)), 0);
+	assert_int_equal(mapping_runtime_add(&m, err, sizeof(err)), 0);
+	assert_int_equal(F.nreq, 3);
+	assert_int_equal(F.req[1].kind, REQ_MAP);
+	assert_int_equal(F.req[1].m.ext_port, 17000);
+	assert_int_equal(F.req[2].m.int_port, 7001);
+	answer(1, DRV_OK, 17000, 3600);
+	answer(2, DRV_OK, 17001, 3600);
+	assert_int_equal(status_map_count(), 3);
+	assert_true(status_map_at(1)->runtime);
+	/* the same external port again, or the config's: refused */
+	assert_int_equal(mapping_runtime_add(&m, err, sizeof(err)), -1);
+	assert_string_equal(err, "external port 17000/udp is mapped already "
+	    "(from 7000, added at run time)");
+	assert_int_equal(config_parse_map("9000:8080/tcp", &m, err,
+	    sizeof(err)), 0);
+	assert_int_equal(mapping_runtime_add(&m, err, sizeof(err)), -1);
+	/* SIGHUP with the same file keeps them */
+	config_init(&c2);
+	c2.have_gateway = 1;
+	c2.gateway = conf.gateway;
+	c2.lease = 3600;
+	assert_int_equal(config_parse_map("8080/tcp", &m, err, sizeof(err)), 0);
+	assert_int_equal(config_add_map(&c2, &m, err, sizeof(err)), 0);
+	mapping_reconfigure(&c2);
+	assert_int_equal(F.nreq, 3);
+	assert_int_equal(mapping_count(MAPPING_BOUND), 3);
+	/* remove: the config's is not natmapctl's to remove */
+	assert_int_equal(mapping_runtime_remove(&m, err, sizeof(err)), -1);
+	assert_string_equal(err, "8080:8080/tcp is in the configuration file: "
+	    "remove it there and reload");
+	assert_int_equal(config_parse_map("7000-7001:17000/udp", &m, err,
+	    sizeof(err)), 0);
+	assert_int_equal(mapping_runtime_remove(&m, err, sizeof(err)), 0);
+	assert_int_equal(F.nreq, 5);
+	assert_int_equal(F.req[3].kind, REQ_UNMAP);
+	assert_int_equal(F.req[4].kind, REQ_UNMAP);
+	answer(3, DRV_OK, 17000, 0);
+	answer(4, DRV_OK, 17001, 0);
+	assert_int_equal(mapping_count(-1), 1);
+	assert_int_equal(status_map_count(), 1);
+	assert_int_equal(mapping_runtime_remove(&m, err, sizeof(err)), -1);
+	config_free(&c2);
+}
+
 /* A permanent mapping (lease 0) is re-added every MAPPING_PERMANENT_CHECK_S. */
 static void
 test_permanent(void **state)
@@ -1220,6 +1279,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_deadline, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_runtime, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_reported,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_busy_router,
