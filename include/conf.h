@@ -64,6 +64,7 @@ struct config {
 	size_t		 nstun;
 	char		*echo[CONF_MAX_SERVERS];	/* echo-url */
 	size_t		 necho;
+	char		*hook;		/* run on endpoint events; NULL: none */
 };
 
 /* Which settings a partial config (the command line) sets. */
@@ -78,6 +79,7 @@ struct config {
 #define CONF_SET_ECHO		0x100
 #define CONF_SET_STATUSFILE	0x200
 #define CONF_SET_USER		0x400
+#define CONF_SET_HOOK		0x800
 #define CONF_SET_CONTROL	0x1000
 
 void	 config_init(struct config *);

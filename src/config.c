@@ -93,6 +93,7 @@ config_free(struct config *conf)
 	free(conf->control);
 	for (i = 0; i < conf->necho; i++)
 		free(conf->echo[i]);
+	free(conf->hook);
 	memset(conf, 0, sizeof(*conf));
 }
 
@@ -565,6 +566,18 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 		if (nargs != 1)
 			goto nargs;
 		return config_add_echo(conf, tok[1], msg, msglen);
+	} else if (strcmp(kw, "hook") == 0) {
+		if (nargs != 1)
+			goto nargs;
+		if (tok[1][0] != '/') {
+			config_seterr(msg, msglen, "hook: \"%s\" is not an "
+			    "absolute path", tok[1]);
+			return -1;
+		}
+		free(conf->hook);
+		if ((conf->hook = strdup(tok[1])) == NULL)
+			fatal("strdup");
+		return 0;
 	} else if (strcmp(kw, "pidfile") == 0) {
 		if (nargs != 1)
 			goto nargs;
@@ -734,6 +747,11 @@ config_merge(struct config *conf, const struct config *over, int mask,
 		if ((conf->pidfile = strdup(over->pidfile)) == NULL)
 			fatal("strdup");
 	}
+	if (mask & CONF_SET_HOOK) {
+		free(conf->hook);
+		if ((conf->hook = strdup(over->hook)) == NULL)
+			fatal("strdup");
+	}
 	if (mask & CONF_SET_USER) {
 		free(conf->user);
 		if ((conf->user = strdup(over->user)) == NULL)
@@ -790,6 +808,8 @@ config_print(FILE *fp, const struct config *conf)
 	}
 	for (i = 0; i < conf->necho; i++)
 		fprintf(fp, "echo-url %s\n", conf->echo[i]);
+	if (conf->hook != NULL)
+		fprintf(fp, "hook %s\n", conf->hook);
 	for (i = 0; i < conf->nmaps; i++) {
 		config_format_map(&conf->maps[i], buf, sizeof(buf));
 		fprintf(fp, "map %s\n", buf);

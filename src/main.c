@@ -21,6 +21,7 @@
 #include "control.h"
 #include "driver.h"
 #include "gateway.h"
+#include "hook.h"
 #include "log.h"
 #include "loop.h"
 #include "mapping.h"
@@ -63,6 +64,7 @@ enum {
 	OPT_STUNSERVER,
 	OPT_ECHOURL,
 	OPT_LIFETIME,
+	OPT_HOOK,
 	OPT_USER,
 	OPT_CONTROL,
 };
@@ -88,6 +90,7 @@ static const struct option longopts[] = {
 	{ "stun-server",	required_argument,	NULL, OPT_STUNSERVER },
 	{ "echo-url",		required_argument,	NULL, OPT_ECHOURL },
 	{ "mapping-lifetime",	required_argument,	NULL, OPT_LIFETIME },
+	{ "hook",		required_argument,	NULL, OPT_HOOK },
 	{ "user",		required_argument,	NULL, OPT_USER },
 	{ "control",		required_argument,	NULL, OPT_CONTROL },
 	{ NULL,			0,			NULL, 0 },
@@ -119,7 +122,7 @@ usage(FILE *fp)
 	    "               [--protocol auto|pcp|natpmp|upnp] [--state-file file]\n"
 	    "               [--status-file file|none]\n"
 	    "               [--stun-server host[:port]]... [--echo-url url]...\n"
-	    "               [--user user] [--control path|none]\n"
+	    "               [--hook path] [--user user] [--control path|none]\n"
 	    "       natmapd --probe [--json] [--mapping-lifetime max] [-v] "
 	    "[-c file]\n"
 	    "               [--interface if] [--gateway addr]\n"
@@ -155,6 +158,8 @@ usage(FILE *fp)
 	    "replaces the file's)\n"
 	    "      --echo-url URL    HTTP(S) echo service (repeatable; "
 	    "replaces the file's)\n"
+	    "      --hook PATH       program run when a mapping's public "
+	    "endpoint changes\n"
 	    "      --user USER       once started, drop root for USER and its "
 	    "groups\n"
 	    "      --probe           report on the network, the NAT and the "
@@ -269,6 +274,13 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 		case OPT_ANYPORT:
 			cli.any_port = 1;
 			cli_mask |= CONF_SET_ANYPORT;
+			break;
+		case OPT_HOOK:
+			if (optarg[0] != '/')
+				usage_error("--hook %s: not an absolute path",
+				    optarg);
+			cli.hook = optarg;
+			cli_mask |= CONF_SET_HOOK;
 			break;
 		case OPT_STATEFILE:
 			if (optarg[0] != '/')
@@ -394,7 +406,8 @@ signal_handler(int sig)
 static void
 shutdown_done(void)
 {
-	loop_stop();
+	/* The down hooks run: a few seconds more at most. */
+	hook_drain(loop_stop);
 }
 
 static const char *
@@ -463,6 +476,7 @@ reload(const char *why)
 			fatal("strdup");
 	}
 	log_info("%s: configuration reloaded from %s", why, conf_file);
+	hook_set_path(conf.hook);
 	if (strcmp(status_path(&conf), status_path(&running)) != 0) {
 		status_file_remove();
 		status_start(status_path(&conf));
@@ -748,6 +762,7 @@ main(int argc, char *argv[])
 	mapping_init(&running, drivers, ndrivers);
 	mapping_state_file(state_file);
 	mapping_watch_network();
+	hook_init(running.hook);
 	sdnotify_init();
 	/* Netlink, the notify socket and the pid file are open: root goes. */
 	if (running.user != NULL) {
@@ -761,6 +776,7 @@ main(int argc, char *argv[])
 	sdnotify_ready_when(gateway_race_running);
 	loop_run();
 	control_close();
+	hook_free();
 	sdnotify_free();
 	mapping_free();
 	status_file_remove();

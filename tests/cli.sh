@@ -143,6 +143,8 @@ expect_usage "unknown long option" "--bogus" --bogus
 expect_usage "unknown long option with a value" "--bogus" --bogus=1
 expect_usage "bad --protocol" "--protocol igd" -n -m 1/tcp --protocol igd
 expect_usage "relative --state-file" "--state-file state" -n -m 1/tcp --state-file state
+expect_usage "relative --hook" "--hook hook.sh" -n -m 1/tcp --hook hook.sh
+expect_usage "--hook without a value" "--hook" -n -m 1/tcp --hook
 expect_usage "relative --status-file" "--status-file status.json" -n -m 1/tcp \
     --status-file status.json
 expect_usage "--protocol without a value" "--protocol" -n -m 1/tcp --protocol
@@ -303,6 +305,14 @@ protocol auto
 state-file /tmp/natmapd.state
 map 8080/tcp
 " -nv -c "$tmp/empty.conf" -m 8080/tcp --state-file /tmp/natmapd.state
+
+printf 'hook /etc/natmapd/file-hook\nmap 8080/tcp\n' >"$tmp/hook.conf"
+expect_output "-nv: --hook replaces the file's hook" "lease 3600
+any-port no
+protocol auto
+hook /usr/local/bin/cli-hook
+map 8080/tcp
+" -nv -c "$tmp/hook.conf" --hook /usr/local/bin/cli-hook
 
 printf 'status-file /tmp/file.json\nmap 8080/tcp\n' >"$tmp/status.conf"
 expect_output "-nv: --status-file replaces the file's" "lease 3600

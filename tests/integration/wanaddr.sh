@@ -9,19 +9,6 @@ lab_serve_tcp 8080
 old_ip=$LAB_RTR_WAN_IP
 new_ip=203.0.113.5
 
-# wan_move FROM TO: the router's WAN address changes and miniupnpd is
-# restarted, keeping its rules and lease file, as OpenWrt's hotplug does
-# when the WAN interface comes up again.
-wan_move() {
-	# (the old one first: deleting a primary address takes its
-	# secondaries with it)
-	lab_rtr ip addr del "$1/24" dev "$LAB_RTR_WAN_IF"
-	lab_rtr ip addr add "$2/24" dev "$LAB_RTR_WAN_IF"
-	lab_flush_conntrack
-	lab_router_stop
-	lab_router_start
-}
-
 for p in pcp natpmp upnp; do
 	nm_start lan "wan-$p.log" -m 8080/tcp --protocol "$p"
 	tap_check "--protocol $p: reached at $old_ip" \

@@ -1134,6 +1134,51 @@ test_merge_conflicts(void **state)
 	config_free(&file);
 }
 
+/* hook: an absolute path, the last one wins, the command line's over the file's. */
+static void
+test_hook(void **state)
+{
+	struct config c, cli;
+	char err[256];
+
+	(void)state;
+	parse_ok(&c, "map 8080/tcp\nhook /etc/natmapd/hook\n");
+	assert_string_equal(c.hook, "/etc/natmapd/hook");
+	assert_print(&c,
+	    "lease 3600\n"
+	    "any-port no\n"
+	    "protocol auto\n"
+	    "hook /etc/natmapd/hook\n"
+	    "map 8080/tcp\n");
+	config_free(&c);
+	assert_null(c.hook);
+
+	parse_ok(&c, "hook /a\nhook /usr/local/bin/publish-port\n");
+	assert_string_equal(c.hook, "/usr/local/bin/publish-port");
+	config_init(&cli);
+	cli.hook = strdup("/tmp/cli-hook");
+	assert_int_equal(config_merge(&c, &cli, 0, err, sizeof(err)), 0);
+	assert_string_equal(c.hook, "/usr/local/bin/publish-port");
+	assert_int_equal(config_merge(&c, &cli, CONF_SET_HOOK, err,
+	    sizeof(err)), 0);
+	assert_string_equal(c.hook, "/tmp/cli-hook");
+	assert_ptr_not_equal(c.hook, cli.hook);
+	config_free(&cli);
+	config_free(&c);
+
+	config_init(&c);
+	assert_null(c.hook);
+	assert_print(&c, "lease 3600\nany-port no\nprotocol auto\n");
+	config_free(&c);
+
+	PARSE_ERR("hook\n", "t.conf:1: hook: expected one argument, got 0");
+	PARSE_ERR("hook /a /b\n", "t.conf:1: hook: expected one argument, got 2");
+	PARSE_ERR("hook hook.sh\n",
+	    "t.conf:1: hook: \"hook.sh\" is not an absolute path");
+	PARSE_ERR("hook ./hook.sh\n",
+	    "t.conf:1: hook: \"./hook.sh\" is not an absolute path");
+}
+
 int
 main(void)
 {
@@ -1164,6 +1209,7 @@ main(void)
 		cmocka_unit_test(test_merge_overrides),
 		cmocka_unit_test(test_merge_mask),
 		cmocka_unit_test(test_merge_conflicts),
+		cmocka_unit_test(test_hook),
 	};
 
 	return TU_RUN("config", tests);
