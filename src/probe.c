@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "conf.h"
 #include "driver.h"
 #include "echo.h"
@@ -975,188 +977,193 @@ print_text(const struct verdict *v)
 	printf("verdict         %s\n", v->r.text);
 }
 
-/* A JSON string: quotes, backslashes and control characters escaped. */
+/*
+ * The --json report, built with json-c (a NULL object is JSON's null).
+ * A failed allocation leaves a key out; the report is printed all the same.
+ */
 static void
+jadd(struct json_object *o, const char *key, struct json_object *v)
+{
+	if (o == NULL || json_object_object_add_ex(o, key, v,
+	    JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT) != 0)
+		json_object_put(v);
+}
+
+static struct json_object *
 jstr(const char *s)
 {
-	putchar('"');
-	for (; s != NULL && *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
+	return s != NULL ? json_object_new_string(s) : NULL;
 }
 
-static void
+static struct json_object *
 jaddr(struct in_addr a)
 {
-	if (a.s_addr == 0)
-		printf("null");
-	else
-		jstr(inet_ntoa(a));
+	return a.s_addr == 0 ? NULL : json_object_new_string(inet_ntoa(a));
 }
 
-static void
+static struct json_object *
 jtri(int v)
 {
-	printf("%s", v == 1 ? "true" : v == 0 ? "false" : "null");
+	return v == -1 ? NULL : json_object_new_boolean(v == 1);
+}
+
+static struct json_object *
+jprotocols(void)
+{
+	struct json_object *all, *o;
+	size_t i;
+
+	if ((all = json_object_new_object()) == NULL)
+		return NULL;
+	for (i = 0; i < gateway_race_nslots(); i++) {
+		const struct gateway_slot *g = gateway_race_slot(i);
+		int ok = g->state == GATEWAY_SLOT_OK;
+
+		if ((o = json_object_new_object()) == NULL)
+			continue;
+		jadd(o, "answered", json_object_new_boolean(ok));
+		if (ok) {
+			jadd(o, "ms", json_object_new_uint64(g->ms));
+			jadd(o, "name", jstr(g->gw.name));
+			jadd(o, "where", jstr(g->gw.where));
+			jadd(o, "external_ipv4", jaddr(g->gw.external));
+		} else
+			jadd(o, "error", jstr(g->state == GATEWAY_SLOT_IDLE ?
+			    "not probed" : g->detail));
+		/* driver ids are string literals */
+		jadd(all, g->drv->id, o);
+	}
+	return all;
+}
+
+static struct json_object *
+jstun(void)
+{
+	struct json_object *arr, *o;
+	char a[64], b[64];
+	size_t i;
+
+	if ((arr = json_object_new_array()) == NULL)
+		return NULL;
+	for (i = 0; i < run.nsrv; i++) {
+		const struct stun_srv *s = &run.srv[i];
+
+		if ((o = json_object_new_object()) == NULL)
+			continue;
+		config_format_server(s->cs, b, sizeof(b));
+		jadd(o, "server", jstr(b));
+		if (s->state == ST_OK) {
+			jadd(o, "mapped", jstr(stun_addr_str(&s->a.mapped, a,
+			    sizeof(a))));
+			jadd(o, "ms", json_object_new_uint64(s->a.rtt_ms));
+			jadd(o, "other_address", s->a.other.ss_family == 0 ?
+			    NULL : jstr(stun_addr_str(&s->a.other, a,
+			    sizeof(a))));
+		} else
+			jadd(o, "error", jstr(s->err));
+		jadd(o, "mapped_ipv6", s->state6 == ST_OK ?
+		    jstr(stun_addr_str(&s->a6.mapped, a, sizeof(a))) : NULL);
+		if (s->state6 == ST_FAILED)
+			jadd(o, "error_ipv6", jstr(s->a6.err));
+		if (json_object_array_add(arr, o) != 0)
+			json_object_put(o);
+	}
+	return arr;
+}
+
+static struct json_object *
+jecho(void)
+{
+	struct json_object *arr, *o;
+	size_t i;
+
+	if ((arr = json_object_new_array()) == NULL)
+		return NULL;
+	for (i = 0; i < run.necho; i++) {
+		const struct echo_slot *e = &run.echo[i];
+
+		if ((o = json_object_new_object()) == NULL)
+			continue;
+		jadd(o, "url", jstr(e->url));
+		if (e->state == ST_OK) {
+			jadd(o, "address", jaddr(sin_addr_of(&e->r.addr)));
+			jadd(o, "ms", json_object_new_uint64(e->r.ms));
+		} else
+			jadd(o, "error", jstr(e->r.err));
+		if (json_object_array_add(arr, o) != 0)
+			json_object_put(o);
+	}
+	return arr;
+}
+
+static struct json_object *
+jnat(const struct verdict *v)
+{
+	struct json_object *o, *l = NULL;
+
+	if ((o = json_object_new_object()) == NULL)
+		return NULL;
+	jadd(o, "mapping", jstr(verdict_mapping_name(v->mapping)));
+	jadd(o, "filtering", jstr(verdict_filtering_name(v->filtering)));
+	jadd(o, "hairpinning", jtri(run.hairpin));
+	jadd(o, "port_preservation", jtri(v->port_preserved));
+	if ((life.state == ST_OK || life.state == ST_FAILED) &&
+	    (l = json_object_new_object()) != NULL) {
+		if (life.state == ST_OK) {
+			jadd(l, "at_least", json_object_new_uint64(life.lo));
+			jadd(l, "at_most", life.hi == 0 ? NULL :
+			    json_object_new_uint64(life.hi));
+		} else
+			jadd(l, "error", jstr(life.err));
+	}
+	jadd(o, "udp_mapping_lifetime", l);
+	return o;
 }
 
 static void
 print_json(const struct verdict *v)
 {
-	char a[64], b[64];
-	size_t i;
+	struct json_object *o, *src;
+	char l6[INET6_ADDRSTRLEN], a[64];
 
-	printf("{\n  \"version\": ");
-	jstr(PACKAGE_VERSION);
-	printf(",\n  \"interface\": ");
-	if (run.have_env)
-		jstr(run.env.ifname);
-	else
-		printf("null");
-	printf(",\n  \"local_ipv6\": ");
-	if (run.have_env && run.env.have6) {
-		char l6[INET6_ADDRSTRLEN];
-
-		jstr(inet_ntop(AF_INET6, &run.env.local6, l6, sizeof(l6)));
-	} else
-		printf("null");
-	printf(",\n  \"local_ipv4\": ");
-	jaddr(run.have_env ? run.env.local : (struct in_addr){ 0 });
-	printf(",\n  \"gateway\": ");
-	jaddr(run.have_env ? run.env.gateway : (struct in_addr){ 0 });
-	printf(",\n  \"protocols\": {");
-	for (i = 0; i < gateway_race_nslots(); i++) {
-		const struct gateway_slot *g = gateway_race_slot(i);
-
-		printf("%s\n    \"%s\": { \"answered\": %s", i ? "," : "",
-		    g->drv->id, g->state == GATEWAY_SLOT_OK ? "true" : "false");
-		if (g->state == GATEWAY_SLOT_OK) {
-			printf(", \"ms\": %llu, \"name\": ",
-			    (unsigned long long)g->ms);
-			jstr(g->gw.name);
-			printf(", \"where\": ");
-			jstr(g->gw.where);
-			printf(", \"external_ipv4\": ");
-			jaddr(g->gw.external);
-		} else {
-			printf(", \"error\": ");
-			jstr(g->state == GATEWAY_SLOT_IDLE ? "not probed" :
-			    g->detail);
-		}
-		printf(" }");
+	if ((o = json_object_new_object()) == NULL) {
+		log_warnx("--json: out of memory");
+		return;
 	}
-	printf("\n  },\n  \"external_ipv4\": ");
-	jaddr(v->r.ext);
-	printf(",\n  \"sources\": {\n    \"gateway\": ");
-	jaddr(v->gw_ext);
-	printf(",\n    \"stun\": ");
-	jaddr(v->stun_ext);
-	printf(",\n    \"echo\": ");
-	jaddr(v->echo_ext);
-	printf("\n  },\n  \"stun\": [");
-	for (i = 0; i < run.nsrv; i++) {
-		const struct stun_srv *s = &run.srv[i];
-
-		config_format_server(s->cs, b, sizeof(b));
-		printf("%s\n    { \"server\": ", i ? "," : "");
-		jstr(b);
-		if (s->state == ST_OK) {
-			printf(", \"mapped\": ");
-			jstr(stun_addr_str(&s->a.mapped, a, sizeof(a)));
-			printf(", \"ms\": %llu, \"other_address\": ",
-			    (unsigned long long)s->a.rtt_ms);
-			if (s->a.other.ss_family != 0)
-				jstr(stun_addr_str(&s->a.other, a, sizeof(a)));
-			else
-				printf("null");
-		} else {
-			printf(", \"error\": ");
-			jstr(s->err);
-		}
-		printf(", \"mapped_ipv6\": ");
-		if (s->state6 == ST_OK)
-			jstr(stun_addr_str(&s->a6.mapped, a, sizeof(a)));
-		else
-			printf("null");
-		if (s->state6 == ST_FAILED) {
-			printf(", \"error_ipv6\": ");
-			jstr(s->a6.err);
-		}
-		printf(" }");
+	jadd(o, "version", jstr(PACKAGE_VERSION));
+	jadd(o, "interface", run.have_env ? jstr(run.env.ifname) : NULL);
+	jadd(o, "local_ipv6", run.have_env && run.env.have6 ?
+	    jstr(inet_ntop(AF_INET6, &run.env.local6, l6, sizeof(l6))) :
+	    NULL);
+	jadd(o, "local_ipv4", run.have_env ? jaddr(run.env.local) : NULL);
+	jadd(o, "gateway", run.have_env ? jaddr(run.env.gateway) : NULL);
+	jadd(o, "protocols", jprotocols());
+	jadd(o, "external_ipv4", jaddr(v->r.ext));
+	if ((src = json_object_new_object()) != NULL) {
+		jadd(src, "gateway", jaddr(v->gw_ext));
+		jadd(src, "stun", jaddr(v->stun_ext));
+		jadd(src, "echo", jaddr(v->echo_ext));
 	}
-	printf("%s],\n  \"external_ipv6\": ", run.nsrv ? "\n  " : "");
-	if (ext6_of() != NULL)
-		jstr(ext6_of());
-	else
-		printf("null");
-	printf(",\n  \"ipv6_translated\": ");
-	jtri(ext6_of() == NULL ? -1 : ipv6_translated());
-	printf(",\n  \"stun_tcp\": ");
-	if (run.tcp.state == ST_OK)
-		jstr(stun_addr_str(&run.tcp.a.mapped, a, sizeof(a)));
-	else
-		printf("null");
-	printf(",\n  \"echo\": [");
-	for (i = 0; i < run.necho; i++) {
-		const struct echo_slot *e = &run.echo[i];
-
-		printf("%s\n    { \"url\": ", i ? "," : "");
-		jstr(e->url);
-		if (e->state == ST_OK) {
-			printf(", \"address\": ");
-			jaddr(sin_addr_of(&e->r.addr));
-			printf(", \"ms\": %llu", (unsigned long long)e->r.ms);
-		} else {
-			printf(", \"error\": ");
-			jstr(e->r.err);
-		}
-		printf(" }");
-	}
-	printf("%s],\n  \"nat\": {\n    \"mapping\": ", run.necho ? "\n  "
-	    : "");
-	jstr(verdict_mapping_name(v->mapping));
-	printf(",\n    \"filtering\": ");
-	jstr(verdict_filtering_name(v->filtering));
-	printf(",\n    \"hairpinning\": ");
-	jtri(run.hairpin);
-	printf(",\n    \"port_preservation\": ");
-	jtri(v->port_preserved);
-	printf(",\n    \"udp_mapping_lifetime\": ");
-	if (life.state == ST_OK) {
-		printf("{ \"at_least\": %u, \"at_most\": ", life.lo);
-		if (life.hi == 0)
-			printf("null }");
-		else
-			printf("%u }", life.hi);
-	} else if (life.state == ST_FAILED) {
-		printf("{ \"error\": ");
-		jstr(life.err);
-		printf(" }");
-	} else
-		printf("null");
-	printf("\n  },\n  \"double_nat\": ");
-	jtri(v->r.double_nat);
-	printf(",\n  \"cgnat\": %s", v->r.cgnat ? "true" : "false");
-	printf(",\n  \"double_nat_reason\": ");
-	if (v->r.double_why != NULL)
-		jstr(v->r.double_why);
-	else
-		printf("null");
-	printf(",\n  \"reachable\": %s", v->r.reachable ? "true" : "false");
-	printf(",\n  \"means\": ");
-	jstr(verdict_means_name(v->r.means, v->proto != NULL ?
-	    v->proto->drv->id : NULL));
-	printf(",\n  \"verdict\": ");
-	jstr(v->r.text);
-	printf("\n}\n");
+	jadd(o, "sources", src);
+	jadd(o, "stun", jstun());
+	jadd(o, "external_ipv6", jstr(ext6_of()));
+	jadd(o, "ipv6_translated", ext6_of() == NULL ? NULL :
+	    jtri(ipv6_translated()));
+	jadd(o, "stun_tcp", run.tcp.state == ST_OK ?
+	    jstr(stun_addr_str(&run.tcp.a.mapped, a, sizeof(a))) : NULL);
+	jadd(o, "echo", jecho());
+	jadd(o, "nat", jnat(v));
+	jadd(o, "double_nat", jtri(v->r.double_nat));
+	jadd(o, "cgnat", json_object_new_boolean(v->r.cgnat));
+	jadd(o, "double_nat_reason", jstr(v->r.double_why));
+	jadd(o, "reachable", json_object_new_boolean(v->r.reachable));
+	jadd(o, "means", jstr(verdict_means_name(v->r.means,
+	    v->proto != NULL ? v->proto->drv->id : NULL)));
+	jadd(o, "verdict", jstr(v->r.text));
+	printf("%s\n", json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+	    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
 }
 
 int
