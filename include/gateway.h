@@ -121,6 +121,11 @@ struct gateway_watcher {
 	void	(*reset)(void);
 	/* A periodic check probes the gateway now (a request of its own). */
 	void	(*checking)(void);
+	/*
+	 * A search ended and found nothing: no protocol answered, or there is
+	 * no route to look along; another search follows, backing off.
+	 */
+	void	(*none)(void);
 };
 
 /*

@@ -8,15 +8,13 @@
 
 /*
  * STATUS= goes out when the summary changed: this long after an endpoint
- * event (a burst is one message), never sooner than MIN_MS after the last
- * one, and the table is looked at every POLL_MS for what emits no event
- * (the gateway found or lost).
+ * or gateway event (a burst is one message), never sooner than MIN_MS
+ * after the last one; the table is also looked at every POLL_MS.
  */
 #define SDNOTIFY_STATUS_DELAY_MS	200
 #define SDNOTIFY_STATUS_MIN_MS		5000
 #define SDNOTIFY_STATUS_POLL_MS		20000
-/* sdnotify_ready_when(): how often it asks, and READY=1 at the latest. */
-#define SDNOTIFY_READY_POLL_MS		100
+/* sdnotify_ready_after_search(): READY=1 at the latest this long after. */
 #define SDNOTIFY_READY_MAX_MS		30000
 
 /*
@@ -32,10 +30,11 @@ void	sdnotify_free(void);
 /* READY=1 and STATUS=, once: the first gateway probe is over, found or not. */
 void	sdnotify_ready(void);
 /*
- * sdnotify_ready() as soon as busy() returns 0, asked now and every
- * READY_POLL_MS, and after READY_MAX_MS whatever it says.
+ * sdnotify_ready() as soon as the status table says the first search for
+ * the gateway has ended (found or not; now if it has), and READY_MAX_MS
+ * after this call if it has not.
  */
-void	sdnotify_ready_when(int (*busy)(void));
+void	sdnotify_ready_after_search(void);
 /* SIGHUP: RELOADING=1 with MONOTONIC_USEC=, then READY=1 once reloaded. */
 void	sdnotify_reloading(void);
 void	sdnotify_reloaded(void);

@@ -46,6 +46,7 @@ struct status_map {
 
 /* The gateway in use. */
 struct status_gateway {
+	int		 searched;	/* a search has ended, found or not */
 	int		 found;
 	char		 method[8];	/* "pcp", "natpmp", "upnp" */
 	char		 where[64];	/* "192.168.1.1:5351", a description URL */
@@ -72,6 +73,8 @@ enum status_event {
 
 /* A subscriber to endpoint events; called from the loop, after the change. */
 typedef void (*status_event_cb)(int event, const struct status_map *);
+/* A subscriber to the gateway's changes (sd_notify's READY=1), after the change. */
+typedef void (*status_gateway_cb)(const struct status_gateway *);
 
 void	status_init(void);
 void	status_free(void);
@@ -82,6 +85,7 @@ void	status_map_remove(int proto, uint16_t int_port, uint16_t ext_want);
 void	status_gateway_update(const struct status_gateway *);
 void	status_count(int counter);
 void	status_subscribe(status_event_cb);
+void	status_subscribe_gateway(status_gateway_cb);
 
 size_t	status_map_count(void);
 const struct status_map *status_map_at(size_t);

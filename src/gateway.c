@@ -706,6 +706,8 @@ life_race_done(const struct gateway_slot *best)
 	    life.env.ifname[0] ? life.env.ifname : "the default route", why,
 	    (unsigned long long)(d + 999) / 1000);
 	timer_set(&life.search, d);
+	if (life.w.none != NULL)
+		life.w.none();
 }
 
 static void
@@ -723,6 +725,8 @@ life_search(void)
 		log_warnx("%s; retrying in %llus", why,
 		    (unsigned long long)(d + 999) / 1000);
 		timer_set(&life.search, d);
+		if (life.state != LIFE_READY && life.w.none != NULL)
+			life.w.none();
 		return;
 	}
 	if (!life.quiet)

@@ -772,8 +772,8 @@ main(int argc, char *argv[])
 			priv_check_dir(status_path(&running), "status file");
 	}
 	mapping_start();
-	/* Ready when the first probe is over, a gateway found or not. */
-	sdnotify_ready_when(gateway_race_running);
+	/* Ready when the first search is over, a gateway found or not. */
+	sdnotify_ready_after_search();
 	loop_run();
 	control_close();
 	hook_free();

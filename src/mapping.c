@@ -131,6 +131,7 @@ report_gateway(int found)
 	const struct status_gateway *was = status_gateway();
 
 	memset(&g, 0, sizeof(g));
+	g.searched = 1;
 	g.found = found;
 	if (found && engine.drv != NULL) {
 		snprintf(g.method, sizeof(g.method), "%s", engine.drv->id);
@@ -914,6 +915,13 @@ on_ready(const struct mapping_driver *drv, int flags)
 		scan_start();
 }
 
+/* A search found no gateway: say so (sd_notify's READY=1 waits for it). */
+static void
+on_none(void)
+{
+	report_gateway(0);
+}
+
 /* The gateway is not ready any more. */
 static void
 on_lost(int why)
@@ -1101,6 +1109,7 @@ mapping_init(const struct config *conf,
 		.lost = on_lost,
 		.reset = on_reset,
 		.checking = on_checking,
+		.none = on_none,
 	};
 
 	memset(&engine, 0, sizeof(engine));

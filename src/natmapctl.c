@@ -231,7 +231,11 @@ print_gateway(struct json_object *gw, time_t now)
 	char e1[64], e2[64], e3[256], e4[64], d[32];
 
 	if (found == NULL || !json_object_get_boolean(found)) {
-		printf("gateway: none found\n");
+		struct json_object *searched = get(gw, "searched");
+
+		printf("gateway: %s\n", searched != NULL &&
+		    !json_object_get_boolean(searched) ? "searching" :
+		    "none found");
 		return;
 	}
 	printf("gateway %s (%s", addr != NULL ? safe(addr, e1, sizeof(e1)) :

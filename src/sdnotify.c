@@ -40,8 +40,7 @@ static struct {
 	int			 status_ever;
 	char			 status_last[256];
 	struct timer		 ready_timer;
-	int			(*busy)(void);
-	uint64_t		 ready_asked;
+	int			 ready_waiting;	/* for the first search's end */
 } sd = { .fd = -1 };
 
 /* The address from $NOTIFY_SOCKET: an absolute path, or '@' for the abstract namespace. */
@@ -199,6 +198,9 @@ status_send(const char *prefix)
 	memcpy(sd.status_last, text, sizeof(sd.status_last));
 	sd.status_ever = 1;
 	sd.status_sent = loop_now();
+	/* What was due soon went out now: the next change waits for the rate. */
+	if (!sd.stopping)
+		timer_set(&sd.status_timer, SDNOTIFY_STATUS_POLL_MS);
 }
 
 static void
@@ -210,20 +212,26 @@ status_timer_cb(struct timer *t)
 	timer_set(t, SDNOTIFY_STATUS_POLL_MS);
 }
 
-/* An endpoint changed: the summary soon, but not sooner than the rate allows. */
+/* Something changed: the summary soon, but not sooner than the rate allows. */
 static void
-status_event(int event, const struct status_map *m)
+status_soon(void)
 {
 	uint64_t now = loop_now(), at = now + SDNOTIFY_STATUS_DELAY_MS;
 
-	(void)event;
-	(void)m;
 	if (sd.fd == -1 || sd.stopping)
 		return;
 	if (sd.status_ever && at < sd.status_sent + SDNOTIFY_STATUS_MIN_MS)
 		at = sd.status_sent + SDNOTIFY_STATUS_MIN_MS;
 	if (!timer_armed(&sd.status_timer) || sd.status_timer.deadline > at)
 		timer_set_at(&sd.status_timer, at);
+}
+
+static void
+status_event(int event, const struct status_map *m)
+{
+	(void)event;
+	(void)m;
+	status_soon();
 }
 
 static void
@@ -264,6 +272,16 @@ watchdog_interval(void)
 
 static void	ready_timer_cb(struct timer *);
 
+/* The engine reported the gateway: the first search may be over. */
+static void
+gateway_event(const struct status_gateway *g)
+{
+	if (sd.ready_waiting && g->searched)
+		sdnotify_ready();
+	else
+		status_soon();
+}
+
 int
 sdnotify_init(void)
 {
@@ -298,6 +316,7 @@ sdnotify_init(void)
 	if (!sd.subscribed) {
 		/* status.c keeps its subscribers for the life of the process. */
 		status_subscribe(status_event);
+		status_subscribe_gateway(gateway_event);
 		sd.subscribed = 1;
 	}
 	timer_set(&sd.status_timer, SDNOTIFY_STATUS_POLL_MS);
@@ -330,7 +349,7 @@ void
 sdnotify_ready(void)
 {
 	timer_stop(&sd.ready_timer);
-	sd.busy = NULL;
+	sd.ready_waiting = 0;
 	if (sd.fd == -1 || sd.ready || sd.stopping)
 		return;
 	sd.ready = 1;
@@ -340,25 +359,23 @@ sdnotify_ready(void)
 static void
 ready_timer_cb(struct timer *t)
 {
-	if (sd.busy != NULL && sd.busy() &&
-	    loop_now() - sd.ready_asked < SDNOTIFY_READY_MAX_MS) {
-		timer_set(t, SDNOTIFY_READY_POLL_MS);
-		return;
-	}
-	if (sd.busy != NULL && sd.busy())
-		log_debug("sd_notify: the first probe is still out after "
-		    "%d ms; ready anyway", SDNOTIFY_READY_MAX_MS);
+	(void)t;
+	log_debug("sd_notify: the first gateway search is still out after "
+	    "%d ms; ready anyway", SDNOTIFY_READY_MAX_MS);
 	sdnotify_ready();
 }
 
 void
-sdnotify_ready_when(int (*busy)(void))
+sdnotify_ready_after_search(void)
 {
 	if (sd.fd == -1 || sd.ready)
 		return;
-	sd.busy = busy;
-	sd.ready_asked = loop_now();
-	ready_timer_cb(&sd.ready_timer);
+	if (status_gateway()->searched) {
+		sdnotify_ready();
+		return;
+	}
+	sd.ready_waiting = 1;
+	timer_set(&sd.ready_timer, SDNOTIFY_READY_MAX_MS);
 }
 
 void

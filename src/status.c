@@ -31,6 +31,8 @@ static struct {
 	struct status_gateway	 gw;
 	uint64_t		 counters[STATUS_NCOUNTERS];
 	status_event_cb		 subs[STATUS_MAX_SUBSCRIBERS];
+	status_gateway_cb	 gw_subs[STATUS_MAX_SUBSCRIBERS];
+	size_t			 gw_nsubs;
 	size_t			 nsubs;
 	char			*file;
 	struct timer		 file_timer;
@@ -199,8 +201,12 @@ status_map_remove(int proto, uint16_t int_port, uint16_t ext_want)
 void
 status_gateway_update(const struct status_gateway *gw)
 {
+	size_t i;
+
 	status.gw = *gw;
 	status_changed();
+	for (i = 0; i < status.gw_nsubs; i++)
+		status.gw_subs[i](&status.gw);
 }
 
 void
@@ -217,6 +223,13 @@ status_subscribe(status_event_cb cb)
 {
 	if (status.nsubs < STATUS_MAX_SUBSCRIBERS)
 		status.subs[status.nsubs++] = cb;
+}
+
+void
+status_subscribe_gateway(status_gateway_cb cb)
+{
+	if (status.gw_nsubs < STATUS_MAX_SUBSCRIBERS)
+		status.gw_subs[status.gw_nsubs++] = cb;
 }
 
 size_t
@@ -325,6 +338,7 @@ gateway_json(uint64_t now, time_t wall)
 
 	if ((o = json_object_new_object()) == NULL)
 		return NULL;
+	r |= add(o, "searched", json_object_new_boolean(g->searched));
 	r |= add(o, "found", json_object_new_boolean(g->found));
 	r |= add(o, "method", g->found && g->method[0] != '\0' ?
 	    json_object_new_string(g->method) : json_object_new_null());

@@ -1,8 +1,11 @@
 # SPDX-License-Identifier: ISC
 # natmapd without root: started as nobody, and started as root with --user nobody, it maps
-# ports the WAN reaches and deletes them on SIGTERM; sd_notify messages are captured on a socket.
+# ports the WAN reaches, answers natmapctl run by nobody on its own control socket and
+# deletes them on SIGTERM; sd_notify messages are captured on a socket.
 . "$(dirname "$0")/common.sh"
 lab_need_python
+NATMAPCTL=${NATMAPCTL:-$(dirname "$NATMAPD")/natmapctl}
+[ -x "$NATMAPCTL" ] || { echo "1..0 # SKIP no natmapctl at $NATMAPCTL"; exit 0; }
 command -v setpriv >/dev/null 2>&1 || { echo "1..0 # SKIP no setpriv"; exit 0; }
 
 NOBODY=nobody
@@ -29,6 +32,26 @@ if ! setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --clear-groups \
 	cp "$NATMAPD" "$base/natmapd" && chmod 0755 "$base/natmapd"
 	nmbin=$base/natmapd
 fi
+ctlbin=$NATMAPCTL
+if ! setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --clear-groups \
+    "$ctlbin" -h >/dev/null 2>&1; then
+	cp "$NATMAPCTL" "$base/natmapctl" && chmod 0755 "$base/natmapctl"
+	ctlbin=$base/natmapctl
+fi
+# ctl_as_nobody SOCKET ARGS...: natmapctl run by nobody
+ctl_as_nobody() {
+	local sock=$1
+	shift
+	setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --init-groups \
+	    "$ctlbin" -s "$sock" "$@"
+}
+# both_up_via SOCKET: natmapctl status --json, run by nobody, says both
+# mappings are reachable
+both_up_via() {
+	ctl_as_nobody "$1" status --json 2>/dev/null | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+sys.exit(sum(1 for m in d["mappings"] if m["reachable"]) != 2)'
+}
 
 # The service manager's end: one line per datagram, its newlines as '|'.
 cat >"$base/notify.py" <<'EOF'
@@ -122,7 +145,7 @@ mkdir "$sdir" && chown "$NOBODY_UID:$NOBODY_GID" "$sdir" && chmod 0700 "$sdir"
 notify_start 0777 || tap_fail "the notify listener starts"
 nm_start_env nobody.log setpriv --reuid="$NOBODY_UID" \
     --regid="$NOBODY_GID" --init-groups -- --state-file "$sdir/state" \
-    --status-file "$sdir/status.json"
+    --status-file "$sdir/status.json" --control "$sdir/control"
 if lab_wait 20 nm_log_has '^natmapd .* starting' && ids_are "$NM_PID" \
     "$NOBODY_UID" "$NOBODY_GID" "$NOBODY_GROUPS"; then
 	tap_ok "as nobody: natmapd runs as uid $NOBODY_UID with no capability"
@@ -141,6 +164,8 @@ else
 	notify_diag; nm_diag
 fi
 check_status_line "as nobody" PCP
+tap_check "as nobody: natmapctl status --json says both are reachable" \
+    lab_wait 10 both_up_via "$sdir/control"
 nm_stop_check "as nobody: SIGTERM" 9000
 r=$(notify_line '^READY=1') s=$(notify_line '^STOPPING=1')
 if [ -n "$s" ] && [ -n "$r" ] && [ "$r" -lt "$s" ] &&
@@ -161,7 +186,8 @@ sdir=$base/state-user
 rdir=$base/run-user
 notify_start 0755 || tap_fail "the notify listener starts"
 nm_start_env user.log -- --user "$NOBODY" --state-file "$sdir/state" \
-    --status-file "$rdir/status.json" --protocol upnp
+    --status-file "$rdir/status.json" --control "$rdir/control" \
+    --protocol upnp
 if nm_wait_log 20 "^running as user $NOBODY \\(uid $NOBODY_UID, gid $NOBODY_GID\\)$" &&
     ids_are "$NM_PID" "$NOBODY_UID" "$NOBODY_GID" "$NOBODY_GROUPS"; then
 	tap_ok "--user $NOBODY: root dropped for its uid, gid and groups, no capability"
@@ -190,6 +216,10 @@ sys.exit(sum(1 for m in d["mappings"] if m["reachable"]) != 2)' \
 }
 tap_check "--user $NOBODY: the status file, written as nobody, lists both reachable" \
     lab_wait 10 reachable_in_status
+tap_check "--user $NOBODY: the control socket is nobody's, mode 0660" \
+    eval '[ "$(stat -c "%u %g %a" "$rdir/control" 2>&1)" = "$NOBODY_UID $NOBODY_GID 660" ]'
+tap_check "--user $NOBODY: natmapctl run by nobody reads the status, both reachable" \
+    lab_wait 10 both_up_via "$rdir/control"
 kill -HUP "$NM_PID"
 if lab_wait 10 notify_has '^RELOADING=1\|MONOTONIC_USEC=[0-9]+$' &&
     lab_wait 10 eval '[ "$(grep -c "^READY=1" "$NOTIFY_OUT")" = 2 ]' &&
@@ -206,12 +236,15 @@ tap_check "--user $NOBODY: and an empty state file" \
     eval '[ "$(grep -c "^map " "$sdir/state")" = 0 ]'
 tap_check "--user $NOBODY: the status file is removed at exit" \
     eval '[ ! -e "$rdir/status.json" ]'
+tap_check "--user $NOBODY: and so is the control socket" \
+    eval '[ ! -e "$rdir/control" ]'
 notify_stop
 
 # ---- a user other than root cannot become another ----
 nm_start_env refused.log setpriv --reuid="$NOBODY_UID" \
     --regid="$NOBODY_GID" --init-groups -- --user root \
-    --state-file "$base/state-nobody/state" --status-file none
+    --state-file "$base/state-nobody/state" --status-file none \
+    --control none
 if lab_wait 30 nm_dead; then
 	wait "$NM_PID"
 	rc=$?

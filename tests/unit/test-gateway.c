@@ -413,7 +413,7 @@ test_lookup(void **state)
 /* ---- the gateway's life: what the engine hears ---- */
 
 static struct {
-	int				 ready, lost, reset, checking;
+	int				 ready, lost, reset, checking, none;
 	const struct mapping_driver	*drv;	/* ready()'s */
 	int				 flags;
 	int				 why;	/* lost()'s */
@@ -460,11 +460,19 @@ on_checking(void)
 	heard_add("checking");
 }
 
+static void
+on_none(void)
+{
+	heard.none++;
+	heard_add("none");
+}
+
 static const struct gateway_watcher watcher = {
 	.ready = on_ready,
 	.lost = on_lost,
 	.reset = on_reset,
 	.checking = on_checking,
+	.none = on_none,
 };
 
 /* What the module logs (stderr) between cap_begin() and cap_end(). */
@@ -615,9 +623,12 @@ test_life_lost_backoff(void **state)
 	assert_int_equal(fk[0].probes, 2);
 
 	failed = fake_now;
+	assert_int_equal(heard.none, 0);
 	cap_begin();
 	race_fails();
 	log = cap_end();
+	/* a search that found nothing is told, once a search */
+	assert_int_equal(heard.none, 1);
 	assert_non_null(strstr(log, "no gateway protocol answered on the "
 	    "default route (BETTER: nothing there; WORSE: nothing there); "
 	    "retrying in "));
@@ -637,6 +648,8 @@ test_life_lost_backoff(void **state)
 	assert_true(at - failed >= 1600 && at - failed <= 2400);
 	assert_int_equal(heard.ready, 0);
 	assert_int_equal(heard.lost, 1);
+	assert_int_equal(heard.none, 2);
+	assert_string_equal(heard.order, "lost none none");
 
 	answer(&better_drv, 1, "203.0.113.2");
 	assert_int_equal(heard.ready, 1);
@@ -700,6 +713,7 @@ test_life_check_silent(void **state)
 	assert_true(gateway_is_ready());
 	assert_int_equal(heard.lost, 0);
 	assert_int_equal(heard.ready, 0);
+	assert_int_equal(heard.none, 0);	/* a check, not a search */
 	at = next_probe(1200);
 	assert_true(at - failed >= 800);
 	assert_int_equal(heard.checking, 2);

@@ -133,6 +133,7 @@ put_gateway(const char *method, const char *addr, const char *ext)
 	struct status_gateway gw;
 
 	memset(&gw, 0, sizeof(gw));
+	gw.searched = 1;
 	if (method != NULL) {
 		gw.found = 1;
 		snprintf(gw.method, sizeof(gw.method), "%s", method);
@@ -140,6 +141,16 @@ put_gateway(const char *method, const char *addr, const char *ext)
 		if (ext != NULL)
 			gw.external = a4(ext);
 	}
+	status_gateway_update(&gw);
+}
+
+/* The first search for the gateway is still out. */
+static void
+put_searching(void)
+{
+	struct status_gateway gw;
+
+	memset(&gw, 0, sizeof(gw));
 	status_gateway_update(&gw);
 }
 
@@ -332,7 +343,7 @@ test_status_text(void **state)
 /*
  * STATUS= after an endpoint event: a burst is one message, the next one
  * waits for the minimum interval, an unchanged summary is not sent, and a
- * gateway change (no event) is seen by the poll.
+ * gateway change is one too.
  */
 static void
 test_status_rate(void **state)
@@ -366,9 +377,9 @@ test_status_rate(void **state)
 	advance(SDNOTIFY_STATUS_POLL_MS + 100);
 	mgr_expect_none();
 
-	/* the gateway's address changed: no event, the poll sees it */
+	/* the gateway's address changed: out after the delay */
 	put_gateway("pcp", "192.168.77.1", "203.0.113.9");
-	advance(SDNOTIFY_STATUS_POLL_MS + 100);
+	advance(SDNOTIFY_STATUS_DELAY_MS + 20);
 	mgr_expect("STATUS=2 mappings via PCP at 203.0.113.9");
 	mgr_expect_none();
 
@@ -428,36 +439,36 @@ test_watchdog(void **state)
 	mgr_expect_none();
 }
 
-static int	busy_left;
-
-static int
-busy(void)
-{
-	return busy_left > 0 ? busy_left-- : 0;
-}
-
-/* READY=1 once the probe is over; at once if it already is; at the latest after the cap. */
+/*
+ * READY=1 when the engine reports the first search's end (found or not); at
+ * once if it has ended; at the latest after the cap.
+ */
 static void
-test_ready_when(void **state)
+test_ready_after_search(void **state)
 {
+	char text[256], want[300];
+
 	(void)state;
+	put_searching();
 	assert_int_equal(sdnotify_init(), 0);
-	busy_left = 5;
-	sdnotify_ready_when(busy);
+	sdnotify_ready_after_search();
 	mgr_expect_none();
-	advance(SDNOTIFY_READY_POLL_MS * 3);
+	advance(5000);
 	mgr_expect_none();
-	advance(SDNOTIFY_READY_POLL_MS * 3);
+	/* a search that found nothing ends the wait too */
+	put_gateway(NULL, NULL, NULL);
 	mgr_expect("READY=1\nSTATUS=no gateway yet");
-	sdnotify_ready_when(busy);
-	advance(SDNOTIFY_READY_POLL_MS * 3);
+	sdnotify_ready_after_search();
+	put_gateway("pcp", "192.168.77.1", "203.0.113.7");
+	advance(SDNOTIFY_STATUS_MIN_MS + 20);
+	assert_true(strncmp(mgr_recv(), "STATUS=", 7) == 0);
 	mgr_expect_none();
 
-	/* a reload before the probe is over: READY=1 still waits for it */
+	/* a reload before the search is over: READY=1 still waits for it */
+	put_searching();
 	assert_int_equal(setenv("NOTIFY_SOCKET", sockpath, 1), 0);
 	assert_int_equal(sdnotify_init(), 0);
-	busy_left = 1000000;
-	sdnotify_ready_when(busy);
+	sdnotify_ready_after_search();
 	sdnotify_reloading();
 	assert_true(strncmp(mgr_recv(), "RELOADING=1\n", 12) == 0);
 	sdnotify_reloaded();
@@ -468,13 +479,18 @@ test_ready_when(void **state)
 	mgr_expect_none();
 	advance(400);
 	mgr_expect("READY=1\nSTATUS=no gateway yet");
+	/* and a search ending later says nothing more */
+	put_gateway(NULL, NULL, NULL);
+	mgr_expect_none();
 
 	/* over before it was asked */
+	put_gateway("pcp", "192.168.77.1", "203.0.113.7");
 	assert_int_equal(setenv("NOTIFY_SOCKET", sockpath, 1), 0);
 	assert_int_equal(sdnotify_init(), 0);
-	busy_left = 0;
-	sdnotify_ready_when(busy);
-	mgr_expect("READY=1\nSTATUS=no gateway yet");
+	sdnotify_ready_after_search();
+	sdnotify_status_text(text, sizeof(text));
+	snprintf(want, sizeof(want), "READY=1\nSTATUS=%s", text);
+	mgr_expect(want);
 }
 
 int
@@ -493,7 +509,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_status_rate, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_watchdog, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ready_when, setup,
+		cmocka_unit_test_setup_teardown(test_ready_after_search, setup,
 		    teardown),
 	};
 
