@@ -41,7 +41,7 @@ apt-get install -y --no-install-recommends \
 	-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
 	build-essential autoconf automake libtool pkg-config \
 	libminiupnpc-dev libnatpmp-dev libcurl4-openssl-dev libcmocka-dev \
-	libjson-c-dev \
+	libjson-c-dev nettle-dev \
 	mandoc clang libclang-rt-14-dev \
 	miniupnpd-nftables coturn miniupnpc natpmpc \
 	nftables iproute2 conntrack socat procps util-linux time \

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: ISC */
+/* HMAC-SHA256, key text and key files, random bytes: nettle and getrandom(2), nothing hand-made. */
+#include "config.h"
+
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <nettle/base64.h>
+#include <nettle/hmac.h>
+#include <nettle/memops.h>
+
+#include "crypto.h"
+
+/* Fixed for good: changing it changes every server key. */
+#define SERVER_KEY_LABEL	"natmapd rendezvous server key v1"
+
+int
+crypto_random(void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = getrandom(p, len, 0);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+void
+crypto_hmac_sha256(const void *key, size_t keylen,
+    const struct crypto_part *parts, size_t nparts,
+    uint8_t out[CRYPTO_SHA256_LEN])
+{
+	struct hmac_sha256_ctx ctx;
+	size_t i;
+
+	hmac_sha256_set_key(&ctx, keylen, key);
+	for (i = 0; i < nparts; i++)
+		hmac_sha256_update(&ctx, parts[i].len, parts[i].data);
+	hmac_sha256_digest(&ctx, CRYPTO_SHA256_LEN, out);
+	crypto_wipe(&ctx, sizeof(ctx));
+}
+
+int
+crypto_equal(const void *a, const void *b, size_t len)
+{
+	return memeql_sec(a, b, len) != 0;
+}
+
+void
+crypto_wipe(void *p, size_t len)
+{
+	explicit_bzero(p, len);
+}
+
+void
+crypto_server_key(const uint8_t secret[CRYPTO_KEY_LEN],
+    uint8_t out[CRYPTO_KEY_LEN])
+{
+	struct crypto_part label = { SERVER_KEY_LABEL,
+	    sizeof(SERVER_KEY_LABEL) - 1 };
+
+	crypto_hmac_sha256(secret, CRYPTO_KEY_LEN, &label, 1, out);
+}
+
+int
+crypto_key_new(uint8_t key[CRYPTO_KEY_LEN])
+{
+	return crypto_random(key, CRYPTO_KEY_LEN);
+}
+
+void
+crypto_key_format(const uint8_t key[CRYPTO_KEY_LEN],
+    char out[CRYPTO_KEY_TEXT_LEN + 1])
+{
+	/* BASE64_ENCODE_RAW_LENGTH(32) is 44: with its padding */
+	base64_encode_raw(out, CRYPTO_KEY_LEN, key);
+	out[CRYPTO_KEY_TEXT_LEN] = '\0';
+}
+
+int
+crypto_key_parse(const char *text, size_t len, uint8_t key[CRYPTO_KEY_LEN])
+{
+	struct base64_decode_ctx ctx;
+	uint8_t buf[BASE64_DECODE_LENGTH(CRYPTO_KEY_TEXT_LEN)];
+	char canon[CRYPTO_KEY_TEXT_LEN + 1];
+	size_t n = sizeof(buf);
+	size_t i;
+
+	if (len != CRYPTO_KEY_TEXT_LEN)
+		return -1;
+	/* nettle skips blanks inside; a key has none */
+	for (i = 0; i < len; i++)
+		if (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' ||
+		    text[i] == '\r' || text[i] == '\0')
+			return -1;
+	base64_decode_init(&ctx);
+	if (!base64_decode_update(&ctx, &n, buf, len, text) ||
+	    !base64_decode_final(&ctx) || n != CRYPTO_KEY_LEN) {
+		crypto_wipe(buf, sizeof(buf));
+		return -1;
+	}
+	/* one text for one key: the unused low bits must be zero */
+	crypto_key_format(buf, canon);
+	if (memcmp(canon, text, CRYPTO_KEY_TEXT_LEN) != 0) {
+		crypto_wipe(buf, sizeof(buf));
+		crypto_wipe(canon, sizeof(canon));
+		return -1;
+	}
+	memcpy(key, buf, CRYPTO_KEY_LEN);
+	crypto_wipe(buf, sizeof(buf));
+	crypto_wipe(canon, sizeof(canon));
+	return 0;
+}
+
+static int
+key_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+int
+crypto_key_read(const char *path, uint8_t key[CRYPTO_KEY_LEN], char *err,
+    size_t errlen)
+{
+	char buf[CRYPTO_KEY_FILE_MAX + 1];
+	struct stat st;
+	size_t len = 0, start, end;
+	ssize_t n;
+	int fd, r;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		return key_err(err, errlen, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) == -1) {
+		r = errno;
+		close(fd);
+		return key_err(err, errlen, "%s: %s", path, strerror(r));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return key_err(err, errlen, "%s: not a regular file", path);
+	}
+	if (st.st_mode & (S_IROTH | S_IWOTH)) {
+		close(fd);
+		return key_err(err, errlen, "%s: others may read or write "
+		    "it (mode %04o); a key file is 0600 or 0640", path,
+		    (unsigned)(st.st_mode & 07777));
+	}
+	while (len < sizeof(buf)) {
+		n = read(fd, buf + len, sizeof(buf) - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			r = errno;
+			close(fd);
+			crypto_wipe(buf, sizeof(buf));
+			return key_err(err, errlen, "%s: %s", path,
+			    strerror(r));
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (len > CRYPTO_KEY_FILE_MAX) {
+		crypto_wipe(buf, sizeof(buf));
+		return key_err(err, errlen, "%s: longer than a key file "
+		    "(%d bytes at most)", path, CRYPTO_KEY_FILE_MAX);
+	}
+	start = 0;
+	while (start < len && (buf[start] == ' ' || buf[start] == '\t'))
+		start++;
+	end = len;
+	if (end > start && buf[end - 1] == '\n')
+		end--;
+	if (end > start && buf[end - 1] == '\r')
+		end--;
+	while (end > start && (buf[end - 1] == ' ' || buf[end - 1] == '\t'))
+		end--;
+	r = crypto_key_parse(buf + start, end - start, key);
+	crypto_wipe(buf, sizeof(buf));
+	if (r == -1)
+		return key_err(err, errlen, "%s: not a key (one line of %d "
+		    "base64 characters, as natmapd --keygen prints)", path,
+		    CRYPTO_KEY_TEXT_LEN);
+	return 0;
+}
