@@ -49,14 +49,15 @@
  * receiver must act on (which network, which node, which port to reach):
  * one that is not understood must fail the message, not be skipped, and
  * RFC 8489 has a class for that, comprehension-required.  They are in
- * 0x4E40-0x4E5F ("N" is 0x4E), in the Expert Review half so that no
- * IETF document will claim them.  Advice a receiver may ignore is
- * comprehension-optional, in 0xCE40-0xCE5F; SERVER-TIME is the one so
- * far.  Only our methods carry them, so no STUN agent meets them in a
- * message it could act on.  Unknown attributes in 0x0000-0x7FFF fail the
- * message (USERNAME and MESSAGE-INTEGRITY included: they are not ours);
- * unknown ones in 0x8000-0xFFFF are skipped.  Every attribute but
- * CANDIDATE comes at most once; a second one fails the message.
+ * 0x4E40-0x4E5F ("N" is 0x4E), in the Expert Review half, away from
+ * the IETF Review range that standards fill from the bottom.  Advice a
+ * receiver may ignore is comprehension-optional, in 0xCE40-0xCE5F;
+ * SERVER-TIME is the one so far.  Only our methods carry them, so no
+ * STUN agent meets them in a message it could act on.  Unknown
+ * attributes in 0x0000-0x7FFF fail the message (USERNAME and
+ * MESSAGE-INTEGRITY included: they are not ours); unknown ones in
+ * 0x8000-0xFFFF are skipped.  Every attribute but CANDIDATE comes at
+ * most once; a second one fails the message.
  *
  *	0x4E40 NETWORK	1-32 bytes of [A-Za-z0-9._-]: the network's name.
  *			In every message, before the MAC, so that the

@@ -28,7 +28,7 @@ enum rdv_replay_verdict {
  * The cache remembers (network, transaction ID) pairs, each for
  * RDV_REPLAY_WINDOW_MS after it was seen, in a hash table under a random
  * key (crypto_hash: nobody can make IDs collide) with at most capacity
- * entries, about 40 bytes each, allocated at once.
+ * entries, allocated at once: 40 bytes each and 4 to 8 of index.
  *
  * Under a flood of more fresh messages than capacity per window, the
  * oldest entry is dropped before its time to make room, and its
