@@ -177,7 +177,11 @@ usage(FILE *fp)
 	    "      --mapping-lifetime MAX  with --probe: measure how long the "
 	    "NAT keeps\n"
 	    "                        an idle UDP mapping, up to MAX seconds "
-	    "(slow)\n",
+	    "(slow)\n"
+	    "      --keygen          print a new rendezvous network key and "
+	    "exit\n"
+	    "      --server-key FILE print what natmapd-rendezvous stores for "
+	    "the key in FILE\n",
 	    NATMAPD_CONF_FILE, CONF_LEASE_DEFAULT, NATMAPD_PID_FILE,
 	    NATMAPD_STATE_FILE, NATMAPD_STATUS_FILE, NATMAPD_CONTROL_SOCKET);
 }

@@ -432,6 +432,13 @@ expect_usage "--server-key with --map" "--map" --server-key "$tmp/known.key" \
     --map 8080/tcp
 expect_usage "--keygen with a value" "--keygen" --keygen=1
 expect_usage "--keygen with a stray argument" "extra" --keygen extra
+"$NATMAPD" -h >"$tmp/help" 2>&1
+if grep -q -- '--keygen ' "$tmp/help" && grep -q -- '--server-key FILE' \
+    "$tmp/help"; then
+	tap_ok "-h lists --keygen and --server-key"
+else
+	tap_fail "-h lists --keygen and --server-key" "$(cat "$tmp/help")"
+fi
 
 # The default config file, when there is none: only the command line.
 default_conf=$("$NATMAPD" -h 2>/dev/null |
