@@ -36,6 +36,15 @@ fake_clock(void)
 	return fake_now;
 }
 
+/* A test that failed half-way must not leave its fake clock to the next. */
+static int
+real_clock(void **state)
+{
+	(void)state;
+	loop_set_clock(NULL);
+	return 0;
+}
+
 /* Real milliseconds, whatever the loop's clock is. */
 static uint64_t
 real_ms(void)
@@ -954,12 +963,12 @@ main(void)
 		cmocka_unit_test(test_tcp_bulk),
 		cmocka_unit_test(test_tcp_half_close),
 		cmocka_unit_test(test_tcp_refused),
-		cmocka_unit_test(test_tcp_idle),
+		cmocka_unit_test_teardown(test_tcp_idle, real_clock),
 		cmocka_unit_test(test_tcp_cap),
 		cmocka_unit_test(test_tcp_many),
 		cmocka_unit_test(test_udp_remotes),
 		cmocka_unit_test(test_udp_stun),
-		cmocka_unit_test(test_udp_expiry),
+		cmocka_unit_test_teardown(test_udp_expiry, real_clock),
 		cmocka_unit_test(test_udp_lru),
 	};
 
