@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* bench/forward.sh's forwarder: one TCP forwarder from a local port to a target, until killed. */
+/* usage: forward-run LISTEN-PORT TARGET-IPV4 TARGET-PORT [rw|splice] */
 #include "config.h"
 
 #include <sys/socket.h>
@@ -18,13 +19,18 @@
 int
 main(int argc, char *argv[])
 {
+	struct forward_opts o = { .copy = FORWARD_COPY_AUTO };
 	struct sockaddr_in la, ta;
 	struct forward *fw;
 	int fd, one = 1;
 
-	if (argc != 4) {
+	if (argc == 5 && strcmp(argv[4], "rw") == 0)
+		o.copy = FORWARD_COPY_RW;
+	else if (argc == 5 && strcmp(argv[4], "splice") == 0)
+		o.copy = FORWARD_COPY_SPLICE;
+	else if (argc != 4) {
 		fprintf(stderr, "usage: forward-run LISTEN-PORT TARGET-IPV4 "
-		    "TARGET-PORT\n");
+		    "TARGET-PORT [rw|splice]\n");
 		return 2;
 	}
 	log_init(1, 0);
@@ -43,7 +49,7 @@ main(int argc, char *argv[])
 	    listen(fd, 128) == -1)
 		fatal("listen on port %s", argv[1]);
 	if ((fw = forward_tcp_new(fd, (struct sockaddr *)&ta, sizeof(ta),
-	    NULL)) == NULL)
+	    &o)) == NULL)
 		fatal("forward_tcp_new");
 	printf("ready\n");
 	fflush(stdout);

@@ -6,8 +6,9 @@
 # said so), and the latency of small messages (RTTS round trips of 64 bytes
 # to an echo server, median and p99) and what the forwarder adds to it.  The
 # sender, the receiver and the echo server are one small Python program;
-# bench/forward-run is one forwarder on the event loop, as natmapd runs it.
-# Runs alternate direct and forwarded, RUNS of each; the figures are the
+# bench/forward-run is one forwarder on the event loop, as natmapd runs it,
+# run twice: copying with recv()/send() (rw) and with splice(2) (splice).
+# Runs alternate direct, rw and splice, RUNS of each; the figures are the
 # medians.  The issue's targets: at least 0.8x the direct throughput, under
 # 1 ms added latency.
 # A benchmark, not a test: it prints figures, it passes or fails nothing.
@@ -135,10 +136,12 @@ elif mode == "rtt":
 EOF
 
 python3 "$work/peer.py" serve & pids="$pids $!"
-"$fwd" 9100 127.0.0.1 9000 >"$work/f0" 2>&1 & pids="$pids $!"
-"$fwd" 9101 127.0.0.1 9001 >"$work/f1" 2>&1 & pids="$pids $!"
+"$fwd" 9100 127.0.0.1 9000 rw >"$work/f0" 2>&1 & pids="$pids $!"
+"$fwd" 9101 127.0.0.1 9001 rw >"$work/f1" 2>&1 & pids="$pids $!"
+"$fwd" 9200 127.0.0.1 9000 splice >"$work/f2" 2>&1 & pids="$pids $!"
+"$fwd" 9201 127.0.0.1 9001 splice >"$work/f3" 2>&1 & pids="$pids $!"
 up() { python3 -c 'import socket,sys
-for p in (9000, 9001, 9100, 9101):
+for p in (9000, 9001, 9100, 9101, 9200, 9201):
     socket.create_connection(("127.0.0.1", p)).close()' 2>/dev/null; }
 i=0
 until up; do
@@ -148,31 +151,38 @@ until up; do
 done
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a - b }'; }
 
-echo "forwarder: $fwd (plain read/write, 64 KiB per direction)"
-echo "kernel $(uname -r), $(nproc) cores; $size bytes a run, $runs runs each, $rtts round trips"
-: >"$work/tp.direct"; : >"$work/tp.fwd"
+echo "forwarder: $fwd (64 KiB per direction)"
+echo "kernel $(uname -r), $(nproc) cores; $size bytes a run, $runs runs each, $rtts round trips a run"
+# port of each way: direct, through the rw forwarder, through the splice one
+declare -A tport=([direct]=9000 [rw]=9100 [splice]=9200) eport=([direct]=9001 [rw]=9101 [splice]=9201)
+ways="direct rw splice"
+for w in $ways; do : >"$work/tp.$w"; : >"$work/m.$w"; : >"$work/p.$w"; done
 for r in $(seq "$runs"); do
-	d=$(python3 "$work/peer.py" send 9000 "$size") || { echo "bench: $d" >&2; exit 1; }
-	f=$(python3 "$work/peer.py" send 9100 "$size") || { echo "bench: $f" >&2; exit 1; }
-	echo "$d" >>"$work/tp.direct"; echo "$f" >>"$work/tp.fwd"
-	printf 'run %d: throughput direct %8.1f MB/s, forwarded %8.1f MB/s\n' "$r" "$d" "$f"
+	line="run $r: MB/s"
+	for w in $ways; do
+		v=$(python3 "$work/peer.py" send "${tport[$w]}" "$size") || { echo "bench: $w: $v" >&2; exit 1; }
+		echo "$v" >>"$work/tp.$w"
+		line="$line  $w $v"
+	done
+	echo "$line"
 done
-td=$(median <"$work/tp.direct"); tf=$(median <"$work/tp.fwd")
-: >"$work/m.direct"; : >"$work/m.fwd"; : >"$work/p.direct"; : >"$work/p.fwd"
 for r in $(seq "$runs"); do
-	read -r dm dp < <(python3 "$work/peer.py" rtt 9001 "$rtts")
-	read -r fm fp < <(python3 "$work/peer.py" rtt 9101 "$rtts")
-	echo "$dm" >>"$work/m.direct"; echo "$dp" >>"$work/p.direct"
-	echo "$fm" >>"$work/m.fwd"; echo "$fp" >>"$work/p.fwd"
-	printf 'run %d: round trip direct %6.1f us (p99 %6.1f), forwarded %6.1f us (p99 %6.1f)\n' "$r" "$dm" "$dp" "$fm" "$fp"
+	line="run $r: round trip us (median/p99)"
+	for w in $ways; do
+		read -r m p < <(python3 "$work/peer.py" rtt "${eport[$w]}" "$rtts")
+		echo "$m" >>"$work/m.$w"; echo "$p" >>"$work/p.$w"
+		line="$line  $w $m/$p"
+	done
+	echo "$line"
 done
-md=$(median <"$work/m.direct"); mf=$(median <"$work/m.fwd")
-pd=$(median <"$work/p.direct"); pf=$(median <"$work/p.fwd")
 echo
-printf 'throughput (median): direct %.1f MB/s, forwarded %.1f MB/s, ratio %.2f (target >= 0.8)\n' \
-    "$td" "$tf" "$(awk -v a="$tf" -v b="$td" 'BEGIN { print a / b }')"
-printf 'round trip (median of medians): direct %.1f us, forwarded %.1f us, added %.1f us (target < 1000)\n' \
-    "$md" "$mf" "$(awk -v a="$mf" -v b="$md" 'BEGIN { print a - b }')"
-printf 'round trip p99 (median): direct %.1f us, forwarded %.1f us, added %.1f us\n' \
-    "$pd" "$pf" "$(awk -v a="$pf" -v b="$pd" 'BEGIN { print a - b }')"
+td=$(median <"$work/tp.direct"); md=$(median <"$work/m.direct"); pd=$(median <"$work/p.direct")
+printf 'direct: %.1f MB/s; round trip %.1f us, p99 %.1f us\n' "$td" "$md" "$pd"
+for w in rw splice; do
+	t=$(median <"$work/tp.$w"); m=$(median <"$work/m.$w"); p=$(median <"$work/p.$w")
+	printf '%-6s: %.1f MB/s, %sx direct (target >= 0.8); round trip %.1f us, +%s us (target < 1000); p99 %.1f us, +%s us\n' \
+	    "$w" "$t" "$(ratio "$t" "$td")" "$m" "$(minus "$m" "$md")" "$p" "$(minus "$p" "$pd")"
+done

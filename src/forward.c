@@ -16,6 +16,7 @@
 #include "forward.h"
 #include "log.h"
 #include "loop.h"
+#include "osdep.h"
 #include "stun-msg.h"
 
 #define FWD_ACCEPT_BURST	16	/* connections taken a wake-up */
@@ -25,15 +26,23 @@
 
 /*
  * One way of a TCP connection: what was read from one side and not yet
- * written to the other, at buf[off, off + len).  eof: the reading side
- * sent its FIN; shut: the FIN was passed on (shutdown(SHUT_WR)).
+ * written to the other, at buf[off, off + len), or in pipe (splice:
+ * then len counts what the pipe holds).  eof: the reading side sent its
+ * FIN; shut: the FIN was passed on (shutdown(SHUT_WR)).  blocked: the
+ * pipe took no more though it holds less than the buffer size (it counts
+ * pages, not bytes): no reading until something has been written.
  */
 struct fwd_dir {
 	uint8_t		*buf;
 	size_t		 off, len;
+	int		 pipe[2];
 	int		 eof;
 	int		 shut;
+	int		 blocked;
 };
+
+/* What FORWARD_COPY_AUTO means. */
+#define FWD_COPY_DEFAULT	FORWARD_COPY_RW
 
 /*
  * A TCP connection: cl is the accepted socket, up the one to the target.
@@ -112,6 +121,8 @@ fwd_init(struct forward *fw, int type, int fd, const struct sockaddr *target,
 		    FORWARD_UDP_MAX;
 	if (fw->o.bufsize == 0)
 		fw->o.bufsize = FORWARD_BUFSIZE;
+	if (fw->o.copy == FORWARD_COPY_AUTO)
+		fw->o.copy = FWD_COPY_DEFAULT;
 	snprintf(fw->name, sizeof(fw->name), "forward %s",
 	    fw->o.name != NULL ? fw->o.name : type == SOCK_STREAM ? "tcp" :
 	    "udp");
@@ -156,6 +167,17 @@ static void	conn_up_cb(struct loop_fd *, int);
 static void	tcp_listen(struct forward *);
 
 static void
+conn_pipes_close(struct fwd_conn *c)
+{
+	if (c->c2u.pipe[0] == -1)
+		return;
+	close(c->c2u.pipe[0]);
+	close(c->c2u.pipe[1]);
+	close(c->u2c.pipe[0]);
+	close(c->u2c.pipe[1]);
+}
+
+static void
 conn_end(struct fwd_conn *c, int reset)
 {
 	struct forward *fw = c->fw;
@@ -178,6 +200,7 @@ conn_end(struct fwd_conn *c, int reset)
 		close(c->up.fd);
 	}
 	free(c->c2u.buf);		/* u2c.buf is in the same block */
+	conn_pipes_close(c);
 	free(c);
 }
 
@@ -188,7 +211,7 @@ conn_events(struct fwd_conn *c)
 	int ev;
 
 	ev = 0;
-	if (!c->c2u.eof && c->c2u.len < fw->o.bufsize)
+	if (!c->c2u.eof && !c->c2u.blocked && c->c2u.len < fw->o.bufsize)
 		ev |= LOOP_READ;
 	if (c->u2c.len > 0)
 		ev |= LOOP_WRITE;
@@ -197,7 +220,8 @@ conn_events(struct fwd_conn *c)
 	if (!c->connected)
 		ev = LOOP_WRITE;
 	else {
-		if (!c->u2c.eof && c->u2c.len < fw->o.bufsize)
+		if (!c->u2c.eof && !c->u2c.blocked &&
+		    c->u2c.len < fw->o.bufsize)
 			ev |= LOOP_READ;
 		if (c->c2u.len > 0)
 			ev |= LOOP_WRITE;
@@ -212,8 +236,23 @@ dir_read(struct fwd_conn *c, struct fwd_dir *d, int fd)
 	size_t cap = c->fw->o.bufsize;
 	ssize_t n;
 
-	if (d->eof || d->len == cap)
+	if (d->eof || d->blocked || d->len >= cap)
 		return 0;
+	if (d->pipe[0] != -1) {
+		n = osdep_splice(fd, d->pipe[1], cap - d->len);
+		if (n > 0) {
+			d->len += (size_t)n;
+			c->last = loop_now();
+		} else if (n == 0)
+			d->eof = 1;
+		else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			/* with something in the pipe, it may be the pipe that is full */
+			if (d->len > 0)
+				d->blocked = 1;
+		} else if (errno != EINTR)
+			return -1;
+		return 0;
+	}
 	if (d->off + d->len == cap) {
 		memmove(d->buf, d->buf + d->off, d->len);
 		d->off = 0;
@@ -236,8 +275,12 @@ dir_write(struct fwd_conn *c, struct fwd_dir *d, int fd, uint64_t *bytes)
 	ssize_t n;
 
 	if (d->len > 0) {
-		n = send(fd, d->buf + d->off, d->len, MSG_NOSIGNAL);
+		if (d->pipe[0] != -1)
+			n = osdep_splice(d->pipe[0], fd, d->len);
+		else
+			n = send(fd, d->buf + d->off, d->len, MSG_NOSIGNAL);
 		if (n > 0) {
+			d->blocked = 0;
 			d->off += (size_t)n;
 			d->len -= (size_t)n;
 			*bytes += (uint64_t)n;
@@ -361,7 +404,21 @@ conn_start(struct forward *fw, int fd)
 	struct fwd_conn *c;
 	int up;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warnx("%s: out of memory for a connection", fw->name);
+		fw->st.drops++;
+		close_reset(fd);
+		return;
+	}
+	c->c2u.pipe[0] = c->c2u.pipe[1] = c->u2c.pipe[0] = c->u2c.pipe[1] = -1;
+	if (fw->o.copy == FORWARD_COPY_SPLICE &&
+	    osdep_pipe(c->c2u.pipe, fw->o.bufsize) == 0 &&
+	    osdep_pipe(c->u2c.pipe, fw->o.bufsize) == -1) {
+		close(c->c2u.pipe[0]);
+		close(c->c2u.pipe[1]);
+		c->c2u.pipe[0] = c->c2u.pipe[1] = -1;
+	}
+	if (c->c2u.pipe[0] == -1 &&
 	    (c->c2u.buf = malloc(2 * fw->o.bufsize)) == NULL) {
 		free(c);
 		log_warnx("%s: out of memory for a connection", fw->name);
@@ -369,12 +426,16 @@ conn_start(struct forward *fw, int fd)
 		close_reset(fd);
 		return;
 	}
-	c->u2c.buf = c->c2u.buf + fw->o.bufsize;
+	if (c->c2u.buf != NULL)
+		c->u2c.buf = c->c2u.buf + fw->o.bufsize;
+	else
+		fw->st.spliced++;
 	if ((up = socket(fw->target.ss_family,
 	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
 		log_warn("%s: socket", fw->name);
 		fw->st.drops++;
 		free(c->c2u.buf);
+		conn_pipes_close(c);
 		free(c);
 		close_reset(fd);
 		return;

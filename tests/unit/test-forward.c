@@ -144,10 +144,18 @@ struct tcp_fix {
 	struct forward	*fw;
 };
 
+/* FORWARD_COPY_RW or FORWARD_COPY_SPLICE: every TCP test runs with each. */
+static int	copy_mode;
+
 static void
-tcp_fix_up(struct tcp_fix *f, const struct forward_opts *o)
+tcp_fix_up(struct tcp_fix *f, const struct forward_opts *given)
 {
+	struct forward_opts d = { 0 }, *o = &d;
 	struct sockaddr_in t;
+
+	if (given != NULL)
+		d = *given;
+	d.copy = copy_mode;
 
 	f->lfd = bound(SOCK_STREAM, 1, &f->lport);
 	f->tfd = bound(SOCK_STREAM, 1, &f->tport);
@@ -385,6 +393,7 @@ test_tcp_bulk(void **state)
 	assert_int_equal(st.bytes_out, BULK);
 	assert_int_equal(st.accepted, 1);
 	assert_int_equal(st.failed, 0);
+	assert_int_equal(st.spliced, copy_mode == FORWARD_COPY_SPLICE);
 	close(e[0].fd);
 	close(e[1].fd);
 	free(e[0].in);
@@ -439,6 +448,7 @@ test_tcp_half_close(void **state)
 static void
 test_tcp_refused(void **state)
 {
+	struct forward_opts o = { .copy = copy_mode };
 	struct sockaddr_in t;
 	struct forward *fw;
 	uint16_t lport, tport;
@@ -449,7 +459,7 @@ test_tcp_refused(void **state)
 	lfd = bound(SOCK_STREAM, 1, &lport);
 	tfd = bound(SOCK_STREAM, 0, &tport);	/* bound, not listening: RST */
 	t = lo4(tport);
-	fw = forward_tcp_new(lfd, (struct sockaddr *)&t, sizeof(t), NULL);
+	fw = forward_tcp_new(lfd, (struct sockaddr *)&t, sizeof(t), &o);
 	assert_non_null(fw);
 	t0 = real_ms();
 	c = tcp_connect(lport);
@@ -671,6 +681,8 @@ test_tcp_many(void **state)
 	assert_int_equal(m->ns, MANY);
 	assert_int_equal(stats(f.fw).accepted, MANY);
 	assert_int_equal(stats(f.fw).refused, 0);
+	assert_int_equal(stats(f.fw).spliced,
+	    copy_mode == FORWARD_COPY_SPLICE ? MANY : 0);
 	assert_int_equal(stats(f.fw).bytes_in, (uint64_t)MANY * MANY_BYTES);
 	/* the timer kept running: at least half its ticks, none 200 ms late */
 	assert_true((uint64_t)ticks >= took / 100 / 2);
@@ -956,16 +968,43 @@ test_udp_lru(void **state)
 	udp_fix_down(&f);
 }
 
+/* Each TCP test with recv()/send() and with splice(2). */
+#define BOTH(f)							\
+static void								\
+f##_rw(void **state)							\
+{									\
+	copy_mode = FORWARD_COPY_RW;					\
+	f(state);							\
+}									\
+static void								\
+f##_splice(void **state)						\
+{									\
+	copy_mode = FORWARD_COPY_SPLICE;				\
+	f(state);							\
+}
+BOTH(test_tcp_bulk)
+BOTH(test_tcp_half_close)
+BOTH(test_tcp_refused)
+BOTH(test_tcp_idle)
+BOTH(test_tcp_cap)
+BOTH(test_tcp_many)
+
 int
 main(void)
 {
 	struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tcp_bulk),
-		cmocka_unit_test(test_tcp_half_close),
-		cmocka_unit_test(test_tcp_refused),
-		cmocka_unit_test_teardown(test_tcp_idle, real_clock),
-		cmocka_unit_test(test_tcp_cap),
-		cmocka_unit_test(test_tcp_many),
+		cmocka_unit_test(test_tcp_bulk_rw),
+		cmocka_unit_test(test_tcp_half_close_rw),
+		cmocka_unit_test(test_tcp_refused_rw),
+		cmocka_unit_test_teardown(test_tcp_idle_rw, real_clock),
+		cmocka_unit_test(test_tcp_cap_rw),
+		cmocka_unit_test(test_tcp_many_rw),
+		cmocka_unit_test(test_tcp_bulk_splice),
+		cmocka_unit_test(test_tcp_half_close_splice),
+		cmocka_unit_test(test_tcp_refused_splice),
+		cmocka_unit_test_teardown(test_tcp_idle_splice, real_clock),
+		cmocka_unit_test(test_tcp_cap_splice),
+		cmocka_unit_test(test_tcp_many_splice),
 		cmocka_unit_test(test_udp_remotes),
 		cmocka_unit_test(test_udp_stun),
 		cmocka_unit_test_teardown(test_udp_expiry, real_clock),
