@@ -514,6 +514,132 @@ test_tcp_idle(void **state)
 	loop_set_clock(NULL);
 }
 
+/* A target that does not answer (its accept queue full: SYNs dropped): connect_ms, fake clock. */
+static void
+test_tcp_connect_timeout(void **state)
+{
+	struct forward_opts o = { .connect_ms = 5000, .copy = copy_mode };
+	struct sockaddr_in t;
+	struct forward *fw;
+	uint16_t lport, tport;
+	uint64_t t0;
+	int lfd, tfd, fill[2], c, i;
+
+	(void)state;
+	loop_set_clock(fake_clock);
+	fake_now = t0 = 7000000;
+	lfd = bound(SOCK_STREAM, 1, &lport);
+	tfd = bound(SOCK_STREAM, 0, &tport);
+	assert_int_equal(listen(tfd, 0), 0);	/* one connection fills it */
+	for (i = 0; i < 2; i++)
+		fill[i] = tcp_connect(tport);
+	run_rounds(5);
+	t = lo4(tport);
+	fw = forward_tcp_new(lfd, (struct sockaddr *)&t, sizeof(t), &o);
+	assert_non_null(fw);
+	c = tcp_connect(lport);
+	wait_active(fw, 1);
+	fake_now = t0 + 4999;
+	run_rounds(5);
+	assert_true(still_open(c));
+	assert_int_equal(stats(fw).active, 1);
+	fake_now = t0 + 5000;
+	wait_end(c, 2000, "unanswered target");
+	assert_int_equal(stats(fw).active, 0);
+	assert_int_equal(stats(fw).failed, 1);
+	close(c);
+	for (i = 0; i < 2; i++)
+		close(fill[i]);
+	forward_free(fw);
+	close(lfd);
+	close(tfd);
+	loop_set_clock(NULL);
+}
+
+/* The caller's accept callback takes what it wants (a dial-back), the rest is forwarded. */
+static int	take_next, taken;
+
+static int
+take_cb(void *arg, int fd, const struct sockaddr *from, socklen_t fromlen)
+{
+	assert_ptr_equal(arg, &take_next);
+	assert_int_equal(from->sa_family, AF_INET);
+	assert_int_equal(fromlen, sizeof(struct sockaddr_in));
+	if (!take_next)
+		return 0;
+	taken++;
+	assert_int_equal(send(fd, "nonce", 5, MSG_NOSIGNAL), 5);
+	close(fd);
+	return 1;
+}
+
+static void
+test_tcp_accept_cb(void **state)
+{
+	struct forward_opts o = { .accept_cb = take_cb, .arg = &take_next };
+	struct tcp_fix f;
+	int c, d, s;
+
+	(void)state;
+	taken = 0;
+	tcp_fix_up(&f, &o);
+	take_next = 1;
+	c = tcp_connect(f.lport);
+	read_exact(c, "nonce", 5);
+	wait_end(c, 2000, "taken connection");
+	assert_int_equal(taken, 1);
+	take_next = 0;
+	d = tcp_connect(f.lport);
+	s = target_accept(&f);
+	send_all(d, "data", 4);
+	read_exact(s, "data", 4);
+	assert_int_equal(taken, 1);
+	assert_int_equal(stats(f.fw).accepted, 1);
+	close(c);
+	close(d);
+	close(s);
+	tcp_fix_down(&f);
+}
+
+/* An IPv6 target behind an IPv4 listener. */
+static void
+test_tcp_v6_target(void **state)
+{
+	struct forward_opts o = { .copy = copy_mode };
+	struct sockaddr_in6 t;
+	struct forward *fw;
+	socklen_t sl = sizeof(t);
+	uint16_t lport;
+	int lfd, tfd, c, s;
+
+	(void)state;
+	lfd = bound(SOCK_STREAM, 1, &lport);
+	tfd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	assert_true(tfd >= 0);
+	memset(&t, 0, sizeof(t));
+	t.sin6_family = AF_INET6;
+	t.sin6_addr = in6addr_loopback;
+	if (bind(tfd, (struct sockaddr *)&t, sizeof(t)) == -1) {
+		/* no IPv6 here: say so, and fail rather than pass */
+		fail_msg("bind [::1]: %s", strerror(errno));
+	}
+	assert_int_equal(listen(tfd, 16), 0);
+	assert_int_equal(getsockname(tfd, (struct sockaddr *)&t, &sl), 0);
+	fw = forward_tcp_new(lfd, (struct sockaddr *)&t, sizeof(t), &o);
+	assert_non_null(fw);
+	c = tcp_connect(lport);
+	if (!run_until(cond_accept, &tfd, 2000))
+		fail_msg("nothing reached [::1]");
+	s = accepted_fd;
+	send_all(s, "six", 3);
+	read_exact(c, "six", 3);
+	close(c);
+	close(s);
+	forward_free(fw);
+	close(lfd);
+	close(tfd);
+}
+
 /* Past max_conns, a connection is accepted and closed at once; the others go on. */
 static void
 test_tcp_cap(void **state)
@@ -988,6 +1114,8 @@ BOTH(test_tcp_refused)
 BOTH(test_tcp_idle)
 BOTH(test_tcp_cap)
 BOTH(test_tcp_many)
+BOTH(test_tcp_connect_timeout)
+BOTH(test_tcp_v6_target)
 
 int
 main(void)
@@ -1005,6 +1133,13 @@ main(void)
 		cmocka_unit_test_teardown(test_tcp_idle_splice, real_clock),
 		cmocka_unit_test(test_tcp_cap_splice),
 		cmocka_unit_test(test_tcp_many_splice),
+		cmocka_unit_test_teardown(test_tcp_connect_timeout_rw,
+		    real_clock),
+		cmocka_unit_test_teardown(test_tcp_connect_timeout_splice,
+		    real_clock),
+		cmocka_unit_test(test_tcp_v6_target_rw),
+		cmocka_unit_test(test_tcp_v6_target_splice),
+		cmocka_unit_test(test_tcp_accept_cb),
 		cmocka_unit_test(test_udp_remotes),
 		cmocka_unit_test(test_udp_stun),
 		cmocka_unit_test_teardown(test_udp_expiry, real_clock),
