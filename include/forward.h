@@ -52,6 +52,9 @@
  * connection.  Where a pipe cannot be made (or on a system without
  * splice), that connection copies with recv() and send().
  *
+ * The callbacks run inside the forwarder's own event handling: they must
+ * not call forward_free() on the forwarder that called them.
+ *
  * Addresses are IPv4 or IPv6 (the target's family need not be the
  * socket's).  The event loop must have room for every descriptor:
  * 1 + 2 x max_conns for TCP (6 x with splice), 1 + max_conns for UDP, within RLIMIT_NOFILE;

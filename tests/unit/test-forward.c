@@ -444,6 +444,47 @@ test_tcp_half_close(void **state)
 	}
 }
 
+/* A reset on one side resets the other (each way), and ends the connection. */
+static void
+test_tcp_reset(void **state)
+{
+	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+	struct tcp_fix f;
+	struct rd r;
+	uint8_t b[8];
+	int c, s, round;
+
+	(void)state;
+	for (round = 0; round < 2; round++) {
+		tcp_fix_up(&f, NULL);
+		c = tcp_connect(f.lport);
+		s = target_accept(&f);
+		if (round == 1) {
+			int t = c;
+
+			c = s;
+			s = t;
+		}
+		run_rounds(3);
+		send_all(c, "hi", 2);
+		read_exact(s, "hi", 2);
+		assert_int_equal(setsockopt(c, SOL_SOCKET, SO_LINGER, &l,
+		    sizeof(l)), 0);
+		close(c);
+		memset(&r, 0, sizeof(r));
+		r.fd = s;
+		r.buf = b;
+		r.len = sizeof(b);
+		if (!run_until(cond_read, &r, 2000))
+			fail_msg("round %d: the other side heard nothing", round);
+		assert_int_equal(r.err, ECONNRESET);
+		wait_active(f.fw, 0);
+		assert_int_equal(stats(f.fw).failed, 0);
+		close(s);
+		tcp_fix_down(&f);
+	}
+}
+
 /* A target that refuses: the client's connection ends at once, counted as failed. */
 static void
 test_tcp_refused(void **state)
@@ -1116,6 +1157,7 @@ BOTH(test_tcp_cap)
 BOTH(test_tcp_many)
 BOTH(test_tcp_connect_timeout)
 BOTH(test_tcp_v6_target)
+BOTH(test_tcp_reset)
 
 int
 main(void)
@@ -1139,6 +1181,8 @@ main(void)
 		    real_clock),
 		cmocka_unit_test(test_tcp_v6_target_rw),
 		cmocka_unit_test(test_tcp_v6_target_splice),
+		cmocka_unit_test(test_tcp_reset_rw),
+		cmocka_unit_test(test_tcp_reset_splice),
 		cmocka_unit_test(test_tcp_accept_cb),
 		cmocka_unit_test(test_udp_remotes),
 		cmocka_unit_test(test_udp_stun),
