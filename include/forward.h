@@ -20,22 +20,22 @@
  * it lives, never closes it, and forward_free() stops watching it.  The
  * caller may go on sending from it (STUN keep-alives from the UDP one).
  *
- * TCP (forward_tcp_new): fd is a listening socket, non-blocking, perhaps
- * bound with SO_REUSEADDR/SO_REUSEPORT to the port of the binding.  Each
- * connection accepted is handed to opts->accept_cb first, if set (a
- * dial-back checking that the port is open can be answered there); else
- * the forwarder connects to the target, non-blocking, and copies both
- * ways through a bounded buffer per direction (bufsize; a full buffer
- * stops the reading of its side).  A FIN one way is passed on with
- * shutdown(SHUT_WR) while the other way goes on; the connection ends when
- * both ways are done, on an error or a reset of either side (the other
- * side is then reset too), when the target does not answer within
+ * TCP (forward_tcp_new): fd is a listening socket (made non-blocking),
+ * perhaps bound with SO_REUSEADDR/SO_REUSEPORT to the port of the
+ * binding.  Each connection accepted is handed to opts->accept_cb first,
+ * if set (a dial-back checking that the port is open can be answered
+ * there); else the forwarder connects to the target, non-blocking, and
+ * copies both ways through a bounded buffer per direction (bufsize; a
+ * full buffer stops the reading of its side).  A FIN one way is passed on
+ * with shutdown(SHUT_WR) while the other way goes on; the connection ends
+ * when both ways are done, on an error or a reset of either side (the
+ * other side is then reset too), when the target does not answer within
  * connect_ms (or refuses: the client is reset at once), or when nothing
  * has moved either way for idle_ms.  Past max_conns at once, a new
  * connection is accepted and closed at once, and counted (refused).
  *
- * UDP (forward_udp_new): fd is a bound UDP socket, non-blocking.  A
- * datagram that is STUN (first two bits 0, the magic cookie, the length
+ * UDP (forward_udp_new): fd is a bound UDP socket (made non-blocking).
+ * A datagram that is STUN (first two bits 0, the magic cookie, the length
  * field matching the datagram: stun_frame_len()) is not forwarded but
  * handed to opts->stun_cb (dropped and counted as stun if there is none):
  * the caller's own STUN answers and rendezvous messages come back to the
@@ -56,14 +56,14 @@
  * not call forward_free() on the forwarder that called them.
  *
  * Addresses are IPv4 or IPv6 (the target's family need not be the
- * socket's).  The event loop must have room for every descriptor:
- * 1 + 2 x max_conns for TCP (6 x with splice), 1 + max_conns for UDP, within RLIMIT_NOFILE;
- * when the system refuses a descriptor, the connection or datagram is
- * dropped and counted, and accepting pauses for a second.
+ * socket's).  Every descriptor must fit in RLIMIT_NOFILE: 1 + 2 x
+ * max_conns for TCP (6 x with splice), 1 + max_conns for UDP; when the
+ * system refuses one, the connection or datagram is dropped and counted,
+ * and after an accept() refused, accepting pauses for a second.
  */
 
 /* Defaults, used for a 0 in struct forward_opts. */
-#define FORWARD_TCP_IDLE_MS	(3600 * 1000)	/* 1 h, like relayd's default */
+#define FORWARD_TCP_IDLE_MS	(3600 * 1000)	/* 1 h: an idle ssh session lives */
 #define FORWARD_UDP_IDLE_MS	(120 * 1000)	/* RFC 4787 REQ-5's floor */
 #define FORWARD_CONNECT_MS	(10 * 1000)
 #define FORWARD_TCP_MAX		256		/* connections at once */

@@ -8,6 +8,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,8 @@ static int
 fwd_init(struct forward *fw, int type, int fd, const struct sockaddr *target,
     socklen_t targetlen, const struct forward_opts *opts)
 {
+	int flags;
+
 	if (target == NULL || targetlen > sizeof(fw->target) ||
 	    (target->sa_family == AF_INET &&
 	    targetlen < sizeof(struct sockaddr_in)) ||
@@ -105,6 +108,9 @@ fwd_init(struct forward *fw, int type, int fd, const struct sockaddr *target,
 		errno = EINVAL;
 		return -1;
 	}
+	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
+		return -1;
 	fw->type = type;
 	fw->fd = fd;
 	memcpy(&fw->target, target, targetlen);
