@@ -9,7 +9,9 @@
 # bench/forward-run is one forwarder on the event loop, as natmapd runs it,
 # run twice: copying with recv()/send() (rw) and with splice(2) (splice).
 # Runs alternate direct, rw and splice, RUNS of each; the figures are the
-# medians.  The issue's targets: at least 0.8x the direct throughput, under
+# medians.  On a small shared machine the sender, the receiver and the
+# forwarder compete for the cores (the load average is printed): the CPU
+# time the forwarder itself takes per GiB is printed too.  The issue's targets: at least 0.8x the direct throughput, under
 # 1 ms added latency.
 # A benchmark, not a test: it prints figures, it passes or fails nothing.
 #   usage: bench/forward.sh [FORWARD-RUN]   (as root)
@@ -136,9 +138,10 @@ elif mode == "rtt":
 EOF
 
 python3 "$work/peer.py" serve & pids="$pids $!"
-"$fwd" 9100 127.0.0.1 9000 rw >"$work/f0" 2>&1 & pids="$pids $!"
+declare -A tpid
+"$fwd" 9100 127.0.0.1 9000 rw >"$work/f0" 2>&1 & pids="$pids $!"; tpid[rw]=$!
 "$fwd" 9101 127.0.0.1 9001 rw >"$work/f1" 2>&1 & pids="$pids $!"
-"$fwd" 9200 127.0.0.1 9000 splice >"$work/f2" 2>&1 & pids="$pids $!"
+"$fwd" 9200 127.0.0.1 9000 splice >"$work/f2" 2>&1 & pids="$pids $!"; tpid[splice]=$!
 "$fwd" 9201 127.0.0.1 9001 splice >"$work/f3" 2>&1 & pids="$pids $!"
 up() { python3 -c 'import socket,sys
 for p in (9000, 9001, 9100, 9101, 9200, 9201):
@@ -150,16 +153,20 @@ until up; do
 	sleep 0.05
 done
 
+# CPU time (clock ticks, user + system) of a process so far
+ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a - b }'; }
 
 echo "forwarder: $fwd (64 KiB per direction)"
-echo "kernel $(uname -r), $(nproc) cores; $size bytes a run, $runs runs each, $rtts round trips a run"
+echo "kernel $(uname -r), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $size bytes a run, $runs runs each, $rtts round trips a run"
 # port of each way: direct, through the rw forwarder, through the splice one
 declare -A tport=([direct]=9000 [rw]=9100 [splice]=9200) eport=([direct]=9001 [rw]=9101 [splice]=9201)
 ways="direct rw splice"
 for w in $ways; do : >"$work/tp.$w"; : >"$work/m.$w"; : >"$work/p.$w"; done
+declare -A cpu0
+for w in rw splice; do cpu0[$w]=$(ticks "${tpid[$w]}"); done
 for r in $(seq "$runs"); do
 	line="run $r: MB/s"
 	for w in $ways; do
@@ -169,6 +176,8 @@ for r in $(seq "$runs"); do
 	done
 	echo "$line"
 done
+declare -A cpu
+for w in rw splice; do cpu[$w]=$(( $(ticks "${tpid[$w]}") - cpu0[$w] )); done
 for r in $(seq "$runs"); do
 	line="run $r: round trip us (median/p99)"
 	for w in $ways; do
@@ -181,8 +190,11 @@ done
 echo
 td=$(median <"$work/tp.direct"); md=$(median <"$work/m.direct"); pd=$(median <"$work/p.direct")
 printf 'direct: %.1f MB/s; round trip %.1f us, p99 %.1f us\n' "$td" "$md" "$pd"
+hz=$(getconf CLK_TCK)
 for w in rw splice; do
 	t=$(median <"$work/tp.$w"); m=$(median <"$work/m.$w"); p=$(median <"$work/p.$w")
 	printf '%-6s: %.1f MB/s, %sx direct (target >= 0.8); round trip %.1f us, +%s us (target < 1000); p99 %.1f us, +%s us\n' \
 	    "$w" "$t" "$(ratio "$t" "$td")" "$m" "$(minus "$m" "$md")" "$p" "$(minus "$p" "$pd")"
+	printf '        the forwarder itself: %.2f CPU seconds per GiB forwarded\n' \
+	    "$(awk -v c="${cpu[$w]}" -v hz="$hz" -v n="$runs" -v sz="$size" 'BEGIN { print c / hz / (n * sz / 1073741824) }')"
 done
