@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: ISC
 # Quick start: build natmapd, then watch it map a port on a real UPnP router
 # (miniupnpd, nftables NAT) in a throwaway network-namespace lab, see a host on
-# the "internet" side reach the service, see the mapping go when natmapd
+# the "internet" side reach the service and natmapctl say so, see the mapping go when natmapd
 # stops, then see natmapd --probe's report on the lab's network.  Needs
 # root; touches nothing outside the namespaces it creates.  Each step checks
 # what it shows: the first that fails stops the demo with "demo: ..." on
@@ -26,9 +26,10 @@ step "building natmapd"
 build="$top/_build/demo"
 mkdir -p "$build"
 autoreconf -fi >/dev/null 2>&1 &&
-    (cd "$build" && "$top/configure" -q && make -j"$(nproc)" src/natmapd >/dev/null) ||
+    (cd "$build" && "$top/configure" -q && make -j"$(nproc)" src/natmapd src/natmapctl >/dev/null) ||
     die "build failed"
 natmapd="$build/src/natmapd"
+natmapctl="$build/src/natmapctl"
 "$natmapd" --version || die "the natmapd just built does not run"
 
 . "$top/tests/lab/lab.sh"
@@ -52,7 +53,8 @@ step "natmapd --map 8080/tcp (on the LAN host)"
 log="$LAB_DIR/natmapd.log"
 : >"$LAB_DIR/empty.conf"
 ip netns exec "$LAB_NS_LAN" "$natmapd" -f -c "$LAB_DIR/empty.conf" \
-    --state-file "$LAB_DIR/natmapd.state" --map 8080/tcp >"$log" 2>&1 &
+    --state-file "$LAB_DIR/natmapd.state" --status-file "$LAB_DIR/status.json" \
+    --control "$LAB_DIR/control" --map 8080/tcp >"$log" 2>&1 &
 NM_PID=$!
 t0=$(lab_now_ms)
 if lab_wait 10 lab_reach_tcp "$LAB_RTR_WAN_IP" 8080 >/dev/null; then
@@ -69,6 +71,12 @@ rules=$(lab_rules) || die "the router's rules cannot be listed"
 printf '%s\n' "$rules" | sed 's/^/  /'
 grep -q "dport 8080 dnat to $LAB_LAN_IP:8080" <<<"$rules" ||
     die "no rule on the router forwards 8080 to $LAB_LAN_IP"
+echo "what natmapd says it holds (natmapctl status):"
+ctlout=$("$natmapctl" -s "$LAB_DIR/control" status) ||
+    die "natmapctl status failed"
+printf '%s\n' "$ctlout" | sed 's/^/  /'
+grep -Eq "^8080/tcp +[a-z]+ +up +$LAB_RTR_WAN_IP:8080 " <<<"$ctlout" ||
+    die "natmapctl does not say 8080/tcp is up at $LAB_RTR_WAN_IP:8080"
 
 step "stopping natmapd (SIGTERM)"
 kill -TERM "$NM_PID"
