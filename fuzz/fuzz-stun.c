@@ -74,6 +74,47 @@ check_build(const struct stun_msg *m, uint8_t change, int fingerprint)
 	CHECK(r.has_fingerprint == (fingerprint != 0));
 	CHECK(r.n_unknown == 0 && r.error_code == 0 && !r.has_integrity);
 	CHECK(stun_msg_mapped(&r) == NULL);
+	CHECK(r.has_change == (change != 0) && r.change == change);
+	CHECK(r.response_port == 0);
+}
+
+/* What a server would answer with the message's addresses parses back to them. */
+static void
+check_answer(const struct stun_msg *m, int fingerprint)
+{
+	struct stun_answer_spec a;
+	struct stun_msg r;
+	uint8_t out[512];
+	const char *err = NULL;
+	int n;
+
+	if (m->xor_mapped.ss_family == AF_UNSPEC)
+		return;
+	memset(&a, 0, sizeof(a));
+	a.method = m->method;
+	a.tid = m->tid;
+	a.mapped = &m->xor_mapped;
+	a.legacy_mapped = 1;
+	a.origin = m->origin.ss_family != AF_UNSPEC ? &m->origin : NULL;
+	a.other = m->other.ss_family != AF_UNSPEC ? &m->other : NULL;
+	a.software = m->software;
+	a.fingerprint = fingerprint;
+	n = stun_build_success(out, sizeof(out), &a);
+	CHECK(n > STUN_HDR_LEN && n % 4 == 0);
+	CHECK(stun_parse(out, (size_t)n, &r, &err) == 0);
+	CHECK(r.cls == STUN_SUCCESS && r.method == m->method);
+	CHECK(memcmp(&r.xor_mapped, &m->xor_mapped, sizeof(r.xor_mapped)) == 0);
+	CHECK(memcmp(&r.mapped, &m->xor_mapped, sizeof(r.mapped)) == 0);
+	CHECK(memcmp(&r.origin, &m->origin, sizeof(r.origin)) == 0);
+	CHECK(memcmp(&r.other, &m->other, sizeof(r.other)) == 0);
+	CHECK(r.has_fingerprint == (fingerprint != 0));
+	CHECK(stun_build_success(out, (size_t)n - 1, &a) == -1);
+	n = stun_build_error(out, sizeof(out), m->method, m->tid, 420,
+	    m->software, m->unknown, m->n_unknown, NULL, fingerprint);
+	if (m->n_unknown == 0 && n > 0) {
+		CHECK(stun_parse(out, (size_t)n, &r, &err) == 0);
+		CHECK(r.cls == STUN_ERROR && r.error_code == 420);
+	}
 }
 
 int
@@ -155,6 +196,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(more);
 	}
 
+	CHECK(m.has_change == 0 || m.has_change == 1);
+	CHECK((m.change & ~(STUN_CHANGE_IP | STUN_CHANGE_PORT)) == 0);
+	if (!m.has_change)
+		CHECK(m.change == 0);
+
+	check_answer(&m, data[size - 1] & 1);
 	check_build(&m, 0, 0);
 	check_build(&m, STUN_CHANGE_IP | STUN_CHANGE_PORT, 1);
 	check_build(&m, (uint8_t)(data[size - 1] & 0x06), data[size - 2] & 1);
