@@ -45,6 +45,8 @@ seeds() {
 		    "$data"/handmade/*.resp ;;
 	fuzz-state)
 		printf '%s\n' "$data"/state/* ;;
+	fuzz-rdv-networks)
+		printf '%s\n' "$data"/networks/* ;;
 	fuzz-stun)
 		printf '%s\n' "$data"/rfc5769/*.bin "$data"/coturn/*.bin ;;
 	fuzz-config)
@@ -55,7 +57,8 @@ seeds() {
 	shopt -u nullglob
 }
 
-for target in fuzz-config fuzz-control fuzz-echo fuzz-http fuzz-netwatch fuzz-pcp fuzz-ssdp \
+for target in fuzz-config fuzz-control fuzz-echo fuzz-http fuzz-netwatch fuzz-pcp \
+    fuzz-rdv-networks fuzz-ssdp \
     fuzz-state fuzz-stun fuzz-upnp; do
 	bin=$BUILDDIR/fuzz/$target
 	if [ ! -x "$bin" ]; then
