@@ -276,23 +276,24 @@ conn_flush(struct rdv_conn *c)
 }
 
 /*
- * Answer the whole messages in the input; -1 to close (not STUN, or
- * unreadable).  Stops early while the output has no room for an answer.
+ * Answer the whole messages in the input: how many, or -1 to close (not
+ * STUN, or unreadable).  Stops early while the output has no room for an
+ * answer.
  */
 static int
 conn_process(struct rdv_conn *c)
 {
 	struct sockaddr_storage to;
-	int fl, n, from;
+	int fl, n, from, done = 0;
 
 	while (c->inlen > 0) {
 		if (sizeof(c->out) - c->outlen < RDV_ANSWER_MAX)
-			return 0;
+			return done;
 		fl = stun_frame_len(c->in, c->inlen);
 		if (fl == -1)
 			return -1;
 		if (fl == 0 || (size_t)fl > c->inlen)
-			return 0;
+			return done;
 		srv.stats.tcp_in++;
 		n = rdv_server_answer(c->in, (size_t)fl, c->index, 1, &c->peer,
 		    srv.local, srv.nsock == 4, c->out + c->outlen,
@@ -306,8 +307,9 @@ conn_process(struct rdv_conn *c)
 		}
 		count_answer(c->out + c->outlen);
 		c->outlen += (size_t)n;
+		done++;
 	}
-	return 0;
+	return done;
 }
 
 static void
@@ -316,6 +318,7 @@ conn_io(struct loop_fd *lf, int ev)
 	struct rdv_conn *c = container_of(lf, struct rdv_conn, lfd);
 	ssize_t r;
 	char a[64];
+	int n;
 
 	if ((ev & LOOP_WRITE) && conn_flush(c) == -1)
 		goto close;
@@ -331,13 +334,20 @@ conn_io(struct loop_fd *lf, int ev)
 		if (r > 0)
 			c->inlen += (size_t)r;
 	}
-	if (conn_process(c) == -1) {
-		log_debug("rendezvous: tcp %s: not STUN, closed",
-		    addr_str(&c->peer, a, sizeof(a)));
-		goto close;
-	}
-	if (conn_flush(c) == -1)
-		goto close;
+	/*
+	 * Answer what came, as long as the answers leave at once: messages
+	 * that came together must not wait for more input that may never
+	 * come.  A client that does not read stops this (outlen stays).
+	 */
+	do {
+		if ((n = conn_process(c)) == -1) {
+			log_debug("rendezvous: tcp %s: not STUN, closed",
+			    addr_str(&c->peer, a, sizeof(a)));
+			goto close;
+		}
+		if (conn_flush(c) == -1)
+			goto close;
+	} while (n > 0 && c->outlen == 0 && c->inlen > 0);
 	/* a client that does not read its answers is not read either */
 	loop_fd_events(&c->lfd,
 	    (sizeof(c->out) - c->outlen >= RDV_ANSWER_MAX ? LOOP_READ : 0) |

@@ -169,6 +169,11 @@ out=$(lab_rdv_client wan tcp "$LAB_RDV_ALT_IP:$LAB_RDV_ALT_PORT" -b "$LAB_WAN_IP
 tap_check "TCP to the alternate pair, no NAT: $LAB_WAN_IP:45124 ($out)" \
     test "$out" = "$LAB_WAN_IP:45124"
 
+# 74 requests in one segment: more answers than fit the output at once
+out=$(lab_rdv_client wan pipeline "$rdv" 74 2>&1)
+tap_check "TCP: 74 requests in one write and one cut in two, 75 answers ($out)" \
+    test "$out" = "answers 75"
+
 # ---- garbage and silence ----
 lab_rdv_client wan garbage-udp "$rdv"
 lab_rdv_client lan garbage-udp "$rdv"
@@ -207,7 +212,7 @@ fi
 tap_check "with 300 idle TCP clients: UDP answered from the LAN" udp_answers lan
 tap_check "... and from the WAN" udp_answers wan
 tap_check "... and a change-IP-and-port request answered from the other pair" \
-    eval 'lab_stun_probe lan -v -t 2 -c both "$rdv" | grep -qx "from $LAB_RDV_ALT_IP:$LAB_RDV_ALT_PORT"'
+    eval 'lab_stun_probe wan -v -t 2 -c both "$rdv" | grep -qx "from $LAB_RDV_ALT_IP:$LAB_RDV_ALT_PORT"'
 kill "$idle_pid" 2>/dev/null
 wait "$idle_pid" 2>/dev/null
 

@@ -7,6 +7,7 @@ usage: rdv-client.py tcp SERVER:PORT [-b ADDR] [-p PORT]
        rdv-client.py garbage-tcp SERVER:PORT
        rdv-client.py idle SERVER:PORT COUNT
        rdv-client.py rate SERVER:PORT SECONDS [WINDOW]
+       rdv-client.py pipeline SERVER:PORT COUNT
 
 tcp: one Binding request over TCP (RFC 8489 framing: the answer is read by
   its length field), from ADDR:PORT if given; prints the XOR-MAPPED-ADDRESS
@@ -20,6 +21,9 @@ idle: opens COUNT TCP connections and sends nothing; after 2 s prints
 rate: Binding requests over UDP for SECONDS with WINDOW (default 32)
   outstanding, answers matched by transaction ID; prints "N answers in S s:
   R/s" and the number of requests lost.
+pipeline: COUNT Binding requests over TCP in one write, then one more cut
+  in two writes 0.2 s apart; prints "answers N" once N whole answers came
+  (or after 3 s without more).
 Every wait is bounded.
 """
 
@@ -182,6 +186,33 @@ def do_rate(server, seconds, window):
     return 0 if answers > 0 else 1
 
 
+def do_pipeline(server, count):
+    s = socket.create_connection(server, timeout=3)
+    req = request(os.urandom(12))
+    s.sendall(req * count + req[:10])
+    time.sleep(0.2)
+    s.sendall(req[10:])
+    n, buf = 0, b""
+    deadline = time.monotonic() + 3
+    while n < count + 1:
+        left = deadline - time.monotonic()
+        r, _, _ = select.select([s], [], [], max(left, 0))
+        if not r:
+            break
+        data = s.recv(65536)
+        if not data:
+            break
+        buf += data
+        while len(buf) >= 20:
+            length = struct.unpack("!H", buf[2:4])[0]
+            if len(buf) < 20 + length:
+                break
+            buf = buf[20 + length:]
+            n += 1
+    print("answers %d" % n)
+    return 0 if n == count + 1 else 1
+
+
 def main(argv):
     if len(argv) < 3:
         print(__doc__, file=sys.stderr)
@@ -203,6 +234,8 @@ def main(argv):
         return do_garbage_tcp(server)
     if cmd == "idle":
         return do_idle(server, int(argv[3]))
+    if cmd == "pipeline":
+        return do_pipeline(server, int(argv[3]))
     if cmd == "rate":
         return do_rate(server, float(argv[3]), int(argv[4]) if len(argv) > 4 else 32)
     print(__doc__, file=sys.stderr)
