@@ -54,4 +54,19 @@ int	crypto_key_parse(const char *text, size_t len,
 int	crypto_key_read(const char *path, uint8_t key[CRYPTO_KEY_LEN],
 	    char *err, size_t errlen);
 
+
+/*
+ * A keyed hash for hash tables whose keys others choose (transaction
+ * IDs): without the key, which nobody sees, no one can make entries
+ * collide.  HMAC-SHA256 under a 32-byte key, its first 8 bytes read as a
+ * big-endian number.
+ */
+struct crypto_hash;
+/* With a random key (crypto_random); NULL with errno set. */
+struct crypto_hash *crypto_hash_new(void);
+/* With the given key (for tests); NULL with errno set. */
+struct crypto_hash *crypto_hash_new_key(const uint8_t key[CRYPTO_KEY_LEN]);
+uint64_t crypto_hash64(const struct crypto_hash *, const void *, size_t len);
+void	crypto_hash_free(struct crypto_hash *);
+
 #endif

@@ -3,8 +3,12 @@
 #ifndef NATMAPD_OSDEP_H
 #define NATMAPD_OSDEP_H
 
+#include <sys/types.h>
+
 #include <net/if.h>
 #include <netinet/in.h>
+
+#include <stddef.h>
 
 /*
  * The IPv4 default route's gateway; with ifname set, only a route out of
@@ -27,5 +31,14 @@ int	osdep_default_gateway6(const char *ifname, struct in6_addr *gw,
 	    unsigned int *ifindex);
 /* A global unicast IPv6 address (2000::/3) of an interface. */
 int	osdep_if_addr6(const char *ifname, struct in6_addr *);
+
+/*
+ * Zero-copy relaying (the forwarder): a non-blocking pipe holding about
+ * size bytes, and moving up to len bytes from in to out where one of them
+ * is that pipe, without a copy through user space.  -1 with ENOSYS where
+ * the system has no such thing: the caller copies with read and write.
+ */
+int	osdep_pipe(int fds[2], size_t size);
+ssize_t	osdep_splice(int in, int out, size_t len);
 
 #endif

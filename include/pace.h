@@ -24,8 +24,12 @@
 /* Prompt: within twice the quickest answer of the last 10 to 20 s, plus this. */
 #define PACE_PROMPT_SLACK_MS	50
 #define PACE_BASE_WINDOW_MS	10000
-/* The first retransmission the drivers are told of: at most this. */
-#define PACE_RTO_MAX_MS		4000
+/*
+ * The first retransmission the drivers are told of: at most this.  A
+ * router answering in 2 to 5 s (miniupnpd, nftables, 300 rules) must not
+ * be asked everything twice.
+ */
+#define PACE_RTO_MAX_MS		10000
 /* Sent again this often, while the gateway answers others, before giving up. */
 #define PACE_RESENDS		2
 

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -205,4 +206,58 @@ crypto_key_read(const char *path, uint8_t key[CRYPTO_KEY_LEN], char *err,
 		    "base64 characters, as natmapd --keygen prints)", path,
 		    CRYPTO_KEY_TEXT_LEN);
 	return 0;
+}
+
+/* The key's HMAC state, set once: each hash is then two SHA-256 blocks. */
+struct crypto_hash {
+	struct hmac_sha256_ctx	ctx;
+};
+
+struct crypto_hash *
+crypto_hash_new_key(const uint8_t key[CRYPTO_KEY_LEN])
+{
+	struct crypto_hash *h;
+
+	if ((h = malloc(sizeof(*h))) == NULL)
+		return NULL;
+	hmac_sha256_set_key(&h->ctx, CRYPTO_KEY_LEN, key);
+	return h;
+}
+
+struct crypto_hash *
+crypto_hash_new(void)
+{
+	struct crypto_hash *h;
+	uint8_t key[CRYPTO_KEY_LEN];
+
+	if (crypto_random(key, sizeof(key)) == -1)
+		return NULL;
+	h = crypto_hash_new_key(key);
+	crypto_wipe(key, sizeof(key));
+	return h;
+}
+
+uint64_t
+crypto_hash64(const struct crypto_hash *h, const void *data, size_t len)
+{
+	struct hmac_sha256_ctx ctx = h->ctx;
+	uint8_t out[8];
+	uint64_t v = 0;
+	size_t i;
+
+	hmac_sha256_update(&ctx, len, data);
+	hmac_sha256_digest(&ctx, sizeof(out), out);
+	for (i = 0; i < sizeof(out); i++)
+		v = v << 8 | out[i];
+	crypto_wipe(&ctx, sizeof(ctx));
+	return v;
+}
+
+void
+crypto_hash_free(struct crypto_hash *h)
+{
+	if (h == NULL)
+		return;
+	crypto_wipe(h, sizeof(*h));
+	free(h);
 }

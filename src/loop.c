@@ -13,11 +13,15 @@
 #include "log.h"
 #include "loop.h"
 
-#define LOOP_MAX_FDS	256
-
 static struct timer	*timers;	/* sorted by deadline */
 static struct loop_fd	*fds;
+static size_t		 nfds_added;
 static int		 loop_stopped;
+
+/* poll(2)'s arrays, grown to the number of watched descriptors. */
+static struct pollfd	*pfd;
+static struct loop_fd	**pmap;
+static size_t		 pcap;
 
 static uint64_t
 loop_monotonic(void)
@@ -117,6 +121,7 @@ loop_fd_add(struct loop_fd *lf, int fd, int events,
 	lf->next = fds;
 	lf->added = 1;
 	fds = lf;
+	nfds_added++;
 }
 
 void
@@ -140,6 +145,7 @@ loop_fd_del(struct loop_fd *lf)
 	}
 	lf->next = NULL;
 	lf->added = 0;
+	nfds_added--;
 }
 
 int
@@ -163,19 +169,29 @@ loop_run_timers(void)
 int
 loop_once(int max_wait_ms)
 {
-	struct pollfd pfd[LOOP_MAX_FDS];
-	struct loop_fd *map[LOOP_MAX_FDS], *lf;
+	struct loop_fd *lf;
 	uint64_t now;
+	size_t cap;
 	int i, n = 0, timeout = max_wait_ms, r;
 
 	loop_run_timers();
 
-	for (lf = fds; lf != NULL && n < LOOP_MAX_FDS; lf = lf->next) {
+	if (nfds_added > pcap) {
+		/* every watched descriptor is polled: there is no cap here */
+		cap = pcap == 0 ? 64 : pcap;
+		while (cap < nfds_added)
+			cap *= 2;
+		if ((pfd = reallocarray(pfd, cap, sizeof(*pfd))) == NULL ||
+		    (pmap = reallocarray(pmap, cap, sizeof(*pmap))) == NULL)
+			fatal("loop: %zu descriptors", cap);
+		pcap = cap;
+	}
+	for (lf = fds; lf != NULL && (size_t)n < pcap; lf = lf->next) {
 		pfd[n].fd = lf->fd;
 		pfd[n].events = ((lf->events & LOOP_READ) ? POLLIN : 0) |
 		    ((lf->events & LOOP_WRITE) ? POLLOUT : 0);
 		pfd[n].revents = 0;
-		map[n++] = lf;
+		pmap[n++] = lf;
 	}
 	if (timers != NULL) {
 		now = loop_now();
@@ -198,7 +214,7 @@ loop_once(int max_wait_ms)
 			continue;
 		r--;
 		/* The callback of an earlier descriptor may have removed this one. */
-		for (lf = fds; lf != NULL && lf != map[i]; lf = lf->next)
+		for (lf = fds; lf != NULL && lf != pmap[i]; lf = lf->next)
 			;
 		if (lf == NULL || lf->fd != pfd[i].fd)
 			continue;

@@ -19,6 +19,7 @@
 
 #include "conf.h"
 #include "control.h"
+#include "crypto.h"
 #include "driver.h"
 #include "gateway.h"
 #include "hook.h"
@@ -67,6 +68,8 @@ enum {
 	OPT_HOOK,
 	OPT_USER,
 	OPT_CONTROL,
+	OPT_KEYGEN,
+	OPT_SERVERKEY,
 };
 
 static const struct option longopts[] = {
@@ -93,6 +96,8 @@ static const struct option longopts[] = {
 	{ "hook",		required_argument,	NULL, OPT_HOOK },
 	{ "user",		required_argument,	NULL, OPT_USER },
 	{ "control",		required_argument,	NULL, OPT_CONTROL },
+	{ "keygen",		no_argument,		NULL, OPT_KEYGEN },
+	{ "server-key",		required_argument,	NULL, OPT_SERVERKEY },
 	{ NULL,			0,			NULL, 0 },
 };
 
@@ -111,6 +116,8 @@ static int		probe_mode;	/* --probe: report and exit */
 static char		config_error[512];	/* why build_config() failed */
 static struct probe_opts probe_opts;
 static struct priv_user	user;		/* --user, looked up at start */
+static int		keygen_mode;	/* --keygen: print a new key and exit */
+static const char	*server_key_file;	/* --server-key FILE */
 
 static void
 usage(FILE *fp)
@@ -127,6 +134,8 @@ usage(FILE *fp)
 	    "[-c file]\n"
 	    "               [--interface if] [--gateway addr]\n"
 	    "               [--stun-server host[:port]]... [--echo-url url]...\n"
+	    "       natmapd --keygen\n"
+	    "       natmapd --server-key file\n"
 	    "  -m, --map SPEC        map PORT[-LAST][:EXTERNAL]/tcp|udp "
 	    "(repeatable)\n"
 	    "  -f, --foreground      stay in the foreground, log to stderr\n"
@@ -168,7 +177,11 @@ usage(FILE *fp)
 	    "      --mapping-lifetime MAX  with --probe: measure how long the "
 	    "NAT keeps\n"
 	    "                        an idle UDP mapping, up to MAX seconds "
-	    "(slow)\n",
+	    "(slow)\n"
+	    "      --keygen          print a new rendezvous network key and "
+	    "exit\n"
+	    "      --server-key FILE print what natmapd-rendezvous stores for "
+	    "the key in FILE\n",
 	    NATMAPD_CONF_FILE, CONF_LEASE_DEFAULT, NATMAPD_PID_FILE,
 	    NATMAPD_STATE_FILE, NATMAPD_STATUS_FILE, NATMAPD_CONTROL_SOCKET);
 }
@@ -213,13 +226,23 @@ static void
 parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 {
 	struct conf_map m;
+	char others[64] = "";	/* the first option of another mode */
 	char err[256];
-	int ch;
+	int ch, li = -1;
 
 	config_init(&cli);
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":m:fc:nvVh", longopts,
-	    NULL)) != -1) {
+	    &li)) != -1) {
+		if (ch != OPT_KEYGEN && ch != OPT_SERVERKEY && ch != ':' &&
+		    ch != '?' && others[0] == '\0') {
+			if (li >= 0)
+				snprintf(others, sizeof(others), "--%s",
+				    longopts[li].name);
+			else
+				snprintf(others, sizeof(others), "-%c", ch);
+		}
+		li = -1;
 		switch (ch) {
 		case 'm':
 			if (config_parse_map(optarg, &m, err, sizeof(err)) == -1 ||
@@ -319,6 +342,12 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 		case OPT_PROBE:
 			probe_mode = 1;
 			break;
+		case OPT_KEYGEN:
+			keygen_mode = 1;
+			break;
+		case OPT_SERVERKEY:
+			server_key_file = optarg;
+			break;
 		case OPT_JSON:
 			probe_opts.json = 1;
 			break;
@@ -353,10 +382,69 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 	}
 	if (optind < argc)
 		usage_error("%s: unexpected argument", argv[optind]);
+	/* the key commands are modes of their own */
+	if (keygen_mode && server_key_file != NULL)
+		usage_error("--keygen: not with --server-key");
+	if ((keygen_mode || server_key_file != NULL) && others[0] != '\0')
+		usage_error("%s: not with %s", others,
+		    keygen_mode ? "--keygen" : "--server-key");
 	if (probe_opts.json && !probe_mode)
 		usage_error("--json: only with --probe");
 	if (probe_opts.lifetime_max > 0 && !probe_mode)
 		usage_error("--mapping-lifetime: only with --probe");
+}
+
+/* --keygen: a new network secret, alone on one line. */
+static int
+keygen(void)
+{
+	uint8_t key[CRYPTO_KEY_LEN];
+	char text[CRYPTO_KEY_TEXT_LEN + 1];
+	int r = 0;
+
+	if (crypto_key_new(key) == -1) {
+		fprintf(stderr, "natmapd: no random bytes: %s\n",
+		    strerror(errno));
+		return 1;
+	}
+	crypto_key_format(key, text);
+	if (printf("%s\n", text) < 0 || fflush(stdout) == EOF) {
+		fprintf(stderr, "natmapd: cannot write the key: %s\n",
+		    strerror(errno));
+		r = 1;
+	}
+	crypto_wipe(key, sizeof(key));
+	crypto_wipe(text, sizeof(text));
+	return r;
+}
+
+/*
+ * --server-key FILE: what natmapd-rendezvous stores for the network
+ * whose secret FILE holds.  The secret itself is never printed, not even
+ * in an error.
+ */
+static int
+server_key(const char *path)
+{
+	uint8_t secret[CRYPTO_KEY_LEN], sk[CRYPTO_KEY_LEN];
+	char text[CRYPTO_KEY_TEXT_LEN + 1], err[512];
+	int r = 0;
+
+	if (crypto_key_read(path, secret, err, sizeof(err)) == -1) {
+		fprintf(stderr, "natmapd: %s\n", err);
+		return EXIT_CONFIG;
+	}
+	crypto_server_key(secret, sk);
+	crypto_wipe(secret, sizeof(secret));
+	crypto_key_format(sk, text);
+	if (printf("%s\n", text) < 0 || fflush(stdout) == EOF) {
+		fprintf(stderr, "natmapd: cannot write the server key: %s\n",
+		    strerror(errno));
+		r = 1;
+	}
+	crypto_wipe(sk, sizeof(sk));
+	crypto_wipe(text, sizeof(text));
+	return r;
 }
 
 /* File, then command line.  Returns 0, or an exit status with the message printed. */
@@ -710,6 +798,10 @@ main(int argc, char *argv[])
 	int foreground = 0, check = 0, verbose = 0, r;
 
 	parse_args(argc, argv, &foreground, &check, &verbose);
+	if (keygen_mode)
+		return keygen();
+	if (server_key_file != NULL)
+		return server_key(server_key_file);
 	if ((r = build_config(&running, 1)) != 0)
 		return r;
 	if (running.user != NULL && !probe_mode &&

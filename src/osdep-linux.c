@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -207,4 +208,21 @@ osdep_if_addr6(const char *ifname, struct in6_addr *addr)
 {
 	return if_addr(ifname, AF_INET6, global6, NULL, addr, NULL,
 	    sizeof(*addr));
+}
+
+int
+osdep_pipe(int fds[2], size_t size)
+{
+	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) == -1)
+		return -1;
+	/* the kernel rounds up to pages; the default (64 KiB) if refused */
+	(void)fcntl(fds[0], F_SETPIPE_SZ, (int)size);
+	return 0;
+}
+
+ssize_t
+osdep_splice(int in, int out, size_t len)
+{
+	return splice(in, NULL, out, NULL, len,
+	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 }

@@ -24,6 +24,7 @@
 #include "upnp.h"
 
 #define UPNP_MAX_CANDIDATES	8
+/* A SOAP answer is waited for this long, or the pace's RTO if longer. */
 #define UPNP_SOAP_TIMEOUT_MS	3000
 #define UPNP_DESC_TIMEOUT_MS	3000
 #define UPNP_ANYPORT_TRIES	8
@@ -673,7 +674,13 @@ build:
 	c->http.dst = dev.ctl.addr;
 	c->http.port = dev.ctl.port;
 	c->http.src = dev.env.local;
-	c->http.timeout_ms = UPNP_SOAP_TIMEOUT_MS;
+	/*
+	 * A router that takes 2 to 5 s an operation (miniupnpd's nftables
+	 * backend at 300 rules) is slow, not gone: asking again does the
+	 * work twice.  Wait as long as its recent answers call for.
+	 */
+	c->http.timeout_ms = c->req.rto_ms > UPNP_SOAP_TIMEOUT_MS ?
+	    c->req.rto_ms : UPNP_SOAP_TIMEOUT_MS;
 	c->http.done = call_http_done;
 	if (http_start(&c->http, req, (size_t)n) == -1)
 		call_end(c, DRV_ERR_FAILED, "out of memory");

@@ -358,6 +358,88 @@ map 8080/tcp
 expect_usage "relative --control" "--control natmapd.sock" -n -m 1/tcp \
     --control natmapd.sock
 
+# ---- rendezvous keys: --keygen and --server-key ----
+run --keygen
+if [ "$RC" -eq 0 ] && [ ! -s "$ERR" ] && [ "$(wc -l <"$OUT")" -eq 1 ] &&
+    grep -qxE '[A-Za-z0-9+/]{43}=' "$OUT"; then
+	tap_ok "--keygen prints one key of 44 base64 characters"
+else
+	tap_fail "--keygen prints one key of 44 base64 characters" \
+	    "$(what --keygen)"
+fi
+key1=$(cat "$OUT")
+run --keygen
+if [ "$RC" -eq 0 ] && [ -n "$key1" ] && [ "$(cat "$OUT")" != "$key1" ]; then
+	tap_ok "--keygen: two runs give two keys"
+else
+	tap_fail "--keygen: two runs give two keys" "first: $key1" \
+	    "$(what --keygen)"
+fi
+# a key --keygen printed is one --server-key reads
+(umask 077 && printf '%s\n' "$key1" >"$tmp/new.key")
+run --server-key "$tmp/new.key"
+if [ "$RC" -eq 0 ] && grep -qxE '[A-Za-z0-9+/]{43}=' "$OUT" &&
+    [ "$(cat "$OUT")" != "$key1" ]; then
+	tap_ok "--server-key reads what --keygen printed"
+else
+	tap_fail "--server-key reads what --keygen printed" \
+	    "$(what --server-key new.key)"
+fi
+# the secret 00 01 .. 1f: its server key worked out with Python's hmac
+# (tests/unit/test-crypto.c has the same vector)
+secret=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=
+(umask 077 && printf '%s\n' "$secret" >"$tmp/known.key")
+expect_output "--server-key of a known secret" \
+    "BKKXEH91WcB03l/oVmLrWORLn3HwM9k2+vSsHQfQM70=
+" --server-key "$tmp/known.key"
+# expect_key_refused DESC NEEDLE FILE: exit 78, the reason on stderr,
+# nothing on stdout, and the secret nowhere.
+expect_key_refused() {
+	local desc=$1 needle=$2
+	run --server-key "$3"
+	if [ "$RC" -ne 78 ]; then
+		tap_fail "$desc: exit 78" "$(what --server-key "$3")"
+	elif ! grep -qF -- "$needle" "$ERR"; then
+		tap_fail "$desc: message holds \"$needle\"" \
+		    "$(what --server-key "$3")"
+	elif [ -s "$OUT" ]; then
+		tap_fail "$desc: nothing on stdout" "$(what --server-key "$3")"
+	elif grep -qF -e "$secret" -e "${secret:0:12}" "$ERR"; then
+		tap_fail "$desc: the key is never printed" \
+		    "$(what --server-key "$3")"
+	else
+		tap_ok "$desc: exit 78, \"$(head -n 1 "$ERR")\""
+	fi
+}
+cp "$tmp/known.key" "$tmp/open.key"
+chmod 0644 "$tmp/open.key"
+expect_key_refused "--server-key refuses a 0644 file" "others may read" \
+    "$tmp/open.key"
+(umask 077 && printf '%s\n' "${secret%=}x" >"$tmp/notkey.key")
+expect_key_refused "--server-key refuses a file that is no key" "not a key" \
+    "$tmp/notkey.key"
+(umask 077 && printf '%s\n%s\n' "$secret" "$secret" >"$tmp/twokeys.key")
+expect_key_refused "--server-key refuses two keys" "not a key" \
+    "$tmp/twokeys.key"
+expect_key_refused "--server-key: a missing file" "No such file" \
+    "$tmp/missing.key"
+expect_usage "--server-key without a file" "--server-key" --server-key
+expect_usage "--keygen with --server-key" "--keygen" --keygen \
+    --server-key "$tmp/known.key"
+expect_usage "--keygen with --probe" "--probe" --probe --keygen
+expect_usage "--keygen with -n" "-n" -n --keygen
+expect_usage "--server-key with --map" "--map" --server-key "$tmp/known.key" \
+    --map 8080/tcp
+expect_usage "--keygen with a value" "--keygen" --keygen=1
+expect_usage "--keygen with a stray argument" "extra" --keygen extra
+"$NATMAPD" -h >"$tmp/help" 2>&1
+if grep -q -- '--keygen ' "$tmp/help" && grep -q -- '--server-key FILE' \
+    "$tmp/help"; then
+	tap_ok "-h lists --keygen and --server-key"
+else
+	tap_fail "-h lists --keygen and --server-key" "$(cat "$tmp/help")"
+fi
+
 # The default config file, when there is none: only the command line.
 default_conf=$("$NATMAPD" -h 2>/dev/null |
     sed -n 's/.*configuration file (default \([^)]*\)).*/\1/p')

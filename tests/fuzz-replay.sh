@@ -36,6 +36,8 @@ seeds() {
 	fuzz-pcp)
 		printf '%s\n' "$data"/miniupnpd-2.3.1/pcp-*.bin \
 		    "$data"/miniupnpd-2.3.1/natpmp-*.bin "$data"/rfc/*.bin ;;
+	fuzz-rdv)
+		printf '%s\n' "$data"/rdv/*.bin ;;
 	fuzz-ssdp)
 		printf '%s\n' "$data"/miniupnpd-2.3.1/ssdp-* \
 		    "$data"/handmade/ssdp-* ;;
@@ -58,8 +60,7 @@ seeds() {
 }
 
 for target in fuzz-config fuzz-control fuzz-echo fuzz-http fuzz-netwatch fuzz-pcp \
-    fuzz-rdv-networks fuzz-ssdp \
-    fuzz-state fuzz-stun fuzz-upnp; do
+    fuzz-rdv fuzz-rdv-networks fuzz-ssdp fuzz-state fuzz-stun fuzz-upnp; do
 	bin=$BUILDDIR/fuzz/$target
 	if [ ! -x "$bin" ]; then
 		tap_fail "$target: built" "no $bin"

@@ -105,6 +105,48 @@ test_fd_and_wait(void **state)
 	close(p[1]);
 }
 
+/* Every watched descriptor is polled, however many (once only 256 were). */
+#define MANY_FDS	300		/* 600 descriptors: within the usual 1024 */
+
+static int	many_reads;
+
+static void
+many_cb(struct loop_fd *lf, int ev)
+{
+	char c;
+
+	assert_true(ev & LOOP_READ);
+	assert_int_equal(read(lf->fd, &c, 1), 1);
+	many_reads++;
+}
+
+static void
+test_many_fds(void **state)
+{
+	static struct loop_fd lf[MANY_FDS];
+	static int p[MANY_FDS][2];
+	int i, rounds;
+
+	(void)state;
+	many_reads = 0;
+	memset(lf, 0, sizeof(lf));
+	for (i = 0; i < MANY_FDS; i++) {
+		assert_int_equal(pipe(p[i]), 0);
+		loop_fd_add(&lf[i], p[i][0], LOOP_READ, many_cb);
+	}
+	/* the oldest descriptors are the last in the loop's list */
+	for (i = 0; i < MANY_FDS; i++)
+		assert_int_equal(write(p[i][1], "", 1), 1);
+	for (rounds = 0; rounds < 5; rounds++)
+		loop_once(100);
+	assert_int_equal(many_reads, MANY_FDS);
+	for (i = 0; i < MANY_FDS; i++) {
+		loop_fd_del(&lf[i]);
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+}
+
 /* Jitter stays within its bounds. */
 static void
 test_jitter(void **state)
@@ -149,6 +191,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_timer_order),
 		cmocka_unit_test(test_fd_and_wait),
+		cmocka_unit_test(test_many_fds),
 		cmocka_unit_test(test_jitter),
 		cmocka_unit_test(test_backoff),
 	};

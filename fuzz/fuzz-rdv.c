@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: ISC */
+/* Fuzz target: rendezvous messages (rdv-msg.c) and the replay cache (rdv-replay.c). */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "fuzz.h"
+#include "rdv-msg.h"
+#include "rdv-replay.h"
+#include "stun-msg.h"
+#include "wire.h"
+
+/* The server key of the secret 00 01 .. 1f: the seeds' key. */
+static const uint8_t key[CRYPTO_KEY_LEN] = {
+	0x04, 0xa2, 0x97, 0x10, 0x7f, 0x75, 0x59, 0xc0,
+	0x74, 0xde, 0x5f, 0xe8, 0x56, 0x62, 0xeb, 0x58,
+	0xe4, 0x4b, 0x9f, 0x71, 0xf0, 0x33, 0xd9, 0x36,
+	0xfa, 0xf4, 0xac, 0x1d, 0x07, 0xd0, 0x33, 0xbd,
+};
+
+static struct rdv_replay	*cache;
+
+/* NUL-terminated within size, only bytes of the set before it, n..max long. */
+static size_t
+check_name(const char *s, size_t size, const char *set, size_t min,
+    size_t max)
+{
+	const char *nul = memchr(s, '\0', size);
+	size_t n;
+
+	CHECK(nul != NULL);
+	n = (size_t)(nul - s);
+	CHECK(n >= min && n <= max);
+	CHECK(strspn(s, set) == n);
+	CHECK(fuzz_all_zero(nul, size - n));
+	return n;
+}
+
+static void
+check_addr(const struct sockaddr_storage *ss)
+{
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+
+	switch (ss->ss_family) {
+	case AF_INET:
+		memcpy(&sin, ss, sizeof(sin));
+		CHECK(sin.sin_port != 0);
+		CHECK(fuzz_all_zero((const uint8_t *)ss + sizeof(sin),
+		    sizeof(*ss) - sizeof(sin)));
+		break;
+	case AF_INET6:
+		memcpy(&sin6, ss, sizeof(sin6));
+		CHECK(sin6.sin6_port != 0);
+		CHECK(sin6.sin6_flowinfo == 0 && sin6.sin6_scope_id == 0);
+		break;
+	default:
+		abort();
+	}
+}
+
+static void
+check_msg(const struct rdv_msg *m, const uint8_t *data, size_t size)
+{
+	static const char lower[] = "abcdefghijklmnopqrstuvwxyz0123456789-.";
+	static const char netset[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
+	const char *p;
+	int i;
+
+	CHECK(size >= STUN_HDR_LEN + 44 && size <= STUN_MAX_MSG &&
+	    size % 4 == 0);
+	CHECK(m->method == RDV_REGISTER || m->method == RDV_REACH);
+	CHECK(m->cls == STUN_REQUEST || m->cls == STUN_SUCCESS ||
+	    m->cls == STUN_ERROR);
+	CHECK(memcmp(m->tid, data + 8, STUN_TID_LEN) == 0);
+	CHECK(m->mac_off == size - 44);
+	CHECK(m->has & RDV_HAS_NETWORK);
+	check_name(m->network, sizeof(m->network), netset, 1,
+	    RDV_NETWORK_MAX);
+	if (m->has & RDV_HAS_NODE) {
+		check_name(m->node, sizeof(m->node), lower, 1, RDV_NODE_MAX);
+		CHECK(m->node[0] != '-' && m->node[0] != '.');
+		CHECK(strstr(m->node, "..") == NULL &&
+		    strstr(m->node, "-.") == NULL &&
+		    strstr(m->node, ".-") == NULL);
+	} else
+		CHECK(fuzz_all_zero(m->node, sizeof(m->node)));
+	if (m->cls == STUN_REQUEST)
+		CHECK((m->has & (RDV_HAS_NODE | RDV_HAS_TIMESTAMP)) ==
+		    (RDV_HAS_NODE | RDV_HAS_TIMESTAMP));
+	else
+		CHECK(m->has & RDV_HAS_SERVER_TIME);
+	CHECK(((m->has & RDV_HAS_ERROR) != 0) == (m->cls == STUN_ERROR));
+	if (m->has & RDV_HAS_ERROR)
+		CHECK(m->error_code >= 300 && m->error_code <= 699);
+	else
+		CHECK(m->error_code == 0 && m->error_reason[0] == '\0');
+	CHECK(memchr(m->error_reason, '\0', sizeof(m->error_reason)) != NULL);
+	for (p = m->error_reason; *p != '\0'; p++)
+		CHECK(*p >= 0x20 && *p < 0x7f);
+	if (m->has & RDV_HAS_REACH_TARGET)
+		CHECK((m->reach_transport == RDV_TCP ||
+		    m->reach_transport == RDV_UDP) && m->reach_port != 0);
+	if (m->has & RDV_HAS_MAPPED)
+		check_addr(&m->mapped);
+	else
+		CHECK(fuzz_all_zero(&m->mapped, sizeof(m->mapped)));
+	CHECK(m->ncand >= 0 && m->ncand <= RDV_CAND_MAX);
+	for (i = 0; i < m->ncand; i++) {
+		CHECK(m->cand[i].kind >= RDV_CAND_HOST &&
+		    m->cand[i].kind <= RDV_CAND_MAPPED);
+		CHECK(m->cand[i].transport == RDV_TCP ||
+		    m->cand[i].transport == RDV_UDP);
+		check_addr(&m->cand[i].addr);
+	}
+	for (; i < RDV_CAND_MAX; i++)
+		CHECK(fuzz_all_zero(&m->cand[i], sizeof(m->cand[i])));
+}
+
+/*
+ * What was parsed builds, under the seeds' key, to a message that parses
+ * to the same (the reason phrase aside when it has escapes: they would
+ * be escaped again), verifies under that key and no other.
+ */
+static void
+check_rebuild(const struct rdv_msg *m)
+{
+	uint8_t *buf, other[CRYPTO_KEY_LEN];
+	struct rdv_msg r, a, b;
+	const char *err = NULL;
+	int n;
+
+	CHECK((buf = malloc(STUN_MAX_MSG)) != NULL);
+	n = rdv_build(buf, STUN_MAX_MSG, m, key);
+	CHECK(n >= STUN_HDR_LEN + 44 && n <= STUN_MAX_MSG && n % 4 == 0);
+	CHECK(rdv_is_rdv(buf, (size_t)n));
+	CHECK(stun_frame_len(buf, (size_t)n) == n);
+	CHECK(rdv_parse(buf, (size_t)n, &r, &err) == 0 && err == NULL);
+	CHECK(rdv_verify(buf, (size_t)n, &r, key));
+	memcpy(other, key, sizeof(other));
+	other[0] ^= 0x80;
+	CHECK(!rdv_verify(buf, (size_t)n, &r, other));
+	a = *m;
+	b = r;
+	a.mac_off = b.mac_off = 0;
+	if (strchr(m->error_reason, '\\') != NULL) {
+		memset(a.error_reason, 0, sizeof(a.error_reason));
+		memset(b.error_reason, 0, sizeof(b.error_reason));
+	}
+	CHECK(memcmp(&a, &b, sizeof(a)) == 0);
+	/* a byte short, it does not fit */
+	CHECK(rdv_build(buf, (size_t)n - 1, m, key) == -1);
+	free(buf);
+}
+
+static void
+one_input(const uint8_t *data, size_t size)
+{
+	struct rdv_msg m;
+	const char *err = NULL;
+	uint64_t ts;
+	int is;
+
+	is = rdv_is_rdv(data, size);
+	CHECK(is == 0 || is == 1);
+	if (rdv_parse(data, size, &m, &err) == -1) {
+		CHECK(err != NULL);
+		CHECK(fuzz_all_zero(&m, sizeof(m)));
+		return;
+	}
+	CHECK(err == NULL);
+	CHECK(is == 1);
+	CHECK(stun_frame_len(data, size) == (int)size);
+	check_msg(&m, data, size);
+	/* the MAC: right only for the seeds and what libFuzzer keeps of them */
+	(void)rdv_verify(data, size, &m, key);
+	check_rebuild(&m);
+
+	/* freshness is symmetric, and the cache sees a repeat at once */
+	ts = m.cls == STUN_REQUEST ? m.timestamp : m.server_time;
+	CHECK(rdv_fresh(ts, ts));
+	CHECK(rdv_fresh(ts, ts + 1000) == rdv_fresh(ts + 1000, ts));
+	if (cache == NULL)
+		CHECK((cache = rdv_replay_new(64)) != NULL);
+	if (ts < UINT64_MAX - RDV_SKEW_MAX_MS) {
+		enum rdv_replay_verdict v;
+
+		v = rdv_replay_check(cache, (uint32_t)m.ncand, m.tid, ts, ts);
+		CHECK(v == RDV_REPLAY_NEW || v == RDV_REPLAY_SEEN ||
+		    v == RDV_REPLAY_FLOOD);
+		if (v == RDV_REPLAY_NEW)
+			CHECK(rdv_replay_check(cache, (uint32_t)m.ncand, m.tid,
+			    ts, ts) == RDV_REPLAY_SEEN);
+		CHECK(rdv_replay_check(cache, 0, m.tid, ts,
+		    ts + RDV_SKEW_MAX_MS + 1) == RDV_REPLAY_STALE);
+		CHECK(rdv_replay_count(cache) <= 64);
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint8_t *copy;
+
+	one_input(data, size);
+	/*
+	 * Again with the FINGERPRINT made right when the input ends with
+	 * one: else nearly every mutation stops at the CRC, and the
+	 * attributes before it are never reached.
+	 */
+	if (size >= STUN_HDR_LEN + 8 && size <= STUN_MAX_MSG &&
+	    wire_get16(data + size - 8) == STUN_A_FINGERPRINT &&
+	    wire_get16(data + size - 6) == 4) {
+		CHECK((copy = malloc(size)) != NULL);
+		memcpy(copy, data, size);
+		wire_put32(copy + size - 4, stun_crc32(copy, size - 8) ^
+		    0x5354554e);
+		one_input(copy, size);
+		free(copy);
+	}
+	return 0;
+}
