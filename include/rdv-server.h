@@ -11,12 +11,8 @@
 #include "rdv-networks.h"
 
 #define RDV_PORT_DEFAULT	3480	/* beside coturn's 3478 and 3479 */
-/*
- * TCP clients held at once; more are accepted and closed at once.  The
- * loop polls at most 256 descriptors: these, 8 sockets and the signal
- * pipe stay under it.
- */
-#define RDV_TCP_MAX		200
+/* TCP clients held at once; more are accepted and closed at once. */
+#define RDV_TCP_MAX		256
 #define RDV_TCP_IDLE_MS		30000	/* a client without a whole message for so long goes */
 
 struct rdv_server_conf {
