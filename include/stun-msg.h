@@ -65,6 +65,10 @@ struct stun_msg {
 	char		software[128];		/* SOFTWARE, escaped, truncated */
 	int		has_integrity;	/* MESSAGE-INTEGRITY seen (not verified) */
 	int		has_fingerprint;	/* FINGERPRINT seen, and it was right */
+	/* a request's RFC 5780 attributes (read before MESSAGE-INTEGRITY only) */
+	int		has_change;	/* CHANGE-REQUEST seen */
+	uint8_t		change;		/* its STUN_CHANGE_IP | STUN_CHANGE_PORT bits */
+	uint16_t	response_port;	/* RESPONSE-PORT; 0 if absent */
 	/* comprehension-required (< 0x8000) attributes not understood */
 	int		n_unknown;
 	uint16_t	unknown[STUN_MAX_UNKNOWN];
@@ -86,6 +90,39 @@ int	stun_build_binding(uint8_t *buf, size_t len,
 int	stun_build_request(uint8_t *buf, size_t len,
 	    const uint8_t tid[STUN_TID_LEN], uint8_t change,
 	    uint16_t response_port, int fingerprint);
+
+/*
+ * What a server puts in a Binding success response (RFC 8489 7.3.1, RFC
+ * 5780 6.1), in this order: XOR-MAPPED-ADDRESS of mapped, MAPPED-ADDRESS
+ * too when legacy_mapped, RESPONSE-ORIGIN and OTHER-ADDRESS when not NULL,
+ * SOFTWARE when not NULL (at most 763 bytes, padded with zeros), and a
+ * FINGERPRINT when fingerprint is not 0.  Addresses are AF_INET or
+ * AF_INET6 sockaddrs.
+ */
+struct stun_answer_spec {
+	uint16_t	 method;	/* STUN_BINDING */
+	const uint8_t	*tid;		/* STUN_TID_LEN bytes */
+	const struct sockaddr_storage *mapped;	/* where the request came from */
+	int		 legacy_mapped;
+	const struct sockaddr_storage *origin;	/* RESPONSE-ORIGIN, or NULL */
+	const struct sockaddr_storage *other;	/* OTHER-ADDRESS, or NULL */
+	const char	*software;	/* or NULL */
+	int		 fingerprint;
+};
+
+/* The answer as spec says; the length written, or -1 (buf too small, a bad family). */
+int	stun_build_success(uint8_t *buf, size_t len,
+	    const struct stun_answer_spec *);
+/*
+ * An error response (RFC 8489 14.8) of method to tid: ERROR-CODE code
+ * (300-699) with reason (may be NULL: none), UNKNOWN-ATTRIBUTES listing
+ * the n types of unknown when n > 0 (code 420), SOFTWARE unless NULL,
+ * FINGERPRINT when fingerprint.  The length written, or -1.
+ */
+int	stun_build_error(uint8_t *buf, size_t len, uint16_t method,
+	    const uint8_t tid[STUN_TID_LEN], int code, const char *reason,
+	    const uint16_t *unknown, int n, const char *software,
+	    int fingerprint);
 
 /*
  * Parse one whole message (a UDP datagram, or one message cut from a TCP

@@ -111,6 +111,196 @@ stun_build_request(uint8_t *buf, size_t len, const uint8_t tid[STUN_TID_LEN],
 	return (int)off;
 }
 
+/* RFC 8489 figure 3: method bits M11-M0 and class bits C1 C0 interleaved. */
+static uint16_t
+stun_type(uint16_t method, unsigned int cls)
+{
+	return (uint16_t)((method & 0x000f) | (method & 0x0070) << 1 |
+	    (method & 0x0f80) << 2 | (cls & 0x01) << 4 | (cls & 0x02) << 7);
+}
+
+/* Bytes an address attribute takes, header included; 0 for a bad family. */
+static size_t
+stun_addr_attr_len(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return STUN_ATTR_HDR_LEN + 8;
+	if (ss->ss_family == AF_INET6)
+		return STUN_ATTR_HDR_LEN + 20;
+	return 0;
+}
+
+/*
+ * An address attribute at p (room checked by the caller), XORed as
+ * stun_get_addr undoes it when xor: hdr is the message's header.
+ */
+static size_t
+stun_put_addr(uint8_t *p, uint16_t type, const struct sockaddr_storage *ss,
+    int xor, const uint8_t *hdr)
+{
+	const uint8_t *a;
+	uint16_t port;
+	size_t alen, i;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)ss;
+
+		a = (const uint8_t *)&sin->sin_addr;
+		alen = 4;
+		port = ntohs(sin->sin_port);
+	} else {
+		const struct sockaddr_in6 *sin6 = (const void *)ss;
+
+		a = (const uint8_t *)&sin6->sin6_addr;
+		alen = 16;
+		port = ntohs(sin6->sin6_port);
+	}
+	wire_put16(p, type);
+	wire_put16(p + 2, (uint16_t)(4 + alen));
+	p[4] = 0;
+	p[5] = alen == 4 ? STUN_FAMILY_IPV4 : STUN_FAMILY_IPV6;
+	wire_put16(p + 6, xor ? port ^ (uint16_t)(STUN_MAGIC >> 16) : port);
+	for (i = 0; i < alen; i++)
+		p[8 + i] = a[i] ^ (xor ? hdr[4 + i] : 0);
+	return STUN_ATTR_HDR_LEN + 4 + alen;
+}
+
+/* A text attribute (SOFTWARE, a reason phrase's tail is done by the caller), zero-padded. */
+static size_t
+stun_put_text(uint8_t *p, uint16_t type, const char *s, size_t slen)
+{
+	size_t padded = (slen + 3) & ~(size_t)3;
+
+	wire_put16(p, type);
+	wire_put16(p + 2, (uint16_t)slen);
+	memcpy(p + 4, s, slen);
+	memset(p + 4 + slen, 0, padded - slen);
+	return STUN_ATTR_HDR_LEN + padded;
+}
+
+/* RFC 8489 14.7: the FINGERPRINT at off, the header's length counting it. */
+static size_t
+stun_put_fingerprint(uint8_t *buf, size_t off)
+{
+	wire_put16(buf + off, STUN_A_FINGERPRINT);
+	wire_put16(buf + off + 2, 4);
+	wire_put32(buf + off + 4, stun_crc32(buf, off) ^ STUN_FINGERPRINT_XOR);
+	return STUN_ATTR_HDR_LEN + 4;
+}
+
+#define STUN_SOFTWARE_MAX	763	/* RFC 8489 14.14: fewer than 128 characters, 763 bytes */
+#define STUN_REASON_MAX		763	/* RFC 8489 14.8 */
+
+int
+stun_build_success(uint8_t *buf, size_t len,
+    const struct stun_answer_spec *a)
+{
+	size_t need = STUN_HDR_LEN, off = STUN_HDR_LEN, n, slen = 0;
+
+	if (a->mapped == NULL || (n = stun_addr_attr_len(a->mapped)) == 0)
+		return -1;
+	need += n;
+	if (a->legacy_mapped)
+		need += n;
+	if (a->origin != NULL) {
+		if ((n = stun_addr_attr_len(a->origin)) == 0)
+			return -1;
+		need += n;
+	}
+	if (a->other != NULL) {
+		if ((n = stun_addr_attr_len(a->other)) == 0)
+			return -1;
+		need += n;
+	}
+	if (a->software != NULL) {
+		slen = strlen(a->software);
+		if (slen > STUN_SOFTWARE_MAX)
+			return -1;
+		need += STUN_ATTR_HDR_LEN + ((slen + 3) & ~(size_t)3);
+	}
+	if (a->fingerprint)
+		need += STUN_ATTR_HDR_LEN + 4;
+	if (len < need || need > STUN_MAX_MSG)
+		return -1;
+	stun_put_header(buf, stun_type(a->method, STUN_SUCCESS),
+	    need - STUN_HDR_LEN, a->tid);
+	off += stun_put_addr(buf + off, STUN_A_XOR_MAPPED_ADDRESS, a->mapped,
+	    1, buf);
+	if (a->legacy_mapped)
+		off += stun_put_addr(buf + off, STUN_A_MAPPED_ADDRESS,
+		    a->mapped, 0, buf);
+	if (a->origin != NULL)
+		off += stun_put_addr(buf + off, STUN_A_RESPONSE_ORIGIN,
+		    a->origin, 0, buf);
+	if (a->other != NULL)
+		off += stun_put_addr(buf + off, STUN_A_OTHER_ADDRESS,
+		    a->other, 0, buf);
+	if (a->software != NULL)
+		off += stun_put_text(buf + off, STUN_A_SOFTWARE, a->software,
+		    slen);
+	if (a->fingerprint)
+		off += stun_put_fingerprint(buf, off);
+	return (int)off;
+}
+
+int
+stun_build_error(uint8_t *buf, size_t len, uint16_t method,
+    const uint8_t tid[STUN_TID_LEN], int code, const char *reason,
+    const uint16_t *unknown, int n, const char *software, int fingerprint)
+{
+	size_t need = STUN_HDR_LEN, off = STUN_HDR_LEN, rlen = 0, slen = 0;
+	size_t ulen = 0, padded;
+	int i;
+
+	if (code < 300 || code > 699 || n < 0 || n > STUN_MAX_UNKNOWN ||
+	    (n > 0 && unknown == NULL))
+		return -1;
+	if (reason != NULL && (rlen = strlen(reason)) > STUN_REASON_MAX)
+		return -1;
+	need += STUN_ATTR_HDR_LEN + ((4 + rlen + 3) & ~(size_t)3);
+	if (n > 0) {
+		ulen = 2 * (size_t)n;
+		need += STUN_ATTR_HDR_LEN + ((ulen + 3) & ~(size_t)3);
+	}
+	if (software != NULL) {
+		if ((slen = strlen(software)) > STUN_SOFTWARE_MAX)
+			return -1;
+		need += STUN_ATTR_HDR_LEN + ((slen + 3) & ~(size_t)3);
+	}
+	if (fingerprint)
+		need += STUN_ATTR_HDR_LEN + 4;
+	if (len < need || need > STUN_MAX_MSG)
+		return -1;
+	stun_put_header(buf, stun_type(method, STUN_ERROR),
+	    need - STUN_HDR_LEN, tid);
+	/* RFC 8489 14.8: 21 zero bits, the class (hundreds), the number */
+	padded = (4 + rlen + 3) & ~(size_t)3;
+	wire_put16(buf + off, STUN_A_ERROR_CODE);
+	wire_put16(buf + off + 2, (uint16_t)(4 + rlen));
+	wire_put16(buf + off + 4, 0);
+	buf[off + 6] = (uint8_t)(code / 100);
+	buf[off + 7] = (uint8_t)(code % 100);
+	if (rlen > 0)
+		memcpy(buf + off + 8, reason, rlen);
+	memset(buf + off + 8 + rlen, 0, padded - 4 - rlen);
+	off += STUN_ATTR_HDR_LEN + padded;
+	if (n > 0) {
+		/* RFC 8489 14.9: 16-bit types, padded with zeros */
+		padded = (ulen + 3) & ~(size_t)3;
+		wire_put16(buf + off, STUN_A_UNKNOWN_ATTRIBUTES);
+		wire_put16(buf + off + 2, (uint16_t)ulen);
+		for (i = 0; i < n; i++)
+			wire_put16(buf + off + 4 + 2 * (size_t)i, unknown[i]);
+		memset(buf + off + 4 + ulen, 0, padded - ulen);
+		off += STUN_ATTR_HDR_LEN + padded;
+	}
+	if (software != NULL)
+		off += stun_put_text(buf + off, STUN_A_SOFTWARE, software, slen);
+	if (fingerprint)
+		off += stun_put_fingerprint(buf, off);
+	return (int)off;
+}
+
 /*
  * The header checks that both stun_frame_len and stun_parse make, on the
  * first 20 bytes; returns the length field.
@@ -387,8 +577,22 @@ stun_parse_attrs(const uint8_t *buf, size_t len, struct stun_msg *m,
 			m->has_integrity = 1;
 			break;
 		case STUN_A_CHANGE_REQUEST:
+			/* RFC 5780 7.2: only bits A and B mean anything */
 			if (vlen != 4)
 				return wire_fail(err, "CHANGE-REQUEST length not 4");
+			if (!m->has_change)
+				m->change = (uint8_t)(wire_get32(v) &
+				    (STUN_CHANGE_IP | STUN_CHANGE_PORT));
+			m->has_change = 1;
+			break;
+		case STUN_A_RESPONSE_PORT:
+			/* RFC 5780 7.5: 16 bits of port, 16 of padding */
+			if (vlen != 4)
+				return wire_fail(err, "RESPONSE-PORT length not 4");
+			if (wire_get16(v) == 0)
+				return wire_fail(err, "RESPONSE-PORT 0");
+			if (m->response_port == 0)
+				m->response_port = wire_get16(v);
 			break;
 		case STUN_A_USERNAME:
 		case STUN_A_UNKNOWN_ATTRIBUTES:

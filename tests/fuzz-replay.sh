@@ -47,6 +47,8 @@ seeds() {
 		    "$data"/handmade/*.resp ;;
 	fuzz-state)
 		printf '%s\n' "$data"/state/* ;;
+	fuzz-rdv-networks)
+		printf '%s\n' "$data"/networks/* ;;
 	fuzz-stun)
 		printf '%s\n' "$data"/rfc5769/*.bin "$data"/coturn/*.bin ;;
 	fuzz-config)
@@ -58,7 +60,7 @@ seeds() {
 }
 
 for target in fuzz-config fuzz-control fuzz-echo fuzz-http fuzz-netwatch fuzz-pcp \
-    fuzz-rdv fuzz-ssdp fuzz-state fuzz-stun fuzz-upnp; do
+    fuzz-rdv fuzz-rdv-networks fuzz-ssdp fuzz-state fuzz-stun fuzz-upnp; do
 	bin=$BUILDDIR/fuzz/$target
 	if [ ! -x "$bin" ]; then
 		tap_fail "$target: built" "no $bin"

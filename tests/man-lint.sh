@@ -3,14 +3,17 @@
 # man-lint.sh - the manual pages: mandoc -Tlint is clean, every long option
 # of `natmapd --help` is in natmapd.8, every natmapd.conf keyword the parser
 # accepts is in natmapd.conf.5, every key of the status object is in
-# natmapctl.8 (TAP).
-# Environment: NATMAPD and SRCDIR, as set by "make check".
+# natmapctl.8 (TAP); natmapd-rendezvous.8 the same way: lint, every long
+# option of `natmapd-rendezvous --help` and every keyword its configuration
+# file takes.
+# Environment: NATMAPD, NATMAPD_RENDEZVOUS and SRCDIR, as set by "make check".
 #
 # Without mandoc the whole file is skipped with a TAP "1..0 # SKIP" plan
 # and status 0: automake's TAP driver counts exit status 77 as an error.
 
 : "${SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${NATMAPD:=$SRCDIR/src/natmapd}"
+: "${NATMAPD_RENDEZVOUS:=$SRCDIR/src/natmapd-rendezvous}"
 . "$SRCDIR/tests/tap.sh"
 
 if ! command -v mandoc >/dev/null 2>&1; then
@@ -24,6 +27,7 @@ trap 'rm -rf "$tmp"' EXIT
 man8=$SRCDIR/man/natmapd.8
 man5=$SRCDIR/man/natmapd.conf.5
 manctl=$SRCDIR/man/natmapctl.8
+manrdv=$SRCDIR/man/natmapd-rendezvous.8
 
 # render PAGE: the page as plain text, overstrike removed.
 render() {
@@ -31,7 +35,7 @@ render() {
 }
 
 # ---- mandoc -Tlint ----
-for page in "$man8" "$man5" "$manctl"; do
+for page in "$man8" "$man5" "$manctl" "$manrdv"; do
 	name=${page#"$SRCDIR/"}
 	if [ ! -f "$page" ]; then
 		tap_fail "$name exists"
@@ -117,6 +121,47 @@ if [ -f "$manctl" ]; then
 		else
 			tap_fail "natmapctl.8 documents the status key $key" \
 			    "status_json() has $key but natmapctl.8 lacks it"
+		fi
+	done
+fi
+
+# ---- natmapd-rendezvous.8: its long options and configuration keywords ----
+if [ ! -x "$NATMAPD_RENDEZVOUS" ]; then
+	tap_skip "long options of natmapd-rendezvous --help in natmapd-rendezvous.8" \
+	    "no natmapd-rendezvous binary at $NATMAPD_RENDEZVOUS"
+elif [ -f "$manrdv" ]; then
+	render "$manrdv" >"$tmp/manrdv.txt"
+	opts=$("$NATMAPD_RENDEZVOUS" --help | grep -oE -- '--[a-z][a-z-]*' | sort -u)
+	if [ -z "$opts" ]; then
+		tap_fail "natmapd-rendezvous --help lists long options"
+	fi
+	for opt in $opts; do
+		if grep -qE -- "(^|[^a-z-])$opt([^a-z-]|\$)" "$tmp/manrdv.txt"; then
+			tap_ok "natmapd-rendezvous.8 documents $opt"
+		else
+			tap_fail "natmapd-rendezvous.8 documents $opt" \
+			    "$opt is in natmapd-rendezvous --help but not in the page"
+		fi
+	done
+	# the keywords conf_set() in src/rendezvous.c compares with
+	keywords=$(grep -oE 'strcmp\(kw, "[a-z][a-z0-9-]*"\)' \
+	    "$SRCDIR/src/rendezvous.c" | sed 's/.*"\(.*\)".*/\1/' | sort -u)
+	if [ -z "$keywords" ]; then
+		tap_fail "keywords found in src/rendezvous.c"
+	fi
+	for kw in $keywords; do
+		printf '%s x\n' "$kw" >"$tmp/kw.conf"
+		"$NATMAPD_RENDEZVOUS" -n -c "$tmp/kw.conf" 2>"$tmp/kw.err"
+		if grep -q 'unknown keyword' "$tmp/kw.err"; then
+			tap_fail "natmapd-rendezvous accepts the keyword $kw" \
+			    "$(cat "$tmp/kw.err")"
+			continue
+		fi
+		if grep -qE -- "^[[:space:]]+$kw( |\$)" "$tmp/manrdv.txt"; then
+			tap_ok "natmapd-rendezvous.8 documents the keyword $kw"
+		else
+			tap_fail "natmapd-rendezvous.8 documents the keyword $kw" \
+			    "the parser accepts $kw but natmapd-rendezvous.8 lacks it"
 		fi
 	done
 fi

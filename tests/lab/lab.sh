@@ -23,6 +23,8 @@
 #                   203.0.113.3 and .4 (coturn STUN, ports 3478 and 3479),
 #                   203.0.113.5 (HTTP echo, once lab_echo_start ran),
 #                   203.0.113.6 (bad STUN, once lab_stun_liar_start ran)
+#                   203.0.113.30 and .31 (natmapd-rendezvous, ports 3480
+#                   and 3481, once lab_rendezvous_start ran)
 #
 # Both LAN hosts: default route and 239.255.255.250 via/on eth0.
 #
@@ -1227,4 +1229,86 @@ lab_pmp_forge() {
 	shift
 	ip netns exec "$ns" python3 "$LAB_HERE/pmp-forge.py" "$1" "$src" "$2" \
 	    "${@:3}"
+}
+
+# ---- natmapd-rendezvous on the internet side ----
+# lab_rendezvous_start [ARGS...]: natmapd-rendezvous -f in the wan namespace
+# on $LAB_RDV_IP:$LAB_RDV_PORT with --alt-address $LAB_RDV_ALT_IP (RFC 5780:
+# ports $LAB_RDV_PORT and $LAB_RDV_ALT_PORT on both), ARGS added (e.g.
+# --networks FILE); the binary is $NATMAPD_RENDEZVOUS, else the build
+# tree's.  Both addresses are put on the wan namespace's eth0.  Returns once
+# the four UDP sockets listen; sets LAB_RDV_PID, log $LAB_DIR/rendezvous.log.
+# lab_rendezvous_stop: SIGTERM, wait at most 5 s (then SIGKILL); sets
+# LAB_RDV_STATUS (the exit status, or "timeout") and LAB_RDV_STOP_MS.
+LAB_RDV_IP=203.0.113.30
+LAB_RDV_ALT_IP=203.0.113.31
+LAB_RDV_PORT=3480
+LAB_RDV_ALT_PORT=3481
+LAB_RDV_PID=
+lab_rendezvous_start() {
+	local bin=${NATMAPD_RENDEZVOUS:-$LAB_HERE/../../src/natmapd-rendezvous}
+	[ -n "$LAB_DIR" ] || { lab_log "lab_init first"; return 1; }
+	[ -x "$bin" ] || { lab_log "no natmapd-rendezvous at $bin"; return 1; }
+	if [ -n "$LAB_RDV_PID" ] && lab_ours "$LAB_NS_WAN" "$LAB_RDV_PID"; then
+		lab_rendezvous_stop
+	fi
+	lab_wan_addr "$LAB_RDV_IP" || return 1
+	lab_wan_addr "$LAB_RDV_ALT_IP" || return 1
+	: >"$LAB_DIR/rendezvous.conf"
+	lab_bg rendezvous "$LAB_NS_WAN" "$bin" -f -v -c "$LAB_DIR/rendezvous.conf" \
+	    --listen "$LAB_RDV_IP:$LAB_RDV_PORT" --alt-address "$LAB_RDV_ALT_IP" \
+	    --alt-port "$LAB_RDV_ALT_PORT" "$@"
+	LAB_RDV_PID=$LAB_BG_PID
+	if ! lab_wait 10 lab_rendezvous_ready || ! kill -0 "$LAB_RDV_PID" 2>/dev/null; then
+		lab_log "natmapd-rendezvous did not start; log:"
+		sed 's/^/#   /' "$LAB_DIR/rendezvous.log" >&2
+		return 1
+	fi
+}
+
+# succeeds when natmapd-rendezvous listens on its 4 UDP address:port pairs, or has died
+lab_rendezvous_ready() {
+	kill -0 "$LAB_RDV_PID" 2>/dev/null || return 0
+	lab_rdv_listening "$LAB_NS_WAN" "$LAB_RDV_IP" "$LAB_RDV_ALT_IP" \
+	    "$LAB_RDV_PORT" "$LAB_RDV_ALT_PORT"
+}
+lab_rdv_listening() {	# NS IP ALT_IP PORT ALT_PORT
+	local s
+	s=$(ip netns exec "$1" ss -Hnlu 2>/dev/null) || return 1
+	case $s in *"$2:$4 "*) ;; *) return 1 ;; esac
+	case $s in *"$2:$5 "*) ;; *) return 1 ;; esac
+	case $s in *"$3:$4 "*) ;; *) return 1 ;; esac
+	case $s in *"$3:$5 "*) ;; *) return 1 ;; esac
+}
+
+lab_rendezvous_stop() {
+	local t0
+	LAB_RDV_STATUS= LAB_RDV_STOP_MS=
+	[ -n "$LAB_RDV_PID" ] || return 0
+	t0=$(lab_now_ms)
+	if lab_ours "$LAB_NS_WAN" "$LAB_RDV_PID"; then
+		kill -TERM "$LAB_RDV_PID" 2>/dev/null
+		if lab_wait 5 lab_all_gone "$LAB_RDV_PID"; then
+			wait "$LAB_RDV_PID"
+			LAB_RDV_STATUS=$?
+		else
+			kill -KILL "$LAB_RDV_PID" 2>/dev/null
+			wait "$LAB_RDV_PID" 2>/dev/null
+			LAB_RDV_STATUS=timeout
+		fi
+	else
+		wait "$LAB_RDV_PID" 2>/dev/null
+		LAB_RDV_STATUS=$?
+	fi
+	LAB_RDV_STOP_MS=$(( $(lab_now_ms) - t0 ))
+	LAB_RDV_PID=
+	return 0
+}
+
+# lab_rdv_client HOST ARGS...: tests/lab/rdv-client.py ARGS in namespace HOST.
+lab_rdv_client() {
+	local ns
+	ns=$(lab_ns_of "$1") || return 1
+	shift
+	ip netns exec "$ns" python3 "$LAB_HERE/rdv-client.py" "$@"
 }

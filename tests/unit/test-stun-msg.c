@@ -1198,12 +1198,258 @@ test_build_response_port(void **state)
 	parse_ok(buf, 44, &m);
 	assert_int_equal(m.cls, STUN_REQUEST);
 	assert_true(m.has_fingerprint);
+	/* ... a server's business: both attributes are read */
+	assert_true(m.has_change);
+	assert_int_equal(m.change, STUN_CHANGE_PORT);
+	assert_int_equal(m.response_port, 41287);
 	/* Without the port it is stun_build_binding's request. */
 	assert_int_equal(stun_build_request(buf, sizeof(buf), tid1, 0, 0, 0),
 	    20);
 	for (l = 0; l < 44; l++)
 		assert_int_equal(stun_build_request(buf, l, tid1,
 		    STUN_CHANGE_PORT, 41287, 1), -1);
+}
+
+/* A request's CHANGE-REQUEST and RESPONSE-PORT, as a server reads them. */
+static void
+test_parse_change(void **state)
+{
+	uint8_t buf[64];
+	struct stun_msg m;
+
+	(void)state;
+	assert_int_equal(stun_build_request(buf, sizeof(buf), tid1,
+	    STUN_CHANGE_IP | STUN_CHANGE_PORT, 0, 0), 28);
+	parse_ok(buf, 28, &m);
+	assert_true(m.has_change);
+	assert_int_equal(m.change, STUN_CHANGE_IP | STUN_CHANGE_PORT);
+	assert_int_equal(m.response_port, 0);
+	/* no attribute: nothing */
+	assert_int_equal(stun_build_request(buf, sizeof(buf), tid1, 0, 0, 1),
+	    28);
+	parse_ok(buf, 28, &m);
+	assert_false(m.has_change);
+	assert_int_equal(m.change, 0);
+	/* bits other than A and B mean nothing */
+	assert_int_equal(stun_build_request(buf, sizeof(buf), tid1,
+	    STUN_CHANGE_IP, 0, 0), 28);
+	buf[27] = 0xff;
+	buf[24] = 0x80;
+	parse_ok(buf, 28, &m);
+	assert_int_equal(m.change, STUN_CHANGE_IP | STUN_CHANGE_PORT);
+	/* of two CHANGE-REQUESTs the first counts */
+	assert_int_equal(stun_build_request(buf, sizeof(buf), tid1,
+	    STUN_CHANGE_PORT, 0, 0), 28);
+	memcpy(buf + 28, buf + 20, 8);
+	buf[35] = STUN_CHANGE_IP;
+	buf[3] = 16;
+	parse_ok(buf, 36, &m);
+	assert_int_equal(m.change, STUN_CHANGE_PORT);
+	/* wrong lengths, port 0 */
+	assert_int_equal(stun_build_request(buf, sizeof(buf), tid1,
+	    STUN_CHANGE_PORT, 0, 0), 28);
+	buf[23] = 8;
+	buf[3] = 12;
+	memset(buf + 28, 0, 4);
+	parse_fails(buf, 32, "CHANGE-REQUEST length not 4");
+	assert_int_equal(stun_build_request(buf, sizeof(buf), tid1, 0, 9, 0),
+	    28);
+	buf[24] = buf[25] = 0;
+	parse_fails(buf, 28, "RESPONSE-PORT 0");
+	assert_int_equal(stun_build_request(buf, sizeof(buf), tid1, 0, 9, 0),
+	    28);
+	buf[23] = 8;
+	buf[3] = 12;
+	memset(buf + 28, 0, 4);
+	parse_fails(buf, 32, "RESPONSE-PORT length not 4");
+}
+
+static struct sockaddr_storage
+mk_sa(int family, const char *ip, uint16_t port)
+{
+	struct sockaddr_storage ss;
+
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		struct sockaddr_in sin;
+
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons(port);
+		assert_int_equal(inet_pton(AF_INET, ip, &sin.sin_addr), 1);
+		memcpy(&ss, &sin, sizeof(sin));
+	} else {
+		struct sockaddr_in6 sin6;
+
+		memset(&sin6, 0, sizeof(sin6));
+		sin6.sin6_family = AF_INET6;
+		sin6.sin6_port = htons(port);
+		assert_int_equal(inet_pton(AF_INET6, ip, &sin6.sin6_addr), 1);
+		memcpy(&ss, &sin6, sizeof(sin6));
+	}
+	return ss;
+}
+
+/*
+ * A server's answer, against RFC 5769 2.2 and 2.3: the same ID, address
+ * and SOFTWARE give the vectors' XOR-MAPPED-ADDRESS bytes exactly (the
+ * vectors' MESSAGE-INTEGRITY is not built here), and parse back to the
+ * same addresses.
+ */
+static void
+test_build_success_rfc5769(void **state)
+{
+	struct sockaddr_storage v4 = mk_sa(AF_INET, "192.0.2.1", 32853);
+	struct sockaddr_storage v6 = mk_sa(AF_INET6,
+	    "2001:db8:1234:5678:11:2233:4455:6677", 32853);
+	struct stun_answer_spec a;
+	struct stun_msg m;
+	uint8_t buf[256];
+	int n;
+	size_t l;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.method = STUN_BINDING;
+	a.tid = rfc_tid;
+	a.mapped = &v4;
+	a.software = "test vector";
+	n = stun_build_success(buf, sizeof(buf), &a);
+	/* header, XOR-MAPPED-ADDRESS (12), SOFTWARE (4 + 12) */
+	assert_int_equal(n, 20 + 12 + 16);
+	assert_memory_equal(buf, "\x01\x01\x00\x1c\x21\x12\xa4\x42", 8);
+	assert_memory_equal(buf + 8, rfc_tid, STUN_TID_LEN);
+	/* rfc_ipv4: SOFTWARE at 20, XOR-MAPPED-ADDRESS at 36 */
+	assert_memory_equal(buf + 20, rfc_ipv4 + 36, 12);
+	/* SOFTWARE's header and text; the vector pads with a space, we with 0 */
+	assert_memory_equal(buf + 32, rfc_ipv4 + 20, 4 + 11);
+	assert_int_equal(buf[32 + 15], 0);
+	parse_ok(buf, (size_t)n, &m);
+	assert_int_equal(m.cls, STUN_SUCCESS);
+	assert_int_equal(m.method, STUN_BINDING);
+	assert_memory_equal(m.tid, rfc_tid, STUN_TID_LEN);
+	assert_sa(&m.xor_mapped, "192.0.2.1:32853");
+	assert_string_equal(m.software, "test vector");
+	assert_false(m.has_fingerprint);
+	assert_no_sa(&m.mapped);
+	assert_no_sa(&m.origin);
+	assert_no_sa(&m.other);
+
+	a.mapped = &v6;
+	n = stun_build_success(buf, sizeof(buf), &a);
+	assert_int_equal(n, 20 + 24 + 16);
+	assert_memory_equal(buf + 20, rfc_ipv6 + 36, 24);
+	parse_ok(buf, (size_t)n, &m);
+	assert_sa(&m.xor_mapped,
+	    "[2001:db8:1234:5678:11:2233:4455:6677]:32853");
+
+	/* every room too small is refused */
+	for (l = 0; l < (size_t)n; l++)
+		assert_int_equal(stun_build_success(buf, l, &a), -1);
+}
+
+/* All the attributes of an RFC 5780 answer, FINGERPRINT right. */
+static void
+test_build_success_rfc5780(void **state)
+{
+	struct sockaddr_storage peer = mk_sa(AF_INET, "198.51.100.7", 40000);
+	struct sockaddr_storage origin = mk_sa(AF_INET, "203.0.113.31", 3480);
+	struct sockaddr_storage other = mk_sa(AF_INET, "203.0.113.31", 3481);
+	struct sockaddr_storage bad;
+	struct stun_answer_spec a;
+	struct stun_msg m;
+	uint8_t buf[256];
+	int n;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.method = STUN_BINDING;
+	a.tid = tid1;
+	a.mapped = &peer;
+	a.legacy_mapped = 1;
+	a.origin = &origin;
+	a.other = &other;
+	a.software = "x";
+	a.fingerprint = 1;
+	n = stun_build_success(buf, sizeof(buf), &a);
+	assert_int_equal(n, 20 + 4 * 12 + 8 + 8);
+	assert_int_equal(stun_frame_len(buf, (size_t)n), n);
+	parse_ok(buf, (size_t)n, &m);
+	assert_int_equal(m.cls, STUN_SUCCESS);
+	assert_sa(&m.xor_mapped, "198.51.100.7:40000");
+	assert_sa(&m.mapped, "198.51.100.7:40000");
+	assert_sa(&m.origin, "203.0.113.31:3480");
+	assert_sa(&m.other, "203.0.113.31:3481");
+	assert_string_equal(m.software, "x");
+	assert_true(m.has_fingerprint);
+	/* MAPPED-ADDRESS is not XORed: the port in clear */
+	assert_int_equal(buf[32 + 6], 40000 >> 8);
+	assert_int_equal(buf[32 + 7], 40000 & 0xff);
+	/* one bit changed: the FINGERPRINT no longer holds */
+	buf[31] ^= 1;	/* the mapped address's last byte */
+	parse_fails(buf, (size_t)n, "bad FINGERPRINT");
+
+	/* an address of no family is refused */
+	memset(&bad, 0, sizeof(bad));
+	a.other = &bad;
+	assert_int_equal(stun_build_success(buf, sizeof(buf), &a), -1);
+	a.other = NULL;
+	a.mapped = &bad;
+	assert_int_equal(stun_build_success(buf, sizeof(buf), &a), -1);
+	a.mapped = NULL;
+	assert_int_equal(stun_build_success(buf, sizeof(buf), &a), -1);
+}
+
+static void
+test_build_error(void **state)
+{
+	static const uint16_t unknown[2] = { 0x0024, 0x0003 };
+	struct stun_msg m;
+	uint8_t buf[256];
+	int n;
+	size_t l;
+
+	(void)state;
+	n = stun_build_error(buf, sizeof(buf), STUN_BINDING, tid1, 420,
+	    "Unknown Attribute", unknown, 2, "sw", 1);
+	/* ERROR-CODE 4 + 24, UNKNOWN-ATTRIBUTES 4 + 4, SOFTWARE 4 + 4, FINGERPRINT 8 */
+	assert_int_equal(n, 20 + 28 + 8 + 8 + 8);
+	assert_memory_equal(buf, "\x01\x11", 2);
+	assert_memory_equal(buf + 20, "\x00\x09\x00\x15\x00\x00\x04\x14"
+	    "Unknown Attribute\0\0\0", 28);
+	assert_memory_equal(buf + 48, "\x00\x0a\x00\x04\x00\x24\x00\x03", 8);
+	parse_ok(buf, (size_t)n, &m);
+	assert_int_equal(m.cls, STUN_ERROR);
+	assert_int_equal(m.method, STUN_BINDING);
+	assert_int_equal(m.error_code, 420);
+	assert_string_equal(m.error_reason, "Unknown Attribute");
+	assert_string_equal(m.software, "sw");
+	assert_true(m.has_fingerprint);
+	for (l = 0; l < (size_t)n; l++)
+		assert_int_equal(stun_build_error(buf, l, STUN_BINDING, tid1,
+		    420, "Unknown Attribute", unknown, 2, "sw", 1), -1);
+	/* an odd count is padded; no reason, no SOFTWARE */
+	n = stun_build_error(buf, sizeof(buf), STUN_BINDING, tid1, 400, NULL,
+	    unknown, 1, NULL, 0);
+	assert_int_equal(n, 20 + 8 + 8);
+	assert_memory_equal(buf + 28, "\x00\x0a\x00\x02\x00\x24\x00\x00", 8);
+	parse_ok(buf, (size_t)n, &m);
+	assert_int_equal(m.error_code, 400);
+	assert_string_equal(m.error_reason, "");
+	/* codes out of range, too many unknowns */
+	assert_int_equal(stun_build_error(buf, sizeof(buf), STUN_BINDING, tid1,
+	    299, NULL, NULL, 0, NULL, 0), -1);
+	assert_int_equal(stun_build_error(buf, sizeof(buf), STUN_BINDING, tid1,
+	    700, NULL, NULL, 0, NULL, 0), -1);
+	assert_int_equal(stun_build_error(buf, sizeof(buf), STUN_BINDING, tid1,
+	    420, NULL, NULL, 1, NULL, 0), -1);
+	assert_int_equal(stun_build_error(buf, sizeof(buf), STUN_BINDING, tid1,
+	    420, NULL, unknown, STUN_MAX_UNKNOWN + 1, NULL, 0), -1);
+	/* 699 and 300 are the edges */
+	n = stun_build_error(buf, sizeof(buf), STUN_BINDING, tid1, 699, NULL,
+	    NULL, 0, NULL, 0);
+	parse_ok(buf, (size_t)n, &m);
+	assert_int_equal(m.error_code, 699);
 }
 
 static void
@@ -1500,6 +1746,10 @@ main(void)
 		cmocka_unit_test(test_unknown),
 		cmocka_unit_test(test_build_binding),
 		cmocka_unit_test(test_build_response_port),
+		cmocka_unit_test(test_parse_change),
+		cmocka_unit_test(test_build_success_rfc5769),
+		cmocka_unit_test(test_build_success_rfc5780),
+		cmocka_unit_test(test_build_error),
 		cmocka_unit_test(test_frame_len),
 		CT("binding-success.bin"),
 		CT("binding-success-fingerprint.bin"),
