@@ -103,8 +103,8 @@
 # 203.0.113.3.
 #
 # 203.0.113.5, .6 and .101 (LAB_WAN2_IP) are put on the wan namespace's eth0
-# only when their server starts (.101: lab_nat_peer_start): tests/integration/wanaddr.sh moves the router's WAN address
-# to 203.0.113.5.
+# only when their server starts (.101: lab_nat_peer_start):
+# tests/integration/wanaddr.sh moves the router's WAN address to 203.0.113.5.
 #
 # Everything stays inside these namespaces: no namespace has a route to any
 # address outside 192.168.77.0/24 and 203.0.113.0/24 (and 192.168.88.0/24 or
