@@ -1000,10 +1000,13 @@ lab_flush_conntrack() { lab_rtr conntrack -F >/dev/null 2>&1; return 0; }
 # W:x: from the outside it is indistinguishable from a cone NAT for H (only
 # for ports H has used, so unsolicited packets to other ports, e.g. the
 # answers to miniupnpd's own STUN check on the router's random ports, are not
-# stolen).  The ports the router serves itself are never redirected: UDP
-# 1900 (SSDP), 5351 (PCP, NAT-PMP) and 5350, TCP $LAB_HTTP_PORT (miniupnpd's
-# HTTP); miniupnpd binds them on every address, the WAN one included.  eif
-# and adf leave TCP to conntrack (a home router's usual full cone: UDP only).
+# stolen).  The ports miniupnpd serves are never redirected: UDP 1900
+# (SSDP), 5351 (PCP, NAT-PMP), TCP $LAB_HTTP_PORT (HTTP).  It listens on the
+# LAN side only (ss: 1900 and $LAB_HTTP_PORT bound to the bridge, 5351 and a
+# random UDP port to 192.168.77.1), so no inbound packet for the WAN address
+# is meant for it; the exclusion only keeps a LAN host from ever being handed
+# those ports.  eif and adf leave TCP to conntrack (a home router's usual
+# full cone: UDP only).
 # Not modelled: another LAN host using the same port (the masquerade then
 # still keeps x toward other destinations, and the DNAT would still name H).
 lab_nat_mode() {
@@ -1086,7 +1089,7 @@ lab_nat_where() {
 # lab_nat_own_ports udp|tcp: the ports the NAT serves itself, never redirected
 lab_nat_own_ports() {
 	case $1 in
-	udp) echo "1900, 5350, 5351" ;;
+	udp) echo "1900, 5351" ;;
 	tcp) echo "$LAB_HTTP_PORT" ;;
 	esac
 }
