@@ -122,6 +122,14 @@ probe eif "${stun[@]}"
 check "full-cone NAT: filtering endpoint-independent" nat.filtering endpoint-independent
 check "full-cone NAT: mapping endpoint-independent" nat.mapping endpoint-independent
 
+# The full cone for TCP too: the UDP verdicts stay, STUN over TCP still works.
+lab_nat_mode cone || tap_fail "nat mode cone"
+probe cone "${stun[@]}"
+check "full cone, UDP and TCP: filtering endpoint-independent" nat.filtering endpoint-independent
+check "full cone, UDP and TCP: mapping endpoint-independent" nat.mapping endpoint-independent
+check "full cone, UDP and TCP: the address seen over TCP" stun_tcp \
+    "$LAB_RTR_WAN_IP:$(jget stun_tcp | sed 's/.*://')"
+
 # Without OTHER-ADDRESS (two plain servers): the mapping, not the filtering.
 lab_nat_mode default || tap_fail "nat mode default"
 lab_stun_liar_start good || tap_fail "the fake STUN server starts"
@@ -143,6 +151,10 @@ lab_nat_mode eif || tap_fail "nat mode eif"
 probe noproto-eif "${stun[@]}"
 check "no protocol, full-cone NAT: a STUN-kept port is the way" means stun
 check "no protocol, full-cone NAT: reachable" reachable true
+
+lab_nat_mode cone || tap_fail "nat mode cone"
+probe noproto-cone "${stun[@]}"
+check "no protocol, full cone for UDP and TCP: a STUN-kept port is the way" means stun
 
 lab_nat_mode adf || tap_fail "nat mode adf"
 probe noproto-adf "${stun[@]}"

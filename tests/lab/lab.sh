@@ -61,15 +61,28 @@
 #   behaviour toward LAN host 192.168.77.10 (isp: toward the router):
 #     default  what lab_init sets: masquerade, i.e. endpoint-independent
 #              mapping (Linux keeps the source port when it is free) and
-#              address-and-port-dependent filtering (conntrack)
+#              address-and-port-dependent filtering (conntrack), for UDP and
+#              TCP (a "port-restricted cone")
 #     random   masquerade fully-random: address-and-port-dependent mapping,
-#              a new external port per destination
-#     eif      endpoint-independent filtering (full cone): UDP from anyone
-#              to a port the host sent from is let in (see lab_nat_mode)
-#     adf      address-dependent filtering: UDP to port x from any port of
-#              an address the host sent to from x is let in
-#   miniupnpd's chains are left alone and keep precedence; TCP is never let in
-#   unsolicited; the namespace's UDP conntrack entries are deleted.
+#              a new external port per destination (a "symmetric" NAT)
+#     cone     full cone for UDP and TCP: endpoint-independent filtering,
+#              inbound from anyone to a port the host sent from (that
+#              protocol) goes to the host's same port
+#     restricted  address-restricted cone for UDP and TCP: address-dependent
+#              filtering, inbound to port x from any port of an address the
+#              host sent to from x
+#     eif      the full cone for UDP only; TCP as in default
+#     adf      the address-restricted cone for UDP only; TCP as in default
+#   miniupnpd's chains are left alone and keep precedence; the namespace's
+#   UDP conntrack entries are deleted (see lab_nat_mode for the rules).
+# lab_nat_udp_timeout SECONDS|default [rtr|isp]: UDP bindings of that NAT die
+#   SECONDS after their last packet (conntrack and the cone's filter).
+# lab_nat_flush [rtr|isp]: that NAT forgets every binding (conntrack and the
+#   cone's filter), as after a reboot.
+# lab_nat_peer_start, lab_nat_hold, lab_nat_knock: a peer A on the WAN
+#   ($LAB_WAN_IP:$LAB_NAT_PEER_PORT), a LAN host holding a binding to it, and
+#   a stranger B ($LAB_WAN2_IP) knocking on the binding's public port
+#   (tests/lab/nat-peer.py; see lab_nat_peer_start).
 # lab_echo_start: HTTP echo server (tests/lab/echo-server.py) on
 #   203.0.113.5:80 in the wan namespace: GET / -> the client's address and a
 #   newline, /garbage -> "hello" and a newline, /slow -> the address after
@@ -91,9 +104,9 @@
 # picks the address after the first listening one.  A prober must start from
 # 203.0.113.3.
 #
-# 203.0.113.5 and .6 are put on the wan namespace's eth0 only when their
-# server starts: tests/integration/wanaddr.sh moves the router's WAN address
-# to 203.0.113.5.
+# 203.0.113.5, .6 and .101 (LAB_WAN2_IP) are put on the wan namespace's eth0
+# only when their server starts (.101: lab_nat_peer_start):
+# tests/integration/wanaddr.sh moves the router's WAN address to 203.0.113.5.
 #
 # Everything stays inside these namespaces: no namespace has a route to any
 # address outside 192.168.77.0/24 and 203.0.113.0/24 (and 192.168.88.0/24 or
@@ -139,7 +152,11 @@ LAB_ISP_LAN_IF=lan0		# in the isp namespace, toward the router
 LAB_ISP_WAN_IF=wan0		# in the isp namespace, toward the wan namespace
 LAB_NAT_MODE=default		# set by lab_nat_mode (router)
 LAB_ISP_NAT_MODE=default	# set by lab_nat_mode MODE isp
-LAB_NAT_TIMEOUT=30		# s an eif/adf filter entry lives after the last packet out
+LAB_NAT_TIMEOUT=30		# s a UDP filter entry (eif, adf, cone, restricted)
+				# lives after the last packet out
+LAB_NAT_TCP_TIMEOUT=120		# the same for TCP (cone, restricted)
+LAB_NAT_PEER_PORT=7100		# the peer A of lab_nat_peer_start, on $LAB_WAN_IP
+LAB_WAN2_IP=203.0.113.101	# the stranger B of lab_nat_knock (wan namespace)
 LAB_NAT_CTMARK=0x6c6162		# conntrack mark of flows lab_nat_mode let in
 # IPv6 (LAB_IPV6=1 before lab_init): documentation prefixes (RFC 3849), no NAT
 LAB_LAN6_NET=2001:db8:77::/64
@@ -954,56 +971,60 @@ lab_flush_conntrack() { lab_rtr conntrack -F >/dev/null 2>&1; return 0; }
 # lab_nat_mode MODE [rtr|isp]: set the NAT behaviour of the router (default)
 # or of the isp namespace (LAB_UPSTREAM) toward its one inside host: the LAN
 # host 192.168.77.10 for the router, the router's WAN address for the isp.
-# MODE is default, random, eif or adf (see the header).  Sets LAB_NAT_MODE or
-# LAB_ISP_NAT_MODE.  miniupnpd's chains are not touched and keep precedence:
-# their DNAT runs at prerouting priority -100, ours at -90, and nftables NAT
-# uses the first binding made.  The namespace's UDP conntrack entries are
-# deleted, so no UDP binding made under the previous mode outlives the switch
-# (TCP connections live on: a NATed one would break without its entry).
+# MODE is default, random, eif, adf, cone or restricted (see the header).
+# Sets LAB_NAT_MODE or LAB_ISP_NAT_MODE.  miniupnpd's chains are not touched
+# and keep precedence: their DNAT runs at prerouting priority -100, ours at
+# -90, and nftables NAT uses the first binding made.  The namespace's UDP
+# conntrack entries are deleted, so no UDP binding made under the previous
+# mode outlives the switch (TCP connections live on: a NATed one would break
+# without its entry); the filter sets start empty.
 #
-# eif and adf are built on the default masquerade, which keeps the source
-# port while it is free: the internal endpoint H:x is mapped to W:x (W the
-# NAT's outside address) for every destination (endpoint-independent
-# mapping).  What a full-cone NAT adds is the filter: once H:x has sent
-# anything out, anyone may send to W:x and reach H:x.  eif does exactly that
-# for one host, in the table $LAB_NFT_MODE_TABLE:
-#   - each UDP datagram H sends out puts its source port x in a set (entries
-#     live $LAB_NAT_TIMEOUT s after the last one: the mapping's lifetime);
-#   - inbound UDP to W:x from anywhere, x in the set, is DNATed to H:x (the
-#     same port, as the mapping is W:x <-> H:x) and gets conntrack mark
-#     $LAB_NAT_CTMARK, which the forward chain accepts before its rejects.
+# The filtering modes are built on the default masquerade, which keeps the
+# source port while it is free: the internal endpoint H:x is mapped to W:x
+# (W the NAT's outside address) for every destination (endpoint-independent
+# mapping).  What a cone NAT adds is the filter: once H:x has sent anything
+# out, anyone (eif, cone), or any port of an address H:x sent to (adf,
+# restricted), may send to W:x and reach H:x.  In the table
+# $LAB_NFT_MODE_TABLE, per protocol P (udp; and tcp for cone, restricted):
+#   - each P packet H sends out (forwarded, so not to the NAT itself) puts its
+#     source port x in the set open_P (adf: the pair destination address . x);
+#     an entry lives a while after the last packet out: the mapping's
+#     lifetime, for UDP $LAB_NAT_TIMEOUT s (lab_nat_udp_timeout changes it),
+#     for TCP $LAB_NAT_TCP_TIMEOUT s (the lab's conntrack timeout of an
+#     established connection);
+#   - the first packet of a new inbound P flow to W:x (a TCP SYN, or any
+#     packet conntrack picks up), x in the set (adf: from that address), is
+#     DNATed to H:x (the same port, as the mapping is W:x <-> H:x) and gets
+#     conntrack mark $LAB_NAT_CTMARK, which the forward chain accepts before
+#     its rejects.  A TCP connection then needs a listener on H:x: the one
+#     connection out and the listener share x by SO_REUSEADDR/SO_REUSEPORT.
 # The reply direction of that new flow is H:x -> remote, translated back to
-# W:x: from the outside it is indistinguishable from a full-cone NAT for H
-# (only for ports H has used, so unsolicited datagrams to other ports, e.g.
-# miniupnpd's own STUN check on the router's random ports, are not stolen).
-# Not for UDP 5351, 1900 and 5000 (miniupnpd's), never for TCP: the forward
-# chain still refuses unsolicited TCP.  adf is the same with the set keyed
-# by (remote address, x): inbound UDP from any port of an address H:x sent
-# to.  Not modelled: another LAN host using the same port (the masquerade
-# then picks another external port and the DNAT would still name H).
+# W:x: from the outside it is indistinguishable from a cone NAT for H (only
+# for ports H has used, so unsolicited packets to other ports, e.g. the
+# answers to miniupnpd's own STUN check on the router's random ports, are not
+# stolen).  The ports miniupnpd serves are never redirected: UDP 1900
+# (SSDP), 5351 (PCP, NAT-PMP), TCP $LAB_HTTP_PORT (HTTP).  It listens on the
+# LAN side only (ss: 1900 and $LAB_HTTP_PORT bound to the bridge, 5351 and a
+# random UDP port to 192.168.77.1), so no inbound packet for the WAN address
+# is meant for it; the exclusion only keeps a LAN host from ever being handed
+# those ports.  eif and adf leave TCP to conntrack (a home router's usual
+# full cone: UDP only).
+# Not modelled: another LAN host using the same port (the masquerade then
+# still keeps x toward other destinations, and the DNAT would still name H).
 lab_nat_mode() {
 	local mode=$1 where=${2:-rtr} ns host wanip net lanif wanif
-	local masq settype="" key="" match=""
+	local masq filter="" protos="" p settype key match secs
 	[ -n "$LAB_DIR" ] || { lab_log "lab_init first"; return 1; }
-	case $where in
-	rtr)	ns=$LAB_NS_RTR host=$LAB_LAN_IP wanip=$LAB_RTR_WAN_IP
-		net=$LAB_LAN_NET lanif=$LAB_RTR_LAN_IF wanif=$LAB_RTR_WAN_IF ;;
-	isp)	if [ -z "$LAB_ISP_NET" ]; then
-			lab_log "lab_nat_mode: no isp (LAB_UPSTREAM=private or shared)"
-			return 1
-		fi
-		ns=$LAB_NS_ISP host=$LAB_RTR_WAN_IP wanip=$LAB_PUBLIC_IP
-		net=$LAB_ISP_NET lanif=$LAB_ISP_LAN_IF wanif=$LAB_ISP_WAN_IF ;;
-	*)	lab_log "lab_nat_mode: rtr or isp, not '$where'"; return 1 ;;
-	esac
+	lab_nat_where "$where" || return 1
 	masq="oifname \"$wanif\" ip saddr $net masquerade"
 	case $mode in
 	default) ;;
 	random)	masq="$masq fully-random" ;;
-	eif)	settype=inet_service key="udp sport" match="udp dport" ;;
-	adf)	settype="ipv4_addr . inet_service" key="ip daddr . udp sport"
-		match="ip saddr . udp dport" ;;
-	*)	lab_log "lab_nat_mode: default, random, eif or adf, not '$mode'"
+	eif)	filter=eif protos=udp ;;
+	adf)	filter=adf protos=udp ;;
+	cone)	filter=eif protos="udp tcp" ;;
+	restricted) filter=adf protos="udp tcp" ;;
+	*)	lab_log "lab_nat_mode: default, random, eif, adf, cone or restricted, not '$mode'"
 		return 1 ;;
 	esac
 	{
@@ -1013,29 +1034,165 @@ lab_nat_mode() {
 		echo "add rule inet $LAB_NFT_NAT_TABLE $LAB_NFT_MASQ_CHAIN $masq"
 		echo "table inet $LAB_NFT_MODE_TABLE { }"
 		echo "delete table inet $LAB_NFT_MODE_TABLE"
-		if [ -n "$settype" ]; then
+		if [ -n "$filter" ]; then
 			echo "add rule inet $LAB_NFT_TABLE $LAB_NFT_MODE_FWD_CHAIN" \
 			    "ct mark $LAB_NAT_CTMARK accept"
-			cat <<NFT
-table inet $LAB_NFT_MODE_TABLE {
-	set open {
-		type $settype; flags dynamic,timeout; timeout ${LAB_NAT_TIMEOUT}s;
-	}
-	chain track {
-		type filter hook forward priority -10; policy accept;
-		iifname "$lanif" oifname "$wanif" ip saddr $host udp sport != { 5351, 1900, 5000 } update @open { $key }
-	}
-	chain inbound {
-		type nat hook prerouting priority -90; policy accept;
-		iifname "$wanif" ip daddr $wanip udp dport != { 5351, 1900, 5000 } $match @open ct mark set $LAB_NAT_CTMARK dnat ip to $host
-	}
-}
-NFT
+			echo "table inet $LAB_NFT_MODE_TABLE {"
+			for p in $protos; do
+				settype=inet_service
+				[ "$filter" = adf ] && settype="ipv4_addr . inet_service"
+				secs=$LAB_NAT_TCP_TIMEOUT
+				[ "$p" = udp ] && secs=$(lab_nat_udp_secs "$where")
+				echo "	set open_$p { type $settype; flags dynamic,timeout; timeout ${secs}s; }"
+			done
+			echo "	chain track {"
+			echo "		type filter hook forward priority -10; policy accept;"
+			for p in $protos; do
+				key="$p sport"
+				[ "$filter" = adf ] && key="ip daddr . $p sport"
+				echo "		iifname \"$lanif\" oifname \"$wanif\" ip saddr $host" \
+				    "$p sport != { $(lab_nat_own_ports "$p") } update @open_$p { $key }"
+			done
+			echo "	}"
+			echo "	chain inbound {"
+			echo "		type nat hook prerouting priority -90; policy accept;"
+			for p in $protos; do
+				match="$p dport"
+				[ "$filter" = adf ] && match="ip saddr . $p dport"
+				echo "		iifname \"$wanif\" ip daddr $wanip" \
+				    "$p dport != { $(lab_nat_own_ports "$p") } $match @open_$p" \
+				    "ct mark set $LAB_NAT_CTMARK dnat ip to $host"
+			done
+			echo "	}"
+			echo "}"
 		fi
 	} | ip netns exec "$ns" nft -f - || { lab_log "lab_nat_mode $mode failed"; return 1; }
 	ip netns exec "$ns" conntrack -D -p udp >/dev/null 2>&1
 	if [ "$where" = isp ]; then LAB_ISP_NAT_MODE=$mode; else LAB_NAT_MODE=$mode; fi
 	return 0
+}
+
+# lab_nat_where rtr|isp: set ns, host, wanip, net, lanif and wanif (locals of
+# the caller) for the router's NAT or the isp's.
+lab_nat_where() {
+	case $1 in
+	rtr)	ns=$LAB_NS_RTR host=$LAB_LAN_IP wanip=$LAB_RTR_WAN_IP
+		net=$LAB_LAN_NET lanif=$LAB_RTR_LAN_IF wanif=$LAB_RTR_WAN_IF ;;
+	isp)	if [ -z "$LAB_ISP_NET" ]; then
+			lab_log "lab_nat_mode: no isp (LAB_UPSTREAM=private or shared)"
+			return 1
+		fi
+		ns=$LAB_NS_ISP host=$LAB_RTR_WAN_IP wanip=$LAB_PUBLIC_IP
+		net=$LAB_ISP_NET lanif=$LAB_ISP_LAN_IF wanif=$LAB_ISP_WAN_IF ;;
+	*)	lab_log "lab_nat_mode: rtr or isp, not '$1'"; return 1 ;;
+	esac
+}
+
+# lab_nat_own_ports udp|tcp: the ports the NAT serves itself, never redirected
+lab_nat_own_ports() {
+	case $1 in
+	udp) echo "1900, 5351" ;;
+	tcp) echo "$LAB_HTTP_PORT" ;;
+	esac
+}
+
+# lab_nat_udp_secs rtr|isp: the lifetime of a UDP filter entry there
+lab_nat_udp_secs() {
+	local f="$LAB_DIR/nat-udp-timeout.$1"
+	if [ -s "$f" ]; then cat "$f"; else echo "$LAB_NAT_TIMEOUT"; fi
+}
+
+# lab_nat_udp_timeout SECONDS|default [rtr|isp]: a NAT (the router's, or the
+# isp's) whose UDP bindings die SECONDS (1-600) after their last packet:
+# conntrack's UDP timeouts there (unreplied and stream both, so every UDP
+# flow lives SECONDS after its last packet, either way) and the lifetime of
+# a UDP filter entry (refreshed by packets out only) of the filtering modes.
+# "default" goes back to the lab's (lab_conntrack_timeouts; $LAB_NAT_TIMEOUT
+# for the filter).  The current mode is set again (lab_nat_mode: the UDP
+# conntrack entries go, the filter sets start empty).  Until lab_init.
+lab_nat_udp_timeout() {
+	local secs=$1 where=${2:-rtr} ns host wanip net lanif wanif mode
+	[ -n "$LAB_DIR" ] || { lab_log "lab_init first"; return 1; }
+	lab_nat_where "$where" || return 1
+	case $secs in
+	default)
+		rm -f "$LAB_DIR/nat-udp-timeout.$where"
+		lab_conntrack_timeouts "$ns" ;;
+	[1-9]|[1-9][0-9]|[1-5][0-9][0-9]|600)
+		ip netns exec "$ns" sysctl -qw \
+		    net.netfilter.nf_conntrack_udp_timeout="$secs" \
+		    net.netfilter.nf_conntrack_udp_timeout_stream="$secs" \
+		    >/dev/null || { lab_log "lab_nat_udp_timeout: sysctl failed"; return 1; }
+		echo "$secs" >"$LAB_DIR/nat-udp-timeout.$where" || return 1 ;;
+	*)	lab_log "lab_nat_udp_timeout: 1-600 or default, not '$secs'"
+		return 1 ;;
+	esac
+	mode=$LAB_NAT_MODE
+	[ "$where" = isp ] && mode=$LAB_ISP_NAT_MODE
+	lab_nat_mode "$mode" "$where"
+}
+
+# lab_nat_flush [rtr|isp]: the NAT loses every binding, as a router that
+# rebooted or dropped its state: the filter sets of the mode are emptied and
+# conntrack is flushed (lab_flush_conntrack, for the router, leaves the sets).
+# Inbound traffic then gets in only once the inside host sent again (a TCP
+# connection it keeps is picked up by conntrack from its next packet).
+lab_nat_flush() {
+	local where=${1:-rtr} ns host wanip net lanif wanif p
+	[ -n "$LAB_DIR" ] || { lab_log "lab_init first"; return 1; }
+	lab_nat_where "$where" || return 1
+	for p in udp tcp; do
+		ip netns exec "$ns" nft list set inet "$LAB_NFT_MODE_TABLE" \
+		    "open_$p" >/dev/null 2>&1 || continue
+		ip netns exec "$ns" nft flush set inet "$LAB_NFT_MODE_TABLE" \
+		    "open_$p" || { lab_log "lab_nat_flush: open_$p"; return 1; }
+	done
+	ip netns exec "$ns" conntrack -F >/dev/null 2>&1
+	return 0
+}
+
+# Three parties of a binding (tests/lab/nat-peer.py; see its usage):
+# lab_nat_peer_start: the peer A, $LAB_WAN_IP:$LAB_NAT_PEER_PORT (UDP and
+#   TCP) in the wan namespace, answering "seen ADDR:PORT"; also puts the
+#   stranger's address $LAB_WAN2_IP on the wan namespace and lifts the ICMP
+#   rate limit of the router (and isp).  Once per lab.
+# lab_nat_hold NAME udp|tcp PORT [-e SECONDS] [-q]: the LAN host holds a
+#   binding from PORT to A (log $LAB_DIR/NAME.log; LAB_BG_PID is its pid:
+#   kill -USR1 makes it send again); returns once it sent its first hello.
+# lab_nat_knock udp|tcp PORT TOKEN [FROM_IP [SECONDS]]: from the wan
+#   namespace (FROM_IP: $LAB_WAN2_IP by default), a knock on
+#   $LAB_PUBLIC_IP:PORT from a fresh port; prints what nat-peer.py knock
+#   says; 0 when the LAN host answered.
+lab_nat_peer_start() {
+	[ -n "$LAB_DIR" ] || { lab_log "lab_init first"; return 1; }
+	if [ -n "${LAB_NAT_PEER_PID:-}" ] && lab_ours "$LAB_NS_WAN" "$LAB_NAT_PEER_PID"; then
+		return 0
+	fi
+	lab_wan_addr "$LAB_WAN2_IP" || return 1
+	# every refused knock told at once: no ICMP rate limit on the NATs
+	# (a burst of 6 per destination, then one a second, by default)
+	lab_rtr sysctl -qw net.ipv4.icmp_ratelimit=0 >/dev/null || return 1
+	if [ -n "$LAB_ISP_NET" ]; then
+		lab_isp sysctl -qw net.ipv4.icmp_ratelimit=0 >/dev/null || return 1
+	fi
+	lab_bg nat-peer "$LAB_NS_WAN" python3 "$LAB_HERE/nat-peer.py" peer \
+	    "$LAB_WAN_IP" "$LAB_NAT_PEER_PORT"
+	LAB_NAT_PEER_PID=$LAB_BG_PID
+	lab_bg_listening nat-peer
+}
+
+lab_nat_hold() {
+	local name=$1
+	shift
+	[ -n "$LAB_DIR" ] || { lab_log "lab_init first"; return 1; }
+	lab_bg "$name" "$LAB_NS_LAN" python3 "$LAB_HERE/nat-peer.py" host \
+	    "$1" "$2" "$LAB_WAN_IP" "$LAB_NAT_PEER_PORT" "${@:3}"
+	lab_bg_listening "$name"
+}
+
+lab_nat_knock() {
+	lab_wan timeout 10 python3 "$LAB_HERE/nat-peer.py" knock "$1" \
+	    "$LAB_PUBLIC_IP" "$2" "$3" -b "${4:-$LAB_WAN2_IP}" -t "${5:-2}"
 }
 
 # lab_need_python: exit 77 (automake SKIP) without python3 (the echo server,

@@ -2,8 +2,11 @@
 # selftest.sh - TAP test of the lab itself: miniupnpd behind NAT, STUN by
 # coturn, mappings made with upnpc and natpmpc reach LAN services from the WAN;
 # coturn's RFC 5780 answers; the NAT behaviours of lab_nat_mode seen by a STUN
-# client (tests/lab/stun-probe.py); the echo service; each stun-liar mode;
-# the double-NAT and carrier-grade-NAT topologies (LAB_UPSTREAM).
+# client (tests/lab/stun-probe.py) and end to end: a LAN host's UDP and TCP
+# bindings knocked on from the WAN (tests/lab/nat-peer.py) in every mode, a
+# lost binding (lab_nat_flush), a 10 s UDP timeout (lab_nat_udp_timeout); the
+# echo service; each stun-liar mode; the double-NAT and carrier-grade-NAT
+# topologies (LAB_UPSTREAM), the first with an outer full cone.
 
 # shellcheck disable=SC2317,SC2016
 # (helpers run through ok/nok; eval strings expand later, on purpose)
@@ -234,7 +237,154 @@ upstream() {
 	    eval 'lab_echo_start && echo_is / "$PUB"'
 }
 
-echo "1..68"
+# ---- the filtering modes end to end (tests/lab/nat-peer.py) ----
+# The LAN host holds a UDP binding from $CU and a TCP one from $CT to the peer
+# A ($LAB_WAN_IP:$LAB_NAT_PEER_PORT); the stranger B ($LAB_WAN2_IP), or A from
+# another port, knocks on $PUB:port.
+CU=41000 CT=41002
+A=$LAB_WAN_IP B=$LAB_WAN2_IP
+knocks=0
+# seen_as NAME: the public endpoint the peer last reported to binding NAME
+seen_as() {
+	sed -n "s/^got $A:$LAB_NAT_PEER_PORT seen //p" "$LAB_DIR/$1.log" |
+	    tail -n 1
+}
+seen_count() { grep -c "^got $A:$LAB_NAT_PEER_PORT seen " "$LAB_DIR/$1.log"; }
+seen_more() { [ "$(seen_count "$1")" -gt "$2" ]; }
+# held NAME PORT: the peer saw binding NAME as $PUB:PORT (the port kept)
+held() {
+	local s
+	s=$(seen_as "$1")
+	echo "the peer saw $1 as $s"
+	[ "$s" = "$PUB:$2" ]
+}
+# hold NAME PROTO PORT [ARGS]: the LAN host holds a binding, seen as $PUB:PORT;
+# its pid in pid_NAME (for again)
+hold() {
+	lab_nat_hold "$@" || return 1
+	printf -v "pid_${1//-/_}" %s "$LAB_BG_PID"
+	lab_wait 3 held "$1" "$3"
+}
+# again NAME [PORT]: the host sends on binding NAME again (SIGUSR1) and the
+# peer answers; it saw $PUB:PORT if PORT is given
+again() {
+	local before pid
+	pid=pid_${1//-/_}
+	before=$(seen_count "$1")
+	kill -USR1 "${!pid}" || return 1
+	lab_wait 3 seen_more "$1" "$before" ||
+	    { echo "$1: no new answer from the peer"; return 1; }
+	if [ -n "${2:-}" ]; then held "$1" "$2"; else seen_as "$1"; fi
+}
+# gets_in PROTO PORT NAME [FROM]: a knock from FROM ($B by default) on
+# $PUB:PORT reaches the LAN host's binding NAME, which answers FROM
+gets_in() {
+	local o tok from=${4:-$B}
+	knocks=$((knocks + 1)) tok="k$knocks"
+	o=$(lab_nat_knock "$1" "$2" "$tok" "$from")
+	echo "$o"
+	grep -qx "natmapd-lab lan $1 $2 from $from:[0-9]*" <<<"$o" &&
+	    grep -q "^got $from:[0-9]* knock $tok\$" "$LAB_DIR/$3.log"
+}
+# kept_out PROTO PORT [FROM]: a knock from FROM ($B) on $PUB:PORT is refused
+# (or unanswered for 1 s) and no LAN binding or service got it
+kept_out() {
+	local o rc tok
+	knocks=$((knocks + 1)) tok="k$knocks"
+	o=$(lab_nat_knock "$1" "$2" "$tok" "${3:-$B}" 1)
+	rc=$?
+	echo "$o (exit $rc)"
+	[ "$rc" = 1 ] || [ "$rc" = 2 ] || return 1
+	! grep -qs " knock $tok\$" "$LAB_DIR"/cone-*.log
+}
+# both_held: the bindings udp $CU and tcp $CT, and LAN services on tcp $CU
+# and udp $CT (no packet ever left from those)
+both_held() {
+	hold cone-udp udp "$CU" && hold cone-tcp tcp "$CT" &&
+	    lab_serve_tcp "$CU" && lab_serve_udp "$CT"
+}
+# the UDP timeout of a NAT (rtr or isp): conntrack's and the cone filter's
+udp_timeouts_are() {	# SECONDS [WHERE]
+	local ns a b
+	ns=$(lab_ns_of "${2:-rtr}") || return 1
+	a=$(ip netns exec "$ns" sysctl -n net.netfilter.nf_conntrack_udp_timeout)
+	b=$(ip netns exec "$ns" sysctl -n net.netfilter.nf_conntrack_udp_timeout_stream)
+	echo "udp_timeout $a, udp_timeout_stream $b"
+	ip netns exec "$ns" nft list set inet "$LAB_NFT_MODE_TABLE" open_udp |
+	    grep -w timeout
+	[ "$a" = "$1" ] && [ "$b" = "$1" ] &&
+	    ip netns exec "$ns" nft list set inet "$LAB_NFT_MODE_TABLE" open_udp |
+	    grep -q "timeout ${1}s"
+}
+# watch NAME PORT SECONDS: knock on $PUB:PORT every 0.25 s until a knock
+# does not reach binding NAME (quiet) or SECONDS pass; output in
+# $LAB_DIR/watch-NAME.out, the exit status last
+watch_binding() {
+	lab_wan timeout $(($3 + 5)) python3 "$LAB_HERE/nat-peer.py" watch \
+	    "$PUB" "$2" "$LAB_DIR/$1.log" -b "$B" -t "$3" \
+	    >"$LAB_DIR/watch-$1.out" 2>&1
+	echo "exit $?" >>"$LAB_DIR/watch-$1.out"
+}
+# closed_after NAME LO HI: the watch on NAME saw the binding close LO..HI ms
+# after the host's only packet, and open at every knock before, the first
+# within 3 s of that packet, the last 1 s or less before the close
+closed_after() {
+	local w="$LAB_DIR/watch-$1.out" sent closed first last
+	cat "$w"
+	sent=$(sed -n 's/^sent 1 //p' "$LAB_DIR/$1.log")
+	closed=$(sed -n 's/^closed [^ ]* //p' "$w")
+	first=$(sed -n 's/^open [^ ]* //p' "$w" | head -n 1)
+	last=$(sed -n 's/^open [^ ]* //p' "$w" | tail -n 1)
+	grep -qx 'exit 0' "$w" && [ -n "$sent" ] && [ -n "$closed" ] &&
+	    [ -n "$first" ] || return 1
+	echo "closed $((closed - sent)) ms after the last packet out;" \
+	    "open from $((first - sent)) to $((last - sent)) ms"
+	[ $((closed - sent)) -ge "$2" ] && [ $((closed - sent)) -le "$3" ] &&
+	    [ $((first - sent)) -le 3000 ] && [ $((closed - last)) -le 1000 ] &&
+	    [ "$(grep -c '^sent ' "$LAB_DIR/$1.log")" = 1 ]
+}
+# open_all NAME MIN: the watch on NAME ran out of time with every knock in
+open_all() {
+	local w="$LAB_DIR/watch-$1.out"
+	cat "$w"
+	grep -qx 'exit 2' "$w" && ! grep -q '^closed ' "$w" &&
+	    [ "$(grep -c '^open ' "$w")" -ge "$2" ]
+}
+
+# upstream_cone: in a double NAT, the isp's full cone end to end
+upstream_cone() {
+	py ok "private: lab_nat_mode cone on the isp and the router" eval \
+	    'lab_nat_mode cone isp && lab_nat_mode cone && lab_nat_peer_start'
+	py ok "private: bindings udp $CU and tcp $CT seen as $PUB:port" both_held
+	py ok "double cone udp: B reaches the LAN host at $PUB:$CU" \
+	    gets_in udp "$CU" cone-udp
+	py ok "double cone udp: A from another port too" \
+	    gets_in udp "$CU" cone-udp "$A"
+	py ok "double cone tcp: B reaches the LAN host at $PUB:$CT" \
+	    gets_in tcp "$CT" cone-tcp
+	py ok "double cone tcp: A from another port too" \
+	    gets_in tcp "$CT" cone-tcp "$A"
+	py ok "double cone: no TCP in to $CU nor UDP to $CT (never sent from)" \
+	    eval 'kept_out tcp "$CU" && kept_out udp "$CT"'
+	py ok "lab_nat_flush isp: B no longer gets in, udp or tcp" \
+	    eval 'lab_nat_flush isp && kept_out udp "$CU" && kept_out tcp "$CT"'
+	py ok "isp flushed, the host sends again: B gets in, udp and tcp" \
+	    eval 'again cone-udp "$CU" && gets_in udp "$CU" cone-udp &&
+	    again cone-tcp "$CT" && gets_in tcp "$CT" cone-tcp'
+	py ok "outer NAT default, router cone: B kept out by the isp" \
+	    eval 'lab_nat_mode default isp && again cone-udp "$CU" &&
+	    again cone-tcp "$CT" && kept_out udp "$CU" && kept_out tcp "$CT"'
+	py ok "outer cone, router default with UPnP maps udp $CU, tcp $CT" \
+	    eval 'lab_nat_mode cone isp && lab_nat_mode default &&
+	    upnp_add lan "$LAB_LAN_IP" "$CU" UDP &&
+	    upnp_add lan "$LAB_LAN_IP" "$CT" TCP'
+	py ok "outer cone and UPnP: B gets in once the host sent, udp and tcp" \
+	    eval 'kept_out udp "$CU" && kept_out tcp "$CT" &&
+	    again cone-udp "$CU" && gets_in udp "$CU" cone-udp &&
+	    again cone-tcp "$CT" && gets_in tcp "$CT" cone-tcp'
+}
+
+echo "1..107"
 ok "lab_init builds namespaces, links and NAT" lab_init || exit 1
 ok "lab_router_start: coturn + miniupnpd answer" lab_router_start || exit 1
 ok "miniupnpd learned its address by STUN (full-cone)" \
@@ -316,6 +466,72 @@ py ok "stun-liar silent: reads, never answers" eval \
     'liar silent timeout && grep -q "(no answer)" "$LAB_DIR/stun-liar.log"'
 
 py ok "echo GET /slow: $PUB after 10 s" slow_ok
+
+# the filtering modes, end to end: B and A knock on the LAN host's bindings
+# (after /slow: lab_nat_flush would cut its connection)
+py ok "lab_nat_mode cone; the peer A and the stranger B start" eval \
+    'lab_nat_mode cone && lab_nat_peer_start'
+py ok "cone: bindings udp $CU and tcp $CT seen as $PUB:port" both_held
+py ok "cone udp: B reaches the LAN host at $PUB:$CU, and back" \
+    gets_in udp "$CU" cone-udp
+py ok "cone udp: A from another port too" gets_in udp "$CU" cone-udp "$A"
+py ok "cone tcp: B reaches the LAN host at $PUB:$CT, and back" \
+    gets_in tcp "$CT" cone-tcp
+py ok "cone tcp: A from another port too" gets_in tcp "$CT" cone-tcp "$A"
+py ok "cone: no TCP in to $CU, where only UDP went out" kept_out tcp "$CU"
+py ok "cone: no UDP in to $CT, where only TCP went out" kept_out udp "$CT"
+py ok "cone: nor to tcp 8080, never sent from" kept_out tcp 8080
+py ok "lab_nat_flush: B no longer gets in, udp" \
+    eval 'lab_nat_flush && kept_out udp "$CU"'
+py ok "flushed: nor tcp, nor A from another port" eval \
+    'kept_out tcp "$CT" && kept_out udp "$CU" "$A" && kept_out tcp "$CT" "$A"'
+py ok "flushed, the host sends again: B gets in again, udp" \
+    eval 'again cone-udp "$CU" && gets_in udp "$CU" cone-udp'
+py ok "flushed, the host sends again: B gets in again, tcp" \
+    eval 'again cone-tcp "$CT" && gets_in tcp "$CT" cone-tcp'
+py ok "lab_nat_mode restricted: the bindings sent again, ports kept" eval \
+    'lab_nat_mode restricted && again cone-udp "$CU" && again cone-tcp "$CT"'
+py ok "restricted udp: A from another port gets in" \
+    gets_in udp "$CU" cone-udp "$A"
+py ok "restricted udp: B does not" kept_out udp "$CU"
+py ok "restricted tcp: A from another port gets in" \
+    gets_in tcp "$CT" cone-tcp "$A"
+py ok "restricted tcp: B does not" kept_out tcp "$CT"
+py ok "lab_nat_mode default: the bindings sent again, ports kept" eval \
+    'lab_nat_mode default && again cone-udp "$CU" && again cone-tcp "$CT"'
+py ok "default udp: neither B nor A from another port gets in" \
+    eval 'kept_out udp "$CU" && kept_out udp "$CU" "$A"'
+py ok "default tcp: neither B nor A from another port gets in" \
+    eval 'kept_out tcp "$CT" && kept_out tcp "$CT" "$A"'
+py ok "lab_nat_mode random: the UDP binding sent again, on a new port" eval \
+    'lab_nat_mode random && again cone-udp && rport=$(seen_as cone-udp) &&
+     rport=${rport#"$PUB":} && [ "$rport" != "$CU" ]'
+py ok "random: B gets in neither at the new port nor at $CU, nor tcp $CT" \
+    eval 'kept_out udp "$rport" && kept_out udp "$CU" && kept_out tcp "$CT"'
+py ok "lab_nat_udp_timeout 10 (cone): conntrack's and the filter's" eval \
+    'lab_nat_mode cone && lab_nat_udp_timeout 10 && udp_timeouts_are 10'
+# One binding silent after its first packet, one kept by a packet every 5 s;
+# B knocks on both every 0.25 s (quiet hosts: a knock never refreshes) for
+# up to 15 s (the silent one, which must close 10 s after its packet) and
+# 12 s (the kept one, refreshed at 0, 5 and 10 s): the idle period is the
+# point, and both watches run at once.
+if [ -n "$have_py" ]; then
+	hold cone-silent udp 41010 -q >"$LAB_DIR/hold-silent.out" 2>&1 &&
+	    hold cone-kept udp 41011 -q -e 5 >"$LAB_DIR/hold-kept.out" 2>&1 &&
+	    { watch_binding cone-kept 41011 12 & } &&
+	    watch_pid=$! &&
+	    watch_binding cone-silent 41010 15
+	[ -n "${watch_pid:-}" ] && wait "$watch_pid"
+fi
+py ok "10 s: a silent UDP binding closes 10 s after its last packet" \
+    closed_after cone-silent 9000 11500
+py ok "10 s: a binding kept by a packet every 5 s stays open 12 s" \
+    open_all cone-kept 35
+py ok "lab_nat_udp_timeout default; lab_nat_mode default" eval \
+    'lab_nat_udp_timeout default && lab_nat_mode default &&
+     ! lab_rtr nft list table inet "$LAB_NFT_MODE_TABLE" >/dev/null 2>&1 &&
+     lab_kill "$pid_cone_udp" "$pid_cone_tcp" "$pid_cone_silent" "$pid_cone_kept"'
+
 dir=$LAB_DIR
 lab_down
 [ -n "${slow_pid:-}" ] && wait "$slow_pid" 2>/dev/null
@@ -323,6 +539,7 @@ ok "lab_down removes namespaces and LAB_DIR" lab_gone "$dir"
 
 # the router behind a second NAT
 upstream private 24
+upstream_cone
 upstream shared 10
 dir=$LAB_DIR
 lab_down
