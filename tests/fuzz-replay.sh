@@ -49,6 +49,8 @@ seeds() {
 		printf '%s\n' "$data"/state/* ;;
 	fuzz-rdv-networks)
 		printf '%s\n' "$data"/networks/* ;;
+	fuzz-rdv-conf)
+		printf '%s\n' "$data"/rdv-conf/* ;;
 	fuzz-stun)
 		printf '%s\n' "$data"/rfc5769/*.bin "$data"/coturn/*.bin ;;
 	fuzz-config)
@@ -60,7 +62,7 @@ seeds() {
 }
 
 for target in fuzz-config fuzz-control fuzz-echo fuzz-http fuzz-netwatch fuzz-pcp \
-    fuzz-rdv fuzz-rdv-networks fuzz-ssdp fuzz-state fuzz-stun fuzz-upnp; do
+    fuzz-rdv fuzz-rdv-conf fuzz-rdv-networks fuzz-ssdp fuzz-state fuzz-stun fuzz-upnp; do
 	bin=$BUILDDIR/fuzz/$target
 	if [ ! -x "$bin" ]; then
 		tap_fail "$target: built" "no $bin"

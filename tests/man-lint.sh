@@ -143,11 +143,11 @@ elif [ -f "$manrdv" ]; then
 			    "$opt is in natmapd-rendezvous --help but not in the page"
 		fi
 	done
-	# the keywords conf_set() in src/rendezvous.c compares with
+	# the keywords rdv_conf_set() in src/rdv-conf.c compares with
 	keywords=$(grep -oE 'strcmp\(kw, "[a-z][a-z0-9-]*"\)' \
-	    "$SRCDIR/src/rendezvous.c" | sed 's/.*"\(.*\)".*/\1/' | sort -u)
+	    "$SRCDIR/src/rdv-conf.c" | sed 's/.*"\(.*\)".*/\1/' | sort -u)
 	if [ -z "$keywords" ]; then
-		tap_fail "keywords found in src/rendezvous.c"
+		tap_fail "keywords found in src/rdv-conf.c"
 	fi
 	for kw in $keywords; do
 		printf '%s x\n' "$kw" >"$tmp/kw.conf"
