@@ -25,11 +25,11 @@
 #define PACE_PROMPT_SLACK_MS	50
 #define PACE_BASE_WINDOW_MS	10000
 /*
- * The first retransmission the drivers are told of: at most this.  A
- * router answering in 2 to 5 s (miniupnpd, nftables, 300 rules) must not
- * be asked everything twice.
+ * The first retransmission the drivers are told of: at most this.  (10 s
+ * was tried: under loss, NAT-PMP then waited 10 s to send again, and a
+ * SIGTERM's deletes overran their bound.)
  */
-#define PACE_RTO_MAX_MS		10000
+#define PACE_RTO_MAX_MS		4000
 /* Sent again this often, while the gateway answers others, before giving up. */
 #define PACE_RESENDS		2
 

@@ -24,7 +24,11 @@
 #include "upnp.h"
 
 #define UPNP_MAX_CANDIDATES	8
-/* A SOAP answer is waited for this long, or the pace's RTO if longer. */
+/*
+ * A SOAP answer is waited for this long, or twice the pace's RTO if that
+ * is longer: TCP itself sends again what is lost, a resent SOAP request
+ * only makes the router do the work twice.
+ */
 #define UPNP_SOAP_TIMEOUT_MS	3000
 #define UPNP_DESC_TIMEOUT_MS	3000
 #define UPNP_ANYPORT_TRIES	8
@@ -679,8 +683,8 @@ build:
 	 * backend at 300 rules) is slow, not gone: asking again does the
 	 * work twice.  Wait as long as its recent answers call for.
 	 */
-	c->http.timeout_ms = c->req.rto_ms > UPNP_SOAP_TIMEOUT_MS ?
-	    c->req.rto_ms : UPNP_SOAP_TIMEOUT_MS;
+	c->http.timeout_ms = 2 * c->req.rto_ms > UPNP_SOAP_TIMEOUT_MS ?
+	    2 * c->req.rto_ms : UPNP_SOAP_TIMEOUT_MS;
 	c->http.done = call_http_done;
 	if (http_start(&c->http, req, (size_t)n) == -1)
 		call_end(c, DRV_ERR_FAILED, "out of memory");
