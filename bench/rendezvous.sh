@@ -59,3 +59,16 @@ r=$(median <"$client/rendezvous")
 echo "median answers/s: coturn $c, natmapd-rendezvous $r, ratio $(awk -v a="$r" -v b="$c" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"
 rss=$(awk '/^VmHWM/ { print $2 }' /proc/"$LAB_RDV_PID"/status)
 echo "natmapd-rendezvous peak RSS: ${rss} kB"
+
+# Authenticated REGISTERs: bench/rdv-register-bench.c, built here against
+# the build tree's libnatmapd.a, calls the server's dispatch directly (MAC
+# checked, replay cache, registration, answer built and MACed; no
+# sockets), pinned to CPU 0: the rate on one core and the memory per
+# registered node (RSS before and after 100,000 registrations).
+b=$(dirname "$rdv")
+if cc -O2 -Wall -I"$b/.." -I"$top/include" -o "$client/rdv-register-bench" \
+    "$top/bench/rdv-register-bench.c" "$b/libnatmapd.a" -lnettle; then
+	taskset -c 0 "$client/rdv-register-bench" 100000
+else
+	echo "bench: cannot build bench/rdv-register-bench.c" >&2
+fi
