@@ -72,6 +72,11 @@ int	rdv_server_lookup(const char *network, const char *node,
  * *from, the index of the socket to send it from and in *to where; 0 for
  * no answer (dropped).  No I/O: the server's sockets are only named by
  * the local addresses given, local[4] (AF_UNSPEC where there is none).
+ * A message of our methods (rdv_is_rdv) is checked (structure, network,
+ * MAC, TIMESTAMP, replay: each failure dropped and counted) and a
+ * REGISTER served (the registration table, the answer under the
+ * network's key to peer from sock); the server's state, not the sockets,
+ * is used: rdv_server_set_networks first.
  */
 int	rdv_server_answer(const uint8_t *req, size_t len, int sock, int tcp,
 	    const struct sockaddr_storage *peer,

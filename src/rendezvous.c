@@ -263,9 +263,11 @@ reload(void)
 	if (memcmp(&conf.listen, &running.listen, sizeof(conf.listen)) != 0 ||
 	    conf.have_alt != running.have_alt ||
 	    memcmp(&conf.alt, &running.alt, sizeof(conf.alt)) != 0 ||
-	    conf.alt_port != running.alt_port)
-		log_warnx("SIGHUP: new addresses or ports take effect when "
-		    "natmapd-rendezvous restarts");
+	    conf.alt_port != running.alt_port ||
+	    conf.have_max_nodes != running.have_max_nodes ||
+	    conf.max_nodes != running.max_nodes)
+		log_warnx("SIGHUP: new addresses, ports or max-nodes take "
+		    "effect when natmapd-rendezvous restarts");
 	memcpy(running.networks, conf.networks, sizeof(running.networks));
 	rdv_server_set_networks(&nets);
 	log_info("SIGHUP: %zu network%s", rdv_server_network_count(),
