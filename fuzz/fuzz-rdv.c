@@ -1,18 +1,22 @@
 /* SPDX-License-Identifier: ISC */
-/* Fuzz target: rendezvous messages (rdv-msg.c) and the replay cache (rdv-replay.c). */
+/* Fuzz target: rendezvous messages (rdv-msg.c), the replay cache (rdv-replay.c) and natmapd-rendezvous's REGISTER dispatch (rdv-server.c). */
 #include "config.h"
 
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crypto.h"
 #include "fuzz.h"
 #include "rdv-msg.h"
+#include "rdv-networks.h"
 #include "rdv-replay.h"
+#include "rdv-server.h"
 #include "stun-msg.h"
 #include "wire.h"
 
@@ -204,6 +208,104 @@ one_input(const uint8_t *data, size_t size)
 	}
 }
 
+static uint64_t fz_now;
+
+static uint64_t
+fz_clock(void)
+{
+	return fz_now;
+}
+
+/*
+ * The server's dispatch on the input with its MAC made right under
+ * network home's key (else nearly nothing gets past the MAC), the clocks
+ * at its TIMESTAMP: an answer is one to this request, under the key,
+ * REGISTER's success with the peer's address; the same bytes again are
+ * never answered (a replay).  64 registrations at most, so the cap is met.
+ */
+static void
+dispatch(const uint8_t *data, size_t size)
+{
+	static int ready;
+	struct rdv_networks nets;
+	struct rdv_server_stats st0, st1;
+	struct sockaddr_storage l[4], peer, to;
+	struct sockaddr_in *sin = (void *)&peer;
+	struct crypto_part part[2];
+	struct rdv_msg m, a;
+	uint8_t *buf, hdr[STUN_HDR_LEN], out[512];
+	char text[128], kt[CRYPTO_KEY_TEXT_LEN + 1], err[128];
+	int n, from, tcp = (int)(size & 1);
+
+	if (!ready) {
+		crypto_key_format(key, kt);
+		snprintf(text, sizeof(text), "home %s\nwork %s\n", kt, kt);
+		CHECK(rdv_networks_parse(&nets, "fuzz", text, strlen(text),
+		    err, sizeof(err)) == 0);
+		rdv_server_set_networks(&nets);
+		rdv_server_set_clocks(fz_clock, fz_clock);
+		rdv_server_set_max_nodes(64);
+		ready = 1;
+	}
+	memset(l, 0, sizeof(l));
+	memset(&peer, 0, sizeof(peer));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(40000);
+	sin->sin_addr.s_addr = htonl(0xc6336407);
+	if (size > STUN_MAX_MSG || rdv_parse(data, size, &m, NULL) == -1) {
+		/* not ours, or broken: a Binding's answer at most */
+		if (rdv_is_rdv(data, size))
+			CHECK(rdv_server_answer(data, size, 0, tcp, &peer, l, 0,
+			    out, sizeof(out), &from, &to) == 0);
+		return;
+	}
+	if (m.timestamp >= UINT64_MAX - 2 * RDV_REPLAY_WINDOW_MS ||
+	    m.server_time >= UINT64_MAX - 2 * RDV_REPLAY_WINDOW_MS)
+		return;
+	CHECK((buf = malloc(size)) != NULL);
+	memcpy(buf, data, size);
+	memcpy(hdr, buf, STUN_HDR_LEN);
+	wire_put16(hdr + 2, (uint16_t)(m.mac_off + 36 - STUN_HDR_LEN));
+	part[0].data = hdr;
+	part[0].len = STUN_HDR_LEN;
+	part[1].data = buf + STUN_HDR_LEN;
+	part[1].len = m.mac_off - STUN_HDR_LEN;
+	crypto_hmac_sha256(key, CRYPTO_KEY_LEN, part, 2, buf + m.mac_off + 4);
+	wire_put32(buf + size - 4, stun_crc32(buf, size - 8) ^ 0x5354554e);
+	CHECK(rdv_parse(buf, size, &m, NULL) == 0);
+	CHECK(rdv_verify(buf, size, &m, key));
+	fz_now = m.cls == STUN_REQUEST ? m.timestamp : m.server_time;
+	rdv_server_get_stats(&st0);
+	n = rdv_server_answer(buf, size, 0, tcp, &peer, l, 0, out, sizeof(out),
+	    &from, &to);
+	rdv_server_get_stats(&st1);
+	if (m.cls != STUN_REQUEST || (strcmp(m.network, "home") != 0 &&
+	    strcmp(m.network, "work") != 0))
+		CHECK(n == 0);
+	else if (n == 0)	/* a request whose ID came before */
+		CHECK(st1.replayed == st0.replayed + 1);
+	if (n > 0) {
+		CHECK(from == 0 && memcmp(&to, &peer, sizeof(peer)) == 0);
+		CHECK(rdv_parse(out, (size_t)n, &a, NULL) == 0);
+		CHECK(rdv_verify(out, (size_t)n, &a, key));
+		CHECK(memcmp(a.tid, m.tid, STUN_TID_LEN) == 0);
+		CHECK(a.method == m.method && strcmp(a.network, m.network) == 0);
+		CHECK(a.server_time == fz_now);
+		if (a.cls == STUN_SUCCESS) {
+			CHECK(m.method == RDV_REGISTER);
+			CHECK(memcmp(&a.mapped, &peer, sizeof(peer)) == 0);
+			CHECK(a.lifetime >= 1 && a.lifetime <= 75);
+		} else
+			CHECK(a.cls == STUN_ERROR && (a.error_code == 400 ||
+			    a.error_code == 508));
+		/* the same bytes again: a replay, never answered */
+		CHECK(rdv_server_answer(buf, size, 0, tcp, &peer, l, 0, out,
+		    sizeof(out), &from, &to) == 0);
+	}
+	CHECK(st1.registrations <= 64);
+	free(buf);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -225,5 +327,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		one_input(copy, size);
 		free(copy);
 	}
+	dispatch(data, size);
 	return 0;
 }

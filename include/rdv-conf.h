@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #define RDV_CONF_MAX	65536	/* a bigger configuration file is refused */
+#define RDV_CONF_NODES_MAX	10000000	/* max-nodes at most (RDV_REG_NODES_MAX) */
 
 /* The settings, from the file then the command line; SIGHUP builds a new one whole. */
 struct rdv_conf {
@@ -17,11 +18,14 @@ struct rdv_conf {
 	struct sockaddr_storage	listen;
 	struct sockaddr_storage	alt;
 	uint16_t		alt_port;
+	int			have_max_nodes;
+	size_t			max_nodes;	/* registrations held at most */
 	char			networks[4096];	/* "" for none */
 };
 
 /*
- * One keyword ("listen", "alt-address", "alt-port", "networks") and its
+ * One keyword ("listen", "alt-address", "alt-port", "max-nodes",
+ * "networks") and its
  * value into conf: 0, or -1 with the reason in err (no file:line).
  */
 int	rdv_conf_set(struct rdv_conf *, const char *kw, const char *val,

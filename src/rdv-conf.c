@@ -8,7 +8,9 @@
 #include <arpa/inet.h>
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rdv-conf.h"
@@ -156,6 +158,20 @@ rdv_conf_set(struct rdv_conf *conf, const char *kw, const char *val, char *err,
 			return -1;
 		}
 		conf->have_alt_port = 1;
+	} else if (strcmp(kw, "max-nodes") == 0) {
+		char *end;
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(val, &end, 10);
+		if (val[0] < '0' || val[0] > '9' || *end != '\0' ||
+		    errno != 0 || v < 1 || v > RDV_CONF_NODES_MAX) {
+			snprintf(err, errlen, "max-nodes %s: not a number of "
+			    "1-%d", val, RDV_CONF_NODES_MAX);
+			return -1;
+		}
+		conf->max_nodes = (size_t)v;
+		conf->have_max_nodes = 1;
 	} else if (strcmp(kw, "networks") == 0) {
 		if (val[0] != '/' || strlen(val) >= sizeof(conf->networks)) {
 			snprintf(err, errlen, "networks %s: not an absolute "
@@ -297,6 +313,8 @@ rdv_conf_print(FILE *fp, const struct rdv_conf *conf)
 		fprintf(fp, "alt-address %s\n", a);
 		fprintf(fp, "alt-port %u\n", conf->alt_port);
 	}
+	if (conf->have_max_nodes)
+		fprintf(fp, "max-nodes %zu\n", conf->max_nodes);
 	if (conf->networks[0] != '\0')
 		fprintf(fp, "networks %s\n", conf->networks);
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* natmapd-rendezvous: UDP and TCP sockets, STUN Binding answers (RFC 8489, RFC 5780). */
+/* natmapd-rendezvous: UDP and TCP sockets, STUN Binding answers (RFC 8489, RFC 5780), REGISTER dispatch. */
 #include "config.h"
 
 #include <sys/socket.h>
@@ -14,11 +14,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "loop.h"
+#include "rdv-msg.h"
 #include "rdv-networks.h"
+#include "rdv-registry.h"
+#include "rdv-replay.h"
 #include "rdv-server.h"
 #include "stun-msg.h"
 
@@ -26,6 +30,7 @@
 #define RDV_UDP_BURST		64	/* datagrams read a wake-up, per socket */
 #define RDV_TCP_OUT		2048	/* answers waiting for a slow reader */
 #define RDV_ANSWER_MAX		512	/* room for one answer */
+#define RDV_SWEEP_MS		250	/* the registrations' expiry step */
 
 struct rdv_sock {
 	int			 fd;
@@ -54,7 +59,64 @@ static struct {
 	size_t			 nconns;
 	struct rdv_networks	 nets;
 	struct rdv_server_stats	 stats;
+	struct rdv_replay	*replay;
+	struct rdv_registry	*reg;
+	size_t			 max_nodes;
+	struct timer		 sweep;
+	uint64_t		(*wall)(void);	/* tests: a fake clock */
+	uint64_t		(*mono)(void);
 } srv;
+
+/* The wall clock, ms since the epoch: what TIMESTAMP and SERVER-TIME are on. */
+static uint64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	if (srv.wall != NULL)
+		return srv.wall();
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
+		fatal("clock_gettime");
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The loop's monotonic clock, ms: what registrations expire on. */
+static uint64_t
+mono_ms(void)
+{
+	return srv.mono != NULL ? srv.mono() : loop_now();
+}
+
+/* The replay cache and the registrations, made on first use. */
+static void
+srv_tables(void)
+{
+	size_t cap;
+
+	if (srv.max_nodes == 0)
+		srv.max_nodes = RDV_REG_NODES_DEFAULT;
+	if (srv.reg == NULL &&
+	    (srv.reg = rdv_registry_new(srv.max_nodes)) == NULL)
+		fatal("registrations for %zu nodes", srv.max_nodes);
+	/*
+	 * A node re-registers every 25 s and an ID is held for 62 s: 3
+	 * entries a node, at least 4096.
+	 */
+	cap = srv.max_nodes * 3 < 4096 ? 4096 : srv.max_nodes * 3;
+	if (srv.replay == NULL && (srv.replay = rdv_replay_new(cap)) == NULL)
+		fatal("replay cache of %zu entries", cap);
+}
+
+/* A stable number for the network's name, for the replay cache (FNV-1a). */
+static uint32_t
+net_id(const char *name)
+{
+	uint32_t h = 2166136261U;
+
+	for (; *name != '\0'; name++)
+		h = (h ^ (uint8_t)*name) * 16777619U;
+	return h;
+}
 
 static int __attribute__((format(printf, 3, 4)))
 srv_err(char *err, size_t errlen, const char *fmt, ...)
@@ -115,6 +177,136 @@ is_wildcard(const struct sockaddr_storage *ss)
 	    sin6_addr, &any6, sizeof(any6)) == 0;
 }
 
+static int
+rdv_error(uint8_t *out, size_t outlen, const struct rdv_msg *m,
+    const struct rdv_network *net, uint64_t now, int code, const char *reason)
+{
+	struct rdv_msg a;
+	int n;
+
+	memset(&a, 0, sizeof(a));
+	a.method = m->method;
+	a.cls = STUN_ERROR;
+	memcpy(a.tid, m->tid, STUN_TID_LEN);
+	memcpy(a.network, m->network, sizeof(a.network));
+	a.has = RDV_HAS_NETWORK | RDV_HAS_SERVER_TIME | RDV_HAS_ERROR;
+	a.server_time = now;
+	a.error_code = code;
+	snprintf(a.error_reason, sizeof(a.error_reason), "%s", reason);
+	n = rdv_build(out, outlen, &a, net->key);
+	return n > 0 ? n : 0;
+}
+
+/*
+ * One of our messages (rdv_is_rdv): parsed, its network found, its MAC
+ * checked, its freshness and transaction ID checked, in that order; any
+ * failure drops it without an answer, counted.  Then a REGISTER is
+ * served, a REACH refused.
+ */
+static int
+rdv_answer(const uint8_t *req, size_t len, int tcp,
+    const struct sockaddr_storage *peer, uint8_t *out, size_t outlen)
+{
+	const struct rdv_network *net;
+	struct rdv_msg m, a;
+	const char *why = NULL;
+	char pa[64];
+	uint64_t now, mono;
+	uint32_t granted;
+	int n;
+
+	srv_tables();
+	if (rdv_parse(req, len, &m, &why) == -1) {
+		srv.stats.malformed++;
+		log_debug("rendezvous: %s: dropped: %s",
+		    addr_str(peer, pa, sizeof(pa)), why);
+		return 0;
+	}
+	if (m.cls != STUN_REQUEST) {
+		srv.stats.malformed++;
+		log_debug("rendezvous: %s: dropped: %s, not a request",
+		    addr_str(peer, pa, sizeof(pa)), rdv_method_name(m.method));
+		return 0;
+	}
+	/* the name is [A-Za-z0-9._-] (rdv_parse): safe to log */
+	net = rdv_networks_find(&srv.nets, m.network, strlen(m.network));
+	if (net == NULL) {
+		srv.stats.unknown_network++;
+		log_debug("rendezvous: %s: %s for network %s: unknown network, "
+		    "dropped", addr_str(peer, pa, sizeof(pa)),
+		    rdv_method_name(m.method), m.network);
+		return 0;
+	}
+	if (!rdv_verify(req, len, &m, net->key)) {
+		srv.stats.bad_mac++;
+		log_debug("rendezvous: %s: %s for network %s: bad MAC, dropped",
+		    addr_str(peer, pa, sizeof(pa)), rdv_method_name(m.method),
+		    m.network);
+		return 0;
+	}
+	now = wall_ms();
+	switch (rdv_replay_check(srv.replay, net_id(net->name), m.tid,
+	    m.timestamp, now)) {
+	case RDV_REPLAY_NEW:
+		break;
+	case RDV_REPLAY_STALE:
+		srv.stats.stale++;
+		log_debug("rendezvous: %s: %s for network %s: timestamp %+lld "
+		    "ms off, dropped", addr_str(peer, pa, sizeof(pa)),
+		    rdv_method_name(m.method), m.network,
+		    (long long)(m.timestamp - now));
+		return 0;
+	case RDV_REPLAY_SEEN:
+	case RDV_REPLAY_FLOOD:
+		srv.stats.replayed++;
+		log_debug("rendezvous: %s: %s for network %s: replayed, "
+		    "dropped", addr_str(peer, pa, sizeof(pa)),
+		    rdv_method_name(m.method), m.network);
+		return 0;
+	}
+	if (m.method != RDV_REGISTER) {
+		srv.stats.refused++;
+		log_debug("rendezvous: %s: %s for network %s: not supported",
+		    addr_str(peer, pa, sizeof(pa)), rdv_method_name(m.method),
+		    m.network);
+		return rdv_error(out, outlen, &m, net, now, 400,
+		    "REACH not yet supported");
+	}
+	granted = rdv_registry_lifetime(m.has & RDV_HAS_LIFETIME, m.lifetime);
+	mono = mono_ms();
+	switch (rdv_registry_put(srv.reg, (uint32_t)(net - srv.nets.v), m.node,
+	    peer, tcp ? RDV_TCP : RDV_UDP, m.cand, m.ncand, mono,
+	    mono + (uint64_t)granted * 1000)) {
+	case RDV_REG_NEW:
+	case RDV_REG_UPDATED:
+		break;
+	case RDV_REG_FULL:
+	case RDV_REG_NOMEM:
+		srv.stats.refused++;
+		log_debug("rendezvous: %s: REGISTER %s in network %s: "
+		    "refused, %zu nodes held", addr_str(peer, pa, sizeof(pa)),
+		    m.node, m.network, rdv_registry_count(srv.reg));
+		return rdv_error(out, outlen, &m, net, now, 508,
+		    "Insufficient Capacity");
+	}
+	srv.stats.registered++;
+	log_debug("rendezvous: %s: REGISTER %s in network %s, %d candidate%s, "
+	    "lifetime %us", addr_str(peer, pa, sizeof(pa)), m.node,
+	    m.network, m.ncand, m.ncand == 1 ? "" : "s", granted);
+	memset(&a, 0, sizeof(a));
+	a.method = RDV_REGISTER;
+	a.cls = STUN_SUCCESS;
+	memcpy(a.tid, m.tid, STUN_TID_LEN);
+	memcpy(a.network, m.network, sizeof(a.network));
+	a.has = RDV_HAS_NETWORK | RDV_HAS_SERVER_TIME | RDV_HAS_LIFETIME |
+	    RDV_HAS_MAPPED;
+	a.server_time = now;
+	a.lifetime = granted;
+	a.mapped = *peer;
+	n = rdv_build(out, outlen, &a, net->key);
+	return n > 0 ? n : 0;
+}
+
 int
 rdv_server_answer(const uint8_t *req, size_t len, int sock, int tcp,
     const struct sockaddr_storage *peer,
@@ -127,12 +319,16 @@ rdv_server_answer(const uint8_t *req, size_t len, int sock, int tcp,
 	const char *why = NULL;
 	int n, j;
 
+	if (rdv_is_rdv(req, len)) {
+		*from = sock;
+		*to = *peer;
+		return rdv_answer(req, len, tcp, peer, out, outlen);
+	}
 	if (stun_parse(req, len, &m, &why) == -1) {
 		log_debug("rendezvous: dropped: %s", why);
 		return 0;
 	}
 	if (m.cls != STUN_REQUEST || m.method != STUN_BINDING) {
-		/* REGISTER and REACH (rdv-msg.c) will be dispatched here */
 		log_debug("rendezvous: dropped: method 0x%03x class %d",
 		    m.method, m.cls);
 		return 0;
@@ -391,6 +587,18 @@ tcp_accept(struct loop_fd *lf, int ev)
 	}
 }
 
+static void
+sweep(struct timer *t)
+{
+	size_t gone;
+
+	if (srv.reg != NULL && (gone = rdv_registry_expire(srv.reg,
+	    mono_ms())) > 0)
+		log_debug("rendezvous: %zu registration%s lapsed", gone,
+		    gone == 1 ? "" : "s");
+	timer_set(t, RDV_SWEEP_MS);
+}
+
 static int
 open_sock(struct rdv_sock *s, int type, const struct sockaddr_storage *addr,
     int index, char *err, size_t errlen)
@@ -430,6 +638,10 @@ rdv_server_start(const struct rdv_server_conf *conf, char *err,
 	int i;
 
 	memset(&srv.stats, 0, sizeof(srv.stats));
+	srv.max_nodes = conf->max_nodes;
+	srv_tables();
+	timer_init(&srv.sweep, sweep);
+	timer_set(&srv.sweep, RDV_SWEEP_MS);
 	for (i = 0; i < 4; i++)
 		srv.udp[i].fd = srv.tcp[i].fd = -1;
 	addr[0] = conf->listen;
@@ -474,6 +686,11 @@ rdv_server_stop(void)
 
 	while (srv.conns != NULL)
 		conn_free(srv.conns);
+	timer_stop(&srv.sweep);
+	rdv_registry_free(srv.reg);
+	srv.reg = NULL;
+	rdv_replay_free(srv.replay);
+	srv.replay = NULL;
 	for (i = 0; i < 4; i++) {
 		if (srv.udp[i].fd != -1) {
 			loop_fd_del(&srv.udp[i].lfd);
@@ -492,6 +709,27 @@ rdv_server_stop(void)
 void
 rdv_server_set_networks(struct rdv_networks *nets)
 {
+	const struct rdv_network *nn;
+	uint32_t *map;
+	size_t i, gone;
+
+	/* the registrations follow their networks to their new indices */
+	if (srv.reg != NULL && rdv_registry_count(srv.reg) > 0) {
+		if ((map = calloc(srv.nets.n, sizeof(*map))) == NULL)
+			fatal("calloc");
+		for (i = 0; i < srv.nets.n; i++) {
+			nn = rdv_networks_find(nets, srv.nets.v[i].name,
+			    strlen(srv.nets.v[i].name));
+			map[i] = nn == NULL ? UINT32_MAX :
+			    (uint32_t)(nn - nets->v);
+		}
+		gone = rdv_registry_remap(srv.reg, map, srv.nets.n);
+		free(map);
+		if (gone > 0)
+			log_info("rendezvous: %zu registration%s of networks "
+			    "no longer served dropped", gone,
+			    gone == 1 ? "" : "s");
+	}
 	rdv_networks_free(&srv.nets);
 	srv.nets = *nets;
 	nets->v = NULL;
@@ -508,4 +746,39 @@ void
 rdv_server_get_stats(struct rdv_server_stats *st)
 {
 	*st = srv.stats;
+	st->registrations = srv.reg != NULL ? rdv_registry_count(srv.reg) : 0;
+}
+
+void
+rdv_server_set_max_nodes(size_t max_nodes)
+{
+	rdv_registry_free(srv.reg);
+	srv.reg = NULL;
+	srv.max_nodes = max_nodes;
+}
+
+void
+rdv_server_set_clocks(uint64_t (*wall)(void), uint64_t (*mono)(void))
+{
+	srv.wall = wall;
+	srv.mono = mono;
+}
+
+size_t
+rdv_server_expire(void)
+{
+	return srv.reg != NULL ? rdv_registry_expire(srv.reg, mono_ms()) : 0;
+}
+
+int
+rdv_server_lookup(const char *network, const char *node,
+    struct rdv_reg_info *info)
+{
+	const struct rdv_network *net;
+
+	net = rdv_networks_find(&srv.nets, network, strlen(network));
+	if (net == NULL || srv.reg == NULL)
+		return -1;
+	return rdv_registry_get(srv.reg, (uint32_t)(net - srv.nets.v), node,
+	    mono_ms(), info);
 }

@@ -41,6 +41,7 @@ enum {
 	OPT_ALTADDR,
 	OPT_ALTPORT,
 	OPT_NETWORKS,
+	OPT_MAXNODES,
 };
 
 static const struct option longopts[] = {
@@ -54,6 +55,7 @@ static const struct option longopts[] = {
 	{ "alt-address",	required_argument,	NULL, OPT_ALTADDR },
 	{ "alt-port",		required_argument,	NULL, OPT_ALTPORT },
 	{ "networks",		required_argument,	NULL, OPT_NETWORKS },
+	{ "max-nodes",		required_argument,	NULL, OPT_MAXNODES },
 	{ NULL,			0,			NULL, 0 },
 };
 
@@ -71,6 +73,7 @@ usage(FILE *fp)
 	    "usage: natmapd-rendezvous [-fhnVv] [-c file] --listen ADDR[:PORT]\n"
 	    "                          [--alt-address ADDR] [--alt-port PORT]"
 	    " [--networks FILE]\n"
+	    "                          [--max-nodes N]\n"
 	    "  -f, --foreground      stay in the foreground, log to stderr\n"
 	    "  -c, --config FILE     configuration file (default %s)\n"
 	    "  -n, --check-config    check the configuration and exit (-nv "
@@ -82,8 +85,10 @@ usage(FILE *fp)
 	    "port %d)\n"
 	    "      --alt-address A   a second address: RFC 5780 on both\n"
 	    "      --alt-port PORT   the second port (default: the port + 1)\n"
-	    "      --networks FILE   NAME SERVER-KEY lines\n",
-	    RDV_CONF_FILE, RDV_PORT_DEFAULT);
+	    "      --networks FILE   NAME SERVER-KEY lines\n"
+	    "      --max-nodes N     registrations held at most (default "
+	    "%d)\n",
+	    RDV_CONF_FILE, RDV_PORT_DEFAULT, RDV_REG_NODES_DEFAULT);
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -154,6 +159,10 @@ conf_build(struct rdv_conf *conf, char *err, size_t errlen)
 		conf->alt_port = cli.alt_port;
 		conf->have_alt_port = 1;
 	}
+	if (cli.have_max_nodes) {
+		conf->max_nodes = cli.max_nodes;
+		conf->have_max_nodes = 1;
+	}
 	if (cli.networks[0] != '\0')
 		memcpy(conf->networks, cli.networks, sizeof(conf->networks));
 	return rdv_conf_check(conf, conf_file, err, errlen);
@@ -199,6 +208,11 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 			break;
 		case OPT_ALTPORT:
 			if (rdv_conf_set(&cli, "alt-port", optarg, err,
+			    sizeof(err)) == -1)
+				usage_error("--%s", err);
+			break;
+		case OPT_MAXNODES:
+			if (rdv_conf_set(&cli, "max-nodes", optarg, err,
 			    sizeof(err)) == -1)
 				usage_error("--%s", err);
 			break;
@@ -249,13 +263,39 @@ reload(void)
 	if (memcmp(&conf.listen, &running.listen, sizeof(conf.listen)) != 0 ||
 	    conf.have_alt != running.have_alt ||
 	    memcmp(&conf.alt, &running.alt, sizeof(conf.alt)) != 0 ||
-	    conf.alt_port != running.alt_port)
-		log_warnx("SIGHUP: new addresses or ports take effect when "
-		    "natmapd-rendezvous restarts");
+	    conf.alt_port != running.alt_port ||
+	    conf.have_max_nodes != running.have_max_nodes ||
+	    conf.max_nodes != running.max_nodes)
+		log_warnx("SIGHUP: new addresses, ports or max-nodes take "
+		    "effect when natmapd-rendezvous restarts");
 	memcpy(running.networks, conf.networks, sizeof(running.networks));
 	rdv_server_set_networks(&nets);
 	log_info("SIGHUP: %zu network%s", rdv_server_network_count(),
 	    rdv_server_network_count() == 1 ? "" : "s");
+}
+
+/* SIGUSR1, and at exit: the counters on one line. */
+static void
+log_stats(const char *when)
+{
+	struct rdv_server_stats st;
+
+	rdv_server_get_stats(&st);
+	log_info("%s: registrations %llu registered %llu refused %llu "
+	    "unknown-network %llu bad-mac %llu stale %llu replayed %llu "
+	    "malformed %llu answers %llu errors %llu dropped %llu "
+	    "tcp-refused %llu", when,
+	    (unsigned long long)st.registrations,
+	    (unsigned long long)st.registered,
+	    (unsigned long long)st.refused,
+	    (unsigned long long)st.unknown_network,
+	    (unsigned long long)st.bad_mac,
+	    (unsigned long long)st.stale,
+	    (unsigned long long)st.replayed,
+	    (unsigned long long)st.malformed,
+	    (unsigned long long)st.answers, (unsigned long long)st.errors,
+	    (unsigned long long)st.dropped,
+	    (unsigned long long)st.tcp_refused);
 }
 
 static void
@@ -286,6 +326,9 @@ signal_read(struct loop_fd *lf, int ev)
 		case SIGHUP:
 			reload();
 			break;
+		case SIGUSR1:
+			log_stats("stats");
+			break;
 		}
 	}
 }
@@ -303,7 +346,8 @@ setup_signals(void)
 	sa.sa_flags = SA_RESTART;
 	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
 	    sigaction(SIGINT, &sa, NULL) == -1 ||
-	    sigaction(SIGHUP, &sa, NULL) == -1)
+	    sigaction(SIGHUP, &sa, NULL) == -1 ||
+	    sigaction(SIGUSR1, &sa, NULL) == -1)
 		fatal("sigaction");
 	sa.sa_handler = SIG_IGN;
 	if (sigaction(SIGPIPE, &sa, NULL) == -1)
@@ -367,7 +411,6 @@ int
 main(int argc, char *argv[])
 {
 	struct rdv_server_conf sc;
-	struct rdv_server_stats st;
 	struct rdv_networks nets;
 	char err[1024];
 	int foreground = 0, check = 0, verbose = 0;
@@ -386,6 +429,7 @@ main(int argc, char *argv[])
 	}
 	memset(&sc, 0, sizeof(sc));
 	sc.listen = running.listen;
+	sc.max_nodes = running.have_max_nodes ? running.max_nodes : 0;
 	if (running.have_alt) {
 		sc.alt = running.alt;
 		sc.alt_port = running.alt_port;
@@ -408,12 +452,7 @@ main(int argc, char *argv[])
 	    rdv_server_network_count() == 1 ? "" : "s",
 	    running.have_alt ? ", RFC 5780" : "");
 	loop_run();
-	rdv_server_get_stats(&st);
-	log_info("natmapd-rendezvous stopped: %llu answers, %llu errors, "
-	    "%llu dropped, %llu TCP clients refused",
-	    (unsigned long long)st.answers, (unsigned long long)st.errors,
-	    (unsigned long long)st.dropped,
-	    (unsigned long long)st.tcp_refused);
+	log_stats("natmapd-rendezvous stopped");
 	rdv_server_stop();
 	if (pidfile_written != NULL) {
 		if (unlink(pidfile_written) == -1 && errno != ENOENT)

@@ -153,6 +153,26 @@ test_nul_and_set(void **state)
 	assert_string_equal(err, "alt-port 65536: not a port (1-65535)");
 	assert_int_equal(rdv_conf_check(&c, "r.conf", err, sizeof(err)), 0);
 	assert_string_equal(printed(&c), "listen 198.51.100.7:99\n");
+	/* max-nodes: 1 to 10000000, printed when set */
+	assert_int_equal(rdv_conf_set(&c, "max-nodes", "0", err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "max-nodes 0: not a number of 1-10000000");
+	assert_int_equal(rdv_conf_set(&c, "max-nodes", "10000001", err,
+	    sizeof(err)), -1);
+	assert_int_equal(rdv_conf_set(&c, "max-nodes", "-5", err,
+	    sizeof(err)), -1);
+	assert_int_equal(rdv_conf_set(&c, "max-nodes", "12x", err,
+	    sizeof(err)), -1);
+	assert_int_equal(rdv_conf_set(&c, "max-nodes", "", err,
+	    sizeof(err)), -1);
+	assert_false(c.have_max_nodes);
+	assert_int_equal(rdv_conf_set(&c, "max-nodes", "10000000", err,
+	    sizeof(err)), 0);
+	assert_int_equal(rdv_conf_parse(&c, "r.conf", "max-nodes 250000\n",
+	    17, err, sizeof(err)), 0);
+	assert_int_equal(c.max_nodes, 250000);
+	assert_string_equal(printed(&c),
+	    "listen 198.51.100.7:99\nmax-nodes 250000\n");
 }
 
 /* The seeds the fuzz target starts from parse as the README says. */

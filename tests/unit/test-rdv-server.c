@@ -13,6 +13,9 @@
 
 #include "testutil.h"
 
+#include "crypto.h"
+#include "rdv-msg.h"
+#include "rdv-networks.h"
 #include "rdv-server.h"
 #include "stun-msg.h"
 #include "wire.h"
@@ -292,6 +295,472 @@ test_unknown(void **state)
 	assert_true(m.has_fingerprint);
 }
 
+
+/* REGISTER: a fixed wall clock and monotonic clock, two networks. */
+#define T0	1767225600000ULL	/* 2026-01-01 00:00:00 UTC */
+static uint64_t fake_wall = T0, fake_mono = 1000000;
+static uint8_t key_home[CRYPTO_KEY_LEN], key_work[CRYPTO_KEY_LEN];
+static uint32_t tid_seq;
+
+static uint64_t
+wall_fake(void)
+{
+	return fake_wall;
+}
+
+static uint64_t
+mono_fake(void)
+{
+	return fake_mono;
+}
+
+static int
+setup_networks(void **state)
+{
+	struct rdv_networks nets;
+	uint8_t secret[CRYPTO_KEY_LEN];
+	char t1[CRYPTO_KEY_TEXT_LEN + 1], t2[CRYPTO_KEY_TEXT_LEN + 1];
+	char text[256], err[256];
+	int i;
+
+	(void)state;
+	for (i = 0; i < CRYPTO_KEY_LEN; i++)
+		secret[i] = (uint8_t)(i + 1);
+	crypto_server_key(secret, key_home);
+	for (i = 0; i < CRYPTO_KEY_LEN; i++)
+		secret[i] = (uint8_t)(0xa0 + i);
+	crypto_server_key(secret, key_work);
+	crypto_key_format(key_home, t1);
+	crypto_key_format(key_work, t2);
+	snprintf(text, sizeof(text), "# test\nhome %s\nwork %s\n", t1, t2);
+	if (rdv_networks_parse(&nets, "test", text, strlen(text), err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	fake_wall = T0;
+	fake_mono = 1000000;
+	rdv_server_set_clocks(wall_fake, mono_fake);
+	rdv_server_set_max_nodes(RDV_REG_NODES_DEFAULT);
+	rdv_server_set_networks(&nets);
+	return 0;
+}
+
+static int
+teardown_networks(void **state)
+{
+	(void)state;
+	rdv_server_set_clocks(NULL, NULL);
+	return 0;
+}
+
+/* A REGISTER request of node in network, new transaction ID, at ts. */
+static struct rdv_msg
+reg_msg(const char *network, const char *node, uint64_t ts)
+{
+	struct rdv_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.method = RDV_REGISTER;
+	m.cls = STUN_REQUEST;
+	tid_seq++;
+	memcpy(m.tid, &tid_seq, sizeof(tid_seq));
+	m.tid[11] = 0x5a;
+	snprintf(m.network, sizeof(m.network), "%s", network);
+	snprintf(m.node, sizeof(m.node), "%s", node);
+	m.timestamp = ts;
+	m.has = RDV_HAS_NETWORK | RDV_HAS_NODE | RDV_HAS_TIMESTAMP;
+	return m;
+}
+
+static size_t
+build(uint8_t *buf, size_t len, const struct rdv_msg *m, const uint8_t *key)
+{
+	int n = rdv_build(buf, len, m, key);
+
+	assert_true(n > 0);
+	return (size_t)n;
+}
+
+/* The answer from 198.51.100.7:40000 to a message over UDP (tcp: TCP). */
+static int
+serve(const uint8_t *req, size_t len, int tcp, uint8_t *out, size_t outlen)
+{
+	struct sockaddr_storage to;
+	int from;
+
+	return answer(req, len, 0, tcp, 0, out, outlen, &from, &to);
+}
+
+static void
+get_stats(struct rdv_server_stats *st)
+{
+	rdv_server_get_stats(st);
+}
+
+/* The answer parses, verifies under key, is a REGISTER success to m. */
+static void
+check_ok(const uint8_t *out, int n, const struct rdv_msg *req,
+    const uint8_t *key, uint32_t lifetime)
+{
+	struct rdv_msg a;
+	const char *why = NULL;
+
+	assert_true(n > 0);
+	assert_int_equal(rdv_parse(out, (size_t)n, &a, &why), 0);
+	assert_int_equal(rdv_verify(out, (size_t)n, &a, key), 1);
+	assert_int_equal(a.method, RDV_REGISTER);
+	assert_int_equal(a.cls, STUN_SUCCESS);
+	assert_memory_equal(a.tid, req->tid, STUN_TID_LEN);
+	assert_string_equal(a.network, req->network);
+	assert_true(a.has & RDV_HAS_MAPPED);
+	assert_sa(&a.mapped, "198.51.100.7", 40000);
+	assert_int_equal(a.lifetime, lifetime);
+	assert_true(a.server_time == fake_wall);
+	/* and not under the other network's key */
+	assert_int_equal(rdv_verify(out, (size_t)n, &a,
+	    key == key_home ? key_work : key_home), 0);
+}
+
+static void
+test_register(void **state)
+{
+	struct rdv_server_stats st;
+	struct rdv_reg_info info;
+	struct rdv_msg m;
+	uint8_t req[STUN_MAX_MSG], out[512];
+	size_t len;
+	int n;
+
+	(void)state;
+	m = reg_msg("home", "nas.home", T0 - 2000);
+	m.ncand = 2;
+	m.cand[0].kind = RDV_CAND_HOST;
+	m.cand[0].transport = RDV_TCP;
+	m.cand[0].addr = sa("192.168.1.10", 22);
+	m.cand[1].kind = RDV_CAND_MAPPED;
+	m.cand[1].transport = RDV_UDP;
+	m.cand[1].addr = sa("198.51.100.7", 51413);
+	len = build(req, sizeof(req), &m, key_home);
+	n = serve(req, len, 0, out, sizeof(out));
+	check_ok(out, n, &m, key_home, RDV_REG_LIFETIME);
+	get_stats(&st);
+	assert_int_equal(st.registered, 1);
+	assert_int_equal(st.registrations, 1);
+	assert_int_equal(rdv_server_lookup("home", "nas.home", &info), 0);
+	assert_sa(&info.observed, "198.51.100.7", 40000);
+	assert_int_equal(info.transport, RDV_UDP);
+	assert_int_equal(info.ncand, 2);
+	assert_int_equal(info.cand[0].kind, RDV_CAND_HOST);
+	assert_int_equal(info.cand[0].transport, RDV_TCP);
+	assert_sa(&info.cand[0].addr, "192.168.1.10", 22);
+	assert_sa(&info.cand[1].addr, "198.51.100.7", 51413);
+	assert_true(info.expires == fake_mono + 75000);
+	/* not in the other network */
+	assert_int_equal(rdv_server_lookup("work", "nas.home", &info), -1);
+
+	/* 25 s later over TCP, asking 30 s, one candidate: the same entry */
+	fake_wall += 25000;
+	fake_mono += 25000;
+	m = reg_msg("home", "nas.home", fake_wall);
+	m.has |= RDV_HAS_LIFETIME;
+	m.lifetime = 30;
+	m.ncand = 1;
+	m.cand[0].kind = RDV_CAND_SRFLX;
+	m.cand[0].transport = RDV_UDP;
+	m.cand[0].addr = sa("198.51.100.7", 40000);
+	len = build(req, sizeof(req), &m, key_home);
+	n = serve(req, len, 1, out, sizeof(out));
+	check_ok(out, n, &m, key_home, 30);
+	get_stats(&st);
+	assert_int_equal(st.registered, 2);
+	assert_int_equal(st.registrations, 1);
+	assert_int_equal(rdv_server_lookup("home", "nas.home", &info), 0);
+	assert_int_equal(info.transport, RDV_TCP);
+	assert_int_equal(info.ncand, 1);
+	assert_int_equal(info.cand[0].kind, RDV_CAND_SRFLX);
+	assert_true(info.expires == fake_mono + 30000);
+
+	/* asking more than 75 s gets 75 s; the same name in work is another node */
+	m = reg_msg("work", "nas.home", fake_wall);
+	m.has |= RDV_HAS_LIFETIME;
+	m.lifetime = 3600;
+	len = build(req, sizeof(req), &m, key_work);
+	n = serve(req, len, 0, out, sizeof(out));
+	check_ok(out, n, &m, key_work, 75);
+	get_stats(&st);
+	assert_int_equal(st.registrations, 2);
+
+	/* expiry: home's 30 s lapse, work's 75 s stay */
+	fake_mono += 29999;
+	assert_int_equal(rdv_server_lookup("home", "nas.home", &info), 0);
+	fake_mono += 1;
+	assert_int_equal(rdv_server_lookup("home", "nas.home", &info), -1);
+	assert_int_equal(rdv_server_lookup("work", "nas.home", &info), 0);
+	/* a sweep of all the buckets (131072 of them) */
+	n = 0;
+	while (n < 16 && rdv_server_expire() == 0)
+		n++;
+	assert_true(n < 16);
+	get_stats(&st);
+	assert_int_equal(st.registrations, 1);
+	fake_mono += 45000;
+	for (n = 0; n < 16; n++)
+		rdv_server_expire();
+	get_stats(&st);
+	assert_int_equal(st.registrations, 0);
+	assert_int_equal(st.unknown_network + st.bad_mac + st.stale +
+	    st.replayed + st.malformed, 0);
+}
+
+#define STAT(f)	offsetof(struct rdv_server_stats, f)
+
+/* Each negative: no answer, its counter and no other moves, nothing registered. */
+static void
+expect_drop(const uint8_t *req, size_t len, int tcp, size_t counter,
+    const char *what)
+{
+	struct rdv_server_stats before, after;
+	uint8_t out[512];
+	int n;
+
+	get_stats(&before);
+	n = serve(req, len, tcp, out, sizeof(out));
+	get_stats(&after);
+	if (n != 0)
+		fail_msg("%s: answered (%d bytes)", what, n);
+	/* counter: the field's offset */
+	assert_int_equal(*(uint64_t *)(void *)((char *)&after + counter),
+	    *(uint64_t *)(void *)((char *)&before + counter) + 1);
+	assert_int_equal(after.unknown_network + after.bad_mac + after.stale +
+	    after.replayed + after.malformed, before.unknown_network +
+	    before.bad_mac + before.stale + before.replayed +
+	    before.malformed + 1);
+	assert_int_equal(after.registered, before.registered);
+	assert_int_equal(after.registrations, before.registrations);
+}
+
+static void
+test_negatives(void **state)
+{
+	static const size_t flips[] = { 3, 9, 25, 40, 60 };
+	struct rdv_server_stats st;
+	struct rdv_reg_info info;
+	struct rdv_msg m;
+	uint8_t req[STUN_MAX_MSG], bad[STUN_MAX_MSG], out[512];
+	size_t len, i;
+	int n;
+
+	(void)state;
+	get_stats(&st);
+	/* unknown network (a right MAC under some key) */
+	m = reg_msg("elsewhere", "a", fake_wall);
+	len = build(req, sizeof(req), &m, key_home);
+	expect_drop(req, len, 0, STAT(unknown_network), "unknown network");
+	/* the wrong key */
+	get_stats(&st);
+	m = reg_msg("home", "a", fake_wall);
+	len = build(req, sizeof(req), &m, key_work);
+	expect_drop(req, len, 0, STAT(bad_mac), "wrong key");
+	expect_drop(req, len, 1, STAT(bad_mac), "wrong key over TCP");
+	/*
+	 * one flipped byte: in the transaction ID, NETWORK's value, NODE,
+	 * TIMESTAMP, the MAC: each parse fails (malformed) or the MAC does
+	 * not verify; none is answered
+	 */
+	m = reg_msg("home", "node-1", fake_wall);
+	len = build(req, sizeof(req), &m, key_home);
+	for (i = 0; i < TU_ARRAY_LEN(flips) + 1; i++) {
+		size_t at = i < TU_ARRAY_LEN(flips) ? flips[i] : len - 12;
+		struct rdv_server_stats b, a;
+
+		assert_true(at < len);
+		memcpy(bad, req, len);
+		bad[at] ^= 0x01;
+		get_stats(&b);
+		n = serve(bad, len, 0, out, sizeof(out));
+		get_stats(&a);
+		assert_int_equal(n, 0);
+		assert_int_equal(a.bad_mac + a.malformed + a.unknown_network,
+		    b.bad_mac + b.malformed + b.unknown_network + 1);
+		assert_int_equal(a.registered, b.registered);
+	}
+	/* the flips inside the MAC'd body with the FINGERPRINT redone are bad MACs */
+	get_stats(&st);
+	memcpy(bad, req, len);
+	bad[len - 8 - 36 + 4 + 5] ^= 0x80;	/* in the MAC itself */
+	{
+		/* recompute FINGERPRINT so that only the MAC is wrong */
+		uint32_t fp = stun_crc32(bad, len - 8) ^ 0x5354554eU;
+
+		wire_put32(bad + len - 4, fp);
+	}
+	expect_drop(bad, len, 0, STAT(bad_mac), "flipped MAC byte");
+	/* the same in the transaction ID and in TIMESTAMP's value */
+	for (i = 0; i < 2; i++) {
+		memcpy(bad, req, len);
+		bad[i == 0 ? 9 : len - 44 - 3] ^= 0x04;
+		wire_put32(bad + len - 4, stun_crc32(bad, len - 8) ^
+		    0x5354554eU);
+		get_stats(&st);
+		expect_drop(bad, len, 0, STAT(bad_mac), "flipped, FINGERPRINT redone");
+	}
+	/* truncated: by 1, by 4, to the header */
+	get_stats(&st);
+	expect_drop(req, len - 1, 0, STAT(malformed), "truncated by 1");
+	get_stats(&st);
+	expect_drop(req, len - 4, 0, STAT(malformed), "truncated by 4");
+	get_stats(&st);
+	expect_drop(req, 20, 0, STAT(malformed), "header only");
+	/* nothing of node-1 was taken so far: the same bytes now are */
+	n = serve(req, len, 0, out, sizeof(out));
+	check_ok(out, n, &m, key_home, RDV_REG_LIFETIME);
+	/* replayed: the same bytes twice, over UDP and over TCP */
+	get_stats(&st);
+	expect_drop(req, len, 0, STAT(replayed), "replay");
+	get_stats(&st);
+	expect_drop(req, len, 1, STAT(replayed), "replay over TCP");
+	/* 31 s of skew either way: stale; 29 s either way: taken */
+	get_stats(&st);
+	m = reg_msg("home", "node-2", fake_wall - 31000);
+	len = build(req, sizeof(req), &m, key_home);
+	expect_drop(req, len, 0, STAT(stale), "31 s behind");
+	get_stats(&st);
+	m = reg_msg("home", "node-2", fake_wall + 31000);
+	len = build(req, sizeof(req), &m, key_home);
+	expect_drop(req, len, 0, STAT(stale), "31 s ahead");
+	assert_int_equal(rdv_server_lookup("home", "node-2", &info), -1);
+	m = reg_msg("home", "node-2", fake_wall - 29000);
+	len = build(req, sizeof(req), &m, key_home);
+	check_ok(out, serve(req, len, 0, out, sizeof(out)), &m, key_home, 75);
+	m = reg_msg("home", "node-3", fake_wall + 29000);
+	len = build(req, sizeof(req), &m, key_home);
+	check_ok(out, serve(req, len, 0, out, sizeof(out)), &m, key_home, 75);
+	assert_int_equal(rdv_server_lookup("home", "node-2", &info), 0);
+	assert_int_equal(rdv_server_lookup("home", "node-3", &info), 0);
+	/* an answer (success) sent to the server: not a request, dropped */
+	get_stats(&st);
+	n = serve(req, len, 0, out, sizeof(out));	/* replay: none */
+	assert_int_equal(n, 0);
+	m = reg_msg("home", "node-3", fake_wall);
+	len = build(req, sizeof(req), &m, key_home);
+	n = serve(req, len, 0, out, sizeof(out));
+	assert_true(n > 0);
+	get_stats(&st);
+	expect_drop(out, (size_t)n, 0, STAT(malformed), "an answer");
+}
+
+static void
+test_reach_refused(void **state)
+{
+	struct rdv_server_stats st;
+	struct rdv_msg m, a;
+	uint8_t req[STUN_MAX_MSG], out[512];
+	size_t len;
+	int n;
+
+	(void)state;
+	m = reg_msg("home", "nas", fake_wall);
+	m.method = RDV_REACH;
+	m.has |= RDV_HAS_NONCE | RDV_HAS_REACH_TARGET;
+	memset(m.nonce, 7, sizeof(m.nonce));
+	m.reach_transport = RDV_TCP;
+	m.reach_port = 8080;
+	len = build(req, sizeof(req), &m, key_home);
+	n = serve(req, len, 0, out, sizeof(out));
+	assert_true(n > 0);
+	assert_int_equal(rdv_parse(out, (size_t)n, &a, NULL), 0);
+	assert_int_equal(rdv_verify(out, (size_t)n, &a, key_home), 1);
+	assert_int_equal(a.method, RDV_REACH);
+	assert_int_equal(a.cls, STUN_ERROR);
+	assert_int_equal(a.error_code, 400);
+	assert_true(a.server_time == fake_wall);
+	get_stats(&st);
+	assert_true(st.refused >= 1);
+	/* a REACH with a bad MAC is dropped like any other */
+	len = build(req, sizeof(req), &m, key_work);
+	get_stats(&st);
+	expect_drop(req, len, 0, STAT(bad_mac), "REACH, wrong key");
+}
+
+static void
+test_cap(void **state)
+{
+	struct rdv_server_stats st, st0;
+	struct rdv_msg m, a;
+	uint8_t req[STUN_MAX_MSG], out[512];
+	char node[16];
+	size_t len;
+	int i, n;
+
+	(void)state;
+	get_stats(&st0);
+	rdv_server_set_max_nodes(3);
+	for (i = 0; i < 4; i++) {
+		snprintf(node, sizeof(node), "n%d", i);
+		m = reg_msg(i == 1 ? "work" : "home", node, fake_wall);
+		len = build(req, sizeof(req), &m, i == 1 ? key_work : key_home);
+		n = serve(req, len, 0, out, sizeof(out));
+		assert_true(n > 0);
+		assert_int_equal(rdv_parse(out, (size_t)n, &a, NULL), 0);
+		assert_int_equal(rdv_verify(out, (size_t)n, &a,
+		    i == 1 ? key_work : key_home), 1);
+		if (i < 3)
+			assert_int_equal(a.cls, STUN_SUCCESS);
+		else {
+			assert_int_equal(a.cls, STUN_ERROR);
+			assert_int_equal(a.error_code, 508);
+		}
+	}
+	get_stats(&st);
+	assert_int_equal(st.registrations, 3);
+	assert_int_equal(st.registered - st0.registered, 3);
+	assert_int_equal(st.refused - st0.refused, 1);
+	/* a registered node still renews when full */
+	m = reg_msg("home", "n0", fake_wall);
+	len = build(req, sizeof(req), &m, key_home);
+	check_ok(out, serve(req, len, 0, out, sizeof(out)), &m, key_home, 75);
+	/* once one lapses, there is room */
+	fake_mono += 75000;
+	fake_wall += 75000;
+	for (i = 0; i < 16; i++)
+		rdv_server_expire();
+	get_stats(&st);
+	assert_int_equal(st.registrations, 0);
+	m = reg_msg("home", "n3", fake_wall);
+	len = build(req, sizeof(req), &m, key_home);
+	check_ok(out, serve(req, len, 0, out, sizeof(out)), &m, key_home, 75);
+}
+
+/* SIGHUP's new networks: registrations follow their network, or go with it. */
+static void
+test_reload(void **state)
+{
+	struct rdv_networks nets;
+	struct rdv_reg_info info;
+	struct rdv_msg m;
+	uint8_t req[STUN_MAX_MSG], out[512];
+	char t[CRYPTO_KEY_TEXT_LEN + 1], text[256], err[256];
+	size_t len;
+
+	(void)state;
+	m = reg_msg("work", "w1", fake_wall);
+	len = build(req, sizeof(req), &m, key_work);
+	check_ok(out, serve(req, len, 0, out, sizeof(out)), &m, key_work, 75);
+	m = reg_msg("home", "h1", fake_wall);
+	len = build(req, sizeof(req), &m, key_home);
+	check_ok(out, serve(req, len, 0, out, sizeof(out)), &m, key_home, 75);
+	/* a network before both (indices shift), work kept, home gone */
+	crypto_key_format(key_work, t);
+	snprintf(text, sizeof(text), "aaa %s\nwork %s\n", t, t);
+	assert_int_equal(rdv_networks_parse(&nets, "t", text, strlen(text),
+	    err, sizeof(err)), 0);
+	rdv_server_set_networks(&nets);
+	assert_int_equal(rdv_server_lookup("work", "w1", &info), 0);
+	assert_int_equal(rdv_server_lookup("aaa", "w1", &info), -1);
+	assert_int_equal(rdv_server_lookup("home", "h1", &info), -1);
+}
+
 int
 main(void)
 {
@@ -303,6 +772,16 @@ main(void)
 		cmocka_unit_test(test_response_port),
 		cmocka_unit_test(test_dropped),
 		cmocka_unit_test(test_unknown),
+		cmocka_unit_test_setup_teardown(test_register,
+		    setup_networks, teardown_networks),
+		cmocka_unit_test_setup_teardown(test_negatives,
+		    setup_networks, teardown_networks),
+		cmocka_unit_test_setup_teardown(test_reach_refused,
+		    setup_networks, teardown_networks),
+		cmocka_unit_test_setup_teardown(test_cap,
+		    setup_networks, teardown_networks),
+		cmocka_unit_test_setup_teardown(test_reload,
+		    setup_networks, teardown_networks),
 	};
 
 	return TU_RUN("rdv-server", tests);

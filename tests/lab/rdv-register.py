@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
+"""rdv-register.py - REGISTER requests to natmapd-rendezvous, built apart from
+the C codec (Python's hmac and zlib, as tests/data/rdv/make-vectors.py).
+
+usage: rdv-register.py ok udp|tcp SERVER:PORT NETWORK SECRET-FILE NODE WANT [SPORT]
+       rdv-register.py neg KIND SERVER:PORT NETWORK SECRET-FILE NODE
+
+SECRET-FILE holds the network's secret as `natmapd --keygen` prints it;
+the server key is derived here from it (HMAC-SHA256 of the fixed label).
+
+ok: one REGISTER (asking a lifetime of 600 s, with one host candidate);
+  the answer must come within 3 s, parse, carry a right
+  MESSAGE-INTEGRITY-SHA256 and FINGERPRINT, the request's transaction ID,
+  a LIFETIME of 75 and an XOR-MAPPED-ADDRESS equal to WANT (A:P, or A:*
+  for any port); sent from local port SPORT if given; prints "ok mapped A:P lifetime L skew MS" or "FAIL why"
+  (exit 1).
+neg: a REGISTER that must get no answer within 1.5 s; prints "silent" or
+  "answered" (exit 1).  KIND: wrong-key (MAC under another key),
+  replay (a good request, answered, then the same bytes again: only the
+  second must go unanswered), skew-ahead / skew-behind (TIMESTAMP 31 s
+  off), flip (one byte of NODE's value flipped, FINGERPRINT redone, so
+  only the MAC is wrong), unknown-network (NETWORK "x" + the given name,
+  MAC under the right key), truncated (the last 4 bytes cut), tcp-wrong-key
+  (wrong-key over TCP: no answer, the connection closed or silent).
+Every socket has a timeout; every wait is bounded.
+"""
+
+import base64
+import hashlib
+import hmac
+import os
+import socket
+import struct
+import sys
+import time
+import zlib
+
+COOKIE = 0x2112A442
+LABEL = b"natmapd rendezvous server key v1"
+
+
+def msg_type(method, cls):
+    return ((method & 0x00F) | (method & 0x070) << 1 | (method & 0xF80) << 2
+            | (cls & 1) << 4 | (cls & 2) << 7)
+
+
+def attr(t, v):
+    pad = (4 - len(v) % 4) % 4
+    return struct.pack("!HH", t, len(v)) + v + b"\0" * pad
+
+
+def xaddr(tid, ip, port):
+    raw = socket.inet_aton(ip)
+    key = struct.pack("!I", COOKIE) + tid
+    return struct.pack("!BBH", 0, 1, port ^ (COOKIE >> 16)) + \
+        bytes(b ^ key[i] for i, b in enumerate(raw))
+
+
+def fingerprint_fix(msg):
+    crc = (zlib.crc32(msg[:-8]) ^ 0x5354554E) & 0xFFFFFFFF
+    return msg[:-4] + struct.pack("!I", crc)
+
+
+def build(key, method, cls, tid, attrs):
+    body = b"".join(attrs)
+    hdr = struct.pack("!HHI", msg_type(method, cls), len(body) + 36,
+                      COOKIE) + tid
+    body += attr(0x001C, hmac.new(key, hdr + body, hashlib.sha256).digest())
+    hdr = struct.pack("!HHI", msg_type(method, cls), len(body) + 8,
+                      COOKIE) + tid
+    return fingerprint_fix(hdr + body + attr(0x8028, b"\0\0\0\0"))
+
+
+def register(key, network, node, skew_ms=0):
+    tid = os.urandom(12)
+    ts = int(time.time() * 1000) + skew_ms
+    return tid, build(key, 0x0F0, 0, tid, [
+        attr(0x4E40, network.encode()),
+        attr(0x4E41, node.encode()),
+        attr(0x4E42, struct.pack("!Q", ts)),
+        attr(0x4E45, struct.pack("!I", 600)),
+        attr(0x4E44, bytes([1, 17, 0, 0]) + xaddr(tid, "192.168.1.10", 51413)),
+    ])
+
+
+def parse(msg, key, tid):
+    """The answer's attributes, or raises ValueError."""
+    if len(msg) < 20:
+        raise ValueError("short")
+    mtype, mlen, cookie = struct.unpack("!HHI", msg[:8])
+    if cookie != COOKIE or mlen + 20 != len(msg):
+        raise ValueError("not STUN or bad length")
+    if msg[8:20] != tid:
+        raise ValueError("another transaction ID")
+    if mtype != msg_type(0x0F0, 2):
+        raise ValueError("type 0x%04x, not a REGISTER success" % mtype)
+    attrs, off, mac_off = {}, 20, None
+    while off + 4 <= len(msg):
+        t, n = struct.unpack("!HH", msg[off:off + 4])
+        v = msg[off + 4:off + 4 + n]
+        if len(v) != n:
+            raise ValueError("attribute past the end")
+        if t == 0x001C:
+            mac_off = off
+        attrs[t] = v
+        off += 4 + ((n + 3) & ~3)
+    if mac_off is None or 0x8028 not in attrs:
+        raise ValueError("no MAC or no FINGERPRINT")
+    crc = (zlib.crc32(msg[:-8]) ^ 0x5354554E) & 0xFFFFFFFF
+    if struct.pack("!I", crc) != attrs[0x8028]:
+        raise ValueError("bad FINGERPRINT")
+    hdr = struct.pack("!HH", mtype, mac_off + 36 - 20) + msg[4:20]
+    want = hmac.new(key, hdr + msg[20:mac_off], hashlib.sha256).digest()
+    if not hmac.compare_digest(want, attrs[0x001C]):
+        raise ValueError("bad MAC")
+    return attrs
+
+
+def unxor(tid, v):
+    port = struct.unpack("!H", v[2:4])[0] ^ (COOKIE >> 16)
+    key = struct.pack("!I", COOKIE) + tid
+    ip = socket.inet_ntoa(bytes(b ^ key[i] for i, b in enumerate(v[4:8])))
+    return "%s:%d" % (ip, port)
+
+
+def server_arg(s):
+    host, _, port = s.rpartition(":")
+    return host, int(port)
+
+
+def exchange(transport, server, msg, wait, sport=0):
+    """The answer to msg, or None within wait seconds (or a closed TCP)."""
+    if transport == "udp":
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("", sport))
+        s.settimeout(wait)
+        try:
+            s.sendto(msg, server)
+            return s.recvfrom(2048)[0]
+        except socket.timeout:
+            return None
+        finally:
+            s.close()
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("", sport))
+    s.settimeout(wait)
+    try:
+        s.connect(server)
+        s.sendall(msg)
+        buf = b""
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if len(buf) >= 20 and len(buf) >= 20 + \
+                    struct.unpack("!H", buf[2:4])[0]:
+                return buf[:20 + struct.unpack("!H", buf[2:4])[0]]
+            try:
+                d = s.recv(2048)
+            except socket.timeout:
+                return None
+            if not d:
+                return None
+            buf += d
+        return None
+    finally:
+        s.close()
+
+
+def main():
+    if len(sys.argv) < 7 or (sys.argv[1] == "ok" and
+                             len(sys.argv) not in (8, 9)) or \
+            (sys.argv[1] == "neg" and len(sys.argv) != 7) or \
+            sys.argv[1] not in ("ok", "neg"):
+        sys.exit(__doc__)
+    cmd, arg, server, network, keyfile, node = sys.argv[1:7]
+    want = sys.argv[7] if cmd == "ok" else None
+    sport = int(sys.argv[8]) if len(sys.argv) == 9 else 0
+    server = server_arg(server)
+    secret = base64.b64decode(open(keyfile).read().strip(), validate=True)
+    if len(secret) != 32:
+        sys.exit("FAIL the secret is not 32 bytes")
+    key = hmac.new(secret, LABEL, hashlib.sha256).digest()
+    if cmd == "ok":
+        tid, msg = register(key, network, node)
+        ans = exchange(arg, server, msg, 3, sport)
+        if ans is None:
+            print("FAIL no answer")
+            sys.exit(1)
+        try:
+            a = parse(ans, key, tid)
+        except ValueError as e:
+            print("FAIL " + str(e))
+            sys.exit(1)
+        mapped = unxor(tid, a.get(0x0020, b"\0" * 8))
+        life = struct.unpack("!I", a.get(0x4E45, b"\0\0\0\0"))[0]
+        st = struct.unpack("!Q", a.get(0xCE40, b"\0" * 8))[0]
+        skew = st - int(time.time() * 1000)
+        wa, _, wp = want.rpartition(":")
+        ma, _, mp = mapped.rpartition(":")
+        if ma != wa or (wp != "*" and wp != mp) or life != 75 or \
+                abs(skew) > 5000:
+            print("FAIL mapped %s lifetime %d skew %d" % (mapped, life, skew))
+            sys.exit(1)
+        print("ok mapped %s lifetime %d skew %d" % (mapped, life, skew))
+        return
+    transport = "udp"
+    if arg == "wrong-key" or arg == "tcp-wrong-key":
+        _, msg = register(hashlib.sha256(key).digest(), network, node)
+        transport = "tcp" if arg == "tcp-wrong-key" else "udp"
+    elif arg == "replay":
+        tid, msg = register(key, network, node)
+        first = exchange("udp", server, msg, 3)
+        if first is None:
+            print("FAIL the first request was not answered")
+            sys.exit(1)
+        parse(first, key, tid)
+    elif arg == "skew-ahead":
+        _, msg = register(key, network, node, 31000)
+    elif arg == "skew-behind":
+        _, msg = register(key, network, node, -31000)
+    elif arg == "flip":
+        _, msg = register(key, network, node)
+        at = msg.index(node.encode())
+        msg = bytearray(msg)
+        msg[at] ^= 0x01         # another letter: still a valid name
+        msg = fingerprint_fix(bytes(msg))
+    elif arg == "unknown-network":
+        _, msg = register(key, "x" + network, node)
+    elif arg == "truncated":
+        _, msg = register(key, network, node)
+        msg = msg[:-4]
+    else:
+        sys.exit("unknown KIND " + arg)
+    ans = exchange(transport, server, msg, 1.5)
+    print("silent" if ans is None else "answered")
+    sys.exit(0 if ans is None else 1)
+
+
+if __name__ == "__main__":
+    main()
