@@ -25,6 +25,7 @@
 #include "rdv-replay.h"
 #include "rdv-server.h"
 #include "stun-msg.h"
+#include "stun.h"
 
 #define RDV_SOFTWARE		"natmapd-rendezvous " PACKAGE_VERSION
 #define RDV_UDP_BURST		64	/* datagrams read a wake-up, per socket */
@@ -129,26 +130,6 @@ srv_err(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-static const char *
-addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const void *)ss;
-
-		inet_ntop(AF_INET, &sin->sin_addr, a, sizeof(a));
-		snprintf(buf, len, "%s:%u", a, ntohs(sin->sin_port));
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const void *)ss;
-
-		inet_ntop(AF_INET6, &sin6->sin6_addr, a, sizeof(a));
-		snprintf(buf, len, "[%s]:%u", a, ntohs(sin6->sin6_port));
-	} else
-		snprintf(buf, len, "?");
-	return buf;
-}
-
 static socklen_t
 sa_len(const struct sockaddr_storage *ss)
 {
@@ -219,13 +200,13 @@ rdv_answer(const uint8_t *req, size_t len, int tcp,
 	if (rdv_parse(req, len, &m, &why) == -1) {
 		srv.stats.malformed++;
 		log_debug("rendezvous: %s: dropped: %s",
-		    addr_str(peer, pa, sizeof(pa)), why);
+		    stun_addr_str(peer, pa, sizeof(pa)), why);
 		return 0;
 	}
 	if (m.cls != STUN_REQUEST) {
 		srv.stats.malformed++;
 		log_debug("rendezvous: %s: dropped: %s, not a request",
-		    addr_str(peer, pa, sizeof(pa)), rdv_method_name(m.method));
+		    stun_addr_str(peer, pa, sizeof(pa)), rdv_method_name(m.method));
 		return 0;
 	}
 	/* the name is [A-Za-z0-9._-] (rdv_parse): safe to log */
@@ -233,14 +214,14 @@ rdv_answer(const uint8_t *req, size_t len, int tcp,
 	if (net == NULL) {
 		srv.stats.unknown_network++;
 		log_debug("rendezvous: %s: %s for network %s: unknown network, "
-		    "dropped", addr_str(peer, pa, sizeof(pa)),
+		    "dropped", stun_addr_str(peer, pa, sizeof(pa)),
 		    rdv_method_name(m.method), m.network);
 		return 0;
 	}
 	if (!rdv_verify(req, len, &m, net->key)) {
 		srv.stats.bad_mac++;
 		log_debug("rendezvous: %s: %s for network %s: bad MAC, dropped",
-		    addr_str(peer, pa, sizeof(pa)), rdv_method_name(m.method),
+		    stun_addr_str(peer, pa, sizeof(pa)), rdv_method_name(m.method),
 		    m.network);
 		return 0;
 	}
@@ -252,7 +233,7 @@ rdv_answer(const uint8_t *req, size_t len, int tcp,
 	case RDV_REPLAY_STALE:
 		srv.stats.stale++;
 		log_debug("rendezvous: %s: %s for network %s: timestamp %+lld "
-		    "ms off, dropped", addr_str(peer, pa, sizeof(pa)),
+		    "ms off, dropped", stun_addr_str(peer, pa, sizeof(pa)),
 		    rdv_method_name(m.method), m.network,
 		    (long long)(m.timestamp - now));
 		return 0;
@@ -260,14 +241,14 @@ rdv_answer(const uint8_t *req, size_t len, int tcp,
 	case RDV_REPLAY_FLOOD:
 		srv.stats.replayed++;
 		log_debug("rendezvous: %s: %s for network %s: replayed, "
-		    "dropped", addr_str(peer, pa, sizeof(pa)),
+		    "dropped", stun_addr_str(peer, pa, sizeof(pa)),
 		    rdv_method_name(m.method), m.network);
 		return 0;
 	}
 	if (m.method != RDV_REGISTER) {
 		srv.stats.refused++;
 		log_debug("rendezvous: %s: %s for network %s: not supported",
-		    addr_str(peer, pa, sizeof(pa)), rdv_method_name(m.method),
+		    stun_addr_str(peer, pa, sizeof(pa)), rdv_method_name(m.method),
 		    m.network);
 		return rdv_error(out, outlen, &m, net, now, 400,
 		    "REACH not yet supported");
@@ -284,14 +265,14 @@ rdv_answer(const uint8_t *req, size_t len, int tcp,
 	case RDV_REG_NOMEM:
 		srv.stats.refused++;
 		log_debug("rendezvous: %s: REGISTER %s in network %s: "
-		    "refused, %zu nodes held", addr_str(peer, pa, sizeof(pa)),
+		    "refused, %zu nodes held", stun_addr_str(peer, pa, sizeof(pa)),
 		    m.node, m.network, rdv_registry_count(srv.reg));
 		return rdv_error(out, outlen, &m, net, now, 508,
 		    "Insufficient Capacity");
 	}
 	srv.stats.registered++;
 	log_debug("rendezvous: %s: REGISTER %s in network %s, %d candidate%s, "
-	    "lifetime %us", addr_str(peer, pa, sizeof(pa)), m.node,
+	    "lifetime %us", stun_addr_str(peer, pa, sizeof(pa)), m.node,
 	    m.network, m.ncand, m.ncand == 1 ? "" : "s", granted);
 	memset(&a, 0, sizeof(a));
 	a.method = RDV_REGISTER;
@@ -446,7 +427,7 @@ conn_idle(struct timer *t)
 	char a[64];
 
 	log_debug("rendezvous: tcp %s idle, closed",
-	    addr_str(&c->peer, a, sizeof(a)));
+	    stun_addr_str(&c->peer, a, sizeof(a)));
 	conn_free(c);
 }
 
@@ -538,7 +519,7 @@ conn_io(struct loop_fd *lf, int ev)
 	do {
 		if ((n = conn_process(c)) == -1) {
 			log_debug("rendezvous: tcp %s: not STUN, closed",
-			    addr_str(&c->peer, a, sizeof(a)));
+			    stun_addr_str(&c->peer, a, sizeof(a)));
 			goto close;
 		}
 		if (conn_flush(c) == -1)
@@ -617,7 +598,7 @@ open_sock(struct rdv_sock *s, int type, const struct sockaddr_storage *addr,
 	if (bind(s->fd, (const struct sockaddr *)addr, sa_len(addr)) == -1 ||
 	    (type == SOCK_STREAM && listen(s->fd, 128) == -1)) {
 		srv_err(err, errlen, "%s %s: %s", type == SOCK_STREAM ?
-		    "tcp" : "udp", addr_str(addr, a, sizeof(a)),
+		    "tcp" : "udp", stun_addr_str(addr, a, sizeof(a)),
 		    strerror(errno));
 		close(s->fd);
 		s->fd = -1;
@@ -674,7 +655,7 @@ rdv_server_start(const struct rdv_server_conf *conf, char *err,
 		if (!is_wildcard(&addr[i]))
 			srv.local[i] = addr[i];
 		log_info("rendezvous: STUN on %s, udp and tcp",
-		    addr_str(&addr[i], a, sizeof(a)));
+		    stun_addr_str(&addr[i], a, sizeof(a)));
 	}
 	return 0;
 }
