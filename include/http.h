@@ -38,7 +38,7 @@ struct http_req {
 	char		 *out;
 	size_t		  outlen, sent;
 	char		 *in;
-	size_t		  inlen;
+	size_t		  inlen, incap;
 	int		  fd;
 	int		  active;	/* started and not finished */
 	int		  queued;

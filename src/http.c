@@ -17,6 +17,7 @@
 #include "log.h"
 
 #define HTTP_READ_CAP	(HTTP_MAX_HEAD + HTTP_MAX_BODY + 4096)
+#define HTTP_READ_FIRST	2048	/* a SOAP answer fits; grown by doubling */
 
 static struct http_req	*queue_head, **queue_tail = &queue_head;
 static int		 inflight;
@@ -65,7 +66,7 @@ http_release(struct http_req *r, int abandon)
 	free(r->out);
 	free(r->in);
 	r->out = r->in = NULL;
-	r->outlen = r->sent = r->inlen = 0;
+	r->outlen = r->sent = r->inlen = r->incap = 0;
 }
 
 static void
@@ -140,6 +141,27 @@ http_complete(struct http_req *r, int eof)
 	free(body);
 }
 
+/*
+ * Room for more of the answer: most are a few hundred bytes, so the
+ * buffer starts small and doubles up to HTTP_READ_CAP, and many requests
+ * in flight cost little memory.
+ */
+static int
+http_grow(struct http_req *r)
+{
+	size_t cap;
+	char *p;
+
+	cap = r->incap == 0 ? HTTP_READ_FIRST : 2 * r->incap;
+	if (cap > HTTP_READ_CAP)
+		cap = HTTP_READ_CAP;
+	if ((p = realloc(r->in, cap)) == NULL)
+		return -1;
+	r->in = p;
+	r->incap = cap;
+	return 0;
+}
+
 static void
 http_io(struct loop_fd *lf, int ev)
 {
@@ -176,7 +198,11 @@ http_io(struct loop_fd *lf, int ev)
 		http_finish(r, HTTP_ERR_PROTOCOL, NULL, NULL);
 		return;
 	}
-	n = recv(r->fd, r->in + r->inlen, HTTP_READ_CAP - r->inlen, 0);
+	if (r->inlen == r->incap && http_grow(r) == -1) {
+		http_finish(r, HTTP_ERR_LOCAL, NULL, NULL);
+		return;
+	}
+	n = recv(r->fd, r->in + r->inlen, r->incap - r->inlen, 0);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
@@ -251,13 +277,10 @@ http_start(struct http_req *r, const char *request, size_t len)
 	if (r->active)
 		http_cancel(r);
 	r->fd = -1;
-	r->sent = r->inlen = 0;
-	if ((r->out = malloc(len)) == NULL ||
-	    (r->in = malloc(HTTP_READ_CAP)) == NULL) {
-		free(r->out);
-		r->out = NULL;
+	r->sent = r->inlen = r->incap = 0;
+	r->in = NULL;
+	if ((r->out = malloc(len)) == NULL)
 		return -1;
-	}
 	memcpy(r->out, request, len);
 	r->outlen = len;
 	r->active = 1;
