@@ -87,7 +87,8 @@ cell() {
 	fi
 }
 # ratio MS DONE MS DONE: the time one operation took, natmapd's over the
-# anchor's (the plain time ratio when both did all of it)
+# anchor's (the plain time ratio when both did all of it); used where the
+# anchor's own times are not known
 ratio() {
 	case "$1$3" in
 	*-*) printf '%6s' n/a; return ;;
@@ -95,6 +96,28 @@ ratio() {
 	awk -v a="$1" -v an="$2" -v b="$3" -v bn="$4" 'BEGIN {
 	    if (an > 0 && bn > 0 && b > 0) printf "%5.2fx", (a / an) / (b / bn);
 	    else printf "%6s", "n/a" }'
+}
+
+# same_ratio MS DONE FIRST "T1 T2 ..." AOPS: natmapd did DONE operations in
+# MS, the first of them at table size FIRST counted from the anchor's start
+# (install: 0; delete: how many fewer the router held for natmapd than for
+# the anchor, negative when more); T1... are the anchor's times (ms since
+# its loop began) after each of its AOPS operations.  The router's cost of
+# an operation grows with its table, so natmapd's time per operation is
+# compared with the anchor's over the same operations, at the same table
+# sizes (where natmapd's table was larger than the anchor's ever was, the
+# anchor's nearest ones, which are cheaper: that favours the anchor).
+same_ratio() {
+	awk -v ms="$1" -v done="$2" -v first="$3" -v t="$4" -v aops="$5" 'BEGIN {
+	    n = split(t, T, " ")
+	    if (aops < n) n = aops
+	    lo = first < 0 ? 0 : first; hi = first + done
+	    if (hi > n) hi = n
+	    if (done <= 0 || hi <= lo) { printf "%6s", "n/a"; exit }
+	    # T[i] is after operation i (1-based): operations lo+1..hi
+	    a = T[hi] - (lo > 0 ? T[lo] : 0)
+	    if (a <= 0) { printf "%6s", "n/a"; exit }
+	    printf "%5.2fx", (ms / done) / (a / (hi - lo)) }'
 }
 
 # natmapd_cell PROTOCOL N: sets IN_MS, IN_DONE, DEL_MS, DEL_DONE, LEFT, KEPT
@@ -132,10 +155,13 @@ natmapd_cell() {
 }
 
 # oneshot_cell natpmpc|upnpc N: the same work one request at a time; sets
-# IN_MS, IN_DONE, DEL_MS, DEL_DONE, LEFT, HWM (peak RSS of one call)
+# IN_MS, IN_DONE, DEL_MS, DEL_DONE, LEFT, HWM (peak RSS of one call), and
+# IN_T, DEL_T (ms since the loop began, after each call)
 oneshot_cell() {
 	local tool=$1 n=$2 t0 i port end
 	HWM=0
+	IN_T=
+	DEL_T=
 	end=$(( $(lab_now_ms) + limit * 1000 ))
 	t0=$(lab_now_ms)
 	for ((i = 0; i < n; i++)); do
@@ -145,6 +171,7 @@ oneshot_cell() {
 		else
 			lab_lan timeout 15 upnpc -u "$url" -e bench -a "$LAB_LAN_IP" "$port" "$port" UDP 3600 >/dev/null 2>&1
 		fi
+		IN_T="$IN_T $(ms_since "$t0")"
 		[ "$(lab_now_ms)" -ge "$end" ] && break
 	done
 	lab_wait 5 all_there "$n"
@@ -159,6 +186,7 @@ oneshot_cell() {
 		else
 			lab_lan timeout 15 upnpc -u "$url" -d "$port" UDP >/dev/null 2>&1
 		fi
+		DEL_T="$DEL_T $(ms_since "$t0")"
 		[ "$(lab_now_ms)" -ge "$end" ] && break
 	done
 	lab_wait 5 none_there "$n"
@@ -175,7 +203,7 @@ oneshot_cell() {
 	settle "$n" "$tool"
 }
 
-declare -A R
+declare -A R TIN TDEL
 for n in $sizes; do
 	for tool in natpmpc upnpc; do
 		[ "${ANCHORS:-yes}" = no ] && continue
@@ -189,6 +217,8 @@ for n in $sizes; do
 		esac
 		oneshot_cell "$tool" "$n"
 		R[$tool,$n]="$IN_MS $IN_DONE $DEL_MS $DEL_DONE $LEFT $HWM"
+		TIN[$tool,$n]=$IN_T
+		TDEL[$tool,$n]=$DEL_T
 		echo "# $tool x$n: installed $IN_DONE in $IN_MS ms, deleted $DEL_DONE in $DEL_MS ms, left $LEFT, one call's peak RSS $HWM KiB" >&2
 	done
 	for p in $protos; do
@@ -201,8 +231,9 @@ done
 echo
 echo "natmapd against one request at a time, on the lab's miniupnpd ($(miniupnpd --version 2>&1 | head -n1 || true))"
 echo "(a time with \": K\" after it: only K of the maps were done by then; the ratio"
-echo " is natmapd's time per operation over the anchor's; left: on the router after"
-echo " the exit, kept: of those, in natmapd's state file for its next start)"
+echo " is natmapd's time per operation over the anchor's, at the same table sizes;"
+echo " left: on the router after the exit, kept: of those, in natmapd's state file"
+echo " for its next start)"
 printf '%-7s %4s | %15s %15s %6s | %15s %15s %6s | %4s %4s | %8s | %s\n' \
     protocol maps install anchor ratio "delete (TERM)" anchor ratio left kept "peak RSS" anchor
 for p in $protos; do
@@ -212,11 +243,23 @@ for p in $protos; do
 		read -r in indone del deldone left kept rss lost <<<"${R[$p,$n]}"
 		a=${R[$tool,$n]:-- 0 - 0 - -}
 		read -r ain aindone adel adeldone aleft arss <<<"$a"
+		tin=${TIN[$tool,$n]:-}
+		tdel=${TDEL[$tool,$n]:-}
+		if [ -n "$tin" ] && [ "$in" != - ]; then
+			rin=$(same_ratio "$in" "$indone" 0 "$tin" 1000000)
+		else
+			rin=$(ratio "$in" "$indone" "$ain" "$aindone")
+		fi
+		if [ -n "$tdel" ] && [ "$del" != - ]; then
+			rdel=$(same_ratio "$del" "$deldone" "$((aindone - indone))" "$tdel" 1000000)
+		else
+			rdel=$(ratio "$del" "$deldone" "$adel" "$adeldone")
+		fi
 		printf '%-7s %4d | %15s %15s %6s | %15s %15s %6s | %4s %4s | %5.1f MiB | %s\n' \
 		    "$p" "$n" "$(cell "$in" "$indone" "$n")" "$(cell "$ain" "$aindone" "$n")" \
-		    "$(ratio "$in" "$indone" "$ain" "$aindone")" \
+		    "$rin" \
 		    "$(cell "$del" "$deldone" "$indone")" "$(cell "$adel" "$adeldone" "$aindone")" \
-		    "$(ratio "$del" "$deldone" "$adel" "$adeldone")" \
+		    "$rdel" \
 		    "$left" "$kept" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$tool (left $aleft)"
 		[ "${lost:-0}" != 0 ] && echo "  ($p x$n: natmapd took the gateway for lost $lost times)"
 	done
