@@ -25,6 +25,10 @@ enum status_state {
 	STATUS_RETRYING,	/* failed; tried again later (error says why) */
 	STATUS_DELETING,
 	STATUS_DOWN,		/* deleted, or lost and not back yet */
+	/* A binding kept open with STUN (fallback.c), no gateway's: */
+	STATUS_VERIFIED,	/* proven reachable from outside at ext_addr:ext_port */
+	STATUS_FILTERED,	/* the NAT drops what the binding did not ask for */
+	STATUS_UNVERIFIED,	/* a binding, not (yet) proven reachable */
 };
 
 /* One mapping, as reported. */
@@ -32,7 +36,7 @@ struct status_map {
 	int		 proto;		/* DRV_TCP, DRV_UDP */
 	uint16_t	 int_port;
 	uint16_t	 ext_want;	/* as configured; 0: any */
-	char		 method[8];	/* "pcp", "natpmp", "upnp"; "" none yet */
+	char		 method[8];	/* "pcp", "natpmp", "upnp", "stun"; "" none yet */
 	int		 state;		/* enum status_state */
 	struct in_addr	 int_addr;
 	struct in_addr	 ext_addr;	/* INADDR_ANY until up */
@@ -82,6 +86,14 @@ void	status_free(void);
 void	status_map_update(const struct status_map *);
 /* The mapping is gone from the configuration: forget it (emits DOWN if up). */
 void	status_map_remove(int proto, uint16_t int_port, uint16_t ext_want);
+/*
+ * The fallback's word on a mapping (method "stun"): shown while the
+ * gateway's rung waits for a gateway or has none (status_map_update's
+ * rows with STATUS_WAITING or STATUS_DOWN), or where it has no row.
+ * status_fallback_remove() withdraws it.
+ */
+void	status_fallback_update(const struct status_map *);
+void	status_fallback_remove(int proto, uint16_t int_port, uint16_t ext_want);
 void	status_gateway_update(const struct status_gateway *);
 void	status_count(int counter);
 void	status_subscribe(status_event_cb);
@@ -91,6 +103,8 @@ size_t	status_map_count(void);
 const struct status_map *status_map_at(size_t);
 const struct status_gateway *status_gateway(void);
 uint64_t status_counter(int counter);
+/* Up, renewing or verified, at an external port. */
+int	status_map_reachable(const struct status_map *);
 const char *status_state_name(int);		/* "up", "retrying", ... */
 const char *status_event_name(int);		/* "up", "change", "down" */
 /* "8080/tcp", "8080:18080/udp" */

@@ -54,6 +54,18 @@ typedef void (*stun_cb)(struct stun_txn *, const struct stun_answer *,
  */
 struct stun_sock *stun_sock_open(const struct sockaddr *local, socklen_t);
 void	stun_sock_close(struct stun_sock *);	/* cancels what is left */
+/*
+ * The same on the caller's bound UDP socket, which it keeps watching
+ * (a forwarder does) and handing the STUN datagrams it reads to
+ * stun_sock_input(); stun_sock_close() leaves fd open.
+ */
+struct stun_sock *stun_sock_wrap(int fd);
+/*
+ * A datagram read from a wrapped socket: 1 if it was answered to a
+ * callback (which may have closed the socket), 0 if ignored.
+ */
+int	stun_sock_input(struct stun_sock *, const uint8_t *buf, size_t len,
+	    const struct sockaddr *from, socklen_t fromlen);
 /* The bound local address and port. */
 int	stun_sock_local(const struct stun_sock *, struct sockaddr_storage *);
 /*

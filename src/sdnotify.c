@@ -120,13 +120,6 @@ method_name(const char *id)
 	return id;
 }
 
-static int
-reachable(const struct status_map *m)
-{
-	return (m->state == STATUS_UP || m->state == STATUS_RENEWING) &&
-	    m->ext_port != 0;
-}
-
 void
 sdnotify_status_text(char *buf, size_t len)
 {
@@ -140,7 +133,7 @@ sdnotify_status_text(char *buf, size_t len)
 	for (i = 0; i < n; i++) {
 		if ((m = status_map_at(i)) == NULL)
 			continue;
-		if (reachable(m)) {
+		if (status_map_reachable(m)) {
 			if (first_up == NULL)
 				first_up = m;
 			up++;

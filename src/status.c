@@ -3,6 +3,8 @@
 #include "config.h"
 
 
+#include <sys/types.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -24,8 +26,20 @@
 #define STATUS_MAX_SUBSCRIBERS	4
 #define STATUS_JSON_VERSION	1
 
+/*
+ * What the rungs of the ladder said of one mapping: the gateway protocol
+ * (mapping.c) and the STUN-kept fallback (fallback.c).  The row shown,
+ * status.maps[i], is the gateway's while it holds the mapping or works on
+ * it, else the fallback's when there is one.
+ */
+struct status_row {
+	struct status_map	 gw, fb;
+	int			 has_gw, has_fb;
+};
+
 static struct {
-	struct status_map	*maps;
+	struct status_map	*maps;		/* shown */
+	struct status_row	*rows;		/* what each rung said */
 	size_t			 nmaps;
 	size_t			 cap;
 	struct status_gateway	 gw;
@@ -60,6 +74,7 @@ status_free(void)
 {
 	timer_stop(&status.file_timer);
 	free(status.maps);
+	free(status.rows);
 	free(status.file);
 	memset(&status, 0, sizeof(status));
 }
@@ -69,7 +84,7 @@ status_state_name(int s)
 {
 	static const char *names[] = {
 		"waiting", "mapping", "up", "renewing", "retrying",
-		"deleting", "down",
+		"deleting", "down", "verified", "filtered", "unverified",
 	};
 
 	if (s < 0 || (size_t)s >= sizeof(names) / sizeof(names[0]))
@@ -101,12 +116,15 @@ status_map_spec(const struct status_map *m, char *buf, size_t len)
 		snprintf(buf, len, "%u:%u/%s", m->int_port, m->ext_want, p);
 }
 
-/* Reachable: the gateway granted it and nothing says it is gone. */
-static int
-reachable(const struct status_map *m)
+/*
+ * Reachable: the gateway granted it and nothing says it is gone, or a
+ * binding proven reachable from outside.
+ */
+int
+status_map_reachable(const struct status_map *m)
 {
-	return (m->state == STATUS_UP || m->state == STATUS_RENEWING) &&
-	    m->ext_port != 0;
+	return (m->state == STATUS_UP || m->state == STATUS_RENEWING ||
+	    m->state == STATUS_VERIFIED) && m->ext_port != 0;
 }
 
 static void
@@ -126,7 +144,7 @@ emit(int event, const struct status_map *m)
 }
 
 /* One internal port may be mapped to two external ports: all three key it. */
-static struct status_map *
+static ssize_t
 find(int proto, uint16_t int_port, uint16_t ext_want)
 {
 	size_t i;
@@ -135,38 +153,73 @@ find(int proto, uint16_t int_port, uint16_t ext_want)
 		if (status.maps[i].proto == proto &&
 		    status.maps[i].int_port == int_port &&
 		    status.maps[i].ext_want == ext_want)
-			return &status.maps[i];
-	return NULL;
+			return (ssize_t)i;
+	return -1;
 }
 
-void
-status_map_update(const struct status_map *n)
+/* A new row at the end, or -1. */
+static ssize_t
+row_add(void)
 {
-	struct status_map *m, old, *nv;
+	struct status_map *nm;
+	struct status_row *nr;
+	size_t cap;
+
+	if (status.nmaps == status.cap) {
+		cap = status.cap ? status.cap * 2 : 16;
+		if ((nm = reallocarray(status.maps, cap, sizeof(*nm))) == NULL) {
+			log_warn("status");
+			return -1;
+		}
+		status.maps = nm;
+		if ((nr = reallocarray(status.rows, cap, sizeof(*nr))) == NULL) {
+			log_warn("status");
+			return -1;
+		}
+		status.rows = nr;
+		status.cap = cap;
+	}
+	memset(&status.maps[status.nmaps], 0, sizeof(status.maps[0]));
+	status.maps[status.nmaps].state = STATUS_DOWN;
+	memset(&status.rows[status.nmaps], 0, sizeof(status.rows[0]));
+	return (ssize_t)status.nmaps++;
+}
+
+static void
+row_remove(size_t i)
+{
+	status.nmaps--;
+	status.maps[i] = status.maps[status.nmaps];
+	status.rows[i] = status.rows[status.nmaps];
+}
+
+/* The gateway's word while it holds the mapping or works on it. */
+static const struct status_map *
+row_choice(const struct status_row *r)
+{
+	if (r->has_gw && r->gw.state != STATUS_WAITING &&
+	    r->gw.state != STATUS_DOWN)
+		return &r->gw;
+	if (r->has_fb)
+		return &r->fb;
+	return r->has_gw ? &r->gw : NULL;
+}
+
+/* Show row i as its rungs now say, and tell the subscribers what changed. */
+static void
+row_show(size_t i)
+{
+	struct status_map *m = &status.maps[i], old = *m;
+	const struct status_map *c = row_choice(&status.rows[i]);
 	int was, is;
 
-	if ((m = find(n->proto, n->int_port, n->ext_want)) == NULL) {
-		if (status.nmaps == status.cap) {
-			size_t cap = status.cap ? status.cap * 2 : 16;
-
-			if ((nv = reallocarray(status.maps, cap,
-			    sizeof(*nv))) == NULL) {
-				log_warn("status");
-				return;
-			}
-			status.maps = nv;
-			status.cap = cap;
-		}
-		m = &status.maps[status.nmaps++];
-		memset(&old, 0, sizeof(old));
-		old.state = STATUS_DOWN;
-	} else
-		old = *m;
-	*m = *n;
+	if (c == NULL)
+		return;
+	*m = *c;
 	m->error[sizeof(m->error) - 1] = '\0';
 	status_changed();
-	was = reachable(&old);
-	is = reachable(m);
+	was = status_map_reachable(&old);
+	is = status_map_reachable(m);
 	if (!was && is)
 		emit(STATUS_EVENT_UP, m);
 	else if (was && is && (old.ext_port != m->ext_port ||
@@ -182,20 +235,78 @@ status_map_update(const struct status_map *n)
 	}
 }
 
-void
-status_map_remove(int proto, uint16_t int_port, uint16_t ext_want)
+static void
+update(const struct status_map *n, int fallback)
 {
-	struct status_map *m, gone;
+	struct status_row *r;
+	ssize_t i;
 
-	if ((m = find(proto, int_port, ext_want)) == NULL)
+	if ((i = find(n->proto, n->int_port, n->ext_want)) == -1 &&
+	    (i = row_add()) == -1)
 		return;
-	gone = *m;
-	*m = status.maps[--status.nmaps];
+	r = &status.rows[i];
+	if (fallback) {
+		r->fb = *n;
+		r->has_fb = 1;
+	} else {
+		r->gw = *n;
+		r->has_gw = 1;
+	}
+	row_show((size_t)i);
+}
+
+void
+status_map_update(const struct status_map *n)
+{
+	update(n, 0);
+}
+
+void
+status_fallback_update(const struct status_map *n)
+{
+	update(n, 1);
+}
+
+/* The row goes: DOWN if what it showed was reachable. */
+static void
+forget(size_t i)
+{
+	struct status_map gone = status.maps[i];
+
+	row_remove(i);
 	status_changed();
-	if (reachable(&gone)) {
+	if (status_map_reachable(&gone)) {
 		gone.state = STATUS_DOWN;
 		emit(STATUS_EVENT_DOWN, &gone);
 	}
+}
+
+void
+status_map_remove(int proto, uint16_t int_port, uint16_t ext_want)
+{
+	ssize_t i;
+
+	if ((i = find(proto, int_port, ext_want)) != -1)
+		forget((size_t)i);
+}
+
+void
+status_fallback_remove(int proto, uint16_t int_port, uint16_t ext_want)
+{
+	struct status_row *r;
+	ssize_t i;
+
+	if ((i = find(proto, int_port, ext_want)) == -1)
+		return;
+	r = &status.rows[i];
+	if (!r->has_fb)
+		return;
+	r->has_fb = 0;
+	if (!r->has_gw) {
+		forget((size_t)i);
+		return;
+	}
+	row_show((size_t)i);
 }
 
 void
@@ -294,7 +405,7 @@ map_json(const struct status_map *m, uint64_t now, time_t wall)
 {
 	struct json_object *o;
 	char spec[32];
-	int r = 0;
+	int r = 0, up = status_map_reachable(m);
 
 	if ((o = json_object_new_object()) == NULL)
 		return NULL;
@@ -306,14 +417,14 @@ map_json(const struct status_map *m, uint64_t now, time_t wall)
 	    json_object_new_string(m->method) : json_object_new_null());
 	r |= add(o, "state", json_object_new_string(
 	    status_state_name(m->state)));
-	r |= add(o, "reachable", json_object_new_boolean(reachable(m)));
+	r |= add(o, "reachable", json_object_new_boolean(up));
 	r |= add(o, "internal_address", addr_or_null(m->int_addr));
 	r |= add(o, "internal_port", json_object_new_int(m->int_port));
-	r |= add(o, "external_address", reachable(m) ?
+	r |= add(o, "external_address", up ?
 	    addr_or_null(m->ext_addr) : json_object_new_null());
-	r |= add(o, "external_port", reachable(m) ?
+	r |= add(o, "external_port", up ?
 	    json_object_new_int(m->ext_port) : json_object_new_null());
-	r |= add(o, "lease", reachable(m) ?
+	r |= add(o, "lease", up ?
 	    json_object_new_int64(m->lease) : json_object_new_null());
 	r |= add(o, "renew_in", m->renew_at > now ?
 	    json_object_new_int64((int64_t)((m->renew_at - now + 999) /

@@ -54,6 +54,7 @@ struct stun_txn {
 
 struct stun_sock {
 	int			 fd;
+	int			 wrapped;	/* the caller's: not watched, not closed */
 	struct loop_fd		 lfd;
 	struct stun_txn		*txns;
 	void			(*on_stray)(struct stun_sock *, int,
@@ -321,17 +322,64 @@ txn_new(const struct sockaddr *server, socklen_t slen,
 
 /* ---- UDP ---- */
 
+/* One datagram that reached s: 1 if a callback ran (it may have closed s). */
+static int
+sock_datagram(struct stun_sock *s, const uint8_t *buf, size_t n,
+    const struct sockaddr_storage *from)
+{
+	struct stun_txn *t;
+	struct stun_msg m;
+	const char *err;
+	char fs[64];
+
+	stun_addr_str(from, fs, sizeof(fs));
+	if (stun_parse(buf, n, &m, &err) == -1) {
+		/*
+		 * Not a message.  If it names a transaction of ours, keep the
+		 * reason for the report; it is no answer.
+		 */
+		if (n < STUN_HDR_LEN)
+			return 0;
+		for (t = s->txns; t != NULL; t = t->next)
+			if (memcmp(t->tid, buf + 8, STUN_TID_LEN) == 0)
+				break;
+		if (t != NULL)
+			snprintf(t->why, sizeof(t->why), "%s sent an "
+			    "unreadable answer: %s", fs, err);
+		log_debug("stun: from %s: %s", fs, err);
+		return 0;
+	}
+	for (t = s->txns; t != NULL; t = t->next)
+		if (memcmp(t->tid, m.tid, STUN_TID_LEN) == 0)
+			break;
+	if (m.cls == STUN_REQUEST || m.cls == STUN_INDICATION || t == NULL) {
+		if (s->on_stray != NULL && m.method == STUN_BINDING &&
+		    m.cls != STUN_INDICATION) {
+			s->on_stray(s, m.cls, m.tid, from, s->stray_arg);
+			return 1;
+		}
+		if (m.cls == STUN_REQUEST || m.cls == STUN_INDICATION)
+			return 0;
+	}
+	if (t == NULL) {
+		/* Another question's answer, or a forgery. */
+		for (t = s->txns; t != NULL; t = t->next)
+			if (stun_addr_eq(&t->server, from))
+				snprintf(t->why, sizeof(t->why), "%s answered "
+				    "with a transaction ID we did not send", fs);
+		log_debug("stun: from %s: unknown transaction", fs);
+		return 0;
+	}
+	return txn_answer(t, &m, from);
+}
+
 static void
 sock_read(struct loop_fd *lf, int ev)
 {
 	struct stun_sock *s = container_of(lf, struct stun_sock, lfd);
 	struct sockaddr_storage from;
-	struct stun_txn *t;
-	struct stun_msg m;
 	uint8_t buf[STUN_MAX_MSG + 1];
 	socklen_t flen;
-	const char *err;
-	char fs[64];
 	ssize_t n;
 	int i;
 
@@ -343,49 +391,34 @@ sock_read(struct loop_fd *lf, int ev)
 		    (struct sockaddr *)&from, &flen);
 		if (n == -1)
 			return;
-		stun_addr_str(&from, fs, sizeof(fs));
-		if (stun_parse(buf, (size_t)n, &m, &err) == -1) {
-			/*
-			 * Not a message.  If it names a transaction of ours,
-			 * keep the reason for the report; it is no answer.
-			 */
-			if (n < STUN_HDR_LEN)
-				continue;
-			for (t = s->txns; t != NULL; t = t->next)
-				if (memcmp(t->tid, buf + 8, STUN_TID_LEN) == 0)
-					break;
-			if (t != NULL)
-				snprintf(t->why, sizeof(t->why), "%s sent an "
-				    "unreadable answer: %s", fs, err);
-			log_debug("stun: from %s: %s", fs, err);
-			continue;
-		}
-		for (t = s->txns; t != NULL; t = t->next)
-			if (memcmp(t->tid, m.tid, STUN_TID_LEN) == 0)
-				break;
-		if (m.cls == STUN_REQUEST || m.cls == STUN_INDICATION ||
-		    t == NULL) {
-			if (s->on_stray != NULL && m.method == STUN_BINDING &&
-			    m.cls != STUN_INDICATION)
-				s->on_stray(s, m.cls, m.tid, &from,
-				    s->stray_arg);
-			if (m.cls == STUN_REQUEST ||
-			    m.cls == STUN_INDICATION)
-				continue;
-		}
-		if (t == NULL) {
-			/* Another question's answer, or a forgery. */
-			for (t = s->txns; t != NULL; t = t->next)
-				if (stun_addr_eq(&t->server, &from))
-					snprintf(t->why, sizeof(t->why), "%s "
-					    "answered with a transaction ID we "
-					    "did not send", fs);
-			log_debug("stun: from %s: unknown transaction", fs);
-			continue;
-		}
-		if (txn_answer(t, &m, &from) == 1)
+		if (sock_datagram(s, buf, (size_t)n, &from) == 1)
 			return;		/* the callback may have closed s */
 	}
+}
+
+struct stun_sock *
+stun_sock_wrap(int fd)
+{
+	struct stun_sock *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->fd = fd;
+	s->wrapped = 1;
+	return s;
+}
+
+int
+stun_sock_input(struct stun_sock *s, const uint8_t *buf, size_t len,
+    const struct sockaddr *from, socklen_t fromlen)
+{
+	struct sockaddr_storage ss;
+
+	memset(&ss, 0, sizeof(ss));
+	if (fromlen > sizeof(ss))
+		fromlen = sizeof(ss);
+	memcpy(&ss, from, fromlen);
+	return sock_datagram(s, buf, len, &ss);
 }
 
 struct stun_sock *
@@ -424,8 +457,10 @@ stun_sock_close(struct stun_sock *s)
 		return;
 	while (s->txns != NULL)
 		txn_free(s->txns);
-	loop_fd_del(&s->lfd);
-	close(s->fd);
+	if (!s->wrapped) {
+		loop_fd_del(&s->lfd);
+		close(s->fd);
+	}
 	free(s);
 }
 

@@ -182,6 +182,68 @@ get(struct json_object *o, const char *key)
 	return v;
 }
 
+/*
+ * The fallback's rung: shown while the gateway's waits, reachable only
+ * when verified; the gateway's word wins once it works on the mapping,
+ * and withdrawing the fallback shows the gateway's row again.
+ */
+static void
+test_fallback_rung(void **state)
+{
+	struct status_map g, f;
+
+	(void)state;
+	g = mk(DRV_UDP, 5000, STATUS_WAITING, NULL, 0);
+	g.method[0] = '\0';
+	status_map_update(&g);
+	f = mk(DRV_UDP, 5000, STATUS_FILTERED, NULL, 0);
+	snprintf(f.method, sizeof(f.method), "stun");
+	status_fallback_update(&f);
+	assert_int_equal(status_map_count(), 1);
+	assert_int_equal(status_map_at(0)->state, STATUS_FILTERED);
+	assert_string_equal(status_state_name(status_map_at(0)->state),
+	    "filtered");
+	assert_int_equal(E.n, 0);		/* filtered is not reachable */
+	f.state = STATUS_VERIFIED;
+	f.ext_addr = a4("203.0.113.2");
+	f.ext_port = 41234;
+	status_fallback_update(&f);
+	assert_int_equal(E.n, 1);
+	assert_int_equal(E.event[0], STATUS_EVENT_UP);
+	assert_int_equal(E.map[0].ext_port, 41234);
+	assert_string_equal(E.map[0].method, "stun");
+	/* the gateway's rung waiting again changes nothing shown */
+	status_map_update(&g);
+	assert_int_equal(status_map_at(0)->state, STATUS_VERIFIED);
+	assert_int_equal(E.n, 1);
+	/* a gateway appears and maps: its endpoint replaces the binding's */
+	g = mk(DRV_UDP, 5000, STATUS_MAPPING, NULL, 0);
+	status_map_update(&g);
+	assert_int_equal(status_map_at(0)->state, STATUS_MAPPING);
+	assert_int_equal(E.n, 2);
+	assert_int_equal(E.event[1], STATUS_EVENT_DOWN);
+	assert_int_equal(E.map[1].ext_port, 41234);
+	g = mk(DRV_UDP, 5000, STATUS_UP, "203.0.113.2", 5000);
+	status_map_update(&g);
+	assert_int_equal(E.n, 3);
+	assert_int_equal(E.event[2], STATUS_EVENT_UP);
+	status_fallback_remove(DRV_UDP, 5000, 5000);
+	assert_int_equal(status_map_count(), 1);
+	assert_int_equal(status_map_at(0)->state, STATUS_UP);
+	assert_int_equal(E.n, 3);
+	/* a fallback row with no gateway row goes when withdrawn */
+	f = mk(DRV_TCP, 22, STATUS_VERIFIED, "203.0.113.2", 40022);
+	snprintf(f.method, sizeof(f.method), "stun");
+	status_fallback_update(&f);
+	assert_int_equal(status_map_count(), 2);
+	assert_int_equal(E.event[3], STATUS_EVENT_UP);
+	status_fallback_remove(DRV_TCP, 22, 22);
+	assert_int_equal(status_map_count(), 1);
+	assert_int_equal(E.n, 5);
+	assert_int_equal(E.event[4], STATUS_EVENT_DOWN);
+	assert_int_equal(status_map_at(0)->int_port, 5000);
+}
+
 static void
 test_json(void **state)
 {
@@ -321,6 +383,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_is_down, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_fallback_rung, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_print_matches, setup,
