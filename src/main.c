@@ -22,6 +22,7 @@
 #include "crypto.h"
 #include "driver.h"
 #include "gateway.h"
+#include "fallback.h"
 #include "hook.h"
 #include "log.h"
 #include "loop.h"
@@ -530,6 +531,18 @@ same_setting(const char *a, const char *b)
 	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+/* A gateway maps the ports, or none does: the STUN-kept bindings follow. */
+static void
+on_gateway(const struct status_gateway *gw)
+{
+	if (stopping)
+		return;
+	if (gw->found)
+		fallback_stop();
+	else
+		fallback_start();
+}
+
 /* SIGHUP, or natmapctl reload (why says which).  0, or -1: config_error says why. */
 static int
 reload(const char *why)
@@ -570,6 +583,9 @@ reload(const char *why)
 		status_start(status_path(&conf));
 	}
 	mapping_reconfigure(&conf);
+	fallback_configure(&conf);
+	if (!status_gateway()->found)
+		fallback_start();
 	config_free(&running);
 	running = conf;
 out:
@@ -676,6 +692,7 @@ signal_read(struct loop_fd *lf, int ev)
 			stopping = 1;
 			log_info("signal %d: deleting mappings and exiting", c);
 			sdnotify_stopping();
+			fallback_stop();
 			mapping_shutdown(shutdown_done);
 			break;
 		case SIGHUP:
@@ -852,6 +869,8 @@ main(int argc, char *argv[])
 	drivers = drivers_for(running.gwproto, &ndrivers);
 	status_start(status_path(&running));
 	mapping_init(&running, drivers, ndrivers);
+	fallback_configure(&running);
+	status_subscribe_gateway(on_gateway);
 	mapping_state_file(state_file);
 	mapping_watch_network();
 	hook_init(running.hook);
@@ -864,9 +883,12 @@ main(int argc, char *argv[])
 			priv_check_dir(status_path(&running), "status file");
 	}
 	mapping_start();
+	/* The STUN-kept bindings are made beside the search, not after it. */
+	fallback_start();
 	/* Ready when the first search is over, a gateway found or not. */
 	sdnotify_ready_after_search();
 	loop_run();
+	fallback_stop();
 	control_close();
 	hook_free();
 	sdnotify_free();

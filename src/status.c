@@ -28,18 +28,19 @@
 
 /*
  * What the rungs of the ladder said of one mapping: the gateway protocol
- * (mapping.c) and the STUN-kept fallback (fallback.c).  The row shown,
- * status.maps[i], is the gateway's while it holds the mapping or works on
- * it, else the fallback's when there is one.
+ * (mapping.c) in status.maps[i] (its keys only, if has_gw is 0) and the
+ * STUN-kept fallback (fallback.c), rarely there, in fb.  The row shown is
+ * the gateway's while it holds the mapping or works on it, else the
+ * fallback's when there is one (row_shown).
  */
 struct status_row {
-	struct status_map	 gw, fb;
-	int			 has_gw, has_fb;
+	struct status_map	*fb;		/* NULL: none */
+	int			 has_gw;
 };
 
 static struct {
-	struct status_map	*maps;		/* shown */
-	struct status_row	*rows;		/* what each rung said */
+	struct status_map	*maps;		/* the gateway's rung, the keys */
+	struct status_row	*rows;		/* parallel: the rest */
 	size_t			 nmaps;
 	size_t			 cap;
 	struct status_gateway	 gw;
@@ -73,6 +74,8 @@ void
 status_free(void)
 {
 	timer_stop(&status.file_timer);
+	while (status.nmaps > 0)
+		free(status.rows[--status.nmaps].fb);
 	free(status.maps);
 	free(status.rows);
 	free(status.file);
@@ -157,11 +160,11 @@ find(int proto, uint16_t int_port, uint16_t ext_want)
 	return -1;
 }
 
-/* A new row at the end, or -1. */
+/* A new row at the end, keyed as n, or -1. */
 static ssize_t
-row_add(void)
+row_add(const struct status_map *n)
 {
-	struct status_map *nm;
+	struct status_map *nm, *m;
 	struct status_row *nr;
 	size_t cap;
 
@@ -179,8 +182,12 @@ row_add(void)
 		status.rows = nr;
 		status.cap = cap;
 	}
-	memset(&status.maps[status.nmaps], 0, sizeof(status.maps[0]));
-	status.maps[status.nmaps].state = STATUS_DOWN;
+	m = &status.maps[status.nmaps];
+	memset(m, 0, sizeof(*m));
+	m->proto = n->proto;
+	m->int_port = n->int_port;
+	m->ext_want = n->ext_want;
+	m->state = STATUS_DOWN;
 	memset(&status.rows[status.nmaps], 0, sizeof(status.rows[0]));
 	return (ssize_t)status.nmaps++;
 }
@@ -188,49 +195,68 @@ row_add(void)
 static void
 row_remove(size_t i)
 {
+	free(status.rows[i].fb);
 	status.nmaps--;
 	status.maps[i] = status.maps[status.nmaps];
 	status.rows[i] = status.rows[status.nmaps];
 }
 
-/* The gateway's word while it holds the mapping or works on it. */
+/*
+ * The gateway's word while it holds the mapping or works on it, or while
+ * the first search for a gateway is still under way; else the fallback's.
+ * NULL for a row that neither has.
+ */
 static const struct status_map *
-row_choice(const struct status_row *r)
+row_shown(size_t i)
 {
-	if (r->has_gw && r->gw.state != STATUS_WAITING &&
-	    r->gw.state != STATUS_DOWN)
-		return &r->gw;
-	if (r->has_fb)
-		return &r->fb;
-	return r->has_gw ? &r->gw : NULL;
+	const struct status_map *gw = &status.maps[i];
+	const struct status_row *r = &status.rows[i];
+
+	if (r->has_gw && ((gw->state != STATUS_WAITING &&
+	    gw->state != STATUS_DOWN) || !status.gw.searched))
+		return gw;
+	if (r->fb != NULL)
+		return r->fb;
+	return r->has_gw ? gw : NULL;
 }
 
-/* Show row i as its rungs now say, and tell the subscribers what changed. */
+/* What row i showed before a change, for row_changed; DOWN if nothing. */
 static void
-row_show(size_t i)
+row_before(size_t i, struct status_map *old)
 {
-	struct status_map *m = &status.maps[i], old = *m;
-	const struct status_map *c = row_choice(&status.rows[i]);
+	const struct status_map *c = row_shown(i);
+
+	if (c != NULL)
+		*old = *c;
+	else {
+		memset(old, 0, sizeof(*old));
+		old->state = STATUS_DOWN;
+	}
+}
+
+/* Row i shows what its rungs now say: tell the subscribers what changed. */
+static void
+row_changed(size_t i, const struct status_map *old)
+{
+	const struct status_map *m = row_shown(i);
 	int was, is;
 
-	if (c == NULL)
+	if (m == NULL)
 		return;
-	*m = *c;
-	m->error[sizeof(m->error) - 1] = '\0';
 	status_changed();
-	was = status_map_reachable(&old);
+	was = status_map_reachable(old);
 	is = status_map_reachable(m);
 	if (!was && is)
 		emit(STATUS_EVENT_UP, m);
-	else if (was && is && (old.ext_port != m->ext_port ||
-	    old.ext_addr.s_addr != m->ext_addr.s_addr))
+	else if (was && is && (old->ext_port != m->ext_port ||
+	    old->ext_addr.s_addr != m->ext_addr.s_addr))
 		emit(STATUS_EVENT_CHANGE, m);
 	else if (was && !is) {
 		/* Down is about the endpoint that was up. */
 		struct status_map gone = *m;
 
-		gone.ext_addr = old.ext_addr;
-		gone.ext_port = old.ext_port;
+		gone.ext_addr = old->ext_addr;
+		gone.ext_port = old->ext_port;
 		emit(STATUS_EVENT_DOWN, &gone);
 	}
 }
@@ -238,21 +264,30 @@ row_show(size_t i)
 static void
 update(const struct status_map *n, int fallback)
 {
+	struct status_map old, *m;
 	struct status_row *r;
 	ssize_t i;
 
 	if ((i = find(n->proto, n->int_port, n->ext_want)) == -1 &&
-	    (i = row_add()) == -1)
+	    (i = row_add(n)) == -1)
 		return;
+	row_before((size_t)i, &old);
 	r = &status.rows[i];
 	if (fallback) {
-		r->fb = *n;
-		r->has_fb = 1;
+		if (r->fb == NULL && (r->fb = malloc(sizeof(*r->fb))) == NULL) {
+			log_warn("status");
+			if (!r->has_gw)
+				row_remove((size_t)i);	/* just added */
+			return;
+		}
+		m = r->fb;
 	} else {
-		r->gw = *n;
+		m = &status.maps[i];
 		r->has_gw = 1;
 	}
-	row_show((size_t)i);
+	*m = *n;
+	m->error[sizeof(m->error) - 1] = '\0';
+	row_changed((size_t)i, &old);
 }
 
 void
@@ -271,8 +306,9 @@ status_fallback_update(const struct status_map *n)
 static void
 forget(size_t i)
 {
-	struct status_map gone = status.maps[i];
+	struct status_map gone;
 
+	row_before(i, &gone);
 	row_remove(i);
 	status_changed();
 	if (status_map_reachable(&gone)) {
@@ -293,20 +329,23 @@ status_map_remove(int proto, uint16_t int_port, uint16_t ext_want)
 void
 status_fallback_remove(int proto, uint16_t int_port, uint16_t ext_want)
 {
+	struct status_map old;
 	struct status_row *r;
 	ssize_t i;
 
 	if ((i = find(proto, int_port, ext_want)) == -1)
 		return;
 	r = &status.rows[i];
-	if (!r->has_fb)
+	if (r->fb == NULL)
 		return;
-	r->has_fb = 0;
 	if (!r->has_gw) {
 		forget((size_t)i);
 		return;
 	}
-	row_show((size_t)i);
+	row_before((size_t)i, &old);
+	free(r->fb);
+	r->fb = NULL;
+	row_changed((size_t)i, &old);
 }
 
 void
@@ -314,8 +353,22 @@ status_gateway_update(const struct status_gateway *gw)
 {
 	size_t i;
 
+	struct status_map *old = NULL;
+	size_t n = 0;
+
+	/* The fallback's rows wait for the search's end. */
+	for (i = 0; i < status.nmaps; i++)
+		n += status.rows[i].fb != NULL;
+	if (n > 0 && (old = calloc(status.nmaps, sizeof(*old))) != NULL)
+		for (i = 0; i < status.nmaps; i++)
+			if (status.rows[i].fb != NULL)
+				row_before(i, &old[i]);
 	status.gw = *gw;
 	status_changed();
+	for (i = 0; old != NULL && i < status.nmaps; i++)
+		if (status.rows[i].fb != NULL)
+			row_changed(i, &old[i]);
+	free(old);
 	for (i = 0; i < status.gw_nsubs; i++)
 		status.gw_subs[i](&status.gw);
 }
@@ -352,7 +405,7 @@ status_map_count(void)
 const struct status_map *
 status_map_at(size_t i)
 {
-	return i < status.nmaps ? &status.maps[i] : NULL;
+	return i < status.nmaps ? row_shown(i) : NULL;
 }
 
 const struct status_gateway *
@@ -511,7 +564,7 @@ status_json(void)
 		return NULL;
 	}
 	for (i = 0; i < status.nmaps; i++) {
-		struct json_object *m = map_json(&status.maps[i], now, wall);
+		struct json_object *m = map_json(row_shown(i), now, wall);
 
 		if (m == NULL || json_object_array_add(maps, m) != 0) {
 			json_object_put(m);
@@ -581,7 +634,7 @@ status_print(FILE *fp)
 		return -1;
 	for (i = 0; i < status.nmaps; i++)
 		if ((i > 0 && fputc(',', fp) == EOF) ||
-		    put_json(fp, map_json(&status.maps[i], now, wall)) == -1)
+		    put_json(fp, map_json(row_shown(i), now, wall)) == -1)
 			return -1;
 	if (fputs("],\"counters\":", fp) < 0 ||
 	    (o = counters_json()) == NULL || put_json(fp, o) == -1 ||

@@ -191,6 +191,7 @@ static void
 test_fallback_rung(void **state)
 {
 	struct status_map g, f;
+	struct status_gateway gw;
 
 	(void)state;
 	g = mk(DRV_UDP, 5000, STATUS_WAITING, NULL, 0);
@@ -200,6 +201,11 @@ test_fallback_rung(void **state)
 	snprintf(f.method, sizeof(f.method), "stun");
 	status_fallback_update(&f);
 	assert_int_equal(status_map_count(), 1);
+	/* hidden while the first search for a gateway goes on */
+	assert_int_equal(status_map_at(0)->state, STATUS_WAITING);
+	memset(&gw, 0, sizeof(gw));
+	gw.searched = 1;
+	status_gateway_update(&gw);
 	assert_int_equal(status_map_at(0)->state, STATUS_FILTERED);
 	assert_string_equal(status_state_name(status_map_at(0)->state),
 	    "filtered");
