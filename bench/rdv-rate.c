@@ -1,45 +1,54 @@
 /* SPDX-License-Identifier: ISC */
 /* bench/rdv-rate.c: STUN Binding requests over UDP in windows, answers counted (bench/rendezvous.sh builds it). */
-#define _GNU_SOURCE
 #include <sys/random.h>
-#include <sys/socket.h>
 #include <sys/types.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
-#include <errno.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#define WMAX	256
+#include "window.h"
 
-static double
-now(void)
+static uint8_t	prefix[4];
+static uint32_t	seq;
+
+/* A request: type 0x0001, length 0, cookie, ID */
+static int
+build(int i, uint8_t *req, size_t len, void *arg)
 {
-	struct timespec ts;
+	(void)i;
+	(void)len;
+	(void)arg;
+	memcpy(req, "\x00\x01\x00\x00\x21\x12\xa4\x42", 8);
+	memcpy(req + 8, prefix, 4);
+	memset(req + 12, 0, 4);
+	req[16] = (uint8_t)(seq >> 24);
+	req[17] = (uint8_t)(seq >> 16);
+	req[18] = (uint8_t)(seq >> 8);
+	req[19] = (uint8_t)seq;
+	seq++;
+	return 20;
+}
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+/* A Binding success to one of ours */
+static int
+judge(const uint8_t *ans, size_t len, void *arg)
+{
+	(void)arg;
+	if (len >= 20 && ans[0] == 0x01 && ans[1] == 0x01 &&
+	    memcmp(ans + 8, prefix, 4) == 0)
+		return WINDOW_ANSWER;
+	return WINDOW_OTHER;
 }
 
 int
 main(int argc, char *argv[])
 {
-	struct sockaddr_in sin;
-	struct mmsghdr msg[WMAX];
-	struct iovec iov[WMAX];
-	uint8_t req[WMAX][20], ans[WMAX][512], prefix[4];
-	struct pollfd pfd;
-	double t0, end, secs;
-	unsigned long answers = 0, lost = 0;
-	uint32_t seq = 0;
-	int fd, w, i, n, got;
+	struct window_run run = { .build = build, .judge = judge };
+	double secs;
+	int fd, w;
 
 	if (argc != 5) {
 		fprintf(stderr, "usage: rdv-rate ADDR PORT SECONDS WINDOW\n");
@@ -47,73 +56,15 @@ main(int argc, char *argv[])
 	}
 	secs = atof(argv[3]);
 	w = atoi(argv[4]);
-	if (w < 1 || w > WMAX || secs <= 0)
+	if (w < 1 || w > WINDOW_MAX || secs <= 0)
 		return 2;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)atoi(argv[2]));
-	if (inet_pton(AF_INET, argv[1], &sin.sin_addr) != 1)
-		return 2;
-	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) == -1 ||
-	    connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		perror("socket");
-		return 1;
-	}
+	if ((fd = window_connect(argv[1], argv[2])) < 0)
+		return fd == -2 ? 2 : 1;
 	if (getrandom(prefix, sizeof(prefix), 0) != sizeof(prefix))
 		return 1;
-	pfd.fd = fd;
-	pfd.events = POLLIN;
-	t0 = now();
-	end = t0 + secs;
-	while (now() < end) {
-		/* a window of requests: type 0x0001, length 0, cookie, ID */
-		for (i = 0; i < w; i++) {
-			memcpy(req[i], "\x00\x01\x00\x00\x21\x12\xa4\x42", 8);
-			memcpy(req[i] + 8, prefix, 4);
-			memset(req[i] + 12, 0, 4);
-			req[i][16] = (uint8_t)(seq >> 24);
-			req[i][17] = (uint8_t)(seq >> 16);
-			req[i][18] = (uint8_t)(seq >> 8);
-			req[i][19] = (uint8_t)seq;
-			seq++;
-			iov[i].iov_base = req[i];
-			iov[i].iov_len = 20;
-			memset(&msg[i], 0, sizeof(msg[i]));
-			msg[i].msg_hdr.msg_iov = &iov[i];
-			msg[i].msg_hdr.msg_iovlen = 1;
-		}
-		if (sendmmsg(fd, msg, (unsigned)w, 0) != w) {
-			lost += (unsigned long)w;
-			continue;
-		}
-		got = 0;
-		while (got < w) {
-			if (poll(&pfd, 1, 100) <= 0)
-				break;
-			for (i = 0; i < w; i++) {
-				iov[i].iov_base = ans[i];
-				iov[i].iov_len = sizeof(ans[i]);
-				memset(&msg[i], 0, sizeof(msg[i]));
-				msg[i].msg_hdr.msg_iov = &iov[i];
-				msg[i].msg_hdr.msg_iovlen = 1;
-			}
-			n = recvmmsg(fd, msg, (unsigned)(w - got), MSG_DONTWAIT,
-			    NULL);
-			if (n <= 0)
-				continue;
-			for (i = 0; i < n; i++)
-				if (msg[i].msg_len >= 20 && ans[i][0] == 0x01 &&
-				    ans[i][1] == 0x01 &&
-				    memcmp(ans[i] + 8, prefix, 4) == 0)
-					answers++;
-			got += n;
-		}
-		if (got < w)
-			lost += (unsigned long)(w - got);
-	}
-	secs = now() - t0;
-	printf("%lu answers in %.2f s: %.0f/s, %lu lost\n", answers, secs,
-	    (double)answers / secs, lost);
+	window_run(fd, secs, w, &run);
+	printf("%lu answers in %.2f s: %.0f/s, %lu lost\n", run.answers,
+	    run.secs, (double)run.answers / run.secs, run.lost);
 	close(fd);
-	return answers > 0 ? 0 : 1;
+	return run.answers > 0 ? 0 : 1;
 }

@@ -9,7 +9,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,16 +19,11 @@
 #include "crypto.h"
 #include "rdv-msg.h"
 
-#define WMAX	256
+#include "window.h"
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+static uint8_t		key[CRYPTO_KEY_LEN], prefix[4];
+static struct rdv_msg	m;
+static uint32_t		seq, nodes;
 
 static uint64_t
 wall_ms(void)
@@ -40,20 +34,38 @@ wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* REGISTER of the next node in turn, a new transaction ID each */
+static int
+build(int i, uint8_t *req, size_t len, void *arg)
+{
+	(void)arg;
+	if (i == 0)
+		m.timestamp = wall_ms();
+	memcpy(m.tid + 4, &seq, 4);
+	snprintf(m.node, sizeof(m.node), "node-%u", seq % nodes);
+	seq++;
+	return rdv_build(req, len, &m, key);
+}
+
+/* 0x03e0 REGISTER success, 0x03f0 error; our prefix */
+static int
+judge(const uint8_t *ans, size_t len, void *arg)
+{
+	(void)arg;
+	if (len < 20 || memcmp(ans + 8, prefix, 4) != 0)
+		return WINDOW_OTHER;
+	if (ans[0] == 0x03 && ans[1] == 0xe0)
+		return WINDOW_ANSWER;
+	return WINDOW_ERROR;
+}
+
 int
 main(int argc, char *argv[])
 {
+	struct window_run run = { .build = build, .judge = judge };
 	struct sockaddr_in sin;
-	struct mmsghdr msg[WMAX];
-	struct iovec iov[WMAX];
-	static uint8_t req[WMAX][512], ans[WMAX][512];
-	uint8_t key[CRYPTO_KEY_LEN], prefix[4];
-	struct rdv_msg m;
-	struct pollfd pfd;
-	double t0, end, secs;
-	unsigned long answers = 0, lost = 0, errors = 0;
-	uint32_t seq = 0, nodes;
-	int fd, w, i, n, got, len[WMAX];
+	double secs;
+	int fd, w;
 
 	if (argc != 8) {
 		fprintf(stderr, "usage: rdv-register-rate ADDR PORT SECONDS "
@@ -63,20 +75,12 @@ main(int argc, char *argv[])
 	secs = atof(argv[3]);
 	w = atoi(argv[4]);
 	nodes = (uint32_t)strtoul(argv[5], NULL, 10);
-	if (w < 1 || w > WMAX || secs <= 0 || nodes < 1 ||
+	if (w < 1 || w > WINDOW_MAX || secs <= 0 || nodes < 1 ||
 	    strlen(argv[6]) > RDV_NETWORK_MAX ||
 	    crypto_key_parse(argv[7], strlen(argv[7]), key) == -1)
 		return 2;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)atoi(argv[2]));
-	if (inet_pton(AF_INET, argv[1], &sin.sin_addr) != 1)
-		return 2;
-	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) == -1 ||
-	    connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		perror("socket");
-		return 1;
-	}
+	if ((fd = window_connect(argv[1], argv[2])) < 0)
+		return fd == -2 ? 2 : 1;
 	if (getrandom(prefix, sizeof(prefix), 0) != sizeof(prefix))
 		return 1;
 	memset(&m, 0, sizeof(m));
@@ -88,67 +92,16 @@ main(int argc, char *argv[])
 	m.ncand = 1;
 	m.cand[0].kind = RDV_CAND_HOST;
 	m.cand[0].transport = RDV_UDP;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
 	sin.sin_port = htons(51413);
 	sin.sin_addr.s_addr = htonl(0xc0a8010a);
 	memcpy(&m.cand[0].addr, &sin, sizeof(sin));
-	pfd.fd = fd;
-	pfd.events = POLLIN;
-	t0 = now();
-	end = t0 + secs;
-	while (now() < end) {
-		m.timestamp = wall_ms();
-		for (i = 0; i < w; i++) {
-			memcpy(m.tid + 4, &seq, 4);
-			snprintf(m.node, sizeof(m.node), "node-%u",
-			    seq % nodes);
-			seq++;
-			len[i] = rdv_build(req[i], sizeof(req[i]), &m, key);
-			if (len[i] <= 0)
-				return 1;
-			iov[i].iov_base = req[i];
-			iov[i].iov_len = (size_t)len[i];
-			memset(&msg[i], 0, sizeof(msg[i]));
-			msg[i].msg_hdr.msg_iov = &iov[i];
-			msg[i].msg_hdr.msg_iovlen = 1;
-		}
-		if (sendmmsg(fd, msg, (unsigned)w, 0) != w) {
-			lost += (unsigned long)w;
-			continue;
-		}
-		got = 0;
-		while (got < w) {
-			if (poll(&pfd, 1, 100) <= 0)
-				break;
-			for (i = 0; i < w; i++) {
-				iov[i].iov_base = ans[i];
-				iov[i].iov_len = sizeof(ans[i]);
-				memset(&msg[i], 0, sizeof(msg[i]));
-				msg[i].msg_hdr.msg_iov = &iov[i];
-				msg[i].msg_hdr.msg_iovlen = 1;
-			}
-			n = recvmmsg(fd, msg, (unsigned)(w - got), MSG_DONTWAIT,
-			    NULL);
-			if (n <= 0)
-				continue;
-			/* 0x03e0 REGISTER success, 0x03f0 error; our prefix */
-			for (i = 0; i < n; i++) {
-				if (msg[i].msg_len < 20 ||
-				    memcmp(ans[i] + 8, prefix, 4) != 0)
-					continue;
-				if (ans[i][0] == 0x03 && ans[i][1] == 0xe0)
-					answers++;
-				else
-					errors++;
-			}
-			got += n;
-		}
-		if (got < w)
-			lost += (unsigned long)(w - got);
-	}
-	secs = now() - t0;
+	if (window_run(fd, secs, w, &run) == -1)
+		return 1;
 	printf("%lu REGISTER answers in %.2f s: %.0f/s, %lu errors, %lu lost, "
-	    "%u nodes\n", answers, secs, (double)answers / secs, errors, lost,
-	    seq < nodes ? seq : nodes);
+	    "%u nodes\n", run.answers, run.secs, (double)run.answers / run.secs,
+	    run.errors, run.lost, seq < nodes ? seq : nodes);
 	close(fd);
-	return answers > 0 ? 0 : 1;
+	return run.answers > 0 ? 0 : 1;
 }

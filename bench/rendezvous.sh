@@ -31,7 +31,8 @@ lab_need_root_tools
 client=$(mktemp -d "${TMPDIR:-/tmp}/rdv-bench.XXXXXX") || exit 1
 trap 'lab_down; rm -rf "$client"' EXIT
 trap 'exit 1' INT TERM HUP
-cc -O2 -Wall -o "$client/rdv-rate" "$top/bench/rdv-rate.c" ||
+cc -O2 -Wall -o "$client/rdv-rate" "$top/bench/rdv-rate.c" \
+    "$top/bench/window.c" ||
     { echo "bench: cannot build bench/rdv-rate.c" >&2; exit 1; }
 lab_init && lab_stun_start && lab_rendezvous_start ||
     { echo "bench: lab did not come up" >&2; exit 1; }
@@ -70,7 +71,8 @@ echo "natmapd-rendezvous peak RSS: ${rss} kB"
 nodes=${NODES:-100000}
 b=$(dirname "$rdv")
 cc -O2 -Wall -I"$b/.." -I"$top/include" -o "$client/rdv-register-rate" \
-    "$top/bench/rdv-register-rate.c" "$b/libnatmapd.a" -lnettle ||
+    "$top/bench/rdv-register-rate.c" "$top/bench/window.c" "$b/libnatmapd.a" \
+    -lnettle ||
     { echo "bench: cannot build bench/rdv-register-rate.c" >&2; exit 1; }
 skey=$(head -c 32 /dev/urandom | base64)
 printf 'bench %s\n' "$skey" >"$client/nets"

@@ -9,7 +9,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +19,7 @@
 #include "conf.h"
 #include "control.h"
 #include "crypto.h"
+#include "daemon.h"
 #include "driver.h"
 #include "gateway.h"
 #include "fallback.h"
@@ -108,10 +108,7 @@ static int		cli_mask;
 static const char	*conf_file = NATMAPD_CONF_FILE;
 static int		conf_explicit;
 static struct config	running;
-static char		*pidfile_written;	/* own copy: SIGHUP replaces the config */
 
-static int		sigpipe[2] = { -1, -1 };
-static struct loop_fd	sig_lfd;
 static int		stopping;
 static int		probe_mode;	/* --probe: report and exit */
 static char		config_error[512];	/* why build_config() failed */
@@ -481,18 +478,6 @@ build_config(struct config *conf, int foreground_errors)
 }
 
 static void
-signal_handler(int sig)
-{
-	unsigned char c = (unsigned char)sig;
-	int saved_errno = errno;
-
-	if (write(sigpipe[1], &c, 1) == -1) {
-		/* the pipe is full: a signal is pending anyway */
-	}
-	errno = saved_errno;
-}
-
-static void
 shutdown_done(void)
 {
 	/* The down hooks run: a few seconds more at most. */
@@ -672,113 +657,33 @@ control_start(void)
 	return 0;
 }
 
+/* What a signal does, from the loop. */
 static void
-signal_read(struct loop_fd *lf, int ev)
+signal_cb(int sig)
 {
-	unsigned char c;
-
-	(void)ev;
-	while (read(lf->fd, &c, 1) == 1) {
-		switch (c) {
-		case SIGTERM:
-		case SIGINT:
-			if (stopping) {
-				log_warnx("second signal: exiting now");
-				control_close();
-				if (pidfile_written != NULL)
-					unlink(pidfile_written);
-				_exit(1);
-			}
-			stopping = 1;
-			log_info("signal %d: deleting mappings and exiting", c);
-			sdnotify_stopping();
-			fallback_stop();
-			mapping_shutdown(shutdown_done);
-			break;
-		case SIGHUP:
-			if (!stopping)
-				reload("SIGHUP");
-			break;
-		case SIGUSR1:
-			if (!stopping)
-				mapping_check_now();
-			break;
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		if (stopping) {
+			log_warnx("second signal: exiting now");
+			control_close();
+			daemon_pidfile_unlink();
+			_exit(1);
 		}
-	}
-}
-
-static void
-setup_signals(void)
-{
-	struct sigaction sa;
-
-	if (pipe2(sigpipe, O_NONBLOCK | O_CLOEXEC) == -1)
-		fatal("pipe2");
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = signal_handler;
-	sa.sa_flags = SA_RESTART;
-	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
-	    sigaction(SIGINT, &sa, NULL) == -1 ||
-	    sigaction(SIGHUP, &sa, NULL) == -1 ||
-	    sigaction(SIGUSR1, &sa, NULL) == -1)
-		fatal("sigaction");
-	sa.sa_handler = SIG_IGN;
-	if (sigaction(SIGPIPE, &sa, NULL) == -1)
-		fatal("sigaction");
-	loop_fd_add(&sig_lfd, sigpipe[0], LOOP_READ, signal_read);
-}
-
-static void
-write_pidfile(const char *path)
-{
-	char buf[32];
-	int fd, n;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd == -1) {
-		log_warn("%s", path);
-		return;
-	}
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (write(fd, buf, (size_t)n) != n)
-		log_warn("%s", path);
-	close(fd);
-	if ((pidfile_written = strdup(path)) == NULL)
-		fatal("strdup");
-}
-
-/* Go on in a child; the parent exits. */
-static void
-fork_child(void)
-{
-	switch (fork()) {
-	case -1:
-		fatal("fork");
-	case 0:
-		return;
-	default:
-		_exit(0);
-	}
-}
-
-static void
-detach(void)
-{
-	int fd;
-
-	fork_child();
-	if (setsid() == -1)
-		fatal("setsid");
-	fork_child();		/* no longer a session leader: no terminal again */
-	if (chdir("/") == -1)
-		fatal("chdir");
-	if ((fd = open("/dev/null", O_RDWR)) != -1) {
-		dup2(fd, STDIN_FILENO);
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		if (fd > STDERR_FILENO)
-			close(fd);
+		stopping = 1;
+		log_info("signal %d: deleting mappings and exiting", sig);
+		sdnotify_stopping();
+		fallback_stop();
+		mapping_shutdown(shutdown_done);
+		break;
+	case SIGHUP:
+		if (!stopping)
+			reload("SIGHUP");
+		break;
+	case SIGUSR1:
+		if (!stopping)
+			mapping_check_now();
+		break;
 	}
 }
 
@@ -848,9 +753,9 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	if (!foreground)
-		detach();
+		daemon_detach();
 	log_init(foreground, verbose);
-	setup_signals();
+	daemon_signals(signal_cb);
 	state_file = running.state_file != NULL ? running.state_file :
 	    NATMAPD_STATE_FILE;
 	pidfile = running.pidfile != NULL ? running.pidfile : NATMAPD_PID_FILE;
@@ -863,7 +768,7 @@ main(int argc, char *argv[])
 			priv_prepare_dir(&user, pidfile, 0755);
 	}
 	if (!foreground)
-		write_pidfile(pidfile);
+		daemon_pidfile_write(pidfile);
 	log_info("natmapd %s starting: %zu mapping%s", PACKAGE_VERSION,
 	    running.nports, running.nports == 1 ? "" : "s");
 	drivers = drivers_for(running.gwproto, &ndrivers);
@@ -896,11 +801,7 @@ main(int argc, char *argv[])
 	status_file_remove();
 	status_free();
 	config_free(&running);
-	if (pidfile_written != NULL) {
-		if (unlink(pidfile_written) == -1 && errno != ENOENT)
-			log_warn("cannot remove %s", pidfile_written);
-		free(pidfile_written);
-	}
+	daemon_pidfile_remove();
 	log_info("natmapd stopped");
 	return 0;
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "loop.h"
 #include "rdv-conf.h"
@@ -62,9 +63,6 @@ static const struct option longopts[] = {
 static struct rdv_conf	cli, running;
 static const char	*conf_file = RDV_CONF_FILE;
 static int		conf_explicit;
-static char		*pidfile_written;
-static int		sigpipe[2] = { -1, -1 };
-static struct loop_fd	sig_lfd;
 
 static void
 usage(FILE *fp)
@@ -298,112 +296,22 @@ log_stats(const char *when)
 	    (unsigned long long)st.tcp_refused);
 }
 
+/* What a signal does, from the loop. */
 static void
-signal_handler(int sig)
+signal_cb(int sig)
 {
-	unsigned char c = (unsigned char)sig;
-	int saved_errno = errno;
-
-	if (write(sigpipe[1], &c, 1) == -1) {
-		/* the pipe is full: a signal is pending anyway */
-	}
-	errno = saved_errno;
-}
-
-static void
-signal_read(struct loop_fd *lf, int ev)
-{
-	unsigned char c;
-
-	(void)ev;
-	while (read(lf->fd, &c, 1) == 1) {
-		switch (c) {
-		case SIGTERM:
-		case SIGINT:
-			log_info("signal %d: exiting", c);
-			loop_stop();
-			break;
-		case SIGHUP:
-			reload();
-			break;
-		case SIGUSR1:
-			log_stats("stats");
-			break;
-		}
-	}
-}
-
-static void
-setup_signals(void)
-{
-	struct sigaction sa;
-
-	if (pipe2(sigpipe, O_NONBLOCK | O_CLOEXEC) == -1)
-		fatal("pipe2");
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = signal_handler;
-	sa.sa_flags = SA_RESTART;
-	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
-	    sigaction(SIGINT, &sa, NULL) == -1 ||
-	    sigaction(SIGHUP, &sa, NULL) == -1 ||
-	    sigaction(SIGUSR1, &sa, NULL) == -1)
-		fatal("sigaction");
-	sa.sa_handler = SIG_IGN;
-	if (sigaction(SIGPIPE, &sa, NULL) == -1)
-		fatal("sigaction");
-	loop_fd_add(&sig_lfd, sigpipe[0], LOOP_READ, signal_read);
-}
-
-static void
-write_pidfile(const char *path)
-{
-	char buf[32];
-	int fd, n;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd == -1) {
-		log_warn("%s", path);
-		return;
-	}
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (write(fd, buf, (size_t)n) != n)
-		log_warn("%s", path);
-	close(fd);
-	if ((pidfile_written = strdup(path)) == NULL)
-		fatal("strdup");
-}
-
-static void
-fork_child(void)
-{
-	switch (fork()) {
-	case -1:
-		fatal("fork");
-	case 0:
-		return;
-	default:
-		_exit(0);
-	}
-}
-
-static void
-detach(void)
-{
-	int fd;
-
-	fork_child();
-	if (setsid() == -1)
-		fatal("setsid");
-	fork_child();
-	if (chdir("/") == -1)
-		fatal("chdir");
-	if ((fd = open("/dev/null", O_RDWR)) != -1) {
-		dup2(fd, STDIN_FILENO);
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		if (fd > STDERR_FILENO)
-			close(fd);
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		log_info("signal %d: exiting", sig);
+		loop_stop();
+		break;
+	case SIGHUP:
+		reload();
+		break;
+	case SIGUSR1:
+		log_stats("stats");
+		break;
 	}
 }
 
@@ -441,11 +349,11 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	if (!foreground)
-		detach();
+		daemon_detach();
 	log_init(foreground, verbose);
-	setup_signals();
+	daemon_signals(signal_cb);
 	if (!foreground)
-		write_pidfile(RDV_PID_FILE);
+		daemon_pidfile_write(RDV_PID_FILE);
 	rdv_server_set_networks(&nets);
 	log_info("natmapd-rendezvous %s starting: %zu network%s%s",
 	    PACKAGE_VERSION, rdv_server_network_count(),
@@ -454,10 +362,6 @@ main(int argc, char *argv[])
 	loop_run();
 	log_stats("natmapd-rendezvous stopped");
 	rdv_server_stop();
-	if (pidfile_written != NULL) {
-		if (unlink(pidfile_written) == -1 && errno != ENOENT)
-			log_warn("cannot remove %s", pidfile_written);
-		free(pidfile_written);
-	}
+	daemon_pidfile_remove();
 	return 0;
 }

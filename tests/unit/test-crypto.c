@@ -14,21 +14,6 @@
 
 #include "crypto.h"
 
-static size_t
-unhex(const char *hex, uint8_t *out, size_t max)
-{
-	size_t n = 0;
-	unsigned int b;
-
-	while (hex[0] != '\0' && hex[1] != '\0') {
-		assert_true(n < max);
-		assert_int_equal(sscanf(hex, "%2x", &b), 1);
-		out[n++] = (uint8_t)b;
-		hex += 2;
-	}
-	return n;
-}
-
 static void
 expect_hmac(const uint8_t *key, size_t keylen, const void *msg, size_t len,
     const char *want_hex)
@@ -36,7 +21,7 @@ expect_hmac(const uint8_t *key, size_t keylen, const void *msg, size_t len,
 	uint8_t want[CRYPTO_SHA256_LEN], got[CRYPTO_SHA256_LEN];
 	struct crypto_part part = { msg, len };
 
-	assert_int_equal(unhex(want_hex, want, sizeof(want)), sizeof(want));
+	assert_int_equal(tu_unhex(want_hex, want, sizeof(want)), sizeof(want));
 	crypto_hmac_sha256(key, keylen, &part, 1, got);
 	assert_memory_equal(got, want, sizeof(want));
 }
@@ -58,8 +43,9 @@ test_rfc4231(void **state)
 	memset(data, 0xdd, 50);
 	expect_hmac(key, 20, data, 50,
 	    "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe");
-	assert_int_equal(unhex("0102030405060708090a0b0c0d0e0f10111213141516171819",
-	    key, sizeof(key)), 25);
+	assert_int_equal(tu_unhex(
+	    "0102030405060708090a0b0c0d0e0f10111213141516171819", key,
+	    sizeof(key)), 25);
 	memset(data, 0xcd, 50);
 	expect_hmac(key, 25, data, 50,
 	    "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b");
@@ -85,7 +71,7 @@ test_parts(void **state)
 	uint8_t want[CRYPTO_SHA256_LEN], got[CRYPTO_SHA256_LEN];
 
 	(void)state;
-	unhex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+	tu_unhex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
 	    want, sizeof(want));
 	crypto_hmac_sha256("Jefe", 4, parts, 3, got);
 	assert_memory_equal(got, want, sizeof(want));
@@ -109,7 +95,7 @@ test_server_key(void **state)
 	crypto_key_format(secret, text);
 	assert_string_equal(text, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
 	crypto_server_key(secret, sk);
-	unhex("04a297107f7559c074de5fe85662eb58e44b9f71f033d936faf4ac1d07d033bd",
+	tu_unhex("04a297107f7559c074de5fe85662eb58e44b9f71f033d936faf4ac1d07d033bd",
 	    want, sizeof(want));
 	assert_memory_equal(sk, want, sizeof(want));
 	crypto_key_format(sk, text);

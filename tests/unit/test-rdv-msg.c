@@ -59,21 +59,6 @@ static const uint8_t tid2[STUN_TID_LEN] = {
 static uint8_t	key[CRYPTO_KEY_LEN];	/* the server key of 00 .. 1f */
 static uint8_t	other_key[CRYPTO_KEY_LEN];
 
-static size_t
-unhex(const char *hex, uint8_t *out, size_t max)
-{
-	size_t n = 0;
-	unsigned int b;
-
-	while (hex[0] != '\0' && hex[1] != '\0') {
-		assert_true(n < max);
-		assert_int_equal(sscanf(hex, "%2x", &b), 1);
-		out[n++] = (uint8_t)b;
-		hex += 2;
-	}
-	return n;
-}
-
 static int
 setup_keys(void **state)
 {
@@ -125,51 +110,6 @@ takes(const uint8_t *buf, size_t len, const uint8_t *k)
 	return ok;
 }
 
-static void
-set_sa(struct sockaddr_storage *ss, const char *ip, uint16_t port)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (strchr(ip, ':') == NULL) {
-		struct sockaddr_in sin;
-
-		memset(&sin, 0, sizeof(sin));
-		sin.sin_family = AF_INET;
-		sin.sin_port = htons(port);
-		assert_int_equal(inet_pton(AF_INET, ip, &sin.sin_addr), 1);
-		memcpy(ss, &sin, sizeof(sin));
-	} else {
-		struct sockaddr_in6 sin6;
-
-		memset(&sin6, 0, sizeof(sin6));
-		sin6.sin6_family = AF_INET6;
-		sin6.sin6_port = htons(port);
-		assert_int_equal(inet_pton(AF_INET6, ip, &sin6.sin6_addr), 1);
-		memcpy(ss, &sin6, sizeof(sin6));
-	}
-}
-
-static void
-assert_sa(const struct sockaddr_storage *ss, const char *want)
-{
-	char a[INET6_ADDRSTRLEN], s[INET6_ADDRSTRLEN + 16];
-
-	if (ss->ss_family == AF_INET) {
-		struct sockaddr_in sin;
-
-		memcpy(&sin, ss, sizeof(sin));
-		inet_ntop(AF_INET, &sin.sin_addr, a, sizeof(a));
-		snprintf(s, sizeof(s), "%s:%u", a, ntohs(sin.sin_port));
-	} else if (ss->ss_family == AF_INET6) {
-		struct sockaddr_in6 sin6;
-
-		memcpy(&sin6, ss, sizeof(sin6));
-		inet_ntop(AF_INET6, &sin6.sin6_addr, a, sizeof(a));
-		snprintf(s, sizeof(s), "[%s]:%u", a, ntohs(sin6.sin6_port));
-	} else
-		snprintf(s, sizeof(s), "family %d", ss->ss_family);
-	assert_string_equal(s, want);
-}
-
 /* The structs of the four vectors, as the Python script has them. */
 static void
 want_register_req(struct rdv_msg *m)
@@ -187,13 +127,13 @@ want_register_req(struct rdv_msg *m)
 	m->ncand = 3;
 	m->cand[0].kind = RDV_CAND_HOST;
 	m->cand[0].transport = RDV_UDP;
-	set_sa(&m->cand[0].addr, "192.168.1.10", 51413);
+	m->cand[0].addr = tu_sa("192.168.1.10", 51413);
 	m->cand[1].kind = RDV_CAND_SRFLX;
 	m->cand[1].transport = RDV_UDP;
-	set_sa(&m->cand[1].addr, "203.0.113.7", 40211);
+	m->cand[1].addr = tu_sa("203.0.113.7", 40211);
 	m->cand[2].kind = RDV_CAND_MAPPED;
 	m->cand[2].transport = RDV_TCP;
-	set_sa(&m->cand[2].addr, "2001:db8::10", 8080);
+	m->cand[2].addr = tu_sa("2001:db8::10", 8080);
 }
 
 static void
@@ -208,7 +148,7 @@ want_register_ok(struct rdv_msg *m)
 	strcpy(m->network, "home");
 	m->server_time = TS + 1234;
 	m->lifetime = 75;
-	set_sa(&m->mapped, "203.0.113.7", 40211);
+	m->mapped = tu_sa("203.0.113.7", 40211);
 }
 
 static void
@@ -271,7 +211,7 @@ vector_hex(size_t i)
 static size_t
 vector_bytes(size_t i, uint8_t *buf, size_t max)
 {
-	return unhex(vector_hex(i), buf, max);
+	return tu_unhex(vector_hex(i), buf, max);
 }
 
 /*
@@ -411,7 +351,7 @@ test_roundtrip(void **state)
 			snprintf(ip, sizeof(ip), "198.51.100.%d", i + 1);
 		else
 			snprintf(ip, sizeof(ip), "2001:db8:ffff::%x", i);
-		set_sa(&m.cand[i].addr, ip, (uint16_t)(i == 5 ? 65535 : 1 + i));
+		m.cand[i].addr = tu_sa(ip, (uint16_t)(i == 5 ? 65535 : 1 + i));
 	}
 	roundtrip(&m);
 	/* no candidate, no LIFETIME: both optional */
@@ -427,9 +367,9 @@ test_roundtrip(void **state)
 	m.has |= RDV_HAS_SERVER_TIME | RDV_HAS_LIFETIME | RDV_HAS_MAPPED;
 	m.server_time = 1;
 	m.lifetime = 0;
-	set_sa(&m.mapped, "2001:db8::1:2:3:4", 1);
+	m.mapped = tu_sa("2001:db8::1:2:3:4", 1);
 	roundtrip(&m);
-	set_sa(&m.mapped, "203.0.113.200", 65535);
+	m.mapped = tu_sa("203.0.113.200", 65535);
 	roundtrip(&m);
 
 	/* REACH request, UDP and TCP */
@@ -451,7 +391,7 @@ test_roundtrip(void **state)
 	m.server_time = TS;
 	roundtrip(&m);
 	m.has |= RDV_HAS_MAPPED;
-	set_sa(&m.mapped, "198.51.100.9", 4000);
+	m.mapped = tu_sa("198.51.100.9", 4000);
 	roundtrip(&m);
 
 	/* errors of both methods: 300, 699, a reason of 0 and 127 bytes */
@@ -499,7 +439,7 @@ test_build_refuses(void **state)
 	REFUSED(m.cand[1].kind = 4);
 	REFUSED(m.cand[1].transport = 1);
 	REFUSED(m.cand[1].addr.ss_family = AF_UNIX);
-	REFUSED(set_sa(&m.cand[2].addr, "2001:db8::1", 0));
+	REFUSED(m.cand[2].addr = tu_sa("2001:db8::1", 0));
 	REFUSED((m.has |= RDV_HAS_ERROR, m.error_code = 400));
 	REFUSED((m.has |= RDV_HAS_MAPPED));	/* AF_UNSPEC */
 	REFUSED((m.has |= RDV_HAS_REACH_TARGET, m.reach_transport = RDV_TCP));
@@ -591,69 +531,20 @@ test_truncated_and_lengths(void **state)
 
 /* ---- messages built by hand, to reach each refusal ---- */
 
-struct msgb {
-	uint8_t		b[2048];
-	size_t		len;
-};
-
 static void
-mb_len(struct msgb *mb, size_t extra)
-{
-	size_t l = mb->len + extra - STUN_HDR_LEN;
-
-	mb->b[2] = (uint8_t)(l >> 8);
-	mb->b[3] = (uint8_t)l;
-}
-
-static void
-mb_init(struct msgb *mb, uint16_t type, const uint8_t tid[STUN_TID_LEN])
-{
-	memset(mb, 0, sizeof(*mb));
-	mb->b[0] = (uint8_t)(type >> 8);
-	mb->b[1] = (uint8_t)type;
-	memcpy(mb->b + 4, "\x21\x12\xa4\x42", 4);
-	memcpy(mb->b + 8, tid, STUN_TID_LEN);
-	mb->len = STUN_HDR_LEN;
-	mb_len(mb, 0);
-}
-
-static void
-mb_attr(struct msgb *mb, uint16_t type, const void *v, size_t vlen)
-{
-	size_t padded = (vlen + 3) & ~(size_t)3;
-
-	assert_true(mb->len + 4 + padded <= sizeof(mb->b));
-	mb->b[mb->len] = (uint8_t)(type >> 8);
-	mb->b[mb->len + 1] = (uint8_t)type;
-	mb->b[mb->len + 2] = (uint8_t)(vlen >> 8);
-	mb->b[mb->len + 3] = (uint8_t)vlen;
-	if (vlen > 0)
-		memcpy(mb->b + mb->len + 4, v, vlen);
-	memset(mb->b + mb->len + 4 + vlen, 0, padded - vlen);
-	mb->len += 4 + padded;
-	mb_len(mb, 0);
-}
-
-static void
-mb_str(struct msgb *mb, uint16_t type, const char *s)
-{
-	mb_attr(mb, type, s, strlen(s));
-}
-
-static void
-mb_u64(struct msgb *mb, uint16_t type, uint64_t v)
+mb_u64(struct tu_msgb *mb, uint16_t type, uint64_t v)
 {
 	uint8_t b[8];
 	int i;
 
 	for (i = 0; i < 8; i++)
 		b[i] = (uint8_t)(v >> (56 - 8 * i));
-	mb_attr(mb, type, b, 8);
+	tu_mb_attr(mb, type, b, 8);
 }
 
 /* A CANDIDATE: kind, transport, then family, port and address XORed. */
 static void
-mb_cand(struct msgb *mb, uint8_t kind, uint8_t transport, uint8_t family,
+mb_cand(struct tu_msgb *mb, uint8_t kind, uint8_t transport, uint8_t family,
     const char *ip, uint16_t port)
 {
 	uint8_t v[24];
@@ -673,63 +564,48 @@ mb_cand(struct msgb *mb, uint8_t kind, uint8_t transport, uint8_t family,
 	v[7] = (uint8_t)(port ^ 0x12);
 	for (i = 0; i < alen; i++)
 		v[8 + i] ^= mb->b[4 + i];
-	mb_attr(mb, 0x4e44, v, 8 + alen);
+	tu_mb_attr(mb, 0x4e44, v, 8 + alen);
 }
 
 /* The MAC (RFC 8489 14.6) under key, as the Python script computes it. */
 static void
-mb_mac(struct msgb *mb)
+mb_mac(struct tu_msgb *mb)
 {
 	struct crypto_part part;
 	uint8_t mac[32];
 
-	mb_len(mb, 36);
+	tu_mb_len(mb, 36);
 	part.data = mb->b;
 	part.len = mb->len;
 	crypto_hmac_sha256(key, sizeof(key), &part, 1, mac);
-	mb_attr(mb, 0x001c, mac, sizeof(mac));
+	tu_mb_attr(mb, 0x001c, mac, sizeof(mac));
 }
 
 static void
-mb_fingerprint(struct msgb *mb)
-{
-	uint32_t crc;
-	uint8_t v[4];
-
-	mb_len(mb, 8);
-	crc = stun_crc32(mb->b, mb->len) ^ 0x5354554e;
-	v[0] = (uint8_t)(crc >> 24);
-	v[1] = (uint8_t)(crc >> 16);
-	v[2] = (uint8_t)(crc >> 8);
-	v[3] = (uint8_t)crc;
-	mb_attr(mb, 0x8028, v, 4);
-}
-
-static void
-mb_end(struct msgb *mb)
+mb_end(struct tu_msgb *mb)
 {
 	mb_mac(mb);
-	mb_fingerprint(mb);
+	tu_mb_fingerprint(mb);
 }
 
 /* A REGISTER request's head: NETWORK, NODE, TIMESTAMP. */
 static void
-mb_register(struct msgb *mb, const char *network, const char *node)
+mb_register(struct tu_msgb *mb, const char *network, const char *node)
 {
-	mb_init(mb, 0x02e0, tid1);
-	mb_str(mb, 0x4e40, network);
-	mb_str(mb, 0x4e41, node);
+	tu_mb_init(mb, 0x02e0, tid1);
+	tu_mb_str(mb, 0x4e40, network);
+	tu_mb_str(mb, 0x4e41, node);
 	mb_u64(mb, 0x4e42, TS);
 }
 
 static void
-expect_refused(struct msgb *mb, const char *why)
+expect_refused(struct tu_msgb *mb, const char *why)
 {
 	parse_fails(mb->b, mb->len, why);
 }
 
 static void
-expect_taken(struct msgb *mb)
+expect_taken(struct tu_msgb *mb)
 {
 	struct rdv_msg m;
 
@@ -757,7 +633,7 @@ test_names(void **state)
 		"a.-b", "a-.b", "nas\xff", ".",
 		"a23456789a23456789a23456789a23456789a23456789a23456789a234567890",
 	};
-	struct msgb mb;
+	struct tu_msgb mb;
 	size_t i;
 
 	(void)state;
@@ -786,9 +662,9 @@ test_names(void **state)
 	mb_register(&mb, "", "nas");
 	mb_end(&mb);
 	expect_refused(&mb, "NETWORK not 1-32 of [A-Za-z0-9._-]");
-	mb_init(&mb, 0x02e0, tid1);
-	mb_attr(&mb, 0x4e40, "ho\0me", 5);
-	mb_str(&mb, 0x4e41, "nas");
+	tu_mb_init(&mb, 0x02e0, tid1);
+	tu_mb_attr(&mb, 0x4e40, "ho\0me", 5);
+	tu_mb_str(&mb, 0x4e41, "nas");
 	mb_u64(&mb, 0x4e42, TS);
 	mb_end(&mb);
 	expect_refused(&mb, "NETWORK not 1-32 of [A-Za-z0-9._-]");
@@ -801,7 +677,7 @@ test_names(void **state)
 static void
 test_candidates(void **state)
 {
-	struct msgb mb;
+	struct tu_msgb mb;
 	struct rdv_msg m;
 	uint8_t v[32];
 	int i;
@@ -814,7 +690,7 @@ test_candidates(void **state)
 	mb_end(&mb);
 	parse_ok(mb.b, mb.len, &m);
 	assert_int_equal(m.ncand, 16);
-	assert_sa(&m.cand[15].addr, "192.168.1.2:1015");
+	tu_assert_sa(&m.cand[15].addr, "192.168.1.2:1015");
 	mb_register(&mb, "home", "nas");
 	for (i = 0; i < 17; i++)
 		mb_cand(&mb, 1, 17, 1, "192.168.1.2", (uint16_t)(1000 + i));
@@ -856,26 +732,26 @@ test_candidates(void **state)
 	v[6] = 0x21;
 	v[7] = 0x13;
 	mb_register(&mb, "home", "nas");
-	mb_attr(&mb, 0x4e44, v, 12);
+	tu_mb_attr(&mb, 0x4e44, v, 12);
 	mb_end(&mb);
 	expect_refused(&mb, "CANDIDATE too short or its reserved bytes not 0");
 	v[2] = 0;
 	v[4] = 1;		/* the address's own reserved byte */
 	mb_register(&mb, "home", "nas");
-	mb_attr(&mb, 0x4e44, v, 12);
+	tu_mb_attr(&mb, 0x4e44, v, 12);
 	mb_end(&mb);
 	expect_refused(&mb, "address with a reserved byte not 0");
 	v[4] = 0;
 	mb_register(&mb, "home", "nas");
-	mb_attr(&mb, 0x4e44, v, 12);
+	tu_mb_attr(&mb, 0x4e44, v, 12);
 	mb_end(&mb);
 	expect_taken(&mb);
 	mb_register(&mb, "home", "nas");
-	mb_attr(&mb, 0x4e44, v, 3);
+	tu_mb_attr(&mb, 0x4e44, v, 3);
 	mb_end(&mb);
 	expect_refused(&mb, "CANDIDATE too short or its reserved bytes not 0");
 	mb_register(&mb, "home", "nas");
-	mb_attr(&mb, 0x4e44, v, 7);
+	tu_mb_attr(&mb, 0x4e44, v, 7);
 	mb_end(&mb);
 	expect_refused(&mb, "address of the wrong length");
 }
@@ -884,13 +760,13 @@ test_candidates(void **state)
 static void
 test_mac_and_fingerprint(void **state)
 {
-	struct msgb mb;
+	struct tu_msgb mb;
 	uint8_t mac[32];
 
 	(void)state;
 	/* no MAC at all, with a right FINGERPRINT */
 	mb_register(&mb, "home", "nas");
-	mb_fingerprint(&mb);
+	tu_mb_fingerprint(&mb);
 	expect_refused(&mb, "no MESSAGE-INTEGRITY-SHA256");
 	/* a MAC and no FINGERPRINT */
 	mb_register(&mb, "home", "nas");
@@ -900,41 +776,41 @@ test_mac_and_fingerprint(void **state)
 	mb_register(&mb, "home", "nas");
 	mb_mac(&mb);
 	mb_u64(&mb, 0xce40, TS);
-	mb_fingerprint(&mb);
+	tu_mb_fingerprint(&mb);
 	expect_refused(&mb, "attribute after MESSAGE-INTEGRITY-SHA256");
 	/* even an optional unknown one */
 	mb_register(&mb, "home", "nas");
 	mb_mac(&mb);
-	mb_str(&mb, 0x8022, "sw");
-	mb_fingerprint(&mb);
+	tu_mb_str(&mb, 0x8022, "sw");
+	tu_mb_fingerprint(&mb);
 	expect_refused(&mb, "attribute after MESSAGE-INTEGRITY-SHA256");
 	/* two MACs */
 	mb_register(&mb, "home", "nas");
 	mb_mac(&mb);
 	mb_mac(&mb);
-	mb_fingerprint(&mb);
+	tu_mb_fingerprint(&mb);
 	expect_refused(&mb, "attribute after MESSAGE-INTEGRITY-SHA256");
 	/* NETWORK after the MAC: the key could not be found first */
-	mb_init(&mb, 0x02e0, tid1);
-	mb_str(&mb, 0x4e41, "nas");
+	tu_mb_init(&mb, 0x02e0, tid1);
+	tu_mb_str(&mb, 0x4e41, "nas");
 	mb_u64(&mb, 0x4e42, TS);
 	mb_mac(&mb);
-	mb_str(&mb, 0x4e40, "home");
-	mb_fingerprint(&mb);
+	tu_mb_str(&mb, 0x4e40, "home");
+	tu_mb_fingerprint(&mb);
 	expect_refused(&mb, "attribute after MESSAGE-INTEGRITY-SHA256");
 	/* a MAC of 20 (SHA-1's) or 16 bytes */
 	memset(mac, 0, sizeof(mac));
 	mb_register(&mb, "home", "nas");
-	mb_attr(&mb, 0x001c, mac, 20);
-	mb_fingerprint(&mb);
+	tu_mb_attr(&mb, 0x001c, mac, 20);
+	tu_mb_fingerprint(&mb);
 	expect_refused(&mb, "MESSAGE-INTEGRITY-SHA256 length not 32");
 	mb_register(&mb, "home", "nas");
-	mb_attr(&mb, 0x001c, mac, 16);
-	mb_fingerprint(&mb);
+	tu_mb_attr(&mb, 0x001c, mac, 16);
+	tu_mb_fingerprint(&mb);
 	expect_refused(&mb, "MESSAGE-INTEGRITY-SHA256 length not 32");
 	/* STUN's MESSAGE-INTEGRITY (HMAC-SHA1) is not ours */
 	mb_register(&mb, "home", "nas");
-	mb_attr(&mb, 0x0008, mac, 20);
+	tu_mb_attr(&mb, 0x0008, mac, 20);
 	mb_end(&mb);
 	expect_refused(&mb, "unknown comprehension-required attribute");
 	/* a bad FINGERPRINT, one of the wrong length, one not last */
@@ -944,12 +820,12 @@ test_mac_and_fingerprint(void **state)
 	expect_refused(&mb, "bad FINGERPRINT");
 	mb_register(&mb, "home", "nas");
 	mb_mac(&mb);
-	mb_attr(&mb, 0x8028, mac, 8);
+	tu_mb_attr(&mb, 0x8028, mac, 8);
 	expect_refused(&mb, "FINGERPRINT length not 4");
 	mb_register(&mb, "home", "nas");
 	mb_mac(&mb);
-	mb_fingerprint(&mb);
-	mb_str(&mb, 0x8022, "late");
+	tu_mb_fingerprint(&mb);
+	tu_mb_str(&mb, 0x8022, "late");
 	expect_refused(&mb, "attribute after FINGERPRINT");
 	/* a right message whose MAC is of another key */
 	mb_register(&mb, "home", "nas");
@@ -974,7 +850,7 @@ test_mac_and_fingerprint(void **state)
 static void
 test_attributes(void **state)
 {
-	struct msgb mb;
+	struct tu_msgb mb;
 	uint8_t v[64];
 
 	(void)state;
@@ -990,7 +866,7 @@ test_attributes(void **state)
 	expect_refused(&mb, "attribute runs past the end");
 	/* twice */
 	mb_register(&mb, "home", "nas");
-	mb_str(&mb, 0x4e40, "home");
+	tu_mb_str(&mb, 0x4e40, "home");
 	mb_end(&mb);
 	expect_refused(&mb, "rendezvous attribute twice");
 	mb_register(&mb, "home", "nas");
@@ -999,23 +875,23 @@ test_attributes(void **state)
 	expect_refused(&mb, "rendezvous attribute twice");
 	/* unknown: comprehension-required refused, optional skipped */
 	mb_register(&mb, "home", "nas");
-	mb_attr(&mb, 0x4e5f, v, 4);
+	tu_mb_attr(&mb, 0x4e5f, v, 4);
 	mb_end(&mb);
 	expect_refused(&mb, "unknown comprehension-required attribute");
 	mb_register(&mb, "home", "nas");
-	mb_str(&mb, 0x0006, "user");	/* USERNAME */
+	tu_mb_str(&mb, 0x0006, "user");	/* USERNAME */
 	mb_end(&mb);
 	expect_refused(&mb, "unknown comprehension-required attribute");
 	mb_register(&mb, "home", "nas");
-	mb_attr(&mb, 0xce5f, v, 5);
-	mb_str(&mb, 0x8022, "natmapd");	/* SOFTWARE */
-	mb_attr(&mb, 0xffff, v, 0);
+	tu_mb_attr(&mb, 0xce5f, v, 5);
+	tu_mb_str(&mb, 0x8022, "natmapd");	/* SOFTWARE */
+	tu_mb_attr(&mb, 0xffff, v, 0);
 	mb_end(&mb);
 	expect_taken(&mb);
 	/* the wrong lengths */
 #define BAD_LEN(type, n, why) do {					\
 	mb_register(&mb, "home", "nas");				\
-	mb_attr(&mb, type, v, n);					\
+	tu_mb_attr(&mb, type, v, n);					\
 	mb_end(&mb);							\
 	expect_refused(&mb, why);					\
 } while (0)
@@ -1030,24 +906,24 @@ test_attributes(void **state)
 	v[1] = 0;
 	BAD_LEN(0x0009, 3, "ERROR-CODE shorter than 4 bytes");
 #undef BAD_LEN
-	mb_init(&mb, 0x02e0, tid1);
-	mb_str(&mb, 0x4e40, "home");
-	mb_str(&mb, 0x4e41, "nas");
-	mb_attr(&mb, 0x4e42, v, 4);
+	tu_mb_init(&mb, 0x02e0, tid1);
+	tu_mb_str(&mb, 0x4e40, "home");
+	tu_mb_str(&mb, 0x4e41, "nas");
+	tu_mb_attr(&mb, 0x4e42, v, 4);
 	mb_end(&mb);
 	expect_refused(&mb, "TIMESTAMP length not 8");
 	/* REACH-TARGET values */
 #define TARGET(b0, b1, port, why) do {					\
-	mb_init(&mb, 0x02e1, tid2);					\
-	mb_str(&mb, 0x4e40, "home");					\
-	mb_str(&mb, 0x4e41, "nas");					\
+	tu_mb_init(&mb, 0x02e1, tid2);					\
+	tu_mb_str(&mb, 0x4e40, "home");					\
+	tu_mb_str(&mb, 0x4e41, "nas");					\
 	mb_u64(&mb, 0x4e42, TS);					\
-	mb_attr(&mb, 0x4e43, v, 16);					\
+	tu_mb_attr(&mb, 0x4e43, v, 16);					\
 	v[40] = b0;							\
 	v[41] = b1;							\
 	v[42] = (uint8_t)((port) >> 8);					\
 	v[43] = (uint8_t)(port);					\
-	mb_attr(&mb, 0x4e46, v + 40, 4);				\
+	tu_mb_attr(&mb, 0x4e46, v + 40, 4);				\
 	mb_end(&mb);							\
 	if ((why) == NULL)						\
 		expect_taken(&mb);					\
@@ -1061,40 +937,40 @@ test_attributes(void **state)
 	TARGET(17, 0, 0, "REACH-TARGET not udp or tcp and a port");
 #undef TARGET
 	/* what each message must have */
-	mb_init(&mb, 0x02e0, tid1);
-	mb_str(&mb, 0x4e40, "home");
+	tu_mb_init(&mb, 0x02e0, tid1);
+	tu_mb_str(&mb, 0x4e40, "home");
 	mb_u64(&mb, 0x4e42, TS);
 	mb_end(&mb);
 	expect_refused(&mb, "rendezvous attribute missing");
-	mb_init(&mb, 0x02e0, tid1);
-	mb_str(&mb, 0x4e41, "nas");
+	tu_mb_init(&mb, 0x02e0, tid1);
+	tu_mb_str(&mb, 0x4e41, "nas");
 	mb_u64(&mb, 0x4e42, TS);
 	mb_end(&mb);
 	expect_refused(&mb, "no NETWORK, or not 1-32 of [A-Za-z0-9._-]");
-	mb_init(&mb, 0x02e1, tid2);	/* REACH without a target */
-	mb_str(&mb, 0x4e40, "home");
-	mb_str(&mb, 0x4e41, "nas");
+	tu_mb_init(&mb, 0x02e1, tid2);	/* REACH without a target */
+	tu_mb_str(&mb, 0x4e40, "home");
+	tu_mb_str(&mb, 0x4e41, "nas");
 	mb_u64(&mb, 0x4e42, TS);
-	mb_attr(&mb, 0x4e43, v, 16);
+	tu_mb_attr(&mb, 0x4e43, v, 16);
 	mb_end(&mb);
 	expect_refused(&mb, "rendezvous attribute missing");
-	mb_init(&mb, 0x03f0, tid1);	/* an error without ERROR-CODE */
-	mb_str(&mb, 0x4e40, "home");
+	tu_mb_init(&mb, 0x03f0, tid1);	/* an error without ERROR-CODE */
+	tu_mb_str(&mb, 0x4e40, "home");
 	mb_u64(&mb, 0xce40, TS);
 	mb_end(&mb);
 	expect_refused(&mb, "rendezvous attribute missing");
-	mb_init(&mb, 0x03e1, tid1);	/* ERROR-CODE in a success */
-	mb_str(&mb, 0x4e40, "home");
+	tu_mb_init(&mb, 0x03e1, tid1);	/* ERROR-CODE in a success */
+	tu_mb_str(&mb, 0x4e40, "home");
 	mb_u64(&mb, 0xce40, TS);
 	v[2] = 4;
-	mb_attr(&mb, 0x0009, v, 4);
+	tu_mb_attr(&mb, 0x0009, v, 4);
 	mb_end(&mb);
 	expect_refused(&mb, "ERROR-CODE in a message not an error");
-	mb_init(&mb, 0x03f1, tid1);	/* code 700 */
-	mb_str(&mb, 0x4e40, "home");
+	tu_mb_init(&mb, 0x03f1, tid1);	/* code 700 */
+	tu_mb_str(&mb, 0x4e40, "home");
 	mb_u64(&mb, 0xce40, TS);
 	v[2] = 7;
-	mb_attr(&mb, 0x0009, v, 4);
+	tu_mb_attr(&mb, 0x0009, v, 4);
 	mb_end(&mb);
 	expect_refused(&mb, "ERROR-CODE not in 300-699");
 	v[2] = 0;
@@ -1104,7 +980,7 @@ test_attributes(void **state)
 static void
 test_methods(void **state)
 {
-	struct msgb mb;
+	struct tu_msgb mb;
 	uint8_t req[64];
 	int n;
 
@@ -1115,17 +991,17 @@ test_methods(void **state)
 	assert_false(rdv_is_rdv(req, (size_t)n));
 	parse_fails(req, (size_t)n, "not a rendezvous method");
 	/* our block, a method not defined yet (0x0f2) */
-	mb_init(&mb, 0x02e2, tid1);
-	mb_str(&mb, 0x4e40, "home");
+	tu_mb_init(&mb, 0x02e2, tid1);
+	tu_mb_str(&mb, 0x4e40, "home");
 	mb_end(&mb);
 	assert_true(rdv_is_rdv(mb.b, mb.len));
 	expect_refused(&mb, "not a rendezvous method");
 	/* the last of the block, 0x0ff, and the one after, 0x100 */
-	mb_init(&mb, 0x03ff & ~0x0110, tid1);
+	tu_mb_init(&mb, 0x03ff & ~0x0110, tid1);
 	assert_true(rdv_is_rdv(mb.b, mb.len));
-	mb_init(&mb, 0x0400, tid1);
+	tu_mb_init(&mb, 0x0400, tid1);
 	assert_false(rdv_is_rdv(mb.b, mb.len));
-	mb_init(&mb, 0x02df, tid1);	/* 0x0ef */
+	tu_mb_init(&mb, 0x02df, tid1);	/* 0x0ef */
 	assert_false(rdv_is_rdv(mb.b, mb.len));
 	/* an indication of REGISTER */
 	mb_register(&mb, "home", "nas");
@@ -1152,7 +1028,7 @@ test_methods(void **state)
 	/* over 1500 bytes */
 	mb_register(&mb, "home", "nas");
 	while (mb.len < 1500)
-		mb_attr(&mb, 0xce41, req, 32);
+		tu_mb_attr(&mb, 0xce41, req, 32);
 	mb_end(&mb);
 	expect_refused(&mb, "longer than 1500 bytes");
 }
@@ -1161,7 +1037,7 @@ test_methods(void **state)
 static void
 test_error_reason(void **state)
 {
-	struct msgb mb;
+	struct tu_msgb mb;
 	struct rdv_msg m;
 	uint8_t v[300];
 
@@ -1170,19 +1046,19 @@ test_error_reason(void **state)
 	v[2] = 4;
 	v[3] = 29;
 	memcpy(v + 4, "bad\n\xff\\", 6);
-	mb_init(&mb, 0x03f0, tid1);
-	mb_str(&mb, 0x4e40, "home");
+	tu_mb_init(&mb, 0x03f0, tid1);
+	tu_mb_str(&mb, 0x4e40, "home");
 	mb_u64(&mb, 0xce40, TS);
-	mb_attr(&mb, 0x0009, v, 10);
+	tu_mb_attr(&mb, 0x0009, v, 10);
 	mb_end(&mb);
 	parse_ok(mb.b, mb.len, &m);
 	assert_int_equal(m.error_code, 429);
 	assert_string_equal(m.error_reason, "bad\\x0a\\xff\\x5c");
 	memset(v + 4, 'z', 290);
-	mb_init(&mb, 0x03f0, tid1);
-	mb_str(&mb, 0x4e40, "home");
+	tu_mb_init(&mb, 0x03f0, tid1);
+	tu_mb_str(&mb, 0x4e40, "home");
 	mb_u64(&mb, 0xce40, TS);
-	mb_attr(&mb, 0x0009, v, 294);
+	tu_mb_attr(&mb, 0x0009, v, 294);
 	mb_end(&mb);
 	parse_ok(mb.b, mb.len, &m);
 	assert_int_equal(strlen(m.error_reason), sizeof(m.error_reason) - 1);

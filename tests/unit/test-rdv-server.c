@@ -24,25 +24,10 @@ static const uint8_t tid[STUN_TID_LEN] = {
 	1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
 };
 
-static struct sockaddr_storage
-sa(const char *ip, uint16_t port)
-{
-	struct sockaddr_storage ss;
-	struct sockaddr_in sin;
-
-	memset(&ss, 0, sizeof(ss));
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(port);
-	assert_int_equal(inet_pton(AF_INET, ip, &sin.sin_addr), 1);
-	memcpy(&ss, &sin, sizeof(sin));
-	return ss;
-}
-
 static void
 assert_sa(const struct sockaddr_storage *got, const char *ip, uint16_t port)
 {
-	struct sockaddr_storage want = sa(ip, port);
+	struct sockaddr_storage want = tu_sa(ip, port);
 
 	assert_memory_equal(got, &want, sizeof(want));
 }
@@ -51,17 +36,17 @@ assert_sa(const struct sockaddr_storage *got, const char *ip, uint16_t port)
 static void
 locals(struct sockaddr_storage l[4])
 {
-	l[0] = sa("203.0.113.30", 3480);
-	l[1] = sa("203.0.113.30", 3481);
-	l[2] = sa("203.0.113.31", 3480);
-	l[3] = sa("203.0.113.31", 3481);
+	l[0] = tu_sa("203.0.113.30", 3480);
+	l[1] = tu_sa("203.0.113.30", 3481);
+	l[2] = tu_sa("203.0.113.31", 3480);
+	l[3] = tu_sa("203.0.113.31", 3481);
 }
 
 static int
 answer(const uint8_t *req, size_t len, int sock, int tcp, int rfc5780,
     uint8_t *out, size_t outlen, int *from, struct sockaddr_storage *to)
 {
-	struct sockaddr_storage l[4], peer = sa("198.51.100.7", 40000);
+	struct sockaddr_storage l[4], peer = tu_sa("198.51.100.7", 40000);
 
 	locals(l);
 	if (!rfc5780) {
@@ -437,10 +422,10 @@ test_register(void **state)
 	m.ncand = 2;
 	m.cand[0].kind = RDV_CAND_HOST;
 	m.cand[0].transport = RDV_TCP;
-	m.cand[0].addr = sa("192.168.1.10", 22);
+	m.cand[0].addr = tu_sa("192.168.1.10", 22);
 	m.cand[1].kind = RDV_CAND_MAPPED;
 	m.cand[1].transport = RDV_UDP;
-	m.cand[1].addr = sa("198.51.100.7", 51413);
+	m.cand[1].addr = tu_sa("198.51.100.7", 51413);
 	len = build(req, sizeof(req), &m, key_home);
 	n = serve(req, len, 0, out, sizeof(out));
 	check_ok(out, n, &m, key_home, RDV_REG_LIFETIME);
@@ -468,7 +453,7 @@ test_register(void **state)
 	m.ncand = 1;
 	m.cand[0].kind = RDV_CAND_SRFLX;
 	m.cand[0].transport = RDV_UDP;
-	m.cand[0].addr = sa("198.51.100.7", 40000);
+	m.cand[0].addr = tu_sa("198.51.100.7", 40000);
 	len = build(req, sizeof(req), &m, key_home);
 	n = serve(req, len, 1, out, sizeof(out));
 	check_ok(out, n, &m, key_home, 30);

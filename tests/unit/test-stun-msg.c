@@ -20,30 +20,6 @@
 
 /* "a.b.c.d:port" or "[v6]:port" */
 static void
-assert_sa(const struct sockaddr_storage *ss, const char *want)
-{
-	char a[INET6_ADDRSTRLEN], s[INET6_ADDRSTRLEN + 16];
-
-	if (ss->ss_family == AF_INET) {
-		struct sockaddr_in sin;
-
-		memcpy(&sin, ss, sizeof(sin));
-		assert_non_null(inet_ntop(AF_INET, &sin.sin_addr, a,
-		    sizeof(a)));
-		snprintf(s, sizeof(s), "%s:%u", a, ntohs(sin.sin_port));
-	} else if (ss->ss_family == AF_INET6) {
-		struct sockaddr_in6 sin6;
-
-		memcpy(&sin6, ss, sizeof(sin6));
-		assert_non_null(inet_ntop(AF_INET6, &sin6.sin6_addr, a,
-		    sizeof(a)));
-		snprintf(s, sizeof(s), "[%s]:%u", a, ntohs(sin6.sin6_port));
-	} else
-		snprintf(s, sizeof(s), "none (family %d)", ss->ss_family);
-	assert_string_equal(s, want);
-}
-
-static void
 assert_no_sa(const struct sockaddr_storage *ss)
 {
 	static const struct sockaddr_storage zero;
@@ -93,57 +69,10 @@ frame_n(const uint8_t *buf, size_t len)
 
 /* ---- a message built by hand, attribute by attribute ---- */
 
-struct msgb {
-	uint8_t		b[2048];
-	size_t		len;
-};
-
-static void
-mb_len(struct msgb *mb)
-{
-	mb->b[2] = (uint8_t)((mb->len - STUN_HDR_LEN) >> 8);
-	mb->b[3] = (uint8_t)(mb->len - STUN_HDR_LEN);
-}
-
-static void
-mb_init(struct msgb *mb, uint16_t type, const char tid[STUN_TID_LEN + 1])
-{
-	memset(mb, 0, sizeof(*mb));
-	mb->b[0] = (uint8_t)(type >> 8);
-	mb->b[1] = (uint8_t)type;
-	memcpy(mb->b + 4, "\x21\x12\xa4\x42", 4);
-	memcpy(mb->b + 8, tid, STUN_TID_LEN);
-	mb->len = STUN_HDR_LEN;
-	mb_len(mb);
-}
-
 /* An attribute, zero-padded to 4 bytes; the header's length follows. */
-static void
-mb_attr(struct msgb *mb, uint16_t type, const void *v, size_t vlen)
-{
-	size_t padded = (vlen + 3) & ~(size_t)3;
-
-	assert_true(mb->len + 4 + padded <= sizeof(mb->b));
-	mb->b[mb->len] = (uint8_t)(type >> 8);
-	mb->b[mb->len + 1] = (uint8_t)type;
-	mb->b[mb->len + 2] = (uint8_t)(vlen >> 8);
-	mb->b[mb->len + 3] = (uint8_t)vlen;
-	if (vlen > 0)
-		memcpy(mb->b + mb->len + 4, v, vlen);
-	memset(mb->b + mb->len + 4 + vlen, 0, padded - vlen);
-	mb->len += 4 + padded;
-	mb_len(mb);
-}
-
-static void
-mb_str(struct msgb *mb, uint16_t type, const char *s)
-{
-	mb_attr(mb, type, s, strlen(s));
-}
-
 /* An address attribute, XORed as the XOR-* attributes are if xor. */
 static void
-mb_addr(struct msgb *mb, uint16_t type, const char *ip, uint16_t port,
+mb_addr(struct tu_msgb *mb, uint16_t type, const char *ip, uint16_t port,
     int xor)
 {
 	uint8_t v[20];
@@ -167,11 +96,11 @@ mb_addr(struct msgb *mb, uint16_t type, const char *ip, uint16_t port,
 		for (i = 0; i < alen; i++)
 			v[4 + i] ^= mb->b[4 + i];
 	}
-	mb_attr(mb, type, v, 4 + alen);
+	tu_mb_attr(mb, type, v, 4 + alen);
 }
 
 static void
-mb_error(struct msgb *mb, int code, const char *reason)
+mb_error(struct tu_msgb *mb, int code, const char *reason)
 {
 	uint8_t v[256];
 	size_t rlen = strlen(reason);
@@ -181,24 +110,7 @@ mb_error(struct msgb *mb, int code, const char *reason)
 	v[2] = (uint8_t)(code / 100);
 	v[3] = (uint8_t)(code % 100);
 	memcpy(v + 4, reason, rlen);
-	mb_attr(mb, STUN_A_ERROR_CODE, v, 4 + rlen);
-}
-
-static void
-mb_fingerprint(struct msgb *mb)
-{
-	uint32_t crc;
-	uint8_t v[4];
-
-	mb->len += 8;
-	mb_len(mb);
-	mb->len -= 8;
-	crc = stun_crc32(mb->b, mb->len) ^ 0x5354554e;
-	v[0] = (uint8_t)(crc >> 24);
-	v[1] = (uint8_t)(crc >> 16);
-	v[2] = (uint8_t)(crc >> 8);
-	v[3] = (uint8_t)crc;
-	mb_attr(mb, STUN_A_FINGERPRINT, v, 4);
+	tu_mb_attr(mb, STUN_A_ERROR_CODE, v, 4 + rlen);
 }
 
 /* ---- RFC 5769 ---- */
@@ -358,7 +270,7 @@ test_rfc_ipv4(void **state)
 	assert_true(m.has_integrity);
 	assert_true(m.has_fingerprint);
 	assert_int_equal(m.n_unknown, 0);
-	assert_sa(&m.xor_mapped, "192.0.2.1:32853");
+	tu_assert_sa(&m.xor_mapped, "192.0.2.1:32853");
 	assert_no_sa(&m.mapped);
 	assert_no_sa(&m.origin);
 	assert_no_sa(&m.other);
@@ -378,7 +290,7 @@ test_rfc_ipv6(void **state)
 	assert_string_equal(m.software, "test vector");
 	assert_true(m.has_integrity);
 	assert_true(m.has_fingerprint);
-	assert_sa(&m.xor_mapped,
+	tu_assert_sa(&m.xor_mapped,
 	    "[2001:db8:1234:5678:11:2233:4455:6677]:32853");
 	memcpy(&sin6, &m.xor_mapped, sizeof(sin6));
 	assert_int_equal(sin6.sin6_scope_id, 0);
@@ -526,27 +438,27 @@ test_bad_fingerprint(void **state)
 static void
 test_coturn_layout(void **state)
 {
-	struct msgb mb;
+	struct tu_msgb mb;
 	struct stun_msg m;
 
 	(void)state;
-	mb_init(&mb, 0x0101, "natmapd-tid1");
+	tu_mb_init(&mb, 0x0101, "natmapd-tid1");
 	mb_addr(&mb, STUN_A_XOR_MAPPED_ADDRESS, "198.51.100.20", 40000, 1);
 	mb_addr(&mb, STUN_A_MAPPED_ADDRESS, "198.51.100.20", 40000, 0);
 	mb_addr(&mb, STUN_A_RESPONSE_ORIGIN, "203.0.113.3", 3478, 0);
 	mb_addr(&mb, STUN_A_OTHER_ADDRESS, "203.0.113.4", 3479, 0);
-	mb_str(&mb, STUN_A_SOFTWARE, "Coturn-4.6.1 'Gorst'");
-	mb_fingerprint(&mb);
+	tu_mb_str(&mb, STUN_A_SOFTWARE, "Coturn-4.6.1 'Gorst'");
+	tu_mb_fingerprint(&mb);
 	assert_int_equal(mb.len, 100);
 	assert_int_equal(frame_n(mb.b, mb.len), 100);
 	parse_ok(mb.b, mb.len, &m);
 	assert_int_equal(m.method, STUN_BINDING);
 	assert_int_equal(m.cls, STUN_SUCCESS);
 	assert_memory_equal(m.tid, "natmapd-tid1", STUN_TID_LEN);
-	assert_sa(&m.xor_mapped, "198.51.100.20:40000");
-	assert_sa(&m.mapped, "198.51.100.20:40000");
-	assert_sa(&m.origin, "203.0.113.3:3478");
-	assert_sa(&m.other, "203.0.113.4:3479");
+	tu_assert_sa(&m.xor_mapped, "198.51.100.20:40000");
+	tu_assert_sa(&m.mapped, "198.51.100.20:40000");
+	tu_assert_sa(&m.origin, "203.0.113.3:3478");
+	tu_assert_sa(&m.other, "203.0.113.4:3479");
 	assert_no_sa(&m.alternate);
 	assert_string_equal(m.software, "Coturn-4.6.1 'Gorst'");
 	assert_true(m.has_fingerprint);
@@ -556,17 +468,17 @@ test_coturn_layout(void **state)
 	assert_ptr_equal(stun_msg_mapped(&m), &m.xor_mapped);
 
 	/* IPv6 all through */
-	mb_init(&mb, 0x0101, "natmapd-tid2");
+	tu_mb_init(&mb, 0x0101, "natmapd-tid2");
 	mb_addr(&mb, STUN_A_XOR_MAPPED_ADDRESS, "2001:db8::20", 40001, 1);
 	mb_addr(&mb, STUN_A_MAPPED_ADDRESS, "2001:db8::20", 40001, 0);
 	mb_addr(&mb, STUN_A_RESPONSE_ORIGIN, "2001:db8:1::3", 3478, 0);
 	mb_addr(&mb, STUN_A_OTHER_ADDRESS, "2001:db8:1::4", 3479, 0);
-	mb_fingerprint(&mb);
+	tu_mb_fingerprint(&mb);
 	parse_ok(mb.b, mb.len, &m);
-	assert_sa(&m.xor_mapped, "[2001:db8::20]:40001");
-	assert_sa(&m.mapped, "[2001:db8::20]:40001");
-	assert_sa(&m.origin, "[2001:db8:1::3]:3478");
-	assert_sa(&m.other, "[2001:db8:1::4]:3479");
+	tu_assert_sa(&m.xor_mapped, "[2001:db8::20]:40001");
+	tu_assert_sa(&m.mapped, "[2001:db8::20]:40001");
+	tu_assert_sa(&m.origin, "[2001:db8:1::3]:3478");
+	tu_assert_sa(&m.other, "[2001:db8:1::4]:3479");
 	assert_string_equal(m.software, "");
 }
 
@@ -574,24 +486,24 @@ test_coturn_layout(void **state)
 static void
 test_legacy(void **state)
 {
-	struct msgb mb;
+	struct tu_msgb mb;
 	struct stun_msg m;
 
 	(void)state;
-	mb_init(&mb, 0x0101, "natmapd-old1");
+	tu_mb_init(&mb, 0x0101, "natmapd-old1");
 	mb_addr(&mb, STUN_A_MAPPED_ADDRESS, "198.51.100.20", 1024, 0);
 	mb_addr(&mb, STUN_A_SOURCE_ADDRESS, "203.0.113.3", 3478, 0);
 	mb_addr(&mb, STUN_A_CHANGED_ADDRESS, "203.0.113.4", 3479, 0);
 	parse_ok(mb.b, mb.len, &m);
 	assert_no_sa(&m.xor_mapped);
-	assert_sa(&m.mapped, "198.51.100.20:1024");
+	tu_assert_sa(&m.mapped, "198.51.100.20:1024");
 	assert_ptr_equal(stun_msg_mapped(&m), &m.mapped);
-	assert_sa(&m.origin, "203.0.113.3:3478");
-	assert_sa(&m.other, "203.0.113.4:3479");
+	tu_assert_sa(&m.origin, "203.0.113.3:3478");
+	tu_assert_sa(&m.other, "203.0.113.4:3479");
 	assert_int_equal(m.n_unknown, 0);
 
 	/* the RFC 5780 attributes win, before or after the old ones */
-	mb_init(&mb, 0x0101, "natmapd-old2");
+	tu_mb_init(&mb, 0x0101, "natmapd-old2");
 	mb_addr(&mb, STUN_A_SOURCE_ADDRESS, "192.0.2.1", 1, 0);
 	mb_addr(&mb, STUN_A_CHANGED_ADDRESS, "192.0.2.2", 2, 0);
 	mb_addr(&mb, STUN_A_RESPONSE_ORIGIN, "203.0.113.3", 3478, 0);
@@ -599,8 +511,8 @@ test_legacy(void **state)
 	mb_addr(&mb, STUN_A_SOURCE_ADDRESS, "192.0.2.3", 3, 0);
 	mb_addr(&mb, STUN_A_CHANGED_ADDRESS, "192.0.2.4", 4, 0);
 	parse_ok(mb.b, mb.len, &m);
-	assert_sa(&m.origin, "203.0.113.3:3478");
-	assert_sa(&m.other, "203.0.113.4:3479");
+	tu_assert_sa(&m.origin, "203.0.113.3:3478");
+	tu_assert_sa(&m.other, "203.0.113.4:3479");
 	assert_null(stun_msg_mapped(&m));
 }
 
@@ -610,17 +522,17 @@ static void
 test_error_420(void **state)
 {
 	static const uint8_t unknown[] = { 0x7f, 0x01, 0x00, 0x02 };
-	struct msgb mb;
+	struct tu_msgb mb;
 	struct stun_msg m;
 
 	(void)state;
-	mb_init(&mb, 0x0111, "natmapd-err1");
+	tu_mb_init(&mb, 0x0111, "natmapd-err1");
 	mb_error(&mb, 420, "Unknown Attribute");
-	mb_attr(&mb, STUN_A_UNKNOWN_ATTRIBUTES, unknown, sizeof(unknown));
-	mb_attr(&mb, 0x7ff0, "xyz", 3);		/* comprehension-required */
-	mb_attr(&mb, 0xc001, "opt", 3);		/* comprehension-optional */
-	mb_str(&mb, STUN_A_SOFTWARE, "natmapd test");
-	mb_fingerprint(&mb);
+	tu_mb_attr(&mb, STUN_A_UNKNOWN_ATTRIBUTES, unknown, sizeof(unknown));
+	tu_mb_attr(&mb, 0x7ff0, "xyz", 3);	/* comprehension-required */
+	tu_mb_attr(&mb, 0xc001, "opt", 3);	/* comprehension-optional */
+	tu_mb_str(&mb, STUN_A_SOFTWARE, "natmapd test");
+	tu_mb_fingerprint(&mb);
 	parse_ok(mb.b, mb.len, &m);
 	assert_int_equal(m.method, STUN_BINDING);
 	assert_int_equal(m.cls, STUN_ERROR);
@@ -643,14 +555,14 @@ test_error_codes(void **state)
 		{ 0, 0 }, { 1, 0 }, { 2, 0 }, { 2, 99 }, { 7, 0 }, { 3, 100 },
 		{ 4, 255 }, { 6, 100 },
 	};
-	struct msgb mb;
+	struct tu_msgb mb;
 	struct stun_msg m;
 	uint8_t v[4];
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < TU_ARRAY_LEN(good); i++) {
-		mb_init(&mb, 0x0111, "natmapd-err2");
+		tu_mb_init(&mb, 0x0111, "natmapd-err2");
 		mb_error(&mb, good[i], "");
 		parse_ok(mb.b, mb.len, &m);
 		assert_int_equal(m.error_code, good[i]);
@@ -660,8 +572,8 @@ test_error_codes(void **state)
 		v[0] = v[1] = 0;
 		v[2] = bad[i].cls;
 		v[3] = bad[i].num;
-		mb_init(&mb, 0x0111, "natmapd-err3");
-		mb_attr(&mb, STUN_A_ERROR_CODE, v, 4);
+		tu_mb_init(&mb, 0x0111, "natmapd-err3");
+		tu_mb_attr(&mb, STUN_A_ERROR_CODE, v, 4);
 		parse_fails(mb.b, mb.len, "ERROR-CODE not in 300-699");
 	}
 	/* the 21 reserved bits are ignored */
@@ -669,13 +581,13 @@ test_error_codes(void **state)
 	v[1] = 0xff;
 	v[2] = 0xfc;
 	v[3] = 1;
-	mb_init(&mb, 0x0111, "natmapd-err4");
-	mb_attr(&mb, STUN_A_ERROR_CODE, v, 4);
+	tu_mb_init(&mb, 0x0111, "natmapd-err4");
+	tu_mb_attr(&mb, STUN_A_ERROR_CODE, v, 4);
 	parse_ok(mb.b, mb.len, &m);
 	assert_int_equal(m.error_code, 401);
 	for (i = 0; i < 4; i++) {
-		mb_init(&mb, 0x0111, "natmapd-err5");
-		mb_attr(&mb, STUN_A_ERROR_CODE, "\0\0\4\24", i);
+		tu_mb_init(&mb, 0x0111, "natmapd-err5");
+		tu_mb_attr(&mb, STUN_A_ERROR_CODE, "\0\0\4\24", i);
 		parse_fails(mb.b, mb.len, "ERROR-CODE shorter than 4 bytes");
 	}
 }
@@ -689,13 +601,13 @@ static void
 test_text_escaped(void **state)
 {
 	char longs[600], want[128];
-	struct msgb mb;
+	struct tu_msgb mb;
 	struct stun_msg m;
 
 	(void)state;
-	mb_init(&mb, 0x0111, "natmapd-txt1");
+	tu_mb_init(&mb, 0x0111, "natmapd-txt1");
 	mb_error(&mb, 500, "Server\tError \xe2\x80\x94 \\ \x7f\x01");
-	mb_attr(&mb, STUN_A_SOFTWARE, "soft\0ware\0\0\0", 12);
+	tu_mb_attr(&mb, STUN_A_SOFTWARE, "soft\0ware\0\0\0", 12);
 	parse_ok(mb.b, mb.len, &m);
 	assert_int_equal(m.error_code, 500);
 	assert_string_equal(m.error_reason,
@@ -705,8 +617,8 @@ test_text_escaped(void **state)
 	/* cut to 127 characters */
 	memset(longs, 'x', sizeof(longs));
 	longs[sizeof(longs) - 1] = '\0';
-	mb_init(&mb, 0x0101, "natmapd-txt2");
-	mb_str(&mb, STUN_A_SOFTWARE, longs);
+	tu_mb_init(&mb, 0x0101, "natmapd-txt2");
+	tu_mb_str(&mb, STUN_A_SOFTWARE, longs);
 	parse_ok(mb.b, mb.len, &m);
 	memset(want, 'x', sizeof(want) - 1);
 	want[sizeof(want) - 1] = '\0';
@@ -716,7 +628,7 @@ test_text_escaped(void **state)
 	memset(longs, 'y', 125);
 	longs[125] = '\x80';
 	longs[126] = '\0';
-	mb_init(&mb, 0x0111, "natmapd-txt3");
+	tu_mb_init(&mb, 0x0111, "natmapd-txt3");
 	mb_error(&mb, 400, longs);
 	parse_ok(mb.b, mb.len, &m);
 	assert_int_equal(strlen(m.error_reason), 125);
@@ -726,26 +638,26 @@ test_text_escaped(void **state)
 static void
 test_alternate_server(void **state)
 {
-	struct msgb mb;
+	struct tu_msgb mb;
 	struct stun_msg m;
 
 	(void)state;
-	mb_init(&mb, 0x0111, "natmapd-alt1");
+	tu_mb_init(&mb, 0x0111, "natmapd-alt1");
 	mb_error(&mb, 300, "Try Alternate");
 	mb_addr(&mb, STUN_A_ALTERNATE_SERVER, "198.51.100.7", 3479, 0);
-	mb_fingerprint(&mb);
+	tu_mb_fingerprint(&mb);
 	parse_ok(mb.b, mb.len, &m);
 	assert_int_equal(m.cls, STUN_ERROR);
 	assert_int_equal(m.error_code, 300);
 	assert_string_equal(m.error_reason, "Try Alternate");
-	assert_sa(&m.alternate, "198.51.100.7:3479");
+	tu_assert_sa(&m.alternate, "198.51.100.7:3479");
 	assert_null(stun_msg_mapped(&m));
 
-	mb_init(&mb, 0x0111, "natmapd-alt2");
+	tu_mb_init(&mb, 0x0111, "natmapd-alt2");
 	mb_error(&mb, 300, "Try Alternate");
 	mb_addr(&mb, STUN_A_ALTERNATE_SERVER, "2001:db8::7", 3478, 0);
 	parse_ok(mb.b, mb.len, &m);
-	assert_sa(&m.alternate, "[2001:db8::7]:3478");
+	tu_assert_sa(&m.alternate, "[2001:db8::7]:3478");
 	assert_false(m.has_fingerprint);
 }
 
@@ -761,7 +673,7 @@ static void
 test_bad_family(void **state)
 {
 	static const uint8_t fams[] = { 0, 3, 4, 6, 10, 0x81, 0xff };
-	struct msgb mb;
+	struct tu_msgb mb;
 	uint8_t v[20];
 	size_t i, j;
 
@@ -770,12 +682,12 @@ test_bad_family(void **state)
 		for (j = 0; j < TU_ARRAY_LEN(fams); j++) {
 			memset(v, 0, sizeof(v));
 			v[1] = fams[j];
-			mb_init(&mb, 0x0101, "natmapd-fam1");
-			mb_attr(&mb, addr_types[i], v, 8);
+			tu_mb_init(&mb, 0x0101, "natmapd-fam1");
+			tu_mb_attr(&mb, addr_types[i], v, 8);
 			parse_fails(mb.b, mb.len,
 			    "STUN address family not IPv4 or IPv6");
-			mb_init(&mb, 0x0101, "natmapd-fam2");
-			mb_attr(&mb, addr_types[i], v, 20);
+			tu_mb_init(&mb, 0x0101, "natmapd-fam2");
+			tu_mb_attr(&mb, addr_types[i], v, 20);
 			parse_fails(mb.b, mb.len,
 			    "STUN address family not IPv4 or IPv6");
 		}
@@ -783,13 +695,13 @@ test_bad_family(void **state)
 	memset(v, 0, sizeof(v));
 	v[0] = 0xff;
 	v[1] = 1;
-	mb_init(&mb, 0x0101, "natmapd-fam3");
-	mb_attr(&mb, STUN_A_MAPPED_ADDRESS, v, 8);
+	tu_mb_init(&mb, 0x0101, "natmapd-fam3");
+	tu_mb_attr(&mb, STUN_A_MAPPED_ADDRESS, v, 8);
 	{
 		struct stun_msg m;
 
 		parse_ok(mb.b, mb.len, &m);
-		assert_sa(&m.mapped, "0.0.0.0:0");
+		tu_assert_sa(&m.mapped, "0.0.0.0:0");
 	}
 }
 
@@ -801,7 +713,7 @@ test_bad_address_length(void **state)
 		{ 1, 12 }, { 1, 20 }, { 2, 0 }, { 2, 4 }, { 2, 8 }, { 2, 16 },
 		{ 2, 19 }, { 2, 21 }, { 2, 24 },
 	};
-	struct msgb mb;
+	struct tu_msgb mb;
 	uint8_t v[32];
 	size_t i, j;
 
@@ -810,8 +722,8 @@ test_bad_address_length(void **state)
 	for (i = 0; i < TU_ARRAY_LEN(addr_types); i++)
 		for (j = 0; j < TU_ARRAY_LEN(bad); j++) {
 			v[1] = bad[j].fam;
-			mb_init(&mb, 0x0101, "natmapd-len1");
-			mb_attr(&mb, addr_types[i], v, bad[j].len);
+			tu_mb_init(&mb, 0x0101, "natmapd-len1");
+			tu_mb_attr(&mb, addr_types[i], v, bad[j].len);
 			parse_fails(mb.b, mb.len,
 			    "STUN address attribute of the wrong length");
 		}
@@ -820,37 +732,37 @@ test_bad_address_length(void **state)
 static void
 test_attr_past_end(void **state)
 {
-	struct msgb mb;
+	struct tu_msgb mb;
 	size_t l;
 
 	(void)state;
 	/* an attribute claiming more than is left, padding included */
 	for (l = 1; l < 40; l++) {
-		mb_init(&mb, 0x0101, "natmapd-end1");
-		mb_str(&mb, STUN_A_SOFTWARE, "abcdefgh");
+		tu_mb_init(&mb, 0x0101, "natmapd-end1");
+		tu_mb_str(&mb, STUN_A_SOFTWARE, "abcdefgh");
 		mb.b[22] = 0;
 		mb.b[23] = (uint8_t)(8 + l);
 		parse_fails(mb.b, mb.len, "STUN attribute runs past the end");
 	}
 	/* the padding of the last attribute missing */
-	mb_init(&mb, 0x0101, "natmapd-end2");
-	mb_str(&mb, STUN_A_SOFTWARE, "abcde");
+	tu_mb_init(&mb, 0x0101, "natmapd-end2");
+	tu_mb_str(&mb, STUN_A_SOFTWARE, "abcde");
 	mb.len -= 4;
-	mb_len(&mb);
+	tu_mb_len(&mb, 0);
 	parse_fails(mb.b, mb.len, "STUN attribute runs past the end");
 	/* 65535 bytes */
-	mb_init(&mb, 0x0101, "natmapd-end3");
-	mb_str(&mb, 0x8000, "abcd");
+	tu_mb_init(&mb, 0x0101, "natmapd-end3");
+	tu_mb_str(&mb, 0x8000, "abcd");
 	mb.b[22] = mb.b[23] = 0xff;
 	parse_fails(mb.b, mb.len, "STUN attribute runs past the end");
 	/* an empty attribute is fine, as is a message of the header alone */
 	{
 		struct stun_msg m;
 
-		mb_init(&mb, 0x0101, "natmapd-end4");
+		tu_mb_init(&mb, 0x0101, "natmapd-end4");
 		parse_ok(mb.b, mb.len, &m);
-		mb_attr(&mb, STUN_A_SOFTWARE, "", 0);
-		mb_attr(&mb, 0x8123, "", 0);
+		tu_mb_attr(&mb, STUN_A_SOFTWARE, "", 0);
+		tu_mb_attr(&mb, 0x8123, "", 0);
 		parse_ok(mb.b, mb.len, &m);
 		assert_int_equal(mb.len, 28);
 	}
@@ -860,12 +772,12 @@ static void
 test_header(void **state)
 {
 	uint8_t buf[STUN_MAX_MSG + 8];
-	struct msgb mb;
+	struct tu_msgb mb;
 	struct stun_msg m;
 	size_t i, l;
 
 	(void)state;
-	mb_init(&mb, 0x0101, "natmapd-hdr1");
+	tu_mb_init(&mb, 0x0101, "natmapd-hdr1");
 	mb_addr(&mb, STUN_A_XOR_MAPPED_ADDRESS, "192.0.2.1", 1, 1);
 	parse_ok(mb.b, mb.len, &m);
 
@@ -904,14 +816,14 @@ test_header(void **state)
 	parse_ok(buf, mb.len, &m);
 
 	/* at most 1500 bytes */
-	mb_init(&mb, 0x0101, "natmapd-hdr2");
+	tu_mb_init(&mb, 0x0101, "natmapd-hdr2");
 	memset(buf, 'p', sizeof(buf));
-	mb_attr(&mb, 0x8026, buf, STUN_MAX_MSG - STUN_HDR_LEN - 4);
+	tu_mb_attr(&mb, 0x8026, buf, STUN_MAX_MSG - STUN_HDR_LEN - 4);
 	assert_int_equal(mb.len, STUN_MAX_MSG);
 	parse_ok(mb.b, mb.len, &m);
 	assert_int_equal(frame_n(mb.b, mb.len), STUN_MAX_MSG);
-	mb_init(&mb, 0x0101, "natmapd-hdr3");
-	mb_attr(&mb, 0x8026, buf, STUN_MAX_MSG - STUN_HDR_LEN);
+	tu_mb_init(&mb, 0x0101, "natmapd-hdr3");
+	tu_mb_attr(&mb, 0x8026, buf, STUN_MAX_MSG - STUN_HDR_LEN);
 	assert_int_equal(mb.len, STUN_MAX_MSG + 4);
 	parse_fails(mb.b, mb.len, "STUN message longer than 1500 bytes");
 	assert_int_equal(frame_n(mb.b, mb.len), -1);
@@ -939,13 +851,13 @@ test_method_class(void **state)
 		{ 0x0200, 0x080, STUN_REQUEST },
 		{ 0x2000, 0x800, STUN_REQUEST },
 	};
-	struct msgb mb;
+	struct tu_msgb mb;
 	struct stun_msg m;
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < TU_ARRAY_LEN(t); i++) {
-		mb_init(&mb, t[i].type, "natmapd-typ1");
+		tu_mb_init(&mb, t[i].type, "natmapd-typ1");
 		parse_ok(mb.b, mb.len, &m);
 		assert_int_equal(m.method, t[i].method);
 		assert_int_equal(m.cls, t[i].cls);
@@ -956,12 +868,12 @@ test_method_class(void **state)
 static void
 test_duplicates(void **state)
 {
-	struct msgb mb;
+	struct tu_msgb mb;
 	struct stun_msg m;
 	uint8_t v[8];
 
 	(void)state;
-	mb_init(&mb, 0x0111, "natmapd-dup1");
+	tu_mb_init(&mb, 0x0111, "natmapd-dup1");
 	mb_addr(&mb, STUN_A_XOR_MAPPED_ADDRESS, "192.0.2.1", 1, 1);
 	mb_addr(&mb, STUN_A_XOR_MAPPED_ADDRESS, "192.0.2.2", 2, 1);
 	mb_addr(&mb, STUN_A_MAPPED_ADDRESS, "192.0.2.3", 3, 0);
@@ -974,15 +886,15 @@ test_duplicates(void **state)
 	mb_addr(&mb, STUN_A_OTHER_ADDRESS, "192.0.2.10", 10, 0);
 	mb_error(&mb, 401, "first");
 	mb_error(&mb, 438, "second");
-	mb_str(&mb, STUN_A_SOFTWARE, "");
-	mb_str(&mb, STUN_A_SOFTWARE, "second");
-	mb_fingerprint(&mb);
+	tu_mb_str(&mb, STUN_A_SOFTWARE, "");
+	tu_mb_str(&mb, STUN_A_SOFTWARE, "second");
+	tu_mb_fingerprint(&mb);
 	parse_ok(mb.b, mb.len, &m);
-	assert_sa(&m.xor_mapped, "192.0.2.1:1");
-	assert_sa(&m.mapped, "192.0.2.3:3");
-	assert_sa(&m.alternate, "192.0.2.5:5");
-	assert_sa(&m.origin, "192.0.2.7:7");
-	assert_sa(&m.other, "192.0.2.9:9");
+	tu_assert_sa(&m.xor_mapped, "192.0.2.1:1");
+	tu_assert_sa(&m.mapped, "192.0.2.3:3");
+	tu_assert_sa(&m.alternate, "192.0.2.5:5");
+	tu_assert_sa(&m.origin, "192.0.2.7:7");
+	tu_assert_sa(&m.other, "192.0.2.9:9");
 	assert_int_equal(m.error_code, 401);
 	assert_string_equal(m.error_reason, "first");
 	assert_string_equal(m.software, "");
@@ -990,14 +902,14 @@ test_duplicates(void **state)
 	/* a second one is still checked */
 	memset(v, 0, sizeof(v));
 	v[1] = 3;
-	mb_init(&mb, 0x0101, "natmapd-dup2");
+	tu_mb_init(&mb, 0x0101, "natmapd-dup2");
 	mb_addr(&mb, STUN_A_XOR_MAPPED_ADDRESS, "192.0.2.1", 1, 1);
-	mb_attr(&mb, STUN_A_XOR_MAPPED_ADDRESS, v, 8);
+	tu_mb_attr(&mb, STUN_A_XOR_MAPPED_ADDRESS, v, 8);
 	parse_fails(mb.b, mb.len, "STUN address family not IPv4 or IPv6");
 	v[2] = 7;
-	mb_init(&mb, 0x0111, "natmapd-dup3");
+	tu_mb_init(&mb, 0x0111, "natmapd-dup3");
 	mb_error(&mb, 401, "first");
-	mb_attr(&mb, STUN_A_ERROR_CODE, v, 4);
+	tu_mb_attr(&mb, STUN_A_ERROR_CODE, v, 4);
 	parse_fails(mb.b, mb.len, "ERROR-CODE not in 300-699");
 }
 
@@ -1007,27 +919,27 @@ test_integrity(void **state)
 {
 	static const uint8_t mac[32];
 	uint8_t bad[8];
-	struct msgb mb;
+	struct tu_msgb mb;
 	struct stun_msg m;
 	size_t l;
 
 	(void)state;
 	memset(bad, 0, sizeof(bad));
 	bad[1] = 9;	/* no such family */
-	mb_init(&mb, 0x0101, "natmapd-mi01");
+	tu_mb_init(&mb, 0x0101, "natmapd-mi01");
 	mb_addr(&mb, STUN_A_MAPPED_ADDRESS, "192.0.2.1", 1, 0);
-	mb_attr(&mb, STUN_A_MESSAGE_INTEGRITY, mac, 20);
+	tu_mb_attr(&mb, STUN_A_MESSAGE_INTEGRITY, mac, 20);
 	mb_addr(&mb, STUN_A_XOR_MAPPED_ADDRESS, "192.0.2.2", 2, 1);
-	mb_attr(&mb, STUN_A_XOR_MAPPED_ADDRESS, bad, 8);
-	mb_attr(&mb, 0x7001, "zz", 2);
-	mb_attr(&mb, 0x001c, mac, 32);	/* MESSAGE-INTEGRITY-SHA256 */
+	tu_mb_attr(&mb, STUN_A_XOR_MAPPED_ADDRESS, bad, 8);
+	tu_mb_attr(&mb, 0x7001, "zz", 2);
+	tu_mb_attr(&mb, 0x001c, mac, 32);	/* MESSAGE-INTEGRITY-SHA256 */
 	mb_error(&mb, 999, "bad");
-	mb_attr(&mb, STUN_A_MESSAGE_INTEGRITY, mac, 3);
-	mb_fingerprint(&mb);
+	tu_mb_attr(&mb, STUN_A_MESSAGE_INTEGRITY, mac, 3);
+	tu_mb_fingerprint(&mb);
 	parse_ok(mb.b, mb.len, &m);
 	assert_true(m.has_integrity);
 	assert_true(m.has_fingerprint);
-	assert_sa(&m.mapped, "192.0.2.1:1");
+	tu_assert_sa(&m.mapped, "192.0.2.1:1");
 	assert_no_sa(&m.xor_mapped);
 	assert_int_equal(m.n_unknown, 0);
 	assert_int_equal(m.error_code, 0);
@@ -1035,9 +947,9 @@ test_integrity(void **state)
 
 	/* MESSAGE-INTEGRITY-SHA256 alone, 16 to 32 bytes */
 	for (l = 16; l <= 32; l += 4) {
-		mb_init(&mb, 0x0101, "natmapd-mi02");
-		mb_attr(&mb, 0x001c, mac, l);
-		mb_attr(&mb, 0x7001, "zz", 2);
+		tu_mb_init(&mb, 0x0101, "natmapd-mi02");
+		tu_mb_attr(&mb, 0x001c, mac, l);
+		tu_mb_attr(&mb, 0x7001, "zz", 2);
 		parse_ok(mb.b, mb.len, &m);
 		assert_true(m.has_integrity);
 		assert_int_equal(m.n_unknown, 0);
@@ -1046,35 +958,35 @@ test_integrity(void **state)
 	for (l = 0; l < 32; l++) {
 		if (l == 20)
 			continue;
-		mb_init(&mb, 0x0101, "natmapd-mi03");
-		mb_attr(&mb, STUN_A_MESSAGE_INTEGRITY, mac, l);
+		tu_mb_init(&mb, 0x0101, "natmapd-mi03");
+		tu_mb_attr(&mb, STUN_A_MESSAGE_INTEGRITY, mac, l);
 		parse_fails(mb.b, mb.len, "MESSAGE-INTEGRITY length not 20");
 	}
 	for (l = 0; l < 32; l++) {
 		if (l >= 16 && l % 4 == 0)
 			continue;
-		mb_init(&mb, 0x0101, "natmapd-mi04");
-		mb_attr(&mb, 0x001c, mac, l);
+		tu_mb_init(&mb, 0x0101, "natmapd-mi04");
+		tu_mb_attr(&mb, 0x001c, mac, l);
 		parse_fails(mb.b, mb.len,
 		    "MESSAGE-INTEGRITY-SHA256 length not 16-32");
 	}
-	mb_init(&mb, 0x0101, "natmapd-mi05");
-	mb_attr(&mb, 0x001c, mac, 32);
-	mb_attr(&mb, 0x001c, mac, 32);	/* ignored: after the first */
+	tu_mb_init(&mb, 0x0101, "natmapd-mi05");
+	tu_mb_attr(&mb, 0x001c, mac, 32);
+	tu_mb_attr(&mb, 0x001c, mac, 32);	/* ignored: after the first */
 	parse_ok(mb.b, mb.len, &m);
 	{
 		uint8_t big[36];
 
 		memset(big, 0, sizeof(big));
-		mb_init(&mb, 0x0101, "natmapd-mi06");
-		mb_attr(&mb, 0x001c, big, 36);
+		tu_mb_init(&mb, 0x0101, "natmapd-mi06");
+		tu_mb_attr(&mb, 0x001c, big, 36);
 		parse_fails(mb.b, mb.len,
 		    "MESSAGE-INTEGRITY-SHA256 length not 16-32");
 	}
 	/* still walked: an attribute running past the end is refused */
-	mb_init(&mb, 0x0101, "natmapd-mi07");
-	mb_attr(&mb, STUN_A_MESSAGE_INTEGRITY, mac, 20);
-	mb_attr(&mb, 0x7001, "zz", 2);
+	tu_mb_init(&mb, 0x0101, "natmapd-mi07");
+	tu_mb_attr(&mb, STUN_A_MESSAGE_INTEGRITY, mac, 20);
+	tu_mb_attr(&mb, 0x7001, "zz", 2);
 	mb.b[mb.len - 5] = 9;	/* its length: 9, past the end */
 	parse_fails(mb.b, mb.len, "STUN attribute runs past the end");
 }
@@ -1082,36 +994,37 @@ test_integrity(void **state)
 static void
 test_after_fingerprint(void **state)
 {
-	struct msgb mb;
+	struct tu_msgb mb;
 	size_t l;
 
 	(void)state;
-	mb_init(&mb, 0x0101, "natmapd-fp01");
+	tu_mb_init(&mb, 0x0101, "natmapd-fp01");
 	mb_addr(&mb, STUN_A_XOR_MAPPED_ADDRESS, "192.0.2.1", 1, 1);
-	mb_fingerprint(&mb);
-	mb_str(&mb, STUN_A_SOFTWARE, "late");
+	tu_mb_fingerprint(&mb);
+	tu_mb_str(&mb, STUN_A_SOFTWARE, "late");
 	parse_fails(mb.b, mb.len, "attribute after FINGERPRINT");
 	/* two of them */
-	mb_init(&mb, 0x0101, "natmapd-fp02");
-	mb_fingerprint(&mb);
-	mb_fingerprint(&mb);
+	tu_mb_init(&mb, 0x0101, "natmapd-fp02");
+	tu_mb_fingerprint(&mb);
+	tu_mb_fingerprint(&mb);
 	parse_fails(mb.b, mb.len, "attribute after FINGERPRINT");
 	/* after the MAC too */
-	mb_init(&mb, 0x0101, "natmapd-fp03");
-	mb_attr(&mb, STUN_A_MESSAGE_INTEGRITY, "01234567890123456789", 20);
-	mb_fingerprint(&mb);
-	mb_attr(&mb, STUN_A_MESSAGE_INTEGRITY, "01234567890123456789", 20);
+	tu_mb_init(&mb, 0x0101, "natmapd-fp03");
+	tu_mb_attr(&mb, STUN_A_MESSAGE_INTEGRITY, "01234567890123456789", 20);
+	tu_mb_fingerprint(&mb);
+	tu_mb_attr(&mb, STUN_A_MESSAGE_INTEGRITY, "01234567890123456789", 20);
 	parse_fails(mb.b, mb.len, "attribute after FINGERPRINT");
 	/* its length */
 	for (l = 0; l < 12; l++) {
 		if (l == 4)
 			continue;
-		mb_init(&mb, 0x0101, "natmapd-fp04");
-		mb_attr(&mb, STUN_A_FINGERPRINT, "\0\0\0\0\0\0\0\0\0\0\0\0", l);
+		tu_mb_init(&mb, 0x0101, "natmapd-fp04");
+		tu_mb_attr(&mb, STUN_A_FINGERPRINT,
+		    "\0\0\0\0\0\0\0\0\0\0\0\0", l);
 		parse_fails(mb.b, mb.len, "FINGERPRINT length not 4");
 	}
 	/* a FINGERPRINT counting on a length field without itself */
-	mb_init(&mb, 0x0101, "natmapd-fp05");
+	tu_mb_init(&mb, 0x0101, "natmapd-fp05");
 	mb_addr(&mb, STUN_A_XOR_MAPPED_ADDRESS, "192.0.2.1", 1, 1);
 	{
 		uint32_t crc = stun_crc32(mb.b, mb.len) ^ 0x5354554e;
@@ -1121,7 +1034,7 @@ test_after_fingerprint(void **state)
 		v[1] = (uint8_t)(crc >> 16);
 		v[2] = (uint8_t)(crc >> 8);
 		v[3] = (uint8_t)crc;
-		mb_attr(&mb, STUN_A_FINGERPRINT, v, 4);
+		tu_mb_attr(&mb, STUN_A_FINGERPRINT, v, 4);
 	}
 	parse_fails(mb.b, mb.len, "bad FINGERPRINT");
 }
@@ -1129,18 +1042,18 @@ test_after_fingerprint(void **state)
 static void
 test_unknown(void **state)
 {
-	struct msgb mb;
+	struct tu_msgb mb;
 	struct stun_msg m;
 	uint16_t t;
 	int i;
 
 	(void)state;
 	/* more than STUN_MAX_UNKNOWN: the first ones, the count capped */
-	mb_init(&mb, 0x0101, "natmapd-unk1");
+	tu_mb_init(&mb, 0x0101, "natmapd-unk1");
 	for (t = 0x7f00; t < 0x7f0c; t++) {
-		mb_attr(&mb, t, "", 0);
-		mb_attr(&mb, 0x7f00, "again", 5);	/* noted once */
-		mb_attr(&mb, (uint16_t)(t | 0x8000), "opt", 3);
+		tu_mb_attr(&mb, t, "", 0);
+		tu_mb_attr(&mb, 0x7f00, "again", 5);	/* noted once */
+		tu_mb_attr(&mb, (uint16_t)(t | 0x8000), "opt", 3);
 	}
 	parse_ok(mb.b, mb.len, &m);
 	assert_int_equal(m.n_unknown, STUN_MAX_UNKNOWN);
@@ -1148,23 +1061,23 @@ test_unknown(void **state)
 		assert_int_equal(m.unknown[i], 0x7f00 + i);
 
 	/* those natmapd knows are not unknown, those it sends neither */
-	mb_init(&mb, 0x0101, "natmapd-unk2");
-	mb_attr(&mb, STUN_A_USERNAME, "user", 4);
-	mb_attr(&mb, STUN_A_UNKNOWN_ATTRIBUTES, "\x7f\x01", 2);
-	mb_attr(&mb, STUN_A_CHANGE_REQUEST, "\0\0\0\6", 4);
-	mb_attr(&mb, 0x0002, "\0\1\0\1\1\2\3\4", 8);	/* RESPONSE-ADDRESS */
-	mb_attr(&mb, 0x0000, "", 0);
-	mb_attr(&mb, 0x7fff, "", 0);
-	mb_attr(&mb, 0x8000, "", 0);
-	mb_attr(&mb, 0xffff, "", 0);
+	tu_mb_init(&mb, 0x0101, "natmapd-unk2");
+	tu_mb_attr(&mb, STUN_A_USERNAME, "user", 4);
+	tu_mb_attr(&mb, STUN_A_UNKNOWN_ATTRIBUTES, "\x7f\x01", 2);
+	tu_mb_attr(&mb, STUN_A_CHANGE_REQUEST, "\0\0\0\6", 4);
+	tu_mb_attr(&mb, 0x0002, "\0\1\0\1\1\2\3\4", 8); /* RESPONSE-ADDRESS */
+	tu_mb_attr(&mb, 0x0000, "", 0);
+	tu_mb_attr(&mb, 0x7fff, "", 0);
+	tu_mb_attr(&mb, 0x8000, "", 0);
+	tu_mb_attr(&mb, 0xffff, "", 0);
 	parse_ok(mb.b, mb.len, &m);
 	assert_int_equal(m.n_unknown, 3);
 	assert_int_equal(m.unknown[0], 0x0002);
 	assert_int_equal(m.unknown[1], 0x0000);
 	assert_int_equal(m.unknown[2], 0x7fff);
 
-	mb_init(&mb, 0x0001, "natmapd-unk3");
-	mb_attr(&mb, STUN_A_CHANGE_REQUEST, "\0\0\6", 3);
+	tu_mb_init(&mb, 0x0001, "natmapd-unk3");
+	tu_mb_attr(&mb, STUN_A_CHANGE_REQUEST, "\0\0\6", 3);
 	parse_fails(mb.b, mb.len, "CHANGE-REQUEST length not 4");
 }
 
@@ -1264,32 +1177,6 @@ test_parse_change(void **state)
 	parse_fails(buf, 32, "RESPONSE-PORT length not 4");
 }
 
-static struct sockaddr_storage
-mk_sa(int family, const char *ip, uint16_t port)
-{
-	struct sockaddr_storage ss;
-
-	memset(&ss, 0, sizeof(ss));
-	if (family == AF_INET) {
-		struct sockaddr_in sin;
-
-		memset(&sin, 0, sizeof(sin));
-		sin.sin_family = AF_INET;
-		sin.sin_port = htons(port);
-		assert_int_equal(inet_pton(AF_INET, ip, &sin.sin_addr), 1);
-		memcpy(&ss, &sin, sizeof(sin));
-	} else {
-		struct sockaddr_in6 sin6;
-
-		memset(&sin6, 0, sizeof(sin6));
-		sin6.sin6_family = AF_INET6;
-		sin6.sin6_port = htons(port);
-		assert_int_equal(inet_pton(AF_INET6, ip, &sin6.sin6_addr), 1);
-		memcpy(&ss, &sin6, sizeof(sin6));
-	}
-	return ss;
-}
-
 /*
  * A server's answer, against RFC 5769 2.2 and 2.3: the same ID, address
  * and SOFTWARE give the vectors' XOR-MAPPED-ADDRESS bytes exactly (the
@@ -1299,9 +1186,9 @@ mk_sa(int family, const char *ip, uint16_t port)
 static void
 test_build_success_rfc5769(void **state)
 {
-	struct sockaddr_storage v4 = mk_sa(AF_INET, "192.0.2.1", 32853);
-	struct sockaddr_storage v6 = mk_sa(AF_INET6,
-	    "2001:db8:1234:5678:11:2233:4455:6677", 32853);
+	struct sockaddr_storage v4 = tu_sa("192.0.2.1", 32853);
+	struct sockaddr_storage v6 =
+	    tu_sa("2001:db8:1234:5678:11:2233:4455:6677", 32853);
 	struct stun_answer_spec a;
 	struct stun_msg m;
 	uint8_t buf[256];
@@ -1328,7 +1215,7 @@ test_build_success_rfc5769(void **state)
 	assert_int_equal(m.cls, STUN_SUCCESS);
 	assert_int_equal(m.method, STUN_BINDING);
 	assert_memory_equal(m.tid, rfc_tid, STUN_TID_LEN);
-	assert_sa(&m.xor_mapped, "192.0.2.1:32853");
+	tu_assert_sa(&m.xor_mapped, "192.0.2.1:32853");
 	assert_string_equal(m.software, "test vector");
 	assert_false(m.has_fingerprint);
 	assert_no_sa(&m.mapped);
@@ -1340,7 +1227,7 @@ test_build_success_rfc5769(void **state)
 	assert_int_equal(n, 20 + 24 + 16);
 	assert_memory_equal(buf + 20, rfc_ipv6 + 36, 24);
 	parse_ok(buf, (size_t)n, &m);
-	assert_sa(&m.xor_mapped,
+	tu_assert_sa(&m.xor_mapped,
 	    "[2001:db8:1234:5678:11:2233:4455:6677]:32853");
 
 	/* every room too small is refused */
@@ -1352,9 +1239,9 @@ test_build_success_rfc5769(void **state)
 static void
 test_build_success_rfc5780(void **state)
 {
-	struct sockaddr_storage peer = mk_sa(AF_INET, "198.51.100.7", 40000);
-	struct sockaddr_storage origin = mk_sa(AF_INET, "203.0.113.31", 3480);
-	struct sockaddr_storage other = mk_sa(AF_INET, "203.0.113.31", 3481);
+	struct sockaddr_storage peer = tu_sa("198.51.100.7", 40000);
+	struct sockaddr_storage origin = tu_sa("203.0.113.31", 3480);
+	struct sockaddr_storage other = tu_sa("203.0.113.31", 3481);
 	struct sockaddr_storage bad;
 	struct stun_answer_spec a;
 	struct stun_msg m;
@@ -1376,10 +1263,10 @@ test_build_success_rfc5780(void **state)
 	assert_int_equal(stun_frame_len(buf, (size_t)n), n);
 	parse_ok(buf, (size_t)n, &m);
 	assert_int_equal(m.cls, STUN_SUCCESS);
-	assert_sa(&m.xor_mapped, "198.51.100.7:40000");
-	assert_sa(&m.mapped, "198.51.100.7:40000");
-	assert_sa(&m.origin, "203.0.113.31:3480");
-	assert_sa(&m.other, "203.0.113.31:3481");
+	tu_assert_sa(&m.xor_mapped, "198.51.100.7:40000");
+	tu_assert_sa(&m.mapped, "198.51.100.7:40000");
+	tu_assert_sa(&m.origin, "203.0.113.31:3480");
+	tu_assert_sa(&m.other, "203.0.113.31:3481");
 	assert_string_equal(m.software, "x");
 	assert_true(m.has_fingerprint);
 	/* MAPPED-ADDRESS is not XORed: the port in clear */
@@ -1571,7 +1458,7 @@ test_frame_len(void **state)
 	assert_int_equal(frame_n(two + n1, (size_t)(n2 - n1)),
 	    sizeof(rfc_ipv6));
 	parse_ok(two + n1, (size_t)(n2 - n1), &m);
-	assert_sa(&m.xor_mapped,
+	tu_assert_sa(&m.xor_mapped,
 	    "[2001:db8:1234:5678:11:2233:4455:6677]:32853");
 	assert_int_equal(frame_n(two, 10), 0);
 	assert_int_equal(frame_n(two + n1, 19), 0);
@@ -1619,7 +1506,7 @@ check_sa_or_none(const struct sockaddr_storage *ss, const char *want)
 	if (want == NULL)
 		assert_no_sa(ss);
 	else
-		assert_sa(ss, want);
+		tu_assert_sa(ss, want);
 }
 
 static void

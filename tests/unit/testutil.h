@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* Helpers shared by the cmocka unit tests: test data files and a TAP-safe runner. */
+/* Helpers shared by the cmocka unit tests: test data files, a TAP-safe runner, bytes, addresses and STUN messages built by hand. */
 #ifndef NATMAPD_TESTUTIL_H
 #define NATMAPD_TESTUTIL_H
 
@@ -7,7 +7,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
 #include <net/if.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <sched.h>
@@ -21,6 +23,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "stun-msg.h"
 
 #define TU_ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -276,6 +280,146 @@ tu_parse_fails(tu_parse_fn parse, const uint8_t *buf, size_t len,
 	assert_memory_equal(out, zero, outsize);
 	free(out);
 	free(zero);
+}
+
+/* Hex text ("0a1b...") into out, at most max bytes: how many. */
+static inline size_t
+tu_unhex(const char *hex, uint8_t *out, size_t max)
+{
+	size_t n = 0;
+	unsigned int b;
+
+	while (hex[0] != '\0' && hex[1] != '\0') {
+		assert_true(n < max);
+		assert_int_equal(sscanf(hex, "%2x", &b), 1);
+		out[n++] = (uint8_t)b;
+		hex += 2;
+	}
+	return n;
+}
+
+/* "a.b.c.d" or an IPv6 address (it has a ':'), and a port. */
+static inline struct sockaddr_storage
+tu_sa(const char *ip, uint16_t port)
+{
+	struct sockaddr_storage ss;
+
+	memset(&ss, 0, sizeof(ss));
+	if (strchr(ip, ':') == NULL) {
+		struct sockaddr_in sin;
+
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons(port);
+		assert_int_equal(inet_pton(AF_INET, ip, &sin.sin_addr), 1);
+		memcpy(&ss, &sin, sizeof(sin));
+	} else {
+		struct sockaddr_in6 sin6;
+
+		memset(&sin6, 0, sizeof(sin6));
+		sin6.sin6_family = AF_INET6;
+		sin6.sin6_port = htons(port);
+		assert_int_equal(inet_pton(AF_INET6, ip, &sin6.sin6_addr), 1);
+		memcpy(&ss, &sin6, sizeof(sin6));
+	}
+	return ss;
+}
+
+/* ss is want: "a.b.c.d:port" or "[v6]:port". */
+static inline void
+tu_assert_sa(const struct sockaddr_storage *ss, const char *want)
+{
+	char a[INET6_ADDRSTRLEN], s[INET6_ADDRSTRLEN + 16];
+
+	if (ss->ss_family == AF_INET) {
+		struct sockaddr_in sin;
+
+		memcpy(&sin, ss, sizeof(sin));
+		assert_non_null(inet_ntop(AF_INET, &sin.sin_addr, a,
+		    sizeof(a)));
+		snprintf(s, sizeof(s), "%s:%u", a, ntohs(sin.sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		struct sockaddr_in6 sin6;
+
+		memcpy(&sin6, ss, sizeof(sin6));
+		assert_non_null(inet_ntop(AF_INET6, &sin6.sin6_addr, a,
+		    sizeof(a)));
+		snprintf(s, sizeof(s), "[%s]:%u", a, ntohs(sin6.sin6_port));
+	} else
+		snprintf(s, sizeof(s), "none (family %d)", ss->ss_family);
+	assert_string_equal(s, want);
+}
+
+/*
+ * A STUN message built by hand, attribute by attribute, apart from the
+ * codec under test: to reach each refusal, or to stand for a peer.
+ */
+struct tu_msgb {
+	uint8_t		b[2048];
+	size_t		len;
+};
+
+/* The header's length field: the attributes so far, and extra to come. */
+static inline void
+tu_mb_len(struct tu_msgb *mb, size_t extra)
+{
+	size_t l = mb->len + extra - STUN_HDR_LEN;
+
+	mb->b[2] = (uint8_t)(l >> 8);
+	mb->b[3] = (uint8_t)l;
+}
+
+/* A header of type with the magic cookie and tid (STUN_TID_LEN bytes). */
+static inline void
+tu_mb_init(struct tu_msgb *mb, uint16_t type, const void *tid)
+{
+	memset(mb, 0, sizeof(*mb));
+	mb->b[0] = (uint8_t)(type >> 8);
+	mb->b[1] = (uint8_t)type;
+	memcpy(mb->b + 4, "\x21\x12\xa4\x42", 4);
+	memcpy(mb->b + 8, tid, STUN_TID_LEN);
+	mb->len = STUN_HDR_LEN;
+	tu_mb_len(mb, 0);
+}
+
+/* One attribute, padded to 4 bytes with zeros. */
+static inline void
+tu_mb_attr(struct tu_msgb *mb, uint16_t type, const void *v, size_t vlen)
+{
+	size_t padded = (vlen + 3) & ~(size_t)3;
+
+	assert_true(mb->len + 4 + padded <= sizeof(mb->b));
+	mb->b[mb->len] = (uint8_t)(type >> 8);
+	mb->b[mb->len + 1] = (uint8_t)type;
+	mb->b[mb->len + 2] = (uint8_t)(vlen >> 8);
+	mb->b[mb->len + 3] = (uint8_t)vlen;
+	if (vlen > 0)
+		memcpy(mb->b + mb->len + 4, v, vlen);
+	memset(mb->b + mb->len + 4 + vlen, 0, padded - vlen);
+	mb->len += 4 + padded;
+	tu_mb_len(mb, 0);
+}
+
+static inline void
+tu_mb_str(struct tu_msgb *mb, uint16_t type, const char *s)
+{
+	tu_mb_attr(mb, type, s, strlen(s));
+}
+
+/* FINGERPRINT (RFC 8489 14.7) over what is there, the length counting it. */
+static inline void
+tu_mb_fingerprint(struct tu_msgb *mb)
+{
+	uint32_t crc;
+	uint8_t v[4];
+
+	tu_mb_len(mb, 8);
+	crc = stun_crc32(mb->b, mb->len) ^ 0x5354554e;
+	v[0] = (uint8_t)(crc >> 24);
+	v[1] = (uint8_t)(crc >> 16);
+	v[2] = (uint8_t)(crc >> 8);
+	v[3] = (uint8_t)crc;
+	tu_mb_attr(mb, STUN_A_FINGERPRINT, v, 4);
 }
 
 #endif
