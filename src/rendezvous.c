@@ -284,7 +284,8 @@ log_stats(const char *when)
 	log_info("%s: registrations %llu registered %llu refused %llu "
 	    "unknown-network %llu bad-mac %llu stale %llu replayed %llu "
 	    "malformed %llu answers %llu errors %llu dropped %llu "
-	    "tcp-refused %llu", when,
+	    "tcp-refused %llu reach %llu reached %llu not-reached %llu "
+	    "rate-limited %llu retransmits %llu", when,
 	    (unsigned long long)st.registrations,
 	    (unsigned long long)st.registered,
 	    (unsigned long long)st.refused,
@@ -295,7 +296,12 @@ log_stats(const char *when)
 	    (unsigned long long)st.malformed,
 	    (unsigned long long)st.answers, (unsigned long long)st.errors,
 	    (unsigned long long)st.dropped,
-	    (unsigned long long)st.tcp_refused);
+	    (unsigned long long)st.tcp_refused,
+	    (unsigned long long)st.reach,
+	    (unsigned long long)st.reached,
+	    (unsigned long long)st.not_reached,
+	    (unsigned long long)st.rate_limited,
+	    (unsigned long long)st.retransmits);
 }
 
 static void
