@@ -116,6 +116,10 @@ tap_check "default NAT, UDP: answered 200 (sent), the nonce did not arrive ($out
 out=$(reach tcp def-t.lan 45241)
 tap_check "default NAT, TCP: error 404, no connection ($out)" \
     test "$(field answer "$out")" = 404 -a "$(field accepted "$out")" = 0
+# a TCP dial-back asked over UDP: its answer, later, from the UDP socket
+out=$(reach udp def-x.lan 45242 -p tcp)
+tap_check "default NAT, TCP asked over UDP: error 404 comes over UDP ($out)" \
+    test "$(field answer "$out")" = 404 -a "$(field reason "$out")" = "not reached: refused"
 
 # ---- an address-restricted cone: the alternate address was never sent to ----
 lab_nat_mode restricted || tap_fail "nat mode restricted"
@@ -132,10 +136,11 @@ lab_wait 5 rdv_log_has "stats: registrations" || true
 line=$(grep "stats: registrations" "$LAB_DIR/rendezvous.log" | tail -n 1)
 stat() { sed -E "s/.* $1 ([0-9]+).*/\1/" <<<"$line"; }
 tap_check "SIGUSR1 logs a stats line ($line)" test -n "$line"
-# UDP: cone-u, retx, rate x5, def-u, res-u = 9; TCP: cone-t, cone-w, cone-q, other, def-t, res-t
-tap_check "reach 17 (15 served, 2 rate-limited)" test "$(stat reach)" = 17
+# UDP: cone-u, retx, rate x5, def-u, res-u = 9; TCP: cone-t, cone-w,
+# cone-q, other, def-t, def-x, res-t = 7
+tap_check "reach 18 (16 served, 2 rate-limited)" test "$(stat reach)" = 18
 tap_check "reached 10 (9 UDP nonces sent, 1 TCP nonce read back)" test "$(stat reached)" = 10
-tap_check "not-reached 5" test "$(stat not-reached)" = 5
+tap_check "not-reached 6" test "$(stat not-reached)" = 6
 tap_check "rate-limited 2" test "$(stat rate-limited)" = 2
 tap_check "retransmits 1, replayed 0" test "$(stat retransmits)" = 1 -a "$(stat replayed)" = 0
 

@@ -6,7 +6,7 @@ the C codec (Python's hmac and zlib, as tests/data/rdv/make-vectors.py).
 usage: rdv-register.py ok udp|tcp SERVER:PORT NETWORK SECRET-FILE NODE WANT [SPORT]
        rdv-register.py neg KIND SERVER:PORT NETWORK SECRET-FILE NODE
        rdv-register.py reach udp|tcp SERVER:PORT NETWORK SECRET-FILE NODE SPORT
-                       [-t PORT] [-n COUNT] [-w] [-r] [-q]
+                       [-t PORT] [-p udp|tcp] [-n COUNT] [-w] [-r] [-q]
 
 SECRET-FILE holds the network's secret as `natmapd --keygen` prints it;
 the server key is derived here from it (HMAC-SHA256 of the fixed label).
@@ -27,9 +27,11 @@ neg: a REGISTER that must get no answer within 1.5 s; prints "silent" or
   (wrong-key over TCP: no answer, the connection closed or silent).
 reach: from local port SPORT (over the transport of the target), a
   REGISTER (which also tells the mapped port), then a REACH of that
-  transport to the mapped port (-t PORT: to PORT instead), on the same
-  socket or TCP connection.  For TCP it also listens on SPORT
-  (SO_REUSEADDR, SO_REUSEPORT) and sends the nonce to whoever connects
+  transport to the mapped port (-t PORT: to PORT instead; -p: a target of
+  that transport, the request still over the first), on the same socket
+  or TCP connection.  For TCP it also listens on SPORT
+  (SO_REUSEADDR, SO_REUSEPORT; only when the request goes over TCP too)
+  and sends the nonce to whoever connects
   (-w: the nonce with its last byte flipped; -q: nothing).  For UDP it
   watches the socket for the 16-byte nonce.  Prints one line:
     mapped=A:P answer=CODE nonce=A:P|none accepted=N reason=TEXT
@@ -260,6 +262,7 @@ def reach_main(argv):
     ap.add_argument("node")
     ap.add_argument("sport", type=int)
     ap.add_argument("-t", dest="target", type=int, default=0)
+    ap.add_argument("-p", dest="proto", choices=("udp", "tcp"))
     ap.add_argument("-n", dest="count", type=int, default=1)
     ap.add_argument("-w", dest="wrong", action="store_true")
     ap.add_argument("-q", dest="quiet", action="store_true")
@@ -347,7 +350,8 @@ def reach_main(argv):
     port = a.target or int(mapped.rpartition(":")[2])
     codes, reason, ok = [], "", True
     for i in range(a.count):
-        tid, nonce, msg = reach(key, a.network, a.node, a.transport, port)
+        tid, nonce, msg = reach(key, a.network, a.node,
+                                a.proto or a.transport, port)
         state["nonce"] = nonce
         send(msg)
         if a.retransmit and i == 0:
