@@ -283,6 +283,7 @@ rdv_answer(const uint8_t *req, size_t len, int sock, int tcp,
 {
 	const struct rdv_network *net;
 	struct reach_recent *r;
+	enum rdv_replay_verdict verdict;
 	struct rdv_msg m, a;
 	const char *why = NULL;
 	char pa[64];
@@ -320,7 +321,10 @@ rdv_answer(const uint8_t *req, size_t len, int sock, int tcp,
 		return 0;
 	}
 	now = wall_ms();
-	if (m.method == RDV_REACH && rdv_fresh(m.timestamp, now) &&
+	verdict = rdv_replay_check(srv.replay, net_id(net->name), m.tid,
+	    m.timestamp, now);
+	/* only an ID seen lately can be a retransmission: no search else */
+	if (verdict == RDV_REPLAY_SEEN && m.method == RDV_REACH &&
 	    (r = reach_recent_find(net_id(net->name), m.tid)) != NULL &&
 	    r->tcp == (tcp != 0) && sa_same(&r->peer, peer) &&
 	    memcmp(r->mac, req + m.mac_off + 4, sizeof(r->mac)) == 0) {
@@ -335,8 +339,7 @@ rdv_answer(const uint8_t *req, size_t len, int sock, int tcp,
 		memcpy(out, r->answer, r->len);
 		return r->len;
 	}
-	switch (rdv_replay_check(srv.replay, net_id(net->name), m.tid,
-	    m.timestamp, now)) {
+	switch (verdict) {
 	case RDV_REPLAY_NEW:
 		break;
 	case RDV_REPLAY_STALE:
