@@ -906,6 +906,7 @@ test_reach_not_registered(void **state)
 static void
 test_reach_no_alt(void **state)
 {
+	enum rdv_dial_result r;
 	struct rdv_msg m;
 	uint8_t req[STUN_MAX_MSG], out[512];
 	size_t len;
@@ -921,6 +922,9 @@ test_reach_no_alt(void **state)
 	/* the longest reason, the shortest name: still no more out than in */
 	assert_true((size_t)n <= len);
 	assert_int_equal(rdv_server_reach_pending(), 0);
+	/* so is every reason of a dial-back's end at most 28 characters */
+	for (r = RDV_DIAL_REACHED; r <= RDV_DIAL_ERROR; r++)
+		assert_true(strlen(rdv_dial_reason(r)) <= 28);
 }
 
 static void
