@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* Fuzz target: rendezvous messages (rdv-msg.c), the replay cache (rdv-replay.c) and natmapd-rendezvous's REGISTER dispatch (rdv-server.c). */
+/* Fuzz target: rendezvous messages (rdv-msg.c), the replay cache (rdv-replay.c) and natmapd-rendezvous's REGISTER and REACH dispatch (rdv-server.c). */
 #include "config.h"
 
 #include <sys/socket.h>
@@ -220,8 +220,11 @@ fz_clock(void)
  * The server's dispatch on the input with its MAC made right under
  * network home's key (else nearly nothing gets past the MAC), the clocks
  * at its TIMESTAMP: an answer is one to this request, under the key,
- * REGISTER's success with the peer's address; the same bytes again are
- * never answered (a replay).  64 registrations at most, so the cap is met.
+ * REGISTER's success with the peer's address, or REACH's error (no
+ * alternate address: no dial-back) no longer than the request; the same
+ * bytes again are never answered (a replay), but for a REACH's from the
+ * same source, which gets the same answer (a retransmission).  64
+ * registrations at most, so the cap is met.
  */
 static void
 dispatch(const uint8_t *data, size_t size)
@@ -233,7 +236,7 @@ dispatch(const uint8_t *data, size_t size)
 	struct sockaddr_in *sin = (void *)&peer;
 	struct crypto_part part[2];
 	struct rdv_msg m, a;
-	uint8_t *buf, hdr[STUN_HDR_LEN], out[512];
+	uint8_t *buf, hdr[STUN_HDR_LEN], out[512], out2[512];
 	char text[128], kt[CRYPTO_KEY_TEXT_LEN + 1], err[128];
 	int n, from, tcp = (int)(size & 1);
 
@@ -279,11 +282,14 @@ dispatch(const uint8_t *data, size_t size)
 	n = rdv_server_answer(buf, size, 0, tcp, &peer, l, 0, out, sizeof(out),
 	    &from, &to);
 	rdv_server_get_stats(&st1);
+	CHECK(n >= 0);
 	if (m.cls != STUN_REQUEST || (strcmp(m.network, "home") != 0 &&
 	    strcmp(m.network, "work") != 0))
 		CHECK(n == 0);
 	else if (n == 0)	/* a request whose ID came before */
 		CHECK(st1.replayed == st0.replayed + 1);
+	else if (st1.retransmits != st0.retransmits)	/* a REACH again */
+		CHECK(m.method == RDV_REACH && st1.reach == st0.reach);
 	if (n > 0) {
 		CHECK(from == 0 && memcmp(&to, &peer, sizeof(peer)) == 0);
 		CHECK(rdv_parse(out, (size_t)n, &a, NULL) == 0);
@@ -295,9 +301,24 @@ dispatch(const uint8_t *data, size_t size)
 			CHECK(m.method == RDV_REGISTER);
 			CHECK(memcmp(&a.mapped, &peer, sizeof(peer)) == 0);
 			CHECK(a.lifetime >= 1 && a.lifetime <= 75);
-		} else
-			CHECK(a.cls == STUN_ERROR && (a.error_code == 400 ||
-			    a.error_code == 508));
+		} else if (m.method == RDV_REACH)
+			/* no alternate address here: never a dial-back */
+			CHECK(a.cls == STUN_ERROR && (a.error_code == 403 ||
+			    a.error_code == 429 || a.error_code == 501) &&
+			    (size_t)n <= size);
+		else
+			CHECK(a.cls == STUN_ERROR && a.error_code == 508);
+		if (m.method == RDV_REACH) {
+			/*
+			 * the same bytes again from the same source: a
+			 * retransmission, the same answer; from another
+			 * port, a replay, never answered
+			 */
+			CHECK(rdv_server_answer(buf, size, 0, tcp, &peer, l, 0,
+			    out2, sizeof(out2), &from, &to) == n);
+			CHECK(memcmp(out, out2, (size_t)n) == 0);
+			sin->sin_port = htons(40001);
+		}
 		/* the same bytes again: a replay, never answered */
 		CHECK(rdv_server_answer(buf, size, 0, tcp, &peer, l, 0, out,
 		    sizeof(out), &from, &to) == 0);

@@ -41,4 +41,10 @@ int	osdep_if_addr6(const char *ifname, struct in6_addr *);
 int	osdep_pipe(int fds[2], size_t size);
 ssize_t	osdep_splice(int in, int out, size_t len);
 
+/*
+ * A TCP socket's connect sends at most 1 + n SYNs (n >= 1) before it
+ * gives up; -1 with errno set (ENOPROTOOPT where it cannot be told).
+ */
+int	osdep_tcp_syn_retries(int fd, int n);
+
 #endif

@@ -113,7 +113,8 @@
  *	REGISTER request	NODE, TIMESTAMP; CANDIDATE 0-16, LIFETIME
  *	REGISTER success	SERVER-TIME, LIFETIME, XOR-MAPPED-ADDRESS
  *	REACH request	NODE, TIMESTAMP, NONCE, REACH-TARGET
- *	REACH success	SERVER-TIME (the port was reached)
+ *	REACH success	SERVER-TIME (TCP: the nonce was read back from the
+ *			port; UDP: it was sent there)
  *	error answers	SERVER-TIME, ERROR-CODE
  * An answer has the transaction ID of its request; that, and the MAC,
  * is what makes it the answer: answers carry no TIMESTAMP.

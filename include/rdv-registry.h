@@ -56,6 +56,16 @@ int	rdv_registry_get(const struct rdv_registry *, uint32_t network,
 	    const char *node, uint64_t now_ms, struct rdv_reg_info *info);
 
 /*
+ * REACH's rate limit of a node: a token bucket of burst tokens, one back
+ * every interval_ms.  -1 when node of network has no registration at
+ * now_ms, 0 when its bucket is empty, 1 when it has a token (taken when
+ * take is set).  8 bytes a registration.
+ */
+int	rdv_registry_reach(struct rdv_registry *, uint32_t network,
+	    const char *node, uint64_t now_ms, uint64_t interval_ms,
+	    unsigned int burst, int take);
+
+/*
  * Remove the registrations expired at now_ms in the next RDV_REG_SWEEP
  * buckets (a whole pass takes max_nodes / RDV_REG_SWEEP calls, rounded
  * up to a power of two); how many went.

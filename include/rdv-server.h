@@ -15,6 +15,13 @@
 /* TCP clients held at once; more are accepted and closed at once. */
 #define RDV_TCP_MAX		256
 #define RDV_TCP_IDLE_MS		30000	/* a client without a whole message for so long goes */
+/* REACH: a node's burst, then one every interval; TCP dial-backs at once. */
+#define RDV_REACH_BURST		5
+#define RDV_REACH_INTERVAL_MS	6000
+#define RDV_REACH_INFLIGHT	256
+#define RDV_REACH_RECENT	1024	/* REACHes remembered for retransmissions */
+/* rdv_server_answer: no answer now, one comes when a dial-back is done. */
+#define RDV_ANSWER_LATER	(-1)
 
 struct rdv_server_conf {
 	struct sockaddr_storage	listen;		/* address and port */
@@ -38,7 +45,12 @@ struct rdv_server_stats {
 	uint64_t	stale;		/* TIMESTAMP over 30 s off: dropped */
 	uint64_t	replayed;	/* transaction ID seen lately: dropped */
 	uint64_t	registered;	/* REGISTERs served (new and renewals) */
-	uint64_t	refused;	/* authenticated, answered with an error (full, REACH) */
+	uint64_t	refused;	/* authenticated, answered with an error at once (full, REACH) */
+	uint64_t	reach;		/* REACH requests taken (authenticated, not a retransmission) */
+	uint64_t	reached;	/* dial-backs done: UDP nonce sent, TCP nonce read back */
+	uint64_t	not_reached;	/* TCP dial-backs refused, timed out, wrong nonce... */
+	uint64_t	rate_limited;	/* REACH answered 429 (also in refused) */
+	uint64_t	retransmits;	/* a REACH again from its source: answered again or ignored */
 	uint64_t	registrations;	/* held now (rdv_server_get_stats fills it) */
 };
 
@@ -61,6 +73,15 @@ void	rdv_server_set_max_nodes(size_t max_nodes);
 void	rdv_server_set_clocks(uint64_t (*wall)(void), uint64_t (*mono)(void));
 /* One expiry step now (the server runs one every 250 ms); how many went. */
 size_t	rdv_server_expire(void);
+/*
+ * For tests: the answers to REACHes whose dial-back ended later go to
+ * sink (the request's socket index, TCP or not, its source) instead of
+ * the sockets; NULL for the sockets.
+ */
+void	rdv_server_set_reach_sink(void (*sink)(const uint8_t *, size_t,
+	    int sock, int tcp, const struct sockaddr_storage *to));
+/* TCP dial-backs under way. */
+size_t	rdv_server_reach_pending(void);
 /* The registration of node in network now: 0 and *info, or -1. */
 int	rdv_server_lookup(const char *network, const char *node,
 	    struct rdv_reg_info *info);
@@ -70,13 +91,23 @@ int	rdv_server_lookup(const char *network, const char *node,
  * (bit 1: the alternate address, bit 0: the alternate port; 0 without
  * RFC 5780) from peer, over TCP when tcp: its length in out and, in
  * *from, the index of the socket to send it from and in *to where; 0 for
- * no answer (dropped).  No I/O: the server's sockets are only named by
- * the local addresses given, local[4] (AF_UNSPEC where there is none).
- * A message of our methods (rdv_is_rdv) is checked (structure, network,
- * MAC, TIMESTAMP, replay: each failure dropped and counted) and a
- * REGISTER served (the registration table, the answer under the
- * network's key to peer from sock); the server's state, not the sockets,
- * is used: rdv_server_set_networks first.
+ * no answer (dropped).  The server's sockets are only named by the local
+ * addresses given, local[4] (AF_UNSPEC where there is none).  A message
+ * of our methods (rdv_is_rdv) is checked (structure, network, MAC,
+ * TIMESTAMP, replay: each failure dropped and counted) and served: a
+ * REGISTER from the registration table, with the answer under the
+ * network's key to peer from sock; the server's state, not the
+ * sockets, is used: rdv_server_set_networks first.
+ *
+ * A REACH is the one thing that does I/O here, and only when it passes
+ * every check (registered, rate, local[2] the alternate address, room):
+ * its dial-back from a fresh port of local[2]'s address to peer's
+ * address.  For UDP the nonce is sent and the answer returned at once;
+ * for TCP, RDV_ANSWER_LATER: the answer is sent when the dial-back ends,
+ * from sock to peer (UDP) or on the TCP client's connection being served.
+ * A REACH again from the same source with the same bytes (a
+ * retransmission) is not dialled again: RDV_ANSWER_LATER while its
+ * dial-back is under way, the same answer after.
  */
 int	rdv_server_answer(const uint8_t *req, size_t len, int sock, int tcp,
 	    const struct sockaddr_storage *peer,

@@ -8,6 +8,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -225,4 +226,10 @@ osdep_splice(int in, int out, size_t len)
 {
 	return splice(in, NULL, out, NULL, len,
 	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+}
+
+int
+osdep_tcp_syn_retries(int fd, int n)
+{
+	return setsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, &n, sizeof(n));
 }

@@ -30,6 +30,7 @@ struct reg_entry {
 	struct reg_entry	*next;		/* in the bucket */
 	struct reg_addr		*cand;		/* ncand of them, or NULL */
 	uint64_t		 expires;
+	uint64_t		 reach_tat;	/* REACH's bucket (rdv_registry_reach) */
 	uint32_t		 network;
 	uint8_t			 ncand;
 	uint8_t			 nodelen;
@@ -253,6 +254,33 @@ rdv_registry_get(const struct rdv_registry *r, uint32_t network,
 		info->cand[i].transport = e->cand[i].transport;
 	}
 	return 0;
+}
+
+/*
+ * A token bucket kept as one time (GCRA): reach_tat is when the bucket
+ * would be full again.  A request at now is allowed while reach_tat is
+ * at most (burst - 1) intervals ahead of now, and takes one interval.
+ */
+int
+rdv_registry_reach(struct rdv_registry *r, uint32_t network,
+    const char *node, uint64_t now_ms, uint64_t interval_ms,
+    unsigned int burst, int take)
+{
+	struct reg_entry *e;
+	size_t len = strnlen(node, RDV_NODE_MAX + 1);
+	uint64_t tat;
+
+	if (len == 0 || len > RDV_NODE_MAX || burst == 0)
+		return -1;
+	e = *reg_find(r, network, node, len);
+	if (e == NULL || e->expires <= now_ms)
+		return -1;
+	tat = e->reach_tat > now_ms ? e->reach_tat : now_ms;
+	if (tat - now_ms > (uint64_t)(burst - 1) * interval_ms)
+		return 0;
+	if (take)
+		e->reach_tat = tat + interval_ms;
+	return 1;
 }
 
 size_t

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* natmapd-rendezvous: UDP and TCP sockets, STUN Binding answers (RFC 8489, RFC 5780), REGISTER dispatch. */
+/* natmapd-rendezvous: UDP and TCP sockets, STUN Binding answers (RFC 8489, RFC 5780), REGISTER and REACH dispatch. */
 #include "config.h"
 
 #include <sys/socket.h>
@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "rdv-dial.h"
 #include "rdv-msg.h"
 #include "rdv-networks.h"
 #include "rdv-registry.h"
@@ -32,6 +33,8 @@
 #define RDV_TCP_OUT		2048	/* answers waiting for a slow reader */
 #define RDV_ANSWER_MAX		512	/* room for one answer */
 #define RDV_SWEEP_MS		250	/* the registrations' expiry step */
+#define RDV_REACH_ANSWER_MAX	160	/* the longest REACH answer is 148 bytes */
+#define RDV_REACH_MAC_KEPT	16	/* of a REACH's MAC, to know its retransmissions */
 
 struct rdv_sock {
 	int			 fd;
@@ -46,10 +49,44 @@ struct rdv_conn {
 	struct timer		 idle;
 	struct sockaddr_storage	 peer;
 	int			 index;		/* the listener's */
+	uint64_t		 id;		/* for a REACH's answer that comes later */
 	size_t			 inlen, outlen;
 	uint8_t			 in[STUN_MAX_MSG];
 	uint8_t			 out[RDV_TCP_OUT];
 	struct rdv_conn		*next;
+};
+
+enum reach_state {
+	RECENT_FREE = 0,
+	RECENT_PENDING,		/* its TCP dial-back is under way */
+	RECENT_ANSWERED,
+};
+
+/* A REACH taken lately: what a retransmission of it gets. */
+struct reach_recent {
+	struct sockaddr_storage	 peer;
+	uint32_t		 net;		/* net_id */
+	uint8_t			 tid[STUN_TID_LEN];
+	uint8_t			 mac[RDV_REACH_MAC_KEPT];
+	uint8_t			 tcp;
+	uint8_t			 state;		/* enum reach_state */
+	uint16_t		 len;
+	uint8_t			 answer[RDV_REACH_ANSWER_MAX];
+};
+
+/* A TCP dial-back under way, and where its answer goes. */
+struct reach_pending {
+	struct rdv_dial		 dial;
+	struct sockaddr_storage	 peer;		/* the request's source */
+	uint64_t		 conn;		/* the TCP client's id, 0 for UDP */
+	int			 sock;		/* the socket the request came to */
+	int			 tcp;
+	size_t			 inlen;		/* the request's length */
+	uint16_t		 port;
+	uint8_t			 tid[STUN_TID_LEN];
+	char			 network[RDV_NETWORK_MAX + 1];
+	char			 node[RDV_NODE_MAX + 1];
+	struct reach_pending	*next;
 };
 
 static struct {
@@ -66,7 +103,23 @@ static struct {
 	struct timer		 sweep;
 	uint64_t		(*wall)(void);	/* tests: a fake clock */
 	uint64_t		(*mono)(void);
+	uint64_t		 conn_seq;
+	uint64_t		 serving;	/* the TCP client whose message is answered */
+	struct reach_pending	*pending;
+	size_t			 npending;
+	struct reach_recent	 recent[RDV_REACH_RECENT];
+	size_t			 recent_next;
+	void			(*sink)(const uint8_t *, size_t, int, int,
+				    const struct sockaddr_storage *);
 } srv;
+
+static int	reach_serve(const struct rdv_msg *, const struct rdv_network *,
+		    const uint8_t *, size_t, int, int,
+		    const struct sockaddr_storage *,
+		    const struct sockaddr_storage [4], int, uint8_t *, size_t,
+		    uint64_t);
+static struct reach_recent *reach_recent_find(uint32_t,
+		    const uint8_t [STUN_TID_LEN]);
 
 /* The wall clock, ms since the epoch: what TIMESTAMP and SERVER-TIME are on. */
 static uint64_t
@@ -137,6 +190,37 @@ sa_len(const struct sockaddr_storage *ss)
 	    sizeof(struct sockaddr_in);
 }
 
+static uint16_t
+get_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)(const void *)ss)->
+		    sin6_port);
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)(const void *)ss)->
+		    sin_port);
+	return 0;
+}
+
+/* The same address and port (what recvfrom leaves past them may differ). */
+static int
+sa_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
+	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
+
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET)
+		return a4->sin_port == b4->sin_port &&
+		    a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	if (a->ss_family == AF_INET6)
+		return a6->sin6_port == b6->sin6_port &&
+		    memcmp(&a6->sin6_addr, &b6->sin6_addr,
+		    sizeof(a6->sin6_addr)) == 0;
+	return 0;
+}
+
 static void
 set_port(struct sockaddr_storage *ss, uint16_t port)
 {
@@ -181,14 +265,25 @@ rdv_error(uint8_t *out, size_t outlen, const struct rdv_msg *m,
 /*
  * One of our messages (rdv_is_rdv): parsed, its network found, its MAC
  * checked, its freshness and transaction ID checked, in that order; any
- * failure drops it without an answer, counted.  Then a REGISTER is
- * served, a REACH refused.
+ * failure drops it without an answer, counted.  Then a REGISTER or a
+ * REACH is served.
+ *
+ * A retransmission of a REACH (the same network, transaction ID and MAC
+ * from the same source over the same transport, still fresh) is not a
+ * replay: it gets the answer again, or nothing while its dial-back is
+ * under way, and never a second dial-back.  From another source the
+ * same bytes are a replay.  (A REGISTER again is dropped as a replay: it
+ * is renewed every 25 s with a new transaction ID anyway.)
  */
 static int
-rdv_answer(const uint8_t *req, size_t len, int tcp,
-    const struct sockaddr_storage *peer, uint8_t *out, size_t outlen)
+rdv_answer(const uint8_t *req, size_t len, int sock, int tcp,
+    const struct sockaddr_storage *peer,
+    const struct sockaddr_storage local[4], int rfc5780, uint8_t *out,
+    size_t outlen)
 {
 	const struct rdv_network *net;
+	struct reach_recent *r;
+	enum rdv_replay_verdict verdict;
 	struct rdv_msg m, a;
 	const char *why = NULL;
 	char pa[64];
@@ -226,8 +321,25 @@ rdv_answer(const uint8_t *req, size_t len, int tcp,
 		return 0;
 	}
 	now = wall_ms();
-	switch (rdv_replay_check(srv.replay, net_id(net->name), m.tid,
-	    m.timestamp, now)) {
+	verdict = rdv_replay_check(srv.replay, net_id(net->name), m.tid,
+	    m.timestamp, now);
+	/* only an ID seen lately can be a retransmission: no search else */
+	if (verdict == RDV_REPLAY_SEEN && m.method == RDV_REACH &&
+	    (r = reach_recent_find(net_id(net->name), m.tid)) != NULL &&
+	    r->tcp == (tcp != 0) && sa_same(&r->peer, peer) &&
+	    memcmp(r->mac, req + m.mac_off + 4, sizeof(r->mac)) == 0) {
+		srv.stats.retransmits++;
+		log_debug("rendezvous: %s: REACH %s in network %s again: %s",
+		    stun_addr_str(peer, pa, sizeof(pa)), m.node, m.network,
+		    r->state == RECENT_PENDING ? "under way" : "answered again");
+		if (r->state == RECENT_PENDING)
+			return RDV_ANSWER_LATER;
+		if (r->len > outlen)
+			return 0;
+		memcpy(out, r->answer, r->len);
+		return r->len;
+	}
+	switch (verdict) {
 	case RDV_REPLAY_NEW:
 		break;
 	case RDV_REPLAY_STALE:
@@ -245,14 +357,9 @@ rdv_answer(const uint8_t *req, size_t len, int tcp,
 		    rdv_method_name(m.method), m.network);
 		return 0;
 	}
-	if (m.method != RDV_REGISTER) {
-		srv.stats.refused++;
-		log_debug("rendezvous: %s: %s for network %s: not supported",
-		    stun_addr_str(peer, pa, sizeof(pa)), rdv_method_name(m.method),
-		    m.network);
-		return rdv_error(out, outlen, &m, net, now, 400,
-		    "REACH not yet supported");
-	}
+	if (m.method == RDV_REACH)
+		return reach_serve(&m, net, req, len, sock, tcp, peer, local,
+		    rfc5780, out, outlen, now);
 	granted = rdv_registry_lifetime(m.has & RDV_HAS_LIFETIME, m.lifetime);
 	mono = mono_ms();
 	switch (rdv_registry_put(srv.reg, (uint32_t)(net - srv.nets.v), m.node,
@@ -303,7 +410,8 @@ rdv_server_answer(const uint8_t *req, size_t len, int sock, int tcp,
 	if (rdv_is_rdv(req, len)) {
 		*from = sock;
 		*to = *peer;
-		return rdv_answer(req, len, tcp, peer, out, outlen);
+		return rdv_answer(req, len, sock, tcp, peer, local, rfc5780,
+		    out, outlen);
 	}
 	if (stun_parse(req, len, &m, &why) == -1) {
 		log_debug("rendezvous: dropped: %s", why);
@@ -387,8 +495,11 @@ udp_read(struct loop_fd *lf, int ev)
 			return;
 		}
 		srv.stats.udp_in++;
+		srv.serving = 0;
 		n = rdv_server_answer(buf, (size_t)r, s->index, 0, &peer,
 		    srv.local, srv.nsock == 4, out, sizeof(out), &from, &to);
+		if (n == RDV_ANSWER_LATER)
+			continue;
 		if (n <= 0) {
 			srv.stats.dropped++;
 			continue;
@@ -452,6 +563,15 @@ conn_flush(struct rdv_conn *c)
 	return 0;
 }
 
+/* a client that does not read its answers is not read either */
+static void
+conn_events(struct rdv_conn *c)
+{
+	loop_fd_events(&c->lfd,
+	    (sizeof(c->out) - c->outlen >= RDV_ANSWER_MAX ? LOOP_READ : 0) |
+	    (c->outlen > 0 ? LOOP_WRITE : 0));
+}
+
 /*
  * Answer the whole messages in the input: how many, or -1 to close (not
  * STUN, or unreadable).  Stops early while the output has no room for an
@@ -472,12 +592,18 @@ conn_process(struct rdv_conn *c)
 		if (fl == 0 || (size_t)fl > c->inlen)
 			return done;
 		srv.stats.tcp_in++;
+		srv.serving = c->id;
 		n = rdv_server_answer(c->in, (size_t)fl, c->index, 1, &c->peer,
 		    srv.local, srv.nsock == 4, c->out + c->outlen,
 		    sizeof(c->out) - c->outlen, &from, &to);
+		srv.serving = 0;
 		memmove(c->in, c->in + fl, c->inlen - (size_t)fl);
 		c->inlen -= (size_t)fl;
 		timer_set(&c->idle, RDV_TCP_IDLE_MS);
+		if (n == RDV_ANSWER_LATER) {
+			done++;
+			continue;
+		}
 		if (n <= 0) {
 			srv.stats.dropped++;
 			return -1;
@@ -525,10 +651,7 @@ conn_io(struct loop_fd *lf, int ev)
 		if (conn_flush(c) == -1)
 			goto close;
 	} while (n > 0 && c->outlen == 0 && c->inlen > 0);
-	/* a client that does not read its answers is not read either */
-	loop_fd_events(&c->lfd,
-	    (sizeof(c->out) - c->outlen >= RDV_ANSWER_MAX ? LOOP_READ : 0) |
-	    (c->outlen > 0 ? LOOP_WRITE : 0));
+	conn_events(c);
 	return;
 close:
 	conn_free(c);
@@ -557,6 +680,7 @@ tcp_accept(struct loop_fd *lf, int ev)
 			continue;
 		}
 		c->fd = fd;
+		c->id = ++srv.conn_seq;
 		c->peer = peer;
 		c->index = s->index;
 		timer_init(&c->idle, conn_idle);
@@ -566,6 +690,288 @@ tcp_accept(struct loop_fd *lf, int ev)
 		srv.conns = c;
 		srv.nconns++;
 	}
+}
+
+/* ---- REACH: the dial-back ---- */
+
+static struct reach_recent *
+reach_recent_find(uint32_t net, const uint8_t tid[STUN_TID_LEN])
+{
+	size_t i;
+
+	for (i = 0; i < RDV_REACH_RECENT; i++)
+		if (srv.recent[i].state != RECENT_FREE &&
+		    srv.recent[i].net == net &&
+		    memcmp(srv.recent[i].tid, tid, STUN_TID_LEN) == 0)
+			return &srv.recent[i];
+	return NULL;
+}
+
+/*
+ * Remember a REACH taken (a ring of RDV_REACH_RECENT; one whose
+ * dial-back is under way is never the one that goes: at most
+ * RDV_REACH_INFLIGHT are).  Forgotten early under a flood, a
+ * retransmission is dropped as a replay.
+ */
+static void
+reach_recent_add(const struct rdv_msg *m, const uint8_t *req, uint32_t net,
+    int tcp, const struct sockaddr_storage *peer, int state,
+    const uint8_t *ans, int n)
+{
+	struct reach_recent *r = &srv.recent[srv.recent_next];
+	size_t i;
+
+	for (i = 0; i < RDV_REACH_RECENT && r->state == RECENT_PENDING; i++) {
+		srv.recent_next = (srv.recent_next + 1) % RDV_REACH_RECENT;
+		r = &srv.recent[srv.recent_next];
+	}
+	srv.recent_next = (srv.recent_next + 1) % RDV_REACH_RECENT;
+	memset(r, 0, sizeof(*r));
+	r->peer = *peer;
+	r->net = net;
+	memcpy(r->tid, m->tid, STUN_TID_LEN);
+	memcpy(r->mac, req + m->mac_off + 4, sizeof(r->mac));
+	r->tcp = tcp != 0;
+	r->state = (uint8_t)state;
+	if (state == RECENT_ANSWERED) {
+		if (n <= 0 || (size_t)n > sizeof(r->answer)) {
+			r->state = RECENT_FREE;
+			return;
+		}
+		memcpy(r->answer, ans, (size_t)n);
+		r->len = (uint16_t)n;
+	}
+}
+
+/*
+ * A REACH answer, success (code 0) or error, under the network's key:
+ * its length, or 0 (none) when it is not shorter than the request by
+ * extra bytes (the UDP nonce): never more bytes out than in.  Every
+ * reason is at most 28 characters, so that this never happens (see the
+ * arithmetic in natmapd-rendezvous(8)).
+ */
+static int
+reach_answer(uint8_t *out, size_t outlen, const uint8_t tid[STUN_TID_LEN],
+    const struct rdv_network *net, uint64_t now, int code,
+    const char *reason, size_t inlen, size_t extra)
+{
+	struct rdv_msg a;
+	int n;
+
+	memset(&a, 0, sizeof(a));
+	a.method = RDV_REACH;
+	a.cls = code == 0 ? STUN_SUCCESS : STUN_ERROR;
+	memcpy(a.tid, tid, STUN_TID_LEN);
+	snprintf(a.network, sizeof(a.network), "%s", net->name);
+	a.has = RDV_HAS_NETWORK | RDV_HAS_SERVER_TIME;
+	a.server_time = now;
+	if (code != 0) {
+		a.has |= RDV_HAS_ERROR;
+		a.error_code = code;
+		snprintf(a.error_reason, sizeof(a.error_reason), "%s", reason);
+	}
+	n = rdv_build(out, outlen, &a, net->key);
+	if (n <= 0)
+		return 0;
+	if ((size_t)n + extra > inlen) {
+		log_warnx("rendezvous: a REACH answer of %d bytes (+%zu) to "
+		    "one of %zu: not sent", n, extra, inlen);
+		return 0;
+	}
+	return n;
+}
+
+/* The answer of a dial-back that ended on the loop, to where its request came from. */
+static void
+reach_deliver(const struct reach_pending *p, const uint8_t *out, int n)
+{
+	struct rdv_conn *c;
+	char pa[64];
+
+	if (n <= 0)
+		return;
+	if (srv.sink != NULL) {
+		srv.sink(out, (size_t)n, p->sock, p->tcp, &p->peer);
+		count_answer(out);
+		return;
+	}
+	if (!p->tcp) {
+		if (sendto(srv.udp[p->sock].fd, out, (size_t)n, MSG_DONTWAIT,
+		    (const struct sockaddr *)&p->peer, sa_len(&p->peer)) == -1) {
+			log_debug("rendezvous: sendto: %s", strerror(errno));
+			return;
+		}
+		count_answer(out);
+		return;
+	}
+	for (c = srv.conns; c != NULL && c->id != p->conn; c = c->next)
+		;
+	if (c == NULL || sizeof(c->out) - c->outlen < (size_t)n) {
+		log_debug("rendezvous: tcp %s: REACH answer dropped, the "
+		    "client %s", stun_addr_str(&p->peer, pa, sizeof(pa)),
+		    c == NULL ? "is gone" : "does not read");
+		return;
+	}
+	memcpy(c->out + c->outlen, out, (size_t)n);
+	c->outlen += (size_t)n;
+	count_answer(out);
+	if (conn_flush(c) == -1) {
+		conn_free(c);
+		return;
+	}
+	conn_events(c);
+}
+
+static void
+reach_done(struct rdv_dial *d, enum rdv_dial_result res)
+{
+	struct reach_pending *p = container_of(d, struct reach_pending, dial);
+	struct reach_pending **pp;
+	struct reach_recent *r;
+	const struct rdv_network *net;
+	uint8_t out[RDV_REACH_ANSWER_MAX];
+	char pa[64];
+	int n = 0;
+
+	for (pp = &srv.pending; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	srv.npending--;
+	if (res == RDV_DIAL_REACHED)
+		srv.stats.reached++;
+	else
+		srv.stats.not_reached++;
+	log_debug("rendezvous: %s: REACH %s in network %s, tcp port %u: %s",
+	    stun_addr_str(&p->peer, pa, sizeof(pa)), p->node, p->network,
+	    p->port, rdv_dial_reason(res));
+	r = reach_recent_find(net_id(p->network), p->tid);
+	net = rdv_networks_find(&srv.nets, p->network, strlen(p->network));
+	if (net != NULL)
+		n = reach_answer(out, sizeof(out), p->tid, net, wall_ms(),
+		    res == RDV_DIAL_REACHED ? 0 : 404, rdv_dial_reason(res),
+		    p->inlen, 0);
+	if (r != NULL && r->state == RECENT_PENDING) {
+		r->state = n > 0 ? RECENT_ANSWERED : RECENT_FREE;
+		memcpy(r->answer, out, n > 0 ? (size_t)n : 0);
+		r->len = (uint16_t)n;
+	}
+	reach_deliver(p, out, n);
+	free(p);
+}
+
+/*
+ * An authenticated REACH, fresh, not a replay: the node must be
+ * registered (403) and within its rate (429), the server must have an
+ * alternate address to dial back from (501: from the primary address a
+ * NAT that filters by address would let the nonce in as an answer to
+ * what the node sent there, and prove nothing) and room for a TCP
+ * dial-back (503).  The dial-back goes to the request's source address,
+ * whatever the registration says, to the port the request names.
+ */
+static int
+reach_serve(const struct rdv_msg *m, const struct rdv_network *net,
+    const uint8_t *req, size_t len, int sock, int tcp,
+    const struct sockaddr_storage *peer,
+    const struct sockaddr_storage local[4], int rfc5780, uint8_t *out,
+    size_t outlen, uint64_t now)
+{
+	struct sockaddr_storage target;
+	struct reach_pending *p;
+	uint32_t idx = (uint32_t)(net - srv.nets.v), nid = net_id(net->name);
+	uint16_t avoid[2];
+	uint64_t mono = mono_ms();
+	const char *why;
+	char pa[64];
+	int n, code, udp = m->reach_transport == RDV_UDP;
+
+	srv.stats.reach++;
+	target = *peer;
+	set_port(&target, m->reach_port);
+	stun_addr_str(&target, pa, sizeof(pa));
+	switch (rdv_registry_reach(srv.reg, idx, m->node, mono,
+	    RDV_REACH_INTERVAL_MS, RDV_REACH_BURST, 0)) {
+	case -1:
+		code = 403;
+		why = "register first";
+		goto refuse;
+	case 0:
+		srv.stats.rate_limited++;
+		code = 429;
+		why = "too many REACH requests";
+		goto refuse;
+	}
+	if (!rfc5780 || local[2].ss_family != peer->ss_family) {
+		code = 501;
+		why = "no alt address for dial-back";
+		goto refuse;
+	}
+	if (!udp && srv.npending >= RDV_REACH_INFLIGHT) {
+		code = 503;
+		why = "too many dial-backs";
+		goto refuse;
+	}
+	(void)rdv_registry_reach(srv.reg, idx, m->node, mono,
+	    RDV_REACH_INTERVAL_MS, RDV_REACH_BURST, 1);
+	avoid[0] = get_port(&local[2]);
+	avoid[1] = get_port(&local[3]);
+	if (udp) {
+		n = reach_answer(out, outlen, m->tid, net, now, 0, NULL, len,
+		    RDV_NONCE_LEN);
+		if (n > 0 && rdv_dial_udp(&local[2], &target, m->nonce,
+		    avoid) == 0) {
+			srv.stats.reached++;
+			log_debug("rendezvous: REACH %s in network %s: "
+			    "nonce sent to udp %s", m->node, m->network, pa);
+		} else {
+			srv.stats.not_reached++;
+			log_debug("rendezvous: REACH %s in network %s: udp %s: "
+			    "%s", m->node, m->network, pa, n > 0 ?
+			    strerror(errno) : "no answer fits");
+			n = reach_answer(out, outlen, m->tid, net, now, 500,
+			    "dial-back failed", len, 0);
+		}
+		reach_recent_add(m, req, nid, tcp, peer, RECENT_ANSWERED, out,
+		    n);
+		return n;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    rdv_dial_tcp(&p->dial, &local[2], &target, m->nonce, avoid,
+	    RDV_DIAL_TIMEOUT_MS, reach_done) == -1) {
+		srv.stats.not_reached++;
+		log_debug("rendezvous: REACH %s in network %s: tcp %s: %s",
+		    m->node, m->network, pa, strerror(errno));
+		free(p);
+		n = reach_answer(out, outlen, m->tid, net, now, 500,
+		    "dial-back failed", len, 0);
+		reach_recent_add(m, req, nid, tcp, peer, RECENT_ANSWERED, out,
+		    n);
+		return n;
+	}
+	p->peer = *peer;
+	p->conn = tcp ? srv.serving : 0;
+	p->sock = sock;
+	p->tcp = tcp != 0;
+	p->inlen = len;
+	p->port = m->reach_port;
+	memcpy(p->tid, m->tid, STUN_TID_LEN);
+	memcpy(p->network, m->network, sizeof(p->network));
+	memcpy(p->node, m->node, sizeof(p->node));
+	p->next = srv.pending;
+	srv.pending = p;
+	srv.npending++;
+	reach_recent_add(m, req, nid, tcp, peer, RECENT_PENDING, NULL, 0);
+	log_debug("rendezvous: REACH %s in network %s: dialling tcp %s",
+	    m->node, m->network, pa);
+	return RDV_ANSWER_LATER;
+refuse:
+	srv.stats.refused++;
+	log_debug("rendezvous: REACH %s in network %s to %s %s: %d %s",
+	    m->node, m->network, udp ? "udp" : "tcp", pa, code, why);
+	n = reach_answer(out, outlen, m->tid, net, now, code, why, len, 0);
+	reach_recent_add(m, req, nid, tcp, peer, RECENT_ANSWERED, out, n);
+	return n;
 }
 
 static void
@@ -663,8 +1069,16 @@ rdv_server_start(const struct rdv_server_conf *conf, char *err,
 void
 rdv_server_stop(void)
 {
+	struct reach_pending *p;
 	int i;
 
+	while ((p = srv.pending) != NULL) {
+		srv.pending = p->next;
+		rdv_dial_cancel(&p->dial);
+		free(p);
+	}
+	srv.npending = 0;
+	memset(srv.recent, 0, sizeof(srv.recent));
 	while (srv.conns != NULL)
 		conn_free(srv.conns);
 	timer_stop(&srv.sweep);
@@ -743,6 +1157,19 @@ rdv_server_set_clocks(uint64_t (*wall)(void), uint64_t (*mono)(void))
 {
 	srv.wall = wall;
 	srv.mono = mono;
+}
+
+void
+rdv_server_set_reach_sink(void (*sink)(const uint8_t *, size_t, int, int,
+    const struct sockaddr_storage *))
+{
+	srv.sink = sink;
+}
+
+size_t
+rdv_server_reach_pending(void)
+{
+	return srv.npending;
 }
 
 size_t

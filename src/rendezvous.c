@@ -81,7 +81,8 @@ usage(FILE *fp)
 	    "  -h, --help            print this help and exit\n"
 	    "      --listen A[:P]    address and port to serve on (default "
 	    "port %d)\n"
-	    "      --alt-address A   a second address: RFC 5780 on both\n"
+	    "      --alt-address A   a second address: RFC 5780 on both, "
+	    "REACH's dial-back\n"
 	    "      --alt-port PORT   the second port (default: the port + 1)\n"
 	    "      --networks FILE   NAME SERVER-KEY lines\n"
 	    "      --max-nodes N     registrations held at most (default "
@@ -282,7 +283,8 @@ log_stats(const char *when)
 	log_info("%s: registrations %llu registered %llu refused %llu "
 	    "unknown-network %llu bad-mac %llu stale %llu replayed %llu "
 	    "malformed %llu answers %llu errors %llu dropped %llu "
-	    "tcp-refused %llu", when,
+	    "tcp-refused %llu reach %llu reached %llu not-reached %llu "
+	    "rate-limited %llu retransmits %llu", when,
 	    (unsigned long long)st.registrations,
 	    (unsigned long long)st.registered,
 	    (unsigned long long)st.refused,
@@ -293,7 +295,12 @@ log_stats(const char *when)
 	    (unsigned long long)st.malformed,
 	    (unsigned long long)st.answers, (unsigned long long)st.errors,
 	    (unsigned long long)st.dropped,
-	    (unsigned long long)st.tcp_refused);
+	    (unsigned long long)st.tcp_refused,
+	    (unsigned long long)st.reach,
+	    (unsigned long long)st.reached,
+	    (unsigned long long)st.not_reached,
+	    (unsigned long long)st.rate_limited,
+	    (unsigned long long)st.retransmits);
 }
 
 /* What a signal does, from the loop. */

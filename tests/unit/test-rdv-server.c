@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: ISC */
-/* Unit tests of rdv-server.c's dispatch: which answer, from which socket, to where. */
+/* Unit tests of rdv-server.c's dispatch: which answer, from which socket, to where; REACH's dial-backs on loopback. */
 #include "config.h"
 
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,8 @@
 #include "testutil.h"
 
 #include "crypto.h"
+#include "loop.h"
+#include "rdv-dial.h"
 #include "rdv-msg.h"
 #include "rdv-networks.h"
 #include "rdv-server.h"
@@ -636,39 +639,6 @@ test_negatives(void **state)
 }
 
 static void
-test_reach_refused(void **state)
-{
-	struct rdv_server_stats st;
-	struct rdv_msg m, a;
-	uint8_t req[STUN_MAX_MSG], out[512];
-	size_t len;
-	int n;
-
-	(void)state;
-	m = reg_msg("home", "nas", fake_wall);
-	m.method = RDV_REACH;
-	m.has |= RDV_HAS_NONCE | RDV_HAS_REACH_TARGET;
-	memset(m.nonce, 7, sizeof(m.nonce));
-	m.reach_transport = RDV_TCP;
-	m.reach_port = 8080;
-	len = build(req, sizeof(req), &m, key_home);
-	n = serve(req, len, 0, out, sizeof(out));
-	assert_true(n > 0);
-	assert_int_equal(rdv_parse(out, (size_t)n, &a, NULL), 0);
-	assert_int_equal(rdv_verify(out, (size_t)n, &a, key_home), 1);
-	assert_int_equal(a.method, RDV_REACH);
-	assert_int_equal(a.cls, STUN_ERROR);
-	assert_int_equal(a.error_code, 400);
-	assert_true(a.server_time == fake_wall);
-	get_stats(&st);
-	assert_true(st.refused >= 1);
-	/* a REACH with a bad MAC is dropped like any other */
-	len = build(req, sizeof(req), &m, key_work);
-	get_stats(&st);
-	expect_drop(req, len, 0, STAT(bad_mac), "REACH, wrong key");
-}
-
-static void
 test_cap(void **state)
 {
 	struct rdv_server_stats st, st0;
@@ -717,6 +687,532 @@ test_cap(void **state)
 	check_ok(out, serve(req, len, 0, out, sizeof(out)), &m, key_home, 75);
 }
 
+/* ---- REACH: the dial-back, on loopback: the alternate address is 127.0.0.2 ---- */
+
+static struct {
+	int			n;		/* answers the sink got */
+	size_t			len;
+	uint8_t			buf[512];
+	int			sock, tcp;
+	struct sockaddr_storage	to;
+} sunk;
+
+static void
+sink(const uint8_t *ans, size_t len, int sock, int tcp,
+    const struct sockaddr_storage *to)
+{
+	assert_true(len <= sizeof(sunk.buf));
+	sunk.n++;
+	memcpy(sunk.buf, ans, len);
+	sunk.len = len;
+	sunk.sock = sock;
+	sunk.tcp = tcp;
+	sunk.to = *to;
+}
+
+static int
+setup_reach(void **state)
+{
+	if (setup_networks(state) == -1)
+		return -1;
+	loop_set_clock(mono_fake);
+	rdv_server_set_reach_sink(sink);
+	memset(&sunk, 0, sizeof(sunk));
+	return 0;
+}
+
+static int
+teardown_reach(void **state)
+{
+	rdv_server_set_reach_sink(NULL);
+	loop_set_clock(NULL);
+	return teardown_networks(state);
+}
+
+/* local[4] of a server on 127.0.0.1 and 127.0.0.2, ports 3480 and 3481 */
+static void
+reach_locals(struct sockaddr_storage l[4])
+{
+	l[0] = sa("127.0.0.1", 3480);
+	l[1] = sa("127.0.0.1", 3481);
+	l[2] = sa("127.0.0.2", 3480);
+	l[3] = sa("127.0.0.2", 3481);
+}
+
+/* The node observed at 127.0.0.1:40000, over UDP (tcp: TCP), alt when alt. */
+static int
+reach_serve_from(const uint8_t *req, size_t len, int tcp, const char *ip,
+    uint16_t port, int alt, uint8_t *out, size_t outlen)
+{
+	struct sockaddr_storage l[4], peer = sa(ip, port), to;
+	int from = -1;
+
+	reach_locals(l);
+	if (!alt)
+		memset(&l[1], 0, 3 * sizeof(l[0]));
+	return rdv_server_answer(req, len, 0, tcp, &peer, l, alt, out, outlen,
+	    &from, &to);
+}
+
+static int
+reach_serve1(const uint8_t *req, size_t len, int tcp, uint8_t *out,
+    size_t outlen)
+{
+	return reach_serve_from(req, len, tcp, "127.0.0.1", 40000, 1, out,
+	    outlen);
+}
+
+static void
+reach_register(const char *node)
+{
+	struct rdv_msg m;
+	uint8_t req[STUN_MAX_MSG], out[512];
+	size_t len;
+	int n;
+
+	m = reg_msg("home", node, fake_wall);
+	/* a candidate elsewhere: REACH never goes there */
+	m.ncand = 1;
+	m.cand[0].kind = RDV_CAND_MAPPED;
+	m.cand[0].transport = RDV_UDP;
+	m.cand[0].addr = sa("127.0.0.3", 9);
+	len = build(req, sizeof(req), &m, key_home);
+	n = reach_serve_from(req, len, 0, "127.0.0.1", 40000, 1, out,
+	    sizeof(out));
+	assert_true(n > 0);
+}
+
+static struct rdv_msg
+reach_msg(const char *node, uint8_t transport, uint16_t port)
+{
+	struct rdv_msg m;
+	size_t i;
+
+	m = reg_msg("home", node, fake_wall);
+	m.method = RDV_REACH;
+	m.has |= RDV_HAS_NONCE | RDV_HAS_REACH_TARGET;
+	for (i = 0; i < sizeof(m.nonce); i++)
+		m.nonce[i] = (uint8_t)(tid_seq * 7 + i);
+	m.reach_transport = transport;
+	m.reach_port = port;
+	return m;
+}
+
+/* The answer parses, verifies under home's key, is REACH's to req: its class, code, reason. */
+static void
+check_reach(const uint8_t *out, int n, const struct rdv_msg *req, int code,
+    const char *reason)
+{
+	struct rdv_msg a;
+
+	assert_true(n > 0);
+	assert_int_equal(rdv_parse(out, (size_t)n, &a, NULL), 0);
+	assert_int_equal(rdv_verify(out, (size_t)n, &a, key_home), 1);
+	assert_int_equal(a.method, RDV_REACH);
+	assert_memory_equal(a.tid, req->tid, STUN_TID_LEN);
+	assert_string_equal(a.network, "home");
+	assert_true(a.has & RDV_HAS_SERVER_TIME);
+	if (code == 0) {
+		assert_int_equal(a.cls, STUN_SUCCESS);
+		return;
+	}
+	assert_int_equal(a.cls, STUN_ERROR);
+	assert_int_equal(a.error_code, code);
+	if (reason != NULL)
+		assert_string_equal(a.error_reason, reason);
+}
+
+/* A socket of type bound to ip, any port: the fd and its port in *port. */
+static int
+bound(int type, const char *ip, uint16_t want, uint16_t *port)
+{
+	struct sockaddr_storage ss = sa(ip, want);
+	socklen_t len = sizeof(struct sockaddr_in);
+	int fd, one = 1;
+
+	fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+	assert_true(fd != -1);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	assert_int_equal(bind(fd, (struct sockaddr *)&ss, len), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &len), 0);
+	*port = ntohs(((struct sockaddr_in *)(void *)&ss)->sin_port);
+	if (type == SOCK_STREAM)
+		assert_int_equal(listen(fd, 512), 0);
+	return fd;
+}
+
+/* Run the loop until the sink has had n answers (2 s at most). */
+static void
+loop_until_sunk(int n)
+{
+	int i;
+
+	for (i = 0; i < 200 && sunk.n < n; i++)
+		loop_once(10);
+	assert_int_equal(sunk.n, n);
+}
+
+static void
+test_reach_not_registered(void **state)
+{
+	struct rdv_server_stats st0, st;
+	struct rdv_msg m;
+	uint8_t req[STUN_MAX_MSG], out[512];
+	size_t len;
+	int n;
+
+	(void)state;
+	get_stats(&st0);
+	m = reach_msg("a", RDV_TCP, 8080);
+	len = build(req, sizeof(req), &m, key_home);
+	n = reach_serve1(req, len, 0, out, sizeof(out));
+	check_reach(out, n, &m, 403, "register first");
+	assert_true((size_t)n <= len);
+	get_stats(&st);
+	assert_int_equal(st.reach - st0.reach, 1);
+	assert_int_equal(st.refused - st0.refused, 1);
+	assert_int_equal(rdv_server_reach_pending(), 0);
+	/* in another network, the same name is not registered either */
+	reach_register("a");
+	m = reach_msg("a", RDV_UDP, 8080);
+	memcpy(m.network, "work", 5);
+	len = build(req, sizeof(req), &m, key_work);
+	n = reach_serve1(req, len, 0, out, sizeof(out));
+	assert_true(n > 0);
+	assert_int_equal(rdv_parse(out, (size_t)n, &m, NULL), 0);
+	assert_int_equal(rdv_verify(out, (size_t)n, &m, key_work), 1);
+	assert_int_equal(m.error_code, 403);
+	/* a REACH with a bad MAC is dropped like any other */
+	m = reach_msg("a", RDV_TCP, 8080);
+	len = build(req, sizeof(req), &m, key_work);
+	expect_drop(req, len, 0, STAT(bad_mac), "REACH, wrong key");
+}
+
+static void
+test_reach_no_alt(void **state)
+{
+	enum rdv_dial_result r;
+	struct rdv_msg m;
+	uint8_t req[STUN_MAX_MSG], out[512];
+	size_t len;
+	int n;
+
+	(void)state;
+	reach_register("a");
+	m = reach_msg("a", RDV_TCP, 8080);
+	len = build(req, sizeof(req), &m, key_home);
+	n = reach_serve_from(req, len, 0, "127.0.0.1", 40000, 0, out,
+	    sizeof(out));
+	check_reach(out, n, &m, 501, "no alt address for dial-back");
+	/* the longest reason, the shortest name: still no more out than in */
+	assert_true((size_t)n <= len);
+	assert_int_equal(rdv_server_reach_pending(), 0);
+	/* so is every reason of a dial-back's end at most 28 characters */
+	for (r = RDV_DIAL_REACHED; r <= RDV_DIAL_ERROR; r++)
+		assert_true(strlen(rdv_dial_reason(r)) <= 28);
+}
+
+static void
+test_reach_udp(void **state)
+{
+	struct rdv_server_stats st0, st;
+	struct sockaddr_storage src;
+	struct sockaddr_in *sin = (void *)&src;
+	struct rdv_msg m;
+	uint8_t req[STUN_MAX_MSG], out[512], out2[512], got[64];
+	socklen_t slen = sizeof(src);
+	uint16_t port, port3;
+	size_t len;
+	ssize_t r;
+	int n, fd, fd3;
+
+	(void)state;
+	reach_register("a");
+	fd = bound(SOCK_DGRAM, "127.0.0.1", 0, &port);
+	/* the same port on another address, and the candidate's address */
+	fd3 = bound(SOCK_DGRAM, "127.0.0.3", port, &port3);
+	get_stats(&st0);
+	m = reach_msg("a", RDV_UDP, port);
+	len = build(req, sizeof(req), &m, key_home);
+	n = reach_serve1(req, len, 0, out, sizeof(out));
+	check_reach(out, n, &m, 0, NULL);
+	/* never more out than in: the answer and the 16 bytes of nonce */
+	assert_true((size_t)n + RDV_NONCE_LEN <= len);
+	r = recvfrom(fd, got, sizeof(got), 0, (struct sockaddr *)&src, &slen);
+	assert_int_equal(r, RDV_NONCE_LEN);
+	assert_memory_equal(got, m.nonce, RDV_NONCE_LEN);
+	/* from the alternate address, a port that is none of the server's */
+	assert_int_equal(sin->sin_addr.s_addr, htonl(0x7f000002));
+	assert_true(ntohs(sin->sin_port) != 3480 &&
+	    ntohs(sin->sin_port) != 3481 && sin->sin_port != 0);
+	assert_int_equal(recv(fd3, got, sizeof(got), MSG_DONTWAIT), -1);
+	get_stats(&st);
+	assert_int_equal(st.reach - st0.reach, 1);
+	assert_int_equal(st.reached - st0.reached, 1);
+
+	/* a retransmission: the same answer, no second nonce, not a replay */
+	n = reach_serve1(req, len, 0, out2, sizeof(out2));
+	assert_true(n > 0);
+	assert_memory_equal(out, out2, (size_t)n);
+	assert_int_equal(recv(fd, got, sizeof(got), MSG_DONTWAIT), -1);
+	get_stats(&st);
+	assert_int_equal(st.retransmits - st0.retransmits, 1);
+	assert_int_equal(st.replayed, st0.replayed);
+	assert_int_equal(st.reach - st0.reach, 1);
+	/* the same bytes from another port or address: a replay, dropped */
+	get_stats(&st0);
+	assert_int_equal(reach_serve_from(req, len, 0, "127.0.0.1", 40001, 1,
+	    out2, sizeof(out2)), 0);
+	assert_int_equal(reach_serve_from(req, len, 0, "127.0.0.3", 40000, 1,
+	    out2, sizeof(out2)), 0);
+	/* and over TCP from the same address and port */
+	assert_int_equal(reach_serve_from(req, len, 1, "127.0.0.1", 40000, 1,
+	    out2, sizeof(out2)), 0);
+	get_stats(&st);
+	assert_int_equal(st.replayed - st0.replayed, 3);
+	assert_int_equal(recv(fd, got, sizeof(got), MSG_DONTWAIT), -1);
+	assert_int_equal(recv(fd3, got, sizeof(got), MSG_DONTWAIT), -1);
+
+	/* another source address: the nonce goes there, to the port asked */
+	m = reach_msg("a", RDV_UDP, port);
+	len = build(req, sizeof(req), &m, key_home);
+	n = reach_serve_from(req, len, 0, "127.0.0.3", 50000, 1, out,
+	    sizeof(out));
+	check_reach(out, n, &m, 0, NULL);
+	assert_int_equal(recv(fd3, got, sizeof(got), 0), RDV_NONCE_LEN);
+	assert_memory_equal(got, m.nonce, RDV_NONCE_LEN);
+	assert_int_equal(recv(fd, got, sizeof(got), MSG_DONTWAIT), -1);
+	close(fd);
+	close(fd3);
+}
+
+static void
+test_reach_rate(void **state)
+{
+	struct rdv_server_stats st0, st;
+	struct rdv_msg m;
+	uint8_t req[STUN_MAX_MSG], out[512];
+	uint16_t port;
+	size_t len;
+	int i, n, fd;
+
+	(void)state;
+	reach_register("a");
+	reach_register("b");
+	fd = bound(SOCK_DGRAM, "127.0.0.1", 0, &port);
+	get_stats(&st0);
+	/* a burst of 5, then 429 */
+	for (i = 0; i < 7; i++) {
+		m = reach_msg("a", RDV_UDP, port);
+		len = build(req, sizeof(req), &m, key_home);
+		n = reach_serve1(req, len, 0, out, sizeof(out));
+		if (i < 5)
+			check_reach(out, n, &m, 0, NULL);
+		else {
+			check_reach(out, n, &m, 429, "too many REACH requests");
+			assert_true((size_t)n <= len);
+		}
+	}
+	/* another node has its own bucket */
+	m = reach_msg("b", RDV_UDP, port);
+	len = build(req, sizeof(req), &m, key_home);
+	check_reach(out, reach_serve1(req, len, 0, out, sizeof(out)), &m, 0,
+	    NULL);
+	/* one back after 6 s, not before */
+	fake_mono += 5999;
+	m = reach_msg("a", RDV_UDP, port);
+	len = build(req, sizeof(req), &m, key_home);
+	check_reach(out, reach_serve1(req, len, 0, out, sizeof(out)), &m, 429,
+	    NULL);
+	fake_mono += 1;
+	m = reach_msg("a", RDV_UDP, port);
+	len = build(req, sizeof(req), &m, key_home);
+	check_reach(out, reach_serve1(req, len, 0, out, sizeof(out)), &m, 0,
+	    NULL);
+	m = reach_msg("a", RDV_UDP, port);
+	len = build(req, sizeof(req), &m, key_home);
+	check_reach(out, reach_serve1(req, len, 0, out, sizeof(out)), &m, 429,
+	    NULL);
+	get_stats(&st);
+	assert_int_equal(st.rate_limited - st0.rate_limited, 4);
+	assert_int_equal(st.reached - st0.reached, 7);
+	assert_int_equal(st.reach - st0.reach, 11);
+	/* 7 nonces came, no more */
+	for (i = 0; i < 7; i++)
+		assert_int_equal(recv(fd, out, sizeof(out), MSG_DONTWAIT),
+		    RDV_NONCE_LEN);
+	assert_int_equal(recv(fd, out, sizeof(out), MSG_DONTWAIT), -1);
+	close(fd);
+}
+
+enum tcp_case { TC_OK, TC_WRONG, TC_SILENT, TC_REFUSED };
+
+/* One TCP dial-back to a listener on 127.0.0.1 that does what c says. */
+static void
+reach_tcp(enum tcp_case c, int tcp, int code, const char *reason)
+{
+	struct rdv_server_stats st0, st;
+	struct sockaddr_storage src;
+	struct sockaddr_in *sin = (void *)&src;
+	struct pollfd pf;
+	struct rdv_msg m;
+	uint8_t req[STUN_MAX_MSG], out[512], wrong[RDV_NONCE_LEN];
+	socklen_t slen = sizeof(src);
+	uint16_t port;
+	size_t len;
+	ssize_t r;
+	int n, lfd, cfd = -1, i, sunk0 = sunk.n;
+
+	reach_register("a");
+	lfd = bound(SOCK_STREAM, "127.0.0.1", 0, &port);
+	if (c == TC_REFUSED)
+		close(lfd);
+	get_stats(&st0);
+	m = reach_msg("a", RDV_TCP, port);
+	len = build(req, sizeof(req), &m, key_home);
+	n = reach_serve1(req, len, tcp, out, sizeof(out));
+	assert_int_equal(n, RDV_ANSWER_LATER);
+	assert_int_equal(rdv_server_reach_pending(), 1);
+	/* a retransmission while it is under way: nothing, no second dial */
+	assert_int_equal(reach_serve1(req, len, tcp, out, sizeof(out)),
+	    RDV_ANSWER_LATER);
+	assert_int_equal(rdv_server_reach_pending(), 1);
+	if (c != TC_REFUSED) {
+		cfd = accept(lfd, (struct sockaddr *)&src, &slen);
+		assert_true(cfd != -1);
+		assert_int_equal(sin->sin_addr.s_addr, htonl(0x7f000002));
+		assert_true(ntohs(sin->sin_port) != 3480 &&
+		    ntohs(sin->sin_port) != 3481);
+		/* one connection, not two */
+		pf.fd = lfd;
+		pf.events = POLLIN;
+		assert_int_equal(poll(&pf, 1, 50), 0);
+	}
+	if (c == TC_OK)
+		assert_int_equal(send(cfd, m.nonce, RDV_NONCE_LEN, 0),
+		    RDV_NONCE_LEN);
+	if (c == TC_WRONG) {
+		memcpy(wrong, m.nonce, sizeof(wrong));
+		wrong[15] ^= 1;
+		/* in two pieces */
+		assert_int_equal(send(cfd, wrong, 5, 0), 5);
+		for (i = 0; i < 5; i++)
+			loop_once(10);
+		assert_int_equal(sunk.n, sunk0);
+		assert_int_equal(send(cfd, wrong + 5, 11, 0), 11);
+	}
+	if (c == TC_SILENT) {
+		for (i = 0; i < 10; i++)
+			loop_once(10);
+		assert_int_equal(sunk.n, sunk0);
+		fake_mono += RDV_DIAL_TIMEOUT_MS - 1;
+		loop_run_timers();
+		assert_int_equal(sunk.n, sunk0);
+		fake_mono += 1;
+		loop_run_timers();
+	}
+	loop_until_sunk(sunk0 + 1);
+	assert_int_equal(rdv_server_reach_pending(), 0);
+	check_reach(sunk.buf, (int)sunk.len, &m, code, reason);
+	assert_true(sunk.len <= len);
+	assert_int_equal(sunk.tcp, tcp);
+	assert_int_equal(sunk.sock, 0);
+	assert_sa(&sunk.to, "127.0.0.1", 40000);
+	get_stats(&st);
+	assert_int_equal(st.reach - st0.reach, 1);
+	assert_int_equal(st.retransmits - st0.retransmits, 1);
+	assert_int_equal(st.reached - st0.reached, code == 0);
+	assert_int_equal(st.not_reached - st0.not_reached, code != 0);
+	if (cfd != -1) {
+		/* the server wrote nothing, and is gone */
+		r = recv(cfd, out, sizeof(out), 0);
+		assert_true(r <= 0);
+		close(cfd);
+	}
+	/* a retransmission after: the same answer, at once */
+	n = reach_serve1(req, len, tcp, out, sizeof(out));
+	assert_int_equal(n, (int)sunk.len);
+	assert_memory_equal(out, sunk.buf, sunk.len);
+	if (c != TC_REFUSED)
+		close(lfd);
+}
+
+static void
+test_reach_tcp_ok(void **state)
+{
+	(void)state;
+	reach_tcp(TC_OK, 0, 0, NULL);
+	/* the request over TCP: the answer for that connection */
+	fake_mono += 6000;
+	reach_tcp(TC_OK, 1, 0, NULL);
+}
+
+static void
+test_reach_tcp_wrong(void **state)
+{
+	(void)state;
+	reach_tcp(TC_WRONG, 0, 404, "not reached: wrong nonce");
+}
+
+static void
+test_reach_tcp_timeout(void **state)
+{
+	(void)state;
+	reach_tcp(TC_SILENT, 1, 404, "not reached: timed out");
+}
+
+static void
+test_reach_tcp_refused(void **state)
+{
+	(void)state;
+	reach_tcp(TC_REFUSED, 0, 404, "not reached: refused");
+}
+
+/* RDV_REACH_INFLIGHT TCP dial-backs at once, then 503 */
+static void
+test_reach_busy(void **state)
+{
+	struct rdv_server_stats st0, st;
+	struct rdv_msg m;
+	uint8_t req[STUN_MAX_MSG], out[512];
+	char node[16];
+	uint16_t port;
+	size_t len;
+	int i, n, lfd;
+
+	(void)state;
+	lfd = bound(SOCK_STREAM, "127.0.0.1", 0, &port);
+	for (i = 0; i <= RDV_REACH_INFLIGHT / RDV_REACH_BURST; i++) {
+		snprintf(node, sizeof(node), "n%d", i);
+		reach_register(node);
+	}
+	get_stats(&st0);
+	for (i = 0; i < RDV_REACH_INFLIGHT + 1; i++) {
+		snprintf(node, sizeof(node), "n%d", i / RDV_REACH_BURST);
+		m = reach_msg(node, RDV_TCP, port);
+		len = build(req, sizeof(req), &m, key_home);
+		n = reach_serve1(req, len, 0, out, sizeof(out));
+		if (i < RDV_REACH_INFLIGHT)
+			assert_int_equal(n, RDV_ANSWER_LATER);
+		else
+			check_reach(out, n, &m, 503, "too many dial-backs");
+	}
+	assert_int_equal(rdv_server_reach_pending(), RDV_REACH_INFLIGHT);
+	/* UDP is sent at once: not held back (n51 has 4 tokens left) */
+	m = reach_msg("n51", RDV_UDP, port);
+	len = build(req, sizeof(req), &m, key_home);
+	check_reach(out, reach_serve1(req, len, 0, out, sizeof(out)), &m, 0,
+	    NULL);
+	/* nobody sends a nonce: all time out */
+	fake_mono += RDV_DIAL_TIMEOUT_MS;
+	loop_run_timers();
+	assert_int_equal(rdv_server_reach_pending(), 0);
+	get_stats(&st);
+	assert_int_equal(st.not_reached - st0.not_reached,
+	    RDV_REACH_INFLIGHT);
+	close(lfd);
+}
+
 /* SIGHUP's new networks: registrations follow their network, or go with it. */
 static void
 test_reload(void **state)
@@ -761,8 +1257,24 @@ main(void)
 		    setup_networks, teardown_networks),
 		cmocka_unit_test_setup_teardown(test_negatives,
 		    setup_networks, teardown_networks),
-		cmocka_unit_test_setup_teardown(test_reach_refused,
-		    setup_networks, teardown_networks),
+		cmocka_unit_test_setup_teardown(test_reach_not_registered,
+		    setup_reach, teardown_reach),
+		cmocka_unit_test_setup_teardown(test_reach_no_alt,
+		    setup_reach, teardown_reach),
+		cmocka_unit_test_setup_teardown(test_reach_udp,
+		    setup_reach, teardown_reach),
+		cmocka_unit_test_setup_teardown(test_reach_rate,
+		    setup_reach, teardown_reach),
+		cmocka_unit_test_setup_teardown(test_reach_tcp_ok,
+		    setup_reach, teardown_reach),
+		cmocka_unit_test_setup_teardown(test_reach_tcp_wrong,
+		    setup_reach, teardown_reach),
+		cmocka_unit_test_setup_teardown(test_reach_tcp_timeout,
+		    setup_reach, teardown_reach),
+		cmocka_unit_test_setup_teardown(test_reach_tcp_refused,
+		    setup_reach, teardown_reach),
+		cmocka_unit_test_setup_teardown(test_reach_busy,
+		    setup_reach, teardown_reach),
 		cmocka_unit_test_setup_teardown(test_cap,
 		    setup_networks, teardown_networks),
 		cmocka_unit_test_setup_teardown(test_reload,

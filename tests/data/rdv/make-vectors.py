@@ -93,3 +93,30 @@ for name, b in vectors.items():
     if "-n" not in sys.argv:
         with open(name + ".bin", "wb") as f:
             f.write(b)
+
+# Seeds of fuzz-rdv that tests/fuzz-replay.sh hands over after these (from
+# ../fuzz/fuzz-rdv/): REACHes of nas.lan once it registered (register-req),
+# UDP and TCP, so that the dispatch goes past "register first".
+TID3 = bytes.fromhex("0c0b0a090807060504030201")
+TID4 = bytes.fromhex("1c1b1a191817161514131211")
+later = {
+    "reach-udp-registered": build(0x0F1, 0, TID3, [
+        attr(0x4E40, b"home"),
+        attr(0x4E41, b"nas.lan"),
+        attr(0x4E42, struct.pack("!Q", TS + 6000)),
+        attr(0x4E43, bytes(range(0xB0, 0xC0))),
+        attr(0x4E46, bytes([17, 0]) + struct.pack("!H", 40211)),
+    ]),
+    "reach-tcp-registered": build(0x0F1, 0, TID4, [
+        attr(0x4E40, b"home"),
+        attr(0x4E41, b"nas.lan"),
+        attr(0x4E42, struct.pack("!Q", TS + 7000)),
+        attr(0x4E43, bytes(range(0xC0, 0xD0))),
+        attr(0x4E46, bytes([6, 0]) + struct.pack("!H", 8080)),
+    ]),
+}
+for name, b in later.items():
+    print(name, len(b), b.hex())
+    if "-n" not in sys.argv:
+        with open("../fuzz/fuzz-rdv/" + name + ".bin", "wb") as f:
+            f.write(b)
