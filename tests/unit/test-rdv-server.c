@@ -733,10 +733,10 @@ teardown_reach(void **state)
 static void
 reach_locals(struct sockaddr_storage l[4])
 {
-	l[0] = sa("127.0.0.1", 3480);
-	l[1] = sa("127.0.0.1", 3481);
-	l[2] = sa("127.0.0.2", 3480);
-	l[3] = sa("127.0.0.2", 3481);
+	l[0] = tu_sa("127.0.0.1", 3480);
+	l[1] = tu_sa("127.0.0.1", 3481);
+	l[2] = tu_sa("127.0.0.2", 3480);
+	l[3] = tu_sa("127.0.0.2", 3481);
 }
 
 /* The node observed at 127.0.0.1:40000, over UDP (tcp: TCP), alt when alt. */
@@ -744,7 +744,7 @@ static int
 reach_serve_from(const uint8_t *req, size_t len, int tcp, const char *ip,
     uint16_t port, int alt, uint8_t *out, size_t outlen)
 {
-	struct sockaddr_storage l[4], peer = sa(ip, port), to;
+	struct sockaddr_storage l[4], peer = tu_sa(ip, port), to;
 	int from = -1;
 
 	reach_locals(l);
@@ -775,7 +775,7 @@ reach_register(const char *node)
 	m.ncand = 1;
 	m.cand[0].kind = RDV_CAND_MAPPED;
 	m.cand[0].transport = RDV_UDP;
-	m.cand[0].addr = sa("127.0.0.3", 9);
+	m.cand[0].addr = tu_sa("127.0.0.3", 9);
 	len = build(req, sizeof(req), &m, key_home);
 	n = reach_serve_from(req, len, 0, "127.0.0.1", 40000, 1, out,
 	    sizeof(out));
@@ -826,7 +826,7 @@ check_reach(const uint8_t *out, int n, const struct rdv_msg *req, int code,
 static int
 bound(int type, const char *ip, uint16_t want, uint16_t *port)
 {
-	struct sockaddr_storage ss = sa(ip, want);
+	struct sockaddr_storage ss = tu_sa(ip, want);
 	socklen_t len = sizeof(struct sockaddr_in);
 	int fd, one = 1;
 
