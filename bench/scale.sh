@@ -19,13 +19,16 @@
 #   environment: SIZES (default "1 10 100 300"), PROTOS (default
 #   "pcp natpmp upnp"), CELL_LIMIT (seconds one install or delete may take,
 #   default 300; past it the figure is ">LIMIT" and the rest is flushed),
-#   ANCHORS (default yes; no: natmapd alone)
+#   ANCHOR_LIMIT (the same for the anchors, default CELL_LIMIT: give them
+#   more time so that their deletes start from a table as full as
+#   natmapd's), ANCHORS (default yes; no: natmapd alone)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 natmapd=${1:-${NATMAPD:-$top/_build/plain/src/natmapd}}
 sizes=${SIZES:-1 10 100 300}
 protos=${PROTOS:-pcp natpmp upnp}
 limit=${CELL_LIMIT:-300}
+alimit=${ANCHOR_LIMIT:-$limit}
 if [ ! -x "$natmapd" ]; then
 	for c in "$top/_build/demo/src/natmapd" "$top/_b/src/natmapd" "$top/src/natmapd"; do
 		[ -x "$c" ] && natmapd=$c && break
@@ -66,12 +69,20 @@ exited() {	# exited PID: gone or a zombie
 	s=${s##*) }
 	[ "${s%% *}" = Z ]
 }
-hwm() {		# hwm PID: keep the peak RSS seen (KiB) in HWM
+# hwm PID: keep the peak RSS seen (KiB) in HWM, and in PRIV the most of
+# it seen private to the process (not pages of shared libraries, which
+# every process using them shares): Private_Clean + Private_Dirty
+hwm() {
 	local v
 	v=$(awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null)
 	[ -n "$v" ] && [ "$v" -gt "${HWM:-0}" ] && HWM=$v
+	v=$(awk '/^Private_(Clean|Dirty)/ { n += $2 } END { print n + 0 }' \
+	    "/proc/$1/smaps_rollup" 2>/dev/null)
+	[ -n "$v" ] && [ "$v" -gt "${PRIV:-0}" ] && PRIV=$v
 	return 0
 }
+# while natmapd installs: sample its memory, stop when all are there
+installed_sampling() { hwm "$NM_PID"; all_there "$1"; }
 # while natmapd deletes: sample its memory, stop when it has exited
 stopped_sampling() { hwm "$NM_PID"; exited "$NM_PID"; }
 ms_since() { echo $(( $(lab_now_ms) - $1 )); }
@@ -127,12 +138,13 @@ natmapd_cell() {
 	local p=$1 n=$2 t0 log="$LAB_DIR/nm-$1-$2.log"
 	rm -f "$LAB_DIR/natmapd.state"
 	HWM=0
+	PRIV=0
 	t0=$(lab_now_ms)
 	ip netns exec "$LAB_NS_LAN" "$natmapd" -f -v -c "$LAB_DIR/empty.conf" \
 	    --state-file "$LAB_DIR/natmapd.state" --protocol "$p" \
 	    -m "$FIRST-$((FIRST + n - 1))/udp" >"$log" 2>&1 &
 	NM_PID=$!
-	lab_wait "$limit" all_there "$n"
+	lab_wait "$limit" installed_sampling "$n"
 	IN_MS=$(ms_since "$t0")
 	IN_DONE=$(count "$n")
 	hwm "$NM_PID"
@@ -162,7 +174,7 @@ oneshot_cell() {
 	HWM=0
 	IN_T=
 	DEL_T=
-	end=$(( $(lab_now_ms) + limit * 1000 ))
+	end=$(( $(lab_now_ms) + alimit * 1000 ))
 	t0=$(lab_now_ms)
 	for ((i = 0; i < n; i++)); do
 		port=$((FIRST + i))
@@ -177,7 +189,7 @@ oneshot_cell() {
 	lab_wait 5 all_there "$n"
 	IN_MS=$(ms_since "$t0")
 	IN_DONE=$(count "$n")
-	end=$(( $(lab_now_ms) + limit * 1000 ))
+	end=$(( $(lab_now_ms) + alimit * 1000 ))
 	t0=$(lab_now_ms)
 	for ((i = 0; i < n; i++)); do
 		port=$((FIRST + i))
@@ -223,8 +235,8 @@ for n in $sizes; do
 	done
 	for p in $protos; do
 		natmapd_cell "$p" "$n"
-		R[$p,$n]="$IN_MS $IN_DONE $DEL_MS $DEL_DONE $LEFT $KEPT $HWM $LOST"
-		echo "# natmapd --protocol $p x$n: installed $IN_DONE in $IN_MS ms, deleted $DEL_DONE in $DEL_MS ms, left $LEFT ($KEPT in the state file), peak RSS $HWM KiB, gateway lost $LOST times" >&2
+		R[$p,$n]="$IN_MS $IN_DONE $DEL_MS $DEL_DONE $LEFT $KEPT $HWM $LOST $PRIV"
+		echo "# natmapd --protocol $p x$n: installed $IN_DONE in $IN_MS ms, deleted $DEL_DONE in $DEL_MS ms, left $LEFT ($KEPT in the state file), peak RSS $HWM KiB (private $PRIV KiB), gateway lost $LOST times" >&2
 	done
 done
 
@@ -234,13 +246,13 @@ echo "(a time with \": K\" after it: only K of the maps were done by then; the r
 echo " is natmapd's time per operation over the anchor's, at the same table sizes;"
 echo " left: on the router after the exit, kept: of those, in natmapd's state file"
 echo " for its next start)"
-printf '%-7s %4s | %15s %15s %6s | %15s %15s %6s | %4s %4s | %8s | %s\n' \
-    protocol maps install anchor ratio "delete (TERM)" anchor ratio left kept "peak RSS" anchor
+printf '%-7s %4s | %15s %15s %6s | %15s %15s %6s | %4s %4s | %8s %8s | %s\n' \
+    protocol maps install anchor ratio "delete (TERM)" anchor ratio left kept "peak RSS" private anchor
 for p in $protos; do
 	tool=natpmpc
 	[ "$p" = upnp ] && tool=upnpc
 	for n in $sizes; do
-		read -r in indone del deldone left kept rss lost <<<"${R[$p,$n]}"
+		read -r in indone del deldone left kept rss lost priv <<<"${R[$p,$n]}"
 		a=${R[$tool,$n]:-- 0 - 0 - -}
 		read -r ain aindone adel adeldone aleft arss <<<"$a"
 		tin=${TIN[$tool,$n]:-}
@@ -255,12 +267,13 @@ for p in $protos; do
 		else
 			rdel=$(ratio "$del" "$deldone" "$adel" "$adeldone")
 		fi
-		printf '%-7s %4d | %15s %15s %6s | %15s %15s %6s | %4s %4s | %5.1f MiB | %s\n' \
+		printf '%-7s %4d | %15s %15s %6s | %15s %15s %6s | %4s %4s | %5.2f MiB %4.2f MiB | %s\n' \
 		    "$p" "$n" "$(cell "$in" "$indone" "$n")" "$(cell "$ain" "$aindone" "$n")" \
 		    "$rin" \
 		    "$(cell "$del" "$deldone" "$indone")" "$(cell "$adel" "$adeldone" "$aindone")" \
 		    "$rdel" \
-		    "$left" "$kept" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" "$tool (left $aleft)"
+		    "$left" "$kept" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')" \
+		    "$(awk -v k="${priv:-0}" 'BEGIN { print k / 1024 }')" "$tool (left $aleft)"
 		[ "${lost:-0}" != 0 ] && echo "  ($p x$n: natmapd took the gateway for lost $lost times)"
 	done
 done
