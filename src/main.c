@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addrclass.h"
 #include "conf.h"
 #include "control.h"
 #include "crypto.h"
@@ -516,13 +517,17 @@ same_setting(const char *a, const char *b)
 	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
-/* A gateway maps the ports, or none does: the STUN-kept bindings follow. */
+/*
+ * A gateway maps the ports, or none does: the STUN-kept bindings follow.
+ * A gateway behind another NAT (its external address is not public) maps
+ * what the internet does not reach: the bindings are kept beside it.
+ */
 static void
 on_gateway(const struct status_gateway *gw)
 {
 	if (stopping)
 		return;
-	if (gw->found)
+	if (gw->found && addrclass_of(gw->external) == ADDRCLASS_PUBLIC)
 		fallback_stop();
 	else
 		fallback_start();

@@ -17,6 +17,7 @@
 
 #include <json-c/json.h>
 
+#include "addrclass.h"
 #include "driver.h"
 #include "log.h"
 #include "loop.h"
@@ -204,7 +205,9 @@ row_remove(size_t i)
 /*
  * The gateway's word while it holds the mapping or works on it, or while
  * the first search for a gateway is still under way; else the fallback's.
- * NULL for a row that neither has.
+ * A gateway whose external address is not public (another NAT upstream)
+ * maps nothing the internet reaches: a binding proven reachable through
+ * every NAT is shown instead.  NULL for a row that neither has.
  */
 static const struct status_map *
 row_shown(size_t i)
@@ -212,6 +215,10 @@ row_shown(size_t i)
 	const struct status_map *gw = &status.maps[i];
 	const struct status_row *r = &status.rows[i];
 
+	if (r->fb != NULL && r->fb->state == STATUS_VERIFIED &&
+	    status.gw.found && addrclass_of(status.gw.external) !=
+	    ADDRCLASS_PUBLIC)
+		return r->fb;
 	if (r->has_gw && ((gw->state != STATUS_WAITING &&
 	    gw->state != STATUS_DOWN) || !status.gw.searched))
 		return gw;

@@ -182,4 +182,31 @@ else
 	tap_fail "with a gateway: no binding socket left open"
 fi
 nm_stop_check "with a gateway: SIGTERM" 5000
+lab_down
+
+# --- a gateway behind another NAT: the binding through both is shown ---
+LAB_UPSTREAM=private lab_init || { tap_fail "double NAT lab builds"; tap_done; exit 1; }
+lab_router_start || tap_fail "double NAT: miniupnpd starts"
+lab_stun_start || tap_fail "double NAT: coturn starts"
+lab_serve_udp 5000 || tap_fail "double NAT: a UDP service on the LAN host"
+lab_nat_mode cone isp || tap_fail "double NAT: the outer NAT becomes a full cone"
+lab_nat_mode cone || tap_fail "double NAT: the router becomes a full cone"
+start fallback-double.log
+if lab_wait 20 state_is verified; then
+	tap_ok "double NAT: 5000/udp verified through both NATs"
+else
+	tap_fail "double NAT: 5000/udp verified (state '$(row state)', method '$(row method)')"; nm_diag
+fi
+port=$(row external_port)
+tap_check "double NAT: shown at the public address, method stun" \
+    test "$(row method) $(row external_address)" = "stun $LAB_PUBLIC_IP"
+tap_check "double NAT: the router maps the port as well" \
+    lab_wait 10 has_rule "^udp dport 5000 dnat to $LAB_LAN_IP:5000$"
+if [ -n "$port" ] && out=$(lab_reach_udp "$LAB_PUBLIC_IP" "$port"); then
+	tap_ok "double NAT: a WAN host reaches the service through $LAB_PUBLIC_IP:$port"
+else
+	tap_fail "double NAT: a WAN host reaches the service through $LAB_PUBLIC_IP:${port:-?}"
+fi
+nm_stop_check "double NAT: SIGTERM" 5000
+unset LAB_UPSTREAM
 tap_done

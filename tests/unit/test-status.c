@@ -250,6 +250,40 @@ test_fallback_rung(void **state)
 	assert_int_equal(status_map_at(0)->int_port, 5000);
 }
 
+/* A gateway behind another NAT: a verified binding is shown over its mapping. */
+static void
+test_fallback_double_nat(void **state)
+{
+	struct status_map g, f;
+	struct status_gateway gw;
+
+	(void)state;
+	memset(&gw, 0, sizeof(gw));
+	gw.searched = gw.found = 1;
+	gw.external = a4("192.168.88.2");
+	status_gateway_update(&gw);
+	g = mk(DRV_UDP, 5000, STATUS_UP, "192.168.88.2", 5000);
+	status_map_update(&g);
+	assert_int_equal(E.n, 1);
+	f = mk(DRV_UDP, 5000, STATUS_FILTERED, "203.0.113.2", 41000);
+	snprintf(f.method, sizeof(f.method), "stun");
+	status_fallback_update(&f);
+	assert_string_equal(status_map_at(0)->method, "pcp");	/* not proven */
+	f.state = STATUS_VERIFIED;
+	status_fallback_update(&f);
+	assert_string_equal(status_map_at(0)->method, "stun");
+	assert_int_equal(E.n, 2);
+	assert_int_equal(E.event[1], STATUS_EVENT_CHANGE);
+	assert_int_equal(E.map[1].ext_port, 41000);
+	/* the same with a public external address: the gateway's mapping */
+	gw.external = a4("203.0.113.2");
+	status_gateway_update(&gw);
+	assert_string_equal(status_map_at(0)->method, "pcp");
+	assert_int_equal(E.n, 3);
+	assert_int_equal(E.event[2], STATUS_EVENT_CHANGE);
+	assert_int_equal(E.map[2].ext_port, 5000);
+}
+
 static void
 test_json(void **state)
 {
@@ -391,6 +425,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_retry_is_down, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_fallback_rung, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_fallback_double_nat, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_print_matches, setup,
