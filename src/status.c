@@ -484,7 +484,8 @@ map_json(const struct status_map *m, uint64_t now, time_t wall)
 	    addr_or_null(m->ext_addr) : json_object_new_null());
 	r |= add(o, "external_port", up ?
 	    json_object_new_int(m->ext_port) : json_object_new_null());
-	r |= add(o, "lease", up ?
+	/* A binding kept with STUN has no lease: its keep-alive is renew_in. */
+	r |= add(o, "lease", up && m->state != STATUS_VERIFIED ?
 	    json_object_new_int64(m->lease) : json_object_new_null());
 	r |= add(o, "renew_in", m->renew_at > now ?
 	    json_object_new_int64((int64_t)((m->renew_at - now + 999) /

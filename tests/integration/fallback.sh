@@ -9,6 +9,7 @@
 # gateway that maps the port takes over from the binding.
 . "$(dirname "$0")/common.sh"
 
+NATMAPCTL=${NATMAPCTL:-$(dirname "$NATMAPD")/natmapctl}
 lab_need_python || { tap_fail "python3 for the status file"; tap_done; exit 1; }
 lab_init || { tap_fail "lab builds"; tap_done; exit 1; }
 lab_stun_start || { tap_fail "coturn starts"; tap_done; exit 1; }
@@ -93,6 +94,11 @@ else
 	tap_fail "full cone: the hook ran up $LAB_RTR_WAN_IP $port 5000 (last: $(last_run))"
 fi
 tap_check "full cone: the binding's socket is on a port of 40000-59999" binding_socket
+ctl_line=$("$NATMAPCTL" -s "$NM_CTL" status 2>&1 | grep '^5000/udp')
+case $ctl_line in
+"5000/udp"*" stun "*" verified $LAB_RTR_WAN_IP:$port "*) tap_ok "full cone: natmapctl status: $ctl_line" ;;
+*) tap_fail "full cone: natmapctl status shows 5000/udp stun verified at $LAB_RTR_WAN_IP:$port ($ctl_line)" ;;
+esac
 nm_stop_check "full cone: SIGTERM" 3000
 if lab_wait 5 last_run_is "down $LAB_RTR_WAN_IP $port 5000"; then
 	tap_ok "full cone: the hook ran down at the exit"
