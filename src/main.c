@@ -71,6 +71,10 @@ enum {
 	OPT_CONTROL,
 	OPT_KEYGEN,
 	OPT_SERVERKEY,
+	OPT_RENDEZVOUS,
+	OPT_NETWORK,
+	OPT_KEYFILE,
+	OPT_NODE,
 };
 
 static const struct option longopts[] = {
@@ -99,6 +103,10 @@ static const struct option longopts[] = {
 	{ "control",		required_argument,	NULL, OPT_CONTROL },
 	{ "keygen",		no_argument,		NULL, OPT_KEYGEN },
 	{ "server-key",		required_argument,	NULL, OPT_SERVERKEY },
+	{ "rendezvous",		required_argument,	NULL, OPT_RENDEZVOUS },
+	{ "network",		required_argument,	NULL, OPT_NETWORK },
+	{ "key-file",		required_argument,	NULL, OPT_KEYFILE },
+	{ "node",		required_argument,	NULL, OPT_NODE },
 	{ NULL,			0,			NULL, 0 },
 };
 
@@ -128,6 +136,8 @@ usage(FILE *fp)
 	    "               [--status-file file|none]\n"
 	    "               [--stun-server host[:port]]... [--echo-url url]...\n"
 	    "               [--hook path] [--user user] [--control path|none]\n"
+	    "               [--rendezvous host[:port]]... [--network name]\n"
+	    "               [--key-file file] [--node name]\n"
 	    "       natmapd --probe [--json] [--mapping-lifetime max] [-v] "
 	    "[-c file]\n"
 	    "               [--interface if] [--gateway addr]\n"
@@ -165,6 +175,14 @@ usage(FILE *fp)
 	    "replaces the file's)\n"
 	    "      --echo-url URL    HTTP(S) echo service (repeatable; "
 	    "replaces the file's)\n"
+	    "      --rendezvous S    natmapd-rendezvous server HOST[:PORT] "
+	    "(default port\n"
+	    "                        3480; repeatable; replaces the file's)\n"
+	    "      --network NAME    the rendezvous network to register in\n"
+	    "      --key-file FILE   the network's key (natmapd --keygen), "
+	    "mode 0600 or 0640\n"
+	    "      --node NAME       this node's name (default: the host "
+	    "name)\n"
 	    "      --hook PATH       program run when a mapping's public "
 	    "endpoint changes\n"
 	    "      --user USER       once started, drop root for USER and its "
@@ -367,6 +385,34 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 				usage_error("--%s", err);
 			cli_mask |= CONF_SET_STUN;
 			break;
+		case OPT_RENDEZVOUS:
+			if (config_add_rdv(&cli, optarg, err, sizeof(err)) == -1)
+				usage_error("--%s", err);
+			cli_mask |= CONF_SET_RDV;
+			break;
+		case OPT_NETWORK:
+			if (!config_valid_network(optarg))
+				usage_error("--network %s: not a network name "
+				    "(1-%d of A-Z, a-z, 0-9, ., _, -)", optarg,
+				    CONF_NETWORK_MAX);
+			cli.network = optarg;
+			cli_mask |= CONF_SET_NETWORK;
+			break;
+		case OPT_KEYFILE:
+			if (optarg[0] != '/')
+				usage_error("--key-file %s: not an absolute path",
+				    optarg);
+			cli.key_file = optarg;
+			cli_mask |= CONF_SET_KEYFILE;
+			break;
+		case OPT_NODE:
+			if (!config_valid_node(optarg))
+				usage_error("--node %s: not a node name (1-%d of "
+				    "a-z, 0-9, - in dot-separated labels)", optarg,
+				    CONF_NODE_MAX);
+			cli.node = optarg;
+			cli_mask |= CONF_SET_NODE;
+			break;
 		case OPT_ECHOURL:
 			if (config_add_echo(&cli, optarg, err, sizeof(err)) == -1)
 				usage_error("--%s", err);
@@ -454,7 +500,8 @@ build_config(struct config *conf, int foreground_errors)
 	config_init(conf);
 	if (config_load(conf, conf_file, conf_explicit, err,
 	    sizeof(err)) == -1 ||
-	    config_merge(conf, &cli, cli_mask, err, sizeof(err)) == -1) {
+	    config_merge(conf, &cli, cli_mask, err, sizeof(err)) == -1 ||
+	    (!probe_mode && config_rdv_check(conf, err, sizeof(err)) == -1)) {
 		if (foreground_errors)
 			fprintf(stderr, "natmapd: %s\n", err);
 		else
