@@ -30,6 +30,7 @@
 #include "status.h"
 #include "priv.h"
 #include "probe.h"
+#include "rdv-client.h"
 #include "sdnotify.h"
 #include "upnp.h"
 
@@ -616,6 +617,7 @@ reload(const char *why)
 	}
 	mapping_reconfigure(&conf);
 	fallback_configure(&conf);
+	rdv_client_configure(&conf);
 	if (!status_gateway()->found)
 		fallback_start();
 	config_free(&running);
@@ -721,6 +723,7 @@ signal_cb(int sig)
 		log_info("signal %d: deleting mappings and exiting", sig);
 		sdnotify_stopping();
 		fallback_stop();
+		rdv_client_stop();
 		mapping_shutdown(shutdown_done);
 		break;
 	case SIGHUP:
@@ -822,6 +825,7 @@ main(int argc, char *argv[])
 	status_start(status_path(&running));
 	mapping_init(&running, drivers, ndrivers);
 	fallback_configure(&running);
+	rdv_client_configure(&running);
 	status_subscribe_gateway(on_gateway);
 	mapping_state_file(state_file);
 	mapping_watch_network();
@@ -837,10 +841,13 @@ main(int argc, char *argv[])
 	mapping_start();
 	/* The STUN-kept bindings are made beside the search, not after it. */
 	fallback_start();
+	/* The node registers with its rendezvous servers, if any. */
+	rdv_client_start();
 	/* Ready when the first search is over, a gateway found or not. */
 	sdnotify_ready_after_search();
 	loop_run();
 	fallback_stop();
+	rdv_client_stop();
 	control_close();
 	hook_free();
 	sdnotify_free();
