@@ -65,6 +65,16 @@ stats() {
 }
 stats_more() { [ "$(grep -c "stats: registrations" "$LAB_DIR/rendezvous.log")" -gt "$1" ]; }
 stat() { sed -E "s/.* $1 ([0-9]+).*/\1/" <<<"$2"; }
+# ctl_status_has DESC REGEX: a line of natmapctl status matches REGEX
+ctl_status_has() {
+	local out
+	out=$("$NATMAPCTL" -s "$NM_CTL" status 2>&1)
+	if grep -qE -- "$2" <<<"$out"; then
+		tap_ok "$1"
+	else
+		tap_fail "$1" "$out"
+	fi
+}
 no_key_in() {
 	! grep -qF -e "$(cat "$tmp/home.key")" -e "$(cat "$tmp/wrong.key")" \
 	    -e "$(cut -d' ' -f2 "$tmp/nets")" "$@"
@@ -99,12 +109,8 @@ tap_check "natmapd logs where the server sees it (the router's address)" \
     nm_log_has "rendezvous $rdv: seen as $LAB_RTR_WAN_IP:[0-9]+"
 tap_check "natmapd logs the registration at info" \
     nm_log_has "rendezvous $rdv: registered as nas.lan in network home, lifetime 75s"
-out=$("$NATMAPCTL" -s "$NM_CTL" status 2>&1)
-if grep -qE "^rendezvous $rdv registered, expires in [0-9]+[sm]" <<<"$out"; then
-	tap_ok "natmapctl status: one line for the server, registered"
-else
-	tap_fail "natmapctl status: one line for the server, registered" "$out"
-fi
+ctl_status_has "natmapctl status: one line for the server, registered" \
+    "^rendezvous $rdv registered, expires in [0-9]+[sm]"
 
 # ---- renewed: a second REGISTER within 35 s, with the srflx candidate ----
 first=$(rdv_count "REGISTER nas.lan in network home")
@@ -150,12 +156,8 @@ tap_check "wrong key: the server counted every attempt as bad-mac ($before then 
     test "$((n - before))" -ge 3
 tap_check "wrong key: the server logged the drop at debug" \
     rdv_log_has "for network home: bad MAC, dropped"
-out=$("$NATMAPCTL" -s "$NM_CTL" status 2>&1)
-if grep -qE "^rendezvous $rdv not registered, error: no answer within 10 s" <<<"$out"; then
-	tap_ok "wrong key: natmapctl status says not registered and why"
-else
-	tap_fail "wrong key: natmapctl status says not registered and why" "$out"
-fi
+ctl_status_has "wrong key: natmapctl status says not registered and why" \
+    "^rendezvous $rdv not registered, error: no answer within 10 s"
 tap_check "wrong key: no key in natmapd's log or the status file" \
     no_key_in "$NM_LOG" "$LAB_DIR/status.json"
 nm_stop_check "wrong key: SIGTERM" 3000
