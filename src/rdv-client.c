@@ -208,6 +208,7 @@ struct rdv_srv {
 	char			 name[300];	/* "host:port" */
 	int			 phase;		/* enum rdv_phase */
 	struct timer		 timer;
+	struct timer		 lapse;		/* at expires: the status changes */
 	struct resolve_req	*rr;
 	struct sockaddr_storage	 addr;
 	int			 have_addr;
@@ -488,6 +489,15 @@ srv_round(struct rdv_srv *s)
 }
 
 static void
+srv_lapse(struct timer *t)
+{
+	struct rdv_srv *s = container_of(t, struct rdv_srv, lapse);
+
+	if (!srv_registered(s))
+		status_push();
+}
+
+static void
 srv_timer(struct timer *t)
 {
 	struct rdv_srv *s = container_of(t, struct rdv_srv, timer);
@@ -529,6 +539,7 @@ srv_answer(struct rdv_srv *s, const struct rdv_client_answer *a,
 	}
 	s->error[0] = '\0';
 	s->expires = now + (uint64_t)a->lifetime * 1000;
+	timer_set_at(&s->lapse, s->expires);
 	if (!s->have_srflx || !stun_addr_eq(&s->srflx, &a->mapped)) {
 		s->srflx = a->mapped;
 		s->have_srflx = 1;
@@ -619,6 +630,7 @@ srv_reset(struct rdv_srv *s)
 		resolve_cancel(s->rr);
 	s->rr = NULL;
 	timer_stop(&s->timer);
+	timer_stop(&s->lapse);
 	s->phase = RDV_IDLE;
 }
 
@@ -648,6 +660,7 @@ rdv_client_start(void)
 		struct rdv_srv *s = &rc.srv[i];
 
 		timer_init(&s->timer, srv_timer);
+		timer_init(&s->lapse, srv_lapse);
 		s->phase = RDV_IDLE;
 		s->have_addr = 0;
 		s->expires = 0;
