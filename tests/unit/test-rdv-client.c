@@ -62,6 +62,16 @@ answer(uint8_t *buf, size_t len, uint16_t method, uint8_t cls,
 	return rdv_build(buf, len, &m, key);
 }
 
+/* Is buf the answer to one of the first ntid REGISTERs of tids? */
+static int
+reg_check(uint8_t tids[][STUN_TID_LEN], size_t ntid, const uint8_t *buf,
+    size_t len, struct rdv_client_answer *a, const char **why)
+{
+	return rdv_client_check(RDV_REGISTER, &id,
+	    (const uint8_t (*)[STUN_TID_LEN])tids, ntid, buf, len, NOW, a,
+	    NULL, why);
+}
+
 static void
 test_id(void **state)
 {
@@ -192,16 +202,12 @@ test_register_answer_wrong_mac(void **state)
 	memset(other, 0x5a, sizeof(other));
 	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, tids[0],
 	    "home", NOW, other);
-	assert_int_equal(rdv_client_check(RDV_REGISTER, &id,
-	    (const uint8_t (*)[STUN_TID_LEN])tids, 3, buf, (size_t)n, NOW,
-	    &a, NULL, &why), -1);
+	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), -1);
 	assert_string_equal(why, "bad MAC");
 	/* under the secret rather than the server key: no better */
 	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, tids[0],
 	    "home", NOW, secret);
-	assert_int_equal(rdv_client_check(RDV_REGISTER, &id,
-	    (const uint8_t (*)[STUN_TID_LEN])tids, 3, buf, (size_t)n, NOW,
-	    &a, NULL, &why), -1);
+	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), -1);
 	assert_string_equal(why, "bad MAC");
 	assert_int_equal(a.ok, 0);
 }
@@ -221,19 +227,13 @@ test_register_answer_wrong_tid(void **state)
 	stranger[11] ^= 1;
 	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, stranger,
 	    "home", NOW, id.server_key);
-	assert_int_equal(rdv_client_check(RDV_REGISTER, &id,
-	    (const uint8_t (*)[STUN_TID_LEN])tids, 3, buf, (size_t)n, NOW,
-	    &a, NULL, &why), -1);
+	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), -1);
 	assert_string_equal(why, "no request of ours has its transaction ID");
 	/* the third attempt's ID, counted out of the list: not ours either */
 	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, tids[2],
 	    "home", NOW, id.server_key);
-	assert_int_equal(rdv_client_check(RDV_REGISTER, &id,
-	    (const uint8_t (*)[STUN_TID_LEN])tids, 2, buf, (size_t)n, NOW,
-	    &a, NULL, &why), -1);
-	assert_int_equal(rdv_client_check(RDV_REGISTER, &id,
-	    (const uint8_t (*)[STUN_TID_LEN])tids, 0, buf, (size_t)n, NOW,
-	    &a, NULL, &why), -1);
+	assert_int_equal(reg_check(tids, 2, buf, (size_t)n, &a, &why), -1);
+	assert_int_equal(reg_check(tids, 0, buf, (size_t)n, &a, &why), -1);
 }
 
 static void
@@ -249,24 +249,18 @@ test_register_answer_stale_server_time(void **state)
 	/* 40 s behind: still the answer (its ID and MAC make it so), flagged */
 	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, tids[0],
 	    "home", NOW - 40000, id.server_key);
-	assert_int_equal(rdv_client_check(RDV_REGISTER, &id,
-	    (const uint8_t (*)[STUN_TID_LEN])tids, 3, buf, (size_t)n, NOW,
-	    &a, NULL, &why), 0);
+	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), 0);
 	assert_int_equal(a.ok, 1);
 	assert_true(a.skew_ms == -40000);
 	assert_int_equal(a.skewed, 1);
 	/* 10.001 s ahead: flagged; 10 s exactly: not */
 	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, tids[0],
 	    "home", NOW + 10001, id.server_key);
-	assert_int_equal(rdv_client_check(RDV_REGISTER, &id,
-	    (const uint8_t (*)[STUN_TID_LEN])tids, 3, buf, (size_t)n, NOW,
-	    &a, NULL, &why), 0);
+	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), 0);
 	assert_int_equal(a.skewed, 1);
 	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, tids[0],
 	    "home", NOW + 10000, id.server_key);
-	assert_int_equal(rdv_client_check(RDV_REGISTER, &id,
-	    (const uint8_t (*)[STUN_TID_LEN])tids, 3, buf, (size_t)n, NOW,
-	    &a, NULL, &why), 0);
+	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), 0);
 	assert_int_equal(a.skewed, 0);
 }
 
@@ -283,50 +277,36 @@ test_register_answer_others(void **state)
 	/* an error answer: taken, with its code and reason */
 	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_ERROR, tids[0],
 	    "home", NOW, id.server_key);
-	assert_int_equal(rdv_client_check(RDV_REGISTER, &id,
-	    (const uint8_t (*)[STUN_TID_LEN])tids, 3, buf, (size_t)n, NOW,
-	    &a, NULL, &why), 0);
+	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), 0);
 	assert_int_equal(a.ok, 0);
 	assert_int_equal(a.error_code, 403);
 	assert_string_equal(a.reason, "not yours");
 	/* a REACH answer with a REGISTER's ID */
 	n = answer(buf, sizeof(buf), RDV_REACH, STUN_SUCCESS, tids[0],
 	    "home", NOW, id.server_key);
-	assert_int_equal(rdv_client_check(RDV_REGISTER, &id,
-	    (const uint8_t (*)[STUN_TID_LEN])tids, 3, buf, (size_t)n, NOW,
-	    &a, NULL, &why), -1);
+	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), -1);
 	assert_string_equal(why, "an answer of another method");
 	/* another network's answer, even under our key */
 	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, tids[0],
 	    "other", NOW, id.server_key);
-	assert_int_equal(rdv_client_check(RDV_REGISTER, &id,
-	    (const uint8_t (*)[STUN_TID_LEN])tids, 3, buf, (size_t)n, NOW,
-	    &a, NULL, &why), -1);
+	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), -1);
 	assert_string_equal(why, "an answer for another network");
 	/* our own request sent back */
 	n = rdv_client_register_build(&id, NULL, 0, 75, NOW, tids[0], buf,
 	    sizeof(buf));
-	assert_int_equal(rdv_client_check(RDV_REGISTER, &id,
-	    (const uint8_t (*)[STUN_TID_LEN])tids, 3, buf, (size_t)n, NOW,
-	    &a, NULL, &why), -1);
+	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), -1);
 	assert_string_equal(why, "not an answer");
 	/* one byte flipped anywhere: dropped */
 	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, tids[0],
 	    "home", NOW, id.server_key);
 	for (int i = 0; i < n; i++) {
 		buf[i] ^= 0x01;
-		assert_int_equal(rdv_client_check(RDV_REGISTER, &id,
-		    (const uint8_t (*)[STUN_TID_LEN])tids, 3, buf, (size_t)n,
-		    NOW, &a, NULL, &why), -1);
+		assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), -1);
 		buf[i] ^= 0x01;
 	}
 	/* truncated, garbage, empty */
-	assert_int_equal(rdv_client_check(RDV_REGISTER, &id,
-	    (const uint8_t (*)[STUN_TID_LEN])tids, 3, buf, (size_t)n - 8,
-	    NOW, &a, NULL, &why), -1);
-	assert_int_equal(rdv_client_check(RDV_REGISTER, &id,
-	    (const uint8_t (*)[STUN_TID_LEN])tids, 3, buf, 0, NOW, &a, NULL,
-	    &why), -1);
+	assert_int_equal(reg_check(tids, 3, buf, (size_t)n - 8, &a, &why), -1);
+	assert_int_equal(reg_check(tids, 3, buf, 0, &a, &why), -1);
 }
 
 static void
