@@ -15,6 +15,10 @@
 #define CONF_LEASE_MAX		604800
 #define CONF_MAX_SERVERS	8	/* stun-server and echo-url statements each */
 #define CONF_STUN_PORT		3478
+#define CONF_RDV_PORT		3480	/* natmapd-rendezvous's default */
+#define CONF_NETWORK_MAX	32	/* rdv-msg.h's RDV_NETWORK_MAX */
+#define CONF_NODE_MAX		63	/* rdv-msg.h's RDV_NODE_MAX */
+#define CONF_KEY_LEN		32	/* crypto.h's CRYPTO_KEY_LEN */
 /* A UNIX socket's path: sizeof(sun_path) - 1. */
 #define CONF_CONTROL_MAX	((size_t)107)
 
@@ -65,6 +69,14 @@ struct config {
 	char		*echo[CONF_MAX_SERVERS];	/* echo-url */
 	size_t		 necho;
 	char		*hook;		/* run on endpoint events; NULL: none */
+	/* The rendezvous client (rdv-client.c): servers, network, key, name. */
+	struct conf_server rdv[CONF_MAX_SERVERS];
+	size_t		 nrdv;
+	char		*network;
+	char		*key_file;
+	char		*node;		/* NULL: the host name (config_rdv_check) */
+	int		 have_key;	/* key read by config_rdv_check() */
+	uint8_t		 key[CONF_KEY_LEN];	/* the network's secret */
 };
 
 /* Which settings a partial config (the command line) sets. */
@@ -81,6 +93,10 @@ struct config {
 #define CONF_SET_USER		0x400
 #define CONF_SET_HOOK		0x800
 #define CONF_SET_CONTROL	0x1000
+#define CONF_SET_RDV		0x2000	/* the command line's servers replace the file's */
+#define CONF_SET_NETWORK	0x4000
+#define CONF_SET_KEYFILE	0x8000
+#define CONF_SET_NODE		0x10000
 
 void	 config_init(struct config *);
 void	 config_free(struct config *);
@@ -111,8 +127,24 @@ int	 config_valid_control(const char *);
 /* "host", "host:port", "[v6]", "[v6]:port" or a bare IPv6 address. */
 int	 config_parse_server(const char *, struct conf_server *, char *err,
 	    size_t);
+/* The same with another default port. */
+int	 config_parse_server_port(const char *, uint16_t defport,
+	    struct conf_server *, char *err, size_t);
 int	 config_add_stun(struct config *, const char *, char *err, size_t);
 int	 config_add_echo(struct config *, const char *, char *err, size_t);
+/* A rendezvous server, HOST[:PORT] as for stun-server, port 3480 by default. */
+int	 config_add_rdv(struct config *, const char *, char *err, size_t);
+/* rdv-msg.h's NETWORK and NODE syntax. */
+int	 config_valid_network(const char *);
+int	 config_valid_node(const char *);
+/*
+ * Once the file and the command line are merged: with rendezvous servers,
+ * network and key-file must be set; the key file is read (crypto_key_read:
+ * refused if others may read it) into key, and a missing node is the host
+ * name in lower case, which must then be a valid node name.  Without
+ * servers, nothing is read.  0, or -1 with the reason in err (never the key).
+ */
+int	 config_rdv_check(struct config *, char *err, size_t errlen);
 /* "host:port", with brackets around an IPv6 address. */
 void	 config_format_server(const struct conf_server *, char *, size_t);
 void	 config_print(FILE *, const struct config *);

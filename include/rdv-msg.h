@@ -240,6 +240,10 @@ int	rdv_fresh(uint64_t ts_ms, uint64_t now_ms);
  */
 int	rdv_is_rdv(const uint8_t *buf, size_t len);
 
+/* 1 if s[0..n) is a NETWORK name, a NODE name (the syntax above). */
+int	rdv_network_ok(const char *s, size_t n);
+int	rdv_node_ok(const char *s, size_t n);
+
 /* "REGISTER", "REACH", or "method 0x0NN". */
 const char *rdv_method_name(uint16_t method);
 

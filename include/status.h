@@ -59,6 +59,14 @@ struct status_gateway {
 	uint64_t	 since;
 };
 
+/* A rendezvous server the node registers with (rdv-client.c). */
+struct status_rdv {
+	char		 server[300];	/* "host:port" as configured */
+	uint64_t	 expires;	/* loop_now() the registration lapses; 0: none */
+	int64_t		 rtt_ms;	/* the last round trip; -1: none yet */
+	char		 error[128];	/* the last error; "" none */
+};
+
 enum status_counter {
 	STATUS_REQUESTS,
 	STATUS_ANSWERS,
@@ -95,6 +103,12 @@ void	status_map_remove(int proto, uint16_t int_port, uint16_t ext_want);
 void	status_fallback_update(const struct status_map *);
 void	status_fallback_remove(int proto, uint16_t int_port, uint16_t ext_want);
 void	status_gateway_update(const struct status_gateway *);
+/* The rendezvous servers' state, the whole list (n 0: none). */
+void	status_rdv_update(const struct status_rdv *, size_t n);
+size_t	status_rdv_count(void);
+const struct status_rdv *status_rdv_at(size_t);
+/* Registered now: expires in the future. */
+int	status_rdv_registered(const struct status_rdv *);
 void	status_count(int counter);
 void	status_subscribe(status_event_cb);
 void	status_subscribe_gateway(status_gateway_cb);

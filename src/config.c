@@ -19,7 +19,14 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "crypto.h"
 #include "log.h"
+#include "rdv-msg.h"
+
+_Static_assert(CONF_KEY_LEN == CRYPTO_KEY_LEN, "CONF_KEY_LEN");
+_Static_assert(CONF_NETWORK_MAX == RDV_NETWORK_MAX, "CONF_NETWORK_MAX");
+_Static_assert(CONF_NODE_MAX == RDV_NODE_MAX, "CONF_NODE_MAX");
+_Static_assert(CONF_RDV_PORT == RDV_PORT, "CONF_RDV_PORT");
 
 #define CONF_MAX_FILE	(1024 * 1024)
 #define CONF_MAX_LINE	1024
@@ -94,6 +101,10 @@ config_free(struct config *conf)
 	for (i = 0; i < conf->necho; i++)
 		free(conf->echo[i]);
 	free(conf->hook);
+	free(conf->network);
+	free(conf->key_file);
+	free(conf->node);
+	crypto_wipe(conf->key, sizeof(conf->key));
 	memset(conf, 0, sizeof(*conf));
 }
 
@@ -101,13 +112,20 @@ int
 config_parse_server(const char *s, struct conf_server *srv, char *err,
     size_t errlen)
 {
+	return config_parse_server_port(s, CONF_STUN_PORT, srv, err, errlen);
+}
+
+int
+config_parse_server_port(const char *s, uint16_t defport,
+    struct conf_server *srv, char *err, size_t errlen)
+{
 	const char *host = s, *colon, *p;
 	size_t hlen;
 	struct in6_addr a6;
 	char tmp[INET6_ADDRSTRLEN];
 
 	memset(srv, 0, sizeof(*srv));
-	srv->port = CONF_STUN_PORT;
+	srv->port = defport;
 	if (*s == '[') {
 		if ((p = strchr(s, ']')) == NULL) {
 			config_seterr(err, errlen, "no \"]\" after the address");
@@ -189,6 +207,80 @@ config_add_stun(struct config *conf, const char *s, char *err, size_t errlen)
 		return -1;
 	}
 	conf->nstun++;
+	return 0;
+}
+
+int
+config_add_rdv(struct config *conf, const char *s, char *err, size_t errlen)
+{
+	char why[64];
+
+	if (conf->nrdv == CONF_MAX_SERVERS) {
+		config_seterr(err, errlen, "rendezvous: more than %d servers",
+		    CONF_MAX_SERVERS);
+		return -1;
+	}
+	if (config_parse_server_port(s, CONF_RDV_PORT, &conf->rdv[conf->nrdv],
+	    why, sizeof(why)) == -1) {
+		config_seterr(err, errlen, "rendezvous %s: %s", s, why);
+		return -1;
+	}
+	conf->nrdv++;
+	return 0;
+}
+
+int
+config_valid_network(const char *s)
+{
+	return rdv_network_ok(s, strlen(s));
+}
+
+int
+config_valid_node(const char *s)
+{
+	return rdv_node_ok(s, strlen(s));
+}
+
+int
+config_rdv_check(struct config *conf, char *err, size_t errlen)
+{
+	char host[256], why[512];
+	size_t i;
+
+	if (conf->nrdv == 0)
+		return 0;
+	if (conf->network == NULL || conf->key_file == NULL) {
+		config_seterr(err, errlen, "rendezvous: needs %s (the network's "
+		    "name and its key)", conf->network == NULL &&
+		    conf->key_file == NULL ? "network and key-file" :
+		    conf->network == NULL ? "network" : "key-file");
+		return -1;
+	}
+	if (crypto_key_read(conf->key_file, conf->key, why,
+	    sizeof(why)) == -1) {
+		config_seterr(err, errlen, "key-file: %s", why);
+		return -1;
+	}
+	conf->have_key = 1;
+	if (conf->node != NULL)
+		return 0;
+	if (gethostname(host, sizeof(host)) == -1) {
+		config_seterr(err, errlen, "node: no host name (%s); give one "
+		    "with node or --node", strerror(errno));
+		return -1;
+	}
+	host[sizeof(host) - 1] = '\0';
+	for (i = 0; host[i] != '\0'; i++)
+		host[i] = (char)tolower((unsigned char)host[i]);
+	if (!config_valid_node(host)) {
+		log_escape(why, sizeof(why), host, strlen(host));
+		config_seterr(err, errlen, "node: the host name \"%s\" is not "
+		    "a node name (1-%d of a-z, 0-9, - in dot-separated labels); "
+		    "give one with node or --node", why, CONF_NODE_MAX);
+		return -1;
+	}
+	if ((conf->node = strdup(host)) == NULL)
+		fatal("strdup");
 	return 0;
 }
 
@@ -566,6 +658,48 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 		if (nargs != 1)
 			goto nargs;
 		return config_add_echo(conf, tok[1], msg, msglen);
+	} else if (strcmp(kw, "rendezvous") == 0) {
+		if (nargs != 1)
+			goto nargs;
+		return config_add_rdv(conf, tok[1], msg, msglen);
+	} else if (strcmp(kw, "network") == 0) {
+		if (nargs != 1)
+			goto nargs;
+		if (!config_valid_network(tok[1])) {
+			config_seterr(msg, msglen, "network: \"%s\" is not a "
+			    "network name (1-%d of A-Z, a-z, 0-9, ., _, -)",
+			    tok[1], CONF_NETWORK_MAX);
+			return -1;
+		}
+		free(conf->network);
+		if ((conf->network = strdup(tok[1])) == NULL)
+			fatal("strdup");
+		return 0;
+	} else if (strcmp(kw, "key-file") == 0) {
+		if (nargs != 1)
+			goto nargs;
+		if (tok[1][0] != '/') {
+			config_seterr(msg, msglen, "key-file: \"%s\" is not an "
+			    "absolute path", tok[1]);
+			return -1;
+		}
+		free(conf->key_file);
+		if ((conf->key_file = strdup(tok[1])) == NULL)
+			fatal("strdup");
+		return 0;
+	} else if (strcmp(kw, "node") == 0) {
+		if (nargs != 1)
+			goto nargs;
+		if (!config_valid_node(tok[1])) {
+			config_seterr(msg, msglen, "node: \"%s\" is not a node "
+			    "name (1-%d of a-z, 0-9, - in dot-separated labels)",
+			    tok[1], CONF_NODE_MAX);
+			return -1;
+		}
+		free(conf->node);
+		if ((conf->node = strdup(tok[1])) == NULL)
+			fatal("strdup");
+		return 0;
 	} else if (strcmp(kw, "hook") == 0) {
 		if (nargs != 1)
 			goto nargs;
@@ -761,6 +895,25 @@ config_merge(struct config *conf, const struct config *over, int mask,
 		memcpy(conf->stun, over->stun, sizeof(conf->stun));
 		conf->nstun = over->nstun;
 	}
+	if (mask & CONF_SET_RDV) {
+		memcpy(conf->rdv, over->rdv, sizeof(conf->rdv));
+		conf->nrdv = over->nrdv;
+	}
+	if (mask & CONF_SET_NETWORK) {
+		free(conf->network);
+		if ((conf->network = strdup(over->network)) == NULL)
+			fatal("strdup");
+	}
+	if (mask & CONF_SET_KEYFILE) {
+		free(conf->key_file);
+		if ((conf->key_file = strdup(over->key_file)) == NULL)
+			fatal("strdup");
+	}
+	if (mask & CONF_SET_NODE) {
+		free(conf->node);
+		if ((conf->node = strdup(over->node)) == NULL)
+			fatal("strdup");
+	}
 	if (mask & CONF_SET_ECHO) {
 		for (i = 0; i < conf->necho; i++)
 			free(conf->echo[i]);
@@ -808,6 +961,18 @@ config_print(FILE *fp, const struct config *conf)
 	}
 	for (i = 0; i < conf->necho; i++)
 		fprintf(fp, "echo-url %s\n", conf->echo[i]);
+	for (i = 0; i < conf->nrdv; i++) {
+		char srv[300];
+
+		config_format_server(&conf->rdv[i], srv, sizeof(srv));
+		fprintf(fp, "rendezvous %s\n", srv);
+	}
+	if (conf->network != NULL)
+		fprintf(fp, "network %s\n", conf->network);
+	if (conf->key_file != NULL)
+		fprintf(fp, "key-file %s\n", conf->key_file);
+	if (conf->node != NULL)
+		fprintf(fp, "node %s\n", conf->node);
 	if (conf->hook != NULL)
 		fprintf(fp, "hook %s\n", conf->hook);
 	for (i = 0; i < conf->nmaps; i++) {

@@ -31,6 +31,7 @@
 #include "status.h"
 #include "priv.h"
 #include "probe.h"
+#include "rdv-client.h"
 #include "sdnotify.h"
 #include "upnp.h"
 
@@ -72,6 +73,10 @@ enum {
 	OPT_CONTROL,
 	OPT_KEYGEN,
 	OPT_SERVERKEY,
+	OPT_RENDEZVOUS,
+	OPT_NETWORK,
+	OPT_KEYFILE,
+	OPT_NODE,
 };
 
 static const struct option longopts[] = {
@@ -100,6 +105,10 @@ static const struct option longopts[] = {
 	{ "control",		required_argument,	NULL, OPT_CONTROL },
 	{ "keygen",		no_argument,		NULL, OPT_KEYGEN },
 	{ "server-key",		required_argument,	NULL, OPT_SERVERKEY },
+	{ "rendezvous",		required_argument,	NULL, OPT_RENDEZVOUS },
+	{ "network",		required_argument,	NULL, OPT_NETWORK },
+	{ "key-file",		required_argument,	NULL, OPT_KEYFILE },
+	{ "node",		required_argument,	NULL, OPT_NODE },
 	{ NULL,			0,			NULL, 0 },
 };
 
@@ -129,6 +138,8 @@ usage(FILE *fp)
 	    "               [--status-file file|none]\n"
 	    "               [--stun-server host[:port]]... [--echo-url url]...\n"
 	    "               [--hook path] [--user user] [--control path|none]\n"
+	    "               [--rendezvous host[:port]]... [--network name]\n"
+	    "               [--key-file file] [--node name]\n"
 	    "       natmapd --probe [--json] [--mapping-lifetime max] [-v] "
 	    "[-c file]\n"
 	    "               [--interface if] [--gateway addr]\n"
@@ -166,6 +177,14 @@ usage(FILE *fp)
 	    "replaces the file's)\n"
 	    "      --echo-url URL    HTTP(S) echo service (repeatable; "
 	    "replaces the file's)\n"
+	    "      --rendezvous S    natmapd-rendezvous server HOST[:PORT] "
+	    "(default port\n"
+	    "                        3480; repeatable; replaces the file's)\n"
+	    "      --network NAME    the rendezvous network to register in\n"
+	    "      --key-file FILE   the network's key (natmapd --keygen), "
+	    "mode 0600 or 0640\n"
+	    "      --node NAME       this node's name (default: the host "
+	    "name)\n"
 	    "      --hook PATH       program run when a mapping's public "
 	    "endpoint changes\n"
 	    "      --user USER       once started, drop root for USER and its "
@@ -368,6 +387,34 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 				usage_error("--%s", err);
 			cli_mask |= CONF_SET_STUN;
 			break;
+		case OPT_RENDEZVOUS:
+			if (config_add_rdv(&cli, optarg, err, sizeof(err)) == -1)
+				usage_error("--%s", err);
+			cli_mask |= CONF_SET_RDV;
+			break;
+		case OPT_NETWORK:
+			if (!config_valid_network(optarg))
+				usage_error("--network %s: not a network name "
+				    "(1-%d of A-Z, a-z, 0-9, ., _, -)", optarg,
+				    CONF_NETWORK_MAX);
+			cli.network = optarg;
+			cli_mask |= CONF_SET_NETWORK;
+			break;
+		case OPT_KEYFILE:
+			if (optarg[0] != '/')
+				usage_error("--key-file %s: not an absolute path",
+				    optarg);
+			cli.key_file = optarg;
+			cli_mask |= CONF_SET_KEYFILE;
+			break;
+		case OPT_NODE:
+			if (!config_valid_node(optarg))
+				usage_error("--node %s: not a node name (1-%d of "
+				    "a-z, 0-9, - in dot-separated labels)", optarg,
+				    CONF_NODE_MAX);
+			cli.node = optarg;
+			cli_mask |= CONF_SET_NODE;
+			break;
 		case OPT_ECHOURL:
 			if (config_add_echo(&cli, optarg, err, sizeof(err)) == -1)
 				usage_error("--%s", err);
@@ -455,7 +502,8 @@ build_config(struct config *conf, int foreground_errors)
 	config_init(conf);
 	if (config_load(conf, conf_file, conf_explicit, err,
 	    sizeof(err)) == -1 ||
-	    config_merge(conf, &cli, cli_mask, err, sizeof(err)) == -1) {
+	    config_merge(conf, &cli, cli_mask, err, sizeof(err)) == -1 ||
+	    (!probe_mode && config_rdv_check(conf, err, sizeof(err)) == -1)) {
 		if (foreground_errors)
 			fprintf(stderr, "natmapd: %s\n", err);
 		else
@@ -574,6 +622,7 @@ reload(const char *why)
 	}
 	mapping_reconfigure(&conf);
 	fallback_configure(&conf);
+	rdv_client_configure(&conf);
 	if (!status_gateway()->found)
 		fallback_start();
 	config_free(&running);
@@ -679,6 +728,7 @@ signal_cb(int sig)
 		log_info("signal %d: deleting mappings and exiting", sig);
 		sdnotify_stopping();
 		fallback_stop();
+		rdv_client_stop();
 		mapping_shutdown(shutdown_done);
 		break;
 	case SIGHUP:
@@ -780,6 +830,7 @@ main(int argc, char *argv[])
 	status_start(status_path(&running));
 	mapping_init(&running, drivers, ndrivers);
 	fallback_configure(&running);
+	rdv_client_configure(&running);
 	status_subscribe_gateway(on_gateway);
 	mapping_state_file(state_file);
 	mapping_watch_network();
@@ -795,10 +846,13 @@ main(int argc, char *argv[])
 	mapping_start();
 	/* The STUN-kept bindings are made beside the search, not after it. */
 	fallback_start();
+	/* The node registers with its rendezvous servers, if any. */
+	rdv_client_start();
 	/* Ready when the first search is over, a gateway found or not. */
 	sdnotify_ready_after_search();
 	loop_run();
 	fallback_stop();
+	rdv_client_stop();
 	control_close();
 	hook_free();
 	sdnotify_free();

@@ -277,7 +277,31 @@ print_mapping(struct json_object *m, time_t now)
 	    error != NULL ? safe(error, e5, sizeof(e5)) : "-");
 }
 
-/* natmapctl status: a gateway line, a mapping a line, the counters. */
+/* "rendezvous 203.0.113.30:3480 registered, expires in 1m10, rtt 3 ms", or why not. */
+static void
+print_rendezvous(struct json_object *r)
+{
+	const char *server = get_string(r, "server");
+	const char *error = get_string(r, "error");
+	struct json_object *reg = get(r, "registered");
+	int64_t rtt = get_int(r, "rtt_ms");
+	char e1[320], e2[256], d[32];
+
+	printf("rendezvous %s ", server != NULL ? safe(server, e1, sizeof(e1)) :
+	    "?");
+	if (reg != NULL && json_object_get_boolean(reg))
+		printf("registered, expires in %s",
+		    duration(get_int(r, "expires_in"), d, sizeof(d)));
+	else
+		printf("not registered");
+	if (rtt >= 0)
+		printf(", rtt %lld ms", (long long)rtt);
+	if (error != NULL)
+		printf(", error: %s", safe(error, e2, sizeof(e2)));
+	printf("\n");
+}
+
+/* natmapctl status: a gateway line, a mapping a line, a line per rendezvous server, the counters. */
 static void
 print_status(struct json_object *st)
 {
@@ -286,7 +310,7 @@ print_status(struct json_object *st)
 		{ "failures", "failures" }, { "renewals", "renewals" },
 		{ "address_changes", "address changes" },
 	};
-	struct json_object *maps = get(st, "mappings"), *cnt;
+	struct json_object *maps = get(st, "mappings"), *cnt, *rdv;
 	time_t now = time(NULL);
 	size_t i, n;
 
@@ -301,6 +325,11 @@ print_status(struct json_object *st)
 		    "ERROR");
 	for (i = 0; i < n; i++)
 		print_mapping(json_object_array_get_idx(maps, i), now);
+	rdv = get(st, "rendezvous");
+	n = json_object_is_type(rdv, json_type_array) ?
+	    json_object_array_length(rdv) : 0;
+	for (i = 0; i < n; i++)
+		print_rendezvous(json_object_array_get_idx(rdv, i));
 	if ((cnt = get(st, "counters")) != NULL) {
 		for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
 			printf("%s%s %lld", i == 0 ? "" : ", ", counters[i][1],

@@ -87,7 +87,7 @@ get64(const uint8_t *p)
 }
 
 /* NETWORK: 1-32 of [A-Za-z0-9._-]. */
-static int
+int
 rdv_network_ok(const char *s, size_t n)
 {
 	size_t i;
@@ -105,7 +105,7 @@ rdv_network_ok(const char *s, size_t n)
 }
 
 /* NODE: 1-63 bytes, labels of [a-z0-9-] joined by single dots, no "-" at a label's ends. */
-static int
+int
 rdv_node_ok(const char *s, size_t n)
 {
 	size_t i, label = 0;

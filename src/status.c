@@ -26,6 +26,7 @@
 
 #define STATUS_MAX_SUBSCRIBERS	4
 #define STATUS_JSON_VERSION	1
+#define STATUS_MAX_RDV		8	/* CONF_MAX_SERVERS */
 
 /*
  * What the rungs of the ladder said of one mapping: the gateway protocol
@@ -50,6 +51,8 @@ static struct {
 	status_gateway_cb	 gw_subs[STATUS_MAX_SUBSCRIBERS];
 	size_t			 gw_nsubs;
 	size_t			 nsubs;
+	struct status_rdv	 rdv[STATUS_MAX_RDV];
+	size_t			 nrdv;
 	char			*file;
 	struct timer		 file_timer;
 	int			 file_warned;
@@ -381,6 +384,38 @@ status_gateway_update(const struct status_gateway *gw)
 }
 
 void
+status_rdv_update(const struct status_rdv *r, size_t n)
+{
+	if (n > STATUS_MAX_RDV)
+		n = STATUS_MAX_RDV;
+	if (n == status.nrdv && (n == 0 ||
+	    memcmp(status.rdv, r, n * sizeof(*r)) == 0))
+		return;
+	if (n > 0)
+		memcpy(status.rdv, r, n * sizeof(*r));
+	status.nrdv = n;
+	status_changed();
+}
+
+size_t
+status_rdv_count(void)
+{
+	return status.nrdv;
+}
+
+const struct status_rdv *
+status_rdv_at(size_t i)
+{
+	return i < status.nrdv ? &status.rdv[i] : NULL;
+}
+
+int
+status_rdv_registered(const struct status_rdv *r)
+{
+	return r->expires != 0 && r->expires > loop_now();
+}
+
+void
 status_count(int counter)
 {
 	if (counter < 0 || counter >= STATUS_NCOUNTERS)
@@ -528,6 +563,29 @@ gateway_json(uint64_t now, time_t wall)
 	return o;
 }
 
+static struct json_object *
+rdv_json(const struct status_rdv *r, uint64_t now)
+{
+	struct json_object *o;
+	int up = status_rdv_registered(r), ri = 0;
+
+	if ((o = json_object_new_object()) == NULL)
+		return NULL;
+	ri |= add(o, "server", json_object_new_string(r->server));
+	ri |= add(o, "registered", json_object_new_boolean(up));
+	ri |= add(o, "expires_in", up ? json_object_new_int64((int64_t)
+	    ((r->expires - now + 999) / 1000)) : json_object_new_null());
+	ri |= add(o, "rtt_ms", r->rtt_ms >= 0 ?
+	    json_object_new_int64(r->rtt_ms) : json_object_new_null());
+	ri |= add(o, "error", r->error[0] != '\0' ?
+	    json_object_new_string(r->error) : json_object_new_null());
+	if (ri != 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
 static const char *counter_names[STATUS_NCOUNTERS] = {
 	"requests", "answers", "failures", "renewals", "address_changes",
 };
@@ -554,7 +612,7 @@ counters_json(void)
 struct json_object *
 status_json(void)
 {
-	struct json_object *o, *maps = NULL, *cnt = NULL;
+	struct json_object *o, *maps = NULL, *cnt = NULL, *rdv = NULL;
 	uint64_t now = loop_now();
 	time_t wall = time(NULL);
 	size_t i;
@@ -578,6 +636,20 @@ status_json(void)
 			json_object_put(m);
 			r = -1;
 			break;
+		}
+	}
+	if ((rdv = json_object_new_array()) == NULL || add(o, "rendezvous",
+	    rdv) != 0) {
+		json_object_put(rdv);
+		json_object_put(o);
+		return NULL;
+	}
+	for (i = 0; i < status.nrdv && r == 0; i++) {
+		struct json_object *e = rdv_json(&status.rdv[i], now);
+
+		if (e == NULL || json_object_array_add(rdv, e) != 0) {
+			json_object_put(e);
+			r = -1;
 		}
 	}
 	if ((cnt = counters_json()) == NULL || add(o, "counters", cnt) != 0) {
@@ -643,6 +715,12 @@ status_print(FILE *fp)
 	for (i = 0; i < status.nmaps; i++)
 		if ((i > 0 && fputc(',', fp) == EOF) ||
 		    put_json(fp, map_json(row_shown(i), now, wall)) == -1)
+			return -1;
+	if (fputs("],\"rendezvous\":[", fp) < 0)
+		return -1;
+	for (i = 0; i < status.nrdv; i++)
+		if ((i > 0 && fputc(',', fp) == EOF) ||
+		    put_json(fp, rdv_json(&status.rdv[i], now)) == -1)
 			return -1;
 	if (fputs("],\"counters\":", fp) < 0 ||
 	    (o = counters_json()) == NULL || put_json(fp, o) == -1 ||

@@ -432,6 +432,105 @@ expect_usage "--server-key with --map" "--map" --server-key "$tmp/known.key" \
     --map 8080/tcp
 expect_usage "--keygen with a value" "--keygen" --keygen=1
 expect_usage "--keygen with a stray argument" "extra" --keygen extra
+# ---- the rendezvous client: --rendezvous, --network, --key-file, --node ----
+rdv_ok=(-m 1/tcp --rendezvous 203.0.113.30 --network home --key-file
+    "$tmp/known.key" --node nas.lan)
+expect_output "-nv: the rendezvous settings, port 3480 by default" "lease 3600
+any-port no
+protocol auto
+rendezvous 203.0.113.30:3480
+rendezvous [2001:db8::30]:3490
+network home
+key-file $tmp/known.key
+node nas.lan
+map 1/tcp
+" -nv -c "$tmp/empty.conf" "${rdv_ok[@]}" --rendezvous '[2001:db8::30]:3490'
+if grep -qF -e "$secret" -e "${secret:0:12}" "$OUT"; then
+	tap_fail "-nv never prints the key" "$(what -nv)"
+else
+	tap_ok "-nv never prints the key"
+fi
+printf 'rendezvous 198.51.100.30\nnetwork other\nnode file-node\nmap 8080/tcp\n' \
+    >"$tmp/rdv.conf"
+expect_output "-nv: the command line replaces the file's rendezvous, network, node" \
+    "lease 3600
+any-port no
+protocol auto
+rendezvous 203.0.113.30:3480
+network home
+key-file $tmp/known.key
+node nas.lan
+map 8080/tcp
+" -nv -c "$tmp/rdv.conf" --rendezvous 203.0.113.30 --network home \
+    --key-file "$tmp/known.key" --node nas.lan
+expect_usage "bad --rendezvous port" "--rendezvous 203.0.113.30:0" -n \
+    -m 1/tcp --rendezvous 203.0.113.30:0
+expect_usage "bad --rendezvous host" "rendezvous rdv_host" -n -m 1/tcp \
+    --rendezvous rdv_host
+expect_usage "nine --rendezvous" "more than 8" -n -m 1/tcp \
+    --rendezvous a --rendezvous b --rendezvous c --rendezvous d \
+    --rendezvous e --rendezvous f --rendezvous g --rendezvous h \
+    --rendezvous i
+expect_usage "bad --network" "--network my/net" -n -m 1/tcp --network my/net
+expect_usage "a 33-byte --network" "--network" -n -m 1/tcp \
+    --network aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+expect_usage "relative --key-file" "--key-file home.key" -n -m 1/tcp \
+    --key-file home.key
+expect_usage "upper case in --node" "--node NAS" -n -m 1/tcp --node NAS
+expect_usage "a label ending in - in --node" "--node nas-.lan" -n -m 1/tcp \
+    --node nas-.lan
+expect_config "--rendezvous without --network nor --key-file" \
+    "rendezvous: needs network and key-file" -n -c "$tmp/empty.conf" \
+    -m 1/tcp --rendezvous 203.0.113.30
+expect_config "--rendezvous without --key-file" "rendezvous: needs key-file" \
+    -n -c "$tmp/empty.conf" -m 1/tcp --rendezvous 203.0.113.30 --network home
+expect_config "--rendezvous without --network" "rendezvous: needs network" \
+    -n -c "$tmp/empty.conf" -m 1/tcp --rendezvous 203.0.113.30 \
+    --key-file "$tmp/known.key"
+expect_config "--key-file readable by others" "others may read" \
+    -n -c "$tmp/empty.conf" -m 1/tcp --rendezvous 203.0.113.30 \
+    --network home --key-file "$tmp/open.key" --node nas
+expect_config "--key-file holding no key" "not a key" \
+    -n -c "$tmp/empty.conf" -m 1/tcp --rendezvous 203.0.113.30 \
+    --network home --key-file "$tmp/notkey.key" --node nas
+if grep -qF -e "$secret" -e "${secret:0:12}" "$ERR"; then
+	tap_fail "a refused --key-file: the key is never printed" "$(what)"
+else
+	tap_ok "a refused --key-file: the key is never printed"
+fi
+printf 'network bad/name\nmap 1/tcp\n' >"$tmp/badnet.conf"
+expect_config "a bad network keyword" "badnet.conf:1: network: \"bad/name\"" \
+    -n -c "$tmp/badnet.conf"
+printf 'node -nas\nmap 1/tcp\n' >"$tmp/badnode.conf"
+expect_config "a bad node keyword" "badnode.conf:1: node: \"-nas\"" \
+    -n -c "$tmp/badnode.conf"
+# without --node the host name, lower case, must be a node name; unshare
+# gives a UTS namespace of our own to name (as root only)
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1 &&
+    unshare -u true 2>/dev/null; then
+	out=$(cd "$tmp" && unshare -u sh -c 'hostname NAS-1.Lan && exec "$@"' sh \
+	    "$NATMAPD" -nv -c "$tmp/empty.conf" -m 1/tcp \
+	    --rendezvous 203.0.113.30 --network home --key-file "$tmp/known.key" 2>&1)
+	if grep -qx 'node nas-1.lan' <<<"$out"; then
+		tap_ok "no --node: the host name in lower case (NAS-1.Lan: nas-1.lan)"
+	else
+		tap_fail "no --node: the host name in lower case" "$out"
+	fi
+	out=$(cd "$tmp" && unshare -u sh -c 'echo nas_1 >/proc/sys/kernel/hostname && exec "$@"' sh \
+	    "$NATMAPD" -n -c "$tmp/empty.conf" -m 1/tcp \
+	    --rendezvous 203.0.113.30 --network home --key-file "$tmp/known.key" 2>&1)
+	rc=$?
+	if [ "$rc" = 78 ] && grep -qF 'host name "nas_1" is not a node name' <<<"$out"; then
+		tap_ok "no --node, a host name that is no node name: exit 78, a clear error"
+	else
+		tap_fail "no --node, a host name that is no node name: exit 78" \
+		    "status $rc" "$out"
+	fi
+else
+	tap_skip "no --node: the host name in lower case" "needs root and unshare -u"
+	tap_skip "no --node, a bad host name: exit 78" "needs root and unshare -u"
+fi
+
 "$NATMAPD" -h >"$tmp/help" 2>&1
 if grep -q -- '--keygen ' "$tmp/help" && grep -q -- '--server-key FILE' \
     "$tmp/help"; then

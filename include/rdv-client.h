@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: ISC */
+/* The node's side of the rendezvous: REGISTER with each server, REACH for the fallback. */
+#ifndef NATMAPD_RDV_CLIENT_H
+#define NATMAPD_RDV_CLIENT_H
+
+#include <sys/socket.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+#include "rdv-msg.h"
+#include "stun-msg.h"
+
+struct config;
+
+/*
+ * A node registers with each configured natmapd-rendezvous server over
+ * UDP, from one socket of the module's own (one per address family),
+ * every RDV_CLIENT_INTERVAL_MS, asking for RDV_CLIENT_LIFETIME seconds:
+ * its name, its host candidates (the IPv4 address of the interface
+ * toward the gateway, and its global IPv6 one, at the socket's port) and
+ * the server-reflexive one the last answer from that server said
+ * (XOR-MAPPED-ADDRESS), authenticated under crypto_server_key(secret).
+ * An unanswered REGISTER is sent again, RFC 8489's RTO doubling from
+ * RDV_CLIENT_RTO_MS, within RDV_CLIENT_BUDGET_MS, each attempt with a new
+ * transaction ID and TIMESTAMP (the server drops what it has seen).  Each
+ * server's state goes to status_rdv_update(): registered until when, the
+ * last round-trip time, the last error.
+ */
+#define RDV_CLIENT_INTERVAL_MS	25000
+#define RDV_CLIENT_LIFETIME	75	/* seconds asked for */
+#define RDV_CLIENT_RTO_MS	500
+#define RDV_CLIENT_BUDGET_MS	10000
+#define RDV_CLIENT_SKEW_WARN_MS	10000	/* a SERVER-TIME this far off: warn once */
+#define RDV_CLIENT_TIDS		8	/* attempts of one REGISTER answered to */
+
+/* Who the node is: what every message it sends says and is keyed with. */
+struct rdv_client_id {
+	char		network[RDV_NETWORK_MAX + 1];
+	char		node[RDV_NODE_MAX + 1];
+	uint8_t		server_key[CRYPTO_KEY_LEN];	/* never logged */
+};
+
+/* What an answer said, once rdv_client_check took it. */
+struct rdv_client_answer {
+	int		ok;		/* a success answer */
+	int		error_code;	/* an error answer: 300-699 */
+	char		reason[128];	/* its reason, escaped */
+	uint32_t	lifetime;	/* REGISTER success: granted, seconds */
+	struct sockaddr_storage mapped;	/* REGISTER success: the srflx */
+	uint64_t	server_time;	/* ms since the epoch */
+	int64_t		skew_ms;	/* server_time - the local clock */
+	int		skewed;		/* |skew_ms| > RDV_CLIENT_SKEW_WARN_MS */
+};
+
+/* The id for a network, node and secret (the server key is derived here). */
+void	rdv_client_id_init(struct rdv_client_id *, const char *network,
+	    const char *node, const uint8_t secret[CRYPTO_KEY_LEN]);
+void	rdv_client_id_wipe(struct rdv_client_id *);
+
+/*
+ * A REGISTER request with ncand candidates and a LIFETIME of lifetime
+ * seconds (0: none asked), TIMESTAMP now_ms (the wall clock, ms since the
+ * epoch), a new transaction ID from crypto_random put in tid.  The length
+ * written to buf, or -1 (no random bytes, a bad candidate, buf too small).
+ */
+int	rdv_client_register_build(const struct rdv_client_id *,
+	    const struct rdv_cand *, int ncand, uint32_t lifetime,
+	    uint64_t now_ms, uint8_t tid[STUN_TID_LEN], uint8_t *buf,
+	    size_t len);
+
+/*
+ * Is buf the answer to the request of method (RDV_REGISTER, RDV_REACH)
+ * whose transaction ID is one of the ntid in tids?  It must parse
+ * (rdv_parse), be an answer of that method in our network, have a right
+ * MAC under the id's server key (rdv_verify) and one of the IDs.  Then 0,
+ * the ID's index in *which (if not NULL), and what it said in *a (skew
+ * against now_ms, the wall clock); otherwise -1 and *why says why (for
+ * the debug log: the answer is to be dropped).
+ */
+int	rdv_client_check(uint16_t method, const struct rdv_client_id *,
+	    const uint8_t (*tids)[STUN_TID_LEN], size_t ntid,
+	    const uint8_t *buf, size_t len, uint64_t now_ms,
+	    struct rdv_client_answer *a, size_t *which, const char **why);
+
+/* A REACH request made by rdv_client_reach_build, for its answer and the dial-back. */
+struct rdv_reach {
+	uint8_t		tid[STUN_TID_LEN];
+	uint8_t		nonce[RDV_NONCE_LEN];
+	uint8_t		transport;	/* RDV_TCP, RDV_UDP */
+	uint16_t	port;
+};
+
+/*
+ * A REACH request asking the server to reach port (transport RDV_TCP or
+ * RDV_UDP) of the address it sees the request come from: NODE, TIMESTAMP
+ * now_ms, a NONCE and a transaction ID from crypto_random, kept in *r.
+ * The length written to buf, or -1.  The caller sends it (over the
+ * binding's own socket or connection) and reads the answer.
+ */
+int	rdv_client_reach_build(const struct rdv_client_id *, uint8_t transport,
+	    uint16_t port, uint64_t now_ms, struct rdv_reach *r, uint8_t *buf,
+	    size_t len);
+
+/*
+ * The answer to r: 1 reached (a success: UDP, the nonce was sent; TCP,
+ * it was read back), 0 not reached (an error answer: a->error_code and
+ * a->reason say why), -1 not its answer (*why says why; drop it).
+ */
+int	rdv_client_reach_check(const struct rdv_client_id *,
+	    const struct rdv_reach *r, const uint8_t *buf, size_t len,
+	    uint64_t now_ms, struct rdv_client_answer *a, const char **why);
+
+/* 1 if a datagram is the UDP dial-back of r: exactly its 16-byte nonce. */
+int	rdv_client_is_dialback(const struct rdv_reach *r, const uint8_t *buf,
+	    size_t len);
+
+/* The wall clock in ms since the epoch, as TIMESTAMP wants it. */
+uint64_t rdv_client_wall_ms(void);
+
+/*
+ * The event-loop side.  rdv_client_configure() takes the configuration's
+ * rendezvous servers, network, key and node (copied; the key is wiped
+ * with the old configuration's copy); if they changed while running, the
+ * registrations start again.  rdv_client_start() starts registering
+ * (nothing without servers); rdv_client_stop() stops, closes the sockets
+ * and withdraws the status.  Both idempotent.
+ */
+void	rdv_client_configure(const struct config *);
+void	rdv_client_start(void);
+void	rdv_client_stop(void);
+size_t	rdv_client_count(void);		/* servers registered with now */
+
+#endif

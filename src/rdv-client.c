@@ -1,0 +1,727 @@
+/* SPDX-License-Identifier: ISC */
+/* The node's side of the rendezvous: REGISTER with each server over UDP, REACH messages for the fallback. */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "crypto.h"
+#include "log.h"
+#include "loop.h"
+#include "osdep.h"
+#include "rdv-client.h"
+#include "rdv-msg.h"
+#include "resolve.h"
+#include "status.h"
+#include "stun.h"
+
+/* ---- the messages: pure functions ---- */
+
+uint64_t
+rdv_client_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void
+rdv_client_id_init(struct rdv_client_id *id, const char *network,
+    const char *node, const uint8_t secret[CRYPTO_KEY_LEN])
+{
+	memset(id, 0, sizeof(*id));
+	snprintf(id->network, sizeof(id->network), "%s", network);
+	snprintf(id->node, sizeof(id->node), "%s", node);
+	crypto_server_key(secret, id->server_key);
+}
+
+void
+rdv_client_id_wipe(struct rdv_client_id *id)
+{
+	crypto_wipe(id, sizeof(*id));
+}
+
+/* A request of method with the id's NETWORK, NODE, TIMESTAMP and a new tid. */
+static int
+request_init(struct rdv_msg *m, uint16_t method,
+    const struct rdv_client_id *id, uint64_t now_ms)
+{
+	memset(m, 0, sizeof(*m));
+	m->method = method;
+	m->cls = STUN_REQUEST;
+	if (crypto_random(m->tid, sizeof(m->tid)) == -1)
+		return -1;
+	memcpy(m->network, id->network, sizeof(m->network));
+	memcpy(m->node, id->node, sizeof(m->node));
+	m->timestamp = now_ms;
+	m->has = RDV_HAS_NETWORK | RDV_HAS_NODE | RDV_HAS_TIMESTAMP;
+	return 0;
+}
+
+int
+rdv_client_register_build(const struct rdv_client_id *id,
+    const struct rdv_cand *cand, int ncand, uint32_t lifetime,
+    uint64_t now_ms, uint8_t tid[STUN_TID_LEN], uint8_t *buf, size_t len)
+{
+	struct rdv_msg m;
+	int n;
+
+	if (ncand < 0 || ncand > RDV_CAND_MAX ||
+	    request_init(&m, RDV_REGISTER, id, now_ms) == -1)
+		return -1;
+	if (ncand > 0)
+		memcpy(m.cand, cand, (size_t)ncand * sizeof(*cand));
+	m.ncand = ncand;
+	if (lifetime > 0) {
+		m.lifetime = lifetime;
+		m.has |= RDV_HAS_LIFETIME;
+	}
+	if ((n = rdv_build(buf, len, &m, id->server_key)) == -1)
+		return -1;
+	memcpy(tid, m.tid, STUN_TID_LEN);
+	return n;
+}
+
+int
+rdv_client_check(uint16_t method, const struct rdv_client_id *id,
+    const uint8_t (*tids)[STUN_TID_LEN], size_t ntid, const uint8_t *buf,
+    size_t len, uint64_t now_ms, struct rdv_client_answer *a, size_t *which,
+    const char **why)
+{
+	struct rdv_msg m;
+	const char *err = NULL;
+	size_t i;
+
+	memset(a, 0, sizeof(*a));
+	if (rdv_parse(buf, len, &m, &err) == -1) {
+		*why = err != NULL ? err : "not a rendezvous message";
+		return -1;
+	}
+	if (m.cls != STUN_SUCCESS && m.cls != STUN_ERROR) {
+		*why = "not an answer";
+		return -1;
+	}
+	if (m.method != method) {
+		*why = "an answer of another method";
+		return -1;
+	}
+	for (i = 0; i < ntid; i++)
+		if (memcmp(m.tid, tids[i], STUN_TID_LEN) == 0)
+			break;
+	if (i == ntid) {
+		*why = "no request of ours has its transaction ID";
+		return -1;
+	}
+	if (strcmp(m.network, id->network) != 0) {
+		*why = "an answer for another network";
+		return -1;
+	}
+	if (!rdv_verify(buf, len, &m, id->server_key)) {
+		*why = "bad MAC";
+		return -1;
+	}
+	if (which != NULL)
+		*which = i;
+	a->ok = m.cls == STUN_SUCCESS;
+	if (!a->ok) {
+		a->error_code = m.error_code;
+		snprintf(a->reason, sizeof(a->reason), "%s", m.error_reason);
+	}
+	a->lifetime = m.lifetime;
+	a->mapped = m.mapped;
+	a->server_time = m.server_time;
+	a->skew_ms = (int64_t)(m.server_time - now_ms);
+	a->skewed = a->skew_ms > RDV_CLIENT_SKEW_WARN_MS ||
+	    a->skew_ms < -RDV_CLIENT_SKEW_WARN_MS;
+	return 0;
+}
+
+int
+rdv_client_reach_build(const struct rdv_client_id *id, uint8_t transport,
+    uint16_t port, uint64_t now_ms, struct rdv_reach *r, uint8_t *buf,
+    size_t len)
+{
+	struct rdv_msg m;
+	int n;
+
+	if ((transport != RDV_TCP && transport != RDV_UDP) || port == 0 ||
+	    request_init(&m, RDV_REACH, id, now_ms) == -1 ||
+	    crypto_random(m.nonce, sizeof(m.nonce)) == -1)
+		return -1;
+	m.reach_transport = transport;
+	m.reach_port = port;
+	m.has |= RDV_HAS_NONCE | RDV_HAS_REACH_TARGET;
+	if ((n = rdv_build(buf, len, &m, id->server_key)) == -1)
+		return -1;
+	memset(r, 0, sizeof(*r));
+	memcpy(r->tid, m.tid, sizeof(r->tid));
+	memcpy(r->nonce, m.nonce, sizeof(r->nonce));
+	r->transport = transport;
+	r->port = port;
+	return n;
+}
+
+int
+rdv_client_reach_check(const struct rdv_client_id *id,
+    const struct rdv_reach *r, const uint8_t *buf, size_t len,
+    uint64_t now_ms, struct rdv_client_answer *a, const char **why)
+{
+	const uint8_t (*tids)[STUN_TID_LEN] = &r->tid;
+
+	if (rdv_client_check(RDV_REACH, id, tids, 1, buf, len, now_ms, a,
+	    NULL, why) == -1)
+		return -1;
+	return a->ok ? 1 : 0;
+}
+
+int
+rdv_client_is_dialback(const struct rdv_reach *r, const uint8_t *buf,
+    size_t len)
+{
+	return len == RDV_NONCE_LEN &&
+	    crypto_equal(buf, r->nonce, RDV_NONCE_LEN);
+}
+
+/* ---- registering: the event loop's side ---- */
+
+enum rdv_phase {
+	RDV_IDLE,		/* the timer starts the next round */
+	RDV_RESOLVING,
+	RDV_PENDING,		/* a REGISTER is out; the timer sends again */
+};
+
+struct rdv_srv {
+	struct conf_server	 cs;
+	char			 name[300];	/* "host:port" */
+	int			 phase;		/* enum rdv_phase */
+	struct timer		 timer;
+	struct timer		 lapse;		/* at expires: the status changes */
+	struct resolve_req	*rr;
+	struct sockaddr_storage	 addr;
+	int			 have_addr;
+	/* the attempts of the REGISTER out: IDs and when each was sent */
+	uint8_t			 tids[RDV_CLIENT_TIDS][STUN_TID_LEN];
+	uint64_t		 sent_at[RDV_CLIENT_TIDS];
+	size_t			 ntid;
+	uint64_t		 first_sent;
+	uint64_t		 rto;
+	/* what is known */
+	uint64_t		 expires;	/* loop clock; 0: never registered */
+	int64_t			 rtt_ms;
+	char			 error[128];
+	struct sockaddr_storage	 srflx;
+	int			 have_srflx;
+	int			 skew_warned;
+};
+
+struct rdv_sock {
+	int			 fd;		/* -1: not open */
+	struct loop_fd		 lfd;
+};
+
+static struct {
+	struct rdv_client_id	 id;
+	int			 have_id;
+	char			 ifname[IF_NAMESIZE + 1];	/* "" default route's */
+	struct rdv_srv		 srv[CONF_MAX_SERVERS];
+	size_t			 nsrv;
+	struct rdv_sock		 sock[2];	/* IPv4, IPv6 */
+	int			 running;
+	uint64_t		 dropped;	/* datagrams that were no answer */
+} rc = { .sock = { { .fd = -1 }, { .fd = -1 } } };
+
+static void	srv_round(struct rdv_srv *);
+
+static struct rdv_sock *
+sock_for(int family)
+{
+	return &rc.sock[family == AF_INET6 ? 1 : 0];
+}
+
+static void
+status_push(void)
+{
+	struct status_rdv st[CONF_MAX_SERVERS];
+	size_t i;
+
+	memset(st, 0, sizeof(st));
+	for (i = 0; i < rc.nsrv; i++) {
+		snprintf(st[i].server, sizeof(st[i].server), "%s",
+		    rc.srv[i].name);
+		st[i].expires = rc.srv[i].expires;
+		st[i].rtt_ms = rc.srv[i].rtt_ms;
+		snprintf(st[i].error, sizeof(st[i].error), "%s",
+		    rc.srv[i].error);
+	}
+	status_rdv_update(st, rc.running ? rc.nsrv : 0);
+}
+
+/* Registered now? Says so once when a registration lapses. */
+static int
+srv_registered(struct rdv_srv *s)
+{
+	if (s->expires == 0)
+		return 0;
+	if (s->expires > loop_now())
+		return 1;
+	log_warnx("rendezvous %s: registration lapsed%s%s", s->name,
+	    s->error[0] != '\0' ? ": " : "", s->error);
+	s->expires = 0;
+	return 0;
+}
+
+static void
+srv_error(struct rdv_srv *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+srv_error(struct rdv_srv *s, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[sizeof(s->error)];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (strcmp(msg, s->error) != 0)
+		log_info("rendezvous %s: %s", s->name, msg);
+	memcpy(s->error, msg, sizeof(s->error));
+}
+
+/* The round is over: the next in RDV_CLIENT_INTERVAL_MS. */
+static void
+srv_idle(struct rdv_srv *s)
+{
+	s->phase = RDV_IDLE;
+	(void)srv_registered(s);
+	timer_set(&s->timer, loop_jitter(RDV_CLIENT_INTERVAL_MS, 4));
+	status_push();
+}
+
+/* A host candidate: the interface's address of family at the port of our socket of that family. */
+static int
+host_candidate(const char *ifname, int family, struct rdv_cand *c)
+{
+	const struct rdv_sock *k = sock_for(family);
+	struct sockaddr_storage local;
+	socklen_t sl = sizeof(local);
+	struct sockaddr_in *sin = (struct sockaddr_in *)&local;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&local;
+
+	if (k->fd == -1 || getsockname(k->fd, (struct sockaddr *)&local,
+	    &sl) == -1 || local.ss_family != family)
+		return 0;
+	if (family == AF_INET ? osdep_if_addr(ifname, &sin->sin_addr) == -1 :
+	    osdep_if_addr6(ifname, &sin6->sin6_addr) == -1)
+		return 0;
+	if (family == AF_INET6)
+		sin6->sin6_scope_id = 0;
+	memset(c, 0, sizeof(*c));
+	c->kind = RDV_CAND_HOST;
+	c->transport = RDV_UDP;
+	c->addr = local;
+	return 1;
+}
+
+/* The host candidates (the interface toward the gateway) and this server's srflx. */
+static int
+srv_candidates(const struct rdv_srv *s, struct rdv_cand *c)
+{
+	char ifname[IF_NAMESIZE + 1];
+	struct in_addr gw;
+	int n = 0;
+
+	snprintf(ifname, sizeof(ifname), "%s", rc.ifname);
+	if (ifname[0] == '\0' && osdep_default_gateway(NULL, &gw,
+	    ifname) == -1)
+		ifname[0] = '\0';
+	if (ifname[0] != '\0') {
+		n += host_candidate(ifname, AF_INET, &c[n]);
+		n += host_candidate(ifname, AF_INET6, &c[n]);
+	}
+	if (s->have_srflx) {
+		memset(&c[n], 0, sizeof(c[n]));
+		c[n].kind = RDV_CAND_SRFLX;
+		c[n].transport = RDV_UDP;
+		c[n].addr = s->srflx;
+		n++;
+	}
+	return n;
+}
+
+static void	sock_read(struct loop_fd *, int);
+
+/* The socket of the server's family, opened when first needed. */
+static int
+sock_open(int family)
+{
+	struct rdv_sock *k = sock_for(family);
+	struct sockaddr_storage any;
+	int fd;
+
+	if (k->fd != -1)
+		return k->fd;
+	if ((fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1)
+		return -1;
+	memset(&any, 0, sizeof(any));
+	any.ss_family = (sa_family_t)family;
+	if (family == AF_INET6) {
+		int on = 1;
+
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
+		    sizeof(on));
+	}
+	/* a port now, for the host candidates */
+	if (bind(fd, (struct sockaddr *)&any, family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) == -1) {
+		close(fd);
+		return -1;
+	}
+	k->fd = fd;
+	loop_fd_add(&k->lfd, fd, LOOP_READ, sock_read);
+	return fd;
+}
+
+static void
+sock_close(struct rdv_sock *k)
+{
+	if (k->fd == -1)
+		return;
+	loop_fd_del(&k->lfd);
+	close(k->fd);
+	k->fd = -1;
+}
+
+/* One attempt of the REGISTER: a new ID and TIMESTAMP, sent; the timer waits for the answer. */
+static void
+srv_send(struct rdv_srv *s)
+{
+	uint8_t buf[STUN_MAX_MSG];
+	struct rdv_cand cand[RDV_CAND_MAX];
+	uint64_t now = loop_now(), left;
+	size_t slot = s->ntid % RDV_CLIENT_TIDS;
+	int fd, n, ncand;
+	socklen_t sl = s->addr.ss_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+
+	if ((fd = sock_open(s->addr.ss_family)) == -1) {
+		srv_error(s, "no socket: %s", strerror(errno));
+		srv_idle(s);
+		return;
+	}
+	ncand = srv_candidates(s, cand);
+	if ((n = rdv_client_register_build(&rc.id, cand, ncand,
+	    RDV_CLIENT_LIFETIME, rdv_client_wall_ms(), s->tids[slot], buf,
+	    sizeof(buf))) == -1) {
+		srv_error(s, "cannot build a REGISTER");
+		srv_idle(s);
+		return;
+	}
+	s->sent_at[slot] = now;
+	s->ntid++;
+	if (sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&s->addr,
+	    sl) == -1)
+		log_debug("rendezvous %s: REGISTER not sent: %s", s->name,
+		    strerror(errno));
+	else
+		log_debug("rendezvous %s: REGISTER %s, %d candidate%s, "
+		    "attempt %zu", s->name, rc.id.node, ncand,
+		    ncand == 1 ? "" : "s", s->ntid);
+	left = s->first_sent + RDV_CLIENT_BUDGET_MS - now;
+	timer_set(&s->timer, s->rto < left ? s->rto : left);
+	s->rto *= 2;
+}
+
+static void
+srv_resolved(struct resolve_req *rr, const struct sockaddr_storage *addrs,
+    size_t n, const char *err, void *arg)
+{
+	struct rdv_srv *s = arg;
+	size_t i;
+
+	(void)rr;
+	s->rr = NULL;
+	if (n == 0) {
+		srv_error(s, "cannot resolve: %s", err);
+		srv_idle(s);
+		return;
+	}
+	/* IPv4 first: it is what the NAT in front of us translates */
+	for (i = 0; i < n && addrs[i].ss_family != AF_INET; i++)
+		;
+	s->addr = addrs[i < n ? i : 0];
+	s->have_addr = 1;
+	srv_round(s);
+}
+
+/* A REGISTER round: resolve if needed, then the first attempt. */
+static void
+srv_round(struct rdv_srv *s)
+{
+	if (!s->have_addr) {
+		s->phase = RDV_RESOLVING;
+		if ((s->rr = resolve_start(s->cs.host, s->cs.port, AF_UNSPEC,
+		    SOCK_DGRAM, srv_resolved, s)) == NULL) {
+			srv_error(s, "cannot resolve: %s", strerror(errno));
+			srv_idle(s);
+		}
+		return;
+	}
+	s->phase = RDV_PENDING;
+	s->ntid = 0;
+	s->first_sent = loop_now();
+	s->rto = RDV_CLIENT_RTO_MS;
+	srv_send(s);
+}
+
+static void
+srv_lapse(struct timer *t)
+{
+	struct rdv_srv *s = container_of(t, struct rdv_srv, lapse);
+
+	if (!srv_registered(s))
+		status_push();
+}
+
+static void
+srv_timer(struct timer *t)
+{
+	struct rdv_srv *s = container_of(t, struct rdv_srv, timer);
+
+	if (s->phase != RDV_PENDING) {
+		srv_round(s);
+		return;
+	}
+	if (loop_now() - s->first_sent < RDV_CLIENT_BUDGET_MS) {
+		srv_send(s);
+		return;
+	}
+	srv_error(s, "no answer within %d s", RDV_CLIENT_BUDGET_MS / 1000);
+	s->have_addr = 0;	/* its address is looked up again */
+	srv_idle(s);
+}
+
+/* An answer from the server s, checked. */
+static void
+srv_answer(struct rdv_srv *s, const struct rdv_client_answer *a,
+    size_t which)
+{
+	char mapped[INET6_ADDRSTRLEN + 8];
+	uint64_t now = loop_now();
+	int was = srv_registered(s);
+
+	s->rtt_ms = (int64_t)(now - s->sent_at[which % RDV_CLIENT_TIDS]);
+	if (a->skewed && !s->skew_warned) {
+		log_warnx("rendezvous %s: the server's clock is %+.1f s from "
+		    "this host's; it drops requests more than %d s off",
+		    s->name, (double)a->skew_ms / 1000.0,
+		    RDV_SKEW_MAX_MS / 1000);
+		s->skew_warned = 1;
+	}
+	if (!a->ok) {
+		srv_error(s, "error %d %s", a->error_code, a->reason);
+		srv_idle(s);
+		return;
+	}
+	s->error[0] = '\0';
+	s->expires = now + (uint64_t)a->lifetime * 1000;
+	timer_set_at(&s->lapse, s->expires);
+	if (!s->have_srflx || !stun_addr_eq(&s->srflx, &a->mapped)) {
+		s->srflx = a->mapped;
+		s->have_srflx = 1;
+		log_info("rendezvous %s: seen as %s", s->name,
+		    stun_addr_str(&a->mapped, mapped, sizeof(mapped)));
+	}
+	if (!was)
+		log_info("rendezvous %s: registered as %s in network %s, "
+		    "lifetime %us", s->name, rc.id.node, rc.id.network,
+		    a->lifetime);
+	else
+		log_debug("rendezvous %s: registration renewed, lifetime %us, "
+		    "rtt %lld ms", s->name, a->lifetime, (long long)s->rtt_ms);
+	srv_idle(s);
+}
+
+/* Which server a datagram came from: its address and port, a REGISTER out. */
+static struct rdv_srv *
+srv_from(const struct sockaddr_storage *from)
+{
+	size_t i;
+
+	for (i = 0; i < rc.nsrv; i++)
+		if (rc.srv[i].have_addr && rc.srv[i].phase == RDV_PENDING &&
+		    stun_addr_eq(&rc.srv[i].addr, from))
+			return &rc.srv[i];
+	return NULL;
+}
+
+static void
+dropped(const struct sockaddr_storage *from, const char *why)
+{
+	char a[INET6_ADDRSTRLEN + 8];
+
+	rc.dropped++;
+	log_debug("rendezvous: a datagram from %s dropped: %s (%llu so far)",
+	    stun_addr_str(from, a, sizeof(a)), why,
+	    (unsigned long long)rc.dropped);
+}
+
+static void
+sock_read(struct loop_fd *lfd, int revents)
+{
+	struct rdv_sock *k = container_of(lfd, struct rdv_sock, lfd);
+	uint8_t buf[STUN_MAX_MSG + 1];
+	struct sockaddr_storage from;
+	struct rdv_client_answer a;
+	struct rdv_srv *s;
+	const char *why;
+	socklen_t fl;
+	ssize_t n;
+	size_t which, ntid;
+	int i;
+
+	(void)revents;
+	for (i = 0; i < 16; i++) {
+		fl = sizeof(from);
+		memset(&from, 0, sizeof(from));
+		n = recvfrom(k->fd, buf, sizeof(buf), 0,
+		    (struct sockaddr *)&from, &fl);
+		if (n == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR)
+				log_debug("rendezvous: recvfrom: %s",
+				    strerror(errno));
+			return;
+		}
+		if ((s = srv_from(&from)) == NULL) {
+			dropped(&from, "not from a server with a REGISTER out");
+			continue;
+		}
+		ntid = s->ntid < RDV_CLIENT_TIDS ? s->ntid : RDV_CLIENT_TIDS;
+		if (rdv_client_check(RDV_REGISTER, &rc.id,
+		    (const uint8_t (*)[STUN_TID_LEN])s->tids, ntid, buf,
+		    (size_t)n, rdv_client_wall_ms(), &a, &which, &why) == -1) {
+			dropped(&from, why);
+			continue;
+		}
+		timer_stop(&s->timer);
+		srv_answer(s, &a, which);
+	}
+}
+
+static void
+srv_reset(struct rdv_srv *s)
+{
+	if (s->rr != NULL)
+		resolve_cancel(s->rr);
+	s->rr = NULL;
+	timer_stop(&s->timer);
+	timer_stop(&s->lapse);
+	s->phase = RDV_IDLE;
+}
+
+void
+rdv_client_stop(void)
+{
+	size_t i;
+
+	for (i = 0; i < rc.nsrv; i++)
+		srv_reset(&rc.srv[i]);
+	sock_close(&rc.sock[0]);
+	sock_close(&rc.sock[1]);
+	if (rc.running)
+		status_rdv_update(NULL, 0);
+	rc.running = 0;
+}
+
+void
+rdv_client_start(void)
+{
+	size_t i;
+
+	if (rc.running || rc.nsrv == 0 || !rc.have_id)
+		return;
+	rc.running = 1;
+	for (i = 0; i < rc.nsrv; i++) {
+		struct rdv_srv *s = &rc.srv[i];
+
+		timer_init(&s->timer, srv_timer);
+		timer_init(&s->lapse, srv_lapse);
+		s->phase = RDV_IDLE;
+		s->have_addr = 0;
+		s->expires = 0;
+		s->rtt_ms = -1;
+		s->error[0] = '\0';
+		s->have_srflx = 0;
+		s->skew_warned = 0;
+		srv_round(s);
+	}
+	status_push();
+}
+
+void
+rdv_client_configure(const struct config *conf)
+{
+	struct rdv_client_id id;
+	int have_id = conf->nrdv > 0 && conf->have_key &&
+	    conf->network != NULL && conf->node != NULL;
+	int same, was = rc.running;
+	size_t i;
+
+	memset(&id, 0, sizeof(id));
+	if (have_id)
+		rdv_client_id_init(&id, conf->network, conf->node, conf->key);
+	same = have_id == rc.have_id && conf->nrdv == rc.nsrv &&
+	    crypto_equal(&id, &rc.id, sizeof(id)) &&
+	    strcmp(conf->interface != NULL ? conf->interface : "",
+	    rc.ifname) == 0;
+	for (i = 0; same && i < conf->nrdv; i++)
+		same = strcmp(conf->rdv[i].host, rc.srv[i].cs.host) == 0 &&
+		    conf->rdv[i].port == rc.srv[i].cs.port;
+	if (same) {
+		rdv_client_id_wipe(&id);
+		return;
+	}
+	rdv_client_stop();
+	rdv_client_id_wipe(&rc.id);
+	rc.id = id;
+	rdv_client_id_wipe(&id);
+	rc.have_id = have_id;
+	snprintf(rc.ifname, sizeof(rc.ifname), "%s",
+	    conf->interface != NULL ? conf->interface : "");
+	memset(rc.srv, 0, sizeof(rc.srv));
+	rc.nsrv = have_id ? conf->nrdv : 0;
+	for (i = 0; i < rc.nsrv; i++) {
+		rc.srv[i].cs = conf->rdv[i];
+		config_format_server(&conf->rdv[i], rc.srv[i].name,
+		    sizeof(rc.srv[i].name));
+	}
+	if (was) {
+		log_info("rendezvous: new settings, registering again");
+		rdv_client_start();
+	}
+}
+
+size_t
+rdv_client_count(void)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < rc.nsrv; i++)
+		n += rc.running && rc.srv[i].expires > loop_now();
+	return n;
+}

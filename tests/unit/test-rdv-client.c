@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: ISC */
+/* Unit tests of rdv-client.c's messages: REGISTER and REACH built and parsed back, their answers checked, the dial-back. */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#include "crypto.h"
+#include "rdv-client.h"
+#include "rdv-msg.h"
+#include "stun-msg.h"
+
+#define NOW	1764864000000ULL	/* the local wall clock of the tests */
+
+static uint8_t			secret[CRYPTO_KEY_LEN];	/* 00 01 .. 1f */
+static struct rdv_client_id	id;
+
+static int
+setup(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(secret); i++)
+		secret[i] = (uint8_t)i;
+	rdv_client_id_init(&id, "home", "nas.lan", secret);
+	return 0;
+}
+
+/* The server's side of an answer: method, class, tid, under key. */
+static int
+answer(uint8_t *buf, size_t len, uint16_t method, uint8_t cls,
+    const uint8_t tid[STUN_TID_LEN], const char *network,
+    uint64_t server_time, const uint8_t key[CRYPTO_KEY_LEN])
+{
+	struct rdv_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.method = method;
+	m.cls = cls;
+	memcpy(m.tid, tid, STUN_TID_LEN);
+	snprintf(m.network, sizeof(m.network), "%s", network);
+	m.server_time = server_time;
+	m.has = RDV_HAS_NETWORK | RDV_HAS_SERVER_TIME;
+	if (cls == STUN_ERROR) {
+		m.error_code = 403;
+		snprintf(m.error_reason, sizeof(m.error_reason), "not yours");
+		m.has |= RDV_HAS_ERROR;
+	} else if (method == RDV_REGISTER) {
+		m.lifetime = 75;
+		m.mapped = tu_sa("203.0.113.2", 45123);
+		m.has |= RDV_HAS_LIFETIME | RDV_HAS_MAPPED;
+	}
+	return rdv_build(buf, len, &m, key);
+}
+
+/* Is buf the answer to one of the first ntid REGISTERs of tids? */
+static int
+reg_check(uint8_t tids[][STUN_TID_LEN], size_t ntid, const uint8_t *buf,
+    size_t len, struct rdv_client_answer *a, const char **why)
+{
+	return rdv_client_check(RDV_REGISTER, &id,
+	    (const uint8_t (*)[STUN_TID_LEN])tids, ntid, buf, len, NOW, a,
+	    NULL, why);
+}
+
+static void
+test_id(void **state)
+{
+	uint8_t sk[CRYPTO_KEY_LEN];
+
+	(void)state;
+	crypto_server_key(secret, sk);
+	assert_memory_equal(id.server_key, sk, sizeof(sk));
+	/* the secret itself is not kept */
+	assert_memory_not_equal(id.server_key, secret, sizeof(secret));
+	assert_string_equal(id.network, "home");
+	assert_string_equal(id.node, "nas.lan");
+}
+
+static void
+test_register_build(void **state)
+{
+	struct rdv_cand cand[2];
+	uint8_t buf[STUN_MAX_MSG], tid[STUN_TID_LEN], tid2[STUN_TID_LEN];
+	struct rdv_msg m;
+	const char *err = NULL;
+	int n;
+
+	(void)state;
+	memset(cand, 0, sizeof(cand));
+	cand[0].kind = RDV_CAND_HOST;
+	cand[0].transport = RDV_UDP;
+	cand[0].addr = tu_sa("192.168.77.10", 40001);
+	cand[1].kind = RDV_CAND_SRFLX;
+	cand[1].transport = RDV_UDP;
+	cand[1].addr = tu_sa("203.0.113.2", 40001);
+	n = rdv_client_register_build(&id, cand, 2, 75, NOW, tid, buf,
+	    sizeof(buf));
+	assert_true(n > 20);
+	assert_int_equal(rdv_parse(buf, (size_t)n, &m, &err), 0);
+	assert_int_equal(m.method, RDV_REGISTER);
+	assert_int_equal(m.cls, STUN_REQUEST);
+	assert_memory_equal(m.tid, tid, STUN_TID_LEN);
+	assert_string_equal(m.network, "home");
+	assert_string_equal(m.node, "nas.lan");
+	assert_true(m.timestamp == NOW);
+	assert_true(m.has & RDV_HAS_LIFETIME);
+	assert_int_equal(m.lifetime, 75);
+	assert_int_equal(m.ncand, 2);
+	assert_int_equal(m.cand[0].kind, RDV_CAND_HOST);
+	tu_assert_sa(&m.cand[0].addr, "192.168.77.10:40001");
+	assert_int_equal(m.cand[1].kind, RDV_CAND_SRFLX);
+	tu_assert_sa(&m.cand[1].addr, "203.0.113.2:40001");
+	/* under the server key, which the server has; not under the secret */
+	assert_int_equal(rdv_verify(buf, (size_t)n, &m, id.server_key), 1);
+	assert_int_equal(rdv_verify(buf, (size_t)n, &m, secret), 0);
+	/* the key is nowhere in the message */
+	assert_null(memmem(buf, (size_t)n, secret, 8));
+	assert_null(memmem(buf, (size_t)n, id.server_key, 8));
+	/* a new transaction ID each time */
+	assert_true(rdv_client_register_build(&id, NULL, 0, 0, NOW, tid2, buf,
+	    sizeof(buf)) > 0);
+	assert_memory_not_equal(tid, tid2, STUN_TID_LEN);
+}
+
+static void
+test_register_build_refused(void **state)
+{
+	struct rdv_cand cand;
+	uint8_t buf[STUN_MAX_MSG], tid[STUN_TID_LEN];
+
+	(void)state;
+	memset(&cand, 0, sizeof(cand));
+	cand.kind = RDV_CAND_HOST;
+	cand.transport = RDV_UDP;
+	cand.addr = tu_sa("192.168.77.10", 0);	/* no port */
+	assert_int_equal(rdv_client_register_build(&id, &cand, 1, 75, NOW, tid,
+	    buf, sizeof(buf)), -1);
+	assert_int_equal(rdv_client_register_build(&id, &cand, 17, 75, NOW,
+	    tid, buf, sizeof(buf)), -1);
+	assert_int_equal(rdv_client_register_build(&id, NULL, 0, 75, NOW, tid,
+	    buf, 40), -1);	/* too small */
+}
+
+/* A REGISTER out (three attempts), and its tids. */
+static void
+three_attempts(uint8_t tids[3][STUN_TID_LEN])
+{
+	uint8_t buf[STUN_MAX_MSG];
+	int i;
+
+	for (i = 0; i < 3; i++)
+		assert_true(rdv_client_register_build(&id, NULL, 0, 75, NOW,
+		    tids[i], buf, sizeof(buf)) > 0);
+}
+
+static void
+test_register_answer(void **state)
+{
+	uint8_t tids[3][STUN_TID_LEN], buf[STUN_MAX_MSG];
+	struct rdv_client_answer a;
+	const char *why = NULL;
+	size_t which = 99;
+	int n;
+
+	(void)state;
+	three_attempts(tids);
+	/* the answer to the second attempt, the server 2 s ahead */
+	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, tids[1],
+	    "home", NOW + 2000, id.server_key);
+	assert_true(n > 0);
+	assert_int_equal(rdv_client_check(RDV_REGISTER, &id,
+	    (const uint8_t (*)[STUN_TID_LEN])tids, 3, buf, (size_t)n, NOW,
+	    &a, &which, &why), 0);
+	assert_int_equal(which, 1);
+	assert_int_equal(a.ok, 1);
+	assert_int_equal(a.lifetime, 75);
+	tu_assert_sa(&a.mapped, "203.0.113.2:45123");
+	assert_true(a.skew_ms == 2000);
+	assert_int_equal(a.skewed, 0);
+}
+
+static void
+test_register_answer_wrong_mac(void **state)
+{
+	uint8_t tids[3][STUN_TID_LEN], buf[STUN_MAX_MSG], other[CRYPTO_KEY_LEN];
+	struct rdv_client_answer a;
+	const char *why = NULL;
+	int n;
+
+	(void)state;
+	three_attempts(tids);
+	memset(other, 0x5a, sizeof(other));
+	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, tids[0],
+	    "home", NOW, other);
+	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), -1);
+	assert_string_equal(why, "bad MAC");
+	/* under the secret rather than the server key: no better */
+	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, tids[0],
+	    "home", NOW, secret);
+	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), -1);
+	assert_string_equal(why, "bad MAC");
+	assert_int_equal(a.ok, 0);
+}
+
+static void
+test_register_answer_wrong_tid(void **state)
+{
+	uint8_t tids[3][STUN_TID_LEN], buf[STUN_MAX_MSG];
+	uint8_t stranger[STUN_TID_LEN];
+	struct rdv_client_answer a;
+	const char *why = NULL;
+	int n;
+
+	(void)state;
+	three_attempts(tids);
+	memcpy(stranger, tids[2], sizeof(stranger));
+	stranger[11] ^= 1;
+	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, stranger,
+	    "home", NOW, id.server_key);
+	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), -1);
+	assert_string_equal(why, "no request of ours has its transaction ID");
+	/* the third attempt's ID, counted out of the list: not ours either */
+	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, tids[2],
+	    "home", NOW, id.server_key);
+	assert_int_equal(reg_check(tids, 2, buf, (size_t)n, &a, &why), -1);
+	assert_int_equal(reg_check(tids, 0, buf, (size_t)n, &a, &why), -1);
+}
+
+static void
+test_register_answer_stale_server_time(void **state)
+{
+	uint8_t tids[3][STUN_TID_LEN], buf[STUN_MAX_MSG];
+	struct rdv_client_answer a;
+	const char *why = NULL;
+	int n;
+
+	(void)state;
+	three_attempts(tids);
+	/* 40 s behind: still the answer (its ID and MAC make it so), flagged */
+	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, tids[0],
+	    "home", NOW - 40000, id.server_key);
+	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), 0);
+	assert_int_equal(a.ok, 1);
+	assert_true(a.skew_ms == -40000);
+	assert_int_equal(a.skewed, 1);
+	/* 10.001 s ahead: flagged; 10 s exactly: not */
+	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, tids[0],
+	    "home", NOW + 10001, id.server_key);
+	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), 0);
+	assert_int_equal(a.skewed, 1);
+	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, tids[0],
+	    "home", NOW + 10000, id.server_key);
+	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), 0);
+	assert_int_equal(a.skewed, 0);
+}
+
+static void
+test_register_answer_others(void **state)
+{
+	uint8_t tids[3][STUN_TID_LEN], buf[STUN_MAX_MSG];
+	struct rdv_client_answer a;
+	const char *why = NULL;
+	int n;
+
+	(void)state;
+	three_attempts(tids);
+	/* an error answer: taken, with its code and reason */
+	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_ERROR, tids[0],
+	    "home", NOW, id.server_key);
+	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), 0);
+	assert_int_equal(a.ok, 0);
+	assert_int_equal(a.error_code, 403);
+	assert_string_equal(a.reason, "not yours");
+	/* a REACH answer with a REGISTER's ID */
+	n = answer(buf, sizeof(buf), RDV_REACH, STUN_SUCCESS, tids[0],
+	    "home", NOW, id.server_key);
+	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), -1);
+	assert_string_equal(why, "an answer of another method");
+	/* another network's answer, even under our key */
+	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, tids[0],
+	    "other", NOW, id.server_key);
+	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), -1);
+	assert_string_equal(why, "an answer for another network");
+	/* our own request sent back */
+	n = rdv_client_register_build(&id, NULL, 0, 75, NOW, tids[0], buf,
+	    sizeof(buf));
+	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), -1);
+	assert_string_equal(why, "not an answer");
+	/* one byte flipped anywhere: dropped */
+	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, tids[0],
+	    "home", NOW, id.server_key);
+	for (int i = 0; i < n; i++) {
+		buf[i] ^= 0x01;
+		assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), -1);
+		buf[i] ^= 0x01;
+	}
+	/* truncated, garbage, empty */
+	assert_int_equal(reg_check(tids, 3, buf, (size_t)n - 8, &a, &why), -1);
+	assert_int_equal(reg_check(tids, 3, buf, 0, &a, &why), -1);
+}
+
+static void
+test_reach_build(void **state)
+{
+	uint8_t buf[STUN_MAX_MSG];
+	struct rdv_reach r, r2;
+	struct rdv_msg m;
+	const char *err = NULL;
+	int n;
+
+	(void)state;
+	n = rdv_client_reach_build(&id, RDV_TCP, 40123, NOW, &r, buf,
+	    sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(rdv_parse(buf, (size_t)n, &m, &err), 0);
+	assert_int_equal(m.method, RDV_REACH);
+	assert_int_equal(m.cls, STUN_REQUEST);
+	assert_memory_equal(m.tid, r.tid, STUN_TID_LEN);
+	assert_string_equal(m.node, "nas.lan");
+	assert_true(m.timestamp == NOW);
+	assert_true(m.has & RDV_HAS_NONCE);
+	assert_memory_equal(m.nonce, r.nonce, RDV_NONCE_LEN);
+	assert_int_equal(m.reach_transport, RDV_TCP);
+	assert_int_equal(m.reach_port, 40123);
+	assert_int_equal(r.transport, RDV_TCP);
+	assert_int_equal(r.port, 40123);
+	assert_int_equal(rdv_verify(buf, (size_t)n, &m, id.server_key), 1);
+	/* a new nonce and ID each time */
+	assert_true(rdv_client_reach_build(&id, RDV_UDP, 40123, NOW, &r2, buf,
+	    sizeof(buf)) > 0);
+	assert_memory_not_equal(r.nonce, r2.nonce, RDV_NONCE_LEN);
+	assert_memory_not_equal(r.tid, r2.tid, STUN_TID_LEN);
+	/* no transport, no port, no room */
+	assert_int_equal(rdv_client_reach_build(&id, 1, 40123, NOW, &r2, buf,
+	    sizeof(buf)), -1);
+	assert_int_equal(rdv_client_reach_build(&id, RDV_UDP, 0, NOW, &r2, buf,
+	    sizeof(buf)), -1);
+	assert_int_equal(rdv_client_reach_build(&id, RDV_UDP, 1, NOW, &r2, buf,
+	    60), -1);
+}
+
+static void
+test_reach_check(void **state)
+{
+	uint8_t buf[STUN_MAX_MSG], other[CRYPTO_KEY_LEN];
+	uint8_t tid[STUN_TID_LEN];
+	struct rdv_client_answer a;
+	struct rdv_reach r;
+	const char *why = NULL;
+	int n;
+
+	(void)state;
+	assert_true(rdv_client_reach_build(&id, RDV_UDP, 40123, NOW, &r, buf,
+	    sizeof(buf)) > 0);
+	/* reached */
+	n = answer(buf, sizeof(buf), RDV_REACH, STUN_SUCCESS, r.tid, "home",
+	    NOW + 50, id.server_key);
+	assert_int_equal(rdv_client_reach_check(&id, &r, buf, (size_t)n, NOW,
+	    &a, &why), 1);
+	assert_true(a.skew_ms == 50);
+	/* not reached: the code and the reason */
+	n = answer(buf, sizeof(buf), RDV_REACH, STUN_ERROR, r.tid, "home",
+	    NOW, id.server_key);
+	assert_int_equal(rdv_client_reach_check(&id, &r, buf, (size_t)n, NOW,
+	    &a, &why), 0);
+	assert_int_equal(a.error_code, 403);
+	assert_string_equal(a.reason, "not yours");
+	/* not its answer: another ID, a wrong MAC, a REGISTER answer */
+	memcpy(tid, r.tid, sizeof(tid));
+	tid[0] ^= 0x80;
+	n = answer(buf, sizeof(buf), RDV_REACH, STUN_SUCCESS, tid, "home",
+	    NOW, id.server_key);
+	assert_int_equal(rdv_client_reach_check(&id, &r, buf, (size_t)n, NOW,
+	    &a, &why), -1);
+	assert_string_equal(why, "no request of ours has its transaction ID");
+	memset(other, 0xa5, sizeof(other));
+	n = answer(buf, sizeof(buf), RDV_REACH, STUN_SUCCESS, r.tid, "home",
+	    NOW, other);
+	assert_int_equal(rdv_client_reach_check(&id, &r, buf, (size_t)n, NOW,
+	    &a, &why), -1);
+	assert_string_equal(why, "bad MAC");
+	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, r.tid,
+	    "home", NOW, id.server_key);
+	assert_int_equal(rdv_client_reach_check(&id, &r, buf, (size_t)n, NOW,
+	    &a, &why), -1);
+	assert_string_equal(why, "an answer of another method");
+}
+
+static void
+test_dialback(void **state)
+{
+	uint8_t buf[STUN_MAX_MSG], d[RDV_NONCE_LEN + 1];
+	struct rdv_reach r;
+
+	(void)state;
+	assert_true(rdv_client_reach_build(&id, RDV_UDP, 40123, NOW, &r, buf,
+	    sizeof(buf)) > 0);
+	memcpy(d, r.nonce, RDV_NONCE_LEN);
+	d[RDV_NONCE_LEN] = 0;
+	assert_int_equal(rdv_client_is_dialback(&r, d, RDV_NONCE_LEN), 1);
+	assert_int_equal(rdv_client_is_dialback(&r, d, RDV_NONCE_LEN - 1), 0);
+	assert_int_equal(rdv_client_is_dialback(&r, d, RDV_NONCE_LEN + 1), 0);
+	assert_int_equal(rdv_client_is_dialback(&r, d, 0), 0);
+	d[RDV_NONCE_LEN - 1] ^= 1;
+	assert_int_equal(rdv_client_is_dialback(&r, d, RDV_NONCE_LEN), 0);
+}
+
+static void
+test_wall_clock(void **state)
+{
+	(void)state;
+	/* after 2025-01-01 and in milliseconds */
+	assert_true(rdv_client_wall_ms() > 1735689600000ULL);
+	assert_true(rdv_client_wall_ms() < 1735689600000ULL * 10);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_id, setup),
+		cmocka_unit_test_setup(test_register_build, setup),
+		cmocka_unit_test_setup(test_register_build_refused, setup),
+		cmocka_unit_test_setup(test_register_answer, setup),
+		cmocka_unit_test_setup(test_register_answer_wrong_mac, setup),
+		cmocka_unit_test_setup(test_register_answer_wrong_tid, setup),
+		cmocka_unit_test_setup(test_register_answer_stale_server_time,
+		    setup),
+		cmocka_unit_test_setup(test_register_answer_others, setup),
+		cmocka_unit_test_setup(test_reach_build, setup),
+		cmocka_unit_test_setup(test_reach_check, setup),
+		cmocka_unit_test_setup(test_dialback, setup),
+		cmocka_unit_test(test_wall_clock),
+	};
+
+	return TU_RUN("rdv-client", tests);
+}
