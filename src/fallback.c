@@ -681,20 +681,20 @@ fb_resolved(struct resolve_req *rr, const struct sockaddr_storage *addrs,
 		fb_open_all();
 }
 
+/*
+ * The configuration (SIGHUP too): bindings already kept stay as they are
+ * (their public endpoints with them) when the UDP ports and the servers
+ * are the same; else they are closed, and fallback_start() makes the new
+ * ones.
+ */
 void
 fallback_configure(const struct config *conf)
 {
 	const struct conf_map *c;
-	size_t i, n = 0;
-	uint16_t p;
+	size_t i, n = 0, nsrv, nports = 0;
+	uint16_t p, *ports = NULL;
 
-	fallback_stop();
-	fb.nsrv = conf->nstun < CONF_MAX_SERVERS ? conf->nstun :
-	    CONF_MAX_SERVERS;
-	memcpy(fb.srv, conf->stun, fb.nsrv * sizeof(fb.srv[0]));
-	free(fb.ports);
-	fb.ports = NULL;
-	fb.nports = 0;
+	nsrv = conf->nstun < CONF_MAX_SERVERS ? conf->nstun : CONF_MAX_SERVERS;
 	for (i = 0; i < conf->nmaps; i++)
 		if (conf->maps[i].proto == CONF_UDP)
 			n += (size_t)(conf->maps[i].int_last -
@@ -707,21 +707,34 @@ fallback_configure(const struct config *conf)
 		fb.warned_max = 1;
 		n = FALLBACK_MAX;
 	}
-	if (n == 0 || (fb.ports = calloc(n, 2 * sizeof(uint16_t))) == NULL)
-		return;
-	for (i = 0; i < conf->nmaps && fb.nports < n; i++) {
+	if (n > 0 && (ports = calloc(n, 2 * sizeof(uint16_t))) == NULL)
+		n = 0;
+	for (i = 0; i < conf->nmaps && nports < n; i++) {
 		c = &conf->maps[i];
 		if (c->proto != CONF_UDP)
 			continue;
-		for (p = c->int_first; fb.nports < n; p++) {
-			fb.ports[2 * fb.nports] = p;
-			fb.ports[2 * fb.nports + 1] = (uint16_t)(c->ext_first +
+		for (p = c->int_first; nports < n; p++) {
+			ports[2 * nports] = p;
+			ports[2 * nports + 1] = (uint16_t)(c->ext_first +
 			    (p - c->int_first));
-			fb.nports++;
+			nports++;
 			if (p == c->int_last)
 				break;
 		}
 	}
+	if (nsrv == fb.nsrv && nports == fb.nports &&
+	    memcmp(conf->stun, fb.srv, nsrv * sizeof(fb.srv[0])) == 0 &&
+	    (nports == 0 || memcmp(ports, fb.ports, nports * 2 *
+	    sizeof(uint16_t)) == 0)) {
+		free(ports);
+		return;
+	}
+	fallback_stop();
+	fb.nsrv = nsrv;
+	memcpy(fb.srv, conf->stun, nsrv * sizeof(fb.srv[0]));
+	free(fb.ports);
+	fb.ports = ports;
+	fb.nports = nports;
 }
 
 void

@@ -623,8 +623,7 @@ reload(const char *why)
 	mapping_reconfigure(&conf);
 	fallback_configure(&conf);
 	rdv_client_configure(&conf);
-	if (!status_gateway()->found)
-		fallback_start();
+	on_gateway(status_gateway());	/* the bindings again, if wanted */
 	config_free(&running);
 	running = conf;
 out:

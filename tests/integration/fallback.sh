@@ -213,6 +213,32 @@ if [ -n "$port" ] && out=$(lab_reach_udp "$LAB_PUBLIC_IP" "$port"); then
 else
 	tap_fail "double NAT: a WAN host reaches the service through $LAB_PUBLIC_IP:${port:-?}"
 fi
+# SIGHUP, the same ports and servers: the binding stays as it is
+kill -HUP "$NM_PID"
+nm_wait_log 10 "SIGHUP: configuration reloaded" || tap_fail "double NAT: SIGHUP reloads"
+# the reload ran whole before natmapd reads this request: what it did shows
+ctl_line=$("$NATMAPCTL" -s "$NM_CTL" status 2>&1 | grep '^5000/udp')
+case $ctl_line in
+*" stun "*" verified $LAB_PUBLIC_IP:$port "*) kept=1 ;;
+*) kept=0 ;;
+esac
+if [ "$kept" = 1 ] &&
+    [ "$(grep -c 'udp 5000: keeping a binding from local port' "$NM_LOG")" = 1 ]; then
+	tap_ok "double NAT: after SIGHUP the same binding, still verified at port $port"
+else
+	tap_fail "double NAT: after SIGHUP the same binding ($ctl_line)"; nm_diag
+fi
+# another UDP port: the bindings are made again, beside the gateway
+printf 'map 5001/udp\n' >"$NM_CONF"
+kill -HUP "$NM_PID"
+two() { [ "$(grep -c 'keeping a binding from local port' "$NM_LOG")" -ge 3 ]; }
+if lab_wait 10 two && lab_wait 15 state_is verified &&
+    [ "$(row external_address)" = "$LAB_PUBLIC_IP" ]; then
+	tap_ok "double NAT: after a SIGHUP with another port, 5000/udp kept and verified again"
+else
+	tap_fail "double NAT: after a SIGHUP with another port, 5000/udp verified again (state '$(row state)')"; nm_diag
+fi
+: >"$NM_CONF"
 nm_stop_check "double NAT: SIGTERM" 5000
 unset LAB_UPSTREAM
 tap_done
