@@ -85,6 +85,13 @@ struct drv_result {
 	int		has_epoch;	/* the answer carried the server's epoch time */
 	uint32_t	epoch;
 	char		detail[160];	/* why, for the log */
+	/*
+	 * Requests sent for this answer (0: the driver does not say).  The
+	 * pacing takes the answer's time as a round trip only after one
+	 * (Karn's rule: an answer to a retransmitted request may answer any
+	 * of its copies).
+	 */
+	unsigned int	sends;
 	/* list: the entry at the index asked for; end when there is none */
 	struct drv_entry entry;
 	int		end;

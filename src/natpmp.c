@@ -157,12 +157,14 @@ natpmp_end(struct natpmp_call *c, int status, uint16_t ext, uint32_t life,
 {
 	struct drv_result res;
 	struct drv_op *op = c->op;
+	unsigned int sends = c->sends;
 	va_list ap;
 
 	free(c);
 	if (op == NULL)
 		return;
 	memset(&res, 0, sizeof(res));
+	res.sends = sends;
 	res.status = status;
 	res.ext_port = ext;
 	res.lease = life;

@@ -352,7 +352,9 @@ pace_answer(struct drv_op *dop, const struct drv_result *res)
 
 	p->sent--;
 	if (res->status != DRV_ERR_GATEWAY) {
-		pace_rtt(p, rtt, now);
+		/* Karn: the time to an answer of a copy is no round trip. */
+		if (res->sends <= 1)
+			pace_rtt(p, rtt, now);
 		p->last_answer = now;
 		if (rtt <= pace_prompt(p))
 			pace_grow(p, o);

@@ -110,6 +110,7 @@ pcp_end(struct pcp_call *c, int status, uint16_t ext, struct in_addr ea,
 	res->ext_port = ext;
 	res->ext_addr = ea;
 	res->lease = life;
+	res->sends = c->sends;
 	/* RFC 6887 11.2.1: renew at a random point in [1/2, 5/8] of the lifetime. */
 	if (life > 0)
 		res->renew_in = life / 2 + loop_random(life / 8 + 1);

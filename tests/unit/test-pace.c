@@ -121,8 +121,9 @@ op_done(struct pace_op *o, const struct drv_result *res)
 	done_count[i]++;
 }
 
+/* Request i answered, after the driver sent it sends times (0: unsaid). */
 static void
-answer(int i, int status)
+answer_after(int i, int status, unsigned int sends)
 {
 	struct drv_result r;
 	struct drv_op *op = F.req[i].op;
@@ -132,8 +133,15 @@ answer(int i, int status)
 	F.req[i].answered = 1;
 	memset(&r, 0, sizeof(r));
 	r.status = status;
+	r.sends = sends;
 	op->priv = NULL;
 	op->done(op, &r);
+}
+
+static void
+answer(int i, int status)
+{
+	answer_after(i, status, 0);
 }
 
 /* How many requests are out (sent, not answered nor cancelled). */
@@ -270,6 +278,27 @@ test_slow_gateway(void **state)
 	assert_true(F.req[NOPS - 1].m.rto_ms >= 300);
 	assert_true(F.req[NOPS - 1].m.rto_ms <= PACE_RTO_MAX_MS);
 	assert_int_equal(F.req[0].m.rto_ms, 0);
+}
+
+/*
+ * Karn's rule: an answer that came after the driver sent the request
+ * again (a lossy link) says nothing of the round trip, and does not make
+ * the drivers wait longer before they retransmit the next ones.
+ */
+static void
+test_retransmitted_answer_no_rtt(void **state)
+{
+	(void)state;
+	queue(3);
+	fake_now += 20;
+	answer_after(0, DRV_OK, 1);
+	assert_int_equal(pace_srtt(&P), 20);
+	fake_now += 3000;		/* the fourth copy got through */
+	answer_after(1, DRV_OK, 4);
+	assert_int_equal(pace_srtt(&P), 20);
+	fake_now += 3000;
+	answer_after(2, DRV_OK, 1);	/* one send, 6 s: a slow router */
+	assert_true(pace_srtt(&P) > 20);
 }
 
 /*
@@ -490,6 +519,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_slow_gateway, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_retransmitted_answer_no_rtt,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_answer_fits, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_no_answer_halves_once,
