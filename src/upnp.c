@@ -116,7 +116,6 @@ struct upnp_call {
 	int			 perm_tried;
 	int			 tries;
 	int			 http_tries;	/* sends of this step that got nothing */
-	unsigned int		 resends;	/* of all its steps */
 	struct timer		 retry;		/* a refused connection: try again soon */
 	uint64_t		 added_at;	/* when the last add went out */
 	unsigned int		 index;		/* STEP_LIST */
@@ -599,7 +598,11 @@ call_end(struct upnp_call *c, int status, const char *fmt, ...)
 
 	memset(&res, 0, sizeof(res));
 	res.status = status;
-	res.sends = 1 + c->resends;
+	/*
+	 * sends stays 0: every answer is a round trip.  Over TCP the kernel
+	 * retransmits unseen, and an answer after a request sent again means
+	 * the SOAP timeout (from the RTO) was too short: it must count.
+	 */
 	res.ext_port = c->ext_port;
 	res.lease = c->lease;
 	res.ext_addr = dev.gw.external;
@@ -913,7 +916,6 @@ call_http_done(struct http_req *h, int err, const struct http_response *r,
 		 * server) is tried again after a pause, a timeout at once.
 		 */
 		log_debug("upnp: %s; sending again", http_strerror(err));
-		c->resends++;
 		if (err == HTTP_ERR_CONNECT)
 			timer_set(&c->retry, UPNP_RETRY_PAUSE_MS);
 		else
