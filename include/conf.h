@@ -77,6 +77,9 @@ struct config {
 	char		*node;		/* NULL: the host name (config_rdv_check) */
 	int		 have_key;	/* key read by config_rdv_check() */
 	uint8_t		 key[CONF_KEY_LEN];	/* the network's secret */
+	/* The STUN-kept bindings' local ports (fallback.c); 0: the default. */
+	uint16_t	 fb_port_first;
+	uint16_t	 fb_port_last;
 };
 
 /* Which settings a partial config (the command line) sets. */
@@ -97,12 +100,15 @@ struct config {
 #define CONF_SET_NETWORK	0x4000
 #define CONF_SET_KEYFILE	0x8000
 #define CONF_SET_NODE		0x10000
+#define CONF_SET_FBPORTS	0x20000
 
 void	 config_init(struct config *);
 void	 config_free(struct config *);
 /* Parse "8080/tcp", "8080:18080/udp", "5000-5010[:6000]/udp". */
 int	 config_parse_map(const char *, struct conf_map *, char *err, size_t);
 int	 config_parse_lease(const char *, uint32_t *, char *err, size_t);
+/* fallback-ports FIRST-LAST, 1024..65535: into conf; 0, or -1 and err. */
+int	 config_parse_fbports(const char *, struct config *, char *err, size_t);
 /* Format an error message into err[errlen], if err is not NULL. */
 void	 config_seterr(char *err, size_t errlen, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));

@@ -9,7 +9,7 @@ struct config;
 
 /*
  * For each UDP port of the configuration's map statements, a socket of
- * its own on a local port from FALLBACK_PORT_FIRST..FALLBACK_PORT_LAST
+ * its own on a local port from the fallback-ports range
  * keeps a binding open on the NAT: a STUN server (the configuration's
  * stun-server statements, the first that answers) says which public
  * address and port the binding has, and RFC 5780's filtering test from
@@ -29,8 +29,9 @@ struct config;
  * reported again; a binding that changed between two of them halves the
  * interval, down to FALLBACK_KEEPALIVE_MIN_MS.
  *
- * TCP ports are not kept this way yet: proving a TCP binding reachable
- * needs a dial-back (natmapd-rendezvous's REACH).
+ * TCP ports are kept by fallback-tcp.c, which this module starts,
+ * stops and rechecks with its own.  Local ports come from the
+ * configuration's fallback-ports (FALLBACK_PORT_FIRST..LAST by default).
  */
 
 #define FALLBACK_PORT_FIRST	40000

@@ -687,6 +687,10 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 		if ((conf->key_file = strdup(tok[1])) == NULL)
 			fatal("strdup");
 		return 0;
+	} else if (strcmp(kw, "fallback-ports") == 0) {
+		if (nargs != 1)
+			goto nargs;
+		return config_parse_fbports(tok[1], conf, msg, msglen);
 	} else if (strcmp(kw, "node") == 0) {
 		if (nargs != 1)
 			goto nargs;
@@ -841,6 +845,35 @@ config_load(struct config *conf, const char *path, int must_exist, char *err,
 }
 
 int
+config_parse_fbports(const char *arg, struct config *conf, char *err,
+    size_t errlen)
+{
+	const char *s = arg;
+	unsigned long a, b;
+	char *end;
+
+	a = strtoul(s, &end, 10);
+	if (end == s || *end != '-' || !isdigit((unsigned char)s[0]))
+		goto bad;
+	s = end + 1;
+	b = strtoul(s, &end, 10);
+	if (end == s || *end != '\0' || !isdigit((unsigned char)s[0]))
+		goto bad;
+	if (a < 1024 || b > 65535 || a > b) {
+		config_seterr(err, errlen, "fallback-ports %lu-%lu: must be "
+		    "FIRST-LAST within 1024-65535, FIRST not above LAST", a, b);
+		return -1;
+	}
+	conf->fb_port_first = (uint16_t)a;
+	conf->fb_port_last = (uint16_t)b;
+	return 0;
+bad:
+	config_seterr(err, errlen, "fallback-ports \"%s\": not FIRST-LAST "
+	    "(e.g. 40000-59999)", arg);
+	return -1;
+}
+
+int
 config_merge(struct config *conf, const struct config *over, int mask,
     char *err, size_t errlen)
 {
@@ -914,6 +947,10 @@ config_merge(struct config *conf, const struct config *over, int mask,
 		if ((conf->node = strdup(over->node)) == NULL)
 			fatal("strdup");
 	}
+	if (mask & CONF_SET_FBPORTS) {
+		conf->fb_port_first = over->fb_port_first;
+		conf->fb_port_last = over->fb_port_last;
+	}
 	if (mask & CONF_SET_ECHO) {
 		for (i = 0; i < conf->necho; i++)
 			free(conf->echo[i]);
@@ -973,6 +1010,9 @@ config_print(FILE *fp, const struct config *conf)
 		fprintf(fp, "key-file %s\n", conf->key_file);
 	if (conf->node != NULL)
 		fprintf(fp, "node %s\n", conf->node);
+	if (conf->fb_port_first != 0)
+		fprintf(fp, "fallback-ports %u-%u\n", conf->fb_port_first,
+		    conf->fb_port_last);
 	if (conf->hook != NULL)
 		fprintf(fp, "hook %s\n", conf->hook);
 	for (i = 0; i < conf->nmaps; i++) {

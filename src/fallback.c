@@ -17,10 +17,11 @@
 #include "conf.h"
 #include "driver.h"
 #include "fallback.h"
+#include "fallback-rung.h"
+#include "fallback-tcp.h"
 #include "forward.h"
 #include "log.h"
 #include "loop.h"
-#include "resolve.h"
 #include "status.h"
 #include "stun-msg.h"
 #include "stun.h"
@@ -74,11 +75,9 @@ enum fb_step {
 };
 
 struct fb_binding {
-	uint16_t		 int_port;
-	uint16_t		 ext_want;	/* the status table's key */
+	struct fb_rung		 r;		/* what the status shows */
 	int			 fd;
 	uint16_t		 local_port;
-	struct in_addr		 local;		/* toward the server: the service's */
 	struct stun_sock	*ss;
 	struct forward		*fwd;
 	struct stun_txn		*txn;
@@ -86,26 +85,18 @@ struct fb_binding {
 	int			 step;		/* enum fb_step */
 	size_t			 srv;		/* the server in use */
 	size_t			 failed;	/* servers tried in a row without answer */
-	struct sockaddr_storage	 mapped;	/* AF_UNSPEC: not known */
 	struct sockaddr_storage	 other;		/* the server's OTHER-ADDRESS */
-	int			 state;		/* STATUS_VERIFIED ... or -1 */
 	unsigned int		 keepalives;	/* since the last filtering test */
 	uint64_t		 interval;	/* ms between keep-alives */
-	uint64_t		 since;
-	char			 error[128];
 };
 
 static struct {
-	struct conf_server	 srv[CONF_MAX_SERVERS];
-	size_t			 nsrv;
-	struct sockaddr_storage	 addr[CONF_MAX_SERVERS];	/* AF_UNSPEC: none */
-	struct resolve_req	*rr[CONF_MAX_SERVERS];
-	size_t			 resolving;
+	struct fb_servers	 servers;	/* the STUN servers */
 	uint16_t		*ports;		/* the UDP ports: int, ext pairs */
 	size_t			 nports;
+	uint16_t		 port_first, port_last;	/* local ports */
 	struct fb_binding	*b;
 	size_t			 nb;
-	struct timer		 retry;		/* resolve again: none had an address */
 	struct stun_sock	*probe;		/* where the lifetime test asks from */
 	struct {
 		int		 on;		/* a trial under way */
@@ -134,47 +125,15 @@ fb_report(struct fb_binding *b, int state, const char *fmt, ...)
 static void
 fb_report(struct fb_binding *b, int state, const char *fmt, ...)
 {
-	struct status_map st;
-	char error[sizeof(b->error)] = "";
+	uint64_t renew_at = 0;
 	va_list ap;
 
-	if (fmt != NULL) {
-		va_start(ap, fmt);
-		vsnprintf(error, sizeof(error), fmt, ap);
-		va_end(ap);
-	}
-	if (state != b->state)
-		b->since = loop_now();
-	if (state != b->state || strcmp(error, b->error) != 0) {
-		char ep[64];
-
-		stun_addr_str(&b->mapped, ep, sizeof(ep));
-		if (state == STATUS_VERIFIED)
-			log_info("udp %u: reachable at %s (a binding kept with "
-			    "STUN, proven by RFC 5780's filtering test)",
-			    b->int_port, ep);
-		else
-			log_info("udp %u: binding %s %s: %s", b->int_port, ep,
-			    status_state_name(state), error);
-	}
-	b->state = state;
-	snprintf(b->error, sizeof(b->error), "%s", error);
-	memset(&st, 0, sizeof(st));
-	st.proto = DRV_UDP;
-	st.int_port = b->int_port;
-	st.ext_want = b->ext_want;
-	snprintf(st.method, sizeof(st.method), "stun");
-	st.state = state;
-	st.int_addr = b->local;
-	if (b->mapped.ss_family == AF_INET) {
-		st.ext_addr = ((struct sockaddr_in *)(void *)&b->mapped)->sin_addr;
-		st.ext_port = stun_addr_port(&b->mapped);
-	}
-	st.since = b->since;
 	if (b->step == FB_KEEP && timer_armed(&b->timer))
-		st.renew_at = loop_now() + timer_remaining(&b->timer);
-	snprintf(st.error, sizeof(st.error), "%s", b->error);
-	status_fallback_update(&st);
+		renew_at = loop_now() + timer_remaining(&b->timer);
+	va_start(ap, fmt);
+	fb_rung_set(&b->r, state, renew_at, "RFC 5780's filtering test", fmt,
+	    ap);
+	va_end(ap);
 }
 
 /* ---- one binding ---- */
@@ -182,24 +141,13 @@ fb_report(struct fb_binding *b, int state, const char *fmt, ...)
 static const char *
 srv_name(size_t i, char *buf, size_t len)
 {
-	config_format_server(&fb.srv[i], buf, len);
-	return buf;
+	return fb_servers_name(&fb.servers, i, buf, len);
 }
 
-/* The next server with an address after b->srv, or -1 if none has one. */
 static int
 fb_next_server(struct fb_binding *b)
 {
-	size_t i, j;
-
-	for (i = 1; i <= fb.nsrv; i++) {
-		j = (b->srv + i) % fb.nsrv;
-		if (fb.addr[j].ss_family != AF_UNSPEC) {
-			b->srv = j;
-			return 0;
-		}
-	}
-	return -1;
+	return fb_servers_next(&fb.servers, &b->srv);
 }
 
 static void
@@ -218,7 +166,7 @@ fb_test_done(struct stun_txn *txn, const struct stun_answer *a, void *arg)
 	(void)txn;
 	b->txn = NULL;
 	b->keepalives = 0;
-	stun_addr_str(&b->mapped, ep, sizeof(ep));
+	stun_addr_str(&b->r.mapped, ep, sizeof(ep));
 	srv_name(b->srv, s, sizeof(s));
 	fb_keep(b, b->interval);
 	if (a->ok) {
@@ -252,7 +200,7 @@ static void
 fb_test(struct fb_binding *b)
 {
 	b->step = FB_TEST;
-	b->txn = stun_binding(b->ss, (struct sockaddr *)&fb.addr[b->srv],
+	b->txn = stun_binding(b->ss, (struct sockaddr *)&fb.servers.addr[b->srv],
 	    sizeof(struct sockaddr_in), STUN_CHANGE_IP | STUN_CHANGE_PORT,
 	    &fb_test_sched, fb_test_done, b);
 	if (b->txn == NULL) {
@@ -277,8 +225,8 @@ fb_query_done(struct stun_txn *txn, const struct stun_answer *a, void *arg)
 		    a->err;
 
 		/* Another server at once; all of them silent: later. */
-		if (++b->failed < fb.nsrv && fb_next_server(b) == 0) {
-			log_debug("udp %u: STUN server %s: %s", b->int_port, s,
+		if (++b->failed < fb.servers.nsrv && fb_next_server(b) == 0) {
+			log_debug("udp %u: STUN server %s: %s", b->r.int_port, s,
 			    why);
 			fb_keep(b, 0);
 			return;
@@ -287,31 +235,31 @@ fb_query_done(struct stun_txn *txn, const struct stun_answer *a, void *arg)
 		(void)fb_next_server(b);
 		fb_keep(b, FALLBACK_RETRY_MS);
 		/* A binding proven before may well still be there. */
-		if (b->state == STATUS_VERIFIED)
+		if (b->r.state == STATUS_VERIFIED)
 			log_info("udp %u: STUN server %s: %s; keeping the "
-			    "binding", b->int_port, s, why);
+			    "binding", b->r.int_port, s, why);
 		else
 			fb_report(b, STATUS_UNVERIFIED, "no STUN server "
 			    "answered (%s: %s)", s, why);
 		return;
 	}
 	b->failed = 0;
-	changed = b->mapped.ss_family != AF_UNSPEC &&
-	    !stun_addr_eq(&b->mapped, &a->mapped);
+	changed = b->r.mapped.ss_family != AF_UNSPEC &&
+	    !stun_addr_eq(&b->r.mapped, &a->mapped);
 	if (changed) {
-		stun_addr_str(&b->mapped, old, sizeof(old));
+		stun_addr_str(&b->r.mapped, old, sizeof(old));
 		stun_addr_str(&a->mapped, now, sizeof(now));
 		if (b->interval / 2 >= FALLBACK_KEEPALIVE_MIN_MS) {
 			b->interval /= 2;
 			log_info("udp %u: the binding moved from %s to %s "
 			    "between keep-alives: one every %llu s from now",
-			    b->int_port, old, now,
+			    b->r.int_port, old, now,
 			    (unsigned long long)(b->interval / 1000));
 		} else
 			log_info("udp %u: the binding moved from %s to %s",
-			    b->int_port, old, now);
+			    b->r.int_port, old, now);
 	}
-	b->mapped = a->mapped;
+	b->r.mapped = a->mapped;
 	b->other = a->other;
 	if (b->other.ss_family == AF_UNSPEC) {
 		fb_keep(b, b->interval);
@@ -320,24 +268,24 @@ fb_query_done(struct stun_txn *txn, const struct stun_answer *a, void *arg)
 		    "binding is reachable", s);
 		return;
 	}
-	if (changed || b->state == -1 || b->state == STATUS_UNVERIFIED ||
-	    (b->state != STATUS_VERIFIED &&
+	if (changed || b->r.state == -1 || b->r.state == STATUS_UNVERIFIED ||
+	    (b->r.state != STATUS_VERIFIED &&
 	    ++b->keepalives >= FB_RETEST_EVERY)) {
 		fb_test(b);
 		return;
 	}
 	fb_keep(b, b->interval);
-	fb_report(b, b->state, "%s", b->error[0] != '\0' ? b->error : "");
+	fb_report(b, b->r.state, "%s", b->r.error[0] != '\0' ? b->r.error : "");
 }
 
 static void
 fb_query(struct fb_binding *b)
 {
 	b->step = FB_QUERY;
-	b->txn = stun_binding(b->ss, (struct sockaddr *)&fb.addr[b->srv],
+	b->txn = stun_binding(b->ss, (struct sockaddr *)&fb.servers.addr[b->srv],
 	    sizeof(struct sockaddr_in), 0, &fb_query_sched, fb_query_done, b);
 	if (b->txn == NULL) {
-		log_debug("udp %u: STUN: %s", b->int_port, strerror(errno));
+		log_debug("udp %u: STUN: %s", b->r.int_port, strerror(errno));
 		fb_keep(b, FALLBACK_RETRY_MS);
 	}
 }
@@ -367,42 +315,21 @@ fb_stun_in(void *arg, const uint8_t *buf, size_t len,
 	(void)stun_sock_input(b->ss, buf, len, from, fromlen);
 }
 
-/* The local address the kernel sends from toward to: the service's. */
-static int
-local_toward(const struct sockaddr_storage *to, struct in_addr *local)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	int fd, r = -1;
-
-	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	if (connect(fd, (const struct sockaddr *)to,
-	    sizeof(struct sockaddr_in)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0) {
-		*local = sin.sin_addr;
-		r = 0;
-	}
-	close(fd);
-	return r;
-}
-
 /* A socket on a free local port of the range: 0, or -1. */
 static int
 fb_bind(struct fb_binding *b)
 {
 	struct sockaddr_in sin;
-	unsigned int span = FALLBACK_PORT_LAST - FALLBACK_PORT_FIRST + 1;
-	int i;
+	unsigned int span = (unsigned int)(fb.port_last - fb.port_first) + 1;
+	int i, tries = span < 32 ? (int)span * 2 : 32;
 
 	if ((b->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) == -1)
 		return -1;
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
-	for (i = 0; i < 32; i++) {
-		b->local_port = (uint16_t)(FALLBACK_PORT_FIRST +
-		    loop_random(span));
+	for (i = 0; i < tries; i++) {
+		b->local_port = (uint16_t)(fb.port_first + loop_random(span));
 		sin.sin_port = htons(b->local_port);
 		if (bind(b->fd, (struct sockaddr *)&sin, sizeof(sin)) == 0)
 			return 0;
@@ -443,9 +370,9 @@ fb_open(struct fb_binding *b)
 	if (fb_next_server(b) == -1) {
 		fb_report(b, STATUS_UNVERIFIED, "no STUN server's address is "
 		    "known");
-		return;		/* fb.retry resolves them again */
+		return;		/* fb.servers resolves them again */
 	}
-	if (local_toward(&fb.addr[b->srv], &b->local) == -1) {
+	if (fb_local_toward(&fb.servers.addr[b->srv], &b->r.local) == -1) {
 		fb_report(b, STATUS_UNVERIFIED, "no route to STUN server: %s",
 		    strerror(errno));
 		fb_keep(b, FALLBACK_RETRY_MS);
@@ -459,8 +386,8 @@ fb_open(struct fb_binding *b)
 	}
 	memset(&target, 0, sizeof(target));
 	target.sin_family = AF_INET;
-	target.sin_addr = b->local;
-	target.sin_port = htons(b->int_port);
+	target.sin_addr = b->r.local;
+	target.sin_port = htons(b->r.int_port);
 	memset(&fo, 0, sizeof(fo));
 	fo.max_conns = FALLBACK_SESSIONS;
 	fo.stun_cb = fb_stun_in;
@@ -477,7 +404,7 @@ fb_open(struct fb_binding *b)
 		return;
 	}
 	log_debug("udp %u: keeping a binding from local port %u",
-	    b->int_port, b->local_port);
+	    b->r.int_port, b->local_port);
 	fb_query(b);
 }
 
@@ -581,7 +508,7 @@ fb_life_timer(struct timer *t)
 	}
 	fb.life.alive = 0;
 	fb.life.txn = stun_binding_port(fb.probe,
-	    (struct sockaddr *)&fb.addr[fb.life.srv], sizeof(struct sockaddr_in),
+	    (struct sockaddr *)&fb.servers.addr[fb.life.srv], sizeof(struct sockaddr_in),
 	    0, stun_addr_port(&fb.life.xm), &fb_life_sched, fb_life_asked, NULL);
 	if (fb.life.txn == NULL) {
 		fb_life_end_trial();
@@ -615,10 +542,10 @@ fb_life_trial(void)
 
 	if (fb.life.on || fb.life.over || fb.probe == NULL)
 		return;
-	for (i = 0; i < fb.nsrv; i++)
-		if (fb.addr[i].ss_family != AF_UNSPEC)
+	for (i = 0; i < fb.servers.nsrv; i++)
+		if (fb.servers.addr[i].ss_family != AF_UNSPEC)
 			break;
-	if (i == fb.nsrv)
+	if (i == fb.servers.nsrv)
 		return;
 	fb.life.srv = i;
 	if ((fb.life.x = stun_sock_open(NULL, 0)) == NULL) {
@@ -627,7 +554,7 @@ fb_life_trial(void)
 	}
 	stun_sock_on_stray(fb.life.x, fb_life_stray, NULL);
 	fb.life.on = 1;
-	fb.life.txn = stun_binding(fb.life.x, (struct sockaddr *)&fb.addr[i],
+	fb.life.txn = stun_binding(fb.life.x, (struct sockaddr *)&fb.servers.addr[i],
 	    sizeof(struct sockaddr_in), 0, &fb_query_sched, fb_life_opened,
 	    NULL);
 	if (fb.life.txn == NULL)
@@ -636,49 +563,19 @@ fb_life_trial(void)
 
 /* ---- servers and the whole ---- */
 
-static void	fb_resolve_all(void);
+static void	fb_stop_udp(void);
 
 /* The servers' addresses are in (some of them): open what is not open. */
 static void
 fb_open_all(void)
 {
-	size_t i, known = 0;
+	size_t i;
 
-	for (i = 0; i < fb.nsrv; i++)
-		if (fb.addr[i].ss_family != AF_UNSPEC)
-			known++;
-	if (known == 0)
-		timer_set(&fb.retry, FALLBACK_RETRY_MS);
-	else
+	if (fb_servers_known(&fb.servers) > 0)
 		fb_life_trial();
 	for (i = 0; i < fb.nb; i++)
 		if (fb.b[i].ss == NULL && !timer_armed(&fb.b[i].timer))
 			fb_open(&fb.b[i]);
-}
-
-static void
-fb_retry(struct timer *t)
-{
-	(void)t;
-	fb_resolve_all();
-}
-
-static void
-fb_resolved(struct resolve_req *rr, const struct sockaddr_storage *addrs,
-    size_t n, const char *err, void *arg)
-{
-	size_t i = (size_t)(uintptr_t)arg;
-	char s[300];
-
-	fb.rr[i] = NULL;
-	fb.resolving--;
-	if (n > 0)
-		fb.addr[i] = addrs[0];
-	else
-		log_info("STUN server %s: %s", srv_name(i, s, sizeof(s)), err);
-	(void)rr;
-	if (fb.resolving == 0)
-		fb_open_all();
 }
 
 /*
@@ -690,48 +587,27 @@ fb_resolved(struct resolve_req *rr, const struct sockaddr_storage *addrs,
 void
 fallback_configure(const struct config *conf)
 {
-	const struct conf_map *c;
-	size_t i, n = 0, nsrv, nports = 0;
-	uint16_t p, *ports = NULL;
+	size_t nports;
+	uint16_t *ports, first, last;
 
-	nsrv = conf->nstun < CONF_MAX_SERVERS ? conf->nstun : CONF_MAX_SERVERS;
-	for (i = 0; i < conf->nmaps; i++)
-		if (conf->maps[i].proto == CONF_UDP)
-			n += (size_t)(conf->maps[i].int_last -
-			    conf->maps[i].int_first) + 1;
-	if (n > FALLBACK_MAX) {
-		if (!fb.warned_max)
-			log_warnx("STUN-kept bindings: %zu UDP ports mapped, "
-			    "only the first %d are kept when no gateway maps "
-			    "them", n, FALLBACK_MAX);
-		fb.warned_max = 1;
-		n = FALLBACK_MAX;
-	}
-	if (n > 0 && (ports = calloc(n, 2 * sizeof(uint16_t))) == NULL)
-		n = 0;
-	for (i = 0; i < conf->nmaps && nports < n; i++) {
-		c = &conf->maps[i];
-		if (c->proto != CONF_UDP)
-			continue;
-		for (p = c->int_first; nports < n; p++) {
-			ports[2 * nports] = p;
-			ports[2 * nports + 1] = (uint16_t)(c->ext_first +
-			    (p - c->int_first));
-			nports++;
-			if (p == c->int_last)
-				break;
-		}
-	}
-	if (nsrv == fb.nsrv && nports == fb.nports &&
-	    memcmp(conf->stun, fb.srv, nsrv * sizeof(fb.srv[0])) == 0 &&
-	    (nports == 0 || memcmp(ports, fb.ports, nports * 2 *
-	    sizeof(uint16_t)) == 0)) {
+	fallback_tcp_configure(conf);
+	first = conf->fb_port_first != 0 ? conf->fb_port_first :
+	    FALLBACK_PORT_FIRST;
+	last = conf->fb_port_last != 0 ? conf->fb_port_last :
+	    FALLBACK_PORT_LAST;
+	ports = fb_ports(conf, CONF_UDP, &nports, &fb.warned_max);
+	if (fb_servers_same(&fb.servers, conf->stun, conf->nstun) &&
+	    nports == fb.nports && first == fb.port_first &&
+	    last == fb.port_last && (nports == 0 ||
+	    memcmp(ports, fb.ports, nports * 2 * sizeof(uint16_t)) == 0)) {
 		free(ports);
 		return;
 	}
-	fallback_stop();
-	fb.nsrv = nsrv;
-	memcpy(fb.srv, conf->stun, nsrv * sizeof(fb.srv[0]));
+	fb_stop_udp();
+	fb.port_first = first;
+	fb.port_last = last;
+	fb_servers_set(&fb.servers, conf->stun, conf->nstun, SOCK_DGRAM,
+	    "STUN server", fb_open_all);
 	free(fb.ports);
 	fb.ports = ports;
 	fb.nports = nports;
@@ -742,7 +618,8 @@ fallback_start(void)
 {
 	size_t i;
 
-	if (fb.running || fb.nsrv == 0 || fb.nports == 0)
+	fallback_tcp_start();
+	if (fb.running || fb.servers.nsrv == 0 || fb.nports == 0)
 		return;
 	if ((fb.b = calloc(fb.nports, sizeof(*fb.b))) == NULL) {
 		log_warn("fallback");
@@ -753,64 +630,35 @@ fallback_start(void)
 	for (i = 0; i < fb.nb; i++) {
 		struct fb_binding *b = &fb.b[i];
 
-		b->int_port = fb.ports[2 * i];
-		b->ext_want = fb.ports[2 * i + 1];
+		b->r.proto = DRV_UDP;
+		b->r.int_port = fb.ports[2 * i];
+		b->r.ext_want = fb.ports[2 * i + 1];
 		b->fd = -1;
-		b->state = -1;
+		b->r.state = -1;
 		b->step = FB_IDLE;
-		b->srv = fb.nsrv - 1;	/* fb_next_server starts at 0 */
+		b->srv = fb.servers.nsrv - 1;	/* fb_next_server starts at 0 */
 		b->interval = FALLBACK_KEEPALIVE_MS;
 		timer_init(&b->timer, fb_timer);
 	}
-	timer_init(&fb.retry, fb_retry);
 	memset(&fb.life, 0, sizeof(fb.life));
 	fb.life.trial_ms = FALLBACK_KEEPALIVE_MS;
 	timer_init(&fb.life.timer, fb_life_timer);
 	if ((fb.probe = stun_sock_open(NULL, 0)) == NULL)
 		log_warn("STUN-kept bindings: a socket for liveness checks");
-	fb_resolve_all();
+	fb_servers_resolve(&fb.servers);
 }
 
 static void
-fb_resolve_all(void)
+fb_stop_udp(void)
 {
 	size_t i;
 
-	fb.resolving = 0;
-	for (i = 0; i < fb.nsrv; i++) {
-		memset(&fb.addr[i], 0, sizeof(fb.addr[i]));
-		fb.rr[i] = resolve_start(fb.srv[i].host, fb.srv[i].port,
-		    AF_INET, SOCK_DGRAM, fb_resolved, (void *)(uintptr_t)i);
-		if (fb.rr[i] != NULL)
-			fb.resolving++;
-	}
-	if (fb.resolving == 0) {
-		log_info("STUN-kept bindings: no STUN server could be "
-		    "resolved");
-		timer_set(&fb.retry, FALLBACK_RETRY_MS);
-	}
-}
-
-void
-fallback_stop(void)
-{
-	size_t i;
-
-	for (i = 0; i < CONF_MAX_SERVERS; i++) {
-		if (fb.rr[i] != NULL)
-			resolve_cancel(fb.rr[i]);
-		fb.rr[i] = NULL;
-	}
-	fb.resolving = 0;
-	if (fb.running) {
-		timer_stop(&fb.retry);
+	fb_servers_cancel(&fb.servers);
+	if (fb.running)
 		fb_life_end_trial();
-	}
 	for (i = 0; i < fb.nb; i++) {
 		fb_close(&fb.b[i]);
-		if (fb.b[i].state != -1)
-			status_fallback_remove(DRV_UDP, fb.b[i].int_port,
-			    fb.b[i].ext_want);
+		fb_rung_remove(&fb.b[i].r);
 	}
 	free(fb.b);
 	fb.b = NULL;
@@ -822,6 +670,13 @@ fallback_stop(void)
 }
 
 void
+fallback_stop(void)
+{
+	fallback_tcp_stop();
+	fb_stop_udp();
+}
+
+void
 fallback_recheck(void)
 {
 	size_t i;
@@ -829,6 +684,7 @@ fallback_recheck(void)
 	for (i = 0; i < fb.nb; i++)
 		if (fb.b[i].step == FB_KEEP && fb.b[i].ss != NULL)
 			timer_set(&fb.b[i].timer, 0);
+	fallback_tcp_recheck();
 }
 
 size_t
@@ -839,5 +695,5 @@ fallback_count(void)
 	for (i = 0; i < fb.nb; i++)
 		if (fb.b[i].fd != -1)
 			n++;
-	return n;
+	return n + fallback_tcp_count();
 }

@@ -77,6 +77,7 @@ enum {
 	OPT_NETWORK,
 	OPT_KEYFILE,
 	OPT_NODE,
+	OPT_FBPORTS,
 };
 
 static const struct option longopts[] = {
@@ -109,6 +110,7 @@ static const struct option longopts[] = {
 	{ "network",		required_argument,	NULL, OPT_NETWORK },
 	{ "key-file",		required_argument,	NULL, OPT_KEYFILE },
 	{ "node",		required_argument,	NULL, OPT_NODE },
+	{ "fallback-ports",	required_argument,	NULL, OPT_FBPORTS },
 	{ NULL,			0,			NULL, 0 },
 };
 
@@ -140,6 +142,7 @@ usage(FILE *fp)
 	    "               [--hook path] [--user user] [--control path|none]\n"
 	    "               [--rendezvous host[:port]]... [--network name]\n"
 	    "               [--key-file file] [--node name]\n"
+	    "               [--fallback-ports first-last]\n"
 	    "       natmapd --probe [--json] [--mapping-lifetime max] [-v] "
 	    "[-c file]\n"
 	    "               [--interface if] [--gateway addr]\n"
@@ -185,6 +188,9 @@ usage(FILE *fp)
 	    "mode 0600 or 0640\n"
 	    "      --node NAME       this node's name (default: the host "
 	    "name)\n"
+	    "      --fallback-ports FIRST-LAST  local ports of the bindings kept "
+	    "with STUN\n"
+	    "                        when no gateway maps (default 40000-59999)\n"
 	    "      --hook PATH       program run when a mapping's public "
 	    "endpoint changes\n"
 	    "      --user USER       once started, drop root for USER and its "
@@ -406,6 +412,12 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 				    optarg);
 			cli.key_file = optarg;
 			cli_mask |= CONF_SET_KEYFILE;
+			break;
+		case OPT_FBPORTS:
+			if (config_parse_fbports(optarg, &cli, err,
+			    sizeof(err)) == -1)
+				usage_error("--%s", err);
+			cli_mask |= CONF_SET_FBPORTS;
 			break;
 		case OPT_NODE:
 			if (!config_valid_node(optarg))

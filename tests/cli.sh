@@ -450,6 +450,7 @@ if grep -qF -e "$secret" -e "${secret:0:12}" "$OUT"; then
 else
 	tap_ok "-nv never prints the key"
 fi
+printf 'fallback-ports 41000-41999\nmap 8080/tcp\n' >"$tmp/fbports.conf"
 printf 'rendezvous 198.51.100.30\nnetwork other\nnode file-node\nmap 8080/tcp\n' \
     >"$tmp/rdv.conf"
 expect_output "-nv: the command line replaces the file's rendezvous, network, node" \
@@ -479,6 +480,21 @@ expect_usage "relative --key-file" "--key-file home.key" -n -m 1/tcp \
 expect_usage "upper case in --node" "--node NAS" -n -m 1/tcp --node NAS
 expect_usage "a label ending in - in --node" "--node nas-.lan" -n -m 1/tcp \
     --node nas-.lan
+expect_usage "--fallback-ports backwards" "--fallback-ports 50000-40000" \
+    -n -m 1/tcp --fallback-ports 50000-40000
+expect_usage "--fallback-ports below 1024" "within 1024-65535" \
+    -n -m 1/tcp --fallback-ports 80-90
+expect_usage "--fallback-ports above 65535" "within 1024-65535" \
+    -n -m 1/tcp --fallback-ports 60000-70000
+expect_usage "--fallback-ports one port" "not FIRST-LAST" \
+    -n -m 1/tcp --fallback-ports 40000
+expect_output "-nv: --fallback-ports replaces the file's" \
+    "lease 3600
+any-port no
+protocol auto
+fallback-ports 42000-42009
+map 8080/tcp
+" -n -v -c "$tmp/fbports.conf" --fallback-ports 42000-42009
 expect_config "--rendezvous without --network nor --key-file" \
     "rendezvous: needs network and key-file" -n -c "$tmp/empty.conf" \
     -m 1/tcp --rendezvous 203.0.113.30

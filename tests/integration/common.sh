@@ -181,3 +181,46 @@ second_other_than() { [ "$EPOCHSECONDS" != "$1" ]; }
 nm_diag() {
 	sed 's/^/# natmapd: /' "$NM_LOG" | tail -n "${1:-30}"
 }
+
+# it_need_rdv: natmapd-rendezvous (RDV, exported as NATMAPD_RENDEZVOUS) and
+# natmapctl (NATMAPCTL) next to natmapd, else the whole script is a skip
+it_need_rdv() {
+	RDV=${NATMAPD_RENDEZVOUS:-$SRCDIR/src/natmapd-rendezvous}
+	export NATMAPD_RENDEZVOUS=$RDV
+	NATMAPCTL=${NATMAPCTL:-$(dirname "$NATMAPD")/natmapctl}
+	if [ ! -x "$RDV" ] || [ ! -x "$NATMAPCTL" ]; then
+		echo "1..0 # SKIP no natmapd-rendezvous or natmapctl binary"
+		exit 0
+	fi
+}
+
+# it_hook_recorder: IT_HOOK is a hook that writes each of its runs as
+# "EVENT PUBLIC_IP PUBLIC_PORT PRIVATE_PORT PROTOCOL" (natmap's arguments)
+# to a file of its own; hook_runs counts them, last_run prints the last.
+it_hook_recorder() {
+	IT_HOOK_RUNS=$LAB_DIR/hook-runs
+	IT_HOOK=$LAB_DIR/hook.sh
+	mkdir -p "$IT_HOOK_RUNS"
+	cat >"$IT_HOOK" <<HOOK
+#!/bin/sh
+n=\$(ls "$IT_HOOK_RUNS" | wc -l)
+printf '%s %s %s %s %s\n' "\$NATMAPD_EVENT" "\$1" "\$2" "\$4" "\$5" >"$IT_HOOK_RUNS/run.\$((n + 1))"
+HOOK
+	chmod 755 "$IT_HOOK"
+}
+hook_runs() { ls "$IT_HOOK_RUNS" | wc -l; }
+last_run() { local n; n=$(hook_runs); [ "$n" -gt 0 ] && cat "$IT_HOOK_RUNS/run.$n"; }
+last_run_is() { [ "$(last_run)" = "$1" ]; }
+
+# status_field SPEC FIELD: the mapping SPEC's FIELD in natmapd's status
+# file ("" if none or null; Python's True/False for booleans)
+status_field() {
+	python3 - "$LAB_DIR/status.json" "$1" "$2" <<'PY' 2>/dev/null
+import json, sys
+s = json.load(open(sys.argv[1]))
+for m in s["mappings"]:
+    if m["spec"] == sys.argv[2]:
+        v = m.get(sys.argv[3])
+        print("" if v is None else v)
+PY
+}

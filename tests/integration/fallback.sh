@@ -16,31 +16,9 @@ lab_stun_start || { tap_fail "coturn starts"; tap_done; exit 1; }
 lab_serve_udp 5000 || { tap_fail "a UDP service on the LAN host"; tap_done; exit 1; }
 stun="$LAB_STUN_IP:$LAB_STUN_PORT"
 
-runs=$LAB_DIR/hook-runs
-hook=$LAB_DIR/hook.sh
-mkdir -p "$runs"
-cat >"$hook" <<EOF
-#!/bin/sh
-n=\$(ls "$runs" | wc -l)
-printf '%s %s %s %s\n' "\$NATMAPD_EVENT" "\$1" "\$2" "\$4" >"$runs/run.\$((n + 1))"
-EOF
-chmod 755 "$hook"
-hook_runs() { ls "$runs" | wc -l; }
-# last_run: "EVENT PUBLIC_IP PUBLIC_PORT PRIVATE_PORT" of the last run
-last_run() { local n; n=$(hook_runs); [ "$n" -gt 0 ] && cat "$runs/run.$n"; }
-last_run_is() { [ "$(last_run)" = "$1" ]; }
-
+it_hook_recorder
 # row FIELD: the 5000/udp mapping's FIELD in the status file ("" if none)
-row() {
-	python3 - "$LAB_DIR/status.json" "$1" <<'PY' 2>/dev/null
-import json, sys
-s = json.load(open(sys.argv[1]))
-for m in s["mappings"]:
-    if m["spec"] == "5000/udp":
-        v = m.get(sys.argv[2])
-        print("" if v is None else v)
-PY
-}
+row() { status_field 5000/udp "$1"; }
 state_is() { [ "$(row state)" = "$1" ]; }
 # bound_port: the binding's public port, from natmapd's log ("binding
 # 203.0.113.2:P filtered" or "reachable at 203.0.113.2:P")
@@ -63,7 +41,7 @@ binding_socket() {
 
 start() {	# LOG: natmapd with 5000/udp, the lab's coturn, the hook
 	rm -f "$LAB_DIR/status.json"
-	nm_start lan "$1" -m 5000/udp --stun-server "$stun" --hook "$hook"
+	nm_start lan "$1" -m 5000/udp --stun-server "$stun" --hook "$IT_HOOK"
 }
 
 # --- a full cone: verified, reached from the WAN ---
@@ -88,10 +66,10 @@ case $out in
 *"udp 5000 from $LAB_LAN_IP"*) tap_ok "full cone: the service saw the forwarder on the LAN address" ;;
 *) tap_fail "full cone: the service saw the forwarder on the LAN address ($out)" ;;
 esac
-if lab_wait 5 last_run_is "up $LAB_RTR_WAN_IP $port 5000"; then
+if lab_wait 5 last_run_is "up $LAB_RTR_WAN_IP $port 5000 udp"; then
 	tap_ok "full cone: the hook ran up with natmap's arguments"
 else
-	tap_fail "full cone: the hook ran up $LAB_RTR_WAN_IP $port 5000 (last: $(last_run))"
+	tap_fail "full cone: the hook ran up $LAB_RTR_WAN_IP $port 5000 udp (last: $(last_run))"
 fi
 tap_check "full cone: the binding's socket is on a port of 40000-59999" binding_socket
 ctl_line=$("$NATMAPCTL" -s "$NM_CTL" status 2>&1 | grep '^5000/udp')
@@ -100,7 +78,7 @@ case $ctl_line in
 *) tap_fail "full cone: natmapctl status shows 5000/udp stun verified at $LAB_RTR_WAN_IP:$port ($ctl_line)" ;;
 esac
 nm_stop_check "full cone: SIGTERM" 3000
-if lab_wait 5 last_run_is "down $LAB_RTR_WAN_IP $port 5000"; then
+if lab_wait 5 last_run_is "down $LAB_RTR_WAN_IP $port 5000 udp"; then
 	tap_ok "full cone: the hook ran down at the exit"
 else
 	tap_fail "full cone: the hook ran down at the exit (last: $(last_run))"
@@ -151,7 +129,7 @@ fi
 # Linux keeps the port when it is free: a change only when it moved
 if [ "$p" = "$first" ]; then
 	tap_check "10 s timeout: the same endpoint, no hook run" test "$(hook_runs)" = $((before + 1))
-elif lab_wait 5 last_run_is "change $LAB_RTR_WAN_IP $p 5000"; then
+elif lab_wait 5 last_run_is "change $LAB_RTR_WAN_IP $p 5000 udp"; then
 	tap_ok "10 s timeout: the hook ran change"
 else
 	tap_fail "10 s timeout: the hook ran change (last: $(last_run))"

@@ -10,13 +10,7 @@
 # The interval is the daemon's own (25 s): no test-only knob.
 . "$(dirname "$0")/common.sh"
 
-RDV=${NATMAPD_RENDEZVOUS:-$SRCDIR/src/natmapd-rendezvous}
-export NATMAPD_RENDEZVOUS=$RDV
-NATMAPCTL=${NATMAPCTL:-$(dirname "$NATMAPD")/natmapctl}
-if [ ! -x "$RDV" ] || [ ! -x "$NATMAPCTL" ]; then
-	echo "1..0 # SKIP no natmapd-rendezvous or natmapctl binary"
-	exit 0
-fi
+it_need_rdv
 lab_need_python || { tap_fail "python3 for the status file"; tap_done; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/natmapd-rdvc.XXXXXX") || exit 1

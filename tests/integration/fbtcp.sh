@@ -1,0 +1,172 @@
+# SPDX-License-Identifier: ISC
+# No gateway protocol: a TCP port kept open with a connection to
+# natmapd-rendezvous, proven by its dial-back (REACH).  Behind a full cone
+# the rendezvous connects to the binding's public endpoint from its other
+# address, the listener hands it the REACH's nonce: "verified", the hook
+# runs and a WAN host reaches the TCP service through the binding; behind
+# filtering NATs (address-restricted, port-restricted, symmetric) the
+# dial-back is refused: "filtered", no hook, nobody gets in.  The
+# connection reset by the server is made again from the same local port
+# and the endpoint proven again.  With only a STUN server (coturn over
+# TCP) the endpoint is known but "unverified": no dial-back, no hook.
+# fallback-ports picks the local port.
+. "$(dirname "$0")/common.sh"
+
+it_need_rdv
+lab_need_python || { tap_fail "python3 for the status file"; tap_done; exit 1; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/natmapd-fbtcp.XXXXXX") || exit 1
+it_on_exit "rm -rf '$tmp'"
+(umask 077 && "$NATMAPD" --keygen >"$tmp/home.key")
+echo "home $("$NATMAPD" --server-key "$tmp/home.key")" >"$tmp/nets"
+chmod 600 "$tmp/nets"
+
+lab_init || { tap_fail "lab builds"; tap_done; exit 1; }
+lab_rendezvous_start --networks "$tmp/nets" ||
+    { tap_fail "natmapd-rendezvous starts"; tap_done; exit 1; }
+it_on_exit lab_rendezvous_stop
+lab_stun_start || { tap_fail "coturn starts"; tap_done; exit 1; }
+lab_serve_tcp 8080 || { tap_fail "a TCP service on the LAN host"; tap_done; exit 1; }
+
+it_hook_recorder
+# row FIELD: the 8080/tcp mapping's FIELD in the status file ("" if none)
+row() { status_field 8080/tcp "$1"; }
+state_is() { [ "$(row state)" = "$1" ]; }
+# local_port: the binding's local port, from natmapd's debug log
+local_port() {
+	sed -nE 's/.*tcp 8080: keeping a binding from local port ([0-9]+)$/\1/p' \
+	    "$NM_LOG" | tail -n1
+}
+# the binding's connection to the rendezvous, from local_port
+bound_conn() {
+	lab_lan ss -Hnt state established "sport = :$(local_port)" \
+	    "dport = :$LAB_RDV_PORT" 2>/dev/null | grep -q .
+}
+
+cat >"$LAB_DIR/rdv.conf" <<EOF
+rendezvous $LAB_RDV_IP
+network home
+key-file $tmp/home.key
+node web.lan
+EOF
+start() {	# LOG [options]: natmapd with 8080/tcp, the rendezvous, the hook
+	local log=$1
+	shift
+	rm -f "$LAB_DIR/status.json"
+	cp "$LAB_DIR/rdv.conf" "$LAB_DIR/natmapd.conf"
+	nm_start lan "$log" -m 8080/tcp --hook "$IT_HOOK" "$@"
+}
+
+# --- a full cone: verified by the dial-back, reached from the WAN ---
+lab_nat_mode cone || tap_fail "the router becomes a full cone"
+start fbtcp-cone.log --fallback-ports 41000-41009
+if lab_wait 20 state_is verified; then
+	tap_ok "full cone: 8080/tcp verified $(( $(lab_now_ms) - NM_T0 )) ms after the start"
+else
+	tap_fail "full cone: 8080/tcp verified (state '$(row state)', $(row error))"
+	nm_diag
+fi
+port=$(row external_port)
+tap_check "full cone: method stun, reachable at the router's WAN address" \
+    test "$(row method) $(row reachable) $(row external_address)" = "stun True $LAB_RTR_WAN_IP"
+lp=$(local_port)
+tap_check "full cone: the local port ($lp) is from --fallback-ports 41000-41009" \
+    test -n "$lp" -a "${lp:-0}" -ge 41000 -a "${lp:-0}" -le 41009
+tap_check "full cone: a connection from that port to the rendezvous keeps the binding" bound_conn
+tap_check "full cone: the rendezvous dialled back and read the nonce" \
+    grep -qE "REACH .* tcp port $port: reached" "$LAB_DIR/rendezvous.log"
+if [ -n "$port" ] && out=$(lab_reach_tcp "$LAB_RTR_WAN_IP" "$port"); then
+	tap_ok "full cone: a WAN host reaches the service through $LAB_RTR_WAN_IP:$port ($out)"
+else
+	tap_fail "full cone: a WAN host reaches the service through $LAB_RTR_WAN_IP:${port:-?}"
+	nm_diag
+fi
+case $out in
+*"tcp 8080 from $LAB_LAN_IP"*) tap_ok "full cone: the service saw the forwarder on the LAN address" ;;
+*) tap_fail "full cone: the service saw the forwarder on the LAN address ($out)" ;;
+esac
+if lab_wait 5 last_run_is "up $LAB_RTR_WAN_IP $port 8080 tcp"; then
+	tap_ok "full cone: the hook ran up with natmap's arguments"
+else
+	tap_fail "full cone: the hook ran up $LAB_RTR_WAN_IP $port 8080 tcp (last: $(last_run))"
+fi
+ctl_line=$("$NATMAPCTL" -s "$NM_CTL" status 2>&1 | grep '^8080/tcp')
+case $ctl_line in
+"8080/tcp"*" stun "*" verified $LAB_RTR_WAN_IP:$port "*) tap_ok "full cone: natmapctl status: $ctl_line" ;;
+*) tap_fail "full cone: natmapctl status shows 8080/tcp stun verified at $LAB_RTR_WAN_IP:$port ($ctl_line)" ;;
+esac
+
+# --- the connection reset: made again from the same port, proven again ---
+reached_before=$(grep -cE "REACH .* tcp port [0-9]+: reached" "$LAB_DIR/rendezvous.log")
+lp=$(local_port)
+lab_wan ss -K dst "$LAB_RTR_WAN_IP" "sport = :$LAB_RDV_PORT" >/dev/null 2>&1
+if nm_wait_log 10 "tcp 8080: the connection to .* keeping the binding: .*connecting again"; then
+	tap_ok "reset: natmapd connects again at once"
+else
+	tap_fail "reset: natmapd connects again at once"; nm_diag
+fi
+reached_more() { [ "$(grep -cE "REACH .* tcp port [0-9]+: reached" "$LAB_DIR/rendezvous.log")" -gt "$reached_before" ]; }
+tap_check "reset: the new connection is from the same local port ($lp)" \
+    lab_wait 10 bound_conn
+tap_check "reset: the endpoint is proven again (a second dial-back reached)" \
+    lab_wait 15 reached_more
+lab_wait 5 state_is verified
+port=$(row external_port)
+if [ -n "$port" ] && lab_reach_tcp "$LAB_RTR_WAN_IP" "$port" >/dev/null; then
+	tap_ok "reset: verified, a WAN host reaches the service through $LAB_RTR_WAN_IP:$port"
+else
+	tap_fail "reset: verified and reachable (state '$(row state)', port ${port:-?})"
+fi
+nm_stop_check "full cone: SIGTERM" 3000
+if lab_wait 5 last_run_is "down $LAB_RTR_WAN_IP $port 8080 tcp"; then
+	tap_ok "full cone: the hook ran down at the exit"
+else
+	tap_fail "full cone: the hook ran down at the exit (last: $(last_run))"
+fi
+
+# --- filtering NATs: the dial-back refused, filtered, no hook ---
+for mode in restricted default random; do
+	lab_nat_mode "$mode" || tap_fail "the router's NAT becomes $mode"
+	before=$(hook_runs)
+	start "fbtcp-$mode.log"
+	if lab_wait 25 state_is filtered; then
+		tap_ok "$mode: 8080/tcp filtered"
+	else
+		tap_fail "$mode: 8080/tcp filtered (state '$(row state)', $(row error))"; nm_diag
+	fi
+	tap_check "$mode: not reachable, the status says why" \
+	    test "$(row reachable)" = False -a -n "$(row error)"
+	port=$(sed -nE "s/.*tcp 8080: binding $LAB_RTR_WAN_IP:([0-9]+) filtered.*/\1/p" "$NM_LOG" | tail -n1)
+	if [ -n "$port" ] && ! lab_reach_tcp "$LAB_RTR_WAN_IP" "$port" >/dev/null; then
+		tap_ok "$mode: a WAN host does not get through $LAB_RTR_WAN_IP:$port"
+	else
+		tap_fail "$mode: a WAN host does not get through $LAB_RTR_WAN_IP:${port:-?}"
+	fi
+	tap_check "$mode: the hook did not run" test "$(hook_runs)" = "$before"
+	nm_stop_check "$mode: SIGTERM" 3000
+done
+
+# --- only a STUN server: the endpoint known, unverified ---
+lab_nat_mode cone || tap_fail "the router becomes a full cone again"
+before=$(hook_runs)
+rm -f "$LAB_DIR/status.json"
+: >"$LAB_DIR/natmapd.conf"
+nm_start lan fbtcp-stun.log -m 8080/tcp --hook "$IT_HOOK" \
+    --stun-server "$LAB_STUN_IP:$LAB_STUN_PORT"
+stun_ep() { sed -nE "s/.*tcp 8080: binding ($LAB_RTR_WAN_IP:[0-9]+) unverified.*/\1/p" "$NM_LOG" | tail -n1; }
+if lab_wait 15 state_is unverified && [ -n "$(stun_ep)" ]; then
+	tap_ok "STUN only: unverified, the binding at $(stun_ep) (from coturn over TCP)"
+else
+	tap_fail "STUN only: unverified at the router's address (state '$(row state)', log: $(stun_ep))"
+	nm_diag
+fi
+tap_check "STUN only: not reachable, no address in the status" \
+    test "$(row reachable) $(row external_address)" = "False "
+
+case $(row error) in
+*"dial-back"*) tap_ok "STUN only: the status says a dial-back is needed" ;;
+*) tap_fail "STUN only: the status says a dial-back is needed ($(row error))" ;;
+esac
+tap_check "STUN only: the hook did not run" test "$(hook_runs)" = "$before"
+nm_stop_check "STUN only: SIGTERM" 3000
+tap_done
