@@ -57,6 +57,9 @@ struct status_gateway {
 	struct in_addr	 addr;
 	struct in_addr	 external;	/* the address it reports */
 	uint64_t	 since;
+	/* What a STUN server saw (wancheck.c); kept while external stays. */
+	struct in_addr	 seen;		/* INADDR_ANY: not known */
+	int		 upstream_nat;	/* seen is not external: a NAT upstream */
 };
 
 /* A rendezvous server the node registers with (rdv-client.c). */
@@ -112,6 +115,17 @@ int	status_rdv_registered(const struct status_rdv *);
 void	status_count(int counter);
 void	status_subscribe(status_event_cb);
 void	status_subscribe_gateway(status_gateway_cb);
+/*
+ * A STUN server saw this host as seen while the gateway reported
+ * external (wancheck.c): recorded if the gateway still reports external.
+ */
+void	status_gateway_seen(struct in_addr external, struct in_addr seen,
+	    int upstream_nat);
+/*
+ * The gateway's mappings do not reach the internet: its external address
+ * is not public, or a STUN server sees another (double NAT, CGNAT).
+ */
+int	status_gateway_behind_nat(const struct status_gateway *);
 
 size_t	status_map_count(void);
 const struct status_map *status_map_at(size_t);

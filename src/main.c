@@ -587,7 +587,7 @@ on_gateway(const struct status_gateway *gw)
 {
 	if (stopping)
 		return;
-	if (gw->found && addrclass_of(gw->external) == ADDRCLASS_PUBLIC)
+	if (gw->found && !status_gateway_behind_nat(gw))
 		fallback_stop();
 	else
 		fallback_start();

@@ -219,8 +219,7 @@ row_shown(size_t i)
 	const struct status_row *r = &status.rows[i];
 
 	if (r->fb != NULL && r->fb->state == STATUS_VERIFIED &&
-	    status.gw.found && addrclass_of(status.gw.external) !=
-	    ADDRCLASS_PUBLIC)
+	    status_gateway_behind_nat(&status.gw))
 		return r->fb;
 	if (r->has_gw && ((gw->state != STATUS_WAITING &&
 	    gw->state != STATUS_DOWN) || !status.gw.searched))
@@ -361,10 +360,9 @@ status_fallback_remove(int proto, uint16_t int_port, uint16_t ext_want)
 void
 status_gateway_update(const struct status_gateway *gw)
 {
-	size_t i;
-
+	struct status_gateway prev = status.gw;
 	struct status_map *old = NULL;
-	size_t n = 0;
+	size_t i, n = 0;
 
 	/* The fallback's rows wait for the search's end. */
 	for (i = 0; i < status.nmaps; i++)
@@ -373,7 +371,13 @@ status_gateway_update(const struct status_gateway *gw)
 		for (i = 0; i < status.nmaps; i++)
 			if (status.rows[i].fb != NULL)
 				row_before(i, &old[i]);
+	/* the gateway module does not know what STUN saw: kept */
 	status.gw = *gw;
+	if (gw->seen.s_addr == INADDR_ANY && prev.found && gw->found &&
+	    prev.external.s_addr == gw->external.s_addr) {
+		status.gw.seen = prev.seen;
+		status.gw.upstream_nat = prev.upstream_nat;
+	}
 	status_changed();
 	for (i = 0; old != NULL && i < status.nmaps; i++)
 		if (status.rows[i].fb != NULL)
@@ -381,6 +385,28 @@ status_gateway_update(const struct status_gateway *gw)
 	free(old);
 	for (i = 0; i < status.gw_nsubs; i++)
 		status.gw_subs[i](&status.gw);
+}
+
+void
+status_gateway_seen(struct in_addr external, struct in_addr seen,
+    int upstream_nat)
+{
+	struct status_gateway gw = status.gw;
+
+	if (!gw.found || gw.external.s_addr != external.s_addr)
+		return;		/* an answer about an address gone */
+	if (gw.seen.s_addr == seen.s_addr && gw.upstream_nat == upstream_nat)
+		return;
+	gw.seen = seen;
+	gw.upstream_nat = upstream_nat;
+	status_gateway_update(&gw);
+}
+
+int
+status_gateway_behind_nat(const struct status_gateway *gw)
+{
+	return gw->found && (addrclass_of(gw->external) != ADDRCLASS_PUBLIC ||
+	    gw->upstream_nat);
 }
 
 void
@@ -555,6 +581,10 @@ gateway_json(uint64_t now, time_t wall)
 	    json_object_new_string(g->where) : json_object_new_null());
 	r |= add(o, "external_address", g->found ?
 	    addr_or_null(g->external) : json_object_new_null());
+	r |= add(o, "stun_address", g->found && g->seen.s_addr != INADDR_ANY ?
+	    addr_or_null(g->seen) : json_object_new_null());
+	r |= add(o, "behind_nat", json_object_new_boolean(
+	    status_gateway_behind_nat(g)));
 	r |= add(o, "since", wall_time(g->since, now, wall));
 	if (r != 0) {
 		json_object_put(o);

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "loop.h"
 #include "resolve.h"
+#include "status.h"
 #include "stun.h"
 #include "wancheck.h"
 
@@ -97,6 +98,7 @@ wancheck_answer(struct stun_txn *txn, const struct stun_answer *a, void *arg)
 		log_info("STUN server %s:%u sees this host as %s, the "
 		    "gateway's external address: no NAT upstream", s->host,
 		    s->port, sa);
+	status_gateway_seen(check.gw_ext, seen, v.double_nat);
 	check.answered = 1;
 	check.next = check.nsrv;	/* done: the timer closes the socket */
 	timer_set(&check.timer, 0);

@@ -6,7 +6,10 @@
 # symmetric) it is "filtered", no hook runs and nothing gets in; a NAT
 # whose UDP bindings die after 10 s loses the first binding, natmapd keeps
 # the next one with keep-alives twice as often and reports the change; a
-# gateway that maps the port takes over from the binding.
+# gateway that maps the port takes over from the binding.  Behind a router
+# behind another NAT, whose WAN address is private (LAB_UPSTREAM=private)
+# or looks public but is not what STUN sees (LAB_UPSTREAM=public), the
+# binding through both NATs is what is shown.
 . "$(dirname "$0")/common.sh"
 
 NATMAPCTL=${NATMAPCTL:-$(dirname "$NATMAPD")/natmapctl}
@@ -218,5 +221,35 @@ else
 fi
 : >"$NM_CONF"
 nm_stop_check "double NAT: SIGTERM" 5000
+lab_down
+
+# --- a NAT upstream that only STUN shows: the router's address looks public ---
+LAB_UPSTREAM=public lab_init || { tap_fail "hidden double NAT lab builds"; tap_done; exit 1; }
+lab_router_start || tap_fail "hidden double NAT: miniupnpd starts"
+lab_stun_start || tap_fail "hidden double NAT: coturn starts"
+lab_serve_udp 5000 || tap_fail "hidden double NAT: a UDP service on the LAN host"
+lab_nat_mode cone isp || tap_fail "hidden double NAT: the outer NAT becomes a full cone"
+lab_nat_mode cone || tap_fail "hidden double NAT: the router becomes a full cone"
+start fallback-hidden.log
+gw() {	# FIELD of the status file's gateway object
+	python3 -c 'import json, sys; v = json.load(open(sys.argv[1]))["gateway"].get(sys.argv[2]); print("" if v is None else v)' \
+	    "$LAB_DIR/status.json" "$1" 2>/dev/null
+}
+if lab_wait 20 state_is verified; then
+	tap_ok "hidden double NAT: 5000/udp verified through both NATs"
+else
+	tap_fail "hidden double NAT: 5000/udp verified (state '$(row state)', method '$(row method)')"; nm_diag
+fi
+tap_check "hidden double NAT: the gateway reports $LAB_RTR_WAN_IP, STUN sees $LAB_PUBLIC_IP: behind a NAT" \
+    test "$(gw external_address) $(gw stun_address) $(gw behind_nat)" = "$LAB_RTR_WAN_IP $LAB_PUBLIC_IP True"
+port=$(row external_port)
+tap_check "hidden double NAT: shown at the public address, method stun" \
+    test "$(row method) $(row external_address)" = "stun $LAB_PUBLIC_IP"
+if [ -n "$port" ] && out=$(lab_reach_udp "$LAB_PUBLIC_IP" "$port"); then
+	tap_ok "hidden double NAT: a WAN host reaches the service through $LAB_PUBLIC_IP:$port"
+else
+	tap_fail "hidden double NAT: a WAN host reaches the service through $LAB_PUBLIC_IP:${port:-?}"
+fi
+nm_stop_check "hidden double NAT: SIGTERM" 5000
 unset LAB_UPSTREAM
 tap_done

@@ -35,6 +35,10 @@
 #                         .3), its wan0 203.0.113.2/24
 #   LAB_UPSTREAM=shared   carrier-grade NAT: the same with 100.64.0.2/10 on
 #                         the router, 100.64.0.1 (and .3) on the isp
+#   LAB_UPSTREAM=public   a NAT upstream that the router cannot tell: the
+#                         same with 198.51.100.2/24 on the router (a public
+#                         address, as far as anyone can see), 198.51.100.1
+#                         (and .3) on the isp; only STUN shows the NAT
 #
 #   rtr wan0 192.168.88.2 -- lan0 192.168.88.1 nmtP-isp wan0 203.0.113.2 -- wan
 #
@@ -181,6 +185,11 @@ lab_topology() {
 		LAB_ISP_LAN_IP=192.168.88.1
 		LAB_ISP_LAN_ALT_IP=192.168.88.3
 		LAB_ISP_NET=192.168.88.0/24 ;;
+	public)
+		LAB_RTR_WAN_IP=198.51.100.2
+		LAB_ISP_LAN_IP=198.51.100.1
+		LAB_ISP_LAN_ALT_IP=198.51.100.3
+		LAB_ISP_NET=198.51.100.0/24 ;;
 	shared)
 		LAB_RTR_WAN_IP=100.64.0.2
 		LAB_RTR_WAN_PREFIX=10
@@ -188,7 +197,7 @@ lab_topology() {
 		LAB_ISP_LAN_ALT_IP=100.64.0.3
 		LAB_ISP_NET=100.64.0.0/10 ;;
 	*)	LAB_RTR_WAN_IP=$LAB_PUBLIC_IP
-		lab_log "LAB_UPSTREAM=$LAB_UPSTREAM: none, private or shared"
+		lab_log "LAB_UPSTREAM=$LAB_UPSTREAM: none, private, public or shared"
 		return 1 ;;
 	esac
 }

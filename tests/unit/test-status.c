@@ -282,6 +282,28 @@ test_fallback_double_nat(void **state)
 	assert_int_equal(E.n, 3);
 	assert_int_equal(E.event[2], STATUS_EVENT_CHANGE);
 	assert_int_equal(E.map[2].ext_port, 5000);
+	/* STUN sees another address: a NAT upstream after all */
+	status_gateway_seen(a4("203.0.113.9"), a4("198.51.100.7"), 1);
+	assert_false(status_gateway()->upstream_nat);	/* not its address */
+	status_gateway_seen(a4("203.0.113.2"), a4("198.51.100.7"), 1);
+	assert_true(status_gateway_behind_nat(status_gateway()));
+	assert_int_equal(status_gateway()->seen.s_addr,
+	    a4("198.51.100.7").s_addr);
+	assert_string_equal(status_map_at(0)->method, "stun");
+	assert_int_equal(E.n, 4);
+	assert_int_equal(E.map[3].ext_port, 41000);
+	/* the gateway module's next word keeps it while its address stays */
+	status_gateway_update(&gw);
+	assert_true(status_gateway_behind_nat(status_gateway()));
+	/* a new external address: unknown until STUN answers again */
+	gw.external = a4("203.0.113.3");
+	status_gateway_update(&gw);
+	assert_false(status_gateway_behind_nat(status_gateway()));
+	assert_int_equal(status_gateway()->seen.s_addr, INADDR_ANY);
+	/* STUN sees the gateway's address: no NAT upstream */
+	status_gateway_seen(a4("203.0.113.3"), a4("203.0.113.3"), 0);
+	assert_false(status_gateway_behind_nat(status_gateway()));
+	assert_string_equal(status_map_at(0)->method, "pcp");
 }
 
 static void
