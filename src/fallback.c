@@ -587,16 +587,22 @@ fb_open_all(void)
 void
 fallback_configure(const struct config *conf)
 {
-	size_t nports;
+	const struct conf_server *srv = conf->stun;
+	size_t nports, nsrv = conf->nstun;
 	uint16_t *ports, first, last;
 
 	fallback_tcp_configure(conf);
+	/* natmapd-rendezvous is a STUN server with RFC 5780 as well */
+	if (nsrv == 0) {
+		srv = conf->rdv;
+		nsrv = conf->nrdv;
+	}
 	first = conf->fb_port_first != 0 ? conf->fb_port_first :
 	    FALLBACK_PORT_FIRST;
 	last = conf->fb_port_last != 0 ? conf->fb_port_last :
 	    FALLBACK_PORT_LAST;
 	ports = fb_ports(conf, CONF_UDP, &nports, &fb.warned_max);
-	if (fb_servers_same(&fb.servers, conf->stun, conf->nstun) &&
+	if (fb_servers_same(&fb.servers, srv, nsrv) &&
 	    nports == fb.nports && first == fb.port_first &&
 	    last == fb.port_last && (nports == 0 ||
 	    memcmp(ports, fb.ports, nports * 2 * sizeof(uint16_t)) == 0)) {
@@ -606,8 +612,8 @@ fallback_configure(const struct config *conf)
 	fb_stop_udp();
 	fb.port_first = first;
 	fb.port_last = last;
-	fb_servers_set(&fb.servers, conf->stun, conf->nstun, SOCK_DGRAM,
-	    "STUN server", fb_open_all);
+	fb_servers_set(&fb.servers, srv, nsrv, SOCK_DGRAM, "STUN server",
+	    fb_open_all);
 	free(fb.ports);
 	fb.ports = ports;
 	fb.nports = nports;

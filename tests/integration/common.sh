@@ -224,3 +224,5 @@ for m in s["mappings"]:
         print("" if v is None else v)
 PY
 }
+# hook_ran LINE: one of the hook's runs was LINE
+hook_ran() { cat "$IT_HOOK_RUNS"/run.* 2>/dev/null | grep -qxF -- "$1"; }

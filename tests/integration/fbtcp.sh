@@ -9,7 +9,8 @@
 # connection reset by the server is made again from the same local port
 # and the endpoint proven again.  With only a STUN server (coturn over
 # TCP) the endpoint is known but "unverified": no dial-back, no hook.
-# fallback-ports picks the local port.
+# fallback-ports picks the local port.  The rendezvous is the STUN server
+# of the UDP bindings when no stun-server is given.
 . "$(dirname "$0")/common.sh"
 
 it_need_rdv
@@ -27,6 +28,7 @@ lab_rendezvous_start --networks "$tmp/nets" ||
 it_on_exit lab_rendezvous_stop
 lab_stun_start || { tap_fail "coturn starts"; tap_done; exit 1; }
 lab_serve_tcp 8080 || { tap_fail "a TCP service on the LAN host"; tap_done; exit 1; }
+lab_serve_udp 5000 || { tap_fail "a UDP service on the LAN host"; tap_done; exit 1; }
 
 it_hook_recorder
 # row FIELD: the 8080/tcp mapping's FIELD in the status file ("" if none)
@@ -59,7 +61,7 @@ start() {	# LOG [options]: natmapd with 8080/tcp, the rendezvous, the hook
 
 # --- a full cone: verified by the dial-back, reached from the WAN ---
 lab_nat_mode cone || tap_fail "the router becomes a full cone"
-start fbtcp-cone.log --fallback-ports 41000-41009
+start fbtcp-cone.log --fallback-ports 41000-41009 -m 5000/udp
 if lab_wait 20 state_is verified; then
 	tap_ok "full cone: 8080/tcp verified $(( $(lab_now_ms) - NM_T0 )) ms after the start"
 else
@@ -85,7 +87,7 @@ case $out in
 *"tcp 8080 from $LAB_LAN_IP"*) tap_ok "full cone: the service saw the forwarder on the LAN address" ;;
 *) tap_fail "full cone: the service saw the forwarder on the LAN address ($out)" ;;
 esac
-if lab_wait 5 last_run_is "up $LAB_RTR_WAN_IP $port 8080 tcp"; then
+if lab_wait 5 hook_ran "up $LAB_RTR_WAN_IP $port 8080 tcp"; then
 	tap_ok "full cone: the hook ran up with natmap's arguments"
 else
 	tap_fail "full cone: the hook ran up $LAB_RTR_WAN_IP $port 8080 tcp (last: $(last_run))"
@@ -95,6 +97,19 @@ case $ctl_line in
 "8080/tcp"*" stun "*" verified $LAB_RTR_WAN_IP:$port "*) tap_ok "full cone: natmapctl status: $ctl_line" ;;
 *) tap_fail "full cone: natmapctl status shows 8080/tcp stun verified at $LAB_RTR_WAN_IP:$port ($ctl_line)" ;;
 esac
+
+# the rendezvous alone is the STUN server of the UDP bindings too
+if lab_wait 10 test "$(status_field 5000/udp state)" = verified; then
+	uport=$(status_field 5000/udp external_port)
+	tap_ok "full cone: 5000/udp verified with the rendezvous as STUN server (port $uport)"
+else
+	tap_fail "full cone: 5000/udp verified with the rendezvous as STUN server ($(status_field 5000/udp state))"
+fi
+if [ -n "${uport:-}" ] && lab_reach_udp "$LAB_RTR_WAN_IP" "$uport" >/dev/null; then
+	tap_ok "full cone: a WAN host reaches the UDP service through $LAB_RTR_WAN_IP:$uport"
+else
+	tap_fail "full cone: a WAN host reaches the UDP service through $LAB_RTR_WAN_IP:${uport:-?}"
+fi
 
 # --- the connection reset: made again from the same port, proven again ---
 reached_before=$(grep -cE "REACH .* tcp port [0-9]+: reached" "$LAB_DIR/rendezvous.log")
@@ -118,7 +133,7 @@ else
 	tap_fail "reset: verified and reachable (state '$(row state)', port ${port:-?})"
 fi
 nm_stop_check "full cone: SIGTERM" 3000
-if lab_wait 5 last_run_is "down $LAB_RTR_WAN_IP $port 8080 tcp"; then
+if lab_wait 5 hook_ran "down $LAB_RTR_WAN_IP $port 8080 tcp"; then
 	tap_ok "full cone: the hook ran down at the exit"
 else
 	tap_fail "full cone: the hook ran down at the exit (last: $(last_run))"
