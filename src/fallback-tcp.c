@@ -57,6 +57,7 @@ struct fbt_binding {
 	size_t			 failed;	/* servers tried in a row without answer */
 	int			 reconnects;	/* in a row, none kept */
 	int			 fresh;		/* no answer yet on this connection */
+	uint64_t		 connected_at;	/* loop_now() it was made */
 	uint64_t		 wait_403;	/* the next wait for a registration */
 	uint8_t			 tid[STUN_TID_LEN];	/* the Binding request's */
 	struct rdv_reach	 reach;		/* the REACH under way */
@@ -151,6 +152,10 @@ fbt_lost(struct fbt_binding *b, const char *why)
 {
 	char s[64];
 
+	/* one that lived a keep-alive interval was kept: a first loss */
+	if (b->cfd != -1 && b->step != FBT_CONNECT &&
+	    loop_now() - b->connected_at >= FALLBACK_TCP_KEEPALIVE_MS)
+		b->reconnects = 0;
 	fbt_drop(b);
 	srv_name(b->srv, s, sizeof(s));
 	if (b->reconnects++ == 0) {
@@ -266,9 +271,10 @@ fbt_binding_answer(struct fbt_binding *b, const struct stun_msg *m)
 	}
 	b->failed = 0;
 	/*
-	 * A connection counts as kept from its second answer on: a server
-	 * that closes every connection at once (a STUN server not meant to
-	 * hold them) is asked again only after FALLBACK_RETRY_MS.
+	 * A connection counts as kept from its second answer on (or once it
+	 * lived a keep-alive interval: fbt_lost): a server that closes every
+	 * connection at once (a STUN server not meant to hold them) is asked
+	 * again only after FALLBACK_RETRY_MS.
 	 */
 	if (!b->fresh)
 		b->reconnects = 0;
@@ -434,6 +440,7 @@ fbt_io(struct loop_fd *lf, int ev)
 		}
 		loop_fd_events(&b->clfd, LOOP_READ);
 		b->fresh = 1;
+		b->connected_at = loop_now();
 		fbt_query(b);
 		return;
 	}

@@ -7,7 +7,8 @@
 # filtering NATs (address-restricted, port-restricted, symmetric) the
 # dial-back is refused: "filtered", no hook, nobody gets in.  The
 # connection reset by the server is made again from the same local port
-# and the endpoint proven again.  With only a STUN server (coturn over
+# and the endpoint proven again, as after the router's WAN address
+# changed.  With only a STUN server (coturn over
 # TCP) the endpoint is known but "unverified": no dial-back, no hook.
 # fallback-ports picks the local port.  The rendezvous is the STUN server
 # of the UDP bindings when no stun-server is given.
@@ -132,11 +133,39 @@ if [ -n "$port" ] && lab_reach_tcp "$LAB_RTR_WAN_IP" "$port" >/dev/null; then
 else
 	tap_fail "reset: verified and reachable (state '$(row state)', port ${port:-?})"
 fi
+
+# --- the router's WAN address changes: at the next keep-alive the server
+# resets the connection it does not know; a new binding, proven again ---
+new_wan=203.0.113.42
+wan_to() {	# FROM TO: the router's WAN address changes, its NAT state goes
+	lab_rtr ip addr del "$1/24" dev "$LAB_RTR_WAN_IF"
+	lab_rtr ip addr add "$2/24" dev "$LAB_RTR_WAN_IF"
+	LAB_RTR_WAN_IP=$2
+	lab_nat_mode "$LAB_NAT_MODE"	# its rules name the WAN address
+	lab_flush_conntrack
+}
+wan_to "$LAB_RTR_WAN_IP" "$new_wan"
+at_new_wan() { state_is verified && [ "$(row external_address)" = "$new_wan" ]; }
+if lab_wait 45 at_new_wan; then
+	port=$(row external_port)
+	tap_ok "new WAN address: verified again at $new_wan:$port"
+else
+	tap_fail "new WAN address: verified again at $new_wan (state '$(row state)', $(row external_address))"
+	nm_diag
+fi
+if [ -n "$port" ] && lab_reach_tcp "$new_wan" "$port" >/dev/null; then
+	tap_ok "new WAN address: a WAN host reaches the service through $new_wan:$port"
+else
+	tap_fail "new WAN address: a WAN host reaches the service through $new_wan:${port:-?}"
+fi
+tap_check "new WAN address: the hook ran change" \
+    lab_wait 5 hook_ran "change $new_wan $port 8080 tcp"
+wan_to "$new_wan" "$LAB_RTR_WAN_IP"
 nm_stop_check "full cone: SIGTERM" 3000
-if lab_wait 5 hook_ran "down $LAB_RTR_WAN_IP $port 8080 tcp"; then
+if lab_wait 5 hook_ran "down $new_wan $port 8080 tcp"; then
 	tap_ok "full cone: the hook ran down at the exit"
 else
-	tap_fail "full cone: the hook ran down at the exit (last: $(last_run))"
+	tap_fail "full cone: the hook ran down at the exit" "$(cat "$IT_HOOK_RUNS"/run.*)"
 fi
 
 # --- filtering NATs: the dial-back refused, filtered, no hook ---
