@@ -24,7 +24,7 @@
 #include "replace.h"
 #include "status.h"
 
-#define STATUS_MAX_SUBSCRIBERS	4
+#define STATUS_MAX_SUBSCRIBERS	8
 #define STATUS_JSON_VERSION	1
 #define STATUS_MAX_RDV		8	/* CONF_MAX_SERVERS */
 
