@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "rdv-client.h"
+
 struct config;
 struct status_map;
 
@@ -40,14 +42,6 @@ struct status_map;
 #define GWCHECK_BURST		3
 #define GWCHECK_SPACING_MS	8000
 
-/* What one check found. */
-enum gwcheck_result {
-	GWCHECK_CONNECTED,	/* the dial-back connected: it forwards */
-	GWCHECK_NO_CONNECTION,	/* no answer to the SYNs, unreachable */
-	GWCHECK_UNPROVEN,	/* a reset, no answer, no server: nothing */
-	GWCHECK_LIMITED,	/* 429: not checked; later */
-};
-
 /* One mapping's record of its checks (pure: gwcheck_next). */
 struct gwcheck_state {
 	int		fails;		/* no connection, in a row */
@@ -56,13 +50,15 @@ struct gwcheck_state {
 };
 
 /*
- * After a check's result at now: 1 if the mapping is to be deleted and
- * added again (then the next check is GWCHECK_FIRST_MS after it is made
- * again), else 0 and *next_ms is the delay to the next check (without
- * the jitter).
+ * After a check at now that found v (RDV_REACH_NOT_TRIED also when no
+ * REACH could be sent or none was answered): 1 if the mapping is to be
+ * deleted and added again (then the next check is GWCHECK_FIRST_MS
+ * after it is made again), else 0 and *next_ms is the delay to the next
+ * check (without the jitter).  A connection resets the failures, no
+ * connection counts one, nothing proven leaves them, a 429 is no check.
  */
-int	gwcheck_next(struct gwcheck_state *, enum gwcheck_result, uint64_t now,
-	    uint64_t *next_ms);
+int	gwcheck_next(struct gwcheck_state *, enum rdv_reach_verdict v,
+	    uint64_t now, uint64_t *next_ms);
 
 /*
  * The node's pace (GCRA): a burst of GWCHECK_BURST, then one every

@@ -23,22 +23,23 @@
 /* ---- pure: what a result leads to, and the pace ---- */
 
 int
-gwcheck_next(struct gwcheck_state *st, enum gwcheck_result r, uint64_t now,
-    uint64_t *next_ms)
+gwcheck_next(struct gwcheck_state *st, enum rdv_reach_verdict v,
+    uint64_t now, uint64_t *next_ms)
 {
 	uint64_t ms;
 	int i;
 
-	switch (r) {
-	case GWCHECK_CONNECTED:
+	switch (v) {
+	case RDV_REACH_CONNECTED:
 		st->fails = 0;
 		st->unproven = 0;
 		*next_ms = GWCHECK_INTERVAL_MS;
 		return 0;
-	case GWCHECK_LIMITED:
+	case RDV_REACH_LIMITED:
 		*next_ms = GWCHECK_AGAIN_MS;
 		return 0;
-	case GWCHECK_UNPROVEN:
+	case RDV_REACH_NOT_PROVEN:
+	case RDV_REACH_NOT_TRIED:
 		/* proves neither: the failures so far stand */
 		ms = GWCHECK_AGAIN_MS;
 		for (i = 0; i < st->unproven && ms < GWCHECK_INTERVAL_MS; i++)
@@ -47,7 +48,7 @@ gwcheck_next(struct gwcheck_state *st, enum gwcheck_result r, uint64_t now,
 			st->unproven++;
 		*next_ms = ms < GWCHECK_INTERVAL_MS ? ms : GWCHECK_INTERVAL_MS;
 		return 0;
-	case GWCHECK_NO_CONNECTION:
+	case RDV_REACH_NO_CONNECTION:
 		break;
 	}
 	st->unproven = 0;
@@ -225,8 +226,15 @@ gwc_free(struct gwc *c, int forget)
 
 /* What a check found: reported, and what follows. */
 static void
-gwc_result(struct gwc *c, enum gwcheck_result r, const char *detail)
+gwc_result(struct gwc *c, enum rdv_reach_verdict v, const char *detail)
 {
+	static const int reach_of[] = {
+		[RDV_REACH_CONNECTED] = STATUS_REACH_OK,
+		[RDV_REACH_NO_CONNECTION] = STATUS_REACH_NOT_FORWARDING,
+		[RDV_REACH_NOT_PROVEN] = STATUS_REACH_UNKNOWN,
+		[RDV_REACH_LIMITED] = -1,	/* no check: the last stands */
+		[RDV_REACH_NOT_TRIED] = STATUS_REACH_UNKNOWN,
+	};
 	char ea[INET_ADDRSTRLEN];
 	uint64_t next = 0;
 	int was = c->reach;
@@ -234,24 +242,14 @@ gwc_result(struct gwc *c, enum gwcheck_result r, const char *detail)
 	inet_ntop(AF_INET, &c->ext_addr, ea, sizeof(ea));
 	log_debug("tcp %u -> %s:%u: checked from outside: %s", c->int_port,
 	    ea, c->ext_port, detail);
-	switch (r) {
-	case GWCHECK_CONNECTED:
-		gwc_report(c, STATUS_REACH_OK, detail);
-		if (was == STATUS_REACH_NOT_FORWARDING)
-			log_info("tcp %u -> %s:%u forwards again (%s)",
-			    c->int_port, ea, c->ext_port, detail);
-		break;
-	case GWCHECK_NO_CONNECTION:
-		gwc_report(c, STATUS_REACH_NOT_FORWARDING, detail);
-		break;
-	case GWCHECK_UNPROVEN:
-		gwc_report(c, STATUS_REACH_UNKNOWN, detail);
-		break;
-	case GWCHECK_LIMITED:
+	if (reach_of[v] != -1)
+		gwc_report(c, reach_of[v], detail);
+	if (v == RDV_REACH_LIMITED)
 		gwcheck_pace_limited(&gw.pace, loop_now());
-		break;
-	}
-	if (gwcheck_next(&c->st, r, loop_now(), &next)) {
+	if (v == RDV_REACH_CONNECTED && was == STATUS_REACH_NOT_FORWARDING)
+		log_info("tcp %u -> %s:%u forwards again (%s)", c->int_port,
+		    ea, c->ext_port, detail);
+	if (gwcheck_next(&c->st, v, loop_now(), &next)) {
 		log_info("tcp %u -> %s:%u is listed on the gateway but does not "
 		    "forward (%s, %d checks in a row): deleting it and adding "
 		    "it again", c->int_port, ea, c->ext_port, detail,
@@ -263,12 +261,12 @@ gwc_result(struct gwc *c, enum gwcheck_result r, const char *detail)
 		c->readding = 0;
 		log_debug("tcp %u: cannot make it again now", c->int_port);
 		next = GWCHECK_AGAIN_MS;
-	} else if (r == GWCHECK_NO_CONNECTION &&
+	} else if (v == RDV_REACH_NO_CONNECTION &&
 	    c->st.fails >= GWCHECK_FAILS)
 		log_info("tcp %u -> %s:%u still does not forward after it was "
 		    "made again (%s); next check in %llus", c->int_port, ea,
 		    c->ext_port, detail, (unsigned long long)(next / 1000));
-	else if (r == GWCHECK_NO_CONNECTION)
+	else if (v == RDV_REACH_NO_CONNECTION)
 		log_info("tcp %u -> %s:%u: no connection from outside (%s); "
 		    "checking again in %llus", c->int_port, ea, c->ext_port,
 		    detail, (unsigned long long)(next / 1000));
@@ -283,32 +281,18 @@ gwc_answer(struct rdv_client_op *op, const struct rdv_client_answer *a)
 	struct gwc *c = container_of(op, struct gwc, op);
 	char detail[160];
 
-	if (a == NULL) {
-		gwc_result(c, GWCHECK_UNPROVEN, "no answer from the rendezvous "
-		    "server");
-		return;
-	}
-	if (a->ok)
-		snprintf(detail, sizeof(detail), "reached");
-	else
-		snprintf(detail, sizeof(detail), "%s", a->reason);
-	switch (rdv_client_reach_verdict(a)) {
-	case RDV_REACH_CONNECTED:
-		gwc_result(c, GWCHECK_CONNECTED, detail);
-		break;
-	case RDV_REACH_NO_CONNECTION:
-		gwc_result(c, GWCHECK_NO_CONNECTION, detail);
-		break;
-	case RDV_REACH_LIMITED:
-		gwc_result(c, GWCHECK_LIMITED, detail);
-		break;
-	case RDV_REACH_NOT_PROVEN:
-	case RDV_REACH_NOT_TRIED:
-		if (!a->ok && a->error_code != 404)
+	if (a == NULL)
+		gwc_result(c, RDV_REACH_NOT_TRIED, "no answer from the "
+		    "rendezvous server");
+	else if (a->ok)
+		gwc_result(c, RDV_REACH_CONNECTED, "reached");
+	else {
+		if (a->error_code == 404)
+			snprintf(detail, sizeof(detail), "%s", a->reason);
+		else
 			snprintf(detail, sizeof(detail), "error %d %s",
 			    a->error_code, a->reason);
-		gwc_result(c, GWCHECK_UNPROVEN, detail);
-		break;
+		gwc_result(c, rdv_client_reach_verdict(a), detail);
 	}
 }
 
@@ -336,7 +320,7 @@ gwc_send(struct gwc *c)
 		why = "cannot send a REACH";
 		break;
 	}
-	gwc_result(c, GWCHECK_UNPROVEN, why);
+	gwc_result(c, RDV_REACH_NOT_TRIED, why);
 }
 
 /* A mapping of a gateway's, TCP, at a public address: one to check. */

@@ -20,16 +20,16 @@ test_connected(void **state)
 
 	(void)state;
 	memset(&st, 0, sizeof(st));
-	assert_int_equal(gwcheck_next(&st, GWCHECK_CONNECTED, T0, &next), 0);
+	assert_int_equal(gwcheck_next(&st, RDV_REACH_CONNECTED, T0, &next), 0);
 	assert_int_equal(next, GWCHECK_INTERVAL_MS);
-	assert_int_equal(gwcheck_next(&st, GWCHECK_NO_CONNECTION, T0, &next),
+	assert_int_equal(gwcheck_next(&st, RDV_REACH_NO_CONNECTION, T0, &next),
 	    0);
 	assert_int_equal(next, GWCHECK_AGAIN_MS);
 	assert_int_equal(st.fails, 1);
-	assert_int_equal(gwcheck_next(&st, GWCHECK_CONNECTED, T0, &next), 0);
+	assert_int_equal(gwcheck_next(&st, RDV_REACH_CONNECTED, T0, &next), 0);
 	assert_int_equal(st.fails, 0);
 	/* one failure again is not two in a row */
-	assert_int_equal(gwcheck_next(&st, GWCHECK_NO_CONNECTION, T0, &next),
+	assert_int_equal(gwcheck_next(&st, RDV_REACH_NO_CONNECTION, T0, &next),
 	    0);
 	assert_int_equal(st.fails, 1);
 }
@@ -43,27 +43,27 @@ test_readd(void **state)
 
 	(void)state;
 	memset(&st, 0, sizeof(st));
-	assert_int_equal(gwcheck_next(&st, GWCHECK_NO_CONNECTION, now, &next),
+	assert_int_equal(gwcheck_next(&st, RDV_REACH_NO_CONNECTION, now, &next),
 	    0);
 	assert_int_equal(next, GWCHECK_AGAIN_MS);
 	now += next;
-	assert_int_equal(gwcheck_next(&st, GWCHECK_NO_CONNECTION, now, &next),
+	assert_int_equal(gwcheck_next(&st, RDV_REACH_NO_CONNECTION, now, &next),
 	    1);
 	assert_int_equal(next, GWCHECK_FIRST_MS);
 	assert_int_equal(st.readd_at, now);
 	assert_int_equal(st.fails, 0);
 	/* back, and still not forwarding: not made again within 5 minutes */
 	now += 4000;
-	assert_int_equal(gwcheck_next(&st, GWCHECK_NO_CONNECTION, now, &next),
+	assert_int_equal(gwcheck_next(&st, RDV_REACH_NO_CONNECTION, now, &next),
 	    0);
 	assert_int_equal(next, GWCHECK_AGAIN_MS);
 	now += next;
-	assert_int_equal(gwcheck_next(&st, GWCHECK_NO_CONNECTION, now, &next),
+	assert_int_equal(gwcheck_next(&st, RDV_REACH_NO_CONNECTION, now, &next),
 	    0);
 	assert_int_equal(next, T0 + GWCHECK_AGAIN_MS + GWCHECK_READD_MIN_MS -
 	    now);
 	now += next;
-	assert_int_equal(gwcheck_next(&st, GWCHECK_NO_CONNECTION, now, &next),
+	assert_int_equal(gwcheck_next(&st, RDV_REACH_NO_CONNECTION, now, &next),
 	    1);
 	assert_int_equal(st.readd_at, now);
 	/* near the end of the window: the wait is never under AGAIN */
@@ -71,7 +71,7 @@ test_readd(void **state)
 	st.fails = 1;
 	st.readd_at = T0;
 	now = T0 + GWCHECK_READD_MIN_MS - 1;
-	assert_int_equal(gwcheck_next(&st, GWCHECK_NO_CONNECTION, now, &next),
+	assert_int_equal(gwcheck_next(&st, RDV_REACH_NO_CONNECTION, now, &next),
 	    0);
 	assert_int_equal(next, GWCHECK_AGAIN_MS);
 }
@@ -87,25 +87,25 @@ test_unproven(void **state)
 	(void)state;
 	memset(&st, 0, sizeof(st));
 	for (i = 0; i < 40; i++) {
-		assert_int_equal(gwcheck_next(&st, GWCHECK_UNPROVEN, T0,
-		    &next), 0);
+		assert_int_equal(gwcheck_next(&st, i % 2 ?
+		    RDV_REACH_NOT_PROVEN : RDV_REACH_NOT_TRIED, T0, &next), 0);
 		assert_int_equal(next, want);
 		want = want * 2 < GWCHECK_INTERVAL_MS ? want * 2 :
 		    GWCHECK_INTERVAL_MS;
 	}
-	assert_int_equal(gwcheck_next(&st, GWCHECK_CONNECTED, T0, &next), 0);
-	assert_int_equal(gwcheck_next(&st, GWCHECK_UNPROVEN, T0, &next), 0);
+	assert_int_equal(gwcheck_next(&st, RDV_REACH_CONNECTED, T0, &next), 0);
+	assert_int_equal(gwcheck_next(&st, RDV_REACH_NOT_PROVEN, T0, &next), 0);
 	assert_int_equal(next, GWCHECK_AGAIN_MS);
 	/* no connection, a reset, no connection: two in a row */
 	memset(&st, 0, sizeof(st));
-	assert_int_equal(gwcheck_next(&st, GWCHECK_NO_CONNECTION, T0, &next),
+	assert_int_equal(gwcheck_next(&st, RDV_REACH_NO_CONNECTION, T0, &next),
 	    0);
-	assert_int_equal(gwcheck_next(&st, GWCHECK_UNPROVEN, T0, &next), 0);
+	assert_int_equal(gwcheck_next(&st, RDV_REACH_NOT_PROVEN, T0, &next), 0);
 	assert_int_equal(st.fails, 1);
-	assert_int_equal(gwcheck_next(&st, GWCHECK_LIMITED, T0, &next), 0);
+	assert_int_equal(gwcheck_next(&st, RDV_REACH_LIMITED, T0, &next), 0);
 	assert_int_equal(next, GWCHECK_AGAIN_MS);
 	assert_int_equal(st.fails, 1);
-	assert_int_equal(gwcheck_next(&st, GWCHECK_NO_CONNECTION, T0, &next),
+	assert_int_equal(gwcheck_next(&st, RDV_REACH_NO_CONNECTION, T0, &next),
 	    1);
 }
 
