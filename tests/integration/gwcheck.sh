@@ -26,31 +26,15 @@
 # mapping is not checked (reach null).
 . "$(dirname "$0")/common.sh"
 
-RDV=${NATMAPD_RENDEZVOUS:-$SRCDIR/src/natmapd-rendezvous}
-export NATMAPD_RENDEZVOUS=$RDV
-NATMAPCTL=${NATMAPCTL:-$(dirname "$NATMAPD")/natmapctl}
-if [ ! -x "$RDV" ] || [ ! -x "$NATMAPCTL" ]; then
-	echo "1..0 # SKIP no natmapd-rendezvous or natmapctl binary"
-	exit 0
-fi
+it_need_rdv
 lab_need_python || { tap_fail "python3 for the status file"; tap_done; exit 1; }
-
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/natmapd-gwcheck.XXXXXX") || exit 1
 it_on_exit "rm -rf '$tmp'"
-(umask 077 && "$NATMAPD" --keygen >"$tmp/home.key")
-echo "home $("$NATMAPD" --server-key "$tmp/home.key")" >"$tmp/nets"
-chmod 600 "$tmp/nets"
+it_rdv_keys "$tmp" || tap_fail "a key and a networks file"
 
 lab_init || { tap_fail "lab builds"; tap_done; exit 1; }
 lab_router_start || { tap_fail "miniupnpd starts"; tap_done; exit 1; }
-if lab_rendezvous_start --networks "$tmp/nets"; then
-	tap_ok "natmapd-rendezvous starts on $LAB_RDV_IP:$LAB_RDV_PORT"
-else
-	tap_fail "natmapd-rendezvous starts"
-	tap_done
-	exit 1
-fi
-it_on_exit lab_rendezvous_stop
+it_rendezvous_start "$tmp/nets"
 lab_serve_tcp 8080 || tap_fail "a TCP service on the LAN host's 8080"
 
 rdv_log_has() { grep -Eq -- "$1" "$LAB_DIR/rendezvous.log"; }
