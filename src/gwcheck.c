@@ -141,14 +141,10 @@ dequeue(struct gwc *c)
 	for (pp = &gw.qhead; *pp != NULL; pp = &(*pp)->qnext)
 		if (*pp == c) {
 			*pp = c->qnext;
+			if (gw.qtail == &c->qnext)
+				gw.qtail = pp;
 			break;
 		}
-	if (gw.qhead == NULL)
-		gw.qtail = &gw.qhead;
-	else
-		for (gw.qtail = &gw.qhead; *gw.qtail != NULL;
-		    gw.qtail = &(*gw.qtail)->qnext)
-			;
 	c->qnext = NULL;
 	c->queued = 0;
 }
