@@ -82,6 +82,12 @@ void	mapping_set_observer(void (*)(const struct mapping_status *));
 struct conf_map;
 int	mapping_runtime_add(const struct conf_map *, char *err, size_t);
 int	mapping_runtime_remove(const struct conf_map *, char *err, size_t);
+/*
+ * The bound mapping (proto, int_port, ext_want) is listed on the gateway
+ * but does not forward (gwcheck.c): delete it and add it again.  -1 with
+ * errno EAGAIN if it is not bound now, or a request for it is out.
+ */
+int	mapping_readd(int proto, uint16_t int_port, uint16_t ext_want);
 size_t	mapping_count(int state);
 const char *mapping_state_name(int);
 

@@ -5,10 +5,13 @@
 
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
 #include "crypto.h"
+#include "loop.h"
 #include "rdv-msg.h"
 #include "stun-msg.h"
 
@@ -112,6 +115,22 @@ int	rdv_client_reach_check(const struct rdv_client_id *,
 	    const struct rdv_reach *r, const uint8_t *buf, size_t len,
 	    uint64_t now_ms, struct rdv_client_answer *a, const char **why);
 
+/*
+ * What a REACH answer says of a TCP port that a gateway's rule forwards
+ * to a service, not to natmapd: the nonce never comes back there, but a
+ * connection made (the SYN-ACK came from behind the rule) shows that the
+ * rule forwards, and none at all that it does not.
+ */
+enum rdv_reach_verdict {
+	RDV_REACH_CONNECTED,	/* success; 404 wrong nonce, closed, no nonce */
+	RDV_REACH_NO_CONNECTION, /* 404 timed out, unreachable */
+	RDV_REACH_NOT_PROVEN,	/* 404 refused, or another 404: a reset */
+	RDV_REACH_LIMITED,	/* 429: the node's rate is spent; later */
+	RDV_REACH_NOT_TRIED,	/* 403, 500, 501, 503...: no dial-back made */
+};
+enum rdv_reach_verdict rdv_client_reach_verdict(const struct rdv_client_answer *);
+const char *rdv_client_verdict_name(enum rdv_reach_verdict);
+
 /* 1 if a datagram is the UDP dial-back of r: exactly its 16-byte nonce. */
 int	rdv_client_is_dialback(const struct rdv_reach *r, const uint8_t *buf,
 	    size_t len);
@@ -131,5 +150,46 @@ void	rdv_client_configure(const struct config *);
 void	rdv_client_start(void);
 void	rdv_client_stop(void);
 size_t	rdv_client_count(void);		/* servers registered with now */
+
+/*
+ * A REACH for the node itself, sent from the module's registered socket
+ * to a server the node is registered with and that sees it at seen_as
+ * (the srflx its last REGISTER answer said): that server dials back
+ * seen_as at port.  The same bytes are sent again, RFC 8489's RTO
+ * doubling from RDV_CLIENT_RTO_MS, within RDV_CLIENT_BUDGET_MS (the
+ * server answers a retransmission again and never dials twice); the
+ * answer is matched by transaction ID, method and MAC.  done gets the
+ * answer, or NULL when none came in time or the client stopped; it may
+ * start another.  The caller embeds the op and paces its REACHes: the
+ * server allows RDV_REACH_BURST, then one every RDV_REACH_INTERVAL_MS.
+ */
+#define RDV_CLIENT_REACH_MSG	256	/* a REACH request is at most 212 bytes */
+#define RDV_CLIENT_REACH_MAX	8	/* REACHes out to one server at once */
+
+struct rdv_client_op {
+	struct rdv_reach	 r;
+	uint8_t			 msg[RDV_CLIENT_REACH_MSG];
+	size_t			 len;
+	int			 srv;		/* the server's index; -1 idle */
+	uint64_t		 first_sent;
+	uint64_t		 rto;
+	struct timer		 timer;
+	void			(*done)(struct rdv_client_op *,
+				    const struct rdv_client_answer *);
+	struct rdv_client_op	*next;
+};
+
+void	rdv_client_op_init(struct rdv_client_op *,
+	    void (*done)(struct rdv_client_op *,
+	    const struct rdv_client_answer *));
+/*
+ * 0 once sent; -1 with errno: ENOTCONN no server registered, EADDRNOTAVAIL
+ * none that sees the node at seen_as, EBUSY RDV_CLIENT_REACH_MAX out to
+ * each that does, EALREADY op is out, else a build failure.
+ */
+int	rdv_client_reach(struct rdv_client_op *, uint8_t transport,
+	    uint16_t port, struct in_addr seen_as);
+void	rdv_client_reach_cancel(struct rdv_client_op *);	/* done not called */
+int	rdv_client_reach_busy(const struct rdv_client_op *);
 
 #endif

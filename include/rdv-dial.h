@@ -17,9 +17,10 @@ enum rdv_dial_result {
 	RDV_DIAL_REACHED = 0,	/* TCP: the nonce read back */
 	RDV_DIAL_REFUSED,	/* a reset: nothing listens, or a NAT said no */
 	RDV_DIAL_UNREACHABLE,	/* ICMP unreachable, no route */
-	RDV_DIAL_TIMEOUT,	/* no connection, or not 16 bytes, in time */
+	RDV_DIAL_TIMEOUT,	/* no connection in time */
 	RDV_DIAL_WRONG_NONCE,	/* 16 bytes that are not the nonce */
-	RDV_DIAL_CLOSED,	/* closed or reset before 16 bytes */
+	RDV_DIAL_CLOSED,	/* connected, closed or reset before 16 bytes */
+	RDV_DIAL_NO_NONCE,	/* connected, not 16 bytes in time */
 	RDV_DIAL_ERROR,		/* another error */
 };
 

@@ -146,6 +146,20 @@
 #define RDV_MAC_LEN		32	/* all of HMAC-SHA256 */
 #define RDV_SKEW_MAX_MS		30000	/* a TIMESTAMP this far off is fresh */
 
+/*
+ * The reasons of a REACH's error 404, how a TCP dial-back ended
+ * (natmapd-rendezvous(8), Dial-back), each at most 28 characters.  The
+ * first three say a connection to the port was made, the next two that
+ * none was; a reset (refused) says neither: a NAT with no rule for the
+ * port resets too.
+ */
+#define RDV_REASON_WRONG_NONCE	"not reached: wrong nonce"
+#define RDV_REASON_CLOSED	"not reached: closed"
+#define RDV_REASON_NO_NONCE	"not reached: no nonce"
+#define RDV_REASON_TIMED_OUT	"not reached: timed out"
+#define RDV_REASON_UNREACHABLE	"not reached: unreachable"
+#define RDV_REASON_REFUSED	"not reached: refused"
+
 /* CANDIDATE kinds */
 enum rdv_cand_kind {
 	RDV_CAND_HOST = 1,

@@ -31,6 +31,18 @@ enum status_state {
 	STATUS_UNVERIFIED,	/* a binding, not (yet) proven reachable */
 };
 
+/*
+ * The end-to-end check of a TCP mapping a gateway made (gwcheck.c): a
+ * REACH through a rendezvous server, whose dial-back connected to the
+ * public port or not.
+ */
+enum status_reach {
+	STATUS_REACH_NONE,		/* not checked (null) */
+	STATUS_REACH_UNKNOWN,		/* checked, nothing proven */
+	STATUS_REACH_OK,		/* a connection was made: it forwards */
+	STATUS_REACH_NOT_FORWARDING,	/* no connection at all */
+};
+
 /* One mapping, as reported. */
 struct status_map {
 	int		 proto;		/* DRV_TCP, DRV_UDP */
@@ -46,6 +58,10 @@ struct status_map {
 	uint64_t	 renew_at;	/* loop_now() of the next renewal; 0: none */
 	char		 error[128];	/* the last error; "" none */
 	int		 runtime;	/* added through the control socket */
+	/* the gateway's row: kept over status_map_update, set by status_map_reach */
+	int		 reach;		/* enum status_reach */
+	uint64_t	 reach_at;	/* loop_now() of the last check; 0: none */
+	char		 reach_detail[48];	/* what the server said; "" none */
 };
 
 /* The gateway in use. */
@@ -104,6 +120,14 @@ void	status_map_remove(int proto, uint16_t int_port, uint16_t ext_want);
  * status_fallback_remove() withdraws it.
  */
 void	status_fallback_update(const struct status_map *);
+/*
+ * The last end-to-end check of the gateway's mapping (proto, int_port,
+ * ext_want), at loop_now(); STATUS_REACH_NONE forgets it.  It stays
+ * over the engine's updates of the row.
+ */
+void	status_map_reach(int proto, uint16_t int_port, uint16_t ext_want,
+	    int reach, const char *detail);
+const char *status_reach_name(int);	/* "ok", "not forwarding", "unknown" */
 void	status_fallback_remove(int proto, uint16_t int_port, uint16_t ext_want);
 void	status_gateway_update(const struct status_gateway *);
 /* The rendezvous servers' state, the whole list (n 0: none). */

@@ -22,8 +22,9 @@
 #include "crypto.h"
 #include "daemon.h"
 #include "driver.h"
-#include "gateway.h"
 #include "fallback.h"
+#include "gateway.h"
+#include "gwcheck.h"
 #include "hook.h"
 #include "log.h"
 #include "loop.h"
@@ -635,6 +636,7 @@ reload(const char *why)
 	mapping_reconfigure(&conf);
 	fallback_configure(&conf);
 	rdv_client_configure(&conf);
+	gwcheck_configure(&conf);
 	on_gateway(status_gateway());	/* the bindings again, if wanted */
 	config_free(&running);
 	running = conf;
@@ -653,6 +655,7 @@ control_check(const struct control_req *req, char *err, size_t errlen)
 		return -1;
 	}
 	mapping_check_now();
+	gwcheck_check_now();
 	return 0;
 }
 
@@ -739,6 +742,7 @@ signal_cb(int sig)
 		log_info("signal %d: deleting mappings and exiting", sig);
 		sdnotify_stopping();
 		fallback_stop();
+		gwcheck_stop();
 		rdv_client_stop();
 		mapping_shutdown(shutdown_done);
 		break;
@@ -747,8 +751,10 @@ signal_cb(int sig)
 			reload("SIGHUP");
 		break;
 	case SIGUSR1:
-		if (!stopping)
+		if (!stopping) {
 			mapping_check_now();
+			gwcheck_check_now();
+		}
 		break;
 	}
 }
@@ -842,6 +848,9 @@ main(int argc, char *argv[])
 	mapping_init(&running, drivers, ndrivers);
 	fallback_configure(&running);
 	rdv_client_configure(&running);
+	/* the gateway's TCP mappings, checked from outside through the rendezvous */
+	gwcheck_init();
+	gwcheck_configure(&running);
 	status_subscribe_gateway(on_gateway);
 	mapping_state_file(state_file);
 	mapping_watch_network();
@@ -863,6 +872,7 @@ main(int argc, char *argv[])
 	sdnotify_ready_after_search();
 	loop_run();
 	fallback_stop();
+	gwcheck_stop();
 	rdv_client_stop();
 	control_close();
 	hook_free();

@@ -35,6 +35,7 @@ struct mapping {
 	int		 on_router;	/* the gateway may hold it: delete on exit */
 	int		 unwanted;	/* dropped from the config: delete, then free */
 	int		 runtime;	/* added through natmapctl: not the config's */
+	int		 readd;		/* being deleted, to be added again */
 	/* A stale entry from the state file: made through this, here. */
 	char		 stale_proto[8];
 	char		 error[96];	/* the last failure, for the status */
@@ -380,6 +381,11 @@ mapping_done(struct pace_op *op, const struct drv_result *res)
 			    m->ext_port, res->detail);
 		m->on_router = 0;
 		mapping_transition(m, MAPPING_GONE);
+		if (m->readd && !m->unwanted && !engine.stopping) {
+			m->readd = 0;
+			mapping_add(m);
+			return;
+		}
 		if (m->unwanted && !engine.stopping)
 			mapping_free_one(m);
 		mapping_check_stopped();
@@ -1208,6 +1214,30 @@ mapping_runtime_add(const struct conf_map *c, char *err, size_t errlen)
 		if (gateway_is_ready())
 			mapping_add(m);
 	}
+	return 0;
+}
+
+/*
+ * The gateway lists m but it does not forward (gwcheck.c): deleted, then
+ * added again once the delete is answered, whatever the answer.
+ */
+int
+mapping_readd(int proto, uint16_t int_port, uint16_t ext_want)
+{
+	struct mapping *m = find(proto, int_port, ext_want);
+	struct drv_map req;
+
+	if (m == NULL || engine.stopping || m->state != MAPPING_BOUND ||
+	    !gateway_is_ready() || pace_busy(&m->op)) {
+		errno = EAGAIN;
+		return -1;
+	}
+	verify_cancel(m);
+	m->readd = 1;
+	mapping_transition(m, MAPPING_DELETING);
+	mapping_request(m, &req);
+	status_count(STATUS_REQUESTS);
+	pace_unmap(&engine.pace, &m->op, engine.drv, &req);
 	return 0;
 }
 

@@ -250,6 +250,23 @@ print_gateway(struct json_object *gw, time_t now)
 	    sizeof(e4)) : "-");
 }
 
+/* Under a mapping a gateway made: "  reach ok, checked 2m05 ago (not reached: wrong nonce)". */
+static void
+print_reach(struct json_object *m, time_t now)
+{
+	const char *reach = get_string(m, "reach");
+	const char *detail = get_string(m, "reach_detail");
+	char e1[64], e2[128], d[32];
+
+	if (reach == NULL)
+		return;
+	printf("  reach %s, checked %s ago", safe(reach, e1, sizeof(e1)),
+	    duration(age(m, "reach_checked", now), d, sizeof(d)));
+	if (detail != NULL)
+		printf(" (%s)", safe(detail, e2, sizeof(e2)));
+	printf("\n");
+}
+
 static void
 print_mapping(struct json_object *m, time_t now)
 {
@@ -275,6 +292,7 @@ print_mapping(struct json_object *m, time_t now)
 	    duration(get_int(m, "renew_in"), d2, sizeof(d2)),
 	    duration(age(m, "since", now), d3, sizeof(d3)),
 	    error != NULL ? safe(error, e5, sizeof(e5)) : "-");
+	print_reach(m, now);
 }
 
 /* "rendezvous 203.0.113.30:3480 registered, expires in 1m10, rtt 3 ms", or why not. */

@@ -195,6 +195,50 @@ rdv_client_is_dialback(const struct rdv_reach *r, const uint8_t *buf,
 	    crypto_equal(buf, r->nonce, RDV_NONCE_LEN);
 }
 
+enum rdv_reach_verdict
+rdv_client_reach_verdict(const struct rdv_client_answer *a)
+{
+	static const char *const connected[] = {
+		RDV_REASON_WRONG_NONCE, RDV_REASON_CLOSED, RDV_REASON_NO_NONCE,
+	};
+	static const char *const none[] = {
+		RDV_REASON_TIMED_OUT, RDV_REASON_UNREACHABLE,
+	};
+	size_t i;
+
+	if (a->ok)
+		return RDV_REACH_CONNECTED;
+	if (a->error_code == 429)
+		return RDV_REACH_LIMITED;
+	if (a->error_code != 404)
+		return RDV_REACH_NOT_TRIED;
+	for (i = 0; i < sizeof(connected) / sizeof(connected[0]); i++)
+		if (strcmp(a->reason, connected[i]) == 0)
+			return RDV_REACH_CONNECTED;
+	for (i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+		if (strcmp(a->reason, none[i]) == 0)
+			return RDV_REACH_NO_CONNECTION;
+	return RDV_REACH_NOT_PROVEN;
+}
+
+const char *
+rdv_client_verdict_name(enum rdv_reach_verdict v)
+{
+	switch (v) {
+	case RDV_REACH_CONNECTED:
+		return "connected";
+	case RDV_REACH_NO_CONNECTION:
+		return "no connection";
+	case RDV_REACH_NOT_PROVEN:
+		return "not proven";
+	case RDV_REACH_LIMITED:
+		return "rate-limited";
+	case RDV_REACH_NOT_TRIED:
+		break;
+	}
+	return "not tried";
+}
+
 /* ---- registering: the event loop's side ---- */
 
 enum rdv_phase {
@@ -241,6 +285,8 @@ static struct {
 	struct rdv_sock		 sock[2];	/* IPv4, IPv6 */
 	int			 running;
 	uint64_t		 dropped;	/* datagrams that were no answer */
+	struct rdv_client_op	*ops;		/* REACHes out */
+	size_t			 next_srv;	/* where the next REACH looks first */
 } rc = { .sock = { { .fd = -1 }, { .fd = -1 } } };
 
 static void	srv_round(struct rdv_srv *);
@@ -556,18 +602,21 @@ srv_answer(struct rdv_srv *s, const struct rdv_client_answer *a,
 	srv_idle(s);
 }
 
-/* Which server a datagram came from: its address and port, a REGISTER out. */
+/* Which server a datagram came from: its address and port. */
 static struct rdv_srv *
 srv_from(const struct sockaddr_storage *from)
 {
 	size_t i;
 
 	for (i = 0; i < rc.nsrv; i++)
-		if (rc.srv[i].have_addr && rc.srv[i].phase == RDV_PENDING &&
-		    stun_addr_eq(&rc.srv[i].addr, from))
+		if (rc.srv[i].have_addr && stun_addr_eq(&rc.srv[i].addr, from))
 			return &rc.srv[i];
 	return NULL;
 }
+
+static void	dropped(const struct sockaddr_storage *, const char *);
+static int	reach_answer(struct rdv_srv *, const uint8_t *, size_t,
+		    const struct sockaddr_storage *);
 
 static void
 dropped(const struct sockaddr_storage *from, const char *why)
@@ -608,7 +657,13 @@ sock_read(struct loop_fd *lfd, int revents)
 			return;
 		}
 		if ((s = srv_from(&from)) == NULL) {
-			dropped(&from, "not from a server with a REGISTER out");
+			dropped(&from, "not from a server");
+			continue;
+		}
+		if (reach_answer(s, buf, (size_t)n, &from))
+			continue;
+		if (s->phase != RDV_PENDING) {
+			dropped(&from, "no REGISTER out to that server");
 			continue;
 		}
 		ntid = s->ntid < RDV_CLIENT_TIDS ? s->ntid : RDV_CLIENT_TIDS;
@@ -634,11 +689,16 @@ srv_reset(struct rdv_srv *s)
 	s->phase = RDV_IDLE;
 }
 
+static void	reach_end(struct rdv_client_op *,
+		    const struct rdv_client_answer *);
+
 void
 rdv_client_stop(void)
 {
 	size_t i;
 
+	while (rc.ops != NULL)
+		reach_end(rc.ops, NULL);
 	for (i = 0; i < rc.nsrv; i++)
 		srv_reset(&rc.srv[i]);
 	sock_close(&rc.sock[0]);
@@ -724,4 +784,184 @@ rdv_client_count(void)
 	for (i = 0; i < rc.nsrv; i++)
 		n += rc.running && rc.srv[i].expires > loop_now();
 	return n;
+}
+
+/* ---- REACH for the node itself (gwcheck.c) ---- */
+
+void
+rdv_client_op_init(struct rdv_client_op *op,
+    void (*done)(struct rdv_client_op *, const struct rdv_client_answer *))
+{
+	memset(op, 0, sizeof(*op));
+	op->srv = -1;
+	op->done = done;
+	timer_init(&op->timer, NULL);
+}
+
+int
+rdv_client_reach_busy(const struct rdv_client_op *op)
+{
+	return op->srv != -1;
+}
+
+void
+rdv_client_reach_cancel(struct rdv_client_op *op)
+{
+	struct rdv_client_op **pp;
+
+	if (op->srv == -1)
+		return;
+	for (pp = &rc.ops; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == op) {
+			*pp = op->next;
+			break;
+		}
+	timer_stop(&op->timer);
+	op->srv = -1;
+	op->next = NULL;
+}
+
+/* The op is over: off the list, then done (which may start it again). */
+static void
+reach_end(struct rdv_client_op *op, const struct rdv_client_answer *a)
+{
+	rdv_client_reach_cancel(op);
+	op->done(op, a);
+}
+
+static size_t
+reach_out(int srv)
+{
+	const struct rdv_client_op *op;
+	size_t n = 0;
+
+	for (op = rc.ops; op != NULL; op = op->next)
+		n += op->srv == srv;
+	return n;
+}
+
+/* One attempt: the same bytes, to the same server. */
+static void
+reach_send(struct rdv_client_op *op)
+{
+	struct rdv_srv *s = &rc.srv[op->srv];
+	const struct rdv_sock *k = sock_for(s->addr.ss_family);
+	uint64_t now = loop_now(), left;
+
+	if (k->fd == -1 || sendto(k->fd, op->msg, op->len, 0,
+	    (struct sockaddr *)&s->addr, sizeof(struct sockaddr_in)) == -1)
+		log_debug("rendezvous %s: REACH not sent: %s", s->name,
+		    k->fd == -1 ? "no socket" : strerror(errno));
+	left = op->first_sent + RDV_CLIENT_BUDGET_MS - now;
+	timer_set(&op->timer, op->rto < left ? op->rto : left);
+	op->rto *= 2;
+}
+
+static void
+reach_timer(struct timer *t)
+{
+	struct rdv_client_op *op = container_of(t, struct rdv_client_op,
+	    timer);
+
+	if (loop_now() - op->first_sent < RDV_CLIENT_BUDGET_MS) {
+		reach_send(op);
+		return;
+	}
+	log_debug("rendezvous %s: no answer to REACH %s %u within %d s",
+	    rc.srv[op->srv].name, op->r.transport == RDV_TCP ? "tcp" : "udp",
+	    op->r.port, RDV_CLIENT_BUDGET_MS / 1000);
+	reach_end(op, NULL);
+}
+
+int
+rdv_client_reach(struct rdv_client_op *op, uint8_t transport, uint16_t port,
+    struct in_addr seen_as)
+{
+	struct rdv_srv *s = NULL;
+	size_t i, j;
+	int n, registered = 0, seen = 0;
+
+	if (op->srv != -1) {
+		errno = EALREADY;
+		return -1;
+	}
+	/* round and round the servers that see the node there */
+	for (j = 0; j < rc.nsrv && s == NULL; j++) {
+		struct rdv_srv *c = &rc.srv[(rc.next_srv + j) % rc.nsrv];
+		const struct sockaddr_in *sin =
+		    (const struct sockaddr_in *)&c->srflx;
+
+		if (!rc.running || !c->have_addr ||
+		    c->addr.ss_family != AF_INET || c->expires <= loop_now())
+			continue;
+		registered = 1;
+		if (!c->have_srflx || c->srflx.ss_family != AF_INET ||
+		    sin->sin_addr.s_addr != seen_as.s_addr)
+			continue;
+		seen = 1;
+		if (reach_out((int)(c - rc.srv)) < RDV_CLIENT_REACH_MAX)
+			s = c;
+	}
+	if (s == NULL) {
+		errno = !registered ? ENOTCONN : !seen ? EADDRNOTAVAIL : EBUSY;
+		return -1;
+	}
+	i = (size_t)(s - rc.srv);
+	rc.next_srv = (i + 1) % rc.nsrv;
+	if ((n = rdv_client_reach_build(&rc.id, transport, port,
+	    rdv_client_wall_ms(), &op->r, op->msg, sizeof(op->msg))) == -1)
+		return -1;
+	op->len = (size_t)n;
+	op->srv = (int)i;
+	op->first_sent = loop_now();
+	op->rto = RDV_CLIENT_RTO_MS;
+	op->timer.cb = reach_timer;
+	op->next = rc.ops;
+	rc.ops = op;
+	log_debug("rendezvous %s: REACH %s %u", s->name,
+	    transport == RDV_TCP ? "tcp" : "udp", port);
+	reach_send(op);
+	return 0;
+}
+
+/*
+ * A datagram from server s: the answer to one of its REACHes out?  1 if
+ * it was taken or dropped here, 0 if it is for the REGISTER's side.
+ */
+static int
+reach_answer(struct rdv_srv *s, const uint8_t *buf, size_t len,
+    const struct sockaddr_storage *from)
+{
+	uint8_t tids[RDV_CLIENT_REACH_MAX][STUN_TID_LEN];
+	struct rdv_client_op *ops[RDV_CLIENT_REACH_MAX], *op;
+	struct rdv_client_answer a;
+	const char *why;
+	size_t n = 0, which;
+	int idx = (int)(s - rc.srv);
+
+	for (op = rc.ops; op != NULL && n < RDV_CLIENT_REACH_MAX;
+	    op = op->next)
+		if (op->srv == idx) {
+			memcpy(tids[n], op->r.tid, STUN_TID_LEN);
+			ops[n++] = op;
+		}
+	if (n == 0)
+		return 0;
+	if (rdv_client_check(RDV_REACH, &rc.id,
+	    (const uint8_t (*)[STUN_TID_LEN])tids, n, buf, len,
+	    rdv_client_wall_ms(), &a, &which, &why) == -1) {
+		/* a REGISTER's answer, or to be dropped there */
+		if (s->phase == RDV_PENDING)
+			return 0;
+		dropped(from, why);
+		return 1;
+	}
+	if (a.ok)
+		log_debug("rendezvous %s: REACH %u: reached", s->name,
+		    ops[which]->r.port);
+	else
+		log_debug("rendezvous %s: REACH %u: error %d %s", s->name,
+		    ops[which]->r.port, a.error_code, a.reason);
+	reach_end(ops[which], &a);
+	return 1;
 }

@@ -142,12 +142,38 @@ dial_errno(int e)
 	}
 }
 
-/* The deadline, or an early end put off to the loop. */
+/*
+ * Connected, though the loop may not have seen it yet: the handshake is
+ * over (no error pending, a peer).
+ */
+static int
+dial_connected(struct rdv_dial *d)
+{
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof(peer), elen;
+	int e = 0;
+
+	if (d->connected)
+		return 1;
+	elen = sizeof(e);
+	return d->fd != -1 &&
+	    getsockopt(d->fd, SOL_SOCKET, SO_ERROR, &e, &elen) == 0 &&
+	    e == 0 && getpeername(d->fd, (struct sockaddr *)&peer,
+	    &plen) == 0;
+}
+
+/*
+ * The deadline, or an early end put off to the loop.  At the deadline,
+ * a connection made that did not hand the nonce over in time is not one
+ * never made: something took it (a gateway's rule forwards to a service).
+ */
 static void
 dial_timer(struct timer *t)
 {
 	struct rdv_dial *d = container_of(t, struct rdv_dial, deadline);
 
+	if (d->result == RDV_DIAL_TIMEOUT && dial_connected(d))
+		d->result = RDV_DIAL_NO_NONCE;
 	dial_finish(d, d->result);
 }
 
@@ -236,15 +262,17 @@ rdv_dial_reason(enum rdv_dial_result r)
 	case RDV_DIAL_REACHED:
 		return "reached";
 	case RDV_DIAL_REFUSED:
-		return "not reached: refused";
+		return RDV_REASON_REFUSED;
 	case RDV_DIAL_UNREACHABLE:
-		return "not reached: unreachable";
+		return RDV_REASON_UNREACHABLE;
 	case RDV_DIAL_TIMEOUT:
-		return "not reached: timed out";
+		return RDV_REASON_TIMED_OUT;
 	case RDV_DIAL_WRONG_NONCE:
-		return "not reached: wrong nonce";
+		return RDV_REASON_WRONG_NONCE;
 	case RDV_DIAL_CLOSED:
-		return "not reached: closed";
+		return RDV_REASON_CLOSED;
+	case RDV_DIAL_NO_NONCE:
+		return RDV_REASON_NO_NONCE;
 	case RDV_DIAL_ERROR:
 		break;
 	}

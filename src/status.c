@@ -24,7 +24,7 @@
 #include "replace.h"
 #include "status.h"
 
-#define STATUS_MAX_SUBSCRIBERS	4
+#define STATUS_MAX_SUBSCRIBERS	8
 #define STATUS_JSON_VERSION	1
 #define STATUS_MAX_RDV		8	/* CONF_MAX_SERVERS */
 
@@ -275,6 +275,9 @@ update(const struct status_map *n, int fallback)
 {
 	struct status_map old, *m;
 	struct status_row *r;
+	char detail[sizeof(m->reach_detail)];
+	uint64_t reach_at;
+	int reach;
 	ssize_t i;
 
 	if ((i = find(n->proto, n->int_port, n->ext_want)) == -1 &&
@@ -294,8 +297,18 @@ update(const struct status_map *n, int fallback)
 		m = &status.maps[i];
 		r->has_gw = 1;
 	}
+	reach = m->reach;
+	reach_at = m->reach_at;
+	memcpy(detail, m->reach_detail, sizeof(detail));
 	*m = *n;
 	m->error[sizeof(m->error) - 1] = '\0';
+	/* the check's word is gwcheck's alone, of the gateway's row alone */
+	m->reach = fallback ? STATUS_REACH_NONE : reach;
+	m->reach_at = fallback ? 0 : reach_at;
+	if (fallback)
+		m->reach_detail[0] = '\0';
+	else
+		memcpy(m->reach_detail, detail, sizeof(detail));
 	row_changed((size_t)i, &old);
 }
 
@@ -309,6 +322,39 @@ void
 status_fallback_update(const struct status_map *n)
 {
 	update(n, 1);
+}
+
+void
+status_map_reach(int proto, uint16_t int_port, uint16_t ext_want, int reach,
+    const char *detail)
+{
+	struct status_map *m;
+	ssize_t i;
+
+	if ((i = find(proto, int_port, ext_want)) == -1 ||
+	    !status.rows[i].has_gw)
+		return;
+	m = &status.maps[i];
+	m->reach = reach;
+	m->reach_at = reach == STATUS_REACH_NONE ? 0 : loop_now();
+	snprintf(m->reach_detail, sizeof(m->reach_detail), "%s",
+	    reach != STATUS_REACH_NONE && detail != NULL ? detail : "");
+	status_changed();
+}
+
+const char *
+status_reach_name(int r)
+{
+	switch (r) {
+	case STATUS_REACH_OK:
+		return "ok";
+	case STATUS_REACH_NOT_FORWARDING:
+		return "not forwarding";
+	case STATUS_REACH_UNKNOWN:
+		return "unknown";
+	default:
+		return NULL;
+	}
 }
 
 /* The row goes: DOWN if what it showed was reachable. */
@@ -555,6 +601,14 @@ map_json(const struct status_map *m, uint64_t now, time_t wall)
 	r |= add(o, "error", m->error[0] != '\0' ?
 	    json_object_new_string(m->error) : json_object_new_null());
 	r |= add(o, "runtime", json_object_new_boolean(m->runtime));
+	r |= add(o, "reach", m->reach != STATUS_REACH_NONE ?
+	    json_object_new_string(status_reach_name(m->reach)) :
+	    json_object_new_null());
+	r |= add(o, "reach_checked", m->reach != STATUS_REACH_NONE ?
+	    wall_time(m->reach_at, now, wall) : json_object_new_null());
+	r |= add(o, "reach_detail", m->reach != STATUS_REACH_NONE &&
+	    m->reach_detail[0] != '\0' ?
+	    json_object_new_string(m->reach_detail) : json_object_new_null());
 	if (r != 0) {
 		json_object_put(o);
 		return NULL;

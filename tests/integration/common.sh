@@ -70,6 +70,26 @@ nm_start() {
 	NM_T0=$(lab_now_ms)
 }
 
+# it_rdv_keys DIR: DIR/home.key, the secret of network "home", and
+# DIR/nets, the server's networks file for it.
+it_rdv_keys() {
+	(umask 077 && "$NATMAPD" --keygen >"$1/home.key") || return 1
+	echo "home $("$NATMAPD" --server-key "$1/home.key")" >"$1/nets" &&
+	    chmod 600 "$1/nets"
+}
+# it_rendezvous_start NETS: natmapd-rendezvous on the WAN side serving the
+# networks file NETS (lab_rendezvous_start), stopped at the end; one TAP
+# line, and the test ends if it does not start.
+it_rendezvous_start() {
+	if ! lab_rendezvous_start --networks "$1"; then
+		tap_fail "natmapd-rendezvous starts"
+		tap_done
+		exit 1
+	fi
+	tap_ok "natmapd-rendezvous starts on $LAB_RDV_IP:$LAB_RDV_PORT"
+	it_on_exit lab_rendezvous_stop
+}
+
 nm_log_has() { grep -Eq -- "$1" "$NM_LOG"; }
 # nm_wait_log SECONDS REGEX
 nm_wait_log() { lab_wait "$1" nm_log_has "$2"; }

@@ -15,22 +15,13 @@ lab_need_python || { tap_fail "python3 for the status file"; tap_done; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/natmapd-rdvc.XXXXXX") || exit 1
 it_on_exit "rm -rf '$tmp'"
-(umask 077 && "$NATMAPD" --keygen >"$tmp/home.key" &&
-    "$NATMAPD" --keygen >"$tmp/wrong.key")
-echo "home $("$NATMAPD" --server-key "$tmp/home.key")" >"$tmp/nets"
-chmod 600 "$tmp/nets"
+it_rdv_keys "$tmp"
+(umask 077 && "$NATMAPD" --keygen >"$tmp/wrong.key")
 tap_check "two keys and a networks file" \
     test -s "$tmp/home.key" -a -s "$tmp/wrong.key" -a -s "$tmp/nets"
 
 lab_init || { tap_fail "lab builds"; tap_done; exit 1; }
-if lab_rendezvous_start --networks "$tmp/nets"; then
-	tap_ok "natmapd-rendezvous starts on $LAB_RDV_IP:$LAB_RDV_PORT"
-else
-	tap_fail "natmapd-rendezvous starts"
-	tap_done
-	exit 1
-fi
-it_on_exit lab_rendezvous_stop
+it_rendezvous_start "$tmp/nets"
 lab_nat_mode default || tap_fail "nat mode default"
 rdv="$LAB_RDV_IP:$LAB_RDV_PORT"
 

@@ -312,6 +312,61 @@ test_map_and_renew(void **state)
 	assert_int_equal(observed[MAPPING_BOUND], 2);
 }
 
+/* gwcheck's word: a bound mapping deleted and added again, whatever the delete's answer. */
+static void
+test_readd(void **state)
+{
+	static const char *const maps[] = { "8080/tcp", "9090/tcp", NULL };
+
+	(void)state;
+	start(maps, 3600);
+	/* not bound yet: refused */
+	assert_int_equal(mapping_readd(DRV_TCP, 8080, 8080), -1);
+	gateway_up();
+	assert_int_equal(F.nreq, 2);
+	answer(0, DRV_OK, 8080, 3600);
+	answer(1, DRV_OK, 9090, 3600);
+	assert_int_equal(mapping_readd(DRV_UDP, 8080, 8080), -1);
+	assert_int_equal(mapping_readd(DRV_TCP, 8080, 8080), 0);
+	advance(100);
+	assert_int_equal(F.nreq, 3);
+	assert_int_equal(F.req[2].kind, REQ_UNMAP);
+	assert_int_equal(F.req[2].m.ext_port, 8080);
+	assert_int_equal(mapping_count(MAPPING_DELETING), 1);
+	/* a request out: not again */
+	assert_int_equal(mapping_readd(DRV_TCP, 8080, 8080), -1);
+	answer(2, DRV_OK, 8080, 0);
+	advance(100);
+	assert_int_equal(F.nreq, 4);
+	assert_int_equal(F.req[3].kind, REQ_MAP);
+	assert_int_equal(F.req[3].m.ext_port, 8080);
+	assert_int_equal(mapping_count(MAPPING_ADDING), 1);
+	answer(3, DRV_OK, 8080, 3600);
+	assert_int_equal(mapping_count(MAPPING_BOUND), 2);
+	/* a delete the gateway refuses (the entry is not there): added all the same */
+	assert_int_equal(mapping_readd(DRV_TCP, 9090, 9090), 0);
+	advance(100);
+	assert_int_equal(F.req[4].kind, REQ_UNMAP);
+	answer(4, DRV_ERR_FAILED, 0, 0);
+	advance(100);
+	assert_int_equal(F.req[5].kind, REQ_MAP);
+	assert_int_equal(F.req[5].m.ext_port, 9090);
+	answer(5, DRV_OK, 9090, 3600);
+	assert_int_equal(mapping_count(MAPPING_BOUND), 2);
+	/* at shutdown, a delete for gwcheck is only a delete */
+	assert_int_equal(mapping_readd(DRV_TCP, 8080, 8080), 0);
+	advance(100);
+	mapping_shutdown(on_stopped);
+	advance(100);
+	for (int i = 6; i < F.nreq; i++)
+		if (F.req[i].answered == 0)
+			answer(i, DRV_OK, F.req[i].m.ext_port, 0);
+	advance(100);
+	for (int i = 6; i < F.nreq; i++)
+		assert_int_equal(F.req[i].kind, REQ_UNMAP);
+	assert_int_equal(stopped, 1);
+}
+
 /* A range expands to one mapping per port; a different external port is kept. */
 static void
 test_range(void **state)
@@ -1262,6 +1317,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_readd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_and_renew, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_range, setup, teardown),

@@ -415,6 +415,53 @@ test_dialback(void **state)
 	assert_int_equal(rdv_client_is_dialback(&r, d, RDV_NONCE_LEN), 0);
 }
 
+/* What an answer says of a port a gateway's rule forwards to a service. */
+static void
+test_reach_verdict(void **state)
+{
+	static const struct {
+		int		 ok;
+		int		 code;
+		const char	*reason;
+		enum rdv_reach_verdict v;
+	} t[] = {
+		{ 1, 0, "", RDV_REACH_CONNECTED },
+		{ 0, 404, "not reached: wrong nonce", RDV_REACH_CONNECTED },
+		{ 0, 404, "not reached: closed", RDV_REACH_CONNECTED },
+		{ 0, 404, "not reached: no nonce", RDV_REACH_CONNECTED },
+		{ 0, 404, "not reached: timed out", RDV_REACH_NO_CONNECTION },
+		{ 0, 404, "not reached: unreachable", RDV_REACH_NO_CONNECTION },
+		{ 0, 404, "not reached: refused", RDV_REACH_NOT_PROVEN },
+		{ 0, 404, "not reached: error", RDV_REACH_NOT_PROVEN },
+		{ 0, 404, "something new", RDV_REACH_NOT_PROVEN },
+		{ 0, 404, "not reached: timed out ", RDV_REACH_NOT_PROVEN },
+		{ 0, 429, "too many REACH requests", RDV_REACH_LIMITED },
+		{ 0, 403, "register first", RDV_REACH_NOT_TRIED },
+		{ 0, 501, "no alt address for dial-back", RDV_REACH_NOT_TRIED },
+		{ 0, 503, "too many dial-backs", RDV_REACH_NOT_TRIED },
+		{ 0, 500, "dial-back failed", RDV_REACH_NOT_TRIED },
+		/* a reason of the timeout under another code proves nothing */
+		{ 0, 500, "not reached: timed out", RDV_REACH_NOT_TRIED },
+	};
+	struct rdv_client_answer a;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		memset(&a, 0, sizeof(a));
+		a.ok = t[i].ok;
+		a.error_code = t[i].code;
+		snprintf(a.reason, sizeof(a.reason), "%s", t[i].reason);
+		assert_int_equal(rdv_client_reach_verdict(&a), t[i].v);
+	}
+	assert_string_equal(rdv_client_verdict_name(RDV_REACH_CONNECTED),
+	    "connected");
+	assert_string_equal(rdv_client_verdict_name(RDV_REACH_NO_CONNECTION),
+	    "no connection");
+	assert_string_equal(rdv_client_verdict_name(RDV_REACH_LIMITED),
+	    "rate-limited");
+}
+
 static void
 test_wall_clock(void **state)
 {
@@ -440,6 +487,7 @@ main(void)
 		cmocka_unit_test_setup(test_reach_build, setup),
 		cmocka_unit_test_setup(test_reach_check, setup),
 		cmocka_unit_test_setup(test_dialback, setup),
+		cmocka_unit_test(test_reach_verdict),
 		cmocka_unit_test(test_wall_clock),
 	};
 

@@ -1045,7 +1045,12 @@ test_reach_rate(void **state)
 	close(fd);
 }
 
-enum tcp_case { TC_OK, TC_WRONG, TC_SILENT, TC_REFUSED };
+/*
+ * TC_SILENT: accepted, nothing sent; TC_FULL: the listener's accept queue
+ * is full (backlog 0 and one connection in it), so Linux drops the SYNs:
+ * no connection at all.
+ */
+enum tcp_case { TC_OK, TC_WRONG, TC_SILENT, TC_REFUSED, TC_FULL };
 
 /* One TCP dial-back to a listener on 127.0.0.1 that does what c says. */
 static void
@@ -1061,12 +1066,21 @@ reach_tcp(enum tcp_case c, int tcp, int code, const char *reason)
 	uint16_t port;
 	size_t len;
 	ssize_t r;
-	int n, lfd, cfd = -1, i, sunk0 = sunk.n;
+	int n, lfd, cfd = -1, ffd = -1, i, sunk0 = sunk.n;
 
 	reach_register("a");
 	lfd = bound(SOCK_STREAM, "127.0.0.1", 0, &port);
 	if (c == TC_REFUSED)
 		close(lfd);
+	if (c == TC_FULL) {
+		struct sockaddr_storage to = tu_sa("127.0.0.1", port);
+
+		assert_int_equal(listen(lfd, 0), 0);
+		ffd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		assert_true(ffd != -1);
+		assert_int_equal(connect(ffd, (struct sockaddr *)&to,
+		    sizeof(struct sockaddr_in)), 0);
+	}
 	get_stats(&st0);
 	m = reach_msg("a", RDV_TCP, port);
 	len = build(req, sizeof(req), &m, key_home);
@@ -1077,7 +1091,7 @@ reach_tcp(enum tcp_case c, int tcp, int code, const char *reason)
 	assert_int_equal(reach_serve1(req, len, tcp, out, sizeof(out)),
 	    RDV_ANSWER_LATER);
 	assert_int_equal(rdv_server_reach_pending(), 1);
-	if (c != TC_REFUSED) {
+	if (c != TC_REFUSED && c != TC_FULL) {
 		cfd = accept(lfd, (struct sockaddr *)&src, &slen);
 		assert_true(cfd != -1);
 		assert_int_equal(sin->sin_addr.s_addr, htonl(0x7f000002));
@@ -1101,7 +1115,7 @@ reach_tcp(enum tcp_case c, int tcp, int code, const char *reason)
 		assert_int_equal(sunk.n, sunk0);
 		assert_int_equal(send(cfd, wrong + 5, 11, 0), 11);
 	}
-	if (c == TC_SILENT) {
+	if (c == TC_SILENT || c == TC_FULL) {
 		for (i = 0; i < 10; i++)
 			loop_once(10);
 		assert_int_equal(sunk.n, sunk0);
@@ -1133,6 +1147,8 @@ reach_tcp(enum tcp_case c, int tcp, int code, const char *reason)
 	n = reach_serve1(req, len, tcp, out, sizeof(out));
 	assert_int_equal(n, (int)sunk.len);
 	assert_memory_equal(out, sunk.buf, sunk.len);
+	if (ffd != -1)
+		close(ffd);
 	if (c != TC_REFUSED)
 		close(lfd);
 }
@@ -1154,11 +1170,19 @@ test_reach_tcp_wrong(void **state)
 	reach_tcp(TC_WRONG, 0, 404, "not reached: wrong nonce");
 }
 
+/* Connected, and nothing came: told apart from no connection at all. */
+static void
+test_reach_tcp_silent(void **state)
+{
+	(void)state;
+	reach_tcp(TC_SILENT, 1, 404, "not reached: no nonce");
+}
+
 static void
 test_reach_tcp_timeout(void **state)
 {
 	(void)state;
-	reach_tcp(TC_SILENT, 1, 404, "not reached: timed out");
+	reach_tcp(TC_FULL, 0, 404, "not reached: timed out");
 }
 
 static void
@@ -1268,6 +1292,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reach_tcp_ok,
 		    setup_reach, teardown_reach),
 		cmocka_unit_test_setup_teardown(test_reach_tcp_wrong,
+		    setup_reach, teardown_reach),
+		cmocka_unit_test_setup_teardown(test_reach_tcp_silent,
 		    setup_reach, teardown_reach),
 		cmocka_unit_test_setup_teardown(test_reach_tcp_timeout,
 		    setup_reach, teardown_reach),

@@ -439,6 +439,60 @@ test_file(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* The end-to-end check: set by status_map_reach, kept over the engine's updates, in the JSON. */
+static void
+test_reach(void **state)
+{
+	struct status_map m, f;
+	struct json_object *o, *j;
+
+	(void)state;
+	m = mk(DRV_TCP, 8080, STATUS_UP, "203.0.113.2", 8080);
+	status_map_update(&m);
+	o = status_json();
+	j = json_object_array_get_idx(get(o, "mappings"), 0);
+	assert_null(get(j, "reach"));
+	assert_null(get(j, "reach_checked"));
+	assert_null(get(j, "reach_detail"));
+	json_object_put(o);
+
+	fake_now += 1000;
+	status_map_reach(DRV_TCP, 8080, 8080, STATUS_REACH_NOT_FORWARDING,
+	    "not reached: timed out");
+	assert_int_equal(status_map_at(0)->reach, STATUS_REACH_NOT_FORWARDING);
+	assert_int_equal(status_map_at(0)->reach_at, fake_now);
+	/* a renewal of the engine's does not wipe it */
+	m.state = STATUS_RENEWING;
+	status_map_update(&m);
+	assert_int_equal(status_map_at(0)->reach, STATUS_REACH_NOT_FORWARDING);
+	assert_string_equal(status_map_at(0)->reach_detail,
+	    "not reached: timed out");
+	fake_now += 5000;
+	o = status_json();
+	j = json_object_array_get_idx(get(o, "mappings"), 0);
+	assert_string_equal(json_object_get_string(get(j, "reach")),
+	    "not forwarding");
+	assert_true(json_object_is_type(get(j, "reach_checked"),
+	    json_type_int));
+	assert_string_equal(json_object_get_string(get(j, "reach_detail")),
+	    "not reached: timed out");
+	json_object_put(o);
+	status_map_reach(DRV_TCP, 8080, 8080, STATUS_REACH_OK, NULL);
+	assert_string_equal(status_reach_name(status_map_at(0)->reach), "ok");
+	assert_string_equal(status_map_at(0)->reach_detail, "");
+	status_map_reach(DRV_TCP, 8080, 8080, STATUS_REACH_NONE, "x");
+	assert_int_equal(status_map_at(0)->reach_at, 0);
+	assert_null(status_reach_name(STATUS_REACH_NONE));
+	/* no row, or the fallback's alone: nothing */
+	status_map_reach(DRV_UDP, 8080, 8080, STATUS_REACH_OK, NULL);
+	assert_int_equal(status_map_count(), 1);
+	f = mk(DRV_UDP, 5000, STATUS_VERIFIED, "203.0.113.2", 5000);
+	snprintf(f.method, sizeof(f.method), "stun");
+	status_fallback_update(&f);
+	status_map_reach(DRV_UDP, 5000, 5000, STATUS_REACH_OK, NULL);
+	assert_int_equal(status_map_at(1)->reach, STATUS_REACH_NONE);
+}
+
 int
 main(void)
 {
@@ -451,6 +505,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fallback_double_nat, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_print_matches, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_file, setup, teardown),
