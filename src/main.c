@@ -445,9 +445,13 @@ static int
 keygen(void)
 {
 	uint8_t key[CRYPTO_KEY_LEN];
-	char text[CRYPTO_KEY_TEXT_LEN + 1];
+	char text[CRYPTO_KEY_TEXT_LEN + 1], err[512];
 	int r = 0;
 
+	if (crypto_load(err, sizeof(err)) == -1) {
+		fprintf(stderr, "natmapd: %s\n", err);
+		return 1;
+	}
 	if (crypto_key_new(key) == -1) {
 		fprintf(stderr, "natmapd: no random bytes: %s\n",
 		    strerror(errno));
