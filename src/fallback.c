@@ -824,11 +824,16 @@ fallback_stop(void)
 void
 fallback_recheck(void)
 {
-	size_t i;
+	size_t i, n = 0;
 
 	for (i = 0; i < fb.nb; i++)
-		if (fb.b[i].step == FB_KEEP && fb.b[i].ss != NULL)
+		if (fb.b[i].step == FB_KEEP && fb.b[i].ss != NULL) {
 			timer_set(&fb.b[i].timer, 0);
+			n++;
+		}
+	if (n > 0)
+		log_info("network changed: asking STUN for the endpoint of "
+		    "%zu kept binding%s now", n, n == 1 ? "" : "s");
 }
 
 size_t

@@ -585,6 +585,19 @@ on_gateway(const struct status_gateway *gw)
 		fallback_start();
 }
 
+/*
+ * Routes, addresses or links changed: the NAT's bindings may have moved
+ * (another WAN address, another NAT); the STUN-kept ones are asked at
+ * once, not at their next keep-alive.
+ */
+static void
+on_netchange(int bits)
+{
+	(void)bits;
+	if (!stopping)
+		fallback_recheck();
+}
+
 /* SIGHUP, or natmapctl reload (why says which).  0, or -1: config_error says why. */
 static int
 reload(const char *why)
@@ -835,6 +848,7 @@ main(int argc, char *argv[])
 	fallback_configure(&running);
 	rdv_client_configure(&running);
 	status_subscribe_gateway(on_gateway);
+	gateway_subscribe_netchange(on_netchange);
 	mapping_state_file(state_file);
 	mapping_watch_network();
 	hook_init(running.hook);
