@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* The one door to the crypto library (nettle): HMAC, keys, random bytes. */
+/* The one door to the crypto library (nettle, loaded on first use): HMAC, keys, random bytes. */
 #ifndef NATMAPD_CRYPTO_H
 #define NATMAPD_CRYPTO_H
 
@@ -19,6 +19,14 @@ struct crypto_part {
 	size_t		 len;
 };
 
+/*
+ * Load the crypto library (dlopen, once): 0, or -1 with the reason in err.
+ * Every function below but crypto_random, crypto_equal and crypto_wipe
+ * needs it: crypto_key_read, crypto_key_parse and crypto_hash_new* fail
+ * without it, the others end the program (fatalx), so a program calls
+ * this, or crypto_key_read, before it uses them.
+ */
+int	crypto_load(char *err, size_t errlen);
 /* len bytes from getrandom(2); 0, or -1 with errno set. */
 int	crypto_random(void *, size_t len);
 /* HMAC-SHA256 of the parts, in order, under key. */

@@ -26,12 +26,13 @@ struct fb_rung {
 	int			 state;		/* STATUS_VERIFIED ... or -1 */
 	uint64_t		 since;
 	char			 error[128];
+	struct sockaddr_storage	 logged;	/* the endpoint last logged */
 };
 
 /*
  * The rung's new state and error (printf-style, NULL for none), sent to
  * status_fallback_update() with renew_at (0: none), and logged when the
- * state or the error changed ("udp 5000: reachable at A:P (a binding
+ * state, the error or the endpoint changed ("udp 5000: reachable at A:P (a binding
  * kept with STUN, proven by <proof>)" or "udp 5000: binding A:P
  * <state>: <error>").
  */

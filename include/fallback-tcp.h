@@ -3,6 +3,7 @@
 #ifndef NATMAPD_FALLBACK_TCP_H
 #define NATMAPD_FALLBACK_TCP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct config;
@@ -44,7 +45,7 @@ struct config;
 void	fallback_tcp_configure(const struct config *);
 void	fallback_tcp_start(void);	/* idempotent */
 void	fallback_tcp_stop(void);
-void	fallback_tcp_recheck(void);	/* the network changed: ask again now */
+size_t	fallback_tcp_recheck(void);	/* the network changed: ask again now; how many */
 size_t	fallback_tcp_count(void);	/* bindings with a connection up */
 
 #endif

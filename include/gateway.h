@@ -179,6 +179,16 @@ void	gateway_free(void);
 void	gateway_watch(void);
 
 /*
+ * Hear of every change gateway_watch() sees in the host's routes,
+ * addresses or links (NETWATCH_* bits, a burst debounced into one), after
+ * the gateway search it starts; none once gateway_stop() was called.  At
+ * most GATEWAY_MAX_NETCHANGE_SUBS subscribers, kept across gateway_init().
+ */
+#define GATEWAY_MAX_NETCHANGE_SUBS	4
+typedef void (*gateway_netchange_cb)(int bits);
+void	gateway_subscribe_netchange(gateway_netchange_cb);
+
+/*
  * Where to look for a gateway: the interface, our address on it, the
  * gateway's.  ifname and gateway may be NULL (the default route's).
  */

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: ISC */
-/* HMAC-SHA256, key text and key files, random bytes: nettle and getrandom(2), nothing hand-made. */
+/* HMAC-SHA256, key text and key files, random bytes: nettle (loaded on first use) and getrandom(2), nothing hand-made. */
 #include "config.h"
 
 #include <sys/random.h>
 #include <sys/stat.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -15,9 +16,112 @@
 
 #include <nettle/base64.h>
 #include <nettle/hmac.h>
-#include <nettle/memops.h>
 
 #include "crypto.h"
+#include "log.h"
+
+/*
+ * nettle is loaded when the rendezvous first needs it, not linked: natmapd
+ * without a rendezvous never maps it (about 0.2 MB of its RSS).  Its
+ * soname (NETTLE_SONAME, "libnettle.so.8") was read at configure time from
+ * a program linked with it.
+ */
+/* (fn_ names: nettle's headers #define the plain ones) */
+#define NETTLE_FN(name)	__typeof__(nettle_##name) *fn_##name
+static struct {
+	void	*lib;
+	int	 tried;
+	char	 err[256];	/* why it could not be loaded */
+	NETTLE_FN(base64_decode_final);
+	NETTLE_FN(base64_decode_init);
+	NETTLE_FN(base64_decode_update);
+	NETTLE_FN(base64_encode_raw);
+	NETTLE_FN(hmac_sha256_digest);
+	NETTLE_FN(hmac_sha256_set_key);
+	NETTLE_FN(hmac_sha256_update);
+} nettle;
+#undef NETTLE_FN
+
+#define NETTLE_SYM(name)	{ "nettle_" #name, (void *)&nettle.fn_##name }
+static const struct {
+	const char	*sym;
+	void		*slot;		/* a function pointer in C */
+} nettle_syms[] = {
+	NETTLE_SYM(base64_decode_final), NETTLE_SYM(base64_decode_init),
+	NETTLE_SYM(base64_decode_update), NETTLE_SYM(base64_encode_raw),
+	NETTLE_SYM(hmac_sha256_digest), NETTLE_SYM(hmac_sha256_set_key),
+	NETTLE_SYM(hmac_sha256_update),
+};
+#undef NETTLE_SYM
+
+/* From here on, nettle's functions are called through the pointers. */
+#undef base64_decode_final
+#undef base64_decode_init
+#undef base64_decode_update
+#undef base64_encode_raw
+#undef hmac_sha256_digest
+#undef hmac_sha256_set_key
+#undef hmac_sha256_update
+#define base64_decode_final	(*nettle.fn_base64_decode_final)
+#define base64_decode_init	(*nettle.fn_base64_decode_init)
+#define base64_decode_update	(*nettle.fn_base64_decode_update)
+#define base64_encode_raw	(*nettle.fn_base64_encode_raw)
+#define hmac_sha256_digest	(*nettle.fn_hmac_sha256_digest)
+#define hmac_sha256_set_key	(*nettle.fn_hmac_sha256_set_key)
+#define hmac_sha256_update	(*nettle.fn_hmac_sha256_update)
+
+/* dlopen nettle once: 0, or -1 with the reason kept in nettle.err. */
+static int
+nettle_load(void)
+{
+	void *lib, *p;
+	size_t i;
+
+	if (nettle.lib != NULL)
+		return 0;
+	if (nettle.tried)
+		return -1;
+	nettle.tried = 1;
+	if ((lib = dlopen(NETTLE_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		snprintf(nettle.err, sizeof(nettle.err), "cannot load %s "
+		    "(nettle, needed for the rendezvous): %s", NETTLE_SONAME,
+		    dlerror());
+		return -1;
+	}
+	for (i = 0; i < sizeof(nettle_syms) / sizeof(nettle_syms[0]); i++) {
+		if ((p = dlsym(lib, nettle_syms[i].sym)) == NULL) {
+			snprintf(nettle.err, sizeof(nettle.err), "%s has no "
+			    "%s", NETTLE_SONAME, nettle_syms[i].sym);
+			dlclose(lib);
+			return -1;
+		}
+		memcpy(nettle_syms[i].slot, &p, sizeof(p));
+	}
+	nettle.lib = lib;
+	return 0;
+}
+
+int
+crypto_load(char *err, size_t errlen)
+{
+	if (nettle_load() == 0)
+		return 0;
+	if (errlen > 0)
+		snprintf(err, errlen, "%s", nettle.err);
+	return -1;
+}
+
+/*
+ * For the functions that cannot fail: their callers had crypto_load() (or
+ * crypto_key_read()) succeed at start-up, so a failure here is a broken
+ * invariant.
+ */
+static void
+nettle_need(void)
+{
+	if (nettle_load() == -1)
+		fatalx("crypto: %s", nettle.err);
+}
 
 /* Fixed for good: changing it changes every server key. */
 #define SERVER_KEY_LABEL	"natmapd rendezvous server key v1"
@@ -49,6 +153,7 @@ crypto_hmac_sha256(const void *key, size_t keylen,
 	struct hmac_sha256_ctx ctx;
 	size_t i;
 
+	nettle_need();
 	hmac_sha256_set_key(&ctx, keylen, key);
 	for (i = 0; i < nparts; i++)
 		hmac_sha256_update(&ctx, parts[i].len, parts[i].data);
@@ -56,10 +161,21 @@ crypto_hmac_sha256(const void *key, size_t keylen,
 	crypto_wipe(&ctx, sizeof(ctx));
 }
 
+/*
+ * nettle's memeql_sec() loop, here so that a comparison does not load the
+ * library: natmapd compares its (empty) rendezvous identity on every
+ * (re)configuration, with a rendezvous or not.
+ */
 int
 crypto_equal(const void *a, const void *b, size_t len)
 {
-	return memeql_sec(a, b, len) != 0;
+	const volatile uint8_t *x = a, *y = b;
+	uint8_t diff = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		diff |= x[i] ^ y[i];
+	return diff == 0;
 }
 
 void
@@ -89,6 +205,7 @@ crypto_key_format(const uint8_t key[CRYPTO_KEY_LEN],
     char out[CRYPTO_KEY_TEXT_LEN + 1])
 {
 	/* BASE64_ENCODE_RAW_LENGTH(32) is 44: with its padding */
+	nettle_need();
 	base64_encode_raw(out, CRYPTO_KEY_LEN, key);
 	out[CRYPTO_KEY_TEXT_LEN] = '\0';
 }
@@ -102,7 +219,7 @@ crypto_key_parse(const char *text, size_t len, uint8_t key[CRYPTO_KEY_LEN])
 	size_t n = sizeof(buf);
 	size_t i;
 
-	if (len != CRYPTO_KEY_TEXT_LEN)
+	if (len != CRYPTO_KEY_TEXT_LEN || nettle_load() == -1)
 		return -1;
 	/* nettle skips blanks inside; a key has none */
 	for (i = 0; i < len; i++)
@@ -151,6 +268,8 @@ crypto_key_read(const char *path, uint8_t key[CRYPTO_KEY_LEN], char *err,
 	ssize_t n;
 	int fd, r;
 
+	if (nettle_load() == -1)
+		return key_err(err, errlen, "%s", nettle.err);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
 		return key_err(err, errlen, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) == -1) {
@@ -218,6 +337,10 @@ crypto_hash_new_key(const uint8_t key[CRYPTO_KEY_LEN])
 {
 	struct crypto_hash *h;
 
+	if (nettle_load() == -1) {
+		errno = ELIBACC;
+		return NULL;
+	}
 	if ((h = malloc(sizeof(*h))) == NULL)
 		return NULL;
 	hmac_sha256_set_key(&h->ctx, CRYPTO_KEY_LEN, key);

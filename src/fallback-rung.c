@@ -36,7 +36,11 @@ fb_rung_set(struct fb_rung *r, int state, uint64_t renew_at,
 		vsnprintf(error, sizeof(error), fmt, ap);
 	if (state != r->state)
 		r->since = loop_now();
-	changed = state != r->state || strcmp(error, r->error) != 0;
+	changed = state != r->state || strcmp(error, r->error) != 0 ||
+	    r->logged.ss_family != r->mapped.ss_family ||
+	    (r->mapped.ss_family != AF_UNSPEC &&
+	    !stun_addr_eq(&r->logged, &r->mapped));
+	r->logged = r->mapped;
 	r->state = state;
 	memcpy(r->error, error, sizeof(r->error));
 	memset(&st, 0, sizeof(st));

@@ -759,14 +759,17 @@ fallback_tcp_stop(void)
 	fbt.running = 0;
 }
 
-void
+size_t
 fallback_tcp_recheck(void)
 {
-	size_t i;
+	size_t i, n = 0;
 
 	for (i = 0; i < fbt.nb; i++)
-		if (fbt.b[i].step == FBT_KEEP && fbt.b[i].cfd != -1)
+		if (fbt.b[i].step == FBT_KEEP && fbt.b[i].cfd != -1) {
 			timer_set(&fbt.b[i].timer, 0);
+			n++;
+		}
+	return n;
 }
 
 size_t

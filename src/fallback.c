@@ -249,7 +249,15 @@ fb_query_done(struct stun_txn *txn, const struct stun_answer *a, void *arg)
 	if (changed) {
 		stun_addr_str(&b->r.mapped, old, sizeof(old));
 		stun_addr_str(&a->mapped, now, sizeof(now));
-		if (b->interval / 2 >= FALLBACK_KEEPALIVE_MIN_MS) {
+		/*
+		 * A new port at the same address: the NAT forgot the
+		 * binding between keep-alives.  A new address is the
+		 * network's doing (a new WAN address), not the interval's.
+		 */
+		if (!stun_addr_eq_ip(&b->r.mapped, &a->mapped))
+			log_info("udp %u: the binding moved from %s to %s: a new "
+			    "public address", b->r.int_port, old, now);
+		else if (b->interval / 2 >= FALLBACK_KEEPALIVE_MIN_MS) {
 			b->interval /= 2;
 			log_info("udp %u: the binding moved from %s to %s "
 			    "between keep-alives: one every %llu s from now",
@@ -685,12 +693,17 @@ fallback_stop(void)
 void
 fallback_recheck(void)
 {
-	size_t i;
+	size_t i, n = 0;
 
 	for (i = 0; i < fb.nb; i++)
-		if (fb.b[i].step == FB_KEEP && fb.b[i].ss != NULL)
+		if (fb.b[i].step == FB_KEEP && fb.b[i].ss != NULL) {
 			timer_set(&fb.b[i].timer, 0);
-	fallback_tcp_recheck();
+			n++;
+		}
+	n += fallback_tcp_recheck();
+	if (n > 0)
+		log_info("network changed: asking STUN for the endpoint of "
+		    "%zu kept binding%s now", n, n == 1 ? "" : "s");
 }
 
 size_t

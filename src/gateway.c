@@ -371,6 +371,19 @@ static struct {
 	int			 netchange_bits;
 } watch = { .announce_fd = -1, .ssdp_fd = -1, .netwatch_fd = -1 };
 
+/* Who hears of a network change besides the gateway search. */
+static struct {
+	gateway_netchange_cb	 cb[GATEWAY_MAX_NETCHANGE_SUBS];
+	size_t			 n;
+} netchange_subs;
+
+void
+gateway_subscribe_netchange(gateway_netchange_cb cb)
+{
+	if (netchange_subs.n < GATEWAY_MAX_NETCHANGE_SUBS)
+		netchange_subs.cb[netchange_subs.n++] = cb;
+}
+
 static void
 watch_close(int *fd, struct loop_fd *lfd)
 {
@@ -835,6 +848,8 @@ life_notified(long bootid, const char *location)
 static void
 life_netchanged(int bits)
 {
+	size_t i;
+
 	if (life.stopped)
 		return;
 	log_info("network changed (%s%s%s); probing for the gateway again",
@@ -847,6 +862,8 @@ life_netchanged(int bits)
 	life.backoff = 0;
 	life_leave(LIFE_NONE, GATEWAY_LOST_NETWORK);
 	life_search();
+	for (i = 0; i < netchange_subs.n; i++)
+		netchange_subs.cb[i](bits);
 }
 
 void

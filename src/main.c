@@ -458,9 +458,13 @@ static int
 keygen(void)
 {
 	uint8_t key[CRYPTO_KEY_LEN];
-	char text[CRYPTO_KEY_TEXT_LEN + 1];
+	char text[CRYPTO_KEY_TEXT_LEN + 1], err[512];
 	int r = 0;
 
+	if (crypto_load(err, sizeof(err)) == -1) {
+		fprintf(stderr, "natmapd: %s\n", err);
+		return 1;
+	}
 	if (crypto_key_new(key) == -1) {
 		fprintf(stderr, "natmapd: no random bytes: %s\n",
 		    strerror(errno));
@@ -592,6 +596,19 @@ on_gateway(const struct status_gateway *gw)
 		fallback_stop();
 	else
 		fallback_start();
+}
+
+/*
+ * Routes, addresses or links changed: the NAT's bindings may have moved
+ * (another WAN address, another NAT); the STUN-kept ones are asked at
+ * once, not at their next keep-alive.
+ */
+static void
+on_netchange(int bits)
+{
+	(void)bits;
+	if (!stopping)
+		fallback_recheck();
 }
 
 /* SIGHUP, or natmapctl reload (why says which).  0, or -1: config_error says why. */
@@ -852,6 +869,7 @@ main(int argc, char *argv[])
 	gwcheck_init();
 	gwcheck_configure(&running);
 	status_subscribe_gateway(on_gateway);
+	gateway_subscribe_netchange(on_netchange);
 	mapping_state_file(state_file);
 	mapping_watch_network();
 	hook_init(running.hook);

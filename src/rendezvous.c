@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "daemon.h"
 #include "log.h"
 #include "loop.h"
@@ -331,7 +332,8 @@ main(int argc, char *argv[])
 	int foreground = 0, check = 0, verbose = 0;
 
 	parse_args(argc, argv, &foreground, &check, &verbose);
-	if (conf_build(&running, err, sizeof(err)) == -1 ||
+	if (crypto_load(err, sizeof(err)) == -1 ||
+	    conf_build(&running, err, sizeof(err)) == -1 ||
 	    networks_load(&running, &nets, err, sizeof(err)) == -1) {
 		fprintf(stderr, "natmapd-rendezvous: %s\n", err);
 		return EXIT_CONFIG;

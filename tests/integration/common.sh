@@ -142,13 +142,18 @@ count_rules() {
 # restarted, keeping its rules and lease file, as OpenWrt's hotplug does
 # when the WAN interface comes up again (a PPPoE redial).
 wan_move() {
+	wan_readdress "$1" "$2"
+	lab_router_stop
+	lab_router_start
+}
+# wan_readdress FROM TO: the router's WAN address changes and its NAT
+# forgets every connection (no miniupnpd started).
+wan_readdress() {
 	# (the old one first: deleting a primary address takes its
 	# secondaries with it)
 	lab_rtr ip addr del "$1/24" dev "$LAB_RTR_WAN_IF"
 	lab_rtr ip addr add "$2/24" dev "$LAB_RTR_WAN_IF"
 	lab_flush_conntrack
-	lab_router_stop
-	lab_router_start
 }
 
 # ext_port PROTO IP PORT: the external port the router forwards to IP:PORT

@@ -10,18 +10,8 @@
 # 5 REACHes and then 429, a retransmission is answered again without a
 # second nonce, and SIGUSR1's counters say so.  The client is
 # tests/lab/rdv-register.py reach.
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/rdv-common.sh"
 
-RDV=${NATMAPD_RENDEZVOUS:-$SRCDIR/src/natmapd-rendezvous}
-export NATMAPD_RENDEZVOUS=$RDV
-if [ ! -x "$RDV" ]; then
-	echo "1..0 # SKIP no natmapd-rendezvous binary at $RDV"
-	exit 0
-fi
-lab_need_python
-
-rdv="$LAB_RDV_IP:$LAB_RDV_PORT"
-rdv_log_has() { grep -Eq -- "$1" "$LAB_DIR/rendezvous.log"; }
 # reach udp|tcp NODE SPORT [ARGS]: one line of key=value (rdv-register.py)
 reach() {
 	lab_lan timeout 30 python3 "$SRCDIR/tests/lab/rdv-register.py" reach \
@@ -43,23 +33,13 @@ from_alt() {
 	    [ "${n#*:}" != "$LAB_RDV_ALT_PORT" ]
 }
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/natmapd-reach.XXXXXX") || exit 1
-it_on_exit "rm -rf '$tmp'"
+rdv_tmp reach
 umask 077
-"$NATMAPD" --keygen >"$tmp/home.key"
-echo "home $("$NATMAPD" --server-key "$tmp/home.key")" >"$tmp/nets"
-chmod 600 "$tmp/nets"
-chmod 644 "$tmp/home.key"	# the LAN host's client reads it
+rdv_networks home
 
 lab_init || { tap_fail "lab builds"; tap_done; exit 1; }
-if lab_rendezvous_start --networks "$tmp/nets"; then
-	tap_ok "natmapd-rendezvous starts with --alt-address $LAB_RDV_ALT_IP"
-else
-	tap_fail "natmapd-rendezvous starts with --alt-address $LAB_RDV_ALT_IP"
-	tap_done
-	exit 1
-fi
-it_on_exit lab_rendezvous_stop
+rdv_start "natmapd-rendezvous starts with --alt-address $LAB_RDV_ALT_IP" \
+    --networks "$tmp/nets"
 
 # ---- full cone: reached, from the alternate address ----
 lab_nat_mode cone || tap_fail "nat mode cone"
@@ -131,18 +111,15 @@ tap_check "address-restricted NAT, TCP: error 404, no connection ($out)" \
     test "$(field answer "$out")" = 404 -a "$(field accepted "$out")" = 0
 
 # ---- the counters ----
-kill -USR1 "$LAB_RDV_PID"
-lab_wait 5 rdv_log_has "stats: registrations" || true
-line=$(grep "stats: registrations" "$LAB_DIR/rendezvous.log" | tail -n 1)
-stat() { sed -E "s/.* $1 ([0-9]+).*/\1/" <<<"$line"; }
+rdv_stats
 tap_check "SIGUSR1 logs a stats line ($line)" test -n "$line"
 # UDP: cone-u, retx, rate x5, def-u, res-u = 9; TCP: cone-t, cone-w,
 # cone-q, other, def-t, def-x, res-t = 7
-tap_check "reach 18 (16 served, 2 rate-limited)" test "$(stat reach)" = 18
-tap_check "reached 10 (9 UDP nonces sent, 1 TCP nonce read back)" test "$(stat reached)" = 10
-tap_check "not-reached 6" test "$(stat not-reached)" = 6
-tap_check "rate-limited 2" test "$(stat rate-limited)" = 2
-tap_check "retransmits 1, replayed 0" test "$(stat retransmits)" = 1 -a "$(stat replayed)" = 0
+tap_check "reach 18 (16 served, 2 rate-limited)" test "$(rdv_stat reach)" = 18
+tap_check "reached 10 (9 UDP nonces sent, 1 TCP nonce read back)" test "$(rdv_stat reached)" = 10
+tap_check "not-reached 6" test "$(rdv_stat not-reached)" = 6
+tap_check "rate-limited 2" test "$(rdv_stat rate-limited)" = 2
+tap_check "retransmits 1, replayed 0" test "$(rdv_stat retransmits)" = 1 -a "$(rdv_stat replayed)" = 0
 
 lab_rendezvous_stop
 tap_check "SIGTERM: exit 0 ($LAB_RDV_STATUS)" test "$LAB_RDV_STATUS" = 0

@@ -3,17 +3,7 @@
 # with it as with coturn (RFC 5780 on two addresses), STUN over TCP, garbage
 # and idle clients that do not stop it, more TCP clients than it holds, its
 # configuration checks, SIGHUP and SIGTERM.
-. "$(dirname "$0")/common.sh"
-
-RDV=${NATMAPD_RENDEZVOUS:-$SRCDIR/src/natmapd-rendezvous}
-export NATMAPD_RENDEZVOUS=$RDV
-if [ ! -x "$RDV" ]; then
-	echo "1..0 # SKIP no natmapd-rendezvous binary at $RDV"
-	exit 0
-fi
-lab_need_python
-
-rdv="$LAB_RDV_IP:$LAB_RDV_PORT"
+. "$(dirname "$0")/rdv-common.sh"
 
 # probe NAME ARGS...: natmapd --probe --json from the LAN host into
 # $LAB_DIR/NAME.json; sets PROBE_RC and PROBE_JSON.
@@ -44,11 +34,9 @@ udp_answers() {
 }
 
 rdv_alive() { kill -0 "$LAB_RDV_PID" 2>/dev/null; }
-rdv_log_has() { grep -Eq -- "$1" "$LAB_DIR/rendezvous.log"; }
 
 # ---- the configuration, without the lab's network ----
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/natmapd-rdv.XXXXXX") || exit 1
-it_on_exit "rm -rf '$tmp'"
+rdv_tmp rdv
 key1=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=
 key2=ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=
 printf '# two networks\nhome %s\noffice %s\n' "$key1" "$key2" >"$tmp/nets"
@@ -112,14 +100,8 @@ tap_check "alt-port without alt-address: refused ($out)" \
 lab_init || { tap_fail "lab builds"; tap_done; exit 1; }
 lab_router_start || { tap_fail "miniupnpd starts"; tap_done; exit 1; }
 lab_stun_start || { tap_fail "coturn starts"; tap_done; exit 1; }
-if lab_rendezvous_start --networks "$tmp/nets"; then
-	tap_ok "natmapd-rendezvous starts on 4 address:port pairs"
-else
-	tap_fail "natmapd-rendezvous starts on 4 address:port pairs"
-	tap_done
-	exit 1
-fi
-it_on_exit lab_rendezvous_stop
+rdv_start "natmapd-rendezvous starts on 4 address:port pairs" \
+    --networks "$tmp/nets"
 tap_check "it says it holds 2 networks" lab_wait 5 rdv_log_has "starting: 2 networks, RFC 5780"
 
 for mode in default random eif adf; do

@@ -118,56 +118,18 @@ def reach(key, network, node, transport, port):
     ])
 
 
-def parse_any(msg, key):
-    """(transaction ID, message type, attributes) of an answer under key."""
+def header(msg):
+    """The message type, once the header and length are a STUN message's."""
     if len(msg) < 20:
         raise ValueError("short")
     mtype, mlen, cookie = struct.unpack("!HHI", msg[:8])
     if cookie != COOKIE or mlen + 20 != len(msg):
         raise ValueError("not STUN or bad length")
-    attrs, off, mac_off = {}, 20, None
-    while off + 4 <= len(msg):
-        t, n = struct.unpack("!HH", msg[off:off + 4])
-        v = msg[off + 4:off + 4 + n]
-        if len(v) != n:
-            raise ValueError("attribute past the end")
-        if t == 0x001C:
-            mac_off = off
-        attrs[t] = v
-        off += 4 + ((n + 3) & ~3)
-    if mac_off is None or 0x8028 not in attrs:
-        raise ValueError("no MAC or no FINGERPRINT")
-    crc = (zlib.crc32(msg[:-8]) ^ 0x5354554E) & 0xFFFFFFFF
-    if struct.pack("!I", crc) != attrs[0x8028]:
-        raise ValueError("bad FINGERPRINT")
-    hdr = struct.pack("!HH", mtype, mac_off + 36 - 20) + msg[4:20]
-    want = hmac.new(key, hdr + msg[20:mac_off], hashlib.sha256).digest()
-    if not hmac.compare_digest(want, attrs[0x001C]):
-        raise ValueError("bad MAC")
-    return msg[8:20], mtype, attrs
+    return mtype
 
 
-def answer_code(mtype, attrs):
-    """200 and "" for a REACH success, else the error code and reason."""
-    if mtype == msg_type(0x0F1, 2):
-        return 200, ""
-    if mtype != msg_type(0x0F1, 3) or 0x0009 not in attrs:
-        raise ValueError("type 0x%04x, not a REACH answer" % mtype)
-    v = attrs[0x0009]
-    return (v[2] & 7) * 100 + v[3], v[4:].decode("ascii", "replace")
-
-
-def parse(msg, key, tid):
-    """The answer's attributes, or raises ValueError."""
-    if len(msg) < 20:
-        raise ValueError("short")
-    mtype, mlen, cookie = struct.unpack("!HHI", msg[:8])
-    if cookie != COOKIE or mlen + 20 != len(msg):
-        raise ValueError("not STUN or bad length")
-    if msg[8:20] != tid:
-        raise ValueError("another transaction ID")
-    if mtype != msg_type(0x0F0, 2):
-        raise ValueError("type 0x%04x, not a REGISTER success" % mtype)
+def attributes(msg, key, mtype):
+    """The attributes, once FINGERPRINT and the MAC under key are right."""
     attrs, off, mac_off = {}, 20, None
     while off + 4 <= len(msg):
         t, n = struct.unpack("!HH", msg[off:off + 4])
@@ -188,6 +150,32 @@ def parse(msg, key, tid):
     if not hmac.compare_digest(want, attrs[0x001C]):
         raise ValueError("bad MAC")
     return attrs
+
+
+def parse_any(msg, key):
+    """(transaction ID, message type, attributes) of an answer under key."""
+    mtype = header(msg)
+    return msg[8:20], mtype, attributes(msg, key, mtype)
+
+
+def answer_code(mtype, attrs):
+    """200 and "" for a REACH success, else the error code and reason."""
+    if mtype == msg_type(0x0F1, 2):
+        return 200, ""
+    if mtype != msg_type(0x0F1, 3) or 0x0009 not in attrs:
+        raise ValueError("type 0x%04x, not a REACH answer" % mtype)
+    v = attrs[0x0009]
+    return (v[2] & 7) * 100 + v[3], v[4:].decode("ascii", "replace")
+
+
+def parse(msg, key, tid):
+    """The answer's attributes, or raises ValueError."""
+    mtype = header(msg)
+    if msg[8:20] != tid:
+        raise ValueError("another transaction ID")
+    if mtype != msg_type(0x0F0, 2):
+        raise ValueError("type 0x%04x, not a REGISTER success" % mtype)
+    return attributes(msg, key, mtype)
 
 
 def unxor(tid, v):

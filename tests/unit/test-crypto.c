@@ -26,6 +26,18 @@ expect_hmac(const uint8_t *key, size_t keylen, const void *msg, size_t len,
 	assert_memory_equal(got, want, sizeof(want));
 }
 
+/* nettle is loaded on demand (dlopen, by the soname configure found), once. */
+static void
+test_load(void **state)
+{
+	char err[256] = "untouched";
+
+	(void)state;
+	assert_int_equal(crypto_load(err, sizeof(err)), 0);
+	assert_int_equal(crypto_load(err, sizeof(err)), 0);
+	assert_string_equal(err, "untouched");
+}
+
 /* RFC 4231, section 4: test cases 1, 2, 3, 4, 6 and 7 (5 is truncated). */
 static void
 test_rfc4231(void **state)
@@ -267,6 +279,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_rfc4231),
 		cmocka_unit_test(test_parts),
 		cmocka_unit_test(test_server_key),

@@ -189,108 +189,142 @@ test_register_answer(void **state)
 	assert_int_equal(a.skewed, 0);
 }
 
+/*
+ * One answer to three_attempts()'s REGISTER, built by the server's side,
+ * and what reg_check() must make of it.
+ */
+#define ANSWER_STRANGER	(-1)	/* tid: the third attempt's with a bit flipped */
+struct answer_case {
+	uint16_t	 method;
+	uint8_t		 cls;
+	int		 tid;		/* an index in tids, or ANSWER_STRANGER */
+	const char	*network;
+	int64_t		 server_skew;	/* the server's time - NOW, ms */
+	const uint8_t	*key;		/* what it is authenticated under */
+	size_t		 ntid;		/* how many of the tids are ours */
+	int		 ret;		/* reg_check()'s */
+	const char	*why;		/* why it was dropped; NULL: not looked at */
+	int		 ok;		/* a.ok; -1: not looked at */
+	int		 skewed;	/* a.skewed; -1: not looked at */
+	int64_t		 skew_ms;	/* a.skew_ms; 0: not looked at */
+	int		 error_code;	/* a.error_code and a.reason; 0: not looked at */
+};
+
+static uint8_t	other_key[CRYPTO_KEY_LEN];	/* 5a 5a .. 5a: not the network's */
+
+static void
+answer_cases(const struct answer_case *c, size_t n)
+{
+	uint8_t tids[3][STUN_TID_LEN], buf[STUN_MAX_MSG], tid[STUN_TID_LEN];
+	struct rdv_client_answer a;
+	const char *why;
+	size_t i;
+	int len;
+
+	memset(other_key, 0x5a, sizeof(other_key));
+	three_attempts(tids);
+	for (i = 0; i < n; i++, c++) {
+		if (c->tid == ANSWER_STRANGER) {
+			memcpy(tid, tids[2], sizeof(tid));
+			tid[11] ^= 1;
+		} else
+			memcpy(tid, tids[c->tid], sizeof(tid));
+		len = answer(buf, sizeof(buf), c->method, c->cls, tid,
+		    c->network, (uint64_t)((int64_t)NOW + c->server_skew),
+		    c->key);
+		why = NULL;
+		assert_int_equal(reg_check(tids, c->ntid, buf, (size_t)len, &a,
+		    &why), c->ret);
+		if (c->why != NULL)
+			assert_string_equal(why, c->why);
+		if (c->ok != -1)
+			assert_int_equal(a.ok, c->ok);
+		if (c->skew_ms != 0)
+			assert_true(a.skew_ms == c->skew_ms);
+		if (c->skewed != -1)
+			assert_int_equal(a.skewed, c->skewed);
+		if (c->error_code != 0) {
+			assert_int_equal(a.error_code, c->error_code);
+			assert_string_equal(a.reason, "not yours");
+		}
+	}
+}
+
+#define ANSWER_CASES(t)	answer_cases((t), sizeof(t) / sizeof((t)[0]))
+
 static void
 test_register_answer_wrong_mac(void **state)
 {
-	uint8_t tids[3][STUN_TID_LEN], buf[STUN_MAX_MSG], other[CRYPTO_KEY_LEN];
-	struct rdv_client_answer a;
-	const char *why = NULL;
-	int n;
+	static const struct answer_case t[] = {
+		{ RDV_REGISTER, STUN_SUCCESS, 0, "home", 0, other_key, 3,
+		    -1, "bad MAC", -1, -1, 0, 0 },
+		/* under the secret rather than the server key: no better */
+		{ RDV_REGISTER, STUN_SUCCESS, 0, "home", 0, secret, 3,
+		    -1, "bad MAC", 0, -1, 0, 0 },
+	};
 
 	(void)state;
-	three_attempts(tids);
-	memset(other, 0x5a, sizeof(other));
-	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, tids[0],
-	    "home", NOW, other);
-	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), -1);
-	assert_string_equal(why, "bad MAC");
-	/* under the secret rather than the server key: no better */
-	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, tids[0],
-	    "home", NOW, secret);
-	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), -1);
-	assert_string_equal(why, "bad MAC");
-	assert_int_equal(a.ok, 0);
+	ANSWER_CASES(t);
 }
 
 static void
 test_register_answer_wrong_tid(void **state)
 {
-	uint8_t tids[3][STUN_TID_LEN], buf[STUN_MAX_MSG];
-	uint8_t stranger[STUN_TID_LEN];
-	struct rdv_client_answer a;
-	const char *why = NULL;
-	int n;
+	static const struct answer_case t[] = {
+		{ RDV_REGISTER, STUN_SUCCESS, ANSWER_STRANGER, "home", 0,
+		    id.server_key, 3, -1,
+		    "no request of ours has its transaction ID", -1, -1, 0, 0 },
+		/* the third attempt's ID, counted out of the list: not ours either */
+		{ RDV_REGISTER, STUN_SUCCESS, 2, "home", 0, id.server_key, 2,
+		    -1, NULL, -1, -1, 0, 0 },
+		{ RDV_REGISTER, STUN_SUCCESS, 2, "home", 0, id.server_key, 0,
+		    -1, NULL, -1, -1, 0, 0 },
+	};
 
 	(void)state;
-	three_attempts(tids);
-	memcpy(stranger, tids[2], sizeof(stranger));
-	stranger[11] ^= 1;
-	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, stranger,
-	    "home", NOW, id.server_key);
-	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), -1);
-	assert_string_equal(why, "no request of ours has its transaction ID");
-	/* the third attempt's ID, counted out of the list: not ours either */
-	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, tids[2],
-	    "home", NOW, id.server_key);
-	assert_int_equal(reg_check(tids, 2, buf, (size_t)n, &a, &why), -1);
-	assert_int_equal(reg_check(tids, 0, buf, (size_t)n, &a, &why), -1);
+	ANSWER_CASES(t);
 }
 
 static void
 test_register_answer_stale_server_time(void **state)
 {
-	uint8_t tids[3][STUN_TID_LEN], buf[STUN_MAX_MSG];
-	struct rdv_client_answer a;
-	const char *why = NULL;
-	int n;
+	static const struct answer_case t[] = {
+		/* 40 s behind: still the answer (its ID and MAC make it so), flagged */
+		{ RDV_REGISTER, STUN_SUCCESS, 0, "home", -40000, id.server_key,
+		    3, 0, NULL, 1, 1, -40000, 0 },
+		/* 10.001 s ahead: flagged; 10 s exactly: not */
+		{ RDV_REGISTER, STUN_SUCCESS, 0, "home", 10001, id.server_key,
+		    3, 0, NULL, -1, 1, 0, 0 },
+		{ RDV_REGISTER, STUN_SUCCESS, 0, "home", 10000, id.server_key,
+		    3, 0, NULL, -1, 0, 0, 0 },
+	};
 
 	(void)state;
-	three_attempts(tids);
-	/* 40 s behind: still the answer (its ID and MAC make it so), flagged */
-	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, tids[0],
-	    "home", NOW - 40000, id.server_key);
-	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), 0);
-	assert_int_equal(a.ok, 1);
-	assert_true(a.skew_ms == -40000);
-	assert_int_equal(a.skewed, 1);
-	/* 10.001 s ahead: flagged; 10 s exactly: not */
-	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, tids[0],
-	    "home", NOW + 10001, id.server_key);
-	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), 0);
-	assert_int_equal(a.skewed, 1);
-	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, tids[0],
-	    "home", NOW + 10000, id.server_key);
-	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), 0);
-	assert_int_equal(a.skewed, 0);
+	ANSWER_CASES(t);
 }
 
 static void
 test_register_answer_others(void **state)
 {
+	static const struct answer_case t[] = {
+		/* an error answer: taken, with its code and reason */
+		{ RDV_REGISTER, STUN_ERROR, 0, "home", 0, id.server_key, 3,
+		    0, NULL, 0, -1, 0, 403 },
+		/* a REACH answer with a REGISTER's ID */
+		{ RDV_REACH, STUN_SUCCESS, 0, "home", 0, id.server_key, 3,
+		    -1, "an answer of another method", -1, -1, 0, 0 },
+		/* another network's answer, even under our key */
+		{ RDV_REGISTER, STUN_SUCCESS, 0, "other", 0, id.server_key, 3,
+		    -1, "an answer for another network", -1, -1, 0, 0 },
+	};
 	uint8_t tids[3][STUN_TID_LEN], buf[STUN_MAX_MSG];
 	struct rdv_client_answer a;
 	const char *why = NULL;
 	int n;
 
 	(void)state;
+	ANSWER_CASES(t);
 	three_attempts(tids);
-	/* an error answer: taken, with its code and reason */
-	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_ERROR, tids[0],
-	    "home", NOW, id.server_key);
-	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), 0);
-	assert_int_equal(a.ok, 0);
-	assert_int_equal(a.error_code, 403);
-	assert_string_equal(a.reason, "not yours");
-	/* a REACH answer with a REGISTER's ID */
-	n = answer(buf, sizeof(buf), RDV_REACH, STUN_SUCCESS, tids[0],
-	    "home", NOW, id.server_key);
-	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), -1);
-	assert_string_equal(why, "an answer of another method");
-	/* another network's answer, even under our key */
-	n = answer(buf, sizeof(buf), RDV_REGISTER, STUN_SUCCESS, tids[0],
-	    "other", NOW, id.server_key);
-	assert_int_equal(reg_check(tids, 3, buf, (size_t)n, &a, &why), -1);
-	assert_string_equal(why, "an answer for another network");
 	/* our own request sent back */
 	n = rdv_client_register_build(&id, NULL, 0, 75, NOW, tids[0], buf,
 	    sizeof(buf));
