@@ -80,6 +80,13 @@ struct config {
 	/* The STUN-kept bindings' local ports (fallback.c); 0: the default. */
 	uint16_t	 fb_port_first;
 	uint16_t	 fb_port_last;
+	int		 fb_mode;	/* enum conf_fbmode */
+};
+
+/* How a TCP binding kept with STUN reaches the service (fallback-mode). */
+enum conf_fbmode {
+	CONF_FBMODE_FORWARD = 0,	/* a port of its own, forwarded */
+	CONF_FBMODE_BIND,		/* the service's own port (SO_REUSEPORT) */
 };
 
 /* Which settings a partial config (the command line) sets. */
@@ -101,6 +108,7 @@ struct config {
 #define CONF_SET_KEYFILE	0x8000
 #define CONF_SET_NODE		0x10000
 #define CONF_SET_FBPORTS	0x20000
+#define CONF_SET_FBMODE		0x40000
 
 void	 config_init(struct config *);
 void	 config_free(struct config *);
@@ -109,6 +117,8 @@ int	 config_parse_map(const char *, struct conf_map *, char *err, size_t);
 int	 config_parse_lease(const char *, uint32_t *, char *err, size_t);
 /* fallback-ports FIRST-LAST, 1024..65535: into conf; 0, or -1 and err. */
 int	 config_parse_fbports(const char *, struct config *, char *err, size_t);
+/* fallback-mode forward|bind: into conf; 0, or -1 and err. */
+int	 config_parse_fbmode(const char *, struct config *, char *err, size_t);
 /* Format an error message into err[errlen], if err is not NULL. */
 void	 config_seterr(char *err, size_t errlen, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));

@@ -687,6 +687,10 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 		if ((conf->key_file = strdup(tok[1])) == NULL)
 			fatal("strdup");
 		return 0;
+	} else if (strcmp(kw, "fallback-mode") == 0) {
+		if (nargs != 1)
+			goto nargs;
+		return config_parse_fbmode(tok[1], conf, msg, msglen);
 	} else if (strcmp(kw, "fallback-ports") == 0) {
 		if (nargs != 1)
 			goto nargs;
@@ -874,6 +878,22 @@ bad:
 }
 
 int
+config_parse_fbmode(const char *s, struct config *conf, char *err,
+    size_t errlen)
+{
+	if (strcmp(s, "forward") == 0)
+		conf->fb_mode = CONF_FBMODE_FORWARD;
+	else if (strcmp(s, "bind") == 0)
+		conf->fb_mode = CONF_FBMODE_BIND;
+	else {
+		config_seterr(err, errlen, "fallback-mode \"%s\": forward or "
+		    "bind", s);
+		return -1;
+	}
+	return 0;
+}
+
+int
 config_merge(struct config *conf, const struct config *over, int mask,
     char *err, size_t errlen)
 {
@@ -947,6 +967,8 @@ config_merge(struct config *conf, const struct config *over, int mask,
 		if ((conf->node = strdup(over->node)) == NULL)
 			fatal("strdup");
 	}
+	if (mask & CONF_SET_FBMODE)
+		conf->fb_mode = over->fb_mode;
 	if (mask & CONF_SET_FBPORTS) {
 		conf->fb_port_first = over->fb_port_first;
 		conf->fb_port_last = over->fb_port_last;
@@ -1010,6 +1032,8 @@ config_print(FILE *fp, const struct config *conf)
 		fprintf(fp, "key-file %s\n", conf->key_file);
 	if (conf->node != NULL)
 		fprintf(fp, "node %s\n", conf->node);
+	if (conf->fb_mode == CONF_FBMODE_BIND)
+		fprintf(fp, "fallback-mode bind\n");
 	if (conf->fb_port_first != 0)
 		fprintf(fp, "fallback-ports %u-%u\n", conf->fb_port_first,
 		    conf->fb_port_last);

@@ -47,7 +47,8 @@ enum fbt_step {
 struct fbt_binding {
 	struct fb_rung		 r;		/* what the status shows */
 	uint16_t		 local_port;
-	int			 lfd;		/* listening on local_port */
+	int			 opened;	/* a port chosen, a server's route known */
+	int			 lfd;		/* forward mode */		/* listening on local_port */
 	struct forward		*fwd;
 	int			 cfd;		/* the connection keeping the binding */
 	struct loop_fd		 clfd;
@@ -73,6 +74,7 @@ static struct {
 	struct fb_servers	 servers;	/* rendezvous or STUN servers */
 	int			 rdv;		/* the servers are rendezvous ones */
 	struct rdv_client_id	 id;		/* with rdv: who asks REACH */
+	int			 mode;		/* enum conf_fbmode */
 	uint16_t		*ports;		/* int, ext pairs */
 	size_t			 nports;
 	uint16_t		 port_first, port_last;
@@ -308,7 +310,13 @@ fbt_reach_answer(struct fbt_binding *b, const struct rdv_client_answer *a)
 		b->wait_403 = 0;
 	stun_addr_str(&b->r.mapped, ep, sizeof(ep));
 	srv_name(b->srv, s, sizeof(s));
-	if (a->ok) {
+	/*
+	 * Forward mode: only the nonce read back proves it.  Bind mode: the
+	 * service, not natmapd, answered the dial-back; a connection made
+	 * from the server's other address is the proof.
+	 */
+	if (a->ok || (fbt.mode == CONF_FBMODE_BIND &&
+	    rdv_client_reach_verdict(a) == RDV_REACH_CONNECTED)) {
 		fbt_wait(b, FBT_KEEP, FALLBACK_TCP_KEEPALIVE_MS);
 		fbt_report(b, STATUS_VERIFIED, NULL);
 		return;
@@ -477,9 +485,21 @@ fbt_connect(struct fbt_binding *b)
 	b->nin = 0;
 	loop_fd_add(&b->clfd, b->cfd, LOOP_WRITE, fbt_io);
 	if (fbt_reuse(b->cfd) == -1 ||
-	    bind(b->cfd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    (connect(b->cfd, (struct sockaddr *)&fbt.servers.addr[b->srv],
-	    sizeof(struct sockaddr_in)) == -1 && errno != EINPROGRESS)) {
+	    bind(b->cfd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		if (fbt.mode == CONF_FBMODE_BIND && errno == EADDRINUSE) {
+			fbt_drop(b);
+			fbt_report(b, STATUS_UNVERIFIED, "fallback-mode bind: "
+			    "the service must listen on port %u with "
+			    "SO_REUSEPORT (and as the same user)",
+			    b->local_port);
+			fbt_wait(b, FBT_IDLE, FALLBACK_RETRY_MS);
+			return;
+		}
+		fbt_lost(b, strerror(errno));
+		return;
+	}
+	if (connect(b->cfd, (struct sockaddr *)&fbt.servers.addr[b->srv],
+	    sizeof(struct sockaddr_in)) == -1 && errno != EINPROGRESS) {
 		fbt_lost(b, strerror(errno));
 		return;
 	}
@@ -493,7 +513,7 @@ fbt_timer(struct timer *t)
 
 	switch (b->step) {
 	case FBT_IDLE:
-		if (b->lfd == -1)
+		if (!b->opened)
 			fbt_open(b);
 		else if (b->cfd == -1)
 			fbt_connect(b);
@@ -604,6 +624,7 @@ fbt_close(struct fbt_binding *b)
 	if (b->lfd != -1)
 		close(b->lfd);
 	b->lfd = -1;
+	b->opened = 0;
 }
 
 /* The listener and its forwarder, then the connection. */
@@ -622,6 +643,15 @@ fbt_open(struct fbt_binding *b)
 		fbt_report(b, STATUS_UNVERIFIED, "no route to %s: %s",
 		    srv_name(b->srv, name, sizeof(name)), strerror(errno));
 		fbt_wait(b, FBT_IDLE, FALLBACK_RETRY_MS);
+		return;
+	}
+	if (fbt.mode == CONF_FBMODE_BIND) {
+		/* the service's port: it answers what comes in itself */
+		b->local_port = b->r.int_port;
+		b->opened = 1;
+		log_debug("tcp %u: keeping a binding from the service's port",
+		    b->r.int_port);
+		fbt_connect(b);
 		return;
 	}
 	if (fbt_listen(b) == -1) {
@@ -648,6 +678,7 @@ fbt_open(struct fbt_binding *b)
 		fbt_wait(b, FBT_IDLE, FALLBACK_RETRY_MS);
 		return;
 	}
+	b->opened = 1;
 	log_debug("tcp %u: keeping a binding from local port %u",
 	    b->r.int_port, b->local_port);
 	fbt_connect(b);
@@ -661,7 +692,7 @@ fbt_open_all(void)
 	size_t i;
 
 	for (i = 0; i < fbt.nb; i++)
-		if (fbt.b[i].lfd == -1 && !timer_armed(&fbt.b[i].timer))
+		if (!fbt.b[i].opened && !timer_armed(&fbt.b[i].timer))
 			fbt_open(&fbt.b[i]);
 }
 
@@ -691,7 +722,8 @@ fallback_tcp_configure(const struct config *conf)
 	last = conf->fb_port_last != 0 ? conf->fb_port_last :
 	    FALLBACK_PORT_LAST;
 	ports = fb_ports(conf, CONF_TCP, &nports, &fbt.warned_max);
-	if (rdv == fbt.rdv && fb_servers_same(&fbt.servers, srv, nsrv) &&
+	if (rdv == fbt.rdv && conf->fb_mode == fbt.mode &&
+	    fb_servers_same(&fbt.servers, srv, nsrv) &&
 	    nports == fbt.nports && first == fbt.port_first &&
 	    last == fbt.port_last && crypto_equal(&id, &fbt.id, sizeof(id)) &&
 	    (nports == 0 || memcmp(ports, fbt.ports, nports * 2 *
@@ -705,6 +737,7 @@ fallback_tcp_configure(const struct config *conf)
 	fbt.id = id;
 	rdv_client_id_wipe(&id);
 	fbt.rdv = rdv;
+	fbt.mode = conf->fb_mode;
 	fb_servers_set(&fbt.servers, srv, nsrv, SOCK_STREAM,
 	    rdv ? "rendezvous" : "STUN server", fbt_open_all);
 	fbt.port_first = first;

@@ -79,6 +79,7 @@ enum {
 	OPT_KEYFILE,
 	OPT_NODE,
 	OPT_FBPORTS,
+	OPT_FBMODE,
 };
 
 static const struct option longopts[] = {
@@ -112,6 +113,7 @@ static const struct option longopts[] = {
 	{ "key-file",		required_argument,	NULL, OPT_KEYFILE },
 	{ "node",		required_argument,	NULL, OPT_NODE },
 	{ "fallback-ports",	required_argument,	NULL, OPT_FBPORTS },
+	{ "fallback-mode",	required_argument,	NULL, OPT_FBMODE },
 	{ NULL,			0,			NULL, 0 },
 };
 
@@ -143,7 +145,7 @@ usage(FILE *fp)
 	    "               [--hook path] [--user user] [--control path|none]\n"
 	    "               [--rendezvous host[:port]]... [--network name]\n"
 	    "               [--key-file file] [--node name]\n"
-	    "               [--fallback-ports first-last]\n"
+	    "               [--fallback-ports first-last] [--fallback-mode mode]\n"
 	    "       natmapd --probe [--json] [--mapping-lifetime max] [-v] "
 	    "[-c file]\n"
 	    "               [--interface if] [--gateway addr]\n"
@@ -192,6 +194,10 @@ usage(FILE *fp)
 	    "      --fallback-ports FIRST-LAST  local ports of the bindings kept "
 	    "with STUN\n"
 	    "                        when no gateway maps (default 40000-59999)\n"
+	    "      --fallback-mode M forward (default): a TCP binding on a port "
+	    "of its own,\n"
+	    "                        forwarded; bind: on the service's port "
+	    "(SO_REUSEPORT)\n"
 	    "      --hook PATH       program run when a mapping's public "
 	    "endpoint changes\n"
 	    "      --user USER       once started, drop root for USER and its "
@@ -419,6 +425,12 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 			    sizeof(err)) == -1)
 				usage_error("--%s", err);
 			cli_mask |= CONF_SET_FBPORTS;
+			break;
+		case OPT_FBMODE:
+			if (config_parse_fbmode(optarg, &cli, err,
+			    sizeof(err)) == -1)
+				usage_error("--%s", err);
+			cli_mask |= CONF_SET_FBMODE;
 			break;
 		case OPT_NODE:
 			if (!config_valid_node(optarg))

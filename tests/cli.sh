@@ -488,13 +488,17 @@ expect_usage "--fallback-ports above 65535" "within 1024-65535" \
     -n -m 1/tcp --fallback-ports 60000-70000
 expect_usage "--fallback-ports one port" "not FIRST-LAST" \
     -n -m 1/tcp --fallback-ports 40000
-expect_output "-nv: --fallback-ports replaces the file's" \
+expect_usage "--fallback-mode splice" "--fallback-mode \"splice\": forward or bind" \
+    -n -m 1/tcp --fallback-mode splice
+expect_output "-nv: --fallback-ports replaces the file's, --fallback-mode" \
     "lease 3600
 any-port no
 protocol auto
+fallback-mode bind
 fallback-ports 42000-42009
 map 8080/tcp
-" -n -v -c "$tmp/fbports.conf" --fallback-ports 42000-42009
+" -n -v -c "$tmp/fbports.conf" --fallback-ports 42000-42009 \
+    --fallback-mode bind
 expect_config "--rendezvous without --network nor --key-file" \
     "rendezvous: needs network and key-file" -n -c "$tmp/empty.conf" \
     -m 1/tcp --rendezvous 203.0.113.30

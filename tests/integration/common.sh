@@ -221,20 +221,24 @@ it_need_rdv() {
 
 # it_hook_recorder: IT_HOOK is a hook that writes each of its runs as
 # "EVENT PUBLIC_IP PUBLIC_PORT PRIVATE_PORT PROTOCOL" (natmap's arguments)
-# to a file of its own; hook_runs counts them, last_run prints the last.
+# to a file of its own, named by the time and its pid (hooks of two
+# mappings run at once); hook_runs counts them, last_run prints the last.
 it_hook_recorder() {
 	IT_HOOK_RUNS=$LAB_DIR/hook-runs
 	IT_HOOK=$LAB_DIR/hook.sh
 	mkdir -p "$IT_HOOK_RUNS"
 	cat >"$IT_HOOK" <<HOOK
 #!/bin/sh
-n=\$(ls "$IT_HOOK_RUNS" | wc -l)
-printf '%s %s %s %s %s\n' "\$NATMAPD_EVENT" "\$1" "\$2" "\$4" "\$5" >"$IT_HOOK_RUNS/run.\$((n + 1))"
+printf '%s %s %s %s %s\n' "\$NATMAPD_EVENT" "\$1" "\$2" "\$4" "\$5" >"$IT_HOOK_RUNS/run.\$(date +%s%N).\$\$"
 HOOK
 	chmod 755 "$IT_HOOK"
 }
 hook_runs() { ls "$IT_HOOK_RUNS" | wc -l; }
-last_run() { local n; n=$(hook_runs); [ "$n" -gt 0 ] && cat "$IT_HOOK_RUNS/run.$n"; }
+last_run() {
+	local f
+	f=$(ls "$IT_HOOK_RUNS" | sort | tail -n 1)
+	[ -n "$f" ] && cat "$IT_HOOK_RUNS/$f"
+}
 last_run_is() { [ "$(last_run)" = "$1" ]; }
 
 # status_field SPEC FIELD: the mapping SPEC's FIELD in natmapd's status

@@ -11,7 +11,8 @@
 # changed.  With only a STUN server (coturn over
 # TCP) the endpoint is known but "unverified": no dial-back, no hook.
 # fallback-ports picks the local port.  The rendezvous is the STUN server
-# of the UDP bindings when no stun-server is given.
+# of the UDP bindings when no stun-server is given.  With fallback-mode
+# bind the binding is kept from the service's own port (SO_REUSEPORT).
 . "$(dirname "$0")/common.sh"
 
 it_need_rdv
@@ -213,4 +214,43 @@ case $(row error) in
 esac
 tap_check "STUN only: the hook did not run" test "$(hook_runs)" = "$before"
 nm_stop_check "STUN only: SIGTERM" 3000
+
+# --- fallback-mode bind: the binding from the service's own port ---
+# 8081 listens with SO_REUSEPORT: its binding is proven by the connection
+# the dial-back makes to it, and a WAN host reaches the service itself;
+# 8080 does not: natmapd cannot share its port, and says so.
+lab_bg serve-lan-tcp-8081 "$LAB_NS_LAN" socat TCP4-LISTEN:8081,reuseaddr,reuseport,fork \
+    "SYSTEM:echo natmapd-lab lan tcp 8081 from \$SOCAT_PEERADDR"
+lab_wait 5 lab_listening "$LAB_NS_LAN" tcp 8081 || tap_fail "bind: a TCP service with SO_REUSEPORT"
+start fbtcp-bind.log -m 8081/tcp --fallback-mode bind
+bound_verified() { [ "$(status_field 8081/tcp state)" = verified ]; }
+if lab_wait 20 bound_verified; then
+	port=$(status_field 8081/tcp external_port)
+	tap_ok "bind: 8081/tcp verified at $(status_field 8081/tcp external_address):$port"
+else
+	tap_fail "bind: 8081/tcp verified ($(status_field 8081/tcp state): $(status_field 8081/tcp error))"
+	nm_diag
+fi
+tap_check "bind: the connection to the rendezvous is from the service's port" \
+    lab_wait 5 eval "lab_lan ss -Hnt state established 'sport = :8081' 'dport = :$LAB_RDV_PORT' | grep -q ."
+# (the lab's service writes a line at once: 16 bytes that are no nonce)
+tap_check "bind: the server's dial-back connected to the service itself" \
+    grep -qE "REACH .* tcp port $port: not reached: (wrong nonce|no nonce|closed)" "$LAB_DIR/rendezvous.log"
+out=$(lab_reach_tcp "$LAB_RTR_WAN_IP" "${port:-0}")
+case $out in
+*"tcp 8081 from $LAB_LAN_IP"*|"")
+	tap_fail "bind: a WAN host reaches the service itself through $LAB_RTR_WAN_IP:${port:-?} ($out)" ;;
+*"tcp 8081 from "*)
+	tap_ok "bind: a WAN host reaches the service itself through $LAB_RTR_WAN_IP:$port ($out)" ;;
+*)	tap_fail "bind: a WAN host reaches the service itself ($out)" ;;
+esac
+if lab_wait 10 state_is unverified; then
+	case $(row error) in
+	*SO_REUSEPORT*) tap_ok "bind: 8080/tcp, without SO_REUSEPORT, unverified: $(row error)" ;;
+	*) tap_fail "bind: 8080/tcp says SO_REUSEPORT is needed ($(row error))" ;;
+	esac
+else
+	tap_fail "bind: 8080/tcp unverified (state '$(row state)')"
+fi
+nm_stop_check "bind: SIGTERM" 3000
 tap_done
