@@ -37,7 +37,7 @@ main(int argc, char *argv[])
 	memset(&la, 0, sizeof(la));
 	la.sin_family = AF_INET;
 	la.sin_port = htons((uint16_t)atoi(argv[1]));
-	la.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	la.sin_addr.s_addr = htonl(INADDR_ANY);	/* a namespace of its own */
 	memset(&ta, 0, sizeof(ta));
 	ta.sin_family = AF_INET;
 	ta.sin_port = htons((uint16_t)atoi(argv[3]));
