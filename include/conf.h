@@ -81,6 +81,7 @@ struct config {
 	uint16_t	 fb_port_first;
 	uint16_t	 fb_port_last;
 	int		 fb_mode;	/* enum conf_fbmode */
+	uint32_t	 fb_idle;	/* s a forwarded TCP connection may idle; 0: default */
 };
 
 /* How a TCP binding kept with STUN reaches the service (fallback-mode). */
@@ -109,6 +110,8 @@ enum conf_fbmode {
 #define CONF_SET_NODE		0x10000
 #define CONF_SET_FBPORTS	0x20000
 #define CONF_SET_FBMODE		0x40000
+#define CONF_SET_FBIDLE		0x80000
+#define CONF_FBIDLE_MAX		604800	/* a week */
 
 void	 config_init(struct config *);
 void	 config_free(struct config *);
@@ -117,6 +120,8 @@ int	 config_parse_map(const char *, struct conf_map *, char *err, size_t);
 int	 config_parse_lease(const char *, uint32_t *, char *err, size_t);
 /* fallback-ports FIRST-LAST, 1024..65535: into conf; 0, or -1 and err. */
 int	 config_parse_fbports(const char *, struct config *, char *err, size_t);
+/* fallback-idle SECONDS, 1..CONF_FBIDLE_MAX: into conf; 0, or -1 and err. */
+int	 config_parse_fbidle(const char *, struct config *, char *err, size_t);
 /* fallback-mode forward|bind: into conf; 0, or -1 and err. */
 int	 config_parse_fbmode(const char *, struct config *, char *err, size_t);
 /* Format an error message into err[errlen], if err is not NULL. */

@@ -687,6 +687,10 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 		if ((conf->key_file = strdup(tok[1])) == NULL)
 			fatal("strdup");
 		return 0;
+	} else if (strcmp(kw, "fallback-idle") == 0) {
+		if (nargs != 1)
+			goto nargs;
+		return config_parse_fbidle(tok[1], conf, msg, msglen);
 	} else if (strcmp(kw, "fallback-mode") == 0) {
 		if (nargs != 1)
 			goto nargs;
@@ -878,6 +882,25 @@ bad:
 }
 
 int
+config_parse_fbidle(const char *s, struct config *conf, char *err,
+    size_t errlen)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!isdigit((unsigned char)s[0]) || *end != '\0' || errno != 0 ||
+	    v < 1 || v > CONF_FBIDLE_MAX) {
+		config_seterr(err, errlen, "fallback-idle \"%s\": not 1 to %d "
+		    "seconds", s, CONF_FBIDLE_MAX);
+		return -1;
+	}
+	conf->fb_idle = (uint32_t)v;
+	return 0;
+}
+
+int
 config_parse_fbmode(const char *s, struct config *conf, char *err,
     size_t errlen)
 {
@@ -969,6 +992,8 @@ config_merge(struct config *conf, const struct config *over, int mask,
 	}
 	if (mask & CONF_SET_FBMODE)
 		conf->fb_mode = over->fb_mode;
+	if (mask & CONF_SET_FBIDLE)
+		conf->fb_idle = over->fb_idle;
 	if (mask & CONF_SET_FBPORTS) {
 		conf->fb_port_first = over->fb_port_first;
 		conf->fb_port_last = over->fb_port_last;
@@ -1034,6 +1059,8 @@ config_print(FILE *fp, const struct config *conf)
 		fprintf(fp, "node %s\n", conf->node);
 	if (conf->fb_mode == CONF_FBMODE_BIND)
 		fprintf(fp, "fallback-mode bind\n");
+	if (conf->fb_idle != 0)
+		fprintf(fp, "fallback-idle %u\n", conf->fb_idle);
 	if (conf->fb_port_first != 0)
 		fprintf(fp, "fallback-ports %u-%u\n", conf->fb_port_first,
 		    conf->fb_port_last);

@@ -75,6 +75,7 @@ static struct {
 	int			 rdv;		/* the servers are rendezvous ones */
 	struct rdv_client_id	 id;		/* with rdv: who asks REACH */
 	int			 mode;		/* enum conf_fbmode */
+	uint32_t		 idle;		/* s; 0: the forwarder's default */
 	uint16_t		*ports;		/* int, ext pairs */
 	size_t			 nports;
 	uint16_t		 port_first, port_last;
@@ -666,6 +667,7 @@ fbt_open(struct fbt_binding *b)
 	target.sin_port = htons(b->r.int_port);
 	memset(&fo, 0, sizeof(fo));
 	fo.max_conns = FALLBACK_TCP_CONNS;
+	fo.idle_ms = (uint64_t)fbt.idle * 1000;		/* 0: the default */
 	fo.accept_cb = fbt_accept;
 	fo.arg = b;
 	snprintf(name, sizeof(name), "tcp %u", b->local_port);
@@ -723,6 +725,7 @@ fallback_tcp_configure(const struct config *conf)
 	    FALLBACK_PORT_LAST;
 	ports = fb_ports(conf, CONF_TCP, &nports, &fbt.warned_max);
 	if (rdv == fbt.rdv && conf->fb_mode == fbt.mode &&
+	    conf->fb_idle == fbt.idle &&
 	    fb_servers_same(&fbt.servers, srv, nsrv) &&
 	    nports == fbt.nports && first == fbt.port_first &&
 	    last == fbt.port_last && crypto_equal(&id, &fbt.id, sizeof(id)) &&
@@ -738,6 +741,7 @@ fallback_tcp_configure(const struct config *conf)
 	rdv_client_id_wipe(&id);
 	fbt.rdv = rdv;
 	fbt.mode = conf->fb_mode;
+	fbt.idle = conf->fb_idle;
 	fb_servers_set(&fbt.servers, srv, nsrv, SOCK_STREAM,
 	    rdv ? "rendezvous" : "STUN server", fbt_open_all);
 	fbt.port_first = first;

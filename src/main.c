@@ -80,6 +80,7 @@ enum {
 	OPT_NODE,
 	OPT_FBPORTS,
 	OPT_FBMODE,
+	OPT_FBIDLE,
 };
 
 static const struct option longopts[] = {
@@ -114,6 +115,7 @@ static const struct option longopts[] = {
 	{ "node",		required_argument,	NULL, OPT_NODE },
 	{ "fallback-ports",	required_argument,	NULL, OPT_FBPORTS },
 	{ "fallback-mode",	required_argument,	NULL, OPT_FBMODE },
+	{ "fallback-idle",	required_argument,	NULL, OPT_FBIDLE },
 	{ NULL,			0,			NULL, 0 },
 };
 
@@ -146,6 +148,7 @@ usage(FILE *fp)
 	    "               [--rendezvous host[:port]]... [--network name]\n"
 	    "               [--key-file file] [--node name]\n"
 	    "               [--fallback-ports first-last] [--fallback-mode mode]\n"
+	    "               [--fallback-idle seconds]\n"
 	    "       natmapd --probe [--json] [--mapping-lifetime max] [-v] "
 	    "[-c file]\n"
 	    "               [--interface if] [--gateway addr]\n"
@@ -198,6 +201,9 @@ usage(FILE *fp)
 	    "of its own,\n"
 	    "                        forwarded; bind: on the service's port "
 	    "(SO_REUSEPORT)\n"
+	    "      --fallback-idle S forwarded TCP connections idle S seconds "
+	    "are closed\n"
+	    "                        (default 3600)\n"
 	    "      --hook PATH       program run when a mapping's public "
 	    "endpoint changes\n"
 	    "      --user USER       once started, drop root for USER and its "
@@ -425,6 +431,12 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 			    sizeof(err)) == -1)
 				usage_error("--%s", err);
 			cli_mask |= CONF_SET_FBPORTS;
+			break;
+		case OPT_FBIDLE:
+			if (config_parse_fbidle(optarg, &cli, err,
+			    sizeof(err)) == -1)
+				usage_error("--%s", err);
+			cli_mask |= CONF_SET_FBIDLE;
 			break;
 		case OPT_FBMODE:
 			if (config_parse_fbmode(optarg, &cli, err,

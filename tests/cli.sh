@@ -490,15 +490,20 @@ expect_usage "--fallback-ports one port" "not FIRST-LAST" \
     -n -m 1/tcp --fallback-ports 40000
 expect_usage "--fallback-mode splice" "--fallback-mode \"splice\": forward or bind" \
     -n -m 1/tcp --fallback-mode splice
-expect_output "-nv: --fallback-ports replaces the file's, --fallback-mode" \
+expect_usage "--fallback-idle 0" "--fallback-idle \"0\": not 1 to 604800 seconds" \
+    -n -m 1/tcp --fallback-idle 0
+expect_usage "--fallback-idle a week and a second" "not 1 to 604800" \
+    -n -m 1/tcp --fallback-idle 604801
+expect_output "-nv: --fallback-ports replaces the file's, --fallback-mode, --fallback-idle" \
     "lease 3600
 any-port no
 protocol auto
 fallback-mode bind
+fallback-idle 30
 fallback-ports 42000-42009
 map 8080/tcp
 " -n -v -c "$tmp/fbports.conf" --fallback-ports 42000-42009 \
-    --fallback-mode bind
+    --fallback-mode bind --fallback-idle 30
 expect_config "--rendezvous without --network nor --key-file" \
     "rendezvous: needs network and key-file" -n -c "$tmp/empty.conf" \
     -m 1/tcp --rendezvous 203.0.113.30

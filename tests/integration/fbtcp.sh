@@ -12,7 +12,8 @@
 # TCP) the endpoint is known but "unverified": no dial-back, no hook.
 # fallback-ports picks the local port.  The rendezvous is the STUN server
 # of the UDP bindings when no stun-server is given.  With fallback-mode
-# bind the binding is kept from the service's own port (SO_REUSEPORT).
+# bind the binding is kept from the service's own port (SO_REUSEPORT);
+# --fallback-idle closes a forwarded connection that carries nothing.
 . "$(dirname "$0")/common.sh"
 
 it_need_rdv
@@ -35,6 +36,7 @@ lab_serve_udp 5000 || { tap_fail "a UDP service on the LAN host"; tap_done; exit
 it_hook_recorder
 # row FIELD: the 8080/tcp mapping's FIELD in the status file ("" if none)
 row() { status_field 8080/tcp "$1"; }
+spec_verified() { [ "$(status_field "$1" state)" = verified ]; }
 state_is() { [ "$(row state)" = "$1" ]; }
 # local_port: the binding's local port, from natmapd's debug log
 local_port() {
@@ -63,7 +65,12 @@ start() {	# LOG [options]: natmapd with 8080/tcp, the rendezvous, the hook
 
 # --- a full cone: verified by the dial-back, reached from the WAN ---
 lab_nat_mode cone || tap_fail "the router becomes a full cone"
-start fbtcp-cone.log --fallback-ports 41000-41009 -m 5000/udp
+# 8082: a service that accepts and says nothing (for --fallback-idle)
+lab_bg serve-lan-tcp-8082 "$LAB_NS_LAN" socat TCP4-LISTEN:8082,reuseaddr,fork \
+    "SYSTEM:sleep 30"
+lab_wait 5 lab_listening "$LAB_NS_LAN" tcp 8082 || tap_fail "a silent TCP service on the LAN host"
+start fbtcp-cone.log --fallback-ports 41000-41009 -m 5000/udp -m 8082/tcp \
+    --fallback-idle 2
 if lab_wait 20 state_is verified; then
 	tap_ok "full cone: 8080/tcp verified $(( $(lab_now_ms) - NM_T0 )) ms after the start"
 else
@@ -101,7 +108,7 @@ case $ctl_line in
 esac
 
 # the rendezvous alone is the STUN server of the UDP bindings too
-if lab_wait 10 test "$(status_field 5000/udp state)" = verified; then
+if lab_wait 10 spec_verified 5000/udp; then
 	uport=$(status_field 5000/udp external_port)
 	tap_ok "full cone: 5000/udp verified with the rendezvous as STUN server (port $uport)"
 else
@@ -111,6 +118,18 @@ if [ -n "${uport:-}" ] && lab_reach_udp "$LAB_RTR_WAN_IP" "$uport" >/dev/null; t
 	tap_ok "full cone: a WAN host reaches the UDP service through $LAB_RTR_WAN_IP:$uport"
 else
 	tap_fail "full cone: a WAN host reaches the UDP service through $LAB_RTR_WAN_IP:${uport:-?}"
+fi
+
+# --fallback-idle 2: a forwarded connection that carries nothing is closed
+if lab_wait 15 spec_verified 8082/tcp; then
+	iport=$(status_field 8082/tcp external_port)
+	t0=$(lab_now_ms)
+	lab_wan timeout 10 socat -u "TCP4:$LAB_RTR_WAN_IP:$iport,connect-timeout=2" - >/dev/null 2>&1
+	took=$(( $(lab_now_ms) - t0 ))
+	tap_check "--fallback-idle 2: an idle forwarded connection closed after $took ms" \
+	    test "$took" -ge 1500 -a "$took" -lt 6000
+else
+	tap_fail "--fallback-idle: 8082/tcp verified ($(status_field 8082/tcp state))"
 fi
 
 # --- the connection reset: made again from the same port, proven again ---
@@ -223,8 +242,7 @@ lab_bg serve-lan-tcp-8081 "$LAB_NS_LAN" socat TCP4-LISTEN:8081,reuseaddr,reusepo
     "SYSTEM:echo natmapd-lab lan tcp 8081 from \$SOCAT_PEERADDR"
 lab_wait 5 lab_listening "$LAB_NS_LAN" tcp 8081 || tap_fail "bind: a TCP service with SO_REUSEPORT"
 start fbtcp-bind.log -m 8081/tcp --fallback-mode bind
-bound_verified() { [ "$(status_field 8081/tcp state)" = verified ]; }
-if lab_wait 20 bound_verified; then
+if lab_wait 20 spec_verified 8081/tcp; then
 	port=$(status_field 8081/tcp external_port)
 	tap_ok "bind: 8081/tcp verified at $(status_field 8081/tcp external_address):$port"
 else
