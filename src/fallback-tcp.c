@@ -350,18 +350,6 @@ fbt_reach_answer(struct fbt_binding *b, const struct rdv_client_answer *a)
 	}
 }
 
-/* The method of a STUN-framed message (RFC 8489 5: its bits spread around the class's). */
-static unsigned int
-fbt_method(const uint8_t *buf, size_t len)
-{
-	unsigned int t;
-
-	if (len < 2)
-		return 0;
-	t = (unsigned int)buf[0] << 8 | buf[1];
-	return (t & 0x000f) | ((t >> 1) & 0x0070) | ((t >> 2) & 0x0f80);
-}
-
 /* One whole message from the server. */
 static void
 fbt_message(struct fbt_binding *b, const uint8_t *buf, size_t len)
@@ -371,7 +359,8 @@ fbt_message(struct fbt_binding *b, const uint8_t *buf, size_t len)
 	const char *why = NULL;
 	int r;
 
-	if (b->reach_on && fbt_method(buf, len) == RDV_REACH) {
+	/* rdv_client_reach_check() takes only a REACH answer among them */
+	if (b->reach_on && rdv_is_rdv(buf, len)) {
 		r = rdv_client_reach_check(&fbt.id, &b->reach, buf, len,
 		    rdv_client_wall_ms(), &a, &why);
 		if (r == -1) {
