@@ -109,6 +109,11 @@ typedef void (*status_gateway_cb)(const struct status_gateway *);
 
 void	status_init(void);
 void	status_free(void);
+/*
+ * Room for n rows at once (the configured mappings), so that hundreds of
+ * them do not make the table double past what it needs; more still fit.
+ */
+void	status_reserve(size_t n);
 /* Add or replace the mapping (proto, int_port, ext_want); may emit an event. */
 void	status_map_update(const struct status_map *);
 /* The mapping is gone from the configuration: forget it (emits DOWN if up). */

@@ -886,6 +886,7 @@ main(int argc, char *argv[])
 	    running.nports, running.nports == 1 ? "" : "s");
 	drivers = drivers_for(running.gwproto, &ndrivers);
 	status_start(status_path(&running));
+	status_reserve(running.nports);
 	mapping_init(&running, drivers, ndrivers);
 	fallback_configure(&running);
 	rdv_client_configure(&running);

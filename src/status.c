@@ -164,27 +164,43 @@ find(int proto, uint16_t int_port, uint16_t ext_want)
 	return -1;
 }
 
+/* Room for cap rows: 0, or -1 (what there was is kept). */
+static int
+rows_grow(size_t cap)
+{
+	struct status_map *nm;
+	struct status_row *nr;
+
+	if (cap <= status.cap)
+		return 0;
+	if ((nm = reallocarray(status.maps, cap, sizeof(*nm))) == NULL)
+		return -1;
+	status.maps = nm;
+	if ((nr = reallocarray(status.rows, cap, sizeof(*nr))) == NULL)
+		return -1;
+	status.rows = nr;
+	status.cap = cap;
+	return 0;
+}
+
+void
+status_reserve(size_t n)
+{
+	if (rows_grow(n) == -1)
+		log_warn("status");
+}
+
 /* A new row at the end, keyed as n, or -1. */
 static ssize_t
 row_add(const struct status_map *n)
 {
-	struct status_map *nm, *m;
-	struct status_row *nr;
-	size_t cap;
+	struct status_map *m;
 
-	if (status.nmaps == status.cap) {
-		cap = status.cap ? status.cap * 2 : 16;
-		if ((nm = reallocarray(status.maps, cap, sizeof(*nm))) == NULL) {
-			log_warn("status");
-			return -1;
-		}
-		status.maps = nm;
-		if ((nr = reallocarray(status.rows, cap, sizeof(*nr))) == NULL) {
-			log_warn("status");
-			return -1;
-		}
-		status.rows = nr;
-		status.cap = cap;
+	/* By half again: the configuration's rows came at once (status_reserve). */
+	if (status.nmaps == status.cap &&
+	    rows_grow(status.cap < 16 ? 16 : status.cap + status.cap / 2) == -1) {
+		log_warn("status");
+		return -1;
 	}
 	m = &status.maps[status.nmaps];
 	memset(m, 0, sizeof(*m));

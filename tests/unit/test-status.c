@@ -493,6 +493,35 @@ test_reach(void **state)
 	assert_int_equal(status_map_at(1)->reach, STATUS_REACH_NONE);
 }
 
+/* Rows reserved for the configuration, then more than that: all kept, in order. */
+static void
+test_reserve(void **state)
+{
+	struct status_map m;
+	const struct status_map *r;
+	size_t i;
+
+	(void)state;
+	status_reserve(300);
+	for (i = 0; i < 470; i++) {
+		m = mk(DRV_UDP, (uint16_t)(20000 + i), STATUS_UP, "203.0.113.2",
+		    (uint16_t)(20000 + i));
+		status_map_update(&m);
+	}
+	assert_int_equal(status_map_count(), 470);
+	for (i = 0; i < 470; i++) {
+		r = status_map_at(i);
+		assert_non_null(r);
+		assert_int_equal(r->int_port, 20000 + i);
+		assert_int_equal(r->ext_port, 20000 + i);
+	}
+	/* reserving less than held keeps every row */
+	status_reserve(10);
+	assert_int_equal(status_map_count(), 470);
+	assert_int_equal(status_map_at(469)->int_port, 20469);
+	assert_int_equal(E.n, 16);	/* every one an event; the recorder keeps 16 */
+}
+
 int
 main(void)
 {
@@ -509,6 +538,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_print_matches, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reserve, setup, teardown),
 	};
 
 	log_init(1, getenv("NATMAPD_TEST_VERBOSE") != NULL);
