@@ -81,6 +81,8 @@ enum {
 	OPT_FBPORTS,
 	OPT_FBMODE,
 	OPT_FBIDLE,
+	OPT_EXPOSE,
+	OPT_CONNECT,
 };
 
 static const struct option longopts[] = {
@@ -116,6 +118,8 @@ static const struct option longopts[] = {
 	{ "fallback-ports",	required_argument,	NULL, OPT_FBPORTS },
 	{ "fallback-mode",	required_argument,	NULL, OPT_FBMODE },
 	{ "fallback-idle",	required_argument,	NULL, OPT_FBIDLE },
+	{ "expose",		required_argument,	NULL, OPT_EXPOSE },
+	{ "connect",		required_argument,	NULL, OPT_CONNECT },
 	{ NULL,			0,			NULL, 0 },
 };
 
@@ -149,6 +153,8 @@ usage(FILE *fp)
 	    "               [--key-file file] [--node name]\n"
 	    "               [--fallback-ports first-last] [--fallback-mode mode]\n"
 	    "               [--fallback-idle seconds]\n"
+	    "               [--expose name=addr:port/proto[@node,...]]...\n"
+	    "               [--connect node/name=[addr:]port[/proto]]...\n"
 	    "       natmapd --probe [--json] [--mapping-lifetime max] [-v] "
 	    "[-c file]\n"
 	    "               [--interface if] [--gateway addr]\n"
@@ -204,6 +210,13 @@ usage(FILE *fp)
 	    "      --fallback-idle S forwarded TCP connections idle S seconds "
 	    "are closed\n"
 	    "                        (default 3600)\n"
+	    "      --expose SPEC     offer NAME=ADDR:PORT/tcp|udp[@NODE,...] "
+	    "to the network's\n"
+	    "                        nodes (repeatable; replaces the file's)\n"
+	    "      --connect SPEC    NODE/NAME=[ADDR:]PORT[/tcp|udp]: that "
+	    "node's service here,\n"
+	    "                        hole-punched (repeatable; replaces the "
+	    "file's)\n"
 	    "      --hook PATH       program run when a mapping's public "
 	    "endpoint changes\n"
 	    "      --user USER       once started, drop root for USER and its "
@@ -444,6 +457,26 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 				usage_error("--%s", err);
 			cli_mask |= CONF_SET_FBMODE;
 			break;
+		case OPT_EXPOSE: {
+			struct conf_expose e;
+
+			if (config_parse_expose(optarg, &e, err,
+			    sizeof(err)) == -1 ||
+			    config_add_expose(&cli, &e, err, sizeof(err)) == -1)
+				usage_error("--%s", err);
+			cli_mask |= CONF_SET_EXPOSE;
+			break;
+		}
+		case OPT_CONNECT: {
+			struct conf_connect c;
+
+			if (config_parse_connect(optarg, &c, err,
+			    sizeof(err)) == -1 ||
+			    config_add_connect(&cli, &c, err, sizeof(err)) == -1)
+				usage_error("--%s", err);
+			cli_mask |= CONF_SET_CONNECT;
+			break;
+		}
 		case OPT_NODE:
 			if (!config_valid_node(optarg))
 				usage_error("--node %s: not a node name (1-%d of "
