@@ -69,6 +69,7 @@ struct mux {
 	/* carrier frames to send */
 	int		 goaway_pending;
 	uint8_t		 goaway_reason;
+	uint32_t	 goaway_taken;	/* the peer's last stream we took */
 	int		 pong_pending, ping_pending, ping_outstanding;
 	uint8_t		 pong[MUX_PING_LEN], ping[MUX_PING_LEN];
 	uint64_t	 ping_time, ping_seq;
@@ -251,6 +252,8 @@ mux_fail(struct mux *m, const char *why)
 	m->error = why;
 	m->goaway_pending = 1;
 	m->goaway_reason = MUX_GOAWAY_PROTOCOL;
+	if (!m->goaway_sent)
+		m->goaway_taken = m->peer_max;
 	m->pong_pending = m->ping_pending = m->ping_outstanding = 0;
 	m->rst_used = 0;
 	m->inlen = 0;
@@ -591,7 +594,7 @@ mux_out_control(struct mux *m, uint8_t *buf, size_t room, int *none)
 	*none = 0;
 	if (m->goaway_pending) {
 		f.type = MUX_GOAWAY;
-		f.value = m->peer_max;
+		f.value = m->goaway_taken;
 		f.reason = m->goaway_reason;
 		if ((n = mux_build(buf, room, &f)) == -1)
 			return 0;
@@ -856,6 +859,7 @@ mux_goaway(struct mux *m, uint8_t reason)
 	m->goaway_sent = 1;
 	m->goaway_pending = 1;
 	m->goaway_reason = reason;
+	m->goaway_taken = m->peer_max;
 }
 
 const char *
