@@ -101,7 +101,8 @@ int	mux_input(struct mux *, const uint8_t *buf, size_t len, uint64_t now);
 /*
  * The next whole frames to send, into buf (n >= MUX_OUTPUT_MIN; n >=
  * MUX_FRAME_MAX lets a DATA frame be full): their length, 0 when nothing
- * is ready.  May call on_writable.
+ * is ready.  May call on_writable, and on_close for a stream whose
+ * last FIN it framed.
  */
 size_t	mux_output(struct mux *, uint8_t *buf, size_t n);
 /* Whether mux_output() has something to give. */
