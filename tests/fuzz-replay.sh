@@ -31,6 +31,8 @@ seeds() {
 	fuzz-http)
 		printf '%s\n' "$data"/miniupnpd-2.3.1/*.resp \
 		    "$data"/handmade/*.resp ;;
+	fuzz-mux)
+		printf '%s\n' "$data"/mux/*.bin ;;
 	fuzz-netwatch)
 		printf '%s\n' "$data"/netlink/*.bin ;;
 	fuzz-pcp)
@@ -61,7 +63,7 @@ seeds() {
 	shopt -u nullglob
 }
 
-for target in fuzz-config fuzz-control fuzz-echo fuzz-http fuzz-netwatch fuzz-pcp \
+for target in fuzz-config fuzz-control fuzz-echo fuzz-http fuzz-mux fuzz-netwatch fuzz-pcp \
     fuzz-rdv fuzz-rdv-conf fuzz-rdv-networks fuzz-ssdp fuzz-state fuzz-stun fuzz-upnp; do
 	bin=$BUILDDIR/fuzz/$target
 	if [ ! -x "$bin" ]; then
