@@ -2,7 +2,6 @@
 /* A punched session's crypto (include/session.h): the key schedule, UDP datagrams with a replay window, TCP records; no I/O. */
 #include "config.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
