@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* Fuzz target: rendezvous messages (rdv-msg.c), the replay cache (rdv-replay.c) and natmapd-rendezvous's REGISTER and REACH dispatch (rdv-server.c). */
+/* Fuzz target: rendezvous messages (rdv-msg.c), the replay cache (rdv-replay.c) and natmapd-rendezvous's REGISTER, REACH and SIGNAL dispatch (rdv-server.c). */
 #include "config.h"
 
 #include <sys/socket.h>
@@ -80,9 +80,11 @@ check_msg(const struct rdv_msg *m, const uint8_t *data, size_t size)
 
 	CHECK(size >= STUN_HDR_LEN + 44 && size <= STUN_MAX_MSG &&
 	    size % 4 == 0);
-	CHECK(m->method == RDV_REGISTER || m->method == RDV_REACH);
+	CHECK(m->method == RDV_REGISTER || m->method == RDV_REACH ||
+	    m->method == RDV_SIGNAL);
 	CHECK(m->cls == STUN_REQUEST || m->cls == STUN_SUCCESS ||
-	    m->cls == STUN_ERROR);
+	    m->cls == STUN_ERROR ||
+	    (m->cls == STUN_INDICATION && m->method == RDV_SIGNAL));
 	CHECK(memcmp(m->tid, data + 8, STUN_TID_LEN) == 0);
 	CHECK(m->mac_off == size - 44);
 	CHECK(m->has & RDV_HAS_NETWORK);
@@ -96,6 +98,22 @@ check_msg(const struct rdv_msg *m, const uint8_t *data, size_t size)
 		    strstr(m->node, ".-") == NULL);
 	} else
 		CHECK(fuzz_all_zero(m->node, sizeof(m->node)));
+	if (m->has & RDV_HAS_PEER)
+		check_name(m->peer, sizeof(m->peer), lower, 1, RDV_NODE_MAX);
+	else
+		CHECK(fuzz_all_zero(m->peer, sizeof(m->peer)));
+	if (m->has & RDV_HAS_PAYLOAD)
+		CHECK(m->payload_len >= 1 && m->payload_len <= RDV_PAYLOAD_MAX &&
+		    fuzz_all_zero(m->payload + m->payload_len,
+		    sizeof(m->payload) - m->payload_len));
+	else
+		CHECK(m->payload_len == 0 &&
+		    fuzz_all_zero(m->payload, sizeof(m->payload)));
+	if (m->method == RDV_SIGNAL && (m->cls == STUN_REQUEST ||
+	    m->cls == STUN_INDICATION))
+		CHECK((m->has & (RDV_HAS_NODE | RDV_HAS_PEER |
+		    RDV_HAS_PAYLOAD)) == (RDV_HAS_NODE | RDV_HAS_PEER |
+		    RDV_HAS_PAYLOAD));
 	if (m->cls == STUN_REQUEST)
 		CHECK((m->has & (RDV_HAS_NODE | RDV_HAS_TIMESTAMP)) ==
 		    (RDV_HAS_NODE | RDV_HAS_TIMESTAMP));
@@ -209,6 +227,21 @@ one_input(const uint8_t *data, size_t size)
 }
 
 static uint64_t fz_now;
+static uint8_t	ind_buf[STUN_MAX_MSG];
+static size_t	ind_len;
+static int	ind_count;
+
+/* SIGNAL indications: kept, to be checked against their request */
+static void
+fz_sink(const uint8_t *buf, size_t len, int sock, int tcp,
+    const struct sockaddr_storage *to)
+{
+	(void)tcp;
+	CHECK(len <= sizeof(ind_buf) && sock == 0 && to->ss_family == AF_INET);
+	memcpy(ind_buf, buf, len);
+	ind_len = len;
+	ind_count++;
+}
 
 static uint64_t
 fz_clock(void)
@@ -248,6 +281,7 @@ dispatch(const uint8_t *data, size_t size)
 		rdv_server_set_networks(&nets);
 		rdv_server_set_clocks(fz_clock, fz_clock);
 		rdv_server_set_max_nodes(64);
+		rdv_server_set_signal_sink(fz_sink);
 		ready = 1;
 	}
 	memset(l, 0, sizeof(l));
@@ -279,6 +313,7 @@ dispatch(const uint8_t *data, size_t size)
 	CHECK(rdv_verify(buf, size, &m, key));
 	fz_now = m.cls == STUN_REQUEST ? m.timestamp : m.server_time;
 	rdv_server_get_stats(&st0);
+	ind_count = 0;
 	n = rdv_server_answer(buf, size, 0, tcp, &peer, l, 0, out, sizeof(out),
 	    &from, &to);
 	rdv_server_get_stats(&st1);
@@ -297,11 +332,31 @@ dispatch(const uint8_t *data, size_t size)
 		CHECK(memcmp(a.tid, m.tid, STUN_TID_LEN) == 0);
 		CHECK(a.method == m.method && strcmp(a.network, m.network) == 0);
 		CHECK(a.server_time == fz_now);
-		if (a.cls == STUN_SUCCESS) {
+		if (a.cls == STUN_SUCCESS && m.method == RDV_SIGNAL) {
+			struct rdv_msg i;
+
+			/* one indication, to PEER, from NODE, the payload */
+			CHECK(ind_count == 1);
+			CHECK(rdv_parse(ind_buf, ind_len, &i, NULL) == 0);
+			CHECK(rdv_verify(ind_buf, ind_len, &i, key));
+			CHECK(i.method == RDV_SIGNAL && i.cls == STUN_INDICATION);
+			CHECK(strcmp(i.network, m.network) == 0 &&
+			    strcmp(i.node, m.node) == 0 &&
+			    strcmp(i.peer, m.peer) == 0);
+			CHECK(i.payload_len == m.payload_len && memcmp(i.payload,
+			    m.payload, m.payload_len) == 0);
+			CHECK(i.server_time == fz_now);
+			CHECK((size_t)n <= size);
+		} else if (a.cls == STUN_SUCCESS) {
 			CHECK(m.method == RDV_REGISTER);
 			CHECK(memcmp(&a.mapped, &peer, sizeof(peer)) == 0);
 			CHECK(a.lifetime >= 1 && a.lifetime <= 75);
-		} else if (m.method == RDV_REACH)
+		} else if (m.method == RDV_SIGNAL)
+			/* never sent on, an answer no longer than the request */
+			CHECK(ind_count == 0 && (a.error_code == 403 ||
+			    a.error_code == 404 || a.error_code == 429) &&
+			    (size_t)n <= size);
+		else if (m.method == RDV_REACH)
 			/* no alternate address here: never a dial-back */
 			CHECK(a.cls == STUN_ERROR && (a.error_code == 403 ||
 			    a.error_code == 429 || a.error_code == 501) &&
@@ -323,6 +378,8 @@ dispatch(const uint8_t *data, size_t size)
 		CHECK(rdv_server_answer(buf, size, 0, tcp, &peer, l, 0, out,
 		    sizeof(out), &from, &to) == 0);
 	}
+	if (n == 0)
+		CHECK(ind_count == 0);
 	CHECK(st1.registrations <= 64);
 	free(buf);
 }
