@@ -1,21 +1,28 @@
 /* SPDX-License-Identifier: ISC */
-/* Unit tests of rdv-client.c's messages: REGISTER and REACH built and parsed back, their answers checked, the dial-back. */
+/* Unit tests of rdv-client.c: REGISTER, REACH and SIGNAL built and parsed back, their answers checked, the dial-back; SIGNAL through natmapd-rendezvous in-process. */
 #include "config.h"
 
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
+#include "conf.h"
 #include "crypto.h"
+#include "loop.h"
 #include "rdv-client.h"
 #include "rdv-msg.h"
+#include "rdv-networks.h"
+#include "rdv-server.h"
 #include "stun-msg.h"
 
 #define NOW	1764864000000ULL	/* the local wall clock of the tests */
@@ -496,6 +503,382 @@ test_reach_verdict(void **state)
 	    "rate-limited");
 }
 
+/* ---- SIGNAL: the messages ---- */
+
+static void
+test_signal_build(void **state)
+{
+	uint8_t buf[STUN_MAX_MSG], tid[STUN_TID_LEN], pay[RDV_PAYLOAD_MAX];
+	struct rdv_msg m;
+	const char *err = NULL;
+	int n;
+
+	(void)state;
+	memset(pay, 0xc3, sizeof(pay));
+	n = rdv_client_signal_build(&id, "cam.lan", pay, 300, NOW, tid, buf,
+	    sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(rdv_parse(buf, (size_t)n, &m, &err), 0);
+	assert_true(rdv_verify(buf, (size_t)n, &m, id.server_key));
+	assert_int_equal(m.method, RDV_SIGNAL);
+	assert_int_equal(m.cls, STUN_REQUEST);
+	assert_memory_equal(m.tid, tid, STUN_TID_LEN);
+	assert_string_equal(m.network, "home");
+	assert_string_equal(m.node, "nas.lan");
+	assert_string_equal(m.peer, "cam.lan");
+	assert_true(m.timestamp == NOW);
+	assert_int_equal(m.payload_len, 300);
+	assert_memory_equal(m.payload, pay, 300);
+	/* the limits */
+	assert_true(rdv_client_signal_build(&id, "cam.lan", pay,
+	    RDV_PAYLOAD_MAX, NOW, tid, buf, sizeof(buf)) > 0);
+	assert_int_equal(rdv_client_signal_build(&id, "cam.lan", pay,
+	    RDV_PAYLOAD_MAX + 1, NOW, tid, buf, sizeof(buf)), -1);
+	assert_int_equal(rdv_client_signal_build(&id, "cam.lan", pay, 0, NOW,
+	    tid, buf, sizeof(buf)), -1);
+	assert_int_equal(rdv_client_signal_build(&id, "Cam", pay, 1, NOW, tid,
+	    buf, sizeof(buf)), -1);
+	assert_int_equal(rdv_client_signal_build(&id, "cam.lan", pay, 300,
+	    NOW, tid, buf, 100), -1);
+}
+
+/* A SIGNAL indication as the server sends it, with what may be changed. */
+static int
+indication(uint8_t *buf, size_t len, const char *network, const char *from,
+    const char *to, uint64_t server_time, const uint8_t *key)
+{
+	struct rdv_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.method = RDV_SIGNAL;
+	m.cls = STUN_INDICATION;
+	memset(m.tid, 0x77, STUN_TID_LEN);
+	snprintf(m.network, sizeof(m.network), "%s", network);
+	snprintf(m.node, sizeof(m.node), "%s", from);
+	snprintf(m.peer, sizeof(m.peer), "%s", to);
+	m.server_time = server_time;
+	m.payload_len = 5;
+	memcpy(m.payload, "offer", 5);
+	m.has = RDV_HAS_NETWORK | RDV_HAS_NODE | RDV_HAS_PEER |
+	    RDV_HAS_PAYLOAD | RDV_HAS_SERVER_TIME;
+	return rdv_build(buf, len, &m, key);
+}
+
+static void
+test_signal_indication(void **state)
+{
+	uint8_t buf[STUN_MAX_MSG], other[CRYPTO_KEY_LEN], tid[STUN_TID_LEN];
+	struct rdv_client_signal_in in;
+	const char *why = NULL;
+	size_t cut;
+	int n;
+
+	(void)state;
+	n = indication(buf, sizeof(buf), "home", "cam.lan", "nas.lan", NOW,
+	    id.server_key);
+	assert_int_equal(rdv_client_indication(&id, buf, (size_t)n, NOW, &in,
+	    &why), 0);
+	assert_string_equal(in.from, "cam.lan");
+	assert_int_equal(in.len, 5);
+	assert_memory_equal(in.payload, "offer", 5);
+	assert_true(in.server_time == NOW);
+	/* SERVER-TIME 30 s off either way is still fresh, not more */
+	n = indication(buf, sizeof(buf), "home", "cam.lan", "nas.lan",
+	    NOW - RDV_SKEW_MAX_MS, id.server_key);
+	assert_int_equal(rdv_client_indication(&id, buf, (size_t)n, NOW, &in,
+	    &why), 0);
+	n = indication(buf, sizeof(buf), "home", "cam.lan", "nas.lan",
+	    NOW + RDV_SKEW_MAX_MS + 1, id.server_key);
+	assert_int_equal(rdv_client_indication(&id, buf, (size_t)n, NOW, &in,
+	    &why), -1);
+	assert_string_equal(why, "a SIGNAL indication with a SERVER-TIME "
+	    "over 30 s off");
+	/* for another node, another network, under another key */
+	n = indication(buf, sizeof(buf), "home", "cam.lan", "tv.lan", NOW,
+	    id.server_key);
+	assert_int_equal(rdv_client_indication(&id, buf, (size_t)n, NOW, &in,
+	    &why), -1);
+	assert_string_equal(why, "a SIGNAL indication for another node");
+	n = indication(buf, sizeof(buf), "work", "cam.lan", "nas.lan", NOW,
+	    id.server_key);
+	assert_int_equal(rdv_client_indication(&id, buf, (size_t)n, NOW, &in,
+	    &why), -1);
+	assert_string_equal(why, "a SIGNAL indication for another network");
+	memset(other, 0x5a, sizeof(other));
+	n = indication(buf, sizeof(buf), "home", "cam.lan", "nas.lan", NOW,
+	    other);
+	assert_int_equal(rdv_client_indication(&id, buf, (size_t)n, NOW, &in,
+	    &why), -1);
+	assert_string_equal(why, "bad MAC");
+	assert_true(in.len == 0 && in.from[0] == '\0');
+	/* every truncation of a good one */
+	n = indication(buf, sizeof(buf), "home", "cam.lan", "nas.lan", NOW,
+	    id.server_key);
+	for (cut = 0; cut < (size_t)n; cut++)
+		assert_int_equal(rdv_client_indication(&id, buf, cut, NOW, &in,
+		    &why), -1);
+	/* a SIGNAL request, a SIGNAL answer: not indications */
+	n = rdv_client_signal_build(&id, "nas.lan", (const uint8_t *)"x", 1,
+	    NOW, tid, buf, sizeof(buf));
+	assert_int_equal(rdv_client_indication(&id, buf, (size_t)n, NOW, &in,
+	    &why), -1);
+	assert_string_equal(why, "not a SIGNAL indication");
+	n = answer(buf, sizeof(buf), RDV_SIGNAL, STUN_SUCCESS, tid, "home",
+	    NOW, id.server_key);
+	assert_int_equal(rdv_client_indication(&id, buf, (size_t)n, NOW, &in,
+	    &why), -1);
+	/* and the answer is SIGNAL's, not REGISTER's */
+	{
+		struct rdv_client_answer a;
+
+		assert_int_equal(rdv_client_check(RDV_SIGNAL, &id,
+		    (const uint8_t (*)[STUN_TID_LEN])tid, 1, buf, (size_t)n,
+		    NOW, &a, NULL, &why), 0);
+		assert_true(a.ok);
+		assert_int_equal(rdv_client_check(RDV_REGISTER, &id,
+		    (const uint8_t (*)[STUN_TID_LEN])tid, 1, buf, (size_t)n,
+		    NOW, &a, NULL, &why), -1);
+	}
+}
+
+/* ---- SIGNAL: the event loop's side, against natmapd-rendezvous in this process ---- */
+
+static struct {
+	int			ndone;
+	int			ok;
+	int			code;
+	int			none;		/* done(NULL) */
+	int			nok, n429;
+	int			nin;
+	char			from[RDV_NODE_MAX + 1];
+	uint8_t			payload[RDV_PAYLOAD_MAX];
+	size_t			len;
+} got;
+
+static void
+signal_done(struct rdv_signal_op *op, const struct rdv_client_answer *a)
+{
+	(void)op;
+	got.ndone++;
+	got.none = a == NULL;
+	got.ok = a != NULL && a->ok;
+	got.code = a != NULL ? a->error_code : 0;
+	got.nok += got.ok;
+	got.n429 += got.code == 429;
+}
+
+static void
+signal_in(const char *from, const uint8_t *payload, size_t len, void *arg)
+{
+	assert_ptr_equal(arg, &got);
+	got.nin++;
+	snprintf(got.from, sizeof(got.from), "%s", from);
+	memcpy(got.payload, payload, len);
+	got.len = len;
+}
+
+/* Turn the loop until *flag reaches want, at most 3 s. */
+static void
+turn_until(const int *flag, int want)
+{
+	int i;
+
+	for (i = 0; i < 300 && *flag < want; i++)
+		loop_once(10);
+	assert_int_equal(*flag, want);
+}
+
+/* A free port on 127.0.0.1 for UDP and TCP alike (bound, then let go). */
+static uint16_t
+free_port(void)
+{
+	struct sockaddr_storage ss = tu_sa("127.0.0.1", 0);
+	socklen_t sl = sizeof(ss);
+	uint16_t port;
+	int fd, fd2;
+	struct sockaddr_storage t;
+
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&ss, sizeof(struct
+	    sockaddr_in)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &sl), 0);
+	port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	fd2 = socket(AF_INET, SOCK_STREAM, 0);
+	t = tu_sa("127.0.0.1", port);
+	assert_int_equal(bind(fd2, (struct sockaddr *)&t, sizeof(struct
+	    sockaddr_in)), 0);
+	close(fd2);
+	close(fd);
+	return port;
+}
+
+/* The other node, cam.lan: a plain socket, its messages built here. */
+static int
+cam_recv(int fd, uint8_t *buf, size_t len)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int i;
+	ssize_t n;
+
+	for (i = 0; i < 300; i++) {
+		loop_once(10);
+		if (poll(&pfd, 1, 0) == 1) {
+			n = recv(fd, buf, len, 0);
+			assert_true(n > 0);
+			return (int)n;
+		}
+	}
+	fail_msg("cam.lan: nothing came");
+	return -1;
+}
+
+static void
+test_signal_loop(void **state)
+{
+	struct rdv_server_conf sc;
+	struct rdv_networks nets;
+	struct rdv_client_id cam;
+	struct rdv_client_signal_in in;
+	struct rdv_client_answer a;
+	struct rdv_signal_op op, ops[20];
+	struct config conf;
+	struct sockaddr_storage srv;
+	uint8_t skey[CRYPTO_KEY_LEN], buf[STUN_MAX_MSG], tid[STUN_TID_LEN];
+	uint8_t pay[RDV_PAYLOAD_MAX];
+	char kt[CRYPTO_KEY_TEXT_LEN + 1], text[128], err[128];
+	const char *why;
+	uint16_t port = free_port();
+	size_t i;
+	int fd, n, registered = 0;
+
+	(void)state;
+	/* natmapd-rendezvous on 127.0.0.1, network home */
+	crypto_server_key(secret, skey);
+	crypto_key_format(skey, kt);
+	snprintf(text, sizeof(text), "home %s\n", kt);
+	assert_int_equal(rdv_networks_parse(&nets, "test", text, strlen(text),
+	    err, sizeof(err)), 0);
+	rdv_server_set_networks(&nets);
+	memset(&sc, 0, sizeof(sc));
+	sc.listen = tu_sa("127.0.0.1", port);
+	sc.max_nodes = 16;
+	assert_int_equal(rdv_server_start(&sc, err, sizeof(err)), 0);
+	srv = sc.listen;
+
+	/* this node, nas.lan, registers through rdv-client */
+	memset(&conf, 0, sizeof(conf));
+	snprintf(conf.rdv[0].host, sizeof(conf.rdv[0].host), "127.0.0.1");
+	conf.rdv[0].port = port;
+	conf.nrdv = 1;
+	conf.network = "home";
+	conf.node = "nas.lan";
+	conf.have_key = 1;
+	memcpy(conf.key, secret, sizeof(conf.key));
+	rdv_client_configure(&conf);
+	rdv_client_on_signal(signal_in, &got);
+	rdv_client_signal_init(&op, signal_done);
+	memset(pay, 0xa5, sizeof(pay));
+	/* not registered yet: ENOTCONN */
+	assert_int_equal(rdv_client_signal(&op, "cam.lan", pay, 10), -1);
+	assert_int_equal(errno, ENOTCONN);
+	rdv_client_start();
+	for (i = 0; i < 300 && rdv_client_count() == 0; i++)
+		loop_once(10);
+	assert_int_equal(rdv_client_count(), 1);
+
+	/* cam.lan registers from its own socket */
+	rdv_client_id_init(&cam, "home", "cam.lan", secret);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	n = rdv_client_register_build(&cam, NULL, 0, 60, rdv_client_wall_ms(),
+	    tid, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_true(sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&srv,
+	    sizeof(struct sockaddr_in)) == n);
+	n = cam_recv(fd, buf, sizeof(buf));
+	assert_int_equal(rdv_client_check(RDV_REGISTER, &cam,
+	    (const uint8_t (*)[STUN_TID_LEN])tid, 1, buf, (size_t)n,
+	    rdv_client_wall_ms(), &a, NULL, &why), 0);
+	assert_true(a.ok);
+	registered = 1;
+
+	/* nas.lan to cam.lan: sent on, success */
+	assert_int_equal(rdv_client_signal(&op, "cam.lan", pay, 300), 0);
+	assert_true(rdv_client_signal_busy(&op));
+	assert_int_equal(rdv_client_signal(&op, "cam.lan", pay, 300), -1);
+	assert_int_equal(errno, EALREADY);
+	turn_until(&got.ndone, 1);
+	assert_true(got.ok);
+	assert_false(rdv_client_signal_busy(&op));
+	n = cam_recv(fd, buf, sizeof(buf));
+	assert_int_equal(rdv_client_indication(&cam, buf, (size_t)n,
+	    rdv_client_wall_ms(), &in, &why), 0);
+	assert_string_equal(in.from, "nas.lan");
+	assert_int_equal(in.len, 300);
+	assert_memory_equal(in.payload, pay, 300);
+
+	/* cam.lan to nas.lan: the subscriber gets it, once */
+	n = rdv_client_signal_build(&cam, "nas.lan", (const uint8_t *)"answer",
+	    6, rdv_client_wall_ms(), tid, buf, sizeof(buf));
+	assert_true(sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&srv,
+	    sizeof(struct sockaddr_in)) == n);
+	turn_until(&got.nin, 1);
+	assert_string_equal(got.from, "cam.lan");
+	assert_int_equal(got.len, 6);
+	assert_memory_equal(got.payload, "answer", 6);
+	n = cam_recv(fd, buf, sizeof(buf));	/* cam.lan's answer: success */
+	assert_int_equal(rdv_client_check(RDV_SIGNAL, &cam,
+	    (const uint8_t (*)[STUN_TID_LEN])tid, 1, buf, (size_t)n,
+	    rdv_client_wall_ms(), &a, NULL, &why), 0);
+	assert_true(a.ok);
+	/* nobody subscribed: dropped */
+	rdv_client_on_signal(NULL, NULL);
+	n = rdv_client_signal_build(&cam, "nas.lan", (const uint8_t *)"again",
+	    5, rdv_client_wall_ms(), tid, buf, sizeof(buf));
+	assert_true(sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&srv,
+	    sizeof(struct sockaddr_in)) == n);
+	n = cam_recv(fd, buf, sizeof(buf));
+	for (i = 0; i < 10; i++)
+		loop_once(10);
+	assert_int_equal(got.nin, 1);
+	rdv_client_on_signal(signal_in, &got);
+
+	/* to a node not registered: 404 reported */
+	assert_int_equal(rdv_client_signal(&op, "nobody", pay, 1), 0);
+	turn_until(&got.ndone, 2);
+	assert_false(got.ok);
+	assert_int_equal(got.code, 404);
+	/* 20 at once: the bucket holds 16 at most, the rest get 429 */
+	got.nok = got.n429 = 0;
+	for (i = 0; i < TU_ARRAY_LEN(ops); i++) {
+		rdv_client_signal_init(&ops[i], signal_done);
+		assert_int_equal(rdv_client_signal(&ops[i], "cam.lan", pay, 8),
+		    0);
+	}
+	turn_until(&got.ndone, 2 + (int)TU_ARRAY_LEN(ops));
+	assert_int_equal(got.nok + got.n429, (int)TU_ARRAY_LEN(ops));
+	assert_true(got.nok >= 1 && got.nok <= RDV_SIGNAL_BURST);
+	for (i = 0; i < (size_t)got.nok; i++)
+		(void)cam_recv(fd, buf, sizeof(buf));
+
+	/* stopped with a SIGNAL out: done(NULL) */
+	assert_int_equal(rdv_client_signal(&op, "cam.lan", pay, 8), 0);
+	rdv_client_stop();
+	assert_int_equal(got.ndone, 3 + (int)TU_ARRAY_LEN(ops));
+	assert_true(got.none);
+	assert_int_equal(rdv_client_signal(&op, "cam.lan", pay, 8), -1);
+	assert_int_equal(errno, ENOTCONN);
+
+	(void)registered;
+	close(fd);
+	rdv_client_on_signal(NULL, NULL);
+	rdv_client_id_wipe(&cam);
+	memset(&conf, 0, sizeof(conf));
+	rdv_client_configure(&conf);
+	rdv_server_stop();
+}
+
 static void
 test_wall_clock(void **state)
 {
@@ -523,6 +906,9 @@ main(void)
 		cmocka_unit_test_setup(test_dialback, setup),
 		cmocka_unit_test(test_reach_verdict),
 		cmocka_unit_test(test_wall_clock),
+		cmocka_unit_test_setup(test_signal_build, setup),
+		cmocka_unit_test_setup(test_signal_indication, setup),
+		cmocka_unit_test_setup(test_signal_loop, setup),
 	};
 
 	return TU_RUN("rdv-client", tests);
