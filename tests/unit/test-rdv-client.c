@@ -733,27 +733,15 @@ cam_recv(int fd, uint8_t *buf, size_t len)
 	return -1;
 }
 
+/* natmapd-rendezvous on 127.0.0.1:port, serving network home (the secret 00 .. 1f). */
 static void
-test_signal_loop(void **state)
+server_up(uint16_t port)
 {
 	struct rdv_server_conf sc;
 	struct rdv_networks nets;
-	struct rdv_client_id cam;
-	struct rdv_client_signal_in in;
-	struct rdv_client_answer a;
-	struct rdv_signal_op op, ops[20];
-	struct config conf;
-	struct sockaddr_storage srv;
-	uint8_t skey[CRYPTO_KEY_LEN], buf[STUN_MAX_MSG], tid[STUN_TID_LEN];
-	uint8_t pay[RDV_PAYLOAD_MAX];
+	uint8_t skey[CRYPTO_KEY_LEN];
 	char kt[CRYPTO_KEY_TEXT_LEN + 1], text[128], err[128];
-	const char *why;
-	uint16_t port = free_port();
-	size_t i;
-	int fd, n, registered = 0;
 
-	(void)state;
-	/* natmapd-rendezvous on 127.0.0.1, network home */
 	crypto_server_key(secret, skey);
 	crypto_key_format(skey, kt);
 	snprintf(text, sizeof(text), "home %s\n", kt);
@@ -764,18 +752,49 @@ test_signal_loop(void **state)
 	sc.listen = tu_sa("127.0.0.1", port);
 	sc.max_nodes = 16;
 	assert_int_equal(rdv_server_start(&sc, err, sizeof(err)), 0);
-	srv = sc.listen;
+}
 
+/* This node, nas.lan of home, with the servers 127.0.0.1:ports[0..n). */
+static void
+client_conf(struct config *conf, const uint16_t *ports, size_t n)
+{
+	size_t i;
+
+	memset(conf, 0, sizeof(*conf));
+	for (i = 0; i < n; i++) {
+		snprintf(conf->rdv[i].host, sizeof(conf->rdv[i].host),
+		    "127.0.0.1");
+		conf->rdv[i].port = ports[i];
+	}
+	conf->nrdv = n;
+	conf->network = "home";
+	conf->node = "nas.lan";
+	conf->have_key = 1;
+	memcpy(conf->key, secret, sizeof(conf->key));
+	rdv_client_configure(conf);
+}
+
+static void
+test_signal_loop(void **state)
+{
+	struct rdv_client_id cam;
+	struct rdv_client_signal_in in;
+	struct rdv_client_answer a;
+	struct rdv_signal_op op, ops[20];
+	struct config conf;
+	struct sockaddr_storage srv;
+	uint8_t buf[STUN_MAX_MSG], tid[STUN_TID_LEN];
+	uint8_t pay[RDV_PAYLOAD_MAX];
+	const char *why;
+	uint16_t port = free_port();
+	size_t i;
+	int fd, n;
+
+	(void)state;
+	server_up(port);
+	srv = tu_sa("127.0.0.1", port);
 	/* this node, nas.lan, registers through rdv-client */
-	memset(&conf, 0, sizeof(conf));
-	snprintf(conf.rdv[0].host, sizeof(conf.rdv[0].host), "127.0.0.1");
-	conf.rdv[0].port = port;
-	conf.nrdv = 1;
-	conf.network = "home";
-	conf.node = "nas.lan";
-	conf.have_key = 1;
-	memcpy(conf.key, secret, sizeof(conf.key));
-	rdv_client_configure(&conf);
+	client_conf(&conf, &port, 1);
 	rdv_client_on_signal(signal_in, &got);
 	rdv_client_signal_init(&op, signal_done);
 	memset(pay, 0xa5, sizeof(pay));
@@ -801,7 +820,6 @@ test_signal_loop(void **state)
 	    (const uint8_t (*)[STUN_TID_LEN])tid, 1, buf, (size_t)n,
 	    rdv_client_wall_ms(), &a, NULL, &why), 0);
 	assert_true(a.ok);
-	registered = 1;
 
 	/* nas.lan to cam.lan: sent on, success */
 	assert_int_equal(rdv_client_signal(&op, "cam.lan", pay, 300), 0);
@@ -870,10 +888,175 @@ test_signal_loop(void **state)
 	assert_int_equal(rdv_client_signal(&op, "cam.lan", pay, 8), -1);
 	assert_int_equal(errno, ENOTCONN);
 
-	(void)registered;
 	close(fd);
 	rdv_client_on_signal(NULL, NULL);
 	rdv_client_id_wipe(&cam);
+	memset(&conf, 0, sizeof(conf));
+	rdv_client_configure(&conf);
+	rdv_server_stop();
+}
+
+/* ---- SIGNAL through two servers: the real one and one faked here ---- */
+
+enum fake_mode { FAKE_SILENT, FAKE_OK, FAKE_404, FAKE_429, FAKE_SILENT_ONCE };
+
+static struct {
+	int			fd;
+	enum fake_mode		mode;
+	int			signals;	/* SIGNAL requests seen */
+	uint8_t			tids[8][STUN_TID_LEN];
+} fake;
+
+/* Answer what came to the fake server: REGISTER a success, SIGNAL as fake.mode says. */
+static void
+fake_serve(void)
+{
+	struct sockaddr_storage from;
+	struct rdv_msg m, a;
+	uint8_t buf[STUN_MAX_MSG], skey[CRYPTO_KEY_LEN];
+	socklen_t fl;
+	ssize_t r;
+	int n;
+
+	crypto_server_key(secret, skey);
+	for (;;) {
+		fl = sizeof(from);
+		r = recvfrom(fake.fd, buf, sizeof(buf), MSG_DONTWAIT,
+		    (struct sockaddr *)&from, &fl);
+		if (r <= 0)
+			return;
+		assert_int_equal(rdv_parse(buf, (size_t)r, &m, NULL), 0);
+		assert_true(rdv_verify(buf, (size_t)r, &m, skey));
+		memset(&a, 0, sizeof(a));
+		a.method = m.method;
+		a.cls = STUN_SUCCESS;
+		memcpy(a.tid, m.tid, STUN_TID_LEN);
+		strcpy(a.network, m.network);
+		a.server_time = rdv_client_wall_ms();
+		a.has = RDV_HAS_NETWORK | RDV_HAS_SERVER_TIME;
+		if (m.method == RDV_REGISTER) {
+			a.lifetime = 75;
+			a.mapped = from;
+			a.has |= RDV_HAS_LIFETIME | RDV_HAS_MAPPED;
+		} else {
+			assert_int_equal(m.method, RDV_SIGNAL);
+			if (fake.signals < 8)
+				memcpy(fake.tids[fake.signals], m.tid,
+				    STUN_TID_LEN);
+			fake.signals++;
+			if (fake.mode == FAKE_SILENT)
+				continue;
+			if (fake.mode == FAKE_SILENT_ONCE) {
+				fake.mode = FAKE_OK;
+				continue;
+			}
+			if (fake.mode != FAKE_OK) {
+				a.cls = STUN_ERROR;
+				a.error_code = fake.mode == FAKE_404 ? 404 : 429;
+				strcpy(a.error_reason, "fake");
+				a.has |= RDV_HAS_ERROR;
+			}
+		}
+		n = rdv_build(buf, sizeof(buf), &a, skey);
+		assert_true(n > 0);
+		assert_true(sendto(fake.fd, buf, (size_t)n, 0,
+		    (struct sockaddr *)&from, fl) == n);
+	}
+}
+
+/* Turn the loop, serving the fake, until *flag reaches want (at most 5 s). */
+static void
+turn_fake(const int *flag, int want)
+{
+	int i;
+
+	for (i = 0; i < 500 && *flag < want; i++) {
+		loop_once(10);
+		fake_serve();
+	}
+	assert_int_equal(*flag, want);
+}
+
+static void
+test_signal_two_servers(void **state)
+{
+	struct rdv_signal_op op;
+	struct config conf;
+	struct sockaddr_storage fa = tu_sa("127.0.0.1", 0);
+	socklen_t fl = sizeof(fa);
+	uint8_t pay[16];
+	uint16_t ports[2] = { free_port(), 0 };
+	uint64_t t0;
+	int i;
+
+	(void)state;
+	server_up(ports[0]);
+	fake.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(fake.fd >= 0);
+	assert_int_equal(bind(fake.fd, (struct sockaddr *)&fa,
+	    sizeof(struct sockaddr_in)), 0);
+	assert_int_equal(getsockname(fake.fd, (struct sockaddr *)&fa, &fl), 0);
+
+	ports[1] = ntohs(((struct sockaddr_in *)&fa)->sin_port);
+	client_conf(&conf, ports, 2);
+	rdv_client_start();
+	for (i = 0; i < 300 && rdv_client_count() < 2; i++) {
+		loop_once(10);
+		fake_serve();
+	}
+	assert_int_equal(rdv_client_count(), 2);
+	rdv_client_signal_init(&op, signal_done);
+	memset(pay, 0x11, sizeof(pay));
+	memset(&got, 0, sizeof(got));
+
+	/* the real server: 404 (cam.lan is nowhere); the fake: 429, which is told */
+	fake.mode = FAKE_429;
+	assert_int_equal(rdv_client_signal(&op, "cam.lan", pay, sizeof(pay)),
+	    0);
+	turn_fake(&got.ndone, 1);
+	assert_int_equal(got.code, 429);
+	/* both 404: 404 */
+	fake.mode = FAKE_404;
+	assert_int_equal(rdv_client_signal(&op, "cam.lan", pay, sizeof(pay)),
+	    0);
+	turn_fake(&got.ndone, 2);
+	assert_false(got.ok);
+	assert_int_equal(got.code, 404);
+	/* the fake sent it on: success, whatever the real one said */
+	fake.mode = FAKE_OK;
+	assert_int_equal(rdv_client_signal(&op, "cam.lan", pay, sizeof(pay)),
+	    0);
+	turn_fake(&got.ndone, 3);
+	assert_true(got.ok);
+	/* the fake silent once: asked again after 500 ms, a new transaction ID */
+	fake.mode = FAKE_SILENT_ONCE;
+	fake.signals = 0;
+	t0 = loop_now();
+	assert_int_equal(rdv_client_signal(&op, "cam.lan", pay, sizeof(pay)),
+	    0);
+	turn_fake(&got.ndone, 4);
+	assert_true(got.ok);
+	assert_true(loop_now() - t0 >= RDV_CLIENT_RTO_MS);
+	assert_int_equal(fake.signals, 2);
+	assert_memory_not_equal(fake.tids[0], fake.tids[1], STUN_TID_LEN);
+	/* the fake silent, the real one 404: the 404 once the time is up */
+	fake.mode = FAKE_SILENT;
+	fake.signals = 0;
+	t0 = loop_now();
+	assert_int_equal(rdv_client_signal(&op, "cam.lan", pay, sizeof(pay)),
+	    0);
+	for (i = 0; i < 1200 && got.ndone < 5; i++) {
+		loop_once(20);
+		fake_serve();
+	}
+	assert_int_equal(got.ndone, 5);
+	assert_int_equal(got.code, 404);
+	assert_true(loop_now() - t0 >= RDV_CLIENT_BUDGET_MS);
+	/* 500 ms doubling within 10 s: sent at 0, 0.5, 1.5, 3.5, 7.5 s */
+	assert_int_equal(fake.signals, 5);
+
+	rdv_client_stop();
+	close(fake.fd);
 	memset(&conf, 0, sizeof(conf));
 	rdv_client_configure(&conf);
 	rdv_server_stop();
@@ -909,6 +1092,7 @@ main(void)
 		cmocka_unit_test_setup(test_signal_build, setup),
 		cmocka_unit_test_setup(test_signal_indication, setup),
 		cmocka_unit_test_setup(test_signal_loop, setup),
+		cmocka_unit_test_setup(test_signal_two_servers, setup),
 	};
 
 	return TU_RUN("rdv-client", tests);
