@@ -13,6 +13,7 @@
 
 #include "crypto.h"
 #include "fuzz.h"
+#include "rdv-client.h"
 #include "rdv-msg.h"
 #include "rdv-networks.h"
 #include "rdv-replay.h"
@@ -182,6 +183,35 @@ check_rebuild(const struct rdv_msg *m)
 	free(buf);
 }
 
+/*
+ * A SIGNAL indication under the seeds' key: the node it names takes it
+ * (rdv_client_indication) at its SERVER-TIME, with the sender and the
+ * payload; another node, or 30 s and 1 ms later, does not.
+ */
+static void
+check_indication(const struct rdv_msg *m, const uint8_t *data, size_t size)
+{
+	struct rdv_client_id id;
+	struct rdv_client_signal_in in;
+	const char *why = NULL;
+
+	memset(&id, 0, sizeof(id));
+	memcpy(id.network, m->network, sizeof(id.network));
+	memcpy(id.node, m->peer, sizeof(id.node));
+	memcpy(id.server_key, key, sizeof(id.server_key));
+	CHECK(rdv_client_indication(&id, data, size, m->server_time, &in,
+	    &why) == 0);
+	CHECK(strcmp(in.from, m->node) == 0 && in.len == m->payload_len &&
+	    memcmp(in.payload, m->payload, in.len) == 0 &&
+	    memcmp(in.tid, m->tid, STUN_TID_LEN) == 0);
+	if (m->server_time < UINT64_MAX - RDV_SKEW_MAX_MS - 1)
+		CHECK(rdv_client_indication(&id, data, size, m->server_time +
+		    RDV_SKEW_MAX_MS + 1, &in, &why) == -1 && in.len == 0);
+	id.node[0] = id.node[0] == 'z' ? 'y' : 'z';
+	CHECK(rdv_client_indication(&id, data, size, m->server_time, &in,
+	    &why) == -1 && why != NULL);
+}
+
 static void
 one_input(const uint8_t *data, size_t size)
 {
@@ -202,7 +232,9 @@ one_input(const uint8_t *data, size_t size)
 	CHECK(stun_frame_len(data, size) == (int)size);
 	check_msg(&m, data, size);
 	/* the MAC: right only for the seeds and what libFuzzer keeps of them */
-	(void)rdv_verify(data, size, &m, key);
+	if (rdv_verify(data, size, &m, key) && m.method == RDV_SIGNAL &&
+	    m.cls == STUN_INDICATION)
+		check_indication(&m, data, size);
 	check_rebuild(&m);
 
 	/* freshness is symmetric, and the cache sees a repeat at once */

@@ -249,7 +249,6 @@ struct rdv_signal_op {
 	size_t			 len;
 	int			 busy;
 	uint32_t		 waiting;	/* servers not answered yet (bits) */
-	uint32_t		 asked;		/* servers asked (bits) */
 	struct rdv_client_answer err;		/* the error to report */
 	int			 have_err;
 	struct {

@@ -1177,7 +1177,6 @@ rdv_client_signal(struct rdv_signal_op *op, const char *peer,
 		errno = ENOTCONN;
 		return -1;
 	}
-	op->asked = op->waiting;
 	snprintf(op->peer, sizeof(op->peer), "%s", peer);
 	memcpy(op->payload, payload, len);
 	op->len = len;
