@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* The node's side of the rendezvous: REGISTER with each server, REACH for the fallback. */
+/* The node's side of the rendezvous: REGISTER with each server, REACH for the fallback, SIGNAL for hole punching. */
 #ifndef NATMAPD_RDV_CLIENT_H
 #define NATMAPD_RDV_CLIENT_H
 

@@ -52,7 +52,7 @@ struct rdv_server_stats {
 	uint64_t	stale;		/* TIMESTAMP over 30 s off: dropped */
 	uint64_t	replayed;	/* transaction ID seen lately: dropped */
 	uint64_t	registered;	/* REGISTERs served (new and renewals) */
-	uint64_t	refused;	/* authenticated, answered with an error at once (full, REACH) */
+	uint64_t	refused;	/* authenticated, answered with an error at once (full, REACH, SIGNAL) */
 	uint64_t	reach;		/* REACH requests taken (authenticated, not a retransmission) */
 	uint64_t	reached;	/* dial-backs done: UDP nonce sent, TCP nonce read back */
 	uint64_t	not_reached;	/* TCP dial-backs refused, timed out, wrong nonce... */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* The node's side of the rendezvous: REGISTER with each server over UDP, REACH messages for the fallback. */
+/* The node's side of the rendezvous: REGISTER with each server over UDP, REACH messages for the fallback, SIGNAL payloads to and from other nodes. */
 #include "config.h"
 
 #include <sys/socket.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* natmapd-rendezvous: UDP and TCP sockets, STUN Binding answers (RFC 8489, RFC 5780), REGISTER and REACH dispatch. */
+/* natmapd-rendezvous: UDP and TCP sockets, STUN Binding answers (RFC 8489, RFC 5780), REGISTER, REACH and SIGNAL dispatch. */
 #include "config.h"
 
 #include <sys/socket.h>
