@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* Fuzz target: rendezvous messages (rdv-msg.c), the replay cache (rdv-replay.c) and natmapd-rendezvous's REGISTER and REACH dispatch (rdv-server.c). */
+/* Fuzz target: rendezvous messages (rdv-msg.c), the replay cache (rdv-replay.c) and natmapd-rendezvous's REGISTER, REACH and SIGNAL dispatch (rdv-server.c). */
 #include "config.h"
 
 #include <sys/socket.h>
@@ -13,6 +13,7 @@
 
 #include "crypto.h"
 #include "fuzz.h"
+#include "rdv-client.h"
 #include "rdv-msg.h"
 #include "rdv-networks.h"
 #include "rdv-replay.h"
@@ -80,9 +81,11 @@ check_msg(const struct rdv_msg *m, const uint8_t *data, size_t size)
 
 	CHECK(size >= STUN_HDR_LEN + 44 && size <= STUN_MAX_MSG &&
 	    size % 4 == 0);
-	CHECK(m->method == RDV_REGISTER || m->method == RDV_REACH);
+	CHECK(m->method == RDV_REGISTER || m->method == RDV_REACH ||
+	    m->method == RDV_SIGNAL);
 	CHECK(m->cls == STUN_REQUEST || m->cls == STUN_SUCCESS ||
-	    m->cls == STUN_ERROR);
+	    m->cls == STUN_ERROR ||
+	    (m->cls == STUN_INDICATION && m->method == RDV_SIGNAL));
 	CHECK(memcmp(m->tid, data + 8, STUN_TID_LEN) == 0);
 	CHECK(m->mac_off == size - 44);
 	CHECK(m->has & RDV_HAS_NETWORK);
@@ -96,6 +99,22 @@ check_msg(const struct rdv_msg *m, const uint8_t *data, size_t size)
 		    strstr(m->node, ".-") == NULL);
 	} else
 		CHECK(fuzz_all_zero(m->node, sizeof(m->node)));
+	if (m->has & RDV_HAS_PEER)
+		check_name(m->peer, sizeof(m->peer), lower, 1, RDV_NODE_MAX);
+	else
+		CHECK(fuzz_all_zero(m->peer, sizeof(m->peer)));
+	if (m->has & RDV_HAS_PAYLOAD)
+		CHECK(m->payload_len >= 1 && m->payload_len <= RDV_PAYLOAD_MAX &&
+		    fuzz_all_zero(m->payload + m->payload_len,
+		    sizeof(m->payload) - m->payload_len));
+	else
+		CHECK(m->payload_len == 0 &&
+		    fuzz_all_zero(m->payload, sizeof(m->payload)));
+	if (m->method == RDV_SIGNAL && (m->cls == STUN_REQUEST ||
+	    m->cls == STUN_INDICATION))
+		CHECK((m->has & (RDV_HAS_NODE | RDV_HAS_PEER |
+		    RDV_HAS_PAYLOAD)) == (RDV_HAS_NODE | RDV_HAS_PEER |
+		    RDV_HAS_PAYLOAD));
 	if (m->cls == STUN_REQUEST)
 		CHECK((m->has & (RDV_HAS_NODE | RDV_HAS_TIMESTAMP)) ==
 		    (RDV_HAS_NODE | RDV_HAS_TIMESTAMP));
@@ -164,6 +183,35 @@ check_rebuild(const struct rdv_msg *m)
 	free(buf);
 }
 
+/*
+ * A SIGNAL indication under the seeds' key: the node it names takes it
+ * (rdv_client_indication) at its SERVER-TIME, with the sender and the
+ * payload; another node, or 30 s and 1 ms later, does not.
+ */
+static void
+check_indication(const struct rdv_msg *m, const uint8_t *data, size_t size)
+{
+	struct rdv_client_id id;
+	struct rdv_client_signal_in in;
+	const char *why = NULL;
+
+	memset(&id, 0, sizeof(id));
+	memcpy(id.network, m->network, sizeof(id.network));
+	memcpy(id.node, m->peer, sizeof(id.node));
+	memcpy(id.server_key, key, sizeof(id.server_key));
+	CHECK(rdv_client_indication(&id, data, size, m->server_time, &in,
+	    &why) == 0);
+	CHECK(strcmp(in.from, m->node) == 0 && in.len == m->payload_len &&
+	    memcmp(in.payload, m->payload, in.len) == 0 &&
+	    memcmp(in.tid, m->tid, STUN_TID_LEN) == 0);
+	if (m->server_time < UINT64_MAX - RDV_SKEW_MAX_MS - 1)
+		CHECK(rdv_client_indication(&id, data, size, m->server_time +
+		    RDV_SKEW_MAX_MS + 1, &in, &why) == -1 && in.len == 0);
+	id.node[0] = id.node[0] == 'z' ? 'y' : 'z';
+	CHECK(rdv_client_indication(&id, data, size, m->server_time, &in,
+	    &why) == -1 && why != NULL);
+}
+
 static void
 one_input(const uint8_t *data, size_t size)
 {
@@ -184,7 +232,9 @@ one_input(const uint8_t *data, size_t size)
 	CHECK(stun_frame_len(data, size) == (int)size);
 	check_msg(&m, data, size);
 	/* the MAC: right only for the seeds and what libFuzzer keeps of them */
-	(void)rdv_verify(data, size, &m, key);
+	if (rdv_verify(data, size, &m, key) && m.method == RDV_SIGNAL &&
+	    m.cls == STUN_INDICATION)
+		check_indication(&m, data, size);
 	check_rebuild(&m);
 
 	/* freshness is symmetric, and the cache sees a repeat at once */
@@ -209,6 +259,21 @@ one_input(const uint8_t *data, size_t size)
 }
 
 static uint64_t fz_now;
+static uint8_t	ind_buf[STUN_MAX_MSG];
+static size_t	ind_len;
+static int	ind_count;
+
+/* SIGNAL indications: kept, to be checked against their request */
+static void
+fz_sink(const uint8_t *buf, size_t len, int sock, int tcp,
+    const struct sockaddr_storage *to)
+{
+	(void)tcp;
+	CHECK(len <= sizeof(ind_buf) && sock == 0 && to->ss_family == AF_INET);
+	memcpy(ind_buf, buf, len);
+	ind_len = len;
+	ind_count++;
+}
 
 static uint64_t
 fz_clock(void)
@@ -248,6 +313,7 @@ dispatch(const uint8_t *data, size_t size)
 		rdv_server_set_networks(&nets);
 		rdv_server_set_clocks(fz_clock, fz_clock);
 		rdv_server_set_max_nodes(64);
+		rdv_server_set_signal_sink(fz_sink);
 		ready = 1;
 	}
 	memset(l, 0, sizeof(l));
@@ -279,6 +345,7 @@ dispatch(const uint8_t *data, size_t size)
 	CHECK(rdv_verify(buf, size, &m, key));
 	fz_now = m.cls == STUN_REQUEST ? m.timestamp : m.server_time;
 	rdv_server_get_stats(&st0);
+	ind_count = 0;
 	n = rdv_server_answer(buf, size, 0, tcp, &peer, l, 0, out, sizeof(out),
 	    &from, &to);
 	rdv_server_get_stats(&st1);
@@ -297,11 +364,31 @@ dispatch(const uint8_t *data, size_t size)
 		CHECK(memcmp(a.tid, m.tid, STUN_TID_LEN) == 0);
 		CHECK(a.method == m.method && strcmp(a.network, m.network) == 0);
 		CHECK(a.server_time == fz_now);
-		if (a.cls == STUN_SUCCESS) {
+		if (a.cls == STUN_SUCCESS && m.method == RDV_SIGNAL) {
+			struct rdv_msg i;
+
+			/* one indication, to PEER, from NODE, the payload */
+			CHECK(ind_count == 1);
+			CHECK(rdv_parse(ind_buf, ind_len, &i, NULL) == 0);
+			CHECK(rdv_verify(ind_buf, ind_len, &i, key));
+			CHECK(i.method == RDV_SIGNAL && i.cls == STUN_INDICATION);
+			CHECK(strcmp(i.network, m.network) == 0 &&
+			    strcmp(i.node, m.node) == 0 &&
+			    strcmp(i.peer, m.peer) == 0);
+			CHECK(i.payload_len == m.payload_len && memcmp(i.payload,
+			    m.payload, m.payload_len) == 0);
+			CHECK(i.server_time == fz_now);
+			CHECK((size_t)n <= size);
+		} else if (a.cls == STUN_SUCCESS) {
 			CHECK(m.method == RDV_REGISTER);
 			CHECK(memcmp(&a.mapped, &peer, sizeof(peer)) == 0);
 			CHECK(a.lifetime >= 1 && a.lifetime <= 75);
-		} else if (m.method == RDV_REACH)
+		} else if (m.method == RDV_SIGNAL)
+			/* never sent on, an answer no longer than the request */
+			CHECK(ind_count == 0 && (a.error_code == 403 ||
+			    a.error_code == 404 || a.error_code == 429) &&
+			    (size_t)n <= size);
+		else if (m.method == RDV_REACH)
 			/* no alternate address here: never a dial-back */
 			CHECK(a.cls == STUN_ERROR && (a.error_code == 403 ||
 			    a.error_code == 429 || a.error_code == 501) &&
@@ -323,6 +410,8 @@ dispatch(const uint8_t *data, size_t size)
 		CHECK(rdv_server_answer(buf, size, 0, tcp, &peer, l, 0, out,
 		    sizeof(out), &from, &to) == 0);
 	}
+	if (n == 0)
+		CHECK(ind_count == 0);
 	CHECK(st1.registrations <= 64);
 	free(buf);
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* The one door to the crypto library (nettle, loaded on first use): HMAC, keys, random bytes. */
+/* The one door to the crypto library (nettle and hogweed, loaded on first use): HMAC, hashes, HKDF, AEAD, X25519, keys, random bytes. */
 #ifndef NATMAPD_CRYPTO_H
 #define NATMAPD_CRYPTO_H
 
@@ -7,7 +7,11 @@
 #include <stdint.h>
 
 #define CRYPTO_KEY_LEN		32	/* a network's secret, a derived key */
-#define CRYPTO_SHA256_LEN	32	/* HMAC-SHA256 */
+#define CRYPTO_SHA256_LEN	32	/* SHA-256, HMAC-SHA256 */
+#define CRYPTO_X25519_LEN	32	/* an X25519 key, public or private */
+#define CRYPTO_AEAD_NONCE_LEN	12	/* ChaCha20-Poly1305 (RFC 8439) */
+#define CRYPTO_AEAD_TAG_LEN	16
+#define CRYPTO_HKDF_MAX		(255 * CRYPTO_SHA256_LEN)	/* RFC 5869 */
 /* A key as text: standard base64 of its 32 bytes, "=" included. */
 #define CRYPTO_KEY_TEXT_LEN	44
 /* A key file is one line; anything longer is not one. */
@@ -27,6 +31,13 @@ struct crypto_part {
  * this, or crypto_key_read, before it uses them.
  */
 int	crypto_load(char *err, size_t errlen);
+/*
+ * The same for X25519, which is in hogweed (loaded apart, so that the
+ * rendezvous server does without it): loads nettle and hogweed; 0, or -1
+ * with the reason in err.  The crypto_x25519* functions end the program
+ * (fatalx) without it.
+ */
+int	crypto_load_x25519(char *err, size_t errlen);
 /* len bytes from getrandom(2); 0, or -1 with errno set. */
 int	crypto_random(void *, size_t len);
 /* HMAC-SHA256 of the parts, in order, under key. */
@@ -46,6 +57,61 @@ void	crypto_wipe(void *, size_t len);
  */
 void	crypto_server_key(const uint8_t secret[CRYPTO_KEY_LEN],
 	    uint8_t out[CRYPTO_KEY_LEN]);
+/*
+ * The key the nodes of a network authenticate their end-to-end payloads
+ * (include/punch-msg.h) with: HMAC-SHA256 of another fixed label under the
+ * secret.  natmapd-rendezvous, which holds only the server key, cannot
+ * make it.
+ */
+void	crypto_peer_key(const uint8_t secret[CRYPTO_KEY_LEN],
+	    uint8_t out[CRYPTO_KEY_LEN]);
+
+/* SHA-256 of the parts, in order. */
+void	crypto_sha256(const struct crypto_part *, size_t nparts,
+	    uint8_t out[CRYPTO_SHA256_LEN]);
+
+/*
+ * HKDF with HMAC-SHA256 (RFC 5869): extract a pseudorandom key from the
+ * input keying material and a salt (saltlen 0: the RFC's zeros), then
+ * expand it with info to outlen bytes (at most CRYPTO_HKDF_MAX; 0, or -1
+ * with errno EINVAL beyond).
+ */
+void	crypto_hkdf_extract(const void *salt, size_t saltlen,
+	    const void *ikm, size_t ikmlen, uint8_t prk[CRYPTO_SHA256_LEN]);
+int	crypto_hkdf_expand(const uint8_t prk[CRYPTO_SHA256_LEN],
+	    const void *info, size_t infolen, uint8_t *out, size_t outlen);
+
+/*
+ * ChaCha20-Poly1305 (RFC 8439 section 2.8) with a 12-byte nonce, which
+ * must never be used twice under one key.  Seal: len bytes of plain to
+ * out, then the 16-byte tag (len + CRYPTO_AEAD_TAG_LEN bytes in all).
+ * Open: len bytes of ciphertext and tag to len - CRYPTO_AEAD_TAG_LEN bytes
+ * of plain text; 0, or -1 when len is shorter than a tag or the tag is
+ * not right (out then holds zeros, never a forgery's plain text).  out may
+ * be the input itself (in place); no other overlap.
+ */
+void	crypto_aead_seal(const uint8_t key[CRYPTO_KEY_LEN],
+	    const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const void *ad,
+	    size_t adlen, const void *plain, size_t len, uint8_t *out);
+int	crypto_aead_open(const uint8_t key[CRYPTO_KEY_LEN],
+	    const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const void *ad,
+	    size_t adlen, const void *sealed, size_t len, uint8_t *out);
+
+/*
+ * X25519 (RFC 7748): the public key of a private one (the scalar is
+ * clamped as the RFC says); a new random pair (0, or -1 with errno set);
+ * the shared secret of one's private key and the peer's public key: 0,
+ * or -1 (shared wiped) when it is all zeros, as a public key of small
+ * order makes it (RFC 7748 section 6.1): such a peer is refused.
+ */
+void	crypto_x25519_public(const uint8_t priv[CRYPTO_X25519_LEN],
+	    uint8_t pub[CRYPTO_X25519_LEN]);
+int	crypto_x25519_keypair(uint8_t priv[CRYPTO_X25519_LEN],
+	    uint8_t pub[CRYPTO_X25519_LEN]);
+int	crypto_x25519(const uint8_t priv[CRYPTO_X25519_LEN],
+	    const uint8_t pub[CRYPTO_X25519_LEN],
+	    uint8_t shared[CRYPTO_X25519_LEN]);
+
 /* A new random key; 0, or -1 with errno set. */
 int	crypto_key_new(uint8_t key[CRYPTO_KEY_LEN]);
 /* The key as text, NUL-terminated. */

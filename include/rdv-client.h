@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* The node's side of the rendezvous: REGISTER with each server, REACH for the fallback. */
+/* The node's side of the rendezvous: REGISTER with each server, REACH for the fallback, SIGNAL for hole punching. */
 #ifndef NATMAPD_RDV_CLIENT_H
 #define NATMAPD_RDV_CLIENT_H
 
@@ -191,5 +191,100 @@ int	rdv_client_reach(struct rdv_client_op *, uint8_t transport,
 	    uint16_t port, struct in_addr seen_as);
 void	rdv_client_reach_cancel(struct rdv_client_op *);	/* done not called */
 int	rdv_client_reach_busy(const struct rdv_client_op *);
+
+/*
+ * SIGNAL (doc/hole-punching.md): a payload for another node of the
+ * network, through the servers.  The pure side first.
+ *
+ * A SIGNAL request from the id's node to peer with len (1..
+ * RDV_PAYLOAD_MAX) bytes of payload, TIMESTAMP now_ms, a new transaction
+ * ID from crypto_random put in tid: its length in buf, or -1.  Its answer
+ * is checked with rdv_client_check(RDV_SIGNAL, ...).
+ */
+int	rdv_client_signal_build(const struct rdv_client_id *, const char *peer,
+	    const uint8_t *payload, size_t len, uint64_t now_ms,
+	    uint8_t tid[STUN_TID_LEN], uint8_t *buf, size_t buflen);
+
+/* A SIGNAL indication rdv_client_indication took. */
+struct rdv_client_signal_in {
+	char		from[RDV_NODE_MAX + 1];	/* NODE: the sender, as the server saw it */
+	uint8_t		tid[STUN_TID_LEN];	/* the server's */
+	uint64_t	server_time;
+	size_t		len;
+	uint8_t		payload[RDV_PAYLOAD_MAX];
+};
+
+/*
+ * Is buf a SIGNAL indication for the id's node?  It must parse, be a
+ * SIGNAL indication of our network, have a right MAC under the id's
+ * server key, name our node as PEER and have a SERVER-TIME within
+ * RDV_SKEW_MAX_MS of now_ms (the wall clock).  0 and *in filled, or -1
+ * and *why says why (drop it).
+ */
+int	rdv_client_indication(const struct rdv_client_id *, const uint8_t *buf,
+	    size_t len, uint64_t now_ms, struct rdv_client_signal_in *in,
+	    const char **why);
+
+/*
+ * The event-loop side.  rdv_client_signal() sends the payload to peer
+ * through every server the node is registered with (over the module's
+ * registered UDP socket, so that the server sees it where it registered):
+ * the first success answer wins (the server sent the indication on);
+ * unanswered servers are asked again, RFC 8489's RTO doubling from
+ * RDV_CLIENT_RTO_MS within RDV_CLIENT_BUDGET_MS, each attempt a new
+ * transaction ID and TIMESTAMP (the server drops a repeated one), so that
+ * peer may get the payload more than once (once per server, and per
+ * attempt whose answer was lost): the payload protocol drops repeats.
+ * done gets the success, or an error answer once every server asked gave
+ * one (429 before 404 before any other: the most hopeful), or NULL when
+ * no answer came in time or the client stopped; it may start another.
+ * Answers are matched by server, transaction ID, method and MAC.  The
+ * servers allow RDV_SIGNAL_BURST SIGNALs, then one every 100 ms.
+ */
+#define RDV_CLIENT_SIGNAL_TIDS	32	/* attempts of one SIGNAL answered to */
+
+struct rdv_signal_op {
+	char			 peer[RDV_NODE_MAX + 1];
+	uint8_t			 payload[RDV_PAYLOAD_MAX];
+	size_t			 len;
+	int			 busy;
+	uint32_t		 waiting;	/* servers not answered yet (bits) */
+	struct rdv_client_answer err;		/* the error to report */
+	int			 have_err;
+	struct {
+		uint8_t		 tid[STUN_TID_LEN];
+		uint8_t		 srv;
+	}			 sent[RDV_CLIENT_SIGNAL_TIDS];
+	size_t			 nsent;
+	uint64_t		 first_sent;
+	uint64_t		 rto;
+	struct timer		 timer;
+	void			(*done)(struct rdv_signal_op *,
+				    const struct rdv_client_answer *);
+	struct rdv_signal_op	*next;
+};
+
+void	rdv_client_signal_init(struct rdv_signal_op *,
+	    void (*done)(struct rdv_signal_op *,
+	    const struct rdv_client_answer *));
+/*
+ * 0 once sent to at least one server; -1 with errno: EALREADY op is out,
+ * ENOTCONN no server registered, EINVAL a bad peer name or length, else a
+ * build failure.  payload is copied.
+ */
+int	rdv_client_signal(struct rdv_signal_op *, const char *peer,
+	    const uint8_t *payload, size_t len);
+void	rdv_client_signal_cancel(struct rdv_signal_op *);	/* done not called */
+int	rdv_client_signal_busy(const struct rdv_signal_op *);
+
+/*
+ * The subscriber of SIGNAL indications (one: the punch module; NULL for
+ * none): cb gets the sender's node name and the payload of each
+ * indication rdv_client_indication took, once (a repeat of the same
+ * server's transaction ID is dropped).  Without a subscriber they are
+ * dropped (counted with the datagrams no answer).
+ */
+void	rdv_client_on_signal(void (*cb)(const char *from,
+	    const uint8_t *payload, size_t len, void *arg), void *arg);
 
 #endif

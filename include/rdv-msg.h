@@ -37,10 +37,12 @@
  * with an error or not at all; it never takes it for a Binding.
  *	0x0F0	REGISTER	request, success, error
  *	0x0F1	REACH		request, success, error
- *	0x0F2-0x0FF	kept for hole punching (CONNECT, OFFER, ANSWER) and
- *			later; not defined here, refused today
- * Indications are not used.  On the wire REGISTER is 0x02E0 (request),
- * 0x03E0 (success), 0x03F0 (error); REACH 0x02E1, 0x03E1, 0x03F1.
+ *	0x0F2	SIGNAL		request, success, error, indication
+ *	0x0F3-0x0FF	kept for later; not defined here, refused today
+ * Only SIGNAL has an indication (the server's to the node a SIGNAL
+ * names); any other indication is refused.  On the wire REGISTER is
+ * 0x02E0 (request), 0x03E0 (success), 0x03F0 (error); REACH 0x02E1,
+ * 0x03E1, 0x03F1; SIGNAL 0x02E2, 0x03E2, 0x03F2 and 0x02F2 (indication).
  *
  * Attributes.  The registry: 0x0000-0x3FFF and 0x8000-0xBFFF by IETF
  * Review, 0x4000-0x7FFF and 0xC000-0xFFFF by Expert Review; nothing is
@@ -93,6 +95,11 @@
  *	0x4E46 REACH-TARGET	4 bytes: transport (6 TCP, 17 UDP), 0, and a
  *			port (not 0).  No address: the server reaches only
  *			the address it sees the request come from.
+ *	0x4E47 PEER	1-63 bytes, a NODE name: the node a SIGNAL is for.
+ *	0x4E48 PAYLOAD	1-RDV_PAYLOAD_MAX (1024) bytes, opaque to the
+ *			server: what a SIGNAL carries from node to node
+ *			(doc/hole-punching.md: authenticated end to end
+ *			under a key the server does not hold).
  *	0xCE40 SERVER-TIME	8 bytes, the server's clock in milliseconds since
  *			the epoch, in every answer, so that a node can warn
  *			of skew.
@@ -115,18 +122,33 @@
  *	REACH request	NODE, TIMESTAMP, NONCE, REACH-TARGET
  *	REACH success	SERVER-TIME (TCP: the nonce was read back from the
  *			port; UDP: it was sent there)
+ *	SIGNAL request	NODE (the sender), TIMESTAMP, PEER (the node it is
+ *			for), PAYLOAD
+ *	SIGNAL success	SERVER-TIME (the indication was sent on)
+ *	SIGNAL indication	from the server to PEER where PEER registered:
+ *			NODE (the sender, as the server authenticated
+ *			it), PEER (the receiver, as the server looked it
+ *			up), PAYLOAD, SERVER-TIME; a transaction ID of the
+ *			server's own, from getrandom; MAC under the same
+ *			network's server key
  *	error answers	SERVER-TIME, ERROR-CODE
  * An answer has the transaction ID of its request; that, and the MAC,
  * is what makes it the answer: answers carry no TIMESTAMP.
+ * The largest SIGNAL request is 1276 bytes (20 + NETWORK 36 + NODE 68 +
+ * TIMESTAMP 12 + PEER 68 + PAYLOAD 1028 + MAC 36 + FINGERPRINT 8), and
+ * so is the largest indication (SERVER-TIME for TIMESTAMP): with the UDP
+ * and IPv6 headers 1324 bytes, over IPv6's minimum MTU of 1280, so a
+ * payload near the limit may be fragmented on such a path.
  */
 
 #define RDV_PORT		3480	/* natmapd-rendezvous's default */
 
 /* The methods (12 bits, of STUN's message type). */
 #define RDV_METHOD_FIRST	0x0f0
-#define RDV_METHOD_LAST		0x0ff	/* the block, 0x0f2.. not yet defined */
+#define RDV_METHOD_LAST		0x0ff	/* the block, 0x0f3.. not yet defined */
 #define RDV_REGISTER		0x0f0
 #define RDV_REACH		0x0f1
+#define RDV_SIGNAL		0x0f2
 
 /* Attribute types. */
 #define RDV_A_NETWORK		0x4e40
@@ -136,6 +158,8 @@
 #define RDV_A_CANDIDATE		0x4e44
 #define RDV_A_LIFETIME		0x4e45
 #define RDV_A_REACH_TARGET	0x4e46
+#define RDV_A_PEER		0x4e47
+#define RDV_A_PAYLOAD		0x4e48
 #define RDV_A_SERVER_TIME	0xce40
 #define RDV_A_MESSAGE_INTEGRITY_SHA256	0x001c
 
@@ -144,6 +168,7 @@
 #define RDV_NONCE_LEN		16
 #define RDV_CAND_MAX		16
 #define RDV_MAC_LEN		32	/* all of HMAC-SHA256 */
+#define RDV_PAYLOAD_MAX		1024	/* a SIGNAL's PAYLOAD */
 #define RDV_SKEW_MAX_MS		30000	/* a TIMESTAMP this far off is fresh */
 
 /*
@@ -181,6 +206,8 @@ enum rdv_cand_kind {
 #define RDV_HAS_SERVER_TIME	0x0040
 #define RDV_HAS_MAPPED		0x0080
 #define RDV_HAS_ERROR		0x0100
+#define RDV_HAS_PEER		0x0200
+#define RDV_HAS_PAYLOAD		0x0400
 
 struct rdv_cand {
 	uint8_t		kind;		/* enum rdv_cand_kind */
@@ -193,12 +220,14 @@ struct rdv_cand {
  * and their RDV_HAS_* bits (candidates: ncand); rdv_parse fills the same.
  */
 struct rdv_msg {
-	uint16_t	method;		/* RDV_REGISTER, RDV_REACH */
-	uint8_t		cls;		/* STUN_REQUEST, STUN_SUCCESS, STUN_ERROR */
+	uint16_t	method;		/* RDV_REGISTER, RDV_REACH, RDV_SIGNAL */
+	uint8_t		cls;		/* STUN_REQUEST, STUN_SUCCESS, STUN_ERROR,
+					   STUN_INDICATION (SIGNAL only) */
 	uint8_t		tid[STUN_TID_LEN];
 	unsigned int	has;		/* RDV_HAS_* */
 	char		network[RDV_NETWORK_MAX + 1];
 	char		node[RDV_NODE_MAX + 1];
+	char		peer[RDV_NODE_MAX + 1];		/* PEER */
 	uint64_t	timestamp;	/* ms since the epoch, the sender's clock */
 	uint64_t	server_time;	/* ms since the epoch, the server's */
 	uint8_t		nonce[RDV_NONCE_LEN];
@@ -210,6 +239,8 @@ struct rdv_msg {
 	struct sockaddr_storage	mapped;	/* XOR-MAPPED-ADDRESS */
 	int		error_code;	/* 300-699 */
 	char		error_reason[128];	/* escaped, printable ASCII */
+	size_t		payload_len;	/* PAYLOAD: 1..RDV_PAYLOAD_MAX */
+	uint8_t		payload[RDV_PAYLOAD_MAX];
 	size_t		mac_off;	/* rdv_parse: where the MAC attribute is */
 };
 
@@ -258,7 +289,14 @@ int	rdv_is_rdv(const uint8_t *buf, size_t len);
 int	rdv_network_ok(const char *s, size_t n);
 int	rdv_node_ok(const char *s, size_t n);
 
-/* "REGISTER", "REACH", or "method 0x0NN". */
+/*
+ * The method and class of a datagram rdv_is_rdv takes, from its header
+ * alone (rdv_parse decides the rest): 0, or -1 when it is not ours.
+ */
+int	rdv_peek(const uint8_t *buf, size_t len, uint16_t *method,
+	    uint8_t *cls);
+
+/* "REGISTER", "REACH", "SIGNAL", or "method 0x0NN". */
 const char *rdv_method_name(uint16_t method);
 
 #endif

@@ -22,10 +22,22 @@ enum rdv_reg_result {
 	RDV_REG_NOMEM,		/* refused: out of memory */
 };
 
+/*
+ * How a REGISTER came: what the server needs to send to the node later
+ * (a SIGNAL indication) the way the node's NAT lets it in.
+ */
+struct rdv_reg_via {
+	uint8_t			transport;	/* RDV_UDP, RDV_TCP */
+	uint8_t			sock;		/* the server socket's index, 0-3 */
+	uint64_t		conn;		/* TCP: the connection's id; UDP: 0 */
+};
+
 /* What a registration holds (rdv_registry_get). */
 struct rdv_reg_info {
 	struct sockaddr_storage	observed;	/* where the REGISTER came from */
 	uint8_t			transport;	/* RDV_UDP, RDV_TCP */
+	uint8_t			sock;		/* the socket it came to */
+	uint64_t		conn;		/* TCP: its connection's id */
 	int			ncand;
 	struct rdv_cand		cand[RDV_CAND_MAX];
 	uint64_t		expires;	/* the caller's clock, ms */
@@ -42,14 +54,15 @@ uint32_t rdv_registry_lifetime(int has, uint32_t asked);
 
 /*
  * Register or renew node (a name rdv_parse took) of network (the
- * server's index of it), seen at observed over transport, with its
- * candidates, until expires (ms on the caller's monotonic clock, now_ms
- * its present: a registration found expired is replaced, not renewed).
+ * server's index of it), seen at observed, come via (transport, socket,
+ * connection), with its candidates, until expires (ms on the caller's
+ * monotonic clock, now_ms its present: a registration found expired is
+ * replaced, not renewed).
  */
 enum rdv_reg_result rdv_registry_put(struct rdv_registry *, uint32_t network,
 	    const char *node, const struct sockaddr_storage *observed,
-	    uint8_t transport, const struct rdv_cand *cand, int ncand,
-	    uint64_t now_ms, uint64_t expires);
+	    const struct rdv_reg_via *via, const struct rdv_cand *cand,
+	    int ncand, uint64_t now_ms, uint64_t expires);
 
 /* 0 and the node's registration in *info if it has one at now_ms, else -1. */
 int	rdv_registry_get(const struct rdv_registry *, uint32_t network,
@@ -62,6 +75,11 @@ int	rdv_registry_get(const struct rdv_registry *, uint32_t network,
  * take is set).  8 bytes a registration.
  */
 int	rdv_registry_reach(struct rdv_registry *, uint32_t network,
+	    const char *node, uint64_t now_ms, uint64_t interval_ms,
+	    unsigned int burst, int take);
+
+/* SIGNAL's rate limit of a node: the same, with a bucket of its own. */
+int	rdv_registry_signal(struct rdv_registry *, uint32_t network,
 	    const char *node, uint64_t now_ms, uint64_t interval_ms,
 	    unsigned int burst, int take);
 

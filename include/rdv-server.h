@@ -20,6 +20,13 @@
 #define RDV_REACH_INTERVAL_MS	6000
 #define RDV_REACH_INFLIGHT	256
 #define RDV_REACH_RECENT	1024	/* REACHes remembered for retransmissions */
+/*
+ * SIGNAL: a node's burst, then one every interval (a CONNECT, OFFER,
+ * ANSWER exchange is 3; 16 is five attempts at once with room to spare,
+ * and ten a second after that is far more than hole punching needs).
+ */
+#define RDV_SIGNAL_BURST	16
+#define RDV_SIGNAL_INTERVAL_MS	100
 /* rdv_server_answer: no answer now, one comes when a dial-back is done. */
 #define RDV_ANSWER_LATER	(-1)
 
@@ -45,11 +52,14 @@ struct rdv_server_stats {
 	uint64_t	stale;		/* TIMESTAMP over 30 s off: dropped */
 	uint64_t	replayed;	/* transaction ID seen lately: dropped */
 	uint64_t	registered;	/* REGISTERs served (new and renewals) */
-	uint64_t	refused;	/* authenticated, answered with an error at once (full, REACH) */
+	uint64_t	refused;	/* authenticated, answered with an error at once (full, REACH, SIGNAL) */
 	uint64_t	reach;		/* REACH requests taken (authenticated, not a retransmission) */
 	uint64_t	reached;	/* dial-backs done: UDP nonce sent, TCP nonce read back */
 	uint64_t	not_reached;	/* TCP dial-backs refused, timed out, wrong nonce... */
 	uint64_t	rate_limited;	/* REACH answered 429 (also in refused) */
+	uint64_t	signal;		/* SIGNAL requests taken (authenticated, fresh) */
+	uint64_t	signalled;	/* SIGNAL indications sent on (answered success) */
+	uint64_t	signal_refused;	/* SIGNAL answered with an error (also in refused) */
 	uint64_t	retransmits;	/* a REACH again from its source: answered again or ignored */
 	uint64_t	registrations;	/* held now (rdv_server_get_stats fills it) */
 };
@@ -80,6 +90,13 @@ size_t	rdv_server_expire(void);
  */
 void	rdv_server_set_reach_sink(void (*sink)(const uint8_t *, size_t,
 	    int sock, int tcp, const struct sockaddr_storage *to));
+/*
+ * For tests: SIGNAL indications go to sink (the index of the socket they
+ * would leave from, TCP or not, where to) instead of the sockets; NULL
+ * for the sockets.
+ */
+void	rdv_server_set_signal_sink(void (*sink)(const uint8_t *, size_t,
+	    int sock, int tcp, const struct sockaddr_storage *to));
 /* TCP dial-backs under way. */
 size_t	rdv_server_reach_pending(void);
 /* The registration of node in network now: 0 and *info, or -1. */
@@ -98,6 +115,13 @@ int	rdv_server_lookup(const char *network, const char *node,
  * REGISTER from the registration table, with the answer under the
  * network's key to peer from sock; the server's state, not the
  * sockets, is used: rdv_server_set_networks first.
+ *
+ * A SIGNAL that passes every check (the sender registered, 403; within
+ * its rate, 429; the PEER registered in the same network, 404) is sent
+ * on as an indication to where PEER registered from: UDP from the socket
+ * its REGISTER came to, TCP on the connection it came on (503 when that
+ * connection does not read, 404 when it is gone).  The answer, success
+ * or error, goes to the sender.
  *
  * A REACH is the one thing that does I/O here, and only when it passes
  * every check (registered, rate, local[2] the alternate address, room):

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* HMAC-SHA256, key text and key files, random bytes: nettle (loaded on first use) and getrandom(2), nothing hand-made. */
+/* HMAC-SHA256, SHA-256, HKDF, ChaCha20-Poly1305, X25519, key text and key files, random bytes: nettle and hogweed (loaded on first use) and getrandom(2), nothing hand-made. */
 #include "config.h"
 
 #include <sys/random.h>
@@ -15,7 +15,11 @@
 #include <unistd.h>
 
 #include <nettle/base64.h>
+#include <nettle/chacha-poly1305.h>
+#include <nettle/curve25519.h>
+#include <nettle/hkdf.h>
 #include <nettle/hmac.h>
+#include <nettle/sha2.h>
 
 #include "crypto.h"
 #include "log.h"
@@ -26,6 +30,20 @@
  * soname (NETTLE_SONAME, "libnettle.so.8") was read at configure time from
  * a program linked with it.
  */
+/*
+ * hogweed (HOGWEED_SONAME), nettle's public-key half, holds X25519; it is
+ * loaded apart, when a punch session first needs a key, so that the
+ * rendezvous server never maps it (nor the GMP it needs).
+ */
+#if !defined(NETTLE_CURVE25519_RFC7748)
+#error "nettle's curve25519_mul is not RFC 7748's (nettle 3.1 or later)"
+#endif
+#if CHACHA_POLY1305_NONCE_SIZE != CRYPTO_AEAD_NONCE_LEN || \
+    CHACHA_POLY1305_DIGEST_SIZE != CRYPTO_AEAD_TAG_LEN || \
+    CHACHA_POLY1305_KEY_SIZE != CRYPTO_KEY_LEN || \
+    CURVE25519_SIZE != CRYPTO_X25519_LEN
+#error "nettle's sizes are not RFC 8439's and RFC 7748's"
+#endif
 /* (fn_ names: nettle's headers #define the plain ones) */
 #define NETTLE_FN(name)	__typeof__(nettle_##name) *fn_##name
 static struct {
@@ -36,23 +54,57 @@ static struct {
 	NETTLE_FN(base64_decode_init);
 	NETTLE_FN(base64_decode_update);
 	NETTLE_FN(base64_encode_raw);
+	NETTLE_FN(chacha_poly1305_decrypt);
+	NETTLE_FN(chacha_poly1305_digest);
+	NETTLE_FN(chacha_poly1305_encrypt);
+	NETTLE_FN(chacha_poly1305_set_key);
+	NETTLE_FN(chacha_poly1305_set_nonce);
+	NETTLE_FN(chacha_poly1305_update);
+	NETTLE_FN(hkdf_expand);
+	NETTLE_FN(hkdf_extract);
 	NETTLE_FN(hmac_sha256_digest);
 	NETTLE_FN(hmac_sha256_set_key);
 	NETTLE_FN(hmac_sha256_update);
+	NETTLE_FN(sha256_digest);
+	NETTLE_FN(sha256_init);
+	NETTLE_FN(sha256_update);
 } nettle;
+static struct {
+	void	*lib;
+	int	 tried;
+	char	 err[256];
+	NETTLE_FN(curve25519_mul);
+	NETTLE_FN(curve25519_mul_g);
+} hogweed;
 #undef NETTLE_FN
 
-#define NETTLE_SYM(name)	{ "nettle_" #name, (void *)&nettle.fn_##name }
-static const struct {
+/* One symbol to look up: where its address goes. */
+struct lib_sym {
 	const char	*sym;
 	void		*slot;		/* a function pointer in C */
-} nettle_syms[] = {
+};
+
+#define NETTLE_SYM(name)	{ "nettle_" #name, (void *)&nettle.fn_##name }
+static const struct lib_sym nettle_syms[] = {
 	NETTLE_SYM(base64_decode_final), NETTLE_SYM(base64_decode_init),
 	NETTLE_SYM(base64_decode_update), NETTLE_SYM(base64_encode_raw),
+	NETTLE_SYM(chacha_poly1305_decrypt), NETTLE_SYM(chacha_poly1305_digest),
+	NETTLE_SYM(chacha_poly1305_encrypt),
+	NETTLE_SYM(chacha_poly1305_set_key),
+	NETTLE_SYM(chacha_poly1305_set_nonce),
+	NETTLE_SYM(chacha_poly1305_update),
+	NETTLE_SYM(hkdf_expand), NETTLE_SYM(hkdf_extract),
 	NETTLE_SYM(hmac_sha256_digest), NETTLE_SYM(hmac_sha256_set_key),
 	NETTLE_SYM(hmac_sha256_update),
+	NETTLE_SYM(sha256_digest), NETTLE_SYM(sha256_init),
+	NETTLE_SYM(sha256_update),
 };
 #undef NETTLE_SYM
+#define HOGWEED_SYM(name)	{ "nettle_" #name, (void *)&hogweed.fn_##name }
+static const struct lib_sym hogweed_syms[] = {
+	HOGWEED_SYM(curve25519_mul), HOGWEED_SYM(curve25519_mul_g),
+};
+#undef HOGWEED_SYM
 
 /* From here on, nettle's functions are called through the pointers. */
 #undef base64_decode_final
@@ -62,6 +114,19 @@ static const struct {
 #undef hmac_sha256_digest
 #undef hmac_sha256_set_key
 #undef hmac_sha256_update
+#undef chacha_poly1305_decrypt
+#undef chacha_poly1305_digest
+#undef chacha_poly1305_encrypt
+#undef chacha_poly1305_set_key
+#undef chacha_poly1305_set_nonce
+#undef chacha_poly1305_update
+#undef curve25519_mul
+#undef curve25519_mul_g
+#undef hkdf_expand
+#undef hkdf_extract
+#undef sha256_digest
+#undef sha256_init
+#undef sha256_update
 #define base64_decode_final	(*nettle.fn_base64_decode_final)
 #define base64_decode_init	(*nettle.fn_base64_decode_init)
 #define base64_decode_update	(*nettle.fn_base64_decode_update)
@@ -69,36 +134,90 @@ static const struct {
 #define hmac_sha256_digest	(*nettle.fn_hmac_sha256_digest)
 #define hmac_sha256_set_key	(*nettle.fn_hmac_sha256_set_key)
 #define hmac_sha256_update	(*nettle.fn_hmac_sha256_update)
+#define chacha_poly1305_decrypt	(*nettle.fn_chacha_poly1305_decrypt)
+#define chacha_poly1305_digest	(*nettle.fn_chacha_poly1305_digest)
+#define chacha_poly1305_encrypt	(*nettle.fn_chacha_poly1305_encrypt)
+#define chacha_poly1305_set_key	(*nettle.fn_chacha_poly1305_set_key)
+#define chacha_poly1305_set_nonce	(*nettle.fn_chacha_poly1305_set_nonce)
+#define chacha_poly1305_update	(*nettle.fn_chacha_poly1305_update)
+#define curve25519_mul		(*hogweed.fn_curve25519_mul)
+#define curve25519_mul_g	(*hogweed.fn_curve25519_mul_g)
+#define hkdf_expand		(*nettle.fn_hkdf_expand)
+#define hkdf_extract		(*nettle.fn_hkdf_extract)
+#define sha256_digest		(*nettle.fn_sha256_digest)
+#define sha256_init		(*nettle.fn_sha256_init)
+#define sha256_update		(*nettle.fn_sha256_update)
+
+/*
+ * dlopen soname and fill the slots of its symbols: the library, or NULL
+ * with the reason in err (why: what it is needed for).
+ */
+static void *
+lib_open(const char *soname, const char *why, const struct lib_sym *syms,
+    size_t nsyms, char *err, size_t errlen)
+{
+	void *lib, *p;
+	size_t i;
+
+	if ((lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		snprintf(err, errlen, "cannot load %s (%s): %s", soname, why,
+		    dlerror());
+		return NULL;
+	}
+	for (i = 0; i < nsyms; i++) {
+		if ((p = dlsym(lib, syms[i].sym)) == NULL) {
+			snprintf(err, errlen, "%s has no %s", soname,
+			    syms[i].sym);
+			dlclose(lib);
+			return NULL;
+		}
+		memcpy(syms[i].slot, &p, sizeof(p));
+	}
+	return lib;
+}
 
 /* dlopen nettle once: 0, or -1 with the reason kept in nettle.err. */
 static int
 nettle_load(void)
 {
-	void *lib, *p;
-	size_t i;
-
 	if (nettle.lib != NULL)
 		return 0;
 	if (nettle.tried)
 		return -1;
 	nettle.tried = 1;
-	if ((lib = dlopen(NETTLE_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-		snprintf(nettle.err, sizeof(nettle.err), "cannot load %s "
-		    "(nettle, needed for the rendezvous): %s", NETTLE_SONAME,
-		    dlerror());
+	nettle.lib = lib_open(NETTLE_SONAME, "nettle, needed for the "
+	    "rendezvous", nettle_syms, sizeof(nettle_syms) /
+	    sizeof(nettle_syms[0]), nettle.err, sizeof(nettle.err));
+	return nettle.lib != NULL ? 0 : -1;
+}
+
+/* dlopen hogweed once (nettle first): 0, or -1 with the reason in hogweed.err. */
+static int
+hogweed_load(void)
+{
+	if (hogweed.lib != NULL)
+		return 0;
+	if (hogweed.tried)
+		return -1;
+	hogweed.tried = 1;
+	if (nettle_load() == -1) {
+		snprintf(hogweed.err, sizeof(hogweed.err), "%s", nettle.err);
 		return -1;
 	}
-	for (i = 0; i < sizeof(nettle_syms) / sizeof(nettle_syms[0]); i++) {
-		if ((p = dlsym(lib, nettle_syms[i].sym)) == NULL) {
-			snprintf(nettle.err, sizeof(nettle.err), "%s has no "
-			    "%s", NETTLE_SONAME, nettle_syms[i].sym);
-			dlclose(lib);
-			return -1;
-		}
-		memcpy(nettle_syms[i].slot, &p, sizeof(p));
-	}
-	nettle.lib = lib;
-	return 0;
+	hogweed.lib = lib_open(HOGWEED_SONAME, "hogweed, needed for hole "
+	    "punching", hogweed_syms, sizeof(hogweed_syms) /
+	    sizeof(hogweed_syms[0]), hogweed.err, sizeof(hogweed.err));
+	return hogweed.lib != NULL ? 0 : -1;
+}
+
+int
+crypto_load_x25519(char *err, size_t errlen)
+{
+	if (hogweed_load() == 0)
+		return 0;
+	if (errlen > 0)
+		snprintf(err, errlen, "%s", hogweed.err);
+	return -1;
 }
 
 int
@@ -123,8 +242,16 @@ nettle_need(void)
 		fatalx("crypto: %s", nettle.err);
 }
 
-/* Fixed for good: changing it changes every server key. */
+static void
+hogweed_need(void)
+{
+	if (hogweed_load() == -1)
+		fatalx("crypto: %s", hogweed.err);
+}
+
+/* Fixed for good: changing one changes every key made from a secret. */
 #define SERVER_KEY_LABEL	"natmapd rendezvous server key v1"
+#define PEER_KEY_LABEL		"natmapd peer key v1"
 
 int
 crypto_random(void *buf, size_t len)
@@ -192,6 +319,162 @@ crypto_server_key(const uint8_t secret[CRYPTO_KEY_LEN],
 	    sizeof(SERVER_KEY_LABEL) - 1 };
 
 	crypto_hmac_sha256(secret, CRYPTO_KEY_LEN, &label, 1, out);
+}
+
+void
+crypto_peer_key(const uint8_t secret[CRYPTO_KEY_LEN],
+    uint8_t out[CRYPTO_KEY_LEN])
+{
+	struct crypto_part label = { PEER_KEY_LABEL,
+	    sizeof(PEER_KEY_LABEL) - 1 };
+
+	crypto_hmac_sha256(secret, CRYPTO_KEY_LEN, &label, 1, out);
+}
+
+void
+crypto_sha256(const struct crypto_part *parts, size_t nparts,
+    uint8_t out[CRYPTO_SHA256_LEN])
+{
+	struct sha256_ctx ctx;
+	size_t i;
+
+	nettle_need();
+	sha256_init(&ctx);
+	for (i = 0; i < nparts; i++)
+		sha256_update(&ctx, parts[i].len, parts[i].data);
+	sha256_digest(&ctx, CRYPTO_SHA256_LEN, out);
+	crypto_wipe(&ctx, sizeof(ctx));
+}
+
+/*
+ * nettle's HKDF takes the MAC as a context and its update and digest
+ * functions; hmac_sha256's, whose context is a struct hmac_sha256_ctx,
+ * are passed as its generic ones, as nettle's manual does.
+ */
+void
+crypto_hkdf_extract(const void *salt, size_t saltlen, const void *ikm,
+    size_t ikmlen, uint8_t prk[CRYPTO_SHA256_LEN])
+{
+	struct hmac_sha256_ctx ctx;
+
+	nettle_need();
+	hmac_sha256_set_key(&ctx, saltlen, salt);
+	hkdf_extract(&ctx, (nettle_hash_update_func *)nettle.fn_hmac_sha256_update,
+	    (nettle_hash_digest_func *)nettle.fn_hmac_sha256_digest,
+	    CRYPTO_SHA256_LEN, ikmlen, ikm, prk);
+	crypto_wipe(&ctx, sizeof(ctx));
+}
+
+int
+crypto_hkdf_expand(const uint8_t prk[CRYPTO_SHA256_LEN], const void *info,
+    size_t infolen, uint8_t *out, size_t outlen)
+{
+	struct hmac_sha256_ctx ctx;
+
+	if (outlen > CRYPTO_HKDF_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	nettle_need();
+	hmac_sha256_set_key(&ctx, CRYPTO_SHA256_LEN, prk);
+	hkdf_expand(&ctx, (nettle_hash_update_func *)nettle.fn_hmac_sha256_update,
+	    (nettle_hash_digest_func *)nettle.fn_hmac_sha256_digest,
+	    CRYPTO_SHA256_LEN, infolen, info, outlen, out);
+	crypto_wipe(&ctx, sizeof(ctx));
+	return 0;
+}
+
+/*
+ * RFC 8439 section 2.8: nettle's chacha_poly1305 is that construction
+ * (Poly1305 over the additional data and the ciphertext, each padded to
+ * 16 bytes, then both lengths as 64-bit little-endian numbers), checked
+ * by the unit test against the RFC's section 2.8.2 vector.
+ */
+void
+crypto_aead_seal(const uint8_t key[CRYPTO_KEY_LEN],
+    const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const void *ad, size_t adlen,
+    const void *plain, size_t len, uint8_t *out)
+{
+	struct chacha_poly1305_ctx ctx;
+
+	nettle_need();
+	chacha_poly1305_set_key(&ctx, key);
+	chacha_poly1305_set_nonce(&ctx, nonce);
+	if (adlen > 0)
+		chacha_poly1305_update(&ctx, adlen, ad);
+	if (len > 0)
+		chacha_poly1305_encrypt(&ctx, len, out, plain);
+	chacha_poly1305_digest(&ctx, CRYPTO_AEAD_TAG_LEN, out + len);
+	crypto_wipe(&ctx, sizeof(ctx));
+}
+
+int
+crypto_aead_open(const uint8_t key[CRYPTO_KEY_LEN],
+    const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const void *ad, size_t adlen,
+    const void *sealed, size_t len, uint8_t *out)
+{
+	struct chacha_poly1305_ctx ctx;
+	uint8_t tag[CRYPTO_AEAD_TAG_LEN], want[CRYPTO_AEAD_TAG_LEN];
+	const uint8_t *in = sealed;
+	size_t n;
+	int ok;
+
+	if (len < CRYPTO_AEAD_TAG_LEN)
+		return -1;
+	n = len - CRYPTO_AEAD_TAG_LEN;
+	/* the tag, before decrypting in place may overwrite it */
+	memcpy(tag, in + n, sizeof(tag));
+	nettle_need();
+	chacha_poly1305_set_key(&ctx, key);
+	chacha_poly1305_set_nonce(&ctx, nonce);
+	if (adlen > 0)
+		chacha_poly1305_update(&ctx, adlen, ad);
+	if (n > 0)
+		chacha_poly1305_decrypt(&ctx, n, out, in);
+	chacha_poly1305_digest(&ctx, sizeof(want), want);
+	ok = crypto_equal(want, tag, sizeof(want));
+	crypto_wipe(want, sizeof(want));
+	crypto_wipe(&ctx, sizeof(ctx));
+	if (!ok) {
+		/* nothing of a forgery is let out */
+		crypto_wipe(out, n);
+		return -1;
+	}
+	return 0;
+}
+
+void
+crypto_x25519_public(const uint8_t priv[CRYPTO_X25519_LEN],
+    uint8_t pub[CRYPTO_X25519_LEN])
+{
+	hogweed_need();
+	curve25519_mul_g(pub, priv);
+}
+
+int
+crypto_x25519_keypair(uint8_t priv[CRYPTO_X25519_LEN],
+    uint8_t pub[CRYPTO_X25519_LEN])
+{
+	if (crypto_random(priv, CRYPTO_X25519_LEN) == -1)
+		return -1;
+	crypto_x25519_public(priv, pub);
+	return 0;
+}
+
+int
+crypto_x25519(const uint8_t priv[CRYPTO_X25519_LEN],
+    const uint8_t pub[CRYPTO_X25519_LEN], uint8_t shared[CRYPTO_X25519_LEN])
+{
+	static const uint8_t zero[CRYPTO_X25519_LEN];
+
+	hogweed_need();
+	curve25519_mul(shared, priv, pub);
+	/* RFC 7748 section 6.1: a point of small order gives all zeros */
+	if (crypto_equal(shared, zero, sizeof(zero))) {
+		crypto_wipe(shared, CRYPTO_X25519_LEN);
+		return -1;
+	}
+	return 0;
 }
 
 int

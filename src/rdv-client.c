@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* The node's side of the rendezvous: REGISTER with each server over UDP, REACH messages for the fallback. */
+/* The node's side of the rendezvous: REGISTER with each server over UDP, REACH messages for the fallback, SIGNAL payloads to and from other nodes. */
 #include "config.h"
 
 #include <sys/socket.h>
@@ -23,6 +23,7 @@
 #include "osdep.h"
 #include "rdv-client.h"
 #include "rdv-msg.h"
+#include "rdv-replay.h"
 #include "resolve.h"
 #include "status.h"
 #include "stun.h"
@@ -195,6 +196,69 @@ rdv_client_is_dialback(const struct rdv_reach *r, const uint8_t *buf,
 	    crypto_equal(buf, r->nonce, RDV_NONCE_LEN);
 }
 
+int
+rdv_client_signal_build(const struct rdv_client_id *id, const char *peer,
+    const uint8_t *payload, size_t len, uint64_t now_ms,
+    uint8_t tid[STUN_TID_LEN], uint8_t *buf, size_t buflen)
+{
+	struct rdv_msg m;
+	int n;
+
+	if (len < 1 || len > RDV_PAYLOAD_MAX ||
+	    !rdv_node_ok(peer, strnlen(peer, RDV_NODE_MAX + 1)) ||
+	    request_init(&m, RDV_SIGNAL, id, now_ms) == -1)
+		return -1;
+	snprintf(m.peer, sizeof(m.peer), "%s", peer);
+	memcpy(m.payload, payload, len);
+	m.payload_len = len;
+	m.has |= RDV_HAS_PEER | RDV_HAS_PAYLOAD;
+	if ((n = rdv_build(buf, buflen, &m, id->server_key)) == -1)
+		return -1;
+	memcpy(tid, m.tid, STUN_TID_LEN);
+	return n;
+}
+
+int
+rdv_client_indication(const struct rdv_client_id *id, const uint8_t *buf,
+    size_t len, uint64_t now_ms, struct rdv_client_signal_in *in,
+    const char **why)
+{
+	struct rdv_msg m;
+	const char *err = NULL;
+
+	memset(in, 0, sizeof(*in));
+	if (rdv_parse(buf, len, &m, &err) == -1) {
+		*why = err != NULL ? err : "not a rendezvous message";
+		return -1;
+	}
+	if (m.method != RDV_SIGNAL || m.cls != STUN_INDICATION) {
+		*why = "not a SIGNAL indication";
+		return -1;
+	}
+	if (strcmp(m.network, id->network) != 0) {
+		*why = "a SIGNAL indication for another network";
+		return -1;
+	}
+	if (!rdv_verify(buf, len, &m, id->server_key)) {
+		*why = "bad MAC";
+		return -1;
+	}
+	if (strcmp(m.peer, id->node) != 0) {
+		*why = "a SIGNAL indication for another node";
+		return -1;
+	}
+	if (!rdv_fresh(m.server_time, now_ms)) {
+		*why = "a SIGNAL indication with a SERVER-TIME over 30 s off";
+		return -1;
+	}
+	memcpy(in->from, m.node, sizeof(in->from));
+	memcpy(in->tid, m.tid, STUN_TID_LEN);
+	in->server_time = m.server_time;
+	in->len = m.payload_len;
+	memcpy(in->payload, m.payload, m.payload_len);
+	return 0;
+}
+
 enum rdv_reach_verdict
 rdv_client_reach_verdict(const struct rdv_client_answer *a)
 {
@@ -287,6 +351,11 @@ static struct {
 	uint64_t		 dropped;	/* datagrams that were no answer */
 	struct rdv_client_op	*ops;		/* REACHes out */
 	size_t			 next_srv;	/* where the next REACH looks first */
+	struct rdv_signal_op	*sops;		/* SIGNALs out */
+	void			(*on_signal)(const char *, const uint8_t *,
+				    size_t, void *);
+	void			*on_signal_arg;
+	struct rdv_replay	*seen;		/* indications taken lately */
 } rc = { .sock = { { .fd = -1 }, { .fd = -1 } } };
 
 static void	srv_round(struct rdv_srv *);
@@ -452,13 +521,23 @@ sock_close(struct rdv_sock *k)
 	k->fd = -1;
 }
 
+/* The next attempt in rto ms (doubled after), within RDV_CLIENT_BUDGET_MS of the first. */
+static void
+rto_arm(struct timer *t, uint64_t first_sent, uint64_t *rto)
+{
+	uint64_t left = first_sent + RDV_CLIENT_BUDGET_MS - loop_now();
+
+	timer_set(t, *rto < left ? *rto : left);
+	*rto *= 2;
+}
+
 /* One attempt of the REGISTER: a new ID and TIMESTAMP, sent; the timer waits for the answer. */
 static void
 srv_send(struct rdv_srv *s)
 {
 	uint8_t buf[STUN_MAX_MSG];
 	struct rdv_cand cand[RDV_CAND_MAX];
-	uint64_t now = loop_now(), left;
+	uint64_t now = loop_now();
 	size_t slot = s->ntid % RDV_CLIENT_TIDS;
 	int fd, n, ncand;
 	socklen_t sl = s->addr.ss_family == AF_INET6 ?
@@ -487,9 +566,7 @@ srv_send(struct rdv_srv *s)
 		log_debug("rendezvous %s: REGISTER %s, %d candidate%s, "
 		    "attempt %zu", s->name, rc.id.node, ncand,
 		    ncand == 1 ? "" : "s", s->ntid);
-	left = s->first_sent + RDV_CLIENT_BUDGET_MS - now;
-	timer_set(&s->timer, s->rto < left ? s->rto : left);
-	s->rto *= 2;
+	rto_arm(&s->timer, s->first_sent, &s->rto);
 }
 
 static void
@@ -617,6 +694,8 @@ srv_from(const struct sockaddr_storage *from)
 static void	dropped(const struct sockaddr_storage *, const char *);
 static int	reach_answer(struct rdv_srv *, const uint8_t *, size_t,
 		    const struct sockaddr_storage *);
+static int	signal_input(struct rdv_srv *, const uint8_t *, size_t,
+		    const struct sockaddr_storage *);
 
 static void
 dropped(const struct sockaddr_storage *from, const char *why)
@@ -660,6 +739,8 @@ sock_read(struct loop_fd *lfd, int revents)
 			dropped(&from, "not from a server");
 			continue;
 		}
+		if (signal_input(s, buf, (size_t)n, &from))
+			continue;
 		if (reach_answer(s, buf, (size_t)n, &from))
 			continue;
 		if (s->phase != RDV_PENDING) {
@@ -691,6 +772,8 @@ srv_reset(struct rdv_srv *s)
 
 static void	reach_end(struct rdv_client_op *,
 		    const struct rdv_client_answer *);
+static void	signal_end(struct rdv_signal_op *,
+		    const struct rdv_client_answer *);
 
 void
 rdv_client_stop(void)
@@ -699,6 +782,10 @@ rdv_client_stop(void)
 
 	while (rc.ops != NULL)
 		reach_end(rc.ops, NULL);
+	while (rc.sops != NULL)
+		signal_end(rc.sops, NULL);
+	rdv_replay_free(rc.seen);
+	rc.seen = NULL;
 	for (i = 0; i < rc.nsrv; i++)
 		srv_reset(&rc.srv[i]);
 	sock_close(&rc.sock[0]);
@@ -846,15 +933,12 @@ reach_send(struct rdv_client_op *op)
 {
 	struct rdv_srv *s = &rc.srv[op->srv];
 	const struct rdv_sock *k = sock_for(s->addr.ss_family);
-	uint64_t now = loop_now(), left;
 
 	if (k->fd == -1 || sendto(k->fd, op->msg, op->len, 0,
 	    (struct sockaddr *)&s->addr, sizeof(struct sockaddr_in)) == -1)
 		log_debug("rendezvous %s: REACH not sent: %s", s->name,
 		    k->fd == -1 ? "no socket" : strerror(errno));
-	left = op->first_sent + RDV_CLIENT_BUDGET_MS - now;
-	timer_set(&op->timer, op->rto < left ? op->rto : left);
-	op->rto *= 2;
+	rto_arm(&op->timer, op->first_sent, &op->rto);
 }
 
 static void
@@ -964,4 +1048,253 @@ reach_answer(struct rdv_srv *s, const uint8_t *buf, size_t len,
 		    ops[which]->r.port, a.error_code, a.reason);
 	reach_end(ops[which], &a);
 	return 1;
+}
+
+/* ---- SIGNAL: payloads to and from other nodes, through the servers ---- */
+
+void
+rdv_client_signal_init(struct rdv_signal_op *op,
+    void (*done)(struct rdv_signal_op *, const struct rdv_client_answer *))
+{
+	memset(op, 0, sizeof(*op));
+	op->done = done;
+	timer_init(&op->timer, NULL);
+}
+
+int
+rdv_client_signal_busy(const struct rdv_signal_op *op)
+{
+	return op->busy;
+}
+
+void
+rdv_client_signal_cancel(struct rdv_signal_op *op)
+{
+	struct rdv_signal_op **pp;
+
+	if (!op->busy)
+		return;
+	for (pp = &rc.sops; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == op) {
+			*pp = op->next;
+			break;
+		}
+	timer_stop(&op->timer);
+	op->busy = 0;
+	op->next = NULL;
+	crypto_wipe(op->payload, sizeof(op->payload));
+}
+
+static void
+signal_end(struct rdv_signal_op *op, const struct rdv_client_answer *a)
+{
+	struct rdv_client_answer copy;
+
+	if (a != NULL)
+		copy = *a;
+	rdv_client_signal_cancel(op);
+	op->done(op, a != NULL ? &copy : NULL);
+}
+
+/* One attempt to server i: a new ID and TIMESTAMP, the same payload. */
+static void
+signal_send_one(struct rdv_signal_op *op, size_t i)
+{
+	struct rdv_srv *s = &rc.srv[i];
+	const struct rdv_sock *k = sock_for(s->addr.ss_family);
+	uint8_t buf[STUN_MAX_MSG], tid[STUN_TID_LEN];
+	size_t slot = op->nsent % RDV_CLIENT_SIGNAL_TIDS;
+	int n;
+
+	if ((n = rdv_client_signal_build(&rc.id, op->peer, op->payload,
+	    op->len, rdv_client_wall_ms(), tid, buf, sizeof(buf))) == -1) {
+		log_debug("rendezvous %s: SIGNAL to %s not built", s->name,
+		    op->peer);
+		return;
+	}
+	memcpy(op->sent[slot].tid, tid, STUN_TID_LEN);
+	op->sent[slot].srv = (uint8_t)i;
+	op->nsent++;
+	if (k->fd == -1 || sendto(k->fd, buf, (size_t)n, 0,
+	    (const struct sockaddr *)&s->addr, s->addr.ss_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) == -1)
+		log_debug("rendezvous %s: SIGNAL not sent: %s", s->name,
+		    k->fd == -1 ? "no socket" : strerror(errno));
+	else
+		log_debug("rendezvous %s: SIGNAL to %s, %zu bytes, attempt %zu",
+		    s->name, op->peer, op->len, op->nsent);
+}
+
+/* An attempt to each server not answered yet; the timer waits for the answers. */
+static void
+signal_round(struct rdv_signal_op *op)
+{
+	size_t i;
+
+	for (i = 0; i < rc.nsrv; i++)
+		if (op->waiting & 1U << i)
+			signal_send_one(op, i);
+	rto_arm(&op->timer, op->first_sent, &op->rto);
+}
+
+static void
+signal_timer(struct timer *t)
+{
+	struct rdv_signal_op *op = container_of(t, struct rdv_signal_op,
+	    timer);
+
+	if (loop_now() - op->first_sent < RDV_CLIENT_BUDGET_MS) {
+		signal_round(op);
+		return;
+	}
+	log_debug("rendezvous: no answer to SIGNAL to %s within %d s",
+	    op->peer, RDV_CLIENT_BUDGET_MS / 1000);
+	signal_end(op, op->have_err ? &op->err : NULL);
+}
+
+int
+rdv_client_signal(struct rdv_signal_op *op, const char *peer,
+    const uint8_t *payload, size_t len)
+{
+	size_t i;
+
+	if (op->busy) {
+		errno = EALREADY;
+		return -1;
+	}
+	if (len < 1 || len > RDV_PAYLOAD_MAX ||
+	    !rdv_node_ok(peer, strnlen(peer, RDV_NODE_MAX + 1))) {
+		errno = EINVAL;
+		return -1;
+	}
+	op->waiting = 0;
+	for (i = 0; i < rc.nsrv; i++)
+		if (rc.running && rc.srv[i].have_addr &&
+		    rc.srv[i].expires > loop_now() &&
+		    sock_for(rc.srv[i].addr.ss_family)->fd != -1)
+			op->waiting |= 1U << i;
+	if (op->waiting == 0) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	snprintf(op->peer, sizeof(op->peer), "%s", peer);
+	memcpy(op->payload, payload, len);
+	op->len = len;
+	op->have_err = 0;
+	memset(&op->err, 0, sizeof(op->err));
+	op->nsent = 0;
+	op->first_sent = loop_now();
+	op->rto = RDV_CLIENT_RTO_MS;
+	op->timer.cb = signal_timer;
+	op->busy = 1;
+	op->next = rc.sops;
+	rc.sops = op;
+	signal_round(op);
+	return 0;
+}
+
+/* Which error to report: 429 (try later) before 404 before the rest. */
+static int
+signal_err_rank(int code)
+{
+	return code == 429 ? 2 : code == 404 ? 1 : 0;
+}
+
+/* An answer of server s to one of the SIGNALs out: 1 if taken. */
+static int
+signal_answer(struct rdv_srv *s, const uint8_t *buf, size_t len,
+    const char **why)
+{
+	uint8_t tids[RDV_CLIENT_SIGNAL_TIDS][STUN_TID_LEN];
+	struct rdv_signal_op *op;
+	struct rdv_client_answer a;
+	size_t i, n, which;
+	uint8_t idx = (uint8_t)(s - rc.srv);
+
+	*why = "no SIGNAL of ours has its transaction ID";
+	for (op = rc.sops; op != NULL; op = op->next) {
+		if (!(op->waiting & 1U << idx))
+			continue;
+		n = 0;
+		for (i = 0; i < op->nsent && i < RDV_CLIENT_SIGNAL_TIDS; i++)
+			if (op->sent[i].srv == idx)
+				memcpy(tids[n++], op->sent[i].tid,
+				    STUN_TID_LEN);
+		if (n == 0 || rdv_client_check(RDV_SIGNAL, &rc.id,
+		    (const uint8_t (*)[STUN_TID_LEN])tids, n, buf, len,
+		    rdv_client_wall_ms(), &a, &which, why) == -1)
+			continue;
+		op->waiting &= ~(1U << idx);
+		if (a.ok) {
+			log_debug("rendezvous %s: SIGNAL to %s sent on",
+			    s->name, op->peer);
+			signal_end(op, &a);
+			return 1;
+		}
+		log_debug("rendezvous %s: SIGNAL to %s: error %d %s", s->name,
+		    op->peer, a.error_code, a.reason);
+		if (!op->have_err || signal_err_rank(a.error_code) >
+		    signal_err_rank(op->err.error_code)) {
+			op->err = a;
+			op->have_err = 1;
+		}
+		if (op->waiting == 0)
+			signal_end(op, &op->err);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * A datagram from server s: a SIGNAL answer or indication?  1 if it was
+ * taken or dropped here, 0 if it is for the others (not a SIGNAL).
+ */
+static int
+signal_input(struct rdv_srv *s, const uint8_t *buf, size_t len,
+    const struct sockaddr_storage *from)
+{
+	struct rdv_client_signal_in in;
+	const char *why;
+	uint16_t method;
+	uint8_t cls;
+	uint64_t now = rdv_client_wall_ms();
+
+	if (rdv_peek(buf, len, &method, &cls) == -1 || method != RDV_SIGNAL)
+		return 0;
+	if (cls != STUN_INDICATION) {
+		if (!signal_answer(s, buf, len, &why))
+			dropped(from, why);
+		return 1;
+	}
+	if (rdv_client_indication(&rc.id, buf, len, now, &in, &why) == -1) {
+		dropped(from, why);
+		return 1;
+	}
+	if (rc.seen == NULL && (rc.seen = rdv_replay_new(1024)) == NULL) {
+		dropped(from, "no memory for the replay cache");
+		return 1;
+	}
+	if (rdv_replay_check(rc.seen, (uint32_t)(s - rc.srv), in.tid,
+	    in.server_time, now) != RDV_REPLAY_NEW) {
+		dropped(from, "a SIGNAL indication seen before");
+		return 1;
+	}
+	if (rc.on_signal == NULL) {
+		dropped(from, "a SIGNAL indication, and nobody subscribed");
+		return 1;
+	}
+	/* the name is a node name (rdv_parse): safe to log */
+	log_debug("rendezvous %s: SIGNAL from %s, %zu bytes", s->name, in.from,
+	    in.len);
+	rc.on_signal(in.from, in.payload, in.len, rc.on_signal_arg);
+	crypto_wipe(&in, sizeof(in));
+	return 1;
+}
+
+void
+rdv_client_on_signal(void (*cb)(const char *, const uint8_t *, size_t,
+    void *), void *arg)
+{
+	rc.on_signal = cb;
+	rc.on_signal_arg = arg;
 }

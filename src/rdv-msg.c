@@ -29,6 +29,11 @@
 #define NEED_REACH_REQ		(RDV_HAS_NODE | RDV_HAS_TIMESTAMP | \
 	    RDV_HAS_NONCE | RDV_HAS_REACH_TARGET)
 #define NEED_REACH_OK		RDV_HAS_SERVER_TIME
+#define NEED_SIGNAL_REQ		(RDV_HAS_NODE | RDV_HAS_TIMESTAMP | \
+	    RDV_HAS_PEER | RDV_HAS_PAYLOAD)
+#define NEED_SIGNAL_OK		RDV_HAS_SERVER_TIME
+#define NEED_SIGNAL_IND		(RDV_HAS_NODE | RDV_HAS_PEER | RDV_HAS_PAYLOAD | \
+	    RDV_HAS_SERVER_TIME)
 #define NEED_ERROR		(RDV_HAS_SERVER_TIME | RDV_HAS_ERROR)
 
 
@@ -43,6 +48,8 @@ rdv_method_name(uint16_t method)
 		return "REGISTER";
 	case RDV_REACH:
 		return "REACH";
+	case RDV_SIGNAL:
+		return "SIGNAL";
 	}
 	memcpy(buf, "method 0x", 9);
 	buf[9] = hex[method >> 8 & 0x0f];
@@ -164,22 +171,29 @@ rdv_check(const struct rdv_msg *m, const char **err)
 	unsigned int need;
 	int i;
 
-	if (m->method != RDV_REGISTER && m->method != RDV_REACH)
+	if (m->method != RDV_REGISTER && m->method != RDV_REACH &&
+	    m->method != RDV_SIGNAL)
 		return wire_fail(err, "not a rendezvous method");
 	switch (m->cls) {
 	case STUN_REQUEST:
 		need = m->method == RDV_REGISTER ? NEED_REGISTER_REQ :
-		    NEED_REACH_REQ;
+		    m->method == RDV_REACH ? NEED_REACH_REQ : NEED_SIGNAL_REQ;
 		break;
 	case STUN_SUCCESS:
 		need = m->method == RDV_REGISTER ? NEED_REGISTER_OK :
-		    NEED_REACH_OK;
+		    m->method == RDV_REACH ? NEED_REACH_OK : NEED_SIGNAL_OK;
 		break;
 	case STUN_ERROR:
 		need = NEED_ERROR;
 		break;
+	case STUN_INDICATION:
+		if (m->method != RDV_SIGNAL)
+			return wire_fail(err, "rendezvous indication not "
+			    "a SIGNAL");
+		need = NEED_SIGNAL_IND;
+		break;
 	default:
-		return wire_fail(err, "rendezvous indication");
+		return wire_fail(err, "not a STUN class");
 	}
 	if (!(m->has & RDV_HAS_NETWORK) ||
 	    !rdv_network_ok(m->network, strnlen(m->network,
@@ -193,6 +207,13 @@ rdv_check(const struct rdv_msg *m, const char **err)
 	    !rdv_node_ok(m->node, strnlen(m->node, sizeof(m->node))))
 		return wire_fail(err, "NODE not a name of 1-63 [a-z0-9-] "
 		    "in dotted labels");
+	if ((m->has & RDV_HAS_PEER) &&
+	    !rdv_node_ok(m->peer, strnlen(m->peer, sizeof(m->peer))))
+		return wire_fail(err, "PEER not a name of 1-63 [a-z0-9-] "
+		    "in dotted labels");
+	if ((m->has & RDV_HAS_PAYLOAD) &&
+	    (m->payload_len < 1 || m->payload_len > RDV_PAYLOAD_MAX))
+		return wire_fail(err, "PAYLOAD not 1-1024 bytes");
 	if ((m->has & RDV_HAS_REACH_TARGET) &&
 	    (!rdv_transport_ok(m->reach_transport) || m->reach_port == 0))
 		return wire_fail(err, "REACH-TARGET not udp or tcp and a port");
@@ -341,6 +362,10 @@ rdv_build(uint8_t *buf, size_t len, const struct rdv_msg *m,
 		p[0] = m->reach_transport;
 		wire_put16(p + 2, m->reach_port);
 	}
+	if (m->has & RDV_HAS_PEER)
+		w_bytes(&w, RDV_A_PEER, m->peer, strlen(m->peer));
+	if (m->has & RDV_HAS_PAYLOAD)
+		w_bytes(&w, RDV_A_PAYLOAD, m->payload, m->payload_len);
 	for (i = 0; i < m->ncand; i++) {
 		n = CAND_HDR + xaddr_len(&m->cand[i].addr);
 		if ((p = w_attr(&w, RDV_A_CANDIDATE, n)) == NULL)
@@ -445,6 +470,21 @@ once(unsigned int *seen, unsigned int bit, const char **err)
 	return 0;
 }
 
+/* NODE or PEER (its has bit) into name: once, a node name. */
+static int
+get_node(const uint8_t *v, size_t vlen, struct rdv_msg *m, unsigned int bit,
+    char name[RDV_NODE_MAX + 1], const char **err)
+{
+	if (once(&m->has, bit, err) == -1)
+		return -1;
+	if (!rdv_node_ok((const char *)v, vlen))
+		return wire_fail(err, bit == RDV_HAS_NODE ? "NODE not a name of "
+		    "1-63 [a-z0-9-] in dotted labels" : "PEER not a name of "
+		    "1-63 [a-z0-9-] in dotted labels");
+	memcpy(name, v, vlen);
+	return 0;
+}
+
 /* One attribute (not MAC or FINGERPRINT) of type at v, vlen bytes. */
 static int
 rdv_parse_attr(const uint8_t *buf, uint16_t type, const uint8_t *v,
@@ -462,12 +502,16 @@ rdv_parse_attr(const uint8_t *buf, uint16_t type, const uint8_t *v,
 		memcpy(m->network, v, vlen);
 		return 0;
 	case RDV_A_NODE:
-		if (once(&m->has, RDV_HAS_NODE, err) == -1)
+		return get_node(v, vlen, m, RDV_HAS_NODE, m->node, err);
+	case RDV_A_PEER:
+		return get_node(v, vlen, m, RDV_HAS_PEER, m->peer, err);
+	case RDV_A_PAYLOAD:
+		if (once(&m->has, RDV_HAS_PAYLOAD, err) == -1)
 			return -1;
-		if (!rdv_node_ok((const char *)v, vlen))
-			return wire_fail(err, "NODE not a name of 1-63 [a-z0-9-] "
-			    "in dotted labels");
-		memcpy(m->node, v, vlen);
+		if (vlen < 1 || vlen > RDV_PAYLOAD_MAX)
+			return wire_fail(err, "PAYLOAD not 1-1024 bytes");
+		memcpy(m->payload, v, vlen);
+		m->payload_len = vlen;
 		return 0;
 	case RDV_A_TIMESTAMP:
 		if (once(&m->has, RDV_HAS_TIMESTAMP, err) == -1)
@@ -575,10 +619,11 @@ rdv_parse_msg(const uint8_t *buf, size_t len, struct rdv_msg *m,
 	type = wire_get16(buf);
 	m->method = rdv_type_method(type);
 	m->cls = rdv_type_class(type);
-	if (m->method != RDV_REGISTER && m->method != RDV_REACH)
+	if (m->method != RDV_REGISTER && m->method != RDV_REACH &&
+	    m->method != RDV_SIGNAL)
 		return wire_fail(err, "not a rendezvous method");
-	if (m->cls == STUN_INDICATION)
-		return wire_fail(err, "rendezvous indication");
+	if (m->cls == STUN_INDICATION && m->method != RDV_SIGNAL)
+		return wire_fail(err, "rendezvous indication not a SIGNAL");
 	memcpy(m->tid, buf + 8, STUN_TID_LEN);
 
 	while (off < len) {
@@ -673,6 +718,16 @@ rdv_fresh(uint64_t ts_ms, uint64_t now_ms)
 	if (ts_ms <= now_ms)
 		return now_ms - ts_ms <= RDV_SKEW_MAX_MS;
 	return ts_ms - now_ms <= RDV_SKEW_MAX_MS;
+}
+
+int
+rdv_peek(const uint8_t *buf, size_t len, uint16_t *method, uint8_t *cls)
+{
+	if (!rdv_is_rdv(buf, len))
+		return -1;
+	*method = rdv_type_method(wire_get16(buf));
+	*cls = rdv_type_class(wire_get16(buf));
+	return 0;
 }
 
 int

@@ -21,7 +21,7 @@ struct reg_addr {
 	uint8_t		family;		/* 4, 6 */
 	uint8_t		kind;		/* candidates: enum rdv_cand_kind */
 	uint8_t		transport;	/* RDV_TCP, RDV_UDP */
-	uint8_t		pad;
+	uint8_t		sock;		/* observed: the server socket it came to */
 	uint16_t	port;		/* host order */
 	uint8_t		addr[16];
 };
@@ -31,6 +31,8 @@ struct reg_entry {
 	struct reg_addr		*cand;		/* ncand of them, or NULL */
 	uint64_t		 expires;
 	uint64_t		 reach_tat;	/* REACH's bucket (rdv_registry_reach) */
+	uint64_t		 signal_tat;	/* SIGNAL's (rdv_registry_signal) */
+	uint64_t		 conn;		/* TCP: the connection's id */
 	uint32_t		 network;
 	uint8_t			 ncand;
 	uint8_t			 nodelen;
@@ -194,7 +196,7 @@ entry_set_cand(struct reg_entry *e, const struct rdv_cand *cand, int ncand)
 
 enum rdv_reg_result
 rdv_registry_put(struct rdv_registry *r, uint32_t network, const char *node,
-    const struct sockaddr_storage *observed, uint8_t transport,
+    const struct sockaddr_storage *observed, const struct rdv_reg_via *via,
     const struct rdv_cand *cand, int ncand, uint64_t now_ms,
     uint64_t expires)
 {
@@ -225,7 +227,9 @@ rdv_registry_put(struct rdv_registry *r, uint32_t network, const char *node,
 	} else if (entry_set_cand(e, cand, ncand) == -1)
 		return RDV_REG_NOMEM;
 	addr_pack(&e->observed, observed);
-	e->observed.transport = transport;
+	e->observed.transport = via->transport;
+	e->observed.sock = via->sock;
+	e->conn = via->transport == RDV_TCP ? via->conn : 0;
 	e->expires = expires;
 	return res;
 }
@@ -246,6 +250,8 @@ rdv_registry_get(const struct rdv_registry *r, uint32_t network,
 	memset(info, 0, sizeof(*info));
 	addr_unpack(&info->observed, &e->observed);
 	info->transport = e->observed.transport;
+	info->sock = e->observed.sock;
+	info->conn = e->conn;
 	info->expires = e->expires;
 	info->ncand = e->ncand;
 	for (i = 0; i < e->ncand; i++) {
@@ -257,30 +263,48 @@ rdv_registry_get(const struct rdv_registry *r, uint32_t network,
 }
 
 /*
- * A token bucket kept as one time (GCRA): reach_tat is when the bucket
- * would be full again.  A request at now is allowed while reach_tat is
- * at most (burst - 1) intervals ahead of now, and takes one interval.
+ * A token bucket kept as one time (GCRA): *tat is when the bucket would
+ * be full again.  A request at now is allowed while *tat is at most
+ * (burst - 1) intervals ahead of now, and takes one interval.  signal:
+ * SIGNAL's bucket, else REACH's.
  */
-int
-rdv_registry_reach(struct rdv_registry *r, uint32_t network,
-    const char *node, uint64_t now_ms, uint64_t interval_ms,
-    unsigned int burst, int take)
+static int
+reg_rate(struct rdv_registry *r, uint32_t network, const char *node,
+    uint64_t now_ms, uint64_t interval_ms, unsigned int burst, int take,
+    int signal)
 {
 	struct reg_entry *e;
 	size_t len = strnlen(node, RDV_NODE_MAX + 1);
-	uint64_t tat;
+	uint64_t tat, *tp;
 
 	if (len == 0 || len > RDV_NODE_MAX || burst == 0)
 		return -1;
 	e = *reg_find(r, network, node, len);
 	if (e == NULL || e->expires <= now_ms)
 		return -1;
-	tat = e->reach_tat > now_ms ? e->reach_tat : now_ms;
+	tp = signal ? &e->signal_tat : &e->reach_tat;
+	tat = *tp > now_ms ? *tp : now_ms;
 	if (tat - now_ms > (uint64_t)(burst - 1) * interval_ms)
 		return 0;
 	if (take)
-		e->reach_tat = tat + interval_ms;
+		*tp = tat + interval_ms;
 	return 1;
+}
+
+int
+rdv_registry_reach(struct rdv_registry *r, uint32_t network,
+    const char *node, uint64_t now_ms, uint64_t interval_ms,
+    unsigned int burst, int take)
+{
+	return reg_rate(r, network, node, now_ms, interval_ms, burst, take, 0);
+}
+
+int
+rdv_registry_signal(struct rdv_registry *r, uint32_t network,
+    const char *node, uint64_t now_ms, uint64_t interval_ms,
+    unsigned int burst, int take)
+{
+	return reg_rate(r, network, node, now_ms, interval_ms, burst, take, 1);
 }
 
 size_t

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* natmapd-rendezvous: UDP and TCP sockets, STUN Binding answers (RFC 8489, RFC 5780), REGISTER and REACH dispatch. */
+/* natmapd-rendezvous: UDP and TCP sockets, STUN Binding answers (RFC 8489, RFC 5780), REGISTER, REACH and SIGNAL dispatch. */
 #include "config.h"
 
 #include <sys/socket.h>
@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "log.h"
 #include "loop.h"
 #include "rdv-dial.h"
@@ -30,7 +31,7 @@
 
 #define RDV_SOFTWARE		"natmapd-rendezvous " PACKAGE_VERSION
 #define RDV_UDP_BURST		64	/* datagrams read a wake-up, per socket */
-#define RDV_TCP_OUT		2048	/* answers waiting for a slow reader */
+#define RDV_TCP_OUT		4096	/* answers and SIGNAL indications waiting for a slow reader */
 #define RDV_ANSWER_MAX		512	/* room for one answer */
 #define RDV_SWEEP_MS		250	/* the registrations' expiry step */
 #define RDV_REACH_ANSWER_MAX	160	/* the longest REACH answer is 148 bytes */
@@ -111,6 +112,8 @@ static struct {
 	size_t			 recent_next;
 	void			(*sink)(const uint8_t *, size_t, int, int,
 				    const struct sockaddr_storage *);
+	void			(*ssink)(const uint8_t *, size_t, int, int,
+				    const struct sockaddr_storage *);
 } srv;
 
 static int	reach_serve(const struct rdv_msg *, const struct rdv_network *,
@@ -120,6 +123,9 @@ static int	reach_serve(const struct rdv_msg *, const struct rdv_network *,
 		    uint64_t);
 static struct reach_recent *reach_recent_find(uint32_t,
 		    const uint8_t [STUN_TID_LEN]);
+static int	signal_serve(const struct rdv_msg *, const struct rdv_network *,
+		    size_t, const struct sockaddr_storage *, uint8_t *, size_t,
+		    uint64_t);
 
 /* The wall clock, ms since the epoch: what TIMESTAMP and SERVER-TIME are on. */
 static uint64_t
@@ -284,6 +290,7 @@ rdv_answer(const uint8_t *req, size_t len, int sock, int tcp,
 	const struct rdv_network *net;
 	struct reach_recent *r;
 	enum rdv_replay_verdict verdict;
+	struct rdv_reg_via via;
 	struct rdv_msg m, a;
 	const char *why = NULL;
 	char pa[64];
@@ -360,10 +367,16 @@ rdv_answer(const uint8_t *req, size_t len, int sock, int tcp,
 	if (m.method == RDV_REACH)
 		return reach_serve(&m, net, req, len, sock, tcp, peer, local,
 		    rfc5780, out, outlen, now);
+	if (m.method == RDV_SIGNAL)
+		return signal_serve(&m, net, len, peer, out, outlen, now);
 	granted = rdv_registry_lifetime(m.has & RDV_HAS_LIFETIME, m.lifetime);
 	mono = mono_ms();
+	memset(&via, 0, sizeof(via));
+	via.transport = tcp ? RDV_TCP : RDV_UDP;
+	via.sock = (uint8_t)(sock & 3);
+	via.conn = tcp ? srv.serving : 0;
 	switch (rdv_registry_put(srv.reg, (uint32_t)(net - srv.nets.v), m.node,
-	    peer, tcp ? RDV_TCP : RDV_UDP, m.cand, m.ncand, mono,
+	    peer, &via, m.cand, m.ncand, mono,
 	    mono + (uint64_t)granted * 1000)) {
 	case RDV_REG_NEW:
 	case RDV_REG_UPDATED:
@@ -744,22 +757,23 @@ reach_recent_add(const struct rdv_msg *m, const uint8_t *req, uint32_t net,
 }
 
 /*
- * A REACH answer, success (code 0) or error, under the network's key:
- * its length, or 0 (none) when it is not shorter than the request by
- * extra bytes (the UDP nonce): never more bytes out than in.  Every
- * reason is at most 28 characters, so that this never happens (see the
- * arithmetic in natmapd-rendezvous(8)).
+ * A REACH or SIGNAL answer, success (code 0) or error, under the
+ * network's key: its length, or 0 (none) when it is not shorter than the
+ * request by extra bytes (the UDP nonce): never more bytes out than in.
+ * Every REACH reason is at most 28 characters and every SIGNAL reason at
+ * most 16, so that this never happens (see the arithmetic in
+ * natmapd-rendezvous(8)).
  */
 static int
-reach_answer(uint8_t *out, size_t outlen, const uint8_t tid[STUN_TID_LEN],
-    const struct rdv_network *net, uint64_t now, int code,
-    const char *reason, size_t inlen, size_t extra)
+short_answer(uint8_t *out, size_t outlen, uint16_t method,
+    const uint8_t tid[STUN_TID_LEN], const struct rdv_network *net,
+    uint64_t now, int code, const char *reason, size_t inlen, size_t extra)
 {
 	struct rdv_msg a;
 	int n;
 
 	memset(&a, 0, sizeof(a));
-	a.method = RDV_REACH;
+	a.method = method;
 	a.cls = code == 0 ? STUN_SUCCESS : STUN_ERROR;
 	memcpy(a.tid, tid, STUN_TID_LEN);
 	snprintf(a.network, sizeof(a.network), "%s", net->name);
@@ -774,8 +788,9 @@ reach_answer(uint8_t *out, size_t outlen, const uint8_t tid[STUN_TID_LEN],
 	if (n <= 0)
 		return 0;
 	if ((size_t)n + extra > inlen) {
-		log_warnx("rendezvous: a REACH answer of %d bytes (+%zu) to "
-		    "one of %zu: not sent", n, extra, inlen);
+		log_warnx("rendezvous: a %s answer of %d bytes (+%zu) to "
+		    "one of %zu: not sent", rdv_method_name(method), n, extra,
+		    inlen);
 		return 0;
 	}
 	return n;
@@ -849,7 +864,7 @@ reach_done(struct rdv_dial *d, enum rdv_dial_result res)
 	r = reach_recent_find(net_id(p->network), p->tid);
 	net = rdv_networks_find(&srv.nets, p->network, strlen(p->network));
 	if (net != NULL)
-		n = reach_answer(out, sizeof(out), p->tid, net, wall_ms(),
+		n = short_answer(out, sizeof(out), RDV_REACH, p->tid, net, wall_ms(),
 		    res == RDV_DIAL_REACHED ? 0 : 404, rdv_dial_reason(res),
 		    p->inlen, 0);
 	if (r != NULL && r->state == RECENT_PENDING) {
@@ -917,7 +932,7 @@ reach_serve(const struct rdv_msg *m, const struct rdv_network *net,
 	avoid[0] = get_port(&local[2]);
 	avoid[1] = get_port(&local[3]);
 	if (udp) {
-		n = reach_answer(out, outlen, m->tid, net, now, 0, NULL, len,
+		n = short_answer(out, outlen, RDV_REACH, m->tid, net, now, 0, NULL, len,
 		    RDV_NONCE_LEN);
 		if (n > 0 && rdv_dial_udp(&local[2], &target, m->nonce,
 		    avoid) == 0) {
@@ -929,7 +944,7 @@ reach_serve(const struct rdv_msg *m, const struct rdv_network *net,
 			log_debug("rendezvous: REACH %s in network %s: udp %s: "
 			    "%s", m->node, m->network, pa, n > 0 ?
 			    strerror(errno) : "no answer fits");
-			n = reach_answer(out, outlen, m->tid, net, now, 500,
+			n = short_answer(out, outlen, RDV_REACH, m->tid, net, now, 500,
 			    "dial-back failed", len, 0);
 		}
 		reach_recent_add(m, req, nid, tcp, peer, RECENT_ANSWERED, out,
@@ -943,7 +958,7 @@ reach_serve(const struct rdv_msg *m, const struct rdv_network *net,
 		log_debug("rendezvous: REACH %s in network %s: tcp %s: %s",
 		    m->node, m->network, pa, strerror(errno));
 		free(p);
-		n = reach_answer(out, outlen, m->tid, net, now, 500,
+		n = short_answer(out, outlen, RDV_REACH, m->tid, net, now, 500,
 		    "dial-back failed", len, 0);
 		reach_recent_add(m, req, nid, tcp, peer, RECENT_ANSWERED, out,
 		    n);
@@ -969,9 +984,142 @@ refuse:
 	srv.stats.refused++;
 	log_debug("rendezvous: REACH %s in network %s to %s %s: %d %s",
 	    m->node, m->network, udp ? "udp" : "tcp", pa, code, why);
-	n = reach_answer(out, outlen, m->tid, net, now, code, why, len, 0);
+	n = short_answer(out, outlen, RDV_REACH, m->tid, net, now, code, why, len, 0);
 	reach_recent_add(m, req, nid, tcp, peer, RECENT_ANSWERED, out, n);
 	return n;
+}
+
+/* ---- SIGNAL: sent on ---- */
+
+/*
+ * An indication to where the node of info registered: 0 once sent (or
+ * queued on its TCP connection), else an error code and *why.
+ */
+static int
+signal_send(const struct rdv_reg_info *info, const uint8_t *buf, size_t n,
+    const char **why)
+{
+	struct rdv_conn *c;
+
+	if (srv.ssink != NULL) {
+		srv.ssink(buf, n, info->sock, info->transport == RDV_TCP,
+		    &info->observed);
+		return 0;
+	}
+	if (info->transport != RDV_TCP) {
+		if (info->sock >= srv.nsock || srv.udp[info->sock].fd == -1) {
+			*why = "no socket";
+			return 500;
+		}
+		if (sendto(srv.udp[info->sock].fd, buf, n, MSG_DONTWAIT,
+		    (const struct sockaddr *)&info->observed,
+		    sa_len(&info->observed)) == -1) {
+			log_debug("rendezvous: SIGNAL indication: sendto: %s",
+			    strerror(errno));
+			*why = "send failed";
+			return 500;
+		}
+		return 0;
+	}
+	/* TCP: on the connection the node registered over, while it is open */
+	for (c = srv.conns; c != NULL && c->id != info->conn; c = c->next)
+		;
+	if (c == NULL || info->conn == 0) {
+		*why = "node unreachable";
+		return 404;
+	}
+	if (sizeof(c->out) - c->outlen < n) {
+		*why = "node not reading";
+		return 503;
+	}
+	memcpy(c->out + c->outlen, buf, n);
+	c->outlen += n;
+	/* the connection being served flushes when its turn ends */
+	if (c->id != srv.serving && conn_flush(c) == -1) {
+		conn_free(c);
+		*why = "node unreachable";
+		return 404;
+	}
+	conn_events(c);
+	return 0;
+}
+
+/*
+ * An authenticated SIGNAL, fresh, not a replay: the sender must be
+ * registered (403) and within its rate (429: RDV_SIGNAL_BURST, then one
+ * every RDV_SIGNAL_INTERVAL_MS; a refused SIGNAL costs a token too, so
+ * that names cannot be probed faster), PEER registered in the same
+ * network (404).  The indication names the sender as the MAC proved it
+ * and carries the payload unread; it has an ID of its own, so that the
+ * receiver cannot take it for an answer.  Only the lengths are logged,
+ * never the payload.
+ */
+static int
+signal_serve(const struct rdv_msg *m, const struct rdv_network *net,
+    size_t len, const struct sockaddr_storage *peer, uint8_t *out,
+    size_t outlen, uint64_t now)
+{
+	struct rdv_reg_info info;
+	struct rdv_msg ind;
+	uint8_t buf[STUN_MAX_MSG];
+	uint32_t idx = (uint32_t)(net - srv.nets.v);
+	uint64_t mono = mono_ms();
+	const char *why = NULL;
+	char pa[64], ta[64];
+	int n, code;
+
+	srv.stats.signal++;
+	stun_addr_str(peer, pa, sizeof(pa));
+	switch (rdv_registry_signal(srv.reg, idx, m->node, mono,
+	    RDV_SIGNAL_INTERVAL_MS, RDV_SIGNAL_BURST, 1)) {
+	case -1:
+		code = 403;
+		why = "register first";
+		goto refuse;
+	case 0:
+		code = 429;
+		why = "rate limit";
+		goto refuse;
+	}
+	if (rdv_registry_get(srv.reg, idx, m->peer, mono, &info) == -1) {
+		code = 404;
+		why = "no such node";
+		goto refuse;
+	}
+	memset(&ind, 0, sizeof(ind));
+	ind.method = RDV_SIGNAL;
+	ind.cls = STUN_INDICATION;
+	ind.has = RDV_HAS_NETWORK | RDV_HAS_NODE | RDV_HAS_PEER |
+	    RDV_HAS_PAYLOAD | RDV_HAS_SERVER_TIME;
+	memcpy(ind.network, m->network, sizeof(ind.network));
+	memcpy(ind.node, m->node, sizeof(ind.node));
+	memcpy(ind.peer, m->peer, sizeof(ind.peer));
+	memcpy(ind.payload, m->payload, m->payload_len);
+	ind.payload_len = m->payload_len;
+	ind.server_time = now;
+	if (crypto_random(ind.tid, sizeof(ind.tid)) == -1 ||
+	    (n = rdv_build(buf, sizeof(buf), &ind, net->key)) <= 0) {
+		code = 500;
+		why = "cannot build";
+		goto refuse;
+	}
+	if ((code = signal_send(&info, buf, (size_t)n, &why)) != 0)
+		goto refuse;
+	srv.stats.signalled++;
+	log_debug("rendezvous: %s: SIGNAL %s to %s in network %s, %zu bytes: "
+	    "sent to %s %s", pa, m->node, m->peer, m->network, m->payload_len,
+	    info.transport == RDV_TCP ? "tcp" : "udp",
+	    stun_addr_str(&info.observed, ta, sizeof(ta)));
+	return short_answer(out, outlen, RDV_SIGNAL, m->tid, net, now, 0, NULL,
+	    len, 0);
+refuse:
+	srv.stats.refused++;
+	srv.stats.signal_refused++;
+	log_debug("rendezvous: %s: SIGNAL %s to %s in network %s, %zu bytes: "
+	    "%d %s", pa, m->node, m->peer, m->network, m->payload_len, code,
+	    why);
+	return short_answer(out, outlen, RDV_SIGNAL, m->tid, net, now, code,
+	    why, len, 0);
 }
 
 static void
@@ -1164,6 +1312,13 @@ rdv_server_set_reach_sink(void (*sink)(const uint8_t *, size_t, int, int,
     const struct sockaddr_storage *))
 {
 	srv.sink = sink;
+}
+
+void
+rdv_server_set_signal_sink(void (*sink)(const uint8_t *, size_t, int, int,
+    const struct sockaddr_storage *))
+{
+	srv.ssink = sink;
 }
 
 size_t

@@ -285,7 +285,8 @@ log_stats(const char *when)
 	    "unknown-network %llu bad-mac %llu stale %llu replayed %llu "
 	    "malformed %llu answers %llu errors %llu dropped %llu "
 	    "tcp-refused %llu reach %llu reached %llu not-reached %llu "
-	    "rate-limited %llu retransmits %llu", when,
+	    "rate-limited %llu retransmits %llu signal %llu signalled %llu "
+	    "signal-refused %llu", when,
 	    (unsigned long long)st.registrations,
 	    (unsigned long long)st.registered,
 	    (unsigned long long)st.refused,
@@ -301,7 +302,10 @@ log_stats(const char *when)
 	    (unsigned long long)st.reached,
 	    (unsigned long long)st.not_reached,
 	    (unsigned long long)st.rate_limited,
-	    (unsigned long long)st.retransmits);
+	    (unsigned long long)st.retransmits,
+	    (unsigned long long)st.signal,
+	    (unsigned long long)st.signalled,
+	    (unsigned long long)st.signal_refused);
 }
 
 /* What a signal does, from the loop. */

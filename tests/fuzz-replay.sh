@@ -38,6 +38,8 @@ seeds() {
 	fuzz-pcp)
 		printf '%s\n' "$data"/miniupnpd-2.3.1/pcp-*.bin \
 		    "$data"/miniupnpd-2.3.1/natpmp-*.bin "$data"/rfc/*.bin ;;
+	fuzz-punch)
+		printf '%s\n' "$data"/punch/*.bin ;;
 	fuzz-rdv)
 		printf '%s\n' "$data"/rdv/*.bin ;;
 	fuzz-ssdp)
@@ -64,7 +66,7 @@ seeds() {
 }
 
 for target in fuzz-config fuzz-control fuzz-echo fuzz-http fuzz-mux fuzz-netwatch fuzz-pcp \
-    fuzz-rdv fuzz-rdv-conf fuzz-rdv-networks fuzz-ssdp fuzz-state fuzz-stun fuzz-upnp; do
+    fuzz-punch fuzz-rdv fuzz-rdv-conf fuzz-rdv-networks fuzz-ssdp fuzz-state fuzz-stun fuzz-upnp; do
 	bin=$BUILDDIR/fuzz/$target
 	if [ ! -x "$bin" ]; then
 		tap_fail "$target: built" "no $bin"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* crypto.c: HMAC-SHA256 against RFC 4231's vectors, the server key, key text and key files. */
+/* crypto.c: HMAC-SHA256 (RFC 4231), SHA-256, HKDF (RFC 5869), ChaCha20-Poly1305 (RFC 8439), X25519 (RFC 7748) against their RFCs' vectors, the server and peer keys, key text and key files. */
 #include "config.h"
 
 #include <sys/stat.h>
@@ -275,6 +275,293 @@ test_hash(void **state)
 	crypto_hash_free(NULL);
 }
 
+/* Hex into a buffer of exactly that many bytes. */
+static void
+unhex_n(const char *hex, uint8_t *out, size_t n)
+{
+	assert_int_equal(tu_unhex(hex, out, n), n);
+}
+
+/* The peer key of the secret 00 01 .. 1f (Python's hmac), not the server key. */
+static void
+test_peer_key(void **state)
+{
+	uint8_t secret[CRYPTO_KEY_LEN], pk[CRYPTO_KEY_LEN], sk[CRYPTO_KEY_LEN],
+	    want[CRYPTO_KEY_LEN];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(secret); i++)
+		secret[i] = (uint8_t)i;
+	crypto_peer_key(secret, pk);
+	unhex_n("dcb8d5b464ed1e993d3f431824feb29d43335697326b4cd3998067056ff0f6b7",
+	    want, sizeof(want));
+	assert_memory_equal(pk, want, sizeof(want));
+	crypto_server_key(secret, sk);
+	assert_memory_not_equal(pk, sk, sizeof(sk));
+}
+
+/* FIPS 180-2's "abc", the empty message, and parts. */
+static void
+test_sha256(void **state)
+{
+	struct crypto_part parts[3] = { { "a", 1 }, { "", 0 }, { "bc", 2 } };
+	uint8_t want[CRYPTO_SHA256_LEN], got[CRYPTO_SHA256_LEN];
+
+	(void)state;
+	unhex_n("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+	    want, sizeof(want));
+	crypto_sha256(parts, 3, got);
+	assert_memory_equal(got, want, sizeof(want));
+	unhex_n("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+	    want, sizeof(want));
+	crypto_sha256(NULL, 0, got);
+	assert_memory_equal(got, want, sizeof(want));
+}
+
+static void
+expect_hkdf(const uint8_t *salt, size_t saltlen, const uint8_t *ikm,
+    size_t ikmlen, const uint8_t *info, size_t infolen, const char *prk_hex,
+    const char *okm_hex)
+{
+	uint8_t prk[CRYPTO_SHA256_LEN], want_prk[CRYPTO_SHA256_LEN];
+	uint8_t okm[128], want[128];
+	size_t n;
+
+	unhex_n(prk_hex, want_prk, sizeof(want_prk));
+	n = tu_unhex(okm_hex, want, sizeof(want));
+	crypto_hkdf_extract(salt, saltlen, ikm, ikmlen, prk);
+	assert_memory_equal(prk, want_prk, sizeof(prk));
+	memset(okm, 0xee, sizeof(okm));
+	assert_int_equal(crypto_hkdf_expand(prk, info, infolen, okm, n), 0);
+	assert_memory_equal(okm, want, n);
+	/* not a byte more */
+	assert_int_equal(okm[n], 0xee);
+}
+
+/* RFC 5869 appendix A: test cases 1, 2 and 3 (the SHA-256 ones). */
+static void
+test_rfc5869(void **state)
+{
+	uint8_t ikm[80], salt[80], info[80], prk[CRYPTO_SHA256_LEN];
+	uint8_t big[CRYPTO_HKDF_MAX + 1];
+	size_t i;
+
+	(void)state;
+	memset(ikm, 0x0b, 22);
+	for (i = 0; i < 13; i++)
+		salt[i] = (uint8_t)i;
+	for (i = 0; i < 10; i++)
+		info[i] = (uint8_t)(0xf0 + i);
+	expect_hkdf(salt, 13, ikm, 22, info, 10,
+	    "077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5",
+	    "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
+	    "34007208d5b887185865");
+	for (i = 0; i < 80; i++) {
+		ikm[i] = (uint8_t)i;
+		salt[i] = (uint8_t)(0x60 + i);
+		info[i] = (uint8_t)(0xb0 + i);
+	}
+	expect_hkdf(salt, 80, ikm, 80, info, 80,
+	    "06a6b88c5853361a06104c9ceb35b45cef760014904671014a193f40c15fc244",
+	    "b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c"
+	    "59045a99cac7827271cb41c65e590e09da3275600c2f09b8367793a9aca3db71"
+	    "cc30c58179ec3e87c14c01d5c1f3434f1d87");
+	memset(ikm, 0x0b, 22);
+	expect_hkdf(NULL, 0, ikm, 22, NULL, 0,
+	    "19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04",
+	    "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d"
+	    "9d201395faa4b61a96c8");
+	/* 255 blocks at most */
+	assert_int_equal(crypto_hkdf_expand(prk, NULL, 0, big, sizeof(big)), -1);
+	assert_int_equal(crypto_hkdf_expand(prk, NULL, 0, big, CRYPTO_HKDF_MAX),
+	    0);
+}
+
+/* RFC 8439 section 2.8.2: the AEAD's example, sealed, opened, in place, and refused when any bit is wrong. */
+static void
+test_rfc8439(void **state)
+{
+	static const char plain[] = "Ladies and Gentlemen of the class of "
+	    "'99: If I could offer you only one tip for the future, sunscreen "
+	    "would be it.";
+	uint8_t key[CRYPTO_KEY_LEN], nonce[CRYPTO_AEAD_NONCE_LEN], ad[12];
+	uint8_t want[114 + CRYPTO_AEAD_TAG_LEN], buf[sizeof(want)],
+	    out[sizeof(want)], zero[114];
+	size_t i, len = sizeof(plain) - 1;
+
+	(void)state;
+	assert_int_equal(len, 114);
+	for (i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(0x80 + i);
+	unhex_n("070000004041424344454647", nonce, sizeof(nonce));
+	unhex_n("50515253c0c1c2c3c4c5c6c7", ad, sizeof(ad));
+	unhex_n("d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6"
+	    "3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36"
+	    "92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc"
+	    "3ff4def08e4b7a9de576d26586cec64b6116"
+	    "1ae10b594f09e26a7e902ecbd0600691", want, sizeof(want));
+	crypto_aead_seal(key, nonce, ad, sizeof(ad), plain, len, buf);
+	assert_memory_equal(buf, want, sizeof(want));
+	assert_int_equal(crypto_aead_open(key, nonce, ad, sizeof(ad), buf,
+	    sizeof(buf), out), 0);
+	assert_memory_equal(out, plain, len);
+	/* in place, both ways */
+	memcpy(buf, plain, len);
+	crypto_aead_seal(key, nonce, ad, sizeof(ad), buf, len, buf);
+	assert_memory_equal(buf, want, sizeof(want));
+	assert_int_equal(crypto_aead_open(key, nonce, ad, sizeof(ad), buf,
+	    sizeof(buf), buf), 0);
+	assert_memory_equal(buf, plain, len);
+	/* any bit flipped, of the ciphertext, tag, data, nonce or key: refused, nothing let out */
+	memset(zero, 0, sizeof(zero));
+	for (i = 0; i < sizeof(want) * 8; i++) {
+		memcpy(buf, want, sizeof(want));
+		buf[i / 8] ^= (uint8_t)(1 << (i % 8));
+		memset(out, 0x55, sizeof(out));
+		assert_int_equal(crypto_aead_open(key, nonce, ad, sizeof(ad),
+		    buf, sizeof(buf), out), -1);
+		assert_memory_equal(out, zero, len);
+	}
+	for (i = 0; i < sizeof(ad) * 8; i++) {
+		ad[i / 8] ^= (uint8_t)(1 << (i % 8));
+		assert_int_equal(crypto_aead_open(key, nonce, ad, sizeof(ad),
+		    want, sizeof(want), out), -1);
+		ad[i / 8] ^= (uint8_t)(1 << (i % 8));
+	}
+	nonce[11] ^= 1;
+	assert_int_equal(crypto_aead_open(key, nonce, ad, sizeof(ad), want,
+	    sizeof(want), out), -1);
+	nonce[11] ^= 1;
+	key[31] ^= 0x80;
+	assert_int_equal(crypto_aead_open(key, nonce, ad, sizeof(ad), want,
+	    sizeof(want), out), -1);
+	key[31] ^= 0x80;
+	/* a byte short, no additional data, shorter than a tag */
+	assert_int_equal(crypto_aead_open(key, nonce, ad, sizeof(ad), want,
+	    sizeof(want) - 1, out), -1);
+	assert_int_equal(crypto_aead_open(key, nonce, NULL, 0, want,
+	    sizeof(want), out), -1);
+	assert_int_equal(crypto_aead_open(key, nonce, ad, sizeof(ad), want,
+	    CRYPTO_AEAD_TAG_LEN - 1, out), -1);
+	/* nothing to hide: the tag alone */
+	crypto_aead_seal(key, nonce, ad, sizeof(ad), NULL, 0, buf);
+	assert_int_equal(crypto_aead_open(key, nonce, ad, sizeof(ad), buf,
+	    CRYPTO_AEAD_TAG_LEN, out), 0);
+	assert_memory_not_equal(buf, want + len, CRYPTO_AEAD_TAG_LEN);
+}
+
+static void
+expect_x25519(const char *scalar_hex, const char *u_hex, const char *out_hex)
+{
+	uint8_t k[CRYPTO_X25519_LEN], u[CRYPTO_X25519_LEN],
+	    want[CRYPTO_X25519_LEN], got[CRYPTO_X25519_LEN];
+
+	unhex_n(scalar_hex, k, sizeof(k));
+	unhex_n(u_hex, u, sizeof(u));
+	unhex_n(out_hex, want, sizeof(want));
+	assert_int_equal(crypto_x25519(k, u, got), 0);
+	assert_memory_equal(got, want, sizeof(want));
+}
+
+/*
+ * RFC 7748 section 5.2 (the two vectors: the second's u has its top bit
+ * set, which must be ignored; the function iterated once and 1,000 times)
+ * and section 6.1 (Alice and Bob).
+ */
+static void
+test_rfc7748(void **state)
+{
+	uint8_t k[CRYPTO_X25519_LEN], u[CRYPTO_X25519_LEN],
+	    r[CRYPTO_X25519_LEN], want[CRYPTO_X25519_LEN];
+	uint8_t a[CRYPTO_X25519_LEN], b[CRYPTO_X25519_LEN],
+	    apub[CRYPTO_X25519_LEN], bpub[CRYPTO_X25519_LEN],
+	    ka[CRYPTO_X25519_LEN], kb[CRYPTO_X25519_LEN];
+	char err[256];
+	int i;
+
+	(void)state;
+	assert_int_equal(crypto_load_x25519(err, sizeof(err)), 0);
+	expect_x25519(
+	    "a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4",
+	    "e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c",
+	    "c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552");
+	expect_x25519(
+	    "4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d",
+	    "e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493",
+	    "95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957");
+	memset(k, 0, sizeof(k));
+	k[0] = 9;
+	memcpy(u, k, sizeof(u));
+	for (i = 1; i <= 1000; i++) {
+		assert_int_equal(crypto_x25519(k, u, r), 0);
+		memcpy(u, k, sizeof(u));
+		memcpy(k, r, sizeof(k));
+		if (i == 1) {
+			unhex_n("422c8e7a6227d7bca1350b3e2bb7279f"
+			    "7897b87bb6854b783c60e80311ae3079", want,
+			    sizeof(want));
+			assert_memory_equal(k, want, sizeof(want));
+		}
+	}
+	unhex_n("684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51",
+	    want, sizeof(want));
+	assert_memory_equal(k, want, sizeof(want));
+
+	unhex_n("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
+	    a, sizeof(a));
+	unhex_n("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb",
+	    b, sizeof(b));
+	crypto_x25519_public(a, apub);
+	unhex_n("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a",
+	    want, sizeof(want));
+	assert_memory_equal(apub, want, sizeof(want));
+	crypto_x25519_public(b, bpub);
+	unhex_n("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f",
+	    want, sizeof(want));
+	assert_memory_equal(bpub, want, sizeof(want));
+	assert_int_equal(crypto_x25519(a, bpub, ka), 0);
+	assert_int_equal(crypto_x25519(b, apub, kb), 0);
+	unhex_n("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742",
+	    want, sizeof(want));
+	assert_memory_equal(ka, want, sizeof(want));
+	assert_memory_equal(kb, want, sizeof(want));
+}
+
+/* Points of small order give all zeros: refused, the output wiped; new pairs agree. */
+static void
+test_x25519_refuse(void **state)
+{
+	static const char *small[] = {
+		"0000000000000000000000000000000000000000000000000000000000000000",
+		"0100000000000000000000000000000000000000000000000000000000000000",
+		/* of order 8 */
+		"e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+		"5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+	};
+	uint8_t a[CRYPTO_X25519_LEN], apub[CRYPTO_X25519_LEN],
+	    b[CRYPTO_X25519_LEN], bpub[CRYPTO_X25519_LEN],
+	    u[CRYPTO_X25519_LEN], ka[CRYPTO_X25519_LEN], kb[CRYPTO_X25519_LEN],
+	    zero[CRYPTO_X25519_LEN];
+	size_t i;
+
+	(void)state;
+	memset(zero, 0, sizeof(zero));
+	assert_int_equal(crypto_x25519_keypair(a, apub), 0);
+	assert_int_equal(crypto_x25519_keypair(b, bpub), 0);
+	assert_memory_not_equal(a, b, sizeof(a));
+	for (i = 0; i < TU_ARRAY_LEN(small); i++) {
+		unhex_n(small[i], u, sizeof(u));
+		memset(ka, 0x55, sizeof(ka));
+		assert_int_equal(crypto_x25519(a, u, ka), -1);
+		assert_memory_equal(ka, zero, sizeof(zero));
+	}
+	assert_int_equal(crypto_x25519(a, bpub, ka), 0);
+	assert_int_equal(crypto_x25519(b, apub, kb), 0);
+	assert_memory_equal(ka, kb, sizeof(ka));
+	assert_memory_not_equal(ka, zero, sizeof(zero));
+}
+
 int
 main(void)
 {
@@ -287,6 +574,12 @@ main(void)
 		cmocka_unit_test(test_key_read),
 		cmocka_unit_test(test_equal),
 		cmocka_unit_test(test_hash),
+		cmocka_unit_test(test_peer_key),
+		cmocka_unit_test(test_sha256),
+		cmocka_unit_test(test_rfc5869),
+		cmocka_unit_test(test_rfc8439),
+		cmocka_unit_test(test_rfc7748),
+		cmocka_unit_test(test_x25519_refuse),
 	};
 
 	return TU_RUN("crypto", tests);

@@ -1,21 +1,28 @@
 /* SPDX-License-Identifier: ISC */
-/* Unit tests of rdv-client.c's messages: REGISTER and REACH built and parsed back, their answers checked, the dial-back. */
+/* Unit tests of rdv-client.c: REGISTER, REACH and SIGNAL built and parsed back, their answers checked, the dial-back; SIGNAL through natmapd-rendezvous in-process. */
 #include "config.h"
 
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
+#include "conf.h"
 #include "crypto.h"
+#include "loop.h"
 #include "rdv-client.h"
 #include "rdv-msg.h"
+#include "rdv-networks.h"
+#include "rdv-server.h"
 #include "stun-msg.h"
 
 #define NOW	1764864000000ULL	/* the local wall clock of the tests */
@@ -496,6 +503,565 @@ test_reach_verdict(void **state)
 	    "rate-limited");
 }
 
+/* ---- SIGNAL: the messages ---- */
+
+static void
+test_signal_build(void **state)
+{
+	uint8_t buf[STUN_MAX_MSG], tid[STUN_TID_LEN], pay[RDV_PAYLOAD_MAX];
+	struct rdv_msg m;
+	const char *err = NULL;
+	int n;
+
+	(void)state;
+	memset(pay, 0xc3, sizeof(pay));
+	n = rdv_client_signal_build(&id, "cam.lan", pay, 300, NOW, tid, buf,
+	    sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(rdv_parse(buf, (size_t)n, &m, &err), 0);
+	assert_true(rdv_verify(buf, (size_t)n, &m, id.server_key));
+	assert_int_equal(m.method, RDV_SIGNAL);
+	assert_int_equal(m.cls, STUN_REQUEST);
+	assert_memory_equal(m.tid, tid, STUN_TID_LEN);
+	assert_string_equal(m.network, "home");
+	assert_string_equal(m.node, "nas.lan");
+	assert_string_equal(m.peer, "cam.lan");
+	assert_true(m.timestamp == NOW);
+	assert_int_equal(m.payload_len, 300);
+	assert_memory_equal(m.payload, pay, 300);
+	/* the limits */
+	assert_true(rdv_client_signal_build(&id, "cam.lan", pay,
+	    RDV_PAYLOAD_MAX, NOW, tid, buf, sizeof(buf)) > 0);
+	assert_int_equal(rdv_client_signal_build(&id, "cam.lan", pay,
+	    RDV_PAYLOAD_MAX + 1, NOW, tid, buf, sizeof(buf)), -1);
+	assert_int_equal(rdv_client_signal_build(&id, "cam.lan", pay, 0, NOW,
+	    tid, buf, sizeof(buf)), -1);
+	assert_int_equal(rdv_client_signal_build(&id, "Cam", pay, 1, NOW, tid,
+	    buf, sizeof(buf)), -1);
+	assert_int_equal(rdv_client_signal_build(&id, "cam.lan", pay, 300,
+	    NOW, tid, buf, 100), -1);
+}
+
+/* A SIGNAL indication as the server sends it, with what may be changed. */
+static int
+indication(uint8_t *buf, size_t len, const char *network, const char *from,
+    const char *to, uint64_t server_time, const uint8_t *key)
+{
+	struct rdv_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.method = RDV_SIGNAL;
+	m.cls = STUN_INDICATION;
+	memset(m.tid, 0x77, STUN_TID_LEN);
+	snprintf(m.network, sizeof(m.network), "%s", network);
+	snprintf(m.node, sizeof(m.node), "%s", from);
+	snprintf(m.peer, sizeof(m.peer), "%s", to);
+	m.server_time = server_time;
+	m.payload_len = 5;
+	memcpy(m.payload, "offer", 5);
+	m.has = RDV_HAS_NETWORK | RDV_HAS_NODE | RDV_HAS_PEER |
+	    RDV_HAS_PAYLOAD | RDV_HAS_SERVER_TIME;
+	return rdv_build(buf, len, &m, key);
+}
+
+static void
+test_signal_indication(void **state)
+{
+	uint8_t buf[STUN_MAX_MSG], other[CRYPTO_KEY_LEN], tid[STUN_TID_LEN];
+	struct rdv_client_signal_in in;
+	const char *why = NULL;
+	size_t cut;
+	int n;
+
+	(void)state;
+	n = indication(buf, sizeof(buf), "home", "cam.lan", "nas.lan", NOW,
+	    id.server_key);
+	assert_int_equal(rdv_client_indication(&id, buf, (size_t)n, NOW, &in,
+	    &why), 0);
+	assert_string_equal(in.from, "cam.lan");
+	assert_int_equal(in.len, 5);
+	assert_memory_equal(in.payload, "offer", 5);
+	assert_true(in.server_time == NOW);
+	/* SERVER-TIME 30 s off either way is still fresh, not more */
+	n = indication(buf, sizeof(buf), "home", "cam.lan", "nas.lan",
+	    NOW - RDV_SKEW_MAX_MS, id.server_key);
+	assert_int_equal(rdv_client_indication(&id, buf, (size_t)n, NOW, &in,
+	    &why), 0);
+	n = indication(buf, sizeof(buf), "home", "cam.lan", "nas.lan",
+	    NOW + RDV_SKEW_MAX_MS + 1, id.server_key);
+	assert_int_equal(rdv_client_indication(&id, buf, (size_t)n, NOW, &in,
+	    &why), -1);
+	assert_string_equal(why, "a SIGNAL indication with a SERVER-TIME "
+	    "over 30 s off");
+	/* for another node, another network, under another key */
+	n = indication(buf, sizeof(buf), "home", "cam.lan", "tv.lan", NOW,
+	    id.server_key);
+	assert_int_equal(rdv_client_indication(&id, buf, (size_t)n, NOW, &in,
+	    &why), -1);
+	assert_string_equal(why, "a SIGNAL indication for another node");
+	n = indication(buf, sizeof(buf), "work", "cam.lan", "nas.lan", NOW,
+	    id.server_key);
+	assert_int_equal(rdv_client_indication(&id, buf, (size_t)n, NOW, &in,
+	    &why), -1);
+	assert_string_equal(why, "a SIGNAL indication for another network");
+	memset(other, 0x5a, sizeof(other));
+	n = indication(buf, sizeof(buf), "home", "cam.lan", "nas.lan", NOW,
+	    other);
+	assert_int_equal(rdv_client_indication(&id, buf, (size_t)n, NOW, &in,
+	    &why), -1);
+	assert_string_equal(why, "bad MAC");
+	assert_true(in.len == 0 && in.from[0] == '\0');
+	/* every truncation of a good one */
+	n = indication(buf, sizeof(buf), "home", "cam.lan", "nas.lan", NOW,
+	    id.server_key);
+	for (cut = 0; cut < (size_t)n; cut++)
+		assert_int_equal(rdv_client_indication(&id, buf, cut, NOW, &in,
+		    &why), -1);
+	/* a SIGNAL request, a SIGNAL answer: not indications */
+	n = rdv_client_signal_build(&id, "nas.lan", (const uint8_t *)"x", 1,
+	    NOW, tid, buf, sizeof(buf));
+	assert_int_equal(rdv_client_indication(&id, buf, (size_t)n, NOW, &in,
+	    &why), -1);
+	assert_string_equal(why, "not a SIGNAL indication");
+	n = answer(buf, sizeof(buf), RDV_SIGNAL, STUN_SUCCESS, tid, "home",
+	    NOW, id.server_key);
+	assert_int_equal(rdv_client_indication(&id, buf, (size_t)n, NOW, &in,
+	    &why), -1);
+	/* and the answer is SIGNAL's, not REGISTER's */
+	{
+		struct rdv_client_answer a;
+
+		assert_int_equal(rdv_client_check(RDV_SIGNAL, &id,
+		    (const uint8_t (*)[STUN_TID_LEN])tid, 1, buf, (size_t)n,
+		    NOW, &a, NULL, &why), 0);
+		assert_true(a.ok);
+		assert_int_equal(rdv_client_check(RDV_REGISTER, &id,
+		    (const uint8_t (*)[STUN_TID_LEN])tid, 1, buf, (size_t)n,
+		    NOW, &a, NULL, &why), -1);
+	}
+}
+
+/* ---- SIGNAL: the event loop's side, against natmapd-rendezvous in this process ---- */
+
+static struct {
+	int			ndone;
+	int			ok;
+	int			code;
+	int			none;		/* done(NULL) */
+	int			nok, n429;
+	int			nin;
+	char			from[RDV_NODE_MAX + 1];
+	uint8_t			payload[RDV_PAYLOAD_MAX];
+	size_t			len;
+} got;
+
+static void
+signal_done(struct rdv_signal_op *op, const struct rdv_client_answer *a)
+{
+	(void)op;
+	got.ndone++;
+	got.none = a == NULL;
+	got.ok = a != NULL && a->ok;
+	got.code = a != NULL ? a->error_code : 0;
+	got.nok += got.ok;
+	got.n429 += got.code == 429;
+}
+
+static void
+signal_in(const char *from, const uint8_t *payload, size_t len, void *arg)
+{
+	assert_ptr_equal(arg, &got);
+	got.nin++;
+	snprintf(got.from, sizeof(got.from), "%s", from);
+	memcpy(got.payload, payload, len);
+	got.len = len;
+}
+
+/* Turn the loop until *flag reaches want, at most 3 s. */
+static void
+turn_until(const int *flag, int want)
+{
+	int i;
+
+	for (i = 0; i < 300 && *flag < want; i++)
+		loop_once(10);
+	assert_int_equal(*flag, want);
+}
+
+/* A free port on 127.0.0.1 for UDP and TCP alike (bound, then let go). */
+static uint16_t
+free_port(void)
+{
+	struct sockaddr_storage ss = tu_sa("127.0.0.1", 0);
+	socklen_t sl = sizeof(ss);
+	uint16_t port;
+	int fd, fd2;
+	struct sockaddr_storage t;
+
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&ss, sizeof(struct
+	    sockaddr_in)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &sl), 0);
+	port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	fd2 = socket(AF_INET, SOCK_STREAM, 0);
+	t = tu_sa("127.0.0.1", port);
+	assert_int_equal(bind(fd2, (struct sockaddr *)&t, sizeof(struct
+	    sockaddr_in)), 0);
+	close(fd2);
+	close(fd);
+	return port;
+}
+
+/* The other node, cam.lan: a plain socket, its messages built here. */
+static int
+cam_recv(int fd, uint8_t *buf, size_t len)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int i;
+	ssize_t n;
+
+	for (i = 0; i < 300; i++) {
+		loop_once(10);
+		if (poll(&pfd, 1, 0) == 1) {
+			n = recv(fd, buf, len, 0);
+			assert_true(n > 0);
+			return (int)n;
+		}
+	}
+	fail_msg("cam.lan: nothing came");
+	return -1;
+}
+
+/* natmapd-rendezvous on 127.0.0.1:port, serving network home (the secret 00 .. 1f). */
+static void
+server_up(uint16_t port)
+{
+	struct rdv_server_conf sc;
+	struct rdv_networks nets;
+	uint8_t skey[CRYPTO_KEY_LEN];
+	char kt[CRYPTO_KEY_TEXT_LEN + 1], text[128], err[128];
+
+	crypto_server_key(secret, skey);
+	crypto_key_format(skey, kt);
+	snprintf(text, sizeof(text), "home %s\n", kt);
+	assert_int_equal(rdv_networks_parse(&nets, "test", text, strlen(text),
+	    err, sizeof(err)), 0);
+	rdv_server_set_networks(&nets);
+	memset(&sc, 0, sizeof(sc));
+	sc.listen = tu_sa("127.0.0.1", port);
+	sc.max_nodes = 16;
+	assert_int_equal(rdv_server_start(&sc, err, sizeof(err)), 0);
+}
+
+/* This node, nas.lan of home, with the servers 127.0.0.1:ports[0..n). */
+static void
+client_conf(struct config *conf, const uint16_t *ports, size_t n)
+{
+	size_t i;
+
+	memset(conf, 0, sizeof(*conf));
+	for (i = 0; i < n; i++) {
+		snprintf(conf->rdv[i].host, sizeof(conf->rdv[i].host),
+		    "127.0.0.1");
+		conf->rdv[i].port = ports[i];
+	}
+	conf->nrdv = n;
+	conf->network = "home";
+	conf->node = "nas.lan";
+	conf->have_key = 1;
+	memcpy(conf->key, secret, sizeof(conf->key));
+	rdv_client_configure(conf);
+}
+
+static void
+test_signal_loop(void **state)
+{
+	struct rdv_client_id cam;
+	struct rdv_client_signal_in in;
+	struct rdv_client_answer a;
+	struct rdv_signal_op op, ops[20];
+	struct config conf;
+	struct sockaddr_storage srv;
+	uint8_t buf[STUN_MAX_MSG], tid[STUN_TID_LEN];
+	uint8_t pay[RDV_PAYLOAD_MAX];
+	const char *why;
+	uint16_t port = free_port();
+	size_t i;
+	int fd, n;
+
+	(void)state;
+	server_up(port);
+	srv = tu_sa("127.0.0.1", port);
+	/* this node, nas.lan, registers through rdv-client */
+	client_conf(&conf, &port, 1);
+	rdv_client_on_signal(signal_in, &got);
+	rdv_client_signal_init(&op, signal_done);
+	memset(pay, 0xa5, sizeof(pay));
+	/* not registered yet: ENOTCONN */
+	assert_int_equal(rdv_client_signal(&op, "cam.lan", pay, 10), -1);
+	assert_int_equal(errno, ENOTCONN);
+	rdv_client_start();
+	for (i = 0; i < 300 && rdv_client_count() == 0; i++)
+		loop_once(10);
+	assert_int_equal(rdv_client_count(), 1);
+
+	/* cam.lan registers from its own socket */
+	rdv_client_id_init(&cam, "home", "cam.lan", secret);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	n = rdv_client_register_build(&cam, NULL, 0, 60, rdv_client_wall_ms(),
+	    tid, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_true(sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&srv,
+	    sizeof(struct sockaddr_in)) == n);
+	n = cam_recv(fd, buf, sizeof(buf));
+	assert_int_equal(rdv_client_check(RDV_REGISTER, &cam,
+	    (const uint8_t (*)[STUN_TID_LEN])tid, 1, buf, (size_t)n,
+	    rdv_client_wall_ms(), &a, NULL, &why), 0);
+	assert_true(a.ok);
+
+	/* nas.lan to cam.lan: sent on, success */
+	assert_int_equal(rdv_client_signal(&op, "cam.lan", pay, 300), 0);
+	assert_true(rdv_client_signal_busy(&op));
+	assert_int_equal(rdv_client_signal(&op, "cam.lan", pay, 300), -1);
+	assert_int_equal(errno, EALREADY);
+	turn_until(&got.ndone, 1);
+	assert_true(got.ok);
+	assert_false(rdv_client_signal_busy(&op));
+	n = cam_recv(fd, buf, sizeof(buf));
+	assert_int_equal(rdv_client_indication(&cam, buf, (size_t)n,
+	    rdv_client_wall_ms(), &in, &why), 0);
+	assert_string_equal(in.from, "nas.lan");
+	assert_int_equal(in.len, 300);
+	assert_memory_equal(in.payload, pay, 300);
+
+	/* cam.lan to nas.lan: the subscriber gets it, once */
+	n = rdv_client_signal_build(&cam, "nas.lan", (const uint8_t *)"answer",
+	    6, rdv_client_wall_ms(), tid, buf, sizeof(buf));
+	assert_true(sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&srv,
+	    sizeof(struct sockaddr_in)) == n);
+	turn_until(&got.nin, 1);
+	assert_string_equal(got.from, "cam.lan");
+	assert_int_equal(got.len, 6);
+	assert_memory_equal(got.payload, "answer", 6);
+	n = cam_recv(fd, buf, sizeof(buf));	/* cam.lan's answer: success */
+	assert_int_equal(rdv_client_check(RDV_SIGNAL, &cam,
+	    (const uint8_t (*)[STUN_TID_LEN])tid, 1, buf, (size_t)n,
+	    rdv_client_wall_ms(), &a, NULL, &why), 0);
+	assert_true(a.ok);
+	/* nobody subscribed: dropped */
+	rdv_client_on_signal(NULL, NULL);
+	n = rdv_client_signal_build(&cam, "nas.lan", (const uint8_t *)"again",
+	    5, rdv_client_wall_ms(), tid, buf, sizeof(buf));
+	assert_true(sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&srv,
+	    sizeof(struct sockaddr_in)) == n);
+	n = cam_recv(fd, buf, sizeof(buf));
+	for (i = 0; i < 10; i++)
+		loop_once(10);
+	assert_int_equal(got.nin, 1);
+	rdv_client_on_signal(signal_in, &got);
+
+	/* to a node not registered: 404 reported */
+	assert_int_equal(rdv_client_signal(&op, "nobody", pay, 1), 0);
+	turn_until(&got.ndone, 2);
+	assert_false(got.ok);
+	assert_int_equal(got.code, 404);
+	/* 20 at once: the bucket holds 16 at most, the rest get 429 */
+	got.nok = got.n429 = 0;
+	for (i = 0; i < TU_ARRAY_LEN(ops); i++) {
+		rdv_client_signal_init(&ops[i], signal_done);
+		assert_int_equal(rdv_client_signal(&ops[i], "cam.lan", pay, 8),
+		    0);
+	}
+	turn_until(&got.ndone, 2 + (int)TU_ARRAY_LEN(ops));
+	assert_int_equal(got.nok + got.n429, (int)TU_ARRAY_LEN(ops));
+	assert_true(got.nok >= 1 && got.nok <= RDV_SIGNAL_BURST);
+	for (i = 0; i < (size_t)got.nok; i++)
+		(void)cam_recv(fd, buf, sizeof(buf));
+
+	/* stopped with a SIGNAL out: done(NULL) */
+	assert_int_equal(rdv_client_signal(&op, "cam.lan", pay, 8), 0);
+	rdv_client_stop();
+	assert_int_equal(got.ndone, 3 + (int)TU_ARRAY_LEN(ops));
+	assert_true(got.none);
+	assert_int_equal(rdv_client_signal(&op, "cam.lan", pay, 8), -1);
+	assert_int_equal(errno, ENOTCONN);
+
+	close(fd);
+	rdv_client_on_signal(NULL, NULL);
+	rdv_client_id_wipe(&cam);
+	memset(&conf, 0, sizeof(conf));
+	rdv_client_configure(&conf);
+	rdv_server_stop();
+}
+
+/* ---- SIGNAL through two servers: the real one and one faked here ---- */
+
+enum fake_mode { FAKE_SILENT, FAKE_OK, FAKE_404, FAKE_429, FAKE_SILENT_ONCE };
+
+static struct {
+	int			fd;
+	enum fake_mode		mode;
+	int			signals;	/* SIGNAL requests seen */
+	uint8_t			tids[8][STUN_TID_LEN];
+} fake;
+
+/* Answer what came to the fake server: REGISTER a success, SIGNAL as fake.mode says. */
+static void
+fake_serve(void)
+{
+	struct sockaddr_storage from;
+	struct rdv_msg m, a;
+	uint8_t buf[STUN_MAX_MSG], skey[CRYPTO_KEY_LEN];
+	socklen_t fl;
+	ssize_t r;
+	int n;
+
+	crypto_server_key(secret, skey);
+	for (;;) {
+		fl = sizeof(from);
+		r = recvfrom(fake.fd, buf, sizeof(buf), MSG_DONTWAIT,
+		    (struct sockaddr *)&from, &fl);
+		if (r <= 0)
+			return;
+		assert_int_equal(rdv_parse(buf, (size_t)r, &m, NULL), 0);
+		assert_true(rdv_verify(buf, (size_t)r, &m, skey));
+		memset(&a, 0, sizeof(a));
+		a.method = m.method;
+		a.cls = STUN_SUCCESS;
+		memcpy(a.tid, m.tid, STUN_TID_LEN);
+		strcpy(a.network, m.network);
+		a.server_time = rdv_client_wall_ms();
+		a.has = RDV_HAS_NETWORK | RDV_HAS_SERVER_TIME;
+		if (m.method == RDV_REGISTER) {
+			a.lifetime = 75;
+			a.mapped = from;
+			a.has |= RDV_HAS_LIFETIME | RDV_HAS_MAPPED;
+		} else {
+			assert_int_equal(m.method, RDV_SIGNAL);
+			if (fake.signals < 8)
+				memcpy(fake.tids[fake.signals], m.tid,
+				    STUN_TID_LEN);
+			fake.signals++;
+			if (fake.mode == FAKE_SILENT)
+				continue;
+			if (fake.mode == FAKE_SILENT_ONCE) {
+				fake.mode = FAKE_OK;
+				continue;
+			}
+			if (fake.mode != FAKE_OK) {
+				a.cls = STUN_ERROR;
+				a.error_code = fake.mode == FAKE_404 ? 404 : 429;
+				strcpy(a.error_reason, "fake");
+				a.has |= RDV_HAS_ERROR;
+			}
+		}
+		n = rdv_build(buf, sizeof(buf), &a, skey);
+		assert_true(n > 0);
+		assert_true(sendto(fake.fd, buf, (size_t)n, 0,
+		    (struct sockaddr *)&from, fl) == n);
+	}
+}
+
+/* Turn the loop, serving the fake, until *flag reaches want (at most 5 s). */
+static void
+turn_fake(const int *flag, int want)
+{
+	int i;
+
+	for (i = 0; i < 500 && *flag < want; i++) {
+		loop_once(10);
+		fake_serve();
+	}
+	assert_int_equal(*flag, want);
+}
+
+static void
+test_signal_two_servers(void **state)
+{
+	struct rdv_signal_op op;
+	struct config conf;
+	struct sockaddr_storage fa = tu_sa("127.0.0.1", 0);
+	socklen_t fl = sizeof(fa);
+	uint8_t pay[16];
+	uint16_t ports[2] = { free_port(), 0 };
+	uint64_t t0;
+	int i;
+
+	(void)state;
+	server_up(ports[0]);
+	fake.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(fake.fd >= 0);
+	assert_int_equal(bind(fake.fd, (struct sockaddr *)&fa,
+	    sizeof(struct sockaddr_in)), 0);
+	assert_int_equal(getsockname(fake.fd, (struct sockaddr *)&fa, &fl), 0);
+
+	ports[1] = ntohs(((struct sockaddr_in *)&fa)->sin_port);
+	client_conf(&conf, ports, 2);
+	rdv_client_start();
+	for (i = 0; i < 300 && rdv_client_count() < 2; i++) {
+		loop_once(10);
+		fake_serve();
+	}
+	assert_int_equal(rdv_client_count(), 2);
+	rdv_client_signal_init(&op, signal_done);
+	memset(pay, 0x11, sizeof(pay));
+	memset(&got, 0, sizeof(got));
+
+	/* the real server: 404 (cam.lan is nowhere); the fake: 429, which is told */
+	fake.mode = FAKE_429;
+	assert_int_equal(rdv_client_signal(&op, "cam.lan", pay, sizeof(pay)),
+	    0);
+	turn_fake(&got.ndone, 1);
+	assert_int_equal(got.code, 429);
+	/* both 404: 404 */
+	fake.mode = FAKE_404;
+	assert_int_equal(rdv_client_signal(&op, "cam.lan", pay, sizeof(pay)),
+	    0);
+	turn_fake(&got.ndone, 2);
+	assert_false(got.ok);
+	assert_int_equal(got.code, 404);
+	/* the fake sent it on: success, whatever the real one said */
+	fake.mode = FAKE_OK;
+	assert_int_equal(rdv_client_signal(&op, "cam.lan", pay, sizeof(pay)),
+	    0);
+	turn_fake(&got.ndone, 3);
+	assert_true(got.ok);
+	/* the fake silent once: asked again after 500 ms, a new transaction ID */
+	fake.mode = FAKE_SILENT_ONCE;
+	fake.signals = 0;
+	t0 = loop_now();
+	assert_int_equal(rdv_client_signal(&op, "cam.lan", pay, sizeof(pay)),
+	    0);
+	turn_fake(&got.ndone, 4);
+	assert_true(got.ok);
+	assert_true(loop_now() - t0 >= RDV_CLIENT_RTO_MS);
+	assert_int_equal(fake.signals, 2);
+	assert_memory_not_equal(fake.tids[0], fake.tids[1], STUN_TID_LEN);
+	/* the fake silent, the real one 404: the 404 once the time is up */
+	fake.mode = FAKE_SILENT;
+	fake.signals = 0;
+	t0 = loop_now();
+	assert_int_equal(rdv_client_signal(&op, "cam.lan", pay, sizeof(pay)),
+	    0);
+	for (i = 0; i < 1200 && got.ndone < 5; i++) {
+		loop_once(20);
+		fake_serve();
+	}
+	assert_int_equal(got.ndone, 5);
+	assert_int_equal(got.code, 404);
+	assert_true(loop_now() - t0 >= RDV_CLIENT_BUDGET_MS);
+	/* 500 ms doubling within 10 s: sent at 0, 0.5, 1.5, 3.5, 7.5 s */
+	assert_int_equal(fake.signals, 5);
+
+	rdv_client_stop();
+	close(fake.fd);
+	memset(&conf, 0, sizeof(conf));
+	rdv_client_configure(&conf);
+	rdv_server_stop();
+}
+
 static void
 test_wall_clock(void **state)
 {
@@ -523,6 +1089,10 @@ main(void)
 		cmocka_unit_test_setup(test_dialback, setup),
 		cmocka_unit_test(test_reach_verdict),
 		cmocka_unit_test(test_wall_clock),
+		cmocka_unit_test_setup(test_signal_build, setup),
+		cmocka_unit_test_setup(test_signal_indication, setup),
+		cmocka_unit_test_setup(test_signal_loop, setup),
+		cmocka_unit_test_setup(test_signal_two_servers, setup),
 	};
 
 	return TU_RUN("rdv-client", tests);

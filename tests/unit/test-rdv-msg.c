@@ -45,6 +45,27 @@ static const char *const vec_reach_err =
     "00019aea1793ec0009000d00000403466f7262696464656e000000001c00201e75"
     "329510c1d9ad75980f14cfde3f23c4034cf0c23724c9ced5d1634cb48e18802800"
     "04ec1be343";
+static const char *const vec_signal_req =
+    "02e200842112a442a1a2a3a4a5a6a7a8a9aaabac4e400004686f6d654e4100076e"
+    "61732e6c616e004e4200080000019aea179f404e47000763616d2e6c616e004e48"
+    "0025303132333435363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e"
+    "4f5051525354000000001c0020ad16014d64ce762a7237c097b31582621441a266"
+    "ff543393696251150eafb8ac8028000472d82bf9";
+static const char *const vec_signal_ok =
+    "03e200402112a442a1a2a3a4a5a6a7a8a9aaabac4e400004686f6d65ce40000800"
+    "00019aea179f4a001c00207428680d33594b1a00f21edef27a301a0e186fb5fd43"
+    "a60cfe2eeba2f0b795fa80280004d1af4af8";
+static const char *const vec_signal_err =
+    "03f200542112a442a1a2a3a4a5a6a7a8a9aaabac4e400004686f6d65ce40000800"
+    "00019aea179f5400090010000004046e6f2073756368206e6f6465001c0020aca3"
+    "f5f355afcbfe9b6024f53a0a71b6fc4c38d2ad3dfd37732e283d9b49f5ae802800"
+    "04ac53bf14";
+static const char *const vec_signal_ind =
+    "02f200842112a4425e5e5e5e00000001000000024e400004686f6d654e4100076e"
+    "61732e6c616e00ce4000080000019aea179f454e47000763616d2e6c616e004e48"
+    "0025303132333435363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e"
+    "4f5051525354000000001c0020e2fc18541087713cdb5fbdcfeda9373d4340db23"
+    "e96e9a0db4650236e0af7ae680280004935797e1";
 
 #define TS	1764864000000ULL	/* the vectors' TIMESTAMP */
 
@@ -54,6 +75,13 @@ static const uint8_t tid1[STUN_TID_LEN] = {
 };
 static const uint8_t tid2[STUN_TID_LEN] = {
 	1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+};
+static const uint8_t tid5[STUN_TID_LEN] = {
+	0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8,
+	0xa9, 0xaa, 0xab, 0xac,
+};
+static const uint8_t tid6[STUN_TID_LEN] = {
+	0x5e, 0x5e, 0x5e, 0x5e, 0, 0, 0, 1, 0, 0, 0, 2,
 };
 
 static uint8_t	key[CRYPTO_KEY_LEN];	/* the server key of 00 .. 1f */
@@ -185,6 +213,67 @@ want_reach_err(struct rdv_msg *m)
 	strcpy(m->error_reason, "Forbidden");
 }
 
+/* SIGNAL: nas.lan to cam.lan, 37 bytes 0x30.. */
+static void
+signal_head(struct rdv_msg *m, uint8_t cls, const uint8_t *t)
+{
+	memset(m, 0, sizeof(*m));
+	m->method = RDV_SIGNAL;
+	m->cls = cls;
+	memcpy(m->tid, t, STUN_TID_LEN);
+	m->has = RDV_HAS_NETWORK;
+	strcpy(m->network, "home");
+}
+
+static void
+signal_payload(struct rdv_msg *m)
+{
+	size_t i;
+
+	m->has |= RDV_HAS_NODE | RDV_HAS_PEER | RDV_HAS_PAYLOAD;
+	strcpy(m->node, "nas.lan");
+	strcpy(m->peer, "cam.lan");
+	m->payload_len = 37;
+	for (i = 0; i < m->payload_len; i++)
+		m->payload[i] = (uint8_t)(0x30 + i);
+}
+
+static void
+want_signal_req(struct rdv_msg *m)
+{
+	signal_head(m, STUN_REQUEST, tid5);
+	signal_payload(m);
+	m->has |= RDV_HAS_TIMESTAMP;
+	m->timestamp = TS + 8000;
+}
+
+static void
+want_signal_ok(struct rdv_msg *m)
+{
+	signal_head(m, STUN_SUCCESS, tid5);
+	m->has |= RDV_HAS_SERVER_TIME;
+	m->server_time = TS + 8010;
+}
+
+static void
+want_signal_err(struct rdv_msg *m)
+{
+	signal_head(m, STUN_ERROR, tid5);
+	m->has |= RDV_HAS_SERVER_TIME | RDV_HAS_ERROR;
+	m->server_time = TS + 8020;
+	m->error_code = 404;
+	strcpy(m->error_reason, "no such node");
+}
+
+static void
+want_signal_ind(struct rdv_msg *m)
+{
+	signal_head(m, STUN_INDICATION, tid6);
+	signal_payload(m);
+	m->has |= RDV_HAS_SERVER_TIME;
+	m->server_time = TS + 8005;
+}
+
 struct vector {
 	const char	*name;
 	void		(*want)(struct rdv_msg *);
@@ -195,6 +284,10 @@ static const struct vector vectors[] = {
 	{ "register-ok", want_register_ok },
 	{ "reach-req", want_reach_req },
 	{ "reach-err", want_reach_err },
+	{ "signal-req", want_signal_req },
+	{ "signal-ok", want_signal_ok },
+	{ "signal-err", want_signal_err },
+	{ "signal-ind", want_signal_ind },
 };
 
 static const char *
@@ -202,7 +295,8 @@ vector_hex(size_t i)
 {
 	static const char *const *hex[] = {
 		&vec_register_req, &vec_register_ok, &vec_reach_req,
-		&vec_reach_err,
+		&vec_reach_err, &vec_signal_req, &vec_signal_ok,
+		&vec_signal_err, &vec_signal_ind,
 	};
 
 	return *hex[i];
@@ -244,14 +338,15 @@ test_vectors(void **state)
 		assert_memory_equal(out, buf, n);
 	}
 	/* the wire types of rdv-msg.h's comment */
-	n = vector_bytes(0, buf, sizeof(buf));
-	assert_int_equal(buf[0] << 8 | buf[1], 0x02e0);
-	n = vector_bytes(1, buf, sizeof(buf));
-	assert_int_equal(buf[0] << 8 | buf[1], 0x03e0);
-	n = vector_bytes(2, buf, sizeof(buf));
-	assert_int_equal(buf[0] << 8 | buf[1], 0x02e1);
-	n = vector_bytes(3, buf, sizeof(buf));
-	assert_int_equal(buf[0] << 8 | buf[1], 0x03f1);
+	for (i = 0; i < TU_ARRAY_LEN(vectors); i++) {
+		static const uint16_t type[] = {
+			0x02e0, 0x03e0, 0x02e1, 0x03f1, 0x02e2, 0x03e2, 0x03f2,
+			0x02f2,
+		};
+
+		n = vector_bytes(i, buf, sizeof(buf));
+		assert_int_equal(buf[0] << 8 | buf[1], type[i]);
+	}
 	(void)n;
 }
 
@@ -262,6 +357,8 @@ test_seed_files(void **state)
 	static const char *const files[] = {
 		"rdv/register-req.bin", "rdv/register-ok.bin",
 		"rdv/reach-req.bin", "rdv/reach-err.bin",
+		"rdv/signal-req.bin", "rdv/signal-ok.bin",
+		"rdv/signal-err.bin", "rdv/signal-ind.bin",
 	};
 	uint8_t buf[1500];
 	char *data;
@@ -403,6 +500,36 @@ test_roundtrip(void **state)
 	m.has |= RDV_HAS_SERVER_TIME | RDV_HAS_ERROR;
 	m.error_code = 699;
 	memset(m.error_reason, 'r', 127);
+	roundtrip(&m);
+
+	/* SIGNAL request and indication: payloads of 1 to 1024 bytes, names of 63 */
+	for (i = 0; i < 8; i++) {
+		static const size_t len[8] = { 1, 2, 3, 4, 5, 700, 1023, 1024 };
+		size_t j;
+
+		base(&m, RDV_SIGNAL, i % 2 ? STUN_INDICATION : STUN_REQUEST);
+		m.has |= RDV_HAS_NODE | RDV_HAS_PEER | RDV_HAS_PAYLOAD |
+		    (i % 2 ? RDV_HAS_SERVER_TIME : RDV_HAS_TIMESTAMP);
+		strcpy(m.node, "a23456789.123456789.123456789.123456789."
+		    "123456789.123456789-12a");
+		strcpy(m.peer, i < 4 ? "p" : "b23456789.123456789.123456789."
+		    "123456789.123456789.123456789-12b");
+		m.timestamp = i % 2 ? 0 : TS;
+		m.server_time = i % 2 ? UINT64_MAX : 0;
+		m.payload_len = len[i];
+		for (j = 0; j < len[i]; j++)
+			m.payload[j] = (uint8_t)(j * 7 + i);
+		roundtrip(&m);
+	}
+	/* SIGNAL success and error */
+	base(&m, RDV_SIGNAL, STUN_SUCCESS);
+	m.has |= RDV_HAS_SERVER_TIME;
+	m.server_time = TS;
+	roundtrip(&m);
+	base(&m, RDV_SIGNAL, STUN_ERROR);
+	m.has |= RDV_HAS_SERVER_TIME | RDV_HAS_ERROR;
+	m.error_code = 429;
+	strcpy(m.error_reason, "rate limit");
 	roundtrip(&m);
 }
 
@@ -990,8 +1117,8 @@ test_methods(void **state)
 	assert_true(n > 0);
 	assert_false(rdv_is_rdv(req, (size_t)n));
 	parse_fails(req, (size_t)n, "not a rendezvous method");
-	/* our block, a method not defined yet (0x0f2) */
-	tu_mb_init(&mb, 0x02e2, tid1);
+	/* our block, a method not defined yet (0x0f3) */
+	tu_mb_init(&mb, 0x02e3, tid1);
 	tu_mb_str(&mb, 0x4e40, "home");
 	mb_end(&mb);
 	assert_true(rdv_is_rdv(mb.b, mb.len));
@@ -1008,7 +1135,13 @@ test_methods(void **state)
 	mb.b[1] = 0xf0;
 	mb_end(&mb);
 	assert_true(rdv_is_rdv(mb.b, mb.len));
-	expect_refused(&mb, "rendezvous indication");
+	expect_refused(&mb, "rendezvous indication not a SIGNAL");
+	/* and of REACH */
+	tu_mb_init(&mb, 0x02f1, tid1);
+	tu_mb_str(&mb, 0x4e40, "home");
+	mb_u64(&mb, 0xce40, TS);
+	mb_end(&mb);
+	expect_refused(&mb, "rendezvous indication not a SIGNAL");
 	/* not STUN: first bits, cookie; too short */
 	mb_register(&mb, "home", "nas");
 	mb_end(&mb);
@@ -1024,13 +1157,163 @@ test_methods(void **state)
 	assert_false(rdv_is_rdv(mb.b, 0));
 	assert_string_equal(rdv_method_name(RDV_REGISTER), "REGISTER");
 	assert_string_equal(rdv_method_name(RDV_REACH), "REACH");
-	assert_string_equal(rdv_method_name(0x0f2), "method 0x0f2");
+	assert_string_equal(rdv_method_name(RDV_SIGNAL), "SIGNAL");
+	assert_string_equal(rdv_method_name(0x0f3), "method 0x0f3");
 	/* over 1500 bytes */
 	mb_register(&mb, "home", "nas");
 	while (mb.len < 1500)
 		tu_mb_attr(&mb, 0xce41, req, 32);
 	mb_end(&mb);
 	expect_refused(&mb, "longer than 1500 bytes");
+}
+
+/* ---- SIGNAL: hand-built refusals, limits, rdv_peek ---- */
+
+/* A SIGNAL of class cls (request or indication) with the attributes of want set. */
+static void
+mb_signal(struct tu_msgb *mb, uint16_t type, unsigned int want,
+    size_t paylen)
+{
+	uint8_t pay[1100];
+
+	memset(pay, 0x5a, sizeof(pay));
+	tu_mb_init(mb, type, tid5);
+	tu_mb_str(mb, 0x4e40, "home");
+	if (want & RDV_HAS_NODE)
+		tu_mb_str(mb, 0x4e41, "nas.lan");
+	if (want & RDV_HAS_TIMESTAMP)
+		mb_u64(mb, 0x4e42, TS);
+	if (want & RDV_HAS_SERVER_TIME)
+		mb_u64(mb, 0xce40, TS);
+	if (want & RDV_HAS_PEER)
+		tu_mb_str(mb, 0x4e47, "cam.lan");
+	if (want & RDV_HAS_PAYLOAD)
+		tu_mb_attr(mb, 0x4e48, pay, paylen);
+}
+
+static void
+test_signal(void **state)
+{
+	static const unsigned int req = RDV_HAS_NODE | RDV_HAS_TIMESTAMP |
+	    RDV_HAS_PEER | RDV_HAS_PAYLOAD;
+	static const unsigned int ind = RDV_HAS_NODE | RDV_HAS_SERVER_TIME |
+	    RDV_HAS_PEER | RDV_HAS_PAYLOAD;
+	static const unsigned int bits[] = {
+		RDV_HAS_NODE, RDV_HAS_TIMESTAMP, RDV_HAS_SERVER_TIME,
+		RDV_HAS_PEER, RDV_HAS_PAYLOAD,
+	};
+	struct tu_msgb mb;
+	struct rdv_msg m, good;
+	uint8_t buf[1500];
+	uint16_t method;
+	uint8_t cls;
+	size_t i;
+	int n;
+
+	(void)state;
+	/* whole: taken; each attribute it needs missing: refused */
+	mb_signal(&mb, 0x02e2, req, 1);
+	mb_end(&mb);
+	expect_taken(&mb);
+	mb_signal(&mb, 0x02f2, ind, RDV_PAYLOAD_MAX);
+	mb_end(&mb);
+	expect_taken(&mb);
+	for (i = 0; i < TU_ARRAY_LEN(bits); i++) {
+		if (req & bits[i]) {
+			mb_signal(&mb, 0x02e2, req & ~bits[i], 8);
+			mb_end(&mb);
+			expect_refused(&mb, "rendezvous attribute missing");
+		}
+		if (ind & bits[i]) {
+			mb_signal(&mb, 0x02f2, ind & ~bits[i], 8);
+			mb_end(&mb);
+			expect_refused(&mb, "rendezvous attribute missing");
+		}
+	}
+	/* PAYLOAD of 0 and of 1025 bytes */
+	mb_signal(&mb, 0x02e2, req, 0);
+	mb_end(&mb);
+	expect_refused(&mb, "PAYLOAD not 1-1024 bytes");
+	mb_signal(&mb, 0x02e2, req, RDV_PAYLOAD_MAX + 1);
+	mb_end(&mb);
+	expect_refused(&mb, "PAYLOAD not 1-1024 bytes");
+	/* twice */
+	mb_signal(&mb, 0x02e2, req, 4);
+	tu_mb_attr(&mb, 0x4e48, "abcd", 4);
+	mb_end(&mb);
+	expect_refused(&mb, "rendezvous attribute twice");
+	mb_signal(&mb, 0x02e2, req, 4);
+	tu_mb_str(&mb, 0x4e47, "cam.lan");
+	mb_end(&mb);
+	expect_refused(&mb, "rendezvous attribute twice");
+	/* PEER not a node name */
+	mb_signal(&mb, 0x02e2, req & ~RDV_HAS_PEER, 4);
+	tu_mb_str(&mb, 0x4e47, "Cam");
+	mb_end(&mb);
+	expect_refused(&mb, "PEER not a name of 1-63 [a-z0-9-] in dotted "
+	    "labels");
+	mb_signal(&mb, 0x02e2, req & ~RDV_HAS_PEER, 4);
+	tu_mb_attr(&mb, 0x4e47, "", 0);
+	mb_end(&mb);
+	expect_refused(&mb, "PEER not a name of 1-63 [a-z0-9-] in dotted "
+	    "labels");
+	/* PAYLOAD and PEER in a REGISTER: ours, allowed, kept */
+	mb_register(&mb, "home", "nas");
+	tu_mb_str(&mb, 0x4e47, "cam");
+	tu_mb_attr(&mb, 0x4e48, "xy", 2);
+	mb_end(&mb);
+	parse_ok(mb.b, mb.len, &m);
+	assert_string_equal(m.peer, "cam");
+	assert_int_equal(m.payload_len, 2);
+
+	/* what build refuses */
+	want_signal_req(&good);
+	assert_true(rdv_build(buf, sizeof(buf), &good, key) > 0);
+	m = good;
+	m.payload_len = 0;
+	assert_int_equal(rdv_build(buf, sizeof(buf), &m, key), -1);
+	m = good;
+	m.payload_len = RDV_PAYLOAD_MAX + 1;
+	assert_int_equal(rdv_build(buf, sizeof(buf), &m, key), -1);
+	m = good;
+	strcpy(m.peer, "-x");
+	assert_int_equal(rdv_build(buf, sizeof(buf), &m, key), -1);
+	m = good;
+	m.has &= ~RDV_HAS_PEER;
+	assert_int_equal(rdv_build(buf, sizeof(buf), &m, key), -1);
+	want_signal_ind(&good);
+	m = good;
+	m.has &= ~RDV_HAS_SERVER_TIME;
+	assert_int_equal(rdv_build(buf, sizeof(buf), &m, key), -1);
+	m = good;
+	m.method = RDV_REACH;	/* an indication of another method */
+	assert_int_equal(rdv_build(buf, sizeof(buf), &m, key), -1);
+
+	/* the largest request, as rdv-msg.h counts it: 1276 bytes */
+	want_signal_req(&good);
+	strcpy(good.network, "abcdefghijklmnopqrstuvwxyz012345");
+	strcpy(good.node, "a23456789.123456789.123456789.123456789."
+	    "123456789.123456789-12a");
+	strcpy(good.peer, good.node);
+	good.payload_len = RDV_PAYLOAD_MAX;
+	n = rdv_build(buf, sizeof(buf), &good, key);
+	assert_int_equal(n, 1276);
+	parse_ok(buf, (size_t)n, &m);
+	assert_int_equal(m.payload_len, RDV_PAYLOAD_MAX);
+
+	/* rdv_peek: the method and class from the header */
+	for (i = 0; i < TU_ARRAY_LEN(vectors); i++) {
+		struct rdv_msg w;
+		size_t len = vector_bytes(i, buf, sizeof(buf));
+
+		vectors[i].want(&w);
+		assert_int_equal(rdv_peek(buf, len, &method, &cls), 0);
+		assert_int_equal(method, w.method);
+		assert_int_equal(cls, w.cls);
+	}
+	n = stun_build_binding(buf, sizeof(buf), tid1, 0, 1);
+	assert_int_equal(rdv_peek(buf, (size_t)n, &method, &cls), -1);
+	assert_int_equal(rdv_peek(buf, 19, &method, &cls), -1);
 }
 
 /* An error's reason, escaped; a long one cut. */
@@ -1272,6 +1555,7 @@ main(void)
 		cmocka_unit_test_setup(test_mac_and_fingerprint, setup_keys),
 		cmocka_unit_test_setup(test_attributes, setup_keys),
 		cmocka_unit_test_setup(test_methods, setup_keys),
+		cmocka_unit_test_setup(test_signal, setup_keys),
 		cmocka_unit_test_setup(test_error_reason, setup_keys),
 		cmocka_unit_test(test_fresh),
 		cmocka_unit_test(test_replay_basic),

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 
 #include <poll.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -692,7 +693,7 @@ test_cap(void **state)
 static struct {
 	int			n;		/* answers the sink got */
 	size_t			len;
-	uint8_t			buf[512];
+	uint8_t			buf[STUN_MAX_MSG];	/* REACH answers, SIGNAL indications */
 	int			sock, tcp;
 	struct sockaddr_storage	to;
 } sunk;
@@ -1266,6 +1267,305 @@ test_reload(void **state)
 	assert_int_equal(rdv_server_lookup("home", "h1", &info), -1);
 }
 
+/* ---- SIGNAL: sent on to where PEER registered ---- */
+
+static int
+setup_signal(void **state)
+{
+	if (setup_networks(state) == -1)
+		return -1;
+	rdv_server_set_signal_sink(sink);
+	memset(&sunk, 0, sizeof(sunk));
+	return 0;
+}
+
+static int
+teardown_signal(void **state)
+{
+	rdv_server_set_signal_sink(NULL);
+	return teardown_networks(state);
+}
+
+/* A message from ip:port to the server's socket sock (of an RFC 5780 set), over UDP or TCP. */
+static int
+serve_at(const uint8_t *req, size_t len, int tcp, int sock, const char *ip,
+    uint16_t port, uint8_t *out, size_t outlen)
+{
+	struct sockaddr_storage l[4], peer = tu_sa(ip, port), to;
+	int from = -1, n;
+
+	locals(l);
+	n = rdv_server_answer(req, len, sock, tcp, &peer, l, 1, out, outlen,
+	    &from, &to);
+	if (n > 0) {
+		assert_int_equal(from, sock);
+		assert_sa(&to, ip, port);
+	}
+	return n;
+}
+
+/* node registers in network from ip:port at socket sock. */
+static void
+sig_register(const char *network, const char *node, int tcp, int sock,
+    const char *ip, uint16_t port)
+{
+	struct rdv_msg m = reg_msg(network, node, fake_wall);
+	uint8_t req[STUN_MAX_MSG], out[512];
+	size_t len;
+	int n;
+
+	len = build(req, sizeof(req), &m,
+	    strcmp(network, "home") == 0 ? key_home : key_work);
+	n = serve_at(req, len, tcp, sock, ip, port, out, sizeof(out));
+	assert_true(n > 0);
+}
+
+/* A SIGNAL request of node to peer in network with a payload of paylen bytes. */
+static struct rdv_msg
+sig_msg(const char *network, const char *node, const char *peer,
+    size_t paylen)
+{
+	struct rdv_msg m;
+	size_t i;
+
+	memset(&m, 0, sizeof(m));
+	m.method = RDV_SIGNAL;
+	m.cls = STUN_REQUEST;
+	tid_seq++;
+	memcpy(m.tid, &tid_seq, sizeof(tid_seq));
+	m.tid[11] = 0x51;
+	snprintf(m.network, sizeof(m.network), "%s", network);
+	snprintf(m.node, sizeof(m.node), "%s", node);
+	snprintf(m.peer, sizeof(m.peer), "%s", peer);
+	m.timestamp = fake_wall;
+	m.payload_len = paylen;
+	for (i = 0; i < paylen; i++)
+		m.payload[i] = (uint8_t)(i ^ tid_seq);
+	m.has = RDV_HAS_NETWORK | RDV_HAS_NODE | RDV_HAS_TIMESTAMP |
+	    RDV_HAS_PEER | RDV_HAS_PAYLOAD;
+	return m;
+}
+
+/* The answer to req: a SIGNAL success (code 0) or error code, under key, no longer than the request. */
+static void
+check_signal(const uint8_t *out, int n, size_t reqlen,
+    const struct rdv_msg *req, const uint8_t *key, int code,
+    const char *reason)
+{
+	struct rdv_msg a;
+	const char *why = NULL;
+
+	assert_true(n > 0);
+	assert_true((size_t)n <= reqlen);
+	assert_int_equal(rdv_parse(out, (size_t)n, &a, &why), 0);
+	assert_int_equal(rdv_verify(out, (size_t)n, &a, key), 1);
+	assert_int_equal(a.method, RDV_SIGNAL);
+	assert_memory_equal(a.tid, req->tid, STUN_TID_LEN);
+	assert_string_equal(a.network, req->network);
+	assert_true(a.server_time == fake_wall);
+	if (code == 0) {
+		assert_int_equal(a.cls, STUN_SUCCESS);
+		return;
+	}
+	assert_int_equal(a.cls, STUN_ERROR);
+	assert_int_equal(a.error_code, code);
+	if (reason != NULL)
+		assert_string_equal(a.error_reason, reason);
+}
+
+/* The indication sunk: from node to peer with req's payload, under key, sent from sock to ip:port. */
+static void
+check_ind(const struct rdv_msg *req, const uint8_t *key, int sock, int tcp,
+    const char *ip, uint16_t port)
+{
+	struct rdv_msg i;
+	const char *why = NULL;
+
+	assert_int_equal(rdv_parse(sunk.buf, sunk.len, &i, &why), 0);
+	assert_int_equal(rdv_verify(sunk.buf, sunk.len, &i, key), 1);
+	assert_int_equal(rdv_verify(sunk.buf, sunk.len, &i,
+	    key == key_home ? key_work : key_home), 0);
+	assert_int_equal(i.method, RDV_SIGNAL);
+	assert_int_equal(i.cls, STUN_INDICATION);
+	assert_string_equal(i.network, req->network);
+	assert_string_equal(i.node, req->node);
+	assert_string_equal(i.peer, req->peer);
+	assert_int_equal(i.payload_len, req->payload_len);
+	assert_memory_equal(i.payload, req->payload, req->payload_len);
+	assert_true(i.server_time == fake_wall);
+	assert_false(i.has & RDV_HAS_TIMESTAMP);
+	/* an ID of the server's own: never taken for an answer */
+	assert_memory_not_equal(i.tid, req->tid, STUN_TID_LEN);
+	assert_int_equal(sunk.sock, sock);
+	assert_int_equal(sunk.tcp, tcp);
+	assert_sa(&sunk.to, ip, port);
+}
+
+static void
+test_signal_sent_on(void **state)
+{
+	struct rdv_server_stats st0, st;
+	struct rdv_msg m;
+	uint8_t req[STUN_MAX_MSG], out[512];
+	size_t len;
+	int n;
+
+	(void)state;
+	sig_register("home", "x", 0, 0, "198.51.100.7", 40000);
+	/* y's REGISTER came to the alternate address and port */
+	sig_register("home", "y", 0, 3, "198.51.100.8", 41000);
+	sig_register("home", "t", 1, 1, "198.51.100.9", 42000);
+	get_stats(&st0);
+	/* x to y: sent from socket 3 to where y's REGISTER came from */
+	m = sig_msg("home", "x", "y", 37);
+	len = build(req, sizeof(req), &m, key_home);
+	n = serve_at(req, len, 0, 0, "198.51.100.7", 40000, out, sizeof(out));
+	check_signal(out, n, len, &m, key_home, 0, NULL);
+	assert_int_equal(sunk.n, 1);
+	check_ind(&m, key_home, 3, 0, "198.51.100.8", 41000);
+	/* y to x, the largest payload, from another port of y's: x's socket 0 */
+	m = sig_msg("home", "y", "x", RDV_PAYLOAD_MAX);
+	len = build(req, sizeof(req), &m, key_home);
+	n = serve_at(req, len, 0, 2, "198.51.100.8", 41001, out, sizeof(out));
+	check_signal(out, n, len, &m, key_home, 0, NULL);
+	assert_int_equal(sunk.n, 2);
+	check_ind(&m, key_home, 0, 0, "198.51.100.7", 40000);
+	/* to a node registered over TCP: on its connection */
+	m = sig_msg("home", "x", "t", 1);
+	len = build(req, sizeof(req), &m, key_home);
+	n = serve_at(req, len, 0, 0, "198.51.100.7", 40000, out, sizeof(out));
+	check_signal(out, n, len, &m, key_home, 0, NULL);
+	check_ind(&m, key_home, 1, 1, "198.51.100.9", 42000);
+	/* over TCP, the answer on the connection */
+	m = sig_msg("home", "t", "x", 5);
+	len = build(req, sizeof(req), &m, key_home);
+	n = serve_at(req, len, 1, 1, "198.51.100.9", 42000, out, sizeof(out));
+	check_signal(out, n, len, &m, key_home, 0, NULL);
+	check_ind(&m, key_home, 0, 0, "198.51.100.7", 40000);
+	get_stats(&st);
+	assert_int_equal(st.signal - st0.signal, 4);
+	assert_int_equal(st.signalled - st0.signalled, 4);
+	assert_int_equal(st.signal_refused, st0.signal_refused);
+	assert_int_equal(sunk.n, 4);
+}
+
+static void
+test_signal_refused(void **state)
+{
+	struct rdv_server_stats st0, st;
+	struct rdv_msg m;
+	uint8_t req[STUN_MAX_MSG], out[512];
+	size_t len;
+	int n;
+
+	(void)state;
+	sig_register("home", "x", 0, 0, "198.51.100.7", 40000);
+	sig_register("work", "w", 0, 0, "198.51.100.20", 40000);
+	get_stats(&st0);
+	/* to a node not registered: 404, nothing sent */
+	m = sig_msg("home", "x", "nobody", 16);
+	len = build(req, sizeof(req), &m, key_home);
+	n = serve_at(req, len, 0, 0, "198.51.100.7", 40000, out, sizeof(out));
+	check_signal(out, n, len, &m, key_home, 404, "no such node");
+	/* the smallest request gets an answer no longer (names of 1, payload of 1) */
+	m = sig_msg("home", "x", "q", 1);
+	len = build(req, sizeof(req), &m, key_home);
+	n = serve_at(req, len, 0, 0, "198.51.100.7", 40000, out, sizeof(out));
+	check_signal(out, n, len, &m, key_home, 404, "no such node");
+	/* to a node of another network: w is in work, not in home */
+	m = sig_msg("home", "x", "w", 16);
+	len = build(req, sizeof(req), &m, key_home);
+	n = serve_at(req, len, 0, 0, "198.51.100.7", 40000, out, sizeof(out));
+	check_signal(out, n, len, &m, key_home, 404, "no such node");
+	/* x asking in work (under work's key): x is not registered there */
+	m = sig_msg("work", "x", "w", 16);
+	len = build(req, sizeof(req), &m, key_work);
+	n = serve_at(req, len, 0, 0, "198.51.100.7", 40000, out, sizeof(out));
+	check_signal(out, n, len, &m, key_work, 403, "register first");
+	/* in work under home's key: a bad MAC, dropped */
+	m = sig_msg("work", "w", "w", 16);
+	len = build(req, sizeof(req), &m, key_home);
+	expect_drop(req, len, 0, offsetof(struct rdv_server_stats, bad_mac),
+	    "SIGNAL under another network's key");
+	/* a flipped payload byte, FINGERPRINT made right: the MAC fails */
+	m = sig_msg("home", "x", "x", 16);
+	len = build(req, sizeof(req), &m, key_home);
+	req[len - 44 - 8] ^= 0x01;
+	wire_put32(req + len - 4, stun_crc32(req, len - 8) ^ 0x5354554e);
+	expect_drop(req, len, 0, offsetof(struct rdv_server_stats, bad_mac),
+	    "SIGNAL with a flipped payload byte");
+	/* the same bytes twice: the second is a replay */
+	m = sig_msg("home", "x", "x", 16);
+	len = build(req, sizeof(req), &m, key_home);
+	n = serve_at(req, len, 0, 0, "198.51.100.7", 40000, out, sizeof(out));
+	check_signal(out, n, len, &m, key_home, 0, NULL);
+	expect_drop(req, len, 0, offsetof(struct rdv_server_stats, replayed),
+	    "SIGNAL again");
+	/* stale */
+	m = sig_msg("home", "x", "x", 16);
+	m.timestamp = fake_wall - RDV_SKEW_MAX_MS - 1;
+	len = build(req, sizeof(req), &m, key_home);
+	expect_drop(req, len, 0, offsetof(struct rdv_server_stats, stale),
+	    "SIGNAL 30 s old");
+	/* an indication sent to the server: not a request, dropped */
+	m = sig_msg("home", "x", "x", 16);
+	m.cls = STUN_INDICATION;
+	m.has = (m.has & ~RDV_HAS_TIMESTAMP) | RDV_HAS_SERVER_TIME;
+	len = build(req, sizeof(req), &m, key_home);
+	expect_drop(req, len, 0, offsetof(struct rdv_server_stats, malformed),
+	    "SIGNAL indication to the server");
+	get_stats(&st);
+	assert_int_equal(st.signal - st0.signal, 5);
+	assert_int_equal(st.signalled - st0.signalled, 1);
+	assert_int_equal(st.signal_refused - st0.signal_refused, 4);
+	assert_int_equal(sunk.n, 1);	/* x to itself, once */
+}
+
+/* A SIGNAL of node to peer in home over UDP from ip:40000 at socket 0: answered code. */
+static void
+sig_try(const char *node, const char *peer, const char *ip, int code,
+    const char *reason)
+{
+	struct rdv_msg m = sig_msg("home", node, peer, 8);
+	uint8_t req[STUN_MAX_MSG], out[512];
+	size_t len;
+	int n;
+
+	len = build(req, sizeof(req), &m, key_home);
+	n = serve_at(req, len, 0, 0, ip, 40000, out, sizeof(out));
+	check_signal(out, n, len, &m, key_home, code, reason);
+}
+
+static void
+test_signal_rate(void **state)
+{
+	int i;
+
+	(void)state;
+	sig_register("home", "x", 0, 0, "198.51.100.7", 40000);
+	sig_register("home", "y", 0, 0, "198.51.100.8", 40000);
+	/* a burst of 16, then 429; a 404 costs a token too */
+	for (i = 0; i < RDV_SIGNAL_BURST + 2; i++)
+		sig_try("x", i == 3 ? "nobody" : "y", "198.51.100.7",
+		    i == 3 ? 404 : i < RDV_SIGNAL_BURST ? 0 : 429,
+		    i == 3 ? "no such node" : i < RDV_SIGNAL_BURST ? NULL :
+		    "rate limit");
+	assert_int_equal(sunk.n, RDV_SIGNAL_BURST - 1);
+	/* y has its own bucket */
+	sig_try("y", "x", "198.51.100.8", 0, NULL);
+	/* one back after 100 ms, not before */
+	fake_mono += RDV_SIGNAL_INTERVAL_MS - 1;
+	sig_try("x", "y", "198.51.100.7", 429, NULL);
+	fake_mono += 1;
+	sig_try("x", "y", "198.51.100.7", 0, NULL);
+	sig_try("x", "y", "198.51.100.7", 429, NULL);
+	/* a lapsed registration: 403 for the sender, 404 for the peer */
+	fake_mono += (uint64_t)RDV_REG_LIFETIME * 1000;
+	sig_register("home", "z", 0, 0, "198.51.100.9", 40000);
+	sig_try("x", "z", "198.51.100.7", 403, "register first");
+	sig_try("z", "x", "198.51.100.9", 404, "no such node");
+}
+
 int
 main(void)
 {
@@ -1305,6 +1605,12 @@ main(void)
 		    setup_networks, teardown_networks),
 		cmocka_unit_test_setup_teardown(test_reload,
 		    setup_networks, teardown_networks),
+		cmocka_unit_test_setup_teardown(test_signal_sent_on,
+		    setup_signal, teardown_signal),
+		cmocka_unit_test_setup_teardown(test_signal_refused,
+		    setup_signal, teardown_signal),
+		cmocka_unit_test_setup_teardown(test_signal_rate,
+		    setup_signal, teardown_signal),
 	};
 
 	return TU_RUN("rdv-server", tests);

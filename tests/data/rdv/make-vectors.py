@@ -84,9 +84,40 @@ reach_err = build(0x0F1, 3, TID2, [
     attr(0x0009, bytes([0, 0, 4, 3]) + b"Forbidden"),
 ])
 
+# SIGNAL: nas.lan to cam.lan, a payload of 37 bytes (padding), the
+# answers, and the server's indication to cam.lan (its own ID).
+TID5 = bytes.fromhex("a1a2a3a4a5a6a7a8a9aaabac")
+TID6 = bytes.fromhex("5e5e5e5e0000000100000002")
+PAYLOAD = bytes(range(0x30, 0x30 + 37))
+signal = build(0x0F2, 0, TID5, [
+    attr(0x4E40, b"home"),
+    attr(0x4E41, b"nas.lan"),
+    attr(0x4E42, struct.pack("!Q", TS + 8000)),
+    attr(0x4E47, b"cam.lan"),
+    attr(0x4E48, PAYLOAD),
+])
+signal_ok = build(0x0F2, 2, TID5, [
+    attr(0x4E40, b"home"),
+    attr(0xCE40, struct.pack("!Q", TS + 8010)),
+])
+signal_err = build(0x0F2, 3, TID5, [
+    attr(0x4E40, b"home"),
+    attr(0xCE40, struct.pack("!Q", TS + 8020)),
+    attr(0x0009, bytes([0, 0, 4, 4]) + b"no such node"),
+])
+signal_ind = build(0x0F2, 1, TID6, [
+    attr(0x4E40, b"home"),
+    attr(0x4E41, b"nas.lan"),
+    attr(0xCE40, struct.pack("!Q", TS + 8005)),
+    attr(0x4E47, b"cam.lan"),
+    attr(0x4E48, PAYLOAD),
+])
+
 vectors = {
     "register-req": register, "register-ok": register_ok,
     "reach-req": reach, "reach-err": reach_err,
+    "signal-req": signal, "signal-ok": signal_ok,
+    "signal-err": signal_err, "signal-ind": signal_ind,
 }
 for name, b in vectors.items():
     print(name, len(b), b.hex())
@@ -96,7 +127,8 @@ for name, b in vectors.items():
 
 # Seeds of fuzz-rdv that tests/fuzz-replay.sh hands over after these (from
 # ../fuzz/fuzz-rdv/): REACHes of nas.lan once it registered (register-req),
-# UDP and TCP, so that the dispatch goes past "register first".
+# UDP and TCP, so that the dispatch goes past "register first"; a SIGNAL
+# of nas.lan to itself, sent on.
 TID3 = bytes.fromhex("0c0b0a090807060504030201")
 TID4 = bytes.fromhex("1c1b1a191817161514131211")
 later = {
@@ -113,6 +145,14 @@ later = {
         attr(0x4E42, struct.pack("!Q", TS + 7000)),
         attr(0x4E43, bytes(range(0xC0, 0xD0))),
         attr(0x4E46, bytes([6, 0]) + struct.pack("!H", 8080)),
+    ]),
+    # nas.lan to itself: the one node registered, so that SIGNAL is sent on
+    "signal-self": build(0x0F2, 0, TID5[::-1], [
+        attr(0x4E40, b"home"),
+        attr(0x4E41, b"nas.lan"),
+        attr(0x4E42, struct.pack("!Q", TS + 9000)),
+        attr(0x4E47, b"nas.lan"),
+        attr(0x4E48, b"offer"),
     ]),
 }
 for name, b in later.items():
