@@ -32,6 +32,7 @@
 #include "status.h"
 #include "priv.h"
 #include "probe.h"
+#include "punch.h"
 #include "rdv-client.h"
 #include "sdnotify.h"
 #include "upnp.h"
@@ -586,7 +587,8 @@ build_config(struct config *conf, int foreground_errors)
 		config_free(conf);
 		return EXIT_CONFIG;
 	}
-	if (conf->nmaps == 0 && !probe_mode) {
+	if (conf->nmaps == 0 && conf->nexpose == 0 && conf->nconnect == 0 &&
+	    !probe_mode) {
 		snprintf(err, sizeof(err), "nothing to map: give --map or a "
 		    "map line in %s", conf_file);
 		if (foreground_errors)
@@ -710,6 +712,7 @@ reload(const char *why)
 	mapping_reconfigure(&conf);
 	fallback_configure(&conf);
 	rdv_client_configure(&conf);
+	punch_configure(&conf);
 	gwcheck_configure(&conf);
 	on_gateway(status_gateway());	/* the bindings again, if wanted */
 	config_free(&running);
@@ -817,6 +820,7 @@ signal_cb(int sig)
 		sdnotify_stopping();
 		fallback_stop();
 		gwcheck_stop();
+		punch_stop();
 		rdv_client_stop();
 		mapping_shutdown(shutdown_done);
 		break;
@@ -923,6 +927,7 @@ main(int argc, char *argv[])
 	mapping_init(&running, drivers, ndrivers);
 	fallback_configure(&running);
 	rdv_client_configure(&running);
+	punch_configure(&running);
 	/* the gateway's TCP mappings, checked from outside through the rendezvous */
 	gwcheck_init();
 	gwcheck_configure(&running);
@@ -944,11 +949,14 @@ main(int argc, char *argv[])
 	fallback_start();
 	/* The node registers with its rendezvous servers, if any. */
 	rdv_client_start();
+	/* Hole punching to and from other nodes, through the rendezvous. */
+	punch_start();
 	/* Ready when the first search is over, a gateway found or not. */
 	sdnotify_ready_after_search();
 	loop_run();
 	fallback_stop();
 	gwcheck_stop();
+	punch_stop();
 	rdv_client_stop();
 	control_close();
 	hook_free();
