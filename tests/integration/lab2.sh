@@ -3,9 +3,13 @@
 # for each lab_nat_mode of site 2's router, what two STUN servers see
 # (endpoint-independent or -dependent mapping) and who may knock on a binding
 # (filtering; the rst mode's resets); a manual UDP hole punch between the two
-# LAN hosts through masquerade (works) and fully-random (fails) NATs; IPv6
+# LAN hosts through masquerade (works) and fully-random (fails) NATs, and
+# through a router without lab_wan_input_filter (fails: its kernel's
+# conntrack entry for the early datagrams moves the host's port); IPv6
 # behind both stateful firewalls; lab_nat_flush and lab_nat_block_udp on
 # rtr2; miniupnpd on site 1 and the traffic check across; lab_down.
+# shellcheck disable=SC2016,SC2015
+# (eval strings expand later, on purpose; A && B || tap_fail is meant)
 . "$(dirname "$0")/common.sh"
 lab_need_python
 
@@ -71,14 +75,14 @@ seen_more() { [ "$(seen_count "$1")" -gt "$2" ]; }
 # hold NAME PROTO PORT: site 2 holds a binding to A; its pid in HOLD_PID and
 # its public port in HOLD_PORT
 hold() {
-	HOLD_PID= HOLD_PORT=
+	HOLD_PID='' HOLD_PORT=''
 	lab_nat_hold_in site2 "$@" || return 1
 	HOLD_PID=$LAB_BG_PID
 	lab_wait 3 has_seen "$1" || return 1
 	HOLD_PORT=$(seen_port "$1")
 	echo "A sees $1 as $S2:$HOLD_PORT"
 }
-HOLD_PID= HOLD_PORT=
+HOLD_PID='' HOLD_PORT=''
 # knock PROTO PORT NAME FROM in|rst|drop: a knock from FROM on $S2:PORT gets
 # to binding NAME (in), is answered by a reset (rst: TCP) or by nothing
 # (drop); NAME never sees a knock that was not let in
@@ -216,16 +220,14 @@ tap_check "IPv6: nothing of that reached site 2's echo" \
 here "IPv6: site 2's hosts reach the internet unchanged" \
     eval 'lab_traffic_serve wan udp 43002 && lab_traffic_check site2 udp "$LAB_WAN6_IP" 43002 -n 3 &&
     grep -q "udp from \[$LAB_SITE2_6_IP\]:" "$LAB_DIR/traffic-wan-udp-43002.log"'
-# site 1 sends alone first: nothing gets through until site 2 sends too
+# site 1 sends first (refused by rtr2, above), then site 2 sends too: both
+# directions pass, between the hosts' own addresses (traffic.py punch takes
+# nothing from another address)
 v6punch() {
 	local p1 p2 r1 r2
 	lab_punch_start v6-1 lan 43010 "$LAB_SITE2_6_IP" 43011 -t 6 || return 1
 	p1=$LAB_BG_PID
-	sleep 1.5
-	if grep -q heard "$LAB_DIR/v6-1.log"; then
-		echo "site 1 heard from site 2 before site 2 sent"
-		return 1
-	fi
+	sleep 1
 	lab_punch_start v6-2 site2 43011 "$LAB_LAN6_IP" 43010 -t 4 || return 1
 	p2=$LAB_BG_PID
 	lab_punch_wait "$p1"; r1=$?
@@ -248,7 +250,7 @@ if here "flush: site 2 holds a UDP binding (cone)" hold fl-udp udp 44000; then
 	    'kill -USR1 $HOLD_PID && lab_wait 3 seen_more fl-udp $n && [ "$(seen_port fl-udp)" = "$HOLD_PORT" ]'
 	tap_check "flush: B's knock gets in again" knock udp "$HOLD_PORT" fl-udp "$B" in
 fi
-lab_kill "$HOLD_PID"
+[ -n "$HOLD_PID" ] && lab_kill "$HOLD_PID"
 lab_nat_mode default rtr2
 if here "flush: site 2 holds a TCP connection to A (masquerade)" \
     hold fl-tcp tcp 44001; then
@@ -257,7 +259,7 @@ if here "flush: site 2 holds a TCP connection to A (masquerade)" \
 	tap_check "flush: the TCP connection carries on once site 2 sends, same port" eval \
 	    'kill -USR1 $HOLD_PID && lab_wait 3 seen_more fl-tcp $n && [ "$(seen_port fl-tcp)" = "$HOLD_PORT" ]'
 fi
-lab_kill "$HOLD_PID"
+[ -n "$HOLD_PID" ] && lab_kill "$HOLD_PID"
 
 # ---- lab_nat_block_udp rtr2 ----
 tap_check "block: lab_nat_block_udp on rtr2" lab_nat_block_udp on rtr2
