@@ -602,15 +602,8 @@ EOF
 # LAN hosts' default route is fixed, via the router's link-local fe80::1.
 lab_ipv6_net() {
 	local ns
-	for ns in "$LAB_NS_LAN" "$LAB_NS_LAN2" "$LAB_NS_RTR" "$LAB_NS_WAN"; do
-		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 \
-		    net.ipv6.conf.default.disable_ipv6=0 \
-		    net.ipv6.conf.all.accept_dad=0 \
-		    net.ipv6.conf.default.accept_dad=0 \
-		    net.ipv6.conf.all.accept_ra=0 \
-		    net.ipv6.conf.default.accept_ra=0 >/dev/null || return 1
-		ip netns exec "$ns" sh -c 'for f in /proc/sys/net/ipv6/conf/*/disable_ipv6; do echo 0 >"$f"; done' || return 1
-	done
+	lab_ipv6_on "$LAB_NS_LAN" "$LAB_NS_LAN2" "$LAB_NS_RTR" "$LAB_NS_WAN" ||
+	    return 1
 	ip netns exec "$LAB_NS_RTR" sysctl -qw net.ipv6.conf.all.forwarding=1 \
 	    >/dev/null || return 1
 	ip -n "$LAB_NS_RTR" addr add "$LAB_RTR_LAN6_IP/64" dev "$LAB_RTR_LAN_IF" nodad || return 1
@@ -630,16 +623,11 @@ lab_ipv6_net() {
 	fi
 }
 
-# lab_site2_ipv6_net: (LAB_SITES=2 and LAB_IPV6) site 2 over IPv6, routed
-# without NAT: $LAB_SITE2_6_IP behind rtr2 ($LAB_RTR2_LAN6_IP, fe80::1 on the
-# LAN; $LAB_RTR2_WAN6_IP toward the wan namespace's $LAB_WAN_RTR2_6_IP).  The
-# wan namespace forwards IPv6 too, and both routers send $LAB_WAN_NET6 to it.
-# rtr2's forward chain is a stateful firewall: out anything, in only what
-# conntrack calls established or related; the rest is dropped in silence
-# (site 1's router refuses it: TCP reset, ICMP).
-lab_site2_ipv6_net() {
+# lab_ipv6_on NS...: IPv6 on in these namespaces (lab_init turned it off),
+# with no DAD and no router advertisements taken
+lab_ipv6_on() {
 	local ns
-	for ns in "$LAB_NS_SITE2" "$LAB_NS_RTR2"; do
+	for ns in "$@"; do
 		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 \
 		    net.ipv6.conf.default.disable_ipv6=0 \
 		    net.ipv6.conf.all.accept_dad=0 \
@@ -648,6 +636,17 @@ lab_site2_ipv6_net() {
 		    net.ipv6.conf.default.accept_ra=0 >/dev/null || return 1
 		ip netns exec "$ns" sh -c 'for f in /proc/sys/net/ipv6/conf/*/disable_ipv6; do echo 0 >"$f"; done' || return 1
 	done
+}
+
+# lab_site2_ipv6_net: (LAB_SITES=2 and LAB_IPV6) site 2 over IPv6, routed
+# without NAT: $LAB_SITE2_6_IP behind rtr2 ($LAB_RTR2_LAN6_IP, fe80::1 on the
+# LAN; $LAB_RTR2_WAN6_IP toward the wan namespace's $LAB_WAN_RTR2_6_IP).  The
+# wan namespace forwards IPv6 too, and both routers send $LAB_WAN_NET6 to it.
+# rtr2's forward chain is a stateful firewall: out anything, in only what
+# conntrack calls established or related; the rest is dropped in silence
+# (site 1's router refuses it: TCP reset, ICMP).
+lab_site2_ipv6_net() {
+	lab_ipv6_on "$LAB_NS_SITE2" "$LAB_NS_RTR2" || return 1
 	lab_rtr2 sysctl -qw net.ipv6.conf.all.forwarding=1 >/dev/null || return 1
 	lab_wan sysctl -qw net.ipv6.conf.all.forwarding=1 >/dev/null || return 1
 	ip -n "$LAB_NS_RTR2" addr add "$LAB_RTR2_LAN6_IP/64" dev "$LAB_RTR_LAN_IF" nodad || return 1
