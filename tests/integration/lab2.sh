@@ -261,6 +261,13 @@ if here "flush: site 2 holds a TCP connection to A (masquerade)" \
 fi
 [ -n "$HOLD_PID" ] && lab_kill "$HOLD_PID"
 
+here "lab_nat_udp_timeout 7 rtr2: its UDP bindings live 7 s, its mode kept" eval \
+    'lab_nat_mode cone rtr2 && lab_nat_udp_timeout 7 rtr2 &&
+    lab_rtr2 sysctl -n net.netfilter.nf_conntrack_udp_timeout | grep -qx 7 &&
+    [ "$LAB_RTR2_NAT_MODE" = cone ] &&
+    lab_rtr2 nft list set inet "$LAB_NFT_MODE_TABLE" open_udp | grep -q "timeout 7s"'
+lab_nat_udp_timeout default rtr2 && lab_nat_mode default rtr2
+
 # ---- lab_nat_block_udp rtr2 ----
 tap_check "block: lab_nat_block_udp on rtr2" lab_nat_block_udp on rtr2
 tap_check "block: site 2's STUN gets no answer" \
