@@ -399,12 +399,19 @@ signal_done(struct rdv_signal_op *op, const struct rdv_client_answer *a)
 {
 	struct peer *p = container_of(op, struct peer, sig);
 
-	if (a == NULL)
+	if (a == NULL) {
 		log_debug("punch: %s: no rendezvous server answered the SIGNAL",
 		    p->node);
-	else if (!a->ok)
-		log_info("punch: %s: the rendezvous says %d %s", p->node,
-		    a->error_code, a->reason);
+		return;
+	}
+	if (a->ok)
+		return;
+	log_info("punch: %s: the rendezvous says %d %s", p->node,
+	    a->error_code, a->reason);
+	/* nobody of that name in the network: no use asking again soon */
+	if (a->error_code == 404 && p->state == P_CONNECTING)
+		peer_fail(p, "no node %s registered in network %s (%s)",
+		    p->node, pu.network, a->reason);
 }
 
 static int

@@ -505,7 +505,7 @@ map 8080/tcp
 " -n -v -c "$tmp/fbports.conf" --fallback-ports 42000-42009 \
     --fallback-mode bind --fallback-idle 30
 # ---- hole punching: --expose, --connect ----
-printf '%s\n' 'expose web=192.168.1.20:80/tcp' \
+printf '%s\n' 'expose web=192.168.1.20:80/udp' \
     'expose game=[::1]:27015/udp@beta,gamma.lan' 'connect beta/web=8080' \
     'connect alpha/game=[::1]:27015/udp' 'map 2/tcp' >"$tmp/peer.conf"
 expect_output "-nv: expose and connect, written back in full" "lease 3600
@@ -515,7 +515,7 @@ rendezvous 203.0.113.30:3480
 network home
 key-file $tmp/known.key
 node nas.lan
-expose web=192.168.1.20:80/tcp
+expose web=192.168.1.20:80/udp
 expose game=[::1]:27015/udp@beta,gamma.lan
 connect beta/web=127.0.0.1:8080
 connect alpha/game=[::1]:27015/udp
@@ -529,15 +529,21 @@ rendezvous 203.0.113.30:3480
 network home
 key-file $tmp/known.key
 node nas.lan
-expose ssh=127.0.0.1:22/tcp
+expose ssh=127.0.0.1:22/udp
 expose dns=[2001:db8::53]:53/udp@beta
-connect alpha/ssh=127.0.0.1:2222/tcp
-connect alpha/dns=127.0.0.1:2222/udp
+connect alpha/ssh=127.0.0.1:2222
+connect alpha/dns=127.0.0.1:2223/udp
 map 2/tcp
 map 1/tcp
-" -nv -c "$tmp/peer.conf" "${rdv_ok[@]}" --expose ssh=127.0.0.1:22/tcp \
+" -nv -c "$tmp/peer.conf" "${rdv_ok[@]}" --expose ssh=127.0.0.1:22/udp \
     --expose 'dns=[2001:db8::53]:53/udp@beta' \
-    --connect alpha/ssh=127.0.0.1:2222/tcp --connect alpha/dns=2222/udp
+    --connect alpha/ssh=127.0.0.1:2222 --connect alpha/dns=2223/udp
+expect_config "--expose of a TCP service: not carried yet" \
+    "expose ssh: TCP services are not carried yet (UDP only)" -n \
+    -c "$tmp/empty.conf" "${rdv_ok[@]}" --expose ssh=127.0.0.1:22/tcp
+expect_config "--connect /tcp: not carried yet" \
+    "connect alpha/ssh: TCP services are not carried yet (UDP only)" -n \
+    -c "$tmp/empty.conf" "${rdv_ok[@]}" --connect alpha/ssh=2222/tcp
 expect_usage "--expose without a transport" "--expose: ssh: needs /tcp or /udp" \
     -n -m 1/tcp --expose ssh=127.0.0.1:22
 expect_usage "--expose with an upper-case name" "\"SSH\" is not a service name" \
