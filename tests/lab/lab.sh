@@ -55,14 +55,44 @@
 # unfiltered, so miniupnpd reports its own WAN address 192.168.88.2 /
 # 100.64.0.2 and maps, as a newer miniupnpd with ext_allow_private_ipv4=yes.
 #
+# Two sites (LAB_SITES=2, read by lab_init; default 1 = the above alone): a
+# second LAN behind a second NAT router that maps nothing (no miniupnpd), on
+# its own link to the wan namespace, which then forwards between its links:
+#
+#   nmtP-s2lan eth0 192.168.2.10 -- lan0 192.168.2.1  nmtP-rtr2  (nftables NAT)
+#                                   wan0 203.0.113.200/32 -- eth1 203.0.113.199/32
+#                                                               nmtP-wan
+#
+# lab_site2 CMD / lab_rtr2 CMD run CMD there (host names site2 and rtr2 for
+# lab_ns_of, lab_stun_probe, lab_serve_*, lab_reach_*, lab_echo_get ...).
+# The wan namespace answers the router's ARP for 203.0.113.200 (proxy ARP on
+# its eth0) and speaks to site 2 from 203.0.113.100.  Both routers (and an
+# isp) then refuse unsolicited input on their WAN side in an input filter
+# (lab_wan_input_filter): the router (and the isp) as the kernel did (TCP
+# reset, ICMP port unreachable), rtr2 by dropping it in silence; ICMP and
+# answers from ports 3478/3479 pass.  Refused in the filter, such a packet
+# leaves no conntrack entry that would take the tuple of the inside host's
+# first packet out (then the masquerade would move that host to another
+# port, and no hole punch could work).  Site 2's LAN host is the only one:
+# LAB_SITE2_IP (192.168.2.10), LAB_RTR2_LAN_IP, LAB_RTR2_WAN_IP
+# (203.0.113.200), LAB_WAN_RTR2_IP (203.0.113.199), LAB_SITE2_NET,
+# LAB_RTR2_NAT_MODE.  With LAB_IPV6 too: site 2's 2001:db8:2::10/64
+# (LAB_SITE2_6_IP) behind rtr2 (2001:db8:2::1 and fe80::1 on the LAN,
+# 2001:db8:200::2 on the WAN, the wan namespace 2001:db8:200::1), routed
+# without NAT; the router routes 2001:db8::/32 (LAB_WAN_NET6) to the wan
+# namespace.  Both routers are stateful firewalls: out anything, in what
+# conntrack calls established or related; the router refuses the rest (TCP
+# reset, ICMP), rtr2 drops it.
+#
 # Variables for callers: LAB_RTR_WAN_IP is the router's WAN address
 # (203.0.113.2, or 192.168.88.2 / 100.64.0.2 behind an isp), LAB_PUBLIC_IP the
 # address the internet sees (203.0.113.2 in every topology); LAB_ECHO_IP,
 # LAB_ECHO_PORT, LAB_ECHO_URL (http://203.0.113.5/); LAB_LIAR_IP, LAB_LIAR_PORT
 # (203.0.113.6 3478); LAB_NAT_MODE, LAB_ISP_NAT_MODE (see lab_nat_mode).
 #
-# lab_nat_mode MODE [rtr|isp]: after lab_init (again to switch), the NAT's
-#   behaviour toward LAN host 192.168.77.10 (isp: toward the router):
+# lab_nat_mode MODE [rtr|isp|rtr2]: after lab_init (again to switch), the
+#   NAT's behaviour toward LAN host 192.168.77.10 (isp: toward the router;
+#   rtr2: toward site 2's host 192.168.2.10):
 #     default  what lab_init sets: masquerade, i.e. endpoint-independent
 #              mapping (Linux keeps the source port when it is free) and
 #              address-and-port-dependent filtering (conntrack), for UDP and
@@ -77,12 +107,18 @@
 #              host sent to from x
 #     eif      the full cone for UDP only; TCP as in default
 #     adf      the address-restricted cone for UDP only; TCP as in default
+#     rst      default, and every unsolicited inbound TCP SYN (to the NAT's
+#              WAN address; over IPv6 to an inside host) is answered by a
+#              reset from the NAT's filter (rtr2 otherwise drops it; the
+#              router's kernel answers so anyway)
 #   miniupnpd's chains are left alone and keep precedence; the namespace's
 #   UDP conntrack entries are deleted (see lab_nat_mode for the rules).
-# lab_nat_udp_timeout SECONDS|default [rtr|isp]: UDP bindings of that NAT die
-#   SECONDS after their last packet (conntrack and the cone's filter).
-# lab_nat_flush [rtr|isp]: that NAT forgets every binding (conntrack and the
-#   cone's filter), as after a reboot.
+# lab_nat_udp_timeout SECONDS|default [rtr|isp|rtr2]: UDP bindings of that
+#   NAT die SECONDS after their last packet (conntrack and the cone's filter).
+# lab_nat_flush [rtr|isp|rtr2]: that NAT forgets every binding (conntrack and
+#   the cone's filter), as after a reboot.
+# lab_nat_block_udp on|off [rtr|isp|rtr2]: that NAT forwards no UDP at all
+#   (either way, IPv4 and IPv6), whatever the mode; off lifts it.
 # lab_nat_peer_start, lab_nat_hold, lab_nat_knock: a peer A on the WAN
 #   ($LAB_WAN_IP:$LAB_NAT_PEER_PORT), a LAN host holding a binding to it, and
 #   a stranger B ($LAB_WAN2_IP) knocking on the binding's public port
@@ -114,7 +150,8 @@
 #
 # Everything stays inside these namespaces: no namespace has a route to any
 # address outside 192.168.77.0/24 and 203.0.113.0/24 (and 192.168.88.0/24 or
-# 100.64.0.0/10 with an isp).
+# 100.64.0.0/10 with an isp, 192.168.2.0/24 with two sites, 2001:db8::/32
+# with IPv6).
 #
 # Every wait is a poll with a deadline (lab_wait).  Nothing here installs a
 # trap; lab_down is idempotent and safe on a half-built lab.
@@ -128,6 +165,8 @@ LAB_NS_LAN2="nmt${LAB_ID}-lan2"
 LAB_NS_RTR="nmt${LAB_ID}-rtr"
 LAB_NS_WAN="nmt${LAB_ID}-wan"
 LAB_NS_ISP="nmt${LAB_ID}-isp"		# only with LAB_UPSTREAM
+LAB_NS_SITE2="nmt${LAB_ID}-s2lan"	# only with LAB_SITES=2
+LAB_NS_RTR2="nmt${LAB_ID}-rtr2"		# only with LAB_SITES=2
 LAB_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 LAB_LAN_NET=192.168.77.0/24
@@ -172,6 +211,20 @@ LAB_RTR_WAN6_IP=2001:db8:113::2
 LAB_WAN6_IP=2001:db8:113::100
 LAB_STUN6_IP=2001:db8:113::3	# coturn over IPv6 (lab_stun6_start)
 LAB_STUN6_ALT_IP=2001:db8:113::4
+# the second site (LAB_SITES=2 before lab_init)
+LAB_SITE2_NET=192.168.2.0/24
+LAB_RTR2_LAN_IP=192.168.2.1
+LAB_SITE2_IP=192.168.2.10	# the LAN host of site 2
+LAB_RTR2_WAN_IP=203.0.113.200	# its router's WAN address, /32
+LAB_WAN_RTR2_IP=203.0.113.199	# the wan namespace's end of that link, /32
+LAB_WAN_RTR2_IF=eth1		# in the wan namespace, toward rtr2
+LAB_RTR2_NAT_MODE=default	# set by lab_nat_mode MODE rtr2
+LAB_SITE2_6_NET=2001:db8:2::/64
+LAB_RTR2_LAN6_IP=2001:db8:2::1
+LAB_SITE2_6_IP=2001:db8:2::10
+LAB_RTR2_WAN6_IP=2001:db8:200::2
+LAB_WAN_RTR2_6_IP=2001:db8:200::1
+LAB_WAN_NET6=2001:db8::/32	# what the routers of two sites route to the wan
 
 # lab_topology: set the addresses that depend on LAB_UPSTREAM (none, private
 # or shared); at load time and by lab_init.
@@ -278,10 +331,14 @@ lab_lan2() { ip netns exec "$LAB_NS_LAN2" "$@"; }
 lab_rtr()  { ip netns exec "$LAB_NS_RTR"  "$@"; }
 lab_wan()  { ip netns exec "$LAB_NS_WAN"  "$@"; }
 lab_isp()  { ip netns exec "$LAB_NS_ISP"  "$@"; }
+lab_site2() { ip netns exec "$LAB_NS_SITE2" "$@"; }
+lab_rtr2() { ip netns exec "$LAB_NS_RTR2" "$@"; }
 
-# lab_ns_of lan|lan2|rtr|wan|isp: print the namespace name.
+# lab_ns_of lan|lan2|rtr|wan|isp|site2|rtr2: print the namespace name.
 lab_ns_of() {
 	case $1 in
+	site2) echo "$LAB_NS_SITE2" ;;
+	rtr2) echo "$LAB_NS_RTR2" ;;
 	lan) echo "$LAB_NS_LAN" ;;
 	lan2) echo "$LAB_NS_LAN2" ;;
 	rtr) echo "$LAB_NS_RTR" ;;
@@ -295,7 +352,8 @@ lab_ns_exists() { [ -e "/run/netns/$1" ]; }
 
 # lab_all_ns: every namespace name the lab may have made (isp included)
 lab_all_ns() {
-	echo "$LAB_NS_LAN" "$LAB_NS_LAN2" "$LAB_NS_RTR" "$LAB_NS_WAN" "$LAB_NS_ISP"
+	echo "$LAB_NS_LAN" "$LAB_NS_LAN2" "$LAB_NS_RTR" "$LAB_NS_WAN" "$LAB_NS_ISP" \
+	    "$LAB_NS_SITE2" "$LAB_NS_RTR2"
 }
 
 # lab_bg NAME NS CMD...: start CMD in namespace NS in the background, output to
@@ -346,9 +404,15 @@ lab_init() {
 	LAB_LIAR_PID=
 	LAB_NAT_MODE=default
 	LAB_ISP_NAT_MODE=default
+	LAB_RTR2_NAT_MODE=default
+	case ${LAB_SITES:-1} in
+	1|2) ;;
+	*) lab_log "LAB_SITES=$LAB_SITES: 1 or 2"; return 1 ;;
+	esac
 
 	nslist="$LAB_NS_LAN $LAB_NS_LAN2 $LAB_NS_RTR $LAB_NS_WAN"
 	[ -n "$LAB_ISP_NET" ] && nslist="$nslist $LAB_NS_ISP"
+	[ "${LAB_SITES:-1}" = 2 ] && nslist="$nslist $LAB_NS_RTR2 $LAB_NS_SITE2"
 	for ns in $nslist; do
 		ip netns add "$ns" || { lab_log "ip netns add $ns failed"; return 1; }
 		# IPv4 only: no IPv6 autoconfiguration, DAD or MLD noise
@@ -442,10 +506,93 @@ table inet $LAB_NFT_NAT_TABLE {
 }
 EOF
 	lab_conntrack_timeouts "$LAB_NS_RTR"
+	if [ "${LAB_SITES:-1}" = 2 ]; then
+		lab_site2_net || { lab_log "site 2 setup failed"; return 1; }
+	fi
 	if [ -n "${LAB_IPV6:-}" ]; then
 		lab_ipv6_net || { lab_log "IPv6 setup failed"; return 1; }
 	fi
 	return 0
+}
+
+# lab_site2_net: with LAB_SITES=2, the second site: the LAN host site2
+# ($LAB_SITE2_IP) on a veth to the router rtr2 ($LAB_RTR2_LAN_IP), whose
+# wan0 ($LAB_RTR2_WAN_IP/32) is a point-to-point veth to the wan
+# namespace's $LAB_WAN_RTR2_IF ($LAB_WAN_RTR2_IP/32).  The wan namespace
+# forwards between its two links, as the internet between two sites.  rtr2
+# has the router's NAT chains (lab_nat_mode works there) but no miniupnpd
+# chains; both routers (and an isp) get lab_wan_input_filter.
+lab_site2_net() {
+	local r2=$LAB_NS_RTR2
+	ip link add name "$LAB_HOST_IF" netns "$LAB_NS_SITE2" type veth \
+	    peer name "$LAB_RTR_LAN_IF" netns "$r2" || return 1
+	ip link add name "$LAB_RTR_WAN_IF" netns "$r2" type veth \
+	    peer name "$LAB_WAN_RTR2_IF" netns "$LAB_NS_WAN" || return 1
+	ip -n "$r2" addr add "$LAB_RTR2_LAN_IP/24" dev "$LAB_RTR_LAN_IF" || return 1
+	ip -n "$r2" link set "$LAB_RTR_LAN_IF" up || return 1
+	ip -n "$r2" addr add "$LAB_RTR2_WAN_IP/32" peer "$LAB_WAN_RTR2_IP/32" \
+	    dev "$LAB_RTR_WAN_IF" || return 1
+	ip -n "$r2" link set "$LAB_RTR_WAN_IF" up || return 1
+	ip -n "$r2" route add default via "$LAB_WAN_RTR2_IP" \
+	    dev "$LAB_RTR_WAN_IF" || return 1
+	# the wan namespace answers site 2 from its main address (a service
+	# bound to 0.0.0.0 would answer from $LAB_WAN_RTR2_IP otherwise)
+	ip -n "$LAB_NS_WAN" addr add "$LAB_WAN_RTR2_IP/32" \
+	    dev "$LAB_WAN_RTR2_IF" || return 1
+	ip -n "$LAB_NS_WAN" link set "$LAB_WAN_RTR2_IF" up || return 1
+	ip -n "$LAB_NS_WAN" route add "$LAB_RTR2_WAN_IP/32" dev "$LAB_WAN_RTR2_IF" \
+	    src "$LAB_WAN_IP" || return 1
+	# site 1's router (or isp) has 203.0.113.0/24 on its link: the wan
+	# namespace answers its ARP for $LAB_RTR2_WAN_IP (proxy ARP)
+	lab_wan sysctl -qw net.ipv4.ip_forward=1 \
+	    "net.ipv4.conf.$LAB_HOST_IF.proxy_arp=1" >/dev/null || return 1
+	ip -n "$LAB_NS_SITE2" addr add "$LAB_SITE2_IP/24" dev "$LAB_HOST_IF" || return 1
+	ip -n "$LAB_NS_SITE2" link set "$LAB_HOST_IF" up || return 1
+	ip -n "$LAB_NS_SITE2" route add default via "$LAB_RTR2_LAN_IP" \
+	    dev "$LAB_HOST_IF" || return 1
+	lab_rtr2 sysctl -qw net.ipv4.ip_forward=1 >/dev/null || return 1
+	lab_nat_box_rules "$r2" "$LAB_RTR_LAN_IF" "$LAB_RTR_WAN_IF" \
+	    "$LAB_SITE2_NET" || { lab_log "rtr2 nft ruleset failed"; return 1; }
+	lab_conntrack_timeouts "$r2"
+	lab_wan_input_filter "$LAB_NS_RTR" reject || return 1
+	lab_wan_input_filter "$r2" drop || return 1
+	if [ -n "$LAB_ISP_NET" ]; then
+		lab_wan_input_filter "$LAB_NS_ISP" reject "$LAB_ISP_WAN_IF" || return 1
+	fi
+}
+
+# lab_wan_input_filter NS reject|drop [WANIF]: (LAB_SITES=2) what comes in on
+# the WAN interface for the NAT box itself and is not a reply (ct state new)
+# is refused by an input filter: reject (TCP reset, ICMP port unreachable:
+# what the kernel itself answers with no filter) or drop (silence).  ICMP and
+# the answers from coturn's ports (miniupnpd's STUN check: its change-address
+# answers are new flows) pass.  The point: a packet the filter refuses leaves
+# no conntrack entry, whereas one that the kernel refuses after input leaves
+# an unreplied entry W:x <- R:y that takes the tuple the inside host's first
+# packet from x to R:y needs, so the masquerade gives that host another port
+# and a hole punch between two sites fails while the peer keeps sending (a
+# home router's firewall, OpenWrt's wan zone input REJECT, refuses in the
+# filter, before conntrack confirms the entry).
+lab_wan_input_filter() {
+	local ns=$1 how=$2 wanif=${3:-$LAB_RTR_WAN_IF} refuse
+	case $how in
+	reject) refuse="meta l4proto tcp reject with tcp reset
+		iifname \"$wanif\" meta l4proto udp reject
+		iifname \"$wanif\" drop" ;;
+	drop) refuse="drop" ;;
+	*) lab_log "lab_wan_input_filter: reject or drop"; return 1 ;;
+	esac
+	ip netns exec "$ns" nft -f - <<EOF || { lab_log "input filter in $ns failed"; return 1; }
+table inet lab_wan_in {
+	chain input {
+		type filter hook input priority 0; policy accept;
+		iifname "$wanif" ct state established,related accept
+		iifname "$wanif" meta l4proto { icmp, ipv6-icmp } accept
+		iifname "$wanif" udp sport { $LAB_STUN_PORT, $LAB_STUN_ALT_PORT } accept
+		iifname "$wanif" $refuse
+	}
+}
+EOF
 }
 
 # lab_ipv6_net: with LAB_IPV6 set, IPv6 on the LAN and the WAN, routed by the
@@ -455,15 +602,8 @@ EOF
 # LAN hosts' default route is fixed, via the router's link-local fe80::1.
 lab_ipv6_net() {
 	local ns
-	for ns in "$LAB_NS_LAN" "$LAB_NS_LAN2" "$LAB_NS_RTR" "$LAB_NS_WAN"; do
-		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 \
-		    net.ipv6.conf.default.disable_ipv6=0 \
-		    net.ipv6.conf.all.accept_dad=0 \
-		    net.ipv6.conf.default.accept_dad=0 \
-		    net.ipv6.conf.all.accept_ra=0 \
-		    net.ipv6.conf.default.accept_ra=0 >/dev/null || return 1
-		ip netns exec "$ns" sh -c 'for f in /proc/sys/net/ipv6/conf/*/disable_ipv6; do echo 0 >"$f"; done' || return 1
-	done
+	lab_ipv6_on "$LAB_NS_LAN" "$LAB_NS_LAN2" "$LAB_NS_RTR" "$LAB_NS_WAN" ||
+	    return 1
 	ip netns exec "$LAB_NS_RTR" sysctl -qw net.ipv6.conf.all.forwarding=1 \
 	    >/dev/null || return 1
 	ip -n "$LAB_NS_RTR" addr add "$LAB_RTR_LAN6_IP/64" dev "$LAB_RTR_LAN_IF" nodad || return 1
@@ -478,6 +618,47 @@ lab_ipv6_net() {
 		ip -n "$ns" -6 route add default via "$LAB_RTR_LL6" dev "$LAB_HOST_IF" || return 1
 	done
 	ip -n "$LAB_NS_WAN" -6 route add "$LAB_LAN6_NET" via "$LAB_RTR_WAN6_IP" || return 1
+	if [ "${LAB_SITES:-1}" = 2 ]; then
+		lab_site2_ipv6_net || return 1
+	fi
+}
+
+# lab_ipv6_on NS...: IPv6 on in these namespaces (lab_init turned it off),
+# with no DAD and no router advertisements taken
+lab_ipv6_on() {
+	local ns
+	for ns in "$@"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 \
+		    net.ipv6.conf.default.disable_ipv6=0 \
+		    net.ipv6.conf.all.accept_dad=0 \
+		    net.ipv6.conf.default.accept_dad=0 \
+		    net.ipv6.conf.all.accept_ra=0 \
+		    net.ipv6.conf.default.accept_ra=0 >/dev/null || return 1
+		ip netns exec "$ns" sh -c 'for f in /proc/sys/net/ipv6/conf/*/disable_ipv6; do echo 0 >"$f"; done' || return 1
+	done
+}
+
+# lab_site2_ipv6_net: (LAB_SITES=2 and LAB_IPV6) site 2 over IPv6, routed
+# without NAT: $LAB_SITE2_6_IP behind rtr2 ($LAB_RTR2_LAN6_IP, fe80::1 on the
+# LAN; $LAB_RTR2_WAN6_IP toward the wan namespace's $LAB_WAN_RTR2_6_IP).  The
+# wan namespace forwards IPv6 too, and both routers send $LAB_WAN_NET6 to it.
+# rtr2's forward chain is a stateful firewall: out anything, in only what
+# conntrack calls established or related; the rest is dropped in silence
+# (site 1's router refuses it: TCP reset, ICMP).
+lab_site2_ipv6_net() {
+	lab_ipv6_on "$LAB_NS_SITE2" "$LAB_NS_RTR2" || return 1
+	lab_rtr2 sysctl -qw net.ipv6.conf.all.forwarding=1 >/dev/null || return 1
+	lab_wan sysctl -qw net.ipv6.conf.all.forwarding=1 >/dev/null || return 1
+	ip -n "$LAB_NS_RTR2" addr add "$LAB_RTR2_LAN6_IP/64" dev "$LAB_RTR_LAN_IF" nodad || return 1
+	ip -n "$LAB_NS_RTR2" addr add "$LAB_RTR_LL6/64" dev "$LAB_RTR_LAN_IF" nodad || return 1
+	ip -n "$LAB_NS_RTR2" addr add "$LAB_RTR2_WAN6_IP/64" dev "$LAB_RTR_WAN_IF" nodad || return 1
+	ip -n "$LAB_NS_WAN" addr add "$LAB_WAN_RTR2_6_IP/64" dev "$LAB_WAN_RTR2_IF" nodad || return 1
+	ip -n "$LAB_NS_SITE2" addr add "$LAB_SITE2_6_IP/64" dev "$LAB_HOST_IF" nodad || return 1
+	ip -n "$LAB_NS_SITE2" -6 route add default via "$LAB_RTR_LL6" dev "$LAB_HOST_IF" || return 1
+	ip -n "$LAB_NS_RTR2" -6 route add default via "$LAB_WAN_RTR2_6_IP" || return 1
+	ip -n "$LAB_NS_WAN" -6 route add "$LAB_SITE2_6_NET" via "$LAB_RTR2_WAN6_IP" \
+	    src "$LAB_WAN6_IP" || return 1
+	ip -n "$LAB_NS_RTR" -6 route add "$LAB_WAN_NET6" via "$LAB_WAN6_IP" || return 1
 }
 
 # lab_conntrack_timeouts NS: short conntrack timeouts so a deleted mapping
@@ -507,15 +688,27 @@ lab_isp_net() {
 	ip -n "$ns" link set "$LAB_ISP_LAN_IF" up || return 1
 	ip -n "$ns" link set "$LAB_ISP_WAN_IF" up || return 1
 	lab_isp sysctl -qw net.ipv4.ip_forward=1 >/dev/null || return 1
-	lab_isp nft -f - <<EOF || { lab_log "isp nft ruleset failed"; return 1; }
+	lab_nat_box_rules "$ns" "$LAB_ISP_LAN_IF" "$LAB_ISP_WAN_IF" "$LAB_ISP_NET" \
+	    reject || { lab_log "isp nft ruleset failed"; return 1; }
+	lab_conntrack_timeouts "$ns"
+}
+
+# lab_nat_box_rules NS LANIF WANIF NET [reject]: the nftables of a NAT box
+# without miniupnpd (the isp, rtr2): forwarding out, in what conntrack knows,
+# the masquerade of NET, the chains lab_nat_mode rewrites; with reject, what
+# else comes in to be forwarded is refused (TCP reset, ICMP), else dropped.
+lab_nat_box_rules() {
+	local refuse=
+	[ "${5:-}" = reject ] && refuse="iifname \"$3\" meta l4proto tcp reject with tcp reset
+		iifname \"$3\" meta l4proto udp reject"
+	ip netns exec "$1" nft -f - <<EOF
 table inet $LAB_NFT_TABLE {
 	chain forward {
 		type filter hook forward priority 0; policy drop;
 		ct state established,related accept
-		iifname "$LAB_ISP_LAN_IF" oifname "$LAB_ISP_WAN_IF" accept
+		iifname "$2" oifname "$3" accept
 		jump $LAB_NFT_MODE_FWD_CHAIN
-		iifname "$LAB_ISP_WAN_IF" meta l4proto tcp reject with tcp reset
-		iifname "$LAB_ISP_WAN_IF" meta l4proto udp reject
+		$refuse
 	}
 	chain $LAB_NFT_MODE_FWD_CHAIN {
 	}
@@ -526,11 +719,10 @@ table inet $LAB_NFT_NAT_TABLE {
 		jump $LAB_NFT_MASQ_CHAIN
 	}
 	chain $LAB_NFT_MASQ_CHAIN {
-		oifname "$LAB_ISP_WAN_IF" ip saddr $LAB_ISP_NET masquerade
+		oifname "$3" ip saddr $4 masquerade
 	}
 }
 EOF
-	lab_conntrack_timeouts "$ns"
 }
 
 lab_host_net() {
@@ -790,6 +982,7 @@ lab_down() {
 	LAB_LIAR_PID=
 	LAB_NAT_MODE=default
 	LAB_ISP_NAT_MODE=default
+	LAB_RTR2_NAT_MODE=default
 	for ns in $(lab_all_ns); do
 		lab_ns_exists "$ns" && ip netns del "$ns" 2>/dev/null
 	done
@@ -977,11 +1170,12 @@ lab_flush_conntrack() { lab_rtr conntrack -F >/dev/null 2>&1; return 0; }
 
 # ---- NAT behaviour, upstream NAT, echo service, bad STUN server ----
 
-# lab_nat_mode MODE [rtr|isp]: set the NAT behaviour of the router (default)
-# or of the isp namespace (LAB_UPSTREAM) toward its one inside host: the LAN
-# host 192.168.77.10 for the router, the router's WAN address for the isp.
-# MODE is default, random, eif, adf, cone or restricted (see the header).
-# Sets LAB_NAT_MODE or LAB_ISP_NAT_MODE.  miniupnpd's chains are not touched
+# lab_nat_mode MODE [rtr|isp|rtr2]: set the NAT behaviour of the router
+# (default), of the isp namespace (LAB_UPSTREAM) or of site 2's router
+# (LAB_SITES=2) toward its one inside host: the LAN host 192.168.77.10 for
+# the router, the router's WAN address for the isp, $LAB_SITE2_IP for rtr2.
+# MODE is default, random, eif, adf, cone, restricted or rst (see the
+# header).  Sets LAB_NAT_MODE, LAB_ISP_NAT_MODE or LAB_RTR2_NAT_MODE.  miniupnpd's chains are not touched
 # and keep precedence: their DNAT runs at prerouting priority -100, ours at
 # -90, and nftables NAT uses the first binding made.  The namespace's UDP
 # conntrack entries are deleted, so no UDP binding made under the previous
@@ -1020,9 +1214,19 @@ lab_flush_conntrack() { lab_rtr conntrack -F >/dev/null 2>&1; return 0; }
 # full cone: UDP only).
 # Not modelled: another LAN host using the same port (the masquerade then
 # still keeps x toward other destinations, and the DNAT would still name H).
+#
+# rst is the default masquerade whose NAT answers every unsolicited inbound
+# TCP SYN with a reset: to its WAN address (chain refuse_in, input hook) and,
+# over IPv6, to an inside host (chain refuse_fwd, forward hook), both at
+# priority -10, in the filter, so that the refused SYN leaves no conntrack
+# entry.  A TCP simultaneous open through it sees its first SYN, if it
+# arrives before the inside host's own SYN went out, answered by a reset.
+# On the router (and the isp) without LAB_SITES=2 the kernel already
+# answers so, with no input filter (lab_wan_input_filter); rtr2's own
+# answer is silence.
 lab_nat_mode() {
 	local mode=$1 where=${2:-rtr} ns host wanip net lanif wanif
-	local masq filter="" protos="" p settype key match secs
+	local masq filter="" protos="" p settype key match secs syn
 	[ -n "$LAB_DIR" ] || { lab_log "lab_init first"; return 1; }
 	lab_nat_where "$where" || return 1
 	masq="oifname \"$wanif\" ip saddr $net masquerade"
@@ -1033,7 +1237,8 @@ lab_nat_mode() {
 	adf)	filter=adf protos=udp ;;
 	cone)	filter=eif protos="udp tcp" ;;
 	restricted) filter=adf protos="udp tcp" ;;
-	*)	lab_log "lab_nat_mode: default, random, eif, adf, cone or restricted, not '$mode'"
+	rst)	filter=rst ;;
+	*)	lab_log "lab_nat_mode: default, random, eif, adf, cone, restricted or rst, not '$mode'"
 		return 1 ;;
 	esac
 	{
@@ -1043,7 +1248,19 @@ lab_nat_mode() {
 		echo "add rule inet $LAB_NFT_NAT_TABLE $LAB_NFT_MASQ_CHAIN $masq"
 		echo "table inet $LAB_NFT_MODE_TABLE { }"
 		echo "delete table inet $LAB_NFT_MODE_TABLE"
-		if [ -n "$filter" ]; then
+		if [ "$filter" = rst ]; then
+			syn="tcp flags & (fin|syn|rst|ack) == syn ct state new"
+			echo "table inet $LAB_NFT_MODE_TABLE {"
+			echo "	chain refuse_in {"
+			echo "		type filter hook input priority -10; policy accept;"
+			echo "		iifname \"$wanif\" ip daddr $wanip $syn reject with tcp reset"
+			echo "	}"
+			echo "	chain refuse_fwd {"
+			echo "		type filter hook forward priority -10; policy accept;"
+			echo "		iifname \"$wanif\" meta nfproto ipv6 $syn reject with tcp reset"
+			echo "	}"
+			echo "}"
+		elif [ -n "$filter" ]; then
 			echo "add rule inet $LAB_NFT_TABLE $LAB_NFT_MODE_FWD_CHAIN" \
 			    "ct mark $LAB_NAT_CTMARK accept"
 			echo "table inet $LAB_NFT_MODE_TABLE {"
@@ -1077,12 +1294,16 @@ lab_nat_mode() {
 		fi
 	} | ip netns exec "$ns" nft -f - || { lab_log "lab_nat_mode $mode failed"; return 1; }
 	ip netns exec "$ns" conntrack -D -p udp >/dev/null 2>&1
-	if [ "$where" = isp ]; then LAB_ISP_NAT_MODE=$mode; else LAB_NAT_MODE=$mode; fi
+	case $where in
+	isp) LAB_ISP_NAT_MODE=$mode ;;
+	rtr2) LAB_RTR2_NAT_MODE=$mode ;;
+	*) LAB_NAT_MODE=$mode ;;
+	esac
 	return 0
 }
 
-# lab_nat_where rtr|isp: set ns, host, wanip, net, lanif and wanif (locals of
-# the caller) for the router's NAT or the isp's.
+# lab_nat_where rtr|isp|rtr2: set ns, host, wanip, net, lanif and wanif
+# (locals of the caller) for the router's NAT, the isp's or site 2's.
 lab_nat_where() {
 	case $1 in
 	rtr)	ns=$LAB_NS_RTR host=$LAB_LAN_IP wanip=$LAB_RTR_WAN_IP
@@ -1093,7 +1314,13 @@ lab_nat_where() {
 		fi
 		ns=$LAB_NS_ISP host=$LAB_RTR_WAN_IP wanip=$LAB_PUBLIC_IP
 		net=$LAB_ISP_NET lanif=$LAB_ISP_LAN_IF wanif=$LAB_ISP_WAN_IF ;;
-	*)	lab_log "lab_nat_mode: rtr or isp, not '$1'"; return 1 ;;
+	rtr2)	if ! lab_ns_exists "$LAB_NS_RTR2"; then
+			lab_log "lab_nat_mode: no rtr2 (LAB_SITES=2)"
+			return 1
+		fi
+		ns=$LAB_NS_RTR2 host=$LAB_SITE2_IP wanip=$LAB_RTR2_WAN_IP
+		net=$LAB_SITE2_NET lanif=$LAB_RTR_LAN_IF wanif=$LAB_RTR_WAN_IF ;;
+	*)	lab_log "lab_nat_mode: rtr, isp or rtr2, not '$1'"; return 1 ;;
 	esac
 }
 
@@ -1111,8 +1338,8 @@ lab_nat_udp_secs() {
 	if [ -s "$f" ]; then cat "$f"; else echo "$LAB_NAT_TIMEOUT"; fi
 }
 
-# lab_nat_udp_timeout SECONDS|default [rtr|isp]: a NAT (the router's, or the
-# isp's) whose UDP bindings die SECONDS (1-600) after their last packet:
+# lab_nat_udp_timeout SECONDS|default [rtr|isp|rtr2]: a NAT (the router's,
+# the isp's or rtr2's) whose UDP bindings die SECONDS (1-600) after their last packet:
 # conntrack's UDP timeouts there (unreplied and stream both, so every UDP
 # flow lives SECONDS after its last packet, either way) and the lifetime of
 # a UDP filter entry (refreshed by packets out only) of the filtering modes.
@@ -1138,10 +1365,11 @@ lab_nat_udp_timeout() {
 	esac
 	mode=$LAB_NAT_MODE
 	[ "$where" = isp ] && mode=$LAB_ISP_NAT_MODE
+	[ "$where" = rtr2 ] && mode=$LAB_RTR2_NAT_MODE
 	lab_nat_mode "$mode" "$where"
 }
 
-# lab_nat_flush [rtr|isp]: the NAT loses every binding, as a router that
+# lab_nat_flush [rtr|isp|rtr2]: the NAT loses every binding, as a router that
 # rebooted or dropped its state: the filter sets of the mode are emptied and
 # conntrack is flushed (lab_flush_conntrack, for the router, leaves the sets).
 # Inbound traffic then gets in only once the inside host sent again (a TCP
@@ -1160,6 +1388,36 @@ lab_nat_flush() {
 	return 0
 }
 
+# lab_nat_block_udp on|off [rtr|isp|rtr2]: (on) that NAT forwards no UDP at
+# all, either way, IPv4 and IPv6 (a site whose firewall lets only TCP out);
+# the table lab_block, apart from the mode, dropping at forward priority -20.
+# Its UDP conntrack entries go.  (off) the table goes.  Until lab_init.
+lab_nat_block_udp() {
+	local how=$1 where=${2:-rtr} ns host wanip net lanif wanif
+	[ -n "$LAB_DIR" ] || { lab_log "lab_init first"; return 1; }
+	lab_nat_where "$where" || return 1
+	case $how in
+	on)	ip netns exec "$ns" nft -f - <<EOF || return 1
+table inet lab_block { }
+delete table inet lab_block
+table inet lab_block {
+	chain forward {
+		type filter hook forward priority -20; policy accept;
+		meta l4proto udp drop
+	}
+}
+EOF
+		ip netns exec "$ns" conntrack -D -p udp >/dev/null 2>&1 ;;
+	off)	ip netns exec "$ns" nft -f - <<EOF || return 1
+table inet lab_block { }
+delete table inet lab_block
+EOF
+		;;
+	*)	lab_log "lab_nat_block_udp: on or off, not '$how'"; return 1 ;;
+	esac
+	return 0
+}
+
 # Three parties of a binding (tests/lab/nat-peer.py; see its usage):
 # lab_nat_peer_start: the peer A, $LAB_WAN_IP:$LAB_NAT_PEER_PORT (UDP and
 #   TCP) in the wan namespace, answering "seen ADDR:PORT"; also puts the
@@ -1172,6 +1430,15 @@ lab_nat_flush() {
 #   namespace (FROM_IP: $LAB_WAN2_IP by default), a knock on
 #   $LAB_PUBLIC_IP:PORT from a fresh port; prints what nat-peer.py knock
 #   says; 0 when the LAN host answered.
+#   lab_nat_hold_in HOST NAME ... and lab_nat_knock_at ADDR PROTO PORT ...:
+#   the same from another LAN host (site2) and on another address
+#   ($LAB_RTR2_WAN_IP).
+# lab_traffic_serve HOST tcp|udp PORT [ADDR]: an echo (tests/lab/traffic.py)
+#   in HOST; lab_traffic_check HOST tcp|udp ADDR PORT [-n N] [-t SECONDS]:
+#   N bytes (TCP) or datagrams (UDP) through it come back exactly as sent.
+# lab_punch_start NAME HOST PORT PEER_ADDR PEER_PORT [-t SECONDS]: one side
+#   of a manual UDP hole punch (traffic.py punch); start the other side at
+#   once; lab_punch_wait PID: 0 when both directions passed.
 lab_nat_peer_start() {
 	[ -n "$LAB_DIR" ] || { lab_log "lab_init first"; return 1; }
 	if [ -n "${LAB_NAT_PEER_PID:-}" ] && lab_ours "$LAB_NS_WAN" "$LAB_NAT_PEER_PID"; then
@@ -1184,24 +1451,37 @@ lab_nat_peer_start() {
 	if [ -n "$LAB_ISP_NET" ]; then
 		lab_isp sysctl -qw net.ipv4.icmp_ratelimit=0 >/dev/null || return 1
 	fi
+	if lab_ns_exists "$LAB_NS_RTR2"; then
+		lab_rtr2 sysctl -qw net.ipv4.icmp_ratelimit=0 >/dev/null || return 1
+	fi
 	lab_bg nat-peer "$LAB_NS_WAN" python3 "$LAB_HERE/nat-peer.py" peer \
 	    "$LAB_WAN_IP" "$LAB_NAT_PEER_PORT"
 	LAB_NAT_PEER_PID=$LAB_BG_PID
 	lab_bg_listening nat-peer
 }
 
-lab_nat_hold() {
-	local name=$1
-	shift
+lab_nat_hold() { lab_nat_hold_in lan "$@"; }
+
+# lab_nat_hold_in HOST NAME udp|tcp PORT [...]: lab_nat_hold from the
+# namespace HOST (lan, lan2, site2).
+lab_nat_hold_in() {
+	local ns name=$2
+	ns=$(lab_ns_of "$1") || return 1
+	shift 2
 	[ -n "$LAB_DIR" ] || { lab_log "lab_init first"; return 1; }
-	lab_bg "$name" "$LAB_NS_LAN" python3 "$LAB_HERE/nat-peer.py" host \
+	lab_bg "$name" "$ns" python3 "$LAB_HERE/nat-peer.py" host \
 	    "$1" "$2" "$LAB_WAN_IP" "$LAB_NAT_PEER_PORT" "${@:3}"
 	lab_bg_listening "$name"
 }
 
-lab_nat_knock() {
-	lab_wan timeout 10 python3 "$LAB_HERE/nat-peer.py" knock "$1" \
-	    "$LAB_PUBLIC_IP" "$2" "$3" -b "${4:-$LAB_WAN2_IP}" -t "${5:-2}"
+lab_nat_knock() { lab_nat_knock_at "$LAB_PUBLIC_IP" "$@"; }
+
+# lab_nat_knock_at ADDR udp|tcp PORT TOKEN [FROM_IP [SECONDS]]: lab_nat_knock
+# on ADDR:PORT (e.g. $LAB_RTR2_WAN_IP); its status is nat-peer.py knock's:
+# 0 answered, 1 refused (reset, ICMP), 2 no answer, 3 closed.
+lab_nat_knock_at() {
+	lab_wan timeout 10 python3 "$LAB_HERE/nat-peer.py" knock "$2" \
+	    "$1" "$3" "$4" -b "${5:-$LAB_WAN2_IP}" -t "${6:-2}"
 }
 
 # lab_need_python: exit 77 (automake SKIP) without python3 (the echo server,
@@ -1477,4 +1757,55 @@ lab_rdv_client() {
 	ns=$(lab_ns_of "$1") || return 1
 	shift
 	ip netns exec "$ns" python3 "$LAB_HERE/rdv-client.py" "$@"
+}
+
+# ---- traffic between the two sites (LAB_SITES=2), or anywhere ----
+# lab_traffic_serve HOST tcp|udp PORT [ADDR]: tests/lab/traffic.py's echo in
+# namespace HOST on ADDR (default ::, which takes IPv4 too; 0.0.0.0 where
+# IPv6 is off), port PORT; returns once it listens; log
+# $LAB_DIR/traffic-HOST-PROTO-PORT.log.  lab_down stops it.
+lab_traffic_serve() {
+	local ns addr=${4:-}
+	ns=$(lab_ns_of "$1") || return 1
+	[ -n "$LAB_DIR" ] || { lab_log "lab_init first"; return 1; }
+	if [ -z "$addr" ]; then
+		addr=::
+		[ "$(ip netns exec "$ns" sysctl -n net.ipv6.conf.all.disable_ipv6 \
+		    2>/dev/null)" = 1 ] && addr=0.0.0.0
+	fi
+	lab_bg "traffic-$1-$2-$3" "$ns" python3 "$LAB_HERE/traffic.py" serve \
+	    "$2" "$addr" "$3"
+	lab_bg_listening "traffic-$1-$2-$3"
+}
+
+# lab_traffic_check HOST tcp|udp ADDR PORT [-n N] [-b ADDR] [-p PORT] [-t SECONDS]:
+# from namespace HOST, N bytes (TCP, default 65536) or N datagrams (UDP,
+# default 20) through the echo at ADDR:PORT must come back exactly as sent
+# within SECONDS (default 5, at most 50); prints traffic.py's verdict ("ok N MS", or what
+# went wrong); status 0 when it all came back.
+lab_traffic_check() {
+	local ns
+	ns=$(lab_ns_of "$1") || return 1
+	shift
+	ip netns exec "$ns" timeout 60 python3 "$LAB_HERE/traffic.py" check "$@"
+}
+
+# lab_punch_start NAME HOST LOCAL_PORT PEER_ADDR PEER_PORT [-t SECONDS] ...:
+# a manual UDP hole punch (traffic.py punch) from namespace HOST's port
+# LOCAL_PORT (any address) toward PEER_ADDR:PEER_PORT, in the background
+# (log $LAB_DIR/NAME.log, LAB_BG_PID its pid); start the other side with a
+# second call at once.  lab_punch_wait PID [SECONDS]: its exit status (0
+# when both directions passed; killed after SECONDS, default 20).
+lab_punch_start() {
+	local name=$1 ns any=0.0.0.0
+	ns=$(lab_ns_of "$2") || return 1
+	[ -n "$LAB_DIR" ] || { lab_log "lab_init first"; return 1; }
+	case $4 in *:*) any=:: ;; esac
+	lab_bg "$name" "$ns" python3 "$LAB_HERE/traffic.py" punch "$any" "$3" \
+	    "$4" "$5" "${@:6}"
+}
+
+lab_punch_wait() {
+	lab_wait "${2:-20}" lab_all_gone "$1" || lab_kill "$1"
+	wait "$1"
 }
