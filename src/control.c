@@ -639,9 +639,11 @@ control_open(const char *path, const struct control_ops *ops, char *err,
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	if (path[0] != '/' || strlen(path) >= sizeof(sun.sun_path)) {
+	if (path == NULL || path[0] != '/' ||
+	    strlen(path) >= sizeof(sun.sun_path)) {
 		config_seterr(err, errlen, "control socket %s: not an absolute "
-		    "path of at most %zu bytes", path, sizeof(sun.sun_path) - 1);
+		    "path of at most %zu bytes", path != NULL ? path : "(none)",
+		    sizeof(sun.sun_path) - 1);
 		return -1;
 	}
 	memcpy(sun.sun_path, path, strlen(path));
