@@ -803,9 +803,9 @@ on_signal(const char *from, const uint8_t *buf, size_t len, void *arg)
 		p = peer_find(from);
 		if (!exposed_to(from, NULL, 0) && !(p != NULL &&
 		    memcmp(p->sid, m.session, sizeof(p->sid)) == 0)) {
-			log_info("punch: %s: CONNECT refused: nothing exposed to "
-			    "it", from);
-			send_reject(from, &m, buf, len, exposed_to(from, NULL, 0) ?
+			log_info("punch: %s: CONNECT refused: %s", from,
+			    pu.nexpose > 0 ? "not allowed" : "nothing exposed");
+			send_reject(from, &m, buf, len, pu.nexpose > 0 ?
 			    PUNCH_REJECT_NOT_ALLOWED : PUNCH_REJECT_NOT_EXPOSED);
 			return;
 		}
