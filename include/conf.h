@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "conf-peer.h"
 #include <stdio.h>
 
 #define CONF_MAX_MAPS		1024
@@ -82,6 +84,11 @@ struct config {
 	uint16_t	 fb_port_last;
 	int		 fb_mode;	/* enum conf_fbmode */
 	uint32_t	 fb_idle;	/* s a forwarded TCP connection may idle; 0: default */
+	/* Hole punching (punch.c): services offered, services wanted. */
+	struct conf_expose *expose;
+	size_t		 nexpose;
+	struct conf_connect *connect;
+	size_t		 nconnect;
 };
 
 /* How a TCP binding kept with STUN reaches the service (fallback-mode). */
@@ -111,6 +118,8 @@ enum conf_fbmode {
 #define CONF_SET_FBPORTS	0x20000
 #define CONF_SET_FBMODE		0x40000
 #define CONF_SET_FBIDLE		0x80000
+#define CONF_SET_EXPOSE		0x100000	/* the command line's replace the file's */
+#define CONF_SET_CONNECT	0x200000	/* the command line's replace the file's */
 #define CONF_FBIDLE_MAX		604800	/* a week */
 
 void	 config_init(struct config *);
@@ -131,6 +140,11 @@ void	 config_seterr(char *err, size_t errlen, const char *fmt, ...)
 int	 config_parse_port(const char *s, size_t len, uint16_t *);
 int	 config_add_map(struct config *, const struct conf_map *, char *err,
 	    size_t);
+/* Add an expose or connect statement; -1 and err when it clashes or is one too many. */
+int	 config_add_expose(struct config *, const struct conf_expose *,
+	    char *err, size_t);
+int	 config_add_connect(struct config *, const struct conf_connect *,
+	    char *err, size_t);
 /* Parse a whole file held in memory; errors are "name:line: message". */
 int	 config_parse_buf(struct config *, const char *name, const char *buf,
 	    size_t len, char *err, size_t errlen);

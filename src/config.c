@@ -104,6 +104,8 @@ config_free(struct config *conf)
 	free(conf->network);
 	free(conf->key_file);
 	free(conf->node);
+	free(conf->expose);
+	free(conf->connect);
 	crypto_wipe(conf->key, sizeof(conf->key));
 	memset(conf, 0, sizeof(*conf));
 }
@@ -247,6 +249,25 @@ config_rdv_check(struct config *conf, char *err, size_t errlen)
 	char host[256], why[512];
 	size_t i;
 
+	if (conf->nrdv == 0 && (conf->nexpose > 0 || conf->nconnect > 0)) {
+		config_seterr(err, errlen, "%s: needs a rendezvous server "
+		    "(rendezvous, network and key-file)", conf->nexpose > 0 ?
+		    "expose" : "connect");
+		return -1;
+	}
+	for (i = 0; i < conf->nexpose; i++)
+		if (conf->expose[i].proto == CONF_TCP) {
+			config_seterr(err, errlen, "expose %s: TCP services are "
+			    "not carried yet (UDP only)", conf->expose[i].name);
+			return -1;
+		}
+	for (i = 0; i < conf->nconnect; i++)
+		if (conf->connect[i].proto == CONF_TCP) {
+			config_seterr(err, errlen, "connect %s/%s: TCP services "
+			    "are not carried yet (UDP only)",
+			    conf->connect[i].node, conf->connect[i].service);
+			return -1;
+		}
 	if (conf->nrdv == 0)
 		return 0;
 	if (conf->network == NULL || conf->key_file == NULL) {
@@ -445,6 +466,61 @@ config_format_map(const struct conf_map *m, char *buf, size_t len)
 	if (m->ext_first != m->int_first)
 		snprintf(ep, sizeof(ep), ":%u", m->ext_first);
 	snprintf(buf, len, "%s%s/%s", ip, ep, config_proto_name(m->proto));
+}
+
+int
+config_add_expose(struct config *conf, const struct conf_expose *e, char *err,
+    size_t errlen)
+{
+	struct conf_expose *n;
+	size_t i;
+
+	for (i = 0; i < conf->nexpose; i++)
+		if (config_expose_clash(&conf->expose[i], e)) {
+			config_seterr(err, errlen, "expose: %s/%s given twice",
+			    e->name, e->proto == CONF_TCP ? "tcp" : "udp");
+			return -1;
+		}
+	if (conf->nexpose == CONF_MAX_PEER) {
+		config_seterr(err, errlen, "too many expose statements: at most "
+		    "%d", CONF_MAX_PEER);
+		return -1;
+	}
+	if ((n = reallocarray(conf->expose, conf->nexpose + 1,
+	    sizeof(*n))) == NULL)
+		fatal("reallocarray");
+	conf->expose = n;
+	conf->expose[conf->nexpose++] = *e;
+	return 0;
+}
+
+int
+config_add_connect(struct config *conf, const struct conf_connect *c,
+    char *err, size_t errlen)
+{
+	struct conf_connect *n;
+	char a[128], b[128];
+	size_t i;
+
+	for (i = 0; i < conf->nconnect; i++)
+		if (config_connect_clash(&conf->connect[i], c)) {
+			config_format_connect(c, a, sizeof(a));
+			config_format_connect(&conf->connect[i], b, sizeof(b));
+			config_seterr(err, errlen, "connect %s: listens where "
+			    "connect %s does", a, b);
+			return -1;
+		}
+	if (conf->nconnect == CONF_MAX_PEER) {
+		config_seterr(err, errlen, "too many connect statements: at "
+		    "most %d", CONF_MAX_PEER);
+		return -1;
+	}
+	if ((n = reallocarray(conf->connect, conf->nconnect + 1,
+	    sizeof(*n))) == NULL)
+		fatal("reallocarray");
+	conf->connect = n;
+	conf->connect[conf->nconnect++] = *c;
+	return 0;
 }
 
 static int
@@ -699,6 +775,22 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 		if (nargs != 1)
 			goto nargs;
 		return config_parse_fbports(tok[1], conf, msg, msglen);
+	} else if (strcmp(kw, "expose") == 0) {
+		struct conf_expose e;
+
+		if (nargs != 1)
+			goto nargs;
+		if (config_parse_expose(tok[1], &e, msg, msglen) == -1)
+			return -1;
+		return config_add_expose(conf, &e, msg, msglen);
+	} else if (strcmp(kw, "connect") == 0) {
+		struct conf_connect c;
+
+		if (nargs != 1)
+			goto nargs;
+		if (config_parse_connect(tok[1], &c, msg, msglen) == -1)
+			return -1;
+		return config_add_connect(conf, &c, msg, msglen);
 	} else if (strcmp(kw, "node") == 0) {
 		if (nargs != 1)
 			goto nargs;
@@ -990,6 +1082,20 @@ config_merge(struct config *conf, const struct config *over, int mask,
 		if ((conf->node = strdup(over->node)) == NULL)
 			fatal("strdup");
 	}
+	if (mask & CONF_SET_EXPOSE) {
+		conf->nexpose = 0;
+		for (i = 0; i < over->nexpose; i++)
+			if (config_add_expose(conf, &over->expose[i], err,
+			    errlen) == -1)
+				return -1;
+	}
+	if (mask & CONF_SET_CONNECT) {
+		conf->nconnect = 0;
+		for (i = 0; i < over->nconnect; i++)
+			if (config_add_connect(conf, &over->connect[i], err,
+			    errlen) == -1)
+				return -1;
+	}
 	if (mask & CONF_SET_FBMODE)
 		conf->fb_mode = over->fb_mode;
 	if (mask & CONF_SET_FBIDLE)
@@ -1064,6 +1170,18 @@ config_print(FILE *fp, const struct config *conf)
 	if (conf->fb_port_first != 0)
 		fprintf(fp, "fallback-ports %u-%u\n", conf->fb_port_first,
 		    conf->fb_port_last);
+	for (i = 0; i < conf->nexpose; i++) {
+		char e[256];
+
+		config_format_expose(&conf->expose[i], e, sizeof(e));
+		fprintf(fp, "expose %s\n", e);
+	}
+	for (i = 0; i < conf->nconnect; i++) {
+		char c[256];
+
+		config_format_connect(&conf->connect[i], c, sizeof(c));
+		fprintf(fp, "connect %s\n", c);
+	}
 	if (conf->hook != NULL)
 		fprintf(fp, "hook %s\n", conf->hook);
 	for (i = 0; i < conf->nmaps; i++) {

@@ -32,6 +32,7 @@
 #include "status.h"
 #include "priv.h"
 #include "probe.h"
+#include "punch.h"
 #include "rdv-client.h"
 #include "sdnotify.h"
 #include "upnp.h"
@@ -81,6 +82,8 @@ enum {
 	OPT_FBPORTS,
 	OPT_FBMODE,
 	OPT_FBIDLE,
+	OPT_EXPOSE,
+	OPT_CONNECT,
 };
 
 static const struct option longopts[] = {
@@ -116,6 +119,8 @@ static const struct option longopts[] = {
 	{ "fallback-ports",	required_argument,	NULL, OPT_FBPORTS },
 	{ "fallback-mode",	required_argument,	NULL, OPT_FBMODE },
 	{ "fallback-idle",	required_argument,	NULL, OPT_FBIDLE },
+	{ "expose",		required_argument,	NULL, OPT_EXPOSE },
+	{ "connect",		required_argument,	NULL, OPT_CONNECT },
 	{ NULL,			0,			NULL, 0 },
 };
 
@@ -149,6 +154,8 @@ usage(FILE *fp)
 	    "               [--key-file file] [--node name]\n"
 	    "               [--fallback-ports first-last] [--fallback-mode mode]\n"
 	    "               [--fallback-idle seconds]\n"
+	    "               [--expose name=addr:port/proto[@node,...]]...\n"
+	    "               [--connect node/name=[addr:]port[/proto]]...\n"
 	    "       natmapd --probe [--json] [--mapping-lifetime max] [-v] "
 	    "[-c file]\n"
 	    "               [--interface if] [--gateway addr]\n"
@@ -204,6 +211,13 @@ usage(FILE *fp)
 	    "      --fallback-idle S forwarded TCP connections idle S seconds "
 	    "are closed\n"
 	    "                        (default 3600)\n"
+	    "      --expose SPEC     offer NAME=ADDR:PORT/tcp|udp[@NODE,...] "
+	    "to the network's\n"
+	    "                        nodes (repeatable; replaces the file's)\n"
+	    "      --connect SPEC    NODE/NAME=[ADDR:]PORT[/tcp|udp]: that "
+	    "node's service here,\n"
+	    "                        hole-punched (repeatable; replaces the "
+	    "file's)\n"
 	    "      --hook PATH       program run when a mapping's public "
 	    "endpoint changes\n"
 	    "      --user USER       once started, drop root for USER and its "
@@ -444,6 +458,26 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 				usage_error("--%s", err);
 			cli_mask |= CONF_SET_FBMODE;
 			break;
+		case OPT_EXPOSE: {
+			struct conf_expose e;
+
+			if (config_parse_expose(optarg, &e, err,
+			    sizeof(err)) == -1 ||
+			    config_add_expose(&cli, &e, err, sizeof(err)) == -1)
+				usage_error("--%s", err);
+			cli_mask |= CONF_SET_EXPOSE;
+			break;
+		}
+		case OPT_CONNECT: {
+			struct conf_connect c;
+
+			if (config_parse_connect(optarg, &c, err,
+			    sizeof(err)) == -1 ||
+			    config_add_connect(&cli, &c, err, sizeof(err)) == -1)
+				usage_error("--%s", err);
+			cli_mask |= CONF_SET_CONNECT;
+			break;
+		}
 		case OPT_NODE:
 			if (!config_valid_node(optarg))
 				usage_error("--node %s: not a node name (1-%d of "
@@ -553,7 +587,8 @@ build_config(struct config *conf, int foreground_errors)
 		config_free(conf);
 		return EXIT_CONFIG;
 	}
-	if (conf->nmaps == 0 && !probe_mode) {
+	if (conf->nmaps == 0 && conf->nexpose == 0 && conf->nconnect == 0 &&
+	    !probe_mode) {
 		snprintf(err, sizeof(err), "nothing to map: give --map or a "
 		    "map line in %s", conf_file);
 		if (foreground_errors)
@@ -677,6 +712,7 @@ reload(const char *why)
 	mapping_reconfigure(&conf);
 	fallback_configure(&conf);
 	rdv_client_configure(&conf);
+	punch_configure(&conf);
 	gwcheck_configure(&conf);
 	on_gateway(status_gateway());	/* the bindings again, if wanted */
 	config_free(&running);
@@ -784,6 +820,7 @@ signal_cb(int sig)
 		sdnotify_stopping();
 		fallback_stop();
 		gwcheck_stop();
+		punch_stop();
 		rdv_client_stop();
 		mapping_shutdown(shutdown_done);
 		break;
@@ -890,6 +927,7 @@ main(int argc, char *argv[])
 	mapping_init(&running, drivers, ndrivers);
 	fallback_configure(&running);
 	rdv_client_configure(&running);
+	punch_configure(&running);
 	/* the gateway's TCP mappings, checked from outside through the rendezvous */
 	gwcheck_init();
 	gwcheck_configure(&running);
@@ -911,11 +949,14 @@ main(int argc, char *argv[])
 	fallback_start();
 	/* The node registers with its rendezvous servers, if any. */
 	rdv_client_start();
+	/* Hole punching to and from other nodes, through the rendezvous. */
+	punch_start();
 	/* Ready when the first search is over, a gateway found or not. */
 	sdnotify_ready_after_search();
 	loop_run();
 	fallback_stop();
 	gwcheck_stop();
+	punch_stop();
 	rdv_client_stop();
 	control_close();
 	hook_free();

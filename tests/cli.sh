@@ -504,6 +504,75 @@ fallback-ports 42000-42009
 map 8080/tcp
 " -n -v -c "$tmp/fbports.conf" --fallback-ports 42000-42009 \
     --fallback-mode bind --fallback-idle 30
+# ---- hole punching: --expose, --connect ----
+printf '%s\n' 'expose web=192.168.1.20:80/udp' \
+    'expose game=[::1]:27015/udp@beta,gamma.lan' 'connect beta/web=8080' \
+    'connect alpha/game=[::1]:27015/udp' 'map 2/tcp' >"$tmp/peer.conf"
+expect_output "-nv: expose and connect, written back in full" "lease 3600
+any-port no
+protocol auto
+rendezvous 203.0.113.30:3480
+network home
+key-file $tmp/known.key
+node nas.lan
+expose web=192.168.1.20:80/udp
+expose game=[::1]:27015/udp@beta,gamma.lan
+connect beta/web=127.0.0.1:8080
+connect alpha/game=[::1]:27015/udp
+map 2/tcp
+map 1/tcp
+" -nv -c "$tmp/peer.conf" "${rdv_ok[@]}"
+expect_output "-nv: --expose and --connect replace the file's" "lease 3600
+any-port no
+protocol auto
+rendezvous 203.0.113.30:3480
+network home
+key-file $tmp/known.key
+node nas.lan
+expose ssh=127.0.0.1:22/udp
+expose dns=[2001:db8::53]:53/udp@beta
+connect alpha/ssh=127.0.0.1:2222
+connect alpha/dns=127.0.0.1:2223/udp
+map 2/tcp
+map 1/tcp
+" -nv -c "$tmp/peer.conf" "${rdv_ok[@]}" --expose ssh=127.0.0.1:22/udp \
+    --expose 'dns=[2001:db8::53]:53/udp@beta' \
+    --connect alpha/ssh=127.0.0.1:2222 --connect alpha/dns=2223/udp
+expect_config "--expose of a TCP service: not carried yet" \
+    "expose ssh: TCP services are not carried yet (UDP only)" -n \
+    -c "$tmp/empty.conf" "${rdv_ok[@]}" --expose ssh=127.0.0.1:22/tcp
+expect_config "--connect /tcp: not carried yet" \
+    "connect alpha/ssh: TCP services are not carried yet (UDP only)" -n \
+    -c "$tmp/empty.conf" "${rdv_ok[@]}" --connect alpha/ssh=2222/tcp
+expect_usage "--expose without a transport" "--expose: ssh: needs /tcp or /udp" \
+    -n -m 1/tcp --expose ssh=127.0.0.1:22
+expect_usage "--expose with an upper-case name" "\"SSH\" is not a service name" \
+    -n -m 1/tcp --expose SSH=127.0.0.1:22/tcp
+expect_usage "--expose with a host name" "is not ADDRESS:PORT" \
+    -n -m 1/tcp --expose ssh=localhost:22/tcp
+expect_usage "--expose with an empty node after @" "\"\" is not a node name" \
+    -n -m 1/tcp --expose 'ssh=127.0.0.1:22/tcp@beta,,gamma'
+expect_usage "--expose twice" "expose: ssh/tcp given twice" \
+    -n -m 1/tcp --expose ssh=127.0.0.1:22/tcp --expose ssh=127.0.0.1:2200/tcp
+expect_usage "--expose with nine nodes" "more than 8 nodes" \
+    -n -m 1/tcp --expose 'ssh=127.0.0.1:22/tcp@a,b,c,d,e,f,g,h,i'
+expect_usage "--connect without a node" "is not NODE/NAME" \
+    -n -m 1/tcp --connect ssh=2222
+expect_usage "--connect port 0" "is not ADDRESS:PORT" \
+    -n -m 1/tcp --connect alpha/ssh=0
+expect_usage "--connect sctp" "\"sctp\" is not tcp or udp" \
+    -n -m 1/tcp --connect 'alpha/ssh=[::1]:22/sctp'
+expect_usage "two --connect on one port" "listens where connect alpha/ssh" \
+    -n -m 1/tcp --connect alpha/ssh=2222 --connect beta/dns=2222/udp
+expect_config "--expose without a rendezvous" \
+    "expose: needs a rendezvous server" -n -c "$tmp/empty.conf" -m 1/tcp \
+    --expose ssh=127.0.0.1:22/tcp
+expect_config "--connect without a rendezvous" \
+    "connect: needs a rendezvous server" -n -c "$tmp/empty.conf" -m 1/tcp \
+    --connect alpha/ssh=2222
+printf 'expose ssh 127.0.0.1:22/tcp\nmap 1/tcp\n' >"$tmp/badexpose.conf"
+expect_config "an expose keyword with two words" "badexpose.conf:1: expose" \
+    -n -c "$tmp/badexpose.conf"
 expect_config "--rendezvous without --network nor --key-file" \
     "rendezvous: needs network and key-file" -n -c "$tmp/empty.conf" \
     -m 1/tcp --rendezvous 203.0.113.30

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: ISC */
+/* Hole punching between two natmapd nodes: --expose and --connect over a direct, encrypted path. */
+#ifndef NATMAPD_PUNCH_H
+#define NATMAPD_PUNCH_H
+
+#include <stdint.h>
+
+struct config;
+
+/*
+ * A node exposes services (expose statements) to the other nodes of its
+ * rendezvous network, and makes other nodes' services appear here
+ * (connect statements).  Two nodes meet through natmapd-rendezvous
+ * (SIGNAL: CONNECT, OFFER, ANSWER, doc/hole-punching.md), agree on
+ * session keys, and punch a direct UDP path: authenticated probes to each
+ * other's candidates, paced from PUNCH_PROBE_FIRST_MS, until both have
+ * heard the other.  A UDP service's datagrams then travel over that path
+ * as flows (mux-msg.h's flow frame), encrypted (session.h).
+ *
+ * Timing without synchronized clocks (libp2p's DCUtR): the initiator
+ * measures the time from its CONNECT to the OFFER (the round trip
+ * through the rendezvous) and starts probing half that time after it
+ * sends the ANSWER; the responder starts when the ANSWER, or the first
+ * probe, arrives.  PUNCH_ATTEMPTS attempts of PUNCH_ATTEMPT_MS, each with
+ * fresh keys and nonces; the last one started by the other side.
+ *
+ * Once up, the path is checked every PUNCH_KEEPALIVE_MS; silent for
+ * PUNCH_PATH_DEAD_MS it is probed again, and punched again through the
+ * rendezvous if that fails.
+ */
+#define PUNCH_PROBE_FIRST_MS	50	/* the first probes' interval */
+#define PUNCH_PROBE_MAX_MS	1000	/* growing by half up to this */
+#define PUNCH_ATTEMPT_MS	5000	/* probing, one attempt */
+#define PUNCH_ATTEMPTS		3
+#define PUNCH_SIGNAL_WAIT_MS	3000	/* for an OFFER, then again */
+#define PUNCH_KEEPALIVE_MS	5000
+#define PUNCH_PATH_DEAD_MS	15000
+#define PUNCH_RETRY_MS		30000	/* after the attempts failed, doubling */
+#define PUNCH_RETRY_MAX_MS	600000
+#define PUNCH_FLOW_IDLE_MS	120000	/* a UDP flow silent this long ends */
+#define PUNCH_PEERS_MAX		64
+#define PUNCH_FLOWS_MAX		1024	/* each side, in all */
+
+/* Take the configuration's expose and connect statements (copied). */
+void	punch_configure(const struct config *);
+/* Start (nothing without expose or connect statements), stop; idempotent. */
+void	punch_start(void);
+void	punch_stop(void);
+
+#endif

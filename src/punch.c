@@ -1,0 +1,1500 @@
+/* SPDX-License-Identifier: ISC */
+/* Hole punching between two natmapd nodes: --expose and --connect over a direct, encrypted path. */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "crypto.h"
+#include "fallback-rung.h"
+#include "log.h"
+#include "loop.h"
+#include "mux-msg.h"
+#include "punch-msg.h"
+#include "punch.h"
+#include "rdv-client.h"
+#include "rdv-msg.h"
+#include "session.h"
+#include "stun-msg.h"
+#include "stun.h"
+
+/* What the first byte of a datagram's plaintext says it holds. */
+#define KIND_PROBE	0x01	/* seq (4) */
+#define KIND_ACK	0x02	/* seq (4), the probe's source: family (1), port (2), address (16) */
+/* MUX_FLOW_TYPE (0x10): a UDP flow frame */
+
+#define PROBE_LEN	5
+#define ACK_LEN		24
+#define DGRAM_MAX	SESSION_UDP_MAX
+#define STUN_RTO_MS	500
+#define STUN_REFRESH_MS	25000	/* the srflx asked again: a NAT keeps it, it may move */
+#define SWEEP_MS	10000
+
+enum peer_state {
+	P_IDLE,		/* nothing under way */
+	P_CONNECTING,	/* initiator: CONNECT sent, waiting for the OFFER */
+	P_OFFERED,	/* responder: OFFER sent, waiting for the ANSWER or a probe */
+	P_WAITING,	/* initiator: ANSWER sent, starting half a round trip later */
+	P_PROBING,
+	P_UP,
+	P_FAILED,	/* the attempts are spent; again after a while */
+};
+
+static const char *const state_names[] = {
+	[P_IDLE] = "idle",
+	[P_CONNECTING] = "connecting",
+	[P_OFFERED] = "offered",
+	[P_WAITING] = "waiting",
+	[P_PROBING] = "probing",
+	[P_UP] = "up",
+	[P_FAILED] = "failed",
+};
+
+struct peer {
+	char			 node[RDV_NODE_MAX + 1];
+	enum peer_state		 state;
+	int			 wanted;	/* a connect statement names it */
+	int			 opener;	/* this side sent attempt 1 */
+	int			 initiator;	/* this side leads this attempt */
+	uint8_t			 sid[PUNCH_SESSION_ID_LEN];
+	uint8_t			 attempt;
+	int			 signals;	/* CONNECTs sent this attempt */
+	uint8_t			 priv[CRYPTO_X25519_LEN];
+	uint8_t			 pub[CRYPTO_X25519_LEN];
+	uint8_t			 own_index[SESSION_INDEX_LEN];
+	uint8_t			 peer_index[SESSION_INDEX_LEN];
+	uint8_t			 connect[PUNCH_MSG_MAX];
+	size_t			 connect_len;
+	uint8_t			 offer[PUNCH_MSG_MAX];
+	size_t			 offer_len;
+	uint64_t		 connect_sent;
+	uint64_t		 rtt;		/* through the rendezvous, ms */
+	struct rdv_signal_op	 sig;
+	struct session		*sess;
+	struct rdv_cand		 cand[PUNCH_CAND_MAX];
+	int			 ncand;
+	struct sockaddr_storage	 prflx[4];	/* where probes came from */
+	int			 nprflx;
+	struct sockaddr_storage	 path;		/* P_UP: where to send */
+	uint64_t		 last_ack;	/* the last acknowledgement, loop clock */
+	uint64_t		 probing_since;
+	uint64_t		 probe_every;
+	uint32_t		 seq;
+	uint64_t		 path_rtt;	/* the last probe's round trip, ms */
+	uint64_t		 probe_sent_at;
+	uint32_t		 probe_seq_timed;
+	uint64_t		 retry;		/* loop_backoff's state */
+	uint64_t		 rx_bytes, tx_bytes;
+	uint64_t		 dropped;	/* datagrams refused */
+	struct timer		 timer;
+	struct peer		*next;
+};
+
+struct listener {	/* a connect statement's UDP socket */
+	struct conf_connect	 c;
+	int			 fd;
+	struct loop_fd		 lfd;
+	struct listener		*next;
+};
+
+struct cflow {		/* the connecting side's flow: one client endpoint */
+	uint32_t		 id;
+	struct sockaddr_storage	 client;
+	struct listener		*l;
+	uint64_t		 last;
+	struct cflow		*next;
+};
+
+struct sflow {		/* the exposing side's flow: a socket to the service */
+	struct peer		*p;
+	uint32_t		 id;
+	char			 name[CONF_SERVICE_MAX + 1];
+	int			 fd;
+	struct loop_fd		 lfd;
+	uint64_t		 last;
+	struct sflow		*next;
+};
+
+static struct {
+	int			 running;
+	int			 configured;
+	char			 network[RDV_NETWORK_MAX + 1];
+	char			 node[RDV_NODE_MAX + 1];
+	uint8_t			 peer_key[CRYPTO_KEY_LEN];	/* never logged */
+	struct conf_expose	*expose;
+	size_t			 nexpose;
+	struct conf_connect	*connect;
+	size_t			 nconnect;
+	uint16_t		 port_first, port_last;
+	/* the punching socket */
+	int			 fd;
+	struct loop_fd		 lfd;
+	uint16_t		 port;
+	struct sockaddr_storage	 srflx;		/* AF_UNSPEC: not known */
+	struct in_addr		 local;
+	struct fb_servers	 servers;	/* the rendezvous servers, for STUN */
+	size_t			 stun_srv;
+	uint8_t			 stun_tid[STUN_TID_LEN];
+	uint64_t		 stun_rto;
+	struct timer		 stun_timer;
+	struct punch_replay	 replay;
+	struct peer		*peers;
+	size_t			 npeers;
+	struct listener		*listeners;
+	struct cflow		*cflows;
+	struct sflow		*sflows;
+	size_t			 nflows;
+	struct timer		 sweep;
+} pu = { .fd = -1 };
+
+static uint8_t dgram[DGRAM_MAX + 1];
+static uint8_t plain[DGRAM_MAX + 1];
+static uint8_t frame[DGRAM_MAX + 1];
+
+static void	peer_timer_cb(struct timer *);
+static void	peer_attempt(struct peer *);
+static void	peer_fail(struct peer *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+static void	probe_round(struct peer *);
+
+/* ---- small helpers ---- */
+
+static const char *
+addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	return stun_addr_str(ss, buf, len);
+}
+
+static int
+same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_port == y->sin_port &&
+		    x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin6_port == y->sin6_port &&
+		    memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
+	}
+	return 0;
+}
+
+static socklen_t
+addr_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in);
+}
+
+static int
+set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl == -1 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+static struct peer *
+peer_find(const char *node)
+{
+	struct peer *p;
+
+	for (p = pu.peers; p != NULL; p = p->next)
+		if (strcmp(p->node, node) == 0)
+			return p;
+	return NULL;
+}
+
+static struct peer *
+peer_get(const char *node)
+{
+	struct peer *p;
+
+	if ((p = peer_find(node)) != NULL)
+		return p;
+	if (pu.npeers >= PUNCH_PEERS_MAX)
+		return NULL;
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		log_warn("punch");
+		return NULL;
+	}
+	snprintf(p->node, sizeof(p->node), "%s", node);
+	timer_init(&p->timer, peer_timer_cb);
+	rdv_client_signal_init(&p->sig, NULL);
+	p->next = pu.peers;
+	pu.peers = p;
+	pu.npeers++;
+	return p;
+}
+
+static void
+peer_set_state(struct peer *p, enum peer_state s)
+{
+	if (p->state != s)
+		log_debug("punch: %s: %s -> %s", p->node, state_names[p->state],
+		    state_names[s]);
+	p->state = s;
+}
+
+/* Forget the attempt's keys and ephemeral secret. */
+static void
+peer_clear_session(struct peer *p)
+{
+	session_free(p->sess);
+	p->sess = NULL;
+	crypto_wipe(p->priv, sizeof(p->priv));
+	p->nprflx = 0;
+}
+
+/* Is node allowed to use at least one exposed service (or the one named)? */
+static int
+exposed_to(const char *node, const char *name, int proto)
+{
+	size_t i, j;
+
+	for (i = 0; i < pu.nexpose; i++) {
+		const struct conf_expose *e = &pu.expose[i];
+
+		if (name != NULL && (strcmp(e->name, name) != 0 ||
+		    e->proto != proto))
+			continue;
+		if (e->nallow == 0)
+			return 1;
+		for (j = 0; j < e->nallow; j++)
+			if (strcmp(e->allow[j], node) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+static const struct conf_expose *
+expose_find(const char *name, int proto)
+{
+	size_t i;
+
+	for (i = 0; i < pu.nexpose; i++)
+		if (strcmp(pu.expose[i].name, name) == 0 &&
+		    pu.expose[i].proto == proto)
+			return &pu.expose[i];
+	return NULL;
+}
+
+/* ---- the punching socket and its public endpoint ---- */
+
+static void
+stun_send(void)
+{
+	uint8_t buf[64];
+	int n;
+
+	if (fb_servers_next(&pu.servers, &pu.stun_srv) == -1)
+		return;
+	if (crypto_random(pu.stun_tid, sizeof(pu.stun_tid)) == -1 ||
+	    (n = stun_build_binding(buf, sizeof(buf), pu.stun_tid, 0, 1)) < 0)
+		return;
+	if (sendto(pu.fd, buf, (size_t)n, 0,
+	    (const struct sockaddr *)&pu.servers.addr[pu.stun_srv],
+	    addr_len(&pu.servers.addr[pu.stun_srv])) == -1)
+		log_debug("punch: STUN to the rendezvous: %s", strerror(errno));
+}
+
+static void
+stun_timer_cb(struct timer *t)
+{
+	(void)t;
+	/* unanswered: the next server, the interval doubling to 8 s */
+	stun_send();
+	timer_set(&pu.stun_timer, loop_jitter(pu.stun_rto, 10));
+	pu.stun_rto = pu.stun_rto < 8000 ? pu.stun_rto * 2 : 8000;
+}
+
+static void
+stun_start(void)
+{
+	pu.stun_rto = STUN_RTO_MS;
+	pu.stun_srv = (size_t)-1;
+	stun_send();
+	timer_set(&pu.stun_timer, pu.stun_rto);
+}
+
+static void
+servers_resolved(void)
+{
+	struct in_addr local;
+	size_t i = (size_t)-1;
+
+	if (fb_servers_next(&pu.servers, &i) == 0 &&
+	    fb_local_toward(&pu.servers.addr[i], &local) == 0)
+		pu.local = local;
+	stun_start();
+}
+
+static void
+stun_answer(const uint8_t *buf, size_t len)
+{
+	struct stun_msg m;
+	const struct sockaddr_storage *mapped;
+	char a[64];
+
+	if (stun_parse(buf, len, &m, NULL) == -1 || m.cls != STUN_SUCCESS ||
+	    memcmp(m.tid, pu.stun_tid, STUN_TID_LEN) != 0 ||
+	    (mapped = stun_msg_mapped(&m)) == NULL ||
+	    mapped->ss_family != AF_INET)
+		return;
+	if (!same_addr(mapped, &pu.srflx))
+		log_info("punch: the punching socket (port %u) is seen at %s",
+		    pu.port, addr_str(mapped, a, sizeof(a)));
+	pu.srflx = *mapped;
+	memset(pu.stun_tid, 0, sizeof(pu.stun_tid));
+	timer_set(&pu.stun_timer, loop_jitter(STUN_REFRESH_MS, 10));
+	pu.stun_rto = STUN_RTO_MS;
+}
+
+/* Our UDP candidates: the host address, the server-reflexive one. */
+static int
+own_candidates(struct rdv_cand *c)
+{
+	struct sockaddr_in *sin;
+	int n = 0;
+
+	if (pu.local.s_addr != INADDR_ANY) {
+		memset(&c[n], 0, sizeof(c[n]));
+		c[n].kind = RDV_CAND_HOST;
+		c[n].transport = RDV_UDP;
+		sin = (struct sockaddr_in *)&c[n].addr;
+		sin->sin_family = AF_INET;
+		sin->sin_addr = pu.local;
+		sin->sin_port = htons(pu.port);
+		n++;
+	}
+	if (pu.srflx.ss_family == AF_INET) {
+		memset(&c[n], 0, sizeof(c[n]));
+		c[n].kind = RDV_CAND_SRFLX;
+		c[n].transport = RDV_UDP;
+		c[n].addr = pu.srflx;
+		n++;
+	}
+	return n;
+}
+
+/* ---- the payloads through the rendezvous ---- */
+
+static void
+signal_done(struct rdv_signal_op *op, const struct rdv_client_answer *a)
+{
+	struct peer *p = container_of(op, struct peer, sig);
+
+	if (a == NULL) {
+		log_debug("punch: %s: no rendezvous server answered the SIGNAL",
+		    p->node);
+		return;
+	}
+	if (a->ok)
+		return;
+	log_info("punch: %s: the rendezvous says %d %s", p->node,
+	    a->error_code, a->reason);
+	/* nobody of that name in the network: no use asking again soon */
+	if (a->error_code == 404 && p->state == P_CONNECTING)
+		peer_fail(p, "no node %s registered in network %s (%s)",
+		    p->node, pu.network, a->reason);
+}
+
+static int
+signal_send(struct peer *p, const uint8_t *buf, size_t len)
+{
+	if (rdv_client_signal_busy(&p->sig))
+		rdv_client_signal_cancel(&p->sig);
+	rdv_client_signal_init(&p->sig, signal_done);
+	if (rdv_client_signal(&p->sig, p->node, buf, len) == -1) {
+		log_debug("punch: %s: SIGNAL not sent: %s", p->node,
+		    errno == ENOTCONN ? "not registered yet" : strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+msg_init(struct punch_msg *m, struct peer *p, uint8_t type)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = type;
+	m->attempt = p->attempt;
+	memcpy(m->session, p->sid, sizeof(m->session));
+	snprintf(m->network, sizeof(m->network), "%s", pu.network);
+	snprintf(m->from, sizeof(m->from), "%s", pu.node);
+	snprintf(m->to, sizeof(m->to), "%s", p->node);
+	m->clock_ms = rdv_client_wall_ms();
+}
+
+/* A CONNECT for this attempt, new keys; sent, and again until the OFFER. */
+static int
+send_connect(struct peer *p)
+{
+	struct punch_msg m;
+	int n;
+
+	peer_clear_session(p);
+	msg_init(&m, p, PUNCH_CONNECT);
+	if (crypto_random(m.nonce, sizeof(m.nonce)) == -1 ||
+	    crypto_random(p->own_index, sizeof(p->own_index)) == -1 ||
+	    crypto_x25519_keypair(p->priv, p->pub) == -1)
+		return -1;
+	memcpy(m.index, p->own_index, sizeof(m.index));
+	memcpy(m.pub, p->pub, sizeof(m.pub));
+	m.ncand = own_candidates(m.cand);
+	if ((n = punch_build(p->connect, sizeof(p->connect), &m,
+	    pu.peer_key)) < 0)
+		return -1;
+	p->connect_len = (size_t)n;
+	p->offer_len = 0;
+	p->connect_sent = loop_now();
+	p->initiator = 1;
+	p->signals = 1;
+	peer_set_state(p, P_CONNECTING);
+	timer_set(&p->timer, PUNCH_SIGNAL_WAIT_MS);
+	return signal_send(p, p->connect, p->connect_len);
+}
+
+/* Start the next attempt (or the first), if this side leads it. */
+static void
+peer_attempt(struct peer *p)
+{
+	if (p->attempt == 0) {
+		if (crypto_random(p->sid, sizeof(p->sid)) == -1) {
+			peer_fail(p, "no random bytes");
+			return;
+		}
+		p->opener = 1;
+	}
+	p->attempt++;
+	log_info("punch: %s: attempt %u of %d, through the rendezvous",
+	    p->node, p->attempt, PUNCH_ATTEMPTS);
+	if (send_connect(p) == -1) {
+		/* not registered yet: this attempt is not spent */
+		p->attempt--;
+		if (p->attempt == 0)
+			p->opener = 0;
+		peer_set_state(p, P_IDLE);
+		timer_set(&p->timer, 1000);
+	}
+}
+
+/* Does this side lead attempt n? The opener does, but for the last. */
+static int
+leads(const struct peer *p, unsigned int n)
+{
+	return n < PUNCH_ATTEMPTS ? p->opener : !p->opener;
+}
+
+/* The attempt failed: the next one, or give up for a while. */
+static void
+attempt_over(struct peer *p, const char *why)
+{
+	peer_clear_session(p);
+	if (p->attempt >= PUNCH_ATTEMPTS) {
+		peer_fail(p, "%s; %d attempts made", why, PUNCH_ATTEMPTS);
+		return;
+	}
+	log_info("punch: %s: attempt %u failed: %s", p->node, p->attempt, why);
+	if (leads(p, p->attempt + 1u)) {
+		peer_attempt(p);
+		return;
+	}
+	/* the other side leads the next: wait for its CONNECT */
+	peer_set_state(p, P_IDLE);
+	p->initiator = 0;
+	timer_set(&p->timer, PUNCH_ATTEMPT_MS + 2 * PUNCH_SIGNAL_WAIT_MS);
+}
+
+static void
+peer_fail(struct peer *p, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+	uint64_t again;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	peer_clear_session(p);
+	peer_set_state(p, P_FAILED);
+	p->attempt = 0;
+	p->opener = 0;
+	if (p->wanted) {
+		again = loop_backoff(&p->retry, PUNCH_RETRY_MS,
+		    PUNCH_RETRY_MAX_MS);
+		log_warnx("punch: %s: no direct path: %s; trying again in %llu s",
+		    p->node, why, (unsigned long long)(again / 1000));
+		timer_set(&p->timer, again);
+	} else {
+		log_info("punch: %s: no direct path: %s", p->node, why);
+		timer_stop(&p->timer);
+	}
+}
+
+/*
+ * A REJECT for a CONNECT refused.  Sent from one op kept for the purpose:
+ * a refusal waiting for its answer is replaced by the next (a repeat of
+ * the CONNECT is refused again).
+ */
+static struct rdv_signal_op reject_op;
+
+static void
+reject_done(struct rdv_signal_op *op, const struct rdv_client_answer *a)
+{
+	if (a != NULL && !a->ok)
+		log_debug("punch: %s: REJECT: the rendezvous says %d %s",
+		    op->peer, a->error_code, a->reason);
+}
+
+static void
+send_reject(const char *to, const struct punch_msg *in, const uint8_t *buf,
+    size_t len, uint8_t reason)
+{
+	struct punch_msg m;
+	struct peer tmp;
+	uint8_t out[PUNCH_MSG_MAX];
+	int n;
+
+	memset(&tmp, 0, sizeof(tmp));
+	snprintf(tmp.node, sizeof(tmp.node), "%s", to);
+	memcpy(tmp.sid, in->session, sizeof(tmp.sid));
+	tmp.attempt = in->attempt;
+	msg_init(&m, &tmp, PUNCH_REJECT);
+	if (crypto_random(m.nonce, sizeof(m.nonce)) == -1)
+		return;
+	punch_hash(buf, len, m.hash);
+	m.reason = reason;
+	if ((n = punch_build(out, sizeof(out), &m, pu.peer_key)) < 0)
+		return;
+	if (rdv_client_signal_busy(&reject_op))
+		rdv_client_signal_cancel(&reject_op);
+	rdv_client_signal_init(&reject_op, reject_done);
+	if (rdv_client_signal(&reject_op, to, out, (size_t)n) == -1)
+		log_debug("punch: %s: REJECT not sent: %s", to,
+		    strerror(errno));
+}
+
+static void
+take_candidates(struct peer *p, const struct punch_msg *m)
+{
+	int i;
+
+	p->ncand = 0;
+	for (i = 0; i < m->ncand; i++)
+		if (m->cand[i].transport == RDV_UDP &&
+		    m->cand[i].addr.ss_family == AF_INET)
+			p->cand[p->ncand++] = m->cand[i];
+}
+
+static void
+start_probing(struct peer *p)
+{
+	p->probing_since = loop_now();
+	p->probe_every = PUNCH_PROBE_FIRST_MS;
+	peer_set_state(p, P_PROBING);
+	probe_round(p);
+}
+
+static void
+got_connect(struct peer *p, const struct punch_msg *m, const uint8_t *buf,
+    size_t len)
+{
+	struct punch_msg o;
+	int n, same_session = memcmp(m->session, p->sid, sizeof(p->sid)) == 0;
+
+	/* a repeat of the CONNECT answered: the OFFER again */
+	if (p->state == P_OFFERED && p->connect_len == len &&
+	    memcmp(p->connect, buf, len) == 0) {
+		signal_send(p, p->offer, p->offer_len);
+		return;
+	}
+	/*
+	 * Both sides opened at once: the node whose name sorts first keeps
+	 * its session, the other answers it.
+	 */
+	if (!same_session && p->opener && p->state == P_CONNECTING &&
+	    strcmp(pu.node, p->node) < 0) {
+		log_debug("punch: %s: both opened; ours is kept", p->node);
+		return;
+	}
+	if (!same_session || p->attempt == 0) {
+		memcpy(p->sid, m->session, sizeof(p->sid));
+		p->opener = 0;
+	} else if (m->attempt <= p->attempt && p->state != P_IDLE &&
+	    p->state != P_FAILED) {
+		log_debug("punch: %s: CONNECT for attempt %u, at %u already",
+		    p->node, m->attempt, p->attempt);
+		return;
+	}
+	peer_clear_session(p);
+	p->attempt = m->attempt;
+	p->initiator = 0;
+	memcpy(p->connect, buf, len);
+	p->connect_len = len;
+	memcpy(p->peer_index, m->index, sizeof(p->peer_index));
+	take_candidates(p, m);
+	msg_init(&o, p, PUNCH_OFFER);
+	if (crypto_random(o.nonce, sizeof(o.nonce)) == -1 ||
+	    crypto_random(p->own_index, sizeof(p->own_index)) == -1 ||
+	    crypto_x25519_keypair(p->priv, p->pub) == -1)
+		return;
+	memcpy(o.index, p->own_index, sizeof(o.index));
+	memcpy(o.pub, p->pub, sizeof(o.pub));
+	punch_hash(buf, len, o.hash);
+	o.ncand = own_candidates(o.cand);
+	if ((n = punch_build(p->offer, sizeof(p->offer), &o, pu.peer_key)) < 0)
+		return;
+	p->offer_len = (size_t)n;
+	{
+		struct session_keys k;
+
+		if (session_keys_derive(&k, 0, p->priv, m->pub, p->connect,
+		    p->connect_len, p->offer, p->offer_len) == -1) {
+			crypto_wipe(&k, sizeof(k));
+			log_info("punch: %s: refused a CONNECT: its key makes no "
+			    "shared secret", p->node);
+			return;
+		}
+		p->sess = session_new(&k, p->own_index, p->peer_index);
+		crypto_wipe(&k, sizeof(k));
+		crypto_wipe(p->priv, sizeof(p->priv));
+	}
+	if (p->sess == NULL)
+		return;
+	peer_set_state(p, P_OFFERED);
+	log_info("punch: %s: CONNECT (attempt %u), answering with %d "
+	    "candidate%s", p->node, p->attempt, o.ncand, o.ncand == 1 ? "" : "s");
+	signal_send(p, p->offer, p->offer_len);
+	timer_set(&p->timer, PUNCH_ATTEMPT_MS + PUNCH_SIGNAL_WAIT_MS);
+}
+
+static void
+got_offer(struct peer *p, const struct punch_msg *m, const uint8_t *buf,
+    size_t len)
+{
+	struct punch_msg a;
+	struct session_keys k;
+	uint8_t h[PUNCH_HASH_LEN], out[PUNCH_MSG_MAX];
+	int n;
+
+	if (p->state != P_CONNECTING ||
+	    memcmp(m->session, p->sid, sizeof(p->sid)) != 0 ||
+	    m->attempt != p->attempt)
+		return;
+	punch_hash(p->connect, p->connect_len, h);
+	if (!crypto_equal(h, m->hash, sizeof(h))) {
+		log_debug("punch: %s: an OFFER for another CONNECT", p->node);
+		return;
+	}
+	memcpy(p->offer, buf, len);
+	p->offer_len = len;
+	memcpy(p->peer_index, m->index, sizeof(p->peer_index));
+	take_candidates(p, m);
+	if (session_keys_derive(&k, 1, p->priv, m->pub, p->connect,
+	    p->connect_len, p->offer, p->offer_len) == -1) {
+		crypto_wipe(&k, sizeof(k));
+		attempt_over(p, "the OFFER's key makes no shared secret");
+		return;
+	}
+	p->sess = session_new(&k, p->own_index, p->peer_index);
+	crypto_wipe(&k, sizeof(k));
+	crypto_wipe(p->priv, sizeof(p->priv));
+	if (p->sess == NULL)
+		return;
+	p->rtt = loop_now() - p->connect_sent;
+	msg_init(&a, p, PUNCH_ANSWER);
+	if (crypto_random(a.nonce, sizeof(a.nonce)) == -1)
+		return;
+	punch_hash(buf, len, a.hash);
+	if ((n = punch_build(out, sizeof(out), &a, pu.peer_key)) < 0)
+		return;
+	signal_send(p, out, (size_t)n);
+	log_info("punch: %s: OFFER with %d candidate%s, %llu ms through the "
+	    "rendezvous; probing in %llu ms", p->node, p->ncand,
+	    p->ncand == 1 ? "" : "s", (unsigned long long)p->rtt,
+	    (unsigned long long)(p->rtt / 2));
+	peer_set_state(p, P_WAITING);
+	timer_set(&p->timer, p->rtt / 2);
+}
+
+static void
+got_answer(struct peer *p, const struct punch_msg *m)
+{
+	uint8_t h[PUNCH_HASH_LEN];
+
+	if (p->state != P_OFFERED ||
+	    memcmp(m->session, p->sid, sizeof(p->sid)) != 0 ||
+	    m->attempt != p->attempt)
+		return;
+	punch_hash(p->offer, p->offer_len, h);
+	if (!crypto_equal(h, m->hash, sizeof(h)))
+		return;
+	start_probing(p);
+}
+
+static void
+got_reject(struct peer *p, const struct punch_msg *m)
+{
+	uint8_t h[PUNCH_HASH_LEN];
+
+	if (p->state != P_CONNECTING)
+		return;
+	punch_hash(p->connect, p->connect_len, h);
+	if (!crypto_equal(h, m->hash, sizeof(h)))
+		return;
+	peer_fail(p, "%s refused: %s", p->node,
+	    m->reason == PUNCH_REJECT_NOT_EXPOSED ? "it exposes nothing to "
+	    "this node" : m->reason == PUNCH_REJECT_NOT_ALLOWED ? "this node "
+	    "is not allowed" : m->reason == PUNCH_REJECT_BUSY ? "too many "
+	    "sessions" : "another reason");
+}
+
+static void
+on_signal(const char *from, const uint8_t *buf, size_t len, void *arg)
+{
+	struct punch_msg m;
+	struct peer *p;
+	const char *err;
+
+	(void)arg;
+	if (punch_parse(buf, len, &m, &err) == -1) {
+		log_debug("punch: a payload from %s dropped: %s", from, err);
+		return;
+	}
+	if (punch_verify(buf, len, &m, pu.peer_key, pu.network, from, pu.node,
+	    &err) == -1) {
+		log_info("punch: a payload from %s refused: %s", from, err);
+		return;
+	}
+	switch (punch_replay_check(&pu.replay, &m, rdv_client_wall_ms())) {
+	case PUNCH_REPLAY_NEW:
+		break;
+	case PUNCH_REPLAY_SEEN:
+		/* a CONNECT repeated (our OFFER was lost): answered again */
+		if (m.type == PUNCH_CONNECT && (p = peer_find(from)) != NULL &&
+		    p->state == P_OFFERED && p->connect_len == len &&
+		    memcmp(p->connect, buf, len) == 0)
+			signal_send(p, p->offer, p->offer_len);
+		return;
+	default:
+		log_info("punch: a %s from %s refused: stale or replayed",
+		    punch_type_name(m.type), from);
+		return;
+	}
+	log_debug("punch: %s from %s (attempt %u)", punch_type_name(m.type),
+	    from, m.attempt);
+	if (m.type == PUNCH_CONNECT) {
+		p = peer_find(from);
+		if (!exposed_to(from, NULL, 0) && !(p != NULL &&
+		    memcmp(p->sid, m.session, sizeof(p->sid)) == 0)) {
+			log_info("punch: %s: CONNECT refused: %s", from,
+			    pu.nexpose > 0 ? "not allowed" : "nothing exposed");
+			send_reject(from, &m, buf, len, pu.nexpose > 0 ?
+			    PUNCH_REJECT_NOT_ALLOWED : PUNCH_REJECT_NOT_EXPOSED);
+			return;
+		}
+		if (p == NULL && (p = peer_get(from)) == NULL) {
+			send_reject(from, &m, buf, len, PUNCH_REJECT_BUSY);
+			return;
+		}
+		got_connect(p, &m, buf, len);
+		return;
+	}
+	if ((p = peer_find(from)) == NULL)
+		return;
+	switch (m.type) {
+	case PUNCH_OFFER:
+		got_offer(p, &m, buf, len);
+		break;
+	case PUNCH_ANSWER:
+		got_answer(p, &m);
+		break;
+	case PUNCH_REJECT:
+		got_reject(p, &m);
+		break;
+	}
+}
+
+/* ---- datagrams on the punched path ---- */
+
+static int
+seal_send(struct peer *p, const struct sockaddr_storage *to,
+    const uint8_t *pl, size_t len)
+{
+	int n;
+
+	if (p->sess == NULL)
+		return -1;
+	if ((n = session_udp_seal(p->sess, SESSION_UDP_TYPE_MIN, pl, len,
+	    dgram, sizeof(dgram))) < 0)
+		return -1;
+	if (sendto(pu.fd, dgram, (size_t)n, 0, (const struct sockaddr *)to,
+	    addr_len(to)) == -1) {
+		log_debug("punch: %s: send: %s", p->node, strerror(errno));
+		return -1;
+	}
+	p->tx_bytes += (uint64_t)n;
+	return 0;
+}
+
+static void
+send_probe(struct peer *p, const struct sockaddr_storage *to)
+{
+	uint8_t b[PROBE_LEN];
+
+	b[0] = KIND_PROBE;
+	p->seq++;
+	b[1] = (uint8_t)(p->seq >> 24);
+	b[2] = (uint8_t)(p->seq >> 16);
+	b[3] = (uint8_t)(p->seq >> 8);
+	b[4] = (uint8_t)p->seq;
+	if (p->probe_seq_timed == 0 || p->state == P_UP) {
+		p->probe_seq_timed = p->seq;
+		p->probe_sent_at = loop_now();
+	}
+	seal_send(p, to, b, sizeof(b));
+}
+
+static void
+probe_round(struct peer *p)
+{
+	char a[64];
+	int i;
+
+	for (i = 0; i < p->ncand; i++) {
+		log_debug("punch: %s: probe to %s", p->node,
+		    addr_str(&p->cand[i].addr, a, sizeof(a)));
+		send_probe(p, &p->cand[i].addr);
+	}
+	for (i = 0; i < p->nprflx; i++)
+		send_probe(p, &p->prflx[i]);
+	timer_set(&p->timer, p->probe_every);
+	p->probe_every += p->probe_every / 2;
+	if (p->probe_every > PUNCH_PROBE_MAX_MS)
+		p->probe_every = PUNCH_PROBE_MAX_MS;
+}
+
+static void
+learn_prflx(struct peer *p, const struct sockaddr_storage *from)
+{
+	int i;
+
+	for (i = 0; i < p->ncand; i++)
+		if (same_addr(&p->cand[i].addr, from))
+			return;
+	for (i = 0; i < p->nprflx; i++)
+		if (same_addr(&p->prflx[i], from))
+			return;
+	if (p->nprflx < (int)(sizeof(p->prflx) / sizeof(p->prflx[0])))
+		p->prflx[p->nprflx++] = *from;
+}
+
+static void
+got_probe(struct peer *p, const uint8_t *b, size_t len,
+    const struct sockaddr_storage *from)
+{
+	uint8_t ack[ACK_LEN];
+
+	if (len != PROBE_LEN)
+		return;
+	memset(ack, 0, sizeof(ack));
+	ack[0] = KIND_ACK;
+	memcpy(ack + 1, b + 1, 4);
+	if (from->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const void *)from;
+
+		ack[5] = 4;
+		memcpy(ack + 6, &s->sin_port, 2);
+		memcpy(ack + 8, &s->sin_addr, 4);
+	} else {
+		const struct sockaddr_in6 *s = (const void *)from;
+
+		ack[5] = 6;
+		memcpy(ack + 6, &s->sin6_port, 2);
+		memcpy(ack + 8, &s->sin6_addr, 16);
+	}
+	seal_send(p, from, ack, sizeof(ack));
+	learn_prflx(p, from);
+	/* the responder whose ANSWER is late: the probe says go */
+	if (p->state == P_OFFERED)
+		start_probing(p);
+}
+
+static void
+got_ack(struct peer *p, const uint8_t *b, size_t len,
+    const struct sockaddr_storage *from)
+{
+	char a[64];
+	uint32_t seq;
+
+	if (len != ACK_LEN)
+		return;
+	seq = (uint32_t)b[1] << 24 | (uint32_t)b[2] << 16 |
+	    (uint32_t)b[3] << 8 | b[4];
+	if (seq == p->probe_seq_timed && p->probe_sent_at != 0) {
+		p->path_rtt = loop_now() - p->probe_sent_at;
+		p->probe_seq_timed = 0;
+	}
+	p->last_ack = loop_now();
+	if (p->state == P_UP && same_addr(from, &p->path))
+		return;
+	if (p->state != P_PROBING && p->state != P_UP)
+		return;
+	p->path = *from;
+	p->retry = 0;
+	peer_set_state(p, P_UP);
+	log_info("punch: %s: direct path up, to %s (attempt %u, %llu ms "
+	    "after the first probe)", p->node, addr_str(from, a, sizeof(a)),
+	    p->attempt, (unsigned long long)(loop_now() - p->probing_since));
+	timer_set(&p->timer, loop_jitter(PUNCH_KEEPALIVE_MS, 10));
+}
+
+static void	flow_in(struct peer *, const uint8_t *, size_t);
+
+static struct peer *
+peer_by_index(const uint8_t idx[SESSION_INDEX_LEN])
+{
+	struct peer *p;
+
+	for (p = pu.peers; p != NULL; p = p->next)
+		if (p->sess != NULL &&
+		    memcmp(p->own_index, idx, SESSION_INDEX_LEN) == 0)
+			return p;
+	return NULL;
+}
+
+static void
+punch_read(struct loop_fd *lfd, int revents)
+{
+	struct sockaddr_storage from;
+	socklen_t fl;
+	uint8_t idx[SESSION_INDEX_LEN], type;
+	struct peer *p;
+	ssize_t n;
+	int i, m;
+
+	(void)lfd;
+	(void)revents;
+	for (i = 0; i < 64; i++) {
+		fl = sizeof(from);
+		n = recvfrom(pu.fd, dgram, sizeof(dgram), 0,
+		    (struct sockaddr *)&from, &fl);
+		if (n == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR)
+				log_debug("punch: receive: %s", strerror(errno));
+			return;
+		}
+		if (n > 0 && dgram[0] <= 3) {
+			stun_answer(dgram, (size_t)n);
+			continue;
+		}
+		if (session_udp_index(dgram, (size_t)n, idx) == -1 ||
+		    (p = peer_by_index(idx)) == NULL)
+			continue;
+		m = session_udp_open(p->sess, dgram, (size_t)n, &type, plain,
+		    sizeof(plain));
+		if (m < 1) {
+			p->dropped++;
+			continue;
+		}
+		p->rx_bytes += (uint64_t)n;
+		switch (plain[0]) {
+		case KIND_PROBE:
+			got_probe(p, plain, (size_t)m, &from);
+			break;
+		case KIND_ACK:
+			got_ack(p, plain, (size_t)m, &from);
+			break;
+		case MUX_FLOW_TYPE:
+			if (p->state == P_UP)
+				flow_in(p, plain, (size_t)m);
+			break;
+		default:
+			p->dropped++;
+		}
+	}
+}
+
+static void
+peer_timer_cb(struct timer *t)
+{
+	struct peer *p = container_of(t, struct peer, timer);
+
+	switch (p->state) {
+	case P_IDLE:
+		/* waiting for the other side's attempt, or for a registration */
+		if (p->attempt > 0 && !leads(p, p->attempt + 1u)) {
+			peer_fail(p, "the other side's attempt %u never came",
+			    p->attempt + 1u);
+			return;
+		}
+		if (p->wanted)
+			peer_attempt(p);
+		break;
+	case P_FAILED:
+		if (p->wanted)
+			peer_attempt(p);
+		break;
+	case P_CONNECTING:
+		if (p->signals < 3) {
+			p->signals++;
+			signal_send(p, p->connect, p->connect_len);
+			timer_set(&p->timer, PUNCH_SIGNAL_WAIT_MS);
+		} else
+			attempt_over(p, "no OFFER came back through the "
+			    "rendezvous");
+		break;
+	case P_OFFERED:
+		attempt_over(p, "no ANSWER came and no probe arrived");
+		break;
+	case P_WAITING:
+		start_probing(p);
+		break;
+	case P_PROBING:
+		if (loop_now() - p->probing_since >= PUNCH_ATTEMPT_MS) {
+			attempt_over(p, p->nprflx > 0 ? "probes arrived but "
+			    "none of ours was acknowledged" : "no probe "
+			    "arrived either way");
+			return;
+		}
+		probe_round(p);
+		break;
+	case P_UP:
+		if (loop_now() - p->last_ack >= PUNCH_PATH_DEAD_MS) {
+			char a[64];
+
+			log_warnx("punch: %s: the path to %s is silent; "
+			    "probing again", p->node,
+			    addr_str(&p->path, a, sizeof(a)));
+			learn_prflx(p, &p->path);
+			start_probing(p);
+			/* probing ends in a new attempt through the rendezvous */
+			p->attempt = 0;
+			p->opener = p->wanted;
+			return;
+		}
+		send_probe(p, &p->path);
+		timer_set(&p->timer, loop_jitter(PUNCH_KEEPALIVE_MS, 10));
+		break;
+	}
+}
+
+/* ---- UDP flows ---- */
+
+static struct cflow *
+cflow_by_client(const struct listener *l, const struct sockaddr_storage *c)
+{
+	struct cflow *f;
+
+	for (f = pu.cflows; f != NULL; f = f->next)
+		if (f->l == l && same_addr(&f->client, c))
+			return f;
+	return NULL;
+}
+
+static void
+listener_read(struct loop_fd *lfd, int revents)
+{
+	struct listener *l = container_of(lfd, struct listener, lfd);
+	struct sockaddr_storage from;
+	struct mux_flow fl;
+	struct cflow *f;
+	struct peer *p;
+	socklen_t sl;
+	ssize_t n;
+	int i, m;
+
+	(void)revents;
+	for (i = 0; i < 64; i++) {
+		sl = sizeof(from);
+		n = recvfrom(l->fd, plain, sizeof(plain) - 64, 0,
+		    (struct sockaddr *)&from, &sl);
+		if (n == -1)
+			return;
+		p = peer_find(l->c.node);
+		if (p == NULL || p->state != P_UP) {
+			if (p != NULL)
+				p->dropped++;
+			continue;
+		}
+		if ((f = cflow_by_client(l, &from)) == NULL) {
+			if (pu.nflows >= PUNCH_FLOWS_MAX ||
+			    (f = calloc(1, sizeof(*f))) == NULL)
+				continue;
+			do
+				f->id = loop_random(UINT32_MAX);
+			while (f->id == 0);
+			f->client = from;
+			f->l = l;
+			f->next = pu.cflows;
+			pu.cflows = f;
+			pu.nflows++;
+		}
+		f->last = loop_now();
+		memset(&fl, 0, sizeof(fl));
+		fl.direction = MUX_FLOW_TO_SERVICE;
+		fl.id = f->id;
+		snprintf(fl.name, sizeof(fl.name), "%s", l->c.service);
+		fl.payload = plain;
+		fl.len = (size_t)n;
+		if ((m = mux_flow_build(frame, sizeof(frame) -
+		    SESSION_UDP_OVERHEAD, &fl)) > 0)
+			seal_send(p, &p->path, frame, (size_t)m);
+	}
+}
+
+static void
+sflow_close(struct sflow *f)
+{
+	struct sflow **pp;
+
+	for (pp = &pu.sflows; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	loop_fd_del(&f->lfd);
+	close(f->fd);
+	free(f);
+	pu.nflows--;
+}
+
+static void
+sflow_read(struct loop_fd *lfd, int revents)
+{
+	struct sflow *f = container_of(lfd, struct sflow, lfd);
+	struct mux_flow fl;
+	ssize_t n;
+	int i, m;
+
+	(void)revents;
+	for (i = 0; i < 64; i++) {
+		n = recv(f->fd, plain, sizeof(plain) - 64, 0);
+		if (n == -1)
+			return;
+		f->last = loop_now();
+		if (f->p->state != P_UP)
+			continue;
+		memset(&fl, 0, sizeof(fl));
+		fl.direction = MUX_FLOW_TO_CLIENT;
+		fl.id = f->id;
+		snprintf(fl.name, sizeof(fl.name), "%s", f->name);
+		fl.payload = plain;
+		fl.len = (size_t)n;
+		if ((m = mux_flow_build(frame, sizeof(frame) -
+		    SESSION_UDP_OVERHEAD, &fl)) > 0)
+			seal_send(f->p, &f->p->path, frame, (size_t)m);
+	}
+}
+
+static struct sflow *
+sflow_open(struct peer *p, const struct mux_flow *fl)
+{
+	const struct conf_expose *e;
+	struct sflow *f;
+	int fd;
+
+	if ((e = expose_find(fl->name, CONF_UDP)) == NULL ||
+	    !exposed_to(p->node, fl->name, CONF_UDP)) {
+		log_info("punch: %s: a flow to %s/udp refused: %s", p->node,
+		    fl->name, e == NULL ? "not exposed" : "not allowed");
+		return NULL;
+	}
+	if (pu.nflows >= PUNCH_FLOWS_MAX)
+		return NULL;
+	if ((fd = socket(e->target.ss_family, SOCK_DGRAM, 0)) == -1 ||
+	    set_nonblock(fd) == -1 ||
+	    connect(fd, (const struct sockaddr *)&e->target,
+	    addr_len(&e->target)) == -1) {
+		log_warn("punch: %s: a socket to %s", p->node, e->name);
+		if (fd != -1)
+			close(fd);
+		return NULL;
+	}
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	f->p = p;
+	f->id = fl->id;
+	snprintf(f->name, sizeof(f->name), "%s", fl->name);
+	f->fd = fd;
+	loop_fd_add(&f->lfd, fd, LOOP_READ, sflow_read);
+	f->next = pu.sflows;
+	pu.sflows = f;
+	pu.nflows++;
+	log_info("punch: %s: a new flow to %s/udp", p->node, f->name);
+	return f;
+}
+
+static void
+flow_in(struct peer *p, const uint8_t *b, size_t len)
+{
+	struct mux_flow fl;
+	const char *err;
+	struct cflow *c;
+	struct sflow *s;
+
+	if (mux_flow_parse(b, len, &fl, &err) == -1) {
+		p->dropped++;
+		return;
+	}
+	if (fl.direction == MUX_FLOW_TO_SERVICE) {
+		for (s = pu.sflows; s != NULL; s = s->next)
+			if (s->p == p && s->id == fl.id &&
+			    strcmp(s->name, fl.name) == 0)
+				break;
+		if (s == NULL && (s = sflow_open(p, &fl)) == NULL)
+			return;
+		s->last = loop_now();
+		if (send(s->fd, fl.payload, fl.len, 0) == -1)
+			log_debug("punch: %s: to %s: %s", p->node, s->name,
+			    strerror(errno));
+		return;
+	}
+	for (c = pu.cflows; c != NULL; c = c->next)
+		if (c->id == fl.id && strcmp(c->l->c.node, p->node) == 0 &&
+		    strcmp(c->l->c.service, fl.name) == 0)
+			break;
+	if (c == NULL)
+		return;
+	c->last = loop_now();
+	sendto(c->l->fd, fl.payload, fl.len, 0,
+	    (const struct sockaddr *)&c->client, addr_len(&c->client));
+}
+
+static void
+sweep_cb(struct timer *t)
+{
+	struct cflow **cp = &pu.cflows, *c;
+	struct sflow *s, *sn;
+	uint64_t now = loop_now();
+
+	while ((c = *cp) != NULL) {
+		if (now - c->last >= PUNCH_FLOW_IDLE_MS) {
+			*cp = c->next;
+			free(c);
+			pu.nflows--;
+		} else
+			cp = &c->next;
+	}
+	for (s = pu.sflows; s != NULL; s = sn) {
+		sn = s->next;
+		if (now - s->last >= PUNCH_FLOW_IDLE_MS)
+			sflow_close(s);
+	}
+	timer_set(t, SWEEP_MS);
+}
+
+/* ---- configuration, start, stop ---- */
+
+void
+punch_configure(const struct config *conf)
+{
+	int was = pu.running;
+
+	if (was)
+		punch_stop();
+	free(pu.expose);
+	free(pu.connect);
+	pu.expose = NULL;
+	pu.connect = NULL;
+	pu.nexpose = pu.nconnect = 0;
+	crypto_wipe(pu.peer_key, sizeof(pu.peer_key));
+	pu.configured = conf->nrdv > 0 && conf->have_key &&
+	    conf->network != NULL && conf->node != NULL &&
+	    (conf->nexpose > 0 || conf->nconnect > 0);
+	if (!pu.configured)
+		return;
+	snprintf(pu.network, sizeof(pu.network), "%s", conf->network);
+	snprintf(pu.node, sizeof(pu.node), "%s", conf->node);
+	crypto_peer_key(conf->key, pu.peer_key);
+	if (conf->nexpose > 0) {
+		if ((pu.expose = calloc(conf->nexpose, sizeof(*pu.expose))) ==
+		    NULL)
+			fatal("calloc");
+		memcpy(pu.expose, conf->expose, conf->nexpose *
+		    sizeof(*pu.expose));
+		pu.nexpose = conf->nexpose;
+	}
+	if (conf->nconnect > 0) {
+		if ((pu.connect = calloc(conf->nconnect,
+		    sizeof(*pu.connect))) == NULL)
+			fatal("calloc");
+		memcpy(pu.connect, conf->connect, conf->nconnect *
+		    sizeof(*pu.connect));
+		pu.nconnect = conf->nconnect;
+	}
+	pu.port_first = conf->fb_port_first ? conf->fb_port_first : 40000;
+	pu.port_last = conf->fb_port_last ? conf->fb_port_last : 59999;
+	fb_servers_set(&pu.servers, conf->rdv, conf->nrdv, SOCK_DGRAM,
+	    "rendezvous", servers_resolved);
+	if (was)
+		punch_start();
+}
+
+/* The punching socket, on a random port of fallback-ports. */
+static int
+socket_open(void)
+{
+	struct sockaddr_in sin;
+	uint32_t span = (uint32_t)(pu.port_last - pu.port_first) + 1;
+	int fd, i;
+
+	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) == -1 ||
+	    set_nonblock(fd) == -1) {
+		log_warn("punch: socket");
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	for (i = 0; i < 64; i++) {
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((uint16_t)(pu.port_first +
+		    loop_random(span)));
+		if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0) {
+			pu.fd = fd;
+			pu.port = ntohs(sin.sin_port);
+			loop_fd_add(&pu.lfd, fd, LOOP_READ, punch_read);
+			return 0;
+		}
+	}
+	log_warn("punch: no free UDP port in %u-%u", pu.port_first,
+	    pu.port_last);
+	close(fd);
+	return -1;
+}
+
+static void
+listeners_open(void)
+{
+	struct listener *l;
+	size_t i;
+	int fd, on = 1;
+	char a[128];
+
+	for (i = 0; i < pu.nconnect; i++) {
+		const struct conf_connect *c = &pu.connect[i];
+
+		if (c->proto == CONF_TCP)
+			continue;	/* TCP: the carrier (not yet) */
+		config_format_connect(c, a, sizeof(a));
+		if ((fd = socket(c->listen.ss_family, SOCK_DGRAM, 0)) == -1 ||
+		    set_nonblock(fd) == -1 ||
+		    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+		    sizeof(on)) == -1 ||
+		    bind(fd, (const struct sockaddr *)&c->listen,
+		    addr_len(&c->listen)) == -1) {
+			log_warn("punch: connect %s: cannot listen", a);
+			if (fd != -1)
+				close(fd);
+			continue;
+		}
+		if ((l = calloc(1, sizeof(*l))) == NULL)
+			fatal("calloc");
+		l->c = *c;
+		l->fd = fd;
+		loop_fd_add(&l->lfd, fd, LOOP_READ, listener_read);
+		l->next = pu.listeners;
+		pu.listeners = l;
+		log_info("punch: connect %s: listening (UDP)", a);
+	}
+}
+
+void
+punch_start(void)
+{
+	struct peer *p;
+	size_t i;
+
+	if (pu.running || !pu.configured)
+		return;
+	{
+		char err[256];
+
+		if (crypto_load_x25519(err, sizeof(err)) == -1) {
+			log_warnx("punch: %s: no hole punching", err);
+			return;
+		}
+	}
+	if (socket_open() == -1)
+		return;
+	pu.running = 1;
+	punch_replay_init(&pu.replay);
+	timer_init(&pu.stun_timer, stun_timer_cb);
+	timer_init(&pu.sweep, sweep_cb);
+	timer_set(&pu.sweep, SWEEP_MS);
+	rdv_client_on_signal(on_signal, NULL);
+	fb_servers_resolve(&pu.servers);
+	listeners_open();
+	/* a path to every node connected to, ready before the first client */
+	for (i = 0; i < pu.nconnect; i++)
+		if ((p = peer_get(pu.connect[i].node)) != NULL && !p->wanted) {
+			p->wanted = 1;
+			timer_set(&p->timer, 1000);
+		}
+	log_info("punch: node %s: %zu service%s exposed, %zu connect%s, "
+	    "punching from UDP port %u", pu.node, pu.nexpose,
+	    pu.nexpose == 1 ? "" : "s", pu.nconnect,
+	    pu.nconnect == 1 ? "" : "s", pu.port);
+}
+
+void
+punch_stop(void)
+{
+	struct peer *p;
+	struct listener *l;
+	struct cflow *c;
+
+	if (!pu.running)
+		return;
+	rdv_client_on_signal(NULL, NULL);
+	while ((p = pu.peers) != NULL) {
+		pu.peers = p->next;
+		timer_stop(&p->timer);
+		if (rdv_client_signal_busy(&p->sig))
+			rdv_client_signal_cancel(&p->sig);
+		peer_clear_session(p);
+		free(p);
+	}
+	pu.npeers = 0;
+	while (pu.sflows != NULL)
+		sflow_close(pu.sflows);
+	while ((c = pu.cflows) != NULL) {
+		pu.cflows = c->next;
+		free(c);
+	}
+	pu.nflows = 0;
+	while ((l = pu.listeners) != NULL) {
+		pu.listeners = l->next;
+		loop_fd_del(&l->lfd);
+		close(l->fd);
+		free(l);
+	}
+	timer_stop(&pu.stun_timer);
+	timer_stop(&pu.sweep);
+	fb_servers_cancel(&pu.servers);
+	loop_fd_del(&pu.lfd);
+	close(pu.fd);
+	pu.fd = -1;
+	pu.srflx.ss_family = AF_UNSPEC;
+	pu.running = 0;
+}

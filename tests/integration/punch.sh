@@ -1,0 +1,156 @@
+# SPDX-License-Identifier: ISC
+# Hole punching between two natmapd nodes (--expose, --connect) in the
+# two-site lab: alpha on site 1 (behind the router) exposes a UDP echo,
+# beta on site 2 (behind rtr2, which maps nothing) connects to it through
+# natmapd-rendezvous; datagrams to beta's local port must come back from
+# the echo at alpha, over the direct path; a node with another network's
+# key and a node alpha does not allow get nothing through.
+# shellcheck disable=SC2015
+. "$(dirname "$0")/common.sh"
+it_need_rdv
+lab_need_python
+
+LAB_SITES=2 lab_init ||
+    { tap_fail "the two-site lab builds"; tap_done; exit 1; }
+tap_ok "the two-site lab builds"
+# NATs that keep an idle UDP binding 30 s, as many home routers do (the
+# lab's default of 5 to 10 s is shorter than the rendezvous client's 25 s
+# between registrations: a node would stop hearing its SIGNALs)
+lab_nat_udp_timeout 30 rtr && lab_nat_udp_timeout 30 rtr2 ||
+    { tap_fail "UDP bindings of 30 s on both routers"; tap_done; exit 1; }
+it_rdv_keys "$LAB_DIR" || { tap_fail "keys"; tap_done; exit 1; }
+"$NATMAPD" --keygen >"$LAB_DIR/other.key" && chmod 600 "$LAB_DIR/other.key"
+echo "other $("$NATMAPD" --server-key "$LAB_DIR/other.key")" >>"$LAB_DIR/nets"
+it_rendezvous_start "$LAB_DIR/nets"
+rdv="$LAB_RDV_IP:$LAB_RDV_PORT"
+
+# node NAME HOST KEYFILE NETWORK ARGS...: a natmapd node in namespace HOST,
+# its own state, status, control and log ($LAB_DIR/NAME.*); its pid in
+# NODE_PID_<NAME>
+node() {
+	local name=$1 ns net=$4 key=$3
+	ns=$(lab_ns_of "$2") || return 1
+	shift 4
+	: >"$LAB_DIR/$name.conf"
+	ip netns exec "$ns" "$NATMAPD" -f -vv -c "$LAB_DIR/$name.conf" \
+	    --state-file "$LAB_DIR/$name.state" \
+	    --status-file "$LAB_DIR/$name.json" \
+	    --control "$LAB_DIR/$name.ctl" --rendezvous "$rdv" \
+	    --network "$net" --key-file "$key" --node "$name" "$@" \
+	    </dev/null >"$LAB_DIR/$name.log" 2>&1 &
+	printf -v "NODE_PID_$name" %s "$!"
+	it_on_exit "kill -TERM $! 2>/dev/null"
+}
+log_has() { grep -Eq -- "$2" "$LAB_DIR/$1.log"; }
+diag() { sed "s/^/# $1: /" "$LAB_DIR/$1.log" | tail -n "${2:-25}"; }
+
+lab_traffic_serve lan udp 7000 127.0.0.1 &&
+    tap_ok "a UDP echo on site 1's host, 127.0.0.1:7000" ||
+    tap_fail "a UDP echo on site 1's host, 127.0.0.1:7000"
+
+node alpha lan "$LAB_DIR/home.key" home --expose echo=127.0.0.1:7000/udp@beta
+node beta site2 "$LAB_DIR/home.key" home --connect alpha/echo=127.0.0.1:7001/udp
+
+if lab_wait 20 log_has beta "alpha: direct path up"; then
+	tap_ok "beta: a direct path to alpha"
+else
+	tap_fail "beta: a direct path to alpha" "$(diag beta)" "$(diag alpha)"
+fi
+if lab_wait 10 log_has alpha "beta: direct path up"; then
+	tap_ok "alpha: a direct path to beta"
+else
+	tap_fail "alpha: a direct path to beta" "$(diag alpha)"
+fi
+# the path goes to the other site's NAT, not through the rendezvous
+tap_check "beta's path goes to site 1's public address" \
+    grep -Eq "alpha: direct path up, to $LAB_PUBLIC_IP:[0-9]+" "$LAB_DIR/beta.log"
+tap_check "alpha's path goes to site 2's public address" \
+    grep -Eq "beta: direct path up, to $LAB_RTR2_WAN_IP:[0-9]+" "$LAB_DIR/alpha.log"
+
+# data end to end: 20 datagrams to beta's 127.0.0.1:7001 come back intact
+tap_check "20 datagrams through beta's 127.0.0.1:7001 come back from alpha's echo" \
+    lab_traffic_check site2 udp 127.0.0.1 7001 -n 20 -t 10
+tap_check "alpha opened one flow to the echo" \
+    grep -q "beta: a new flow to echo/udp" "$LAB_DIR/alpha.log"
+tap_check "the echo saw the datagrams come from alpha's own host" \
+    grep -q "udp from 127.0.0.1:" "$LAB_DIR/traffic-lan-udp-7000.log"
+
+# ---- negatives: nothing reaches the service ----
+# gamma: the network "other": the rendezvous will not even forward for it
+node gamma site2 "$LAB_DIR/other.key" other --connect alpha/echo=127.0.0.1:7002/udp
+# delta: the right network, but alpha exposes echo to beta only
+node delta site2 "$LAB_DIR/home.key" home --connect alpha/echo=127.0.0.1:7003/udp
+if lab_wait 20 log_has delta "alpha refused: this node is not allowed|no direct path"; then
+	tap_ok "delta (not allowed by alpha): refused, says why"
+else
+	tap_fail "delta (not allowed by alpha): refused, says why" "$(diag delta)"
+fi
+tap_check "delta: no path up" bash -c "! grep -q 'direct path up' '$LAB_DIR/delta.log'"
+if lab_wait 20 log_has gamma "no direct path: no node alpha registered in network other"; then
+	tap_ok "gamma (another network): alpha is not found"
+else
+	tap_fail "gamma (another network): alpha is not found" "$(diag gamma)"
+fi
+n0=$(grep -c "udp from" "$LAB_DIR/traffic-lan-udp-7000.log")
+ip netns exec "$(lab_ns_of site2)" python3 - <<'PY'
+import socket
+for port in (7002, 7003):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for i in range(5):
+        s.sendto(b"not for you %d" % i, ("127.0.0.1", port))
+PY
+tap_check "alpha's echo: nothing from gamma nor delta" \
+    bash -c "[ \"\$(grep -c 'udp from' '$LAB_DIR/traffic-lan-udp-7000.log')\" = $n0 ]"
+tap_check "alpha: no flow but beta's" \
+    bash -c "! grep -Eq '(gamma|delta): a new flow' '$LAB_DIR/alpha.log'"
+# ---- a mapping lost mid-session: site 2's router forgets every binding ----
+lab_nat_flush rtr2
+tap_check "rtr2 forgot its bindings: datagrams come back again within 10 s" \
+    lab_traffic_check site2 udp 127.0.0.1 7001 -n 5 -t 10
+
+# node_restart NAME HOST ARGS...: the node stopped, its log kept aside, and
+# started again
+node_restart() {
+	local pid_var="NODE_PID_$1"
+	kill -TERM "${!pid_var}" 2>/dev/null
+	lab_wait 5 bash -c "! kill -0 ${!pid_var} 2>/dev/null"
+	mv "$LAB_DIR/$1.log" "$LAB_DIR/$1.log.$(date +%s%N)"
+	node "$@"
+}
+
+# ---- full cone on site 2: direct ----
+lab_nat_mode cone rtr2
+node_restart beta site2 "$LAB_DIR/home.key" home \
+    --connect alpha/echo=127.0.0.1:7001/udp
+if lab_wait 20 log_has beta "alpha: direct path up"; then
+	tap_ok "full cone on site 2: a direct path"
+else
+	tap_fail "full cone on site 2: a direct path" "$(diag beta)"
+fi
+tap_check "full cone on site 2: datagrams end to end" \
+    lab_traffic_check site2 udp 127.0.0.1 7001 -n 10 -t 10
+
+# ---- symmetric (fully random) on site 2: no direct path, said why, no spin ----
+lab_nat_mode random rtr2
+node_restart beta site2 "$LAB_DIR/home.key" home \
+    --connect alpha/echo=127.0.0.1:7001/udp
+if lab_wait 45 log_has beta "alpha: no direct path: no probe arrived either way; 3 attempts made"; then
+	tap_ok "symmetric NAT on site 2: no direct path after 3 attempts, said why"
+else
+	tap_fail "symmetric NAT on site 2: no direct path after 3 attempts, said why" \
+	    "$(diag beta)"
+fi
+tap_check "symmetric NAT on site 2: no path up" \
+    bash -c "! grep -q 'direct path up' '$LAB_DIR/beta.log'"
+n0=$(grep -c "attempt [0-9] of 3" "$LAB_DIR/beta.log")
+# the next try is 30 s away: nothing in the next 5 s (a deadline, not a sleep:
+# the check fails as soon as another attempt shows)
+no_new_attempt() { [ "$(grep -c "attempt [0-9] of 3" "$LAB_DIR/beta.log")" != "$n0" ]; }
+if lab_wait 5 no_new_attempt; then
+	tap_fail "symmetric NAT on site 2: no attempt again at once (no spin)" "$(diag beta)"
+else
+	tap_ok "symmetric NAT on site 2: no attempt again at once (no spin)"
+fi
+tap_check "no key in any log" bash -c "! grep -qF -e \"\$(cat '$LAB_DIR/home.key')\" '$LAB_DIR'/*.log"
+
+tap_done
