@@ -47,9 +47,14 @@ diag() { sed "s/^/# $1: /" "$LAB_DIR/$1.log" | tail -n "${2:-25}"; }
 lab_traffic_serve lan udp 7000 127.0.0.1 &&
     tap_ok "a UDP echo on site 1's host, 127.0.0.1:7000" ||
     tap_fail "a UDP echo on site 1's host, 127.0.0.1:7000"
+lab_traffic_serve lan tcp 7100 127.0.0.1 &&
+    tap_ok "a TCP echo on site 1's host, 127.0.0.1:7100" ||
+    tap_fail "a TCP echo on site 1's host, 127.0.0.1:7100"
 
-node alpha lan "$LAB_DIR/home.key" home --expose echo=127.0.0.1:7000/udp@beta
-node beta site2 "$LAB_DIR/home.key" home --connect alpha/echo=127.0.0.1:7001/udp
+node alpha lan "$LAB_DIR/home.key" home --expose echo=127.0.0.1:7000/udp@beta \
+    --expose tcpecho=127.0.0.1:7100/tcp@beta
+node beta site2 "$LAB_DIR/home.key" home --connect alpha/echo=127.0.0.1:7001/udp \
+    --connect alpha/tcpecho=127.0.0.1:7101/tcp
 
 if lab_wait 20 log_has beta "alpha: direct path up"; then
 	tap_ok "beta: a direct path to alpha"
@@ -74,6 +79,34 @@ tap_check "alpha opened one flow to the echo" \
     grep -q "beta: a new flow to echo/udp" "$LAB_DIR/alpha.log"
 tap_check "the echo saw the datagrams come from alpha's own host" \
     grep -q "udp from 127.0.0.1:" "$LAB_DIR/traffic-lan-udp-7000.log"
+
+# ---- TCP: the carrier by simultaneous open, streams on it ----
+if lab_wait 20 log_has beta "alpha: TCP carrier up, to $LAB_PUBLIC_IP:[0-9]+"; then
+	tap_ok "beta: a TCP carrier to alpha's public address"
+else
+	tap_fail "beta: a TCP carrier to alpha's public address" "$(diag beta)"
+fi
+tap_check "alpha: a TCP carrier to beta's public address" \
+    lab_wait 10 log_has alpha "beta: TCP carrier up, to $LAB_RTR2_WAN_IP:[0-9]+"
+tap_check "1 MB through beta's 127.0.0.1:7101 comes back from alpha's TCP echo intact" \
+    lab_traffic_check site2 tcp 127.0.0.1 7101 -n 1000000 -t 20
+# three at once: three streams on the one carrier
+tcp3() {
+	local i pids=() rc=0
+	for i in 1 2 3; do
+		lab_traffic_check site2 tcp 127.0.0.1 7101 -n 300000 -t 20 \
+		    >"$LAB_DIR/tcp3.$i" 2>&1 &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i" || rc=1; done
+	cat "$LAB_DIR"/tcp3.*
+	return "$rc"
+}
+tap_check "three connections at once, each intact" tcp3
+tap_check "alpha: the streams came over one carrier" \
+    bash -c "[ \"\$(grep -c 'TCP carrier up' '$LAB_DIR/alpha.log')\" = 1 ]"
+tap_check "the TCP echo saw its connections come from alpha's own host" \
+    grep -q "tcp from 127.0.0.1:" "$LAB_DIR/traffic-lan-tcp-7100.log"
 
 # ---- negatives: nothing reaches the service ----
 # gamma: the network "other": the rendezvous will not even forward for it
@@ -117,6 +150,18 @@ node_restart() {
 	mv "$LAB_DIR/$1.log" "$LAB_DIR/$1.log.$(date +%s%N)"
 	node "$@"
 }
+
+# ---- a NAT that resets unsolicited SYNs on site 2: TCP still direct ----
+lab_nat_mode rst rtr2
+node_restart beta site2 "$LAB_DIR/home.key" home \
+    --connect alpha/echo=127.0.0.1:7001/udp --connect alpha/tcpecho=127.0.0.1:7101/tcp
+if lab_wait 20 log_has beta "alpha: TCP carrier up"; then
+	tap_ok "rtr2 resets unsolicited SYNs: a TCP carrier all the same"
+else
+	tap_fail "rtr2 resets unsolicited SYNs: a TCP carrier all the same" "$(diag beta)"
+fi
+tap_check "rtr2 resets unsolicited SYNs: 200 kB through intact" \
+    lab_traffic_check site2 tcp 127.0.0.1 7101 -n 200000 -t 20
 
 # ---- full cone on site 2: direct ----
 lab_nat_mode cone rtr2
