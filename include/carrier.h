@@ -80,6 +80,8 @@ struct carrier *carrier_start(const struct carrier_params *,
 /* Close it, its streams reset; no callback. */
 void	carrier_free(struct carrier *);
 int	carrier_is_up(const struct carrier *);
+/* It was up once (a connection won the HELLO), gone since or not. */
+int	carrier_was_up(const struct carrier *);
 /* The connection's remote end, once up. */
 const struct sockaddr_storage *carrier_remote(const struct carrier *);
 /*

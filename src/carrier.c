@@ -36,6 +36,7 @@ struct stream {
 	int			 eof;		/* the client closed its side */
 	uint8_t			*buf;		/* for the client, not yet written */
 	size_t			 len, off;
+	int			 gone;		/* the multiplexer forgot it: drain, close */
 };
 
 struct try {
@@ -406,6 +407,8 @@ try_io(struct loop_fd *lfd, int revents)
 			return;
 		}
 		t->hello_sent = 1;
+		log_debug("carrier: %s: HELLO sent (%s)", c->peer,
+		    t->cand == -1 ? "accepted" : "made");
 	}
 	loop_fd_events(&t->lfd, LOOP_READ);
 	if (!(revents & LOOP_READ))
@@ -417,6 +420,8 @@ try_io(struct loop_fd *lfd, int revents)
 		return;
 	}
 	t->inlen += (size_t)n;
+	log_debug("carrier: %s: %zd bytes of HELLO (%s)", c->peer, n,
+	    t->cand == -1 ? "accepted" : "made");
 	if (t->inlen < sizeof(t->in))
 		return;
 	if (!crypto_equal(t->in, c->hello_in, sizeof(t->in))) {
@@ -651,12 +656,24 @@ stream_close_fd(struct stream *s, int reset)
 }
 
 static void
+stream_free(struct stream *s)
+{
+	stream_close_fd(s, 0);
+	free(s->buf);
+	free(s);
+}
+
+static void
 stream_events(struct stream *s)
 {
 	int ev = 0;
 
 	if (s->fd == -1)
 		return;
+	if (s->gone) {
+		loop_fd_events(&s->lfd, LOOP_WRITE);
+		return;
+	}
 	if (s->connecting)
 		ev = LOOP_WRITE;
 	else {
@@ -679,6 +696,19 @@ stream_io(struct loop_fd *lfd, int revents)
 	int err = 0;
 	socklen_t el = sizeof(err);
 
+	if (s->gone) {
+		/* the stream ended both ways: what is left goes, then close */
+		n = s->len > s->off ? write(s->fd, s->buf + s->off,
+		    s->len - s->off) : 0;
+		if (n > 0)
+			s->off += (size_t)n;
+		if ((n == -1 && errno != EAGAIN && errno != EINTR) ||
+		    s->off == s->len) {
+			shutdown(s->fd, SHUT_WR);
+			stream_free(s);
+		}
+		return;
+	}
 	if (s->connecting) {
 		if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &el) == -1 ||
 		    err != 0) {
@@ -779,6 +809,12 @@ cb_data(struct mux *m, uint32_t id, void *udata, const uint8_t *data,
 
 	if (s == NULL || s->fd == -1)
 		return;
+	/* what the client took makes room (the window bounds the rest) */
+	if (s->off > 0 && s->len + len > STREAM_BUF) {
+		memmove(s->buf, s->buf + s->off, s->len - s->off);
+		s->len -= s->off;
+		s->off = 0;
+	}
 	if (s->len + len > STREAM_BUF) {
 		/* more than its window: the multiplexer never lets it */
 		mux_reset(m, id, MUX_RST_PROTOCOL);
@@ -837,9 +873,13 @@ cb_close(struct mux *m, uint32_t id, void *udata)
 	(void)id;
 	if (s == NULL)
 		return;
-	stream_close_fd(s, 0);
-	free(s->buf);
-	free(s);
+	/* data for the client still here: written out first */
+	if (s->fd != -1 && s->len > s->off && !s->connecting) {
+		s->gone = 1;
+		stream_events(s);
+		return;
+	}
+	stream_free(s);
 }
 
 static void
@@ -963,6 +1003,12 @@ int
 carrier_is_up(const struct carrier *c)
 {
 	return c != NULL && c->up && !c->dying;
+}
+
+int
+carrier_was_up(const struct carrier *c)
+{
+	return c != NULL && c->up;
 }
 
 const struct sockaddr_storage *

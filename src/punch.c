@@ -1204,8 +1204,7 @@ carrier_down_cb(struct carrier *c, const char *why, void *arg)
 
 	(void)c;
 	log_info("punch: %s: TCP carrier %s: %s", p->node,
-	    carrier_is_up(p->carrier) || !p->carrier_dead ? "down" : "not made",
-	    why);
+	    carrier_was_up(c) ? "down" : "not made", why);
 	p->carrier_dead = 1;
 	timer_set(&p->reap, 0);
 }
