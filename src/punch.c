@@ -26,6 +26,7 @@
 #include "rdv-client.h"
 #include "rdv-msg.h"
 #include "session.h"
+#include "status.h"
 #include "stun-msg.h"
 #include "stun.h"
 
@@ -106,6 +107,7 @@ struct peer {
 	struct carrier		*carrier;
 	int			 carrier_dead;	/* freed by reap */
 	struct timer		 reap;
+	char			 why[128];	/* why there is no path; "" none */
 	struct peer		*next;
 };
 
@@ -177,6 +179,7 @@ static void	peer_attempt(struct peer *);
 static void	peer_fail(struct peer *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	probe_round(struct peer *);
+static void	status_push(void);
 
 /* ---- small helpers ---- */
 
@@ -242,6 +245,7 @@ peer_reap_cb(struct timer *t)
 		carrier_free(p->carrier);
 		p->carrier = NULL;
 		p->carrier_dead = 0;
+		status_push();
 	}
 }
 
@@ -268,6 +272,48 @@ peer_get(const char *node)
 	return p;
 }
 
+/* Every peer's state into the status (natmapctl status, the status file). */
+static void
+status_push(void)
+{
+	struct status_peer st[STATUS_MAX_PEERS];
+	struct carrier_stats cs;
+	struct peer *p;
+	size_t n = 0;
+	char a[64];
+
+	memset(st, 0, sizeof(st));
+	for (p = pu.peers; p != NULL && n < STATUS_MAX_PEERS; p = p->next, n++) {
+		snprintf(st[n].node, sizeof(st[n].node), "%s", p->node);
+		snprintf(st[n].state, sizeof(st[n].state), "%s",
+		    state_names[p->state]);
+		st[n].rtt_ms = -1;
+		st[n].carrier_rtt_ms = -1;
+		if (p->state == P_UP) {
+			snprintf(st[n].path, sizeof(st[n].path), "%s",
+			    p->path.ss_family == AF_INET6 ? "direct-v6" :
+			    "direct-v4");
+			snprintf(st[n].endpoint, sizeof(st[n].endpoint), "%s",
+			    addr_str(&p->path, a, sizeof(a)));
+			st[n].rtt_ms = (int64_t)p->path_rtt;
+		}
+		st[n].bytes_in = p->rx_bytes;
+		st[n].bytes_out = p->tx_bytes;
+		if (carrier_is_up(p->carrier)) {
+			carrier_get_stats(p->carrier, &cs);
+			snprintf(st[n].carrier, sizeof(st[n].carrier), "%s",
+			    addr_str(carrier_remote(p->carrier), a, sizeof(a)));
+			st[n].carrier_rtt_ms = cs.rtt > 0 ? (int64_t)cs.rtt : -1;
+			st[n].streams = cs.streams;
+			st[n].bytes_in += cs.bytes_in;
+			st[n].bytes_out += cs.bytes_out;
+		}
+		st[n].attempt = p->attempt;
+		snprintf(st[n].error, sizeof(st[n].error), "%s", p->why);
+	}
+	status_peers_update(st, n);
+}
+
 static void
 peer_set_state(struct peer *p, enum peer_state s)
 {
@@ -275,6 +321,9 @@ peer_set_state(struct peer *p, enum peer_state s)
 		log_debug("punch: %s: %s -> %s", p->node, state_names[p->state],
 		    state_names[s]);
 	p->state = s;
+	if (s == P_UP)
+		p->why[0] = '\0';
+	status_push();
 }
 
 /* Forget the attempt's keys and ephemeral secret. */
@@ -559,6 +608,7 @@ attempt_over(struct peer *p, const char *why)
 		return;
 	}
 	log_info("punch: %s: attempt %u failed: %s", p->node, p->attempt, why);
+	snprintf(p->why, sizeof(p->why), "attempt %u: %s", p->attempt, why);
 	if (leads(p, p->attempt + 1u)) {
 		peer_attempt(p);
 		return;
@@ -579,6 +629,7 @@ peer_fail(struct peer *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	snprintf(p->why, sizeof(p->why), "%.*s", (int)sizeof(p->why) - 1, why);
 	peer_clear_session(p);
 	peer_set_state(p, P_FAILED);
 	p->attempt = 0;
@@ -1026,6 +1077,7 @@ got_ack(struct peer *p, const uint8_t *b, size_t len,
 	p->path = *from;
 	p->retry = 0;
 	peer_set_state(p, P_UP);
+	status_push();
 	log_info("punch: %s: direct path up, to %s (attempt %u, %llu ms "
 	    "after the first probe)", p->node, addr_str(from, a, sizeof(a)),
 	    p->attempt, (unsigned long long)(loop_now() - p->probing_since));
@@ -1195,6 +1247,7 @@ carrier_up_cb(struct carrier *c, void *arg)
 	(void)c;
 	log_info("punch: %s: TCP carrier up, to %s (attempt %u)", p->node,
 	    addr_str(carrier_remote(p->carrier), a, sizeof(a)), p->attempt);
+	status_push();
 }
 
 static void
@@ -1207,6 +1260,7 @@ carrier_down_cb(struct carrier *c, const char *why, void *arg)
 	    carrier_was_up(c) ? "down" : "not made", why);
 	p->carrier_dead = 1;
 	timer_set(&p->reap, 0);
+	status_push();
 }
 
 static const struct carrier_ops carrier_ops = {
@@ -1477,6 +1531,7 @@ sweep_cb(struct timer *t)
 		if (now - s->last >= PUNCH_FLOW_IDLE_MS)
 			sflow_close(s);
 	}
+	status_push();	/* the counters, the round trips */
 	timer_set(t, SWEEP_MS);
 }
 
@@ -1688,4 +1743,5 @@ punch_stop(void)
 	pu.tcp_port = 0;
 	pu.srflx.ss_family = AF_UNSPEC;
 	pu.running = 0;
+	status_peers_update(NULL, 0);
 }

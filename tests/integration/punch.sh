@@ -103,6 +103,28 @@ tcp3() {
 	return "$rc"
 }
 tap_check "three connections at once, each intact" tcp3
+# the path in natmapctl status and the status file
+ctl_status() { ip netns exec "$(lab_ns_of "$1")" "$NATMAPCTL" -s "$LAB_DIR/$2.ctl" status; }
+peer_line_ok() {
+	local o
+	o=$(ctl_status site2 beta) || return 1
+	echo "$o"
+	grep -Eq "^peer alpha up: direct-v4 to $LAB_PUBLIC_IP:[0-9]+(, rtt [0-9]+ ms)?; tcp carrier to $LAB_PUBLIC_IP:[0-9]+.*; in [1-9][0-9]* B, out [1-9][0-9]* B" <<<"$o"
+}
+tap_check "natmapctl status on beta: alpha up, direct-v4, the carrier, bytes both ways" \
+    lab_wait 15 peer_line_ok
+peer_json_ok() {
+	python3 - "$LAB_DIR/beta.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))["peers"]
+assert len(p) == 1 and p[0]["node"] == "alpha", p
+assert p[0]["state"] == "up" and p[0]["path"] == "direct-v4", p
+assert p[0]["endpoint"] and p[0]["carrier"], p
+assert p[0]["bytes_in"] > 0 and p[0]["bytes_out"] > 0, p
+PY
+}
+tap_check "beta's status file: peers[0] alpha, up, direct-v4, carrier, counters" \
+    lab_wait 15 peer_json_ok
 tap_check "alpha: the streams came over one carrier" \
     bash -c "[ \"\$(grep -c 'TCP carrier up' '$LAB_DIR/alpha.log')\" = 1 ]"
 tap_check "the TCP echo saw its connections come from alpha's own host" \
@@ -190,6 +212,8 @@ else
 	tap_fail "symmetric NAT on site 2: no direct path after 3 attempts, said why" \
 	    "$(diag beta)"
 fi
+tap_check "natmapctl status on beta: alpha failed, with the reason" \
+    bash -c "ip netns exec '$(lab_ns_of site2)' '$NATMAPCTL' -s '$LAB_DIR/beta.ctl' status | grep -E '^peer alpha failed: no direct path yet; .*no probe arrived either way; 3 attempts made'"
 tap_check "symmetric NAT on site 2: no path up" \
     bash -c "! grep -q 'direct path up' '$LAB_DIR/beta.log'"
 n0=$(grep -c "attempt [0-9] of 3" "$LAB_DIR/beta.log")
