@@ -1537,13 +1537,46 @@ sweep_cb(struct timer *t)
 
 /* ---- configuration, start, stop ---- */
 
+/* The configuration says what runs now: nothing to do on a reload. */
+static int
+same_config(const struct config *conf)
+{
+	uint8_t key[CRYPTO_KEY_LEN];
+	int same;
+
+	if (!pu.configured || !conf->have_key || conf->network == NULL ||
+	    conf->node == NULL)
+		return 0;
+	crypto_peer_key(conf->key, key);
+	same = crypto_equal(key, pu.peer_key, sizeof(key)) &&
+	    strcmp(conf->network, pu.network) == 0 &&
+	    strcmp(conf->node, pu.node) == 0 &&
+	    conf->nexpose == pu.nexpose && conf->nconnect == pu.nconnect &&
+	    (conf->nexpose == 0 || memcmp(conf->expose, pu.expose,
+	    conf->nexpose * sizeof(*pu.expose)) == 0) &&
+	    (conf->nconnect == 0 || memcmp(conf->connect, pu.connect,
+	    conf->nconnect * sizeof(*pu.connect)) == 0) &&
+	    (conf->fb_port_first ? conf->fb_port_first : 40000) ==
+	    pu.port_first &&
+	    (conf->fb_port_last ? conf->fb_port_last : 59999) ==
+	    pu.port_last &&
+	    fb_servers_same(&pu.servers, conf->rdv, conf->nrdv);
+	crypto_wipe(key, sizeof(key));
+	return same;
+}
+
 void
 punch_configure(const struct config *conf)
 {
 	int was = pu.running;
 
-	if (was)
+	/* a reload that changes none of this keeps the paths and carriers */
+	if (same_config(conf))
+		return;
+	if (was) {
+		log_info("punch: new settings: every path starts again");
 		punch_stop();
+	}
 	free(pu.expose);
 	free(pu.connect);
 	pu.expose = NULL;

@@ -130,6 +130,17 @@ tap_check "alpha: the streams came over one carrier" \
 tap_check "the TCP echo saw its connections come from alpha's own host" \
     grep -q "tcp from 127.0.0.1:" "$LAB_DIR/traffic-lan-tcp-7100.log"
 
+# ---- SIGHUP with nothing changed: the path and the carrier stay ----
+kill -HUP "$NODE_PID_alpha" "$NODE_PID_beta"
+tap_check "SIGHUP: both nodes reloaded" \
+    lab_wait 5 bash -c "grep -q 'SIGHUP: configuration reloaded' '$LAB_DIR/alpha.log' &&
+    grep -q 'SIGHUP: configuration reloaded' '$LAB_DIR/beta.log'"
+tap_check "SIGHUP with the same settings: no path started again" \
+    bash -c "! grep -q 'punch: new settings' '$LAB_DIR/alpha.log' '$LAB_DIR/beta.log' &&
+    [ \"\$(grep -c 'TCP carrier up' '$LAB_DIR/beta.log')\" = 1 ]"
+tap_check "SIGHUP: TCP through the same carrier" \
+    lab_traffic_check site2 tcp 127.0.0.1 7101 -n 100000 -t 10
+
 # ---- negatives: nothing reaches the service ----
 # gamma: the network "other": the rendezvous will not even forward for it
 node gamma site2 "$LAB_DIR/other.key" other --connect alpha/echo=127.0.0.1:7002/udp
