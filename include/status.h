@@ -86,6 +86,21 @@ struct status_rdv {
 	char		 error[128];	/* the last error; "" none */
 };
 
+/* A node this one punches to (punch.c). */
+struct status_peer {
+	char		 node[64];
+	char		 state[16];	/* "connecting", "probing", "up", "failed"... */
+	char		 path[16];	/* "direct-v4", "direct-v6"; "" none yet */
+	char		 endpoint[64];	/* the UDP path's other end; "" none */
+	char		 carrier[64];	/* the TCP carrier's other end; "" none */
+	int64_t		 rtt_ms;	/* the UDP path's last probe; -1 none */
+	int64_t		 carrier_rtt_ms;	/* the carrier's last PING; -1 none */
+	uint64_t	 bytes_in, bytes_out;	/* both, encrypted, on the wire */
+	uint32_t	 streams;	/* on the carrier now */
+	unsigned int	 attempt;
+	char		 error[128];	/* why there is no path; "" none */
+};
+
 enum status_counter {
 	STATUS_REQUESTS,
 	STATUS_ANSWERS,
@@ -141,6 +156,10 @@ size_t	status_rdv_count(void);
 const struct status_rdv *status_rdv_at(size_t);
 /* Registered now: expires in the future. */
 int	status_rdv_registered(const struct status_rdv *);
+/* The punched-to nodes' state, the whole list (n 0: none), at most STATUS_MAX_PEERS. */
+#define STATUS_MAX_PEERS	64
+void	status_peers_update(const struct status_peer *, size_t n);
+size_t	status_peer_count(void);
 void	status_count(int counter);
 void	status_subscribe(status_event_cb);
 void	status_subscribe_gateway(status_gateway_cb);

@@ -255,19 +255,6 @@ config_rdv_check(struct config *conf, char *err, size_t errlen)
 		    "expose" : "connect");
 		return -1;
 	}
-	for (i = 0; i < conf->nexpose; i++)
-		if (conf->expose[i].proto == CONF_TCP) {
-			config_seterr(err, errlen, "expose %s: TCP services are "
-			    "not carried yet (UDP only)", conf->expose[i].name);
-			return -1;
-		}
-	for (i = 0; i < conf->nconnect; i++)
-		if (conf->connect[i].proto == CONF_TCP) {
-			config_seterr(err, errlen, "connect %s/%s: TCP services "
-			    "are not carried yet (UDP only)",
-			    conf->connect[i].node, conf->connect[i].service);
-			return -1;
-		}
 	if (conf->nrdv == 0)
 		return 0;
 	if (conf->network == NULL || conf->key_file == NULL) {

@@ -319,7 +319,43 @@ print_rendezvous(struct json_object *r)
 	printf("\n");
 }
 
-/* natmapctl status: a gateway line, a mapping a line, a line per rendezvous server, the counters. */
+/*
+ * "peer alpha up: direct-v4 to 203.0.113.2:40000, rtt 1 ms; tcp carrier to
+ * 203.0.113.2:41000, rtt 1 ms, 2 streams; in 12345 B, out 6789 B", or why not.
+ */
+static void
+print_peer(struct json_object *p)
+{
+	const char *node = get_string(p, "node"), *state = get_string(p, "state");
+	const char *path = get_string(p, "path"), *ep = get_string(p, "endpoint");
+	const char *car = get_string(p, "carrier"), *err = get_string(p, "error");
+	int64_t rtt = get_int(p, "rtt_ms"), crtt = get_int(p, "carrier_rtt_ms");
+	char e1[128], e2[64], e3[64], e4[128], e5[256], e6[64];
+
+	printf("peer %s %s", node != NULL ? safe(node, e1, sizeof(e1)) : "?",
+	    state != NULL ? safe(state, e6, sizeof(e6)) : "?");
+	if (path != NULL) {
+		printf(": %s to %s", safe(path, e2, sizeof(e2)),
+		    ep != NULL ? safe(ep, e3, sizeof(e3)) : "?");
+		if (rtt >= 0)
+			printf(", rtt %lld ms", (long long)rtt);
+	} else
+		printf(": no direct path yet");
+	if (car != NULL) {
+		printf("; tcp carrier to %s", safe(car, e4, sizeof(e4)));
+		if (crtt >= 0)
+			printf(", rtt %lld ms", (long long)crtt);
+		printf(", %lld stream%s", (long long)get_int(p, "streams"),
+		    get_int(p, "streams") == 1 ? "" : "s");
+	}
+	printf("; in %lld B, out %lld B", (long long)get_int(p, "bytes_in"),
+	    (long long)get_int(p, "bytes_out"));
+	if (err != NULL)
+		printf("; %s", safe(err, e5, sizeof(e5)));
+	printf("\n");
+}
+
+/* natmapctl status: a gateway line, a mapping a line, a line per rendezvous server and per peer, the counters. */
 static void
 print_status(struct json_object *st)
 {
@@ -348,6 +384,11 @@ print_status(struct json_object *st)
 	    json_object_array_length(rdv) : 0;
 	for (i = 0; i < n; i++)
 		print_rendezvous(json_object_array_get_idx(rdv, i));
+	rdv = get(st, "peers");
+	n = json_object_is_type(rdv, json_type_array) ?
+	    json_object_array_length(rdv) : 0;
+	for (i = 0; i < n; i++)
+		print_peer(json_object_array_get_idx(rdv, i));
 	if ((cnt = get(st, "counters")) != NULL) {
 		for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
 			printf("%s%s %lld", i == 0 ? "" : ", ", counters[i][1],

@@ -13,17 +13,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "carrier.h"
 #include "conf.h"
 #include "crypto.h"
 #include "fallback-rung.h"
 #include "log.h"
 #include "loop.h"
 #include "mux-msg.h"
+#include "mux.h"
 #include "punch-msg.h"
 #include "punch.h"
 #include "rdv-client.h"
 #include "rdv-msg.h"
 #include "session.h"
+#include "status.h"
 #include "stun-msg.h"
 #include "stun.h"
 
@@ -96,11 +99,21 @@ struct peer {
 	uint64_t		 rx_bytes, tx_bytes;
 	uint64_t		 dropped;	/* datagrams refused */
 	struct timer		 timer;
+	/* TCP: the carrier, made beside the UDP probes */
+	struct sockaddr_storage	 tcand[PUNCH_CAND_MAX];	/* the peer's TCP candidates */
+	int			 ntcand;
+	struct session_keys	 keys;		/* the attempt's, for the carrier */
+	int			 have_keys;
+	struct carrier		*carrier;
+	int			 carrier_dead;	/* freed by reap */
+	struct timer		 reap;
+	char			 why[128];	/* why there is no path; "" none */
 	struct peer		*next;
 };
 
-struct listener {	/* a connect statement's UDP socket */
+struct listener {	/* a connect statement's UDP or TCP socket */
 	struct conf_connect	 c;
+	int			 tcp;
 	int			 fd;
 	struct loop_fd		 lfd;
 	struct listener		*next;
@@ -139,6 +152,7 @@ static struct {
 	int			 fd;
 	struct loop_fd		 lfd;
 	uint16_t		 port;
+	uint16_t		 tcp_port;	/* the carrier port; 0: none */
 	struct sockaddr_storage	 srflx;		/* AF_UNSPEC: not known */
 	struct in_addr		 local;
 	struct fb_servers	 servers;	/* the rendezvous servers, for STUN */
@@ -165,6 +179,7 @@ static void	peer_attempt(struct peer *);
 static void	peer_fail(struct peer *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	probe_round(struct peer *);
+static void	status_push(void);
 
 /* ---- small helpers ---- */
 
@@ -220,6 +235,20 @@ peer_find(const char *node)
 	return NULL;
 }
 
+/* A carrier that went down is freed here, out of its own callbacks. */
+static void
+peer_reap_cb(struct timer *t)
+{
+	struct peer *p = container_of(t, struct peer, reap);
+
+	if (p->carrier_dead) {
+		carrier_free(p->carrier);
+		p->carrier = NULL;
+		p->carrier_dead = 0;
+		status_push();
+	}
+}
+
 static struct peer *
 peer_get(const char *node)
 {
@@ -235,11 +264,54 @@ peer_get(const char *node)
 	}
 	snprintf(p->node, sizeof(p->node), "%s", node);
 	timer_init(&p->timer, peer_timer_cb);
+	timer_init(&p->reap, peer_reap_cb);
 	rdv_client_signal_init(&p->sig, NULL);
 	p->next = pu.peers;
 	pu.peers = p;
 	pu.npeers++;
 	return p;
+}
+
+/* Every peer's state into the status (natmapctl status, the status file). */
+static void
+status_push(void)
+{
+	struct status_peer st[STATUS_MAX_PEERS];
+	struct carrier_stats cs;
+	struct peer *p;
+	size_t n = 0;
+	char a[64];
+
+	memset(st, 0, sizeof(st));
+	for (p = pu.peers; p != NULL && n < STATUS_MAX_PEERS; p = p->next, n++) {
+		snprintf(st[n].node, sizeof(st[n].node), "%s", p->node);
+		snprintf(st[n].state, sizeof(st[n].state), "%s",
+		    state_names[p->state]);
+		st[n].rtt_ms = -1;
+		st[n].carrier_rtt_ms = -1;
+		if (p->state == P_UP) {
+			snprintf(st[n].path, sizeof(st[n].path), "%s",
+			    p->path.ss_family == AF_INET6 ? "direct-v6" :
+			    "direct-v4");
+			snprintf(st[n].endpoint, sizeof(st[n].endpoint), "%s",
+			    addr_str(&p->path, a, sizeof(a)));
+			st[n].rtt_ms = (int64_t)p->path_rtt;
+		}
+		st[n].bytes_in = p->rx_bytes;
+		st[n].bytes_out = p->tx_bytes;
+		if (carrier_is_up(p->carrier)) {
+			carrier_get_stats(p->carrier, &cs);
+			snprintf(st[n].carrier, sizeof(st[n].carrier), "%s",
+			    addr_str(carrier_remote(p->carrier), a, sizeof(a)));
+			st[n].carrier_rtt_ms = cs.rtt > 0 ? (int64_t)cs.rtt : -1;
+			st[n].streams = cs.streams;
+			st[n].bytes_in += cs.bytes_in;
+			st[n].bytes_out += cs.bytes_out;
+		}
+		st[n].attempt = p->attempt;
+		snprintf(st[n].error, sizeof(st[n].error), "%s", p->why);
+	}
+	status_peers_update(st, n);
 }
 
 static void
@@ -249,6 +321,9 @@ peer_set_state(struct peer *p, enum peer_state s)
 		log_debug("punch: %s: %s -> %s", p->node, state_names[p->state],
 		    state_names[s]);
 	p->state = s;
+	if (s == P_UP)
+		p->why[0] = '\0';
+	status_push();
 }
 
 /* Forget the attempt's keys and ephemeral secret. */
@@ -258,6 +333,8 @@ peer_clear_session(struct peer *p)
 	session_free(p->sess);
 	p->sess = NULL;
 	crypto_wipe(p->priv, sizeof(p->priv));
+	crypto_wipe(&p->keys, sizeof(p->keys));
+	p->have_keys = 0;
 	p->nprflx = 0;
 }
 
@@ -338,9 +415,12 @@ servers_resolved(void)
 	struct in_addr local;
 	size_t i = (size_t)-1;
 
-	if (fb_servers_next(&pu.servers, &i) == 0 &&
-	    fb_local_toward(&pu.servers.addr[i], &local) == 0)
-		pu.local = local;
+	if (fb_servers_next(&pu.servers, &i) == 0) {
+		if (fb_local_toward(&pu.servers.addr[i], &local) == 0)
+			pu.local = local;
+		if (pu.tcp_port != 0)
+			carrier_stun_start(&pu.servers.addr[i]);
+	}
 	stun_start();
 }
 
@@ -387,6 +467,23 @@ own_candidates(struct rdv_cand *c)
 		c[n].kind = RDV_CAND_SRFLX;
 		c[n].transport = RDV_UDP;
 		c[n].addr = pu.srflx;
+		n++;
+	}
+	if (pu.tcp_port != 0 && pu.local.s_addr != INADDR_ANY) {
+		memset(&c[n], 0, sizeof(c[n]));
+		c[n].kind = RDV_CAND_HOST;
+		c[n].transport = RDV_TCP;
+		sin = (struct sockaddr_in *)&c[n].addr;
+		sin->sin_family = AF_INET;
+		sin->sin_addr = pu.local;
+		sin->sin_port = htons(pu.tcp_port);
+		n++;
+	}
+	if (pu.tcp_port != 0 && carrier_srflx()->ss_family == AF_INET) {
+		memset(&c[n], 0, sizeof(c[n]));
+		c[n].kind = RDV_CAND_SRFLX;
+		c[n].transport = RDV_TCP;
+		c[n].addr = *carrier_srflx();
 		n++;
 	}
 	return n;
@@ -511,6 +608,7 @@ attempt_over(struct peer *p, const char *why)
 		return;
 	}
 	log_info("punch: %s: attempt %u failed: %s", p->node, p->attempt, why);
+	snprintf(p->why, sizeof(p->why), "attempt %u: %s", p->attempt, why);
 	if (leads(p, p->attempt + 1u)) {
 		peer_attempt(p);
 		return;
@@ -531,6 +629,7 @@ peer_fail(struct peer *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	snprintf(p->why, sizeof(p->why), "%.*s", (int)sizeof(p->why) - 1, why);
 	peer_clear_session(p);
 	peer_set_state(p, P_FAILED);
 	p->attempt = 0;
@@ -596,15 +695,23 @@ take_candidates(struct peer *p, const struct punch_msg *m)
 	int i;
 
 	p->ncand = 0;
-	for (i = 0; i < m->ncand; i++)
-		if (m->cand[i].transport == RDV_UDP &&
-		    m->cand[i].addr.ss_family == AF_INET)
+	p->ntcand = 0;
+	for (i = 0; i < m->ncand; i++) {
+		if (m->cand[i].addr.ss_family != AF_INET)
+			continue;
+		if (m->cand[i].transport == RDV_UDP)
 			p->cand[p->ncand++] = m->cand[i];
+		else if (m->cand[i].transport == RDV_TCP)
+			p->tcand[p->ntcand++] = m->cand[i].addr;
+	}
 }
+
+static void carrier_begin(struct peer *);
 
 static void
 start_probing(struct peer *p)
 {
+	carrier_begin(p);
 	p->probing_since = loop_now();
 	p->probe_every = PUNCH_PROBE_FIRST_MS;
 	peer_set_state(p, P_PROBING);
@@ -634,6 +741,13 @@ got_connect(struct peer *p, const struct punch_msg *m, const uint8_t *buf,
 		return;
 	}
 	if (!same_session || p->attempt == 0) {
+		/* a new session: the old one's carrier is done */
+		if (p->carrier != NULL && !same_session) {
+			carrier_free(p->carrier);
+			p->carrier = NULL;
+			p->carrier_dead = 0;
+			timer_stop(&p->reap);
+		}
 		memcpy(p->sid, m->session, sizeof(p->sid));
 		p->opener = 0;
 	} else if (m->attempt <= p->attempt && p->state != P_IDLE &&
@@ -672,6 +786,8 @@ got_connect(struct peer *p, const struct punch_msg *m, const uint8_t *buf,
 			return;
 		}
 		p->sess = session_new(&k, p->own_index, p->peer_index);
+		p->keys = k;
+		p->have_keys = 1;
 		crypto_wipe(&k, sizeof(k));
 		crypto_wipe(p->priv, sizeof(p->priv));
 	}
@@ -713,6 +829,8 @@ got_offer(struct peer *p, const struct punch_msg *m, const uint8_t *buf,
 		return;
 	}
 	p->sess = session_new(&k, p->own_index, p->peer_index);
+	p->keys = k;
+	p->have_keys = 1;
 	crypto_wipe(&k, sizeof(k));
 	crypto_wipe(p->priv, sizeof(p->priv));
 	if (p->sess == NULL)
@@ -959,6 +1077,7 @@ got_ack(struct peer *p, const uint8_t *b, size_t len,
 	p->path = *from;
 	p->retry = 0;
 	peer_set_state(p, P_UP);
+	status_push();
 	log_info("punch: %s: direct path up, to %s (attempt %u, %llu ms "
 	    "after the first probe)", p->node, addr_str(from, a, sizeof(a)),
 	    p->attempt, (unsigned long long)(loop_now() - p->probing_since));
@@ -1093,6 +1212,118 @@ peer_timer_cb(struct timer *t)
 		send_probe(p, &p->path);
 		timer_set(&p->timer, loop_jitter(PUNCH_KEEPALIVE_MS, 10));
 		break;
+	}
+}
+
+/* ---- the TCP carrier ---- */
+
+static int
+carrier_service(const char *peer, const char *name,
+    struct sockaddr_storage *target, void *arg)
+{
+	const struct conf_expose *e;
+
+	(void)arg;
+	if ((e = expose_find(name, CONF_TCP)) == NULL) {
+		log_info("punch: %s: a stream to %s/tcp refused: not exposed",
+		    peer, name);
+		return MUX_RST_NOT_EXPOSED;
+	}
+	if (!exposed_to(peer, name, CONF_TCP)) {
+		log_info("punch: %s: a stream to %s/tcp refused: not allowed",
+		    peer, name);
+		return MUX_RST_NOT_ALLOWED;
+	}
+	*target = e->target;
+	return 0;
+}
+
+static void
+carrier_up_cb(struct carrier *c, void *arg)
+{
+	struct peer *p = arg;
+	char a[64];
+
+	(void)c;
+	log_info("punch: %s: TCP carrier up, to %s (attempt %u)", p->node,
+	    addr_str(carrier_remote(p->carrier), a, sizeof(a)), p->attempt);
+	status_push();
+}
+
+static void
+carrier_down_cb(struct carrier *c, const char *why, void *arg)
+{
+	struct peer *p = arg;
+
+	(void)c;
+	log_info("punch: %s: TCP carrier %s: %s", p->node,
+	    carrier_was_up(c) ? "down" : "not made", why);
+	p->carrier_dead = 1;
+	timer_set(&p->reap, 0);
+	status_push();
+}
+
+static const struct carrier_ops carrier_ops = {
+	.service = carrier_service,
+	.up = carrier_up_cb,
+	.down = carrier_down_cb,
+};
+
+/*
+ * Beside the UDP probes, the TCP simultaneous open, when both sides have
+ * a carrier port and no carrier is up already.
+ */
+static void
+carrier_begin(struct peer *p)
+{
+	struct carrier_params cp;
+
+	if (pu.tcp_port == 0 || p->ntcand == 0 || !p->have_keys)
+		return;
+	if (p->carrier != NULL) {
+		if (carrier_is_up(p->carrier))
+			return;
+		carrier_free(p->carrier);
+		p->carrier = NULL;
+		p->carrier_dead = 0;
+		timer_stop(&p->reap);
+	}
+	memset(&cp, 0, sizeof(cp));
+	cp.peer = p->node;
+	cp.initiator = p->initiator;
+	memcpy(cp.sid, p->sid, sizeof(cp.sid));
+	cp.attempt = p->attempt;
+	cp.keys = &p->keys;
+	cp.cand = p->tcand;
+	cp.ncand = p->ntcand;
+	cp.deadline = loop_now() + PUNCH_ATTEMPT_MS;
+	p->carrier = carrier_start(&cp, &carrier_ops, p);
+}
+
+/* A client connected to a connect statement's TCP port: a stream. */
+static void
+tcp_accept(struct loop_fd *lfd, int revents)
+{
+	struct listener *l = container_of(lfd, struct listener, lfd);
+	struct peer *p;
+	int fd, i;
+
+	(void)revents;
+	for (i = 0; i < 64; i++) {
+		if ((fd = accept(l->fd, NULL, NULL)) == -1)
+			return;
+		p = peer_find(l->c.node);
+		if (p == NULL || !carrier_is_up(p->carrier)) {
+			struct linger lg = { 1, 0 };
+
+			log_info("punch: connect %s/%s: no TCP carrier to %s "
+			    "yet; connection reset", l->c.node, l->c.service,
+			    l->c.node);
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+			close(fd);
+			continue;
+		}
+		carrier_open_stream(p->carrier, fd, l->c.service);
 	}
 }
 
@@ -1300,18 +1531,52 @@ sweep_cb(struct timer *t)
 		if (now - s->last >= PUNCH_FLOW_IDLE_MS)
 			sflow_close(s);
 	}
+	status_push();	/* the counters, the round trips */
 	timer_set(t, SWEEP_MS);
 }
 
 /* ---- configuration, start, stop ---- */
+
+/* The configuration says what runs now: nothing to do on a reload. */
+static int
+same_config(const struct config *conf)
+{
+	uint8_t key[CRYPTO_KEY_LEN];
+	int same;
+
+	if (!pu.configured || !conf->have_key || conf->network == NULL ||
+	    conf->node == NULL)
+		return 0;
+	crypto_peer_key(conf->key, key);
+	same = crypto_equal(key, pu.peer_key, sizeof(key)) &&
+	    strcmp(conf->network, pu.network) == 0 &&
+	    strcmp(conf->node, pu.node) == 0 &&
+	    conf->nexpose == pu.nexpose && conf->nconnect == pu.nconnect &&
+	    (conf->nexpose == 0 || memcmp(conf->expose, pu.expose,
+	    conf->nexpose * sizeof(*pu.expose)) == 0) &&
+	    (conf->nconnect == 0 || memcmp(conf->connect, pu.connect,
+	    conf->nconnect * sizeof(*pu.connect)) == 0) &&
+	    (conf->fb_port_first ? conf->fb_port_first : 40000) ==
+	    pu.port_first &&
+	    (conf->fb_port_last ? conf->fb_port_last : 59999) ==
+	    pu.port_last &&
+	    fb_servers_same(&pu.servers, conf->rdv, conf->nrdv);
+	crypto_wipe(key, sizeof(key));
+	return same;
+}
 
 void
 punch_configure(const struct config *conf)
 {
 	int was = pu.running;
 
-	if (was)
+	/* a reload that changes none of this keeps the paths and carriers */
+	if (same_config(conf))
+		return;
+	if (was) {
+		log_info("punch: new settings: every path starts again");
 		punch_stop();
+	}
 	free(pu.expose);
 	free(pu.connect);
 	pu.expose = NULL;
@@ -1391,19 +1656,24 @@ listeners_open(void)
 	int fd, on = 1;
 	char a[128];
 
-	for (i = 0; i < pu.nconnect; i++) {
-		const struct conf_connect *c = &pu.connect[i];
+	for (i = 0; i < 2 * pu.nconnect; i++) {
+		const struct conf_connect *c = &pu.connect[i / 2];
+		int tcp = i % 2;
 
-		if (c->proto == CONF_TCP)
-			continue;	/* TCP: the carrier (not yet) */
+		if ((tcp && c->proto == CONF_UDP) ||
+		    (!tcp && c->proto == CONF_TCP))
+			continue;
 		config_format_connect(c, a, sizeof(a));
-		if ((fd = socket(c->listen.ss_family, SOCK_DGRAM, 0)) == -1 ||
+		if ((fd = socket(c->listen.ss_family, tcp ? SOCK_STREAM :
+		    SOCK_DGRAM, 0)) == -1 ||
 		    set_nonblock(fd) == -1 ||
 		    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
 		    sizeof(on)) == -1 ||
 		    bind(fd, (const struct sockaddr *)&c->listen,
-		    addr_len(&c->listen)) == -1) {
-			log_warn("punch: connect %s: cannot listen", a);
+		    addr_len(&c->listen)) == -1 ||
+		    (tcp && listen(fd, 64) == -1)) {
+			log_warn("punch: connect %s: cannot listen (%s)", a,
+			    tcp ? "TCP" : "UDP");
 			if (fd != -1)
 				close(fd);
 			continue;
@@ -1411,11 +1681,14 @@ listeners_open(void)
 		if ((l = calloc(1, sizeof(*l))) == NULL)
 			fatal("calloc");
 		l->c = *c;
+		l->tcp = tcp;
 		l->fd = fd;
-		loop_fd_add(&l->lfd, fd, LOOP_READ, listener_read);
+		loop_fd_add(&l->lfd, fd, LOOP_READ, tcp ? tcp_accept :
+		    listener_read);
 		l->next = pu.listeners;
 		pu.listeners = l;
-		log_info("punch: connect %s: listening (UDP)", a);
+		log_info("punch: connect %s: listening (%s)", a,
+		    tcp ? "TCP" : "UDP");
 	}
 }
 
@@ -1437,6 +1710,8 @@ punch_start(void)
 	}
 	if (socket_open() == -1)
 		return;
+	if (carrier_port_open(pu.port_first, pu.port_last, &pu.tcp_port) == -1)
+		pu.tcp_port = 0;
 	pu.running = 1;
 	punch_replay_init(&pu.replay);
 	timer_init(&pu.stun_timer, stun_timer_cb);
@@ -1452,9 +1727,9 @@ punch_start(void)
 			timer_set(&p->timer, 1000);
 		}
 	log_info("punch: node %s: %zu service%s exposed, %zu connect%s, "
-	    "punching from UDP port %u", pu.node, pu.nexpose,
+	    "punching from UDP port %u and TCP port %u", pu.node, pu.nexpose,
 	    pu.nexpose == 1 ? "" : "s", pu.nconnect,
-	    pu.nconnect == 1 ? "" : "s", pu.port);
+	    pu.nconnect == 1 ? "" : "s", pu.port, pu.tcp_port);
 }
 
 void
@@ -1470,6 +1745,8 @@ punch_stop(void)
 	while ((p = pu.peers) != NULL) {
 		pu.peers = p->next;
 		timer_stop(&p->timer);
+		timer_stop(&p->reap);
+		carrier_free(p->carrier);
 		if (rdv_client_signal_busy(&p->sig))
 			rdv_client_signal_cancel(&p->sig);
 		peer_clear_session(p);
@@ -1495,6 +1772,9 @@ punch_stop(void)
 	loop_fd_del(&pu.lfd);
 	close(pu.fd);
 	pu.fd = -1;
+	carrier_port_close();
+	pu.tcp_port = 0;
 	pu.srflx.ss_family = AF_UNSPEC;
 	pu.running = 0;
+	status_peers_update(NULL, 0);
 }

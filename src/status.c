@@ -53,6 +53,8 @@ static struct {
 	size_t			 nsubs;
 	struct status_rdv	 rdv[STATUS_MAX_RDV];
 	size_t			 nrdv;
+	struct status_peer	*peers;
+	size_t			 npeers;
 	char			*file;
 	struct timer		 file_timer;
 	int			 file_warned;
@@ -83,6 +85,7 @@ status_free(void)
 	free(status.maps);
 	free(status.rows);
 	free(status.file);
+	free(status.peers);
 	memset(&status, 0, sizeof(status));
 }
 
@@ -485,6 +488,35 @@ status_rdv_update(const struct status_rdv *r, size_t n)
 	status_changed();
 }
 
+void
+status_peers_update(const struct status_peer *p, size_t n)
+{
+	struct status_peer *np = NULL;
+
+	if (n > STATUS_MAX_PEERS)
+		n = STATUS_MAX_PEERS;
+	if (n == status.npeers && (n == 0 ||
+	    memcmp(status.peers, p, n * sizeof(*p)) == 0))
+		return;
+	if (n > 0) {
+		if ((np = reallocarray(NULL, n, sizeof(*np))) == NULL) {
+			log_warn("status");
+			return;
+		}
+		memcpy(np, p, n * sizeof(*p));
+	}
+	free(status.peers);
+	status.peers = np;
+	status.npeers = n;
+	status_changed();
+}
+
+size_t
+status_peer_count(void)
+{
+	return status.npeers;
+}
+
 size_t
 status_rdv_count(void)
 {
@@ -686,6 +718,39 @@ rdv_json(const struct status_rdv *r, uint64_t now)
 	return o;
 }
 
+static struct json_object *
+peer_json(const struct status_peer *p)
+{
+	struct json_object *o;
+	int r = 0;
+
+	if ((o = json_object_new_object()) == NULL)
+		return NULL;
+	r |= add(o, "node", json_object_new_string(p->node));
+	r |= add(o, "state", json_object_new_string(p->state));
+	r |= add(o, "path", p->path[0] != '\0' ?
+	    json_object_new_string(p->path) : json_object_new_null());
+	r |= add(o, "endpoint", p->endpoint[0] != '\0' ?
+	    json_object_new_string(p->endpoint) : json_object_new_null());
+	r |= add(o, "rtt_ms", p->rtt_ms >= 0 ?
+	    json_object_new_int64(p->rtt_ms) : json_object_new_null());
+	r |= add(o, "carrier", p->carrier[0] != '\0' ?
+	    json_object_new_string(p->carrier) : json_object_new_null());
+	r |= add(o, "carrier_rtt_ms", p->carrier_rtt_ms >= 0 ?
+	    json_object_new_int64(p->carrier_rtt_ms) : json_object_new_null());
+	r |= add(o, "streams", json_object_new_int64(p->streams));
+	r |= add(o, "bytes_in", json_object_new_int64((int64_t)p->bytes_in));
+	r |= add(o, "bytes_out", json_object_new_int64((int64_t)p->bytes_out));
+	r |= add(o, "attempt", json_object_new_int64(p->attempt));
+	r |= add(o, "error", p->error[0] != '\0' ?
+	    json_object_new_string(p->error) : json_object_new_null());
+	if (r != 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
 static const char *counter_names[STATUS_NCOUNTERS] = {
 	"requests", "answers", "failures", "renewals", "address_changes",
 };
@@ -712,7 +777,8 @@ counters_json(void)
 struct json_object *
 status_json(void)
 {
-	struct json_object *o, *maps = NULL, *cnt = NULL, *rdv = NULL;
+	struct json_object *o, *maps = NULL, *cnt = NULL, *rdv = NULL,
+	    *peers = NULL;
 	uint64_t now = loop_now();
 	time_t wall = time(NULL);
 	size_t i;
@@ -748,6 +814,20 @@ status_json(void)
 		struct json_object *e = rdv_json(&status.rdv[i], now);
 
 		if (e == NULL || json_object_array_add(rdv, e) != 0) {
+			json_object_put(e);
+			r = -1;
+		}
+	}
+	if ((peers = json_object_new_array()) == NULL || add(o, "peers",
+	    peers) != 0) {
+		json_object_put(peers);
+		json_object_put(o);
+		return NULL;
+	}
+	for (i = 0; i < status.npeers && r == 0; i++) {
+		struct json_object *e = peer_json(&status.peers[i]);
+
+		if (e == NULL || json_object_array_add(peers, e) != 0) {
 			json_object_put(e);
 			r = -1;
 		}
@@ -821,6 +901,12 @@ status_print(FILE *fp)
 	for (i = 0; i < status.nrdv; i++)
 		if ((i > 0 && fputc(',', fp) == EOF) ||
 		    put_json(fp, rdv_json(&status.rdv[i], now)) == -1)
+			return -1;
+	if (fputs("],\"peers\":[", fp) < 0)
+		return -1;
+	for (i = 0; i < status.npeers; i++)
+		if ((i > 0 && fputc(',', fp) == EOF) ||
+		    put_json(fp, peer_json(&status.peers[i])) == -1)
 			return -1;
 	if (fputs("],\"counters\":", fp) < 0 ||
 	    (o = counters_json()) == NULL || put_json(fp, o) == -1 ||

@@ -538,12 +538,6 @@ map 1/tcp
 " -nv -c "$tmp/peer.conf" "${rdv_ok[@]}" --expose ssh=127.0.0.1:22/udp \
     --expose 'dns=[2001:db8::53]:53/udp@beta' \
     --connect alpha/ssh=127.0.0.1:2222 --connect alpha/dns=2223/udp
-expect_config "--expose of a TCP service: not carried yet" \
-    "expose ssh: TCP services are not carried yet (UDP only)" -n \
-    -c "$tmp/empty.conf" "${rdv_ok[@]}" --expose ssh=127.0.0.1:22/tcp
-expect_config "--connect /tcp: not carried yet" \
-    "connect alpha/ssh: TCP services are not carried yet (UDP only)" -n \
-    -c "$tmp/empty.conf" "${rdv_ok[@]}" --connect alpha/ssh=2222/tcp
 expect_usage "--expose without a transport" "--expose: ssh: needs /tcp or /udp" \
     -n -m 1/tcp --expose ssh=127.0.0.1:22
 expect_usage "--expose with an upper-case name" "\"SSH\" is not a service name" \

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
+# Hole punching in the two-site lab (LAB_SITES=2): natmapd on site 1 (alpha)
+# exposes a TCP and a UDP echo, natmapd on site 2 (beta) connects to them.
+# Figures:
+#   - start to path: from beta's start until its direct UDP path and its TCP
+#     carrier are up (both nodes registered first);
+#   - first byte: from a client's first connection to beta's port until the
+#     first byte back from alpha's echo (TCP), and the first datagram back
+#     (UDP), over the punched path;
+#   - throughput and added latency: the same TCP transfer and the same UDP
+#     round trips through natmapd's path and through a plain port forward
+#     (miniupnpd's DNAT on site 1's router, mapped with upnpc) in the same
+#     run, and the ratio;
+#   - CPU: natmapd's CPU seconds (both nodes) per GB through the carrier.
+#   - success: RUNS fresh starts of beta (default 20): how many get a path
+#     and data through.
+# A benchmark, not a test: it prints figures, it passes or fails nothing.
+#   usage: bench/punch.sh [NATMAPD]   (as root; NATMAPD_RENDEZVOUS beside it)
+#   environment: RUNS (default 20), MB (default 200)
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+natmapd=${1:-${NATMAPD:-$top/_b/src/natmapd}}
+rdvbin=${NATMAPD_RENDEZVOUS:-$(dirname "$natmapd")/natmapd-rendezvous}
+runs=${RUNS:-20}
+mb=${MB:-200}
+[ -x "$natmapd" ] && [ -x "$rdvbin" ] ||
+    { echo "bench: build natmapd and natmapd-rendezvous first" >&2; exit 1; }
+command -v upnpc >/dev/null || { echo "bench: needs upnpc" >&2; exit 1; }
+export NATMAPD_RENDEZVOUS=$rdvbin
+
+. "$top/tests/lab/lab.sh"
+lab_need_root_tools
+lab_need_python
+PIDS=()
+cleanup() { local p; for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done; lab_down; }
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+LAB_SITES=2 lab_init || { echo "bench: lab did not come up" >&2; exit 1; }
+lab_nat_udp_timeout 30 rtr && lab_nat_udp_timeout 30 rtr2 || exit 1
+lab_router_start || { echo "bench: miniupnpd did not start" >&2; exit 1; }
+(umask 077 && "$natmapd" --keygen >"$LAB_DIR/home.key") || exit 1
+echo "home $("$natmapd" --server-key "$LAB_DIR/home.key")" >"$LAB_DIR/nets"
+lab_rendezvous_start --networks "$LAB_DIR/nets" || exit 1
+rdv="$LAB_RDV_IP:$LAB_RDV_PORT"
+: >"$LAB_DIR/empty.conf"
+
+# the services on site 1: behind natmapd (loopback) and for the port forward
+lab_traffic_serve lan tcp 7100 127.0.0.1 || exit 1
+lab_traffic_serve lan udp 7000 127.0.0.1 || exit 1
+lab_traffic_serve lan tcp 8100 "$LAB_LAN_IP" || exit 1
+lab_traffic_serve lan udp 8000 "$LAB_LAN_IP" || exit 1
+lab_lan upnpc -u "$LAB_ROOTDESC" -a "$LAB_LAN_IP" 8100 8100 TCP >/dev/null &&
+    lab_lan upnpc -u "$LAB_ROOTDESC" -a "$LAB_LAN_IP" 8000 8000 UDP >/dev/null ||
+    { echo "bench: upnpc could not map the anchor's ports" >&2; exit 1; }
+
+# nm NAME HOST ARGS...: a natmapd node, its pid in NM_PID
+nm() {
+	local name=$1 ns
+	ns=$(lab_ns_of "$2") || return 1
+	shift 2
+	ip netns exec "$ns" "$natmapd" -f -v -c "$LAB_DIR/empty.conf" \
+	    --state-file "$LAB_DIR/$name.state" --status-file none \
+	    --control none --rendezvous "$rdv" --network home \
+	    --key-file "$LAB_DIR/home.key" --node "$name" "$@" \
+	    </dev/null >"$LAB_DIR/$name.log" 2>&1 &
+	NM_PID=$!
+	PIDS+=("$NM_PID")
+}
+has() { grep -Eq -- "$2" "$LAB_DIR/$1.log"; }
+cpu_s() {	# CPU seconds (user + system) of PID
+	awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$1/stat" 2>/dev/null
+}
+
+nm alpha lan --expose tcpecho=127.0.0.1:7100/tcp --expose echo=127.0.0.1:7000/udp
+A_PID=$NM_PID
+lab_wait 10 has alpha "registered as alpha" || { echo "bench: alpha did not register" >&2; exit 1; }
+
+# ---- success over RUNS fresh starts, and the time to the path ----
+ok=0 t_path=() t_car=()
+for i in $(seq 1 "$runs"); do
+	t0=$(lab_now_ms)
+	nm beta site2 --connect alpha/tcpecho=127.0.0.1:7101/tcp \
+	    --connect alpha/echo=127.0.0.1:7001/udp
+	B_PID=$NM_PID
+	if lab_wait 20 has beta "alpha: direct path up"; then
+		t_path+=($(( $(lab_now_ms) - t0 )))
+		if lab_wait 10 has beta "alpha: TCP carrier up" &&
+		    lab_traffic_check site2 tcp 127.0.0.1 7101 -n 10000 -t 10 >/dev/null &&
+		    lab_traffic_check site2 udp 127.0.0.1 7001 -n 3 -t 10 >/dev/null; then
+			ok=$((ok + 1))
+			t_car+=($(( $(lab_now_ms) - t0 )))
+		fi
+	fi
+	[ "$i" -lt "$runs" ] && { kill -TERM "$B_PID"; lab_wait 5 bash -c "! kill -0 $B_PID 2>/dev/null"; }
+done
+med() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "-" }'; }
+echo "success (path up, 10 kB over TCP and 3 datagrams back): $ok of $runs starts"
+echo "start to direct UDP path: median $(med "${t_path[@]}") ms; to path, carrier and data checked: median $(med "${t_car[@]}") ms"
+
+# ---- first byte: a client's connection to the first byte back ----
+fb() {	# fb tcp|udp ADDR PORT: ms from the first byte sent to the last checked, 1 byte / 1 datagram
+	lab_traffic_check site2 "$1" "$2" "$3" -n 1 -t 10 | awk '$1 == "ok" { print $3 }'
+}
+fb_t=() fb_u=() an_t=() an_u=()
+for i in 1 2 3 4 5; do
+	fb_t+=($(fb tcp 127.0.0.1 7101)) fb_u+=($(fb udp 127.0.0.1 7001))
+	an_t+=($(fb tcp "$LAB_PUBLIC_IP" 8100)) an_u+=($(fb udp "$LAB_PUBLIC_IP" 8000))
+done
+echo "first byte back (median of 5; the client's connect included for TCP):"
+echo "  TCP: $(med "${fb_t[@]}") ms through natmapd, $(med "${an_t[@]}") ms through the port forward"
+echo "  UDP: $(med "${fb_u[@]}") ms through natmapd, $(med "${an_u[@]}") ms through the port forward"
+
+# ---- throughput, and CPU per GB ----
+bytes=$((mb * 1000000))
+c0=$(awk -v a="$(cpu_s "$A_PID")" -v b="$(cpu_s "$B_PID")" 'BEGIN { print a + b }')
+o=$(lab_traffic_check site2 tcp 127.0.0.1 7101 -n "$bytes" -t 50)
+c1=$(awk -v a="$(cpu_s "$A_PID")" -v b="$(cpu_s "$B_PID")" 'BEGIN { print a + b }')
+ms=$(awk '$1 == "ok" { print $3 }' <<<"$o")
+oa=$(lab_traffic_check site2 tcp "$LAB_PUBLIC_IP" 8100 -n "$bytes" -t 50)
+msa=$(awk '$1 == "ok" { print $3 }' <<<"$oa")
+if [ -n "$ms" ] && [ -n "$msa" ]; then
+	awk -v b="$bytes" -v m="$ms" -v ma="$msa" -v c0="$c0" -v c1="$c1" 'BEGIN {
+	    t = 2 * b * 8 / (m / 1000) / 1e6; ta = 2 * b * 8 / (ma / 1000) / 1e6
+	    printf "TCP echo of %d MB (both ways): %.0f Mbit/s through natmapd, %.0f Mbit/s through the port forward: %.2fx\n", b / 1e6, t, ta, t / ta
+	    printf "natmapd CPU (both nodes): %.2f s for %.2f GB through the carrier: %.2f s per GB\n", c1 - c0, 2 * b / 1e9, (c1 - c0) / (2 * b / 1e9) }'
+else
+	echo "TCP transfer: natmapd: ${o:-nothing}; port forward: ${oa:-nothing}"
+fi

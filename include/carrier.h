@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: ISC */
+/* The TCP carrier between two nodes: simultaneous open, HELLO, encrypted records, streams to local sockets. */
+#ifndef NATMAPD_CARRIER_H
+#define NATMAPD_CARRIER_H
+
+#include <sys/socket.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "punch-msg.h"
+#include "session.h"
+
+/*
+ * A node punches TCP from one local port (the carrier port, random in
+ * fallback-ports): a listener there, a STUN Binding over TCP from it to a
+ * rendezvous server to learn its public endpoint (asked again every
+ * CARRIER_STUN_MS, the connection reset after each answer so that no
+ * TIME_WAIT holds the port), and, during an attempt, a connect() from it
+ * to every TCP candidate of the other node at once, again every
+ * CARRIER_RETRY_MS when refused or reset (some NATs reset unsolicited
+ * SYNs), until the attempt's deadline.  The other node does the same:
+ * the two SYNs cross (TCP simultaneous open), or one reaches the other's
+ * listener.
+ *
+ * On each connection made, the attempt's initiator sends its HELLO (the
+ * session ID, the attempt and an HMAC under its TCP sending key); the
+ * responder answers with its own HELLO on the first connection whose
+ * HELLO is right, and that connection is the carrier: the others are
+ * closed.  Then records (session.h) carry the multiplexer's frames
+ * (mux.h): each stream a local client's connection to a service.  A
+ * record that fails ends the carrier (its streams are reset).  A PING
+ * every CARRIER_PING_MS measures the round trip; a carrier silent for
+ * CARRIER_DEAD_MS is closed.
+ */
+#define CARRIER_STUN_MS		25000
+#define CARRIER_RETRY_MS	200
+#define CARRIER_PING_MS		5000
+#define CARRIER_DEAD_MS		20000
+#define CARRIER_HELLO_LEN	(PUNCH_SESSION_ID_LEN + 1 + 32)
+#define CARRIER_OUT_MAX		(256 * 1024)	/* sealed, not yet written */
+
+struct carrier;
+
+/* What the carrier asks its owner (punch.c). */
+struct carrier_ops {
+	/*
+	 * The peer opened a stream to service: 0 and *target (where to
+	 * connect) when it may, else a MUX_RST_* reason.
+	 */
+	int	(*service)(const char *peer, const char *service,
+		    struct sockaddr_storage *target, void *arg);
+	/* The carrier is up (HELLO exchanged), or down (why, never NULL). */
+	void	(*up)(struct carrier *, void *arg);
+	void	(*down)(struct carrier *, const char *why, void *arg);
+};
+
+struct carrier_params {
+	const char		*peer;		/* the other node's name */
+	int			 initiator;	/* this side leads the attempt */
+	uint8_t			 sid[PUNCH_SESSION_ID_LEN];
+	uint8_t			 attempt;
+	const struct session_keys *keys;	/* copied */
+	const struct sockaddr_storage *cand;	/* the peer's TCP candidates */
+	int			 ncand;
+	uint64_t		 deadline;	/* loop clock: give up then */
+};
+
+/* The carrier port: 0 and its number, or -1 (logged). */
+int	carrier_port_open(uint16_t first, uint16_t last, uint16_t *port);
+void	carrier_port_close(void);
+/* Learn, and keep learning, the port's public endpoint from server. */
+void	carrier_stun_start(const struct sockaddr_storage *server);
+/* The public endpoint, AF_UNSPEC while not known. */
+const struct sockaddr_storage *carrier_srflx(void);
+
+/* Start connecting; NULL on out of memory (logged). */
+struct carrier *carrier_start(const struct carrier_params *,
+	    const struct carrier_ops *, void *arg);
+/* Close it, its streams reset; no callback. */
+void	carrier_free(struct carrier *);
+int	carrier_is_up(const struct carrier *);
+/* It was up once (a connection won the HELLO), gone since or not. */
+int	carrier_was_up(const struct carrier *);
+/* The connection's remote end, once up. */
+const struct sockaddr_storage *carrier_remote(const struct carrier *);
+/*
+ * Carry the local client connection fd (taken: closed by the carrier) as
+ * a stream to the peer's service.  0, or -1 (fd closed) when the carrier
+ * is not up or takes no more streams.
+ */
+int	carrier_open_stream(struct carrier *, int fd, const char *service);
+/* Counters for the status. */
+struct carrier_stats {
+	uint64_t	bytes_in, bytes_out;	/* of the connection */
+	uint64_t	rtt;			/* ms, the last PING's; 0 none */
+	uint32_t	streams;
+};
+void	carrier_get_stats(const struct carrier *, struct carrier_stats *);
+
+/* The HELLO of one side: what its HMAC covers (for tests). */
+void	carrier_hello(const uint8_t key[SESSION_KEY_LEN],
+	    const uint8_t sid[PUNCH_SESSION_ID_LEN], uint8_t attempt,
+	    uint8_t out[CARRIER_HELLO_LEN]);
+
+#endif

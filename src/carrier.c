@@ -1,0 +1,1033 @@
+/* SPDX-License-Identifier: ISC */
+/* The TCP carrier between two nodes: simultaneous open, HELLO, encrypted records, streams to local sockets. */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "carrier.h"
+#include "crypto.h"
+#include "log.h"
+#include "loop.h"
+#include "mux.h"
+#include "stun-msg.h"
+#include "stun.h"
+
+#define TRIES_MAX	8	/* connections being made at once */
+#define STREAM_BUF	(256 * 1024)	/* the peer's data for a client: its window */
+#define READ_CHUNK	16384
+#define HELLO_LABEL	"natmapd carrier hello v1"
+
+struct stream {
+	struct carrier		*c;
+	uint32_t		 id;
+	int			 fd;
+	struct loop_fd		 lfd;
+	int			 connecting;	/* exposing side: connect() under way */
+	int			 fin_in;	/* the peer sent FIN */
+	int			 eof;		/* the client closed its side */
+	uint8_t			*buf;		/* for the client, not yet written */
+	size_t			 len, off;
+	int			 gone;		/* the multiplexer forgot it: drain, close */
+};
+
+struct try {
+	int			 fd;		/* -1: free */
+	struct loop_fd		 lfd;
+	struct carrier		*c;
+	int			 cand;		/* the candidate; -1 accepted */
+	int			 connected;
+	uint8_t			 in[CARRIER_HELLO_LEN];
+	size_t			 inlen;
+	int			 hello_sent;
+};
+
+struct carrier {
+	char			 peer[64];
+	int			 initiator;
+	uint8_t			 sid[PUNCH_SESSION_ID_LEN];
+	uint8_t			 attempt;
+	uint8_t			 hello_out[CARRIER_HELLO_LEN];
+	uint8_t			 hello_in[CARRIER_HELLO_LEN];
+	struct sockaddr_storage	 cand[PUNCH_CAND_MAX];
+	int			 ncand;
+	uint64_t		 deadline;
+	struct try		 tries[TRIES_MAX];
+	struct timer		 timer;		/* retries; then pings */
+	const struct carrier_ops *ops;
+	void			*arg;
+	struct session_keys	 keys;		/* until up */
+	/* up */
+	int			 up;
+	int			 fd;
+	struct loop_fd		 lfd;
+	struct sockaddr_storage	 remote;
+	struct session		*sess;
+	struct mux		*mux;
+	uint8_t			*in;		/* records, received */
+	size_t			 inlen;
+	uint8_t			*out;		/* records, sealed */
+	size_t			 outlen, outoff;
+	uint64_t		 last_rx;
+	uint64_t		 bytes_in, bytes_out;
+	int			 dying;		/* down called once */
+};
+
+static struct {
+	int			 lfd_fd;	/* the listener */
+	struct loop_fd		 lfd;
+	uint16_t		 port;
+	/* STUN over TCP from the port */
+	struct sockaddr_storage	 server;
+	int			 sfd;
+	struct loop_fd		 slfd;
+	uint8_t			 tid[STUN_TID_LEN];
+	uint8_t			 sbuf[STUN_MAX_MSG];
+	size_t			 slen;
+	struct timer		 stimer;
+	struct sockaddr_storage	 srflx;
+	/* carriers waiting for what the listener accepts */
+	struct carrier		*waiting[64];
+} cp = { .lfd_fd = -1, .sfd = -1 };
+
+static uint8_t plainbuf[SESSION_TCP_PLAIN_MAX];
+static uint8_t sealbuf[SESSION_TCP_MAX];
+
+static void	carrier_down(struct carrier *, const char *);
+static void	stream_io(struct loop_fd *, int);
+static const struct mux_callbacks carrier_mux_cbs;
+
+static socklen_t
+sslen(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in);
+}
+
+static int
+nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl == -1 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* Reset, not close: no TIME_WAIT on the carrier port. */
+static void
+close_reset(int fd)
+{
+	struct linger l = { 1, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close(fd);
+}
+
+/* A TCP socket bound to the carrier port, beside the listener. */
+static int
+port_socket(void)
+{
+	struct sockaddr_in sin;
+	int fd, on = 1;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return -1;
+	if (nonblock(fd) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1) {
+		close(fd);
+		return -1;
+	}
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(cp.port);
+	if (cp.port != 0 && bind(fd, (struct sockaddr *)&sin,
+	    sizeof(sin)) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void
+carrier_hello(const uint8_t key[SESSION_KEY_LEN],
+    const uint8_t sid[PUNCH_SESSION_ID_LEN], uint8_t attempt,
+    uint8_t out[CARRIER_HELLO_LEN])
+{
+	struct crypto_part parts[3] = {
+		{ HELLO_LABEL, sizeof(HELLO_LABEL) - 1 },
+		{ sid, PUNCH_SESSION_ID_LEN },
+		{ &attempt, 1 },
+	};
+
+	memcpy(out, sid, PUNCH_SESSION_ID_LEN);
+	out[PUNCH_SESSION_ID_LEN] = attempt;
+	crypto_hmac_sha256(key, SESSION_KEY_LEN, parts, 3,
+	    out + PUNCH_SESSION_ID_LEN + 1);
+}
+
+/* ---- the public endpoint of the port: STUN over TCP ---- */
+
+static void
+stun_close(void)
+{
+	if (cp.sfd != -1) {
+		loop_fd_del(&cp.slfd);
+		close_reset(cp.sfd);
+		cp.sfd = -1;
+	}
+	cp.slen = 0;
+}
+
+static void
+stun_io(struct loop_fd *lfd, int revents)
+{
+	struct stun_msg m;
+	const struct sockaddr_storage *mapped;
+	uint8_t req[64];
+	ssize_t n;
+	int len, err = 0;
+	socklen_t el = sizeof(err);
+
+	(void)lfd;
+	if (revents & LOOP_WRITE) {
+		if (getsockopt(cp.sfd, SOL_SOCKET, SO_ERROR, &err, &el) == -1 ||
+		    err != 0) {
+			log_debug("carrier: STUN over TCP: %s", strerror(err));
+			stun_close();
+			return;
+		}
+		if (crypto_random(cp.tid, sizeof(cp.tid)) == -1 ||
+		    (len = stun_build_binding(req, sizeof(req), cp.tid, 0,
+		    1)) < 0 || write(cp.sfd, req, (size_t)len) != len) {
+			stun_close();
+			return;
+		}
+		loop_fd_events(&cp.slfd, LOOP_READ);
+		return;
+	}
+	n = read(cp.sfd, cp.sbuf + cp.slen, sizeof(cp.sbuf) - cp.slen);
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			stun_close();
+		return;
+	}
+	cp.slen += (size_t)n;
+	len = stun_frame_len(cp.sbuf, cp.slen);
+	if (len < 0 || (len > 0 && (size_t)len > sizeof(cp.sbuf))) {
+		stun_close();
+		return;
+	}
+	if (len == 0 || (size_t)len > cp.slen)
+		return;
+	if (stun_parse(cp.sbuf, (size_t)len, &m, NULL) == 0 &&
+	    m.cls == STUN_SUCCESS &&
+	    memcmp(m.tid, cp.tid, STUN_TID_LEN) == 0 &&
+	    (mapped = stun_msg_mapped(&m)) != NULL &&
+	    mapped->ss_family == AF_INET) {
+		char a[64];
+
+		if (memcmp(mapped, &cp.srflx, sizeof(*mapped)) != 0)
+			log_info("carrier: TCP port %u is seen at %s", cp.port,
+			    stun_addr_str(mapped, a, sizeof(a)));
+		cp.srflx = *mapped;
+	}
+	stun_close();
+}
+
+static void
+stun_timer(struct timer *t)
+{
+	stun_close();
+	if ((cp.sfd = port_socket()) == -1) {
+		timer_set(t, CARRIER_STUN_MS);
+		return;
+	}
+	if (connect(cp.sfd, (const struct sockaddr *)&cp.server,
+	    sslen(&cp.server)) == -1 && errno != EINPROGRESS) {
+		log_debug("carrier: STUN over TCP: %s", strerror(errno));
+		close(cp.sfd);
+		cp.sfd = -1;
+		timer_set(t, CARRIER_STUN_MS / 5);
+		return;
+	}
+	loop_fd_add(&cp.slfd, cp.sfd, LOOP_WRITE, stun_io);
+	timer_set(t, cp.srflx.ss_family == AF_UNSPEC ? 2000 :
+	    loop_jitter(CARRIER_STUN_MS, 10));
+}
+
+void
+carrier_stun_start(const struct sockaddr_storage *server)
+{
+	cp.server = *server;
+	timer_init(&cp.stimer, stun_timer);
+	timer_set(&cp.stimer, 0);
+}
+
+const struct sockaddr_storage *
+carrier_srflx(void)
+{
+	return &cp.srflx;
+}
+
+/* ---- the port and its listener ---- */
+
+static void	try_take(struct carrier *, int fd, int cand, int connected);
+
+static void
+listener_accept(struct loop_fd *lfd, int revents)
+{
+	struct sockaddr_storage from;
+	socklen_t fl;
+	size_t i;
+	int fd, taken;
+
+	(void)lfd;
+	(void)revents;
+	for (;;) {
+		fl = sizeof(from);
+		if ((fd = accept(cp.lfd_fd, (struct sockaddr *)&from, &fl)) ==
+		    -1)
+			return;
+		if (nonblock(fd) == -1) {
+			close(fd);
+			continue;
+		}
+		/* whose: the first carrier that waits; its HELLO decides */
+		taken = 0;
+		for (i = 0; i < sizeof(cp.waiting) / sizeof(cp.waiting[0]); i++)
+			if (cp.waiting[i] != NULL && !cp.waiting[i]->up) {
+				try_take(cp.waiting[i], fd, -1, 1);
+				taken = 1;
+				break;
+			}
+		if (!taken)
+			close_reset(fd);
+	}
+}
+
+int
+carrier_port_open(uint16_t first, uint16_t last, uint16_t *port)
+{
+	uint32_t span = (uint32_t)(last - first) + 1;
+	int i, fd;
+
+	for (i = 0; i < 64; i++) {
+		cp.port = (uint16_t)(first + loop_random(span));
+		if ((fd = port_socket()) == -1)
+			continue;
+		if (listen(fd, 16) == 0) {
+			cp.lfd_fd = fd;
+			loop_fd_add(&cp.lfd, fd, LOOP_READ, listener_accept);
+			*port = cp.port;
+			return 0;
+		}
+		close(fd);
+	}
+	log_warn("carrier: no free TCP port in %u-%u", first, last);
+	cp.port = 0;
+	return -1;
+}
+
+void
+carrier_port_close(void)
+{
+	timer_stop(&cp.stimer);
+	stun_close();
+	if (cp.lfd_fd != -1) {
+		loop_fd_del(&cp.lfd);
+		close(cp.lfd_fd);
+		cp.lfd_fd = -1;
+	}
+	cp.srflx.ss_family = AF_UNSPEC;
+	cp.port = 0;
+}
+
+static void
+waiting_set(struct carrier *c, int on)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cp.waiting) / sizeof(cp.waiting[0]); i++) {
+		if (on && cp.waiting[i] == NULL) {
+			cp.waiting[i] = c;
+			return;
+		}
+		if (!on && cp.waiting[i] == c)
+			cp.waiting[i] = NULL;
+	}
+}
+
+/* ---- connecting: the tries ---- */
+
+static void
+try_close(struct try *t)
+{
+	if (t->fd == -1)
+		return;
+	loop_fd_del(&t->lfd);
+	close_reset(t->fd);
+	t->fd = -1;
+}
+
+static void	carrier_become_up(struct carrier *, struct try *);
+
+static void
+try_io(struct loop_fd *lfd, int revents)
+{
+	struct try *t = container_of(lfd, struct try, lfd);
+	struct carrier *c = t->c;
+	int err = 0;
+	socklen_t el = sizeof(err);
+	ssize_t n;
+
+	if (!t->connected && (revents & LOOP_WRITE)) {
+		if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &err, &el) == -1 ||
+		    err != 0) {
+			log_debug("carrier: %s: connect: %s", c->peer,
+			    strerror(err));
+			try_close(t);
+			return;
+		}
+		t->connected = 1;
+		log_debug("carrier: %s: a connection (%s)", c->peer,
+		    t->cand == -1 ? "accepted" : "made");
+	}
+	if (t->connected && c->initiator && !t->hello_sent) {
+		if (write(t->fd, c->hello_out, CARRIER_HELLO_LEN) !=
+		    CARRIER_HELLO_LEN) {
+			try_close(t);
+			return;
+		}
+		t->hello_sent = 1;
+		log_debug("carrier: %s: HELLO sent (%s)", c->peer,
+		    t->cand == -1 ? "accepted" : "made");
+	}
+	loop_fd_events(&t->lfd, LOOP_READ);
+	if (!(revents & LOOP_READ))
+		return;
+	n = read(t->fd, t->in + t->inlen, sizeof(t->in) - t->inlen);
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			try_close(t);
+		return;
+	}
+	t->inlen += (size_t)n;
+	log_debug("carrier: %s: %zd bytes of HELLO (%s)", c->peer, n,
+	    t->cand == -1 ? "accepted" : "made");
+	if (t->inlen < sizeof(t->in))
+		return;
+	if (!crypto_equal(t->in, c->hello_in, sizeof(t->in))) {
+		log_info("carrier: %s: a connection with a wrong HELLO, closed",
+		    c->peer);
+		try_close(t);
+		return;
+	}
+	if (!c->initiator && write(t->fd, c->hello_out, CARRIER_HELLO_LEN) !=
+	    CARRIER_HELLO_LEN) {
+		try_close(t);
+		return;
+	}
+	carrier_become_up(c, t);
+}
+
+static void
+try_take(struct carrier *c, int fd, int cand, int connected)
+{
+	struct try *t = NULL;
+	int i;
+
+	for (i = 0; i < TRIES_MAX; i++)
+		if (c->tries[i].fd == -1) {
+			t = &c->tries[i];
+			break;
+		}
+	if (t == NULL) {
+		close_reset(fd);
+		return;
+	}
+	memset(t, 0, sizeof(*t));
+	t->fd = fd;
+	t->c = c;
+	t->cand = cand;
+	t->connected = connected;
+	loop_fd_add(&t->lfd, fd, LOOP_READ | LOOP_WRITE, try_io);
+}
+
+/* A connect() to each candidate that has no try going. */
+static void
+tries_start(struct carrier *c)
+{
+	int i, j, busy, fd;
+
+	for (i = 0; i < c->ncand; i++) {
+		busy = 0;
+		for (j = 0; j < TRIES_MAX; j++)
+			if (c->tries[j].fd != -1 && c->tries[j].cand == i)
+				busy = 1;
+		if (busy)
+			continue;
+		if ((fd = port_socket()) == -1)
+			continue;
+		if (connect(fd, (const struct sockaddr *)&c->cand[i],
+		    sslen(&c->cand[i])) == -1 && errno != EINPROGRESS) {
+			close(fd);
+			continue;
+		}
+		try_take(c, fd, i, 0);
+	}
+}
+
+static void
+carrier_timer(struct timer *t)
+{
+	struct carrier *c = container_of(t, struct carrier, timer);
+
+	if (!c->up) {
+		if (loop_now() >= c->deadline) {
+			carrier_down(c, "no TCP connection in time");
+			return;
+		}
+		tries_start(c);
+		timer_set(&c->timer, CARRIER_RETRY_MS);
+		return;
+	}
+	if (loop_now() - c->last_rx >= CARRIER_DEAD_MS) {
+		carrier_down(c, "the carrier is silent");
+		return;
+	}
+	mux_ping(c->mux, loop_now());
+	loop_fd_events(&c->lfd, LOOP_READ | LOOP_WRITE);
+	timer_set(&c->timer, loop_jitter(CARRIER_PING_MS, 10));
+}
+
+/* ---- up: records, the multiplexer ---- */
+
+static void
+carrier_flush(struct carrier *c)
+{
+	ssize_t n;
+	size_t m;
+	int r;
+
+	/* seal what the multiplexer has, as long as there is room */
+	while (c->mux != NULL && c->outlen - c->outoff < CARRIER_OUT_MAX / 2 &&
+	    mux_pending(c->mux)) {
+		m = mux_output(c->mux, plainbuf, MUX_FRAME_MAX);
+		if (m == 0)
+			break;
+		if ((r = session_tcp_seal(c->sess, plainbuf, m, sealbuf,
+		    sizeof(sealbuf))) < 0) {
+			carrier_down(c, "cannot seal a record");
+			return;
+		}
+		if (c->outoff > 0 && c->outoff == c->outlen)
+			c->outoff = c->outlen = 0;
+		if (c->outlen + (size_t)r > CARRIER_OUT_MAX + SESSION_TCP_MAX) {
+			carrier_down(c, "output overflow");
+			return;
+		}
+		memcpy(c->out + c->outlen, sealbuf, (size_t)r);
+		c->outlen += (size_t)r;
+	}
+	while (c->outoff < c->outlen) {
+		n = write(c->fd, c->out + c->outoff, c->outlen - c->outoff);
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			carrier_down(c, strerror(errno));
+			return;
+		}
+		c->outoff += (size_t)n;
+		c->bytes_out += (uint64_t)n;
+	}
+	if (c->outoff == c->outlen)
+		c->outoff = c->outlen = 0;
+	else if (c->outoff > CARRIER_OUT_MAX / 2) {
+		memmove(c->out, c->out + c->outoff, c->outlen - c->outoff);
+		c->outlen -= c->outoff;
+		c->outoff = 0;
+	}
+	loop_fd_events(&c->lfd, LOOP_READ | (c->outlen > c->outoff ||
+	    (c->mux != NULL && mux_pending(c->mux)) ? LOOP_WRITE : 0));
+}
+
+static void
+carrier_io(struct loop_fd *lfd, int revents)
+{
+	struct carrier *c = container_of(lfd, struct carrier, lfd);
+	ssize_t n;
+	int rl, pl;
+
+	if (revents & LOOP_READ) {
+		n = read(c->fd, c->in + c->inlen, SESSION_TCP_MAX * 2 - c->inlen);
+		if (n == 0) {
+			carrier_down(c, "the other node closed the carrier");
+			return;
+		}
+		if (n == -1) {
+			if (errno != EAGAIN && errno != EINTR) {
+				carrier_down(c, strerror(errno));
+				return;
+			}
+			n = 0;
+		}
+		c->inlen += (size_t)n;
+		c->bytes_in += (uint64_t)n;
+		c->last_rx = loop_now();
+		while ((rl = session_tcp_record_len(c->in, c->inlen)) > 0 &&
+		    (size_t)rl <= c->inlen) {
+			pl = session_tcp_open(c->sess, c->in, (size_t)rl,
+			    plainbuf, sizeof(plainbuf));
+			if (pl < 0) {
+				carrier_down(c, "a record failed authentication");
+				return;
+			}
+			memmove(c->in, c->in + rl, c->inlen - (size_t)rl);
+			c->inlen -= (size_t)rl;
+			if (mux_input(c->mux, plainbuf, (size_t)pl,
+			    loop_now()) == -1) {
+				carrier_flush(c);	/* the GOAWAY */
+				carrier_down(c, mux_error(c->mux));
+				return;
+			}
+			if (c->dying)
+				return;
+		}
+		if (rl < 0) {
+			carrier_down(c, "a bad record length");
+			return;
+		}
+	}
+	carrier_flush(c);
+}
+
+static void
+carrier_become_up(struct carrier *c, struct try *t)
+{
+	socklen_t sl = sizeof(c->remote);
+	int i, on = 1;
+
+	c->fd = t->fd;
+	loop_fd_del(&t->lfd);
+	t->fd = -1;
+	for (i = 0; i < TRIES_MAX; i++)
+		try_close(&c->tries[i]);
+	waiting_set(c, 0);
+	getpeername(c->fd, (struct sockaddr *)&c->remote, &sl);
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	c->sess = session_new(&c->keys, c->sid, c->sid);
+	crypto_wipe(&c->keys, sizeof(c->keys));
+	c->mux = mux_new(c->initiator, &carrier_mux_cbs, c);
+	c->in = malloc(SESSION_TCP_MAX * 2);
+	c->out = malloc(CARRIER_OUT_MAX + SESSION_TCP_MAX);
+	if (c->sess == NULL || c->mux == NULL || c->in == NULL ||
+	    c->out == NULL) {
+		carrier_down(c, "out of memory");
+		return;
+	}
+	c->up = 1;
+	c->last_rx = loop_now();
+	loop_fd_add(&c->lfd, c->fd, LOOP_READ, carrier_io);
+	timer_set(&c->timer, loop_jitter(CARRIER_PING_MS, 10));
+	c->ops->up(c, c->arg);
+}
+
+/* ---- streams ---- */
+
+static void
+stream_close_fd(struct stream *s, int reset)
+{
+	if (s->fd == -1)
+		return;
+	loop_fd_del(&s->lfd);
+	if (reset)
+		close_reset(s->fd);
+	else
+		close(s->fd);
+	s->fd = -1;
+}
+
+static void
+stream_free(struct stream *s)
+{
+	stream_close_fd(s, 0);
+	free(s->buf);
+	free(s);
+}
+
+static void
+stream_events(struct stream *s)
+{
+	int ev = 0;
+
+	if (s->fd == -1)
+		return;
+	if (s->gone) {
+		loop_fd_events(&s->lfd, LOOP_WRITE);
+		return;
+	}
+	if (s->connecting)
+		ev = LOOP_WRITE;
+	else {
+		if (!s->eof && mux_room(s->c->mux, s->id) > 0)
+			ev |= LOOP_READ;
+		if (s->len > s->off)
+			ev |= LOOP_WRITE;
+	}
+	loop_fd_events(&s->lfd, ev);
+}
+
+static void
+stream_io(struct loop_fd *lfd, int revents)
+{
+	struct stream *s = container_of(lfd, struct stream, lfd);
+	struct carrier *c = s->c;
+	uint8_t buf[READ_CHUNK];
+	size_t room;
+	ssize_t n;
+	int err = 0;
+	socklen_t el = sizeof(err);
+
+	if (s->gone) {
+		/* the stream ended both ways: what is left goes, then close */
+		n = s->len > s->off ? write(s->fd, s->buf + s->off,
+		    s->len - s->off) : 0;
+		if (n > 0)
+			s->off += (size_t)n;
+		if ((n == -1 && errno != EAGAIN && errno != EINTR) ||
+		    s->off == s->len) {
+			shutdown(s->fd, SHUT_WR);
+			stream_free(s);
+		}
+		return;
+	}
+	if (s->connecting) {
+		if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &el) == -1 ||
+		    err != 0) {
+			log_info("carrier: %s: the service: %s", c->peer,
+			    strerror(err));
+			mux_reset(c->mux, s->id, MUX_RST_SERVICE_DOWN);
+			carrier_flush(c);
+			return;
+		}
+		s->connecting = 0;
+	}
+	if ((revents & LOOP_WRITE) && s->len > s->off) {
+		n = write(s->fd, s->buf + s->off, s->len - s->off);
+		if (n == -1 && errno != EAGAIN && errno != EINTR) {
+			mux_reset(c->mux, s->id, MUX_RST_ABORTED);
+			carrier_flush(c);
+			return;
+		}
+		if (n > 0) {
+			s->off += (size_t)n;
+			mux_consumed(c->mux, s->id, (size_t)n);
+			if (s->off == s->len)
+				s->off = s->len = 0;
+		}
+		if (s->len == 0 && s->fin_in)
+			shutdown(s->fd, SHUT_WR);
+	}
+	if ((revents & LOOP_READ) && !s->eof &&
+	    (room = mux_room(c->mux, s->id)) > 0) {
+		n = read(s->fd, buf, room < sizeof(buf) ? room : sizeof(buf));
+		if (n == 0) {
+			s->eof = 1;
+			mux_fin(c->mux, s->id);
+		} else if (n == -1) {
+			if (errno != EAGAIN && errno != EINTR) {
+				mux_reset(c->mux, s->id, MUX_RST_ABORTED);
+				carrier_flush(c);
+				return;
+			}
+		} else
+			mux_write(c->mux, s->id, buf, (size_t)n);
+	}
+	stream_events(s);
+	carrier_flush(c);
+}
+
+static struct stream *
+stream_new(struct carrier *c, uint32_t id, int fd, int connecting)
+{
+	struct stream *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->buf = malloc(STREAM_BUF)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	s->c = c;
+	s->id = id;
+	s->fd = fd;
+	s->connecting = connecting;
+	loop_fd_add(&s->lfd, fd, connecting ? LOOP_WRITE : LOOP_READ,
+	    stream_io);
+	return s;
+}
+
+static int
+cb_open(struct mux *m, uint32_t id, const char *service, void *arg)
+{
+	struct carrier *c = arg;
+	struct sockaddr_storage target;
+	struct stream *s;
+	int r, fd;
+
+	if ((r = c->ops->service(c->peer, service, &target, c->arg)) != 0)
+		return r;
+	if ((fd = socket(target.ss_family, SOCK_STREAM, 0)) == -1 ||
+	    nonblock(fd) == -1 ||
+	    (connect(fd, (const struct sockaddr *)&target,
+	    sslen(&target)) == -1 && errno != EINPROGRESS)) {
+		if (fd != -1)
+			close(fd);
+		return MUX_RST_SERVICE_DOWN;
+	}
+	if ((s = stream_new(c, id, fd, 1)) == NULL) {
+		close(fd);
+		return MUX_RST_REFUSED;
+	}
+	mux_set_udata(m, id, s);
+	log_info("carrier: %s: a stream to %s/tcp", c->peer, service);
+	return 0;
+}
+
+static void
+cb_data(struct mux *m, uint32_t id, void *udata, const uint8_t *data,
+    size_t len)
+{
+	struct stream *s = udata;
+
+	if (s == NULL || s->fd == -1)
+		return;
+	/* what the client took makes room (the window bounds the rest) */
+	if (s->off > 0 && s->len + len > STREAM_BUF) {
+		memmove(s->buf, s->buf + s->off, s->len - s->off);
+		s->len -= s->off;
+		s->off = 0;
+	}
+	if (s->len + len > STREAM_BUF) {
+		/* more than its window: the multiplexer never lets it */
+		mux_reset(m, id, MUX_RST_PROTOCOL);
+		return;
+	}
+	memcpy(s->buf + s->len, data, len);
+	s->len += len;
+	stream_events(s);
+}
+
+static void
+cb_fin(struct mux *m, uint32_t id, void *udata)
+{
+	struct stream *s = udata;
+
+	(void)m;
+	(void)id;
+	if (s == NULL || s->fd == -1)
+		return;
+	s->fin_in = 1;
+	if (s->len == s->off && !s->connecting)
+		shutdown(s->fd, SHUT_WR);
+}
+
+static void
+cb_rst(struct mux *m, uint32_t id, void *udata, uint8_t reason)
+{
+	struct stream *s = udata;
+
+	(void)m;
+	(void)id;
+	if (s != NULL && reason != 0)
+		log_debug("carrier: %s: stream %u reset: %s", s->c->peer, id,
+		    mux_rst_str(reason));
+	if (s != NULL)
+		stream_close_fd(s, 1);
+}
+
+static void
+cb_writable(struct mux *m, uint32_t id, void *udata)
+{
+	struct stream *s = udata;
+
+	(void)m;
+	(void)id;
+	if (s != NULL)
+		stream_events(s);
+}
+
+static void
+cb_close(struct mux *m, uint32_t id, void *udata)
+{
+	struct stream *s = udata;
+
+	(void)m;
+	(void)id;
+	if (s == NULL)
+		return;
+	/* data for the client still here: written out first */
+	if (s->fd != -1 && s->len > s->off && !s->connecting) {
+		s->gone = 1;
+		stream_events(s);
+		return;
+	}
+	stream_free(s);
+}
+
+static void
+cb_pong(struct mux *m, uint64_t rtt, void *arg)
+{
+	(void)m;
+	(void)rtt;
+	(void)arg;
+}
+
+static void
+cb_goaway(struct mux *m, uint8_t reason, void *arg)
+{
+	(void)m;
+	(void)reason;
+	(void)arg;
+}
+
+static const struct mux_callbacks carrier_mux_cbs = {
+	.on_open = cb_open,
+	.on_data = cb_data,
+	.on_fin = cb_fin,
+	.on_rst = cb_rst,
+	.on_writable = cb_writable,
+	.on_close = cb_close,
+	.on_pong = cb_pong,
+	.on_goaway = cb_goaway,
+};
+
+int
+carrier_open_stream(struct carrier *c, int fd, const char *service)
+{
+	struct stream *s;
+	uint32_t id;
+
+	if (c == NULL || !c->up || nonblock(fd) == -1 ||
+	    (id = mux_open(c->mux, service, NULL)) == 0) {
+		close_reset(fd);
+		return -1;
+	}
+	if ((s = stream_new(c, id, fd, 0)) == NULL) {
+		mux_reset(c->mux, id, MUX_RST_REFUSED);
+		close_reset(fd);
+		return -1;
+	}
+	mux_set_udata(c->mux, id, s);
+	carrier_flush(c);
+	return 0;
+}
+
+/* ---- life ---- */
+
+struct carrier *
+carrier_start(const struct carrier_params *p, const struct carrier_ops *ops,
+    void *arg)
+{
+	struct carrier *c;
+	int i;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("carrier");
+		return NULL;
+	}
+	snprintf(c->peer, sizeof(c->peer), "%s", p->peer);
+	c->initiator = p->initiator;
+	memcpy(c->sid, p->sid, sizeof(c->sid));
+	c->attempt = p->attempt;
+	c->keys = *p->keys;
+	carrier_hello(c->keys.tcp_send, c->sid, c->attempt, c->hello_out);
+	carrier_hello(c->keys.tcp_recv, c->sid, c->attempt, c->hello_in);
+	c->ncand = p->ncand < PUNCH_CAND_MAX ? p->ncand : PUNCH_CAND_MAX;
+	for (i = 0; i < c->ncand; i++)
+		c->cand[i] = p->cand[i];
+	c->deadline = p->deadline;
+	c->ops = ops;
+	c->arg = arg;
+	c->fd = -1;
+	for (i = 0; i < TRIES_MAX; i++)
+		c->tries[i].fd = -1;
+	timer_init(&c->timer, carrier_timer);
+	waiting_set(c, 1);
+	tries_start(c);
+	timer_set(&c->timer, CARRIER_RETRY_MS);
+	return c;
+}
+
+static void
+carrier_down(struct carrier *c, const char *why)
+{
+	if (c->dying)
+		return;
+	c->dying = 1;
+	c->ops->down(c, why != NULL ? why : "closed", c->arg);
+}
+
+void
+carrier_free(struct carrier *c)
+{
+	int i;
+
+	if (c == NULL)
+		return;
+	timer_stop(&c->timer);
+	waiting_set(c, 0);
+	for (i = 0; i < TRIES_MAX; i++)
+		try_close(&c->tries[i]);
+	if (c->mux != NULL)
+		mux_free(c->mux);	/* every stream: on_close */
+	if (c->fd != -1) {
+		loop_fd_del(&c->lfd);
+		close_reset(c->fd);
+	}
+	session_free(c->sess);
+	crypto_wipe(&c->keys, sizeof(c->keys));
+	free(c->in);
+	free(c->out);
+	free(c);
+}
+
+int
+carrier_is_up(const struct carrier *c)
+{
+	return c != NULL && c->up && !c->dying;
+}
+
+int
+carrier_was_up(const struct carrier *c)
+{
+	return c != NULL && c->up;
+}
+
+const struct sockaddr_storage *
+carrier_remote(const struct carrier *c)
+{
+	return &c->remote;
+}
+
+void
+carrier_get_stats(const struct carrier *c, struct carrier_stats *st)
+{
+	struct mux_stats ms;
+
+	memset(st, 0, sizeof(*st));
+	st->bytes_in = c->bytes_in;
+	st->bytes_out = c->bytes_out;
+	if (c->mux != NULL) {
+		mux_stats(c->mux, &ms);
+		st->rtt = ms.rtt;
+		st->streams = ms.streams;
+	}
+}

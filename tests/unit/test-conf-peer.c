@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: ISC */
+/* The expose and connect statements: what parses, what prints back, what is refused and why. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#include "conf.h"
+#include "conf-peer.h"
+#include "log.h"
+
+/* Each good statement prints back as given (or as its canonical form). */
+static void
+test_expose_good(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "ssh=127.0.0.1:22/tcp", NULL },
+		{ "game=[::1]:27015/udp@beta,gamma.lan", NULL },
+		{ "dns=[2001:db8::53]:53/udp@beta", NULL },
+		{ "a.b_c-9=192.168.1.20:65535/udp", NULL },
+		{ "web=192.168.1.20:80/tcp@a,b,c,d,e,f,g,h", NULL },
+	};
+	struct conf_expose e;
+	char err[256], buf[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(config_parse_expose(cases[i][0], &e, err,
+		    sizeof(err)), 0);
+		config_format_expose(&e, buf, sizeof(buf));
+		assert_string_equal(buf, cases[i][1] != NULL ? cases[i][1] :
+		    cases[i][0]);
+	}
+	assert_int_equal(config_parse_expose("ssh=127.0.0.1:22/tcp@beta,gamma",
+	    &e, err, sizeof(err)), 0);
+	assert_string_equal(e.name, "ssh");
+	assert_int_equal(e.proto, CONF_TCP);
+	assert_int_equal(e.target.ss_family, AF_INET);
+	assert_int_equal(ntohs(((struct sockaddr_in *)&e.target)->sin_port), 22);
+	assert_int_equal(e.nallow, 2);
+	assert_string_equal(e.allow[1], "gamma");
+}
+
+static void
+test_expose_bad(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "ssh", "is not NAME=ADDRESS:PORT/PROTO" },
+		{ "=127.0.0.1:22/tcp", "is not a service name" },
+		{ "SSH=127.0.0.1:22/tcp", "is not a service name" },
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=127.0.0.1:22/tcp",
+		    "is not a service name" },
+		{ "ssh=127.0.0.1:22", "needs /tcp or /udp" },
+		{ "ssh=127.0.0.1:22/sctp", "needs /tcp or /udp" },
+		{ "ssh=127.0.0.1/tcp", "is not ADDRESS:PORT" },
+		{ "ssh=localhost:22/tcp", "is not ADDRESS:PORT" },
+		{ "ssh=127.0.0.1:0/tcp", "is not ADDRESS:PORT" },
+		{ "ssh=127.0.0.1:65536/tcp", "is not ADDRESS:PORT" },
+		{ "ssh=[::1:22/tcp", "is not ADDRESS:PORT" },
+		{ "ssh=[::1]22/tcp", "is not ADDRESS:PORT" },
+		{ "ssh=22/tcp", "is not ADDRESS:PORT" },
+		{ "ssh=127.0.0.1:22/tcp@", "is not a node name" },
+		{ "ssh=127.0.0.1:22/tcp@a,,b", "is not a node name" },
+		{ "ssh=127.0.0.1:22/tcp@Beta", "is not a node name" },
+		{ "ssh=127.0.0.1:22/tcp@a,b,c,d,e,f,g,h,i", "more than 8 nodes" },
+	};
+	struct conf_expose e;
+	char err[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(config_parse_expose(cases[i][0], &e, err,
+		    sizeof(err)), -1);
+		if (strstr(err, cases[i][1]) == NULL)
+			fail_msg("%s: \"%s\" does not say \"%s\"", cases[i][0],
+			    err, cases[i][1]);
+	}
+}
+
+static void
+test_connect(void **state)
+{
+	static const char *const good[][2] = {
+		{ "alpha/ssh=2222", "alpha/ssh=127.0.0.1:2222" },
+		{ "alpha/ssh=127.0.0.1:2222/tcp", NULL },
+		{ "alpha/game=[::1]:27015/udp", NULL },
+		{ "a.b-c/x=10.0.0.1:1", NULL },
+	};
+	static const char *const bad[][2] = {
+		{ "ssh=2222", "is not NODE/NAME" },
+		{ "alpha/ssh", "is not NODE/NAME" },
+		{ "/ssh=2222", "is not a node name" },
+		{ "Alpha/ssh=2222", "is not a node name" },
+		{ "alpha/=2222", "is not a service name" },
+		{ "alpha/ssh=0", "is not ADDRESS:PORT" },
+		{ "alpha/ssh=2222/sctp", "is not tcp or udp" },
+		{ "alpha/ssh=[::1]:22/", "is not tcp or udp" },
+		{ "alpha/ssh=host:22", "is not ADDRESS:PORT" },
+	};
+	struct conf_connect c, d;
+	char err[256], buf[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(config_parse_connect(good[i][0], &c, err,
+		    sizeof(err)), 0);
+		config_format_connect(&c, buf, sizeof(buf));
+		assert_string_equal(buf, good[i][1] != NULL ? good[i][1] :
+		    good[i][0]);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(config_parse_connect(bad[i][0], &c, err,
+		    sizeof(err)), -1);
+		if (strstr(err, bad[i][1]) == NULL)
+			fail_msg("%s: \"%s\" does not say \"%s\"", bad[i][0],
+			    err, bad[i][1]);
+	}
+	/* clashes: the same port, a transport in common */
+	assert_int_equal(config_parse_connect("a/x=2222", &c, err,
+	    sizeof(err)), 0);
+	assert_int_equal(config_parse_connect("b/y=127.0.0.1:2222/udp", &d,
+	    err, sizeof(err)), 0);
+	assert_true(config_connect_clash(&c, &d));
+	assert_int_equal(config_parse_connect("a/x=2222/tcp", &c, err,
+	    sizeof(err)), 0);
+	assert_false(config_connect_clash(&c, &d));
+	assert_int_equal(config_parse_connect("b/y=127.0.0.2:2222/tcp", &d,
+	    err, sizeof(err)), 0);
+	assert_false(config_connect_clash(&c, &d));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_expose_good),
+		cmocka_unit_test(test_expose_bad),
+		cmocka_unit_test(test_connect),
+	};
+
+	log_init(1, 0);
+	return TU_RUN("conf-peer", tests);
+}
