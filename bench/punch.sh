@@ -17,13 +17,13 @@
 #     and data through.
 # A benchmark, not a test: it prints figures, it passes or fails nothing.
 #   usage: bench/punch.sh [NATMAPD]   (as root; NATMAPD_RENDEZVOUS beside it)
-#   environment: RUNS (default 20), MB (default 200)
+#   environment: RUNS (default 20), MB (default 60; traffic.py takes at most 64 MiB)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 natmapd=${1:-${NATMAPD:-$top/_b/src/natmapd}}
 rdvbin=${NATMAPD_RENDEZVOUS:-$(dirname "$natmapd")/natmapd-rendezvous}
 runs=${RUNS:-20}
-mb=${MB:-200}
+mb=${MB:-60}
 [ -x "$natmapd" ] && [ -x "$rdvbin" ] ||
     { echo "bench: build natmapd and natmapd-rendezvous first" >&2; exit 1; }
 command -v upnpc >/dev/null || { echo "bench: needs upnpc" >&2; exit 1; }
@@ -40,7 +40,8 @@ LAB_SITES=2 lab_init || { echo "bench: lab did not come up" >&2; exit 1; }
 lab_nat_udp_timeout 30 rtr && lab_nat_udp_timeout 30 rtr2 || exit 1
 lab_router_start || { echo "bench: miniupnpd did not start" >&2; exit 1; }
 (umask 077 && "$natmapd" --keygen >"$LAB_DIR/home.key") || exit 1
-echo "home $("$natmapd" --server-key "$LAB_DIR/home.key")" >"$LAB_DIR/nets"
+echo "home $("$natmapd" --server-key "$LAB_DIR/home.key")" >"$LAB_DIR/nets" &&
+    chmod 600 "$LAB_DIR/nets"
 lab_rendezvous_start --networks "$LAB_DIR/nets" || exit 1
 rdv="$LAB_RDV_IP:$LAB_RDV_PORT"
 : >"$LAB_DIR/empty.conf"
