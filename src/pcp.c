@@ -179,7 +179,12 @@ pcp_close(void)
 	}
 }
 
-/* Is a request sent before this one's last copy still unanswered? */
+/*
+ * Is a request older than this one still unanswered?  Older by its first
+ * copy: the oldest is never held back, so the one in front always goes
+ * out again (comparing with this one's last copy made two requests whose
+ * answers were lost wait for each other until PCP_RT_BUDGET_MS).
+ */
 static int
 pcp_queued_behind(const struct pcp_call *c)
 {
@@ -187,7 +192,7 @@ pcp_queued_behind(const struct pcp_call *c)
 
 	for (d = pcp.calls; d != NULL; d = d->next)
 		if (d != c && d->kind != PCP_CALL_PROBE &&
-		    d->rt.first_sent < c->last_sent)
+		    d->rt.first_sent < c->rt.first_sent)
 			return 1;
 	return 0;
 }

@@ -29,6 +29,7 @@
 #include "driver.h"
 #include "log.h"
 #include "loop.h"
+#include "wire.h"
 
 #define PMP_PORT	5351
 #define PMP_EPOCH	4242
@@ -58,61 +59,6 @@ static struct {
 	int		 grant;		/* answer each request at once, as asked */
 } FK;
 
-static uint64_t	fake_now;
-
-static uint64_t
-fake_clock(void)
-{
-	return fake_now;
-}
-
-/*
- * Run the loop until *v reaches want or ms of fake time have passed.  No
- * poll waits: everything is on loopback, so a datagram sent is there to
- * read at the next round, and the clock only moves when the test says.
- */
-static void
-run_until(const int *v, int want, unsigned int ms)
-{
-	uint64_t end = fake_now + ms;
-
-	for (;;) {
-		loop_once(0);
-		if (*v >= want || fake_now >= end)
-			return;
-		fake_now += STEP_MS;
-	}
-}
-
-/* Move the clock on by ms, serving what comes. */
-static void
-run_for(unsigned int ms)
-{
-	static const int never;
-
-	run_until(&never, 1, ms);
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 /* Send a datagram from fd to the driver. */
 static void
 fake_sendto(int fd, const uint8_t *buf, size_t len)
@@ -132,11 +78,11 @@ fake_answer_from(int fd, const struct fake_req *q, uint16_t result,
 
 	out[0] = 0;
 	out[1] = (uint8_t)(128 + q->opcode);
-	put16(out + 2, result);
-	put32(out + 4, PMP_EPOCH);
-	put16(out + 8, q->int_port);
-	put16(out + 10, ext);
-	put32(out + 12, life);
+	wire_put16(out + 2, result);
+	wire_put32(out + 4, PMP_EPOCH);
+	wire_put16(out + 8, q->int_port);
+	wire_put16(out + 10, ext);
+	wire_put32(out + 12, life);
 	fake_sendto(fd, out, sizeof(out));
 }
 
@@ -167,8 +113,8 @@ fake_read(struct loop_fd *lf, int ev)
 		FK.probes++;
 		out[0] = 0;
 		out[1] = 128;
-		put16(out + 2, RC_OK);
-		put32(out + 4, PMP_EPOCH);
+		wire_put16(out + 2, RC_OK);
+		wire_put32(out + 4, PMP_EPOCH);
 		assert_int_equal(inet_pton(AF_INET, "198.51.100.7", out + 8), 1);
 		fake_sendto(FK.fd, out, sizeof(out));
 		return;
@@ -178,37 +124,14 @@ fake_read(struct loop_fd *lf, int ev)
 	assert_true(FK.nreq < (int)TU_ARRAY_LEN(FK.req));
 	q = &FK.req[FK.nreq++];
 	q->opcode = buf[1];
-	q->int_port = get16(buf + 4);
-	q->ext_port = get16(buf + 6);
-	q->life = (uint32_t)get16(buf + 8) << 16 | get16(buf + 10);
+	q->int_port = wire_get16(buf + 4);
+	q->ext_port = wire_get16(buf + 6);
+	q->life = (uint32_t)wire_get16(buf + 8) << 16 | wire_get16(buf + 10);
 	if (FK.grant)
 		fake_answer(q, RC_OK, q->ext_port, q->life);
 }
 
-/* One request of the engine's, and what came back to it. */
-struct op_rec {
-	struct drv_op		op;
-	int			done;
-	struct drv_result	res;
-};
-
-static struct op_rec	A, B, C;
-
-static void
-op_done(struct drv_op *op, const struct drv_result *r)
-{
-	struct op_rec *o = container_of(op, struct op_rec, op);
-
-	o->done++;
-	o->res = *r;
-}
-
-static void
-op_reset(struct op_rec *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->op.done = op_done;
-}
+static struct tu_op	A, B, C;
 
 static int	probed, probe_status;
 
@@ -225,26 +148,15 @@ probe_cb(const struct mapping_driver *drv, int status,
 
 static int	in_netns;
 
-/* The gateway 127.0.0.1, seen from local. */
-static void
-env_fill(struct drv_env *env, uint32_t local)
-{
-	memset(env, 0, sizeof(*env));
-	snprintf(env->ifname, sizeof(env->ifname), "lo");
-	env->local.s_addr = htonl(local);
-	env->gateway.s_addr = htonl(INADDR_LOOPBACK);
-	env->netmask.s_addr = htonl(0xff000000);
-}
-
 /* Find the gateway (it answers at once): each test's requests need it. */
 static void
 probe(void)
 {
 	struct drv_env env;
 
-	env_fill(&env, INADDR_LOOPBACK);
+	tu_env_lo(&env, INADDR_LOOPBACK);
 	assert_int_equal(natpmp_driver.probe(&env, probe_cb), 0);
-	run_until(&probed, 1, 2000);
+	tu_run_until(&probed, 1, 2000);
 	assert_int_equal(probed, 1);
 	assert_int_equal(probe_status, DRV_OK);
 	assert_int_equal(FK.probes, 1);
@@ -271,9 +183,9 @@ setup(void **state)
 	FK.stranger = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	assert_int_equal(bind(FK.stranger, (struct sockaddr *)&sin,
 	    sizeof(sin)), 0);
-	op_reset(&A);
-	op_reset(&B);
-	op_reset(&C);
+	tu_op_reset(&A);
+	tu_op_reset(&B);
+	tu_op_reset(&C);
 	probed = 0;
 	probe();
 	return 0;
@@ -292,7 +204,7 @@ teardown(void **state)
 	(void)state;
 	if (!in_netns)
 		return 0;
-	env_fill(&env, INADDR_LOOPBACK + 3);
+	tu_env_lo(&env, INADDR_LOOPBACK + 3);
 	if (natpmp_driver.probe(&env, probe_cb) == 0)
 		natpmp_driver.probe_cancel();
 	loop_fd_del(&FK.lfd);
@@ -316,7 +228,7 @@ fill(struct drv_map *m, int proto, uint16_t port, int any_port)
 
 /* Ask for proto port -> port; its answer comes to o. */
 static void
-map(struct op_rec *o, int proto, uint16_t port, int any_port)
+map(struct tu_op *o, int proto, uint16_t port, int any_port)
 {
 	struct drv_map m;
 
@@ -325,7 +237,7 @@ map(struct op_rec *o, int proto, uint16_t port, int any_port)
 }
 
 static void
-unmap(struct op_rec *o, int proto, uint16_t port)
+unmap(struct tu_op *o, int proto, uint16_t port)
 {
 	struct drv_map m;
 
@@ -337,7 +249,7 @@ unmap(struct op_rec *o, int proto, uint16_t port)
 static const struct fake_req *
 sent(int n)
 {
-	run_until(&FK.nreq, n, 1000);
+	tu_run_until(&FK.nreq, n, 1000);
 	assert_int_equal(FK.nreq, n);
 	return &FK.req[n - 1];
 }
@@ -353,7 +265,7 @@ assert_req(const struct fake_req *q, int opcode, uint16_t int_port,
 }
 
 static void
-assert_granted(const struct op_rec *o, uint16_t ext, uint32_t life)
+assert_granted(const struct tu_op *o, uint16_t ext, uint32_t life)
 {
 	assert_int_equal(o->done, 1);
 	assert_int_equal(o->res.status, DRV_OK);
@@ -365,10 +277,10 @@ assert_granted(const struct op_rec *o, uint16_t ext, uint32_t life)
 
 /* The gateway grants q: ext for life seconds, and o ends with it. */
 static void
-grant(const struct fake_req *q, struct op_rec *o, uint16_t ext, uint32_t life)
+grant(const struct fake_req *q, struct tu_op *o, uint16_t ext, uint32_t life)
 {
 	fake_answer(q, RC_OK, ext, life);
-	run_until(&o->done, 1, 1000);
+	tu_run_until(&o->done, 1, 1000);
 	assert_granted(o, ext, life);
 }
 
@@ -381,7 +293,7 @@ assert_quiet(void)
 {
 	int nreq = FK.nreq, a = A.done, b = B.done, c = C.done;
 
-	run_for(10000);
+	tu_run_for(10000);
 	assert_int_equal(FK.nreq, nreq);
 	assert_int_equal(A.done, a);
 	assert_int_equal(B.done, b);
@@ -395,10 +307,10 @@ test_two_maps_in_a_row(void **state)
 	(void)state;
 	FK.grant = 1;
 	map(&A, DRV_UDP, 5000, 0);
-	run_until(&A.done, 1, 1000);
+	tu_run_until(&A.done, 1, 1000);
 	assert_granted(&A, 5000, 3600);
 	map(&B, DRV_TCP, 5001, 0);
-	run_until(&B.done, 1, 1000);
+	tu_run_until(&B.done, 1, 1000);
 	assert_granted(&B, 5001, 3600);
 	assert_int_equal(FK.nreq, 2);
 	assert_req(&FK.req[0], 1, 5000, 5000, 3600);
@@ -426,7 +338,7 @@ test_duplicate_answer_then_next(void **state)
 	qb = sent(2);
 	assert_req(qb, 1, 5001, 5001, 3600);
 	assert_granted(&A, 5000, 3600);
-	run_for(50);
+	tu_run_for(50);
 	assert_int_equal(B.done, 0);
 	grant(qb, &B, 5001, 3600);
 	assert_int_equal(A.done, 1);
@@ -444,11 +356,11 @@ answer_a_twice(uint16_t result, uint16_t ext, uint32_t life)
 	const struct fake_req *qa = sent(1), *qb;
 
 	fake_answer(qa, result, ext, life);
-	run_until(&A.done, 1, 100);
+	tu_run_until(&A.done, 1, 100);
 	assert_int_equal(A.done, 1);
 	qb = sent(2);
 	fake_answer(qa, result, ext, life);
-	run_for(100);
+	tu_run_for(100);
 	assert_int_equal(B.done, 0);
 	assert_int_equal(A.done, 1);
 	return qb;
@@ -504,7 +416,7 @@ test_unmap_waits_for_its_answer(void **state)
 	assert_granted(&A, 6200, 3600);
 	assert_req(qb, 2, 6200, 0, 0);
 	fake_answer(qb, RC_OK, 0, 0);
-	run_until(&B.done, 1, 1000);
+	tu_run_until(&B.done, 1, 1000);
 	assert_int_equal(B.res.status, DRV_OK);
 	assert_quiet();
 }
@@ -526,14 +438,14 @@ test_short_answer_dropped(void **state)
 	tcp = *q;
 	tcp.opcode = 2;
 	fake_answer(&tcp, RC_OK, 6399, 3600);
-	run_for(10);
+	tu_run_for(10);
 	assert_int_equal(A.done, 0);
 	out[0] = 0;
 	out[1] = 128 + 1;
-	put16(out + 2, RC_OK);
-	put32(out + 4, PMP_EPOCH);
+	wire_put16(out + 2, RC_OK);
+	wire_put32(out + 4, PMP_EPOCH);
 	fake_sendto(FK.fd, out, sizeof(out));
-	run_for(10);
+	tu_run_for(10);
 	assert_int_equal(A.done, 0);
 	grant(q, &A, 6300, 3600);
 	assert_quiet();
@@ -546,21 +458,21 @@ test_error_results(void **state)
 	(void)state;
 	map(&A, DRV_UDP, 7000, 0);
 	fake_answer(sent(1), RC_REFUSED, 0, 0);
-	run_until(&A.done, 1, 1000);
+	tu_run_until(&A.done, 1, 1000);
 	assert_int_equal(A.done, 1);
 	assert_int_equal(A.res.status, DRV_ERR_DENIED);
 	assert_non_null(strstr(A.res.detail, "Not Authorized"));
 
 	map(&B, DRV_TCP, 7001, 0);
 	fake_answer(sent(2), RC_NO_RESOURCES, 0, 0);
-	run_until(&B.done, 1, 1000);
+	tu_run_until(&B.done, 1, 1000);
 	assert_int_equal(B.done, 1);
 	assert_int_equal(B.res.status, DRV_ERR_FAILED);
 	assert_non_null(strstr(B.res.detail, "Out of resources"));
 
 	FK.grant = 1;
 	map(&C, DRV_TCP, 7002, 0);
-	run_until(&C.done, 1, 1000);
+	tu_run_until(&C.done, 1, 1000);
 	assert_granted(&C, 7002, 3600);
 	assert_int_equal(FK.nreq, 3);
 	assert_quiet();
@@ -578,14 +490,14 @@ test_other_port_released(void **state)
 	(void)state;
 	map(&A, DRV_TCP, 8080, 0);
 	fake_answer(sent(1), RC_OK, 8081, 3600);
-	run_until(&A.done, 1, 1000);
+	tu_run_until(&A.done, 1, 1000);
 	assert_int_equal(A.done, 1);
 	assert_int_equal(A.res.status, DRV_ERR_CONFLICT);
 	assert_non_null(strstr(A.res.detail, "8081"));
 	rel = sent(2);
 	assert_req(rel, 2, 8080, 0, 0);
 	fake_answer(rel, RC_OK, 0, 0);
-	run_for(50);
+	tu_run_for(50);
 	assert_int_equal(A.done, 1);
 	assert_quiet();
 }
@@ -612,14 +524,14 @@ test_no_answer(void **state)
 	int i;
 
 	(void)state;
-	t0 = fake_now;
+	t0 = *tu_fake_now();
 	map(&A, DRV_UDP, 9000, 0);
 	map(&B, DRV_UDP, 9001, 0);
-	run_until(&A.done, 1, 8000);
+	tu_run_until(&A.done, 1, 8000);
 	assert_int_equal(A.done, 1);
 	assert_int_equal(A.res.status, DRV_ERR_GATEWAY);
-	assert_true(fake_now - t0 >= 5750 * 9 / 10);
-	assert_true(fake_now - t0 <= 5750 * 11 / 10 + STEP_MS);
+	assert_true(*tu_fake_now() - t0 >= 5750 * 9 / 10);
+	assert_true(*tu_fake_now() - t0 <= 5750 * 11 / 10 + STEP_MS);
 	q = sent(6);
 	for (i = 0; i < 5; i++)
 		assert_req(&FK.req[i], 1, 9000, 9000, 3600);
@@ -643,7 +555,7 @@ test_other_source_ignored(void **state)
 	q = sent(1);
 	fake_answer_from(FK.stranger, q, RC_REFUSED, 0, 0);
 	fake_answer_from(FK.stranger, q, RC_OK, 10000, 3600);
-	run_for(100);
+	tu_run_for(100);
 	assert_int_equal(A.done, 0);
 	grant(q, &A, 10000, 1200);
 	assert_quiet();
@@ -660,7 +572,7 @@ test_unmap(void **state)
 	q = sent(1);
 	assert_req(q, 1, 11000, 0, 0);
 	fake_answer(q, RC_OK, 0, 0);
-	run_until(&A.done, 1, 1000);
+	tu_run_until(&A.done, 1, 1000);
 	assert_int_equal(A.done, 1);
 	assert_int_equal(A.res.status, DRV_OK);
 	assert_quiet();
@@ -737,7 +649,6 @@ main(void)
 	if (!in_netns)
 		tu_skip_tests(tests, TU_ARRAY_LEN(tests),
 		    "needs root (network namespace)");
-	fake_now = 1000;
-	loop_set_clock(fake_clock);
+	loop_set_clock(tu_fake_clock);
 	return TU_RUN("natpmp-driver", tests);
 }

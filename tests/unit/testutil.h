@@ -24,9 +24,87 @@
 
 #include <cmocka.h>
 
+#include "driver.h"
+#include "loop.h"
 #include "stun-msg.h"
 
 #define TU_ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* A request a test makes of a driver, and what came back to it. */
+struct tu_op {
+	struct drv_op		op;
+	int			done;
+	struct drv_result	res;
+};
+
+static inline void
+tu_op_done(struct drv_op *op, const struct drv_result *r)
+{
+	struct tu_op *o = container_of(op, struct tu_op, op);
+
+	o->done++;
+	o->res = *r;
+}
+
+static inline void
+tu_op_reset(struct tu_op *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->op.done = tu_op_done;
+}
+
+/* A driver's view of lo: the gateway 127.0.0.1, this host local (host order). */
+static inline void
+tu_env_lo(struct drv_env *env, uint32_t local)
+{
+	memset(env, 0, sizeof(*env));
+	snprintf(env->ifname, sizeof(env->ifname), "lo");
+	env->local.s_addr = htonl(local);
+	env->gateway.s_addr = htonl(INADDR_LOOPBACK);
+	env->netmask.s_addr = htonl(0xff000000);
+}
+
+/*
+ * A fake clock that moves only when the test says (loop_set_clock(
+ * tu_fake_clock)), and the loop run on it: for drivers talking to a fake
+ * on loopback, where a datagram sent is there to read at the next round.
+ */
+static inline uint64_t *
+tu_fake_now(void)
+{
+	static uint64_t now = 1000;
+
+	return &now;
+}
+
+static inline uint64_t
+tu_fake_clock(void)
+{
+	return *tu_fake_now();
+}
+
+/* Run the loop until *v reaches want or ms of fake time have passed. */
+static inline void
+tu_run_until(const int *v, int want, unsigned int ms)
+{
+	uint64_t end = *tu_fake_now() + ms;
+
+	for (;;) {
+		loop_once(0);
+		if (*v >= want || *tu_fake_now() >= end)
+			return;
+		*tu_fake_now() += 1;
+	}
+}
+
+/* Move the fake clock on by ms, serving what comes. */
+static inline void
+tu_run_for(unsigned int ms)
+{
+	static const int never;
+
+	tu_run_until(&never, 1, ms);
+}
 
 /* The source tree: $SRCDIR (set by "make check"), else the current directory. */
 static inline const char *
