@@ -33,6 +33,7 @@
 #define UPNP_DESC_TIMEOUT_MS	3000
 #define UPNP_ANYPORT_TRIES	8
 #define UPNP_HTTP_TRIES		3	/* a SOAP request unanswered this often: gateway gone */
+#define UPNP_PROBE_TRIES	2	/* fetches of a candidate timed out: next one */
 #define UPNP_RETRY_PAUSE_MS	500
 
 /*
@@ -62,6 +63,7 @@ struct upnp_candidate {
 	struct in_addr	from;
 	int		igd;
 	int		tried;
+	int		fails;		/* fetches that timed out or were refused */
 	long		bootid;
 };
 
@@ -82,6 +84,7 @@ static struct {
 	unsigned int		 round;
 	struct upnp_candidate	 cand[UPNP_MAX_CANDIDATES];
 	int			 ncand;
+	struct upnp_candidate	*cur;		/* the one being fetched */
 	struct http_req		 http;
 	char			 location[256];
 	struct in_addr		 desc_host;	/* where location was fetched */
@@ -326,6 +329,7 @@ probe_next_candidate(void)
 	if (c == NULL)
 		return;
 	c->tried = 1;
+	dev.cur = c;
 	if (upnp_url_parse(c->location, &u) == -1) {
 		char esc[128];
 
@@ -401,6 +405,7 @@ probe_read(struct loop_fd *lf, int ev)
 	dev.cand[dev.ncand].from = from.sin_addr;
 	dev.cand[dev.ncand].igd = m.igd;
 	dev.cand[dev.ncand].tried = 0;
+	dev.cand[dev.ncand].fails = 0;
 	dev.cand[dev.ncand].bootid = m.bootid;
 	dev.ncand++;
 	if (dev.state != PROBE_SEARCH)
@@ -413,6 +418,22 @@ probe_read(struct loop_fd *lf, int ev)
 
 static void	probe_extaddr_done(struct http_req *, int,
 		    const struct http_response *, const char *);
+
+/*
+ * A fetch from the candidate in hand timed out or was refused: a lost SYN
+ * or a lossy link is no verdict (the SOAP calls' rule), so the candidate
+ * is fetched again, description first, up to UPNP_PROBE_TRIES times.
+ */
+static void
+probe_failed_fetch(int err)
+{
+	if ((err == HTTP_ERR_TIMEOUT || err == HTTP_ERR_CONNECT) &&
+	    dev.cur != NULL && ++dev.cur->fails < UPNP_PROBE_TRIES) {
+		log_debug("upnp: %s: %s; asking again", dev.location,
+		    http_strerror(err));
+		dev.cur->tried = 0;
+	}
+}
 
 static void
 probe_desc_done(struct http_req *h, int err, const struct http_response *r,
@@ -429,6 +450,7 @@ probe_desc_done(struct http_req *h, int err, const struct http_response *r,
 	if (err != HTTP_OK || r->status != 200) {
 		log_debug("upnp: %s: %s", dev.location, err != HTTP_OK ?
 		    http_strerror(err) : "HTTP status not 200");
+		probe_failed_fetch(err);
 		goto next;
 	}
 	if (upnp_desc_parse(body, r->body_len, dev.location, &igd) == -1) {
@@ -495,6 +517,7 @@ probe_extaddr_done(struct http_req *h, int err, const struct http_response *r,
 	if (err != HTTP_OK) {
 		dev.state = PROBE_SEARCH;
 		log_debug("upnp: GetExternalIPAddress: %s", http_strerror(err));
+		probe_failed_fetch(err);
 		probe_next_candidate();
 		if (!probe_fetching())
 			timer_set(&dev.timer, 0);
@@ -550,6 +573,7 @@ upnp_probe(const struct drv_env *env, drv_probe_cb cb)
 	dev.env = *env;
 	dev.cb = cb;
 	dev.ncand = 0;
+	dev.cur = NULL;
 	dev.refusals = dev.refusals_said = 0;
 	dev.round = 0;
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

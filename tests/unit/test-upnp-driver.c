@@ -111,6 +111,9 @@ static struct {
 	char			 body[16][1024];
 	size_t			 nseen;
 	int			 desc_fetches;
+	int			 desc_hang;	/* GETs left unanswered first */
+	int			 extaddr_asked;	/* GetExternalIPAddress read */
+	int			 extaddr_hang;	/* of them, left unanswered first */
 	int			 accepts[256];	/* by the last byte of 127.0.x.y */
 	int			 silent;	/* 127.0.0.1 does not answer M-SEARCH */
 	int			 liar;		/* a second SSDP answer, from: */
@@ -175,6 +178,11 @@ fake_soap(struct fake_conn *c, const char *action, const char *reqbody)
 	char body[4096];
 
 	if (strcmp(action, "GetExternalIPAddress") == 0) {
+		FK.extaddr_asked++;
+		if (FK.extaddr_hang > 0) {
+			FK.extaddr_hang--;
+			return;
+		}
 		snprintf(body, sizeof(body), "<?xml version=\"1.0\"?><s:Envelope "
 		    "xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>"
 		    "<u:GetExternalIPAddressResponse xmlns:u=\"x\"><NewExternalIPAddress>"
@@ -242,6 +250,10 @@ fake_read(struct loop_fd *lf, int ev)
 		return;
 	if (strncmp(c->buf, "GET ", 4) == 0) {
 		FK.desc_fetches++;
+		if (FK.desc_hang > 0) {
+			FK.desc_hang--;
+			return;
+		}
 		if (FK.redirect != NULL) {
 			dprintf(c->fd, "HTTP/1.1 301 Moved Permanently\r\n"
 			    "Location: %s\r\nConnection: close\r\n"
@@ -459,7 +471,7 @@ need_netns(void)
 
 /* A probe from 127.0.0.1 on a subnet of netmask (0.0.0.0: unknown). */
 static void
-probe_in(const char *desc, const char *netmask)
+probe_in_for(const char *desc, const char *netmask, unsigned int ms)
 {
 	struct drv_env env;
 
@@ -471,10 +483,16 @@ probe_in(const char *desc, const char *netmask)
 	FK.desc = desc;
 	probed = 0;
 	assert_int_equal(upnp_driver.probe(&env, probe_cb), 0);
-	run_until(&probed, 5000);
+	run_until(&probed, ms);
 	assert_true(probed);
 	/* Connections still in the accept queue count too. */
 	loop_once(0);
+}
+
+static void
+probe_in(const char *desc, const char *netmask)
+{
+	probe_in_for(desc, netmask, 5000);
 }
 
 static void
@@ -997,6 +1015,49 @@ test_unreadable_answer(void **state)
 	assert_non_null(strstr(result.detail, "unreadable"));
 }
 
+/*
+ * The probe on a lossy link: a description fetch and a GetExternalIPAddress
+ * that time out once are asked again (before, the one timeout ended the
+ * candidate, and with it the probe: "no usable UPnP IGD answered").
+ */
+static void
+test_probe_timeouts_asked_again(void **state)
+{
+	(void)state;
+	need_netns();
+	FK.desc_hang = 1;
+	probe(desc_igd2);
+	assert_int_equal(probe_status, DRV_OK);
+	assert_int_equal(FK.desc_fetches, 2);
+	assert_int_equal(FK.extaddr_asked, 1);
+}
+
+static void
+test_probe_extaddr_timeout_asked_again(void **state)
+{
+	(void)state;
+	need_netns();
+	FK.extaddr_hang = 1;
+	probe(desc_igd2);
+	assert_int_equal(probe_status, DRV_OK);
+	assert_int_equal(FK.desc_fetches, 2);
+	assert_int_equal(FK.extaddr_asked, 2);
+	assert_string_equal(probe_name, "UPnP (WANIPConnection:2)");
+}
+
+/* Twice: the candidate is given up (and with no other, the probe fails). */
+static void
+test_probe_timeouts_twice_give_up(void **state)
+{
+	(void)state;
+	need_netns();
+	FK.desc_hang = 2;
+	probe_in_for(desc_igd2, "255.0.0.0", 9000);
+	assert_int_not_equal(probe_status, DRV_OK);
+	assert_int_equal(FK.desc_fetches, 2);
+	assert_int_equal(FK.extaddr_asked, 0);
+}
+
 /* Closed three times without a word: the gateway is gone. */
 static void
 test_closed_without_answer(void **state)
@@ -1149,6 +1210,9 @@ main(void)
 		T(test_606_denied),
 		T(test_verify_not_listed),
 		T(test_unreadable_answer),
+		T(test_probe_timeouts_asked_again),
+		T(test_probe_extaddr_timeout_asked_again),
+		T(test_probe_timeouts_twice_give_up),
 		T(test_closed_without_answer),
 		T(test_closed_once_then_answered),
 		T(test_hung_router_times_out),
