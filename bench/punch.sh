@@ -13,16 +13,27 @@
 #     (miniupnpd's DNAT on site 1's router, mapped with upnpc) in the same
 #     run, and the ratio;
 #   - CPU: natmapd's CPU seconds (both nodes) per GB through the carrier.
-#   - success: RUNS fresh starts of beta (default 20): how many get a path
-#     and data through.
+#   - success per cell of the NAT matrix (site 2's NAT: CELLS, default
+#     "default cone rst random"; site 1 stays the plain masquerade): RUNS
+#     fresh starts of beta (default 20; RUNS_HOPELESS, default 5, where no
+#     direct path can be made, the symmetric "random"): how many get a
+#     direct path and data through, and where none can, how many said why
+#     within 30 s;
+#   - round trips one at a time (microseconds, median and 90th percentile)
+#     and UDP throughput (1200-byte datagrams, a window of FLOOD_WINDOW,
+#     default 64), through
+#     natmapd's path and through the port forward.
 # A benchmark, not a test: it prints figures, it passes or fails nothing.
 #   usage: bench/punch.sh [NATMAPD]   (as root; NATMAPD_RENDEZVOUS beside it)
-#   environment: RUNS (default 20), MB (default 60; traffic.py takes at most 64 MiB)
+#   environment: RUNS (default 20), RUNS_HOPELESS (default 5), CELLS, MB
+#   (default 60; traffic.py takes at most 64 MiB)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 natmapd=${1:-${NATMAPD:-$top/_b/src/natmapd}}
 rdvbin=${NATMAPD_RENDEZVOUS:-$(dirname "$natmapd")/natmapd-rendezvous}
 runs=${RUNS:-20}
+runs_hopeless=${RUNS_HOPELESS:-5}
+cells=${CELLS:-default cone rst random}
 mb=${MB:-60}
 [ -x "$natmapd" ] && [ -x "$rdvbin" ] ||
     { echo "bench: build natmapd and natmapd-rendezvous first" >&2; exit 1; }
@@ -77,27 +88,56 @@ nm alpha lan --expose tcpecho=127.0.0.1:7100/tcp --expose echo=127.0.0.1:7000/ud
 A_PID=$NM_PID
 lab_wait 10 has alpha "registered as alpha" || { echo "bench: alpha did not register" >&2; exit 1; }
 
-# ---- success over RUNS fresh starts, and the time to the path ----
-ok=0 t_path=() t_car=()
-for i in $(seq 1 "$runs"); do
-	t0=$(lab_now_ms)
+# ---- success per cell over fresh starts, and the time to the path ----
+med() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "-" }'; }
+beta_start() {
 	nm beta site2 --connect alpha/tcpecho=127.0.0.1:7101/tcp \
 	    --connect alpha/echo=127.0.0.1:7001/udp
 	B_PID=$NM_PID
-	if lab_wait 20 has beta "alpha: direct path up"; then
-		t_path+=($(( $(lab_now_ms) - t0 )))
-		if lab_wait 10 has beta "alpha: TCP carrier up" &&
-		    lab_traffic_check site2 tcp 127.0.0.1 7101 -n 10000 -t 10 >/dev/null &&
-		    lab_traffic_check site2 udp 127.0.0.1 7001 -n 3 -t 10 >/dev/null; then
-			ok=$((ok + 1))
-			t_car+=($(( $(lab_now_ms) - t0 )))
+}
+beta_stop() {
+	kill -TERM "$B_PID"
+	lab_wait 5 bash -c "! kill -0 $B_PID 2>/dev/null"
+}
+# cell MODE: RUNS starts of beta with site 2's NAT in MODE (see
+# lab_nat_mode); prints the cell's line; t_path, t_car: the default cell's
+cell() {
+	local mode=$1 n=$runs ok=0 said=0 i t0 tp=() tc=()
+	[ "$mode" = random ] && n=$runs_hopeless
+	lab_nat_mode "$mode" rtr2 || { echo "bench: lab_nat_mode $mode failed" >&2; return 1; }
+	for i in $(seq 1 "$n"); do
+		t0=$(lab_now_ms)
+		beta_start
+		if lab_wait 20 has beta "alpha: direct path up"; then
+			tp+=($(( $(lab_now_ms) - t0 )))
+			if lab_wait 10 has beta "alpha: TCP carrier up" &&
+			    lab_traffic_check site2 tcp 127.0.0.1 7101 -n 10000 -t 10 >/dev/null &&
+			    lab_traffic_check site2 udp 127.0.0.1 7001 -n 3 -t 10 >/dev/null; then
+				ok=$((ok + 1))
+				tc+=($(( $(lab_now_ms) - t0 )))
+			fi
+		elif lab_wait 10 has beta "alpha: no direct path"; then
+			said=$((said + 1))
 		fi
-	fi
-	[ "$i" -lt "$runs" ] && { kill -TERM "$B_PID"; lab_wait 5 bash -c "! kill -0 $B_PID 2>/dev/null"; }
+		beta_stop
+	done
+	printf '  %-8s %2d of %2d starts: direct path, 10 kB over TCP and 3 datagrams back' "$mode" "$ok" "$n"
+	[ "$ok" -lt "$n" ] && printf '; of the others, %d said why within 30 s' "$said"
+	[ "${#tp[@]}" -gt 0 ] && printf '; start to path median %s ms' "$(med "${tp[@]}")"
+	echo
+	[ "$mode" = default ] && t_path=("${tp[@]}") && t_car=("${tc[@]}")
+	return 0
+}
+t_path=() t_car=()
+echo "success per cell (site 1: masquerade; site 2's NAT as named):"
+for c in $cells; do
+	cell "$c"
 done
-med() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "-" }'; }
-echo "success (path up, 10 kB over TCP and 3 datagrams back): $ok of $runs starts"
-echo "start to direct UDP path: median $(med "${t_path[@]}") ms; to path, carrier and data checked: median $(med "${t_car[@]}") ms"
+lab_nat_mode default rtr2 || exit 1
+[ "${#t_path[@]}" -gt 0 ] &&
+    echo "start to direct UDP path (default cell): median $(med "${t_path[@]}") ms; to path, carrier and data checked: median $(med "${t_car[@]}") ms"
+beta_start
+lab_wait 20 has beta "alpha: TCP carrier up" || { echo "bench: beta got no carrier" >&2; exit 1; }
 
 # ---- first byte: a client's connection to the first byte back ----
 fb() {	# fb tcp|udp ADDR PORT: ms from the first byte sent to the last checked, 1 byte / 1 datagram
@@ -128,3 +168,26 @@ if [ -n "$ms" ] && [ -n "$msa" ]; then
 else
 	echo "TCP transfer: natmapd: ${o:-nothing}; port forward: ${oa:-nothing}"
 fi
+
+# ---- round trips one at a time, and UDP throughput ----
+trf() { ip netns exec "$(lab_ns_of site2)" timeout 120 python3 "$top/tests/lab/traffic.py" "$@"; }
+rt() { trf rtt "$@" -n 500 | awk '$1 == "rtt" { print $3, $4 }'; }
+echo "round trips of 64 bytes, one at a time (500; median / 90th percentile, microseconds):"
+for p in "udp 7001 8000" "tcp 7101 8100"; do
+	read -r proto pn pa <<<"$p"
+	read -r nmed n90 <<<"$(rt "$proto" 127.0.0.1 "$pn")"
+	read -r amed a90 <<<"$(rt "$proto" "$LAB_PUBLIC_IP" "$pa")"
+	awk -v p="$proto" -v nm="${nmed:-}" -v n9="${n90:-}" -v am="${amed:-}" -v a9="${a90:-}" 'BEGIN {
+	    if (nm == "" || am == "") { printf "  %s: natmapd %s, port forward %s\n", toupper(p), nm == "" ? "failed" : nm, am == "" ? "failed" : am; exit }
+	    printf "  %s: %d / %d through natmapd, %d / %d through the port forward: %+d us added (median)\n", toupper(p), nm, n9, am, a9, nm - am }'
+done
+fl() { trf flood "$@" -n 20000 -s 1200 -w "${FLOOD_WINDOW:-64}" | awk '$1 == "flood" { print $2, $3, $4 }'; }
+c0=$(awk -v a="$(cpu_s "$A_PID")" -v b="$(cpu_s "$B_PID")" 'BEGIN { print a + b }')
+read -r ns ne nms <<<"$(fl 127.0.0.1 7001)"
+c1=$(awk -v a="$(cpu_s "$A_PID")" -v b="$(cpu_s "$B_PID")" 'BEGIN { print a + b }')
+read -r as ae ams <<<"$(fl "$LAB_PUBLIC_IP" 8000)"
+awk -v w="${FLOOD_WINDOW:-64}" -v ns="${ns:-0}" -v ne="${ne:-0}" -v nms="${nms:-0}" -v as="${as:-0}" -v ae="${ae:-0}" -v ams="${ams:-0}" -v c0="$c0" -v c1="$c1" 'BEGIN {
+    if (nms <= 0 || ams <= 0 || ne <= 0) { printf "UDP flood: natmapd %d of %d echoed, port forward %d of %d\n", ne, ns, ae, as; exit }
+    t = 2 * ne * 1200 * 8 / (nms / 1000) / 1e6; ta = 2 * ae * 1200 * 8 / (ams / 1000) / 1e6
+    printf "UDP echo of %d datagrams of 1200 bytes (both ways, a window of %d): %.0f Mbit/s through natmapd (%d echoed), %.0f Mbit/s through the port forward (%d): %.2fx\n", ns, w, t, ne, ta, ae, t / ta
+    printf "natmapd CPU (both nodes) for the UDP echo: %.2f s for %.3f GB: %.2f s per GB\n", c1 - c0, 2 * ne * 1200 / 1e9, (c1 - c0) / (2 * ne * 1200 / 1e9) }'

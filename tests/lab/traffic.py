@@ -7,6 +7,8 @@ usage: traffic.py serve tcp|udp ADDR PORT
        traffic.py check tcp|udp ADDR PORT [-n N] [-b ADDR] [-p PORT] [-t SECONDS]
        traffic.py punch LOCAL_ADDR LOCAL_PORT PEER_ADDR PEER_PORT
                   [-i SECONDS] [-t SECONDS] [-l SECONDS]
+       traffic.py rtt tcp|udp ADDR PORT [-n N] [-t SECONDS]
+       traffic.py flood ADDR PORT [-n N] [-s SIZE] [-w WINDOW] [-t SECONDS]
 
 serve  An echo service on ADDR:PORT (an IPv6 ADDR such as :: takes IPv4
        too): TCP sends back every byte of each connection until the client
@@ -31,6 +33,16 @@ punch  A UDP hole punch from LOCAL_ADDR:LOCAL_PORT toward PEER_ADDR:PEER_PORT
        (default 1) so that the peer can finish too, prints "punched MS"
        (from the first datagram sent) and exits 0.  Prints "timeout heard=H
        acked=A" and exits 1 after -t seconds (default 5).
+
+rtt    N round trips (default 200) of a 64-byte message to an echo, one at
+       a time: UDP datagrams (one unanswered for 1 s is lost, and the next
+       goes), or one TCP connection with Nagle off.  Prints "rtt N MEDIAN_US
+       P90_US LOST" (microseconds) and exits 0 when 90% came back intact.
+flood  N UDP datagrams (default 20000) of SIZE bytes (default 1200) to an
+       echo, at most WINDOW (default 64) unanswered at once; a window that
+       stalls 0.2 s is counted lost and refilled.  Prints "flood SENT ECHOED
+       MS" (from the first sent to the last echo) and exits 0 when 90% came
+       back intact.
 
 Standard library only; every wait is bounded.
 """
@@ -323,6 +335,106 @@ def punch(args):
     return 1
 
 
+def rtt(args):
+    deadline = time.monotonic() + args.t
+    kind = socket.SOCK_STREAM if args.proto == "tcp" else socket.SOCK_DGRAM
+    s = socket.socket(family_of(args.addr), kind)
+    s.settimeout(max(0.1, deadline - time.monotonic()))
+    try:
+        s.connect(sockaddr(args.addr, args.port))
+    except OSError as e:
+        say("connect:", e.strerror)
+        return 1
+    if kind == socket.SOCK_STREAM:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    times = []
+    lost = 0
+    for i in range(args.n):
+        if time.monotonic() >= deadline:
+            break
+        msg = (b"%08d " % i + pattern(i, 64))[:64]
+        t0 = time.perf_counter_ns()
+        try:
+            s.settimeout(max(0.01, min(1.0, deadline - time.monotonic())))
+            s.sendall(msg) if kind == socket.SOCK_STREAM else s.send(msg)
+            got = b""
+            while len(got) < len(msg):
+                part = s.recv(len(msg) - len(got) if kind == socket.SOCK_STREAM else 2048)
+                if not part:
+                    say("closed")
+                    return 1
+                if kind == socket.SOCK_DGRAM and part[:8] != msg[:8]:
+                    continue	# a late echo of a round trip counted lost
+                got += part
+        except socket.timeout:
+            lost += 1
+            if kind == socket.SOCK_STREAM:
+                break
+            continue
+        except OSError as e:
+            say("error:", e.strerror)
+            return 1
+        if got != msg:
+            say("mismatch in round trip", i)
+            return 1
+        times.append((time.perf_counter_ns() - t0) // 1000)
+    if not times:
+        say("timeout: no round trip")
+        return 1
+    times.sort()
+    say("rtt", len(times), times[len(times) // 2], times[len(times) * 9 // 10], lost)
+    return 0 if len(times) * 10 >= args.n * 9 else 1
+
+
+def flood(args):
+    deadline = time.monotonic() + args.t
+    s = socket.socket(family_of(args.addr), socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 21)
+    s.connect(sockaddr(args.addr, args.port))
+    s.setblocking(False)
+    body = pattern(os.getpid(), args.s)
+    out = {}
+    sent = echoed = 0
+    t0 = time.monotonic()
+    last = t0
+    stall = t0
+    sel = selectors.DefaultSelector()
+    sel.register(s, selectors.EVENT_READ)
+    while (sent < args.n or out) and time.monotonic() < deadline:
+        while sent < args.n and len(out) < args.w:
+            msg = (b"%08d " % sent + body)[:args.s]
+            try:
+                s.send(msg)
+            except BlockingIOError:
+                break
+            except OSError as e:
+                if e.errno != errno.ECONNREFUSED:
+                    say("error sending", e.strerror)
+                    return 1
+            out[sent] = msg
+            sent += 1
+        if not sel.select(timeout=0.05):
+            if time.monotonic() - stall >= 0.2:
+                out.clear()	# lost: refill the window
+                stall = time.monotonic()
+            continue
+        while True:
+            try:
+                data = s.recv(65535)
+            except (BlockingIOError, ConnectionRefusedError):
+                break
+            num = data[:8]
+            if not num.isdigit() or int(num) not in out:
+                continue	# late, after its window was counted lost
+            if out.pop(int(num)) != data:
+                say("mismatch in datagram", int(num))
+                return 1
+            echoed += 1
+            last = stall = time.monotonic()
+    say("flood", sent, echoed, int((last - t0) * 1000))
+    return 0 if echoed * 10 >= args.n * 9 else 1
+
+
 def main():
     ap = argparse.ArgumentParser(description="lab traffic: echo, check, punch")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -346,7 +458,28 @@ def main():
     p.add_argument("-i", type=float, default=0.1)
     p.add_argument("-t", type=float, default=5.0)
     p.add_argument("-l", type=float, default=1.0)
+    p = sub.add_parser("rtt")
+    p.add_argument("proto", choices=("tcp", "udp"))
+    p.add_argument("addr")
+    p.add_argument("port", type=int)
+    p.add_argument("-n", type=int, default=200)
+    p.add_argument("-t", type=float, default=30.0)
+    p = sub.add_parser("flood")
+    p.add_argument("addr")
+    p.add_argument("port", type=int)
+    p.add_argument("-n", type=int, default=20000)
+    p.add_argument("-s", type=int, default=1200)
+    p.add_argument("-w", type=int, default=64)
+    p.add_argument("-t", type=float, default=60.0)
     args = ap.parse_args()
+    if args.cmd in ("rtt", "flood"):
+        if not 1 <= args.n <= 1000000 or not 0 < args.t <= 600:
+            ap.error("-n 1-1000000, -t 0-600 seconds")
+        if args.cmd == "rtt":
+            return rtt(args)
+        if not 16 <= args.s <= 8192 or not 1 <= args.w <= 4096:
+            ap.error("-s 16-8192 bytes, -w 1-4096")
+        return flood(args)
     if args.cmd == "serve":
         return serve(args)
     if args.cmd == "check":
