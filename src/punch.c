@@ -1105,16 +1105,16 @@ path_rank(const struct sockaddr_storage *a)
 }
 
 /*
- * Up over IPv4, the peer has IPv6 addresses, and the attempt's probing
- * time is not over: IPv6 is probed still, and taken if it answers.
+ * Up over IPv4 and the peer has IPv6 addresses: IPv6 is probed still
+ * (with each keep-alive, and as often as at first during the attempt's
+ * probing time), and taken if it answers.
  */
 static int
-v6_pending(const struct peer *p)
+v6_wanted(const struct peer *p)
 {
 	int i;
 
-	if (p->state != P_UP || path_rank(&p->path) > 0 ||
-	    loop_now() - p->probing_since >= PUNCH_ATTEMPT_MS)
+	if (p->state != P_UP || path_rank(&p->path) > 0)
 		return 0;
 	for (i = 0; i < p->ncand; i++)
 		if (p->cand[i].addr.ss_family == AF_INET6)
@@ -1123,6 +1123,13 @@ v6_pending(const struct peer *p)
 		if (p->prflx[i].ss_family == AF_INET6)
 			return 1;
 	return 0;
+}
+
+static int
+v6_pending(const struct peer *p)
+{
+	return v6_wanted(p) &&
+	    loop_now() - p->probing_since < PUNCH_ATTEMPT_MS;
 }
 
 static void
@@ -1334,14 +1341,14 @@ peer_timer_cb(struct timer *t)
 			p->opener = p->wanted;
 			return;
 		}
-		if (v6_pending(p)) {
+		if (v6_wanted(p))
 			probe_family(p, AF_INET6);
-			send_probe(p, &p->path);	/* the one timed */
+		send_probe(p, &p->path);	/* the one timed: last */
+		if (v6_pending(p))
 			probe_again(p);
-			break;
-		}
-		send_probe(p, &p->path);
-		timer_set(&p->timer, loop_jitter(PUNCH_KEEPALIVE_MS, 10));
+		else
+			timer_set(&p->timer, loop_jitter(PUNCH_KEEPALIVE_MS,
+			    10));
 		break;
 	}
 }

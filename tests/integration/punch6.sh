@@ -7,7 +7,7 @@
 # and keep the IPv6 path: datagrams and a TCP stream of 1 MB pass end to end
 # over direct-v6, between the hosts' own IPv6 addresses, and a stranger on
 # the WAN side gets in to neither host.  With IPv6 cut between the sites,
-# the same nodes fall back to direct-v4.
+# the same nodes fall back to direct-v4, and move to IPv6 once it is back.
 # shellcheck disable=SC2015
 . "$(dirname "$0")/common.sh"
 it_need_rdv
@@ -165,6 +165,20 @@ tap_check "no IPv6 between the sites: datagrams end to end" \
     lab_traffic_check site2 udp 127.0.0.1 7001 -n 10 -t 10
 tap_check "no IPv6 between the sites: 1 MB over the IPv4 carrier" \
     lab_traffic_check site2 tcp 127.0.0.1 7101 -n 1000000 -t 20
+
+# ---- IPv6 back: the path up over IPv4 moves to it ----
+lab_wan nft delete table inet lab_no6 ||
+    tap_fail "IPv6 between the sites again"
+tap_check "IPv6 back: beta's path moves to site 1's host's IPv6 address" \
+    lab_wait 20 log_has beta "alpha: direct path now over IPv6, to $(v6 "$LAB_LAN6_IP")"
+tap_check "IPv6 back: natmapctl status on beta says direct-v6" \
+    lab_wait 10 path6_up site2 beta alpha "$LAB_LAN6_IP"
+tap_check "IPv6 back: alpha's path moves too" \
+    lab_wait 15 path6_up lan alpha beta "$LAB_SITE2_6_IP"
+tap_check "IPv6 back: datagrams end to end over it" \
+    lab_traffic_check site2 udp 127.0.0.1 7001 -n 10 -t 10
+tap_check "IPv6 back: the carrier made over IPv4 carries on" \
+    lab_traffic_check site2 tcp 127.0.0.1 7101 -n 100000 -t 10
 tap_check "no key in any log" bash -c "! grep -qF -e \"\$(cat '$LAB_DIR/home.key')\" '$LAB_DIR'/*.log*"
 
 tap_done
