@@ -38,10 +38,11 @@ void	addrclass_judge(struct in_addr gw_ext, struct in_addr seen,
 
 /* IPv6 (RFC 4291, RFC 4193) */
 enum addrclass6 {
-	ADDRCLASS6_GLOBAL,	/* global unicast, 2000::/3 (documentation too) */
+	ADDRCLASS6_GLOBAL,	/* 2000::/3, documentation too */
 	ADDRCLASS6_ULA,		/* unique local, fc00::/7 */
-	ADDRCLASS6_LOCAL,	/* link-local, loopback, unspecified, multicast,
-				   IPv4-mapped, site-local, the rest of ::/3 */
+	ADDRCLASS6_LOCAL,	/* the rest: link-local, loopback,
+				   unspecified, multicast, IPv4-mapped,
+				   site-local, NAT64 */
 };
 
 int	addrclass6_of(const struct in6_addr *);

@@ -33,9 +33,10 @@
  * the other node has an IPv6 candidate, the initiator holds its HELLO
  * on an IPv4 connection for CARRIER_V6_HEAD_MS from the start, so that
  * an IPv6 connection made meanwhile is the carrier; after that the first
- * connection of either family is.  Then records (session.h) carry the multiplexer's frames
- * (mux.h): each stream a local client's connection to a service.  A
- * record that fails ends the carrier (its streams are reset).  A PING
+ * connection of either family is.  Then records (session.h) carry the
+ * multiplexer's frames (mux.h): each stream a local client's connection
+ * to a service.  A record that fails ends the carrier (its streams are
+ * reset).  A PING
  * every CARRIER_PING_MS measures the round trip; a carrier silent for
  * CARRIER_DEAD_MS is closed.
  */

@@ -38,9 +38,9 @@ struct osdep_addr6 {
 	unsigned int	 ifindex;
 	unsigned int	 flags;		/* OSDEP_ADDR6_* */
 };
-#define OSDEP_ADDR6_TEMPORARY	0x01	/* a privacy address (RFC 8981) */
-#define OSDEP_ADDR6_DEPRECATED	0x02	/* its preferred lifetime is over */
-#define OSDEP_ADDR6_TENTATIVE	0x04	/* DAD not done yet, or failed */
+#define OSDEP_ADDR6_TEMPORARY	0x01	/* privacy address (RFC 8981) */
+#define OSDEP_ADDR6_DEPRECATED	0x02	/* preferred lifetime over */
+#define OSDEP_ADDR6_TENTATIVE	0x04	/* DAD not done, or failed */
 /*
  * Up to max of the host's IPv6 addresses, every scope, in the system's
  * order; how many, or -1.  A system that cannot tell a flag leaves it 0.

@@ -62,7 +62,7 @@ struct carrier {
 	struct sockaddr_storage	 cand[PUNCH_CAND_MAX];
 	int			 ncand;
 	uint64_t		 deadline;
-	uint64_t		 v6_until;	/* IPv4 HELLOs held till then */
+	uint64_t		 v6_until;	/* IPv4 HELLOs held till */
 	struct try		 tries[TRIES_MAX];
 	struct timer		 timer;		/* retries; then pings */
 	const struct carrier_ops *ops;

@@ -43,7 +43,7 @@
 #define STUN_RTO_MS	500
 #define STUN_REFRESH_MS	25000	/* the srflx asked again: a NAT keeps it, it may move */
 #define SWEEP_MS	10000
-#define ADDRS6_MAX	4	/* IPv6 addresses offered: 2 candidates each */
+#define ADDRS6_MAX	4	/* IPv6 addresses offered, 2 candidates each */
 #define ADDRS6_READ	64	/* of the host's, looked at */
 
 enum peer_state {
@@ -1061,7 +1061,7 @@ send_probe(struct peer *p, const struct sockaddr_storage *to)
 	seal_send(p, to, b, sizeof(b));
 }
 
-/* A probe to each candidate and peer-reflexive address of family (AF_UNSPEC: all). */
+/* A probe to each candidate and prflx address of family (AF_UNSPEC: all). */
 static void
 probe_family(struct peer *p, int family)
 {

@@ -163,9 +163,10 @@ test_class6(void **state)
 		const char	*addr;
 		int		 class;
 	} t[] = {
-		{ "2001:db8::10", ADDRCLASS6_GLOBAL },	/* documentation: the lab's */
+		{ "2001:db8::10", ADDRCLASS6_GLOBAL },	/* the lab's */
 		{ "2000::", ADDRCLASS6_GLOBAL },
-		{ "3fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ADDRCLASS6_GLOBAL },
+		{ "3fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+		    ADDRCLASS6_GLOBAL },
 		{ "2a01:4f8::1", ADDRCLASS6_GLOBAL },
 		{ "2002:cb00:7102::1", ADDRCLASS6_GLOBAL },	/* 6to4 */
 		{ "1fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ADDRCLASS6_LOCAL },
@@ -176,7 +177,7 @@ test_class6(void **state)
 		{ "fbff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ADDRCLASS6_LOCAL },
 		{ "fe00::", ADDRCLASS6_LOCAL },
 		{ "fe80::1", ADDRCLASS6_LOCAL },
-		{ "fec0::1", ADDRCLASS6_LOCAL },	/* site-local, deprecated */
+		{ "fec0::1", ADDRCLASS6_LOCAL },	/* site-local */
 		{ "ff02::1", ADDRCLASS6_LOCAL },
 		{ "::", ADDRCLASS6_LOCAL },
 		{ "::1", ADDRCLASS6_LOCAL },
@@ -258,7 +259,8 @@ test_pick6(void **state)
 	pick((const char *[]){ "fe80::1", "::1", "ff02::1", NULL }, 8,
 	    (const char *[]){ NULL });
 	pick((const char *[]){ NULL }, 8, (const char *[]){ NULL });
-	pick((const char *[]){ "2001:db8::1", NULL }, 0, (const char *[]){ NULL });
+	pick((const char *[]){ "2001:db8::1", NULL }, 0,
+	    (const char *[]){ NULL });
 }
 
 int
