@@ -60,6 +60,12 @@ lab_traffic_serve lan udp 7000 127.0.0.1 &&
     lab_traffic_serve lan tcp 7100 127.0.0.1 &&
     tap_ok "a UDP and a TCP echo on site 1's 127.0.0.1" ||
     tap_fail "a UDP and a TCP echo on site 1's 127.0.0.1"
+# addresses of site 1's host that alpha must not offer: a deprecated global
+# one and a unique local one beside the global one (and its link-local)
+lab_lan ip -6 addr add 2001:db8:77::99/64 dev "$LAB_HOST_IF" nodad preferred_lft 0 &&
+    lab_lan ip -6 addr add fd00:77::10/64 dev "$LAB_HOST_IF" nodad &&
+    tap_ok "site 1's host has a deprecated and a unique local IPv6 address too" ||
+    tap_fail "site 1's host has a deprecated and a unique local IPv6 address too"
 node alpha lan --expose echo=127.0.0.1:7000/udp@beta \
     --expose tcpecho=127.0.0.1:7100/tcp@beta
 node beta site2 --connect alpha/echo=127.0.0.1:7001/udp \
@@ -83,6 +89,11 @@ else
 fi
 tap_check "alpha: up, direct-v6 to site 2's host [$LAB_SITE2_6_IP]" \
     lab_wait 10 path6_up lan alpha beta "$LAB_SITE2_6_IP"
+tap_check "alpha offered 6 candidates: one IPv6 address, the IPv4 one, the public one (UDP, TCP)" \
+    log_has alpha "beta: CONNECT \(attempt 1\), answering with 6 candidates"
+tap_check "beta probed alpha's global address, and no deprecated, unique local or link-local one" \
+    eval 'log_has beta "alpha: probe to $(v6 "$LAB_LAN6_IP")" &&
+    ! log_has beta "alpha: probe to \[(2001:db8:77::99|fd00:77::10|fe80:)"'
 tap_check "20 datagrams through beta's 127.0.0.1:7001 come back from alpha's echo" \
     lab_traffic_check site2 udp 127.0.0.1 7001 -n 20 -t 10
 tap_check "the path stayed direct-v6 (no move back to IPv4)" eval \
