@@ -484,6 +484,18 @@ own_candidates6(struct rdv_cand *c, int transport, uint16_t port,
 	return n;
 }
 
+/* The host's IPv6 addresses to offer (none without an IPv6 socket). */
+static size_t
+own_addrs6(struct in6_addr a6[ADDRS6_MAX])
+{
+	struct osdep_addr6 all[ADDRS6_READ];
+	int k;
+
+	if (pu.fd6 == -1 || (k = osdep_addrs6(all, ADDRS6_READ)) <= 0)
+		return 0;
+	return addrclass6_pick(all, (size_t)k, a6, ADDRS6_MAX);
+}
+
 /*
  * Our candidates: the host's IPv6 addresses (UDP and TCP), the IPv4 host
  * address, the server-reflexive ones (UDP and TCP).
@@ -491,14 +503,12 @@ own_candidates6(struct rdv_cand *c, int transport, uint16_t port,
 static int
 own_candidates(struct rdv_cand *c)
 {
-	struct osdep_addr6 all[ADDRS6_READ];
 	struct in6_addr a6[ADDRS6_MAX];
 	struct sockaddr_in *sin;
-	size_t na = 0;
-	int n = 0, k;
+	size_t na;
+	int n = 0;
 
-	if (pu.fd6 != -1 && (k = osdep_addrs6(all, ADDRS6_READ)) > 0)
-		na = addrclass6_pick(all, (size_t)k, a6, ADDRS6_MAX);
+	na = own_addrs6(a6);
 	if (pu.fd6 != -1)
 		n += own_candidates6(&c[n], RDV_UDP, pu.port6, a6, na);
 	if (pu.tcp_port != 0 && carrier_port_has6())
@@ -745,16 +755,18 @@ send_reject(const char *to, const struct punch_msg *in, const uint8_t *buf,
  * The peer's candidates we can use: IPv4 ones, and IPv6 ones that a
  * packet can reach (global or unique local: not link-local, which needs
  * an interface, nor multicast, loopback or IPv4-mapped) where we have a
- * socket of that family.
+ * socket of that family and an IPv6 address of our own to offer (without
+ * one, no packet of ours would get there, and the carrier would hold its
+ * IPv4 HELLO for nothing).
  */
 static int
-cand_usable(const struct rdv_cand *c)
+cand_usable(const struct rdv_cand *c, int have6)
 {
 	const struct sockaddr_in6 *sin6 = (const void *)&c->addr;
 
 	if (c->addr.ss_family == AF_INET)
 		return 1;
-	if (c->addr.ss_family != AF_INET6 ||
+	if (c->addr.ss_family != AF_INET6 || !have6 ||
 	    addrclass6_of(&sin6->sin6_addr) == ADDRCLASS6_LOCAL)
 		return 0;
 	return c->transport == RDV_UDP ? pu.fd6 != -1 :
@@ -764,12 +776,13 @@ cand_usable(const struct rdv_cand *c)
 static void
 take_candidates(struct peer *p, const struct punch_msg *m)
 {
-	int i;
+	struct in6_addr a6[ADDRS6_MAX];
+	int i, have6 = own_addrs6(a6) > 0;
 
 	p->ncand = 0;
 	p->ntcand = 0;
 	for (i = 0; i < m->ncand; i++) {
-		if (!cand_usable(&m->cand[i]))
+		if (!cand_usable(&m->cand[i], have6))
 			continue;
 		if (m->cand[i].transport == RDV_UDP)
 			p->cand[p->ncand++] = m->cand[i];

@@ -7,7 +7,8 @@
 # and keep the IPv6 path: datagrams and a TCP stream of 1 MB pass end to end
 # over direct-v6, between the hosts' own IPv6 addresses, and a stranger on
 # the WAN side gets in to neither host.  With IPv6 cut between the sites,
-# the same nodes fall back to direct-v4, and move to IPv6 once it is back.
+# the same nodes fall back to direct-v4, and move to IPv6 once it is back;
+# a node without an IPv6 address of its own neither offers nor probes any.
 # shellcheck disable=SC2015
 . "$(dirname "$0")/common.sh"
 it_need_rdv
@@ -190,6 +191,25 @@ tap_check "IPv6 back: datagrams end to end over it" \
     lab_traffic_check site2 udp 127.0.0.1 7001 -n 10 -t 10
 tap_check "IPv6 back: the carrier made over IPv4 carries on" \
     lab_traffic_check site2 tcp 127.0.0.1 7101 -n 100000 -t 10
+
+# ---- site 2's host without an IPv6 address: beta neither offers nor takes any ----
+node_stop beta
+lab_site2 ip -6 addr del "$LAB_SITE2_6_IP/64" dev "$LAB_HOST_IF" ||
+    tap_fail "site 2's host loses its IPv6 address"
+node beta site2 --connect alpha/echo=127.0.0.1:7001/udp \
+    --connect alpha/tcpecho=127.0.0.1:7101/tcp
+if lab_wait 30 path4_up >/dev/null; then
+	tap_ok "no IPv6 address on site 2: beta up direct-v4, its carrier over IPv4"
+else
+	tap_fail "no IPv6 address on site 2: beta up direct-v4, its carrier over IPv4" \
+	    "$(ctl_status site2 beta)" "$(diag beta)"
+fi
+tap_check "no IPv6 address on site 2: beta took alpha's 2 IPv4 UDP candidates only" \
+    log_has beta "alpha: OFFER with 2 candidates"
+tap_check "no IPv6 address on site 2: beta probed no IPv6 address" \
+    eval '! log_has beta "alpha: probe to \["'
+tap_check "no IPv6 address on site 2: datagrams end to end" \
+    lab_traffic_check site2 udp 127.0.0.1 7001 -n 10 -t 10
 tap_check "no key in any log" bash -c "! grep -qF -e \"\$(cat '$LAB_DIR/home.key')\" '$LAB_DIR'/*.log*"
 
 tap_done
