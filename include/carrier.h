@@ -29,7 +29,7 @@
  * session ID, the attempt and an HMAC under its TCP sending key); the
  * responder answers with its own HELLO on the first connection whose
  * HELLO is right, and that connection is the carrier: the others are
- * closed.  IPv6 is preferred (Tailscale's choice for its paths too): while
+ * closed.  IPv6 is preferred (as for the UDP path, punch.c): while
  * the other node has an IPv6 candidate, the initiator holds its HELLO
  * on an IPv4 connection for CARRIER_V6_HEAD_MS from the start, so that
  * an IPv6 connection made meanwhile is the carrier; after that the first
