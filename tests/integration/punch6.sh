@@ -9,7 +9,7 @@
 # the WAN side gets in to neither host.  With IPv6 cut between the sites,
 # the same nodes fall back to direct-v4, and move to IPv6 once it is back;
 # a node without an IPv6 address of its own neither offers nor probes any.
-# shellcheck disable=SC2015
+# shellcheck disable=SC2015,SC2016,SC2034
 . "$(dirname "$0")/common.sh"
 it_need_rdv
 lab_need_python
