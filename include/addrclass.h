@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: ISC */
-/* What an IPv4 address says about where a host sits: one classifier for the daemon and --probe. */
+/* What an IPv4 or IPv6 address says about where a host sits: one classifier for the daemon and --probe. */
 #ifndef NATMAPD_ADDRCLASS_H
 #define NATMAPD_ADDRCLASS_H
 
 #include <netinet/in.h>
+
+#include <stddef.h>
+
+struct osdep_addr6;
 
 enum addrclass {
 	ADDRCLASS_PUBLIC,	/* globally routable (TEST-NET counts: see .c) */
@@ -31,5 +35,26 @@ struct addrclass_verdict {
  */
 void	addrclass_judge(struct in_addr gw_ext, struct in_addr seen,
 	    struct addrclass_verdict *);
+
+/* IPv6 (RFC 4291, RFC 4193) */
+enum addrclass6 {
+	ADDRCLASS6_GLOBAL,	/* 2000::/3, documentation too */
+	ADDRCLASS6_ULA,		/* unique local, fc00::/7 */
+	ADDRCLASS6_LOCAL,	/* the rest: link-local, loopback,
+				   unspecified, multicast, IPv4-mapped,
+				   site-local, NAT64 */
+};
+
+int	addrclass6_of(const struct in6_addr *);
+
+/*
+ * The host's addresses a peer may reach it at, out of the n that
+ * osdep_addrs6 gave, into out (at most max, each once): the global ones
+ * that are neither temporary, deprecated nor tentative, in the system's
+ * order; unique local ones (same conditions) only when there is no
+ * global one.  How many.
+ */
+size_t	addrclass6_pick(const struct osdep_addr6 *, size_t n,
+	    struct in6_addr *out, size_t max);
 
 #endif

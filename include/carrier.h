@@ -21,15 +21,22 @@
  * CARRIER_RETRY_MS when refused or reset (some NATs reset unsolicited
  * SYNs), until the attempt's deadline.  The other node does the same:
  * the two SYNs cross (TCP simultaneous open), or one reaches the other's
- * listener.
+ * listener.  The port is one number for IPv4 and IPv6 (two listeners,
+ * an IPv6 one where the system has IPv6 and the number is free there):
+ * each candidate is connected to from a socket of its family.
  *
  * On each connection made, the attempt's initiator sends its HELLO (the
  * session ID, the attempt and an HMAC under its TCP sending key); the
  * responder answers with its own HELLO on the first connection whose
  * HELLO is right, and that connection is the carrier: the others are
- * closed.  Then records (session.h) carry the multiplexer's frames
- * (mux.h): each stream a local client's connection to a service.  A
- * record that fails ends the carrier (its streams are reset).  A PING
+ * closed.  IPv6 is preferred (as for the UDP path, punch.c): while
+ * the other node has an IPv6 candidate, the initiator holds its HELLO
+ * on an IPv4 connection for CARRIER_V6_HEAD_MS from the start, so that
+ * an IPv6 connection made meanwhile is the carrier; after that the first
+ * connection of either family is.  Then records (session.h) carry the
+ * multiplexer's frames (mux.h): each stream a local client's connection
+ * to a service.  A record that fails ends the carrier (its streams are
+ * reset).  A PING
  * every CARRIER_PING_MS measures the round trip; a carrier silent for
  * CARRIER_DEAD_MS is closed.
  */
@@ -37,6 +44,7 @@
 #define CARRIER_RETRY_MS	200
 #define CARRIER_PING_MS		5000
 #define CARRIER_DEAD_MS		20000
+#define CARRIER_V6_HEAD_MS	1000	/* IPv6's head start over IPv4 */
 #define CARRIER_HELLO_LEN	(PUNCH_SESSION_ID_LEN + 1 + 32)
 #define CARRIER_OUT_MAX		(256 * 1024)	/* sealed, not yet written */
 
@@ -69,6 +77,8 @@ struct carrier_params {
 /* The carrier port: 0 and its number, or -1 (logged). */
 int	carrier_port_open(uint16_t first, uint16_t last, uint16_t *port);
 void	carrier_port_close(void);
+/* The port listens on IPv6 too. */
+int	carrier_port_has6(void);
 /* Learn, and keep learning, the port's public endpoint from server. */
 void	carrier_stun_start(const struct sockaddr_storage *server);
 /* The public endpoint, AF_UNSPEC while not known. */

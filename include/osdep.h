@@ -32,6 +32,26 @@ int	osdep_default_gateway6(const char *ifname, struct in6_addr *gw,
 /* A global unicast IPv6 address (2000::/3) of an interface. */
 int	osdep_if_addr6(const char *ifname, struct in6_addr *);
 
+/* An IPv6 address of the host, and what the system says of it. */
+struct osdep_addr6 {
+	struct in6_addr	 addr;
+	unsigned int	 ifindex;
+	unsigned int	 flags;		/* OSDEP_ADDR6_* */
+};
+#define OSDEP_ADDR6_TEMPORARY	0x01	/* privacy address (RFC 8981) */
+#define OSDEP_ADDR6_DEPRECATED	0x02	/* preferred lifetime over */
+#define OSDEP_ADDR6_TENTATIVE	0x04	/* DAD not done, or failed */
+/*
+ * Up to max of the host's IPv6 addresses, every scope, in the system's
+ * order; how many, or -1.  A system that cannot tell a flag leaves it 0.
+ */
+int	osdep_addrs6(struct osdep_addr6 *, size_t max);
+/*
+ * An IPv6 socket picks, where the system lets it choose, a public (stable)
+ * source address over a temporary one (RFC 5014); -1 where it cannot.
+ */
+int	osdep_prefer_public_src(int fd);
+
 /*
  * Zero-copy relaying (the forwarder): a non-blocking pipe holding about
  * size bytes, and moving up to len bytes from in to out where one of them

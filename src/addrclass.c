@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: ISC */
-/* Classifies IPv4 addresses (RFC 6890) and judges double NAT from a gateway's external address. */
+/* Classifies IPv4 addresses (RFC 6890) and judges double NAT from a gateway's external address; which IPv6 addresses a peer may reach. */
 #include "config.h"
 
 #include <netinet/in.h>
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "addrclass.h"
+#include "osdep.h"
 
 /*
  * RFC 6890's special-purpose blocks that a gateway's external address can
@@ -101,4 +103,53 @@ addrclass_judge(struct in_addr gw_ext, struct in_addr seen,
 	}
 	v->double_nat = 0;
 	v->why = NULL;
+}
+
+int
+addrclass6_of(const struct in6_addr *a)
+{
+	if ((a->s6_addr[0] & 0xe0) == 0x20)
+		return ADDRCLASS6_GLOBAL;
+	if ((a->s6_addr[0] & 0xfe) == 0xfc)
+		return ADDRCLASS6_ULA;
+	return ADDRCLASS6_LOCAL;
+}
+
+static size_t
+pick_class(const struct osdep_addr6 *in, size_t n, int class,
+    struct in6_addr *out, size_t max)
+{
+	size_t i, j, k = 0;
+
+	for (i = 0; i < n && k < max; i++) {
+		if (addrclass6_of(&in[i].addr) != class || (in[i].flags &
+		    (OSDEP_ADDR6_TEMPORARY | OSDEP_ADDR6_DEPRECATED |
+		    OSDEP_ADDR6_TENTATIVE)))
+			continue;
+		for (j = 0; j < k; j++)
+			if (memcmp(&out[j], &in[i].addr, sizeof(out[j])) == 0)
+				break;
+		if (j == k)
+			out[k++] = in[i].addr;
+	}
+	return k;
+}
+
+/*
+ * A unique local address is reached only inside its site or over a link
+ * between sites (a VPN); across the internet a probe to it is dropped at
+ * the first border that filters fc00::/7 (RFC 4193 4.3).  Where the host
+ * has a global address the ULA costs candidates (16 in all) for a case
+ * the IPv4 host candidate covers already (the same LAN); an IPv6 site
+ * numbered with ULAs alone has no other address to offer.
+ */
+size_t
+addrclass6_pick(const struct osdep_addr6 *in, size_t n, struct in6_addr *out,
+    size_t max)
+{
+	size_t k;
+
+	if ((k = pick_class(in, n, ADDRCLASS6_GLOBAL, out, max)) > 0)
+		return k;
+	return pick_class(in, n, ADDRCLASS6_ULA, out, max);
 }

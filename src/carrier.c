@@ -18,6 +18,7 @@
 #include "log.h"
 #include "loop.h"
 #include "mux.h"
+#include "osdep.h"
 #include "stun-msg.h"
 #include "stun.h"
 
@@ -45,6 +46,7 @@ struct try {
 	struct carrier		*c;
 	int			 cand;		/* the candidate; -1 accepted */
 	int			 connected;
+	int			 v6;		/* an IPv6 connection */
 	uint8_t			 in[CARRIER_HELLO_LEN];
 	size_t			 inlen;
 	int			 hello_sent;
@@ -60,6 +62,7 @@ struct carrier {
 	struct sockaddr_storage	 cand[PUNCH_CAND_MAX];
 	int			 ncand;
 	uint64_t		 deadline;
+	uint64_t		 v6_until;	/* IPv4 HELLOs held till */
 	struct try		 tries[TRIES_MAX];
 	struct timer		 timer;		/* retries; then pings */
 	const struct carrier_ops *ops;
@@ -84,6 +87,8 @@ struct carrier {
 static struct {
 	int			 lfd_fd;	/* the listener */
 	struct loop_fd		 lfd;
+	int			 lfd6_fd;	/* the IPv6 one; -1 none */
+	struct loop_fd		 lfd6;
 	uint16_t		 port;
 	/* STUN over TCP from the port */
 	struct sockaddr_storage	 server;
@@ -96,7 +101,7 @@ static struct {
 	struct sockaddr_storage	 srflx;
 	/* carriers waiting for what the listener accepts */
 	struct carrier		*waiting[64];
-} cp = { .lfd_fd = -1, .sfd = -1 };
+} cp = { .lfd_fd = -1, .lfd6_fd = -1, .sfd = -1 };
 
 static uint8_t plainbuf[SESSION_TCP_PLAIN_MAX];
 static uint8_t sealbuf[SESSION_TCP_MAX];
@@ -130,26 +135,35 @@ close_reset(int fd)
 	close(fd);
 }
 
-/* A TCP socket bound to the carrier port, beside the listener. */
+/*
+ * A TCP socket of family (AF_INET, AF_INET6: IPv6 only, a stable source
+ * address preferred) bound to the carrier port, beside the listener.
+ */
 static int
-port_socket(void)
+port_socket(int family)
 {
-	struct sockaddr_in sin;
+	struct sockaddr_storage ss;
 	int fd, on = 1;
 
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+	if ((fd = socket(family, SOCK_STREAM, 0)) == -1)
 		return -1;
 	if (nonblock(fd) == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1) {
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1 ||
+	    (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
+	    &on, sizeof(on)) == -1)) {
 		close(fd);
 		return -1;
 	}
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(cp.port);
-	if (cp.port != 0 && bind(fd, (struct sockaddr *)&sin,
-	    sizeof(sin)) == -1) {
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = (sa_family_t)family;
+	if (family == AF_INET6) {
+		(void)osdep_prefer_public_src(fd);
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(cp.port);
+	} else
+		((struct sockaddr_in *)&ss)->sin_port = htons(cp.port);
+	if (cp.port != 0 && bind(fd, (struct sockaddr *)&ss, sslen(&ss)) ==
+	    -1) {
 		close(fd);
 		return -1;
 	}
@@ -246,7 +260,7 @@ static void
 stun_timer(struct timer *t)
 {
 	stun_close();
-	if ((cp.sfd = port_socket()) == -1) {
+	if ((cp.sfd = port_socket(cp.server.ss_family)) == -1) {
 		timer_set(t, CARRIER_STUN_MS);
 		return;
 	}
@@ -289,12 +303,10 @@ listener_accept(struct loop_fd *lfd, int revents)
 	size_t i;
 	int fd, taken;
 
-	(void)lfd;
 	(void)revents;
 	for (;;) {
 		fl = sizeof(from);
-		if ((fd = accept(cp.lfd_fd, (struct sockaddr *)&from, &fl)) ==
-		    -1)
+		if ((fd = accept(lfd->fd, (struct sockaddr *)&from, &fl)) == -1)
 			return;
 		if (nonblock(fd) == -1) {
 			close(fd);
@@ -313,6 +325,28 @@ listener_accept(struct loop_fd *lfd, int revents)
 	}
 }
 
+/*
+ * The IPv6 listener on the port: 0, or -1 with errno (EADDRINUSE: the
+ * number is taken on IPv6).
+ */
+static int
+port_listen6(void)
+{
+	int fd, e;
+
+	if ((fd = port_socket(AF_INET6)) == -1)
+		return -1;
+	if (listen(fd, 16) == -1) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	cp.lfd6_fd = fd;
+	loop_fd_add(&cp.lfd6, fd, LOOP_READ, listener_accept);
+	return 0;
+}
+
 int
 carrier_port_open(uint16_t first, uint16_t last, uint16_t *port)
 {
@@ -321,15 +355,21 @@ carrier_port_open(uint16_t first, uint16_t last, uint16_t *port)
 
 	for (i = 0; i < 64; i++) {
 		cp.port = (uint16_t)(first + loop_random(span));
-		if ((fd = port_socket()) == -1)
+		if ((fd = port_socket(AF_INET)) == -1)
 			continue;
-		if (listen(fd, 16) == 0) {
-			cp.lfd_fd = fd;
-			loop_fd_add(&cp.lfd, fd, LOOP_READ, listener_accept);
-			*port = cp.port;
-			return 0;
+		if (listen(fd, 16) == -1) {
+			close(fd);
+			continue;
 		}
-		close(fd);
+		/* a number free on both, unless the system has no IPv6 */
+		if (port_listen6() == -1 && errno == EADDRINUSE && i < 63) {
+			close(fd);
+			continue;
+		}
+		cp.lfd_fd = fd;
+		loop_fd_add(&cp.lfd, fd, LOOP_READ, listener_accept);
+		*port = cp.port;
+		return 0;
 	}
 	log_warn("carrier: no free TCP port in %u-%u", first, last);
 	cp.port = 0;
@@ -346,8 +386,19 @@ carrier_port_close(void)
 		close(cp.lfd_fd);
 		cp.lfd_fd = -1;
 	}
+	if (cp.lfd6_fd != -1) {
+		loop_fd_del(&cp.lfd6);
+		close(cp.lfd6_fd);
+		cp.lfd6_fd = -1;
+	}
 	cp.srflx.ss_family = AF_UNSPEC;
 	cp.port = 0;
+}
+
+int
+carrier_port_has6(void)
+{
+	return cp.lfd6_fd != -1;
 }
 
 static void
@@ -379,6 +430,29 @@ try_close(struct try *t)
 
 static void	carrier_become_up(struct carrier *, struct try *);
 
+/*
+ * The initiator's HELLO on a connection made, unless it is an IPv4 one
+ * during IPv6's head start (carrier_timer sends it then).  -1: closed.
+ */
+static int
+try_hello(struct try *t)
+{
+	struct carrier *c = t->c;
+
+	if (!t->connected || !c->initiator || t->hello_sent ||
+	    (!t->v6 && loop_now() < c->v6_until))
+		return 0;
+	if (write(t->fd, c->hello_out, CARRIER_HELLO_LEN) !=
+	    CARRIER_HELLO_LEN) {
+		try_close(t);
+		return -1;
+	}
+	t->hello_sent = 1;
+	log_debug("carrier: %s: HELLO sent (%s, IPv%d)", c->peer,
+	    t->cand == -1 ? "accepted" : "made", t->v6 ? 6 : 4);
+	return 0;
+}
+
 static void
 try_io(struct loop_fd *lfd, int revents)
 {
@@ -400,16 +474,8 @@ try_io(struct loop_fd *lfd, int revents)
 		log_debug("carrier: %s: a connection (%s)", c->peer,
 		    t->cand == -1 ? "accepted" : "made");
 	}
-	if (t->connected && c->initiator && !t->hello_sent) {
-		if (write(t->fd, c->hello_out, CARRIER_HELLO_LEN) !=
-		    CARRIER_HELLO_LEN) {
-			try_close(t);
-			return;
-		}
-		t->hello_sent = 1;
-		log_debug("carrier: %s: HELLO sent (%s)", c->peer,
-		    t->cand == -1 ? "accepted" : "made");
-	}
+	if (try_hello(t) == -1)
+		return;
 	loop_fd_events(&t->lfd, LOOP_READ);
 	if (!(revents & LOOP_READ))
 		return;
@@ -441,6 +507,8 @@ try_io(struct loop_fd *lfd, int revents)
 static void
 try_take(struct carrier *c, int fd, int cand, int connected)
 {
+	struct sockaddr_storage local;
+	socklen_t sl;
 	struct try *t = NULL;
 	int i;
 
@@ -458,6 +526,9 @@ try_take(struct carrier *c, int fd, int cand, int connected)
 	t->c = c;
 	t->cand = cand;
 	t->connected = connected;
+	sl = sizeof(local);
+	t->v6 = getsockname(fd, (struct sockaddr *)&local, &sl) == 0 &&
+	    local.ss_family == AF_INET6;
 	loop_fd_add(&t->lfd, fd, LOOP_READ | LOOP_WRITE, try_io);
 }
 
@@ -474,7 +545,7 @@ tries_start(struct carrier *c)
 				busy = 1;
 		if (busy)
 			continue;
-		if ((fd = port_socket()) == -1)
+		if ((fd = port_socket(c->cand[i].ss_family)) == -1)
 			continue;
 		if (connect(fd, (const struct sockaddr *)&c->cand[i],
 		    sslen(&c->cand[i])) == -1 && errno != EINPROGRESS) {
@@ -489,6 +560,7 @@ static void
 carrier_timer(struct timer *t)
 {
 	struct carrier *c = container_of(t, struct carrier, timer);
+	int i;
 
 	if (!c->up) {
 		if (loop_now() >= c->deadline) {
@@ -496,6 +568,10 @@ carrier_timer(struct timer *t)
 			return;
 		}
 		tries_start(c);
+		/* IPv6's head start over: the HELLOs held go */
+		for (i = 0; i < TRIES_MAX; i++)
+			if (c->tries[i].fd != -1)
+				(void)try_hello(&c->tries[i]);
 		timer_set(&c->timer, CARRIER_RETRY_MS);
 		return;
 	}
@@ -951,8 +1027,11 @@ carrier_start(const struct carrier_params *p, const struct carrier_ops *ops,
 	carrier_hello(c->keys.tcp_send, c->sid, c->attempt, c->hello_out);
 	carrier_hello(c->keys.tcp_recv, c->sid, c->attempt, c->hello_in);
 	c->ncand = p->ncand < PUNCH_CAND_MAX ? p->ncand : PUNCH_CAND_MAX;
-	for (i = 0; i < c->ncand; i++)
+	for (i = 0; i < c->ncand; i++) {
 		c->cand[i] = p->cand[i];
+		if (c->cand[i].ss_family == AF_INET6 && carrier_port_has6())
+			c->v6_until = loop_now() + CARRIER_V6_HEAD_MS;
+	}
 	c->deadline = p->deadline;
 	c->ops = ops;
 	c->arg = arg;

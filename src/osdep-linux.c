@@ -211,6 +211,64 @@ osdep_if_addr6(const char *ifname, struct in6_addr *addr)
 	    sizeof(*addr));
 }
 
+/* The IFA_F_* bits /proc/net/if_inet6 prints (linux/if_addr.h). */
+#define IF_INET6_TEMPORARY	0x01
+#define IF_INET6_OPTIMISTIC	0x04
+#define IF_INET6_DADFAILED	0x08
+#define IF_INET6_DEPRECATED	0x20
+#define IF_INET6_TENTATIVE	0x40
+
+int
+osdep_addrs6(struct osdep_addr6 *out, size_t max)
+{
+	char line[256], hex[33];
+	unsigned int ifindex, plen, scope, flags;
+	size_t n = 0;
+	FILE *fp;
+
+	/* address ifindex prefix-length scope flags ifname, all in hex */
+	if ((fp = fopen("/proc/net/if_inet6", "re")) == NULL)
+		return -1;
+	while (n < max && fgets(line, sizeof(line), fp) != NULL) {
+		if (sscanf(line, "%32s %x %x %x %x", hex, &ifindex, &plen,
+		    &scope, &flags) != 5 || strlen(hex) != 32 ||
+		    hex_addr6(hex, &out[n].addr) == -1)
+			continue;
+		out[n].ifindex = ifindex;
+		out[n].flags = 0;
+		if (flags & IF_INET6_TEMPORARY)
+			out[n].flags |= OSDEP_ADDR6_TEMPORARY;
+		if (flags & IF_INET6_DEPRECATED)
+			out[n].flags |= OSDEP_ADDR6_DEPRECATED;
+		if ((flags & IF_INET6_DADFAILED) || ((flags &
+		    IF_INET6_TENTATIVE) && !(flags & IF_INET6_OPTIMISTIC)))
+			out[n].flags |= OSDEP_ADDR6_TENTATIVE;
+		n++;
+	}
+	fclose(fp);
+	return (int)n;
+}
+
+/* linux/in6.h's, which cannot be included beside netinet/in.h */
+#ifndef IPV6_PREFER_SRC_PUBLIC
+#define IPV6_PREFER_SRC_PUBLIC	0x0002
+#endif
+
+int
+osdep_prefer_public_src(int fd)
+{
+#ifdef IPV6_ADDR_PREFERENCES
+	int v = IPV6_PREFER_SRC_PUBLIC;
+
+	return setsockopt(fd, IPPROTO_IPV6, IPV6_ADDR_PREFERENCES, &v,
+	    sizeof(v));
+#else
+	(void)fd;
+	errno = ENOPROTOOPT;
+	return -1;
+#endif
+}
+
 int
 osdep_pipe(int fds[2], size_t size)
 {

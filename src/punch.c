@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addrclass.h"
 #include "carrier.h"
 #include "conf.h"
 #include "crypto.h"
@@ -21,6 +22,7 @@
 #include "loop.h"
 #include "mux-msg.h"
 #include "mux.h"
+#include "osdep.h"
 #include "punch-msg.h"
 #include "punch.h"
 #include "rdv-client.h"
@@ -41,6 +43,8 @@
 #define STUN_RTO_MS	500
 #define STUN_REFRESH_MS	25000	/* the srflx asked again: a NAT keeps it, it may move */
 #define SWEEP_MS	10000
+#define ADDRS6_MAX	4	/* IPv6 addresses offered, 2 candidates each */
+#define ADDRS6_READ	64	/* of the host's, looked at */
 
 enum peer_state {
 	P_IDLE,		/* nothing under way */
@@ -148,10 +152,13 @@ static struct {
 	struct conf_connect	*connect;
 	size_t			 nconnect;
 	uint16_t		 port_first, port_last;
-	/* the punching socket */
+	/* the punching sockets */
 	int			 fd;
 	struct loop_fd		 lfd;
 	uint16_t		 port;
+	int			 fd6;		/* IPv6; -1 none */
+	struct loop_fd		 lfd6;
+	uint16_t		 port6;
 	uint16_t		 tcp_port;	/* the carrier port; 0: none */
 	struct sockaddr_storage	 srflx;		/* AF_UNSPEC: not known */
 	struct in_addr		 local;
@@ -168,7 +175,7 @@ static struct {
 	struct sflow		*sflows;
 	size_t			 nflows;
 	struct timer		 sweep;
-} pu = { .fd = -1 };
+} pu = { .fd = -1, .fd6 = -1 };
 
 static uint8_t dgram[DGRAM_MAX + 1];
 static uint8_t plain[DGRAM_MAX + 1];
@@ -214,6 +221,13 @@ addr_len(const struct sockaddr_storage *ss)
 {
 	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 	    sizeof(struct sockaddr_in);
+}
+
+/* The punching socket for the family of to; -1 none. */
+static int
+fd_for(const struct sockaddr_storage *to)
+{
+	return to->ss_family == AF_INET6 ? pu.fd6 : pu.fd;
 }
 
 static int
@@ -384,7 +398,7 @@ stun_send(void)
 	if (crypto_random(pu.stun_tid, sizeof(pu.stun_tid)) == -1 ||
 	    (n = stun_build_binding(buf, sizeof(buf), pu.stun_tid, 0, 1)) < 0)
 		return;
-	if (sendto(pu.fd, buf, (size_t)n, 0,
+	if (sendto(fd_for(&pu.servers.addr[pu.stun_srv]), buf, (size_t)n, 0,
 	    (const struct sockaddr *)&pu.servers.addr[pu.stun_srv],
 	    addr_len(&pu.servers.addr[pu.stun_srv])) == -1)
 		log_debug("punch: STUN to the rendezvous: %s", strerror(errno));
@@ -445,12 +459,60 @@ stun_answer(const uint8_t *buf, size_t len)
 	pu.stun_rto = STUN_RTO_MS;
 }
 
-/* Our UDP candidates: the host address, the server-reflexive one. */
+/*
+ * The host's IPv6 addresses as candidates of transport at port: the ones
+ * addrclass6_pick takes (no NAT66 assumed: no STUN over IPv6).
+ */
+static int
+own_candidates6(struct rdv_cand *c, int transport, uint16_t port,
+    const struct in6_addr *a, size_t na)
+{
+	struct sockaddr_in6 *sin6;
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < na; i++) {
+		memset(&c[n], 0, sizeof(c[n]));
+		c[n].kind = RDV_CAND_HOST;
+		c[n].transport = (uint8_t)transport;
+		sin6 = (struct sockaddr_in6 *)&c[n].addr;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = a[i];
+		sin6->sin6_port = htons(port);
+		n++;
+	}
+	return n;
+}
+
+/* The host's IPv6 addresses to offer (none without an IPv6 socket). */
+static size_t
+own_addrs6(struct in6_addr a6[ADDRS6_MAX])
+{
+	struct osdep_addr6 all[ADDRS6_READ];
+	int k;
+
+	if (pu.fd6 == -1 || (k = osdep_addrs6(all, ADDRS6_READ)) <= 0)
+		return 0;
+	return addrclass6_pick(all, (size_t)k, a6, ADDRS6_MAX);
+}
+
+/*
+ * Our candidates: the host's IPv6 addresses (UDP and TCP), the IPv4 host
+ * address, the server-reflexive ones (UDP and TCP).
+ */
 static int
 own_candidates(struct rdv_cand *c)
 {
+	struct in6_addr a6[ADDRS6_MAX];
 	struct sockaddr_in *sin;
+	size_t na;
 	int n = 0;
+
+	na = own_addrs6(a6);
+	if (pu.fd6 != -1)
+		n += own_candidates6(&c[n], RDV_UDP, pu.port6, a6, na);
+	if (pu.tcp_port != 0 && carrier_port_has6())
+		n += own_candidates6(&c[n], RDV_TCP, pu.tcp_port, a6, na);
 
 	if (pu.local.s_addr != INADDR_ANY) {
 		memset(&c[n], 0, sizeof(c[n]));
@@ -689,15 +751,38 @@ send_reject(const char *to, const struct punch_msg *in, const uint8_t *buf,
 		    strerror(errno));
 }
 
+/*
+ * The peer's candidates we can use: IPv4 ones, and IPv6 ones that a
+ * packet can reach (global or unique local: not link-local, which needs
+ * an interface, nor multicast, loopback or IPv4-mapped) where we have a
+ * socket of that family and an IPv6 address of our own to offer (without
+ * one, no packet of ours would get there, and the carrier would hold its
+ * IPv4 HELLO for nothing).
+ */
+static int
+cand_usable(const struct rdv_cand *c, int have6)
+{
+	const struct sockaddr_in6 *sin6 = (const void *)&c->addr;
+
+	if (c->addr.ss_family == AF_INET)
+		return 1;
+	if (c->addr.ss_family != AF_INET6 || !have6 ||
+	    addrclass6_of(&sin6->sin6_addr) == ADDRCLASS6_LOCAL)
+		return 0;
+	return c->transport == RDV_UDP ? pu.fd6 != -1 :
+	    carrier_port_has6();
+}
+
 static void
 take_candidates(struct peer *p, const struct punch_msg *m)
 {
-	int i;
+	struct in6_addr a6[ADDRS6_MAX];
+	int i, have6 = own_addrs6(a6) > 0;
 
 	p->ncand = 0;
 	p->ntcand = 0;
 	for (i = 0; i < m->ncand; i++) {
-		if (m->cand[i].addr.ss_family != AF_INET)
+		if (!cand_usable(&m->cand[i], have6))
 			continue;
 		if (m->cand[i].transport == RDV_UDP)
 			p->cand[p->ncand++] = m->cand[i];
@@ -962,7 +1047,7 @@ seal_send(struct peer *p, const struct sockaddr_storage *to,
 	if ((n = session_udp_seal(p->sess, SESSION_UDP_TYPE_MIN, pl, len,
 	    dgram, sizeof(dgram))) < 0)
 		return -1;
-	if (sendto(pu.fd, dgram, (size_t)n, 0, (const struct sockaddr *)to,
+	if (sendto(fd_for(to), dgram, (size_t)n, 0, (const struct sockaddr *)to,
 	    addr_len(to)) == -1) {
 		log_debug("punch: %s: send: %s", p->node, strerror(errno));
 		return -1;
@@ -989,23 +1074,75 @@ send_probe(struct peer *p, const struct sockaddr_storage *to)
 	seal_send(p, to, b, sizeof(b));
 }
 
+/* A probe to each candidate and prflx address of family (AF_UNSPEC: all). */
 static void
-probe_round(struct peer *p)
+probe_family(struct peer *p, int family)
 {
 	char a[64];
 	int i;
 
 	for (i = 0; i < p->ncand; i++) {
+		if (family != AF_UNSPEC && p->cand[i].addr.ss_family != family)
+			continue;
 		log_debug("punch: %s: probe to %s", p->node,
 		    addr_str(&p->cand[i].addr, a, sizeof(a)));
 		send_probe(p, &p->cand[i].addr);
 	}
 	for (i = 0; i < p->nprflx; i++)
-		send_probe(p, &p->prflx[i]);
+		if (family == AF_UNSPEC || p->prflx[i].ss_family == family)
+			send_probe(p, &p->prflx[i]);
+}
+
+/* The next round of probes, a little later each time. */
+static void
+probe_again(struct peer *p)
+{
 	timer_set(&p->timer, p->probe_every);
 	p->probe_every += p->probe_every / 2;
 	if (p->probe_every > PUNCH_PROBE_MAX_MS)
 		p->probe_every = PUNCH_PROBE_MAX_MS;
+}
+
+static void
+probe_round(struct peer *p)
+{
+	probe_family(p, AF_UNSPEC);
+	probe_again(p);
+}
+
+/* An IPv6 path is preferred to an IPv4 one: the higher rank wins. */
+static int
+path_rank(const struct sockaddr_storage *a)
+{
+	return a->ss_family == AF_INET6;
+}
+
+/*
+ * Up over IPv4 and the peer has IPv6 addresses: IPv6 is probed still
+ * (with each keep-alive, and as often as at first during the attempt's
+ * probing time), and taken if it answers.
+ */
+static int
+v6_wanted(const struct peer *p)
+{
+	int i;
+
+	if (p->state != P_UP || path_rank(&p->path) > 0)
+		return 0;
+	for (i = 0; i < p->ncand; i++)
+		if (p->cand[i].addr.ss_family == AF_INET6)
+			return 1;
+	for (i = 0; i < p->nprflx; i++)
+		if (p->prflx[i].ss_family == AF_INET6)
+			return 1;
+	return 0;
+}
+
+static int
+v6_pending(const struct peer *p)
+{
+	return v6_wanted(p) &&
+	    loop_now() - p->probing_since < PUNCH_ATTEMPT_MS;
 }
 
 static void
@@ -1060,6 +1197,7 @@ got_ack(struct peer *p, const uint8_t *b, size_t len,
 {
 	char a[64];
 	uint32_t seq;
+	int upgrade;
 
 	if (len != ACK_LEN)
 		return;
@@ -1074,14 +1212,22 @@ got_ack(struct peer *p, const uint8_t *b, size_t len,
 		return;
 	if (p->state != P_PROBING && p->state != P_UP)
 		return;
+	/* an IPv6 path is kept over IPv4; IPv6 replaces IPv4 */
+	if (p->state == P_UP && path_rank(from) < path_rank(&p->path))
+		return;
+	upgrade = p->state == P_UP && path_rank(from) > path_rank(&p->path);
 	p->path = *from;
 	p->retry = 0;
 	peer_set_state(p, P_UP);
 	status_push();
-	log_info("punch: %s: direct path up, to %s (attempt %u, %llu ms "
-	    "after the first probe)", p->node, addr_str(from, a, sizeof(a)),
-	    p->attempt, (unsigned long long)(loop_now() - p->probing_since));
-	timer_set(&p->timer, loop_jitter(PUNCH_KEEPALIVE_MS, 10));
+	log_info("punch: %s: direct path %s, to %s (attempt %u, %llu ms "
+	    "after the first probe)", p->node, upgrade ? "now over IPv6" :
+	    "up", addr_str(from, a, sizeof(a)), p->attempt,
+	    (unsigned long long)(loop_now() - p->probing_since));
+	if (v6_pending(p))
+		probe_again(p);
+	else
+		timer_set(&p->timer, loop_jitter(PUNCH_KEEPALIVE_MS, 10));
 }
 
 static void	flow_in(struct peer *, const uint8_t *, size_t);
@@ -1108,11 +1254,10 @@ punch_read(struct loop_fd *lfd, int revents)
 	ssize_t n;
 	int i, m;
 
-	(void)lfd;
 	(void)revents;
 	for (i = 0; i < 64; i++) {
 		fl = sizeof(from);
-		n = recvfrom(pu.fd, dgram, sizeof(dgram), 0,
+		n = recvfrom(lfd->fd, dgram, sizeof(dgram), 0,
 		    (struct sockaddr *)&from, &fl);
 		if (n == -1) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
@@ -1209,8 +1354,14 @@ peer_timer_cb(struct timer *t)
 			p->opener = p->wanted;
 			return;
 		}
-		send_probe(p, &p->path);
-		timer_set(&p->timer, loop_jitter(PUNCH_KEEPALIVE_MS, 10));
+		if (v6_wanted(p))
+			probe_family(p, AF_INET6);
+		send_probe(p, &p->path);	/* the one timed: last */
+		if (v6_pending(p))
+			probe_again(p);
+		else
+			timer_set(&p->timer, loop_jitter(PUNCH_KEEPALIVE_MS,
+			    10));
 		break;
 	}
 }
@@ -1615,6 +1766,46 @@ punch_configure(const struct config *conf)
 		punch_start();
 }
 
+/*
+ * The IPv6 punching socket (IPv6 only, a stable source address
+ * preferred), on the IPv4 one's port number if free, else another of
+ * fallback-ports; none where the system has no IPv6.
+ */
+static void
+socket_open6(void)
+{
+	struct sockaddr_in6 sin6;
+	uint32_t span = (uint32_t)(pu.port_last - pu.port_first) + 1;
+	int fd, i, on = 1;
+
+	if ((fd = socket(AF_INET6, SOCK_DGRAM, 0)) == -1 ||
+	    set_nonblock(fd) == -1 ||
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1) {
+		log_debug("punch: no IPv6 socket: %s", strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	if (osdep_prefer_public_src(fd) == -1)
+		log_debug("punch: IPv6 source preference: %s", strerror(errno));
+	for (i = 0; i < 64; i++) {
+		memset(&sin6, 0, sizeof(sin6));
+		sin6.sin6_family = AF_INET6;
+		sin6.sin6_port = htons(i == 0 ? pu.port : (uint16_t)(
+		    pu.port_first + loop_random(span)));
+		if (bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == 0) {
+			pu.fd6 = fd;
+			pu.port6 = ntohs(sin6.sin6_port);
+			loop_fd_add(&pu.lfd6, fd, LOOP_READ, punch_read);
+			return;
+		}
+		if (errno != EADDRINUSE)
+			break;
+	}
+	log_debug("punch: no IPv6 punching socket: %s", strerror(errno));
+	close(fd);
+}
+
 /* The punching socket, on a random port of fallback-ports. */
 static int
 socket_open(void)
@@ -1710,6 +1901,7 @@ punch_start(void)
 	}
 	if (socket_open() == -1)
 		return;
+	socket_open6();
 	if (carrier_port_open(pu.port_first, pu.port_last, &pu.tcp_port) == -1)
 		pu.tcp_port = 0;
 	pu.running = 1;
@@ -1727,9 +1919,11 @@ punch_start(void)
 			timer_set(&p->timer, 1000);
 		}
 	log_info("punch: node %s: %zu service%s exposed, %zu connect%s, "
-	    "punching from UDP port %u and TCP port %u", pu.node, pu.nexpose,
-	    pu.nexpose == 1 ? "" : "s", pu.nconnect,
-	    pu.nconnect == 1 ? "" : "s", pu.port, pu.tcp_port);
+	    "punching from UDP port %u and TCP port %u (IPv6: %s)", pu.node,
+	    pu.nexpose, pu.nexpose == 1 ? "" : "s", pu.nconnect,
+	    pu.nconnect == 1 ? "" : "s", pu.port, pu.tcp_port,
+	    pu.fd6 == -1 ? "none" : carrier_port_has6() ? "UDP and TCP" :
+	    "UDP");
 }
 
 void
@@ -1772,6 +1966,12 @@ punch_stop(void)
 	loop_fd_del(&pu.lfd);
 	close(pu.fd);
 	pu.fd = -1;
+	if (pu.fd6 != -1) {
+		loop_fd_del(&pu.lfd6);
+		close(pu.fd6);
+		pu.fd6 = -1;
+		pu.port6 = 0;
+	}
 	carrier_port_close();
 	pu.tcp_port = 0;
 	pu.srflx.ss_family = AF_UNSPEC;

@@ -90,6 +90,33 @@ it_rendezvous_start() {
 	it_on_exit lab_rendezvous_stop
 }
 
+# it_node NAME HOST KEYFILE NETWORK ARGS...: a natmapd node in namespace
+# HOST, of NETWORK with the secret in KEYFILE, registered with the lab's
+# rendezvous; its own state, status, control and log ($LAB_DIR/NAME.*); its
+# pid in NODE_PID_<NAME>, stopped at the end.
+it_node() {
+	local name=$1 ns net=$4 key=$3
+	ns=$(lab_ns_of "$2") || return 1
+	shift 4
+	: >"$LAB_DIR/$name.conf"
+	ip netns exec "$ns" "$NATMAPD" -f -vv -c "$LAB_DIR/$name.conf" \
+	    --state-file "$LAB_DIR/$name.state" \
+	    --status-file "$LAB_DIR/$name.json" \
+	    --control "$LAB_DIR/$name.ctl" \
+	    --rendezvous "$LAB_RDV_IP:$LAB_RDV_PORT" \
+	    --network "$net" --key-file "$key" --node "$name" "$@" \
+	    </dev/null >"$LAB_DIR/$name.log" 2>&1 &
+	printf -v "NODE_PID_$name" %s "$!"
+	it_on_exit "kill -TERM $! 2>/dev/null"
+}
+# it_node_stop NAME: the node stopped (5 s at most), its log kept aside
+it_node_stop() {
+	local pid_var="NODE_PID_$1"
+	kill -TERM "${!pid_var}" 2>/dev/null
+	lab_wait 5 bash -c "! kill -0 ${!pid_var} 2>/dev/null"
+	mv "$LAB_DIR/$1.log" "$LAB_DIR/$1.log.$(date +%s%N)"
+}
+
 nm_log_has() { grep -Eq -- "$1" "$NM_LOG"; }
 # nm_wait_log SECONDS REGEX
 nm_wait_log() { lab_wait "$1" nm_log_has "$2"; }

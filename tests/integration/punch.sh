@@ -22,25 +22,9 @@ it_rdv_keys "$LAB_DIR" || { tap_fail "keys"; tap_done; exit 1; }
 "$NATMAPD" --keygen >"$LAB_DIR/other.key" && chmod 600 "$LAB_DIR/other.key"
 echo "other $("$NATMAPD" --server-key "$LAB_DIR/other.key")" >>"$LAB_DIR/nets"
 it_rendezvous_start "$LAB_DIR/nets"
-rdv="$LAB_RDV_IP:$LAB_RDV_PORT"
 
-# node NAME HOST KEYFILE NETWORK ARGS...: a natmapd node in namespace HOST,
-# its own state, status, control and log ($LAB_DIR/NAME.*); its pid in
-# NODE_PID_<NAME>
-node() {
-	local name=$1 ns net=$4 key=$3
-	ns=$(lab_ns_of "$2") || return 1
-	shift 4
-	: >"$LAB_DIR/$name.conf"
-	ip netns exec "$ns" "$NATMAPD" -f -vv -c "$LAB_DIR/$name.conf" \
-	    --state-file "$LAB_DIR/$name.state" \
-	    --status-file "$LAB_DIR/$name.json" \
-	    --control "$LAB_DIR/$name.ctl" --rendezvous "$rdv" \
-	    --network "$net" --key-file "$key" --node "$name" "$@" \
-	    </dev/null >"$LAB_DIR/$name.log" 2>&1 &
-	printf -v "NODE_PID_$name" %s "$!"
-	it_on_exit "kill -TERM $! 2>/dev/null"
-}
+# node NAME HOST KEYFILE NETWORK ARGS...: a natmapd node (it_node)
+node() { it_node "$@"; }
 log_has() { grep -Eq -- "$2" "$LAB_DIR/$1.log"; }
 diag() { sed "s/^/# $1: /" "$LAB_DIR/$1.log" | tail -n "${2:-25}"; }
 
@@ -177,10 +161,7 @@ tap_check "rtr2 forgot its bindings: datagrams come back again within 10 s" \
 # node_restart NAME HOST ARGS...: the node stopped, its log kept aside, and
 # started again
 node_restart() {
-	local pid_var="NODE_PID_$1"
-	kill -TERM "${!pid_var}" 2>/dev/null
-	lab_wait 5 bash -c "! kill -0 ${!pid_var} 2>/dev/null"
-	mv "$LAB_DIR/$1.log" "$LAB_DIR/$1.log.$(date +%s%N)"
+	it_node_stop "$1"
 	node "$@"
 }
 

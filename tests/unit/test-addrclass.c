@@ -11,6 +11,7 @@
 #include "testutil.h"
 
 #include "addrclass.h"
+#include "osdep.h"
 
 static struct in_addr
 a4(const char *s)
@@ -145,6 +146,123 @@ test_judge(void **state)
 	judge("198.51.100.9", "203.0.113.2", 1, 0, "differs");
 }
 
+static struct in6_addr
+a6(const char *s)
+{
+	struct in6_addr in;
+
+	if (inet_pton(AF_INET6, s, &in) != 1)
+		fail_msg("bad test address %s", s);
+	return in;
+}
+
+static void
+test_class6(void **state)
+{
+	static const struct {
+		const char	*addr;
+		int		 class;
+	} t[] = {
+		{ "2001:db8::10", ADDRCLASS6_GLOBAL },	/* the lab's */
+		{ "2000::", ADDRCLASS6_GLOBAL },
+		{ "3fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+		    ADDRCLASS6_GLOBAL },
+		{ "2a01:4f8::1", ADDRCLASS6_GLOBAL },
+		{ "2002:cb00:7102::1", ADDRCLASS6_GLOBAL },	/* 6to4 */
+		{ "1fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ADDRCLASS6_LOCAL },
+		{ "4000::", ADDRCLASS6_LOCAL },
+		{ "fc00::", ADDRCLASS6_ULA },
+		{ "fd12:3456:789a::1", ADDRCLASS6_ULA },
+		{ "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ADDRCLASS6_ULA },
+		{ "fbff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ADDRCLASS6_LOCAL },
+		{ "fe00::", ADDRCLASS6_LOCAL },
+		{ "fe80::1", ADDRCLASS6_LOCAL },
+		{ "fec0::1", ADDRCLASS6_LOCAL },	/* site-local */
+		{ "ff02::1", ADDRCLASS6_LOCAL },
+		{ "::", ADDRCLASS6_LOCAL },
+		{ "::1", ADDRCLASS6_LOCAL },
+		{ "::ffff:192.0.2.1", ADDRCLASS6_LOCAL },
+		{ "64:ff9b::192.0.2.1", ADDRCLASS6_LOCAL },	/* NAT64 */
+	};
+	struct in6_addr a;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		a = a6(t[i].addr);
+		if (addrclass6_of(&a) != t[i].class)
+			fail_msg("%s: class %d, wanted %d", t[i].addr,
+			    addrclass6_of(&a), t[i].class);
+	}
+}
+
+/* pick from "addr/flags" entries; compare with the expected, in order */
+static void
+pick(const char *const *in, size_t max, const char *const *want)
+{
+	struct osdep_addr6 a[16];
+	struct in6_addr out[16];
+	char buf[64];
+	size_t n = 0, k, i;
+
+	for (; in[n] != NULL; n++) {
+		const char *slash = strchr(in[n], '/');
+
+		snprintf(buf, sizeof(buf), "%.*s", slash != NULL ?
+		    (int)(slash - in[n]) : (int)strlen(in[n]), in[n]);
+		memset(&a[n], 0, sizeof(a[n]));
+		a[n].addr = a6(buf);
+		a[n].ifindex = 2;
+		if (slash != NULL) {
+			if (strchr(slash, 't') != NULL)
+				a[n].flags |= OSDEP_ADDR6_TEMPORARY;
+			if (strchr(slash, 'd') != NULL)
+				a[n].flags |= OSDEP_ADDR6_DEPRECATED;
+			if (strchr(slash, 'n') != NULL)
+				a[n].flags |= OSDEP_ADDR6_TENTATIVE;
+		}
+	}
+	memset(out, 0xee, sizeof(out));
+	k = addrclass6_pick(a, n, out, max);
+	for (i = 0; want[i] != NULL; i++) {
+		if (i >= k)
+			fail_msg("picked %zu, wanted %s next", k, want[i]);
+		inet_ntop(AF_INET6, &out[i], buf, sizeof(buf));
+		assert_string_equal(buf, want[i]);
+	}
+	assert_int_equal(k, i);
+}
+
+static void
+test_pick6(void **state)
+{
+	(void)state;
+	/* globals only, stable ones, in order; link-local and loopback never */
+	pick((const char *[]){ "fe80::1", "::1", "2001:db8:2::10",
+	    "2001:db8:2::abcd/t", "2001:db8:3::10/d", "2001:db8:4::10/n",
+	    "2001:db8:5::10", NULL }, 8,
+	    (const char *[]){ "2001:db8:2::10", "2001:db8:5::10", NULL });
+	/* a ULA beside a global: not offered */
+	pick((const char *[]){ "fd00::10", "2001:db8::10", NULL }, 8,
+	    (const char *[]){ "2001:db8::10", NULL });
+	/* a ULA alone: offered, stable ones only */
+	pick((const char *[]){ "fe80::1", "fd00::10/t", "fd00::11", NULL }, 8,
+	    (const char *[]){ "fd00::11", NULL });
+	/* a global that is only temporary or deprecated counts as none */
+	pick((const char *[]){ "2001:db8::99/t", "2001:db8::98/dt",
+	    "fd00::11", NULL }, 8, (const char *[]){ "fd00::11", NULL });
+	/* the same address on two interfaces: once; max holds */
+	pick((const char *[]){ "2001:db8::1", "2001:db8::1", "2001:db8::2",
+	    "2001:db8::3", NULL }, 2,
+	    (const char *[]){ "2001:db8::1", "2001:db8::2", NULL });
+	/* nothing reachable */
+	pick((const char *[]){ "fe80::1", "::1", "ff02::1", NULL }, 8,
+	    (const char *[]){ NULL });
+	pick((const char *[]){ NULL }, 8, (const char *[]){ NULL });
+	pick((const char *[]){ "2001:db8::1", NULL }, 0,
+	    (const char *[]){ NULL });
+}
+
 int
 main(void)
 {
@@ -153,6 +271,8 @@ main(void)
 		cmocka_unit_test(test_public),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_judge),
+		cmocka_unit_test(test_class6),
+		cmocka_unit_test(test_pick6),
 	};
 
 	return TU_RUN("addrclass", tests);
