@@ -587,8 +587,9 @@ build_config(struct config *conf, int foreground_errors)
 		config_free(conf);
 		return EXIT_CONFIG;
 	}
+	/* with a rendezvous, services may come later: natmapctl expose, connect */
 	if (conf->nmaps == 0 && conf->nexpose == 0 && conf->nconnect == 0 &&
-	    !probe_mode) {
+	    conf->nrdv == 0 && !probe_mode) {
 		snprintf(err, sizeof(err), "nothing to map: give --map or a "
 		    "map line in %s", conf_file);
 		if (foreground_errors)

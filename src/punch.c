@@ -1603,9 +1603,9 @@ expose_drop(size_t i)
 				n++;
 			}
 		}
-	log_info("punch: expose %s/%s removed; %u %s ended", e.name,
+	log_info("punch: expose %s/%s removed; %u %s%s ended", e.name,
 	    e.proto == CONF_TCP ? "tcp" : "udp", n,
-	    e.proto == CONF_TCP ? "streams" : "flows");
+	    e.proto == CONF_TCP ? "stream" : "flow", n == 1 ? "" : "s");
 }
 
 /* The connect statement's node wanted: a path to it is made, if none. */
