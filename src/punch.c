@@ -1617,9 +1617,11 @@ peer_want(const char *node)
 	if ((p = peer_get(node)) == NULL || p->wanted)
 		return;
 	p->wanted = 1;
-	/* an attempt under way, or a path up: nothing more to do */
-	if (p->state == P_IDLE || p->state == P_FAILED)
-		timer_set(&p->timer, p->state == P_IDLE ? 1000 : 1);
+	/* an attempt under way (or the other side's awaited), a path up: as it is */
+	if (p->state == P_FAILED)
+		timer_set(&p->timer, 1);
+	else if (p->state == P_IDLE && p->attempt == 0)
+		timer_set(&p->timer, 1000);
 }
 
 /* Listen for c (running): 0, or -1 with err set and nothing open. */

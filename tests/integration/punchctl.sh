@@ -280,6 +280,37 @@ tap_check "SIGHUP: the same path and carrier (one of each in beta's log, no new 
     bash -c "[ \"\$(grep -c 'alpha: TCP carrier up' '$LAB_DIR/beta.log')\" = 1 ] &&
     [ \"\$(grep -c 'alpha: direct path up' '$LAB_DIR/beta.log')\" = 1 ] &&
     ! grep -q 'punch: new settings' '$LAB_DIR/alpha.log' '$LAB_DIR/beta.log'"
+# ---- a reload whose file adds a service, and names a run-time one ----
+# (beta: its command line names no service, the file's count)
+tap_check "alpha: natmapctl expose tcp3=127.0.0.1:7100/tcp@beta" \
+    ctl alpha lan expose tcp3=127.0.0.1:7100/tcp@beta
+cat >"$LAB_DIR/beta.conf" <<'EOF'
+connect alpha/tcp2=127.0.0.1:7201/tcp
+connect alpha/tcp3=127.0.0.1:7301/tcp
+EOF
+kill -HUP "$NODE_PID_beta"
+tap_check "SIGHUP with a new connect in beta's file: tcp3 connected, tcp2 the configuration's now" \
+    lab_wait 5 json_services beta '[{"kind":"connect","spec":"alpha/echo=127.0.0.1:7001/udp","runtime":true},
+    {"kind":"connect","spec":"alpha/tcp2=127.0.0.1:7201/tcp","runtime":false},
+    {"kind":"connect","spec":"alpha/tcp3=127.0.0.1:7301/tcp","runtime":false}]'
+tap_check "50 kB through beta's 127.0.0.1:7301 come back from tcp3" \
+    lab_traffic_check site2 tcp 127.0.0.1 7301 -n 50000 -t 20
+tap_check "the reload that added tcp3 restarted no path nor carrier" \
+    bash -c "[ \"\$(grep -c 'alpha: TCP carrier up' '$LAB_DIR/beta.log')\" = 1 ] &&
+    [ \"\$(grep -c 'alpha: direct path up' '$LAB_DIR/beta.log')\" = 1 ] &&
+    ! grep -q 'punch: new settings' '$LAB_DIR/beta.log'"
+refused "beta: disconnect of tcp2, now in the file: refused" 1 \
+    "connect alpha/tcp2 is in the configuration file" beta site2 disconnect alpha/tcp2
+: >"$LAB_DIR/beta.conf"
+kill -HUP "$NODE_PID_beta"
+tap_check "SIGHUP with the file emptied: only the run-time connect is left" \
+    lab_wait 5 json_services beta \
+    '[{"kind":"connect","spec":"alpha/echo=127.0.0.1:7001/udp","runtime":true}]'
+tap_check "beta's 127.0.0.1:7301 is closed" port_closed site2 7301
+tap_check "the path to alpha was not started again" \
+    bash -c "[ \"\$(grep -c 'alpha: direct path up' '$LAB_DIR/beta.log')\" = 1 ]"
+tap_check "20 datagrams through 7001 after both reloads" \
+    lab_traffic_check site2 udp 127.0.0.1 7001 -n 20 -t 10
 tap_check "no key in any log" bash -c "! grep -qF -e \"\$(cat '$LAB_DIR/home.key')\" '$LAB_DIR'/*.log"
 
 tap_done
