@@ -1765,6 +1765,16 @@ listening(const struct conf_connect *c)
 	return n;
 }
 
+/* The same NODE/NAME over a transport in common: natmapctl disconnect could not tell them apart. */
+static int
+connect_same_name(const struct conf_connect *a, const struct conf_connect *b)
+{
+	return strcmp(a->node, b->node) == 0 &&
+	    strcmp(a->service, b->service) == 0 &&
+	    (a->proto == CONF_ANY_PROTO || b->proto == CONF_ANY_PROTO ||
+	    a->proto == b->proto);
+}
+
 /* Is e among the configuration's expose statements, as it is? */
 static int
 conf_has_expose(const struct config *conf, const struct conf_expose *e)
@@ -1827,7 +1837,8 @@ services_reconcile(const struct config *conf)
 			continue;
 		}
 		for (j = 0; j < conf->nconnect; j++)
-			clash |= config_connect_clash(&conf->connect[j], c);
+			clash |= config_connect_clash(&conf->connect[j], c) ||
+			    connect_same_name(&conf->connect[j], c);
 		if (!pu.connect_rt[i] || clash)
 			connect_drop(i);
 	}
@@ -1928,10 +1939,7 @@ punch_runtime_connect(const struct conf_connect *c, char *err, size_t errlen)
 		const struct conf_connect *o = &pu.connect[i];
 		const char *why = NULL;
 
-		if (strcmp(o->node, c->node) == 0 &&
-		    strcmp(o->service, c->service) == 0 &&
-		    (o->proto == CONF_ANY_PROTO || c->proto == CONF_ANY_PROTO ||
-		    o->proto == c->proto))
+		if (connect_same_name(o, c))
 			why = "name in use";
 		else if (config_connect_clash(o, c))
 			why = "address and port in use";

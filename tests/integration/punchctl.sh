@@ -311,6 +311,17 @@ tap_check "the path to alpha was not started again" \
     bash -c "[ \"\$(grep -c 'alpha: direct path up' '$LAB_DIR/beta.log')\" = 1 ]"
 tap_check "20 datagrams through 7001 after both reloads" \
     lab_traffic_check site2 udp 127.0.0.1 7001 -n 20 -t 10
+# the file names a run-time connect's service on another port: the file's wins
+tap_check "beta: natmapctl connect alpha/tcp3=127.0.0.1:7302/tcp" \
+    ctl beta site2 connect alpha/tcp3=127.0.0.1:7302/tcp
+echo "connect alpha/tcp3=127.0.0.1:7303/tcp" >"$LAB_DIR/beta.conf"
+kill -HUP "$NODE_PID_beta"
+tap_check "SIGHUP: the file's alpha/tcp3 (port 7303) replaces the run-time one (7302)" \
+    lab_wait 5 json_services beta '[{"kind":"connect","spec":"alpha/echo=127.0.0.1:7001/udp","runtime":true},
+    {"kind":"connect","spec":"alpha/tcp3=127.0.0.1:7303/tcp","runtime":false}]'
+tap_check "beta's 127.0.0.1:7302 is closed" port_closed site2 7302
+tap_check "50 kB through beta's 127.0.0.1:7303 come back from tcp3" \
+    lab_traffic_check site2 tcp 127.0.0.1 7303 -n 50000 -t 20
 tap_check "no key in any log" bash -c "! grep -qF -e \"\$(cat '$LAB_DIR/home.key')\" '$LAB_DIR'/*.log"
 
 tap_done
