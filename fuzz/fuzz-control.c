@@ -38,7 +38,7 @@ request(const uint8_t *data, size_t size)
 	struct conf_map m;
 	char err[256], *line;
 	size_t len;
-	int spec;
+	int spec, map;
 
 	if (control_parse((const char *)data, size, &req, err,
 	    sizeof(err)) == -1) {
@@ -50,13 +50,28 @@ request(const uint8_t *data, size_t size)
 	CHECK(req.cmd >= 0 && req.cmd < CONTROL_NCMDS);
 	CHECK(req.timeout <= CONTROL_WAIT_MAX);
 	CHECK(memchr(req.spec, '\0', sizeof(req.spec)) != NULL);
-	spec = req.cmd == CONTROL_ADD || req.cmd == CONTROL_REMOVE ||
+	map = req.cmd == CONTROL_ADD || req.cmd == CONTROL_REMOVE ||
 	    req.cmd == CONTROL_WAIT;
-	if (spec) {
+	spec = control_cmd_has_spec(req.cmd);
+	if (spec)
+		CHECK(strlen(req.spec) <= control_spec_max(req.cmd));
+	if (map) {
 		CHECK(config_parse_map(req.spec, &m, NULL, 0) == 0);
 		CHECK(same_map(&m, &req.map));
 		if (req.cmd == CONTROL_WAIT)
 			CHECK(m.int_first == m.int_last);
+	} else if (spec) {
+		/* a service's spec: what natmapctl checks, parsed the same */
+		memset(&again, 0, sizeof(again));
+		CHECK(control_parse_spec(req.cmd, req.spec, &again, NULL,
+		    0) == 0);
+		CHECK(memcmp(&again.expose, &req.expose,
+		    sizeof(req.expose)) == 0);
+		CHECK(memcmp(&again.connect, &req.connect,
+		    sizeof(req.connect)) == 0);
+		CHECK(strcmp(again.node, req.node) == 0);
+		CHECK(strcmp(again.service, req.service) == 0);
+		CHECK(req.timeout == CONTROL_WAIT_MAX);
 	} else {
 		CHECK(req.spec[0] == '\0');
 		CHECK(req.timeout == CONTROL_WAIT_MAX);
@@ -72,7 +87,9 @@ request(const uint8_t *data, size_t size)
 	CHECK(control_parse(line, len - 1, &again, err, sizeof(err)) == 0);
 	CHECK(again.cmd == req.cmd && again.timeout == req.timeout);
 	CHECK(strcmp(again.spec, req.spec) == 0);
-	CHECK(!spec || same_map(&again.map, &req.map));
+	CHECK(!map || same_map(&again.map, &req.map));
+	CHECK(memcmp(&again.expose, &req.expose, sizeof(req.expose)) == 0);
+	CHECK(memcmp(&again.connect, &req.connect, sizeof(req.connect)) == 0);
 	free(line);
 }
 

@@ -100,6 +100,13 @@ const struct sockaddr_storage *carrier_remote(const struct carrier *);
  * is not up or takes no more streams.
  */
 int	carrier_open_stream(struct carrier *, int fd, const char *service);
+/*
+ * End the streams to service: those opened here (local, a connect's
+ * clients) or those the peer opened (an exposed service's).  Each is
+ * reset both ways.  How many there were.
+ */
+unsigned int carrier_end_streams(struct carrier *, const char *service,
+	    int local);
 /* Counters for the status. */
 struct carrier_stats {
 	uint64_t	bytes_in, bytes_out;	/* of the connection */

@@ -47,6 +47,13 @@ int	config_parse_expose(const char *s, struct conf_expose *, char *err,
 	    size_t errlen);
 int	config_parse_connect(const char *s, struct conf_connect *, char *err,
 	    size_t errlen);
+/*
+ * "NAME" (node NULL) or "NODE/NAME" (node: 64 bytes): an exposed service,
+ * a connected one, as natmapctl unexpose and disconnect name them.  0, or
+ * -1 with err set (what names the command).
+ */
+int	config_parse_service_name(const char *what, const char *s, char *node,
+	    char name[CONF_SERVICE_MAX + 1], char *err, size_t errlen);
 /* The argument back as text, as config_print writes it. */
 void	config_format_expose(const struct conf_expose *, char *buf, size_t);
 void	config_format_connect(const struct conf_connect *, char *buf, size_t);

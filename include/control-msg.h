@@ -17,6 +17,10 @@
  *   {"command":"add","spec":"8080/tcp"}
  *   {"command":"remove","spec":"8080/tcp"}
  *   {"command":"wait","spec":"8080/tcp","timeout":30}
+ *   {"command":"expose","spec":"web=192.168.1.10:80/tcp@beta"}
+ *   {"command":"unexpose","spec":"web"}
+ *   {"command":"connect","spec":"alpha/web=8080/tcp"}
+ *   {"command":"disconnect","spec":"alpha/web"}
  *
  *   {"ok":true[,"status":{...}|"mapping":{...}]}
  *   {"ok":false,"code":"bad-request","error":"..."}
@@ -27,6 +31,12 @@
 #define CONTROL_MAX_DEPTH	2	/* an object of scalars */
 #define CONTROL_MAX_ANSWER	(1024 * 1024)	/* an answer (status of 1024 mappings) */
 #define CONTROL_MAX_SPEC	32	/* "65535-65535:65535-65535/udp" */
+/*
+ * A service's spec (expose, unexpose, connect, disconnect): the longest
+ * expose, "NAME=[IPV6]:PORT/udp@NODE,..." with 32 bytes of name, 47 of
+ * address and port and 8 nodes of 63, is 600 bytes.
+ */
+#define CONTROL_MAX_SVC_SPEC	640
 #define CONTROL_WAIT_MAX	86400	/* seconds; also the default */
 
 enum control_cmd {
@@ -36,6 +46,10 @@ enum control_cmd {
 	CONTROL_ADD,
 	CONTROL_REMOVE,
 	CONTROL_WAIT,
+	CONTROL_EXPOSE,
+	CONTROL_UNEXPOSE,
+	CONTROL_CONNECT,
+	CONTROL_DISCONNECT,
 	CONTROL_NCMDS,
 };
 
@@ -52,14 +66,32 @@ enum control_cmd {
 
 struct control_req {
 	int		 cmd;			/* enum control_cmd */
-	char		 spec[CONTROL_MAX_SPEC + 1];	/* add, remove, wait */
-	struct conf_map	 map;			/* spec, parsed */
+	/* add, remove, wait: CONTROL_MAX_SPEC; the services' CONTROL_MAX_SVC_SPEC */
+	char		 spec[CONTROL_MAX_SVC_SPEC + 1];
+	struct conf_map	 map;			/* add, remove, wait: spec, parsed */
+	struct conf_expose expose;		/* expose: spec, parsed */
+	struct conf_connect connect;		/* connect: spec, parsed */
+	/* unexpose: service; disconnect: node and service */
+	char		 node[64];
+	char		 service[CONF_SERVICE_MAX + 1];
 	uint32_t	 timeout;		/* wait: seconds, 0..CONTROL_WAIT_MAX */
 };
 
 const char *control_cmd_name(int);
 /* "status" -> CONTROL_STATUS; -1 if unknown. */
 int	control_cmd_parse(const char *);
+
+/* 1 if cmd takes a spec; its longest (CONTROL_MAX_SPEC or _SVC_SPEC). */
+int	control_cmd_has_spec(int cmd);
+size_t	control_spec_max(int cmd);
+/*
+ * cmd's spec (NUL-terminated, at most control_spec_max(cmd) bytes) into
+ * req's parsed members, as the command line and the configuration file
+ * parse it; natmapctl checks it before sending.  0, or -1 with a message
+ * in err.
+ */
+int	control_parse_spec(int cmd, const char *spec, struct control_req *,
+	    char *err, size_t errlen);
 
 /*
  * One request line (without its newline) into *req.  0, or -1 with a
@@ -69,8 +101,8 @@ int	control_parse(const char *line, size_t len, struct control_req *,
 	    char *err, size_t errlen);
 
 /*
- * The request line, with its newline, for natmapctl; spec for add, remove
- * and wait, timeout for wait (UINT32_MAX: leave it out).  malloc'ed, NULL
+ * The request line, with its newline, for natmapctl; spec for the commands
+ * that take one, timeout for wait (UINT32_MAX: leave it out).  malloc'ed, NULL
  * when out of memory or the arguments do not make a request.
  */
 char	*control_request(int cmd, const char *spec, uint32_t timeout,

@@ -22,6 +22,11 @@ struct control_ops {
 	int	(*reload)(const struct control_req *, char *err, size_t);
 	int	(*add)(const struct control_req *, char *err, size_t);
 	int	(*remove)(const struct control_req *, char *err, size_t);
+	/* services at run time (punch.c) */
+	int	(*expose)(const struct control_req *, char *err, size_t);
+	int	(*unexpose)(const struct control_req *, char *err, size_t);
+	int	(*connect)(const struct control_req *, char *err, size_t);
+	int	(*disconnect)(const struct control_req *, char *err, size_t);
 };
 
 /*

@@ -3,6 +3,7 @@
 #ifndef NATMAPD_PUNCH_H
 #define NATMAPD_PUNCH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct config;
@@ -41,10 +42,31 @@ struct config;
 #define PUNCH_PEERS_MAX		64
 #define PUNCH_FLOWS_MAX		1024	/* each side, in all */
 
-/* Take the configuration's expose and connect statements (copied). */
+/*
+ * Take the configuration's settings and its expose and connect statements
+ * (copied).  With the same rendezvous, network, key, node and ports, the
+ * services change one at a time: the other services' paths, carriers and
+ * flows stay.  What punch_runtime_*() added stays over a reload, unless
+ * the configuration names it (then it is the configuration's) or another
+ * in its place.
+ */
 void	punch_configure(const struct config *);
 /* Start (nothing without expose or connect statements), stop; idempotent. */
 void	punch_start(void);
 void	punch_stop(void);
+
+/*
+ * natmapctl expose, unexpose, connect, disconnect: services at run time,
+ * until removed or natmapd exits.  0, or -1 with a message in err: no
+ * rendezvous configured, a name or a port in use, no such service, one
+ * from the configuration file (removed there, and reloaded).
+ */
+struct conf_expose;
+struct conf_connect;
+int	punch_runtime_expose(const struct conf_expose *, char *err, size_t);
+int	punch_runtime_unexpose(const char *name, char *err, size_t);
+int	punch_runtime_connect(const struct conf_connect *, char *err, size_t);
+int	punch_runtime_disconnect(const char *node, const char *service,
+	    char *err, size_t);
 
 #endif

@@ -101,6 +101,14 @@ struct status_peer {
 	char		 error[128];	/* why there is no path; "" none */
 };
 
+/* An expose or connect statement punch.c holds, from the configuration or natmapctl. */
+#define STATUS_MAX_SERVICES	128	/* CONF_MAX_PEER of each */
+struct status_service {
+	char		 kind[12];	/* "expose", "connect" */
+	char		 spec[640];	/* as natmapd -nv prints it */
+	int		 runtime;	/* added through the control socket */
+};
+
 enum status_counter {
 	STATUS_REQUESTS,
 	STATUS_ANSWERS,
@@ -160,6 +168,8 @@ int	status_rdv_registered(const struct status_rdv *);
 #define STATUS_MAX_PEERS	64
 void	status_peers_update(const struct status_peer *, size_t n);
 size_t	status_peer_count(void);
+/* The services, the whole list (n 0: none), at most STATUS_MAX_SERVICES. */
+void	status_services_update(const struct status_service *, size_t n);
 void	status_count(int counter);
 void	status_subscribe(status_event_cb);
 void	status_subscribe_gateway(status_gateway_cb);

@@ -38,6 +38,9 @@ struct stream {
 	uint8_t			*buf;		/* for the client, not yet written */
 	size_t			 len, off;
 	int			 gone;		/* the multiplexer forgot it: drain, close */
+	char			 service[MUX_NAME_MAX + 1];
+	int			 local;		/* opened here (a connect's client) */
+	struct stream		*next, **prevp;	/* the carrier's streams */
 };
 
 struct try {
@@ -82,6 +85,7 @@ struct carrier {
 	uint64_t		 last_rx;
 	uint64_t		 bytes_in, bytes_out;
 	int			 dying;		/* down called once */
+	struct stream		*streams;
 };
 
 static struct {
@@ -734,6 +738,11 @@ stream_close_fd(struct stream *s, int reset)
 static void
 stream_free(struct stream *s)
 {
+	if (s->prevp != NULL) {
+		*s->prevp = s->next;
+		if (s->next != NULL)
+			s->next->prevp = s->prevp;
+	}
 	stream_close_fd(s, 0);
 	free(s->buf);
 	free(s);
@@ -832,7 +841,8 @@ stream_io(struct loop_fd *lfd, int revents)
 }
 
 static struct stream *
-stream_new(struct carrier *c, uint32_t id, int fd, int connecting)
+stream_new(struct carrier *c, uint32_t id, int fd, int connecting,
+    const char *service)
 {
 	struct stream *s;
 
@@ -845,6 +855,12 @@ stream_new(struct carrier *c, uint32_t id, int fd, int connecting)
 	s->id = id;
 	s->fd = fd;
 	s->connecting = connecting;
+	s->local = !connecting;
+	snprintf(s->service, sizeof(s->service), "%s", service);
+	if ((s->next = c->streams) != NULL)
+		s->next->prevp = &s->next;
+	s->prevp = &c->streams;
+	c->streams = s;
 	loop_fd_add(&s->lfd, fd, connecting ? LOOP_WRITE : LOOP_READ,
 	    stream_io);
 	return s;
@@ -868,7 +884,7 @@ cb_open(struct mux *m, uint32_t id, const char *service, void *arg)
 			close(fd);
 		return MUX_RST_SERVICE_DOWN;
 	}
-	if ((s = stream_new(c, id, fd, 1)) == NULL) {
+	if ((s = stream_new(c, id, fd, 1, service)) == NULL) {
 		close(fd);
 		return MUX_RST_REFUSED;
 	}
@@ -996,7 +1012,7 @@ carrier_open_stream(struct carrier *c, int fd, const char *service)
 		close_reset(fd);
 		return -1;
 	}
-	if ((s = stream_new(c, id, fd, 0)) == NULL) {
+	if ((s = stream_new(c, id, fd, 0, service)) == NULL) {
 		mux_reset(c->mux, id, MUX_RST_REFUSED);
 		close_reset(fd);
 		return -1;
@@ -1004,6 +1020,33 @@ carrier_open_stream(struct carrier *c, int fd, const char *service)
 	mux_set_udata(c->mux, id, s);
 	carrier_flush(c);
 	return 0;
+}
+
+unsigned int
+carrier_end_streams(struct carrier *c, const char *service, int local)
+{
+	struct stream *s, *next;
+	unsigned int n = 0;
+
+	if (c == NULL)
+		return 0;
+	for (s = c->streams; s != NULL; s = next) {
+		next = s->next;
+		if (s->local != local || strcmp(s->service, service) != 0)
+			continue;
+		n++;
+		if (s->gone) {
+			stream_free(s);
+			continue;
+		}
+		/* the client's socket reset; on_close frees the stream */
+		stream_close_fd(s, 1);
+		mux_reset(c->mux, s->id, local ? MUX_RST_ABORTED :
+		    MUX_RST_NOT_EXPOSED);
+	}
+	if (n > 0 && c->up)
+		carrier_flush(c);
+	return n;
 }
 
 /* ---- life ---- */
@@ -1057,6 +1100,7 @@ carrier_down(struct carrier *c, const char *why)
 void
 carrier_free(struct carrier *c)
 {
+	struct stream *s;
 	int i;
 
 	if (c == NULL)
@@ -1067,6 +1111,12 @@ carrier_free(struct carrier *c)
 		try_close(&c->tries[i]);
 	if (c->mux != NULL)
 		mux_free(c->mux);	/* every stream: on_close */
+	/* those left drain on their own: no longer the carrier's */
+	while ((s = c->streams) != NULL) {
+		c->streams = s->next;
+		s->next = NULL;
+		s->prevp = NULL;
+	}
 	if (c->fd != -1) {
 		loop_fd_del(&c->lfd);
 		close_reset(c->fd);

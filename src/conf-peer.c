@@ -223,6 +223,40 @@ config_parse_connect(const char *s, struct conf_connect *c, char *err,
 	    errlen);
 }
 
+int
+config_parse_service_name(const char *what, const char *s, char *node,
+    char name[CONF_SERVICE_MAX + 1], char *err, size_t errlen)
+{
+	const char *slash = strchr(s, '/');
+	size_t n;
+
+	if (node != NULL) {
+		n = slash != NULL ? (size_t)(slash - s) : 0;
+		if (slash == NULL || n == 0 || n > CONF_NODE_MAX ||
+		    !rdv_node_ok(s, n)) {
+			config_seterr(err, errlen, "%s: \"%s\" is not "
+			    "NODE/NAME", what, s);
+			return -1;
+		}
+		memcpy(node, s, n);
+		node[n] = '\0';
+		s = slash + 1;
+	}
+	n = strlen(s);
+	if (n == 0 || n > CONF_SERVICE_MAX || strchr(s, '/') != NULL) {
+		config_seterr(err, errlen, "%s: \"%s\" is not a service name "
+		    "(1-%d of a-z, 0-9, ., _, -)", what, s, CONF_SERVICE_MAX);
+		return -1;
+	}
+	memcpy(name, s, n + 1);
+	if (!config_valid_service(name)) {
+		config_seterr(err, errlen, "%s: \"%s\" is not a service name "
+		    "(1-%d of a-z, 0-9, ., _, -)", what, name, CONF_SERVICE_MAX);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 format_endpoint(const struct sockaddr_storage *ss, char *buf, size_t len)
 {

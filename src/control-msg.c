@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "conf.h"
+#include "conf-peer.h"
 #include "control-msg.h"
 #include "log.h"
 
@@ -22,6 +23,10 @@ static const char *const cmd_names[CONTROL_NCMDS] = {
 	[CONTROL_ADD] = "add",
 	[CONTROL_REMOVE] = "remove",
 	[CONTROL_WAIT] = "wait",
+	[CONTROL_EXPOSE] = "expose",
+	[CONTROL_UNEXPOSE] = "unexpose",
+	[CONTROL_CONNECT] = "connect",
+	[CONTROL_DISCONNECT] = "disconnect",
 };
 
 const char *
@@ -43,10 +48,59 @@ control_cmd_parse(const char *s)
 	return -1;
 }
 
-static int
-needs_spec(int cmd)
+int
+control_cmd_has_spec(int cmd)
 {
-	return cmd == CONTROL_ADD || cmd == CONTROL_REMOVE || cmd == CONTROL_WAIT;
+	return cmd == CONTROL_ADD || cmd == CONTROL_REMOVE ||
+	    cmd == CONTROL_WAIT || cmd == CONTROL_EXPOSE ||
+	    cmd == CONTROL_UNEXPOSE || cmd == CONTROL_CONNECT ||
+	    cmd == CONTROL_DISCONNECT;
+}
+
+size_t
+control_spec_max(int cmd)
+{
+	if (cmd == CONTROL_ADD || cmd == CONTROL_REMOVE || cmd == CONTROL_WAIT)
+		return CONTROL_MAX_SPEC;
+	return control_cmd_has_spec(cmd) ? CONTROL_MAX_SVC_SPEC : 0;
+}
+
+int
+control_parse_spec(int cmd, const char *spec, struct control_req *req,
+    char *err, size_t errlen)
+{
+	const char *what = control_cmd_name(cmd);
+
+	if (strlen(spec) > control_spec_max(cmd)) {
+		config_seterr(err, errlen, "%s: spec longer than %zu bytes",
+		    what, control_spec_max(cmd));
+		return -1;
+	}
+	switch (cmd) {
+	case CONTROL_ADD:
+	case CONTROL_REMOVE:
+	case CONTROL_WAIT:
+		if (config_parse_map(spec, &req->map, err, errlen) == -1)
+			return -1;
+		if (cmd == CONTROL_WAIT &&
+		    req->map.int_first != req->map.int_last) {
+			config_seterr(err, errlen, "one port, not a range");
+			return -1;
+		}
+		return 0;
+	case CONTROL_EXPOSE:
+		return config_parse_expose(spec, &req->expose, err, errlen);
+	case CONTROL_CONNECT:
+		return config_parse_connect(spec, &req->connect, err, errlen);
+	case CONTROL_UNEXPOSE:
+		return config_parse_service_name(what, spec, NULL,
+		    req->service, err, errlen);
+	case CONTROL_DISCONNECT:
+		return config_parse_service_name(what, spec, req->node,
+		    req->service, err, errlen);
+	}
+	config_seterr(err, errlen, "%s takes no spec", what);
+	return -1;
 }
 
 /* The client's text, cut and escaped, for a message. */
@@ -110,9 +164,9 @@ parse_members(struct json_object *o, struct control_req *req, int *has_spec,
 				    "string");
 				return -1;
 			}
-			if (slen > CONTROL_MAX_SPEC) {
+			if (slen > CONTROL_MAX_SVC_SPEC) {
 				config_seterr(err, errlen, "\"spec\" is longer "
-				    "than %d bytes", CONTROL_MAX_SPEC);
+				    "than %d bytes", CONTROL_MAX_SVC_SPEC);
 				return -1;
 			}
 			memcpy(req->spec, s, slen);
@@ -186,7 +240,7 @@ control_parse(const char *line, size_t len, struct control_req *req,
     char *err, size_t errlen)
 {
 	struct json_object *o;
-	char why[128];
+	char why[CONTROL_MAX_SVC_SPEC + 256];
 	int has_spec = 0, has_timeout = 0, r = -1;
 
 	memset(req, 0, sizeof(*req));
@@ -201,12 +255,12 @@ control_parse(const char *line, size_t len, struct control_req *req,
 	}
 	if (parse_members(o, req, &has_spec, &has_timeout, err, errlen) == -1)
 		goto out;
-	if (needs_spec(req->cmd) && !has_spec) {
+	if (control_cmd_has_spec(req->cmd) && !has_spec) {
 		config_seterr(err, errlen, "%s: no \"spec\"",
 		    control_cmd_name(req->cmd));
 		goto out;
 	}
-	if (!needs_spec(req->cmd) && has_spec) {
+	if (!control_cmd_has_spec(req->cmd) && has_spec) {
 		config_seterr(err, errlen, "%s takes no \"spec\"",
 		    control_cmd_name(req->cmd));
 		goto out;
@@ -216,7 +270,14 @@ control_parse(const char *line, size_t len, struct control_req *req,
 		    control_cmd_name(req->cmd));
 		goto out;
 	}
-	if (has_spec) {
+	if (has_spec && strlen(req->spec) > control_spec_max(req->cmd)) {
+		config_seterr(err, errlen, "\"spec\" is longer than %zu bytes",
+		    control_spec_max(req->cmd));
+		goto out;
+	}
+	if (has_spec && req->cmd != CONTROL_EXPOSE &&
+	    req->cmd != CONTROL_UNEXPOSE && req->cmd != CONTROL_CONNECT &&
+	    req->cmd != CONTROL_DISCONNECT) {
 		if (config_parse_map(req->spec, &req->map, why,
 		    sizeof(why)) == -1) {
 			char e[4 * CONTROL_MAX_SPEC + 1];
@@ -232,6 +293,14 @@ control_parse(const char *line, size_t len, struct control_req *req,
 			    "range");
 			goto out;
 		}
+	} else if (has_spec && control_parse_spec(req->cmd, req->spec, req,
+	    why, sizeof(why)) == -1) {
+		/* the message quotes the client's text: escaped */
+		char e[4 * sizeof(why) + 1];
+
+		config_seterr(err, errlen, "%s", log_escape(e, sizeof(e), why,
+		    strlen(why)));
+		goto out;
 	}
 	r = 0;
 out:
@@ -286,8 +355,8 @@ control_request(int cmd, const char *spec, uint32_t timeout, size_t *len)
 	int r = 0;
 
 	if (cmd < 0 || cmd >= CONTROL_NCMDS ||
-	    (spec != NULL) != needs_spec(cmd) ||
-	    (spec != NULL && strlen(spec) > CONTROL_MAX_SPEC) ||
+	    (spec != NULL) != control_cmd_has_spec(cmd) ||
+	    (spec != NULL && strlen(spec) > control_spec_max(cmd)) ||
 	    (timeout != UINT32_MAX && (cmd != CONTROL_WAIT ||
 	    timeout > CONTROL_WAIT_MAX)))
 		return NULL;

@@ -273,7 +273,8 @@ wait_check(struct ctl_client *c, const struct control_req *req)
 		r = client_error(c, CONTROL_E_INTERNAL, "out of memory") == -1 ?
 		    -1 : 1;
 	else if (m == NULL) {
-		snprintf(msg, sizeof(msg), "no mapping %s", req->spec);
+		snprintf(msg, sizeof(msg), "no mapping %.*s", CONTROL_MAX_SPEC,
+		    req->spec);
 		r = client_error(c, CONTROL_E_NOMAPPING, msg) == -1 ? -1 : 1;
 	} else if (reachable(m)) {
 		r = client_queue(c, control_ok("mapping", m, &len)) == -1 ?
@@ -302,7 +303,8 @@ wait_start(struct ctl_client *c, const struct control_req *req)
 	if ((r = wait_check(c, req)) != 0)
 		return r == -1 ? -1 : 0;
 	if (req->timeout == 0) {
-		snprintf(msg, sizeof(msg), "%s is not reachable", req->spec);
+		snprintf(msg, sizeof(msg), "%.*s is not reachable",
+		    CONTROL_MAX_SPEC, req->spec);
 		return client_error(c, CONTROL_E_TIMEOUT, msg);
 	}
 	c->waiting = 1;
@@ -407,6 +409,14 @@ client_request(struct ctl_client *c, const char *line, size_t len)
 		return run_op(c, &req, ctl.ops.remove);
 	case CONTROL_WAIT:
 		return wait_start(c, &req);
+	case CONTROL_EXPOSE:
+		return run_op(c, &req, ctl.ops.expose);
+	case CONTROL_UNEXPOSE:
+		return run_op(c, &req, ctl.ops.unexpose);
+	case CONTROL_CONNECT:
+		return run_op(c, &req, ctl.ops.connect);
+	case CONTROL_DISCONNECT:
+		return run_op(c, &req, ctl.ops.disconnect);
 	}
 	return client_error(c, CONTROL_E_REQUEST, "unknown command");
 }
@@ -505,8 +515,8 @@ client_timer(struct timer *t)
 		return;
 	}
 	if (c->waiting) {
-		snprintf(msg, sizeof(msg), "%s: not reachable after %u s",
-		    c->wait.spec, c->wait.timeout);
+		snprintf(msg, sizeof(msg), "%.*s: not reachable after %u s",
+		    CONTROL_MAX_SPEC, c->wait.spec, c->wait.timeout);
 		if (client_error(c, CONTROL_E_TIMEOUT, msg) == 0)
 			wait_over(c);
 		return;

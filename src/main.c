@@ -587,8 +587,9 @@ build_config(struct config *conf, int foreground_errors)
 		config_free(conf);
 		return EXIT_CONFIG;
 	}
+	/* with a rendezvous, services may come later: natmapctl expose, connect */
 	if (conf->nmaps == 0 && conf->nexpose == 0 && conf->nconnect == 0 &&
-	    !probe_mode) {
+	    conf->nrdv == 0 && !probe_mode) {
 		snprintf(err, sizeof(err), "nothing to map: give --map or a "
 		    "map line in %s", conf_file);
 		if (foreground_errors)
@@ -766,6 +767,29 @@ control_remove(const struct control_req *req, char *err, size_t errlen)
 	return mapping_runtime_remove(&req->map, err, errlen);
 }
 
+/* natmapctl expose, unexpose, connect, disconnect: services at run time (punch.c). */
+static int
+control_service(const struct control_req *req, char *err, size_t errlen)
+{
+	if (stopping) {
+		snprintf(err, errlen, "natmapd is stopping");
+		return -1;
+	}
+	switch (req->cmd) {
+	case CONTROL_EXPOSE:
+		return punch_runtime_expose(&req->expose, err, errlen);
+	case CONTROL_UNEXPOSE:
+		return punch_runtime_unexpose(req->service, err, errlen);
+	case CONTROL_CONNECT:
+		return punch_runtime_connect(&req->connect, err, errlen);
+	case CONTROL_DISCONNECT:
+		return punch_runtime_disconnect(req->node, req->service, err,
+		    errlen);
+	}
+	snprintf(err, errlen, "not a service command");
+	return -1;
+}
+
 /*
  * The control socket, opened before detaching so that a failure is seen;
  * with --user, its directory and the socket are the user's.  The default
@@ -780,6 +804,10 @@ control_start(void)
 		.reload = control_reload,
 		.add = control_add,
 		.remove = control_remove,
+		.expose = control_service,
+		.unexpose = control_service,
+		.connect = control_service,
+		.disconnect = control_service,
 	};
 	const char *path = running.control != NULL ? running.control :
 	    NATMAPD_CONTROL_SOCKET;

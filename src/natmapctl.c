@@ -46,6 +46,14 @@ usage(FILE *fp)
 	    "  remove SPEC                 delete a mapping added with add\n"
 	    "  wait SPEC [--timeout S]     until SPEC is reachable; print its "
 	    "address:port\n"
+	    "  expose NAME=ADDRESS:PORT/tcp|udp[@NODE,...]\n"
+	    "                              offer a service to the network's "
+	    "nodes\n"
+	    "  unexpose NAME               withdraw a service exposed with "
+	    "expose\n"
+	    "  connect NODE/NAME=[ADDRESS:]PORT[/tcp|udp]\n"
+	    "                              make NODE's service appear here\n"
+	    "  disconnect NODE/NAME        undo a connect\n"
 	    "the socket is %s unless -s names another\n",
 	    NATMAPD_CONTROL_SOCKET);
 	exit(fp == stdout ? 0 : EXIT_USAGE);
@@ -355,6 +363,19 @@ print_peer(struct json_object *p)
 	printf("\n");
 }
 
+/* "expose web=192.168.1.10:80/tcp", "connect alpha/web=127.0.0.1:8080 (run time)". */
+static void
+print_service(struct json_object *v)
+{
+	const char *kind = get_string(v, "kind"), *spec = get_string(v, "spec");
+	struct json_object *rt = get(v, "runtime");
+	char e1[64], e2[4 * 640 + 1];
+
+	printf("%s %s%s\n", kind != NULL ? safe(kind, e1, sizeof(e1)) : "?",
+	    spec != NULL ? safe(spec, e2, sizeof(e2)) : "?",
+	    rt != NULL && json_object_get_boolean(rt) ? " (run time)" : "");
+}
+
 /* natmapctl status: a gateway line, a mapping a line, a line per rendezvous server and per peer, the counters. */
 static void
 print_status(struct json_object *st)
@@ -389,6 +410,11 @@ print_status(struct json_object *st)
 	    json_object_array_length(rdv) : 0;
 	for (i = 0; i < n; i++)
 		print_peer(json_object_array_get_idx(rdv, i));
+	rdv = get(st, "services");
+	n = json_object_is_type(rdv, json_type_array) ?
+	    json_object_array_length(rdv) : 0;
+	for (i = 0; i < n; i++)
+		print_service(json_object_array_get_idx(rdv, i));
 	if ((cnt = get(st, "counters")) != NULL) {
 		for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
 			printf("%s%s %lld", i == 0 ? "" : ", ", counters[i][1],
@@ -424,8 +450,8 @@ parse_timeout(const char *s, struct args *a)
 static void
 parse_command(int argc, char *argv[], struct args *a)
 {
-	struct conf_map m;
-	char err[128];
+	struct control_req req;
+	char err[CONTROL_MAX_SVC_SPEC + 256];
 	int i;
 
 	memset(a, 0, sizeof(*a));
@@ -434,7 +460,8 @@ parse_command(int argc, char *argv[], struct args *a)
 		usage(stderr);
 	if ((a->cmd = control_cmd_parse(argv[0])) == -1)
 		die(EXIT_USAGE, "%s: unknown command (status, check, reload, "
-		    "add, remove, wait)", argv[0]);
+		    "add, remove, wait, expose, unexpose, connect, disconnect)",
+		    argv[0]);
 	for (i = 1; i < argc; i++) {
 		if (a->cmd == CONTROL_STATUS && strcmp(argv[i], "--json") == 0)
 			a->json = 1;
@@ -445,26 +472,30 @@ parse_command(int argc, char *argv[], struct args *a)
 		    strncmp(argv[i], "--timeout=", 10) == 0)
 			parse_timeout(argv[i] + 10, a);
 		else if (argv[i][0] != '-' && a->spec == NULL &&
-		    (a->cmd == CONTROL_ADD || a->cmd == CONTROL_REMOVE ||
-		    a->cmd == CONTROL_WAIT))
+		    control_cmd_has_spec(a->cmd))
 			a->spec = argv[i];
 		else
 			die(EXIT_USAGE, "%s %s: unexpected argument", argv[0],
 			    argv[i]);
 	}
-	if (a->cmd == CONTROL_ADD || a->cmd == CONTROL_REMOVE ||
-	    a->cmd == CONTROL_WAIT) {
-		if (a->spec == NULL)
-			die(EXIT_USAGE, "%s: which mapping? (PORT[-LAST]"
-			    "[:EXTERNAL]/tcp|udp)", argv[0]);
-		if (strlen(a->spec) > CONTROL_MAX_SPEC ||
-		    config_parse_map(a->spec, &m, err, sizeof(err)) == -1)
-			die(EXIT_USAGE, "%s %s: %s", argv[0], a->spec,
-			    strlen(a->spec) > CONTROL_MAX_SPEC ? "too long" :
-			    err);
-		if (a->cmd == CONTROL_WAIT && m.int_first != m.int_last)
-			die(EXIT_USAGE, "wait %s: one port, not a range",
-			    a->spec);
+	if (!control_cmd_has_spec(a->cmd))
+		return;
+	if (a->spec == NULL)
+		die(EXIT_USAGE, "%s: %s", argv[0], a->cmd == CONTROL_EXPOSE ?
+		    "which service? (NAME=ADDRESS:PORT/tcp|udp[@NODE,...])" :
+		    a->cmd == CONTROL_UNEXPOSE ? "which service? (NAME)" :
+		    a->cmd == CONTROL_CONNECT ? "which service? "
+		    "(NODE/NAME=[ADDRESS:]PORT[/tcp|udp])" :
+		    a->cmd == CONTROL_DISCONNECT ? "which service? (NODE/NAME)" :
+		    "which mapping? (PORT[-LAST][:EXTERNAL]/tcp|udp)");
+	memset(&req, 0, sizeof(req));
+	if (strlen(a->spec) > control_spec_max(a->cmd))
+		die(EXIT_USAGE, "%s %.64s...: too long", argv[0], a->spec);
+	if (control_parse_spec(a->cmd, a->spec, &req, err, sizeof(err)) == -1) {
+		if (a->cmd == CONTROL_ADD || a->cmd == CONTROL_REMOVE ||
+		    a->cmd == CONTROL_WAIT)
+			die(EXIT_USAGE, "%s %s: %s", argv[0], a->spec, err);
+		die(EXIT_USAGE, "%s", err);
 	}
 }
 

@@ -143,13 +143,17 @@ struct sflow {		/* the exposing side's flow: a socket to the service */
 
 static struct {
 	int			 running;
-	int			 configured;
+	int			 enabled;	/* punch_start() called, not punch_stop() */
+	int			 configured;	/* rendezvous, network, key, node */
 	char			 network[RDV_NETWORK_MAX + 1];
 	char			 node[RDV_NODE_MAX + 1];
 	uint8_t			 peer_key[CRYPTO_KEY_LEN];	/* never logged */
-	struct conf_expose	*expose;
+	/* the configuration's services and natmapctl's (runtime) */
+	struct conf_expose	 expose[CONF_MAX_PEER];
+	int			 expose_rt[CONF_MAX_PEER];
 	size_t			 nexpose;
-	struct conf_connect	*connect;
+	struct conf_connect	 connect[CONF_MAX_PEER];
+	int			 connect_rt[CONF_MAX_PEER];
 	size_t			 nconnect;
 	uint16_t		 port_first, port_last;
 	/* the punching sockets */
@@ -1686,11 +1690,488 @@ sweep_cb(struct timer *t)
 	timer_set(t, SWEEP_MS);
 }
 
+/* ---- services, one at a time: natmapctl and reloads ---- */
+
+static int	listener_open(const struct conf_connect *, int tcp);
+
+/* Every expose and connect statement into the status. */
+static void
+services_push(void)
+{
+	static struct status_service st[STATUS_MAX_SERVICES];
+	size_t i, n = 0;
+
+	memset(st, 0, sizeof(st));
+	for (i = 0; i < pu.nexpose && n < STATUS_MAX_SERVICES; i++, n++) {
+		snprintf(st[n].kind, sizeof(st[n].kind), "expose");
+		config_format_expose(&pu.expose[i], st[n].spec,
+		    sizeof(st[n].spec));
+		st[n].runtime = pu.expose_rt[i];
+	}
+	for (i = 0; i < pu.nconnect && n < STATUS_MAX_SERVICES; i++, n++) {
+		snprintf(st[n].kind, sizeof(st[n].kind), "connect");
+		config_format_connect(&pu.connect[i], st[n].spec,
+		    sizeof(st[n].spec));
+		st[n].runtime = pu.connect_rt[i];
+	}
+	status_services_update(st, n);
+}
+
+static void
+expose_add(const struct conf_expose *e, int runtime)
+{
+	char a[700];
+
+	pu.expose[pu.nexpose] = *e;
+	pu.expose_rt[pu.nexpose] = runtime;
+	pu.nexpose++;
+	config_format_expose(e, a, sizeof(a));
+	log_info("punch: expose %s%s", a, runtime ? " (at run time)" : "");
+}
+
+/* Expose statement i gone: no new stream or flow for it, the live ones end. */
+static void
+expose_drop(size_t i)
+{
+	struct conf_expose e = pu.expose[i];
+	struct sflow *f, *fn;
+	struct peer *p;
+	unsigned int n = 0;
+
+	memmove(&pu.expose[i], &pu.expose[i + 1], (pu.nexpose - i - 1) *
+	    sizeof(pu.expose[0]));
+	memmove(&pu.expose_rt[i], &pu.expose_rt[i + 1], (pu.nexpose - i - 1) *
+	    sizeof(pu.expose_rt[0]));
+	pu.nexpose--;
+	if (pu.running && e.proto == CONF_TCP)
+		for (p = pu.peers; p != NULL; p = p->next)
+			n += carrier_end_streams(p->carrier, e.name, 0);
+	if (pu.running && e.proto == CONF_UDP)
+		for (f = pu.sflows; f != NULL; f = fn) {
+			fn = f->next;
+			if (strcmp(f->name, e.name) == 0) {
+				sflow_close(f);
+				n++;
+			}
+		}
+	log_info("punch: expose %s/%s removed; %u %s%s ended", e.name,
+	    e.proto == CONF_TCP ? "tcp" : "udp", n,
+	    e.proto == CONF_TCP ? "stream" : "flow", n == 1 ? "" : "s");
+}
+
+/* The connect statement's node wanted: a path to it is made, if none. */
+static void
+peer_want(const char *node)
+{
+	struct peer *p;
+
+	if ((p = peer_get(node)) == NULL || p->wanted)
+		return;
+	p->wanted = 1;
+	/* an attempt under way (or the other side's awaited), a path up: as it is */
+	if (p->state == P_FAILED)
+		timer_set(&p->timer, 1);
+	else if (p->state == P_IDLE && p->attempt == 0)
+		timer_set(&p->timer, 1000);
+}
+
+/* Listen for c (running): 0, or -1 with err set and nothing open. */
+static int
+connect_listen(const struct conf_connect *c, char *err, size_t errlen)
+{
+	struct listener *l;
+	int tcp, e;
+	char a[128];
+
+	for (tcp = 0; tcp < 2; tcp++) {
+		if ((tcp && c->proto == CONF_UDP) ||
+		    (!tcp && c->proto == CONF_TCP))
+			continue;
+		if (listener_open(c, tcp) == 0)
+			continue;
+		e = errno;
+		if (tcp && c->proto == CONF_ANY_PROTO &&
+		    (l = pu.listeners) != NULL) {
+			/* the UDP one opened just now */
+			pu.listeners = l->next;
+			loop_fd_del(&l->lfd);
+			close(l->fd);
+			free(l);
+		}
+		config_format_connect(c, a, sizeof(a));
+		config_seterr(err, errlen, "connect %s: cannot listen (%s): %s",
+		    a, tcp ? "TCP" : "UDP", strerror(e));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+connect_add(const struct conf_connect *c, int runtime)
+{
+	char a[128];
+
+	pu.connect[pu.nconnect] = *c;
+	pu.connect_rt[pu.nconnect] = runtime;
+	pu.nconnect++;
+	config_format_connect(c, a, sizeof(a));
+	log_info("punch: connect %s%s", a, runtime ? " (at run time)" : "");
+	if (pu.running)
+		peer_want(c->node);
+}
+
+/*
+ * Connect statement i gone: its listeners close, their flows and streams
+ * end (the streams unless another statement carries the same service),
+ * and its node is no longer wanted unless another names it.
+ */
+static void
+connect_drop(size_t i)
+{
+	struct conf_connect c = pu.connect[i];
+	struct listener **lp, *l;
+	struct cflow **cp, *f;
+	struct peer *p;
+	unsigned int n = 0;
+	int node_left = 0, tcp_left = 0;
+	size_t j;
+	char a[128];
+
+	memmove(&pu.connect[i], &pu.connect[i + 1], (pu.nconnect - i - 1) *
+	    sizeof(pu.connect[0]));
+	memmove(&pu.connect_rt[i], &pu.connect_rt[i + 1],
+	    (pu.nconnect - i - 1) * sizeof(pu.connect_rt[0]));
+	pu.nconnect--;
+	config_format_connect(&c, a, sizeof(a));
+	for (j = 0; j < pu.nconnect; j++) {
+		if (strcmp(pu.connect[j].node, c.node) != 0)
+			continue;
+		node_left = 1;
+		if (strcmp(pu.connect[j].service, c.service) == 0 &&
+		    pu.connect[j].proto != CONF_UDP)
+			tcp_left = 1;
+	}
+	for (lp = &pu.listeners; (l = *lp) != NULL;) {
+		if (memcmp(&l->c, &c, sizeof(c)) != 0) {
+			lp = &l->next;
+			continue;
+		}
+		for (cp = &pu.cflows; (f = *cp) != NULL;) {
+			if (f->l == l) {
+				*cp = f->next;
+				free(f);
+				pu.nflows--;
+				n++;
+			} else
+				cp = &f->next;
+		}
+		*lp = l->next;
+		loop_fd_del(&l->lfd);
+		close(l->fd);
+		free(l);
+	}
+	if ((p = peer_find(c.node)) != NULL) {
+		if (c.proto != CONF_UDP && !tcp_left)
+			n += carrier_end_streams(p->carrier, c.service, 1);
+		if (!node_left)
+			p->wanted = 0;
+	}
+	log_info("punch: connect %s removed; its port closed, %u %s ended", a,
+	    n, n == 1 ? "stream or flow" : "streams and flows");
+}
+
+/* Here already, as it is? */
+static int
+expose_here(const struct conf_expose *e)
+{
+	size_t i;
+
+	for (i = 0; i < pu.nexpose; i++)
+		if (memcmp(&pu.expose[i], e, sizeof(*e)) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+connect_here(const struct conf_connect *c)
+{
+	size_t i;
+
+	for (i = 0; i < pu.nconnect; i++)
+		if (memcmp(&pu.connect[i], c, sizeof(*c)) == 0)
+			return 1;
+	return 0;
+}
+
+/* The sockets listening for c. */
+static int
+listening(const struct conf_connect *c)
+{
+	struct listener *l;
+	int n = 0;
+
+	for (l = pu.listeners; l != NULL; l = l->next)
+		if (memcmp(&l->c, c, sizeof(*c)) == 0)
+			n++;
+	return n;
+}
+
+/* The same NODE/NAME over a transport in common: natmapctl disconnect could not tell them apart. */
+static int
+connect_same_name(const struct conf_connect *a, const struct conf_connect *b)
+{
+	return strcmp(a->node, b->node) == 0 &&
+	    strcmp(a->service, b->service) == 0 &&
+	    (a->proto == CONF_ANY_PROTO || b->proto == CONF_ANY_PROTO ||
+	    a->proto == b->proto);
+}
+
+/* Is e among the configuration's expose statements, as it is? */
+static int
+conf_has_expose(const struct config *conf, const struct conf_expose *e)
+{
+	size_t i;
+
+	for (i = 0; i < conf->nexpose; i++)
+		if (memcmp(&conf->expose[i], e, sizeof(*e)) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+conf_has_connect(const struct config *conf, const struct conf_connect *c)
+{
+	size_t i;
+
+	for (i = 0; i < conf->nconnect; i++)
+		if (memcmp(&conf->connect[i], c, sizeof(*c)) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The configuration's services in place of the last one's, one at a
+ * time: the others' paths, carriers, listeners and flows stay.  What
+ * natmapctl added stays too, as natmapctl add's mappings do, unless the
+ * configuration names it now (then it is the configuration's) or names
+ * another in its place.
+ */
+static void
+services_reconcile(const struct config *conf)
+{
+	char err[256];
+	size_t i, j;
+
+	for (i = pu.nexpose; i-- > 0;) {
+		const struct conf_expose *e = &pu.expose[i];
+		int clash = 0;
+
+		if (conf_has_expose(conf, e)) {
+			pu.expose_rt[i] = 0;	/* the configuration's now */
+			continue;
+		}
+		for (j = 0; j < conf->nexpose; j++)
+			clash |= config_expose_clash(&conf->expose[j], e);
+		if (!pu.expose_rt[i] || clash)
+			expose_drop(i);
+	}
+	for (i = 0; i < conf->nexpose; i++)
+		if (!expose_here(&conf->expose[i]) &&
+		    pu.nexpose < CONF_MAX_PEER)
+			expose_add(&conf->expose[i], 0);
+	for (i = pu.nconnect; i-- > 0;) {
+		const struct conf_connect *c = &pu.connect[i];
+		int clash = 0;
+
+		if (conf_has_connect(conf, c)) {
+			pu.connect_rt[i] = 0;
+			continue;
+		}
+		for (j = 0; j < conf->nconnect; j++)
+			clash |= config_connect_clash(&conf->connect[j], c) ||
+			    connect_same_name(&conf->connect[j], c);
+		if (!pu.connect_rt[i] || clash)
+			connect_drop(i);
+	}
+	for (i = 0; i < conf->nconnect; i++) {
+		if (connect_here(&conf->connect[i]) ||
+		    pu.nconnect == CONF_MAX_PEER)
+			continue;
+		if (pu.running && connect_listen(&conf->connect[i], err,
+		    sizeof(err)) == -1) {
+			log_warnx("punch: %s", err);
+			continue;
+		}
+		connect_add(&conf->connect[i], 0);
+	}
+	services_push();
+}
+
+/* ---- natmapctl expose, unexpose, connect, disconnect ---- */
+
+static int
+runtime_ok(char *err, size_t errlen)
+{
+	if (!pu.configured) {
+		config_seterr(err, errlen, "no rendezvous configured: hole "
+		    "punching needs rendezvous, network, key-file and a node "
+		    "name");
+		return 0;
+	}
+	return 1;
+}
+
+int
+punch_runtime_expose(const struct conf_expose *e, char *err, size_t errlen)
+{
+	size_t i;
+	char a[700];
+
+	if (!runtime_ok(err, errlen))
+		return -1;
+	for (i = 0; i < pu.nexpose; i++)
+		if (config_expose_clash(&pu.expose[i], e)) {
+			config_format_expose(&pu.expose[i], a, sizeof(a));
+			config_seterr(err, errlen, "expose %s: name in use "
+			    "(%s, %s)", e->name, a, pu.expose_rt[i] ?
+			    "added at run time" : "in the configuration");
+			return -1;
+		}
+	if (pu.nexpose == CONF_MAX_PEER) {
+		config_seterr(err, errlen, "expose %s: %d services exposed "
+		    "already", e->name, CONF_MAX_PEER);
+		return -1;
+	}
+	expose_add(e, 1);
+	services_push();
+	if (pu.enabled)
+		punch_start();
+	return 0;
+}
+
+int
+punch_runtime_unexpose(const char *name, char *err, size_t errlen)
+{
+	size_t i;
+	int found = 0, conf = 0;
+
+	for (i = pu.nexpose; i-- > 0;) {
+		if (strcmp(pu.expose[i].name, name) != 0)
+			continue;
+		if (!pu.expose_rt[i]) {
+			conf = 1;
+			continue;
+		}
+		expose_drop(i);
+		found = 1;
+	}
+	if (found) {
+		services_push();
+		return 0;
+	}
+	if (conf)
+		config_seterr(err, errlen, "expose %s is in the configuration "
+		    "file: remove it there and reload", name);
+	else
+		config_seterr(err, errlen, "no such service: nothing exposed "
+		    "as %s", name);
+	return -1;
+}
+
+int
+punch_runtime_connect(const struct conf_connect *c, char *err, size_t errlen)
+{
+	size_t i;
+	char a[128];
+
+	if (!runtime_ok(err, errlen))
+		return -1;
+	for (i = 0; i < pu.nconnect; i++) {
+		const struct conf_connect *o = &pu.connect[i];
+		const char *why = NULL;
+
+		if (connect_same_name(o, c))
+			why = "name in use";
+		else if (config_connect_clash(o, c))
+			why = "address and port in use";
+		if (why == NULL)
+			continue;
+		config_format_connect(o, a, sizeof(a));
+		config_seterr(err, errlen, "connect %s/%s: %s (%s, %s)",
+		    c->node, c->service, why, a, pu.connect_rt[i] ?
+		    "added at run time" : "in the configuration");
+		return -1;
+	}
+	if (strcmp(c->node, pu.node) == 0) {
+		config_seterr(err, errlen, "connect %s/%s: %s is this node",
+		    c->node, c->service, c->node);
+		return -1;
+	}
+	if (pu.nconnect == CONF_MAX_PEER) {
+		config_seterr(err, errlen, "connect %s/%s: %d connect "
+		    "statements already", c->node, c->service, CONF_MAX_PEER);
+		return -1;
+	}
+	if (pu.running && connect_listen(c, err, errlen) == -1)
+		return -1;
+	connect_add(c, 1);
+	services_push();
+	if (pu.enabled && !pu.running) {
+		punch_start();
+		if (!pu.running || listening(c) < (c->proto ==
+		    CONF_ANY_PROTO ? 2 : 1)) {
+			/* no use keeping what does not work */
+			connect_drop(pu.nconnect - 1);
+			services_push();
+			config_seterr(err, errlen, "connect %s/%s: %s (see the "
+			    "log)", c->node, c->service, pu.running ?
+			    "cannot listen" : "hole punching did not start");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+punch_runtime_disconnect(const char *node, const char *service, char *err,
+    size_t errlen)
+{
+	size_t i;
+	int found = 0, conf = 0;
+
+	for (i = pu.nconnect; i-- > 0;) {
+		if (strcmp(pu.connect[i].node, node) != 0 ||
+		    strcmp(pu.connect[i].service, service) != 0)
+			continue;
+		if (!pu.connect_rt[i]) {
+			conf = 1;
+			continue;
+		}
+		connect_drop(i);
+		found = 1;
+	}
+	if (found) {
+		services_push();
+		return 0;
+	}
+	if (conf)
+		config_seterr(err, errlen, "connect %s/%s is in the "
+		    "configuration file: remove it there and reload", node,
+		    service);
+	else
+		config_seterr(err, errlen, "no such service: nothing connected "
+		    "as %s/%s", node, service);
+	return -1;
+}
+
 /* ---- configuration, start, stop ---- */
 
-/* The configuration says what runs now: nothing to do on a reload. */
+/*
+ * The settings in use now, the services aside (those change one at a
+ * time, services_reconcile()): a reload keeps the paths and carriers.
+ */
 static int
-same_config(const struct config *conf)
+same_settings(const struct config *conf)
 {
 	uint8_t key[CRYPTO_KEY_LEN];
 	int same;
@@ -1702,11 +2183,7 @@ same_config(const struct config *conf)
 	same = crypto_equal(key, pu.peer_key, sizeof(key)) &&
 	    strcmp(conf->network, pu.network) == 0 &&
 	    strcmp(conf->node, pu.node) == 0 &&
-	    conf->nexpose == pu.nexpose && conf->nconnect == pu.nconnect &&
-	    (conf->nexpose == 0 || memcmp(conf->expose, pu.expose,
-	    conf->nexpose * sizeof(*pu.expose)) == 0) &&
-	    (conf->nconnect == 0 || memcmp(conf->connect, pu.connect,
-	    conf->nconnect * sizeof(*pu.connect)) == 0) &&
+	    conf->nrdv > 0 &&
 	    (conf->fb_port_first ? conf->fb_port_first : 40000) ==
 	    pu.port_first &&
 	    (conf->fb_port_last ? conf->fb_port_last : 59999) ==
@@ -1719,45 +2196,30 @@ same_config(const struct config *conf)
 void
 punch_configure(const struct config *conf)
 {
-	int was = pu.running;
+	int was = pu.enabled, same = same_settings(conf);
 
-	/* a reload that changes none of this keeps the paths and carriers */
-	if (same_config(conf))
-		return;
-	if (was) {
+	/* a reload that changes none of the settings keeps the paths and carriers */
+	if (!same && pu.running) {
 		log_info("punch: new settings: every path starts again");
 		punch_stop();
 	}
-	free(pu.expose);
-	free(pu.connect);
-	pu.expose = NULL;
-	pu.connect = NULL;
-	pu.nexpose = pu.nconnect = 0;
+	services_reconcile(conf);
+	if (same) {
+		if (was)
+			punch_start();	/* the first service: a start */
+		return;
+	}
 	crypto_wipe(pu.peer_key, sizeof(pu.peer_key));
 	pu.configured = conf->nrdv > 0 && conf->have_key &&
-	    conf->network != NULL && conf->node != NULL &&
-	    (conf->nexpose > 0 || conf->nconnect > 0);
-	if (!pu.configured)
+	    conf->network != NULL && conf->node != NULL;
+	if (!pu.configured) {
+		if (was)
+			pu.enabled = 1;
 		return;
+	}
 	snprintf(pu.network, sizeof(pu.network), "%s", conf->network);
 	snprintf(pu.node, sizeof(pu.node), "%s", conf->node);
 	crypto_peer_key(conf->key, pu.peer_key);
-	if (conf->nexpose > 0) {
-		if ((pu.expose = calloc(conf->nexpose, sizeof(*pu.expose))) ==
-		    NULL)
-			fatal("calloc");
-		memcpy(pu.expose, conf->expose, conf->nexpose *
-		    sizeof(*pu.expose));
-		pu.nexpose = conf->nexpose;
-	}
-	if (conf->nconnect > 0) {
-		if ((pu.connect = calloc(conf->nconnect,
-		    sizeof(*pu.connect))) == NULL)
-			fatal("calloc");
-		memcpy(pu.connect, conf->connect, conf->nconnect *
-		    sizeof(*pu.connect));
-		pu.nconnect = conf->nconnect;
-	}
 	pu.port_first = conf->fb_port_first ? conf->fb_port_first : 40000;
 	pu.port_last = conf->fb_port_last ? conf->fb_port_last : 59999;
 	fb_servers_set(&pu.servers, conf->rdv, conf->nrdv, SOCK_DGRAM,
@@ -1839,12 +2301,44 @@ socket_open(void)
 	return -1;
 }
 
+/* A connect statement's TCP or UDP socket: 0, or -1 with errno (not logged). */
+static int
+listener_open(const struct conf_connect *c, int tcp)
+{
+	struct listener *l;
+	int fd, on = 1, e;
+	char a[128];
+
+	if ((fd = socket(c->listen.ss_family, tcp ? SOCK_STREAM : SOCK_DGRAM,
+	    0)) == -1)
+		return -1;
+	if (set_nonblock(fd) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    bind(fd, (const struct sockaddr *)&c->listen,
+	    addr_len(&c->listen)) == -1 ||
+	    (tcp && listen(fd, 64) == -1)) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		fatal("calloc");
+	l->c = *c;
+	l->tcp = tcp;
+	l->fd = fd;
+	loop_fd_add(&l->lfd, fd, LOOP_READ, tcp ? tcp_accept : listener_read);
+	l->next = pu.listeners;
+	pu.listeners = l;
+	config_format_connect(c, a, sizeof(a));
+	log_info("punch: connect %s: listening (%s)", a, tcp ? "TCP" : "UDP");
+	return 0;
+}
+
 static void
 listeners_open(void)
 {
-	struct listener *l;
 	size_t i;
-	int fd, on = 1;
 	char a[128];
 
 	for (i = 0; i < 2 * pu.nconnect; i++) {
@@ -1854,32 +2348,11 @@ listeners_open(void)
 		if ((tcp && c->proto == CONF_UDP) ||
 		    (!tcp && c->proto == CONF_TCP))
 			continue;
-		config_format_connect(c, a, sizeof(a));
-		if ((fd = socket(c->listen.ss_family, tcp ? SOCK_STREAM :
-		    SOCK_DGRAM, 0)) == -1 ||
-		    set_nonblock(fd) == -1 ||
-		    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
-		    sizeof(on)) == -1 ||
-		    bind(fd, (const struct sockaddr *)&c->listen,
-		    addr_len(&c->listen)) == -1 ||
-		    (tcp && listen(fd, 64) == -1)) {
+		if (listener_open(c, tcp) == -1) {
+			config_format_connect(c, a, sizeof(a));
 			log_warn("punch: connect %s: cannot listen (%s)", a,
 			    tcp ? "TCP" : "UDP");
-			if (fd != -1)
-				close(fd);
-			continue;
 		}
-		if ((l = calloc(1, sizeof(*l))) == NULL)
-			fatal("calloc");
-		l->c = *c;
-		l->tcp = tcp;
-		l->fd = fd;
-		loop_fd_add(&l->lfd, fd, LOOP_READ, tcp ? tcp_accept :
-		    listener_read);
-		l->next = pu.listeners;
-		pu.listeners = l;
-		log_info("punch: connect %s: listening (%s)", a,
-		    tcp ? "TCP" : "UDP");
 	}
 }
 
@@ -1889,7 +2362,8 @@ punch_start(void)
 	struct peer *p;
 	size_t i;
 
-	if (pu.running || !pu.configured)
+	pu.enabled = 1;
+	if (pu.running || !pu.configured || pu.nexpose + pu.nconnect == 0)
 		return;
 	{
 		char err[256];
@@ -1933,6 +2407,7 @@ punch_stop(void)
 	struct listener *l;
 	struct cflow *c;
 
+	pu.enabled = 0;
 	if (!pu.running)
 		return;
 	rdv_client_on_signal(NULL, NULL);

@@ -55,6 +55,8 @@ static struct {
 	size_t			 nrdv;
 	struct status_peer	*peers;
 	size_t			 npeers;
+	struct status_service	*services;
+	size_t			 nservices;
 	char			*file;
 	struct timer		 file_timer;
 	int			 file_warned;
@@ -86,6 +88,7 @@ status_free(void)
 	free(status.rows);
 	free(status.file);
 	free(status.peers);
+	free(status.services);
 	memset(&status, 0, sizeof(status));
 }
 
@@ -517,6 +520,29 @@ status_peer_count(void)
 	return status.npeers;
 }
 
+void
+status_services_update(const struct status_service *v, size_t n)
+{
+	struct status_service *nv = NULL;
+
+	if (n > STATUS_MAX_SERVICES)
+		n = STATUS_MAX_SERVICES;
+	if (n == status.nservices && (n == 0 ||
+	    memcmp(status.services, v, n * sizeof(*v)) == 0))
+		return;
+	if (n > 0) {
+		if ((nv = reallocarray(NULL, n, sizeof(*nv))) == NULL) {
+			log_warn("status");
+			return;
+		}
+		memcpy(nv, v, n * sizeof(*v));
+	}
+	free(status.services);
+	status.services = nv;
+	status.nservices = n;
+	status_changed();
+}
+
 size_t
 status_rdv_count(void)
 {
@@ -751,6 +777,24 @@ peer_json(const struct status_peer *p)
 	return o;
 }
 
+static struct json_object *
+service_json(const struct status_service *v)
+{
+	struct json_object *o;
+	int r = 0;
+
+	if ((o = json_object_new_object()) == NULL)
+		return NULL;
+	r |= add(o, "kind", json_object_new_string(v->kind));
+	r |= add(o, "spec", json_object_new_string(v->spec));
+	r |= add(o, "runtime", json_object_new_boolean(v->runtime));
+	if (r != 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
 static const char *counter_names[STATUS_NCOUNTERS] = {
 	"requests", "answers", "failures", "renewals", "address_changes",
 };
@@ -778,7 +822,7 @@ struct json_object *
 status_json(void)
 {
 	struct json_object *o, *maps = NULL, *cnt = NULL, *rdv = NULL,
-	    *peers = NULL;
+	    *peers = NULL, *svcs = NULL;
 	uint64_t now = loop_now();
 	time_t wall = time(NULL);
 	size_t i;
@@ -828,6 +872,20 @@ status_json(void)
 		struct json_object *e = peer_json(&status.peers[i]);
 
 		if (e == NULL || json_object_array_add(peers, e) != 0) {
+			json_object_put(e);
+			r = -1;
+		}
+	}
+	if ((svcs = json_object_new_array()) == NULL || add(o, "services",
+	    svcs) != 0) {
+		json_object_put(svcs);
+		json_object_put(o);
+		return NULL;
+	}
+	for (i = 0; i < status.nservices && r == 0; i++) {
+		struct json_object *e = service_json(&status.services[i]);
+
+		if (e == NULL || json_object_array_add(svcs, e) != 0) {
 			json_object_put(e);
 			r = -1;
 		}
@@ -907,6 +965,12 @@ status_print(FILE *fp)
 	for (i = 0; i < status.npeers; i++)
 		if ((i > 0 && fputc(',', fp) == EOF) ||
 		    put_json(fp, peer_json(&status.peers[i])) == -1)
+			return -1;
+	if (fputs("],\"services\":[", fp) < 0)
+		return -1;
+	for (i = 0; i < status.nservices; i++)
+		if ((i > 0 && fputc(',', fp) == EOF) ||
+		    put_json(fp, service_json(&status.services[i])) == -1)
 			return -1;
 	if (fputs("],\"counters\":", fp) < 0 ||
 	    (o = counters_json()) == NULL || put_json(fp, o) == -1 ||

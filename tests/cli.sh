@@ -445,6 +445,9 @@ key-file $tmp/known.key
 node nas.lan
 map 1/tcp
 " -nv -c "$tmp/empty.conf" "${rdv_ok[@]}" --rendezvous '[2001:db8::30]:3490'
+# with a rendezvous, nothing to map is fine: services come through natmapctl
+expect_output "-n with a rendezvous and no map, expose or connect: exit 0" "" \
+    -n -c "$tmp/empty.conf" "${rdv_ok[@]:2}"
 if grep -qF -e "$secret" -e "${secret:0:12}" "$OUT"; then
 	tap_fail "-nv never prints the key" "$(what -nv)"
 else

@@ -69,6 +69,19 @@ expect "unknown command" 2 "frobnicate: unknown command" frobnicate
 expect "add without a spec" 2 "add: which mapping?" add
 expect "add with a bad spec" 2 "add 8080: missing /tcp or /udp" add 8080
 expect "wait for a range" 2 "wait 1-2/tcp: one port, not a range" wait 1-2/tcp
+expect "expose without a spec" 2 "expose: which service? (NAME=ADDRESS:PORT/tcp|udp" expose
+expect "connect without NAME=" 2 \
+    'connect: "alpha" is not NODE/NAME=[ADDRESS:]PORT[/PROTO]' connect alpha
+expect "expose with a host name" 2 'expose: "localhost:80" is not ADDRESS:PORT' \
+    expose web=localhost:80/tcp
+expect "unexpose of NODE/NAME" 2 'unexpose: "alpha/web" is not a service name' \
+    unexpose alpha/web
+expect "disconnect of a bare name" 2 'disconnect: "web" is not NODE/NAME' \
+    disconnect web
+expect "expose: a spec past 640 bytes" 2 "expose aaaaaaaa" \
+    expose "$(printf 'a%.0s' $(seq 641))"
+expect "expose: two specs" 2 "unexpected argument" \
+    expose a=192.168.1.1:1/tcp b=192.168.1.1:2/tcp
 expect "wait with a bad timeout" 2 "--timeout 1m: seconds, 0 to 86400" \
     wait 1/tcp --timeout 1m
 expect "wait with a timeout past a day" 2 "--timeout 86401" \
@@ -112,6 +125,12 @@ status = {
          "lease": None, "renew_in": 42, "since": None,
          "error": "refused: \u001b[31mNOT_AUTHORIZED", "runtime": True},
     ],
+    "services": [
+        {"kind": "expose", "spec": "web=192.168.1.10:80/tcp@beta",
+         "runtime": False},
+        {"kind": "connect", "spec": "alpha/dns=127.0.0.1:5353/udp\u001b",
+         "runtime": True},
+    ],
     "counters": {"requests": 12, "answers": 11, "failures": 1,
                  "renewals": 3, "address_changes": 0},
 }
@@ -123,6 +142,13 @@ answers = {
                         "unknown keyword \"mapp\""},
     "add": {"ok": False, "code": "unsupported",
             "error": "add: not supported yet"},
+    "expose": {"ok": True},
+    "unexpose": {"ok": True},
+    "connect": {"ok": False, "code": "failed",
+                "error": "connect alpha/web: name in use "
+                         "(alpha/web=127.0.0.1:8080/tcp, added at run time)"},
+    "disconnect": {"ok": False, "code": "failed",
+                   "error": "no such service: nothing connected as alpha/ssh"},
 }
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(path)
@@ -171,6 +197,8 @@ external address 203.0.113.7
 SPEC            METHOD STATE    PUBLIC                LEASE RENEW SINCE  ERROR
 8080/tcp        pcp    up       203.0.113.7:40211      2h00 59m12  1h02  -
 5353:15353/udp  -      retrying -                         -   42s     -  refused: \x1b[31mNOT_AUTHORIZED
+expose web=192.168.1.10:80/tcp@beta
+connect alpha/dns=127.0.0.1:5353/udp\x1b (run time)
 requests 12, answers 11, failures 1, renewals 3, address changes 0
 EOF
 if [ "$RC" -eq 0 ] && diff -u "$tmp/want" "$OUT" >"$tmp/diff"; then
@@ -211,6 +239,33 @@ if [ "$(last_request)" = '{"command":"add","spec":"8080:18080/tcp"}' ]; then
 	tap_ok "add: sends the spec"
 else
 	tap_fail "add: sends the spec" "sent: $(last_request)"
+fi
+expect "expose" 0 "" expose web=192.168.1.10:80/tcp@beta
+if [ "$(last_request)" = '{"command":"expose","spec":"web=192.168.1.10:80/tcp@beta"}' ]; then
+	tap_ok "expose: sends the spec"
+else
+	tap_fail "expose: sends the spec" "sent: $(last_request)"
+fi
+expect "unexpose" 0 "" unexpose web
+if [ "$(last_request)" = '{"command":"unexpose","spec":"web"}' ]; then
+	tap_ok "unexpose: sends the name"
+else
+	tap_fail "unexpose: sends the name" "sent: $(last_request)"
+fi
+expect "connect refused: the daemon's reason" 1 \
+    "natmapctl: connect alpha/web: name in use (alpha/web=127.0.0.1:8080/tcp, added at run time)" \
+    connect alpha/web=8080/tcp
+if [ "$(last_request)" = '{"command":"connect","spec":"alpha/web=8080/tcp"}' ]; then
+	tap_ok "connect: sends the spec as given"
+else
+	tap_fail "connect: sends the spec as given" "sent: $(last_request)"
+fi
+expect "disconnect refused: no such service" 1 \
+    "natmapctl: no such service: nothing connected as alpha/ssh" disconnect alpha/ssh
+if [ "$(last_request)" = '{"command":"disconnect","spec":"alpha/ssh"}' ]; then
+	tap_ok "disconnect: sends NODE/NAME"
+else
+	tap_fail "disconnect: sends NODE/NAME" "sent: $(last_request)"
 fi
 expect "wait: prints address:port" 0 "203.0.113.7:40211" wait 8080/tcp
 if [ "$(cat "$OUT")" = "203.0.113.7:40211" ] &&

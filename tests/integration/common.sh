@@ -77,6 +77,19 @@ it_rdv_keys() {
 	echo "home $("$NATMAPD" --server-key "$1/home.key")" >"$1/nets" &&
 	    chmod 600 "$1/nets"
 }
+# it_punch_lab: the two-site lab for hole punching (punch.sh, punchctl.sh),
+# its routers keeping an idle UDP binding 30 s, as many home routers do
+# (the lab's default of 5 to 10 s is shorter than the rendezvous client's
+# 25 s between registrations: a node would stop hearing its SIGNALs), and
+# it_rdv_keys in LAB_DIR; one TAP line, and the test ends if one fails.
+it_punch_lab() {
+	LAB_SITES=2 lab_init ||
+	    { tap_fail "the two-site lab builds"; tap_done; exit 1; }
+	tap_ok "the two-site lab builds"
+	lab_nat_udp_timeout 30 rtr && lab_nat_udp_timeout 30 rtr2 ||
+	    { tap_fail "UDP bindings of 30 s on both routers"; tap_done; exit 1; }
+	it_rdv_keys "$LAB_DIR" || { tap_fail "keys"; tap_done; exit 1; }
+}
 # it_rendezvous_start NETS: natmapd-rendezvous on the WAN side serving the
 # networks file NETS (lab_rendezvous_start), stopped at the end; one TAP
 # line, and the test ends if it does not start.

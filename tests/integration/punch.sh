@@ -10,15 +10,7 @@
 it_need_rdv
 lab_need_python
 
-LAB_SITES=2 lab_init ||
-    { tap_fail "the two-site lab builds"; tap_done; exit 1; }
-tap_ok "the two-site lab builds"
-# NATs that keep an idle UDP binding 30 s, as many home routers do (the
-# lab's default of 5 to 10 s is shorter than the rendezvous client's 25 s
-# between registrations: a node would stop hearing its SIGNALs)
-lab_nat_udp_timeout 30 rtr && lab_nat_udp_timeout 30 rtr2 ||
-    { tap_fail "UDP bindings of 30 s on both routers"; tap_done; exit 1; }
-it_rdv_keys "$LAB_DIR" || { tap_fail "keys"; tap_done; exit 1; }
+it_punch_lab
 "$NATMAPD" --keygen >"$LAB_DIR/other.key" && chmod 600 "$LAB_DIR/other.key"
 echo "other $("$NATMAPD" --server-key "$LAB_DIR/other.key")" >>"$LAB_DIR/nets"
 it_rendezvous_start "$LAB_DIR/nets"

@@ -139,6 +139,47 @@ test_connect(void **state)
 	assert_false(config_connect_clash(&c, &d));
 }
 
+/* natmapctl unexpose NAME and disconnect NODE/NAME. */
+static void
+test_service_name(void **state)
+{
+	static const char *const bad[][3] = {
+		{ "", NULL, "\"\" is not a service name" },
+		{ "Web", NULL, "is not a service name" },
+		{ "a/web", NULL, "\"a/web\" is not a service name" },
+		{ "abcdefghijklmnopqrstuvwxyz0123456", NULL,
+		    "is not a service name" },
+		{ "web", "", "\"web\" is not NODE/NAME" },
+		{ "/web", "", "is not NODE/NAME" },
+		{ "Alpha/web", "", "is not NODE/NAME" },
+		{ "alpha/", "", "\"\" is not a service name" },
+		{ "alpha/web/x", "", "\"web/x\" is not a service name" },
+	};
+	char node[64], name[CONF_SERVICE_MAX + 1], err[256];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(config_parse_service_name("unexpose", "web.v2_x-1",
+	    NULL, name, err, sizeof(err)), 0);
+	assert_string_equal(name, "web.v2_x-1");
+	assert_int_equal(config_parse_service_name("disconnect", "a.b-c/ssh",
+	    node, name, err, sizeof(err)), 0);
+	assert_string_equal(node, "a.b-c");
+	assert_string_equal(name, "ssh");
+	assert_int_equal(config_parse_service_name("unexpose",
+	    "abcdefghijklmnopqrstuvwxyz012345", NULL, name, err, sizeof(err)),
+	    0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(config_parse_service_name("x", bad[i][0],
+		    bad[i][1] != NULL ? node : NULL, name, err, sizeof(err)),
+		    -1);
+		if (strstr(err, bad[i][2]) == NULL)
+			fail_msg("%s: \"%s\" lacks \"%s\"", bad[i][0], err,
+			    bad[i][2]);
+	}
+}
+
 int
 main(void)
 {
@@ -146,6 +187,7 @@ main(void)
 		cmocka_unit_test(test_expose_good),
 		cmocka_unit_test(test_expose_bad),
 		cmocka_unit_test(test_connect),
+		cmocka_unit_test(test_service_name),
 	};
 
 	log_init(1, 0);

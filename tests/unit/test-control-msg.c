@@ -2,6 +2,8 @@
 /* Unit tests of the control protocol codec: request lines, garbage, answers. */
 #include "config.h"
 
+#include <sys/socket.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -403,6 +405,131 @@ test_parse_answer(void **state)
 	assert_string_equal(err, "NUL byte in the answer");
 }
 
+/* The services' commands: their specs parsed as the command line's, their own bound. */
+static void
+test_services(void **state)
+{
+	struct control_req r;
+	char spec[CONTROL_MAX_SVC_SPEC + 2], line[CONTROL_MAX_SVC_SPEC + 64];
+	char err[1024], want[256];
+	size_t n;
+	int i;
+
+	(void)state;
+	r = req_ok("{\"command\":\"expose\",\"spec\":"
+	    "\"web=192.168.1.10:80/tcp@beta,gamma\"}");
+	assert_int_equal(r.cmd, CONTROL_EXPOSE);
+	assert_string_equal(r.expose.name, "web");
+	assert_int_equal(r.expose.proto, CONF_TCP);
+	assert_int_equal(r.expose.nallow, 2);
+	assert_string_equal(r.expose.allow[1], "gamma");
+	r = req_ok("{\"command\":\"unexpose\",\"spec\":\"web\"}");
+	assert_int_equal(r.cmd, CONTROL_UNEXPOSE);
+	assert_string_equal(r.service, "web");
+	r = req_ok("{\"command\":\"connect\",\"spec\":\"alpha/web=8080\"}");
+	assert_int_equal(r.cmd, CONTROL_CONNECT);
+	assert_string_equal(r.connect.node, "alpha");
+	assert_string_equal(r.connect.service, "web");
+	assert_int_equal(r.connect.proto, CONF_ANY_PROTO);
+	r = req_ok("{\"command\":\"connect\",\"spec\":"
+	    "\"alpha/dns=[::1]:5353/udp\"}");
+	assert_int_equal(r.connect.proto, CONF_UDP);
+	assert_int_equal(r.connect.listen.ss_family, AF_INET6);
+	r = req_ok("{\"command\":\"disconnect\",\"spec\":\"alpha/web\"}");
+	assert_int_equal(r.cmd, CONTROL_DISCONNECT);
+	assert_string_equal(r.node, "alpha");
+	assert_string_equal(r.service, "web");
+
+	REQ_ERR("{\"command\":\"expose\"}", "expose: no \"spec\"");
+	REQ_ERR("{\"command\":\"disconnect\"}", "disconnect: no \"spec\"");
+	REQ_ERR("{\"command\":\"expose\",\"spec\":\"web=80/tcp\"}",
+	    "expose: \"80\" is not ADDRESS:PORT (an IPv4 address, or an IPv6 "
+	    "one in brackets)");
+	REQ_ERR("{\"command\":\"expose\",\"spec\":\"Web=1.2.3.4:80/tcp\"}",
+	    "expose: \"Web\" is not a service name (1-32 of a-z, 0-9, ., _, -)");
+	REQ_ERR("{\"command\":\"expose\",\"spec\":\"web=1.2.3.4:80\"}",
+	    "expose: web: needs /tcp or /udp after the address");
+	REQ_ERR("{\"command\":\"connect\",\"spec\":\"web=8080\"}",
+	    "connect: \"web=8080\" is not NODE/NAME=[ADDRESS:]PORT[/PROTO]");
+	REQ_ERR("{\"command\":\"connect\",\"spec\":\"a/web=8080/sctp\"}",
+	    "connect: a/web: \"sctp\" is not tcp or udp");
+	REQ_ERR("{\"command\":\"unexpose\",\"spec\":\"a/web\"}",
+	    "unexpose: \"a/web\" is not a service name (1-32 of a-z, 0-9, ., "
+	    "_, -)");
+	REQ_ERR("{\"command\":\"disconnect\",\"spec\":\"web\"}",
+	    "disconnect: \"web\" is not NODE/NAME");
+	REQ_ERR("{\"command\":\"disconnect\",\"spec\":\"-a/web\"}",
+	    "disconnect: \"-a/web\" is not NODE/NAME");
+	REQ_ERR("{\"command\":\"disconnect\",\"spec\":\"a/\"}",
+	    "disconnect: \"\" is not a service name (1-32 of a-z, 0-9, ., _, "
+	    "-)");
+	/* the client's bytes in a message come back escaped */
+	REQ_ERR("{\"command\":\"unexpose\",\"spec\":\"w\\u001b[31m\"}",
+	    "unexpose: \"w\\x1b[31m\" is not a service name (1-32 of "
+	    "a-z, 0-9, ., _, -)");
+	/* a mapping's spec keeps its bound; wait takes no service */
+	REQ_ERR("{\"command\":\"add\",\"spec\":\"web=1.2.3.4:80/tcp\"}",
+	    "spec \"web=1.2.3.4:80/tcp\": bad internal port");
+	REQ_ERR("{\"command\":\"expose\",\"spec\":\"w=1.2.3.4:1/tcp\","
+	    "\"timeout\":1}", "expose takes no \"timeout\"");
+
+	/* the longest expose there is fits; one byte over the bound does not */
+	n = (size_t)snprintf(spec, sizeof(spec), "%.32s=[ffff:ffff:ffff:ffff:"
+	    "ffff:ffff:255.255.255.255]:65535/udp", "abcdefghijklmnopqrstuvwxyz"
+	    "0123456789");
+	for (i = 0; i < CONF_ALLOW_MAX; i++) {
+		spec[n++] = i == 0 ? '@' : ',';
+		memset(spec + n, 'a' + i, 63);
+		n += 63;
+	}
+	spec[n] = '\0';
+	assert_true(n <= CONTROL_MAX_SVC_SPEC);
+	snprintf(line, sizeof(line), "{\"command\":\"expose\",\"spec\":\"%s\"}",
+	    spec);
+	r = req_ok(line);
+	assert_int_equal(r.expose.nallow, CONF_ALLOW_MAX);
+	assert_string_equal(r.spec, spec);
+	memset(spec, 'a', CONTROL_MAX_SVC_SPEC + 1);
+	spec[CONTROL_MAX_SVC_SPEC + 1] = '\0';
+	snprintf(line, sizeof(line), "{\"command\":\"expose\",\"spec\":\"%s\"}",
+	    spec);
+	req_err_len(line, strlen(line), "\"spec\" is longer than 640 bytes");
+	snprintf(line, sizeof(line), "{\"command\":\"unexpose\",\"spec\":"
+	    "\"%.*s\"}", CONTROL_MAX_SVC_SPEC, spec);
+	/* the message, cut to the buffer: the client's text, escaped */
+	n = (size_t)snprintf(want, sizeof(want), "unexpose: \"");
+	memset(want + n, 'a', 255 - n);
+	want[255] = '\0';
+	req_err_len(line, strlen(line), want);
+
+	/* natmapctl's check, before sending: the same parser */
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(control_parse_spec(CONTROL_CONNECT, "alpha/echo=9000/tcp",
+	    &r, err, sizeof(err)), 0);
+	assert_int_equal(r.connect.proto, CONF_TCP);
+	assert_int_equal(control_parse_spec(CONTROL_DISCONNECT, "alpha",
+	    &r, err, sizeof(err)), -1);
+	assert_string_equal(err, "disconnect: \"alpha\" is not NODE/NAME");
+	assert_int_equal(control_parse_spec(CONTROL_STATUS, "x", &r, err,
+	    sizeof(err)), -1);
+	assert_int_equal(control_parse_spec(CONTROL_WAIT, "1-2/tcp", &r, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "one port, not a range");
+	assert_int_equal(control_cmd_has_spec(CONTROL_CONNECT), 1);
+	assert_int_equal(control_cmd_has_spec(CONTROL_RELOAD), 0);
+	assert_int_equal(control_spec_max(CONTROL_ADD), CONTROL_MAX_SPEC);
+	assert_int_equal(control_spec_max(CONTROL_EXPOSE), CONTROL_MAX_SVC_SPEC);
+
+	roundtrip(CONTROL_EXPOSE, "web=192.168.1.10:80/tcp@beta", UINT32_MAX,
+	    "{\"command\":\"expose\",\"spec\":"
+	    "\"web=192.168.1.10:80/tcp@beta\"}\n");
+	roundtrip(CONTROL_DISCONNECT, "alpha/web", UINT32_MAX,
+	    "{\"command\":\"disconnect\",\"spec\":\"alpha/web\"}\n");
+	assert_null(control_request(CONTROL_UNEXPOSE, NULL, UINT32_MAX, &n));
+	assert_null(control_request(CONTROL_CONNECT, "a/b=1", 5, &n));
+	assert_null(control_request(CONTROL_EXPOSE, spec, UINT32_MAX, &n));
+}
+
 int
 main(void)
 {
@@ -416,6 +543,7 @@ main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_answers),
 		cmocka_unit_test(test_parse_answer),
+		cmocka_unit_test(test_services),
 	};
 
 	return TU_RUN("control-msg", tests);

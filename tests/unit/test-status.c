@@ -372,6 +372,55 @@ test_json(void **state)
 }
 
 /* status_print() writes the object status_json() builds, a mapping at a time. */
+/* Two services, one of the configuration, one of natmapctl. */
+static void
+print_services(void)
+{
+	struct status_service v[2];
+
+	memset(v, 0, sizeof(v));
+	snprintf(v[0].kind, sizeof(v[0].kind), "expose");
+	snprintf(v[0].spec, sizeof(v[0].spec), "web=192.168.1.10:80/tcp@beta");
+	snprintf(v[1].kind, sizeof(v[1].kind), "connect");
+	snprintf(v[1].spec, sizeof(v[1].spec), "alpha/web=127.0.0.1:8080");
+	v[1].runtime = 1;
+	status_services_update(v, 2);
+}
+
+/* The services in the status: kind, spec, runtime; replaced whole. */
+static void
+test_services(void **state)
+{
+	struct json_object *o, *a, *e, *v;
+
+	(void)state;
+	assert_non_null(o = status_json());
+	assert_true(json_object_object_get_ex(o, "services", &a));
+	assert_int_equal(json_object_array_length(a), 0);
+	json_object_put(o);
+	print_services();
+	assert_non_null(o = status_json());
+	assert_true(json_object_object_get_ex(o, "services", &a));
+	assert_int_equal(json_object_array_length(a), 2);
+	e = json_object_array_get_idx(a, 1);
+	assert_true(json_object_object_get_ex(e, "kind", &v));
+	assert_string_equal(json_object_get_string(v), "connect");
+	assert_true(json_object_object_get_ex(e, "spec", &v));
+	assert_string_equal(json_object_get_string(v),
+	    "alpha/web=127.0.0.1:8080");
+	assert_true(json_object_object_get_ex(e, "runtime", &v));
+	assert_true(json_object_get_boolean(v));
+	e = json_object_array_get_idx(a, 0);
+	assert_true(json_object_object_get_ex(e, "runtime", &v));
+	assert_false(json_object_get_boolean(v));
+	json_object_put(o);
+	status_services_update(NULL, 0);
+	assert_non_null(o = status_json());
+	assert_true(json_object_object_get_ex(o, "services", &a));
+	assert_int_equal(json_object_array_length(a), 0);
+	json_object_put(o);
+}
+
 static void
 test_print_matches(void **state)
 {
@@ -392,6 +441,7 @@ test_print_matches(void **state)
 		status_map_update(&m);
 	}
 	status_count(STATUS_ANSWERS);
+	print_services();
 	assert_non_null(fp = open_memstream(&text, &len));
 	assert_int_equal(status_print(fp), 0);
 	assert_int_equal(fclose(fp), 0);
@@ -538,6 +588,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_print_matches, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_services, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reserve, setup, teardown),
 	};
 
