@@ -307,6 +307,27 @@ beta_direct() {
 	    lab_traffic_check site2 udp 127.0.0.1 7001 -n 10 -t 10
 }
 tcp_cell() { beta_direct "$1" --connect alpha/tcpecho=127.0.0.1:7101/tcp; }
+# syn_answer HOST ADDR MIN_MS: a SYN from namespace HOST to ADDR:9 (nobody
+# listens) is answered by a reset no sooner than MIN_MS ms, or says
+# "timeout" (2 s) and fails; prints what happened
+syn_answer() {
+	ip netns exec "$(lab_ns_of "$1")" python3 - "$2" "$3" <<'PY'
+import socket, sys, time
+s = socket.socket()
+s.settimeout(2)
+t0 = time.monotonic()
+try:
+    s.connect((sys.argv[1], 9))
+    r = "connected"
+except ConnectionRefusedError:
+    r = "reset"
+except OSError as e:
+    r = "timeout" if isinstance(e, socket.timeout) else str(e)
+ms = int((time.monotonic() - t0) * 1000)
+print(r, ms, "ms")
+raise SystemExit(0 if r == "reset" and ms >= int(sys.argv[2]) else 1)
+PY
+}
 # alpha_restart NAME: after a change of site 1's NAT mode (lab_nat_mode
 # forgets its UDP bindings, alpha's to the rendezvous too) alpha starts
 # again and registers at once
@@ -333,6 +354,14 @@ tcp_cell_made() {
 lab_nat_mode rst rtr2 && lab_nat_mode drop rtr ||
     tap_fail "site 2 resets unsolicited SYNs, site 1 drops them: the NATs set"
 alpha_restart "site 2 resets SYNs, site 1 drops them"
+syn_dropped() {
+	local o
+	o=$(syn_answer wan "$LAB_PUBLIC_IP" 0)
+	echo "$o"
+	[[ $o == timeout* ]]
+}
+tap_check "site 1's NAT drops an unsolicited SYN (no answer)" syn_dropped
+tap_check "site 2's NAT resets an unsolicited SYN" syn_answer wan "$LAB_RTR2_WAN_IP" 0
 tcp_cell "site 2 resets SYNs, site 1 drops them"
 tcp_cell_made "site 2 resets SYNs, site 1 drops them"
 
@@ -344,6 +373,7 @@ tcp_cell_made "site 2 resets SYNs, site 1 drops them"
 lab_nat_mode default rtr ||
     tap_fail "both reset unsolicited SYNs: site 1's router back to its reset"
 alpha_restart "both NATs reset SYNs"
+tap_check "site 1's NAT resets an unsolicited SYN again" syn_answer wan "$LAB_PUBLIC_IP" 0
 tcp_cell "both NATs reset SYNs, 0 ms apart"
 # while beta's carrier still waits, a connection to its carrier port from
 # its own host (no candidate of alpha's) is not taken by the carrier: reset
@@ -355,10 +385,11 @@ stranger() {
 	[ -n "$port" ] || return 1
 	ip netns exec "$(lab_ns_of site2)" python3 - "$port" <<'PY'
 import socket, sys, time
-c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-t0 = time.monotonic()
+c = socket.socket()
 c.settimeout(3)
+t0 = time.monotonic()
 try:
+    c.connect(("127.0.0.1", int(sys.argv[1])))
     r = "data %r" % c.recv(100)
 except ConnectionResetError:
     r = "reset"
@@ -387,9 +418,20 @@ tap_check "both NATs reset SYNs, 0 ms apart: no carrier up" \
 # of each other), so their SYNs cross before either NAT sees the other's
 # and the simultaneous open goes through
 lab_wan_delay 40 || tap_fail "40 ms between the sites"
+tap_check "40 ms between the sites: a SYN from site 2 to site 1's NAT is reset after 80 ms or more" \
+    syn_answer site2 "$LAB_PUBLIC_IP" 80
 tcp_cell "both NATs reset SYNs, 40 ms apart"
 tcp_cell_made "both NATs reset SYNs, 40 ms apart"
 lab_wan_delay off || tap_fail "no delay between the sites again"
+syn_fast() {
+	local o ms
+	o=$(syn_answer site2 "$LAB_PUBLIC_IP" 0)
+	echo "$o"
+	ms=${o#reset }
+	ms=${ms% ms}
+	[[ $ms =~ ^[0-9]+$ ]] && [ "$ms" -lt 60 ]
+}
+tap_check "no delay between the sites again: reset in under 60 ms" syn_fast
 lab_nat_mode default rtr2
 
 # ---- full cone on site 2: direct ----

@@ -991,6 +991,7 @@ lab_down() {
 	LAB_ISP_TURN_PID=
 	LAB_ECHO_PID=
 	LAB_LIAR_PID=
+	LAB_DELAY_PID=
 	LAB_NAT_MODE=default
 	LAB_ISP_NAT_MODE=default
 	LAB_RTR2_NAT_MODE=default
