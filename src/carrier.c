@@ -25,6 +25,7 @@
 #define TRIES_MAX	8	/* connections being made at once */
 #define STREAM_BUF	(256 * 1024)	/* the peer's data for a client: its window */
 #define READ_CHUNK	16384
+#define STREAM_GONE_MS	10000	/* a gone stream's client takes nothing: reset */
 #define HELLO_LABEL	"natmapd carrier hello v1"
 
 struct stream {
@@ -41,6 +42,7 @@ struct stream {
 	char			 service[MUX_NAME_MAX + 1];
 	int			 local;		/* opened here (a connect's client) */
 	struct stream		*next, **prevp;	/* the carrier's streams */
+	struct timer		 gtimer;	/* gone: no byte taken in time */
 };
 
 struct try {
@@ -299,16 +301,67 @@ carrier_srflx(void)
 
 static void	try_take(struct carrier *, int fd, int cand, int connected);
 
+/* 1: the same address; 2: the same address and port */
+static int
+addr_match(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)a;
+	const struct sockaddr_in *b4 = (const struct sockaddr_in *)b;
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)a;
+	const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)b;
+
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET) {
+		if (a4->sin_addr.s_addr != b4->sin_addr.s_addr)
+			return 0;
+		return a4->sin_port == b4->sin_port ? 2 : 1;
+	}
+	if (a->ss_family == AF_INET6) {
+		if (memcmp(&a6->sin6_addr, &b6->sin6_addr,
+		    sizeof(a6->sin6_addr)) != 0)
+			return 0;
+		return a6->sin6_port == b6->sin6_port ? 2 : 1;
+	}
+	return 0;
+}
+
+/*
+ * The waiting carrier an accepted connection from FROM belongs to: the one
+ * with FROM among its candidates, else one with FROM's address (a NAT that
+ * moved the port); NULL when FROM is no peer's.
+ */
+static struct carrier *
+waiting_find(const struct sockaddr_storage *from)
+{
+	struct carrier *c, *best = NULL;
+	size_t i;
+	int j, m, bestm = 0;
+
+	for (i = 0; i < sizeof(cp.waiting) / sizeof(cp.waiting[0]); i++) {
+		if ((c = cp.waiting[i]) == NULL || c->up)
+			continue;
+		for (j = 0; j < c->ncand; j++)
+			if ((m = addr_match(&c->cand[j], from)) > bestm) {
+				best = c;
+				bestm = m;
+			}
+	}
+	return best;
+}
+
 static void
 listener_accept(struct loop_fd *lfd, int revents)
 {
 	struct sockaddr_storage from;
+	struct carrier *c;
+	char a[64];
 	socklen_t fl;
-	size_t i;
-	int fd, taken;
+	int fd;
 
 	(void)revents;
 	for (;;) {
+		memset(&from, 0, sizeof(from));
 		fl = sizeof(from);
 		if ((fd = accept(lfd->fd, (struct sockaddr *)&from, &fl)) == -1)
 			return;
@@ -316,16 +369,16 @@ listener_accept(struct loop_fd *lfd, int revents)
 			close(fd);
 			continue;
 		}
-		/* whose: the first carrier that waits; its HELLO decides */
-		taken = 0;
-		for (i = 0; i < sizeof(cp.waiting) / sizeof(cp.waiting[0]); i++)
-			if (cp.waiting[i] != NULL && !cp.waiting[i]->up) {
-				try_take(cp.waiting[i], fd, -1, 1);
-				taken = 1;
-				break;
-			}
-		if (!taken)
+		/* whose: the waiting carrier whose peer it comes from (one of
+		 * its candidates); its HELLO decides */
+		if ((c = waiting_find(&from)) != NULL)
+			try_take(c, fd, -1, 1);
+		else {
+			log_debug("carrier: a connection from %s that no "
+			    "carrier waits for, reset",
+			    stun_addr_str(&from, a, sizeof(a)));
 			close_reset(fd);
+		}
 	}
 }
 
@@ -743,9 +796,28 @@ stream_free(struct stream *s)
 		if (s->next != NULL)
 			s->next->prevp = s->prevp;
 	}
+	timer_stop(&s->gtimer);
 	stream_close_fd(s, 0);
 	free(s->buf);
 	free(s);
+}
+
+/*
+ * A gone stream (the multiplexer closed it; the carrier may be gone too)
+ * whose client took nothing of what is left for it in STREAM_GONE_MS: its
+ * socket is reset and the stream freed, so a client that never reads holds
+ * no socket and no buffer for ever.
+ */
+static void
+stream_gone_timer(struct timer *t)
+{
+	struct stream *s = container_of(t, struct stream, gtimer);
+
+	log_info("carrier: stream %u: the client took nothing in %d s, "
+	    "%zu bytes left for it: reset", s->id, STREAM_GONE_MS / 1000,
+	    s->len - s->off);
+	stream_close_fd(s, 1);
+	stream_free(s);
 }
 
 static void
@@ -785,8 +857,10 @@ stream_io(struct loop_fd *lfd, int revents)
 		/* the stream ended both ways: what is left goes, then close */
 		n = s->len > s->off ? write(s->fd, s->buf + s->off,
 		    s->len - s->off) : 0;
-		if (n > 0)
+		if (n > 0) {
 			s->off += (size_t)n;
+			timer_set(&s->gtimer, STREAM_GONE_MS);
+		}
 		if ((n == -1 && errno != EAGAIN && errno != EINTR) ||
 		    s->off == s->len) {
 			shutdown(s->fd, SHUT_WR);
@@ -804,6 +878,9 @@ stream_io(struct loop_fd *lfd, int revents)
 			return;
 		}
 		s->connecting = 0;
+		/* the client half-closed while the connect went on */
+		if (s->fin_in && s->len == s->off)
+			shutdown(s->fd, SHUT_WR);
 	}
 	if ((revents & LOOP_WRITE) && s->len > s->off) {
 		n = write(s->fd, s->buf + s->off, s->len - s->off);
@@ -968,6 +1045,9 @@ cb_close(struct mux *m, uint32_t id, void *udata)
 	/* data for the client still here: written out first */
 	if (s->fd != -1 && s->len > s->off && !s->connecting) {
 		s->gone = 1;
+		s->c = NULL;	/* it may outlive the carrier */
+		timer_init(&s->gtimer, stream_gone_timer);
+		timer_set(&s->gtimer, STREAM_GONE_MS);
 		stream_events(s);
 		return;
 	}

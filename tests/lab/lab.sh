@@ -111,8 +111,17 @@
 #              WAN address; over IPv6 to an inside host) is answered by a
 #              reset from the NAT's filter (rtr2 otherwise drops it; the
 #              router's kernel answers so anyway)
+#     drop     default, and every unsolicited inbound TCP SYN to the NAT's
+#              WAN address is dropped in silence in the NAT's filter (a home
+#              router whose input policy is drop; rtr2 does so anyway, the
+#              router otherwise answers with a reset)
 #   miniupnpd's chains are left alone and keep precedence; the namespace's
 #   UDP conntrack entries are deleted (see lab_nat_mode for the rules).
+# lab_wan_delay MS|off: (LAB_SITES=2) every IPv4 packet between the two
+#   sites (forwarded by the wan namespace from one router to the other)
+#   takes MS (0-1000) ms more, one way (tests/lab/delay.py, a TUN delay
+#   line: the lab's kernel may have no netem); what the wan namespace sends
+#   or receives itself (STUN, rendezvous) is not delayed.  off: no delay.
 # lab_nat_udp_timeout SECONDS|default [rtr|isp|rtr2]: UDP bindings of that
 #   NAT die SECONDS after their last packet (conntrack and the cone's filter).
 # lab_nat_flush [rtr|isp|rtr2]: that NAT forgets every binding (conntrack and
@@ -274,6 +283,7 @@ LAB_TURN6_PID=
 LAB_ISP_TURN_PID=
 LAB_ECHO_PID=
 LAB_LIAR_PID=
+LAB_DELAY_PID=
 
 lab_log() { printf '# lab: %s\n' "$*" >&2; }
 lab_topology
@@ -402,6 +412,7 @@ lab_init() {
 	LAB_ISP_TURN_PID=
 	LAB_ECHO_PID=
 	LAB_LIAR_PID=
+	LAB_DELAY_PID=
 	LAB_NAT_MODE=default
 	LAB_ISP_NAT_MODE=default
 	LAB_RTR2_NAT_MODE=default
@@ -980,6 +991,7 @@ lab_down() {
 	LAB_ISP_TURN_PID=
 	LAB_ECHO_PID=
 	LAB_LIAR_PID=
+	LAB_DELAY_PID=
 	LAB_NAT_MODE=default
 	LAB_ISP_NAT_MODE=default
 	LAB_RTR2_NAT_MODE=default
@@ -1174,7 +1186,7 @@ lab_flush_conntrack() { lab_rtr conntrack -F >/dev/null 2>&1; return 0; }
 # (default), of the isp namespace (LAB_UPSTREAM) or of site 2's router
 # (LAB_SITES=2) toward its one inside host: the LAN host 192.168.77.10 for
 # the router, the router's WAN address for the isp, $LAB_SITE2_IP for rtr2.
-# MODE is default, random, eif, adf, cone, restricted or rst (see the
+# MODE is default, random, eif, adf, cone, restricted, rst or drop (see the
 # header).  Sets LAB_NAT_MODE, LAB_ISP_NAT_MODE or LAB_RTR2_NAT_MODE.  miniupnpd's chains are not touched
 # and keep precedence: their DNAT runs at prerouting priority -100, ours at
 # -90, and nftables NAT uses the first binding made.  The namespace's UDP
@@ -1224,6 +1236,8 @@ lab_flush_conntrack() { lab_rtr conntrack -F >/dev/null 2>&1; return 0; }
 # On the router (and the isp) without LAB_SITES=2 the kernel already
 # answers so, with no input filter (lab_wan_input_filter); rtr2's own
 # answer is silence.
+# drop is the same with silence for the SYN to the WAN address (chain
+# refuse_in at priority -10, before lab_wan_input_filter's reset).
 lab_nat_mode() {
 	local mode=$1 where=${2:-rtr} ns host wanip net lanif wanif
 	local masq filter="" protos="" p settype key match secs syn
@@ -1237,8 +1251,8 @@ lab_nat_mode() {
 	adf)	filter=adf protos=udp ;;
 	cone)	filter=eif protos="udp tcp" ;;
 	restricted) filter=adf protos="udp tcp" ;;
-	rst)	filter=rst ;;
-	*)	lab_log "lab_nat_mode: default, random, eif, adf, cone, restricted or rst, not '$mode'"
+	rst|drop) filter=$mode ;;
+	*)	lab_log "lab_nat_mode: default, random, eif, adf, cone, restricted, rst or drop, not '$mode'"
 		return 1 ;;
 	esac
 	{
@@ -1248,7 +1262,15 @@ lab_nat_mode() {
 		echo "add rule inet $LAB_NFT_NAT_TABLE $LAB_NFT_MASQ_CHAIN $masq"
 		echo "table inet $LAB_NFT_MODE_TABLE { }"
 		echo "delete table inet $LAB_NFT_MODE_TABLE"
-		if [ "$filter" = rst ]; then
+		if [ "$filter" = drop ]; then
+			syn="tcp flags & (fin|syn|rst|ack) == syn ct state new"
+			echo "table inet $LAB_NFT_MODE_TABLE {"
+			echo "	chain refuse_in {"
+			echo "		type filter hook input priority -10; policy accept;"
+			echo "		iifname \"$wanif\" ip daddr $wanip $syn drop"
+			echo "	}"
+			echo "}"
+		elif [ "$filter" = rst ]; then
 			syn="tcp flags & (fin|syn|rst|ack) == syn ct state new"
 			echo "table inet $LAB_NFT_MODE_TABLE {"
 			echo "	chain refuse_in {"
@@ -1367,6 +1389,39 @@ lab_nat_udp_timeout() {
 	[ "$where" = isp ] && mode=$LAB_ISP_NAT_MODE
 	[ "$where" = rtr2 ] && mode=$LAB_RTR2_NAT_MODE
 	lab_nat_mode "$mode" "$where"
+}
+
+# lab_wan_delay MS|off: (LAB_SITES=2) the packets the wan namespace forwards
+# from one site's router to the other's (IPv4) go through the TUN device
+# dly0, where tests/lab/delay.py holds each MS ms: policy routing (rules
+# "iif eth0 to rtr2's WAN address" and "iif eth1 to the router's WAN
+# address" to table 77, whose default route is dly0); what comes out of dly0
+# is routed by the main table.  The wan namespace's own traffic takes no
+# delay.  off (or MS 0) removes all that.  Called again, it replaces it.
+lab_wan_delay() {
+	local ms=$1 a=$LAB_PUBLIC_IP b=$LAB_RTR2_WAN_IP
+	[ -n "$LAB_DIR" ] || { lab_log "lab_init first"; return 1; }
+	lab_ns_exists "$LAB_NS_RTR2" || { lab_log "lab_wan_delay: LAB_SITES=2"; return 1; }
+	lab_wan ip rule del pref 770 2>/dev/null
+	lab_wan ip rule del pref 771 2>/dev/null
+	if [ -n "${LAB_DELAY_PID:-}" ]; then
+		lab_ours "$LAB_NS_WAN" "$LAB_DELAY_PID" && lab_kill "$LAB_DELAY_PID"
+		LAB_DELAY_PID=
+	fi
+	case $ms in
+	off|0)	return 0 ;;
+	[1-9]|[1-9][0-9]|[1-9][0-9][0-9]|1000) ;;
+	*)	lab_log "lab_wan_delay: 0-1000 or off, not '$ms'"; return 1 ;;
+	esac
+	lab_bg delay "$LAB_NS_WAN" python3 "$LAB_HERE/delay.py" dly0 "$ms"
+	LAB_DELAY_PID=$LAB_BG_PID
+	lab_bg_listening delay || return 1
+	lab_wan sysctl -qw net.ipv4.conf.all.rp_filter=0 \
+	    net.ipv4.conf.dly0.rp_filter=0 >/dev/null || return 1
+	lab_wan ip link set dly0 up || return 1
+	lab_wan ip route replace default dev dly0 table 77 || return 1
+	lab_wan ip rule add pref 770 iif "$LAB_HOST_IF" to "$b/32" lookup 77 || return 1
+	lab_wan ip rule add pref 771 iif "$LAB_WAN_RTR2_IF" to "$a/32" lookup 77 || return 1
 }
 
 # lab_nat_flush [rtr|isp|rtr2]: the NAT loses every binding, as a router that
