@@ -11,8 +11,11 @@ usage: traffic.py serve tcp|udp ADDR PORT
 serve  An echo service on ADDR:PORT (an IPv6 ADDR such as :: takes IPv4
        too): TCP sends back every byte of each connection until the client
        half-closes, UDP sends every datagram back to where it came from.
-       Prints "listening" once bound, then "tcp from A:P BYTES" when a
-       connection ends, "udp from A:P" per datagram.  600 s at most.
+       Prints "listening" once bound, then "tcp from A:P BYTES SHA" when a
+       connection ends, "udp from A:P LEN SHA" per datagram, SHA being the
+       first 16 hex digits of the SHA-256 of what it received (of the
+       connection's bytes, of the datagram): what reached the service.
+       600 s at most.
 check  The client.  TCP: one connection that sends N bytes (default 65536)
        of a pattern made from the time, half-closes, and reads everything
        back; the bytes back must be exactly the bytes sent.  UDP: N
@@ -37,6 +40,7 @@ Standard library only; every wait is bounded.
 
 import argparse
 import errno
+import hashlib
 import os
 import selectors
 import socket
@@ -118,28 +122,34 @@ def serve(args):
                     continue
                 c.setblocking(True)
                 c.settimeout(10)
-                conns[c] = [peer, 0]
+                conns[c] = [peer, 0, hashlib.sha256()]
                 sel.register(c, selectors.EVENT_READ, "conn")
             elif key.data == "udp":
                 try:
                     data, peer = s.recvfrom(65535)
-                    s.sendto(data, peer)
                 except OSError:
                     continue
-                say("udp from", endpoint(peer))
+                say("udp from", endpoint(peer), len(data),
+                    hashlib.sha256(data).hexdigest()[:16])
+                try:
+                    s.sendto(data, peer)
+                except OSError:
+                    pass
             else:
                 try:
                     data = s.recv(65536)
                     if data:
-                        s.sendall(data)
                         conns[s][1] += len(data)
+                        conns[s][2].update(data)
+                        s.sendall(data)
                         continue
                 except OSError:
                     pass
-                peer, total = conns.pop(s)
+                peer, total, digest = conns.pop(s)
                 sel.unregister(s)
                 s.close()
-                say("tcp from", endpoint(peer), total)
+                say("tcp from", endpoint(peer), total,
+                    digest.hexdigest()[:16])
     return 0
 
 
