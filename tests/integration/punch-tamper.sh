@@ -10,53 +10,20 @@
 # right sequence number, ends the carrier and its stream, no altered byte
 # reaches the service, and a new carrier is to carry new streams.
 # shellcheck disable=SC2015
-. "$(dirname "$0")/common.sh"
-it_need_rdv
-lab_need_python
+. "$(dirname "$0")/punch-common.sh"
 
-LAB_SITES=2 lab_init ||
-    { tap_fail "the two-site lab builds"; tap_done; exit 1; }
-tap_ok "the two-site lab builds"
-# idle UDP bindings kept 30 s, as in punch.sh
-lab_nat_udp_timeout 30 rtr && lab_nat_udp_timeout 30 rtr2 ||
-    { tap_fail "UDP bindings of 30 s on both routers"; tap_done; exit 1; }
-it_rdv_keys "$LAB_DIR" || { tap_fail "keys"; tap_done; exit 1; }
-it_rendezvous_start "$LAB_DIR/nets"
-rdv="$LAB_RDV_IP:$LAB_RDV_PORT"
+punch_lab
 wan_ns=$(lab_ns_of wan)
 site2_ns=$(lab_ns_of site2)
-
-# node NAME HOST ARGS...: a natmapd node of network home in namespace
-# HOST, its files $LAB_DIR/NAME.*
-node() {
-	local name=$1 ns
-	ns=$(lab_ns_of "$2") || return 1
-	shift 2
-	: >"$LAB_DIR/$name.conf"
-	ip netns exec "$ns" "$NATMAPD" -f -vv -c "$LAB_DIR/$name.conf" \
-	    --state-file "$LAB_DIR/$name.state" \
-	    --status-file "$LAB_DIR/$name.json" \
-	    --control "$LAB_DIR/$name.ctl" --rendezvous "$rdv" \
-	    --network home --key-file "$LAB_DIR/home.key" --node "$name" "$@" \
-	    </dev/null >"$LAB_DIR/$name.log" 2>&1 &
-	it_on_exit "kill -TERM $! 2>/dev/null"
-}
-log_has() { grep -Eq -- "$2" "$LAB_DIR/$1.log"; }
 log_count() { grep -Ec -- "$2" "$LAB_DIR/$1.log"; }
-diag() { sed "s/^/# $1: /" "$LAB_DIR/$1.log" | tail -n "${2:-25}"; }
 udp_log=$LAB_DIR/traffic-lan-udp-7000.log
 tcp_log=$LAB_DIR/traffic-lan-tcp-7100.log
 
-lab_traffic_serve lan udp 7000 127.0.0.1 &&
-    tap_ok "a UDP echo on site 1's host, 127.0.0.1:7000" ||
-    tap_fail "a UDP echo on site 1's host, 127.0.0.1:7000"
-lab_traffic_serve lan tcp 7100 127.0.0.1 &&
-    tap_ok "a TCP echo on site 1's host, 127.0.0.1:7100" ||
-    tap_fail "a TCP echo on site 1's host, 127.0.0.1:7100"
-node alpha lan --expose echo=127.0.0.1:7000/udp@beta \
-    --expose tcpecho=127.0.0.1:7100/tcp@beta
-node beta site2 --connect alpha/echo=127.0.0.1:7001/udp \
-    --connect alpha/tcpecho=127.0.0.1:7101/tcp
+punch_echoes
+punch_node alpha lan "$LAB_DIR/home.key" home \
+    --expose echo=127.0.0.1:7000/udp@beta --expose tcpecho=127.0.0.1:7100/tcp@beta
+punch_node beta site2 "$LAB_DIR/home.key" home \
+    --connect alpha/echo=127.0.0.1:7001/udp --connect alpha/tcpecho=127.0.0.1:7101/tcp
 
 if lab_wait 20 log_has beta "alpha: direct path up, to $LAB_PUBLIC_IP:"; then
 	tap_ok "beta: a direct path to alpha"

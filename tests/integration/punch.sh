@@ -6,50 +6,11 @@
 # the echo at alpha, over the direct path; a node with another network's
 # key and a node alpha does not allow get nothing through.
 # shellcheck disable=SC2015
-. "$(dirname "$0")/common.sh"
-it_need_rdv
-lab_need_python
+. "$(dirname "$0")/punch-common.sh"
 
-LAB_SITES=2 lab_init ||
-    { tap_fail "the two-site lab builds"; tap_done; exit 1; }
-tap_ok "the two-site lab builds"
-# NATs that keep an idle UDP binding 30 s, as many home routers do (the
-# lab's default of 5 to 10 s is shorter than the rendezvous client's 25 s
-# between registrations: a node would stop hearing its SIGNALs)
-lab_nat_udp_timeout 30 rtr && lab_nat_udp_timeout 30 rtr2 ||
-    { tap_fail "UDP bindings of 30 s on both routers"; tap_done; exit 1; }
-it_rdv_keys "$LAB_DIR" || { tap_fail "keys"; tap_done; exit 1; }
-"$NATMAPD" --keygen >"$LAB_DIR/other.key" && chmod 600 "$LAB_DIR/other.key"
-echo "other $("$NATMAPD" --server-key "$LAB_DIR/other.key")" >>"$LAB_DIR/nets"
-it_rendezvous_start "$LAB_DIR/nets"
-rdv="$LAB_RDV_IP:$LAB_RDV_PORT"
-
-# node NAME HOST KEYFILE NETWORK ARGS...: a natmapd node in namespace HOST,
-# its own state, status, control and log ($LAB_DIR/NAME.*); its pid in
-# NODE_PID_<NAME>
-node() {
-	local name=$1 ns net=$4 key=$3
-	ns=$(lab_ns_of "$2") || return 1
-	shift 4
-	: >"$LAB_DIR/$name.conf"
-	ip netns exec "$ns" "$NATMAPD" -f -vv -c "$LAB_DIR/$name.conf" \
-	    --state-file "$LAB_DIR/$name.state" \
-	    --status-file "$LAB_DIR/$name.json" \
-	    --control "$LAB_DIR/$name.ctl" --rendezvous "$rdv" \
-	    --network "$net" --key-file "$key" --node "$name" "$@" \
-	    </dev/null >"$LAB_DIR/$name.log" 2>&1 &
-	printf -v "NODE_PID_$name" %s "$!"
-	it_on_exit "kill -TERM $! 2>/dev/null"
-}
-log_has() { grep -Eq -- "$2" "$LAB_DIR/$1.log"; }
-diag() { sed "s/^/# $1: /" "$LAB_DIR/$1.log" | tail -n "${2:-25}"; }
-
-lab_traffic_serve lan udp 7000 127.0.0.1 &&
-    tap_ok "a UDP echo on site 1's host, 127.0.0.1:7000" ||
-    tap_fail "a UDP echo on site 1's host, 127.0.0.1:7000"
-lab_traffic_serve lan tcp 7100 127.0.0.1 &&
-    tap_ok "a TCP echo on site 1's host, 127.0.0.1:7100" ||
-    tap_fail "a TCP echo on site 1's host, 127.0.0.1:7100"
+punch_lab other
+node() { punch_node "$@"; }
+punch_echoes
 
 node alpha lan "$LAB_DIR/home.key" home --expose echo=127.0.0.1:7000/udp@beta \
     --expose tcpecho=127.0.0.1:7100/tcp@beta

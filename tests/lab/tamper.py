@@ -251,20 +251,18 @@ def run_tcp(args, a, b):
 def main():
     ap = argparse.ArgumentParser(description="lab on-path attacker")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("udp")
-    p.add_argument("a")
-    p.add_argument("b")
-    p.add_argument("-t", type=float, default=10.0)
-    p.add_argument("-m", type=int, default=40)
-    p.add_argument("-f", default="0,2,9,16,-16,-1")
-    p.add_argument("-r", type=int, default=5)
-    p = sub.add_parser("tcp")
-    p.add_argument("a")
-    p.add_argument("b")
-    p.add_argument("--to", required=True)
-    p.add_argument("-t", type=float, default=10.0)
-    p.add_argument("-n", type=int, default=5)
-    p.add_argument("-q", type=float, default=30.0)
+    both = argparse.ArgumentParser(add_help=False)
+    for name in ("a", "b"):
+        both.add_argument(name)
+    both.add_argument("-t", type=float, default=10.0)
+    opts = {"udp": (("-m", int, 40), ("-f", str, "0,2,9,16,-16,-1"),
+                    ("-r", int, 5)),
+            "tcp": (("-n", int, 5), ("-q", float, 30.0))}
+    for cmd, own in opts.items():
+        p = sub.add_parser(cmd, parents=[both])
+        for flag, kind, default in own:
+            p.add_argument(flag, type=kind, default=default)
+    sub.choices["tcp"].add_argument("--to", required=True)
     args = ap.parse_args()
     if not 0 < args.t <= 120:
         ap.error("-t: 0-120 seconds")
