@@ -4,7 +4,7 @@
 the natmapd lab's two sites (tests/integration/punch-tamper.sh).
 
 usage: tamper.py udp A B [-t SECONDS] [-m CAPTURES] [-f OFFSETS] [-r DEPTH]
-       tamper.py tcp A B --to ADDR [-t SECONDS] [-n SEGMENTS] [-q MS]
+       tamper.py tcp A B --to ADDR [-t SECONDS] [-n SEGMENTS] [-q MS] [--replay]
 
 Run it where the two sites' traffic passes (the lab's wan namespace, which
 forwards between them).  A and B are the two sites' public IPv4 addresses.
@@ -34,8 +34,9 @@ tcp  Follows the TCP connections between A and B.  Once -n (default 5)
      records complete), it sends one segment to ADDR as the peer would:
      the next sequence number, the peer's last acknowledgement, window and
      options (timestamps), and the payload of the last data segment with
-     one byte in its middle flipped, new data as far as TCP can tell.
-     Prints "injected SRC:P -> DST:P seq S len L flip at K" and exits 0,
+     one byte in its middle flipped (--replay: unchanged, a record sent
+     again), new data as far as TCP can tell.  Prints "injected SRC:P ->
+     DST:P seq S len L flip at K" (or "... replayed") and exits 0,
      or "no quiet moment" / "no data" and exits 1 at -t seconds.
 
 Prints "listening" first, once its sockets are open.  Standard library
@@ -236,13 +237,14 @@ def run_tcp(args, a, b):
                     len(c["payload"]) >= 3):
                 src, sport, dst, dport = key
                 k = len(c["payload"]) // 2
+                data = c["payload"] if args.replay else flip(c["payload"], k)
                 pkt = tcp_packet(src, sport, dst, dport, c["end"], c["ack"],
-                                 0x18, c["win"], c["opts"],
-                                 flip(c["payload"], k))
+                                 0x18, c["win"], c["opts"], data)
                 raw.sendto(pkt, (socket.inet_ntoa(dst), 0))
-                say("injected %s:%d -> %s:%d seq %d len %d flip at %d" % (
+                say("injected %s:%d -> %s:%d seq %d len %d %s" % (
                     socket.inet_ntoa(src), sport, socket.inet_ntoa(dst),
-                    dport, c["end"], len(c["payload"]), k))
+                    dport, c["end"], len(data),
+                    "replayed" if args.replay else "flip at %d" % k))
                 return 0
     say("no quiet moment" if seen_data else "no data")
     return 1
@@ -263,6 +265,7 @@ def main():
         for flag, kind, default in own:
             p.add_argument(flag, type=kind, default=default)
     sub.choices["tcp"].add_argument("--to", required=True)
+    sub.choices["tcp"].add_argument("--replay", action="store_true")
     args = ap.parse_args()
     if not 0 < args.t <= 120:
         ap.error("-t: 0-120 seconds")
