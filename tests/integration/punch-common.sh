@@ -55,12 +55,13 @@ diag() { sed "s/^/# $1: /" "$LAB_DIR/$1.log" | tail -n "${2:-25}"; }
 
 # punch_echoes: a UDP echo on 127.0.0.1:7000 and a TCP echo on
 # 127.0.0.1:7100 of site 1's host (tests/lab/traffic.py, its logs
-# $LAB_DIR/traffic-lan-udp-7000.log and -tcp-7100.log), a TAP line each
+# $LAB_DIR/traffic-lan-udp-7000.log and -tcp-7100.log with a digest of
+# what each received), a TAP line each
 punch_echoes() {
-	lab_traffic_serve lan udp 7000 127.0.0.1 &&
+	lab_traffic_serve lan udp 7000 127.0.0.1 -d &&
 	    tap_ok "a UDP echo on site 1's host, 127.0.0.1:7000" ||
 	    tap_fail "a UDP echo on site 1's host, 127.0.0.1:7000"
-	lab_traffic_serve lan tcp 7100 127.0.0.1 &&
+	lab_traffic_serve lan tcp 7100 127.0.0.1 -d &&
 	    tap_ok "a TCP echo on site 1's host, 127.0.0.1:7100" ||
 	    tap_fail "a TCP echo on site 1's host, 127.0.0.1:7100"
 }
