@@ -97,6 +97,7 @@ struct status_peer {
 	int64_t		 carrier_rtt_ms;	/* the carrier's last PING; -1 none */
 	uint64_t	 bytes_in, bytes_out;	/* both, encrypted, on the wire */
 	uint32_t	 streams;	/* on the carrier now */
+	uint64_t	 dropped;	/* datagrams refused (failed, replayed) */
 	unsigned int	 attempt;
 	char		 error[128];	/* why there is no path; "" none */
 };

@@ -329,7 +329,8 @@ print_rendezvous(struct json_object *r)
 
 /*
  * "peer alpha up: direct-v4 to 203.0.113.2:40000, rtt 1 ms; tcp carrier to
- * 203.0.113.2:41000, rtt 1 ms, 2 streams; in 12345 B, out 6789 B", or why not.
+ * 203.0.113.2:41000, rtt 1 ms, 2 streams; in 12345 B, out 6789 B, dropped 0",
+ * or why not.
  */
 static void
 print_peer(struct json_object *p)
@@ -358,6 +359,8 @@ print_peer(struct json_object *p)
 	}
 	printf("; in %lld B, out %lld B", (long long)get_int(p, "bytes_in"),
 	    (long long)get_int(p, "bytes_out"));
+	if (get_int(p, "dropped") >= 0)
+		printf(", dropped %lld", (long long)get_int(p, "dropped"));
 	if (err != NULL)
 		printf("; %s", safe(err, e5, sizeof(e5)));
 	printf("\n");

@@ -317,6 +317,7 @@ status_push(void)
 		}
 		st[n].bytes_in = p->rx_bytes;
 		st[n].bytes_out = p->tx_bytes;
+		st[n].dropped = p->dropped;
 		if (carrier_is_up(p->carrier)) {
 			carrier_get_stats(p->carrier, &cs);
 			snprintf(st[n].carrier, sizeof(st[n].carrier), "%s",

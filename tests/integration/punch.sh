@@ -6,26 +6,11 @@
 # the echo at alpha, over the direct path; a node with another network's
 # key and a node alpha does not allow get nothing through.
 # shellcheck disable=SC2015
-. "$(dirname "$0")/common.sh"
-it_need_rdv
-lab_need_python
+. "$(dirname "$0")/punch-common.sh"
 
-it_punch_lab
-"$NATMAPD" --keygen >"$LAB_DIR/other.key" && chmod 600 "$LAB_DIR/other.key"
-echo "other $("$NATMAPD" --server-key "$LAB_DIR/other.key")" >>"$LAB_DIR/nets"
-it_rendezvous_start "$LAB_DIR/nets"
-
-# node NAME HOST KEYFILE NETWORK ARGS...: a natmapd node (it_node)
-node() { it_node "$@"; }
-log_has() { grep -Eq -- "$2" "$LAB_DIR/$1.log"; }
-diag() { sed "s/^/# $1: /" "$LAB_DIR/$1.log" | tail -n "${2:-25}"; }
-
-lab_traffic_serve lan udp 7000 127.0.0.1 &&
-    tap_ok "a UDP echo on site 1's host, 127.0.0.1:7000" ||
-    tap_fail "a UDP echo on site 1's host, 127.0.0.1:7000"
-lab_traffic_serve lan tcp 7100 127.0.0.1 &&
-    tap_ok "a TCP echo on site 1's host, 127.0.0.1:7100" ||
-    tap_fail "a TCP echo on site 1's host, 127.0.0.1:7100"
+punch_lab other
+node() { punch_node "$@"; }
+punch_echoes
 
 # a TCP service on site 1 that is slow to take a connection: its accept
 # queue is full (one connection of its own waits there) until the kernel

@@ -1815,10 +1815,11 @@ lab_rdv_client() {
 }
 
 # ---- traffic between the two sites (LAB_SITES=2), or anywhere ----
-# lab_traffic_serve HOST tcp|udp PORT [ADDR]: tests/lab/traffic.py's echo in
+# lab_traffic_serve HOST tcp|udp PORT [ADDR [-d]]: tests/lab/traffic.py's echo in
 # namespace HOST on ADDR (default ::, which takes IPv4 too; 0.0.0.0 where
 # IPv6 is off), port PORT; returns once it listens; log
-# $LAB_DIR/traffic-HOST-PROTO-PORT.log.  lab_down stops it.
+# $LAB_DIR/traffic-HOST-PROTO-PORT.log (-d: with a digest of what it
+# received).  lab_down stops it.
 lab_traffic_serve() {
 	local ns addr=${4:-}
 	ns=$(lab_ns_of "$1") || return 1
@@ -1829,7 +1830,7 @@ lab_traffic_serve() {
 		    2>/dev/null)" = 1 ] && addr=0.0.0.0
 	fi
 	lab_bg "traffic-$1-$2-$3" "$ns" python3 "$LAB_HERE/traffic.py" serve \
-	    "$2" "$addr" "$3"
+	    "$2" "$addr" "$3" "${@:5}"
 	lab_bg_listening "traffic-$1-$2-$3"
 }
 

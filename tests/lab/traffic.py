@@ -3,7 +3,7 @@
 """traffic.py - data that must arrive intact, and a manual UDP hole punch,
 for the natmapd lab's two sites (see LAB_SITES in tests/lab/lab.sh).
 
-usage: traffic.py serve tcp|udp ADDR PORT
+usage: traffic.py serve tcp|udp ADDR PORT [-d]
        traffic.py check tcp|udp ADDR PORT [-n N] [-b ADDR] [-p PORT] [-t SECONDS]
        traffic.py punch LOCAL_ADDR LOCAL_PORT PEER_ADDR PEER_PORT
                   [-i SECONDS] [-t SECONDS] [-l SECONDS]
@@ -14,7 +14,10 @@ serve  An echo service on ADDR:PORT (an IPv6 ADDR such as :: takes IPv4
        too): TCP sends back every byte of each connection until the client
        half-closes, UDP sends every datagram back to where it came from.
        Prints "listening" once bound, then "tcp from A:P BYTES" when a
-       connection ends, "udp from A:P" per datagram.  600 s at most.
+       connection ends, "udp from A:P" per datagram; with -d, "tcp from A:P
+       BYTES SHA" and "udp from A:P LEN SHA", SHA being the first 16 hex
+       digits of the SHA-256 of what it received (the connection's bytes,
+       the datagram): what reached the service.  600 s at most.
 check  The client.  TCP: one connection that sends N bytes (default 65536)
        of a pattern made from the time, half-closes, and reads everything
        back; the bytes back must be exactly the bytes sent.  UDP: N
@@ -49,6 +52,7 @@ Standard library only; every wait is bounded.
 
 import argparse
 import errno
+import hashlib
 import os
 import selectors
 import socket
@@ -130,28 +134,35 @@ def serve(args):
                     continue
                 c.setblocking(True)
                 c.settimeout(10)
-                conns[c] = [peer, 0]
+                conns[c] = [peer, 0, hashlib.sha256() if args.d else None]
                 sel.register(c, selectors.EVENT_READ, "conn")
             elif key.data == "udp":
                 try:
                     data, peer = s.recvfrom(65535)
-                    s.sendto(data, peer)
                 except OSError:
                     continue
-                say("udp from", endpoint(peer))
+                say("udp from", endpoint(peer), *([len(data), hashlib.sha256(
+                    data).hexdigest()[:16]] if args.d else []))
+                try:
+                    s.sendto(data, peer)
+                except OSError:
+                    pass
             else:
                 try:
                     data = s.recv(65536)
                     if data:
-                        s.sendall(data)
                         conns[s][1] += len(data)
+                        if args.d:
+                            conns[s][2].update(data)
+                        s.sendall(data)
                         continue
                 except OSError:
                     pass
-                peer, total = conns.pop(s)
+                peer, total, digest = conns.pop(s)
                 sel.unregister(s)
                 s.close()
-                say("tcp from", endpoint(peer), total)
+                say("tcp from", endpoint(peer), total,
+                    *([digest.hexdigest()[:16]] if digest else []))
     return 0
 
 
@@ -442,6 +453,7 @@ def main():
     p.add_argument("proto", choices=("tcp", "udp"))
     p.add_argument("addr")
     p.add_argument("port", type=int)
+    p.add_argument("-d", action="store_true")
     p = sub.add_parser("check")
     p.add_argument("proto", choices=("tcp", "udp"))
     p.add_argument("addr")

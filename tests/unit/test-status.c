@@ -371,6 +371,51 @@ test_json(void **state)
 	json_object_put(o);
 }
 
+static void test_print_matches(void **);
+
+/* A peer's entry: its counters, the datagrams dropped among them; no path is null. */
+static void
+test_peer_json(void **state)
+{
+	struct status_peer p[2];
+	struct json_object *o, *a, *j;
+
+	(void)state;
+	memset(p, 0, sizeof(p));
+	snprintf(p[0].node, sizeof(p[0].node), "alpha");
+	snprintf(p[0].state, sizeof(p[0].state), "up");
+	snprintf(p[0].path, sizeof(p[0].path), "direct-v4");
+	snprintf(p[0].endpoint, sizeof(p[0].endpoint), "203.0.113.2:40000");
+	p[0].rtt_ms = 1;
+	p[0].carrier_rtt_ms = -1;
+	p[0].bytes_in = 1000;
+	p[0].bytes_out = 2000;
+	p[0].dropped = 37;
+	p[0].attempt = 1;
+	snprintf(p[1].node, sizeof(p[1].node), "beta");
+	snprintf(p[1].state, sizeof(p[1].state), "failed");
+	p[1].rtt_ms = p[1].carrier_rtt_ms = -1;
+	status_peers_update(p, 2);
+	assert_int_equal(status_peer_count(), 2);
+	o = status_json();
+	assert_non_null(o);
+	a = get(o, "peers");
+	assert_int_equal(json_object_array_length(a), 2);
+	j = json_object_array_get_idx(a, 0);
+	assert_string_equal(json_object_get_string(get(j, "node")), "alpha");
+	assert_int_equal(json_object_get_int64(get(j, "dropped")), 37);
+	assert_int_equal(json_object_get_int64(get(j, "bytes_in")), 1000);
+	assert_null(get(j, "carrier"));
+	j = json_object_array_get_idx(a, 1);
+	assert_int_equal(json_object_get_int64(get(j, "dropped")), 0);
+	assert_null(get(j, "path"));
+	json_object_put(o);
+	/* the file's writer says the same */
+	p[1].dropped = UINT64_C(1) << 40;
+	status_peers_update(p, 2);
+	test_print_matches(state);
+}
+
 /* status_print() writes the object status_json() builds, a mapping at a time. */
 /* Two services, one of the configuration, one of natmapctl. */
 static void
@@ -584,6 +629,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fallback_double_nat, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_peer_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_print_matches, setup,
 		    teardown),
