@@ -38,6 +38,16 @@ struct config;
 #define PUNCH_PATH_DEAD_MS	15000
 #define PUNCH_RETRY_MS		30000	/* after the attempts failed, doubling */
 #define PUNCH_RETRY_MAX_MS	600000
+/*
+ * A carrier that was up and ended (a record that failed authentication, a
+ * reset) is never started again under the same keys (its records' nonces
+ * would repeat): the connecting side opens a new session through the
+ * rendezvous after PUNCH_RECARRIER_MS, doubling to PUNCH_RETRY_MAX_MS for
+ * each carrier lost in a row; one that lasted PUNCH_RECARRIER_STABLE_MS
+ * starts the doubling again.
+ */
+#define PUNCH_RECARRIER_MS	2000
+#define PUNCH_RECARRIER_STABLE_MS	60000
 #define PUNCH_FLOW_IDLE_MS	120000	/* a UDP flow silent this long ends */
 #define PUNCH_PEERS_MAX		64
 #define PUNCH_FLOWS_MAX		1024	/* each side, in all */

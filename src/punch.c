@@ -111,6 +111,9 @@ struct peer {
 	struct carrier		*carrier;
 	int			 carrier_dead;	/* freed by reap */
 	struct timer		 reap;
+	uint64_t		 carrier_up_at;	/* loop_now() it came up */
+	uint64_t		 recarrier;	/* loop_backoff's state */
+	struct timer		 recarrier_timer;	/* a new session for it */
 	char			 why[128];	/* why there is no path; "" none */
 	struct peer		*next;
 };
@@ -187,6 +190,7 @@ static uint8_t frame[DGRAM_MAX + 1];
 
 static void	peer_timer_cb(struct timer *);
 static void	peer_attempt(struct peer *);
+static void	peer_recarrier_cb(struct timer *);
 static void	peer_fail(struct peer *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	probe_round(struct peer *);
@@ -283,6 +287,7 @@ peer_get(const char *node)
 	snprintf(p->node, sizeof(p->node), "%s", node);
 	timer_init(&p->timer, peer_timer_cb);
 	timer_init(&p->reap, peer_reap_cb);
+	timer_init(&p->recarrier_timer, peer_recarrier_cb);
 	rdv_client_signal_init(&p->sig, NULL);
 	p->next = pu.peers;
 	pu.peers = p;
@@ -1403,6 +1408,7 @@ carrier_up_cb(struct carrier *c, void *arg)
 	(void)c;
 	log_info("punch: %s: TCP carrier up, to %s (attempt %u)", p->node,
 	    addr_str(carrier_remote(p->carrier), a, sizeof(a)), p->attempt);
+	p->carrier_up_at = loop_now();
 	status_push();
 }
 
@@ -1411,12 +1417,37 @@ carrier_down_cb(struct carrier *c, const char *why, void *arg)
 {
 	struct peer *p = arg;
 
-	(void)c;
+	uint64_t d;
+
 	log_info("punch: %s: TCP carrier %s: %s", p->node,
 	    carrier_was_up(c) ? "down" : "not made", why);
 	p->carrier_dead = 1;
 	timer_set(&p->reap, 0);
+	/* the side that connects wants it back: new keys, so a new session */
+	if (carrier_was_up(c) && p->wanted && p->state == P_UP) {
+		if (loop_now() - p->carrier_up_at >= PUNCH_RECARRIER_STABLE_MS)
+			p->recarrier = 0;
+		d = loop_backoff(&p->recarrier, PUNCH_RECARRIER_MS,
+		    PUNCH_RETRY_MAX_MS);
+		log_info("punch: %s: a new session for a new carrier in %llu "
+		    "ms", p->node, (unsigned long long)d);
+		timer_set(&p->recarrier_timer, d);
+	}
 	status_push();
+}
+
+/* The carrier lost while the path is up: a new session makes a new one. */
+static void
+peer_recarrier_cb(struct timer *t)
+{
+	struct peer *p = container_of(t, struct peer, recarrier_timer);
+
+	if (p->state != P_UP || !p->wanted || carrier_is_up(p->carrier))
+		return;
+	log_info("punch: %s: a new session through the rendezvous, for the "
+	    "TCP carrier", p->node);
+	p->attempt = 0;
+	peer_attempt(p);
 }
 
 static const struct carrier_ops carrier_ops = {
@@ -2416,6 +2447,7 @@ punch_stop(void)
 		pu.peers = p->next;
 		timer_stop(&p->timer);
 		timer_stop(&p->reap);
+		timer_stop(&p->recarrier_timer);
 		carrier_free(p->carrier);
 		if (rdv_client_signal_busy(&p->sig))
 			rdv_client_signal_cancel(&p->sig);
