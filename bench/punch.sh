@@ -14,14 +14,16 @@
 #     run, and the ratio;
 #   - CPU: natmapd's CPU seconds (both nodes) per GB through the carrier.
 #   - success per cell of the NAT matrix (site 2's NAT: CELLS, default
-#     "default cone rst random"; site 1 stays the plain masquerade): RUNS
+#     "default cone rst random"; site 1 stays the plain masquerade, whose
+#     kernel resets unsolicited SYNs, but for rst, where site 1 drops them
+#     so that one side resets, as in issue 11's matrix): RUNS
 #     fresh starts of beta (default 20; RUNS_HOPELESS, default 5, where no
 #     direct path can be made, the symmetric "random"): how many get a
 #     direct path and data through, and where none can, how many said why
 #     within 30 s;
 #   - round trips one at a time (microseconds, median and 90th percentile)
 #     and UDP throughput (1200-byte datagrams, a window of FLOOD_WINDOW,
-#     default 64), through
+#     default 256), through
 #     natmapd's path and through the port forward.
 # A benchmark, not a test: it prints figures, it passes or fails nothing.
 #   usage: bench/punch.sh [NATMAPD]   (as root; NATMAPD_RENDEZVOUS beside it)
@@ -84,9 +86,20 @@ cpu_s() {	# CPU seconds (user + system) of PID
 	awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$1/stat" 2>/dev/null
 }
 
-nm alpha lan --expose tcpecho=127.0.0.1:7100/tcp --expose echo=127.0.0.1:7000/udp
-A_PID=$NM_PID
-lab_wait 10 has alpha "registered as alpha" || { echo "bench: alpha did not register" >&2; exit 1; }
+alpha_start() {
+	nm alpha lan --expose tcpecho=127.0.0.1:7100/tcp --expose echo=127.0.0.1:7000/udp
+	A_PID=$NM_PID
+	lab_wait 10 has alpha "registered as alpha" || { echo "bench: alpha did not register" >&2; exit 1; }
+}
+# site 1's NAT in MODE; alpha started again (a mode change wipes the
+# router's UDP bindings, alpha's registration among them)
+site1_mode() {
+	lab_nat_mode "$1" rtr || { echo "bench: lab_nat_mode $1 rtr failed" >&2; exit 1; }
+	kill -TERM "$A_PID"
+	lab_wait 5 bash -c "! kill -0 $A_PID 2>/dev/null"
+	alpha_start
+}
+alpha_start
 
 # ---- success per cell over fresh starts, and the time to the path ----
 med() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "-" }'; }
@@ -105,6 +118,7 @@ cell() {
 	local mode=$1 n=$runs ok=0 said=0 i t0 tp=() tc=()
 	[ "$mode" = random ] && n=$runs_hopeless
 	lab_nat_mode "$mode" rtr2 || { echo "bench: lab_nat_mode $mode failed" >&2; return 1; }
+	[ "$mode" = rst ] && site1_mode drop
 	for i in $(seq 1 "$n"); do
 		t0=$(lab_now_ms)
 		beta_start
@@ -126,10 +140,11 @@ cell() {
 	[ "${#tp[@]}" -gt 0 ] && printf '; start to path median %s ms' "$(med "${tp[@]}")"
 	echo
 	[ "$mode" = default ] && t_path=("${tp[@]}") && t_car=("${tc[@]}")
+	[ "$mode" = rst ] && site1_mode default
 	return 0
 }
 t_path=() t_car=()
-echo "success per cell (site 1: masquerade; site 2's NAT as named):"
+echo "success per cell (site 1: masquerade, which drops unsolicited SYNs in the rst cell; site 2's NAT as named):"
 for c in $cells; do
 	cell "$c"
 done
@@ -181,12 +196,12 @@ for p in "udp 7001 8000" "tcp 7101 8100"; do
 	    if (nm == "" || am == "") { printf "  %s: natmapd %s, port forward %s\n", toupper(p), nm == "" ? "failed" : nm, am == "" ? "failed" : am; exit }
 	    printf "  %s: %d / %d through natmapd, %d / %d through the port forward: %+d us added (median)\n", toupper(p), nm, n9, am, a9, nm - am }'
 done
-fl() { trf flood "$@" -n 20000 -s 1200 -w "${FLOOD_WINDOW:-64}" | awk '$1 == "flood" { print $2, $3, $4 }'; }
+fl() { trf flood "$@" -n 20000 -s 1200 -w "${FLOOD_WINDOW:-256}" | awk '$1 == "flood" { print $2, $3, $4 }'; }
 c0=$(awk -v a="$(cpu_s "$A_PID")" -v b="$(cpu_s "$B_PID")" 'BEGIN { print a + b }')
 read -r ns ne nms <<<"$(fl 127.0.0.1 7001)"
 c1=$(awk -v a="$(cpu_s "$A_PID")" -v b="$(cpu_s "$B_PID")" 'BEGIN { print a + b }')
 read -r as ae ams <<<"$(fl "$LAB_PUBLIC_IP" 8000)"
-awk -v w="${FLOOD_WINDOW:-64}" -v ns="${ns:-0}" -v ne="${ne:-0}" -v nms="${nms:-0}" -v as="${as:-0}" -v ae="${ae:-0}" -v ams="${ams:-0}" -v c0="$c0" -v c1="$c1" 'BEGIN {
+awk -v w="${FLOOD_WINDOW:-256}" -v ns="${ns:-0}" -v ne="${ne:-0}" -v nms="${nms:-0}" -v as="${as:-0}" -v ae="${ae:-0}" -v ams="${ams:-0}" -v c0="$c0" -v c1="$c1" 'BEGIN {
     if (nms <= 0 || ams <= 0 || ne <= 0) { printf "UDP flood: natmapd %d of %d echoed, port forward %d of %d\n", ne, ns, ae, as; exit }
     t = 2 * ne * 1200 * 8 / (nms / 1000) / 1e6; ta = 2 * ae * 1200 * 8 / (ams / 1000) / 1e6
     printf "UDP echo of %d datagrams of 1200 bytes (both ways, a window of %d): %.0f Mbit/s through natmapd (%d echoed), %.0f Mbit/s through the port forward (%d): %.2fx\n", ns, w, t, ne, ta, ae, t / ta
