@@ -7,7 +7,6 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "loop.h"
 #include "mux.h"
 #include "osdep.h"
+#include "sock.h"
 #include "stun-msg.h"
 #include "stun.h"
 
@@ -123,24 +123,6 @@ sslen(const struct sockaddr_storage *ss)
 	    sizeof(struct sockaddr_in);
 }
 
-static int
-nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	return fl == -1 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-}
-
-/* Reset, not close: no TIME_WAIT on the carrier port. */
-static void
-close_reset(int fd)
-{
-	struct linger l = { 1, 0 };
-
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-	close(fd);
-}
-
 /*
  * A TCP socket of family (AF_INET, AF_INET6: IPv6 only, a stable source
  * address preferred) bound to the carrier port, beside the listener.
@@ -153,7 +135,7 @@ port_socket(int family)
 
 	if ((fd = socket(family, SOCK_STREAM, 0)) == -1)
 		return -1;
-	if (nonblock(fd) == -1 ||
+	if (sock_nonblock(fd) == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1 ||
 	    (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
@@ -200,7 +182,7 @@ stun_close(void)
 {
 	if (cp.sfd != -1) {
 		loop_fd_del(&cp.slfd);
-		close_reset(cp.sfd);
+		sock_close_reset(cp.sfd);
 		cp.sfd = -1;
 	}
 	cp.slen = 0;
@@ -365,7 +347,7 @@ listener_accept(struct loop_fd *lfd, int revents)
 		fl = sizeof(from);
 		if ((fd = accept(lfd->fd, (struct sockaddr *)&from, &fl)) == -1)
 			return;
-		if (nonblock(fd) == -1) {
+		if (sock_nonblock(fd) == -1) {
 			close(fd);
 			continue;
 		}
@@ -377,7 +359,7 @@ listener_accept(struct loop_fd *lfd, int revents)
 			log_debug("carrier: a connection from %s that no "
 			    "carrier waits for, reset",
 			    stun_addr_str(&from, a, sizeof(a)));
-			close_reset(fd);
+			sock_close_reset(fd);
 		}
 	}
 }
@@ -481,7 +463,7 @@ try_close(struct try *t)
 	if (t->fd == -1)
 		return;
 	loop_fd_del(&t->lfd);
-	close_reset(t->fd);
+	sock_close_reset(t->fd);
 	t->fd = -1;
 }
 
@@ -575,7 +557,7 @@ try_take(struct carrier *c, int fd, int cand, int connected)
 			break;
 		}
 	if (t == NULL) {
-		close_reset(fd);
+		sock_close_reset(fd);
 		return;
 	}
 	memset(t, 0, sizeof(*t));
@@ -782,7 +764,7 @@ stream_close_fd(struct stream *s, int reset)
 		return;
 	loop_fd_del(&s->lfd);
 	if (reset)
-		close_reset(s->fd);
+		sock_close_reset(s->fd);
 	else
 		close(s->fd);
 	s->fd = -1;
@@ -954,7 +936,7 @@ cb_open(struct mux *m, uint32_t id, const char *service, void *arg)
 	if ((r = c->ops->service(c->peer, service, &target, c->arg)) != 0)
 		return r;
 	if ((fd = socket(target.ss_family, SOCK_STREAM, 0)) == -1 ||
-	    nonblock(fd) == -1 ||
+	    sock_nonblock(fd) == -1 ||
 	    (connect(fd, (const struct sockaddr *)&target,
 	    sslen(&target)) == -1 && errno != EINPROGRESS)) {
 		if (fd != -1)
@@ -1087,14 +1069,14 @@ carrier_open_stream(struct carrier *c, int fd, const char *service)
 	struct stream *s;
 	uint32_t id;
 
-	if (c == NULL || !c->up || nonblock(fd) == -1 ||
+	if (c == NULL || !c->up || sock_nonblock(fd) == -1 ||
 	    (id = mux_open(c->mux, service, NULL)) == 0) {
-		close_reset(fd);
+		sock_close_reset(fd);
 		return -1;
 	}
 	if ((s = stream_new(c, id, fd, 0, service)) == NULL) {
 		mux_reset(c->mux, id, MUX_RST_REFUSED);
-		close_reset(fd);
+		sock_close_reset(fd);
 		return -1;
 	}
 	mux_set_udata(c->mux, id, s);
@@ -1199,7 +1181,7 @@ carrier_free(struct carrier *c)
 	}
 	if (c->fd != -1) {
 		loop_fd_del(&c->lfd);
-		close_reset(c->fd);
+		sock_close_reset(c->fd);
 	}
 	session_free(c->sess);
 	crypto_wipe(&c->keys, sizeof(c->keys));

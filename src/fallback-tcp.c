@@ -25,6 +25,7 @@
 #include "loop.h"
 #include "rdv-client.h"
 #include "rdv-msg.h"
+#include "sock.h"
 #include "status.h"
 #include "stun-msg.h"
 #include "stun.h"
@@ -126,13 +127,10 @@ fbt_next_server(struct fbt_binding *b)
 static void
 fbt_drop(struct fbt_binding *b)
 {
-	struct linger l = { .l_onoff = 1, .l_linger = 0 };
-
 	if (b->cfd == -1)
 		return;
 	loop_fd_del(&b->clfd);
-	(void)setsockopt(b->cfd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-	close(b->cfd);
+	sock_close_reset(b->cfd);
 	b->cfd = -1;
 	b->nin = 0;
 	b->reach_on = 0;

@@ -8,7 +8,6 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "log.h"
 #include "loop.h"
 #include "osdep.h"
+#include "sock.h"
 #include "stun-msg.h"
 
 #define FWD_ACCEPT_BURST	16	/* connections taken a wake-up */
@@ -102,8 +102,6 @@ static int
 fwd_init(struct forward *fw, int type, int fd, const struct sockaddr *target,
     socklen_t targetlen, const struct forward_opts *opts)
 {
-	int flags;
-
 	if (target == NULL || targetlen > sizeof(fw->target) ||
 	    (target->sa_family == AF_INET &&
 	    targetlen < sizeof(struct sockaddr_in)) ||
@@ -113,8 +111,7 @@ fwd_init(struct forward *fw, int type, int fd, const struct sockaddr *target,
 		errno = EINVAL;
 		return -1;
 	}
-	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
+	if (sock_nonblock(fd) == -1)
 		return -1;
 	fw->type = type;
 	fw->fd = fd;
@@ -139,16 +136,6 @@ fwd_init(struct forward *fw, int type, int fd, const struct sockaddr *target,
 	    "udp");
 	fw->o.name = NULL;		/* not kept: the caller's string */
 	return 0;
-}
-
-/* Close with a reset: the peer learns at once that the connection failed. */
-static void
-close_reset(int fd)
-{
-	struct linger l = { .l_onoff = 1, .l_linger = 0 };
-
-	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-	close(fd);
 }
 
 static void
@@ -204,8 +191,8 @@ conn_end(struct fwd_conn *c, int reset)
 	loop_fd_del(&c->cl);
 	loop_fd_del(&c->up);
 	if (reset) {
-		close_reset(c->cl.fd);
-		close_reset(c->up.fd);
+		sock_close_reset(c->cl.fd);
+		sock_close_reset(c->up.fd);
 	} else {
 		close(c->cl.fd);
 		close(c->up.fd);
@@ -418,7 +405,7 @@ conn_start(struct forward *fw, int fd)
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warnx("%s: out of memory for a connection", fw->name);
 		fw->st.drops++;
-		close_reset(fd);
+		sock_close_reset(fd);
 		return;
 	}
 	c->c2u.pipe[0] = c->c2u.pipe[1] = c->u2c.pipe[0] = c->u2c.pipe[1] = -1;
@@ -434,7 +421,7 @@ conn_start(struct forward *fw, int fd)
 		free(c);
 		log_warnx("%s: out of memory for a connection", fw->name);
 		fw->st.drops++;
-		close_reset(fd);
+		sock_close_reset(fd);
 		return;
 	}
 	if (c->c2u.buf != NULL)
@@ -448,7 +435,7 @@ conn_start(struct forward *fw, int fd)
 		free(c->c2u.buf);
 		conn_pipes_close(c);
 		free(c);
-		close_reset(fd);
+		sock_close_reset(fd);
 		return;
 	}
 	c->fw = fw;
@@ -514,7 +501,7 @@ tcp_accept_cb(struct loop_fd *lf, int ev)
 			fw->st.refused++;
 			log_debug("%s: %zu connections: one more refused",
 			    fw->name, fw->o.max_conns);
-			close_reset(fd);
+			sock_close_reset(fd);
 			continue;
 		}
 		conn_start(fw, fd);

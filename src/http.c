@@ -8,13 +8,13 @@
 #include <netinet/in.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "http.h"
 #include "log.h"
+#include "sock.h"
 
 #define HTTP_READ_CAP	(HTTP_MAX_HEAD + HTTP_MAX_BODY + 4096)
 #define HTTP_READ_FIRST	2048	/* a SOAP answer fits; grown by doubling */
@@ -52,14 +52,12 @@ http_strerror(int err)
 static void
 http_release(struct http_req *r, int abandon)
 {
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
 	if (r->fd != -1) {
 		loop_fd_del(&r->lfd);
 		if (abandon)
-			(void)setsockopt(r->fd, SOL_SOCKET, SO_LINGER, &lg,
-			    sizeof(lg));
-		close(r->fd);
+			sock_close_reset(r->fd);
+		else
+			close(r->fd);
 		r->fd = -1;
 	}
 	timer_stop(&r->timer);

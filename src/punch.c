@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <stdarg.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +27,7 @@
 #include "rdv-client.h"
 #include "rdv-msg.h"
 #include "session.h"
+#include "sock.h"
 #include "status.h"
 #include "stun-msg.h"
 #include "stun.h"
@@ -236,14 +236,6 @@ static int
 fd_for(const struct sockaddr_storage *to)
 {
 	return to->ss_family == AF_INET6 ? pu.fd6 : pu.fd;
-}
-
-static int
-set_nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	return fl == -1 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
 static struct peer *
@@ -1501,13 +1493,10 @@ tcp_accept(struct loop_fd *lfd, int revents)
 			return;
 		p = peer_find(l->c.node);
 		if (p == NULL || !carrier_is_up(p->carrier)) {
-			struct linger lg = { 1, 0 };
-
 			log_info("punch: connect %s/%s: no TCP carrier to %s "
 			    "yet; connection reset", l->c.node, l->c.service,
 			    l->c.node);
-			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-			close(fd);
+			sock_close_reset(fd);
 			continue;
 		}
 		carrier_open_stream(p->carrier, fd, l->c.service);
@@ -1638,7 +1627,7 @@ sflow_open(struct peer *p, const struct mux_flow *fl)
 	if (pu.nflows >= PUNCH_FLOWS_MAX)
 		return NULL;
 	if ((fd = socket(e->target.ss_family, SOCK_DGRAM, 0)) == -1 ||
-	    set_nonblock(fd) == -1 ||
+	    sock_nonblock(fd) == -1 ||
 	    connect(fd, (const struct sockaddr *)&e->target,
 	    addr_len(&e->target)) == -1) {
 		log_warn("punch: %s: a socket to %s", p->node, e->name);
@@ -2273,7 +2262,7 @@ socket_open6(void)
 	int fd, i, on = 1;
 
 	if ((fd = socket(AF_INET6, SOCK_DGRAM, 0)) == -1 ||
-	    set_nonblock(fd) == -1 ||
+	    sock_nonblock(fd) == -1 ||
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1) {
 		log_debug("punch: no IPv6 socket: %s", strerror(errno));
 		if (fd != -1)
@@ -2309,7 +2298,7 @@ socket_open(void)
 	int fd, i;
 
 	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) == -1 ||
-	    set_nonblock(fd) == -1) {
+	    sock_nonblock(fd) == -1) {
 		log_warn("punch: socket");
 		if (fd != -1)
 			close(fd);
@@ -2344,7 +2333,7 @@ listener_open(const struct conf_connect *c, int tcp)
 	if ((fd = socket(c->listen.ss_family, tcp ? SOCK_STREAM : SOCK_DGRAM,
 	    0)) == -1)
 		return -1;
-	if (set_nonblock(fd) == -1 ||
+	if (sock_nonblock(fd) == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
 	    bind(fd, (const struct sockaddr *)&c->listen,
 	    addr_len(&c->listen)) == -1 ||

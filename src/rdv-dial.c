@@ -16,6 +16,7 @@
 #include "loop.h"
 #include "osdep.h"
 #include "rdv-dial.h"
+#include "sock.h"
 
 #define DIAL_BIND_TRIES		4	/* ephemeral ports drawn before giving up */
 
@@ -101,13 +102,10 @@ rdv_dial_udp(const struct sockaddr_storage *from,
 static void
 dial_close(struct rdv_dial *d)
 {
-	struct linger lg = { 1, 0 };
-
 	loop_fd_del(&d->lfd);
 	timer_stop(&d->deadline);
 	if (d->fd != -1) {
-		(void)setsockopt(d->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-		close(d->fd);
+		sock_close_reset(d->fd);
 		d->fd = -1;
 	}
 }
