@@ -103,24 +103,29 @@ it_rendezvous_start() {
 	it_on_exit lab_rendezvous_stop
 }
 
-# it_node NAME HOST KEYFILE NETWORK ARGS...: a natmapd node in namespace
-# HOST, of NETWORK with the secret in KEYFILE, registered with the lab's
-# rendezvous; its own state, status, control and log ($LAB_DIR/NAME.*); its
-# pid in NODE_PID_<NAME>, stopped at the end.
-it_node() {
-	local name=$1 ns net=$4 key=$3
+# it_natmapd NAME HOST ARGS...: a natmapd in namespace HOST with its own
+# state, status, control and log ($LAB_DIR/NAME.*) and ARGS; its pid in
+# NODE_PID_<NAME>, stopped at the end.
+it_natmapd() {
+	local name=$1 ns
 	ns=$(lab_ns_of "$2") || return 1
-	shift 4
+	shift 2
 	: >"$LAB_DIR/$name.conf"
 	ip netns exec "$ns" "$NATMAPD" -f -vv -c "$LAB_DIR/$name.conf" \
 	    --state-file "$LAB_DIR/$name.state" \
 	    --status-file "$LAB_DIR/$name.json" \
-	    --control "$LAB_DIR/$name.ctl" \
-	    --rendezvous "$LAB_RDV_IP:$LAB_RDV_PORT" \
-	    --network "$net" --key-file "$key" --node "$name" "$@" \
+	    --control "$LAB_DIR/$name.ctl" "$@" \
 	    </dev/null >"$LAB_DIR/$name.log" 2>&1 &
 	printf -v "NODE_PID_$name" %s "$!"
 	it_on_exit "kill -TERM $! 2>/dev/null"
+}
+# it_node NAME HOST KEYFILE NETWORK ARGS...: it_natmapd as node NAME of
+# NETWORK with the secret in KEYFILE, registered with the lab's rendezvous
+it_node() {
+	local name=$1 host=$2 key=$3 net=$4
+	shift 4
+	it_natmapd "$name" "$host" --rendezvous "$LAB_RDV_IP:$LAB_RDV_PORT" \
+	    --network "$net" --key-file "$key" --node "$name" "$@"
 }
 # it_node_stop NAME: the node stopped (5 s at most), its log kept aside
 it_node_stop() {

@@ -17,21 +17,8 @@ it_punch_lab
 it_rendezvous_start "$LAB_DIR/nets"
 rdv="$LAB_RDV_IP:$LAB_RDV_PORT"
 
-# node NAME HOST ARGS...: a natmapd in namespace HOST with its own state,
-# status, control and log ($LAB_DIR/NAME.*); its pid in NODE_PID_<NAME>
-node() {
-	local name=$1 ns
-	ns=$(lab_ns_of "$2") || return 1
-	shift 2
-	: >"$LAB_DIR/$name.conf"
-	ip netns exec "$ns" "$NATMAPD" -f -vv -c "$LAB_DIR/$name.conf" \
-	    --state-file "$LAB_DIR/$name.state" \
-	    --status-file "$LAB_DIR/$name.json" \
-	    --control "$LAB_DIR/$name.ctl" "$@" \
-	    </dev/null >"$LAB_DIR/$name.log" 2>&1 &
-	printf -v "NODE_PID_$name" %s "$!"
-	it_on_exit "kill -TERM $! 2>/dev/null"
-}
+# node NAME HOST ARGS...: a natmapd in namespace HOST (it_natmapd)
+node() { it_natmapd "$@"; }
 rdv_args() { echo --rendezvous "$rdv" --network home --key-file "$LAB_DIR/home.key" --node "$1"; }
 log_has() { grep -Eq -- "$2" "$LAB_DIR/$1.log"; }
 log_count() { grep -Ec -- "$2" "$LAB_DIR/$1.log"; }
