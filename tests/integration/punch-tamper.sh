@@ -8,8 +8,8 @@
 # clients sent, each datagram once; the nodes count what they dropped; the
 # path stays up.  On the TCP carrier a segment at the right sequence
 # number, with a byte flipped or a record sent again, ends the carrier and
-# its stream, no altered byte reaches the service, and a new carrier is to
-# carry new streams (not made yet: doc/hole-punching.md, lab findings).
+# its stream, no altered byte reaches the service, and a new carrier, made
+# in a new session with new keys, carries new streams.
 # shellcheck disable=SC2015
 . "$(dirname "$0")/punch-common.sh"
 
