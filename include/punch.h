@@ -60,6 +60,8 @@ struct config;
  * the configuration names it (then it is the configuration's) or another
  * in its place.
  */
+/* Once, before anything else here. */
+void	punch_init(void);
 void	punch_configure(const struct config *);
 /* Start (nothing without expose or connect statements), stop; idempotent. */
 void	punch_start(void);

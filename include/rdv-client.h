@@ -146,6 +146,7 @@ uint64_t rdv_client_wall_ms(void);
  * (nothing without servers); rdv_client_stop() stops, closes the sockets
  * and withdraws the status.  Both idempotent.
  */
+void	rdv_client_init(void);		/* once, before anything else here */
 void	rdv_client_configure(const struct config *);
 void	rdv_client_start(void);
 void	rdv_client_stop(void);

@@ -954,6 +954,8 @@ main(int argc, char *argv[])
 	status_reserve(running.nports);
 	mapping_init(&running, drivers, ndrivers);
 	fallback_configure(&running);
+	rdv_client_init();
+	punch_init();
 	rdv_client_configure(&running);
 	punch_configure(&running);
 	/* the gateway's TCP mappings, checked from outside through the rendezvous */

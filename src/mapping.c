@@ -38,16 +38,26 @@ struct mapping {
 	int		 readd;		/* being deleted, to be added again */
 	/* A stale entry from the state file: made through this, here. */
 	char		 stale_proto[8];
-	char		 error[96];	/* the last failure, for the status */
+	char		*error;		/* the last failure, for the status; NULL none */
 	uint64_t	 since;		/* loop_now() of the last state change */
 	struct in_addr	 stale_gateway;
 	struct in_addr	 stale_local;
 	uint64_t	 backoff;
 	struct timer	 timer;
 	struct pace_op	 op;		/* add, renew or delete, paced */
-	struct pace_op	 vop;		/* a look at the gateway's table, paced */
-	int		 canary;	/* vop is the canary's look (a miss: check all) */
+	struct verify	*vop;		/* a look at the gateway's table; NULL none */
 	struct mapping	*next;
+};
+
+/*
+ * A look at the gateway's table for one mapping, paced, allocated only
+ * while it is out: most mappings, most of the time, have none (hundreds
+ * of mappings on a small router).
+ */
+struct verify {
+	struct pace_op	 op;
+	struct mapping	*m;
+	int		 canary;	/* the canary's look (a miss: check all) */
 };
 
 static struct {
@@ -192,7 +202,8 @@ mapping_report(const struct mapping *m)
 	st.since = m->since;
 	if (m->state == MAPPING_BOUND && timer_armed(&m->timer))
 		st.renew_at = loop_now() + timer_remaining(&m->timer);
-	memcpy(st.error, m->error, sizeof(m->error));
+	if (m->error != NULL)
+		snprintf(st.error, sizeof(st.error), "%s", m->error);
 	st.runtime = m->runtime;
 	status_map_update(&st);
 }
@@ -299,8 +310,11 @@ scan_cancel(void)
 static void
 verify_cancel(struct mapping *m)
 {
-	pace_cancel(&m->vop);
-	m->canary = 0;
+	if (m->vop == NULL)
+		return;
+	pace_cancel(&m->vop->op);
+	free(m->vop);
+	m->vop = NULL;
 }
 
 static void
@@ -318,6 +332,7 @@ mapping_free_one(struct mapping *m)
 	verify_cancel(m);
 	if (!(m->unwanted && m->stale_proto[0] != '\0'))
 		status_map_remove(m->proto, m->int_port, m->ext_want);
+	free(m->error);
 	free(m);
 }
 
@@ -338,6 +353,16 @@ remap_all(const struct mapping *except)
 	}
 }
 
+/* The last failure, kept for the status (NULL: none); at most 95 bytes. */
+static void
+mapping_error(struct mapping *m, const char *detail)
+{
+	free(m->error);
+	m->error = NULL;
+	if (detail != NULL && (m->error = strndup(detail, 95)) == NULL)
+		log_warn("mapping error");
+}
+
 static void
 mapping_done(struct pace_op *op, const struct drv_result *res)
 {
@@ -351,10 +376,9 @@ mapping_done(struct pace_op *op, const struct drv_result *res)
 		status_count(STATUS_ANSWERS);
 	if (res->status != DRV_OK) {
 		status_count(STATUS_FAILURES);
-		snprintf(m->error, sizeof(m->error), "%.*s",
-		    (int)sizeof(m->error) - 1, res->detail);
+		mapping_error(m, res->detail);
 	} else {
-		m->error[0] = '\0';
+		mapping_error(m, NULL);
 		if (was == MAPPING_RENEWING)
 			status_count(STATUS_RENEWALS);
 	}
@@ -499,7 +523,6 @@ mapping_new(int proto, uint16_t int_port, uint16_t ext_want)
 	m->ext_want = ext_want;
 	m->state = MAPPING_WAIT;
 	pace_op_init(&m->op, mapping_done);
-	pace_op_init(&m->vop, verify_done);
 	for (size_t i = 0; i < sizeof(m->nonce); i += 4) {
 		uint32_t r = loop_random(UINT32_MAX);
 
@@ -626,10 +649,12 @@ stale_delete(struct mapping *m)
 static void
 verify_done(struct pace_op *op, const struct drv_result *res)
 {
-	struct mapping *m = container_of(op, struct mapping, vop);
-	int canary = m->canary;
+	struct verify *v = container_of(op, struct verify, op);
+	struct mapping *m = v->m;
+	int canary = v->canary;
 
-	m->canary = 0;
+	m->vop = NULL;
+	free(v);
 	if (m->state != MAPPING_BOUND || engine.stopping)
 		return;
 	if (res->status == DRV_OK) {
@@ -651,6 +676,28 @@ verify_done(struct pace_op *op, const struct drv_result *res)
 	}
 }
 
+/* Look m up in the gateway's table (engine.look), paced. */
+static void
+verify_start(struct mapping *m, int canary)
+{
+	struct verify *v;
+	struct drv_map req;
+
+	if ((v = calloc(1, sizeof(*v))) == NULL) {
+		log_warn("verify");
+		return;		/* the renewals will tell */
+	}
+	pace_op_init(&v->op, verify_done);
+	v->m = m;
+	v->canary = canary;
+	m->vop = v;
+	mapping_request(m, &req);
+	req.ext_port = m->ext_port;
+	req.lease = m->lease;
+	/* may answer at once (done frees v) */
+	pace_verify(&engine.look_pace, &v->op, engine.look, &req);
+}
+
 /*
  * Routers purge rules (idle ones, or all on a reload): look, and put back.
  * The looks go through a window of their own, at the gateway's pace, so
@@ -660,18 +707,12 @@ static void
 verify_all(void)
 {
 	struct mapping *m;
-	struct drv_map req;
 
 	if (engine.look == NULL)
 		return;
 	for (m = engine.maps; m != NULL; m = m->next) {
-		if (m->state != MAPPING_BOUND || pace_busy(&m->vop))
-			continue;
-		mapping_request(m, &req);
-		req.ext_port = m->ext_port;
-		req.lease = m->lease;
-		m->canary = 0;
-		pace_verify(&engine.look_pace, &m->vop, engine.look, &req);
+		if (m->state == MAPPING_BOUND && m->vop == NULL)
+			verify_start(m, 0);
 	}
 }
 
@@ -699,7 +740,7 @@ static int
 canary_fits(const struct mapping *m)
 {
 	return m->state == MAPPING_BOUND && !m->unwanted &&
-	    !pace_busy(&m->op) && !pace_busy(&m->vop);
+	    !pace_busy(&m->op) && m->vop == NULL;
 }
 
 /* The one after the last canary, in the list's order, round and round. */
@@ -723,7 +764,6 @@ static void
 canary_timer_cb(struct timer *t)
 {
 	struct mapping *m;
-	struct drv_map req;
 
 	(void)t;
 	if (engine.stopping || !gateway_is_ready()
@@ -734,17 +774,13 @@ canary_timer_cb(struct timer *t)
 	if (gateway_race_running())
 		return;
 	for (m = engine.maps; m != NULL; m = m->next)
-		if (pace_busy(&m->vop))
+		if (m->vop != NULL)
 			return;
 	if ((m = canary_next()) == NULL)
 		return;
 	engine.canary_proto = m->proto;
 	engine.canary_port = m->int_port;
-	mapping_request(m, &req);
-	req.ext_port = m->ext_port;
-	req.lease = m->lease;
-	m->canary = 1;
-	pace_verify(&engine.look_pace, &m->vop, engine.look, &req);
+	verify_start(m, 1);
 }
 
 /*

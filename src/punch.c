@@ -182,7 +182,7 @@ static struct {
 	struct sflow		*sflows;
 	size_t			 nflows;
 	struct timer		 sweep;
-} pu = { .fd = -1, .fd6 = -1 };
+} pu;	/* zero: in .bss, touched only when used; punch_init() */
 
 static uint8_t dgram[DGRAM_MAX + 1];
 static uint8_t plain[DGRAM_MAX + 1];
@@ -1722,14 +1722,16 @@ services_push(void)
 	static struct status_service st[STATUS_MAX_SERVICES];
 	size_t i, n = 0;
 
-	memset(st, 0, sizeof(st));
 	for (i = 0; i < pu.nexpose && n < STATUS_MAX_SERVICES; i++, n++) {
+		/* entry by entry: the unused ones are never touched */
+		memset(&st[n], 0, sizeof(st[n]));
 		snprintf(st[n].kind, sizeof(st[n].kind), "expose");
 		config_format_expose(&pu.expose[i], st[n].spec,
 		    sizeof(st[n].spec));
 		st[n].runtime = pu.expose_rt[i];
 	}
 	for (i = 0; i < pu.nconnect && n < STATUS_MAX_SERVICES; i++, n++) {
+		memset(&st[n], 0, sizeof(st[n]));
 		snprintf(st[n].kind, sizeof(st[n].kind), "connect");
 		config_format_connect(&pu.connect[i], st[n].spec,
 		    sizeof(st[n].spec));
@@ -2212,6 +2214,13 @@ same_settings(const struct config *conf)
 	    fb_servers_same(&pu.servers, conf->rdv, conf->nrdv);
 	crypto_wipe(key, sizeof(key));
 	return same;
+}
+
+void
+punch_init(void)
+{
+	pu.fd = -1;
+	pu.fd6 = -1;
 }
 
 void

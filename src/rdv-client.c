@@ -356,7 +356,7 @@ static struct {
 				    size_t, void *);
 	void			*on_signal_arg;
 	struct rdv_replay	*seen;		/* indications taken lately */
-} rc = { .sock = { { .fd = -1 }, { .fd = -1 } } };
+} rc;	/* zero: in .bss, touched only when used; rdv_client_init() */
 
 static void	srv_round(struct rdv_srv *);
 
@@ -861,6 +861,13 @@ rdv_client_configure(const struct config *conf)
 		log_info("rendezvous: new settings, registering again");
 		rdv_client_start();
 	}
+}
+
+void
+rdv_client_init(void)
+{
+	rc.sock[0].fd = -1;
+	rc.sock[1].fd = -1;
 }
 
 size_t

@@ -1095,5 +1095,6 @@ main(void)
 		cmocka_unit_test_setup(test_signal_two_servers, setup),
 	};
 
+	rdv_client_init();
 	return TU_RUN("rdv-client", tests);
 }
