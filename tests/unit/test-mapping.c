@@ -665,19 +665,42 @@ test_reconfigure(void **state)
 	config_free(&c2);
 }
 
+/* 8080/tcp configured and bound. */
+static void
+start_8080(void)
+{
+	static const char *const maps[] = { "8080/tcp", NULL };
+
+	start(maps, 3600);
+	gateway_up();
+	answer(0, DRV_OK, 8080, 3600);
+}
+
+/* A SIGHUP with a file naming only 8080/tcp (c2 freed by the caller). */
+static void
+reload_8080(struct config *c2, struct conf_map *m)
+{
+	char err[128];
+
+	config_init(c2);
+	c2->have_gateway = 1;
+	c2->gateway = conf.gateway;
+	c2->lease = 3600;
+	assert_int_equal(config_parse_map("8080/tcp", m, err, sizeof(err)), 0);
+	assert_int_equal(config_add_map(c2, m, err, sizeof(err)), 0);
+	mapping_reconfigure(c2);
+}
+
 /* natmapctl add and remove: kept over SIGHUP, removed only when asked. */
 static void
 test_runtime(void **state)
 {
-	static const char *const maps[] = { "8080/tcp", NULL };
 	struct config c2;
 	struct conf_map m;
 	char err[128];
 
 	(void)state;
-	start(maps, 3600);
-	gateway_up();
-	answer(0, DRV_OK, 8080, 3600);
+	start_8080();
 	assert_int_equal(config_parse_map("7000-7001:17000/udp", &m, err,
 	    sizeof(err)), 0);
 	assert_int_equal(mapping_runtime_add(&m, err, sizeof(err)), 0);
@@ -697,13 +720,7 @@ test_runtime(void **state)
 	    sizeof(err)), 0);
 	assert_int_equal(mapping_runtime_add(&m, err, sizeof(err)), -1);
 	/* SIGHUP with the same file keeps them */
-	config_init(&c2);
-	c2.have_gateway = 1;
-	c2.gateway = conf.gateway;
-	c2.lease = 3600;
-	assert_int_equal(config_parse_map("8080/tcp", &m, err, sizeof(err)), 0);
-	assert_int_equal(config_add_map(&c2, &m, err, sizeof(err)), 0);
-	mapping_reconfigure(&c2);
+	reload_8080(&c2, &m);
 	assert_int_equal(F.nreq, 3);
 	assert_int_equal(mapping_count(MAPPING_BOUND), 3);
 	/* remove: the config's is not natmapctl's to remove */
@@ -732,15 +749,12 @@ test_runtime(void **state)
 static void
 test_own(void **state)
 {
-	static const char *const maps[] = { "8080/tcp", NULL };
 	struct config c2;
 	struct conf_map m;
 	char err[128];
 
 	(void)state;
-	start(maps, 3600);
-	gateway_up();
-	answer(0, DRV_OK, 8080, 3600);
+	start_8080();
 	assert_int_equal(mapping_own_add(DRV_UDP, 41000, "punch"), 0);
 	assert_int_equal(F.nreq, 2);
 	assert_int_equal(F.req[1].kind, REQ_MAP);
@@ -766,13 +780,7 @@ test_own(void **state)
 	assert_string_equal(err, "41000:41000/udp is natmapd's own (punch): "
 	    "it goes when punch no longer needs it");
 	/* SIGHUP with a file that does not name it keeps it */
-	config_init(&c2);
-	c2.have_gateway = 1;
-	c2.gateway = conf.gateway;
-	c2.lease = 3600;
-	assert_int_equal(config_parse_map("8080/tcp", &m, err, sizeof(err)), 0);
-	assert_int_equal(config_add_map(&c2, &m, err, sizeof(err)), 0);
-	mapping_reconfigure(&c2);
+	reload_8080(&c2, &m);
 	assert_int_equal(F.nreq, 2);
 	assert_int_equal(mapping_count(MAPPING_BOUND), 2);
 	/* its owner drops it: deleted from the router */
