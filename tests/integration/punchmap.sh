@@ -109,7 +109,8 @@ tap_check "site 1 to site 2: 1 MB through alpha's 127.0.0.1:7101 comes back from
 
 # ---- the router stops forwarding: punching again, and why it fails ----
 # (the bindings of both NATs flushed too: the path's own would carry it on)
-lab_router_stop && lab_rules_flush && lab_nat_flush rtr && lab_nat_flush rtr2 &&
+lab_router_stop && lab_rules_flush && rm -f "$LAB_DIR/miniupnpd.leases" &&
+    lab_nat_flush rtr && lab_nat_flush rtr2 &&
     tap_ok "site 1's router stops forwarding (miniupnpd stopped, its rules and both NATs' bindings flushed)" ||
     tap_fail "site 1's router stops forwarding (miniupnpd stopped, its rules and both NATs' bindings flushed)"
 mark_a=$(wc -l <"$LAB_DIR/alpha.log")
@@ -131,6 +132,33 @@ tap_check "natmapctl status on beta: a line for alpha, not via mapped" \
     eval 'ctl beta site2 | grep "^peer alpha " | grep -vq "via mapped"'
 tap_check "natmapctl status on beta: alpha without a path, with the reason" \
     ctl_has beta site2 "^peer alpha [a-z]+: no direct path yet; .+"
-tap_check "no key in any log" bash -c "! grep -qF -e \"\$(cat '$LAB_DIR/home.key')\" '$LAB_DIR'/*.log"
+
+# ---- the router back (empty): mapped again, the path via mapped again;
+# alpha stopped: its mappings deleted from the router ----
+lab_router_start || tap_fail "miniupnpd starts again"
+mark_a=$(wc -l <"$LAB_DIR/alpha.log")
+mark_b=$(wc -l <"$LAB_DIR/beta.log")
+# natmapctl check: the gateway looked for now, not after the back-off
+ip netns exec "$(lab_ns_of lan)" "$NATMAPCTL" -s "$LAB_DIR/alpha.ctl" check >/dev/null ||
+    tap_fail "natmapctl check on alpha"
+expect 30 "the router back: alpha's UDP port mapped again" \
+    since alpha "$mark_a" "the gateway maps UDP port $uport at $LAB_PUBLIC_IP:$uport"
+tap_check "the router forwards $LAB_PUBLIC_IP:$uport/udp to alpha again" \
+    lab_wait 10 has_rule "udp dport $uport dnat to $LAB_LAN_IP:$uport"
+tap_check "the router forwards $LAB_PUBLIC_IP:$tport/tcp to alpha again" \
+    lab_wait 10 has_rule "tcp dport $tport dnat to $LAB_LAN_IP:$tport"
+again() {
+	since beta "$mark_b" "alpha: direct path up, to $LAB_PUBLIC_IP:$uport via mapped" ||
+	    since alpha "$mark_a" "beta: direct path up, to $LAB_RTR2_WAN_IP:[0-9]+ via mapped"
+}
+expect 150 "at the next try, the path via mapped again" again
+tap_check "site 2 to site 1: 20 datagrams through beta's 127.0.0.1:7001 again" \
+    lab_traffic_check site2 udp 127.0.0.1 7001 -n 20 -t 10
+it_node_stop alpha
+tap_check "alpha stopped: its UDP mapping deleted from the router" \
+    lab_wait 10 eval '! has_rule "udp dport $uport dnat to $LAB_LAN_IP:$uport"'
+tap_check "alpha stopped: its TCP mapping deleted from the router" \
+    eval '! has_rule "tcp dport $tport dnat to $LAB_LAN_IP:$tport"'
+tap_check "no key in any log" bash -c "! grep -qF -e \"\$(cat '$LAB_DIR/home.key')\" '$LAB_DIR'/*.log*"
 
 tap_done
