@@ -172,6 +172,7 @@ static struct {
 	uint16_t		 tcp_port;	/* the carrier port; 0: none */
 	/* the gateway's mappings of port and tcp_port asked for (mapping_own_add) */
 	int			 own_udp, own_tcp;
+	int			 nomap;		/* punch-map no */
 	int			 subscribed;	/* to the status's events */
 	struct sockaddr_storage	 srflx;		/* AF_UNSPEC: not known */
 	struct in_addr		 local;
@@ -537,6 +538,9 @@ own_mapped(int proto, uint16_t port, struct sockaddr_storage *out)
 	const struct status_map *m, *t;
 	struct sockaddr_in *sin = (struct sockaddr_in *)out;
 
+	if ((proto == DRV_UDP && !pu.own_udp) ||
+	    (proto == DRV_TCP && !pu.own_tcp))
+		return -1;
 	if (port == 0 || !status_gateway()->found ||
 	    (m = own_row(proto, port)) == NULL ||
 	    (m->state != STATUS_UP && m->state != STATUS_RENEWING) ||
@@ -2453,6 +2457,16 @@ punch_configure(const struct config *conf)
 		punch_stop();
 	}
 	services_reconcile(conf);
+	/* punch-map changed by a reload: the mappings asked for or dropped */
+	if (pu.running && conf->punch_nomap != pu.nomap) {
+		if (conf->punch_nomap)
+			own_unmap();
+		else {
+			pu.nomap = 0;
+			own_map();
+		}
+	}
+	pu.nomap = conf->punch_nomap;
 	if (same) {
 		if (was)
 			punch_start();	/* the first service: a start */
@@ -2634,7 +2648,8 @@ punch_start(void)
 	timer_set(&pu.sweep, SWEEP_MS);
 	rdv_client_on_signal(on_signal, NULL);
 	fb_servers_resolve(&pu.servers);
-	own_map();
+	if (!pu.nomap)
+		own_map();
 	listeners_open();
 	/* a path to every node connected to, ready before the first client */
 	for (i = 0; i < pu.nconnect; i++)

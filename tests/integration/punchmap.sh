@@ -154,6 +154,22 @@ again() {
 expect 150 "at the next try, the path via mapped again" again
 tap_check "site 2 to site 1: 20 datagrams through beta's 127.0.0.1:7001 again" \
     lab_traffic_check site2 udp 127.0.0.1 7001 -n 20 -t 10
+# punch-map no (natmapd.conf(5)) and a reload: the mappings deleted; yes
+# again: made again
+alpha_pid=NODE_PID_alpha	# it_natmapd's
+echo "punch-map no" >"$LAB_DIR/alpha.conf"
+kill -HUP "${!alpha_pid}"
+tap_check "punch-map no, SIGHUP: alpha's UDP mapping deleted from the router" \
+    lab_wait 10 eval '! has_rule "udp dport $uport dnat to $LAB_LAN_IP:$uport"'
+tap_check "punch-map no, SIGHUP: no row of alpha's own in its status" \
+    lab_wait 5 eval '[ -z "$(own alpha udp state)$(own alpha tcp state)" ]'
+mark_a=$(wc -l <"$LAB_DIR/alpha.log")
+echo "punch-map yes" >"$LAB_DIR/alpha.conf"
+kill -HUP "${!alpha_pid}"
+expect 20 "punch-map yes, SIGHUP: alpha's UDP port mapped again" \
+    since alpha "$mark_a" "the gateway maps UDP port $uport at $LAB_PUBLIC_IP:$uport"
+tap_check "punch-map yes, SIGHUP: the router forwards $LAB_PUBLIC_IP:$tport/tcp to alpha" \
+    lab_wait 10 has_rule "tcp dport $tport dnat to $LAB_LAN_IP:$tport"
 it_node_stop alpha
 tap_check "alpha stopped: its UDP mapping deleted from the router" \
     lab_wait 10 eval '! has_rule "udp dport $uport dnat to $LAB_LAN_IP:$uport"'
