@@ -84,6 +84,8 @@ struct config {
 	uint16_t	 fb_port_last;
 	int		 fb_mode;	/* enum conf_fbmode */
 	uint32_t	 fb_idle;	/* s a forwarded TCP connection may idle; 0: default */
+	/* punch-map no: the punching ports are not mapped on the gateway */
+	int		 punch_nomap;
 	/* Hole punching (punch.c): services offered, services wanted. */
 	struct conf_expose *expose;
 	size_t		 nexpose;

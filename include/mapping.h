@@ -83,6 +83,17 @@ struct conf_map;
 int	mapping_runtime_add(const struct conf_map *, char *err, size_t);
 int	mapping_runtime_remove(const struct conf_map *, char *err, size_t);
 /*
+ * A mapping natmapd needs for itself (owner "punch": hole punching's
+ * ports), internal port = external port wanted: made, renewed, checked
+ * and deleted at exit like the others, kept over SIGHUP, never taken by
+ * natmapctl remove; its status row names the owner.  What the gateway
+ * granted is read from the status (status_map_at).  -1 with errno
+ * EEXIST when that external port is mapped already, EBUSY when stopping.
+ */
+int	mapping_own_add(int proto, uint16_t port, const char *owner);
+/* The owner's mapping of port is no longer needed: deleted from the router. */
+void	mapping_own_remove(int proto, uint16_t port);
+/*
  * The bound mapping (proto, int_port, ext_want) is listed on the gateway
  * but does not forward (gwcheck.c): delete it and add it again.  -1 with
  * errno EAGAIN if it is not bound now, or a request for it is out.

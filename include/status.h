@@ -58,6 +58,7 @@ struct status_map {
 	uint64_t	 renew_at;	/* loop_now() of the next renewal; 0: none */
 	char		 error[128];	/* the last error; "" none */
 	int		 runtime;	/* added through the control socket */
+	char		 owner[8];	/* natmapd's own mapping ("punch"); "" not */
 	/* the gateway's row: kept over status_map_update, set by status_map_reach */
 	int		 reach;		/* enum status_reach */
 	uint64_t	 reach_at;	/* loop_now() of the last check; 0: none */
@@ -92,6 +93,9 @@ struct status_peer {
 	char		 state[16];	/* "connecting", "probing", "up", "failed"... */
 	char		 path[16];	/* "direct-v4", "direct-v6"; "" none yet */
 	char		 endpoint[64];	/* the UDP path's other end; "" none */
+	/* the candidate kind the UDP path runs over: "mapped" (a gateway's
+	 * mapping, either side's), "host", "srflx", "prflx"; "" none */
+	char		 via[8];
 	char		 carrier[64];	/* the TCP carrier's other end; "" none */
 	int64_t		 rtt_ms;	/* the UDP path's last probe; -1 none */
 	int64_t		 carrier_rtt_ms;	/* the carrier's last PING; -1 none */

@@ -754,6 +754,18 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 		if (nargs != 1)
 			goto nargs;
 		return config_parse_fbidle(tok[1], conf, msg, msglen);
+	} else if (strcmp(kw, "punch-map") == 0) {
+		int yes;
+
+		if (nargs != 1)
+			goto nargs;
+		if (parse_yesno(tok[1], &yes) == -1) {
+			config_seterr(msg, msglen, "punch-map: expected yes or no, "
+			    "not \"%s\"", tok[1]);
+			return -1;
+		}
+		conf->punch_nomap = !yes;
+		return 0;
 	} else if (strcmp(kw, "fallback-mode") == 0) {
 		if (nargs != 1)
 			goto nargs;
@@ -1157,6 +1169,8 @@ config_print(FILE *fp, const struct config *conf)
 	if (conf->fb_port_first != 0)
 		fprintf(fp, "fallback-ports %u-%u\n", conf->fb_port_first,
 		    conf->fb_port_last);
+	if (conf->punch_nomap)
+		fprintf(fp, "punch-map no\n");
 	for (i = 0; i < conf->nexpose; i++) {
 		char e[256];
 

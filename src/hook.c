@@ -530,7 +530,8 @@ on_event(int event, const struct status_map *m)
 {
 	struct hook_job *j;
 
-	if (hook.path == NULL)
+	/* natmapd's own mappings (hole punching's ports) are not the user's */
+	if (hook.path == NULL || m->owner[0] != '\0')
 		return;
 	if ((j = job_get(m)) == NULL)
 		return;

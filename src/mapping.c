@@ -35,6 +35,7 @@ struct mapping {
 	int		 on_router;	/* the gateway may hold it: delete on exit */
 	int		 unwanted;	/* dropped from the config: delete, then free */
 	int		 runtime;	/* added through natmapctl: not the config's */
+	char		 owner[8];	/* natmapd's own (mapping_own_add); "" not */
 	int		 readd;		/* being deleted, to be added again */
 	/* A stale entry from the state file: made through this, here. */
 	char		 stale_proto[8];
@@ -205,6 +206,7 @@ mapping_report(const struct mapping *m)
 	if (m->error != NULL)
 		snprintf(st.error, sizeof(st.error), "%s", m->error);
 	st.runtime = m->runtime;
+	memcpy(st.owner, m->owner, sizeof(st.owner));
 	status_map_update(&st);
 }
 
@@ -1189,8 +1191,8 @@ mapping_reconfigure(const struct config *conf)
 			m->runtime = 0;		/* the config's now */
 			continue;
 		}
-		if (m->runtime)
-			continue;		/* until natmapctl remove */
+		if (m->runtime || m->owner[0] != '\0')
+			continue;		/* until natmapctl remove, or its owner's */
 		mapping_drop(m);
 	}
 	if (add_missing(conf) > 0 && !reprobe)
@@ -1230,10 +1232,11 @@ mapping_runtime_add(const struct conf_map *c, char *err, size_t errlen)
 			if (!m->unwanted && m->proto == proto &&
 			    m->ext_want == ext) {
 				snprintf(err, errlen, "external port %u/%s is "
-				    "mapped already (from %u%s)", ext,
+				    "mapped already (from %u%s%s)", ext,
 				    proto_name(proto), m->int_port,
+				    m->owner[0] != '\0' ? ", natmapd's own for " :
 				    m->runtime ? ", added at run time" :
-				    ", in the configuration");
+				    ", in the configuration", m->owner);
 				return -1;
 			}
 	}
@@ -1297,6 +1300,12 @@ mapping_runtime_remove(const struct conf_map *c, char *err, size_t errlen)
 			    proto_name(proto));
 			return -1;
 		}
+		if (m->owner[0] != '\0') {
+			snprintf(err, errlen, "%u:%u/%s is natmapd's own (%s): "
+			    "it goes when %s no longer needs it", p, ext,
+			    proto_name(proto), m->owner, m->owner);
+			return -1;
+		}
 		if (!m->runtime) {
 			snprintf(err, errlen, "%u:%u/%s is in the configuration "
 			    "file: remove it there and reload", p, ext,
@@ -1308,6 +1317,43 @@ mapping_runtime_remove(const struct conf_map *c, char *err, size_t errlen)
 		mapping_drop(find(proto, (uint16_t)p,
 		    (uint16_t)(c->ext_first + (p - c->int_first))));
 	return 0;
+}
+
+int
+mapping_own_add(int proto, uint16_t port, const char *owner)
+{
+	struct mapping *m, **tail;
+
+	if (engine.stopping) {
+		errno = EBUSY;
+		return -1;
+	}
+	for (m = engine.maps; m != NULL; m = m->next)
+		if (!m->unwanted && m->proto == proto && m->ext_want == port) {
+			if (m->int_port == port && m->owner[0] != '\0')
+				return 0;	/* ours already */
+			errno = EEXIST;
+			return -1;
+		}
+	for (tail = &engine.maps; *tail != NULL; tail = &(*tail)->next)
+		;
+	m = mapping_new(proto, port, port);
+	snprintf(m->owner, sizeof(m->owner), "%s", owner);
+	m->since = loop_now();
+	*tail = m;
+	mapping_report(m);
+	if (gateway_is_ready())
+		mapping_add(m);
+	return 0;
+}
+
+void
+mapping_own_remove(int proto, uint16_t port)
+{
+	struct mapping *m = find(proto, port, port);
+
+	if (m != NULL && m->owner[0] != '\0' && !engine.stopping)
+		mapping_drop(m);
 }
 
 static void

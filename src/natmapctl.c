@@ -283,6 +283,7 @@ print_mapping(struct json_object *m, time_t now)
 	const char *state = get_string(m, "state");
 	const char *ext = get_string(m, "external_address");
 	const char *error = get_string(m, "error");
+	const char *owner;
 	int64_t port = get_int(m, "external_port");
 	char e1[128], e2[64], e3[64], e4[256], e5[512], pub[160], d1[32],
 	    d2[32], d3[32];
@@ -300,6 +301,9 @@ print_mapping(struct json_object *m, time_t now)
 	    duration(get_int(m, "renew_in"), d2, sizeof(d2)),
 	    duration(age(m, "since", now), d3, sizeof(d3)),
 	    error != NULL ? safe(error, e5, sizeof(e5)) : "-");
+	if ((owner = get_string(m, "owner")) != NULL)
+		printf("  natmapd's own, for %s\n", safe(owner, e2,
+		    sizeof(e2)));
 	print_reach(m, now);
 }
 
@@ -338,6 +342,7 @@ print_peer(struct json_object *p)
 	const char *node = get_string(p, "node"), *state = get_string(p, "state");
 	const char *path = get_string(p, "path"), *ep = get_string(p, "endpoint");
 	const char *car = get_string(p, "carrier"), *err = get_string(p, "error");
+	const char *via = get_string(p, "via");
 	int64_t rtt = get_int(p, "rtt_ms"), crtt = get_int(p, "carrier_rtt_ms");
 	char e1[128], e2[64], e3[64], e4[128], e5[256], e6[64];
 
@@ -346,6 +351,8 @@ print_peer(struct json_object *p)
 	if (path != NULL) {
 		printf(": %s to %s", safe(path, e2, sizeof(e2)),
 		    ep != NULL ? safe(ep, e3, sizeof(e3)) : "?");
+		if (via != NULL)
+			printf(" via %s", safe(via, e1, sizeof(e1)));
 		if (rtt >= 0)
 			printf(", rtt %lld ms", (long long)rtt);
 	} else

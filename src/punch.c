@@ -16,9 +16,11 @@
 #include "carrier.h"
 #include "conf.h"
 #include "crypto.h"
+#include "driver.h"
 #include "fallback-rung.h"
 #include "log.h"
 #include "loop.h"
+#include "mapping.h"
 #include "mux-msg.h"
 #include "mux.h"
 #include "osdep.h"
@@ -102,6 +104,7 @@ struct peer {
 	uint64_t		 retry;		/* loop_backoff's state */
 	uint64_t		 rx_bytes, tx_bytes;
 	uint64_t		 dropped;	/* datagrams refused */
+	const char		*via;		/* P_UP: the path's candidate kind */
 	struct timer		 timer;
 	/* TCP: the carrier, made beside the UDP probes */
 	struct sockaddr_storage	 tcand[PUNCH_CAND_MAX];	/* the peer's TCP candidates */
@@ -167,6 +170,10 @@ static struct {
 	struct loop_fd		 lfd6;
 	uint16_t		 port6;
 	uint16_t		 tcp_port;	/* the carrier port; 0: none */
+	/* the gateway's mappings of port and tcp_port asked for (mapping_own_add) */
+	int			 own_udp, own_tcp;
+	int			 nomap;		/* punch-map no */
+	int			 subscribed;	/* to the status's events */
 	struct sockaddr_storage	 srflx;		/* AF_UNSPEC: not known */
 	struct in_addr		 local;
 	struct fb_servers	 servers;	/* the rendezvous servers, for STUN */
@@ -311,6 +318,8 @@ status_push(void)
 			snprintf(st[n].endpoint, sizeof(st[n].endpoint), "%s",
 			    addr_str(&p->path, a, sizeof(a)));
 			st[n].rtt_ms = (int64_t)p->path_rtt;
+			snprintf(st[n].via, sizeof(st[n].via), "%s",
+			    p->via != NULL ? p->via : "");
 		}
 		st[n].bytes_in = p->rx_bytes;
 		st[n].bytes_out = p->tx_bytes;
@@ -498,9 +507,154 @@ own_addrs6(struct in6_addr a6[ADDRS6_MAX])
 	return addrclass6_pick(all, (size_t)k, a6, ADDRS6_MAX);
 }
 
+/* ---- the gateway's mappings of the punching ports ---- */
+
+/* Our status row for the gateway's mapping of port (proto DRV_*); NULL none. */
+static const struct status_map *
+own_row(int proto, uint16_t port)
+{
+	const struct status_map *m;
+	size_t i;
+
+	for (i = 0; i < status_map_count(); i++)
+		if ((m = status_map_at(i)) != NULL && m->proto == proto &&
+		    m->int_port == port && m->ext_want == port &&
+		    strcmp(m->owner, "punch") == 0)
+			return m;
+	return NULL;
+}
+
 /*
- * Our candidates: the host's IPv6 addresses (UDP and TCP), the IPv4 host
- * address, the server-reflexive ones (UDP and TCP).
+ * Where the gateway forwards port (proto DRV_*) to us, into out: 0, or -1
+ * when it does not (yet): not mapped, not up, the gateway lost (it
+ * stopped answering: a renewal failed), a gateway behind another
+ * NAT (its mapping reaches no one outside), or the gateway check found
+ * that the router does not forward its TCP mapping (then the UDP one is
+ * not trusted either: the same router).
+ */
+static int
+own_mapped(int proto, uint16_t port, struct sockaddr_storage *out)
+{
+	const struct status_map *m, *t;
+	struct sockaddr_in *sin = (struct sockaddr_in *)out;
+
+	if ((proto == DRV_UDP && !pu.own_udp) ||
+	    (proto == DRV_TCP && !pu.own_tcp))
+		return -1;
+	if (port == 0 || !status_gateway()->found ||
+	    (m = own_row(proto, port)) == NULL ||
+	    (m->state != STATUS_UP && m->state != STATUS_RENEWING) ||
+	    m->ext_port == 0 || m->ext_addr.s_addr == INADDR_ANY ||
+	    status_gateway_behind_nat(status_gateway()))
+		return -1;
+	if (m->reach == STATUS_REACH_NOT_FORWARDING ||
+	    ((t = own_row(DRV_TCP, pu.tcp_port)) != NULL &&
+	    t->reach == STATUS_REACH_NOT_FORWARDING))
+		return -1;
+	memset(out, 0, sizeof(*out));
+	sin->sin_family = AF_INET;
+	sin->sin_addr = m->ext_addr;
+	sin->sin_port = htons(m->ext_port);
+	return 0;
+}
+
+static void	mapping_lost(void);
+
+/*
+ * Our mappings' rows changed: one that went down (the router lost it,
+ * stopped, or does not forward) ends the paths over it, and punching
+ * is what is left; one that came up is offered from the next attempt.
+ */
+static void
+on_map_event(int event, const struct status_map *m)
+{
+	char a[32];
+
+	if (!pu.running || strcmp(m->owner, "punch") != 0 ||
+	    (m->proto == DRV_UDP && m->int_port != pu.port) ||
+	    (m->proto == DRV_TCP && m->int_port != pu.tcp_port))
+		return;
+	snprintf(a, sizeof(a), "%s:%u", inet_ntoa(m->ext_addr), m->ext_port);
+	if (event == STATUS_EVENT_UP)
+		log_info("punch: the gateway maps %s port %u at %s: offered "
+		    "as a candidate (mapped) from the next attempt",
+		    m->proto == DRV_UDP ? "UDP" : "TCP", m->int_port, a);
+	else if (event == STATUS_EVENT_DOWN) {
+		log_info("punch: the gateway's mapping of %s port %u (%s) is "
+		    "gone: punching only", m->proto == DRV_UDP ? "UDP" : "TCP",
+		    m->int_port, a);
+		mapping_lost();
+	}
+}
+
+/*
+ * The gateway lost (a renewal got no answer): its mappings may be gone
+ * with it, though their rows stay up until it answers again or not.
+ */
+static void
+on_gateway_event(const struct status_gateway *g)
+{
+	static int was_found;
+
+	if (pu.running && was_found && !g->found &&
+	    (pu.own_udp || pu.own_tcp)) {
+		log_info("punch: the gateway is lost: its mappings of the "
+		    "punching ports are not offered; punching only");
+		mapping_lost();
+	}
+	was_found = g->found;
+}
+
+/* Ask the gateway for the punching ports, with the rest of the mappings. */
+static void
+own_map(void)
+{
+	if (!pu.subscribed) {
+		status_subscribe(on_map_event);
+		status_subscribe_gateway(on_gateway_event);
+		pu.subscribed = 1;
+	}
+	if (mapping_own_add(DRV_UDP, pu.port, "punch") == 0)
+		pu.own_udp = 1;
+	else
+		log_info("punch: UDP port %u not mapped on the gateway: %s",
+		    pu.port, strerror(errno));
+	if (pu.tcp_port == 0)
+		return;
+	if (mapping_own_add(DRV_TCP, pu.tcp_port, "punch") == 0)
+		pu.own_tcp = 1;
+	else
+		log_info("punch: TCP port %u not mapped on the gateway: %s",
+		    pu.tcp_port, strerror(errno));
+}
+
+static void
+own_unmap(void)
+{
+	if (pu.own_udp)
+		mapping_own_remove(DRV_UDP, pu.port);
+	if (pu.own_tcp)
+		mapping_own_remove(DRV_TCP, pu.tcp_port);
+	pu.own_udp = pu.own_tcp = 0;
+}
+
+/* One of c[0..n) is at addr already (a mapping, where STUN saw the port). */
+static int
+cand_has(const struct rdv_cand *c, int n, int transport,
+    const struct sockaddr_storage *addr)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (c[i].transport == transport && same_addr(&c[i].addr, addr))
+			return 1;
+	return 0;
+}
+
+/*
+ * Our candidates: the gateway's mappings (UDP and TCP: the peer reaches
+ * them without punching, so first), the host's IPv6 addresses (UDP and
+ * TCP), the IPv4 host address, the server-reflexive ones (UDP and TCP).
  */
 static int
 own_candidates(struct rdv_cand *c)
@@ -509,6 +663,19 @@ own_candidates(struct rdv_cand *c)
 	struct sockaddr_in *sin;
 	size_t na;
 	int n = 0;
+
+	memset(&c[n], 0, sizeof(c[n]));
+	if (own_mapped(DRV_UDP, pu.port, &c[n].addr) == 0) {
+		c[n].kind = RDV_CAND_MAPPED;
+		c[n].transport = RDV_UDP;
+		n++;
+	}
+	memset(&c[n], 0, sizeof(c[n]));
+	if (own_mapped(DRV_TCP, pu.tcp_port, &c[n].addr) == 0) {
+		c[n].kind = RDV_CAND_MAPPED;
+		c[n].transport = RDV_TCP;
+		n++;
+	}
 
 	na = own_addrs6(a6);
 	if (pu.fd6 != -1)
@@ -526,7 +693,8 @@ own_candidates(struct rdv_cand *c)
 		sin->sin_port = htons(pu.port);
 		n++;
 	}
-	if (pu.srflx.ss_family == AF_INET) {
+	if (pu.srflx.ss_family == AF_INET &&
+	    !cand_has(c, n, RDV_UDP, &pu.srflx)) {
 		memset(&c[n], 0, sizeof(c[n]));
 		c[n].kind = RDV_CAND_SRFLX;
 		c[n].transport = RDV_UDP;
@@ -543,7 +711,8 @@ own_candidates(struct rdv_cand *c)
 		sin->sin_port = htons(pu.tcp_port);
 		n++;
 	}
-	if (pu.tcp_port != 0 && carrier_srflx()->ss_family == AF_INET) {
+	if (pu.tcp_port != 0 && carrier_srflx()->ss_family == AF_INET &&
+	    !cand_has(c, n, RDV_TCP, carrier_srflx())) {
 		memset(&c[n], 0, sizeof(c[n]));
 		c[n].kind = RDV_CAND_SRFLX;
 		c[n].transport = RDV_TCP;
@@ -1193,6 +1362,35 @@ got_probe(struct peer *p, const uint8_t *b, size_t len,
 		start_probing(p);
 }
 
+/*
+ * The candidate kind of the path to from, the ACK b having come from
+ * there: "mapped" when from is the peer's gateway mapping or when the
+ * peer saw our probe come from ours (the ACK says where from), else the
+ * kind of the peer's candidate it is, or "prflx" (learnt from a probe).
+ */
+static const char *
+path_via(const struct peer *p, const uint8_t *b,
+    const struct sockaddr_storage *from)
+{
+	struct sockaddr_storage mine;
+	const struct sockaddr_in *sm = (const void *)&mine;
+	int i;
+
+	for (i = 0; i < p->ncand; i++)
+		if (p->cand[i].kind == RDV_CAND_MAPPED &&
+		    same_addr(&p->cand[i].addr, from))
+			return "mapped";
+	if (b[5] == 4 && own_mapped(DRV_UDP, pu.port, &mine) == 0 &&
+	    memcmp(b + 6, &sm->sin_port, 2) == 0 &&
+	    memcmp(b + 8, &sm->sin_addr, 4) == 0)
+		return "mapped";
+	for (i = 0; i < p->ncand; i++)
+		if (same_addr(&p->cand[i].addr, from))
+			return p->cand[i].kind == RDV_CAND_HOST ? "host" :
+			    "srflx";
+	return "prflx";
+}
+
 static void
 got_ack(struct peer *p, const uint8_t *b, size_t len,
     const struct sockaddr_storage *from)
@@ -1219,12 +1417,13 @@ got_ack(struct peer *p, const uint8_t *b, size_t len,
 		return;
 	upgrade = p->state == P_UP && path_rank(from) > path_rank(&p->path);
 	p->path = *from;
+	p->via = path_via(p, b, from);
 	p->retry = 0;
 	peer_set_state(p, P_UP);
 	status_push();
-	log_info("punch: %s: direct path %s, to %s (attempt %u, %llu ms "
-	    "after the first probe)", p->node, upgrade ? "now over IPv6" :
-	    "up", addr_str(from, a, sizeof(a)), p->attempt,
+	log_info("punch: %s: direct path %s, to %s via %s (attempt %u, %llu "
+	    "ms after the first probe)", p->node, upgrade ? "now over IPv6" :
+	    "up", addr_str(from, a, sizeof(a)), p->via, p->attempt,
 	    (unsigned long long)(loop_now() - p->probing_since));
 	if (v6_pending(p))
 		probe_again(p);
@@ -1365,6 +1564,39 @@ peer_timer_cb(struct timer *t)
 			timer_set(&p->timer, loop_jitter(PUNCH_KEEPALIVE_MS,
 			    10));
 		break;
+	}
+}
+
+/*
+ * Our gateway mapping went: a path over it goes with it.  The side that
+ * connects punches again at once through the rendezvous (the candidates
+ * now without the mapping); the other waits for its CONNECT, and a path
+ * left silent is probed and ends as every silent path does.
+ */
+static void
+mapping_lost(void)
+{
+	struct peer *p;
+	int i, peers;
+
+	for (p = pu.peers; p != NULL; p = p->next) {
+		if (p->state != P_UP || p->via == NULL ||
+		    strcmp(p->via, "mapped") != 0)
+			continue;
+		for (i = 0, peers = 0; i < p->ncand; i++)
+			if (p->cand[i].kind == RDV_CAND_MAPPED &&
+			    same_addr(&p->cand[i].addr, &p->path))
+				peers = 1;
+		if (peers)
+			continue;	/* over the peer's mapping, not ours */
+		log_info("punch: %s: the path was over our gateway mapping%s",
+		    p->node, p->wanted ? "; punching again" : "");
+		snprintf(p->why, sizeof(p->why), "our gateway mapping is "
+		    "gone: punching");
+		if (p->wanted) {
+			p->attempt = 0;
+			peer_attempt(p);
+		}
 	}
 }
 
@@ -2234,6 +2466,16 @@ punch_configure(const struct config *conf)
 		punch_stop();
 	}
 	services_reconcile(conf);
+	/* punch-map changed by a reload: the mappings asked for or dropped */
+	if (pu.running && conf->punch_nomap != pu.nomap) {
+		if (conf->punch_nomap)
+			own_unmap();
+		else {
+			pu.nomap = 0;
+			own_map();
+		}
+	}
+	pu.nomap = conf->punch_nomap;
 	if (same) {
 		if (was)
 			punch_start();	/* the first service: a start */
@@ -2415,6 +2657,8 @@ punch_start(void)
 	timer_set(&pu.sweep, SWEEP_MS);
 	rdv_client_on_signal(on_signal, NULL);
 	fb_servers_resolve(&pu.servers);
+	if (!pu.nomap)
+		own_map();
 	listeners_open();
 	/* a path to every node connected to, ready before the first client */
 	for (i = 0; i < pu.nconnect; i++)
@@ -2478,6 +2722,7 @@ punch_stop(void)
 		pu.fd6 = -1;
 		pu.port6 = 0;
 	}
+	own_unmap();
 	carrier_port_close();
 	pu.tcp_port = 0;
 	pu.srflx.ss_family = AF_UNSPEC;

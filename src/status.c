@@ -675,6 +675,8 @@ map_json(const struct status_map *m, uint64_t now, time_t wall)
 	r |= add(o, "error", m->error[0] != '\0' ?
 	    json_object_new_string(m->error) : json_object_new_null());
 	r |= add(o, "runtime", json_object_new_boolean(m->runtime));
+	r |= add(o, "owner", m->owner[0] != '\0' ?
+	    json_object_new_string(m->owner) : json_object_new_null());
 	r |= add(o, "reach", m->reach != STATUS_REACH_NONE ?
 	    json_object_new_string(status_reach_name(m->reach)) :
 	    json_object_new_null());
@@ -758,6 +760,8 @@ peer_json(const struct status_peer *p)
 	    json_object_new_string(p->path) : json_object_new_null());
 	r |= add(o, "endpoint", p->endpoint[0] != '\0' ?
 	    json_object_new_string(p->endpoint) : json_object_new_null());
+	r |= add(o, "via", p->via[0] != '\0' ?
+	    json_object_new_string(p->via) : json_object_new_null());
 	r |= add(o, "rtt_ms", p->rtt_ms >= 0 ?
 	    json_object_new_int64(p->rtt_ms) : json_object_new_null());
 	r |= add(o, "carrier", p->carrier[0] != '\0' ?

@@ -173,7 +173,7 @@ peer_line_ok() {
 	local o
 	o=$(ctl_status site2 beta) || return 1
 	echo "$o"
-	grep -Eq "^peer alpha up: direct-v4 to $LAB_PUBLIC_IP:[0-9]+(, rtt [0-9]+ ms)?; tcp carrier to $LAB_PUBLIC_IP:[0-9]+.*; in [1-9][0-9]* B, out [1-9][0-9]* B" <<<"$o"
+	grep -Eq "^peer alpha up: direct-v4 to $LAB_PUBLIC_IP:[0-9]+ via [a-z]+(, rtt [0-9]+ ms)?; tcp carrier to $LAB_PUBLIC_IP:[0-9]+.*; in [1-9][0-9]* B, out [1-9][0-9]* B" <<<"$o"
 }
 tap_check "natmapctl status on beta: alpha up, direct-v4, the carrier, bytes both ways" \
     lab_wait 15 peer_line_ok

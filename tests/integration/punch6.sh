@@ -115,7 +115,7 @@ peer_line_ok() {
 	local o
 	o=$(ctl_status site2 beta) || return 1
 	echo "$o"
-	grep -Eq "^peer alpha up: direct-v6 to $(v6 "$LAB_LAN6_IP")(, rtt [0-9]+ ms)?; tcp carrier to $(v6 "$LAB_LAN6_IP").*; in [1-9][0-9]* B, out [1-9][0-9]* B" <<<"$o"
+	grep -Eq "^peer alpha up: direct-v6 to $(v6 "$LAB_LAN6_IP") via [a-z]+(, rtt [0-9]+ ms)?; tcp carrier to $(v6 "$LAB_LAN6_IP").*; in [1-9][0-9]* B, out [1-9][0-9]* B" <<<"$o"
 }
 tap_check "natmapctl status on beta: direct-v6 and the carrier, both to [$LAB_LAN6_IP]" \
     lab_wait 15 peer_line_ok
@@ -160,7 +160,7 @@ path4_up() {
 	local o
 	o=$(ctl_status site2 beta) || return 1
 	echo "$o"
-	grep -Eq "^peer alpha up: direct-v4 to $LAB_PUBLIC_IP:[0-9]+(, rtt [0-9]+ ms)?; tcp carrier to $LAB_PUBLIC_IP:" <<<"$o"
+	grep -Eq "^peer alpha up: direct-v4 to $LAB_PUBLIC_IP:[0-9]+ via [a-z]+(, rtt [0-9]+ ms)?; tcp carrier to $LAB_PUBLIC_IP:" <<<"$o"
 }
 if lab_wait 30 path4_up >/dev/null; then
 	tap_ok "no IPv6 between the sites: beta up direct-v4, its carrier over IPv4"

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -664,19 +665,42 @@ test_reconfigure(void **state)
 	config_free(&c2);
 }
 
+/* 8080/tcp configured and bound. */
+static void
+start_8080(void)
+{
+	static const char *const maps[] = { "8080/tcp", NULL };
+
+	start(maps, 3600);
+	gateway_up();
+	answer(0, DRV_OK, 8080, 3600);
+}
+
+/* A SIGHUP with a file naming only 8080/tcp (c2 freed by the caller). */
+static void
+reload_8080(struct config *c2, struct conf_map *m)
+{
+	char err[128];
+
+	config_init(c2);
+	c2->have_gateway = 1;
+	c2->gateway = conf.gateway;
+	c2->lease = 3600;
+	assert_int_equal(config_parse_map("8080/tcp", m, err, sizeof(err)), 0);
+	assert_int_equal(config_add_map(c2, m, err, sizeof(err)), 0);
+	mapping_reconfigure(c2);
+}
+
 /* natmapctl add and remove: kept over SIGHUP, removed only when asked. */
 static void
 test_runtime(void **state)
 {
-	static const char *const maps[] = { "8080/tcp", NULL };
 	struct config c2;
 	struct conf_map m;
 	char err[128];
 
 	(void)state;
-	start(maps, 3600);
-	gateway_up();
-	answer(0, DRV_OK, 8080, 3600);
+	start_8080();
 	assert_int_equal(config_parse_map("7000-7001:17000/udp", &m, err,
 	    sizeof(err)), 0);
 	assert_int_equal(mapping_runtime_add(&m, err, sizeof(err)), 0);
@@ -696,13 +720,7 @@ test_runtime(void **state)
 	    sizeof(err)), 0);
 	assert_int_equal(mapping_runtime_add(&m, err, sizeof(err)), -1);
 	/* SIGHUP with the same file keeps them */
-	config_init(&c2);
-	c2.have_gateway = 1;
-	c2.gateway = conf.gateway;
-	c2.lease = 3600;
-	assert_int_equal(config_parse_map("8080/tcp", &m, err, sizeof(err)), 0);
-	assert_int_equal(config_add_map(&c2, &m, err, sizeof(err)), 0);
-	mapping_reconfigure(&c2);
+	reload_8080(&c2, &m);
 	assert_int_equal(F.nreq, 3);
 	assert_int_equal(mapping_count(MAPPING_BOUND), 3);
 	/* remove: the config's is not natmapctl's to remove */
@@ -720,6 +738,59 @@ test_runtime(void **state)
 	assert_int_equal(mapping_count(-1), 1);
 	assert_int_equal(status_map_count(), 1);
 	assert_int_equal(mapping_runtime_remove(&m, err, sizeof(err)), -1);
+	config_free(&c2);
+}
+
+/*
+ * natmapd's own mappings (hole punching's ports): made like the others,
+ * marked in the status, kept over SIGHUP, not natmapctl's to remove,
+ * deleted when the owner drops them.
+ */
+static void
+test_own(void **state)
+{
+	struct config c2;
+	struct conf_map m;
+	char err[128];
+
+	(void)state;
+	start_8080();
+	assert_int_equal(mapping_own_add(DRV_UDP, 41000, "punch"), 0);
+	assert_int_equal(F.nreq, 2);
+	assert_int_equal(F.req[1].kind, REQ_MAP);
+	assert_int_equal(F.req[1].m.int_port, 41000);
+	assert_int_equal(F.req[1].m.ext_port, 41000);
+	answer(1, DRV_OK, 41000, 3600);
+	assert_int_equal(status_map_count(), 2);
+	assert_string_equal(status_map_at(1)->owner, "punch");
+	assert_false(status_map_at(1)->runtime);
+	assert_string_equal(status_map_at(0)->owner, "");
+	/* asked again: nothing new; the config's external port: refused */
+	assert_int_equal(mapping_own_add(DRV_UDP, 41000, "punch"), 0);
+	assert_int_equal(F.nreq, 2);
+	assert_int_equal(mapping_own_add(DRV_TCP, 8080, "punch"), -1);
+	assert_int_equal(errno, EEXIST);
+	/* natmapctl add of its port is refused, remove too */
+	assert_int_equal(config_parse_map("41000/udp", &m, err, sizeof(err)),
+	    0);
+	assert_int_equal(mapping_runtime_add(&m, err, sizeof(err)), -1);
+	assert_string_equal(err, "external port 41000/udp is mapped already "
+	    "(from 41000, natmapd's own for punch)");
+	assert_int_equal(mapping_runtime_remove(&m, err, sizeof(err)), -1);
+	assert_string_equal(err, "41000:41000/udp is natmapd's own (punch): "
+	    "it goes when punch no longer needs it");
+	/* SIGHUP with a file that does not name it keeps it */
+	reload_8080(&c2, &m);
+	assert_int_equal(F.nreq, 2);
+	assert_int_equal(mapping_count(MAPPING_BOUND), 2);
+	/* its owner drops it: deleted from the router */
+	mapping_own_remove(DRV_UDP, 41000);
+	assert_int_equal(F.nreq, 3);
+	assert_int_equal(F.req[2].kind, REQ_UNMAP);
+	assert_int_equal(F.req[2].m.int_port, 41000);
+	answer(2, DRV_OK, 41000, 0);
+	assert_int_equal(mapping_count(-1), 1);
+	assert_int_equal(status_map_count(), 1);
 	config_free(&c2);
 }
 
@@ -1336,6 +1407,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_shutdown_deadline, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_runtime, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_own, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_reported,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_busy_router,

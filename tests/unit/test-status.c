@@ -386,6 +386,7 @@ test_peer_json(void **state)
 	snprintf(p[0].state, sizeof(p[0].state), "up");
 	snprintf(p[0].path, sizeof(p[0].path), "direct-v4");
 	snprintf(p[0].endpoint, sizeof(p[0].endpoint), "203.0.113.2:40000");
+	snprintf(p[0].via, sizeof(p[0].via), "mapped");
 	p[0].rtt_ms = 1;
 	p[0].carrier_rtt_ms = -1;
 	p[0].bytes_in = 1000;
@@ -406,9 +407,11 @@ test_peer_json(void **state)
 	assert_int_equal(json_object_get_int64(get(j, "dropped")), 37);
 	assert_int_equal(json_object_get_int64(get(j, "bytes_in")), 1000);
 	assert_null(get(j, "carrier"));
+	assert_string_equal(json_object_get_string(get(j, "via")), "mapped");
 	j = json_object_array_get_idx(a, 1);
 	assert_int_equal(json_object_get_int64(get(j, "dropped")), 0);
 	assert_null(get(j, "path"));
+	assert_null(get(j, "via"));
 	json_object_put(o);
 	/* the file's writer says the same */
 	p[1].dropped = UINT64_C(1) << 40;
@@ -549,7 +552,17 @@ test_reach(void **state)
 	assert_null(get(j, "reach"));
 	assert_null(get(j, "reach_checked"));
 	assert_null(get(j, "reach_detail"));
+	assert_null(get(j, "owner"));
 	json_object_put(o);
+	/* natmapd's own mapping (hole punching's port): its owner named */
+	f = mk(DRV_UDP, 41000, STATUS_UP, "203.0.113.2", 41000);
+	snprintf(f.owner, sizeof(f.owner), "punch");
+	status_map_update(&f);
+	o = status_json();
+	j = json_object_array_get_idx(get(o, "mappings"), 1);
+	assert_string_equal(json_object_get_string(get(j, "owner")), "punch");
+	json_object_put(o);
+	status_map_remove(DRV_UDP, 41000, 41000);
 
 	fake_now += 1000;
 	status_map_reach(DRV_TCP, 8080, 8080, STATUS_REACH_NOT_FORWARDING,
