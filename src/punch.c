@@ -33,6 +33,7 @@
 #include "status.h"
 #include "stun-msg.h"
 #include "stun.h"
+#include "udpbatch.h"
 
 /* What the first byte of a datagram's plaintext says it holds. */
 #define KIND_PROBE	0x01	/* seq (4) */
@@ -47,6 +48,7 @@
 #define SWEEP_MS	10000
 #define ADDRS6_MAX	4	/* IPv6 addresses offered, 2 candidates each */
 #define ADDRS6_READ	64	/* of the host's, looked at */
+#define READ_ROUNDS	4	/* batches a socket is read per wake-up */
 
 enum peer_state {
 	P_IDLE,		/* nothing under way */
@@ -192,8 +194,13 @@ static struct {
 } pu;	/* zero: in .bss, touched only when used; punch_init() */
 
 static uint8_t dgram[DGRAM_MAX + 1];
-static uint8_t plain[DGRAM_MAX + 1];
-static uint8_t frame[DGRAM_MAX + 1];
+
+/*
+ * The data path's datagrams, UDPBATCH_SLOTS at a time (one recvmmsg, one
+ * sendmmsg): opened and sealed in place in their slots.  Each read
+ * callback takes at most READ_ROUNDS batches, then lets the loop go on.
+ */
+static struct udpbatch *batch;
 
 static void	peer_timer_cb(struct timer *);
 static void	peer_attempt(struct peer *);
@@ -1445,55 +1452,68 @@ peer_by_index(const uint8_t idx[SESSION_INDEX_LEN])
 	return NULL;
 }
 
+/* One datagram on a punching socket, in slot memory: d, n bytes. */
+static void
+punch_in(uint8_t *d, size_t n, const struct sockaddr_storage *from)
+{
+	uint8_t idx[SESSION_INDEX_LEN], type, *pl = d + SESSION_UDP_HDR_LEN;
+	struct peer *p;
+	int m;
+
+	if (n > 0 && d[0] <= 3) {
+		stun_answer(d, n);
+		return;
+	}
+	if (session_udp_index(d, n, idx) == -1 ||
+	    (p = peer_by_index(idx)) == NULL)
+		return;
+	/* opened in place: the payload where the ciphertext was */
+	m = session_udp_open(p->sess, d, n, &type, pl,
+	    udpbatch_slot_size(batch) - SESSION_UDP_HDR_LEN);
+	if (m < 1) {
+		p->dropped++;
+		return;
+	}
+	p->rx_bytes += (uint64_t)n;
+	switch (pl[0]) {
+	case KIND_PROBE:
+		got_probe(p, pl, (size_t)m, from);
+		break;
+	case KIND_ACK:
+		got_ack(p, pl, (size_t)m, from);
+		break;
+	case MUX_FLOW_TYPE:
+		if (p->state == P_UP)
+			flow_in(p, pl, (size_t)m);
+		break;
+	default:
+		p->dropped++;
+	}
+}
+
 static void
 punch_read(struct loop_fd *lfd, int revents)
 {
-	struct sockaddr_storage from;
-	socklen_t fl;
-	uint8_t idx[SESSION_INDEX_LEN], type;
-	struct peer *p;
-	ssize_t n;
-	int i, m;
+	int r, i, n;
 
 	(void)revents;
-	for (i = 0; i < 64; i++) {
-		fl = sizeof(from);
-		n = recvfrom(lfd->fd, dgram, sizeof(dgram), 0,
-		    (struct sockaddr *)&from, &fl);
+	for (r = 0; r < READ_ROUNDS; r++) {
+		n = udpbatch_recv(batch, lfd->fd, 0, udpbatch_slot_size(batch),
+		    UDPBATCH_SLOTS);
 		if (n == -1) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR)
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				log_debug("punch: receive: %s", strerror(errno));
 			return;
 		}
-		if (n > 0 && dgram[0] <= 3) {
-			stun_answer(dgram, (size_t)n);
-			continue;
-		}
-		if (session_udp_index(dgram, (size_t)n, idx) == -1 ||
-		    (p = peer_by_index(idx)) == NULL)
-			continue;
-		m = session_udp_open(p->sess, dgram, (size_t)n, &type, plain,
-		    sizeof(plain));
-		if (m < 1) {
-			p->dropped++;
-			continue;
-		}
-		p->rx_bytes += (uint64_t)n;
-		switch (plain[0]) {
-		case KIND_PROBE:
-			got_probe(p, plain, (size_t)m, &from);
-			break;
-		case KIND_ACK:
-			got_ack(p, plain, (size_t)m, &from);
-			break;
-		case MUX_FLOW_TYPE:
-			if (p->state == P_UP)
-				flow_in(p, plain, (size_t)m);
-			break;
-		default:
-			p->dropped++;
-		}
+		for (i = 0; i < n; i++)
+			if (!udpbatch_cut(batch, i))
+				punch_in(udpbatch_slot(batch, i),
+				    udpbatch_len(batch, i),
+				    udpbatch_from(batch, i));
+		/* what flow_in queued for the services and clients */
+		udpbatch_flush(batch);
+		if (n < UDPBATCH_SLOTS)
+			return;
 	}
 }
 
@@ -1748,54 +1768,87 @@ cflow_by_client(const struct listener *l, const struct sockaddr_storage *c)
 	return NULL;
 }
 
+/*
+ * A batch of datagrams from a client's or a service's socket, each put in
+ * its slot where a flow frame of a name of nlen bytes will carry it, so
+ * that the frame is built and sealed in place (flow_out).
+ */
+static int
+flow_recv(int fd, size_t nlen)
+{
+	size_t off = SESSION_UDP_HDR_LEN + MUX_FLOW_HDR_LEN + nlen;
+
+	return udpbatch_recv(batch, fd, off,
+	    SESSION_UDP_MAX - CRYPTO_AEAD_TAG_LEN - off, UDPBATCH_SLOTS);
+}
+
+/* Slot i's datagram (flow_recv) in fl's frame, sealed, queued to p's path. */
+static void
+flow_out(struct peer *p, int i, struct mux_flow *fl)
+{
+	uint8_t *d = udpbatch_slot(batch, i);
+	int m, n;
+
+	fl->payload = d + SESSION_UDP_HDR_LEN + MUX_FLOW_HDR_LEN +
+	    strlen(fl->name);
+	fl->len = udpbatch_len(batch, i);
+	if (p->sess == NULL || udpbatch_cut(batch, i) ||
+	    (m = mux_flow_build(d + SESSION_UDP_HDR_LEN, udpbatch_slot_size(batch) -
+	    SESSION_UDP_OVERHEAD, fl)) < 0 ||
+	    (n = session_udp_seal(p->sess, SESSION_UDP_TYPE_MIN,
+	    d + SESSION_UDP_HDR_LEN, (size_t)m, d, udpbatch_slot_size(batch))) < 0) {
+		p->dropped++;
+		return;
+	}
+	udpbatch_add(batch, fd_for(&p->path), &p->path, d, (size_t)n,
+	    &p->tx_bytes);
+}
+
 static void
 listener_read(struct loop_fd *lfd, int revents)
 {
 	struct listener *l = container_of(lfd, struct listener, lfd);
-	struct sockaddr_storage from;
+	const struct sockaddr_storage *from;
 	struct mux_flow fl;
 	struct cflow *f;
 	struct peer *p;
-	socklen_t sl;
-	ssize_t n;
-	int i, m;
+	int r, i, n;
 
 	(void)revents;
-	for (i = 0; i < 64; i++) {
-		sl = sizeof(from);
-		n = recvfrom(l->fd, plain, sizeof(plain) - 64, 0,
-		    (struct sockaddr *)&from, &sl);
-		if (n == -1)
+	memset(&fl, 0, sizeof(fl));
+	fl.direction = MUX_FLOW_TO_SERVICE;
+	snprintf(fl.name, sizeof(fl.name), "%s", l->c.service);
+	for (r = 0; r < READ_ROUNDS; r++) {
+		if ((n = flow_recv(l->fd, strlen(fl.name))) == -1)
 			return;
 		p = peer_find(l->c.node);
-		if (p == NULL || p->state != P_UP) {
-			if (p != NULL)
-				p->dropped++;
-			continue;
-		}
-		if ((f = cflow_by_client(l, &from)) == NULL) {
-			if (pu.nflows >= PUNCH_FLOWS_MAX ||
-			    (f = calloc(1, sizeof(*f))) == NULL)
+		for (i = 0; i < n; i++) {
+			if (p == NULL || p->state != P_UP) {
+				if (p != NULL)
+					p->dropped++;
 				continue;
-			do
-				f->id = loop_random(UINT32_MAX);
-			while (f->id == 0);
-			f->client = from;
-			f->l = l;
-			f->next = pu.cflows;
-			pu.cflows = f;
-			pu.nflows++;
+			}
+			from = udpbatch_from(batch, i);
+			if ((f = cflow_by_client(l, from)) == NULL) {
+				if (pu.nflows >= PUNCH_FLOWS_MAX ||
+				    (f = calloc(1, sizeof(*f))) == NULL)
+					continue;
+				do
+					f->id = loop_random(UINT32_MAX);
+				while (f->id == 0);
+				f->client = *from;
+				f->l = l;
+				f->next = pu.cflows;
+				pu.cflows = f;
+				pu.nflows++;
+			}
+			f->last = loop_now();
+			fl.id = f->id;
+			flow_out(p, i, &fl);
 		}
-		f->last = loop_now();
-		memset(&fl, 0, sizeof(fl));
-		fl.direction = MUX_FLOW_TO_SERVICE;
-		fl.id = f->id;
-		snprintf(fl.name, sizeof(fl.name), "%s", l->c.service);
-		fl.payload = plain;
-		fl.len = (size_t)n;
-		if ((m = mux_flow_build(frame, sizeof(frame) -
-		    SESSION_UDP_OVERHEAD, &fl)) > 0)
-			seal_send(p, &p->path, frame, (size_t)m);
+		udpbatch_flush(batch);
+		if (n < UDPBATCH_SLOTS)
+			return;
 	}
 }
 
@@ -1820,26 +1873,22 @@ sflow_read(struct loop_fd *lfd, int revents)
 {
 	struct sflow *f = container_of(lfd, struct sflow, lfd);
 	struct mux_flow fl;
-	ssize_t n;
-	int i, m;
+	int r, i, n;
 
 	(void)revents;
-	for (i = 0; i < 64; i++) {
-		n = recv(f->fd, plain, sizeof(plain) - 64, 0);
-		if (n == -1)
+	memset(&fl, 0, sizeof(fl));
+	fl.direction = MUX_FLOW_TO_CLIENT;
+	fl.id = f->id;
+	snprintf(fl.name, sizeof(fl.name), "%s", f->name);
+	for (r = 0; r < READ_ROUNDS; r++) {
+		if ((n = flow_recv(f->fd, strlen(fl.name))) == -1)
 			return;
 		f->last = loop_now();
-		if (f->p->state != P_UP)
-			continue;
-		memset(&fl, 0, sizeof(fl));
-		fl.direction = MUX_FLOW_TO_CLIENT;
-		fl.id = f->id;
-		snprintf(fl.name, sizeof(fl.name), "%s", f->name);
-		fl.payload = plain;
-		fl.len = (size_t)n;
-		if ((m = mux_flow_build(frame, sizeof(frame) -
-		    SESSION_UDP_OVERHEAD, &fl)) > 0)
-			seal_send(f->p, &f->p->path, frame, (size_t)m);
+		for (i = 0; i < n && f->p->state == P_UP; i++)
+			flow_out(f->p, i, &fl);
+		udpbatch_flush(batch);
+		if (n < UDPBATCH_SLOTS)
+			return;
 	}
 }
 
@@ -1903,9 +1952,8 @@ flow_in(struct peer *p, const uint8_t *b, size_t len)
 		if (s == NULL && (s = sflow_open(p, &fl)) == NULL)
 			return;
 		s->last = loop_now();
-		if (send(s->fd, fl.payload, fl.len, 0) == -1)
-			log_debug("punch: %s: to %s: %s", p->node, s->name,
-			    strerror(errno));
+		/* the payload stays in its slot till punch_read flushes */
+		udpbatch_add(batch, s->fd, NULL, fl.payload, fl.len, NULL);
 		return;
 	}
 	for (c = pu.cflows; c != NULL; c = c->next)
@@ -1915,8 +1963,7 @@ flow_in(struct peer *p, const uint8_t *b, size_t len)
 	if (c == NULL)
 		return;
 	c->last = loop_now();
-	sendto(c->l->fd, fl.payload, fl.len, 0,
-	    (const struct sockaddr *)&c->client, addr_len(&c->client));
+	udpbatch_add(batch, c->l->fd, &c->client, fl.payload, fl.len, NULL);
 }
 
 static void
@@ -2645,8 +2692,14 @@ punch_start(void)
 			return;
 		}
 	}
-	if (socket_open() == -1)
+	if ((batch = udpbatch_new(DGRAM_MAX + 1)) == NULL) {
+		log_warn("punch: no hole punching");
 		return;
+	}
+	if (socket_open() == -1) {
+		udpbatch_free(batch);
+		return;
+	}
 	socket_open6();
 	if (carrier_port_open(pu.port_first, pu.port_last, &pu.tcp_port) == -1)
 		pu.tcp_port = 0;
@@ -2724,6 +2777,8 @@ punch_stop(void)
 	}
 	own_unmap();
 	carrier_port_close();
+	udpbatch_free(batch);
+	batch = NULL;
 	pu.tcp_port = 0;
 	pu.srflx.ss_family = AF_UNSPEC;
 	pu.running = 0;
