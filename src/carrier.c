@@ -24,7 +24,7 @@
 
 #define TRIES_MAX	8	/* connections being made at once */
 #define STREAM_BUF	(256 * 1024)	/* the peer's data for a client: its window */
-#define READ_CHUNK	16384
+#define READ_CHUNK	MUX_SENDBUF	/* a client's bytes, at most, one read */
 #define STREAM_GONE_MS	10000	/* a gone stream's client takes nothing: reset */
 #define HELLO_LABEL	"natmapd carrier hello v1"
 
@@ -110,7 +110,7 @@ static struct {
 } cp = { .lfd_fd = -1, .lfd6_fd = -1, .sfd = -1 };
 
 static uint8_t plainbuf[SESSION_TCP_PLAIN_MAX];
-static uint8_t sealbuf[SESSION_TCP_MAX];
+static uint8_t readbuf[READ_CHUNK];
 
 static void	carrier_down(struct carrier *, const char *);
 static void	stream_io(struct loop_fd *, int);
@@ -628,28 +628,33 @@ carrier_timer(struct timer *t)
 static void
 carrier_flush(struct carrier *c)
 {
+	uint8_t *rec;
 	ssize_t n;
 	size_t m;
 	int r;
 
-	/* seal what the multiplexer has, as long as there is room */
+	/*
+	 * Seal what the multiplexer has, as long as there is room: its frames
+	 * go straight where the record goes and are sealed there, in place.
+	 */
 	while (c->mux != NULL && c->outlen - c->outoff < CARRIER_OUT_MAX / 2 &&
 	    mux_pending(c->mux)) {
-		m = mux_output(c->mux, plainbuf, MUX_FRAME_MAX);
-		if (m == 0)
-			break;
-		if ((r = session_tcp_seal(c->sess, plainbuf, m, sealbuf,
-		    sizeof(sealbuf))) < 0) {
-			carrier_down(c, "cannot seal a record");
-			return;
-		}
 		if (c->outoff > 0 && c->outoff == c->outlen)
 			c->outoff = c->outlen = 0;
-		if (c->outlen + (size_t)r > CARRIER_OUT_MAX + SESSION_TCP_MAX) {
+		if (c->outlen + SESSION_TCP_OVERHEAD + MUX_FRAME_MAX >
+		    CARRIER_OUT_MAX + SESSION_TCP_MAX) {
 			carrier_down(c, "output overflow");
 			return;
 		}
-		memcpy(c->out + c->outlen, sealbuf, (size_t)r);
+		rec = c->out + c->outlen;
+		m = mux_output(c->mux, rec + SESSION_TCP_HDR_LEN, MUX_FRAME_MAX);
+		if (m == 0)
+			break;
+		if ((r = session_tcp_seal(c->sess, rec + SESSION_TCP_HDR_LEN, m,
+		    rec, CARRIER_OUT_MAX + SESSION_TCP_MAX - c->outlen)) < 0) {
+			carrier_down(c, "cannot seal a record");
+			return;
+		}
 		c->outlen += (size_t)r;
 	}
 	while (c->outoff < c->outlen) {
@@ -678,6 +683,7 @@ static void
 carrier_io(struct loop_fd *lfd, int revents)
 {
 	struct carrier *c = container_of(lfd, struct carrier, lfd);
+	size_t off = 0;
 	ssize_t n;
 	int rl, pl;
 
@@ -697,16 +703,16 @@ carrier_io(struct loop_fd *lfd, int revents)
 		c->inlen += (size_t)n;
 		c->bytes_in += (uint64_t)n;
 		c->last_rx = loop_now();
-		while ((rl = session_tcp_record_len(c->in, c->inlen)) > 0 &&
-		    (size_t)rl <= c->inlen) {
-			pl = session_tcp_open(c->sess, c->in, (size_t)rl,
+		/* the whole records read, then what is left to the front once */
+		while ((rl = session_tcp_record_len(c->in + off,
+		    c->inlen - off)) > 0 && (size_t)rl <= c->inlen - off) {
+			pl = session_tcp_open(c->sess, c->in + off, (size_t)rl,
 			    plainbuf, sizeof(plainbuf));
 			if (pl < 0) {
 				carrier_down(c, "a record failed authentication");
 				return;
 			}
-			memmove(c->in, c->in + rl, c->inlen - (size_t)rl);
-			c->inlen -= (size_t)rl;
+			off += (size_t)rl;
 			if (mux_input(c->mux, plainbuf, (size_t)pl,
 			    loop_now()) == -1) {
 				carrier_flush(c);	/* the GOAWAY */
@@ -719,6 +725,10 @@ carrier_io(struct loop_fd *lfd, int revents)
 		if (rl < 0) {
 			carrier_down(c, "a bad record length");
 			return;
+		}
+		if (off > 0) {
+			memmove(c->in, c->in + off, c->inlen - off);
+			c->inlen -= off;
 		}
 	}
 	carrier_flush(c);
@@ -829,7 +839,6 @@ stream_io(struct loop_fd *lfd, int revents)
 {
 	struct stream *s = container_of(lfd, struct stream, lfd);
 	struct carrier *c = s->c;
-	uint8_t buf[READ_CHUNK];
 	size_t room;
 	ssize_t n;
 	int err = 0;
@@ -882,7 +891,8 @@ stream_io(struct loop_fd *lfd, int revents)
 	}
 	if ((revents & LOOP_READ) && !s->eof &&
 	    (room = mux_room(c->mux, s->id)) > 0) {
-		n = read(s->fd, buf, room < sizeof(buf) ? room : sizeof(buf));
+		n = read(s->fd, readbuf, room < sizeof(readbuf) ? room :
+		    sizeof(readbuf));
 		if (n == 0) {
 			s->eof = 1;
 			mux_fin(c->mux, s->id);
@@ -893,7 +903,7 @@ stream_io(struct loop_fd *lfd, int revents)
 				return;
 			}
 		} else
-			mux_write(c->mux, s->id, buf, (size_t)n);
+			mux_write(c->mux, s->id, readbuf, (size_t)n);
 	}
 	stream_events(s);
 	carrier_flush(c);
