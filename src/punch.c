@@ -2698,6 +2698,7 @@ punch_start(void)
 	}
 	if (socket_open() == -1) {
 		udpbatch_free(batch);
+		batch = NULL;
 		return;
 	}
 	socket_open6();
