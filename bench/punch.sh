@@ -14,7 +14,11 @@
 #     run, and the ratio;
 #   - CPU: natmapd's CPU seconds (both nodes) per GB through the carrier.
 #   - success per cell of the NAT matrix (site 2's NAT: CELLS, default
-#     "default cone rst random"; site 1 stays the plain masquerade, whose
+#     "default cone rst random mapped"; alpha runs with punch-map no, so
+#     that each cell is punching, but for "mapped": site 2 symmetric as in
+#     random, alpha's punching ports mapped by site 1's miniupnpd (punch-map
+#     yes, the default), the candidates of kind mapped; site 1 stays the
+#     plain masquerade, whose
 #     kernel resets unsolicited SYNs, but for rst, where site 1 drops them
 #     so that one side resets, as in issue 11's matrix): RUNS
 #     fresh starts of beta (default 20; RUNS_HOPELESS, default 5, where no
@@ -35,7 +39,7 @@ natmapd=${1:-${NATMAPD:-$top/_b/src/natmapd}}
 rdvbin=${NATMAPD_RENDEZVOUS:-$(dirname "$natmapd")/natmapd-rendezvous}
 runs=${RUNS:-20}
 runs_hopeless=${RUNS_HOPELESS:-5}
-cells=${CELLS:-default cone rst random}
+cells=${CELLS:-default cone rst random mapped}
 mb=${MB:-60}
 [ -x "$natmapd" ] && [ -x "$rdvbin" ] ||
     { echo "bench: build natmapd and natmapd-rendezvous first" >&2; exit 1; }
@@ -58,6 +62,8 @@ echo "home $("$natmapd" --server-key "$LAB_DIR/home.key")" >"$LAB_DIR/nets" &&
 lab_rendezvous_start --networks "$LAB_DIR/nets" || exit 1
 rdv="$LAB_RDV_IP:$LAB_RDV_PORT"
 : >"$LAB_DIR/empty.conf"
+echo "punch-map no" >"$LAB_DIR/nomap.conf"
+alpha_conf=nomap	# alpha's configuration: nomap, or empty (punch-map yes)
 
 # the services on site 1: behind natmapd (loopback) and for the port forward
 lab_traffic_serve lan tcp 7100 127.0.0.1 || exit 1
@@ -73,7 +79,7 @@ nm() {
 	local name=$1 ns
 	ns=$(lab_ns_of "$2") || return 1
 	shift 2
-	ip netns exec "$ns" "$natmapd" -f -v -c "$LAB_DIR/empty.conf" \
+	ip netns exec "$ns" "$natmapd" -f -v -c "$LAB_DIR/${NM_CONF:-empty}.conf" \
 	    --state-file "$LAB_DIR/$name.state" --status-file none \
 	    --control none --rendezvous "$rdv" --network home \
 	    --key-file "$LAB_DIR/home.key" --node "$name" "$@" \
@@ -87,7 +93,7 @@ cpu_s() {	# CPU seconds (user + system) of PID
 }
 
 alpha_start() {
-	nm alpha lan --expose tcpecho=127.0.0.1:7100/tcp --expose echo=127.0.0.1:7000/udp
+	NM_CONF=$alpha_conf nm alpha lan --expose tcpecho=127.0.0.1:7100/tcp --expose echo=127.0.0.1:7000/udp
 	A_PID=$NM_PID
 	lab_wait 10 has alpha "registered as alpha" || { echo "bench: alpha did not register" >&2; exit 1; }
 }
@@ -115,14 +121,21 @@ beta_stop() {
 # cell MODE: RUNS starts of beta with site 2's NAT in MODE (see
 # lab_nat_mode); prints the cell's line; t_path, t_car: the default cell's
 cell() {
-	local mode=$1 n=$runs ok=0 said=0 i t0 tp=() tc=()
+	local mode=$1 n=$runs ok=0 said=0 i t0 tp=() tc=() nat=$1
+	local up="alpha: direct path up"
 	[ "$mode" = random ] && n=$runs_hopeless
-	lab_nat_mode "$mode" rtr2 || { echo "bench: lab_nat_mode $mode failed" >&2; return 1; }
+	[ "$mode" = mapped ] && nat=random up="alpha: direct path up, .* via mapped"
+	lab_nat_mode "$nat" rtr2 || { echo "bench: lab_nat_mode $nat failed" >&2; return 1; }
 	[ "$mode" = rst ] && site1_mode drop
+	if [ "$mode" = mapped ]; then
+		alpha_conf=empty site1_mode default
+		lab_wait 30 has alpha "the gateway maps TCP port" ||
+		    { echo "bench: alpha's carrier port not mapped" >&2; return 1; }
+	fi
 	for i in $(seq 1 "$n"); do
 		t0=$(lab_now_ms)
 		beta_start
-		if lab_wait 20 has beta "alpha: direct path up"; then
+		if lab_wait 20 has beta "$up"; then
 			tp+=($(( $(lab_now_ms) - t0 )))
 			if lab_wait 10 has beta "alpha: TCP carrier up" &&
 			    lab_traffic_check site2 tcp 127.0.0.1 7101 -n 10000 -t 10 >/dev/null &&
@@ -141,6 +154,7 @@ cell() {
 	echo
 	[ "$mode" = default ] && t_path=("${tp[@]}") && t_car=("${tc[@]}")
 	[ "$mode" = rst ] && site1_mode default
+	[ "$mode" = mapped ] && site1_mode default	# alpha_conf nomap again
 	return 0
 }
 t_path=() t_car=()
