@@ -8,6 +8,8 @@
 
 #define CRYPTO_KEY_LEN		32	/* a network's secret, a derived key */
 #define CRYPTO_SHA256_LEN	32	/* SHA-256, HMAC-SHA256 */
+#define CRYPTO_SHA1_LEN		20	/* HMAC-SHA1 (TURN's MESSAGE-INTEGRITY, REST credentials) */
+#define CRYPTO_MD5_LEN		16	/* MD5 (TURN's long-term key) */
 #define CRYPTO_X25519_LEN	32	/* an X25519 key, public or private */
 #define CRYPTO_AEAD_NONCE_LEN	12	/* ChaCha20-Poly1305 (RFC 8439) */
 #define CRYPTO_AEAD_TAG_LEN	16
@@ -44,6 +46,22 @@ int	crypto_random(void *, size_t len);
 void	crypto_hmac_sha256(const void *key, size_t keylen,
 	    const struct crypto_part *, size_t nparts,
 	    uint8_t out[CRYPTO_SHA256_LEN]);
+/*
+ * HMAC-SHA1 and MD5, which TURN (RFC 8656) and coturn's REST credentials
+ * are made of and nothing else here uses: HMAC-SHA1 of the parts under
+ * key; MD5 of the parts.
+ */
+void	crypto_hmac_sha1(const void *key, size_t keylen,
+	    const struct crypto_part *, size_t nparts,
+	    uint8_t out[CRYPTO_SHA1_LEN]);
+void	crypto_md5(const struct crypto_part *, size_t nparts,
+	    uint8_t out[CRYPTO_MD5_LEN]);
+/*
+ * Standard base64 (RFC 4648 section 4, "=" padding) of len bytes, NUL-
+ * terminated, into out of outlen bytes: the length of the text, or -1
+ * when out is too small (4 * ceil(len / 3) + 1 bytes are needed).
+ */
+int	crypto_base64(const void *, size_t len, char *out, size_t outlen);
 /* 1 if the len bytes are equal, in a time that does not depend on where they differ. */
 int	crypto_equal(const void *, const void *, size_t len);
 /* Zero a secret; the compiler may not drop it. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* HMAC-SHA256, SHA-256, HKDF, ChaCha20-Poly1305, X25519, key text and key files, random bytes: nettle and hogweed (loaded on first use) and getrandom(2), nothing hand-made. */
+/* HMAC-SHA256, SHA-256, HMAC-SHA1 and MD5 (TURN), HKDF, ChaCha20-Poly1305, X25519, key text and key files, random bytes: nettle and hogweed (loaded on first use) and getrandom(2), nothing hand-made. */
 #include "config.h"
 
 #include <sys/random.h>
@@ -19,6 +19,8 @@
 #include <nettle/curve25519.h>
 #include <nettle/hkdf.h>
 #include <nettle/hmac.h>
+#include <nettle/md5.h>
+#include <nettle/sha1.h>
 #include <nettle/sha2.h>
 
 #include "crypto.h"
@@ -62,9 +64,15 @@ static struct {
 	NETTLE_FN(chacha_poly1305_update);
 	NETTLE_FN(hkdf_expand);
 	NETTLE_FN(hkdf_extract);
+	NETTLE_FN(hmac_sha1_digest);
+	NETTLE_FN(hmac_sha1_set_key);
+	NETTLE_FN(hmac_sha1_update);
 	NETTLE_FN(hmac_sha256_digest);
 	NETTLE_FN(hmac_sha256_set_key);
 	NETTLE_FN(hmac_sha256_update);
+	NETTLE_FN(md5_digest);
+	NETTLE_FN(md5_init);
+	NETTLE_FN(md5_update);
 	NETTLE_FN(sha256_digest);
 	NETTLE_FN(sha256_init);
 	NETTLE_FN(sha256_update);
@@ -94,8 +102,11 @@ static const struct lib_sym nettle_syms[] = {
 	NETTLE_SYM(chacha_poly1305_set_nonce),
 	NETTLE_SYM(chacha_poly1305_update),
 	NETTLE_SYM(hkdf_expand), NETTLE_SYM(hkdf_extract),
+	NETTLE_SYM(hmac_sha1_digest), NETTLE_SYM(hmac_sha1_set_key),
+	NETTLE_SYM(hmac_sha1_update),
 	NETTLE_SYM(hmac_sha256_digest), NETTLE_SYM(hmac_sha256_set_key),
 	NETTLE_SYM(hmac_sha256_update),
+	NETTLE_SYM(md5_digest), NETTLE_SYM(md5_init), NETTLE_SYM(md5_update),
 	NETTLE_SYM(sha256_digest), NETTLE_SYM(sha256_init),
 	NETTLE_SYM(sha256_update),
 };
@@ -111,6 +122,12 @@ static const struct lib_sym hogweed_syms[] = {
 #undef base64_decode_init
 #undef base64_decode_update
 #undef base64_encode_raw
+#undef hmac_sha1_digest
+#undef hmac_sha1_set_key
+#undef hmac_sha1_update
+#undef md5_digest
+#undef md5_init
+#undef md5_update
 #undef hmac_sha256_digest
 #undef hmac_sha256_set_key
 #undef hmac_sha256_update
@@ -131,6 +148,12 @@ static const struct lib_sym hogweed_syms[] = {
 #define base64_decode_init	(*nettle.fn_base64_decode_init)
 #define base64_decode_update	(*nettle.fn_base64_decode_update)
 #define base64_encode_raw	(*nettle.fn_base64_encode_raw)
+#define hmac_sha1_digest	(*nettle.fn_hmac_sha1_digest)
+#define hmac_sha1_set_key	(*nettle.fn_hmac_sha1_set_key)
+#define hmac_sha1_update	(*nettle.fn_hmac_sha1_update)
+#define md5_digest		(*nettle.fn_md5_digest)
+#define md5_init		(*nettle.fn_md5_init)
+#define md5_update		(*nettle.fn_md5_update)
 #define hmac_sha256_digest	(*nettle.fn_hmac_sha256_digest)
 #define hmac_sha256_set_key	(*nettle.fn_hmac_sha256_set_key)
 #define hmac_sha256_update	(*nettle.fn_hmac_sha256_update)
@@ -346,6 +369,37 @@ crypto_sha256(const struct crypto_part *parts, size_t nparts,
 	crypto_wipe(&ctx, sizeof(ctx));
 }
 
+void
+crypto_hmac_sha1(const void *key, size_t keylen,
+    const struct crypto_part *parts, size_t nparts,
+    uint8_t out[CRYPTO_SHA1_LEN])
+{
+	struct hmac_sha1_ctx ctx;
+	size_t i;
+
+	nettle_need();
+	hmac_sha1_set_key(&ctx, keylen, key);
+	for (i = 0; i < nparts; i++)
+		hmac_sha1_update(&ctx, parts[i].len, parts[i].data);
+	hmac_sha1_digest(&ctx, CRYPTO_SHA1_LEN, out);
+	crypto_wipe(&ctx, sizeof(ctx));
+}
+
+void
+crypto_md5(const struct crypto_part *parts, size_t nparts,
+    uint8_t out[CRYPTO_MD5_LEN])
+{
+	struct md5_ctx ctx;
+	size_t i;
+
+	nettle_need();
+	md5_init(&ctx);
+	for (i = 0; i < nparts; i++)
+		md5_update(&ctx, parts[i].len, parts[i].data);
+	md5_digest(&ctx, CRYPTO_MD5_LEN, out);
+	crypto_wipe(&ctx, sizeof(ctx));
+}
+
 /*
  * nettle's HKDF takes the MAC as a context and its update and digest
  * functions; hmac_sha256's, whose context is a struct hmac_sha256_ctx,
@@ -491,6 +545,19 @@ crypto_key_format(const uint8_t key[CRYPTO_KEY_LEN],
 	nettle_need();
 	base64_encode_raw(out, CRYPTO_KEY_LEN, key);
 	out[CRYPTO_KEY_TEXT_LEN] = '\0';
+}
+
+int
+crypto_base64(const void *in, size_t len, char *out, size_t outlen)
+{
+	size_t need = BASE64_ENCODE_RAW_LENGTH(len);
+
+	if (len > (SIZE_MAX - 1) / 4 * 3 - 3 || need + 1 > outlen)
+		return -1;
+	nettle_need();
+	base64_encode_raw(out, len, in);
+	out[need] = '\0';
+	return (int)need;
 }
 
 int

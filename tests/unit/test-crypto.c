@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* crypto.c: HMAC-SHA256 (RFC 4231), SHA-256, HKDF (RFC 5869), ChaCha20-Poly1305 (RFC 8439), X25519 (RFC 7748) against their RFCs' vectors, the server and peer keys, key text and key files. */
+/* crypto.c: HMAC-SHA256 (RFC 4231), HMAC-SHA1 (RFC 2202), MD5 (RFC 1321), base64 (RFC 4648), SHA-256, HKDF (RFC 5869), ChaCha20-Poly1305 (RFC 8439), X25519 (RFC 7748) against their RFCs' vectors, the server and peer keys, key text and key files. */
 #include "config.h"
 
 #include <sys/stat.h>
@@ -562,12 +562,126 @@ test_x25519_refuse(void **state)
 	assert_memory_not_equal(ka, zero, sizeof(zero));
 }
 
+static void
+expect_hmac_sha1(const uint8_t *key, size_t keylen, const char *msg,
+    size_t len, const char *want_hex)
+{
+	uint8_t want[CRYPTO_SHA1_LEN], got[CRYPTO_SHA1_LEN];
+	struct crypto_part part = { msg, len };
+
+	assert_int_equal(tu_unhex(want_hex, want, sizeof(want)), sizeof(want));
+	crypto_hmac_sha1(key, keylen, &part, 1, got);
+	assert_memory_equal(got, want, sizeof(want));
+}
+
+/* RFC 2202 section 3: test cases 1, 2, 3, 4, 6 and 7 (5 is truncated). */
+static void
+test_rfc2202(void **state)
+{
+	uint8_t key[80];
+	char data[50];
+
+	(void)state;
+	memset(key, 0x0b, 20);
+	expect_hmac_sha1(key, 20, "Hi There", 8,
+	    "b617318655057264e28bc0b6fb378c8ef146be00");
+	expect_hmac_sha1((const uint8_t *)"Jefe", 4,
+	    "what do ya want for nothing?", 28,
+	    "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+	memset(key, 0xaa, 20);
+	memset(data, 0xdd, 50);
+	expect_hmac_sha1(key, 20, data, 50,
+	    "125d7342b9ac11cd91a39af48aa17b4f63f175d3");
+	assert_int_equal(tu_unhex(
+	    "0102030405060708090a0b0c0d0e0f10111213141516171819", key,
+	    sizeof(key)), 25);
+	memset(data, 0xcd, 50);
+	expect_hmac_sha1(key, 25, data, 50,
+	    "4c9007f4026250c6bc8414f9bf50c86c2d7235da");
+	memset(key, 0xaa, 80);
+	expect_hmac_sha1(key, 80,
+	    "Test Using Larger Than Block-Size Key - Hash Key First", 54,
+	    "aa4ae5e15272d00e95705637ce8a3b55ed402112");
+	expect_hmac_sha1(key, 80,
+	    "Test Using Larger Than Block-Size Key and Larger Than One "
+	    "Block-Size Data", 73,
+	    "e8e99d0f45237d786d6bbaa7965c7808bbff1a91");
+}
+
+/* RFC 1321 appendix A.5's test suite; a message in two parts is one. */
+static void
+test_md5(void **state)
+{
+	static const struct {
+		const char *msg, *hex;
+	} v[] = {
+		{ "", "d41d8cd98f00b204e9800998ecf8427e" },
+		{ "a", "0cc175b9c0f1b6a831c399e269772661" },
+		{ "abc", "900150983cd24fb0d6963f7d28e17f72" },
+		{ "message digest", "f96b697d7cb7938d525a2f31aaf161d0" },
+		{ "abcdefghijklmnopqrstuvwxyz",
+		    "c3fcd3d76192e4007dfb496cca67e13b" },
+		{ "12345678901234567890123456789012345678901234567890123456789"
+		    "012345678901234567890", "57edf4a22be3c955ac49da2e2107b67a" },
+	};
+	uint8_t want[CRYPTO_MD5_LEN], got[CRYPTO_MD5_LEN];
+	struct crypto_part parts[2];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		assert_int_equal(tu_unhex(v[i].hex, want, sizeof(want)),
+		    sizeof(want));
+		parts[0].data = v[i].msg;
+		parts[0].len = strlen(v[i].msg);
+		crypto_md5(parts, 1, got);
+		assert_memory_equal(got, want, sizeof(want));
+	}
+	parts[0].data = "message ";
+	parts[0].len = 8;
+	parts[1].data = "digest";
+	parts[1].len = 6;
+	crypto_md5(parts, 2, got);
+	assert_int_equal(tu_unhex("f96b697d7cb7938d525a2f31aaf161d0", want,
+	    sizeof(want)), sizeof(want));
+	assert_memory_equal(got, want, sizeof(want));
+}
+
+/* RFC 4648 section 10's vectors; an output one byte short is refused. */
+static void
+test_base64(void **state)
+{
+	static const char *v[][2] = {
+		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" },
+		{ "foo", "Zm9v" }, { "foob", "Zm9vYg==" },
+		{ "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
+	};
+	char out[16];
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		n = strlen(v[i][1]);
+		memset(out, 'x', sizeof(out));
+		assert_int_equal(crypto_base64(v[i][0], strlen(v[i][0]), out,
+		    sizeof(out)), (int)n);
+		assert_string_equal(out, v[i][1]);
+		assert_int_equal(crypto_base64(v[i][0], strlen(v[i][0]), out,
+		    n), -1);
+		assert_int_equal(crypto_base64(v[i][0], strlen(v[i][0]), out,
+		    n + 1), (int)n);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_rfc4231),
+		cmocka_unit_test(test_rfc2202),
+		cmocka_unit_test(test_md5),
+		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_parts),
 		cmocka_unit_test(test_server_key),
 		cmocka_unit_test(test_key_parse),
