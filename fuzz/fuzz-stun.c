@@ -14,18 +14,6 @@
 #include "fuzz.h"
 #include "wire.h"
 
-/* A NUL within the array, and only printable ASCII before it. */
-static void
-check_string(const char *s, size_t size)
-{
-	const char *nul = memchr(s, '\0', size);
-	const char *p;
-
-	CHECK(nul != NULL);
-	for (p = s; p < nul; p++)
-		CHECK(*p >= 0x20 && *p < 0x7f);
-}
-
 static void
 check_addr(const struct sockaddr_storage *ss)
 {
@@ -226,8 +214,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (m.error_code >= 300 && m.error_code <= 699));
 	if (m.error_code == 0)
 		CHECK(m.error_reason[0] == '\0');
-	check_string(m.error_reason, sizeof(m.error_reason));
-	check_string(m.software, sizeof(m.software));
+	fuzz_check_string(m.error_reason, sizeof(m.error_reason));
+	fuzz_check_string(m.software, sizeof(m.software));
 	CHECK(m.has_integrity == 0 || m.has_integrity == 1);
 	CHECK(m.has_fingerprint == 0 || m.has_fingerprint == 1);
 	if (m.has_fingerprint)

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -21,6 +22,18 @@ fuzz_all_zero(const void *p, size_t n)
 		if (*b++ != 0)
 			return 0;
 	return 1;
+}
+
+/* A NUL within the array, and only printable ASCII before it. */
+static inline void
+fuzz_check_string(const char *s, size_t size)
+{
+	const char *nul = memchr(s, '\0', size);
+	const char *p;
+
+	CHECK(nul != NULL);
+	for (p = s; p < nul; p++)
+		CHECK(*p >= 0x20 && *p < 0x7f);
 }
 
 #endif

@@ -13,6 +13,11 @@
 #define STUN_MAGIC		0x2112a442
 #define STUN_TID_LEN		12
 #define STUN_MAX_MSG		1500	/* larger datagrams are refused */
+#define STUN_ATTR_HDR_LEN	4	/* type, length */
+#define STUN_MI_LEN		20	/* MESSAGE-INTEGRITY: HMAC-SHA1 */
+#define STUN_FINGERPRINT_XOR	0x5354554e	/* "STUN" */
+#define STUN_FAMILY_IPV4	0x01	/* in address attributes */
+#define STUN_FAMILY_IPV6	0x02
 
 #define STUN_BINDING		0x0001	/* the only method natmapd uses */
 
@@ -148,6 +153,60 @@ int	stun_frame_len(const uint8_t *buf, size_t len);
 
 /* CRC-32 as FINGERPRINT uses it (ISO HDLC, before the XOR with 0x5354554e). */
 uint32_t stun_crc32(const uint8_t *buf, size_t len);
+
+/*
+ * The pieces of the codec that turn-msg.c (TURN, RFC 8656) shares; the
+ * room each writes is checked by the caller.
+ */
+/* RFC 8489 figure 3: method bits M11-M0 and class bits C1 C0 interleaved, and back. */
+uint16_t stun_type(uint16_t method, unsigned int cls);
+void	stun_split_type(uint16_t type, uint16_t *method, uint8_t *cls);
+/* The 20-byte header at p: type, attrlen (the length field), cookie, ID. */
+void	stun_put_header(uint8_t *p, uint16_t type, size_t attrlen,
+	    const uint8_t tid[STUN_TID_LEN]);
+/*
+ * stun_frame_len's and stun_parse's checks of the first 20 bytes, with
+ * max (header included) in place of STUN_MAX_MSG: the length field, or
+ * -1 with *err saying why.
+ */
+int	stun_check_header(const uint8_t *buf, size_t max, const char **err);
+/* Bytes an address attribute takes, header included; 0 for a bad family. */
+size_t	stun_addr_attr_len(const struct sockaddr_storage *);
+/*
+ * An address attribute at p, XORed as stun_get_addr undoes it when xor
+ * (hdr: the message's header): the bytes written.
+ */
+size_t	stun_put_addr(uint8_t *p, uint16_t type,
+	    const struct sockaddr_storage *, int xor, const uint8_t *hdr);
+/* A text or opaque attribute of slen bytes, zero-padded: the bytes written. */
+size_t	stun_put_text(uint8_t *p, uint16_t type, const char *s, size_t slen);
+/* RFC 8489 14.7: a FINGERPRINT at off, the header's length already counting it. */
+size_t	stun_put_fingerprint(uint8_t *buf, size_t off);
+/*
+ * An address attribute's value v of vlen bytes (XOR-ed ones with xor, hdr
+ * the message's header) into ss: 0, or -1 with *err saying why.
+ */
+int	stun_get_addr(const uint8_t *v, size_t vlen, const uint8_t *hdr,
+	    int xor, struct sockaddr_storage *ss, const char **err);
+/* Text off the wire as escaped printable ASCII, NULs at its end dropped. */
+void	stun_get_text(char *dst, size_t dstlen, const uint8_t *v,
+	    size_t vlen);
+/* ERROR-CODE's value: the code (300-699) and, unless reason is NULL, its phrase escaped. */
+int	stun_get_error(const uint8_t *v, size_t vlen, int *code, char *reason,
+	    size_t reasonlen, const char **err);
+/*
+ * The walk of the attributes (RFC 8489 14), from *off (STUN_HDR_LEN at
+ * first) to len: 1 with the next one's type and value (v, vlen; *off
+ * moved past its padding), 0 at the end (*fingerprint set when it was a
+ * FINGERPRINT, checked: last, CRC right), -1 with *err (a header cut
+ * short, a value past the end, a bad FINGERPRINT).
+ */
+int	stun_next_attr(const uint8_t *buf, size_t len, size_t *off,
+	    uint16_t *type, const uint8_t **v, size_t *vlen,
+	    int *fingerprint, const char **err);
+/* A comprehension-required type not understood, added to unknown[*n] once (at most STUN_MAX_UNKNOWN). */
+void	stun_note_unknown(uint16_t unknown[STUN_MAX_UNKNOWN], int *n,
+	    uint16_t type);
 
 /* The address a client should take as its public one: XOR-MAPPED, else MAPPED; NULL if neither. */
 const struct sockaddr_storage *stun_msg_mapped(const struct stun_msg *);

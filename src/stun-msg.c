@@ -13,12 +13,7 @@
 #include "stun-msg.h"
 #include "wire.h"
 
-#define STUN_ATTR_HDR_LEN		4
 #define STUN_A_MESSAGE_INTEGRITY_SHA256	0x001c	/* RFC 8489 14.6 */
-#define STUN_MI_LEN			20	/* HMAC-SHA1 */
-#define STUN_FINGERPRINT_XOR		0x5354554e	/* "STUN" */
-#define STUN_FAMILY_IPV4		0x01
-#define STUN_FAMILY_IPV6		0x02
 
 /* What was seen, so that the first of duplicate attributes wins. */
 #define SEEN_XOR_MAPPED		0x01
@@ -50,7 +45,7 @@ stun_crc32(const uint8_t *buf, size_t len)
  * of what follows, the magic cookie and the transaction ID.  The length
  * is filled in by the caller once the attributes are there.
  */
-static void
+void
 stun_put_header(uint8_t *p, uint16_t type, size_t attrlen,
     const uint8_t tid[STUN_TID_LEN])
 {
@@ -111,16 +106,14 @@ stun_build_request(uint8_t *buf, size_t len, const uint8_t tid[STUN_TID_LEN],
 	return (int)off;
 }
 
-/* RFC 8489 figure 3: method bits M11-M0 and class bits C1 C0 interleaved. */
-static uint16_t
+uint16_t
 stun_type(uint16_t method, unsigned int cls)
 {
 	return (uint16_t)((method & 0x000f) | (method & 0x0070) << 1 |
 	    (method & 0x0f80) << 2 | (cls & 0x01) << 4 | (cls & 0x02) << 7);
 }
 
-/* Bytes an address attribute takes, header included; 0 for a bad family. */
-static size_t
+size_t
 stun_addr_attr_len(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_INET)
@@ -130,11 +123,7 @@ stun_addr_attr_len(const struct sockaddr_storage *ss)
 	return 0;
 }
 
-/*
- * An address attribute at p (room checked by the caller), XORed as
- * stun_get_addr undoes it when xor: hdr is the message's header.
- */
-static size_t
+size_t
 stun_put_addr(uint8_t *p, uint16_t type, const struct sockaddr_storage *ss,
     int xor, const uint8_t *hdr)
 {
@@ -165,8 +154,7 @@ stun_put_addr(uint8_t *p, uint16_t type, const struct sockaddr_storage *ss,
 	return STUN_ATTR_HDR_LEN + 4 + alen;
 }
 
-/* A text attribute (SOFTWARE, a reason phrase's tail is done by the caller), zero-padded. */
-static size_t
+size_t
 stun_put_text(uint8_t *p, uint16_t type, const char *s, size_t slen)
 {
 	size_t padded = (slen + 3) & ~(size_t)3;
@@ -178,8 +166,7 @@ stun_put_text(uint8_t *p, uint16_t type, const char *s, size_t slen)
 	return STUN_ATTR_HDR_LEN + padded;
 }
 
-/* RFC 8489 14.7: the FINGERPRINT at off, the header's length counting it. */
-static size_t
+size_t
 stun_put_fingerprint(uint8_t *buf, size_t off)
 {
 	wire_put16(buf + off, STUN_A_FINGERPRINT);
@@ -301,12 +288,8 @@ stun_build_error(uint8_t *buf, size_t len, uint16_t method,
 	return (int)off;
 }
 
-/*
- * The header checks that both stun_frame_len and stun_parse make, on the
- * first 20 bytes; returns the length field.
- */
-static int
-stun_check_header(const uint8_t *buf, const char **err)
+int
+stun_check_header(const uint8_t *buf, size_t max, const char **err)
 {
 	uint16_t mlen;
 
@@ -317,8 +300,10 @@ stun_check_header(const uint8_t *buf, const char **err)
 	mlen = wire_get16(buf + 2);
 	if (mlen % 4 != 0)
 		return wire_fail(err, "STUN length not a multiple of 4");
-	if (STUN_HDR_LEN + (size_t)mlen > STUN_MAX_MSG)
-		return wire_fail(err, "STUN message longer than 1500 bytes");
+	if (STUN_HDR_LEN + (size_t)mlen > max)
+		return wire_fail(err, max == STUN_MAX_MSG ?
+		    "STUN message longer than 1500 bytes" :
+		    "STUN message longer than the limit");
 	return mlen;
 }
 
@@ -329,7 +314,7 @@ stun_frame_len(const uint8_t *buf, size_t len)
 
 	if (len < STUN_HDR_LEN)
 		return 0;
-	if ((mlen = stun_check_header(buf, NULL)) == -1)
+	if ((mlen = stun_check_header(buf, STUN_MAX_MSG, NULL)) == -1)
 		return -1;
 	return STUN_HDR_LEN + mlen;
 }
@@ -341,7 +326,7 @@ stun_frame_len(const uint8_t *buf, size_t len)
  * address with the cookie (IPv4) or the cookie and the transaction ID
  * (IPv6).
  */
-static int
+int
 stun_get_addr(const uint8_t *v, size_t vlen, const uint8_t *hdr, int xor,
     struct sockaddr_storage *ss, const char **err)
 {
@@ -398,7 +383,7 @@ stun_get_addr(const uint8_t *v, size_t vlen, const uint8_t *hdr, int xor,
  * the logs: other bytes and the backslash as \xNN (log_escape), cut
  * short to fit, without the NULs coturn counts in the length.
  */
-static void
+void
 stun_get_text(char *dst, size_t dstlen, const uint8_t *v, size_t vlen)
 {
 	while (vlen > 0 && v[vlen - 1] == '\0')
@@ -411,7 +396,7 @@ stun_get_text(char *dst, size_t dstlen, const uint8_t *v, size_t vlen)
  * the number (0-99), then a UTF-8 reason phrase, escaped into reason
  * unless that is NULL.
  */
-static int
+int
 stun_get_error(const uint8_t *v, size_t vlen, int *code, char *reason,
     size_t reasonlen, const char **err)
 {
@@ -429,17 +414,49 @@ stun_get_error(const uint8_t *v, size_t vlen, int *code, char *reason,
 	return 0;
 }
 
-/* A comprehension-required attribute natmapd does not know: noted once. */
-static void
-stun_add_unknown(struct stun_msg *m, uint16_t type)
+void
+stun_note_unknown(uint16_t unknown[STUN_MAX_UNKNOWN], int *n, uint16_t type)
 {
 	int i;
 
-	for (i = 0; i < m->n_unknown; i++)
-		if (m->unknown[i] == type)
+	for (i = 0; i < *n; i++)
+		if (unknown[i] == type)
 			return;
-	if (m->n_unknown < STUN_MAX_UNKNOWN)
-		m->unknown[m->n_unknown++] = type;
+	if (*n < STUN_MAX_UNKNOWN)
+		unknown[(*n)++] = type;
+}
+
+int
+stun_next_attr(const uint8_t *buf, size_t len, size_t *off, uint16_t *type,
+    const uint8_t **v, size_t *vlen, int *fingerprint, const char **err)
+{
+	size_t padded;
+
+	if (*off >= len)
+		return 0;
+	if (len - *off < STUN_ATTR_HDR_LEN)
+		return wire_fail(err, "STUN attribute header truncated");
+	*type = wire_get16(buf + *off);
+	*vlen = wire_get16(buf + *off + 2);
+	padded = (*vlen + 3) & ~(size_t)3;
+	if (padded > len - *off - STUN_ATTR_HDR_LEN)
+		return wire_fail(err, "STUN attribute runs past the end");
+	*v = buf + *off + STUN_ATTR_HDR_LEN;
+	if (*type == STUN_A_FINGERPRINT) {
+		/* RFC 8489 14.7: last, a CRC over all before it */
+		if (*vlen != 4)
+			return wire_fail(err, "FINGERPRINT length not 4");
+		if (*off + STUN_ATTR_HDR_LEN + 4 != len)
+			return wire_fail(err, "attribute after FINGERPRINT");
+		if (wire_get32(*v) != (stun_crc32(buf, *off) ^
+		    STUN_FINGERPRINT_XOR))
+			return wire_fail(err, "bad FINGERPRINT");
+		*fingerprint = 1;
+		*off = len;
+		return 0;
+	}
+	*off += STUN_ATTR_HDR_LEN + padded;
+	return 1;
 }
 
 /*
@@ -463,37 +480,19 @@ stun_parse_attrs(const uint8_t *buf, size_t len, struct stun_msg *m,
 	unsigned int seen = 0;
 	int code;
 
-	while (off < len) {
+	for (;;) {
 		const uint8_t *v;
 		uint16_t type;
-		size_t vlen, padded;
+		size_t vlen;
+		int rc;
 
-		if (len - off < STUN_ATTR_HDR_LEN)
-			return wire_fail(err, "STUN attribute header truncated");
-		type = wire_get16(buf + off);
-		vlen = wire_get16(buf + off + 2);
-		padded = (vlen + 3) & ~(size_t)3;
-		if (padded > len - off - STUN_ATTR_HDR_LEN)
-			return wire_fail(err, "STUN attribute runs past the end");
-		v = buf + off + STUN_ATTR_HDR_LEN;
-
-		if (type == STUN_A_FINGERPRINT) {
-			/* RFC 8489 14.7: last, a CRC over all before it */
-			if (vlen != 4)
-				return wire_fail(err, "FINGERPRINT length not 4");
-			if (off + STUN_ATTR_HDR_LEN + 4 != len)
-				return wire_fail(err, "attribute after FINGERPRINT");
-			if (wire_get32(v) != (stun_crc32(buf, off) ^
-			    STUN_FINGERPRINT_XOR))
-				return wire_fail(err, "bad FINGERPRINT");
-			m->has_fingerprint = 1;
-			break;
-		}
+		rc = stun_next_attr(buf, len, &off, &type, &v, &vlen,
+		    &m->has_fingerprint, err);
+		if (rc <= 0)
+			return rc;
 		/* RFC 8489 14.5, 14.6: what follows the MAC is not read */
-		if (m->has_integrity) {
-			off += STUN_ATTR_HDR_LEN + padded;
+		if (m->has_integrity)
 			continue;
-		}
 
 		switch (type) {
 		case STUN_A_XOR_MAPPED_ADDRESS:
@@ -600,12 +599,18 @@ stun_parse_attrs(const uint8_t *buf, size_t len, struct stun_msg *m,
 			break;
 		default:
 			if (type < 0x8000)
-				stun_add_unknown(m, type);
+				stun_note_unknown(m->unknown, &m->n_unknown, type);
 			break;
 		}
-		off += STUN_ATTR_HDR_LEN + padded;
 	}
-	return 0;
+}
+
+void
+stun_split_type(uint16_t type, uint16_t *method, uint8_t *cls)
+{
+	*method = (uint16_t)((type & 0x000f) | (type & 0x00e0) >> 1 |
+	    (type & 0x3e00) >> 2);
+	*cls = (uint8_t)((type >> 4 & 0x01) | (type >> 7 & 0x02));
 }
 
 int
@@ -620,7 +625,7 @@ stun_parse(const uint8_t *buf, size_t len, struct stun_msg *m,
 		return wire_fail(err, "STUN message shorter than 20 bytes");
 	if (len > STUN_MAX_MSG)
 		return wire_fail(err, "STUN message longer than 1500 bytes");
-	if ((mlen = stun_check_header(buf, err)) == -1)
+	if ((mlen = stun_check_header(buf, STUN_MAX_MSG, err)) == -1)
 		return -1;
 	if ((size_t)mlen != len - STUN_HDR_LEN)
 		return wire_fail(err, "STUN length does not match the datagram");
@@ -630,9 +635,7 @@ stun_parse(const uint8_t *buf, size_t len, struct stun_msg *m,
 	 * M3-M0 (the top two bits are 0).
 	 */
 	type = wire_get16(buf);
-	m->method = (uint16_t)((type & 0x000f) | (type & 0x00e0) >> 1 |
-	    (type & 0x3e00) >> 2);
-	m->cls = (uint8_t)((type >> 4 & 0x01) | (type >> 7 & 0x02));
+	stun_split_type(type, &m->method, &m->cls);
 	memcpy(m->tid, buf + 8, STUN_TID_LEN);
 
 	rc = stun_parse_attrs(buf, len, m, err);
