@@ -57,6 +57,8 @@ seeds() {
 		printf '%s\n' "$data"/rdv-conf/* ;;
 	fuzz-stun)
 		printf '%s\n' "$data"/rfc5769/*.bin "$data"/coturn/*.bin ;;
+	fuzz-turn)
+		printf '%s\n' "$data"/turn/*.bin "$data"/rfc5769/*.bin ;;
 	fuzz-config)
 		printf '%s\n' "$SRCDIR"/tests/config/*.conf \
 		    "$SRCDIR"/contrib/natmapd.conf.example ;;
@@ -66,7 +68,7 @@ seeds() {
 }
 
 for target in fuzz-config fuzz-control fuzz-echo fuzz-http fuzz-mux fuzz-netwatch fuzz-pcp \
-    fuzz-punch fuzz-rdv fuzz-rdv-conf fuzz-rdv-networks fuzz-ssdp fuzz-state fuzz-stun fuzz-upnp; do
+    fuzz-punch fuzz-rdv fuzz-rdv-conf fuzz-rdv-networks fuzz-ssdp fuzz-state fuzz-stun fuzz-turn fuzz-upnp; do
 	bin=$BUILDDIR/fuzz/$target
 	if [ ! -x "$bin" ]; then
 		tap_fail "$target: built" "no $bin"
