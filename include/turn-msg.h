@@ -196,6 +196,13 @@ void	turn_add_bytes(struct turn_builder *, uint16_t type, const void *,
  */
 int	turn_finish(struct turn_builder *, const struct turn_auth *auth,
 	    int fingerprint);
+/*
+ * The same without USERNAME, NONCE and REALM: MESSAGE-INTEGRITY under key
+ * unless key is NULL (as a server's answers carry it), then FINGERPRINT
+ * when fingerprint is not 0.  The length, or -1.
+ */
+int	turn_finish_key(struct turn_builder *, const uint8_t *key,
+	    size_t keylen, int fingerprint);
 
 /*
  * ChannelData (RFC 8656 12.4): the channel, the length, the payload;

@@ -183,23 +183,31 @@ int
 turn_finish(struct turn_builder *b, const struct turn_auth *auth,
     int fingerprint)
 {
+	if (auth == NULL)
+		return turn_finish_key(b, NULL, 0, fingerprint);
+	if (auth->username_len > TURN_USERNAME_MAX ||
+	    auth->realm_len > TURN_REALM_MAX ||
+	    auth->nonce_len > TURN_NONCE_MAX || auth->key == NULL)
+		b->failed = 1;
+	turn_add_bytes(b, STUN_A_USERNAME, auth->username, auth->username_len);
+	turn_add_bytes(b, TURN_A_NONCE, auth->nonce, auth->nonce_len);
+	turn_add_bytes(b, TURN_A_REALM, auth->realm, auth->realm_len);
+	return turn_finish_key(b, auth->key, auth->key_len, fingerprint);
+}
+
+int
+turn_finish_key(struct turn_builder *b, const uint8_t *key, size_t keylen,
+    int fingerprint)
+{
 	uint8_t mac[CRYPTO_SHA1_LEN];
 	size_t mi;
 
-	if (auth != NULL) {
-		if (auth->username_len > TURN_USERNAME_MAX ||
-		    auth->realm_len > TURN_REALM_MAX ||
-		    auth->nonce_len > TURN_NONCE_MAX || auth->key == NULL)
-			b->failed = 1;
-		turn_add_bytes(b, STUN_A_USERNAME, auth->username,
-		    auth->username_len);
-		turn_add_bytes(b, TURN_A_NONCE, auth->nonce, auth->nonce_len);
-		turn_add_bytes(b, TURN_A_REALM, auth->realm, auth->realm_len);
+	if (key != NULL) {
 		if (!turn_room(b, STUN_MI_LEN))
 			return -1;
 		mi = b->off;
 		turn_mac(b->buf, mi, (uint16_t)(mi + STUN_ATTR_HDR_LEN +
-		    STUN_MI_LEN - STUN_HDR_LEN), auth->key, auth->key_len, mac);
+		    STUN_MI_LEN - STUN_HDR_LEN), key, keylen, mac);
 		turn_add_bytes(b, STUN_A_MESSAGE_INTEGRITY, mac, sizeof(mac));
 	}
 	if (fingerprint && turn_room(b, 4))

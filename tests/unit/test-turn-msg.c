@@ -317,6 +317,37 @@ assert_rebuilt(int i, void (*add)(struct turn_builder *,
 	free(buf);
 }
 
+/*
+ * coturn's answer built again from what it parsed to, under the key of
+ * the request it answered (add() lays out what comes before SOFTWARE):
+ * the same bytes, coturn's MESSAGE-INTEGRITY and FINGERPRINT included.
+ */
+static void
+assert_answer_rebuilt(int answer, int request,
+    void (*add)(struct turn_builder *, const struct turn_msg *))
+{
+	struct turn_builder b;
+	struct turn_msg m, r;
+	struct turn_auth a;
+	uint8_t key[TURN_KEY_LEN], *buf, *req, out[512];
+	size_t len, reqlen;
+
+	req = cap_bytes(request, &reqlen);
+	parse_ok(req, reqlen, &r);
+	cap_auth(&r, &a, key);
+	buf = cap_bytes(answer, &len);
+	parse_ok(buf, len, &m);
+	turn_begin(&b, out, sizeof(out), m.method, m.cls, m.tid);
+	if (add != NULL)
+		add(&b, &m);
+	turn_add_bytes(&b, STUN_A_SOFTWARE, m.software, strlen(m.software));
+	assert_int_equal(turn_finish_key(&b, key, sizeof(key),
+	    m.has_fingerprint), (int)len);
+	assert_memory_equal(out, buf, len);
+	free(buf);
+	free(req);
+}
+
 /* ---- RFC 5769 2.4 ---- */
 
 static void
@@ -451,6 +482,15 @@ add_allocate(struct turn_builder *b, const struct turn_msg *m)
 	turn_add_bytes(b, TURN_A_DONT_FRAGMENT, NULL, 0);
 }
 
+/* coturn's Allocate success: XOR-RELAYED-ADDRESS, XOR-MAPPED-ADDRESS, LIFETIME */
+static void
+add_allocated(struct turn_builder *b, const struct turn_msg *m)
+{
+	turn_add_addr(b, TURN_A_XOR_RELAYED_ADDRESS, &m->relayed);
+	turn_add_addr(b, STUN_A_XOR_MAPPED_ADDRESS, &m->xor_mapped);
+	turn_add_u32(b, TURN_A_LIFETIME, m->lifetime);
+}
+
 static void
 test_cap_allocate(void **state)
 {
@@ -488,6 +528,7 @@ test_cap_allocate(void **state)
 	assert_true(m.has_fingerprint);
 	free(buf);
 	assert_mi(C_ALLOC_OK, C_ALLOC_REQ);
+	assert_answer_rebuilt(C_ALLOC_OK, C_ALLOC_REQ, add_allocated);
 
 	/* over TCP (RFC 6062): the same answer to REQUESTED-TRANSPORT TCP */
 	buf = cap_bytes(C_TCP_ALLOC_OK, &len);
@@ -534,6 +575,7 @@ test_cap_permission_channel(void **state)
 	free(buf);
 	assert_rebuilt(C_CHBIND_REQ, add_channel_bind);
 	assert_mi(C_CHBIND_OK, C_CHBIND_REQ);
+	assert_answer_rebuilt(C_CHBIND_OK, C_CHBIND_REQ, NULL);
 
 	buf = cap_bytes(C_PERM_REQ, &len);
 	parse_ok(buf, len, &m);
@@ -561,6 +603,7 @@ test_cap_refresh(void **state)
 	(void)state;
 	assert_rebuilt(C_REFRESH0_REQ, add_refresh);
 	assert_mi(C_REFRESH0_OK, C_REFRESH0_REQ);
+	assert_answer_rebuilt(C_REFRESH0_OK, C_REFRESH0_REQ, add_refresh);
 	buf = cap_bytes(C_REFRESH0_OK, &len);
 	parse_ok(buf, len, &m);
 	assert_int_equal(m.method, TURN_REFRESH);
@@ -665,6 +708,7 @@ test_cap_tcp_relay(void **state)
 	free(buf);
 	assert_rebuilt(C_CBIND_REQ, add_connection_bind);
 	assert_mi(C_CBIND_OK, C_CBIND_REQ);
+	assert_answer_rebuilt(C_CBIND_OK, C_CBIND_REQ, NULL);
 }
 
 /* ---- ChannelData ---- */
