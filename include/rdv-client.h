@@ -60,7 +60,12 @@ struct rdv_client_answer {
 /* The id for a network, node and secret (the server key is derived here). */
 void	rdv_client_id_init(struct rdv_client_id *, const char *network,
 	    const char *node, const uint8_t secret[CRYPTO_KEY_LEN]);
-void	rdv_client_id_wipe(struct rdv_client_id *);
+/* Zero an id (its server key); inline: a run without a rendezvous calls it too. */
+static inline void
+rdv_client_id_wipe(struct rdv_client_id *id)
+{
+	crypto_wipe(id, sizeof(*id));
+}
 
 /*
  * A REGISTER request with ncand candidates and a LIFETIME of lifetime

@@ -49,12 +49,6 @@ rdv_client_id_init(struct rdv_client_id *id, const char *network,
 	crypto_server_key(secret, id->server_key);
 }
 
-void
-rdv_client_id_wipe(struct rdv_client_id *id)
-{
-	crypto_wipe(id, sizeof(*id));
-}
-
 /* A request of method with the id's NETWORK, NODE, TIMESTAMP and a new tid. */
 static int
 request_init(struct rdv_msg *m, uint16_t method,
