@@ -13,6 +13,7 @@
 #include "crypto.h"
 #include "loop.h"
 #include "rdv-msg.h"
+#include "rdv-turn.h"
 #include "stun-msg.h"
 
 struct config;
@@ -55,6 +56,10 @@ struct rdv_client_answer {
 	uint64_t	server_time;	/* ms since the epoch */
 	int64_t		skew_ms;	/* server_time - the local clock */
 	int		skewed;		/* |skew_ms| > RDV_CLIENT_SKEW_WARN_MS */
+	/* REGISTER success with TURN-SERVER and TURN-CREDENTIAL: */
+	int		have_turn;	/* they opened: turn holds them */
+	int		turn_bad;	/* they did not open (have_turn 0) */
+	struct rdv_turn	turn;		/* never logged; wiped by the taker */
 };
 
 /* The id for a network, node and secret (the server key is derived here). */
@@ -86,6 +91,15 @@ int	rdv_client_check(uint16_t method, const struct rdv_client_id *,
 	    const uint8_t (*tids)[STUN_TID_LEN], size_t ntid,
 	    const uint8_t *buf, size_t len, uint64_t now_ms,
 	    struct rdv_client_answer *a, size_t *which, const char **why);
+
+/*
+ * The TURN relay the rendezvous servers offer and credentials for it, the
+ * latest a REGISTER success brought (each brings a new pair; see
+ * rdv-turn.h): 0 and *t when there is a pair not yet expired by the wall
+ * clock, -1 otherwise.  For the relay module; the username and password
+ * must not reach a log, the status or natmapctl.
+ */
+int	rdv_client_turn(struct rdv_turn *t);
 
 /* A REACH request made by rdv_client_reach_build, for its answer and the dial-back. */
 struct rdv_reach {

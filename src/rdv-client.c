@@ -143,6 +143,15 @@ rdv_client_check(uint16_t method, const struct rdv_client_id *id,
 	}
 	a->lifetime = m.lifetime;
 	a->mapped = m.mapped;
+	if (a->ok && method == RDV_REGISTER &&
+	    (m.has & RDV_HAS_TURN_CREDENTIAL)) {
+		if (rdv_turn_open(id->server_key, m.tid, id->network, id->node,
+		    m.turn_cred, m.turn_cred_len, &a->turn) == 0) {
+			a->turn.relay = m.turn_server;
+			a->have_turn = 1;
+		} else
+			a->turn_bad = 1;
+	}
 	a->server_time = m.server_time;
 	a->skew_ms = (int64_t)(m.server_time - now_ms);
 	a->skewed = a->skew_ms > RDV_CLIENT_SKEW_WARN_MS ||
@@ -333,6 +342,7 @@ struct rdv_srv {
 	struct sockaddr_storage	 srflx;
 	int			 have_srflx;
 	int			 skew_warned;
+	int			 turn_warned;
 };
 
 struct rdv_sock {
@@ -356,6 +366,9 @@ static struct {
 				    size_t, void *);
 	void			*on_signal_arg;
 	struct rdv_replay	*seen;		/* indications taken lately */
+	struct rdv_turn		 turn;		/* the latest TURN credentials */
+	int			 have_turn;
+	struct sockaddr_storage	 turn_logged;	/* the relay last logged */
 } rc;	/* zero: in .bss, touched only when used; rdv_client_init() */
 
 static void	srv_round(struct rdv_srv *);
@@ -638,6 +651,31 @@ srv_timer(struct timer *t)
 	srv_idle(s);
 }
 
+/* The latest TURN credentials; the relay logged when it is new. */
+static void
+turn_take(const struct rdv_turn *t)
+{
+	char a[INET6_ADDRSTRLEN + 8];
+
+	rdv_turn_wipe(&rc.turn);
+	rc.turn = *t;
+	rc.have_turn = 1;
+	if (!stun_addr_eq(&rc.turn_logged, &t->relay)) {
+		rc.turn_logged = t->relay;
+		log_info("the rendezvous offers a TURN relay at %s",
+		    stun_addr_str(&t->relay, a, sizeof(a)));
+	}
+}
+
+int
+rdv_client_turn(struct rdv_turn *t)
+{
+	if (!rc.have_turn || rc.turn.expiry <= rdv_client_wall_ms() / 1000)
+		return -1;
+	*t = rc.turn;
+	return 0;
+}
+
 /* An answer from the server s, checked. */
 static void
 srv_answer(struct rdv_srv *s, const struct rdv_client_answer *a,
@@ -659,6 +697,13 @@ srv_answer(struct rdv_srv *s, const struct rdv_client_answer *a,
 		srv_error(s, "error %d %s", a->error_code, a->reason);
 		srv_idle(s);
 		return;
+	}
+	if (a->have_turn)
+		turn_take(&a->turn);
+	else if (a->turn_bad && !s->turn_warned) {
+		log_warnx("rendezvous %s: TURN credentials that do not open; "
+		    "ignored", s->name);
+		s->turn_warned = 1;
 	}
 	s->error[0] = '\0';
 	s->expires = now + (uint64_t)a->lifetime * 1000;
@@ -756,6 +801,7 @@ sock_read(struct loop_fd *lfd, int revents)
 		}
 		timer_stop(&s->timer);
 		srv_answer(s, &a, which);
+		rdv_turn_wipe(&a.turn);
 	}
 }
 
@@ -790,6 +836,9 @@ rdv_client_stop(void)
 		srv_reset(&rc.srv[i]);
 	sock_close(&rc.sock[0]);
 	sock_close(&rc.sock[1]);
+	rdv_turn_wipe(&rc.turn);
+	rc.have_turn = 0;
+	memset(&rc.turn_logged, 0, sizeof(rc.turn_logged));
 	if (rc.running)
 		status_rdv_update(NULL, 0);
 	rc.running = 0;
@@ -815,6 +864,7 @@ rdv_client_start(void)
 		s->error[0] = '\0';
 		s->have_srflx = 0;
 		s->skew_warned = 0;
+		s->turn_warned = 0;
 		srv_round(s);
 	}
 	status_push();
