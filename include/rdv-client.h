@@ -56,10 +56,6 @@ struct rdv_client_answer {
 	uint64_t	server_time;	/* ms since the epoch */
 	int64_t		skew_ms;	/* server_time - the local clock */
 	int		skewed;		/* |skew_ms| > RDV_CLIENT_SKEW_WARN_MS */
-	/* REGISTER success with TURN-SERVER and TURN-CREDENTIAL: */
-	int		have_turn;	/* they opened: turn holds them */
-	int		turn_bad;	/* they did not open (have_turn 0) */
-	struct rdv_turn	turn;		/* never logged; wiped by the taker */
 };
 
 /* The id for a network, node and secret (the server key is derived here). */
@@ -91,6 +87,15 @@ int	rdv_client_check(uint16_t method, const struct rdv_client_id *,
 	    const uint8_t (*tids)[STUN_TID_LEN], size_t ntid,
 	    const uint8_t *buf, size_t len, uint64_t now_ms,
 	    struct rdv_client_answer *a, size_t *which, const char **why);
+
+/*
+ * The TURN credentials of a REGISTER success that rdv_client_check took
+ * (the same buf and len): 1 and the relay and pair in *t when they open
+ * for the id's node (rdv-turn.h), 0 when it carries none, -1 when they do
+ * not open (t's username and password zeros).  The taker wipes t.
+ */
+int	rdv_client_turn_open(const struct rdv_client_id *, const uint8_t *buf,
+	    size_t len, struct rdv_turn *t);
 
 /*
  * The TURN relay the rendezvous servers offer and credentials for it, the

@@ -143,20 +143,29 @@ rdv_client_check(uint16_t method, const struct rdv_client_id *id,
 	}
 	a->lifetime = m.lifetime;
 	a->mapped = m.mapped;
-	if (a->ok && method == RDV_REGISTER &&
-	    (m.has & RDV_HAS_TURN_CREDENTIAL)) {
-		if (rdv_turn_open(id->server_key, m.tid, id->network, id->node,
-		    m.turn_cred, m.turn_cred_len, &a->turn) == 0) {
-			a->turn.relay = m.turn_server;
-			a->have_turn = 1;
-		} else
-			a->turn_bad = 1;
-	}
 	a->server_time = m.server_time;
 	a->skew_ms = (int64_t)(m.server_time - now_ms);
 	a->skewed = a->skew_ms > RDV_CLIENT_SKEW_WARN_MS ||
 	    a->skew_ms < -RDV_CLIENT_SKEW_WARN_MS;
 	return 0;
+}
+
+int
+rdv_client_turn_open(const struct rdv_client_id *id, const uint8_t *buf,
+    size_t len, struct rdv_turn *t)
+{
+	struct rdv_msg m;
+
+	rdv_turn_wipe(t);
+	if (rdv_parse(buf, len, &m, NULL) == -1 ||
+	    m.method != RDV_REGISTER || m.cls != STUN_SUCCESS ||
+	    !(m.has & RDV_HAS_TURN_CREDENTIAL))
+		return 0;
+	if (rdv_turn_open(id->server_key, m.tid, id->network, id->node,
+	    m.turn_cred, m.turn_cred_len, t) == -1)
+		return -1;
+	t->relay = m.turn_server;
+	return 1;
 }
 
 int
@@ -651,19 +660,34 @@ srv_timer(struct timer *t)
 	srv_idle(s);
 }
 
-/* The latest TURN credentials; the relay logged when it is new. */
+/*
+ * The TURN credentials of s's REGISTER success buf, if any, become the
+ * latest; the relay is logged when it is new.
+ */
 static void
-turn_take(const struct rdv_turn *t)
+turn_take(struct rdv_srv *s, const uint8_t *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN + 8];
+	struct rdv_turn t;
 
+	switch (rdv_client_turn_open(&rc.id, buf, len, &t)) {
+	case 0:
+		return;
+	case -1:
+		if (!s->turn_warned)
+			log_warnx("rendezvous %s: TURN credentials that do not "
+			    "open; ignored", s->name);
+		s->turn_warned = 1;
+		return;
+	}
 	rdv_turn_wipe(&rc.turn);
-	rc.turn = *t;
+	rc.turn = t;
 	rc.have_turn = 1;
-	if (!stun_addr_eq(&rc.turn_logged, &t->relay)) {
-		rc.turn_logged = t->relay;
+	rdv_turn_wipe(&t);
+	if (!stun_addr_eq(&rc.turn_logged, &rc.turn.relay)) {
+		rc.turn_logged = rc.turn.relay;
 		log_info("the rendezvous offers a TURN relay at %s",
-		    stun_addr_str(&t->relay, a, sizeof(a)));
+		    stun_addr_str(&rc.turn.relay, a, sizeof(a)));
 	}
 }
 
@@ -679,7 +703,7 @@ rdv_client_turn(struct rdv_turn *t)
 /* An answer from the server s, checked. */
 static void
 srv_answer(struct rdv_srv *s, const struct rdv_client_answer *a,
-    size_t which)
+    size_t which, const uint8_t *buf, size_t len)
 {
 	char mapped[INET6_ADDRSTRLEN + 8];
 	uint64_t now = loop_now();
@@ -698,13 +722,7 @@ srv_answer(struct rdv_srv *s, const struct rdv_client_answer *a,
 		srv_idle(s);
 		return;
 	}
-	if (a->have_turn)
-		turn_take(&a->turn);
-	else if (a->turn_bad && !s->turn_warned) {
-		log_warnx("rendezvous %s: TURN credentials that do not open; "
-		    "ignored", s->name);
-		s->turn_warned = 1;
-	}
+	turn_take(s, buf, len);
 	s->error[0] = '\0';
 	s->expires = now + (uint64_t)a->lifetime * 1000;
 	timer_set_at(&s->lapse, s->expires);
@@ -800,8 +818,7 @@ sock_read(struct loop_fd *lfd, int revents)
 			continue;
 		}
 		timer_stop(&s->timer);
-		srv_answer(s, &a, which);
-		rdv_turn_wipe(&a.turn);
+		srv_answer(s, &a, which, buf, (size_t)n);
 	}
 }
 

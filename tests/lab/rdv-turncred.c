@@ -31,6 +31,7 @@ main(int argc, char *argv[])
 {
 	struct rdv_client_id id;
 	struct rdv_client_answer a;
+	struct rdv_turn t;
 	struct sockaddr_in sin;
 	struct pollfd pfd;
 	uint8_t key[CRYPTO_KEY_LEN], tid[RDV_CLIENT_TIDS][STUN_TID_LEN];
@@ -38,7 +39,7 @@ main(int argc, char *argv[])
 	char err[512], relay[INET6_ADDRSTRLEN + 8];
 	const char *why = NULL;
 	ssize_t n;
-	int fd, len, try;
+	int fd, len, try, r;
 
 	if (argc != 6) {
 		fprintf(stderr, "usage: rdv-turncred IPV4 PORT NETWORK NODE "
@@ -90,16 +91,16 @@ main(int argc, char *argv[])
 				    a.error_code, a.reason);
 				return 1;
 			}
-			if (!a.have_turn) {
+			if ((r = rdv_client_turn_open(&id, buf, (size_t)n,
+			    &t)) != 1) {
 				fprintf(stderr, "rdv-turncred: %s\n",
-				    a.turn_bad ? "TURN credentials that do not "
+				    r == -1 ? "TURN credentials that do not "
 				    "open" : "no TURN credentials");
 				return 2;
 			}
-			printf("%s %s %s\n", stun_addr_str(&a.turn.relay,
-			    relay, sizeof(relay)), a.turn.username,
-			    a.turn.password);
-			rdv_turn_wipe(&a.turn);
+			printf("%s %s %s\n", stun_addr_str(&t.relay, relay,
+			    sizeof(relay)), t.username, t.password);
+			rdv_turn_wipe(&t);
 			rdv_client_id_wipe(&id);
 			return 0;
 		}

@@ -318,17 +318,18 @@ test_open_checks(void **state)
 }
 
 /*
- * The node's check of a REGISTER success: the pair opens for it
- * (have_turn, the relay); a credential changed under a right MAC (as
- * only a holder of the server key could send) is refused alone, the
- * registration still taken (turn_bad).
+ * The node's check of a REGISTER success, then its TURN credentials: the
+ * pair opens for it, with the relay; for another node of the network it
+ * does not; a credential changed under a right MAC (as only a holder of
+ * the server key could send) is refused alone, the answer still taken;
+ * an answer without them has none.
  */
 static void
 test_client_check(void **state)
 {
 	struct rdv_client_id id;
 	struct rdv_client_answer a;
-	struct rdv_turn t;
+	struct rdv_turn t, o;
 	struct rdv_msg m;
 	uint8_t buf[STUN_MAX_MSG], secret[CRYPTO_KEY_LEN];
 	const char *why = NULL;
@@ -344,10 +345,17 @@ test_client_check(void **state)
 	memcpy(m.tid, tid, STUN_TID_LEN);
 	strcpy(m.network, "home");
 	m.has = RDV_HAS_NETWORK | RDV_HAS_SERVER_TIME | RDV_HAS_LIFETIME |
-	    RDV_HAS_MAPPED | RDV_HAS_TURN_SERVER | RDV_HAS_TURN_CREDENTIAL;
+	    RDV_HAS_MAPPED;
 	m.server_time = 1767225600000ULL;
 	m.lifetime = 75;
 	m.mapped = tu_sa("198.51.100.7", 40000);
+	n = rdv_build(buf, sizeof(buf), &m, id.server_key);
+	assert_true(n > 0);
+	assert_int_equal(rdv_client_check(RDV_REGISTER, &id, &tid, 1, buf,
+	    (size_t)n, m.server_time, &a, NULL, &why), 0);
+	assert_int_equal(rdv_client_turn_open(&id, buf, (size_t)n, &o), 0);
+
+	m.has |= RDV_HAS_TURN_SERVER | RDV_HAS_TURN_CREDENTIAL;
 	m.turn_server = tu_sa("203.0.113.8", 3478);
 	assert_int_equal(rdv_turn_make("north-secret", 12, "nas.home",
 	    1767229200, &t), 0);
@@ -359,19 +367,17 @@ test_client_check(void **state)
 	assert_true(n > 0);
 	assert_int_equal(rdv_client_check(RDV_REGISTER, &id, &tid, 1, buf,
 	    (size_t)n, m.server_time, &a, NULL, &why), 0);
-	assert_true(a.ok && a.have_turn && !a.turn_bad);
-	assert_string_equal(a.turn.username, "1767229200:nas.home");
-	assert_string_equal(a.turn.password, "3gkB51v7+Zc7xwKFJh+037NajOY=");
-	assert_true(a.turn.expiry == 1767229200);
-	assert_memory_equal(&a.turn.relay, &m.turn_server,
-	    sizeof(m.turn_server));
+	assert_true(a.ok && a.lifetime == 75);
+	assert_int_equal(rdv_client_turn_open(&id, buf, (size_t)n, &o), 1);
+	assert_string_equal(o.username, "1767229200:nas.home");
+	assert_string_equal(o.password, "3gkB51v7+Zc7xwKFJh+037NajOY=");
+	assert_true(o.expiry == 1767229200);
+	assert_memory_equal(&o.relay, &m.turn_server, sizeof(m.turn_server));
 
 	/* another node of the network with the same answer: not for it */
 	rdv_client_id_init(&id, "home", "gw.home", secret);
-	assert_int_equal(rdv_client_check(RDV_REGISTER, &id, &tid, 1, buf,
-	    (size_t)n, m.server_time, &a, NULL, &why), 0);
-	assert_true(a.ok && !a.have_turn && a.turn_bad);
-	assert_string_equal(a.turn.password, "");
+	assert_int_equal(rdv_client_turn_open(&id, buf, (size_t)n, &o), -1);
+	assert_string_equal(o.password, "");
 
 	/* a byte of the sealed pair changed, the MAC made right again */
 	rdv_client_id_init(&id, "home", "nas.home", secret);
@@ -379,9 +385,9 @@ test_client_check(void **state)
 	n = rdv_build(buf, sizeof(buf), &m, id.server_key);
 	assert_int_equal(rdv_client_check(RDV_REGISTER, &id, &tid, 1, buf,
 	    (size_t)n, m.server_time, &a, NULL, &why), 0);
-	assert_true(a.ok && !a.have_turn && a.turn_bad);
-	assert_string_equal(a.turn.username, "");
-	assert_true(a.lifetime == 75);
+	assert_true(a.ok && a.lifetime == 75);
+	assert_int_equal(rdv_client_turn_open(&id, buf, (size_t)n, &o), -1);
+	assert_string_equal(o.username, "");
 	/* and the bytes changed on the way: the MAC refuses the whole answer */
 	m.turn_cred[20] ^= 0x01;
 	n = rdv_build(buf, sizeof(buf), &m, id.server_key);
