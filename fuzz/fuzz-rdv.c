@@ -18,6 +18,7 @@
 #include "rdv-networks.h"
 #include "rdv-replay.h"
 #include "rdv-server.h"
+#include "rdv-turn.h"
 #include "stun-msg.h"
 #include "wire.h"
 
@@ -135,6 +136,21 @@ check_msg(const struct rdv_msg *m, const uint8_t *data, size_t size)
 		check_addr(&m->mapped);
 	else
 		CHECK(fuzz_all_zero(&m->mapped, sizeof(m->mapped)));
+	if (m->has & RDV_HAS_TURN_SERVER) {
+		CHECK(m->method == RDV_REGISTER && m->cls == STUN_SUCCESS &&
+		    (m->has & RDV_HAS_TURN_CREDENTIAL));
+		check_addr(&m->turn_server);
+	} else
+		CHECK(fuzz_all_zero(&m->turn_server, sizeof(m->turn_server)));
+	if (m->has & RDV_HAS_TURN_CREDENTIAL)
+		CHECK((m->has & RDV_HAS_TURN_SERVER) &&
+		    m->turn_cred_len >= RDV_TURN_SEALED_MIN &&
+		    m->turn_cred_len <= RDV_TURN_SEALED_MAX &&
+		    fuzz_all_zero(m->turn_cred + m->turn_cred_len,
+		    sizeof(m->turn_cred) - m->turn_cred_len));
+	else
+		CHECK(m->turn_cred_len == 0 &&
+		    fuzz_all_zero(m->turn_cred, sizeof(m->turn_cred)));
 	CHECK(m->ncand >= 0 && m->ncand <= RDV_CAND_MAX);
 	for (i = 0; i < m->ncand; i++) {
 		CHECK(m->cand[i].kind >= RDV_CAND_HOST &&
@@ -295,6 +311,9 @@ static void
 dispatch(const uint8_t *data, size_t size)
 {
 	static int ready;
+	static struct sockaddr_storage turn;
+	struct sockaddr_in *tsin = (void *)&turn;
+	struct rdv_turn t, want;
 	struct rdv_networks nets;
 	struct rdv_server_stats st0, st1;
 	struct sockaddr_storage l[4], peer, to;
@@ -314,6 +333,11 @@ dispatch(const uint8_t *data, size_t size)
 		rdv_server_set_clocks(fz_clock, fz_clock);
 		rdv_server_set_max_nodes(64);
 		rdv_server_set_signal_sink(fz_sink);
+		memset(&turn, 0, sizeof(turn));
+		tsin->sin_family = AF_INET;
+		tsin->sin_port = htons(3478);
+		tsin->sin_addr.s_addr = htonl(0xcb007108);
+		rdv_server_set_turn(&turn, "fuzz-secret", 11);
 		ready = 1;
 	}
 	memset(l, 0, sizeof(l));
@@ -383,6 +407,16 @@ dispatch(const uint8_t *data, size_t size)
 			CHECK(m.method == RDV_REGISTER);
 			CHECK(memcmp(&a.mapped, &peer, sizeof(peer)) == 0);
 			CHECK(a.lifetime >= 1 && a.lifetime <= 75);
+			/* TURN credentials for the node that opens them */
+			CHECK((a.has & RDV_HAS_TURN_CREDENTIAL) &&
+			    memcmp(&a.turn_server, &turn, sizeof(turn)) == 0);
+			CHECK(rdv_turn_open(key, a.tid, a.network, m.node,
+			    a.turn_cred, a.turn_cred_len, &t) == 0);
+			CHECK(rdv_turn_make("fuzz-secret", 11, m.node,
+			    fz_now / 1000 + RDV_TURN_LIFETIME, &want) == 0);
+			CHECK(strcmp(t.username, want.username) == 0 &&
+			    strcmp(t.password, want.password) == 0 &&
+			    t.expiry == want.expiry);
 		} else if (m.method == RDV_SIGNAL)
 			/* never sent on, an answer no longer than the request */
 			CHECK(ind_count == 0 && (a.error_code == 403 ||

@@ -145,6 +145,15 @@ int	crypto_key_parse(const char *text, size_t len,
  */
 int	crypto_key_read(const char *path, uint8_t key[CRYPTO_KEY_LEN],
 	    char *err, size_t errlen);
+/*
+ * A small secret file, refused as key files are (not a regular file,
+ * others may read or write it; "a WHAT file is 0600 or 0640" in the
+ * message): its bytes into buf, at most max of them, and *len.  0, or -1
+ * with "path: reason" in err (never the contents; buf then wiped), also
+ * when the file holds more than max bytes.
+ */
+int	crypto_secret_read(const char *path, const char *what, char *buf,
+	    size_t max, size_t *len, char *err, size_t errlen);
 
 
 /*

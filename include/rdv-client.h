@@ -13,6 +13,7 @@
 #include "crypto.h"
 #include "loop.h"
 #include "rdv-msg.h"
+#include "rdv-turn.h"
 #include "stun-msg.h"
 
 struct config;
@@ -60,7 +61,12 @@ struct rdv_client_answer {
 /* The id for a network, node and secret (the server key is derived here). */
 void	rdv_client_id_init(struct rdv_client_id *, const char *network,
 	    const char *node, const uint8_t secret[CRYPTO_KEY_LEN]);
-void	rdv_client_id_wipe(struct rdv_client_id *);
+/* Zero an id (its server key); inline: a run without a rendezvous calls it too. */
+static inline void
+rdv_client_id_wipe(struct rdv_client_id *id)
+{
+	crypto_wipe(id, sizeof(*id));
+}
 
 /*
  * A REGISTER request with ncand candidates and a LIFETIME of lifetime
@@ -86,6 +92,24 @@ int	rdv_client_check(uint16_t method, const struct rdv_client_id *,
 	    const uint8_t (*tids)[STUN_TID_LEN], size_t ntid,
 	    const uint8_t *buf, size_t len, uint64_t now_ms,
 	    struct rdv_client_answer *a, size_t *which, const char **why);
+
+/*
+ * The TURN credentials of a REGISTER success that rdv_client_check took
+ * (the same buf and len): 1 and the relay and pair in *t when they open
+ * for the id's node (rdv-turn.h), 0 when it carries none, -1 when they do
+ * not open (t's username and password zeros).  The taker wipes t.
+ */
+int	rdv_client_turn_open(const struct rdv_client_id *, const uint8_t *buf,
+	    size_t len, struct rdv_turn *t);
+
+/*
+ * The TURN relay the rendezvous servers offer and credentials for it, the
+ * latest a REGISTER success brought (each brings a new pair; see
+ * rdv-turn.h): 0 and *t when there is a pair not yet expired by the wall
+ * clock, -1 otherwise.  For the relay module; the username and password
+ * must not reach a log, the status or natmapctl.
+ */
+int	rdv_client_turn(struct rdv_turn *t);
 
 /* A REACH request made by rdv_client_reach_build, for its answer and the dial-back. */
 struct rdv_reach {

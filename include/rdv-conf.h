@@ -21,11 +21,14 @@ struct rdv_conf {
 	int			have_max_nodes;
 	size_t			max_nodes;	/* registrations held at most */
 	char			networks[4096];	/* "" for none */
+	int			have_turn;
+	struct sockaddr_storage	turn;		/* the TURN server, port set */
+	char			turn_secret_file[4096];	/* "" for none */
 };
 
 /*
  * One keyword ("listen", "alt-address", "alt-port", "max-nodes",
- * "networks") and its
+ * "networks", "turn", "turn-secret-file") and its
  * value into conf: 0, or -1 with the reason in err (no file:line).
  */
 int	rdv_conf_set(struct rdv_conf *, const char *kw, const char *val,
@@ -38,8 +41,9 @@ int	rdv_conf_parse(struct rdv_conf *, const char *name, const char *buf,
 	    size_t len, char *err, size_t errlen);
 /*
  * The checks across settings once file and command line are in (conf_file
- * named in the message when nothing is to be listened on); fills in the
- * alternate port.  0, or -1 with err.
+ * named in the message when nothing is to be listened on; turn and
+ * turn-secret-file both or neither); fills in the alternate port.  0, or
+ * -1 with err.
  */
 int	rdv_conf_check(struct rdv_conf *, const char *conf_file, char *err,
 	    size_t errlen);

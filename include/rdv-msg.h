@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "crypto.h"
+#include "rdv-turn.h"
 #include "stun-msg.h"
 
 /*
@@ -100,6 +101,15 @@
  *			server: what a SIGNAL carries from node to node
  *			(doc/hole-punching.md: authenticated end to end
  *			under a key the server does not hold).
+ *	0x4E49 TURN-SERVER	an XOR-MAPPED-ADDRESS value (as in CANDIDATE,
+ *			reserved byte 0): the TURN server (coturn) the
+ *			rendezvous hands credentials for.
+ *	0x4E4A TURN-CREDENTIAL	RDV_TURN_SEALED_MIN-RDV_TURN_SEALED_MAX
+ *			(31-189) bytes: a TURN username and password for the
+ *			node, sealed end to end under a key derived from
+ *			the server key (rdv-turn.h).  Only with
+ *			TURN-SERVER, and both only in a REGISTER success,
+ *			from a server given --turn.
  *	0xCE40 SERVER-TIME	8 bytes, the server's clock in milliseconds since
  *			the epoch, in every answer, so that a node can warn
  *			of skew.
@@ -118,7 +128,8 @@
  * by the receiver, the order is free before the MAC):
  *	every message	NETWORK, MESSAGE-INTEGRITY-SHA256, FINGERPRINT
  *	REGISTER request	NODE, TIMESTAMP; CANDIDATE 0-16, LIFETIME
- *	REGISTER success	SERVER-TIME, LIFETIME, XOR-MAPPED-ADDRESS
+ *	REGISTER success	SERVER-TIME, LIFETIME, XOR-MAPPED-ADDRESS;
+ *			TURN-SERVER and TURN-CREDENTIAL (both or neither)
  *	REACH request	NODE, TIMESTAMP, NONCE, REACH-TARGET
  *	REACH success	SERVER-TIME (TCP: the nonce was read back from the
  *			port; UDP: it was sent there)
@@ -160,6 +171,8 @@
 #define RDV_A_REACH_TARGET	0x4e46
 #define RDV_A_PEER		0x4e47
 #define RDV_A_PAYLOAD		0x4e48
+#define RDV_A_TURN_SERVER	0x4e49
+#define RDV_A_TURN_CREDENTIAL	0x4e4a
 #define RDV_A_SERVER_TIME	0xce40
 #define RDV_A_MESSAGE_INTEGRITY_SHA256	0x001c
 
@@ -208,6 +221,8 @@ enum rdv_cand_kind {
 #define RDV_HAS_ERROR		0x0100
 #define RDV_HAS_PEER		0x0200
 #define RDV_HAS_PAYLOAD		0x0400
+#define RDV_HAS_TURN_SERVER	0x0800
+#define RDV_HAS_TURN_CREDENTIAL	0x1000
 
 struct rdv_cand {
 	uint8_t		kind;		/* enum rdv_cand_kind */
@@ -241,6 +256,9 @@ struct rdv_msg {
 	char		error_reason[128];	/* escaped, printable ASCII */
 	size_t		payload_len;	/* PAYLOAD: 1..RDV_PAYLOAD_MAX */
 	uint8_t		payload[RDV_PAYLOAD_MAX];
+	struct sockaddr_storage	turn_server;	/* TURN-SERVER */
+	size_t		turn_cred_len;	/* TURN-CREDENTIAL, sealed (rdv-turn.h) */
+	uint8_t		turn_cred[RDV_TURN_SEALED_MAX];
 	size_t		mac_off;	/* rdv_parse: where the MAC attribute is */
 };
 

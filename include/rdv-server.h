@@ -61,6 +61,7 @@ struct rdv_server_stats {
 	uint64_t	signalled;	/* SIGNAL indications sent on (answered success) */
 	uint64_t	signal_refused;	/* SIGNAL answered with an error (also in refused) */
 	uint64_t	retransmits;	/* a REACH again from its source: answered again or ignored */
+	uint64_t	turn_creds;	/* REGISTER successes with TURN credentials */
 	uint64_t	registrations;	/* held now (rdv_server_get_stats fills it) */
 };
 
@@ -73,6 +74,14 @@ void	rdv_server_stop(void);
 void	rdv_server_set_networks(struct rdv_networks *nets);
 size_t	rdv_server_network_count(void);
 void	rdv_server_get_stats(struct rdv_server_stats *);
+/*
+ * Hand every node a REGISTER success answers TURN credentials
+ * (rdv-turn.h) for the TURN server at relay, made with coturn's
+ * static-auth-secret secret (len bytes); relay NULL: none.  The secret
+ * held before is wiped.
+ */
+void	rdv_server_set_turn(const struct sockaddr_storage *relay,
+	    const char *secret, size_t len);
 /* Hold at most max_nodes registrations (forgetting those held). */
 void	rdv_server_set_max_nodes(size_t max_nodes);
 /*

@@ -609,17 +609,16 @@ key_err(char *err, size_t errlen, const char *fmt, ...)
 }
 
 int
-crypto_key_read(const char *path, uint8_t key[CRYPTO_KEY_LEN], char *err,
-    size_t errlen)
+crypto_secret_read(const char *path, const char *what, char *buf, size_t max,
+    size_t *len, char *err, size_t errlen)
 {
-	char buf[CRYPTO_KEY_FILE_MAX + 1];
 	struct stat st;
-	size_t len = 0, start, end;
 	ssize_t n;
+	size_t got = 0;
+	char extra;
 	int fd, r;
 
-	if (nettle_load() == -1)
-		return key_err(err, errlen, "%s", nettle.err);
+	*len = 0;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
 		return key_err(err, errlen, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) == -1) {
@@ -634,30 +633,53 @@ crypto_key_read(const char *path, uint8_t key[CRYPTO_KEY_LEN], char *err,
 	if (st.st_mode & (S_IROTH | S_IWOTH)) {
 		close(fd);
 		return key_err(err, errlen, "%s: others may read or write "
-		    "it (mode %04o); a key file is 0600 or 0640", path,
-		    (unsigned)(st.st_mode & 07777));
+		    "it (mode %04o); a %s file is 0600 or 0640", path,
+		    (unsigned)(st.st_mode & 07777), what);
 	}
-	while (len < sizeof(buf)) {
-		n = read(fd, buf + len, sizeof(buf) - len);
+	/* max bytes, then one more to see a file that is longer */
+	for (;;) {
+		if (got < max)
+			n = read(fd, buf + got, max - got);
+		else
+			n = read(fd, &extra, 1);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
 			r = errno;
 			close(fd);
-			crypto_wipe(buf, sizeof(buf));
+			crypto_wipe(buf, max);
 			return key_err(err, errlen, "%s: %s", path,
 			    strerror(r));
 		}
 		if (n == 0)
 			break;
-		len += (size_t)n;
+		if (got == max) {
+			close(fd);
+			crypto_wipe(buf, max);
+			crypto_wipe(&extra, 1);
+			return key_err(err, errlen, "%s: longer than a %s file "
+			    "(%zu bytes at most)", path, what, max);
+		}
+		got += (size_t)n;
 	}
 	close(fd);
-	if (len > CRYPTO_KEY_FILE_MAX) {
-		crypto_wipe(buf, sizeof(buf));
-		return key_err(err, errlen, "%s: longer than a key file "
-		    "(%d bytes at most)", path, CRYPTO_KEY_FILE_MAX);
-	}
+	*len = got;
+	return 0;
+}
+
+int
+crypto_key_read(const char *path, uint8_t key[CRYPTO_KEY_LEN], char *err,
+    size_t errlen)
+{
+	char buf[CRYPTO_KEY_FILE_MAX];
+	size_t len = 0, start, end;
+	int r;
+
+	if (nettle_load() == -1)
+		return key_err(err, errlen, "%s", nettle.err);
+	if (crypto_secret_read(path, "key", buf, sizeof(buf), &len, err,
+	    errlen) == -1)
+		return -1;
 	start = 0;
 	while (start < len && (buf[start] == ' ' || buf[start] == '\t'))
 		start++;

@@ -132,6 +132,14 @@ static int		conf_explicit;
 static struct config	running;
 
 static int		stopping;
+/*
+ * The rendezvous client and hole punching are set up the first time the
+ * settings name a rendezvous (or natmapctl names a service), and called
+ * from then on; a run that never does never calls them, so their code,
+ * which the link puts last (Makefile.am), is never mapped.
+ */
+static int		rdv_used;
+static int		rdv_started;	/* natmapd runs: what is configured starts */
 static int		probe_mode;	/* --probe: report and exit */
 static char		config_error[512];	/* why build_config() failed */
 static struct probe_opts probe_opts;
@@ -671,6 +679,50 @@ on_netchange(int bits)
 		fallback_recheck();
 }
 
+/* The rendezvous client and hole punching, once: see rdv_used. */
+static void
+rdv_setup(void)
+{
+	if (rdv_used)
+		return;
+	rdv_used = 1;
+	rdv_client_init();
+	punch_init();
+}
+
+/* Both started, once natmapd runs (again after a reload: a no-op if running). */
+static void
+rdv_start(void)
+{
+	if (!rdv_used || !rdv_started)
+		return;
+	/* The node registers with its rendezvous servers, if any. */
+	rdv_client_start();
+	/* Hole punching to and from other nodes, through the rendezvous. */
+	punch_start();
+}
+
+static void
+rdv_stop(void)
+{
+	if (!rdv_used)
+		return;
+	punch_stop();
+	rdv_client_stop();
+}
+
+/* The settings to both, if they name a rendezvous or did before. */
+static void
+rdv_configure(const struct config *conf)
+{
+	if (conf->nrdv == 0 && !rdv_used)
+		return;
+	rdv_setup();
+	rdv_client_configure(conf);
+	punch_configure(conf);
+	rdv_start();
+}
+
 /* SIGHUP, or natmapctl reload (why says which).  0, or -1: config_error says why. */
 static int
 reload(const char *why)
@@ -712,8 +764,7 @@ reload(const char *why)
 	}
 	mapping_reconfigure(&conf);
 	fallback_configure(&conf);
-	rdv_client_configure(&conf);
-	punch_configure(&conf);
+	rdv_configure(&conf);
 	gwcheck_configure(&conf);
 	on_gateway(status_gateway());	/* the bindings again, if wanted */
 	config_free(&running);
@@ -775,6 +826,7 @@ control_service(const struct control_req *req, char *err, size_t errlen)
 		snprintf(err, errlen, "natmapd is stopping");
 		return -1;
 	}
+	rdv_setup();
 	switch (req->cmd) {
 	case CONTROL_EXPOSE:
 		return punch_runtime_expose(&req->expose, err, errlen);
@@ -848,8 +900,7 @@ signal_cb(int sig)
 		sdnotify_stopping();
 		fallback_stop();
 		gwcheck_stop();
-		punch_stop();
-		rdv_client_stop();
+		rdv_stop();
 		mapping_shutdown(shutdown_done);
 		break;
 	case SIGHUP:
@@ -954,10 +1005,7 @@ main(int argc, char *argv[])
 	status_reserve(running.nports);
 	mapping_init(&running, drivers, ndrivers);
 	fallback_configure(&running);
-	rdv_client_init();
-	punch_init();
-	rdv_client_configure(&running);
-	punch_configure(&running);
+	rdv_configure(&running);
 	/* the gateway's TCP mappings, checked from outside through the rendezvous */
 	gwcheck_init();
 	gwcheck_configure(&running);
@@ -977,17 +1025,14 @@ main(int argc, char *argv[])
 	mapping_start();
 	/* The STUN-kept bindings are made beside the search, not after it. */
 	fallback_start();
-	/* The node registers with its rendezvous servers, if any. */
-	rdv_client_start();
-	/* Hole punching to and from other nodes, through the rendezvous. */
-	punch_start();
+	rdv_started = 1;
+	rdv_start();
 	/* Ready when the first search is over, a gateway found or not. */
 	sdnotify_ready_after_search();
 	loop_run();
 	fallback_stop();
 	gwcheck_stop();
-	punch_stop();
-	rdv_client_stop();
+	rdv_stop();
 	control_close();
 	hook_free();
 	sdnotify_free();

@@ -564,21 +564,42 @@ find(int proto, uint16_t int_port, uint16_t ext_want)
 	return NULL;
 }
 
-/* No longer wanted: deleted from the router if it may be there, then freed. */
+/*
+ * No longer wanted: deleted from the router if it may be there, then
+ * freed.  With the gateway away, an entry that may be on the router is
+ * kept as an old one (the state file too) and deleted when it is back.
+ */
 static void
 mapping_drop(struct mapping *m)
 {
-	m->unwanted = 1;
+	struct drv_map req;
+
 	pace_cancel(&m->op);
 	if (m->on_router && gateway_is_ready()) {
-		struct drv_map req;
-
+		m->unwanted = 1;
 		mapping_transition(m, MAPPING_DELETING);
 		mapping_request(m, &req);
 		status_count(STATUS_REQUESTS);
 		pace_unmap(&engine.pace, &m->op, engine.drv, &req);
-	} else
+	} else if (m->on_router && engine.drv != NULL &&
+	    m->stale_proto[0] == '\0') {
+		status_map_remove(m->proto, m->int_port, m->ext_want);
+		m->unwanted = 1;
+		snprintf(m->stale_proto, sizeof(m->stale_proto), "%s",
+		    engine.drv->id);
+		m->stale_gateway = gateway_env()->gateway;
+		m->stale_local = engine.mapped_local;
+		verify_cancel(m);
+		mapping_transition(m, MAPPING_WAIT);
+		log_info("%s %u -> %u is no longer wanted; the gateway is away: "
+		    "deleting it when it is back", proto_name(m->proto),
+		    m->int_port, m->ext_port);
+		if (engine.state_path != NULL)
+			timer_set(&engine.state_timer, 100);
+	} else {
+		m->unwanted = 1;
 		mapping_free_one(m);
+	}
 }
 
 /* 1 if the gateway is to be looked for elsewhere now. */

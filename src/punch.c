@@ -176,6 +176,7 @@ static struct {
 	int			 own_udp, own_tcp;
 	int			 nomap;		/* punch-map no */
 	int			 subscribed;	/* to the status's events */
+	int			 gw_found;	/* the gateway, at its last event */
 	struct sockaddr_storage	 srflx;		/* AF_UNSPEC: not known */
 	struct in_addr		 local;
 	struct fb_servers	 servers;	/* the rendezvous servers, for STUN */
@@ -601,15 +602,13 @@ on_map_event(int event, const struct status_map *m)
 static void
 on_gateway_event(const struct status_gateway *g)
 {
-	static int was_found;
-
-	if (pu.running && was_found && !g->found &&
+	if (pu.running && pu.gw_found && !g->found &&
 	    (pu.own_udp || pu.own_tcp)) {
 		log_info("punch: the gateway is lost: its mappings of the "
 		    "punching ports are not offered; punching only");
 		mapping_lost();
 	}
-	was_found = g->found;
+	pu.gw_found = g->found;
 }
 
 /* Ask the gateway for the punching ports, with the rest of the mappings. */

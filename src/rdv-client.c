@@ -49,12 +49,6 @@ rdv_client_id_init(struct rdv_client_id *id, const char *network,
 	crypto_server_key(secret, id->server_key);
 }
 
-void
-rdv_client_id_wipe(struct rdv_client_id *id)
-{
-	crypto_wipe(id, sizeof(*id));
-}
-
 /* A request of method with the id's NETWORK, NODE, TIMESTAMP and a new tid. */
 static int
 request_init(struct rdv_msg *m, uint16_t method,
@@ -148,6 +142,24 @@ rdv_client_check(uint16_t method, const struct rdv_client_id *id,
 	a->skewed = a->skew_ms > RDV_CLIENT_SKEW_WARN_MS ||
 	    a->skew_ms < -RDV_CLIENT_SKEW_WARN_MS;
 	return 0;
+}
+
+int
+rdv_client_turn_open(const struct rdv_client_id *id, const uint8_t *buf,
+    size_t len, struct rdv_turn *t)
+{
+	struct rdv_msg m;
+
+	rdv_turn_wipe(t);
+	if (rdv_parse(buf, len, &m, NULL) == -1 ||
+	    m.method != RDV_REGISTER || m.cls != STUN_SUCCESS ||
+	    !(m.has & RDV_HAS_TURN_CREDENTIAL))
+		return 0;
+	if (rdv_turn_open(id->server_key, m.tid, id->network, id->node,
+	    m.turn_cred, m.turn_cred_len, t) == -1)
+		return -1;
+	t->relay = m.turn_server;
+	return 1;
 }
 
 int
@@ -333,6 +345,7 @@ struct rdv_srv {
 	struct sockaddr_storage	 srflx;
 	int			 have_srflx;
 	int			 skew_warned;
+	int			 turn_warned;
 };
 
 struct rdv_sock {
@@ -356,6 +369,9 @@ static struct {
 				    size_t, void *);
 	void			*on_signal_arg;
 	struct rdv_replay	*seen;		/* indications taken lately */
+	struct rdv_turn		 turn;		/* the latest TURN credentials */
+	int			 have_turn;
+	struct sockaddr_storage	 turn_logged;	/* the relay last logged */
 } rc;	/* zero: in .bss, touched only when used; rdv_client_init() */
 
 static void	srv_round(struct rdv_srv *);
@@ -638,10 +654,50 @@ srv_timer(struct timer *t)
 	srv_idle(s);
 }
 
+/*
+ * The TURN credentials of s's REGISTER success buf, if any, become the
+ * latest; the relay is logged when it is new.
+ */
+static void
+turn_take(struct rdv_srv *s, const uint8_t *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN + 8];
+	struct rdv_turn t;
+
+	switch (rdv_client_turn_open(&rc.id, buf, len, &t)) {
+	case 0:
+		return;
+	case -1:
+		if (!s->turn_warned)
+			log_warnx("rendezvous %s: TURN credentials that do not "
+			    "open; ignored", s->name);
+		s->turn_warned = 1;
+		return;
+	}
+	rdv_turn_wipe(&rc.turn);
+	rc.turn = t;
+	rc.have_turn = 1;
+	rdv_turn_wipe(&t);
+	if (!stun_addr_eq(&rc.turn_logged, &rc.turn.relay)) {
+		rc.turn_logged = rc.turn.relay;
+		log_info("the rendezvous offers a TURN relay at %s",
+		    stun_addr_str(&rc.turn.relay, a, sizeof(a)));
+	}
+}
+
+int
+rdv_client_turn(struct rdv_turn *t)
+{
+	if (!rc.have_turn || rc.turn.expiry <= rdv_client_wall_ms() / 1000)
+		return -1;
+	*t = rc.turn;
+	return 0;
+}
+
 /* An answer from the server s, checked. */
 static void
 srv_answer(struct rdv_srv *s, const struct rdv_client_answer *a,
-    size_t which)
+    size_t which, const uint8_t *buf, size_t len)
 {
 	char mapped[INET6_ADDRSTRLEN + 8];
 	uint64_t now = loop_now();
@@ -660,6 +716,7 @@ srv_answer(struct rdv_srv *s, const struct rdv_client_answer *a,
 		srv_idle(s);
 		return;
 	}
+	turn_take(s, buf, len);
 	s->error[0] = '\0';
 	s->expires = now + (uint64_t)a->lifetime * 1000;
 	timer_set_at(&s->lapse, s->expires);
@@ -755,7 +812,7 @@ sock_read(struct loop_fd *lfd, int revents)
 			continue;
 		}
 		timer_stop(&s->timer);
-		srv_answer(s, &a, which);
+		srv_answer(s, &a, which, buf, (size_t)n);
 	}
 }
 
@@ -790,6 +847,9 @@ rdv_client_stop(void)
 		srv_reset(&rc.srv[i]);
 	sock_close(&rc.sock[0]);
 	sock_close(&rc.sock[1]);
+	rdv_turn_wipe(&rc.turn);
+	rc.have_turn = 0;
+	memset(&rc.turn_logged, 0, sizeof(rc.turn_logged));
 	if (rc.running)
 		status_rdv_update(NULL, 0);
 	rc.running = 0;
@@ -815,6 +875,7 @@ rdv_client_start(void)
 		s->error[0] = '\0';
 		s->have_srflx = 0;
 		s->skew_warned = 0;
+		s->turn_warned = 0;
 		srv_round(s);
 	}
 	status_push();

@@ -15,6 +15,7 @@
 
 #include "rdv-conf.h"
 #include "rdv-server.h"
+#include "rdv-turn.h"
 
 /* A port, 1-65535, all digits. */
 static int
@@ -79,12 +80,11 @@ get_port(const struct sockaddr_storage *ss)
 
 /* ADDR, ADDR:PORT, [V6] or [V6]:PORT; the default port when none. */
 static int
-parse_listen(const char *s, struct sockaddr_storage *ss)
+parse_listen(const char *s, struct sockaddr_storage *ss, uint16_t port)
 {
 	char buf[INET6_ADDRSTRLEN + 16];
 	const char *colon;
 	char *end;
-	uint16_t port = RDV_PORT_DEFAULT;
 
 	if (strlen(s) >= sizeof(buf))
 		return -1;
@@ -138,7 +138,7 @@ rdv_conf_set(struct rdv_conf *conf, const char *kw, const char *val, char *err,
     size_t errlen)
 {
 	if (strcmp(kw, "listen") == 0) {
-		if (parse_listen(val, &conf->listen) == -1) {
+		if (parse_listen(val, &conf->listen, RDV_PORT_DEFAULT) == -1) {
 			snprintf(err, errlen, "listen %s: not ADDR, ADDR:PORT "
 			    "or [ADDR]:PORT", val);
 			return -1;
@@ -179,6 +179,28 @@ rdv_conf_set(struct rdv_conf *conf, const char *kw, const char *val, char *err,
 			return -1;
 		}
 		snprintf(conf->networks, sizeof(conf->networks), "%s", val);
+	} else if (strcmp(kw, "turn") == 0) {
+		char a[64] = "";
+
+		if (parse_listen(val, &conf->turn, RDV_TURN_PORT) == 0)
+			addr_text(&conf->turn, 0, a, sizeof(a));
+		if (a[0] == '\0' || strcmp(a, "0.0.0.0") == 0 ||
+		    strcmp(a, "::") == 0) {
+			snprintf(err, errlen, "turn %s: not ADDR, ADDR:PORT or "
+			    "[ADDR]:PORT (an IPv4 or IPv6 address, not a "
+			    "wildcard)", val);
+			return -1;
+		}
+		conf->have_turn = 1;
+	} else if (strcmp(kw, "turn-secret-file") == 0) {
+		if (val[0] != '/' ||
+		    strlen(val) >= sizeof(conf->turn_secret_file)) {
+			snprintf(err, errlen, "turn-secret-file %s: not an "
+			    "absolute path", val);
+			return -1;
+		}
+		snprintf(conf->turn_secret_file,
+		    sizeof(conf->turn_secret_file), "%s", val);
 	} else {
 		snprintf(err, errlen, "unknown keyword %s", kw);
 		return -1;
@@ -250,6 +272,12 @@ rdv_conf_check(struct rdv_conf *conf, const char *conf_file, char *err,
 		    "a listen line in %s", conf_file);
 		return -1;
 	}
+	if (conf->have_turn != (conf->turn_secret_file[0] != '\0')) {
+		snprintf(err, errlen, "%s without %s: give both or neither",
+		    conf->have_turn ? "turn" : "turn-secret-file",
+		    conf->have_turn ? "turn-secret-file" : "turn");
+		return -1;
+	}
 	port = get_port(&conf->listen);
 	if (conf->have_alt_port && !conf->have_alt) {
 		snprintf(err, errlen, "alt-port without alt-address");
@@ -317,5 +345,10 @@ rdv_conf_print(FILE *fp, const struct rdv_conf *conf)
 		fprintf(fp, "max-nodes %zu\n", conf->max_nodes);
 	if (conf->networks[0] != '\0')
 		fprintf(fp, "networks %s\n", conf->networks);
+	if (conf->have_turn) {
+		addr_text(&conf->turn, 1, a, sizeof(a));
+		fprintf(fp, "turn %s\n", a);
+		fprintf(fp, "turn-secret-file %s\n", conf->turn_secret_file);
+	}
 }
 

@@ -223,6 +223,19 @@ rdv_check(const struct rdv_msg *m, const char **err)
 	if ((m->has & RDV_HAS_MAPPED) && !rdv_addr_ok(&m->mapped))
 		return wire_fail(err, "XOR-MAPPED-ADDRESS not IPv4 or IPv6 "
 		    "with a port");
+	if ((m->has & (RDV_HAS_TURN_SERVER | RDV_HAS_TURN_CREDENTIAL)) != 0 &&
+	    ((m->has & (RDV_HAS_TURN_SERVER | RDV_HAS_TURN_CREDENTIAL)) !=
+	    (RDV_HAS_TURN_SERVER | RDV_HAS_TURN_CREDENTIAL) ||
+	    m->method != RDV_REGISTER || m->cls != STUN_SUCCESS))
+		return wire_fail(err, "TURN-SERVER and TURN-CREDENTIAL not "
+		    "both in a REGISTER success");
+	if ((m->has & RDV_HAS_TURN_SERVER) && !rdv_addr_ok(&m->turn_server))
+		return wire_fail(err, "TURN-SERVER not IPv4 or IPv6 with a "
+		    "port");
+	if ((m->has & RDV_HAS_TURN_CREDENTIAL) &&
+	    (m->turn_cred_len < RDV_TURN_SEALED_MIN ||
+	    m->turn_cred_len > RDV_TURN_SEALED_MAX))
+		return wire_fail(err, "TURN-CREDENTIAL not 31-189 bytes");
 	if (m->ncand < 0 || m->ncand > RDV_CAND_MAX)
 		return wire_fail(err, "more than 16 CANDIDATE attributes");
 	for (i = 0; i < m->ncand; i++) {
@@ -378,6 +391,13 @@ rdv_build(uint8_t *buf, size_t len, const struct rdv_msg *m,
 	    (p = w_attr(&w, STUN_A_XOR_MAPPED_ADDRESS,
 	    xaddr_len(&m->mapped))) != NULL)
 		put_xaddr(p, &m->mapped, buf);
+	if ((m->has & RDV_HAS_TURN_SERVER) &&
+	    (p = w_attr(&w, RDV_A_TURN_SERVER,
+	    xaddr_len(&m->turn_server))) != NULL)
+		put_xaddr(p, &m->turn_server, buf);
+	if (m->has & RDV_HAS_TURN_CREDENTIAL)
+		w_bytes(&w, RDV_A_TURN_CREDENTIAL, m->turn_cred,
+		    m->turn_cred_len);
 	if (m->has & RDV_HAS_ERROR) {
 		n = strnlen(m->error_reason, sizeof(m->error_reason));
 		if (n > REASON_MAX)
@@ -579,6 +599,19 @@ rdv_parse_attr(const uint8_t *buf, uint16_t type, const uint8_t *v,
 		if (once(&m->has, RDV_HAS_MAPPED, err) == -1)
 			return -1;
 		return get_xaddr(v, vlen, buf, 0, &m->mapped, err);
+	case RDV_A_TURN_SERVER:
+		if (once(&m->has, RDV_HAS_TURN_SERVER, err) == -1)
+			return -1;
+		return get_xaddr(v, vlen, buf, 1, &m->turn_server, err);
+	case RDV_A_TURN_CREDENTIAL:
+		if (once(&m->has, RDV_HAS_TURN_CREDENTIAL, err) == -1)
+			return -1;
+		if (vlen < RDV_TURN_SEALED_MIN || vlen > RDV_TURN_SEALED_MAX)
+			return wire_fail(err, "TURN-CREDENTIAL not 31-189 "
+			    "bytes");
+		memcpy(m->turn_cred, v, vlen);
+		m->turn_cred_len = vlen;
+		return 0;
 	case STUN_A_ERROR_CODE:
 		if (once(&m->has, RDV_HAS_ERROR, err) == -1)
 			return -1;

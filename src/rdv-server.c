@@ -26,6 +26,7 @@
 #include "rdv-registry.h"
 #include "rdv-replay.h"
 #include "rdv-server.h"
+#include "rdv-turn.h"
 #include "stun-msg.h"
 #include "stun.h"
 
@@ -114,6 +115,10 @@ static struct {
 				    const struct sockaddr_storage *);
 	void			(*ssink)(const uint8_t *, size_t, int, int,
 				    const struct sockaddr_storage *);
+	int			 have_turn;
+	struct sockaddr_storage	 turn;		/* the TURN server */
+	size_t			 turn_secret_len;
+	char			 turn_secret[RDV_TURN_SECRET_MAX + 1];	/* never logged */
 } srv;
 
 static int	reach_serve(const struct rdv_msg *, const struct rdv_network *,
@@ -269,6 +274,34 @@ rdv_error(uint8_t *out, size_t outlen, const struct rdv_msg *m,
 }
 
 /*
+ * TURN credentials for node into the REGISTER success a, sealed under
+ * the network's key: a new pair every time, RDV_TURN_LIFETIME seconds
+ * from now (wall clock, ms).  Without them (no random bytes) the answer
+ * goes without, and the node keeps the pair it had.
+ */
+static void
+turn_add(struct rdv_msg *a, const struct rdv_network *net, const char *node,
+    uint64_t now)
+{
+	struct rdv_turn t;
+	int n;
+
+	memset(&t, 0, sizeof(t));
+	if (rdv_turn_make(srv.turn_secret, srv.turn_secret_len, node,
+	    now / 1000 + RDV_TURN_LIFETIME, &t) == 0 &&
+	    (n = rdv_turn_seal(net->key, a->tid, a->network, node, &t,
+	    a->turn_cred, sizeof(a->turn_cred))) > 0) {
+		a->turn_cred_len = (size_t)n;
+		a->turn_server = srv.turn;
+		a->has |= RDV_HAS_TURN_SERVER | RDV_HAS_TURN_CREDENTIAL;
+		srv.stats.turn_creds++;
+	} else
+		log_warnx("rendezvous: no TURN credentials for %s in network "
+		    "%s", node, a->network);
+	rdv_turn_wipe(&t);
+}
+
+/*
  * One of our messages (rdv_is_rdv): parsed, its network found, its MAC
  * checked, its freshness and transaction ID checked, in that order; any
  * failure drops it without an answer, counted.  Then a REGISTER or a
@@ -404,7 +437,10 @@ rdv_answer(const uint8_t *req, size_t len, int sock, int tcp,
 	a.server_time = now;
 	a.lifetime = granted;
 	a.mapped = *peer;
+	if (srv.have_turn)
+		turn_add(&a, net, m.node, now);
 	n = rdv_build(out, outlen, &a, net->key);
+	crypto_wipe(a.turn_cred, sizeof(a.turn_cred));
 	return n > 0 ? n : 0;
 }
 
@@ -1247,6 +1283,7 @@ rdv_server_stop(void)
 		}
 	}
 	rdv_networks_free(&srv.nets);
+	rdv_server_set_turn(NULL, NULL, 0);
 }
 
 void
@@ -1290,6 +1327,22 @@ rdv_server_get_stats(struct rdv_server_stats *st)
 {
 	*st = srv.stats;
 	st->registrations = srv.reg != NULL ? rdv_registry_count(srv.reg) : 0;
+}
+
+void
+rdv_server_set_turn(const struct sockaddr_storage *relay, const char *secret,
+    size_t len)
+{
+	crypto_wipe(srv.turn_secret, sizeof(srv.turn_secret));
+	srv.turn_secret_len = 0;
+	srv.have_turn = 0;
+	memset(&srv.turn, 0, sizeof(srv.turn));
+	if (relay == NULL || len == 0 || len > RDV_TURN_SECRET_MAX)
+		return;
+	srv.turn = *relay;
+	memcpy(srv.turn_secret, secret, len);
+	srv.turn_secret_len = len;
+	srv.have_turn = 1;
 }
 
 void

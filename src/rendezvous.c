@@ -27,6 +27,8 @@
 #include "rdv-conf.h"
 #include "rdv-networks.h"
 #include "rdv-server.h"
+#include "rdv-turn.h"
+#include "stun.h"
 
 #define EXIT_USAGE	64
 #define EXIT_CONFIG	78
@@ -44,6 +46,8 @@ enum {
 	OPT_ALTPORT,
 	OPT_NETWORKS,
 	OPT_MAXNODES,
+	OPT_TURN,
+	OPT_TURNSECRET,
 };
 
 static const struct option longopts[] = {
@@ -58,6 +62,8 @@ static const struct option longopts[] = {
 	{ "alt-port",		required_argument,	NULL, OPT_ALTPORT },
 	{ "networks",		required_argument,	NULL, OPT_NETWORKS },
 	{ "max-nodes",		required_argument,	NULL, OPT_MAXNODES },
+	{ "turn",		required_argument,	NULL, OPT_TURN },
+	{ "turn-secret-file",	required_argument,	NULL, OPT_TURNSECRET },
 	{ NULL,			0,			NULL, 0 },
 };
 
@@ -72,7 +78,8 @@ usage(FILE *fp)
 	    "usage: natmapd-rendezvous [-fhnVv] [-c file] --listen ADDR[:PORT]\n"
 	    "                          [--alt-address ADDR] [--alt-port PORT]"
 	    " [--networks FILE]\n"
-	    "                          [--max-nodes N]\n"
+	    "                          [--max-nodes N] [--turn ADDR[:PORT]"
+	    " --turn-secret-file FILE]\n"
 	    "  -f, --foreground      stay in the foreground, log to stderr\n"
 	    "  -c, --config FILE     configuration file (default %s)\n"
 	    "  -n, --check-config    check the configuration and exit (-nv "
@@ -87,8 +94,13 @@ usage(FILE *fp)
 	    "      --alt-port PORT   the second port (default: the port + 1)\n"
 	    "      --networks FILE   NAME SERVER-KEY lines\n"
 	    "      --max-nodes N     registrations held at most (default "
-	    "%d)\n",
-	    RDV_CONF_FILE, RDV_PORT_DEFAULT, RDV_REG_NODES_DEFAULT);
+	    "%d)\n"
+	    "      --turn A[:P]      the TURN server (coturn) to hand nodes "
+	    "credentials for\n"
+	    "                        (default port %d)\n"
+	    "      --turn-secret-file FILE  coturn's static-auth-secret\n",
+	    RDV_CONF_FILE, RDV_PORT_DEFAULT, RDV_REG_NODES_DEFAULT,
+	    RDV_TURN_PORT);
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -165,6 +177,13 @@ conf_build(struct rdv_conf *conf, char *err, size_t errlen)
 	}
 	if (cli.networks[0] != '\0')
 		memcpy(conf->networks, cli.networks, sizeof(conf->networks));
+	if (cli.have_turn) {
+		conf->turn = cli.turn;
+		conf->have_turn = 1;
+	}
+	if (cli.turn_secret_file[0] != '\0')
+		memcpy(conf->turn_secret_file, cli.turn_secret_file,
+		    sizeof(conf->turn_secret_file));
 	return rdv_conf_check(conf, conf_file, err, errlen);
 }
 
@@ -221,6 +240,16 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 			    sizeof(err)) == -1)
 				usage_error("--%s", err);
 			break;
+		case OPT_TURN:
+			if (rdv_conf_set(&cli, "turn", optarg, err,
+			    sizeof(err)) == -1)
+				usage_error("--%s", err);
+			break;
+		case OPT_TURNSECRET:
+			if (rdv_conf_set(&cli, "turn-secret-file", optarg, err,
+			    sizeof(err)) == -1)
+				usage_error("--%s", err);
+			break;
 		case ':':
 			usage_error("%s: needs an argument", argv[optind - 1]);
 		default:
@@ -243,23 +272,70 @@ networks_load(const struct rdv_conf *conf, struct rdv_networks *nets,
 	return rdv_networks_load(nets, conf->networks, err, errlen);
 }
 
+/* The TURN secret file of conf, or none (*len 0); -1 with err (never the secret). */
+static int
+turn_load(const struct rdv_conf *conf, char secret[RDV_TURN_SECRET_MAX + 1],
+    size_t *len, char *err, size_t errlen)
+{
+	*len = 0;
+	memset(secret, 0, RDV_TURN_SECRET_MAX + 1);
+	if (!conf->have_turn)
+		return 0;
+	return rdv_turn_secret_read(conf->turn_secret_file, secret, len, err,
+	    errlen);
+}
+
+/* The server takes the TURN settings of conf; logged when they change. */
+static void
+turn_apply(const struct rdv_conf *conf, const char *secret, size_t len,
+    int changed)
+{
+	char a[INET6_ADDRSTRLEN + 8];
+
+	rdv_server_set_turn(conf->have_turn ? &conf->turn : NULL, secret, len);
+	if (!changed)
+		return;
+	if (conf->have_turn)
+		log_info("TURN credentials for %s (secret from %s)",
+		    stun_addr_str(&conf->turn, a, sizeof(a)),
+		    conf->turn_secret_file);
+	else
+		log_info("no TURN credentials");
+}
+
 static void
 reload(void)
 {
 	struct rdv_conf conf;
 	struct rdv_networks nets;
-	char err[1024];
+	char err[1024], secret[RDV_TURN_SECRET_MAX + 1];
+	size_t slen;
+	int changed;
 
 	if (conf_build(&conf, err, sizeof(err)) == -1) {
 		log_warnx("SIGHUP: %s; configuration not changed", err);
 		return;
 	}
+	if (turn_load(&conf, secret, &slen, err, sizeof(err)) == -1) {
+		log_warnx("SIGHUP: %s; configuration not changed", err);
+		return;
+	}
 	if (networks_load(&conf, &nets, err, sizeof(err)) == -1) {
+		crypto_wipe(secret, sizeof(secret));
 		log_warnx("SIGHUP: %s; keeping the %zu network%s loaded", err,
 		    rdv_server_network_count(),
 		    rdv_server_network_count() == 1 ? "" : "s");
 		return;
 	}
+	changed = conf.have_turn != running.have_turn ||
+	    memcmp(&conf.turn, &running.turn, sizeof(conf.turn)) != 0 ||
+	    strcmp(conf.turn_secret_file, running.turn_secret_file) != 0;
+	running.have_turn = conf.have_turn;
+	running.turn = conf.turn;
+	memcpy(running.turn_secret_file, conf.turn_secret_file,
+	    sizeof(running.turn_secret_file));
+	turn_apply(&conf, secret, slen, changed);
+	crypto_wipe(secret, sizeof(secret));
 	if (memcmp(&conf.listen, &running.listen, sizeof(conf.listen)) != 0 ||
 	    conf.have_alt != running.have_alt ||
 	    memcmp(&conf.alt, &running.alt, sizeof(conf.alt)) != 0 ||
@@ -286,7 +362,7 @@ log_stats(const char *when)
 	    "malformed %llu answers %llu errors %llu dropped %llu "
 	    "tcp-refused %llu reach %llu reached %llu not-reached %llu "
 	    "rate-limited %llu retransmits %llu signal %llu signalled %llu "
-	    "signal-refused %llu", when,
+	    "signal-refused %llu turn-creds %llu", when,
 	    (unsigned long long)st.registrations,
 	    (unsigned long long)st.registered,
 	    (unsigned long long)st.refused,
@@ -305,7 +381,8 @@ log_stats(const char *when)
 	    (unsigned long long)st.retransmits,
 	    (unsigned long long)st.signal,
 	    (unsigned long long)st.signalled,
-	    (unsigned long long)st.signal_refused);
+	    (unsigned long long)st.signal_refused,
+	    (unsigned long long)st.turn_creds);
 }
 
 /* What a signal does, from the loop. */
@@ -332,17 +409,21 @@ main(int argc, char *argv[])
 {
 	struct rdv_server_conf sc;
 	struct rdv_networks nets;
-	char err[1024];
+	char err[1024], secret[RDV_TURN_SECRET_MAX + 1];
+	size_t slen = 0;
 	int foreground = 0, check = 0, verbose = 0;
 
 	parse_args(argc, argv, &foreground, &check, &verbose);
 	if (crypto_load(err, sizeof(err)) == -1 ||
 	    conf_build(&running, err, sizeof(err)) == -1 ||
+	    turn_load(&running, secret, &slen, err, sizeof(err)) == -1 ||
 	    networks_load(&running, &nets, err, sizeof(err)) == -1) {
+		crypto_wipe(secret, sizeof(secret));
 		fprintf(stderr, "natmapd-rendezvous: %s\n", err);
 		return EXIT_CONFIG;
 	}
 	if (check) {
+		crypto_wipe(secret, sizeof(secret));
 		if (verbose)
 			rdv_conf_print(stdout, &running);
 		rdv_networks_free(&nets);
@@ -368,6 +449,8 @@ main(int argc, char *argv[])
 	if (!foreground)
 		daemon_pidfile_write(RDV_PID_FILE);
 	rdv_server_set_networks(&nets);
+	turn_apply(&running, secret, slen, running.have_turn);
+	crypto_wipe(secret, sizeof(secret));
 	log_info("natmapd-rendezvous %s starting: %zu network%s%s",
 	    PACKAGE_VERSION, rdv_server_network_count(),
 	    rdv_server_network_count() == 1 ? "" : "s",

@@ -4,7 +4,8 @@
 # --network, --key-file, --node); the server's registry holds the node,
 # the status file and natmapctl status say registered, the registration is
 # renewed every 25 s (two REGISTERs within 35 s, the second with the srflx
-# the first answer said), SIGHUP takes a new node name at once, and with a
+# the first answer said), SIGHUP takes a new node name at once, and a
+# server added by SIGHUP to a natmapd started without one, and with a
 # wrong key nothing is registered, the status says why and the server
 # counts the bad MACs.  No key in any log or status.
 # The interval is the daemon's own (25 s): no test-only knob.
@@ -146,5 +147,27 @@ ctl_status_has "wrong key: natmapctl status says not registered and why" \
 tap_check "wrong key: no key in natmapd's log or the status file" \
     no_key_in "$NM_LOG" "$LAB_DIR/status.json"
 nm_stop_check "wrong key: SIGTERM" 3000
+
+# ---- started without a rendezvous, one added by SIGHUP: it registers ----
+cat >"$LAB_DIR/natmapd.conf" <<EOF
+network home
+key-file $tmp/home.key
+node late.lan
+EOF
+rm -f "$LAB_DIR/status.json"
+nm_start lan rdvclient-late.log -m 5000/udp
+tap_check "no rendezvous: natmapd started" \
+    lab_wait 5 nm_log_has "starting: 1 mapping"
+sed -i "1i rendezvous $LAB_RDV_IP" "$LAB_DIR/natmapd.conf"
+kill -HUP "$NM_PID"
+tap_check "one added by SIGHUP: REGISTER late.lan within 5 s" \
+    lab_wait 5 rdv_log_has "REGISTER late.lan in network home"
+if lab_wait 5 rdv_is registered true; then
+	tap_ok "one added by SIGHUP: the status says registered"
+else
+	tap_fail "one added by SIGHUP: the status says registered ($(rdv registered), error $(rdv error))"
+	nm_diag
+fi
+nm_stop_check "late: SIGTERM" 3000
 tap_check "no key in the server's log" no_key_in "$LAB_DIR/rendezvous.log"
 tap_done

@@ -153,8 +153,13 @@
 # picks the address after the first listening one.  A prober must start from
 # 203.0.113.3.
 #
-# 203.0.113.5, .6 and .101 (LAB_WAN2_IP) are put on the wan namespace's eth0
-# only when their server starts (.101: lab_nat_peer_start):
+# lab_turn_start runs a second coturn as a real TURN server (RFC 8656, RFC
+# 6062) on 203.0.113.8 (LAB_RELAY_IP), port 3478, UDP and TCP, relaying from
+# that address, with coturn's REST credentials (use-auth-secret,
+# static-auth-secret SECRET, realm LAB_RELAY_REALM), no TLS or DTLS.
+#
+# 203.0.113.5, .6, .8 and .101 (LAB_WAN2_IP) are put on the wan namespace's
+# eth0 only when their server starts (.101: lab_nat_peer_start):
 # tests/integration/wanaddr.sh moves the router's WAN address to 203.0.113.5.
 #
 # Everything stays inside these namespaces: no namespace has a route to any
@@ -200,6 +205,9 @@ LAB_ECHO_PORT=80
 LAB_ECHO_URL="http://${LAB_ECHO_IP}/"
 LAB_LIAR_IP=203.0.113.6
 LAB_LIAR_PORT=3478
+LAB_RELAY_IP=203.0.113.8	# coturn as a TURN server (lab_turn_start)
+LAB_RELAY_PORT=3478
+LAB_RELAY_REALM=natmapd.lab
 LAB_ISP_LAN_IF=lan0		# in the isp namespace, toward the router
 LAB_ISP_WAN_IF=wan0		# in the isp namespace, toward the wan namespace
 LAB_NAT_MODE=default		# set by lab_nat_mode (router)
@@ -281,6 +289,7 @@ LAB_MINIUPNPD_PID=
 LAB_TURN_PID=
 LAB_TURN6_PID=
 LAB_ISP_TURN_PID=
+LAB_RELAY_PID=
 LAB_ECHO_PID=
 LAB_LIAR_PID=
 LAB_DELAY_PID=
@@ -410,6 +419,7 @@ lab_init() {
 	LAB_TURN_PID=
 	LAB_TURN6_PID=
 	LAB_ISP_TURN_PID=
+	LAB_RELAY_PID=
 	LAB_ECHO_PID=
 	LAB_LIAR_PID=
 	LAB_DELAY_PID=
@@ -756,6 +766,54 @@ lab_stun_start() {
 	    "$LAB_STUN_IP" "$LAB_STUN_ALT_IP"
 }
 
+# lab_turn_start SECRET: coturn as a TURN server on $LAB_RELAY_IP:$LAB_RELAY_PORT
+# (UDP and TCP) in the wan namespace, relaying from $LAB_RELAY_IP, taking
+# coturn's REST credentials made with SECRET (use-auth-secret) in realm
+# $LAB_RELAY_REALM; returns once it listens.  Started again (a new secret)
+# if it runs.  Its log: $LAB_DIR/turn-relay.log.  lab_turn_stop, or lab_down,
+# stops it.
+lab_turn_start() {
+	[ -n "$LAB_DIR" ] || { lab_log "lab_init first"; return 1; }
+	lab_turn_stop
+	lab_wan_addr "$LAB_RELAY_IP" || return 1
+	lab_bg turn-relay "$LAB_NS_WAN" turnserver -n \
+	    --listening-ip "$LAB_RELAY_IP" --listening-port "$LAB_RELAY_PORT" \
+	    --relay-ip "$LAB_RELAY_IP" --min-port 49152 --max-port 49407 \
+	    --use-auth-secret --static-auth-secret="$1" \
+	    --realm "$LAB_RELAY_REALM" \
+	    --no-tls --no-dtls --no-cli --no-multicast-peers --verbose \
+	    --pidfile "$LAB_DIR/turn-relay.pid" --userdb "$LAB_DIR/turndb-relay" \
+	    --log-file stdout --simple-log
+	LAB_RELAY_PID=$LAB_BG_PID
+	lab_bg_ready "$LAB_RELAY_PID" turn-relay "coturn (TURN)" lab_turn_ready
+}
+
+# lab_bg_ready PID LOGNAME DESC CMD...: wait up to 10 s for CMD to succeed;
+# 0 if PID then runs, else the log ($LAB_DIR/LOGNAME.log) shown and 1.
+lab_bg_ready() {
+	local pid=$1 log=$2 desc=$3
+	shift 3
+	if ! lab_wait 10 "$@" || ! kill -0 "$pid" 2>/dev/null; then
+		lab_log "$desc did not start; log:"
+		sed 's/^/#   /' "$LAB_DIR/$log.log" >&2
+		return 1
+	fi
+}
+
+# succeeds when the TURN coturn listens on UDP and TCP, or has died
+lab_turn_ready() {
+	kill -0 "$LAB_RELAY_PID" 2>/dev/null || return 0
+	lab_listening_on "$LAB_NS_WAN" udp "$LAB_RELAY_IP" "$LAB_RELAY_PORT" &&
+	    lab_listening_on "$LAB_NS_WAN" tcp "$LAB_RELAY_IP" "$LAB_RELAY_PORT"
+}
+
+lab_turn_stop() {
+	[ -n "$LAB_RELAY_PID" ] || return 0
+	lab_kill "$LAB_RELAY_PID"
+	wait "$LAB_RELAY_PID" 2>/dev/null
+	LAB_RELAY_PID=
+}
+
 # lab_stun6_start: a second coturn, on the WAN's IPv6 addresses (LAB_IPV6).
 lab_stun6_start() {
 	if [ -n "${LAB_TURN6_PID:-}" ] && kill -0 "$LAB_TURN6_PID" 2>/dev/null; then
@@ -763,11 +821,7 @@ lab_stun6_start() {
 	fi
 	lab_coturn turnserver6 turndb6 "$LAB_NS_WAN" "$LAB_STUN6_IP" "$LAB_STUN6_ALT_IP"
 	LAB_TURN6_PID=$LAB_BG_PID
-	if ! lab_wait 10 lab_stun6_ready || ! kill -0 "$LAB_TURN6_PID" 2>/dev/null; then
-		lab_log "coturn (IPv6) did not start; log:"
-		sed 's/^/#   /' "$LAB_DIR/turnserver6.log" >&2
-		return 1
-	fi
+	lab_bg_ready "$LAB_TURN6_PID" turnserver6 "coturn (IPv6)" lab_stun6_ready
 }
 
 lab_stun6_ready() {
@@ -989,6 +1043,7 @@ lab_down() {
 	LAB_TURN_PID=
 	LAB_TURN6_PID=
 	LAB_ISP_TURN_PID=
+	LAB_RELAY_PID=
 	LAB_ECHO_PID=
 	LAB_LIAR_PID=
 	LAB_DELAY_PID=

@@ -794,6 +794,55 @@ test_own(void **state)
 	config_free(&c2);
 }
 
+/*
+ * A mapping dropped while the gateway is away (a router rebooting) may
+ * still be on it: it is kept, out of the status, and deleted once the
+ * gateway is back, not forgotten there.
+ */
+static void
+test_drop_gateway_away(void **state)
+{
+	int i, unmap = -1;
+
+	(void)state;
+	start_8080();
+	assert_int_equal(mapping_own_add(DRV_UDP, 41000, "punch"), 0);
+	answer(1, DRV_OK, 41000, 3600);
+	assert_int_equal(status_map_count(), 2);
+	/* the next renewal finds no gateway, nor does the search after it */
+	advance(1800 * 1000);
+	assert_int_equal(F.nreq, 4);
+	answer(2, DRV_ERR_GATEWAY, 8080, 0);
+	answer(3, DRV_ERR_GATEWAY, 41000, 0);
+	advance(1);
+	gateway_none();
+	mapping_own_remove(DRV_UDP, 41000);
+	assert_int_equal(F.nreq, 4);
+	assert_int_equal(status_map_count(), 1);
+	assert_int_equal(mapping_count(-1), 2);
+	/* the gateway back: the other re-added (paced: one at a time after
+	 * the failures), then the old entry deleted */
+	advance(60 * 1000);
+	gateway_up();
+	advance(2000);
+	assert_int_equal(F.req[4].kind, REQ_MAP);
+	assert_int_equal(F.req[4].m.int_port, 8080);
+	answer(4, DRV_OK, 8080, 3600);
+	advance(1);
+	for (i = 4; i < F.nreq; i++)
+		if (F.req[i].kind == REQ_UNMAP) {
+			assert_int_equal(unmap, -1);
+			unmap = i;
+		}
+	assert_int_not_equal(unmap, -1);
+	assert_int_equal(F.req[unmap].m.int_port, 41000);
+	assert_int_equal(F.req[unmap].m.ext_port, 41000);
+	assert_int_equal(F.req[unmap].m.proto, DRV_UDP);
+	answer(unmap, DRV_OK, 41000, 0);
+	assert_int_equal(mapping_count(-1), 1);
+	assert_int_equal(status_map_count(), 1);
+}
+
 /* A permanent mapping (lease 0) is re-added every MAPPING_PERMANENT_CHECK_S. */
 static void
 test_permanent(void **state)
@@ -1408,6 +1457,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_runtime, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_own, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drop_gateway_away, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_status_reported,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_busy_router,

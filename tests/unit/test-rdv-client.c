@@ -896,6 +896,46 @@ test_signal_loop(void **state)
 	rdv_server_stop();
 }
 
+/*
+ * The node's TURN credentials: none before it registers; once registered
+ * with a server that hands them out, the relay and a pair for nas.lan
+ * that the secret makes, an hour long; none once stopped.
+ */
+static void
+test_turn_loop(void **state)
+{
+	struct sockaddr_storage relay = tu_sa("127.0.0.1", 3478);
+	struct rdv_turn t, want;
+	struct config conf;
+	uint16_t port = free_port();
+	uint64_t now;
+	size_t i;
+
+	(void)state;
+	server_up(port);
+	rdv_server_set_turn(&relay, "north-secret", 12);
+	client_conf(&conf, &port, 1);
+	assert_int_equal(rdv_client_turn(&t), -1);
+	rdv_client_start();
+	for (i = 0; i < 300 && rdv_client_count() == 0; i++)
+		loop_once(10);
+	assert_int_equal(rdv_client_count(), 1);
+	now = rdv_client_wall_ms() / 1000;
+	assert_int_equal(rdv_client_turn(&t), 0);
+	assert_memory_equal(&t.relay, &relay, sizeof(relay));
+	assert_true(t.expiry >= now + RDV_TURN_LIFETIME - 5 &&
+	    t.expiry <= now + RDV_TURN_LIFETIME);
+	assert_int_equal(rdv_turn_make("north-secret", 12, "nas.lan",
+	    t.expiry, &want), 0);
+	assert_string_equal(t.username, want.username);
+	assert_string_equal(t.password, want.password);
+	rdv_client_stop();
+	assert_int_equal(rdv_client_turn(&t), -1);
+	memset(&conf, 0, sizeof(conf));
+	rdv_client_configure(&conf);
+	rdv_server_stop();
+}
+
 /* ---- SIGNAL through two servers: the real one and one faked here ---- */
 
 enum fake_mode { FAKE_SILENT, FAKE_OK, FAKE_404, FAKE_429, FAKE_SILENT_ONCE };
@@ -1077,6 +1117,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_id, setup),
 		cmocka_unit_test_setup(test_register_build, setup),
+		cmocka_unit_test_setup(test_turn_loop, setup),
 		cmocka_unit_test_setup(test_register_build_refused, setup),
 		cmocka_unit_test_setup(test_register_answer, setup),
 		cmocka_unit_test_setup(test_register_answer_wrong_mac, setup),

@@ -175,6 +175,45 @@ test_nul_and_set(void **state)
 	    "listen 198.51.100.7:99\nmax-nodes 250000\n");
 }
 
+/* turn and turn-secret-file: an address (port 3478 by default) and an absolute path, both or neither. */
+static void
+test_turn(void **state)
+{
+	(void)state;
+	expect_ok("listen 198.51.100.7\nturn 203.0.113.8\n"
+	    "turn-secret-file /etc/turn.secret\n",
+	    "listen 198.51.100.7:3480\nturn 203.0.113.8:3478\n"
+	    "turn-secret-file /etc/turn.secret\n");
+	expect_ok("listen 198.51.100.7\nturn [2001:db8::8]:5349\n"
+	    "turn-secret-file /s\nturn 203.0.113.9:80\n",
+	    "listen 198.51.100.7:3480\nturn 203.0.113.9:80\n"
+	    "turn-secret-file /s\n");
+	expect_ok("listen 198.51.100.7\nturn 2001:db8::8\n"
+	    "turn-secret-file /s\n",
+	    "listen 198.51.100.7:3480\nturn [2001:db8::8]:3478\n"
+	    "turn-secret-file /s\n");
+	expect_err("listen 198.51.100.7\nturn 203.0.113.8\n",
+	    "turn without turn-secret-file: give both or neither");
+	expect_err("listen 198.51.100.7\nturn-secret-file /s\n",
+	    "turn-secret-file without turn: give both or neither");
+	expect_err("turn relay.example\n", "r.conf:1: turn relay.example: "
+	    "not ADDR, ADDR:PORT or [ADDR]:PORT (an IPv4 or IPv6 address, "
+	    "not a wildcard)");
+	expect_err("turn 0.0.0.0\n", "r.conf:1: turn 0.0.0.0: "
+	    "not ADDR, ADDR:PORT or [ADDR]:PORT (an IPv4 or IPv6 address, "
+	    "not a wildcard)");
+	expect_err("turn [::]:3478\n", "r.conf:1: turn [::]:3478: "
+	    "not ADDR, ADDR:PORT or [ADDR]:PORT (an IPv4 or IPv6 address, "
+	    "not a wildcard)");
+	expect_err("turn 203.0.113.8:0\n", "r.conf:1: turn 203.0.113.8:0: "
+	    "not ADDR, ADDR:PORT or [ADDR]:PORT (an IPv4 or IPv6 address, "
+	    "not a wildcard)");
+	expect_err("\nturn-secret-file etc/s\n", "r.conf:2: "
+	    "turn-secret-file etc/s: not an absolute path");
+	expect_err("turn-secret-file\n",
+	    "r.conf:1: turn-secret-file: expected one value");
+}
+
 /* The seeds the fuzz target starts from parse as the README says. */
 static void
 test_seed(void **state)
@@ -196,7 +235,8 @@ test_seed(void **state)
 	assert_int_equal(rdv_conf_check(&c, "full.conf", err, sizeof(err)), 0);
 	assert_string_equal(printed(&c), "listen 198.51.100.7:3480\n"
 	    "alt-address 198.51.100.8\nalt-port 3481\n"
-	    "networks /etc/natmapd/networks\n");
+	    "networks /etc/natmapd/networks\nturn 203.0.113.8:3478\n"
+	    "turn-secret-file /etc/natmapd/turn.secret\n");
 }
 
 int
@@ -206,6 +246,7 @@ main(void)
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_nul_and_set),
+		cmocka_unit_test(test_turn),
 		cmocka_unit_test(test_seed),
 	};
 

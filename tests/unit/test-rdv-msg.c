@@ -17,6 +17,7 @@
 #include "rdv-msg.h"
 #include "rdv-replay.h"
 #include "stun-msg.h"
+#include "wire.h"
 
 /*
  * The vectors: built by hand with Python's hmac and zlib, apart from this
@@ -591,6 +592,75 @@ test_build_refuses(void **state)
 	assert_int_equal(rdv_build(buf, STUN_HDR_LEN, &good, key), -1);
 	assert_int_equal(rdv_build(buf, 0, &good, key), -1);
 #undef REFUSED
+}
+
+/*
+ * TURN-SERVER and TURN-CREDENTIAL: round trips (IPv4, IPv6, the shortest
+ * and longest credential); both or neither, only in a REGISTER success,
+ * lengths 31-189, each once, a reserved byte 0: anything else refused,
+ * by build and parse alike.
+ */
+static void
+test_turn_attrs(void **state)
+{
+	uint8_t buf[1500];
+	struct rdv_msg m, good;
+	size_t i, off;
+	int n;
+
+	(void)state;
+	want_register_ok(&good);
+	good.has |= RDV_HAS_TURN_SERVER | RDV_HAS_TURN_CREDENTIAL;
+	good.turn_server = tu_sa("203.0.113.8", 3478);
+	good.turn_cred_len = RDV_TURN_SEALED_MIN;
+	for (i = 0; i < good.turn_cred_len; i++)
+		good.turn_cred[i] = (uint8_t)(0x80 + i);
+	roundtrip(&good);
+	m = good;
+	m.turn_server = tu_sa("2001:db8:113::8", 5349);
+	m.turn_cred_len = RDV_TURN_SEALED_MAX;
+	for (i = 0; i < m.turn_cred_len; i++)
+		m.turn_cred[i] = (uint8_t)i;
+	roundtrip(&m);
+#define REFUSED(stmt) do {						\
+	m = good;							\
+	stmt;								\
+	assert_int_equal(rdv_build(buf, sizeof(buf), &m, key), -1);	\
+} while (0)
+	REFUSED(m.has &= ~(unsigned)RDV_HAS_TURN_SERVER);
+	REFUSED(m.has &= ~(unsigned)RDV_HAS_TURN_CREDENTIAL);
+	REFUSED(m.turn_cred_len = RDV_TURN_SEALED_MIN - 1);
+	REFUSED(m.turn_cred_len = RDV_TURN_SEALED_MAX + 1);
+	REFUSED(m.turn_server = tu_sa("203.0.113.8", 0));
+	REFUSED(m.turn_server.ss_family = AF_UNIX);
+	REFUSED(m.cls = STUN_ERROR);
+	REFUSED((want_register_req(&m), m.has |= RDV_HAS_TURN_SERVER |
+	    RDV_HAS_TURN_CREDENTIAL, m.turn_server = good.turn_server,
+	    m.turn_cred_len = good.turn_cred_len));
+#undef REFUSED
+	/* on the wire: the credential's length, the server's reserved byte */
+	n = rdv_build(buf, sizeof(buf), &good, key);
+	assert_true(n > 0);
+	for (off = STUN_HDR_LEN; off < (size_t)n; off += 4 +
+	    ((wire_get16(buf + off + 2) + 3u) & ~3u))
+		if (wire_get16(buf + off) == RDV_A_TURN_SERVER)
+			break;
+	assert_true(off < (size_t)n);
+	buf[off + 4] = 1;
+	parse_fails(buf, (size_t)n, "address with a reserved byte not 0");
+	buf[off + 4] = 0;
+	/* the server's attribute renamed a second CREDENTIAL: refused */
+	wire_put16(buf + off, RDV_A_TURN_CREDENTIAL);
+	parse_fails(buf, (size_t)n, "TURN-CREDENTIAL not 31-189 bytes");
+	/* a 30-byte credential (the padding keeps the length right) */
+	for (off = STUN_HDR_LEN; off < (size_t)n; off += 4 +
+	    ((wire_get16(buf + off + 2) + 3u) & ~3u))
+		if (wire_get16(buf + off) == RDV_A_TURN_CREDENTIAL &&
+		    wire_get16(buf + off + 2) == RDV_TURN_SEALED_MIN)
+			break;
+	assert_true(off < (size_t)n);
+	wire_put16(buf + off + 2, RDV_TURN_SEALED_MIN - 1);
+	parse_fails(buf, (size_t)n, "TURN-CREDENTIAL not 31-189 bytes");
 }
 
 /* Any one byte changed, anywhere: the parser or the MAC says no. */
@@ -1548,6 +1618,7 @@ main(void)
 		TU_FILE_TEST(test_seed_files, "rdv/register-req.bin"),
 		cmocka_unit_test_setup(test_roundtrip, setup_keys),
 		cmocka_unit_test_setup(test_build_refuses, setup_keys),
+		cmocka_unit_test_setup(test_turn_attrs, setup_keys),
 		cmocka_unit_test_setup(test_flip_every_byte, setup_keys),
 		cmocka_unit_test_setup(test_truncated_and_lengths, setup_keys),
 		cmocka_unit_test_setup(test_names, setup_keys),

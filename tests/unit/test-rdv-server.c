@@ -21,6 +21,7 @@
 #include "rdv-msg.h"
 #include "rdv-networks.h"
 #include "rdv-server.h"
+#include "rdv-turn.h"
 #include "stun-msg.h"
 #include "wire.h"
 
@@ -1566,6 +1567,101 @@ test_signal_rate(void **state)
 	sig_try("z", "x", "198.51.100.9", 404, "no such node");
 }
 
+/*
+ * TURN credentials: none without rdv_server_set_turn; with it, every
+ * REGISTER success carries the relay and a pair sealed for the node,
+ * good for an hour from the server's clock: the username and password
+ * computed apart (python3's hmac, base64) for the secret "north-secret";
+ * they open only under the network's key, in that answer, for that
+ * node, unchanged; the next answer has a new seal and a later expiry.
+ */
+static void
+test_turn(void **state)
+{
+	struct rdv_server_stats st;
+	struct sockaddr_storage relay = tu_sa("203.0.113.8", 3478);
+	struct rdv_msg m, a;
+	struct rdv_turn t;
+	uint8_t req[STUN_MAX_MSG], out[512], cred[RDV_TURN_SEALED_MAX];
+	size_t len, i;
+	int n;
+
+	(void)state;
+	m = reg_msg("home", "nas.home", fake_wall);
+	len = build(req, sizeof(req), &m, key_home);
+	n = serve(req, len, 0, out, sizeof(out));
+	check_ok(out, n, &m, key_home, RDV_REG_LIFETIME);
+	assert_int_equal(rdv_parse(out, (size_t)n, &a, NULL), 0);
+	assert_false(a.has & (RDV_HAS_TURN_SERVER | RDV_HAS_TURN_CREDENTIAL));
+
+	rdv_server_set_turn(&relay, "north-secret", 12);
+	m = reg_msg("home", "nas.home", fake_wall);
+	m.tid[0] ^= 0x40;
+	len = build(req, sizeof(req), &m, key_home);
+	n = serve(req, len, 0, out, sizeof(out));
+	check_ok(out, n, &m, key_home, RDV_REG_LIFETIME);
+	assert_int_equal(rdv_parse(out, (size_t)n, &a, NULL), 0);
+	assert_true(a.has & RDV_HAS_TURN_SERVER);
+	assert_true(a.has & RDV_HAS_TURN_CREDENTIAL);
+	assert_sa(&a.turn_server, "203.0.113.8", 3478);
+	assert_int_equal(rdv_turn_open(key_home, a.tid, "home", "nas.home",
+	    a.turn_cred, a.turn_cred_len, &t), 0);
+	assert_string_equal(t.username, "1767229200:nas.home");
+	assert_string_equal(t.password, "3gkB51v7+Zc7xwKFJh+037NajOY=");
+	assert_true(t.expiry == T0 / 1000 + RDV_TURN_LIFETIME);
+	/* the plain text is not in the answer */
+	for (i = 0; i + 28 <= (size_t)n; i++)
+		assert_int_not_equal(memcmp(out + i, t.password, 28), 0);
+	/* another key, node, network or answer: it does not open */
+	assert_int_equal(rdv_turn_open(key_work, a.tid, "home", "nas.home",
+	    a.turn_cred, a.turn_cred_len, &t), -1);
+	assert_string_equal(t.username, "");
+	assert_string_equal(t.password, "");
+	assert_int_equal(rdv_turn_open(key_home, a.tid, "home", "gw.home",
+	    a.turn_cred, a.turn_cred_len, &t), -1);
+	assert_int_equal(rdv_turn_open(key_home, a.tid, "work", "nas.home",
+	    a.turn_cred, a.turn_cred_len, &t), -1);
+	assert_int_equal(rdv_turn_open(key_home, tid, "home", "nas.home",
+	    a.turn_cred, a.turn_cred_len, &t), -1);
+	/* any byte changed (nonce, cipher text, tag), or cut: refused */
+	for (i = 0; i < a.turn_cred_len; i++) {
+		memcpy(cred, a.turn_cred, a.turn_cred_len);
+		cred[i] ^= 0x01;
+		assert_int_equal(rdv_turn_open(key_home, a.tid, "home",
+		    "nas.home", cred, a.turn_cred_len, &t), -1);
+	}
+	assert_int_equal(rdv_turn_open(key_home, a.tid, "home", "nas.home",
+	    a.turn_cred, a.turn_cred_len - 1, &t), -1);
+	get_stats(&st);
+	assert_int_equal(st.turn_creds, 1);
+
+	/* 25 s later: a new pair, 25 s later expiry, another nonce */
+	memcpy(cred, a.turn_cred, a.turn_cred_len);
+	fake_wall += 25000;
+	m = reg_msg("home", "gw.home", fake_wall - 25000);
+	m.timestamp = fake_wall;
+	len = build(req, sizeof(req), &m, key_home);
+	n = serve(req, len, 0, out, sizeof(out));
+	assert_int_equal(rdv_parse(out, (size_t)n, &a, NULL), 0);
+	assert_int_equal(rdv_turn_open(key_home, a.tid, "home", "gw.home",
+	    a.turn_cred, a.turn_cred_len, &t), 0);
+	assert_string_equal(t.username, "1767229225:gw.home");
+	assert_true(t.expiry == 1767229225ULL);
+	assert_int_not_equal(memcmp(cred, a.turn_cred, CRYPTO_AEAD_NONCE_LEN),
+	    0);
+
+	/* TURN off again: none */
+	rdv_server_set_turn(NULL, NULL, 0);
+	fake_wall += 1000;
+	m = reg_msg("home", "gw.home", fake_wall);
+	len = build(req, sizeof(req), &m, key_home);
+	n = serve(req, len, 0, out, sizeof(out));
+	assert_int_equal(rdv_parse(out, (size_t)n, &a, NULL), 0);
+	assert_false(a.has & (RDV_HAS_TURN_SERVER | RDV_HAS_TURN_CREDENTIAL));
+	get_stats(&st);
+	assert_int_equal(st.turn_creds, 2);
+}
+
 int
 main(void)
 {
@@ -1611,6 +1707,8 @@ main(void)
 		    setup_signal, teardown_signal),
 		cmocka_unit_test_setup_teardown(test_signal_rate,
 		    setup_signal, teardown_signal),
+		cmocka_unit_test_setup_teardown(test_turn,
+		    setup_networks, teardown_networks),
 	};
 
 	return TU_RUN("rdv-server", tests);

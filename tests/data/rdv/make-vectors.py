@@ -154,6 +154,17 @@ later = {
         attr(0x4E47, b"nas.lan"),
         attr(0x4E48, b"offer"),
     ]),
+    # a REGISTER success with TURN-SERVER and TURN-CREDENTIAL: 12 bytes of
+    # nonce and 47 of "sealed" pair and tag (opaque to the codec; these do
+    # not open)
+    "register-ok-turn": build(0x0F0, 2, TID, [
+        attr(0x4E40, b"home"),
+        attr(0xCE40, struct.pack("!Q", TS + 1234)),
+        attr(0x4E45, struct.pack("!I", 75)),
+        attr(0x0020, xaddr(TID, "203.0.113.7", 40211)),
+        attr(0x4E49, xaddr(TID, "203.0.113.8", 3478)),
+        attr(0x4E4A, bytes(range(0x60, 0x60 + 59))),
+    ]),
 }
 for name, b in later.items():
     print(name, len(b), b.hex())
