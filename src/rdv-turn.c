@@ -115,7 +115,7 @@ turn_ad(uint8_t ad[AD_MAX], const uint8_t tid[STUN_TID_LEN],
 }
 
 static void
-turn_key(const uint8_t key[CRYPTO_KEY_LEN],
+seal_key(const uint8_t key[CRYPTO_KEY_LEN],
     const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], uint8_t out[CRYPTO_KEY_LEN])
 {
 	uint8_t prk[CRYPTO_SHA256_LEN];
@@ -148,7 +148,7 @@ rdv_turn_seal(const uint8_t key[CRYPTO_KEY_LEN],
 	plain[0] = (uint8_t)ul;
 	memcpy(plain + 1, t->username, ul);
 	memcpy(plain + 1 + ul, t->password, pl);
-	turn_key(key, out, k);
+	seal_key(key, out, k);
 	crypto_aead_seal(k, out, ad, adlen, plain, len,
 	    out + CRYPTO_AEAD_NONCE_LEN);
 	crypto_wipe(k, sizeof(k));
@@ -205,7 +205,7 @@ rdv_turn_open(const uint8_t key[CRYPTO_KEY_LEN],
 	    (adlen = turn_ad(ad, tid, network, node)) == 0)
 		return -1;
 	plen = len - CRYPTO_AEAD_NONCE_LEN - CRYPTO_AEAD_TAG_LEN;
-	turn_key(key, in, k);
+	seal_key(key, in, k);
 	r = crypto_aead_open(k, in, ad, adlen, in + CRYPTO_AEAD_NONCE_LEN,
 	    len - CRYPTO_AEAD_NONCE_LEN, plain);
 	crypto_wipe(k, sizeof(k));
