@@ -122,6 +122,7 @@ enum conf_fbmode {
 #define CONF_SET_FBIDLE		0x80000
 #define CONF_SET_EXPOSE		0x100000	/* the command line's replace the file's */
 #define CONF_SET_CONNECT	0x200000	/* the command line's replace the file's */
+#define CONF_SET_PUNCHMAP	0x400000
 #define CONF_FBIDLE_MAX		604800	/* a week */
 
 void	 config_init(struct config *);
@@ -135,6 +136,9 @@ int	 config_parse_fbports(const char *, struct config *, char *err, size_t);
 int	 config_parse_fbidle(const char *, struct config *, char *err, size_t);
 /* fallback-mode forward|bind: into conf; 0, or -1 and err. */
 int	 config_parse_fbmode(const char *, struct config *, char *err, size_t);
+/* "yes" or "no": punch-map, --punch-map. */
+int	 config_parse_punchmap(const char *, struct config *, char *err,
+	    size_t);
 /* Format an error message into err[errlen], if err is not NULL. */
 void	 config_seterr(char *err, size_t errlen, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));

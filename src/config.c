@@ -755,17 +755,9 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 			goto nargs;
 		return config_parse_fbidle(tok[1], conf, msg, msglen);
 	} else if (strcmp(kw, "punch-map") == 0) {
-		int yes;
-
 		if (nargs != 1)
 			goto nargs;
-		if (parse_yesno(tok[1], &yes) == -1) {
-			config_seterr(msg, msglen, "punch-map: expected yes or no, "
-			    "not \"%s\"", tok[1]);
-			return -1;
-		}
-		conf->punch_nomap = !yes;
-		return 0;
+		return config_parse_punchmap(tok[1], conf, msg, msglen);
 	} else if (strcmp(kw, "fallback-mode") == 0) {
 		if (nargs != 1)
 			goto nargs;
@@ -992,6 +984,21 @@ config_parse_fbidle(const char *s, struct config *conf, char *err,
 }
 
 int
+config_parse_punchmap(const char *s, struct config *conf, char *err,
+    size_t errlen)
+{
+	int yes;
+
+	if (parse_yesno(s, &yes) == -1) {
+		config_seterr(err, errlen, "punch-map: expected yes or no, "
+		    "not \"%s\"", s);
+		return -1;
+	}
+	conf->punch_nomap = !yes;
+	return 0;
+}
+
+int
 config_parse_fbmode(const char *s, struct config *conf, char *err,
     size_t errlen)
 {
@@ -1097,6 +1104,8 @@ config_merge(struct config *conf, const struct config *over, int mask,
 	}
 	if (mask & CONF_SET_FBMODE)
 		conf->fb_mode = over->fb_mode;
+	if (mask & CONF_SET_PUNCHMAP)
+		conf->punch_nomap = over->punch_nomap;
 	if (mask & CONF_SET_FBIDLE)
 		conf->fb_idle = over->fb_idle;
 	if (mask & CONF_SET_FBPORTS) {

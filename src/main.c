@@ -84,6 +84,7 @@ enum {
 	OPT_FBIDLE,
 	OPT_EXPOSE,
 	OPT_CONNECT,
+	OPT_PUNCHMAP,
 };
 
 static const struct option longopts[] = {
@@ -121,6 +122,7 @@ static const struct option longopts[] = {
 	{ "fallback-idle",	required_argument,	NULL, OPT_FBIDLE },
 	{ "expose",		required_argument,	NULL, OPT_EXPOSE },
 	{ "connect",		required_argument,	NULL, OPT_CONNECT },
+	{ "punch-map",		required_argument,	NULL, OPT_PUNCHMAP },
 	{ NULL,			0,			NULL, 0 },
 };
 
@@ -164,6 +166,7 @@ usage(FILE *fp)
 	    "               [--fallback-idle seconds]\n"
 	    "               [--expose name=addr:port/proto[@node,...]]...\n"
 	    "               [--connect node/name=[addr:]port[/proto]]...\n"
+	    "               [--punch-map yes|no]\n"
 	    "       natmapd --probe [--json] [--mapping-lifetime max] [-v] "
 	    "[-c file]\n"
 	    "               [--interface if] [--gateway addr]\n"
@@ -226,6 +229,8 @@ usage(FILE *fp)
 	    "node's service here,\n"
 	    "                        hole-punched (repeatable; replaces the "
 	    "file's)\n"
+	    "      --punch-map Y|N   yes (default): the gateway maps the "
+	    "punching ports too\n"
 	    "      --hook PATH       program run when a mapping's public "
 	    "endpoint changes\n"
 	    "      --user USER       once started, drop root for USER and its "
@@ -465,6 +470,12 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 			    sizeof(err)) == -1)
 				usage_error("--%s", err);
 			cli_mask |= CONF_SET_FBMODE;
+			break;
+		case OPT_PUNCHMAP:
+			if (config_parse_punchmap(optarg, &cli, err,
+			    sizeof(err)) == -1)
+				usage_error("--%s", err);
+			cli_mask |= CONF_SET_PUNCHMAP;
 			break;
 		case OPT_EXPOSE: {
 			struct conf_expose e;

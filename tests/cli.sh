@@ -507,6 +507,15 @@ fallback-ports 42000-42009
 map 8080/tcp
 " -n -v -c "$tmp/fbports.conf" --fallback-ports 42000-42009 \
     --fallback-mode bind --fallback-idle 30
+expect_usage "--punch-map maybe" "--punch-map: expected yes or no, not \"maybe\"" \
+    -n -m 1/tcp --punch-map maybe
+printf '%s\n' 'punch-map yes' 'map 8080/tcp' >"$tmp/punchmap.conf"
+expect_output "-nv: --punch-map no replaces the file's yes" "lease 3600
+any-port no
+protocol auto
+punch-map no
+map 8080/tcp
+" -n -v -c "$tmp/punchmap.conf" --punch-map no
 # ---- hole punching: --expose, --connect ----
 printf '%s\n' 'expose web=192.168.1.20:80/udp' \
     'expose game=[::1]:27015/udp@beta,gamma.lan' 'connect beta/web=8080' \
