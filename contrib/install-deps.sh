@@ -36,6 +36,7 @@ trap 'exit 1' INT TERM
 
 # python3: the lab's HTTP echo server, bad STUN server and STUN prober
 # (tests/lab/*.py) are python3 scripts, and a base system has no python3.
+# openssl: turncred.sh computes the TURN password apart with its HMAC-SHA1.
 apt-get update
 apt-get install -y --no-install-recommends \
 	-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
@@ -45,7 +46,7 @@ apt-get install -y --no-install-recommends \
 	mandoc clang libclang-rt-14-dev \
 	miniupnpd-nftables coturn miniupnpc natpmpc \
 	nftables iproute2 conntrack socat procps util-linux time \
-	python3
+	python3 openssl
 
 # coturn: make sure no system-wide instance runs or starts at boot
 if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
