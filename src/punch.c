@@ -1997,7 +1997,9 @@ flow_in(struct peer *p, const uint8_t *b, size_t len)
  * way (not the probing of a silent path: the side that connects makes an
  * attempt of it), the carrier has streams open (either way), or p said in
  * a probe that it connects to this node (p->used_at, got_probe and
- * got_connect)?
+ * got_connect)?  A carrier up without the UDP path counts as in use: the
+ * peer's word comes in probes, and the peer closes its own side when it
+ * has no use for it.
  * A UDP flow, either way, counts as use when its last datagram went
  * (p->used_at raised to it): a flow is kept PUNCH_FLOW_IDLE_MS after its
  * last datagram, but only its datagrams say that it is used.
@@ -2031,6 +2033,9 @@ peer_in_use(struct peer *p)
 		break;
 	}
 	if (carrier_is_up(p->carrier)) {
+		/* without the UDP path, no probe brings the peer's word */
+		if (p->state != P_UP)
+			return 1;
 		carrier_get_stats(p->carrier, &cs);
 		if (cs.streams > 0)
 			return 1;
