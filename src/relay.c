@@ -93,9 +93,8 @@ struct relay_dconn {
 	uint32_t		 cid;
 	int			 incoming;
 	int			 connected;
-	unsigned int		 auth_tries;
 	uint8_t			 tid[STUN_TID_LEN];
-	struct relay_auth	 auth;
+	struct relay_auth	 auth;		/* the allocation's, as it was */
 	uint8_t			 out[RELAY_REQ_MAX];
 	size_t			 outlen, outoff;
 	uint8_t			 in[RELAY_DCONN_IN];
@@ -968,8 +967,12 @@ conn_read_tcp(struct relay *r)
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
-		relay_lost(r, "TURN server %s: TCP: %s", r->sname,
-		    strerror(errno));
+		if (errno == ECONNRESET)
+			relay_lost(r, "TURN server %s closed the TCP connection (reset)",
+			    r->sname);
+		else
+			relay_lost(r, "TURN server %s: TCP: %s", r->sname,
+			    strerror(errno));
 		return;
 	}
 	r->inlen += (size_t)n;
@@ -1200,27 +1203,6 @@ dconn_send_bind(struct relay_dconn *c)
 	return 0;
 }
 
-/*
- * Credentials for a data connection: a fresh pair (coturn checks a REST
- * username's expiry on every new connection), else the allocation's.
- */
-static int
-dconn_creds(struct relay_dconn *c)
-{
-	struct relay_auth *a = &c->auth, *ra = &c->r->auth;
-
-	if (auth_fetch(c->r, a) == 0)
-		return 0;
-	if (!ra->has_key || ra->realm_len != a->realm_len ||
-	    memcmp(ra->realm, a->realm, a->realm_len) != 0)
-		return -1;
-	memcpy(a->username, ra->username, sizeof(a->username));
-	a->ulen = ra->ulen;
-	memcpy(a->key, ra->key, sizeof(a->key));
-	a->has_key = 1;
-	return 0;
-}
-
 static void
 dconn_answer(struct relay_dconn *c)
 {
@@ -1240,21 +1222,9 @@ dconn_answer(struct relay_dconn *c)
 		return;
 	}
 	if (m.cls == STUN_ERROR) {
-		if ((m.error_code == TURN_ERR_UNAUTHORIZED && !c->auth.has_key) ||
-		    m.error_code == TURN_ERR_STALE_NONCE) {
-			if (c->auth_tries++ >= RELAY_AUTH_TRIES ||
-			    auth_challenge(&c->auth, &m) == -1 ||
-			    (!c->auth.has_key && dconn_creds(c) == -1)) {
-				dconn_fail(c, "TURN server %s: data connection to %s: %d and no credentials to answer it",
-				    r->sname, s, m.error_code);
-				return;
-			}
-			c->inlen = 0;
-			if (dconn_send_bind(c) == -1)
-				dconn_fail(c, "TURN server %s: ConnectionBind does not fit",
-				    r->sname);
-			return;
-		}
+		/* coturn closes the connection after an error: the next one takes the new nonce */
+		if (m.error_code == TURN_ERR_STALE_NONCE && r->auth.has_key)
+			(void)auth_challenge(&r->auth, &m);
 		dconn_fail(c, "TURN server %s: data connection to %s: ConnectionBind: %d %s",
 		    r->sname, s, m.error_code, m.error_reason);
 		return;
@@ -1393,6 +1363,18 @@ dconn_start(struct relay *r, const struct sockaddr_storage *peer, uint32_t cid,
 		    r->sname, s, strerror(errno));
 		return;
 	}
+	/*
+	 * coturn takes a ConnectionBind only with the allocation's own
+	 * credentials and nonce (it checks it in the allocation's session:
+	 * another username is 441, none is a 401 and the connection closed),
+	 * so it goes authenticated at once.
+	 */
+	if (!r->auth.has_key) {
+		dconn_fail(c, "TURN server %s: data connection to %s: no credentials",
+		    r->sname, s);
+		return;
+	}
+	c->auth = r->auth;
 	timer_set(&c->t, RELAY_DCONN_MS);
 	log_debug("relay %s: %s data connection for %s", r->sname,
 	    incoming ? "incoming" : "outgoing", s);

@@ -918,7 +918,8 @@ test_tcp_connect(void **state)
 	assert_int_equal(errno, EOPNOTSUPP);
 	assert_int_equal(relay_connect(r, &peer), 0);
 	run_ms(10);
-	assert_int_equal(S.requests[TURN_CONNECTION_BIND & 0xf], 2);	/* 401, then with credentials */
+	/* authenticated at once, with the allocation's credentials */
+	assert_int_equal(S.requests[TURN_CONNECTION_BIND & 0xf], 1);
 	assert_int_equal(S.binds, 1);
 	assert_int_equal(S.bound_cid, 0x1234);
 	assert_int_equal(C.conns, 1);
