@@ -49,6 +49,8 @@
 
 enum mode { M_UDP, M_CONNECT, M_ACCEPT };
 
+#define WINDOW	(64 * 1024)	/* connect: bytes in flight at most */
+
 static struct relay	*R;
 static enum mode	 mode;
 static const char	*credfile, *myfile, *peerfile, *name;
@@ -277,20 +279,29 @@ stream_event(struct loop_fd *lfd, int revents)
 
 	(void)revents;
 	if (mode == M_CONNECT) {
-		while (st->sent < insize) {
-			n = send(st->fd, indata + st->sent, insize - st->sent,
-			    MSG_NOSIGNAL);
+		/*
+		 * At most WINDOW bytes not yet echoed: coturn 4.6.1 stops
+		 * reading one side of a TCP relay while the other's output
+		 * is over 192 kB, and a flood both ways at once stalled it
+		 * now and then.
+		 */
+		while (st->sent < insize && st->sent - st->got < WINDOW) {
+			size_t w = insize - st->sent;
+
+			if (w > WINDOW - (st->sent - st->got))
+				w = WINDOW - (st->sent - st->got);
+			n = send(st->fd, indata + st->sent, w, MSG_NOSIGNAL);
 			if (n <= 0)
 				break;
 			st->sent += (size_t)n;
 		}
-		if (st->sent == insize)
-			loop_fd_events(&st->lfd, LOOP_READ);
 		while ((n = recv(st->fd, st->buf, sizeof(st->buf), 0)) > 0) {
 			if (write(st->outfd, st->buf, (size_t)n) != n)
 				break;
 			st->got += (size_t)n;
 		}
+		loop_fd_events(&st->lfd, LOOP_READ | (st->sent < insize &&
+		    st->sent - st->got < WINDOW ? LOOP_WRITE : 0));
 		if (st->got >= insize) {
 			say("tcp: %zu bytes back", st->got);
 			tcp_done = 1;
@@ -312,6 +323,7 @@ stream_event(struct loop_fd *lfd, int revents)
 			return;
 	}
 	st->blen = st->boff = 0;
+	loop_fd_events(&st->lfd, LOOP_READ);
 	n = recv(st->fd, st->buf, sizeof(st->buf), 0);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 		say("echo: the connection ended after %zu bytes", st->got);
