@@ -185,6 +185,27 @@ else
 	tap_fail "wrong credentials: exit 3 with the clear error" "exit $rc" "$(diag w)"
 fi
 
+# ---- a REST username that expires under a live allocation ----
+# coturn checks a username's expiry when it first makes the session's key
+# (an Allocate); the Refreshes of that allocation are checked with the key
+# it keeps, so the allocation outlives its username (doc/relay.md, Client)
+exp=$(( $(date +%s) + 4 ))
+(umask 077 && printf '%s %s\n' "$exp:short" "$(hmac "$exp:short" "$secret")" \
+    >"$LAB_DIR/short.cred")
+users+=("$exp:short")
+pair e lan -k 1000 "${srv[@]}" "$LAB_DIR/short.cred" short "$LAB_DIR/e.addr" \
+    "$LAB_DIR/none.addr" udp 1
+tap_check "a username expiring in 4 s: allocated" lab_wait 4 has e "^up $relay_re allocation 1\$"
+refreshes() { grep -cF "user <$exp:short>: incoming packet REFRESH processed, success" "$LAB_DIR/turn-relay.log"; }
+past_expiry() { [ "$(date +%s)" -gt $((exp + 1)) ]; }
+lab_wait 10 past_expiry
+n0=$(refreshes)
+more_refreshes() { [ "$(refreshes)" -gt "$n0" ]; }
+tap_check "its Refreshes still succeed once the username expired ($n0 before)" \
+    lab_wait 5 more_refreshes
+tap_check "and the allocation was not lost" test "$(count e "^down")" = 0
+stop_pair e
+
 # ---- no username or password in any log of relay.c ----
 pats=()
 for p in "${users[@]}" "${passes[@]}" "$secret"; do pats+=(-e "$p"); done
