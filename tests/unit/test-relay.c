@@ -975,6 +975,44 @@ test_tcp_connect(void **state)
 	rfree(r);
 }
 
+/* Silence from the server for keepalive_ms: a Refresh; its port unreachable: the allocation lost. */
+static void
+test_keepalive_unreachable(void **state)
+{
+	struct sockaddr_storage peer;
+	struct relay_conf conf;
+	struct relay *r;
+
+	(void)state;
+	memset(&conf, 0, sizeof(conf));
+	conf.server = S.addr;
+	conf.creds = creds;
+	conf.keepalive_ms = 5000;
+	r = relay_new(&conf, &cbs, NULL);
+	assert_non_null(r);
+	R = r;
+	pump();
+	assert_int_equal(C.ups, 1);
+	run_ms(4990);
+	assert_int_equal(S.requests[TURN_REFRESH], 0);
+	run_ms(20);
+	assert_int_equal(S.requests[TURN_REFRESH], 1);
+	run_ms(5000);
+	assert_int_equal(S.requests[TURN_REFRESH], 2);
+	/* the server goes: the next datagram brings an ICMP port unreachable */
+	loop_fd_del(&S.udp_lfd);
+	close(S.udp);
+	S.udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	loop_fd_add(&S.udp_lfd, S.udp, LOOP_READ, srv_udp_cb);
+	sin_set(&peer, "198.51.100.9", 4000);
+	/* over loopback the ICMP comes at once: this send or the next read sees it */
+	(void)relay_send(r, &peer, "x", 1);
+	pump();
+	assert_int_equal(C.downs, 1);
+	assert_non_null(strstr(C.why, "port unreachable"));
+	rfree(r);
+}
+
 /* Wrong credentials: the clear error, then retries with backoff. */
 static int
 bad_creds(void *arg, struct rdv_turn *t)
@@ -1027,6 +1065,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_tcp_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_no_retransmit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_connect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keepalive_unreachable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_creds, setup, teardown),
 	};
 	char err[256];
