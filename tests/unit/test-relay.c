@@ -552,8 +552,10 @@ teardown(void **state)
 	return 0;
 }
 
+/* A relay to the fake server: TCP to it, a TCP allocation, the keepalive (0: none), the getter. */
 static struct relay *
-new_relay(int tcp, int alloc_tcp)
+new_relay_with(int tcp, int alloc_tcp, uint32_t keepalive_ms,
+    int (*getter)(void *, struct rdv_turn *))
 {
 	struct relay_conf conf;
 	struct relay *r;
@@ -562,12 +564,19 @@ new_relay(int tcp, int alloc_tcp)
 	conf.server = S.addr;
 	conf.server_tcp = tcp;
 	conf.alloc_tcp = alloc_tcp;
-	conf.creds = creds;
-	conf.keepalive_ms = 3600000;	/* the tests below count Refreshes */
+	conf.creds = getter;
+	/* most tests count Refreshes: no keepalive of 15 s among them */
+	conf.keepalive_ms = keepalive_ms != 0 ? keepalive_ms : 3600000;
 	r = relay_new(&conf, &cbs, NULL);
 	assert_non_null(r);
 	R = r;
 	return r;
+}
+
+static struct relay *
+new_relay(int tcp, int alloc_tcp)
+{
+	return new_relay_with(tcp, alloc_tcp, 0, creds);
 }
 
 static uint16_t
@@ -980,17 +989,10 @@ static void
 test_keepalive_unreachable(void **state)
 {
 	struct sockaddr_storage peer;
-	struct relay_conf conf;
 	struct relay *r;
 
 	(void)state;
-	memset(&conf, 0, sizeof(conf));
-	conf.server = S.addr;
-	conf.creds = creds;
-	conf.keepalive_ms = 5000;
-	r = relay_new(&conf, &cbs, NULL);
-	assert_non_null(r);
-	R = r;
+	r = new_relay_with(0, 0, 5000, creds);
 	pump();
 	assert_int_equal(C.ups, 1);
 	run_ms(4990);
@@ -1025,16 +1027,10 @@ bad_creds(void *arg, struct rdv_turn *t)
 static void
 test_wrong_creds(void **state)
 {
-	struct relay_conf conf;
 	struct relay *r;
 
 	(void)state;
-	memset(&conf, 0, sizeof(conf));
-	conf.server = S.addr;
-	conf.creds = bad_creds;
-	r = relay_new(&conf, &cbs, NULL);
-	assert_non_null(r);
-	R = r;
+	r = new_relay_with(0, 0, 0, bad_creds);
 	pump();
 	assert_int_equal(S.requests[TURN_ALLOCATE], 2);
 	assert_int_equal(C.ups, 0);
