@@ -86,6 +86,7 @@ static struct {
 	int		connect_err;	/* or this error */
 	int		binds;		/* ConnectionBind successes */
 	uint32_t	bound_cid;
+	int		server_from_creds;	/* the relay leaves conf.server unset */
 } S;
 
 /* What the client's callbacks saw. */
@@ -445,6 +446,7 @@ creds(void *arg, struct rdv_turn *t)
 {
 	(void)arg;
 	memset(t, 0, sizeof(*t));
+	t->relay = S.addr;
 	t->expiry = 4102444800ULL;
 	snprintf(t->username, sizeof(t->username), "%s", USERNAME);
 	snprintf(t->password, sizeof(t->password), "%s", PASSWORD);
@@ -561,7 +563,8 @@ new_relay_with(int tcp, int alloc_tcp, uint32_t keepalive_ms,
 	struct relay *r;
 
 	memset(&conf, 0, sizeof(conf));
-	conf.server = S.addr;
+	if (!S.server_from_creds)
+		conf.server = S.addr;
 	conf.server_tcp = tcp;
 	conf.alloc_tcp = alloc_tcp;
 	conf.creds = getter;
@@ -609,6 +612,23 @@ test_allocate_401(void **state)
 	/* the release: a Refresh of lifetime 0 */
 	assert_int_equal(S.requests[TURN_REFRESH], 1);
 	assert_int_equal(S.last_refresh_lifetime, 0);
+}
+
+/* No server in the conf: the one the credentials getter names. */
+static void
+test_server_from_creds(void **state)
+{
+	struct relay_stats st;
+	struct relay *r;
+
+	(void)state;
+	S.server_from_creds = 1;
+	r = new_relay(0, 0);
+	pump();
+	assert_int_equal(C.ups, 1);
+	relay_stats(r, &st);
+	assert_true(stun_addr_eq(&st.server, &S.addr));
+	rfree(r);
 }
 
 /* A 438 with a new nonce: the request again with it. */
@@ -1050,6 +1070,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_allocate_401, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_from_creds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_nonce, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_mac, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_give_up, setup, teardown),
