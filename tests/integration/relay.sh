@@ -209,7 +209,8 @@ stop_pair e
 # ---- no username or password in any log of relay.c ----
 pats=()
 for p in "${users[@]}" "${passes[@]}" "$secret"; do pats+=(-e "$p"); done
-found=$(grep -lF "${pats[@]}" "$LAB_DIR"/pair-*.log)
-tap_check "no secret, username or password in relay-pair's logs (${found:-none} of $(ls "$LAB_DIR"/pair-*.log | wc -l))" \
+logs=("$LAB_DIR"/pair-*.log)
+found=$(grep -lF "${pats[@]}" "${logs[@]}")
+tap_check "no secret, username or password in relay-pair's logs (${found:-none} of ${#logs[@]})" \
     test -z "$found"
 tap_done
