@@ -148,6 +148,7 @@ natmapd_cell() {
 	IN_MS=$(ms_since "$t0")
 	IN_DONE=$(count "$n")
 	hwm "$NM_PID"
+	IN_HWM=$HWM	# the peak by the end of the install; the rest is shutdown's
 	t0=$(lab_now_ms)
 	kill -TERM "$NM_PID"
 	if ! lab_wait 120 stopped_sampling; then
@@ -161,7 +162,9 @@ natmapd_cell() {
 	DEL_DONE=$((IN_DONE > LEFT ? IN_DONE - LEFT : 0))
 	KEPT=$(grep -c '^map ' "$LAB_DIR/natmapd.state" 2>/dev/null)
 	KEPT=${KEPT:-0}
-	LOST=$(grep -c "stopped answering" "$log")
+	# "?" when the log cannot be read: the table's columns stay in place
+	LOST=$(grep -c "stopped answering" "$log" 2>/dev/null)
+	LOST=${LOST:-?}
 	cp "$log" "/tmp/bench-scale-nm-$p-$n.log" 2>/dev/null
 	settle "$n" "natmapd --protocol $p"
 }
@@ -236,7 +239,7 @@ for n in $sizes; do
 	for p in $protos; do
 		natmapd_cell "$p" "$n"
 		R[$p,$n]="$IN_MS $IN_DONE $DEL_MS $DEL_DONE $LEFT $KEPT $HWM $LOST $PRIV"
-		echo "# natmapd --protocol $p x$n: installed $IN_DONE in $IN_MS ms, deleted $DEL_DONE in $DEL_MS ms, left $LEFT ($KEPT in the state file), peak RSS $HWM KiB (private $PRIV KiB), gateway lost $LOST times" >&2
+		echo "# natmapd --protocol $p x$n: installed $IN_DONE in $IN_MS ms, deleted $DEL_DONE in $DEL_MS ms, left $LEFT ($KEPT in the state file), peak RSS $HWM KiB ($IN_HWM KiB by the end of the install; private $PRIV KiB), gateway lost $LOST times" >&2
 	done
 done
 

@@ -87,7 +87,7 @@ int	mapping_runtime_remove(const struct conf_map *, char *err, size_t);
  * ports), internal port = external port wanted: made, renewed, checked
  * and deleted at exit like the others, kept over SIGHUP, never taken by
  * natmapctl remove; its status row names the owner.  What the gateway
- * granted is read from the status (status_map_at).  -1 with errno
+ * granted is read from the status (status_map_get).  -1 with errno
  * EEXIST when that external port is mapped already, EBUSY when stopping.
  */
 int	mapping_own_add(int proto, uint16_t port, const char *owner);

@@ -191,7 +191,8 @@ void	status_gateway_seen(struct in_addr external, struct in_addr seen,
 int	status_gateway_behind_nat(const struct status_gateway *);
 
 size_t	status_map_count(void);
-const struct status_map *status_map_at(size_t);
+/* Row i as shown (the gateway's or the fallback's word) into *m: 0, or -1. */
+int	status_map_get(size_t i, struct status_map *m);
 const struct status_gateway *status_gateway(void);
 uint64_t status_counter(int counter);
 /* Up, renewing or verified, at an external port. */

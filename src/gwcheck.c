@@ -401,7 +401,7 @@ gwcheck_configure(const struct config *conf)
 {
 	int on = conf->nrdv > 0 && conf->have_key && conf->network != NULL &&
 	    conf->node != NULL;
-	const struct status_map *m;
+	struct status_map m;
 	size_t i;
 
 	if (on == gw.enabled)
@@ -413,9 +413,9 @@ gwcheck_configure(const struct config *conf)
 	log_info("the TCP mappings a gateway makes are checked from outside "
 	    "through the rendezvous");
 	for (i = 0; i < status_map_count(); i++)
-		if ((m = status_map_at(i)) != NULL &&
-		    status_map_reachable(m) && checkable(m))
-			gwc_up(m);
+		if (status_map_get(i, &m) == 0 &&
+		    status_map_reachable(&m) && checkable(&m))
+			gwc_up(&m);
 }
 
 void

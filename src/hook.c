@@ -618,7 +618,8 @@ hook_set_path(const char *path)
 		maybe_free(j);
 	}
 	for (i = 0; i < status_map_count(); i++) {
-		m = *status_map_at(i);
+		if (status_map_get(i, &m) == -1)
+			continue;
 		if ((m.state != STATUS_UP && m.state != STATUS_RENEWING) ||
 		    m.ext_port == 0)
 			continue;

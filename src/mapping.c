@@ -575,8 +575,8 @@ mapping_drop(struct mapping *m)
 	struct drv_map req;
 
 	pace_cancel(&m->op);
+	m->unwanted = 1;
 	if (m->on_router && gateway_is_ready()) {
-		m->unwanted = 1;
 		mapping_transition(m, MAPPING_DELETING);
 		mapping_request(m, &req);
 		status_count(STATUS_REQUESTS);
@@ -584,7 +584,6 @@ mapping_drop(struct mapping *m)
 	} else if (m->on_router && engine.drv != NULL &&
 	    m->stale_proto[0] == '\0') {
 		status_map_remove(m->proto, m->int_port, m->ext_want);
-		m->unwanted = 1;
 		snprintf(m->stale_proto, sizeof(m->stale_proto), "%s",
 		    engine.drv->id);
 		m->stale_gateway = gateway_env()->gateway;
@@ -596,10 +595,8 @@ mapping_drop(struct mapping *m)
 		    m->int_port, m->ext_port);
 		if (engine.state_path != NULL)
 			timer_set(&engine.state_timer, 100);
-	} else {
-		m->unwanted = 1;
+	} else
 		mapping_free_one(m);
-	}
 }
 
 /* 1 if the gateway is to be looked for elsewhere now. */

@@ -539,19 +539,18 @@ own_addrs6(struct in6_addr a6[ADDRS6_MAX])
 
 /* ---- the gateway's mappings of the punching ports ---- */
 
-/* Our status row for the gateway's mapping of port (proto DRV_*); NULL none. */
-static const struct status_map *
-own_row(int proto, uint16_t port)
+/* Our status row for the gateway's mapping of port (proto DRV_*) into *m: 0, or -1 for none. */
+static int
+own_row(int proto, uint16_t port, struct status_map *m)
 {
-	const struct status_map *m;
 	size_t i;
 
 	for (i = 0; i < status_map_count(); i++)
-		if ((m = status_map_at(i)) != NULL && m->proto == proto &&
+		if (status_map_get(i, m) == 0 && m->proto == proto &&
 		    m->int_port == port && m->ext_want == port &&
 		    strcmp(m->owner, "punch") == 0)
-			return m;
-	return NULL;
+			return 0;
+	return -1;
 }
 
 /*
@@ -565,26 +564,26 @@ own_row(int proto, uint16_t port)
 static int
 own_mapped(int proto, uint16_t port, struct sockaddr_storage *out)
 {
-	const struct status_map *m, *t;
+	struct status_map m, t;
 	struct sockaddr_in *sin = (struct sockaddr_in *)out;
 
 	if ((proto == DRV_UDP && !pu.own_udp) ||
 	    (proto == DRV_TCP && !pu.own_tcp))
 		return -1;
 	if (port == 0 || !status_gateway()->found ||
-	    (m = own_row(proto, port)) == NULL ||
-	    (m->state != STATUS_UP && m->state != STATUS_RENEWING) ||
-	    m->ext_port == 0 || m->ext_addr.s_addr == INADDR_ANY ||
+	    own_row(proto, port, &m) == -1 ||
+	    (m.state != STATUS_UP && m.state != STATUS_RENEWING) ||
+	    m.ext_port == 0 || m.ext_addr.s_addr == INADDR_ANY ||
 	    status_gateway_behind_nat(status_gateway()))
 		return -1;
-	if (m->reach == STATUS_REACH_NOT_FORWARDING ||
-	    ((t = own_row(DRV_TCP, pu.tcp_port)) != NULL &&
-	    t->reach == STATUS_REACH_NOT_FORWARDING))
+	if (m.reach == STATUS_REACH_NOT_FORWARDING ||
+	    (own_row(DRV_TCP, pu.tcp_port, &t) == 0 &&
+	    t.reach == STATUS_REACH_NOT_FORWARDING))
 		return -1;
 	memset(out, 0, sizeof(*out));
 	sin->sin_family = AF_INET;
-	sin->sin_addr = m->ext_addr;
-	sin->sin_port = htons(m->ext_port);
+	sin->sin_addr = m.ext_addr;
+	sin->sin_port = htons(m.ext_port);
 	return 0;
 }
 

@@ -124,20 +124,23 @@ void
 sdnotify_status_text(char *buf, size_t len)
 {
 	const struct status_gateway *gw = status_gateway();
-	const struct status_map *m, *first_up = NULL;
+	struct status_map m, first;
+	const struct status_map *first_up = NULL;
 	size_t i, n = status_map_count(), up = 0, retrying = 0;
 	struct in_addr ext = { INADDR_ANY };
 	char count[64], addr[INET_ADDRSTRLEN], more[32] = "";
 	const char *method;
 
 	for (i = 0; i < n; i++) {
-		if ((m = status_map_at(i)) == NULL)
+		if (status_map_get(i, &m) == -1)
 			continue;
-		if (status_map_reachable(m)) {
-			if (first_up == NULL)
-				first_up = m;
+		if (status_map_reachable(&m)) {
+			if (first_up == NULL) {
+				first = m;
+				first_up = &first;
+			}
 			up++;
-		} else if (m->state == STATUS_RETRYING)
+		} else if (m.state == STATUS_RETRYING)
 			retrying++;
 	}
 	if (up == n)

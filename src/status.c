@@ -29,11 +29,37 @@
 #define STATUS_MAX_RDV		8	/* CONF_MAX_SERVERS */
 
 /*
+ * The gateway rung's word on a mapping as the table keeps it: a struct
+ * status_map without its two text buffers, whose strings are allocated
+ * only when there is one (an error, a check's detail: rare), so that
+ * hundreds of rows stay small (about 100 bytes each, not 256).
+ */
+struct status_slot {
+	int			 proto;
+	uint16_t		 int_port;
+	uint16_t		 ext_want;
+	char			 method[8];
+	int			 state;
+	struct in_addr		 int_addr;
+	struct in_addr		 ext_addr;
+	uint16_t		 ext_port;
+	uint32_t		 lease;
+	uint64_t		 since;
+	uint64_t		 renew_at;
+	char			*error;		/* NULL: none */
+	int			 runtime;
+	char			 owner[8];
+	int			 reach;
+	uint64_t		 reach_at;
+	char			*reach_detail;	/* NULL: none */
+};
+
+/*
  * What the rungs of the ladder said of one mapping: the gateway protocol
  * (mapping.c) in status.maps[i] (its keys only, if has_gw is 0) and the
  * STUN-kept fallback (fallback.c), rarely there, in fb.  The row shown is
  * the gateway's while it holds the mapping or works on it, else the
- * fallback's when there is one (row_shown).
+ * fallback's when there is one (row_view).
  */
 struct status_row {
 	struct status_map	*fb;		/* NULL: none */
@@ -41,7 +67,7 @@ struct status_row {
 };
 
 static struct {
-	struct status_map	*maps;		/* the gateway's rung, the keys */
+	struct status_slot	*maps;		/* the gateway's rung, the keys */
 	struct status_row	*rows;		/* parallel: the rest */
 	size_t			 nmaps;
 	size_t			 cap;
@@ -82,8 +108,12 @@ void
 status_free(void)
 {
 	timer_stop(&status.file_timer);
-	while (status.nmaps > 0)
-		free(status.rows[--status.nmaps].fb);
+	while (status.nmaps > 0) {
+		status.nmaps--;
+		free(status.rows[status.nmaps].fb);
+		free(status.maps[status.nmaps].error);
+		free(status.maps[status.nmaps].reach_detail);
+	}
 	free(status.maps);
 	free(status.rows);
 	free(status.file);
@@ -174,7 +204,7 @@ find(int proto, uint16_t int_port, uint16_t ext_want)
 static int
 rows_grow(size_t cap)
 {
-	struct status_map *nm;
+	struct status_slot *nm;
 	struct status_row *nr;
 
 	if (cap <= status.cap)
@@ -200,7 +230,7 @@ status_reserve(size_t n)
 static ssize_t
 row_add(const struct status_map *n)
 {
-	struct status_map *m;
+	struct status_slot *m;
 
 	/* By half again: the configuration's rows came at once (status_reserve). */
 	if (status.nmaps == status.cap &&
@@ -222,9 +252,69 @@ static void
 row_remove(size_t i)
 {
 	free(status.rows[i].fb);
+	free(status.maps[i].error);
+	free(status.maps[i].reach_detail);
 	status.nmaps--;
 	status.maps[i] = status.maps[status.nmaps];
 	status.rows[i] = status.rows[status.nmaps];
+}
+
+/*
+ * *p holds s (at most max bytes of it), or NULL for "": 0, or -1 when
+ * there was no memory (then *p is NULL, and the row shows no text).
+ */
+static int
+slot_text(char **p, const char *s, size_t max)
+{
+	size_t len = strnlen(s, max);
+
+	if (*p != NULL && strncmp(*p, s, len) == 0 && (*p)[len] == '\0')
+		return 0;
+	free(*p);
+	*p = NULL;
+	if (len == 0)
+		return 0;
+	if ((*p = strndup(s, len)) == NULL) {
+		log_warn("status");
+		return -1;
+	}
+	return 0;
+}
+
+/* The members a slot and a struct status_map share, texts aside. */
+#define SLOT_FIELDS(F)							\
+	F(proto) F(int_port) F(ext_want) F(state) F(int_addr)		\
+	F(ext_addr) F(ext_port) F(lease) F(since) F(renew_at) F(runtime)
+#define SLOT_TO(x)	d->x = n->x;
+#define SLOT_FROM(x)	m->x = s->x;
+
+/* The gateway's word n into slot d; its check (reach*) is left alone. */
+static void
+slot_set(struct status_slot *d, const struct status_map *n)
+{
+	SLOT_FIELDS(SLOT_TO)
+	memcpy(d->method, n->method, sizeof(d->method));
+	d->method[sizeof(d->method) - 1] = '\0';
+	memcpy(d->owner, n->owner, sizeof(d->owner));
+	d->owner[sizeof(d->owner) - 1] = '\0';
+	(void)slot_text(&d->error, n->error, sizeof(n->error) - 1);
+}
+
+/* Slot s as the struct the subscribers and the readers take. */
+static void
+slot_view(const struct status_slot *s, struct status_map *m)
+{
+	memset(m, 0, sizeof(*m));
+	SLOT_FIELDS(SLOT_FROM)
+	memcpy(m->method, s->method, sizeof(m->method));
+	memcpy(m->owner, s->owner, sizeof(m->owner));
+	m->reach = s->reach;
+	m->reach_at = s->reach_at;
+	if (s->error != NULL)
+		snprintf(m->error, sizeof(m->error), "%s", s->error);
+	if (s->reach_detail != NULL)
+		snprintf(m->reach_detail, sizeof(m->reach_detail), "%s",
+		    s->reach_detail);
 }
 
 /*
@@ -232,34 +322,35 @@ row_remove(size_t i)
  * the first search for a gateway is still under way; else the fallback's.
  * A gateway whose external address is not public (another NAT upstream)
  * maps nothing the internet reaches: a binding proven reachable through
- * every NAT is shown instead.  NULL for a row that neither has.
+ * every NAT is shown instead.  Into *out: 0, or -1 for a row that neither
+ * has.
  */
-static const struct status_map *
-row_shown(size_t i)
+static int
+row_view(size_t i, struct status_map *out)
 {
-	const struct status_map *gw = &status.maps[i];
+	const struct status_slot *gw = &status.maps[i];
 	const struct status_row *r = &status.rows[i];
 
 	if (r->fb != NULL && r->fb->state == STATUS_VERIFIED &&
 	    status_gateway_behind_nat(&status.gw))
-		return r->fb;
-	if (r->has_gw && ((gw->state != STATUS_WAITING &&
+		*out = *r->fb;
+	else if (r->has_gw && ((gw->state != STATUS_WAITING &&
 	    gw->state != STATUS_DOWN) || !status.gw.searched))
-		return gw;
-	if (r->fb != NULL)
-		return r->fb;
-	return r->has_gw ? gw : NULL;
+		slot_view(gw, out);
+	else if (r->fb != NULL)
+		*out = *r->fb;
+	else if (r->has_gw)
+		slot_view(gw, out);
+	else
+		return -1;
+	return 0;
 }
 
 /* What row i showed before a change, for row_changed; DOWN if nothing. */
 static void
 row_before(size_t i, struct status_map *old)
 {
-	const struct status_map *c = row_shown(i);
-
-	if (c != NULL)
-		*old = *c;
-	else {
+	if (row_view(i, old) == -1) {
 		memset(old, 0, sizeof(*old));
 		old->state = STATUS_DOWN;
 	}
@@ -269,10 +360,10 @@ row_before(size_t i, struct status_map *old)
 static void
 row_changed(size_t i, const struct status_map *old)
 {
-	const struct status_map *m = row_shown(i);
+	struct status_map view, *m = &view;
 	int was, is;
 
-	if (m == NULL)
+	if (row_view(i, m) == -1)
 		return;
 	status_changed();
 	was = status_map_reachable(old);
@@ -297,9 +388,6 @@ update(const struct status_map *n, int fallback)
 {
 	struct status_map old, *m;
 	struct status_row *r;
-	char detail[sizeof(m->reach_detail)];
-	uint64_t reach_at;
-	int reach;
 	ssize_t i;
 
 	if ((i = find(n->proto, n->int_port, n->ext_want)) == -1 &&
@@ -315,22 +403,16 @@ update(const struct status_map *n, int fallback)
 			return;
 		}
 		m = r->fb;
+		*m = *n;
+		m->error[sizeof(m->error) - 1] = '\0';
+		/* the check's word is gwcheck's alone, of the gateway's row alone */
+		m->reach = STATUS_REACH_NONE;
+		m->reach_at = 0;
+		m->reach_detail[0] = '\0';
 	} else {
-		m = &status.maps[i];
+		slot_set(&status.maps[i], n);
 		r->has_gw = 1;
 	}
-	reach = m->reach;
-	reach_at = m->reach_at;
-	memcpy(detail, m->reach_detail, sizeof(detail));
-	*m = *n;
-	m->error[sizeof(m->error) - 1] = '\0';
-	/* the check's word is gwcheck's alone, of the gateway's row alone */
-	m->reach = fallback ? STATUS_REACH_NONE : reach;
-	m->reach_at = fallback ? 0 : reach_at;
-	if (fallback)
-		m->reach_detail[0] = '\0';
-	else
-		memcpy(m->reach_detail, detail, sizeof(detail));
 	row_changed((size_t)i, &old);
 }
 
@@ -350,7 +432,8 @@ void
 status_map_reach(int proto, uint16_t int_port, uint16_t ext_want, int reach,
     const char *detail)
 {
-	struct status_map *m;
+	struct status_slot *m;
+	struct status_map v;
 	ssize_t i;
 
 	if ((i = find(proto, int_port, ext_want)) == -1 ||
@@ -359,8 +442,8 @@ status_map_reach(int proto, uint16_t int_port, uint16_t ext_want, int reach,
 	m = &status.maps[i];
 	m->reach = reach;
 	m->reach_at = reach == STATUS_REACH_NONE ? 0 : loop_now();
-	snprintf(m->reach_detail, sizeof(m->reach_detail), "%s",
-	    reach != STATUS_REACH_NONE && detail != NULL ? detail : "");
+	(void)slot_text(&m->reach_detail, reach != STATUS_REACH_NONE &&
+	    detail != NULL ? detail : "", sizeof(v.reach_detail) - 1);
 	status_changed();
 }
 
@@ -590,10 +673,10 @@ status_map_count(void)
 	return status.nmaps;
 }
 
-const struct status_map *
-status_map_at(size_t i)
+int
+status_map_get(size_t i, struct status_map *m)
 {
-	return i < status.nmaps ? row_shown(i) : NULL;
+	return i < status.nmaps ? row_view(i, m) : -1;
 }
 
 const struct status_gateway *
@@ -845,9 +928,13 @@ status_json(void)
 		return NULL;
 	}
 	for (i = 0; i < status.nmaps; i++) {
-		struct json_object *m = map_json(row_shown(i), now, wall);
+		struct status_map view;
+		struct json_object *m;
 
-		if (m == NULL || json_object_array_add(maps, m) != 0) {
+		if (row_view(i, &view) == -1)
+			continue;
+		if ((m = map_json(&view, now, wall)) == NULL ||
+		    json_object_array_add(maps, m) != 0) {
 			json_object_put(m);
 			r = -1;
 			break;
@@ -948,16 +1035,18 @@ status_print(FILE *fp)
 	uint64_t now = loop_now();
 	time_t wall = time(NULL);
 	struct json_object *o;
-	size_t i;
+	struct status_map view;
+	size_t i, n;
 
 	if (fprintf(fp, "{\"version\":%d,\"pid\":%d,\"gateway\":",
 	    STATUS_JSON_VERSION, (int)getpid()) < 0 ||
 	    put_json(fp, gateway_json(now, wall)) == -1 ||
 	    fputs(",\"mappings\":[", fp) < 0)
 		return -1;
-	for (i = 0; i < status.nmaps; i++)
-		if ((i > 0 && fputc(',', fp) == EOF) ||
-		    put_json(fp, map_json(row_shown(i), now, wall)) == -1)
+	for (i = n = 0; i < status.nmaps; i++)
+		if (row_view(i, &view) == 0 &&
+		    ((n++ > 0 && fputc(',', fp) == EOF) ||
+		    put_json(fp, map_json(&view, now, wall)) == -1))
 			return -1;
 	if (fputs("],\"rendezvous\":[", fp) < 0)
 		return -1;

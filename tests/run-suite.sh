@@ -26,6 +26,7 @@ if [ "${NATMAPD_SKIP_DEPS:-}" != 1 ]; then
 fi
 
 passed=0 failed=0 skipped=0
+mkdir -p "$top/_build" && : >"$top/_build/recap.out"
 # count DIR [ALLOWED]: add the counts of DIR's make check; every skip is a
 # failure but those whose reason matches the extended regex ALLOWED (a
 # build without a feature skips its tests).
@@ -60,6 +61,22 @@ count() {
 	skipped=$((skipped + n))
 }
 
+# recap DIR: each "not ok" line of DIR's test logs and the "# " lines
+# right under it (at most 6), at most 60 lines in all; and each test that
+# ended with a bad status without a "not ok" line.
+recap() {
+	local dir=$1
+	echo "--- $(basename "$dir"): the checks that failed"
+	(cd "$dir" && find tests -name '*.log' -type f | sort |
+	    xargs -r awk '
+	    FNR == 1 { n = 0; bad = 0 }
+	    /^not ok/ { print FILENAME ": " $0; n = 6; bad = 1; next }
+	    n > 0 && /^#/ { print "    " $0; n--; next }
+	    { n = 0 }' | head -n 60)
+	(cd "$dir" && grep -l '^:test-result: ERROR' tests/*.trs tests/*/*.trs 2>/dev/null |
+	    sed 's/\.trs$/: exited with a bad status/')
+}
+
 # run NAME DIR [TESTS=...] [ALLOWED=REGEX] CONFIGURE-ARGS...: configure and
 # build in DIR, then make check (of TESTS alone if given; skips whose reason
 # matches ALLOWED are not failures).
@@ -90,7 +107,10 @@ run() {
 	if [ -f "$dir/test-suite.log" ]; then
 		count "$dir" "$allowed"
 		if grep -q '^# FAIL: *[1-9]\|^# ERROR: *[1-9]' "$dir/test-suite.log"; then
-			# show what failed
+			# what failed: first each failed check with the
+			# diagnostics under it (short, so that it is seen
+			# whatever cuts a long output), then the logs
+			recap "$dir" | tee -a "$top/_build/recap.out"
 			awk '/^(FAIL|ERROR):/ { show = 1 } show' "$dir/test-suite.log" | head -n 200
 		fi
 	else
@@ -142,6 +162,10 @@ fi
 
 if [ "$skipped" -gt 0 ]; then
 	echo "$skipped of the failures are skipped tests (listed above with SKIP)"
+fi
+if [ -s "$top/_build/recap.out" ]; then
+	echo "=== the checks that failed, again"
+	head -n 120 "$top/_build/recap.out"
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

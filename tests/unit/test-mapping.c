@@ -24,6 +24,16 @@
 #include "pace.h"
 #include "state.h"
 
+/* Row i of the status table as shown (it must be there). */
+static struct status_map
+row(size_t i)
+{
+	struct status_map m;
+
+	assert_int_equal(status_map_get(i, &m), 0);
+	return m;
+}
+
 static uint64_t	fake_now;
 
 static uint64_t
@@ -589,33 +599,33 @@ static void
 test_status_reported(void **state)
 {
 	static const char *const maps[] = { "8080/tcp", "9000:19000/udp", NULL };
-	const struct status_map *a, *b;
+	struct status_map a, b;
 
 	(void)state;
 	start(maps, 3600);
 	assert_int_equal(status_map_count(), 2);
-	assert_int_equal(status_map_at(0)->state, STATUS_WAITING);
+	assert_int_equal(row(0).state, STATUS_WAITING);
 	gateway_up();
 	answer(0, DRV_OK, 8080, 600);
 	answer(1, DRV_ERR_DENIED, 0, 0);
-	a = status_map_at(0);
-	b = status_map_at(1);
-	assert_int_equal(a->state, STATUS_UP);
-	assert_int_equal(a->ext_port, 8080);
-	assert_int_equal(a->lease, 600);
-	assert_int_equal(a->renew_at, fake_now + 300 * 1000);
-	assert_string_equal(a->method, fake_driver.id);
-	assert_int_equal(b->state, STATUS_RETRYING);
-	assert_int_equal(b->ext_want, 19000);
-	assert_int_equal(b->ext_port, 0);
-	assert_true(b->error[0] != '\0');
+	a = row(0);
+	b = row(1);
+	assert_int_equal(a.state, STATUS_UP);
+	assert_int_equal(a.ext_port, 8080);
+	assert_int_equal(a.lease, 600);
+	assert_int_equal(a.renew_at, fake_now + 300 * 1000);
+	assert_string_equal(a.method, fake_driver.id);
+	assert_int_equal(b.state, STATUS_RETRYING);
+	assert_int_equal(b.ext_want, 19000);
+	assert_int_equal(b.ext_port, 0);
+	assert_true(b.error[0] != '\0');
 	assert_int_equal(status_counter(STATUS_REQUESTS), 2);
 	assert_int_equal(status_counter(STATUS_ANSWERS), 2);
 	assert_int_equal(status_counter(STATUS_FAILURES), 1);
 	mapping_shutdown(on_stopped);
-	assert_int_equal(status_map_at(0)->state, STATUS_DELETING);
+	assert_int_equal(row(0).state, STATUS_DELETING);
 	answer(2, DRV_OK, 8080, 0);
-	assert_int_equal(status_map_at(0)->state, STATUS_DOWN);
+	assert_int_equal(row(0).state, STATUS_DOWN);
 }
 
 /* Nothing mapped yet: shutdown is immediate. */
@@ -711,7 +721,7 @@ test_runtime(void **state)
 	answer(1, DRV_OK, 17000, 3600);
 	answer(2, DRV_OK, 17001, 3600);
 	assert_int_equal(status_map_count(), 3);
-	assert_true(status_map_at(1)->runtime);
+	assert_true(row(1).runtime);
 	/* the same external port again, or the config's: refused */
 	assert_int_equal(mapping_runtime_add(&m, err, sizeof(err)), -1);
 	assert_string_equal(err, "external port 17000/udp is mapped already "
@@ -762,9 +772,9 @@ test_own(void **state)
 	assert_int_equal(F.req[1].m.ext_port, 41000);
 	answer(1, DRV_OK, 41000, 3600);
 	assert_int_equal(status_map_count(), 2);
-	assert_string_equal(status_map_at(1)->owner, "punch");
-	assert_false(status_map_at(1)->runtime);
-	assert_string_equal(status_map_at(0)->owner, "");
+	assert_string_equal(row(1).owner, "punch");
+	assert_false(row(1).runtime);
+	assert_string_equal(row(0).owner, "");
 	/* asked again: nothing new; the config's external port: refused */
 	assert_int_equal(mapping_own_add(DRV_UDP, 41000, "punch"), 0);
 	assert_int_equal(F.nreq, 2);

@@ -158,10 +158,10 @@ put_searching(void)
 static void
 clear_table(void)
 {
-	const struct status_map *m;
+	struct status_map m;
 
-	while ((m = status_map_at(0)) != NULL)
-		status_map_remove(m->proto, m->int_port, m->ext_want);
+	while (status_map_get(0, &m) == 0)
+		status_map_remove(m.proto, m.int_port, m.ext_want);
 	put_gateway(NULL, NULL, NULL);
 }
 

@@ -22,6 +22,16 @@
 
 static uint64_t fake_now;
 
+/* Row i of the status table as shown (it must be there). */
+static struct status_map
+row(size_t i)
+{
+	struct status_map m;
+
+	assert_int_equal(status_map_get(i, &m), 0);
+	return m;
+}
+
 static uint64_t
 fake_clock(void)
 {
@@ -202,12 +212,12 @@ test_fallback_rung(void **state)
 	status_fallback_update(&f);
 	assert_int_equal(status_map_count(), 1);
 	/* hidden while the first search for a gateway goes on */
-	assert_int_equal(status_map_at(0)->state, STATUS_WAITING);
+	assert_int_equal(row(0).state, STATUS_WAITING);
 	memset(&gw, 0, sizeof(gw));
 	gw.searched = 1;
 	status_gateway_update(&gw);
-	assert_int_equal(status_map_at(0)->state, STATUS_FILTERED);
-	assert_string_equal(status_state_name(status_map_at(0)->state),
+	assert_int_equal(row(0).state, STATUS_FILTERED);
+	assert_string_equal(status_state_name(row(0).state),
 	    "filtered");
 	assert_int_equal(E.n, 0);		/* filtered is not reachable */
 	f.state = STATUS_VERIFIED;
@@ -220,12 +230,12 @@ test_fallback_rung(void **state)
 	assert_string_equal(E.map[0].method, "stun");
 	/* the gateway's rung waiting again changes nothing shown */
 	status_map_update(&g);
-	assert_int_equal(status_map_at(0)->state, STATUS_VERIFIED);
+	assert_int_equal(row(0).state, STATUS_VERIFIED);
 	assert_int_equal(E.n, 1);
 	/* a gateway appears and maps: its endpoint replaces the binding's */
 	g = mk(DRV_UDP, 5000, STATUS_MAPPING, NULL, 0);
 	status_map_update(&g);
-	assert_int_equal(status_map_at(0)->state, STATUS_MAPPING);
+	assert_int_equal(row(0).state, STATUS_MAPPING);
 	assert_int_equal(E.n, 2);
 	assert_int_equal(E.event[1], STATUS_EVENT_DOWN);
 	assert_int_equal(E.map[1].ext_port, 41234);
@@ -235,7 +245,7 @@ test_fallback_rung(void **state)
 	assert_int_equal(E.event[2], STATUS_EVENT_UP);
 	status_fallback_remove(DRV_UDP, 5000, 5000);
 	assert_int_equal(status_map_count(), 1);
-	assert_int_equal(status_map_at(0)->state, STATUS_UP);
+	assert_int_equal(row(0).state, STATUS_UP);
 	assert_int_equal(E.n, 3);
 	/* a fallback row with no gateway row goes when withdrawn */
 	f = mk(DRV_TCP, 22, STATUS_VERIFIED, "203.0.113.2", 40022);
@@ -247,7 +257,7 @@ test_fallback_rung(void **state)
 	assert_int_equal(status_map_count(), 1);
 	assert_int_equal(E.n, 5);
 	assert_int_equal(E.event[4], STATUS_EVENT_DOWN);
-	assert_int_equal(status_map_at(0)->int_port, 5000);
+	assert_int_equal(row(0).int_port, 5000);
 }
 
 /* A gateway behind another NAT: a verified binding is shown over its mapping. */
@@ -268,17 +278,17 @@ test_fallback_double_nat(void **state)
 	f = mk(DRV_UDP, 5000, STATUS_FILTERED, "203.0.113.2", 41000);
 	snprintf(f.method, sizeof(f.method), "stun");
 	status_fallback_update(&f);
-	assert_string_equal(status_map_at(0)->method, "pcp");	/* not proven */
+	assert_string_equal(row(0).method, "pcp");	/* not proven */
 	f.state = STATUS_VERIFIED;
 	status_fallback_update(&f);
-	assert_string_equal(status_map_at(0)->method, "stun");
+	assert_string_equal(row(0).method, "stun");
 	assert_int_equal(E.n, 2);
 	assert_int_equal(E.event[1], STATUS_EVENT_CHANGE);
 	assert_int_equal(E.map[1].ext_port, 41000);
 	/* the same with a public external address: the gateway's mapping */
 	gw.external = a4("203.0.113.2");
 	status_gateway_update(&gw);
-	assert_string_equal(status_map_at(0)->method, "pcp");
+	assert_string_equal(row(0).method, "pcp");
 	assert_int_equal(E.n, 3);
 	assert_int_equal(E.event[2], STATUS_EVENT_CHANGE);
 	assert_int_equal(E.map[2].ext_port, 5000);
@@ -289,7 +299,7 @@ test_fallback_double_nat(void **state)
 	assert_true(status_gateway_behind_nat(status_gateway()));
 	assert_int_equal(status_gateway()->seen.s_addr,
 	    a4("198.51.100.7").s_addr);
-	assert_string_equal(status_map_at(0)->method, "stun");
+	assert_string_equal(row(0).method, "stun");
 	assert_int_equal(E.n, 4);
 	assert_int_equal(E.map[3].ext_port, 41000);
 	/* the gateway module's next word keeps it while its address stays */
@@ -303,7 +313,7 @@ test_fallback_double_nat(void **state)
 	/* STUN sees the gateway's address: no NAT upstream */
 	status_gateway_seen(a4("203.0.113.3"), a4("203.0.113.3"), 0);
 	assert_false(status_gateway_behind_nat(status_gateway()));
-	assert_string_equal(status_map_at(0)->method, "pcp");
+	assert_string_equal(row(0).method, "pcp");
 }
 
 static void
@@ -567,13 +577,13 @@ test_reach(void **state)
 	fake_now += 1000;
 	status_map_reach(DRV_TCP, 8080, 8080, STATUS_REACH_NOT_FORWARDING,
 	    "not reached: timed out");
-	assert_int_equal(status_map_at(0)->reach, STATUS_REACH_NOT_FORWARDING);
-	assert_int_equal(status_map_at(0)->reach_at, fake_now);
+	assert_int_equal(row(0).reach, STATUS_REACH_NOT_FORWARDING);
+	assert_int_equal(row(0).reach_at, fake_now);
 	/* a renewal of the engine's does not wipe it */
 	m.state = STATUS_RENEWING;
 	status_map_update(&m);
-	assert_int_equal(status_map_at(0)->reach, STATUS_REACH_NOT_FORWARDING);
-	assert_string_equal(status_map_at(0)->reach_detail,
+	assert_int_equal(row(0).reach, STATUS_REACH_NOT_FORWARDING);
+	assert_string_equal(row(0).reach_detail,
 	    "not reached: timed out");
 	fake_now += 5000;
 	o = status_json();
@@ -586,10 +596,10 @@ test_reach(void **state)
 	    "not reached: timed out");
 	json_object_put(o);
 	status_map_reach(DRV_TCP, 8080, 8080, STATUS_REACH_OK, NULL);
-	assert_string_equal(status_reach_name(status_map_at(0)->reach), "ok");
-	assert_string_equal(status_map_at(0)->reach_detail, "");
+	assert_string_equal(status_reach_name(row(0).reach), "ok");
+	assert_string_equal(row(0).reach_detail, "");
 	status_map_reach(DRV_TCP, 8080, 8080, STATUS_REACH_NONE, "x");
-	assert_int_equal(status_map_at(0)->reach_at, 0);
+	assert_int_equal(row(0).reach_at, 0);
 	assert_null(status_reach_name(STATUS_REACH_NONE));
 	/* no row, or the fallback's alone: nothing */
 	status_map_reach(DRV_UDP, 8080, 8080, STATUS_REACH_OK, NULL);
@@ -598,15 +608,70 @@ test_reach(void **state)
 	snprintf(f.method, sizeof(f.method), "stun");
 	status_fallback_update(&f);
 	status_map_reach(DRV_UDP, 5000, 5000, STATUS_REACH_OK, NULL);
-	assert_int_equal(status_map_at(1)->reach, STATUS_REACH_NONE);
+	assert_int_equal(row(1).reach, STATUS_REACH_NONE);
 }
 
 /* Rows reserved for the configuration, then more than that: all kept, in order. */
+/*
+ * The table keeps a row's error and its check's detail apart from the
+ * row (allocated only when there is one): what is read back is what was
+ * given, whole up to the view's size, changed, cleared, and the check's
+ * detail kept over the gateway's updates; the same error given again is
+ * kept as it was.
+ */
+static void
+test_row_texts(void **state)
+{
+	struct status_map m, r;
+	char long_err[sizeof(m.error) + 20];
+
+	(void)state;
+	m = mk(DRV_TCP, 8080, STATUS_RETRYING, NULL, 0);
+	snprintf(m.error, sizeof(m.error), "no answer from 192.168.77.1");
+	status_map_update(&m);
+	assert_string_equal(row(0).error, "no answer from 192.168.77.1");
+	assert_string_equal(row(0).reach_detail, "");
+	status_map_update(&m);
+	assert_string_equal(row(0).error, "no answer from 192.168.77.1");
+	/* the longest an error may be: all of it comes back */
+	memset(long_err, 'e', sizeof(long_err));
+	memcpy(m.error, long_err, sizeof(m.error) - 1);
+	m.error[sizeof(m.error) - 1] = '\0';
+	status_map_update(&m);
+	r = row(0);
+	assert_int_equal(strlen(r.error), sizeof(m.error) - 1);
+	assert_memory_equal(r.error, long_err, sizeof(m.error) - 1);
+	/* an error not terminated within its buffer is cut, not overrun */
+	memset(m.error, 'x', sizeof(m.error));
+	status_map_update(&m);
+	assert_int_equal(strlen(row(0).error), sizeof(m.error) - 1);
+	m = mk(DRV_TCP, 8080, STATUS_UP, "203.0.113.2", 8080);
+	status_map_update(&m);
+	assert_string_equal(row(0).error, "");
+	status_map_reach(DRV_TCP, 8080, 8080, STATUS_REACH_NOT_FORWARDING,
+	    "connection refused from 203.0.113.2:8080 after 3 tries, then "
+	    "more words than fit");
+	r = row(0);
+	assert_int_equal(strlen(r.reach_detail), sizeof(r.reach_detail) - 1);
+	assert_memory_equal(r.reach_detail, "connection refused from 203.0.113.2",
+	    35);
+	m.lease = 1200;
+	status_map_update(&m);
+	r = row(0);
+	assert_int_equal(r.lease, 1200);
+	assert_int_equal(r.reach, STATUS_REACH_NOT_FORWARDING);
+	assert_int_equal(strlen(r.reach_detail), sizeof(r.reach_detail) - 1);
+	status_map_reach(DRV_TCP, 8080, 8080, STATUS_REACH_NONE, "ignored");
+	assert_string_equal(row(0).reach_detail, "");
+	status_map_remove(DRV_TCP, 8080, 8080);
+	assert_int_equal(status_map_get(0, &r), -1);
+}
+
 static void
 test_reserve(void **state)
 {
 	struct status_map m;
-	const struct status_map *r;
+	struct status_map r;
 	size_t i;
 
 	(void)state;
@@ -618,15 +683,14 @@ test_reserve(void **state)
 	}
 	assert_int_equal(status_map_count(), 470);
 	for (i = 0; i < 470; i++) {
-		r = status_map_at(i);
-		assert_non_null(r);
-		assert_int_equal(r->int_port, 20000 + i);
-		assert_int_equal(r->ext_port, 20000 + i);
+		r = row(i);
+		assert_int_equal(r.int_port, 20000 + i);
+		assert_int_equal(r.ext_port, 20000 + i);
 	}
 	/* reserving less than held keeps every row */
 	status_reserve(10);
 	assert_int_equal(status_map_count(), 470);
-	assert_int_equal(status_map_at(469)->int_port, 20469);
+	assert_int_equal(row(469).int_port, 20469);
 	assert_int_equal(E.n, 16);	/* every one an event; the recorder keeps 16 */
 }
 
@@ -649,6 +713,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_services, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reserve, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_row_texts, setup, teardown),
 	};
 
 	log_init(1, getenv("NATMAPD_TEST_VERBOSE") != NULL);
