@@ -46,19 +46,9 @@ mb=${MB:-60}
 command -v upnpc >/dev/null || { echo "bench: needs upnpc" >&2; exit 1; }
 export NATMAPD_RENDEZVOUS=$rdvbin
 
-. "$top/tests/lab/lab.sh"
-lab_need_root_tools
-lab_need_python
-PIDS=()
-cleanup() { local p; for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done; lab_down; }
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-LAB_SITES=2 lab_init || { echo "bench: lab did not come up" >&2; exit 1; }
-lab_nat_udp_timeout 30 rtr && lab_nat_udp_timeout 30 rtr2 || exit 1
+. "$top/bench/lab2.sh"
+bench_lab2 "$natmapd"
 lab_router_start || { echo "bench: miniupnpd did not start" >&2; exit 1; }
-(umask 077 && "$natmapd" --keygen >"$LAB_DIR/home.key") || exit 1
-echo "home $("$natmapd" --server-key "$LAB_DIR/home.key")" >"$LAB_DIR/nets" &&
-    chmod 600 "$LAB_DIR/nets"
 lab_rendezvous_start --networks "$LAB_DIR/nets" || exit 1
 rdv="$LAB_RDV_IP:$LAB_RDV_PORT"
 : >"$LAB_DIR/empty.conf"
@@ -74,20 +64,8 @@ lab_lan upnpc -u "$LAB_ROOTDESC" -a "$LAB_LAN_IP" 8100 8100 TCP >/dev/null &&
     lab_lan upnpc -u "$LAB_ROOTDESC" -a "$LAB_LAN_IP" 8000 8000 UDP >/dev/null ||
     { echo "bench: upnpc could not map the anchor's ports" >&2; exit 1; }
 
-# nm NAME HOST ARGS...: a natmapd node, its pid in NM_PID
-nm() {
-	local name=$1 ns
-	ns=$(lab_ns_of "$2") || return 1
-	shift 2
-	ip netns exec "$ns" "$natmapd" -f -v -c "$LAB_DIR/${NM_CONF:-empty}.conf" \
-	    --state-file "$LAB_DIR/$name.state" --status-file none \
-	    --control none --rendezvous "$rdv" --network home \
-	    --key-file "$LAB_DIR/home.key" --node "$name" "$@" \
-	    </dev/null >"$LAB_DIR/$name.log" 2>&1 &
-	NM_PID=$!
-	PIDS+=("$NM_PID")
-}
-has() { grep -Eq -- "$2" "$LAB_DIR/$1.log"; }
+# nm NAME HOST ARGS...: a natmapd node (bench_node), its pid in NM_PID
+nm() { bench_node "$natmapd" "${NM_CONF:-empty}" "$@"; }
 cpu_s() {	# CPU seconds (user + system) of PID
 	awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$1/stat" 2>/dev/null
 }

@@ -17,9 +17,11 @@
  * rendezvous server to learn its public endpoint (asked again every
  * CARRIER_STUN_MS, the connection reset after each answer so that no
  * TIME_WAIT holds the port), and, during an attempt, a connect() from it
- * to every TCP candidate of the other node at once, again every
- * CARRIER_RETRY_MS when refused or reset (some NATs reset unsolicited
- * SYNs), until the attempt's deadline.  The other node does the same:
+ * to every TCP candidate of the other node at once, again after
+ * CARRIER_RETRY_MS on average (CARRIER_RETRY_JITTER percent either way,
+ * at random, so that the two sides' tries do not keep one phase) when
+ * refused or reset (some NATs reset unsolicited SYNs), until the
+ * attempt's deadline.  The other node does the same:
  * the two SYNs cross (TCP simultaneous open), or one reaches the other's
  * listener.  The port is one number for IPv4 and IPv6 (two listeners,
  * an IPv6 one where the system has IPv6 and the number is free there):
@@ -41,7 +43,8 @@
  * CARRIER_DEAD_MS is closed.
  */
 #define CARRIER_STUN_MS		25000
-#define CARRIER_RETRY_MS	200
+#define CARRIER_RETRY_MS	200	/* on average: */
+#define CARRIER_RETRY_JITTER	50	/* +-50%: 100 to 300 ms */
 #define CARRIER_PING_MS		5000
 #define CARRIER_DEAD_MS		20000
 #define CARRIER_V6_HEAD_MS	1000	/* IPv6's head start over IPv4 */

@@ -49,6 +49,16 @@ struct config;
 #define PUNCH_RECARRIER_MS	2000
 #define PUNCH_RECARRIER_STABLE_MS	60000
 #define PUNCH_FLOW_IDLE_MS	120000	/* a UDP flow silent this long ends */
+/*
+ * A path that neither node uses closes, carrier and all, after
+ * PUNCH_UNUSED_MS (checked every 10 s): no connect here names the other
+ * node, no attempt is under way, no stream is open on the carrier either
+ * way, no flow's datagram passed, and the other node's probes say that it
+ * has no connect to this one.  Every keep-alive probe carries that word
+ * (PROBE_WANTED), so that the exposing side keeps the path of a connect
+ * that nobody uses at the moment, and closes one that no connect names.
+ */
+#define PUNCH_UNUSED_MS		30000
 #define PUNCH_PEERS_MAX		64
 #define PUNCH_FLOWS_MAX		1024	/* each side, in all */
 

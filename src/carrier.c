@@ -571,6 +571,21 @@ try_take(struct carrier *c, int fd, int cand, int connected)
 	loop_fd_add(&t->lfd, fd, LOOP_READ | LOOP_WRITE, try_io);
 }
 
+/*
+ * The wait before the next round of tries: CARRIER_RETRY_MS on average,
+ * uniform within CARRIER_RETRY_JITTER percent of it.  Where both NATs
+ * reset unsolicited SYNs, a try gets through only when the two sides'
+ * SYNs leave within one one-way time of each other; with a fixed
+ * interval the two sides' tries keep the first ones' phase, so tries
+ * that did not cross at first never do: a random interval gives each
+ * round a fresh chance.
+ */
+static uint64_t
+retry_wait(void)
+{
+	return loop_jitter(CARRIER_RETRY_MS, CARRIER_RETRY_JITTER);
+}
+
 /* A connect() to each candidate that has no try going. */
 static void
 tries_start(struct carrier *c)
@@ -611,7 +626,7 @@ carrier_timer(struct timer *t)
 		for (i = 0; i < TRIES_MAX; i++)
 			if (c->tries[i].fd != -1)
 				(void)try_hello(&c->tries[i]);
-		timer_set(&c->timer, CARRIER_RETRY_MS);
+		timer_set(&c->timer, retry_wait());
 		return;
 	}
 	if (loop_now() - c->last_rx >= CARRIER_DEAD_MS) {
@@ -1156,7 +1171,7 @@ carrier_start(const struct carrier_params *p, const struct carrier_ops *ops,
 	timer_init(&c->timer, carrier_timer);
 	waiting_set(c, 1);
 	tries_start(c);
-	timer_set(&c->timer, CARRIER_RETRY_MS);
+	timer_set(&c->timer, retry_wait());
 	return c;
 }
 

@@ -36,11 +36,13 @@
 #include "udpbatch.h"
 
 /* What the first byte of a datagram's plaintext says it holds. */
-#define KIND_PROBE	0x01	/* seq (4) */
+#define KIND_PROBE	0x01	/* seq (4), flags (1): PROBE_WANTED */
 #define KIND_ACK	0x02	/* seq (4), the probe's source: family (1), port (2), address (16) */
 /* MUX_FLOW_TYPE (0x10): a UDP flow frame */
 
-#define PROBE_LEN	5
+#define PROBE_LEN	6
+#define PROBE_LEN_OLD	5	/* no flags: taken as PROBE_WANTED */
+#define PROBE_WANTED	0x01	/* the sender connects to the receiver */
 #define ACK_LEN		24
 #define DGRAM_MAX	SESSION_UDP_MAX
 #define STUN_RTO_MS	500
@@ -74,6 +76,8 @@ struct peer {
 	char			 node[RDV_NODE_MAX + 1];
 	enum peer_state		 state;
 	int			 wanted;	/* a connect statement names it */
+	uint64_t		 used_at;	/* last in use (peer_in_use) */
+	int			 had_path;	/* up once, since known */
 	int			 opener;	/* this side sent attempt 1 */
 	int			 initiator;	/* this side leads this attempt */
 	uint8_t			 sid[PUNCH_SESSION_ID_LEN];
@@ -206,6 +210,7 @@ static struct udpbatch *batch;
 static void	peer_timer_cb(struct timer *);
 static void	peer_attempt(struct peer *);
 static void	peer_recarrier_cb(struct timer *);
+static void	peer_clear_session(struct peer *);
 static void	peer_fail(struct peer *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	probe_round(struct peer *);
@@ -292,6 +297,7 @@ peer_get(const char *node)
 		return NULL;
 	}
 	snprintf(p->node, sizeof(p->node), "%s", node);
+	p->used_at = loop_now();
 	timer_init(&p->timer, peer_timer_cb);
 	timer_init(&p->reap, peer_reap_cb);
 	timer_init(&p->recarrier_timer, peer_recarrier_cb);
@@ -300,6 +306,20 @@ peer_get(const char *node)
 	pu.peers = p;
 	pu.npeers++;
 	return p;
+}
+
+/* p, out of the list already: its timers, carrier, signal and keys go. */
+static void
+peer_free(struct peer *p)
+{
+	timer_stop(&p->timer);
+	timer_stop(&p->reap);
+	timer_stop(&p->recarrier_timer);
+	carrier_free(p->carrier);
+	if (rdv_client_signal_busy(&p->sig))
+		rdv_client_signal_cancel(&p->sig);
+	peer_clear_session(p);
+	free(p);
 }
 
 /* Every peer's state into the status (natmapctl status, the status file). */
@@ -354,8 +374,10 @@ peer_set_state(struct peer *p, enum peer_state s)
 		log_debug("punch: %s: %s -> %s", p->node, state_names[p->state],
 		    state_names[s]);
 	p->state = s;
-	if (s == P_UP)
+	if (s == P_UP) {
 		p->why[0] = '\0';
+		p->had_path = 1;
+	}
 	status_push();
 }
 
@@ -986,6 +1008,7 @@ got_connect(struct peer *p, const struct punch_msg *m, const uint8_t *buf,
 	struct punch_msg o;
 	int n, same_session = memcmp(m->session, p->sid, sizeof(p->sid)) == 0;
 
+	p->used_at = loop_now();	/* the peer wants a path */
 	/* a repeat of the CONNECT answered: the OFFER again */
 	if (p->state == P_OFFERED && p->connect_len == len &&
 	    memcmp(p->connect, buf, len) == 0) {
@@ -1243,6 +1266,7 @@ send_probe(struct peer *p, const struct sockaddr_storage *to)
 	b[2] = (uint8_t)(p->seq >> 16);
 	b[3] = (uint8_t)(p->seq >> 8);
 	b[4] = (uint8_t)p->seq;
+	b[5] = p->wanted ? PROBE_WANTED : 0;
 	if (p->probe_seq_timed == 0 || p->state == P_UP) {
 		p->probe_seq_timed = p->seq;
 		p->probe_sent_at = loop_now();
@@ -1342,8 +1366,11 @@ got_probe(struct peer *p, const uint8_t *b, size_t len,
 {
 	uint8_t ack[ACK_LEN];
 
-	if (len != PROBE_LEN)
+	if (len != PROBE_LEN && len != PROBE_LEN_OLD)
 		return;
+	/* the peer connects to us (an older node's probe says nothing: it may) */
+	if (len == PROBE_LEN_OLD || (b[5] & PROBE_WANTED))
+		p->used_at = loop_now();
 	memset(ack, 0, sizeof(ack));
 	ack[0] = KIND_ACK;
 	memcpy(ack + 1, b + 1, 4);
@@ -1964,12 +1991,105 @@ flow_in(struct peer *p, const uint8_t *b, size_t len)
 	udpbatch_add(batch, c->l->fd, &c->client, fl.payload, fl.len, NULL);
 }
 
+/*
+ * Is the path to p in use: this node connects to p, an attempt is under
+ * way (not the probing of a silent path: the side that connects makes an
+ * attempt of it), the carrier has streams open (either way), or p said in
+ * a probe that it connects to this node (p->used_at, got_probe and
+ * got_connect)?  A carrier up without the UDP path counts as in use: the
+ * peer's word comes in probes, and the peer closes its own side when it
+ * has no use for it.
+ * A UDP flow, either way, counts as use when its last datagram went
+ * (p->used_at raised to it): a flow is kept PUNCH_FLOW_IDLE_MS after its
+ * last datagram, but only its datagrams say that it is used.
+ */
+static int
+peer_in_use(struct peer *p)
+{
+	struct carrier_stats cs;
+	struct cflow *c;
+	struct sflow *f;
+
+	for (f = pu.sflows; f != NULL; f = f->next)
+		if (f->p == p && f->last > p->used_at)
+			p->used_at = f->last;
+	for (c = pu.cflows; c != NULL; c = c->next)
+		if (strcmp(c->l->c.node, p->node) == 0 && c->last > p->used_at)
+			p->used_at = c->last;
+	if (p->wanted)
+		return 1;
+	switch (p->state) {
+	case P_CONNECTING:
+	case P_OFFERED:
+	case P_WAITING:
+		return 1;
+	case P_PROBING:
+		/* an attempt; not a silent path probed again (attempt 0) */
+		if (p->attempt > 0)
+			return 1;
+		break;
+	default:
+		break;
+	}
+	if (carrier_is_up(p->carrier)) {
+		/* without the UDP path, no probe brings the peer's word */
+		if (p->state != P_UP)
+			return 1;
+		carrier_get_stats(p->carrier, &cs);
+		if (cs.streams > 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * p was not used for PUNCH_UNUSED_MS: its path and carrier close, and p
+ * is forgotten (gone from the status).  The other node sees its carrier
+ * end, and closes its side as unused too (it is the same rule there); a
+ * connect to p later punches a new path.
+ */
+static void
+peer_forget(struct peer *p)
+{
+	struct peer **pp;
+	struct sflow *f, *fn;
+
+	if (p->had_path)
+		log_info("punch: path to %s closed: no longer used (%d s "
+		    "without a connect, a stream or a flow either way)",
+		    p->node, PUNCH_UNUSED_MS / 1000);
+	else
+		log_debug("punch: %s: forgotten, %s and not used for %d s",
+		    p->node, state_names[p->state], PUNCH_UNUSED_MS / 1000);
+	for (pp = &pu.peers; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	pu.npeers--;
+	for (f = pu.sflows; f != NULL; f = fn) {
+		fn = f->next;
+		if (f->p == p)
+			sflow_close(f);
+	}
+	peer_free(p);
+}
+
 static void
 sweep_cb(struct timer *t)
 {
 	struct cflow **cp = &pu.cflows, *c;
 	struct sflow *s, *sn;
+	struct peer *p, *pn;
 	uint64_t now = loop_now();
+
+	for (p = pu.peers; p != NULL; p = pn) {
+		pn = p->next;
+		if (peer_in_use(p))
+			p->used_at = now;
+		else if (now - p->used_at >= PUNCH_UNUSED_MS)
+			peer_forget(p);
+	}
 
 	while ((c = *cp) != NULL) {
 		if (now - c->last >= PUNCH_FLOW_IDLE_MS) {
@@ -2173,8 +2293,11 @@ connect_drop(size_t i)
 	if ((p = peer_find(c.node)) != NULL) {
 		if (c.proto != CONF_UDP && !tcp_left)
 			n += carrier_end_streams(p->carrier, c.service, 1);
-		if (!node_left)
+		if (!node_left) {
 			p->wanted = 0;
+			/* unused from now: PUNCH_UNUSED_MS, then closed */
+			p->used_at = loop_now();
+		}
 	}
 	log_info("punch: connect %s removed; its port closed, %u %s ended", a,
 	    n, n == 1 ? "stream or flow" : "streams and flows");
@@ -2739,14 +2862,7 @@ punch_stop(void)
 	rdv_client_on_signal(NULL, NULL);
 	while ((p = pu.peers) != NULL) {
 		pu.peers = p->next;
-		timer_stop(&p->timer);
-		timer_stop(&p->reap);
-		timer_stop(&p->recarrier_timer);
-		carrier_free(p->carrier);
-		if (rdv_client_signal_busy(&p->sig))
-			rdv_client_signal_cancel(&p->sig);
-		peer_clear_session(p);
-		free(p);
+		peer_free(p);
 	}
 	pu.npeers = 0;
 	while (pu.sflows != NULL)

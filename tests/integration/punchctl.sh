@@ -7,7 +7,10 @@
 # keeps the first's path, carrier and live stream, a disconnect closes the
 # local port and its stream, a service alpha exposes at run time is
 # reached from beta, and once unexposed its stream ends and new ones are
-# refused.  Bad specs and refusals come back with their message.
+# refused; once beta disconnects its last service of alpha, the path and
+# carrier close on both sides (30 s unused), the status shows no peer, a
+# new connect punches again, and a connect left idle keeps its path.
+# Bad specs and refusals come back with their message.
 # shellcheck disable=SC2015
 . "$(dirname "$0")/common.sh"
 it_need_rdv
@@ -309,6 +312,79 @@ tap_check "SIGHUP: the file's alpha/tcp3 (port 7303) replaces the run-time one (
 tap_check "beta's 127.0.0.1:7302 is closed" port_closed site2 7302
 tap_check "50 kB through beta's 127.0.0.1:7303 come back from tcp3" \
     lab_traffic_check site2 tcp 127.0.0.1 7303 -n 50000 -t 20
+
+# ---- the last connect gone: the path and carrier close on both sides ----
+# (PUNCH_UNUSED_MS, 30 s, checked every 10 s: closed 30 to 40 s after the
+# last use; alpha counts from beta's last keep-alive that said "wanted")
+: >"$LAB_DIR/beta.conf"
+kill -HUP "$NODE_PID_beta"
+tap_check "SIGHUP with the file emptied again: alpha/echo is beta's last connect" \
+    lab_wait 5 json_services beta \
+    '[{"kind":"connect","spec":"alpha/echo=127.0.0.1:7001/udp","runtime":true}]'
+tap_check "no path closed while beta connected to alpha" \
+    bash -c "! grep -q 'closed: no longer used' '$LAB_DIR/alpha.log' '$LAB_DIR/beta.log'"
+t0=$(lab_now_ms)
+tap_check "beta: natmapctl disconnect alpha/echo, its last" ctl beta site2 disconnect alpha/echo
+both_closed() {
+	log_has beta "punch: path to alpha closed: no longer used" &&
+	    log_has alpha "punch: path to beta closed: no longer used"
+}
+if lab_wait 60 both_closed; then
+	tap_ok "the path closed on both sides, no longer used (said in each log)"
+else
+	tap_fail "the path closed on both sides, no longer used (said in each log)" \
+	    "$(diag beta)" "$(diag alpha)"
+fi
+t1=$(lab_now_ms)
+tap_check "not before the grace period: $(( (t1 - t0) / 1000 )) s after the disconnect, at least 25" \
+    test $(( t1 - t0 )) -ge 25000
+no_peers() {
+	ctl "$1" "$2" status && ! grep -q '^peer ' "$LAB_DIR/ctl.out" &&
+	    python3 -c 'import json, sys; p = json.load(open(sys.argv[1]))["peers"]; assert p == [], p' \
+	    "$LAB_DIR/$1.json"
+}
+tap_check "natmapctl status and the status file on beta: no peer left" lab_wait 5 no_peers beta site2
+tap_check "natmapctl status and the status file on alpha: no peer left" lab_wait 5 no_peers alpha lan
+tap_check "beta's carrier to alpha ended too (its log)" \
+    bash -c "grep -Eq 'alpha: TCP carrier down|path to alpha closed' '$LAB_DIR/beta.log'"
+ports_closed() {
+	local port
+	port=$(sed -En 's/.*punching from UDP port [0-9]+ and TCP port ([0-9]+).*/\1/p' \
+	    "$LAB_DIR/alpha.log" | tail -n 1)
+	[ -n "$port" ] || return 1
+	ip netns exec "$(lab_ns_of lan)" ss -Htn state established "( sport = :$port )" |
+	    { ! grep -q .; }
+}
+tap_check "alpha: no connection left on its carrier port" lab_wait 10 ports_closed
+
+# ---- a new connect punches again; an idle connect's path stays ----
+carriers0=$(log_count beta "alpha: TCP carrier up")
+tap_check "beta: natmapctl connect alpha/tcpecho=127.0.0.1:7101/tcp again" \
+    ctl beta site2 connect alpha/tcpecho=127.0.0.1:7101/tcp
+new_carrier() { [ "$(log_count beta "alpha: TCP carrier up")" -gt "$carriers0" ]; }
+if lab_wait 20 new_carrier; then
+	tap_ok "beta: a new path and TCP carrier to alpha"
+else
+	tap_fail "beta: a new path and TCP carrier to alpha" "$(diag beta)" "$(diag alpha)"
+fi
+tap_check "100 kB through beta's 127.0.0.1:7101 again" \
+    lab_traffic_check site2 tcp 127.0.0.1 7101 -n 100000 -t 20
+# nothing uses the connect now: its path stays (beta's keep-alives say it
+# connects); the wait fails the check as soon as either side closes it
+closed0=$(( $(log_count alpha "closed: no longer used") + $(log_count beta "closed: no longer used") ))
+more_closed() {
+	[ $(( $(log_count alpha "closed: no longer used") + $(log_count beta "closed: no longer used") )) -gt "$closed0" ]
+}
+if lab_wait 45 more_closed; then
+	tap_fail "an idle connect: its path stays 45 s on both sides" "$(diag beta)" "$(diag alpha)"
+else
+	tap_ok "an idle connect: its path stays 45 s on both sides"
+fi
+carriers1=$(log_count beta "alpha: TCP carrier up")
+tap_check "after 45 s idle: 10 kB through 7101" \
+    lab_traffic_check site2 tcp 127.0.0.1 7101 -n 10000 -t 20
+tap_check "over the same carrier (no new one in beta's log)" \
+    test "$(log_count beta "alpha: TCP carrier up")" = "$carriers1"
 tap_check "no key in any log" bash -c "! grep -qF -e \"\$(cat '$LAB_DIR/home.key')\" '$LAB_DIR'/*.log"
 
 tap_done
