@@ -93,6 +93,7 @@ static int
 creds(void *arg, struct rdv_turn *t)
 {
 	char line[256], *sp;
+	size_t ulen, plen;
 	FILE *f;
 
 	(void)arg;
@@ -108,10 +109,12 @@ creds(void *arg, struct rdv_turn *t)
 	if ((sp = strchr(line, ' ')) == NULL)
 		return -1;
 	*sp++ = '\0';
-	if (strlen(line) > RDV_TURN_USER_MAX || strlen(sp) > RDV_TURN_PASS_MAX)
+	ulen = strlen(line);
+	plen = strlen(sp);
+	if (ulen > RDV_TURN_USER_MAX || plen > RDV_TURN_PASS_MAX)
 		return -1;
-	snprintf(t->username, sizeof(t->username), "%s", line);
-	snprintf(t->password, sizeof(t->password), "%s", sp);
+	memcpy(t->username, line, ulen + 1);
+	memcpy(t->password, sp, plen + 1);
 	crypto_wipe(line, sizeof(line));
 	return 0;
 }
