@@ -53,6 +53,12 @@
 #define ADDRS6_READ	64	/* of the host's, looked at */
 #define READ_ROUNDS	4	/* batches a socket is read per wake-up */
 #define RELAY_UDP_WAIT_MS 3000	/* no UDP allocation by then: TURN over TCP */
+/*
+ * A Refresh after this much silence from the TURN server (relay.c's
+ * keepalive, looked at as often): a restarted server answers it with 437,
+ * so that a lost allocation is noticed within twice this, not 15 to 30 s.
+ */
+#define RELAY_KEEPALIVE_MS 2000
 
 enum peer_state {
 	P_IDLE,		/* nothing under way */
@@ -805,6 +811,7 @@ relay_make(void)
 	rc.server.ss_family = AF_UNSPEC;	/* the one the rendezvous names */
 	rc.server_tcp = pu.relay_tcp;
 	rc.creds = relay_creds;
+	rc.keepalive_ms = RELAY_KEEPALIVE_MS;
 	pu.relayed.ss_family = AF_UNSPEC;
 	if ((pu.relay = relay_new(&rc, &cbs, NULL)) == NULL) {
 		log_warn("punch: relay");

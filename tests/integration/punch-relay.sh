@@ -50,7 +50,7 @@ ctl() {
 	ip netns exec "$(lab_ns_of "$2")" "$NATMAPCTL" -s "$LAB_DIR/$1.ctl" status
 }
 # udp_passes N: N datagrams through beta's 127.0.0.1:7001 come back
-udp_passes() { lab_traffic_check site2 udp 127.0.0.1 7001 -n "$1" -t 3; }
+udp_passes() { lab_traffic_check site2 udp 127.0.0.1 7001 -n "$1" -t 3 >/dev/null 2>&1; }
 
 node alpha lan "$LAB_DIR/home.key" home --expose echo=127.0.0.1:7000/udp@beta
 node beta site2 "$LAB_DIR/home.key" home --connect alpha/echo=127.0.0.1:7001/udp
