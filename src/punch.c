@@ -121,6 +121,7 @@ struct peer {
 	const char		*via;		/* P_UP: the path's candidate kind */
 	int			 relayed;	/* P_UP: path goes out through our relay */
 	int			 peer_relay;	/* the peer offered a relayed address */
+	struct sockaddr_storage	 trelay;	/* its TCP relayed address; AF_UNSPEC none */
 	uint64_t		 direct_retry;	/* loop_backoff's state, while relayed */
 	uint64_t		 direct_next;	/* loop clock: direct probes again */
 	struct timer		 timer;
@@ -214,6 +215,11 @@ static struct {
 	int			 relay_tcp;	/* TURN over TCP to the server */
 	struct sockaddr_storage	 relayed;	/* AF_UNSPEC: not up */
 	struct timer		 relay_timer;	/* UDP not up in time: TCP */
+	/* an RFC 6062 TCP allocation beside it, for the carriers */
+	struct relay		*trelay;
+	struct sockaddr_storage	 trelayed;	/* AF_UNSPEC: not up */
+	int			 trelay_failed;	/* down since its last up */
+	int			 repunch_pending;	/* waiting for it */
 	int			 relay_none_said;	/* "no relay offered" logged */
 } pu;	/* zero: in .bss, touched only when used; punch_init() */
 
@@ -736,12 +742,12 @@ path_is_relay(const struct peer *p)
  * that has no direct path punches again at once, the relayed address
  * among the candidates.
  */
+static void	relay_repunch(void);
+
 static void
 relay_on_up(void *arg, const struct sockaddr_storage *relayed)
 {
-	struct peer *p;
 	char a[64], b[64];
-	int i;
 
 	(void)arg;
 	pu.relayed = *relayed;
@@ -749,6 +755,82 @@ relay_on_up(void *arg, const struct sockaddr_storage *relayed)
 	log_info("punch: relay up: %s on TURN server %s (over %s)",
 	    addr_str(relayed, a, sizeof(a)), relay_server_str(b, sizeof(b)),
 	    pu.relay_tcp ? "TCP" : "UDP");
+	relay_repunch();
+}
+
+/*
+ * The TCP allocation up: the carriers' relayed address.  Both up (or the
+ * UDP one alone, where there is no TCP one): punch again.
+ */
+static void
+trelay_on_up(void *arg, const struct sockaddr_storage *relayed)
+{
+	char a[64];
+
+	(void)arg;
+	pu.trelayed = *relayed;
+	pu.trelay_failed = 0;
+	log_info("punch: relay up: %s (TCP, RFC 6062) for the carriers",
+	    addr_str(relayed, a, sizeof(a)));
+	relay_repunch();
+}
+
+static void
+trelay_on_down(void *arg, const char *why)
+{
+	(void)arg;
+	log_warnx("punch: relay (TCP allocation) down: %s", why);
+	pu.trelayed.ss_family = AF_UNSPEC;
+	pu.trelay_failed = 1;
+	/* the UDP one waited for it: it goes alone */
+	if (pu.repunch_pending)
+		relay_repunch();
+}
+
+/* An RFC 6062 data connection to or from a peer's TCP relayed address. */
+static void
+trelay_on_conn(void *arg, int fd, const struct sockaddr_storage *peer,
+    int incoming, const char *err)
+{
+	struct peer *p;
+	char a[64];
+
+	(void)arg;
+	if (fd == -1) {
+		log_info("punch: relay: %s", err != NULL ? err : "a connection "
+		    "failed");
+		return;
+	}
+	for (p = pu.peers; p != NULL; p = p->next)
+		if (p->trelay.ss_family != AF_UNSPEC &&
+		    same_addr(&p->trelay, peer))
+			break;
+	if (p == NULL || p->carrier == NULL) {
+		log_debug("punch: relay: a TCP connection %s %s, no carrier "
+		    "for it", incoming ? "from" : "to",
+		    addr_str(peer, a, sizeof(a)));
+		close(fd);
+		return;
+	}
+	log_debug("punch: %s: a TCP connection through the relay (%s)",
+	    p->node, incoming ? "theirs" : "ours");
+	(void)carrier_take_conn(p->carrier, fd);
+}
+
+static void
+relay_repunch(void)
+{
+	struct peer *p;
+	int i;
+
+	if (!relay_is_up())
+		return;
+	if (pu.trelay != NULL && pu.trelayed.ss_family == AF_UNSPEC &&
+	    !pu.trelay_failed) {
+		pu.repunch_pending = 1;	/* the TCP allocation first */
+		return;
+	}
+	pu.repunch_pending = 0;
 	for (p = pu.peers; p != NULL; p = p->next) {
 		for (i = 0; i < p->ncand; i++)
 			if (p->cand[i].kind == RDV_CAND_RELAY)
@@ -817,6 +899,20 @@ relay_make(void)
 		log_warn("punch: relay");
 		return;
 	}
+	/* RFC 6062 for the carriers, always over TCP to the server */
+	if (pu.trelay == NULL) {
+		static const struct relay_cbs tcbs = {
+			.up = trelay_on_up,
+			.down = trelay_on_down,
+			.conn = trelay_on_conn,
+		};
+
+		rc.alloc_tcp = 1;
+		rc.server_tcp = 1;
+		pu.trelayed.ss_family = AF_UNSPEC;
+		if ((pu.trelay = relay_new(&rc, &tcbs, NULL)) == NULL)
+			log_warn("punch: relay (TCP allocation)");
+	}
 	if (!pu.relay_tcp)
 		timer_set(&pu.relay_timer, RELAY_UDP_WAIT_MS);
 }
@@ -878,6 +974,11 @@ relay_drop(void)
 	relay_free(pu.relay);
 	pu.relay = NULL;
 	pu.relayed.ss_family = AF_UNSPEC;
+	relay_free(pu.trelay);
+	pu.trelay = NULL;
+	pu.trelayed.ss_family = AF_UNSPEC;
+	pu.trelay_failed = 0;
+	pu.repunch_pending = 0;
 }
 
 /* One of c[0..n) is at addr already (a mapping, where STUN saw the port). */
@@ -917,6 +1018,13 @@ own_candidates(struct rdv_cand *c, int relay)
 		c[n].transport = RDV_UDP;
 		c[n].addr = pu.relayed;
 		n++;
+		if (pu.trelayed.ss_family != AF_UNSPEC) {
+			memset(&c[n], 0, sizeof(c[n]));
+			c[n].kind = RDV_CAND_RELAY;
+			c[n].transport = RDV_TCP;
+			c[n].addr = pu.trelayed;
+			n++;
+		}
 	}
 	if (pu.relay_policy == CONF_RELAY_ALWAYS)
 		return n;
@@ -1225,14 +1333,22 @@ take_candidates(struct peer *p, const struct punch_msg *m)
 	p->ncand = 0;
 	p->ntcand = 0;
 	p->peer_relay = 0;
+	p->trelay.ss_family = AF_UNSPEC;
 	for (i = 0; i < m->ncand; i++) {
 		if (!cand_usable(&m->cand[i], have6))
 			continue;
 		if (m->cand[i].kind == RDV_CAND_RELAY) {
 			p->peer_relay = 1;
-			if (pu.relay_policy == CONF_RELAY_NEVER ||
-			    m->cand[i].transport != RDV_UDP)
+			if (pu.relay_policy == CONF_RELAY_NEVER)
 				continue;
+			if (m->cand[i].transport == RDV_TCP) {
+				/* the carrier's, through our TCP allocation */
+				p->trelay = m->cand[i].addr;
+				if (pu.trelay != NULL)
+					(void)relay_permit(pu.trelay,
+					    &m->cand[i].addr);
+				continue;
+			}
 			/* the peer wants a relayed path: ours for it */
 			if (relay_ensure("the peer offers a relayed address")
 			    == 0)
@@ -2065,7 +2181,8 @@ carrier_begin(struct peer *p)
 {
 	struct carrier_params cp;
 
-	if (pu.tcp_port == 0 || p->ntcand == 0 || !p->have_keys)
+	if (pu.tcp_port == 0 || (p->ntcand == 0 &&
+	    p->trelay.ss_family == AF_UNSPEC) || !p->have_keys)
 		return;
 	if (p->carrier != NULL) {
 		if (carrier_is_up(p->carrier))
@@ -2085,6 +2202,17 @@ carrier_begin(struct peer *p)
 	cp.ncand = p->ntcand;
 	cp.deadline = loop_now() + PUNCH_ATTEMPT_MS;
 	p->carrier = carrier_start(&cp, &carrier_ops, p);
+	/*
+	 * Through the relays too (RFC 6062): the attempt's initiator
+	 * connects from its TCP allocation to the peer's, which takes it as
+	 * a ConnectionAttempt; the HELLOs then as on any connection.
+	 */
+	if (p->carrier != NULL && p->initiator && pu.trelay != NULL &&
+	    pu.trelayed.ss_family != AF_UNSPEC &&
+	    p->trelay.ss_family != AF_UNSPEC &&
+	    relay_connect(pu.trelay, &p->trelay) == -1)
+		log_debug("punch: %s: relay connect: %s", p->node,
+		    strerror(errno));
 }
 
 /* A client connected to a connect statement's TCP port: a stream. */

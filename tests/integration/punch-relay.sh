@@ -40,9 +40,7 @@ if lab_rendezvous_start --networks "$LAB_DIR/nets" --turn "$LAB_RELAY_IP" \
 else
 	tap_fail "natmapd-rendezvous starts with --turn"; tap_done; exit 1
 fi
-lab_traffic_serve lan udp 7000 127.0.0.1 -d &&
-    tap_ok "a UDP echo on site 1's host, 127.0.0.1:7000" ||
-    tap_fail "a UDP echo on site 1's host, 127.0.0.1:7000"
+punch_echoes
 
 relay_re=${LAB_RELAY_IP//./\\.}
 # ctl NAME HOST: natmapctl status of node NAME
@@ -52,8 +50,24 @@ ctl() {
 # udp_passes N: N datagrams through beta's 127.0.0.1:7001 come back
 udp_passes() { lab_traffic_check site2 udp 127.0.0.1 7001 -n "$1" -t 3 >/dev/null 2>&1; }
 
-node alpha lan "$LAB_DIR/home.key" home --expose echo=127.0.0.1:7000/udp@beta
-node beta site2 "$LAB_DIR/home.key" home --connect alpha/echo=127.0.0.1:7001/udp
+# relayed_passes TAG: beta (restarted) has a relayed path to alpha again
+# within 60 s, and 20 datagrams pass end to end; two TAP lines
+relayed_passes() {
+	if lab_wait 60 log_has beta "alpha: relayed path up"; then
+		tap_ok "$1: beta: a relayed path to alpha"
+	else
+		tap_fail "$1: beta: a relayed path to alpha" "$(diag beta 40)" \
+		    "$(diag alpha 30)"
+	fi
+	tap_check "$1: 20 datagrams pass end to end" \
+	    lab_wait 10 lab_traffic_check site2 udp 127.0.0.1 7001 -n 20 -t 5
+}
+
+node alpha lan "$LAB_DIR/home.key" home --expose echo=127.0.0.1:7000/udp@beta \
+    --expose tcpecho=127.0.0.1:7100/tcp@beta
+beta_args=(--connect alpha/echo=127.0.0.1:7001/udp
+    --connect alpha/tcpecho=127.0.0.1:7101/tcp)
+node beta site2 "$LAB_DIR/home.key" home "${beta_args[@]}"
 
 # ---- relay fallback (the default): punching fails, the relay carries it ----
 if lab_wait 60 log_has beta "alpha: relayed path up, to $relay_re:[0-9]+ through TURN server $relay_re:$LAB_RELAY_PORT"; then
@@ -74,7 +88,7 @@ tap_check "alpha opened a flow to the echo" \
 out_b=$(ctl beta site2)
 out_a=$(ctl alpha lan)
 tap_check "natmapctl status, beta: peer alpha up: relay through TURN server $LAB_RELAY_IP:$LAB_RELAY_PORT ($(grep '^peer' <<<"$out_b"))" \
-    grep -Eq "^peer alpha up: relay to $relay_re:[0-9]+ via relay through TURN server $relay_re:$LAB_RELAY_PORT, rtt [0-9]+ ms; in [1-9][0-9]* B, out [1-9][0-9]* B" <<<"$out_b"
+    grep -Eq "^peer alpha up: relay to $relay_re:[0-9]+ via relay through TURN server $relay_re:$LAB_RELAY_PORT, rtt [0-9]+ ms; (tcp carrier to [^;]*; )?in [1-9][0-9]* B, out [1-9][0-9]* B" <<<"$out_b"
 tap_check "natmapctl status, alpha: peer beta up: relay ($(grep '^peer' <<<"$out_a"))" \
     grep -Eq "^peer beta up: relay to $relay_re:[0-9]+ via relay through TURN server $relay_re:$LAB_RELAY_PORT" <<<"$out_a"
 for n in alpha beta; do
@@ -89,6 +103,14 @@ sys.exit(0 if ok else 1)
 PY
 done
 
+# ---- TCP through the relays: the carrier over an RFC 6062 connection ----
+tap_check "beta: the TCP carrier to alpha goes through coturn (RFC 6062)" \
+    lab_wait 20 log_has beta "alpha: TCP carrier up, to $relay_re:$LAB_RELAY_PORT"
+tap_check "alpha: the TCP carrier to beta goes through coturn" \
+    lab_wait 10 log_has alpha "beta: TCP carrier up, to $relay_re:$LAB_RELAY_PORT"
+tap_check "1 MB through beta's 127.0.0.1:7101 comes back from alpha's TCP echo, byte for byte, through the relay" \
+    lab_traffic_check site2 tcp 127.0.0.1 7101 -n 1000000 -t 30
+
 # ---- coturn restarted: new allocations, data again within 10 s ----
 lab_turn_start "$secret" >/dev/null 2>&1 &&
     tap_ok "coturn restarted" || tap_fail "coturn restarted"
@@ -101,6 +123,9 @@ fi
 tap_check "beta said the relay went down" log_has beta "relay down: "
 tap_check "20 datagrams through the new allocations" \
     lab_traffic_check site2 udp 127.0.0.1 7001 -n 20 -t 10
+tcp_passes() { lab_traffic_check site2 tcp 127.0.0.1 7101 -n 1000000 -t 20; }
+tap_check "1 MB through the TCP echo again, a new carrier through the new allocations" \
+    lab_wait 30 tcp_passes
 
 # ---- UDP to the TURN server blocked on site 2: TURN over TCP ----
 it_node_stop beta
@@ -117,16 +142,10 @@ then
 else
 	tap_fail "site 2's router drops the site's UDP to the TURN server"
 fi
-node beta site2 "$LAB_DIR/home.key" home --connect alpha/echo=127.0.0.1:7001/udp
+node beta site2 "$LAB_DIR/home.key" home "${beta_args[@]}"
 tap_check "UDP blocked: beta allocates over TCP" \
     lab_wait 60 log_has beta "relay up: $relay_re:[0-9]+ on TURN server $relay_re:$LAB_RELAY_PORT \\(over TCP\\)"
-if lab_wait 60 log_has beta "alpha: relayed path up"; then
-	tap_ok "UDP blocked: beta: a relayed path to alpha"
-else
-	tap_fail "UDP blocked: beta: a relayed path to alpha" "$(diag beta 40)" "$(diag alpha 30)"
-fi
-tap_check "UDP blocked: 20 datagrams pass end to end" \
-    lab_wait 10 lab_traffic_check site2 udp 127.0.0.1 7001 -n 20 -t 5
+relayed_passes "UDP blocked"
 lab_rtr2 nft delete table inet relay_block
 
 # ---- relay never: no path, said why, nothing passes ----
@@ -144,6 +163,20 @@ tap_check "relay never: natmapctl status says why ($(ctl beta site2 | grep '^pee
     bash -c "ip netns exec '$(lab_ns_of site2)' '$NATMAPCTL' -s '$LAB_DIR/beta.ctl' status | grep -q '^peer alpha failed: .*relay never: no relayed path tried'"
 udp_blocked() { ! udp_passes 3 >/dev/null 2>&1; }
 tap_check "relay never: datagrams do not pass" udp_blocked
+
+# ---- relay always, where a direct path would work: through the relay ----
+it_node_stop beta
+if lab_nat_mode cone rtr && lab_nat_mode cone rtr2; then
+	tap_ok "both NATs now cone (punchable)"
+else
+	tap_fail "both NATs now cone"
+fi
+node beta site2 "$LAB_DIR/home.key" home "${beta_args[@]}" --relay always
+tap_check "relay always: beta allocates at once" \
+    lab_wait 20 log_has beta "relay: an allocation on TURN server $relay_re:$LAB_RELAY_PORT \\(relay always\\)"
+relayed_passes "relay always"
+tap_check "relay always: no direct path, though the NATs would let one through" \
+    bash -c "! grep -q 'direct path up' '$LAB_DIR/beta.log'"
 
 # ---- no TURN credential anywhere ----
 creds_seen() {
