@@ -329,6 +329,7 @@ peer_get(const char *node)
 	timer_init(&p->reap, peer_reap_cb);
 	timer_init(&p->recarrier_timer, peer_recarrier_cb);
 	rdv_client_signal_init(&p->sig, NULL);
+	p->trelay.ss_family = AF_UNSPEC;
 	p->next = pu.peers;
 	pu.peers = p;
 	pu.npeers++;
@@ -336,9 +337,12 @@ peer_get(const char *node)
 }
 
 /* p, out of the list already: its timers, carrier, signal and keys go. */
+static void	peer_unpermit(struct peer *);
+
 static void
 peer_free(struct peer *p)
 {
+	peer_unpermit(p);
 	timer_stop(&p->timer);
 	timer_stop(&p->reap);
 	timer_stop(&p->recarrier_timer);
@@ -1324,12 +1328,26 @@ cand_usable(const struct rdv_cand *c, int have6)
 	    carrier_port_has6();
 }
 
+/* The peer's relayed addresses no longer permitted on our relays. */
+static void
+peer_unpermit(struct peer *p)
+{
+	int i;
+
+	for (i = 0; i < p->ncand && pu.relay != NULL; i++)
+		if (p->cand[i].kind == RDV_CAND_RELAY)
+			relay_unpermit(pu.relay, &p->cand[i].addr);
+	if (pu.trelay != NULL && p->trelay.ss_family != AF_UNSPEC)
+		relay_unpermit(pu.trelay, &p->trelay);
+}
+
 static void
 take_candidates(struct peer *p, const struct punch_msg *m)
 {
 	struct in6_addr a6[ADDRS6_MAX];
 	int i, have6 = own_addrs6(a6) > 0;
 
+	peer_unpermit(p);	/* the last session's */
 	p->ncand = 0;
 	p->ntcand = 0;
 	p->peer_relay = 0;

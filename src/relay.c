@@ -825,6 +825,15 @@ txn_error(struct relay_txn *t, const struct turn_msg *m)
 			break;
 		}
 		txn_failed(t, why);
+		/*
+		 * Is the allocation still there?  A restarted coturn answers a
+		 * permission or channel of one it no longer has with 400 (after
+		 * a 438 for its new nonce), and such answers count as the
+		 * server heard, holding the keepalive Refresh back: a Refresh
+		 * now, which it answers with 437.
+		 */
+		if (r->state == RELAY_UP && !refresh_pending(r))
+			refresh_timer(&r->refresh_t);
 		break;
 	case TURN_CONNECT:
 		snprintf(why, sizeof(why), "Connect to %s through TURN server %s: %d %s",
