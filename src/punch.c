@@ -59,6 +59,12 @@
  * so that a lost allocation is noticed within twice this, not 15 to 30 s.
  */
 #define RELAY_KEEPALIVE_MS 2000
+/*
+ * Our CONNECT offered a relayed address and the OFFER none: the peer's
+ * relay is not up yet (it is being made, as ours was): punch again this
+ * much later, once per relay up, not at the attempt's end.
+ */
+#define RELAY_PEER_WAIT_MS 1500
 
 enum peer_state {
 	P_IDLE,		/* nothing under way */
@@ -124,6 +130,8 @@ struct peer {
 	struct sockaddr_storage	 trelay;	/* its TCP relayed address; AF_UNSPEC none */
 	uint64_t		 direct_retry;	/* loop_backoff's state, while relayed */
 	uint64_t		 direct_next;	/* loop clock: direct probes again */
+	int			 relay_waited;	/* RELAY_PEER_WAIT_MS used */
+	struct timer		 relay_wait;	/* then punch again */
 	struct timer		 timer;
 	/* TCP: the carrier, made beside the UDP probes */
 	struct sockaddr_storage	 tcand[PUNCH_CAND_MAX];	/* the peer's TCP candidates */
@@ -199,6 +207,13 @@ static struct {
 	struct fb_servers	 servers;	/* the rendezvous servers, for STUN */
 	size_t			 stun_srv;
 	uint8_t			 stun_tid[STUN_TID_LEN];
+	/*
+	 * RFC 5780's mapping test, once: a Binding to the server's
+	 * OTHER-ADDRESS; another mapped port than the first server saw is a
+	 * NAT that maps per destination (endpoint-dependent).
+	 */
+	uint8_t			 edm_tid[STUN_TID_LEN];
+	int			 edm;		/* -1 unknown, 0 no, 1 yes */
 	uint64_t		 stun_rto;
 	struct timer		 stun_timer;
 	struct punch_replay	 replay;
@@ -235,6 +250,7 @@ static struct udpbatch *batch;
 static void	peer_timer_cb(struct timer *);
 static void	peer_attempt(struct peer *);
 static void	peer_recarrier_cb(struct timer *);
+static void	peer_relay_wait_cb(struct timer *);
 static void	peer_clear_session(struct peer *);
 static void	peer_fail(struct peer *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
@@ -328,6 +344,7 @@ peer_get(const char *node)
 	timer_init(&p->timer, peer_timer_cb);
 	timer_init(&p->reap, peer_reap_cb);
 	timer_init(&p->recarrier_timer, peer_recarrier_cb);
+	timer_init(&p->relay_wait, peer_relay_wait_cb);
 	rdv_client_signal_init(&p->sig, NULL);
 	p->trelay.ss_family = AF_UNSPEC;
 	p->next = pu.peers;
@@ -337,12 +354,10 @@ peer_get(const char *node)
 }
 
 /* p, out of the list already: its timers, carrier, signal and keys go. */
-static void	peer_unpermit(struct peer *);
-
 static void
 peer_free(struct peer *p)
 {
-	peer_unpermit(p);
+	timer_stop(&p->relay_wait);
 	timer_stop(&p->timer);
 	timer_stop(&p->reap);
 	timer_stop(&p->recarrier_timer);
@@ -514,6 +529,44 @@ servers_resolved(void)
 	stun_start();
 }
 
+static int	relay_ensure(const char *);
+
+/* The second Binding of the mapping test, to the server's other address. */
+static void
+edm_send(const struct sockaddr_storage *other)
+{
+	uint8_t buf[64];
+	int n;
+
+	if (other->ss_family != AF_INET ||
+	    crypto_random(pu.edm_tid, sizeof(pu.edm_tid)) == -1 ||
+	    (n = stun_build_binding(buf, sizeof(buf), pu.edm_tid, 0, 1)) < 0)
+		return;
+	if (sendto(pu.fd, buf, (size_t)n, 0, (const struct sockaddr *)other,
+	    addr_len(other)) == -1)
+		log_debug("punch: STUN to %s: %s", "the other address",
+		    strerror(errno));
+}
+
+/* The mapping test's answer: the NAT maps per destination, or not. */
+static void
+edm_answer(const struct sockaddr_storage *mapped)
+{
+	char a[64], b[64];
+
+	memset(pu.edm_tid, 0, sizeof(pu.edm_tid));
+	if (pu.srflx.ss_family != AF_INET)
+		return;
+	pu.edm = !same_addr(mapped, &pu.srflx);
+	log_info("punch: the punching socket is seen at %s by the rendezvous's "
+	    "other address, at %s by its first: %s", addr_str(mapped, a,
+	    sizeof(a)), addr_str(&pu.srflx, b, sizeof(b)), pu.edm ?
+	    "the NAT maps per destination (endpoint-dependent)" :
+	    "one mapping for all destinations");
+	if (pu.edm && pu.relay_policy == CONF_RELAY_FALLBACK)
+		(void)relay_ensure("this node's NAT maps per destination");
+}
+
 static void
 stun_answer(const uint8_t *buf, size_t len)
 {
@@ -522,15 +575,24 @@ stun_answer(const uint8_t *buf, size_t len)
 	char a[64];
 
 	if (stun_parse(buf, len, &m, NULL) == -1 || m.cls != STUN_SUCCESS ||
-	    memcmp(m.tid, pu.stun_tid, STUN_TID_LEN) != 0 ||
 	    (mapped = stun_msg_mapped(&m)) == NULL ||
 	    mapped->ss_family != AF_INET)
+		return;
+	if (pu.edm < 0 && memcmp(m.tid, pu.edm_tid, STUN_TID_LEN) == 0) {
+		edm_answer(mapped);
+		return;
+	}
+	if (memcmp(m.tid, pu.stun_tid, STUN_TID_LEN) != 0)
 		return;
 	if (!same_addr(mapped, &pu.srflx))
 		log_info("punch: the punching socket (port %u) is seen at %s",
 		    pu.port, addr_str(mapped, a, sizeof(a)));
 	pu.srflx = *mapped;
 	memset(pu.stun_tid, 0, sizeof(pu.stun_tid));
+	/* the mapping test, once (the Binding is not retransmitted) */
+	if (pu.edm < 0 && m.other.ss_family == AF_INET &&
+	    !same_addr(&m.other, &pu.servers.addr[pu.stun_srv]))
+		edm_send(&m.other);
 	timer_set(&pu.stun_timer, loop_jitter(STUN_REFRESH_MS, 10));
 	pu.stun_rto = STUN_RTO_MS;
 }
@@ -836,6 +898,7 @@ relay_repunch(void)
 	}
 	pu.repunch_pending = 0;
 	for (p = pu.peers; p != NULL; p = p->next) {
+		p->relay_waited = 0;
 		for (i = 0; i < p->ncand; i++)
 			if (p->cand[i].kind == RDV_CAND_RELAY)
 				(void)relay_permit(pu.relay, &p->cand[i].addr);
@@ -1328,16 +1391,34 @@ cand_usable(const struct rdv_cand *c, int have6)
 	    carrier_port_has6();
 }
 
-/* The peer's relayed addresses no longer permitted on our relays. */
+/*
+ * The peer's relayed addresses that m no longer offers (a new allocation
+ * of the peer's) no longer permitted on our relays.  One it still offers
+ * is kept: relay.c forgets an unpermitted peer's channel while the server
+ * keeps it bound for 10 minutes, and binds another number to the same
+ * address next time, which coturn refuses (400).  For the same reason a
+ * peer forgotten keeps its permissions (at most RELAY_MAX_PEERS).
+ */
 static void
-peer_unpermit(struct peer *p)
+peer_unpermit(struct peer *p, const struct punch_msg *m)
 {
-	int i;
+	int i, j, kept;
 
-	for (i = 0; i < p->ncand && pu.relay != NULL; i++)
-		if (p->cand[i].kind == RDV_CAND_RELAY)
+	for (i = 0; i < p->ncand && pu.relay != NULL; i++) {
+		if (p->cand[i].kind != RDV_CAND_RELAY)
+			continue;
+		for (j = 0, kept = 0; j < m->ncand; j++)
+			if (same_addr(&m->cand[j].addr, &p->cand[i].addr))
+				kept = 1;
+		if (!kept)
 			relay_unpermit(pu.relay, &p->cand[i].addr);
-	if (pu.trelay != NULL && p->trelay.ss_family != AF_UNSPEC)
+	}
+	if (pu.trelay == NULL || p->trelay.ss_family == AF_UNSPEC)
+		return;
+	for (j = 0, kept = 0; j < m->ncand; j++)
+		if (same_addr(&m->cand[j].addr, &p->trelay))
+			kept = 1;
+	if (!kept)
 		relay_unpermit(pu.trelay, &p->trelay);
 }
 
@@ -1347,7 +1428,7 @@ take_candidates(struct peer *p, const struct punch_msg *m)
 	struct in6_addr a6[ADDRS6_MAX];
 	int i, have6 = own_addrs6(a6) > 0;
 
-	peer_unpermit(p);	/* the last session's */
+	peer_unpermit(p, m);	/* the last session's, gone */
 	p->ncand = 0;
 	p->ntcand = 0;
 	p->peer_relay = 0;
@@ -1498,6 +1579,12 @@ got_offer(struct peer *p, const struct punch_msg *m, const uint8_t *buf,
 	p->offer_len = len;
 	memcpy(p->peer_index, m->index, sizeof(p->peer_index));
 	take_candidates(p, m);
+	/* our relayed address offered, none back: the peer's relay is coming */
+	if (!p->peer_relay && relay_is_up() && !p->relay_waited &&
+	    pu.relay_policy != CONF_RELAY_NEVER) {
+		p->relay_waited = 1;
+		timer_set(&p->relay_wait, RELAY_PEER_WAIT_MS);
+	}
 	if (session_keys_derive(&k, 1, p->priv, m->pub, p->connect,
 	    p->connect_len, p->offer, p->offer_len) == -1) {
 		crypto_wipe(&k, sizeof(k));
@@ -2108,6 +2195,19 @@ mapping_lost(void)
 			peer_attempt(p);
 		}
 	}
+}
+
+/* The peer's relay was not up at its OFFER: punch again, if still no path. */
+static void
+peer_relay_wait_cb(struct timer *t)
+{
+	struct peer *p = container_of(t, struct peer, relay_wait);
+
+	if (p->state == P_UP || !p->wanted || !relay_is_up())
+		return;
+	log_info("punch: %s: its relay was not up; punching again", p->node);
+	p->attempt = 0;
+	peer_attempt(p);
 }
 
 /* ---- the TCP carrier ---- */
@@ -3325,6 +3425,8 @@ punch_start(void)
 	timer_set(&pu.sweep, SWEEP_MS);
 	timer_init(&pu.relay_timer, relay_timer_cb);
 	pu.relay_none_said = 0;
+	pu.edm = -1;
+	memset(pu.edm_tid, 0, sizeof(pu.edm_tid));
 	rdv_client_on_signal(on_signal, NULL);
 	fb_servers_resolve(&pu.servers);
 	if (!pu.nomap)
