@@ -168,11 +168,17 @@ tap_check "relay never: datagrams do not pass" udp_blocked
 
 # ---- relay always, where a direct path would work: through the relay ----
 it_node_stop beta
+regs() { grep -c "registration renewed" "$LAB_DIR/alpha.log"; }
+regs0=$(regs)
 if lab_nat_mode cone rtr && lab_nat_mode cone rtr2; then
 	tap_ok "both NATs now cone (punchable)"
 else
 	tap_fail "both NATs now cone"
 fi
+# the switch dropped alpha's binding to the rendezvous: SIGNALs reach it
+# again once it registered anew (every 25 s)
+registered_again() { [ "$(regs)" -gt "$regs0" ]; }
+tap_check "alpha registered again through its new NAT" lab_wait 40 registered_again
 node beta site2 "$LAB_DIR/home.key" home "${beta_args[@]}" --relay always
 tap_check "relay always: beta allocates at once" \
     lab_wait 20 log_has beta "relay: an allocation on TURN server $relay_re:$LAB_RELAY_PORT \\(relay always\\)"
