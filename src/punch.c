@@ -354,9 +354,12 @@ peer_get(const char *node)
 }
 
 /* p, out of the list already: its timers, carrier, signal and keys go. */
+static void	peer_unpermit(struct peer *, const struct punch_msg *);
+
 static void
 peer_free(struct peer *p)
 {
+	peer_unpermit(p, NULL);
 	timer_stop(&p->relay_wait);
 	timer_stop(&p->timer);
 	timer_stop(&p->reap);
@@ -1393,11 +1396,8 @@ cand_usable(const struct rdv_cand *c, int have6)
 
 /*
  * The peer's relayed addresses that m no longer offers (a new allocation
- * of the peer's) no longer permitted on our relays.  One it still offers
- * is kept: relay.c forgets an unpermitted peer's channel while the server
- * keeps it bound for 10 minutes, and binds another number to the same
- * address next time, which coturn refuses (400).  For the same reason a
- * peer forgotten keeps its permissions (at most RELAY_MAX_PEERS).
+ * of the peer's; m NULL: none, the peer goes) no longer permitted on our
+ * relays.  One it still offers is kept as it is.
  */
 static void
 peer_unpermit(struct peer *p, const struct punch_msg *m)
@@ -1407,7 +1407,7 @@ peer_unpermit(struct peer *p, const struct punch_msg *m)
 	for (i = 0; i < p->ncand && pu.relay != NULL; i++) {
 		if (p->cand[i].kind != RDV_CAND_RELAY)
 			continue;
-		for (j = 0, kept = 0; j < m->ncand; j++)
+		for (j = 0, kept = 0; m != NULL && j < m->ncand; j++)
 			if (same_addr(&m->cand[j].addr, &p->cand[i].addr))
 				kept = 1;
 		if (!kept)
@@ -1415,7 +1415,7 @@ peer_unpermit(struct peer *p, const struct punch_msg *m)
 	}
 	if (pu.trelay == NULL || p->trelay.ss_family == AF_UNSPEC)
 		return;
-	for (j = 0, kept = 0; j < m->ncand; j++)
+	for (j = 0, kept = 0; m != NULL && j < m->ncand; j++)
 		if (same_addr(&m->cand[j].addr, &p->trelay))
 			kept = 1;
 	if (!kept)

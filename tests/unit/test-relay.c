@@ -809,6 +809,39 @@ test_gone_permission(void **state)
 	rfree(r);
 }
 
+/*
+ * A peer unpermitted keeps its channel number while the server keeps it
+ * bound: the same address sent to again binds the same number (coturn
+ * refuses another for it, 400), and another address does not get it.
+ */
+static void
+test_channel_reused(void **state)
+{
+	struct sockaddr_storage a, b, want;
+	struct relay *r;
+	uint16_t ch;
+
+	(void)state;
+	r = new_relay(0, 0);
+	pump();
+	sin_set(&a, "198.51.100.1", 4001);
+	sin_set(&b, "198.51.100.2", 4002);
+	assert_int_equal(relay_send(r, &a, "x", 1), 0);
+	run_ms(100);
+	ch = S.channel;
+	assert_int_not_equal(ch, 0);
+	relay_unpermit(r, &a);
+	assert_int_equal(relay_send(r, &b, "y", 1), 0);
+	run_ms(100);
+	assert_int_not_equal(S.channel, ch);
+	assert_int_equal(relay_send(r, &a, "z", 1), 0);
+	run_ms(100);
+	assert_int_equal(S.channel, ch);
+	want = a;
+	assert_memory_equal(&S.chan_peer, &want, sizeof(struct sockaddr_in));
+	rfree(r);
+}
+
 /* The server stops answering Refreshes: the allocation is taken as lost. */
 static void
 test_refresh_unanswered(void **state)
@@ -1129,6 +1162,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_mismatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refresh_unanswered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gone_permission, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_channel_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_udp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_tcp_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_closed, setup, teardown),
