@@ -60,7 +60,7 @@ check_msg(const struct punch_msg *m)
 	CHECK((m->type == PUNCH_REJECT) == (m->reason != 0));
 	for (i = 0; i < m->ncand; i++) {
 		CHECK(m->cand[i].kind >= RDV_CAND_HOST &&
-		    m->cand[i].kind <= RDV_CAND_MAPPED);
+		    m->cand[i].kind <= RDV_CAND_RELAY);
 		CHECK(m->cand[i].transport == RDV_TCP ||
 		    m->cand[i].transport == RDV_UDP);
 		CHECK(m->cand[i].addr.ss_family == AF_INET ||
@@ -72,9 +72,27 @@ check_msg(const struct punch_msg *m)
 
 /*
  * A payload that parses builds back to the same bytes but its MAC (the
- * format has one spelling), which verifies under the key, for its names
+ * format has one spelling; less the candidates of a later kind, left out), which verifies under the key, for its names
  * only; a byte less does not fit; the replay cache sees it once.
  */
+/*
+ * Did the parse leave candidates out (a kind above RDV_CAND_RELAY)?  The
+ * count on the wire, after the header, names, nonce, clock, index, key
+ * (and an OFFER's hash), is more than the parse took.
+ */
+static int
+skipped_cands(const uint8_t *data, const struct punch_msg *m)
+{
+	size_t at;
+
+	if (m->type != PUNCH_CONNECT && m->type != PUNCH_OFFER)
+		return 0;
+	at = 16 + (size_t)data[13] + data[14] + data[15] + PUNCH_NONCE_LEN +
+	    8 + PUNCH_INDEX_LEN + CRYPTO_X25519_LEN +
+	    (m->type == PUNCH_OFFER ? PUNCH_HASH_LEN : 0);
+	return data[at] != m->ncand;
+}
+
 static void
 payload(const uint8_t *data, size_t size)
 {
@@ -100,8 +118,14 @@ payload(const uint8_t *data, size_t size)
 	(void)punch_verify(data, size, &m, key, m.network, m.from, m.to,
 	    NULL);
 	n = punch_build(out, sizeof(out), &m, key);
-	CHECK(n == (int)size);
-	CHECK(memcmp(out, data, size - PUNCH_MAC_LEN) == 0);
+	if (skipped_cands(data, &m)) {
+		/* a later kind left out: built back shorter, to the same */
+		CHECK(n > 0 && n < (int)size);
+		size = (size_t)n;
+	} else {
+		CHECK(n == (int)size);
+		CHECK(memcmp(out, data, size - PUNCH_MAC_LEN) == 0);
+	}
 	CHECK(punch_build(out, size - 1, &m, key) == -1);
 	CHECK(punch_parse(out, size, &back, NULL) == 0);
 	CHECK(memcmp(&back, &m, sizeof(m)) == 0);

@@ -90,6 +90,14 @@ const struct sockaddr_storage *carrier_srflx(void);
 /* Start connecting; NULL on out of memory (logged). */
 struct carrier *carrier_start(const struct carrier_params *,
 	    const struct carrier_ops *, void *arg);
+/*
+ * A TCP connection made some other way (an RFC 6062 data connection
+ * through the TURN relay, relay.h): fd, connected and non-blocking, is
+ * taken (closed by the carrier) and tried as any connection of the
+ * attempt: the initiator's HELLO on it, the first right one wins.  -1
+ * (fd closed) when the carrier is up already or has no room.
+ */
+int	carrier_take_conn(struct carrier *, int fd);
 /* Close it, its streams reset; no callback. */
 void	carrier_free(struct carrier *);
 int	carrier_is_up(const struct carrier *);

@@ -86,6 +86,8 @@ struct config {
 	uint32_t	 fb_idle;	/* s a forwarded TCP connection may idle; 0: default */
 	/* punch-map no: the punching ports are not mapped on the gateway */
 	int		 punch_nomap;
+	/* relay fallback|never|always: when the TURN relay carries a path */
+	int		 relay_policy;	/* enum conf_relay */
 	/* Hole punching (punch.c): services offered, services wanted. */
 	struct conf_expose *expose;
 	size_t		 nexpose;
@@ -97,6 +99,13 @@ struct config {
 enum conf_fbmode {
 	CONF_FBMODE_FORWARD = 0,	/* a port of its own, forwarded */
 	CONF_FBMODE_BIND,		/* the service's own port (SO_REUSEPORT) */
+};
+
+/* When a peer's path goes through the TURN relay (doc/relay.md). */
+enum conf_relay {
+	CONF_RELAY_FALLBACK = 0,	/* when punching fails (the default) */
+	CONF_RELAY_NEVER,		/* direct paths only */
+	CONF_RELAY_ALWAYS,		/* through the relay only */
 };
 
 /* Which settings a partial config (the command line) sets. */
@@ -123,6 +132,7 @@ enum conf_fbmode {
 #define CONF_SET_EXPOSE		0x100000	/* the command line's replace the file's */
 #define CONF_SET_CONNECT	0x200000	/* the command line's replace the file's */
 #define CONF_SET_PUNCHMAP	0x400000
+#define CONF_SET_RELAY		0x800000
 #define CONF_FBIDLE_MAX		604800	/* a week */
 
 void	 config_init(struct config *);
@@ -139,6 +149,8 @@ int	 config_parse_fbmode(const char *, struct config *, char *err, size_t);
 /* "yes" or "no": punch-map, --punch-map. */
 int	 config_parse_punchmap(const char *, struct config *, char *err,
 	    size_t);
+/* relay fallback|never|always: into conf; 0, or -1 and err. */
+int	 config_parse_relay(const char *, struct config *, char *err, size_t);
 /* Format an error message into err[errlen], if err is not NULL. */
 void	 config_seterr(char *err, size_t errlen, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));

@@ -51,7 +51,13 @@
  *
  * A candidate is 12 bytes (IPv4) or 24 (IPv6), as rdv-msg.h's CANDIDATE
  * attribute value:
- *	0	kind: 1 host, 2 srflx (seen by STUN), 3 mapped (by the gateway)
+ *	0	kind: 1 host, 2 srflx (seen by STUN), 3 mapped (by the gateway),
+ *		4 relay (a TURN allocation's relayed address); a kind above 4
+ *		is skipped by the receiver (its bytes read and checked as
+ *		any candidate's), so that a later kind does not make this
+ *		node refuse the payload.  A node older than kind 4 refuses a
+ *		payload with a relay candidate whole: natmapd offers one only
+ *		to a node that offered one itself, or with relay always.
  *	1	transport: 6 TCP, 17 UDP
  *	2-4	0
  *	5	family: 1 IPv4, 2 IPv6
@@ -131,6 +137,8 @@ int	punch_build(uint8_t *buf, size_t len, const struct punch_msg *,
  * shorter or longer than its length says or than PUNCH_MSG_MAX, an
  * unknown version or type, attempt 0, a name that is not one, more than
  * PUNCH_CAND_MAX candidates, a bad candidate, bytes after the MAC.
+ * A candidate of a kind above RDV_CAND_RELAY is left out (ncand counts
+ * those taken).
  * Fields the type does not have are left zero.
  */
 int	punch_parse(const uint8_t *buf, size_t len, struct punch_msg *,

@@ -203,6 +203,11 @@ enum rdv_cand_kind {
 	RDV_CAND_HOST = 1,
 	RDV_CAND_SRFLX = 2,
 	RDV_CAND_MAPPED = 3,
+	/*
+	 * A TURN allocation's relayed address (doc/relay.md): only in the
+	 * hole-punching payloads (punch-msg.h), never in a REGISTER.
+	 */
+	RDV_CAND_RELAY = 4,
 };
 
 /* Transports: IP protocol numbers. */

@@ -91,10 +91,13 @@ struct status_rdv {
 struct status_peer {
 	char		 node[64];
 	char		 state[16];	/* "connecting", "probing", "up", "failed"... */
-	char		 path[16];	/* "direct-v4", "direct-v6"; "" none yet */
+	char		 path[16];	/* "direct-v4", "direct-v6", "relay"; "" none yet */
 	char		 endpoint[64];	/* the UDP path's other end; "" none */
+	/* path relay: the TURN server the path goes through; "" none */
+	char		 relay[64];
 	/* the candidate kind the UDP path runs over: "mapped" (a gateway's
-	 * mapping, either side's), "host", "srflx", "prflx"; "" none */
+	 * mapping, either side's), "host", "srflx", "prflx", "relay" (the
+	 * peer's relayed address); "" none */
 	char		 via[8];
 	char		 carrier[64];	/* the TCP carrier's other end; "" none */
 	int64_t		 rtt_ms;	/* the UDP path's last probe; -1 none */

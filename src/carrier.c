@@ -1175,6 +1175,27 @@ carrier_start(const struct carrier_params *p, const struct carrier_ops *ops,
 	return c;
 }
 
+int
+carrier_take_conn(struct carrier *c, int fd)
+{
+	int i;
+
+	if (c == NULL || c->up || c->dying) {
+		sock_close_reset(fd);
+		return -1;
+	}
+	for (i = 0; i < TRIES_MAX; i++)
+		if (c->tries[i].fd == -1)
+			break;
+	if (i == TRIES_MAX) {
+		sock_close_reset(fd);
+		return -1;
+	}
+	log_debug("carrier: %s: a connection through the relay", c->peer);
+	try_take(c, fd, -1, 1);
+	return 0;
+}
+
 static void
 carrier_down(struct carrier *c, const char *why)
 {

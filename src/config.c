@@ -758,6 +758,10 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 		if (nargs != 1)
 			goto nargs;
 		return config_parse_punchmap(tok[1], conf, msg, msglen);
+	} else if (strcmp(kw, "relay") == 0) {
+		if (nargs != 1)
+			goto nargs;
+		return config_parse_relay(tok[1], conf, msg, msglen);
 	} else if (strcmp(kw, "fallback-mode") == 0) {
 		if (nargs != 1)
 			goto nargs;
@@ -999,6 +1003,24 @@ config_parse_punchmap(const char *s, struct config *conf, char *err,
 }
 
 int
+config_parse_relay(const char *s, struct config *conf, char *err,
+    size_t errlen)
+{
+	if (strcmp(s, "fallback") == 0)
+		conf->relay_policy = CONF_RELAY_FALLBACK;
+	else if (strcmp(s, "never") == 0)
+		conf->relay_policy = CONF_RELAY_NEVER;
+	else if (strcmp(s, "always") == 0)
+		conf->relay_policy = CONF_RELAY_ALWAYS;
+	else {
+		config_seterr(err, errlen, "relay: expected fallback, never or "
+		    "always, not \"%s\"", s);
+		return -1;
+	}
+	return 0;
+}
+
+int
 config_parse_fbmode(const char *s, struct config *conf, char *err,
     size_t errlen)
 {
@@ -1106,6 +1128,8 @@ config_merge(struct config *conf, const struct config *over, int mask,
 		conf->fb_mode = over->fb_mode;
 	if (mask & CONF_SET_PUNCHMAP)
 		conf->punch_nomap = over->punch_nomap;
+	if (mask & CONF_SET_RELAY)
+		conf->relay_policy = over->relay_policy;
 	if (mask & CONF_SET_FBIDLE)
 		conf->fb_idle = over->fb_idle;
 	if (mask & CONF_SET_FBPORTS) {
@@ -1180,6 +1204,9 @@ config_print(FILE *fp, const struct config *conf)
 		    conf->fb_port_last);
 	if (conf->punch_nomap)
 		fprintf(fp, "punch-map no\n");
+	if (conf->relay_policy != CONF_RELAY_FALLBACK)
+		fprintf(fp, "relay %s\n", conf->relay_policy ==
+		    CONF_RELAY_NEVER ? "never" : "always");
 	for (i = 0; i < conf->nexpose; i++) {
 		char e[256];
 

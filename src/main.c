@@ -85,6 +85,7 @@ enum {
 	OPT_EXPOSE,
 	OPT_CONNECT,
 	OPT_PUNCHMAP,
+	OPT_RELAY,
 };
 
 static const struct option longopts[] = {
@@ -123,6 +124,7 @@ static const struct option longopts[] = {
 	{ "expose",		required_argument,	NULL, OPT_EXPOSE },
 	{ "connect",		required_argument,	NULL, OPT_CONNECT },
 	{ "punch-map",		required_argument,	NULL, OPT_PUNCHMAP },
+	{ "relay",		required_argument,	NULL, OPT_RELAY },
 	{ NULL,			0,			NULL, 0 },
 };
 
@@ -166,7 +168,7 @@ usage(FILE *fp)
 	    "               [--fallback-idle seconds]\n"
 	    "               [--expose name=addr:port/proto[@node,...]]...\n"
 	    "               [--connect node/name=[addr:]port[/proto]]...\n"
-	    "               [--punch-map yes|no]\n"
+	    "               [--punch-map yes|no] [--relay fallback|never|always]\n"
 	    "       natmapd --probe [--json] [--mapping-lifetime max] [-v] "
 	    "[-c file]\n"
 	    "               [--interface if] [--gateway addr]\n"
@@ -231,6 +233,9 @@ usage(FILE *fp)
 	    "file's)\n"
 	    "      --punch-map Y|N   yes (default): the gateway maps the "
 	    "punching ports too\n"
+	    "      --relay POLICY    fallback (default), never or always: "
+	    "when a peer's\n"
+	    "                        path goes through the TURN relay\n"
 	    "      --hook PATH       program run when a mapping's public "
 	    "endpoint changes\n"
 	    "      --user USER       once started, drop root for USER and its "
@@ -476,6 +481,12 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 			    sizeof(err)) == -1)
 				usage_error("--%s", err);
 			cli_mask |= CONF_SET_PUNCHMAP;
+			break;
+		case OPT_RELAY:
+			if (config_parse_relay(optarg, &cli, err,
+			    sizeof(err)) == -1)
+				usage_error("--%s", err);
+			cli_mask |= CONF_SET_RELAY;
 			break;
 		case OPT_EXPOSE: {
 			struct conf_expose e;

@@ -342,7 +342,7 @@ print_peer(struct json_object *p)
 	const char *node = get_string(p, "node"), *state = get_string(p, "state");
 	const char *path = get_string(p, "path"), *ep = get_string(p, "endpoint");
 	const char *car = get_string(p, "carrier"), *err = get_string(p, "error");
-	const char *via = get_string(p, "via");
+	const char *via = get_string(p, "via"), *relay = get_string(p, "relay");
 	int64_t rtt = get_int(p, "rtt_ms"), crtt = get_int(p, "carrier_rtt_ms");
 	char e1[128], e2[64], e3[64], e4[128], e5[256], e6[64];
 
@@ -353,6 +353,9 @@ print_peer(struct json_object *p)
 		    ep != NULL ? safe(ep, e3, sizeof(e3)) : "?");
 		if (via != NULL)
 			printf(" via %s", safe(via, e1, sizeof(e1)));
+		if (relay != NULL)
+			printf(" through TURN server %s",
+			    safe(relay, e1, sizeof(e1)));
 		if (rtt >= 0)
 			printf(", rtt %lld ms", (long long)rtt);
 	} else

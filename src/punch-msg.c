@@ -31,7 +31,7 @@ cand_ok(const struct rdv_cand *c)
 	struct sockaddr_in sin;
 	struct sockaddr_in6 sin6;
 
-	if (c->kind < RDV_CAND_HOST || c->kind > RDV_CAND_MAPPED)
+	if (c->kind < RDV_CAND_HOST || c->kind > RDV_CAND_RELAY)
 		return 0;
 	if (c->transport != RDV_TCP && c->transport != RDV_UDP)
 		return 0;
@@ -249,6 +249,7 @@ take_name(struct rbuf *r, size_t n, char *out, size_t outlen)
 static int
 take_cand(struct rbuf *r, struct rdv_cand *c, const uint8_t mask[16])
 {
+	struct rdv_cand tmp;
 	struct sockaddr_in sin;
 	struct sockaddr_in6 sin6;
 	const uint8_t *p, *a;
@@ -286,7 +287,11 @@ take_cand(struct rbuf *r, struct rdv_cand *c, const uint8_t mask[16])
 	default:
 		return -1;
 	}
-	return cand_ok(c) ? 0 : -1;
+	/* a later kind: the rest checked as any candidate's */
+	tmp = *c;
+	if (tmp.kind > RDV_CAND_RELAY)
+		tmp.kind = RDV_CAND_RELAY;
+	return cand_ok(&tmp) ? 0 : -1;
 }
 
 static int
@@ -351,11 +356,17 @@ punch_parse(const uint8_t *buf, size_t len, struct punch_msg *m,
 		if (nc > PUNCH_CAND_MAX)
 			return parse_fail(m, err, "more than 16 candidates");
 		addr_mask(mask, m->nonce);
-		for (i = 0; i < nc; i++)
-			if (take_cand(&r, &m->cand[i], mask) == -1)
+		for (i = 0; i < nc; i++) {
+			if (take_cand(&r, &m->cand[m->ncand], mask) == -1)
 				return parse_fail(m, err, "bad candidate: cut "
 				    "short, kind, transport, family or port");
-		m->ncand = nc;
+			/* a kind of a later version: left out */
+			if (m->cand[m->ncand].kind > RDV_CAND_RELAY)
+				memset(&m->cand[m->ncand], 0,
+				    sizeof(m->cand[0]));
+			else
+				m->ncand++;
+		}
 	} else {
 		if ((p = take(&r, PUNCH_HASH_LEN)) == NULL)
 			return parse_fail(m, err, "cut short in the hash");

@@ -28,6 +28,7 @@
 #include "punch.h"
 #include "rdv-client.h"
 #include "rdv-msg.h"
+#include "relay.h"
 #include "session.h"
 #include "sock.h"
 #include "status.h"
@@ -51,6 +52,19 @@
 #define ADDRS6_MAX	4	/* IPv6 addresses offered, 2 candidates each */
 #define ADDRS6_READ	64	/* of the host's, looked at */
 #define READ_ROUNDS	4	/* batches a socket is read per wake-up */
+#define RELAY_UDP_WAIT_MS 3000	/* no UDP allocation by then: TURN over TCP */
+/*
+ * A Refresh after this much silence from the TURN server (relay.c's
+ * keepalive, looked at as often): a restarted server answers it with 437,
+ * so that a lost allocation is noticed within twice this, not 15 to 30 s.
+ */
+#define RELAY_KEEPALIVE_MS 2000
+/*
+ * Our CONNECT offered a relayed address and the OFFER none: the peer's
+ * relay is not up yet (it is being made, as ours was): punch again this
+ * much later, once per relay up, not at the attempt's end.
+ */
+#define RELAY_PEER_WAIT_MS 1500
 
 enum peer_state {
 	P_IDLE,		/* nothing under way */
@@ -111,6 +125,13 @@ struct peer {
 	uint64_t		 rx_bytes, tx_bytes;
 	uint64_t		 dropped;	/* datagrams refused */
 	const char		*via;		/* P_UP: the path's candidate kind */
+	int			 relayed;	/* P_UP: path goes out through our relay */
+	int			 peer_relay;	/* the peer offered a relayed address */
+	struct sockaddr_storage	 trelay;	/* its TCP relayed address; AF_UNSPEC none */
+	uint64_t		 direct_retry;	/* loop_backoff's state, while relayed */
+	uint64_t		 direct_next;	/* loop clock: direct probes again */
+	int			 relay_waited;	/* RELAY_PEER_WAIT_MS used */
+	struct timer		 relay_wait;	/* then punch again */
 	struct timer		 timer;
 	/* TCP: the carrier, made beside the UDP probes */
 	struct sockaddr_storage	 tcand[PUNCH_CAND_MAX];	/* the peer's TCP candidates */
@@ -186,6 +207,13 @@ static struct {
 	struct fb_servers	 servers;	/* the rendezvous servers, for STUN */
 	size_t			 stun_srv;
 	uint8_t			 stun_tid[STUN_TID_LEN];
+	/*
+	 * RFC 5780's mapping test, once: a Binding to the server's
+	 * OTHER-ADDRESS; another mapped port than the first server saw is a
+	 * NAT that maps per destination (endpoint-dependent).
+	 */
+	uint8_t			 edm_tid[STUN_TID_LEN];
+	int			 edm;		/* -1 unknown, 0 no, 1 yes */
 	uint64_t		 stun_rto;
 	struct timer		 stun_timer;
 	struct punch_replay	 replay;
@@ -196,6 +224,18 @@ static struct {
 	struct sflow		*sflows;
 	size_t			 nflows;
 	struct timer		 sweep;
+	/* the TURN relay: one UDP allocation for every peer (doc/relay.md) */
+	int			 relay_policy;	/* enum conf_relay */
+	struct relay		*relay;		/* NULL: none held */
+	int			 relay_tcp;	/* TURN over TCP to the server */
+	struct sockaddr_storage	 relayed;	/* AF_UNSPEC: not up */
+	struct timer		 relay_timer;	/* UDP not up in time: TCP */
+	/* an RFC 6062 TCP allocation beside it, for the carriers */
+	struct relay		*trelay;
+	struct sockaddr_storage	 trelayed;	/* AF_UNSPEC: not up */
+	int			 trelay_failed;	/* down since its last up */
+	int			 repunch_pending;	/* waiting for it */
+	int			 relay_none_said;	/* "no relay offered" logged */
 } pu;	/* zero: in .bss, touched only when used; punch_init() */
 
 static uint8_t dgram[DGRAM_MAX + 1];
@@ -210,11 +250,14 @@ static struct udpbatch *batch;
 static void	peer_timer_cb(struct timer *);
 static void	peer_attempt(struct peer *);
 static void	peer_recarrier_cb(struct timer *);
+static void	peer_relay_wait_cb(struct timer *);
 static void	peer_clear_session(struct peer *);
 static void	peer_fail(struct peer *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	probe_round(struct peer *);
 static void	status_push(void);
+static int	path_is_relay(const struct peer *);
+static const char *relay_server_str(char *, size_t);
 
 /* ---- small helpers ---- */
 
@@ -301,7 +344,9 @@ peer_get(const char *node)
 	timer_init(&p->timer, peer_timer_cb);
 	timer_init(&p->reap, peer_reap_cb);
 	timer_init(&p->recarrier_timer, peer_recarrier_cb);
+	timer_init(&p->relay_wait, peer_relay_wait_cb);
 	rdv_client_signal_init(&p->sig, NULL);
+	p->trelay.ss_family = AF_UNSPEC;
 	p->next = pu.peers;
 	pu.peers = p;
 	pu.npeers++;
@@ -309,9 +354,13 @@ peer_get(const char *node)
 }
 
 /* p, out of the list already: its timers, carrier, signal and keys go. */
+static void	peer_unpermit(struct peer *, const struct punch_msg *);
+
 static void
 peer_free(struct peer *p)
 {
+	peer_unpermit(p, NULL);
+	timer_stop(&p->relay_wait);
 	timer_stop(&p->timer);
 	timer_stop(&p->reap);
 	timer_stop(&p->recarrier_timer);
@@ -341,8 +390,12 @@ status_push(void)
 		st[n].carrier_rtt_ms = -1;
 		if (p->state == P_UP) {
 			snprintf(st[n].path, sizeof(st[n].path), "%s",
+			    path_is_relay(p) ? "relay" :
 			    p->path.ss_family == AF_INET6 ? "direct-v6" :
 			    "direct-v4");
+			if (path_is_relay(p))
+				snprintf(st[n].relay, sizeof(st[n].relay),
+				    "%s", relay_server_str(a, sizeof(a)));
 			snprintf(st[n].endpoint, sizeof(st[n].endpoint), "%s",
 			    addr_str(&p->path, a, sizeof(a)));
 			st[n].rtt_ms = (int64_t)p->path_rtt;
@@ -479,6 +532,44 @@ servers_resolved(void)
 	stun_start();
 }
 
+static int	relay_ensure(const char *);
+
+/* The second Binding of the mapping test, to the server's other address. */
+static void
+edm_send(const struct sockaddr_storage *other)
+{
+	uint8_t buf[64];
+	int n;
+
+	if (other->ss_family != AF_INET ||
+	    crypto_random(pu.edm_tid, sizeof(pu.edm_tid)) == -1 ||
+	    (n = stun_build_binding(buf, sizeof(buf), pu.edm_tid, 0, 1)) < 0)
+		return;
+	if (sendto(pu.fd, buf, (size_t)n, 0, (const struct sockaddr *)other,
+	    addr_len(other)) == -1)
+		log_debug("punch: STUN to %s: %s", "the other address",
+		    strerror(errno));
+}
+
+/* The mapping test's answer: the NAT maps per destination, or not. */
+static void
+edm_answer(const struct sockaddr_storage *mapped)
+{
+	char a[64], b[64];
+
+	memset(pu.edm_tid, 0, sizeof(pu.edm_tid));
+	if (pu.srflx.ss_family != AF_INET)
+		return;
+	pu.edm = !same_addr(mapped, &pu.srflx);
+	log_info("punch: the punching socket is seen at %s by the rendezvous's "
+	    "other address, at %s by its first: %s", addr_str(mapped, a,
+	    sizeof(a)), addr_str(&pu.srflx, b, sizeof(b)), pu.edm ?
+	    "the NAT maps per destination (endpoint-dependent)" :
+	    "one mapping for all destinations");
+	if (pu.edm && pu.relay_policy == CONF_RELAY_FALLBACK)
+		(void)relay_ensure("this node's NAT maps per destination");
+}
+
 static void
 stun_answer(const uint8_t *buf, size_t len)
 {
@@ -487,15 +578,24 @@ stun_answer(const uint8_t *buf, size_t len)
 	char a[64];
 
 	if (stun_parse(buf, len, &m, NULL) == -1 || m.cls != STUN_SUCCESS ||
-	    memcmp(m.tid, pu.stun_tid, STUN_TID_LEN) != 0 ||
 	    (mapped = stun_msg_mapped(&m)) == NULL ||
 	    mapped->ss_family != AF_INET)
+		return;
+	if (pu.edm < 0 && memcmp(m.tid, pu.edm_tid, STUN_TID_LEN) == 0) {
+		edm_answer(mapped);
+		return;
+	}
+	if (memcmp(m.tid, pu.stun_tid, STUN_TID_LEN) != 0)
 		return;
 	if (!same_addr(mapped, &pu.srflx))
 		log_info("punch: the punching socket (port %u) is seen at %s",
 		    pu.port, addr_str(mapped, a, sizeof(a)));
 	pu.srflx = *mapped;
 	memset(pu.stun_tid, 0, sizeof(pu.stun_tid));
+	/* the mapping test, once (the Binding is not retransmitted) */
+	if (pu.edm < 0 && m.other.ss_family == AF_INET &&
+	    !same_addr(&m.other, &pu.servers.addr[pu.stun_srv]))
+		edm_send(&m.other);
 	timer_set(&pu.stun_timer, loop_jitter(STUN_REFRESH_MS, 10));
 	pu.stun_rto = STUN_RTO_MS;
 }
@@ -665,6 +765,292 @@ own_unmap(void)
 	pu.own_udp = pu.own_tcp = 0;
 }
 
+/* ---- the TURN relay: one allocation, a path for every peer ---- */
+
+static void	punch_in(uint8_t *, size_t, size_t,
+		    const struct sockaddr_storage *, int);
+
+/* The credentials getter relay.c calls: the rendezvous's latest pair. */
+static int
+relay_creds(void *arg, struct rdv_turn *t)
+{
+	(void)arg;
+	return rdv_client_turn(t);
+}
+
+static int
+relay_is_up(void)
+{
+	return pu.relay != NULL && pu.relayed.ss_family != AF_UNSPEC;
+}
+
+/* The TURN server's address, for the status and the logs ("" none). */
+static const char *
+relay_server_str(char *buf, size_t len)
+{
+	struct relay_stats rs;
+
+	buf[0] = '\0';
+	if (pu.relay == NULL)
+		return buf;
+	relay_stats(pu.relay, &rs);
+	return addr_str(&rs.server, buf, len);
+}
+
+/* Is the path to p through a relay: ours, or the peer's relayed address? */
+static int
+path_is_relay(const struct peer *p)
+{
+	return p->state == P_UP && (p->relayed || (p->via != NULL &&
+	    strcmp(p->via, "relay") == 0));
+}
+
+/*
+ * Our relay is up (again, maybe at a new relayed address): the peer's
+ * relayed addresses are permitted, and every peer this node connects to
+ * that has no direct path punches again at once, the relayed address
+ * among the candidates.
+ */
+static void	relay_repunch(void);
+
+static void
+relay_on_up(void *arg, const struct sockaddr_storage *relayed)
+{
+	char a[64], b[64];
+
+	(void)arg;
+	pu.relayed = *relayed;
+	timer_stop(&pu.relay_timer);
+	log_info("punch: relay up: %s on TURN server %s (over %s)",
+	    addr_str(relayed, a, sizeof(a)), relay_server_str(b, sizeof(b)),
+	    pu.relay_tcp ? "TCP" : "UDP");
+	relay_repunch();
+}
+
+/*
+ * The TCP allocation up: the carriers' relayed address.  Both up (or the
+ * UDP one alone, where there is no TCP one): punch again.
+ */
+static void
+trelay_on_up(void *arg, const struct sockaddr_storage *relayed)
+{
+	char a[64];
+
+	(void)arg;
+	pu.trelayed = *relayed;
+	pu.trelay_failed = 0;
+	log_info("punch: relay up: %s (TCP, RFC 6062) for the carriers",
+	    addr_str(relayed, a, sizeof(a)));
+	relay_repunch();
+}
+
+static void
+trelay_on_down(void *arg, const char *why)
+{
+	(void)arg;
+	log_warnx("punch: relay (TCP allocation) down: %s", why);
+	pu.trelayed.ss_family = AF_UNSPEC;
+	pu.trelay_failed = 1;
+	/* the UDP one waited for it: it goes alone */
+	if (pu.repunch_pending)
+		relay_repunch();
+}
+
+/* An RFC 6062 data connection to or from a peer's TCP relayed address. */
+static void
+trelay_on_conn(void *arg, int fd, const struct sockaddr_storage *peer,
+    int incoming, const char *err)
+{
+	struct peer *p;
+	char a[64];
+
+	(void)arg;
+	if (fd == -1) {
+		log_info("punch: relay: %s", err != NULL ? err : "a connection "
+		    "failed");
+		return;
+	}
+	for (p = pu.peers; p != NULL; p = p->next)
+		if (p->trelay.ss_family != AF_UNSPEC &&
+		    same_addr(&p->trelay, peer))
+			break;
+	if (p == NULL || p->carrier == NULL) {
+		log_debug("punch: relay: a TCP connection %s %s, no carrier "
+		    "for it", incoming ? "from" : "to",
+		    addr_str(peer, a, sizeof(a)));
+		close(fd);
+		return;
+	}
+	log_debug("punch: %s: a TCP connection through the relay (%s)",
+	    p->node, incoming ? "theirs" : "ours");
+	(void)carrier_take_conn(p->carrier, fd);
+}
+
+static void
+relay_repunch(void)
+{
+	struct peer *p;
+	int i;
+
+	if (!relay_is_up())
+		return;
+	if (pu.trelay != NULL && pu.trelayed.ss_family == AF_UNSPEC &&
+	    !pu.trelay_failed) {
+		pu.repunch_pending = 1;	/* the TCP allocation first */
+		return;
+	}
+	pu.repunch_pending = 0;
+	for (p = pu.peers; p != NULL; p = p->next) {
+		p->relay_waited = 0;
+		for (i = 0; i < p->ncand; i++)
+			if (p->cand[i].kind == RDV_CAND_RELAY)
+				(void)relay_permit(pu.relay, &p->cand[i].addr);
+		if (p->wanted && (p->state != P_UP || path_is_relay(p))) {
+			p->attempt = 0;
+			peer_attempt(p);
+		}
+	}
+	status_push();
+}
+
+/*
+ * Our relay lost its allocation, or could not make it (why: never a
+ * credential); relay.c makes a new one by itself.  A path through it goes
+ * silent and is probed again as any silent path, unless the relay is back
+ * first (relay_on_up punches again).
+ */
+static void
+relay_on_down(void *arg, const char *why)
+{
+	struct peer *p;
+
+	(void)arg;
+	log_warnx("punch: relay down: %s", why);
+	pu.relayed.ss_family = AF_UNSPEC;
+	for (p = pu.peers; p != NULL; p = p->next)
+		if (path_is_relay(p))
+			snprintf(p->why, sizeof(p->why), "the relay is down: "
+			    "%.100s", why);
+	status_push();
+}
+
+/* A datagram from a peer through our relay: as one on a punching socket. */
+static void
+relay_on_data(void *arg, const struct sockaddr_storage *peer,
+    const uint8_t *buf, size_t len)
+{
+	static uint8_t rbuf[DGRAM_MAX + 1];
+
+	(void)arg;
+	if (len == 0 || len > DGRAM_MAX || batch == NULL)
+		return;
+	memcpy(rbuf, buf, len);
+	punch_in(rbuf, len, sizeof(rbuf), peer, 1);
+	udpbatch_flush(batch);	/* what flow_in queued */
+}
+
+static void
+relay_make(void)
+{
+	static const struct relay_cbs cbs = {
+		.up = relay_on_up,
+		.down = relay_on_down,
+		.data = relay_on_data,
+	};
+	struct relay_conf rc;
+
+	memset(&rc, 0, sizeof(rc));
+	rc.server.ss_family = AF_UNSPEC;	/* the one the rendezvous names */
+	rc.server_tcp = pu.relay_tcp;
+	rc.creds = relay_creds;
+	rc.keepalive_ms = RELAY_KEEPALIVE_MS;
+	pu.relayed.ss_family = AF_UNSPEC;
+	if ((pu.relay = relay_new(&rc, &cbs, NULL)) == NULL) {
+		log_warn("punch: relay");
+		return;
+	}
+	/* RFC 6062 for the carriers, always over TCP to the server */
+	if (pu.trelay == NULL) {
+		static const struct relay_cbs tcbs = {
+			.up = trelay_on_up,
+			.down = trelay_on_down,
+			.conn = trelay_on_conn,
+		};
+
+		rc.alloc_tcp = 1;
+		rc.server_tcp = 1;
+		pu.trelayed.ss_family = AF_UNSPEC;
+		if ((pu.trelay = relay_new(&rc, &tcbs, NULL)) == NULL)
+			log_warn("punch: relay (TCP allocation)");
+	}
+	if (!pu.relay_tcp)
+		timer_set(&pu.relay_timer, RELAY_UDP_WAIT_MS);
+}
+
+/* No UDP allocation yet: UDP to the server may be blocked; TCP then. */
+static void
+relay_timer_cb(struct timer *t)
+{
+	struct relay_stats rs;
+
+	(void)t;
+	if (pu.relay == NULL || pu.relay_tcp)
+		return;
+	relay_stats(pu.relay, &rs);
+	if (rs.allocations > 0)
+		return;
+	log_info("punch: relay: no allocation over UDP in %d s; TURN over TCP",
+	    RELAY_UDP_WAIT_MS / 1000);
+	relay_free(pu.relay);
+	pu.relay = NULL;
+	pu.relay_tcp = 1;
+	relay_make();
+}
+
+/*
+ * Hold a relay, if the policy allows and the rendezvous offers one (why
+ * says what asked for it, for the log).  0 if one is held, -1 if not.
+ */
+static int
+relay_ensure(const char *why)
+{
+	struct rdv_turn t;
+	char a[64];
+
+	if (pu.relay != NULL)
+		return 0;
+	if (pu.relay_policy == CONF_RELAY_NEVER || !pu.running)
+		return -1;
+	if (rdv_client_turn(&t) == -1) {
+		if (!pu.relay_none_said)
+			log_info("punch: no relay: the rendezvous offers no "
+			    "TURN server (natmapd-rendezvous --turn), or none "
+			    "yet");
+		pu.relay_none_said = 1;
+		return -1;
+	}
+	log_info("punch: relay: an allocation on TURN server %s (%s)",
+	    addr_str(&t.relay, a, sizeof(a)), why);
+	rdv_turn_wipe(&t);
+	pu.relay_tcp = 0;
+	relay_make();
+	return pu.relay != NULL ? 0 : -1;
+}
+
+static void
+relay_drop(void)
+{
+	timer_stop(&pu.relay_timer);
+	relay_free(pu.relay);
+	pu.relay = NULL;
+	pu.relayed.ss_family = AF_UNSPEC;
+	relay_free(pu.trelay);
+	pu.trelay = NULL;
+	pu.trelayed.ss_family = AF_UNSPEC;
+	pu.trelay_failed = 0;
+	pu.repunch_pending = 0;
+}
+
 /* One of c[0..n) is at addr already (a mapping, where STUN saw the port). */
 static int
 cand_has(const struct rdv_cand *c, int n, int transport,
@@ -684,13 +1070,34 @@ cand_has(const struct rdv_cand *c, int n, int transport,
  * TCP), the IPv4 host address, the server-reflexive ones (UDP and TCP).
  */
 static int
-own_candidates(struct rdv_cand *c)
+own_candidates(struct rdv_cand *c, int relay)
 {
 	struct in6_addr a6[ADDRS6_MAX];
 	struct sockaddr_in *sin;
 	size_t na;
 	int n = 0;
 
+	/* relay always: the relayed address alone */
+	if (pu.relay_policy == CONF_RELAY_ALWAYS) {
+		(void)relay_ensure("relay always");
+		relay = 1;
+	}
+	if (relay && relay_is_up()) {
+		memset(&c[n], 0, sizeof(c[n]));
+		c[n].kind = RDV_CAND_RELAY;
+		c[n].transport = RDV_UDP;
+		c[n].addr = pu.relayed;
+		n++;
+		if (pu.trelayed.ss_family != AF_UNSPEC) {
+			memset(&c[n], 0, sizeof(c[n]));
+			c[n].kind = RDV_CAND_RELAY;
+			c[n].transport = RDV_TCP;
+			c[n].addr = pu.trelayed;
+			n++;
+		}
+	}
+	if (pu.relay_policy == CONF_RELAY_ALWAYS)
+		return n;
 	memset(&c[n], 0, sizeof(c[n]));
 	if (own_mapped(DRV_UDP, pu.port, &c[n].addr) == 0) {
 		c[n].kind = RDV_CAND_MAPPED;
@@ -813,7 +1220,7 @@ send_connect(struct peer *p)
 		return -1;
 	memcpy(m.index, p->own_index, sizeof(m.index));
 	memcpy(m.pub, p->pub, sizeof(m.pub));
-	m.ncand = own_candidates(m.cand);
+	m.ncand = own_candidates(m.cand, 1);
 	if ((n = punch_build(p->connect, sizeof(p->connect), &m,
 	    pu.peer_key)) < 0)
 		return -1;
@@ -863,6 +1270,9 @@ static void
 attempt_over(struct peer *p, const char *why)
 {
 	peer_clear_session(p);
+	/* relay fallback: a relay for the next attempts */
+	if (pu.relay_policy == CONF_RELAY_FALLBACK)
+		(void)relay_ensure("a punching attempt failed");
 	if (p->attempt >= PUNCH_ATTEMPTS) {
 		peer_fail(p, "%s; %d attempts made", why, PUNCH_ATTEMPTS);
 		return;
@@ -889,6 +1299,19 @@ peer_fail(struct peer *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	/* why the relay did not carry it either */
+	if (pu.relay_policy == CONF_RELAY_NEVER)
+		snprintf(why + strlen(why), sizeof(why) - strlen(why),
+		    "; relay never: no relayed path tried");
+	else if (pu.relay == NULL)
+		snprintf(why + strlen(why), sizeof(why) - strlen(why),
+		    "; no relay: the rendezvous offers no TURN server");
+	else if (!relay_is_up())
+		snprintf(why + strlen(why), sizeof(why) - strlen(why),
+		    "; the relay is not up");
+	else if (!p->peer_relay)
+		snprintf(why + strlen(why), sizeof(why) - strlen(why),
+		    "; %s offered no relayed address", p->node);
 	snprintf(p->why, sizeof(p->why), "%.*s", (int)sizeof(p->why) - 1, why);
 	peer_clear_session(p);
 	peer_set_state(p, P_FAILED);
@@ -971,17 +1394,66 @@ cand_usable(const struct rdv_cand *c, int have6)
 	    carrier_port_has6();
 }
 
+/*
+ * The peer's relayed addresses that m no longer offers (a new allocation
+ * of the peer's; m NULL: none, the peer goes) no longer permitted on our
+ * relays.  One it still offers is kept as it is.
+ */
+static void
+peer_unpermit(struct peer *p, const struct punch_msg *m)
+{
+	int i, j, kept;
+
+	for (i = 0; i < p->ncand && pu.relay != NULL; i++) {
+		if (p->cand[i].kind != RDV_CAND_RELAY)
+			continue;
+		for (j = 0, kept = 0; m != NULL && j < m->ncand; j++)
+			if (same_addr(&m->cand[j].addr, &p->cand[i].addr))
+				kept = 1;
+		if (!kept)
+			relay_unpermit(pu.relay, &p->cand[i].addr);
+	}
+	if (pu.trelay == NULL || p->trelay.ss_family == AF_UNSPEC)
+		return;
+	for (j = 0, kept = 0; m != NULL && j < m->ncand; j++)
+		if (same_addr(&m->cand[j].addr, &p->trelay))
+			kept = 1;
+	if (!kept)
+		relay_unpermit(pu.trelay, &p->trelay);
+}
+
 static void
 take_candidates(struct peer *p, const struct punch_msg *m)
 {
 	struct in6_addr a6[ADDRS6_MAX];
 	int i, have6 = own_addrs6(a6) > 0;
 
+	peer_unpermit(p, m);	/* the last session's, gone */
 	p->ncand = 0;
 	p->ntcand = 0;
+	p->peer_relay = 0;
+	p->trelay.ss_family = AF_UNSPEC;
 	for (i = 0; i < m->ncand; i++) {
 		if (!cand_usable(&m->cand[i], have6))
 			continue;
+		if (m->cand[i].kind == RDV_CAND_RELAY) {
+			p->peer_relay = 1;
+			if (pu.relay_policy == CONF_RELAY_NEVER)
+				continue;
+			if (m->cand[i].transport == RDV_TCP) {
+				/* the carrier's, through our TCP allocation */
+				p->trelay = m->cand[i].addr;
+				if (pu.trelay != NULL)
+					(void)relay_permit(pu.trelay,
+					    &m->cand[i].addr);
+				continue;
+			}
+			/* the peer wants a relayed path: ours for it */
+			if (relay_ensure("the peer offers a relayed address")
+			    == 0)
+				(void)relay_permit(pu.relay, &m->cand[i].addr);
+		} else if (pu.relay_policy == CONF_RELAY_ALWAYS)
+			continue;	/* through the relay only */
 		if (m->cand[i].transport == RDV_UDP)
 			p->cand[p->ncand++] = m->cand[i];
 		else if (m->cand[i].transport == RDV_TCP)
@@ -1055,7 +1527,8 @@ got_connect(struct peer *p, const struct punch_msg *m, const uint8_t *buf,
 	memcpy(o.index, p->own_index, sizeof(o.index));
 	memcpy(o.pub, p->pub, sizeof(o.pub));
 	punch_hash(buf, len, o.hash);
-	o.ncand = own_candidates(o.cand);
+	/* our relayed address only to a node that knows the kind */
+	o.ncand = own_candidates(o.cand, p->peer_relay);
 	if ((n = punch_build(p->offer, sizeof(p->offer), &o, pu.peer_key)) < 0)
 		return;
 	p->offer_len = (size_t)n;
@@ -1106,6 +1579,12 @@ got_offer(struct peer *p, const struct punch_msg *m, const uint8_t *buf,
 	p->offer_len = len;
 	memcpy(p->peer_index, m->index, sizeof(p->peer_index));
 	take_candidates(p, m);
+	/* our relayed address offered, none back: the peer's relay is coming */
+	if (!p->peer_relay && relay_is_up() && !p->relay_waited &&
+	    pu.relay_policy != CONF_RELAY_NEVER) {
+		p->relay_waited = 1;
+		timer_set(&p->relay_wait, RELAY_PEER_WAIT_MS);
+	}
 	if (session_keys_derive(&k, 1, p->priv, m->pub, p->connect,
 	    p->connect_len, p->offer, p->offer_len) == -1) {
 		crypto_wipe(&k, sizeof(k));
@@ -1235,8 +1714,9 @@ on_signal(const char *from, const uint8_t *buf, size_t len, void *arg)
 
 /* ---- datagrams on the punched path ---- */
 
+/* Sealed to `to`, out of the punching socket, or through our relay. */
 static int
-seal_send(struct peer *p, const struct sockaddr_storage *to,
+seal_send(struct peer *p, const struct sockaddr_storage *to, int relayed,
     const uint8_t *pl, size_t len)
 {
 	int n;
@@ -1246,7 +1726,11 @@ seal_send(struct peer *p, const struct sockaddr_storage *to,
 	if ((n = session_udp_seal(p->sess, SESSION_UDP_TYPE_MIN, pl, len,
 	    dgram, sizeof(dgram))) < 0)
 		return -1;
-	if (sendto(fd_for(to), dgram, (size_t)n, 0, (const struct sockaddr *)to,
+	if (relayed) {
+		if (!relay_is_up() ||
+		    relay_send(pu.relay, to, dgram, (size_t)n) == -1)
+			return -1;
+	} else if (sendto(fd_for(to), dgram, (size_t)n, 0, (const struct sockaddr *)to,
 	    addr_len(to)) == -1) {
 		log_debug("punch: %s: send: %s", p->node, strerror(errno));
 		return -1;
@@ -1256,7 +1740,7 @@ seal_send(struct peer *p, const struct sockaddr_storage *to,
 }
 
 static void
-send_probe(struct peer *p, const struct sockaddr_storage *to)
+send_probe(struct peer *p, const struct sockaddr_storage *to, int relayed)
 {
 	uint8_t b[PROBE_LEN];
 
@@ -1271,7 +1755,7 @@ send_probe(struct peer *p, const struct sockaddr_storage *to)
 		p->probe_seq_timed = p->seq;
 		p->probe_sent_at = loop_now();
 	}
-	seal_send(p, to, b, sizeof(b));
+	seal_send(p, to, relayed, b, sizeof(b));
 }
 
 /* A probe to each candidate and prflx address of family (AF_UNSPEC: all). */
@@ -1284,13 +1768,19 @@ probe_family(struct peer *p, int family)
 	for (i = 0; i < p->ncand; i++) {
 		if (family != AF_UNSPEC && p->cand[i].addr.ss_family != family)
 			continue;
-		log_debug("punch: %s: probe to %s", p->node,
-		    addr_str(&p->cand[i].addr, a, sizeof(a)));
-		send_probe(p, &p->cand[i].addr);
+		/* a relayed address: from ours (it permits no other) */
+		if (p->cand[i].kind == RDV_CAND_RELAY && !relay_is_up())
+			continue;
+		log_debug("punch: %s: probe to %s%s", p->node,
+		    addr_str(&p->cand[i].addr, a, sizeof(a)),
+		    p->cand[i].kind == RDV_CAND_RELAY ? " through the relay" :
+		    "");
+		send_probe(p, &p->cand[i].addr,
+		    p->cand[i].kind == RDV_CAND_RELAY);
 	}
 	for (i = 0; i < p->nprflx; i++)
 		if (family == AF_UNSPEC || p->prflx[i].ss_family == family)
-			send_probe(p, &p->prflx[i]);
+			send_probe(p, &p->prflx[i], 0);
 }
 
 /* The next round of probes, a little later each time. */
@@ -1310,10 +1800,29 @@ probe_round(struct peer *p)
 	probe_again(p);
 }
 
-/* An IPv6 path is preferred to an IPv4 one: the higher rank wins. */
+/* The peer's relayed address a is (one of its RDV_CAND_RELAY)? */
 static int
-path_rank(const struct sockaddr_storage *a)
+is_peer_relay(const struct peer *p, const struct sockaddr_storage *a)
 {
+	int i;
+
+	for (i = 0; i < p->ncand; i++)
+		if (p->cand[i].kind == RDV_CAND_RELAY &&
+		    same_addr(&p->cand[i].addr, a))
+			return 1;
+	return 0;
+}
+
+/*
+ * An IPv6 path is preferred to an IPv4 one, a direct one to one through a
+ * relay: the higher rank wins.
+ */
+static int
+path_rank(const struct peer *p, const struct sockaddr_storage *a,
+    int relayed)
+{
+	if (relayed || is_peer_relay(p, a))
+		return -1;
 	return a->ss_family == AF_INET6;
 }
 
@@ -1327,7 +1836,7 @@ v6_wanted(const struct peer *p)
 {
 	int i;
 
-	if (p->state != P_UP || path_rank(&p->path) > 0)
+	if (p->state != P_UP || path_rank(p, &p->path, p->relayed) > 0)
 		return 0;
 	for (i = 0; i < p->ncand; i++)
 		if (p->cand[i].addr.ss_family == AF_INET6)
@@ -1362,7 +1871,7 @@ learn_prflx(struct peer *p, const struct sockaddr_storage *from)
 
 static void
 got_probe(struct peer *p, const uint8_t *b, size_t len,
-    const struct sockaddr_storage *from)
+    const struct sockaddr_storage *from, int relayed)
 {
 	uint8_t ack[ACK_LEN];
 
@@ -1387,8 +1896,9 @@ got_probe(struct peer *p, const uint8_t *b, size_t len,
 		memcpy(ack + 6, &s->sin6_port, 2);
 		memcpy(ack + 8, &s->sin6_addr, 16);
 	}
-	seal_send(p, from, ack, sizeof(ack));
-	learn_prflx(p, from);
+	seal_send(p, from, relayed, ack, sizeof(ack));
+	if (!relayed)
+		learn_prflx(p, from);
 	/* the responder whose ANSWER is late: the probe says go */
 	if (p->state == P_OFFERED)
 		start_probing(p);
@@ -1408,6 +1918,8 @@ path_via(const struct peer *p, const uint8_t *b,
 	const struct sockaddr_in *sm = (const void *)&mine;
 	int i;
 
+	if (is_peer_relay(p, from))
+		return "relay";
 	for (i = 0; i < p->ncand; i++)
 		if (p->cand[i].kind == RDV_CAND_MAPPED &&
 		    same_addr(&p->cand[i].addr, from))
@@ -1425,11 +1937,11 @@ path_via(const struct peer *p, const uint8_t *b,
 
 static void
 got_ack(struct peer *p, const uint8_t *b, size_t len,
-    const struct sockaddr_storage *from)
+    const struct sockaddr_storage *from, int relayed)
 {
-	char a[64];
+	char a[64], srv[64];
 	uint32_t seq;
-	int upgrade;
+	int upgrade, rank;
 
 	if (len != ACK_LEN)
 		return;
@@ -1439,24 +1951,45 @@ got_ack(struct peer *p, const uint8_t *b, size_t len,
 		p->path_rtt = loop_now() - p->probe_sent_at;
 		p->probe_seq_timed = 0;
 	}
-	p->last_ack = loop_now();
-	if (p->state == P_UP && same_addr(from, &p->path))
+	if (p->state == P_UP && same_addr(from, &p->path) &&
+	    relayed == p->relayed) {
+		p->last_ack = loop_now();
 		return;
+	}
 	if (p->state != P_PROBING && p->state != P_UP)
 		return;
-	/* an IPv6 path is kept over IPv4; IPv6 replaces IPv4 */
-	if (p->state == P_UP && path_rank(from) < path_rank(&p->path))
+	/*
+	 * An IPv6 path is kept over IPv4, IPv6 replaces IPv4; a direct path
+	 * replaces one through a relay, never the other way round.
+	 */
+	rank = path_rank(p, from, relayed);
+	if (p->state == P_UP && rank < path_rank(p, &p->path, p->relayed))
 		return;
-	upgrade = p->state == P_UP && path_rank(from) > path_rank(&p->path);
+	p->last_ack = loop_now();
+	upgrade = p->state == P_UP && rank > path_rank(p, &p->path,
+	    p->relayed);
 	p->path = *from;
+	p->relayed = relayed;
 	p->via = path_via(p, b, from);
 	p->retry = 0;
 	peer_set_state(p, P_UP);
 	status_push();
-	log_info("punch: %s: direct path %s, to %s via %s (attempt %u, %llu "
-	    "ms after the first probe)", p->node, upgrade ? "now over IPv6" :
-	    "up", addr_str(from, a, sizeof(a)), p->via, p->attempt,
-	    (unsigned long long)(loop_now() - p->probing_since));
+	if (rank < 0) {
+		p->direct_retry = 0;
+		p->direct_next = loop_now() + loop_backoff(&p->direct_retry,
+		    PUNCH_RETRY_MS, PUNCH_RETRY_MAX_MS);
+		log_info("punch: %s: relayed path up, to %s through TURN "
+		    "server %s (attempt %u, %llu ms after the first probe)",
+		    p->node, addr_str(from, a, sizeof(a)),
+		    relay_server_str(srv, sizeof(srv)), p->attempt,
+		    (unsigned long long)(loop_now() - p->probing_since));
+	} else
+		log_info("punch: %s: direct path %s, to %s via %s (attempt %u, "
+		    "%llu ms after the first probe)", p->node, upgrade ?
+		    (from->ss_family == AF_INET6 ? "now over IPv6" :
+		    "up, the relay left") : "up", addr_str(from, a, sizeof(a)),
+		    p->via, p->attempt,
+		    (unsigned long long)(loop_now() - p->probing_since));
 	if (v6_pending(p))
 		probe_again(p);
 	else
@@ -1477,15 +2010,21 @@ peer_by_index(const uint8_t idx[SESSION_INDEX_LEN])
 	return NULL;
 }
 
-/* One datagram on a punching socket, in slot memory: d, n bytes. */
+/*
+ * One datagram on a punching socket, in slot memory, or through our relay
+ * (relayed): d, n bytes, in cap bytes it is opened in.
+ */
 static void
-punch_in(uint8_t *d, size_t n, const struct sockaddr_storage *from)
+punch_in(uint8_t *d, size_t n, size_t cap, const struct sockaddr_storage *from,
+    int relayed)
 {
 	uint8_t idx[SESSION_INDEX_LEN], type, *pl = d + SESSION_UDP_HDR_LEN;
 	struct peer *p;
 	int m;
 
 	if (n > 0 && d[0] <= 3) {
+		if (relayed)
+			return;
 		stun_answer(d, n);
 		return;
 	}
@@ -1494,7 +2033,7 @@ punch_in(uint8_t *d, size_t n, const struct sockaddr_storage *from)
 		return;
 	/* opened in place: the payload where the ciphertext was */
 	m = session_udp_open(p->sess, d, n, &type, pl,
-	    udpbatch_slot_size(batch) - SESSION_UDP_HDR_LEN);
+	    cap - SESSION_UDP_HDR_LEN);
 	if (m < 1) {
 		p->dropped++;
 		return;
@@ -1502,10 +2041,10 @@ punch_in(uint8_t *d, size_t n, const struct sockaddr_storage *from)
 	p->rx_bytes += (uint64_t)n;
 	switch (pl[0]) {
 	case KIND_PROBE:
-		got_probe(p, pl, (size_t)m, from);
+		got_probe(p, pl, (size_t)m, from, relayed);
 		break;
 	case KIND_ACK:
-		got_ack(p, pl, (size_t)m, from);
+		got_ack(p, pl, (size_t)m, from, relayed);
 		break;
 	case MUX_FLOW_TYPE:
 		if (p->state == P_UP)
@@ -1534,7 +2073,8 @@ punch_read(struct loop_fd *lfd, int revents)
 			if (!udpbatch_cut(batch, i))
 				punch_in(udpbatch_slot(batch, i),
 				    udpbatch_len(batch, i),
-				    udpbatch_from(batch, i));
+				    udpbatch_slot_size(batch),
+				    udpbatch_from(batch, i), 0);
 		/* what flow_in queued for the services and clients */
 		udpbatch_flush(batch);
 		if (n < UDPBATCH_SLOTS)
@@ -1593,7 +2133,8 @@ peer_timer_cb(struct timer *t)
 			log_warnx("punch: %s: the path to %s is silent; "
 			    "probing again", p->node,
 			    addr_str(&p->path, a, sizeof(a)));
-			learn_prflx(p, &p->path);
+			if (!p->relayed)
+				learn_prflx(p, &p->path);
 			start_probing(p);
 			/* probing ends in a new attempt through the rendezvous */
 			p->attempt = 0;
@@ -1602,7 +2143,18 @@ peer_timer_cb(struct timer *t)
 		}
 		if (v6_wanted(p))
 			probe_family(p, AF_INET6);
-		send_probe(p, &p->path);	/* the one timed: last */
+		/* relayed: the direct candidates again, 30 s doubling */
+		if (path_rank(p, &p->path, p->relayed) < 0 &&
+		    pu.relay_policy != CONF_RELAY_ALWAYS &&
+		    loop_now() >= p->direct_next) {
+			log_debug("punch: %s: relayed; probing for a direct "
+			    "path", p->node);
+			probe_family(p, AF_UNSPEC);
+			p->direct_next = loop_now() + loop_backoff(
+			    &p->direct_retry, PUNCH_RETRY_MS,
+			    PUNCH_RETRY_MAX_MS);
+		}
+		send_probe(p, &p->path, p->relayed);	/* the one timed: last */
 		if (v6_pending(p))
 			probe_again(p);
 		else
@@ -1643,6 +2195,19 @@ mapping_lost(void)
 			peer_attempt(p);
 		}
 	}
+}
+
+/* The peer's relay was not up at its OFFER: punch again, if still no path. */
+static void
+peer_relay_wait_cb(struct timer *t)
+{
+	struct peer *p = container_of(t, struct peer, relay_wait);
+
+	if (p->state == P_UP || !p->wanted || !relay_is_up())
+		return;
+	log_info("punch: %s: its relay was not up; punching again", p->node);
+	p->attempt = 0;
+	peer_attempt(p);
 }
 
 /* ---- the TCP carrier ---- */
@@ -1734,7 +2299,8 @@ carrier_begin(struct peer *p)
 {
 	struct carrier_params cp;
 
-	if (pu.tcp_port == 0 || p->ntcand == 0 || !p->have_keys)
+	if (pu.tcp_port == 0 || (p->ntcand == 0 &&
+	    p->trelay.ss_family == AF_UNSPEC) || !p->have_keys)
 		return;
 	if (p->carrier != NULL) {
 		if (carrier_is_up(p->carrier))
@@ -1754,6 +2320,17 @@ carrier_begin(struct peer *p)
 	cp.ncand = p->ntcand;
 	cp.deadline = loop_now() + PUNCH_ATTEMPT_MS;
 	p->carrier = carrier_start(&cp, &carrier_ops, p);
+	/*
+	 * Through the relays too (RFC 6062): the attempt's initiator
+	 * connects from its TCP allocation to the peer's, which takes it as
+	 * a ConnectionAttempt; the HELLOs then as on any connection.
+	 */
+	if (p->carrier != NULL && p->initiator && pu.trelay != NULL &&
+	    pu.trelayed.ss_family != AF_UNSPEC &&
+	    p->trelay.ss_family != AF_UNSPEC &&
+	    relay_connect(pu.trelay, &p->trelay) == -1)
+		log_debug("punch: %s: relay connect: %s", p->node,
+		    strerror(errno));
 }
 
 /* A client connected to a connect statement's TCP port: a stream. */
@@ -1823,6 +2400,14 @@ flow_out(struct peer *p, int i, struct mux_flow *fl)
 	    (n = session_udp_seal(p->sess, SESSION_UDP_TYPE_MIN,
 	    d + SESSION_UDP_HDR_LEN, (size_t)m, d, udpbatch_slot_size(batch))) < 0) {
 		p->dropped++;
+		return;
+	}
+	if (p->relayed) {
+		if (!relay_is_up() ||
+		    relay_send(pu.relay, &p->path, d, (size_t)n) == -1)
+			p->dropped++;
+		else
+			p->tx_bytes += (uint64_t)n;
 		return;
 	}
 	udpbatch_add(batch, fd_for(&p->path), &p->path, d, (size_t)n,
@@ -2644,6 +3229,14 @@ punch_configure(const struct config *conf)
 		}
 	}
 	pu.nomap = conf->punch_nomap;
+	if (pu.relay_policy != conf->relay_policy) {
+		pu.relay_policy = conf->relay_policy;
+		if (pu.relay != NULL &&
+		    pu.relay_policy == CONF_RELAY_NEVER) {
+			log_info("punch: relay never: the relay released");
+			relay_drop();
+		}
+	}
 	if (same) {
 		if (was)
 			punch_start();	/* the first service: a start */
@@ -2830,6 +3423,10 @@ punch_start(void)
 	timer_init(&pu.stun_timer, stun_timer_cb);
 	timer_init(&pu.sweep, sweep_cb);
 	timer_set(&pu.sweep, SWEEP_MS);
+	timer_init(&pu.relay_timer, relay_timer_cb);
+	pu.relay_none_said = 0;
+	pu.edm = -1;
+	memset(pu.edm_tid, 0, sizeof(pu.edm_tid));
 	rdv_client_on_signal(on_signal, NULL);
 	fb_servers_resolve(&pu.servers);
 	if (!pu.nomap)
@@ -2880,6 +3477,7 @@ punch_stop(void)
 	}
 	timer_stop(&pu.stun_timer);
 	timer_stop(&pu.sweep);
+	relay_drop();
 	fb_servers_cancel(&pu.servers);
 	loop_fd_del(&pu.lfd);
 	close(pu.fd);

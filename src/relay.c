@@ -29,6 +29,7 @@
 #define RELAY_AUTH_TRIES	3	/* 401/438 answers taken per request */
 #define RELAY_PERM_MS		(240 * 1000)	/* permissions last 300 s */
 #define RELAY_CHAN_MS		(540 * 1000)	/* channels last 600 s */
+#define RELAY_CHAN_LIFE_MS	(600 * 1000)	/* a channel unbound lapses */
 #define RELAY_RETRY_MS		(30 * 1000)	/* a refused permission or channel */
 #define RELAY_DCONN_MS		10000		/* a data connection's bind */
 #define RELAY_DCONN_IN		2048		/* a ConnectionBind answer */
@@ -125,6 +126,17 @@ struct relay {
 	struct relay_peer	*peers;
 	unsigned int		 npeers;
 	uint16_t		 next_channel;
+	/*
+	 * Channels of peers unpermitted, still bound on the server (10
+	 * minutes from the last ChannelBind): the same number for the same
+	 * address if it comes again (the server refuses another, 400), and
+	 * not for another address.
+	 */
+	struct {
+		struct sockaddr_storage	 addr;
+		uint16_t		 channel;	/* 0: free */
+		uint64_t		 until;		/* loop clock */
+	}			 lapsed[RELAY_MAX_PEERS];
 	struct relay_dconn	*dconns;
 	struct sockaddr_storage	 relayed;
 	struct sockaddr_storage	 mapped;
@@ -455,18 +467,74 @@ peer_permit(struct relay_peer *p)
 	txn_start(p->r, TURN_CREATE_PERMISSION, &p->addr, 0, 0);
 }
 
+/* The lapsing channel bound to a (take: and forget it), or to any address. */
+static uint16_t
+lapsed_find(struct relay *r, const struct sockaddr_storage *a,
+    uint16_t channel, int take)
+{
+	size_t i;
+	uint16_t ch;
+
+	for (i = 0; i < RELAY_MAX_PEERS; i++) {
+		if (r->lapsed[i].channel == 0)
+			continue;
+		if (loop_now() >= r->lapsed[i].until) {
+			r->lapsed[i].channel = 0;
+			continue;
+		}
+		if ((a != NULL && stun_addr_eq(&r->lapsed[i].addr, a)) ||
+		    (a == NULL && r->lapsed[i].channel == channel)) {
+			ch = r->lapsed[i].channel;
+			if (take)
+				r->lapsed[i].channel = 0;
+			return ch;
+		}
+	}
+	return 0;
+}
+
+/* p unpermitted: its channel, if any, lapses on the server. */
+static void
+lapsed_add(struct relay *r, const struct relay_peer *p)
+{
+	size_t i, slot = 0;
+
+	if (p->channel == 0 || r->state != RELAY_UP)
+		return;
+	for (i = 0; i < RELAY_MAX_PEERS; i++) {
+		if (r->lapsed[i].channel == 0 ||
+		    loop_now() >= r->lapsed[i].until) {
+			slot = i;
+			break;
+		}
+		if (r->lapsed[i].until < r->lapsed[slot].until)
+			slot = i;
+	}
+	r->lapsed[slot].addr = p->addr;
+	r->lapsed[slot].channel = p->channel;
+	r->lapsed[slot].until = loop_now() + RELAY_CHAN_LIFE_MS;
+}
+
 static void
 peer_bind(struct relay_peer *p)
 {
 	struct relay *r = p->r;
+	unsigned int n;
 
 	if (r->state != RELAY_UP || p->chan_pending || r->conf.alloc_tcp)
 		return;
-	if (p->channel == 0) {
+	if (p->channel == 0)
+		p->channel = lapsed_find(r, &p->addr, 0, 1);
+	for (n = 0; p->channel == 0 && n <= TURN_CHANNEL_MAX -
+	    TURN_CHANNEL_MIN; n++) {
 		p->channel = r->next_channel++;
 		if (r->next_channel > TURN_CHANNEL_MAX)
 			r->next_channel = TURN_CHANNEL_MIN;
+		if (lapsed_find(r, NULL, p->channel, 0) != 0)
+			p->channel = 0;	/* still another address's */
 	}
+	if (p->channel == 0)
+		return;
 	p->chan_pending = 1;
 	txn_start(r, TURN_CHANNEL_BIND, &p->addr, p->channel, 0);
 }
@@ -719,6 +787,7 @@ txn_success(struct relay_txn *t, const struct turn_msg *m)
 		r->backoff = 0;
 		r->allocations++;
 		r->next_channel = TURN_CHANNEL_MIN;
+		memset(r->lapsed, 0, sizeof(r->lapsed));	/* a new allocation */
 		r->last_error[0] = '\0';
 		arm_refresh(r, m->has_lifetime ? m->lifetime : 600);
 		timer_set(&r->keep_t, conf_ms(r->conf.keepalive_ms, 15000));
@@ -825,6 +894,15 @@ txn_error(struct relay_txn *t, const struct turn_msg *m)
 			break;
 		}
 		txn_failed(t, why);
+		/*
+		 * Is the allocation still there?  A restarted coturn answers a
+		 * permission or channel of one it no longer has with 400 (after
+		 * a 438 for its new nonce), and such answers count as the
+		 * server heard, holding the keepalive Refresh back: a Refresh
+		 * now, which it answers with 437.
+		 */
+		if (r->state == RELAY_UP && !refresh_pending(r))
+			refresh_timer(&r->refresh_t);
 		break;
 	case TURN_CONNECT:
 		snprintf(why, sizeof(why), "Connect to %s through TURN server %s: %d %s",
@@ -1487,6 +1565,7 @@ relay_unpermit(struct relay *r, const struct sockaddr_storage *peer)
 	for (pp = &r->peers; (p = *pp) != NULL; pp = &p->next)
 		if (stun_addr_eq(&p->addr, peer)) {
 			*pp = p->next;
+			lapsed_add(r, p);
 			peer_reset(p);
 			free(p);
 			r->npeers--;

@@ -843,6 +843,8 @@ peer_json(const struct status_peer *p)
 	    json_object_new_string(p->path) : json_object_new_null());
 	r |= add(o, "endpoint", p->endpoint[0] != '\0' ?
 	    json_object_new_string(p->endpoint) : json_object_new_null());
+	r |= add(o, "relay", p->relay[0] != '\0' ?
+	    json_object_new_string(p->relay) : json_object_new_null());
 	r |= add(o, "via", p->via[0] != '\0' ?
 	    json_object_new_string(p->via) : json_object_new_null());
 	r |= add(o, "rtt_ms", p->rtt_ms >= 0 ?

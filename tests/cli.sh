@@ -516,6 +516,20 @@ protocol auto
 punch-map no
 map 8080/tcp
 " -n -v -c "$tmp/punchmap.conf" --punch-map no
+expect_usage "--relay sometimes" "--relay: expected fallback, never or always, not \"sometimes\"" \
+    -n -m 1/tcp --relay sometimes
+printf '%s\n' 'relay always' 'map 8080/tcp' >"$tmp/relay.conf"
+expect_output "-nv: --relay never replaces the file's always" "lease 3600
+any-port no
+protocol auto
+relay never
+map 8080/tcp
+" -n -v -c "$tmp/relay.conf" --relay never
+expect_output "-nv: --relay fallback (the default) is not printed" "lease 3600
+any-port no
+protocol auto
+map 8080/tcp
+" -n -v -c "$tmp/relay.conf" --relay fallback
 # ---- hole punching: --expose, --connect ----
 printf '%s\n' 'expose web=192.168.1.20:80/udp' \
     'expose game=[::1]:27015/udp@beta,gamma.lan' 'connect beta/web=8080' \

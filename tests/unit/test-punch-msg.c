@@ -268,7 +268,7 @@ test_bad_fields(void **state)
 	m = good;
 	m.cand[1].kind = 0;
 	assert_int_equal(punch_build(out, sizeof(out), &m, peer_key), -1);
-	m.cand[1].kind = 4;
+	m.cand[1].kind = RDV_CAND_RELAY + 1;	/* a kind unknown here */
 	assert_int_equal(punch_build(out, sizeof(out), &m, peer_key), -1);
 	m = good;
 	m.cand[1].transport = 1;
@@ -320,7 +320,7 @@ test_bad_fields(void **state)
 	off = 16 + 13 + 24 + 4 + 32 + 1;
 	{
 		static const struct { size_t at; uint8_t v; } bad[] = {
-			{ 0, 0 }, { 0, 4 }, { 1, 1 }, { 1, 0 }, { 2, 1 },
+			{ 0, 0 }, { 1, 1 }, { 1, 0 }, { 2, 1 },
 			{ 3, 1 }, { 4, 1 }, { 5, 0 }, { 5, 3 },
 		};
 		size_t k;
@@ -332,6 +332,31 @@ test_bad_fields(void **state)
 			assert_int_equal(punch_parse(b, len, &m, &err), -1);
 			assert_non_null(strstr(err, "candidate"));
 		}
+		/* kind 4: a relay candidate, taken */
+		memcpy(b, orig, len);
+		b[off] = RDV_CAND_RELAY;
+		remac(b, len);
+		assert_int_equal(punch_parse(b, len, &m, &err), 0);
+		assert_int_equal(m.ncand, 4);
+		assert_int_equal(m.cand[0].kind, RDV_CAND_RELAY);
+		/* a later kind: left out, the others taken */
+		memcpy(b, orig, len);
+		b[off] = 200;
+		remac(b, len);
+		assert_int_equal(punch_parse(b, len, &m, &err), 0);
+		assert_int_equal(m.ncand, 3);
+		assert_int_equal(m.cand[0].kind, good.cand[1].kind);
+		assert_memory_equal(&m.cand[0].addr, &good.cand[1].addr,
+		    sizeof(m.cand[0].addr));
+		/* ... but its port, family and transport still checked */
+		wire_put16(b + off + 6, 0x2112);
+		remac(b, len);
+		assert_int_equal(punch_parse(b, len, &m, &err), -1);
+		memcpy(b, orig, len);
+		b[off] = 200;
+		b[off + 1] = 1;
+		remac(b, len);
+		assert_int_equal(punch_parse(b, len, &m, &err), -1);
 		/* port 0: 0x2112 on the wire */
 		memcpy(b, orig, len);
 		wire_put16(b + off + 6, 0x2112);
@@ -375,6 +400,39 @@ test_bad_fields(void **state)
 	}
 	free(b);
 	free(orig);
+}
+
+/*
+ * connect-relay.bin (made apart): a relay candidate taken, a kind 9 left
+ * out; built again without it, it verifies and parses to the same.
+ */
+static void
+test_relay_file(void **state)
+{
+	struct punch_msg m, m2;
+	uint8_t *b, out[PUNCH_MSG_MAX];
+	const char *err = NULL;
+	size_t len;
+	int n;
+
+	(void)state;
+	b = (uint8_t *)tu_read("punch/connect-relay.bin", &len);
+	assert_int_equal(punch_parse(b, len, &m, &err), 0);
+	assert_int_equal(punch_verify(b, len, &m, peer_key, "home", "beta",
+	    "alpha", &err), 0);
+	assert_int_equal(m.ncand, 2);
+	expect_cand(&m.cand[0], RDV_CAND_RELAY, RDV_UDP, "203.0.113.50",
+	    49152);
+	expect_cand(&m.cand[1], RDV_CAND_SRFLX, RDV_UDP, "203.0.113.7",
+	    51413);
+	/* the same less the unknown candidate's 12 bytes */
+	n = punch_build(out, sizeof(out), &m, peer_key);
+	assert_int_equal(n, (int)len - 12);
+	assert_memory_equal(out + 4, b + 4, 16 + 13 + 24 + 4 + 32 - 4);
+	assert_int_equal(punch_parse(out, (size_t)n, &m2, &err), 0);
+	assert_int_equal(m2.ncand, 2);
+	assert_memory_equal(m2.cand, m.cand, sizeof(m.cand));
+	free(b);
 }
 
 /* The longest payload fits a SIGNAL's PAYLOAD, is built and parsed. */
@@ -528,6 +586,7 @@ main(void)
 		cmocka_unit_test(test_flipped),
 		cmocka_unit_test(test_wrong),
 		cmocka_unit_test(test_bad_fields),
+		cmocka_unit_test(test_relay_file),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_replay),
 		cmocka_unit_test(test_handshake_keys),

@@ -70,6 +70,8 @@ static struct {
 	int		stale_next;	/* a 438 to the next authenticated request */
 	int		bad_mac_next;	/* corrupt the next success's MAC */
 	int		mismatch;	/* 437 to Refresh */
+	int		gone;		/* as coturn restarted: 400 to permissions
+					 * and channels, 437 to Refresh */
 	int		allocs;		/* made; the relayed port is 5000 + allocs */
 	uint32_t	lifetime;
 	int		perms;
@@ -293,7 +295,7 @@ srv_request(const uint8_t *p, size_t len, int tcp)
 		turn_add_addr(&b, STUN_A_XOR_MAPPED_ADDRESS, &S.from);
 		break;
 	case TURN_REFRESH:
-		if (S.mismatch) {
+		if (S.mismatch || S.gone) {
 			srv_error(&m, 437, 0, tcp);
 			return;
 		}
@@ -301,9 +303,17 @@ srv_request(const uint8_t *p, size_t len, int tcp)
 		turn_add_u32(&b, TURN_A_LIFETIME, m.lifetime);
 		break;
 	case TURN_CREATE_PERMISSION:
+		if (S.gone) {
+			srv_error(&m, 400, 0, tcp);
+			return;
+		}
 		S.perms++;
 		break;
 	case TURN_CHANNEL_BIND:
+		if (S.gone) {
+			srv_error(&m, 400, 0, tcp);
+			return;
+		}
 		S.channel = m.channel;
 		S.chan_peer = m.peer;
 		break;
@@ -738,6 +748,22 @@ test_refresh_timing(void **state)
 }
 
 /* 437 to a Refresh: down, then a new allocation with a new relayed address. */
+/*
+ * The allocation was lost once, on a 437 to a Refresh; the server as it
+ * was again, a new allocation after the backoff, at a new address.
+ */
+static void
+lost_then_new(void)
+{
+	assert_int_equal(C.downs, 1);
+	assert_non_null(strstr(C.why, "437"));
+	S.mismatch = 0;
+	S.gone = 0;
+	run_ms(1300);
+	assert_int_equal(C.ups, 2);
+	assert_int_equal(port_of(&C.relayed), 5002);
+}
+
 static void
 test_mismatch(void **state)
 {
@@ -749,12 +775,70 @@ test_mismatch(void **state)
 	assert_int_equal(port_of(&C.relayed), 5001);
 	S.mismatch = 1;
 	run_ms(481 * 1000);
-	assert_int_equal(C.downs, 1);
-	assert_non_null(strstr(C.why, "437"));
-	S.mismatch = 0;
-	run_ms(1300);
-	assert_int_equal(C.ups, 2);
-	assert_int_equal(port_of(&C.relayed), 5002);
+	lost_then_new();
+	rfree(r);
+}
+
+/*
+ * A restarted coturn answers a permission or a channel of an allocation it
+ * no longer has with 400 (after a 438 for its new nonce), and a Refresh
+ * with 437: the 400 brings a Refresh at once, not after the keepalive's
+ * silence (every answer counts as the server heard), so the allocation is
+ * known lost within a round trip.
+ */
+static void
+test_gone_permission(void **state)
+{
+	struct sockaddr_storage peer;
+	struct relay *r;
+	int refreshes;
+
+	(void)state;
+	r = new_relay(0, 0);
+	pump();
+	assert_int_equal(C.ups, 1);
+	S.gone = 1;
+	refreshes = S.requests[TURN_REFRESH & 0xf];
+	sin_set(&peer, "198.51.100.9", 4000);
+	assert_int_equal(relay_permit(r, &peer), 0);
+	run_ms(100);
+	assert_int_equal(S.requests[TURN_REFRESH & 0xf], refreshes + 1);
+	lost_then_new();
+	/* the permission made again on the new allocation */
+	assert_true(S.perms >= 1);
+	rfree(r);
+}
+
+/*
+ * A peer unpermitted keeps its channel number while the server keeps it
+ * bound: the same address sent to again binds the same number (coturn
+ * refuses another for it, 400), and another address does not get it.
+ */
+static void
+test_channel_reused(void **state)
+{
+	struct sockaddr_storage a, b, want;
+	struct relay *r;
+	uint16_t ch;
+
+	(void)state;
+	r = new_relay(0, 0);
+	pump();
+	sin_set(&a, "198.51.100.1", 4001);
+	sin_set(&b, "198.51.100.2", 4002);
+	assert_int_equal(relay_send(r, &a, "x", 1), 0);
+	run_ms(100);
+	ch = S.channel;
+	assert_int_not_equal(ch, 0);
+	relay_unpermit(r, &a);
+	assert_int_equal(relay_send(r, &b, "y", 1), 0);
+	run_ms(100);
+	assert_int_not_equal(S.channel, ch);
+	assert_int_equal(relay_send(r, &a, "z", 1), 0);
+	run_ms(100);
+	assert_int_equal(S.channel, ch);
+	want = a;
+	assert_memory_equal(&S.chan_peer, &want, sizeof(struct sockaddr_in));
 	rfree(r);
 }
 
@@ -1077,6 +1161,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_refresh_timing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mismatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refresh_unanswered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gone_permission, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_channel_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_udp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_tcp_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_closed, setup, teardown),

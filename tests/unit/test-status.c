@@ -409,6 +409,26 @@ test_peer_json(void **state)
 	status_peers_update(p, 2);
 	assert_int_equal(status_peer_count(), 2);
 	o = status_json();
+	j = json_object_array_get_idx(get(o, "peers"), 0);
+	assert_null(get(j, "relay"));
+	json_object_put(o);
+	/* through a TURN relay: path relay, the server */
+	snprintf(p[0].path, sizeof(p[0].path), "relay");
+	snprintf(p[0].relay, sizeof(p[0].relay), "203.0.113.8:3478");
+	snprintf(p[0].via, sizeof(p[0].via), "relay");
+	status_peers_update(p, 2);
+	o = status_json();
+	j = json_object_array_get_idx(get(o, "peers"), 0);
+	assert_string_equal(json_object_get_string(get(j, "path")), "relay");
+	assert_string_equal(json_object_get_string(get(j, "relay")),
+	    "203.0.113.8:3478");
+	assert_string_equal(json_object_get_string(get(j, "via")), "relay");
+	json_object_put(o);
+	snprintf(p[0].path, sizeof(p[0].path), "direct-v4");
+	p[0].relay[0] = '\0';
+	snprintf(p[0].via, sizeof(p[0].via), "mapped");
+	status_peers_update(p, 2);
+	o = status_json();
 	assert_non_null(o);
 	a = get(o, "peers");
 	assert_int_equal(json_object_array_length(a), 2);
