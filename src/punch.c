@@ -1940,6 +1940,7 @@ got_ack(struct peer *p, const uint8_t *b, size_t len,
     const struct sockaddr_storage *from, int relayed)
 {
 	char a[64], srv[64];
+	const char *via;
 	uint32_t seq;
 	int upgrade, rank;
 
@@ -1954,6 +1955,19 @@ got_ack(struct peer *p, const uint8_t *b, size_t len,
 	if (p->state == P_UP && same_addr(from, &p->path) &&
 	    relayed == p->relayed) {
 		p->last_ack = loop_now();
+		/*
+		 * The same address, another kind: a path punched to our
+		 * server-reflexive endpoint before our gateway mapping of
+		 * it came back is over the mapping now (and ends with it)
+		 */
+		via = path_via(p, b, from);
+		if (p->via == NULL || strcmp(via, p->via) != 0) {
+			log_info("punch: %s: the path to %s is now via %s "
+			    "(was %s)", p->node, addr_str(from, a, sizeof(a)),
+			    via, p->via != NULL ? p->via : "none");
+			p->via = via;
+			status_push();
+		}
 		return;
 	}
 	if (p->state != P_PROBING && p->state != P_UP)
