@@ -71,6 +71,7 @@ struct config {
 	char		*echo[CONF_MAX_SERVERS];	/* echo-url */
 	size_t		 necho;
 	char		*hook;		/* run on endpoint events; NULL: none */
+	char		*peer_hook;	/* run on peers' path events; NULL: none */
 	/* The rendezvous client (rdv-client.c): servers, network, key, name. */
 	struct conf_server rdv[CONF_MAX_SERVERS];
 	size_t		 nrdv;
@@ -133,6 +134,7 @@ enum conf_relay {
 #define CONF_SET_CONNECT	0x200000	/* the command line's replace the file's */
 #define CONF_SET_PUNCHMAP	0x400000
 #define CONF_SET_RELAY		0x800000
+#define CONF_SET_PEERHOOK	0x1000000
 #define CONF_FBIDLE_MAX		604800	/* a week */
 
 void	 config_init(struct config *);

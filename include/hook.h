@@ -44,6 +44,13 @@ void	hook_init(const char *path);
  * on; a new path is run once with "up" for every mapping reachable now.
  */
 void	hook_set_path(const char *path);
+/*
+ * The peer hook (NULL: none), run on every change of a peer's path
+ * (status_subscribe_peers) as PATH NODE PATHKIND ENDPOINT, with
+ * NATMAPD_EVENT, _PEER, _PATH, _ENDPOINT, _RELAY and _VIA; set at start
+ * and by SIGHUP, when it is told of every path up now.
+ */
+void	hook_set_peer_path(const char *path);
 /* At exit, once the deletes are done: done() when no hook runs or waits, or after exit_wait_ms. */
 void	hook_drain(void (*done)(void));
 /* SIGTERM to the hooks still running (not waited for), and forget all. */

@@ -135,6 +135,12 @@ enum status_event {
 
 /* A subscriber to endpoint events; called from the loop, after the change. */
 typedef void (*status_event_cb)(int event, const struct status_map *);
+/*
+ * A subscriber to the peers' paths (the peer hook): UP when a peer gets
+ * a path, CHANGE when its kind, endpoint or relay changes, DOWN when it
+ * has none any more (or the peer is gone); after the change.
+ */
+typedef void (*status_peer_cb)(int event, const struct status_peer *);
 /* A subscriber to the gateway's changes (sd_notify's READY=1), after the change. */
 typedef void (*status_gateway_cb)(const struct status_gateway *);
 
@@ -176,11 +182,13 @@ int	status_rdv_registered(const struct status_rdv *);
 #define STATUS_MAX_PEERS	64
 void	status_peers_update(const struct status_peer *, size_t n);
 size_t	status_peer_count(void);
+const struct status_peer *status_peer_at(size_t);	/* NULL past the end */
 /* The services, the whole list (n 0: none), at most STATUS_MAX_SERVICES. */
 void	status_services_update(const struct status_service *, size_t n);
 void	status_count(int counter);
 void	status_subscribe(status_event_cb);
 void	status_subscribe_gateway(status_gateway_cb);
+void	status_subscribe_peers(status_peer_cb);
 /*
  * A STUN server saw this host as seen while the gateway reported
  * external (wancheck.c): recorded if the gateway still reports external.

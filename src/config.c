@@ -101,6 +101,7 @@ config_free(struct config *conf)
 	for (i = 0; i < conf->necho; i++)
 		free(conf->echo[i]);
 	free(conf->hook);
+	free(conf->peer_hook);
 	free(conf->network);
 	free(conf->key_file);
 	free(conf->node);
@@ -799,16 +800,18 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 		if ((conf->node = strdup(tok[1])) == NULL)
 			fatal("strdup");
 		return 0;
-	} else if (strcmp(kw, "hook") == 0) {
+	} else if (strcmp(kw, "hook") == 0 || strcmp(kw, "peer-hook") == 0) {
+		char **hp = kw[0] == 'h' ? &conf->hook : &conf->peer_hook;
+
 		if (nargs != 1)
 			goto nargs;
 		if (tok[1][0] != '/') {
-			config_seterr(msg, msglen, "hook: \"%s\" is not an "
-			    "absolute path", tok[1]);
+			config_seterr(msg, msglen, "%s: \"%s\" is not an "
+			    "absolute path", kw, tok[1]);
 			return -1;
 		}
-		free(conf->hook);
-		if ((conf->hook = strdup(tok[1])) == NULL)
+		free(*hp);
+		if ((*hp = strdup(tok[1])) == NULL)
 			fatal("strdup");
 		return 0;
 	} else if (strcmp(kw, "pidfile") == 0) {
@@ -1082,6 +1085,11 @@ config_merge(struct config *conf, const struct config *over, int mask,
 		if ((conf->hook = strdup(over->hook)) == NULL)
 			fatal("strdup");
 	}
+	if (mask & CONF_SET_PEERHOOK) {
+		free(conf->peer_hook);
+		if ((conf->peer_hook = strdup(over->peer_hook)) == NULL)
+			fatal("strdup");
+	}
 	if (mask & CONF_SET_USER) {
 		free(conf->user);
 		if ((conf->user = strdup(over->user)) == NULL)
@@ -1221,6 +1229,8 @@ config_print(FILE *fp, const struct config *conf)
 	}
 	if (conf->hook != NULL)
 		fprintf(fp, "hook %s\n", conf->hook);
+	if (conf->peer_hook != NULL)
+		fprintf(fp, "peer-hook %s\n", conf->peer_hook);
 	for (i = 0; i < conf->nmaps; i++) {
 		config_format_map(&conf->maps[i], buf, sizeof(buf));
 		fprintf(fp, "map %s\n", buf);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* The hook runner: execve() of the user's program on endpoint events, reaped and read through the loop. */
+/* The hook runner: execve() of the user's programs on endpoint and peer path events, reaped and read through the loop. */
 #include "config.h"
 
 #include <sys/resource.h>
@@ -25,6 +25,10 @@
 
 #define HOOK_NARGS	7	/* path and natmap's six */
 #define HOOK_NENV	10	/* PATH and the nine NATMAPD_* */
+#define HOOK_PEER_NARGS	4	/* path, node, path kind, endpoint */
+#define HOOK_PEER_NENV	7	/* PATH and six NATMAPD_* */
+#define HOOK_ENV_LEN	160	/* bytes of one variable, at most */
+_Static_assert(HOOK_PEER_NENV <= HOOK_NENV, "run() has room for HOOK_NENV");
 #define HOOK_FD_CAP	65536	/* descriptors closed in the child, at most */
 #define HOOK_LIMITS_DEFAULT {				\
 	.timeout_ms = HOOK_TIMEOUT_MS,			\
@@ -33,9 +37,25 @@
 	.max_running = HOOK_MAX_RUNNING,		\
 }
 
+/* A peer's path as the peer hook sees it. */
+struct hook_path {
+	char			 path[16];	/* "" none */
+	char			 endpoint[64];
+	char			 relay[64];
+	char			 via[8];
+};
+
+/* A peer job's own part: its node, and the two views of its path. */
+struct hook_peer {
+	char			 node[64];
+	struct hook_path	 latest;
+	struct hook_path	 given;
+};
+
 /*
- * One mapping's hook: what it was last given (its view of the endpoint),
- * the newest state reported, and the run under way if any.
+ * One mapping's hook, or one peer's (peer not NULL): what it was last
+ * given (its view of the endpoint or path), the newest state reported,
+ * and the run under way if any.
  */
 struct hook_job {
 	struct hook_job		*next;		/* all jobs */
@@ -59,10 +79,12 @@ struct hook_job {
 	size_t			 len;
 	int			 cut;		/* dropping the rest of a long line */
 	unsigned int		 lines;
+	struct hook_peer	*peer;		/* NULL: a mapping's */
 };
 
 static struct {
 	char			*path;
+	char			*peer_path;	/* the peer hook; NULL: none */
 	struct hook_job		*jobs;
 	struct hook_job		*wait_head, *wait_tail;
 	size_t			 running;
@@ -134,6 +156,13 @@ event_name(const struct hook_job *j)
 	return j->given_up ? "change" : "up";
 }
 
+/* The program a job runs: the hook, or the peer hook; NULL none. */
+static const char *
+job_path(const struct hook_job *j)
+{
+	return j->peer != NULL ? hook.peer_path : hook.path;
+}
+
 /* The hook's view differs from the newest state: it must hear of it. */
 static int
 differs(const struct hook_job *j)
@@ -142,6 +171,11 @@ differs(const struct hook_job *j)
 		return 1;
 	if (!j->latest_up)
 		return 0;
+	if (j->peer != NULL)
+		return strcmp(j->peer->latest.path, j->peer->given.path) != 0 ||
+		    strcmp(j->peer->latest.endpoint,
+		    j->peer->given.endpoint) != 0 ||
+		    strcmp(j->peer->latest.relay, j->peer->given.relay) != 0;
 	return j->latest.ext_addr.s_addr != j->given.ext_addr.s_addr ||
 	    j->latest.ext_port != j->given.ext_port ||
 	    j->latest.int_addr.s_addr != j->given.int_addr.s_addr;
@@ -226,6 +260,7 @@ maybe_free(struct hook_job *j)
 			break;
 		}
 	timer_stop(&j->timer);
+	free(j->peer);
 	free(j);
 }
 
@@ -393,6 +428,40 @@ max_fd(void)
 	return (int)rl.rlim_cur;
 }
 
+static void	run(struct hook_job *, const char *, char *const [],
+		    char [][HOOK_ENV_LEN], size_t);
+
+/* The peer hook: PROGRAM NODE PATH ENDPOINT, NATMAPD_* of the path. */
+static void
+start_peer(struct hook_job *j)
+{
+	struct hook_peer *hp = j->peer;
+	const struct hook_path *v;
+	char env[HOOK_PEER_NENV][HOOK_ENV_LEN];
+	char *argv[HOOK_PEER_NARGS + 1];
+	const char *event = event_name(j);
+
+	hp->given = hp->latest;
+	j->given_up = j->latest_up;
+	v = &hp->given;
+	argv[0] = hook.peer_path;
+	argv[1] = hp->node;
+	argv[2] = (char *)(j->given_up ? v->path : "none");
+	argv[3] = (char *)v->endpoint;
+	argv[4] = NULL;
+	snprintf(env[0], sizeof(env[0]), "%s", HOOK_PATH_ENV);
+	snprintf(env[1], sizeof(env[1]), "NATMAPD_EVENT=%s", event);
+	snprintf(env[2], sizeof(env[2]), "NATMAPD_PEER=%s", hp->node);
+	snprintf(env[3], sizeof(env[3]), "NATMAPD_PATH=%s", argv[2]);
+	snprintf(env[4], sizeof(env[4]), "NATMAPD_ENDPOINT=%s", v->endpoint);
+	snprintf(env[5], sizeof(env[5]), "NATMAPD_RELAY=%s", v->relay);
+	snprintf(env[6], sizeof(env[6]), "NATMAPD_VIA=%s", v->via);
+	run(j, hook.peer_path, argv, env, HOOK_PEER_NENV);
+	if (j->pid != 0)
+		log_debug("hook %s: %s %s %s, running %s (pid %ld)", j->spec,
+		    event, argv[2], v->endpoint, hook.peer_path, (long)j->pid);
+}
+
 static void
 start(struct hook_job *j)
 {
@@ -400,14 +469,15 @@ start(struct hook_job *j)
 	const struct status_map *m = &j->latest;
 	char pub[INET_ADDRSTRLEN], priv[INET_ADDRSTRLEN], gwa[INET_ADDRSTRLEN];
 	char pport[8], iport[8], ip4p[32];
-	char env[HOOK_NENV][96];
-	char *argv[HOOK_NARGS + 1], *envp[HOOK_NENV + 1];
+	char env[HOOK_NENV][HOOK_ENV_LEN];
+	char *argv[HOOK_NARGS + 1];
 	const char *proto = m->proto == DRV_UDP ? "udp" : "tcp";
 	const char *event = event_name(j);
-	int p[2], maxfd;
-	size_t i;
-	pid_t pid;
 
+	if (j->peer != NULL) {
+		start_peer(j);
+		return;
+	}
 	/* From now on this is what the hook knows, whether it runs or not. */
 	j->given = j->latest;
 	j->given_up = j->latest_up;
@@ -440,10 +510,25 @@ start(struct hook_job *j)
 	snprintf(env[7], sizeof(env[7]), "NATMAPD_PROTOCOL=%s", proto);
 	snprintf(env[8], sizeof(env[8]), "NATMAPD_LEASE=%u", m->lease);
 	snprintf(env[9], sizeof(env[9]), "NATMAPD_GATEWAY=%s", gwa);
-	for (i = 0; i < HOOK_NENV; i++)
-		envp[i] = env[i];
-	envp[HOOK_NENV] = NULL;
+	run(j, hook.path, argv, env, HOOK_NENV);
+	if (j->pid != 0)
+		log_debug("hook %s: %s %s:%s, running %s (pid %ld)", j->spec,
+		    event, pub, pport, hook.path, (long)j->pid);
+}
 
+/* Fork and execve path for j with the nenv variables, its output through the loop. */
+static void
+run(struct hook_job *j, const char *path, char *const argv[],
+    char env[][HOOK_ENV_LEN], size_t nenv)
+{
+	char *envp[HOOK_NENV + 1];
+	int p[2], maxfd;
+	size_t i;
+	pid_t pid;
+
+	for (i = 0; i < nenv && i < HOOK_NENV; i++)
+		envp[i] = env[i];
+	envp[i] = NULL;
 	if (pipe2(p, O_CLOEXEC) == -1) {
 		log_warn("hook %s: pipe", j->spec);
 		return;
@@ -456,7 +541,7 @@ start(struct hook_job *j)
 		return;
 	}
 	if (pid == 0)
-		child(hook.path, argv, envp, p[1], maxfd);
+		child(path, argv, envp, p[1], maxfd);
 	/* Either side may win the race; both ask for the same group. */
 	setpgid(pid, pid);
 	close(p[1]);
@@ -472,8 +557,6 @@ start(struct hook_job *j)
 	hook.running++;
 	loop_fd_add(&j->lfd, j->fd, LOOP_READ, on_output);
 	timer_set(&j->timer, hook.lim.timeout_ms);
-	log_debug("hook %s: %s %s:%s, running %s (pid %ld)", j->spec, event,
-	    pub, pport, hook.path, (long)pid);
 }
 
 /* Run now, later (no free slot, or one under way), or not at all (nothing new). */
@@ -482,7 +565,7 @@ schedule(struct hook_job *j)
 {
 	if (j->pid != 0 || j->waiting)
 		return;		/* looked at again when its turn comes */
-	if (hook.path == NULL || !differs(j)) {
+	if (job_path(j) == NULL || !differs(j)) {
 		maybe_free(j);
 		return;
 	}
@@ -507,8 +590,8 @@ job_get(const struct status_map *m)
 	struct hook_job *j;
 
 	for (j = hook.jobs; j != NULL; j = j->next)
-		if (j->proto == m->proto && j->int_port == m->int_port &&
-		    j->ext_want == m->ext_want)
+		if (j->peer == NULL && j->proto == m->proto &&
+		    j->int_port == m->int_port && j->ext_want == m->ext_want)
 			return j;
 	if ((j = calloc(1, sizeof(*j))) == NULL) {
 		log_warn("hook");
@@ -547,17 +630,80 @@ on_event(int event, const struct status_map *m)
 	schedule(j);
 }
 
-/* ---- life cycle ---- */
+static struct hook_job *
+peer_job_get(const char *node)
+{
+	struct hook_job *j;
+
+	for (j = hook.jobs; j != NULL; j = j->next)
+		if (j->peer != NULL && strcmp(j->peer->node, node) == 0)
+			return j;
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->peer = calloc(1, sizeof(*j->peer))) == NULL) {
+		log_warn("hook");
+		free(j);
+		return NULL;
+	}
+	snprintf(j->peer->node, sizeof(j->peer->node), "%s", node);
+	j->fd = -1;
+	timer_init(&j->timer, on_timer);
+	snprintf(j->spec, sizeof(j->spec), "peer %.26s", node);
+	j->next = hook.jobs;
+	hook.jobs = j;
+	return j;
+}
 
 static void
-set_path(const char *path)
+on_peer_event(int event, const struct status_peer *sp)
 {
-	free(hook.path);
-	hook.path = NULL;
-	if (path != NULL && (hook.path = strdup(path)) == NULL)
+	struct hook_job *j;
+	struct hook_path *v;
+
+	if (hook.peer_path == NULL || (j = peer_job_get(sp->node)) == NULL)
+		return;
+	v = &j->peer->latest;
+	snprintf(v->path, sizeof(v->path), "%s", sp->path);
+	snprintf(v->endpoint, sizeof(v->endpoint), "%s", sp->endpoint);
+	snprintf(v->relay, sizeof(v->relay), "%s", sp->relay);
+	snprintf(v->via, sizeof(v->via), "%s", sp->via);
+	j->latest_up = event != STATUS_EVENT_DOWN;
+	schedule(j);
+}
+
+/* ---- life cycle ---- */
+
+/*
+ * *slot becomes path (the hook's or the peer hook's): 1 if it changed to
+ * a program, whose jobs (peers' or mappings') then start from nothing,
+ * a new hook knowing nothing yet (and without one, events were not
+ * kept); the caller tells it what is up now.
+ */
+static int
+set_path(char **slot, const char *path, int peers)
+{
+	struct hook_job *j, *next;
+
+	if (path == NULL && *slot == NULL)
+		return 0;
+	if (path != NULL && *slot != NULL && strcmp(path, *slot) == 0)
+		return 0;
+	free(*slot);
+	*slot = NULL;
+	if (path != NULL && (*slot = strdup(path)) == NULL)
 		fatal("strdup");
-	if (hook.path != NULL && access(hook.path, X_OK) == -1)
-		log_warn("hook %s", hook.path);
+	if (*slot == NULL)
+		return 0;
+	if (access(*slot, X_OK) == -1)
+		log_warn("%s %s", peers ? "peer hook" : "hook", *slot);
+	for (j = hook.jobs; j != NULL; j = next) {
+		next = j->next;
+		if ((j->peer != NULL) != peers)
+			continue;
+		j->given_up = 0;
+		j->latest_up = 0;
+		maybe_free(j);
+	}
+	return 1;
 }
 
 static void
@@ -576,7 +722,7 @@ hook_init(const char *path)
 {
 	struct sigaction sa;
 
-	set_path(path);
+	(void)set_path(&hook.path, path, 0);
 	if (hook.subscribed)
 		return;
 	if (pipe2(hook.sigpipe, O_NONBLOCK | O_CLOEXEC) == -1)
@@ -590,33 +736,31 @@ hook_init(const char *path)
 	loop_fd_add(&hook.sig_lfd, hook.sigpipe[0], LOOP_READ, on_sigchld);
 	timer_init(&hook.drain_timer, drain_timeout);
 	status_subscribe(on_event);
+	status_subscribe_peers(on_peer_event);
 	hook.subscribed = 1;
+}
+
+void
+hook_set_peer_path(const char *path)
+{
+	const struct status_peer *sp;
+	size_t i;
+
+	if (!set_path(&hook.peer_path, path, 1))
+		return;
+	for (i = 0; (sp = status_peer_at(i)) != NULL; i++)
+		if (sp->path[0] != '\0')
+			on_peer_event(STATUS_EVENT_UP, sp);
 }
 
 void
 hook_set_path(const char *path)
 {
 	struct status_map m;
-	struct hook_job *j, *next;
 	size_t i;
 
-	if (path == NULL && hook.path == NULL)
+	if (!set_path(&hook.path, path, 0))
 		return;
-	if (path != NULL && hook.path != NULL && strcmp(path, hook.path) == 0)
-		return;
-	set_path(path);
-	if (hook.path == NULL)
-		return;
-	/*
-	 * A new hook knows nothing yet (and without one, events were not
-	 * kept): start from nothing, and tell it what is up now.
-	 */
-	for (j = hook.jobs; j != NULL; j = next) {
-		next = j->next;
-		j->given_up = 0;
-		j->latest_up = 0;
-		maybe_free(j);
-	}
 	for (i = 0; i < status_map_count(); i++) {
 		if (status_map_get(i, &m) == -1)
 			continue;
@@ -661,6 +805,7 @@ hook_free(void)
 			    j->spec);
 		close_output(j);
 		timer_stop(&j->timer);
+		free(j->peer);
 		free(j);
 	}
 	hook.wait_head = hook.wait_tail = NULL;
@@ -680,4 +825,6 @@ hook_free(void)
 	}
 	free(hook.path);
 	hook.path = NULL;
+	free(hook.peer_path);
+	hook.peer_path = NULL;
 }

@@ -71,6 +71,7 @@ enum {
 	OPT_ECHOURL,
 	OPT_LIFETIME,
 	OPT_HOOK,
+	OPT_PEERHOOK,
 	OPT_USER,
 	OPT_CONTROL,
 	OPT_KEYGEN,
@@ -110,6 +111,7 @@ static const struct option longopts[] = {
 	{ "echo-url",		required_argument,	NULL, OPT_ECHOURL },
 	{ "mapping-lifetime",	required_argument,	NULL, OPT_LIFETIME },
 	{ "hook",		required_argument,	NULL, OPT_HOOK },
+	{ "peer-hook",		required_argument,	NULL, OPT_PEERHOOK },
 	{ "user",		required_argument,	NULL, OPT_USER },
 	{ "control",		required_argument,	NULL, OPT_CONTROL },
 	{ "keygen",		no_argument,		NULL, OPT_KEYGEN },
@@ -169,6 +171,7 @@ usage(FILE *fp)
 	    "               [--expose name=addr:port/proto[@node,...]]...\n"
 	    "               [--connect node/name=[addr:]port[/proto]]...\n"
 	    "               [--punch-map yes|no] [--relay fallback|never|always]\n"
+	    "               [--peer-hook path]\n"
 	    "       natmapd --probe [--json] [--mapping-lifetime max] [-v] "
 	    "[-c file]\n"
 	    "               [--interface if] [--gateway addr]\n"
@@ -238,6 +241,8 @@ usage(FILE *fp)
 	    "                        path goes through the TURN relay\n"
 	    "      --hook PATH       program run when a mapping's public "
 	    "endpoint changes\n"
+	    "      --peer-hook PATH  program run when a peer's path changes "
+	    "(direct, relay, none)\n"
 	    "      --user USER       once started, drop root for USER and its "
 	    "groups\n"
 	    "      --probe           report on the network, the NAT and the "
@@ -373,6 +378,13 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 				    optarg);
 			cli.hook = optarg;
 			cli_mask |= CONF_SET_HOOK;
+			break;
+		case OPT_PEERHOOK:
+			if (optarg[0] != '/')
+				usage_error("--peer-hook %s: not an absolute "
+				    "path", optarg);
+			cli.peer_hook = optarg;
+			cli_mask |= CONF_SET_PEERHOOK;
 			break;
 		case OPT_STATEFILE:
 			if (optarg[0] != '/')
@@ -780,6 +792,7 @@ reload(const char *why)
 	}
 	log_info("%s: configuration reloaded from %s", why, conf_file);
 	hook_set_path(conf.hook);
+	hook_set_peer_path(conf.peer_hook);
 	if (strcmp(status_path(&conf), status_path(&running)) != 0) {
 		status_file_remove();
 		status_start(status_path(&conf));
@@ -1036,6 +1049,7 @@ main(int argc, char *argv[])
 	mapping_state_file(state_file);
 	mapping_watch_network();
 	hook_init(running.hook);
+	hook_set_peer_path(running.peer_hook);
 	sdnotify_init();
 	/* Netlink, the notify socket and the pid file are open: root goes. */
 	if (running.user != NULL) {

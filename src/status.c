@@ -76,6 +76,8 @@ static struct {
 	status_event_cb		 subs[STATUS_MAX_SUBSCRIBERS];
 	status_gateway_cb	 gw_subs[STATUS_MAX_SUBSCRIBERS];
 	size_t			 gw_nsubs;
+	status_peer_cb		 peer_subs[STATUS_MAX_SUBSCRIBERS];
+	size_t			 peer_nsubs;
 	size_t			 nsubs;
 	struct status_rdv	 rdv[STATUS_MAX_RDV];
 	size_t			 nrdv;
@@ -574,10 +576,67 @@ status_rdv_update(const struct status_rdv *r, size_t n)
 	status_changed();
 }
 
+static const struct status_peer *
+peer_find(const struct status_peer *v, size_t n, const char *node)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].node, node) == 0)
+			return &v[i];
+	return NULL;
+}
+
+/* What the path's subscribers act on: its kind, its other end, the relay. */
+static int
+path_differs(const struct status_peer *a, const struct status_peer *b)
+{
+	return strcmp(a->path, b->path) != 0 ||
+	    strcmp(a->endpoint, b->endpoint) != 0 ||
+	    strcmp(a->relay, b->relay) != 0;
+}
+
+/* The old table's paths against the new one's (status.peers): the events. */
+static void
+peer_events(const struct status_peer *old, size_t nold)
+{
+	const struct status_peer *o, *p;
+	struct status_peer gone;
+	size_t i, k;
+
+	for (i = 0; i < nold; i++) {
+		if (old[i].path[0] == '\0')
+			continue;
+		p = peer_find(status.peers, status.npeers, old[i].node);
+		if (p != NULL && p->path[0] != '\0')
+			continue;
+		/* down: the path that was, with the reason now if any */
+		gone = p != NULL ? *p : old[i];
+		snprintf(gone.path, sizeof(gone.path), "%s", old[i].path);
+		snprintf(gone.endpoint, sizeof(gone.endpoint), "%s",
+		    old[i].endpoint);
+		snprintf(gone.relay, sizeof(gone.relay), "%s", old[i].relay);
+		for (k = 0; k < status.peer_nsubs; k++)
+			status.peer_subs[k](STATUS_EVENT_DOWN, &gone);
+	}
+	for (i = 0; i < status.npeers; i++) {
+		p = &status.peers[i];
+		if (p->path[0] == '\0')
+			continue;
+		o = peer_find(old, nold, p->node);
+		if (o != NULL && o->path[0] != '\0' && !path_differs(o, p))
+			continue;
+		for (k = 0; k < status.peer_nsubs; k++)
+			status.peer_subs[k](o != NULL && o->path[0] != '\0' ?
+			    STATUS_EVENT_CHANGE : STATUS_EVENT_UP, p);
+	}
+}
+
 void
 status_peers_update(const struct status_peer *p, size_t n)
 {
-	struct status_peer *np = NULL;
+	struct status_peer *np = NULL, *old;
+	size_t nold;
 
 	if (n > STATUS_MAX_PEERS)
 		n = STATUS_MAX_PEERS;
@@ -591,10 +650,20 @@ status_peers_update(const struct status_peer *p, size_t n)
 		}
 		memcpy(np, p, n * sizeof(*p));
 	}
-	free(status.peers);
+	old = status.peers;
+	nold = status.npeers;
 	status.peers = np;
 	status.npeers = n;
+	if (status.peer_nsubs > 0)
+		peer_events(old, nold);
+	free(old);
 	status_changed();
+}
+
+const struct status_peer *
+status_peer_at(size_t i)
+{
+	return i < status.npeers ? &status.peers[i] : NULL;
 }
 
 size_t
@@ -665,6 +734,13 @@ status_subscribe_gateway(status_gateway_cb cb)
 {
 	if (status.gw_nsubs < STATUS_MAX_SUBSCRIBERS)
 		status.gw_subs[status.gw_nsubs++] = cb;
+}
+
+void
+status_subscribe_peers(status_peer_cb cb)
+{
+	if (status.peer_nsubs < STATUS_MAX_SUBSCRIBERS)
+		status.peer_subs[status.peer_nsubs++] = cb;
 }
 
 size_t

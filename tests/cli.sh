@@ -145,6 +145,7 @@ expect_usage "bad --protocol" "--protocol igd" -n -m 1/tcp --protocol igd
 expect_usage "relative --state-file" "--state-file state" -n -m 1/tcp --state-file state
 expect_usage "relative --hook" "--hook hook.sh" -n -m 1/tcp --hook hook.sh
 expect_usage "--hook without a value" "--hook" -n -m 1/tcp --hook
+expect_usage "relative --peer-hook" "--peer-hook peer.sh" -n -m 1/tcp --peer-hook peer.sh
 expect_usage "relative --status-file" "--status-file status.json" -n -m 1/tcp \
     --status-file status.json
 expect_usage "--protocol without a value" "--protocol" -n -m 1/tcp --protocol
@@ -313,6 +314,14 @@ protocol auto
 hook /usr/local/bin/cli-hook
 map 8080/tcp
 " -nv -c "$tmp/hook.conf" --hook /usr/local/bin/cli-hook
+
+printf 'peer-hook /etc/natmapd/file-peer\nmap 8080/tcp\n' >"$tmp/peerhook.conf"
+expect_output "-nv: --peer-hook replaces the file's peer-hook" "lease 3600
+any-port no
+protocol auto
+peer-hook /usr/local/bin/cli-peer
+map 8080/tcp
+" -nv -c "$tmp/peerhook.conf" --peer-hook /usr/local/bin/cli-peer
 
 printf 'status-file /tmp/file.json\nmap 8080/tcp\n' >"$tmp/status.conf"
 expect_output "-nv: --status-file replaces the file's" "lease 3600

@@ -67,7 +67,20 @@ node alpha lan "$LAB_DIR/home.key" home --expose echo=127.0.0.1:7000/udp@beta \
     --expose tcpecho=127.0.0.1:7100/tcp@beta
 beta_args=(--connect alpha/echo=127.0.0.1:7001/udp
     --connect alpha/tcpecho=127.0.0.1:7101/tcp)
-node beta site2 "$LAB_DIR/home.key" home "${beta_args[@]}"
+# beta's peer hook: one line per run, "event EVENT NODE KIND ENDPOINT
+# RELAY", and its environment (scanned for credentials at the end)
+cat >"$LAB_DIR/peer-hook.sh" <<HOOK
+#!/bin/sh
+{ printf 'event %s %s %s %s %s\\n' "\$NATMAPD_EVENT" "\$1" "\$2" "\$3" "\$NATMAPD_RELAY"
+  env | sed 's/^/env /'; } >>"$LAB_DIR/beta.peer-events"
+HOOK
+chmod 755 "$LAB_DIR/peer-hook.sh"
+node beta site2 "$LAB_DIR/home.key" home "${beta_args[@]}" \
+    --peer-hook "$LAB_DIR/peer-hook.sh"
+# events: beta's peer hook's runs so far; event_since N REGEX: one after
+# the first N matches
+events() { grep '^event ' "$LAB_DIR/beta.peer-events" 2>/dev/null; }
+event_since() { events | tail -n +"$(($1 + 1))" | grep -Eq -- "$2"; }
 
 # ---- relay fallback (the default): punching fails, the relay carries it ----
 if lab_wait 60 log_has beta "alpha: relayed path up, to $relay_re:[0-9]+ through TURN server $relay_re:$LAB_RELAY_PORT"; then
@@ -87,6 +100,11 @@ tap_check "20 datagrams through beta's 127.0.0.1:7001 come back from alpha's ech
     lab_traffic_check site2 udp 127.0.0.1 7001 -n 20 -t 10
 tap_check "alpha opened a flow to the echo" \
     grep -q "beta: a new flow to echo/udp" "$LAB_DIR/alpha.log"
+tap_check "beta's peer hook: up, alpha, relay, alpha's relayed address, the TURN server ($(events | head -n 3 | tr '\n' ';'))" \
+    lab_wait 10 event_since 0 "^event up alpha relay $relay_re:[0-9]+ $relay_re:$LAB_RELAY_PORT\$"
+tap_check "beta's peer hook: NATMAPD_PATH=relay, NATMAPD_PEER=alpha" \
+    bash -c "grep -qx 'env NATMAPD_PATH=relay' '$LAB_DIR/beta.peer-events' &&
+	grep -qx 'env NATMAPD_PEER=alpha' '$LAB_DIR/beta.peer-events'"
 out_b=$(ctl beta site2)
 out_a=$(ctl alpha lan)
 tap_check "natmapctl status, beta: peer alpha up: relay through TURN server $LAB_RELAY_IP:$LAB_RELAY_PORT ($(grep '^peer' <<<"$out_b"))" \
@@ -114,6 +132,7 @@ tap_check "1 MB through beta's 127.0.0.1:7101 comes back from alpha's TCP echo, 
     lab_traffic_check site2 tcp 127.0.0.1 7101 -n 1000000 -t 30
 
 # ---- coturn restarted: new allocations, data again within 10 s ----
+nev=$(events | wc -l)
 lab_turn_start "$secret" >/dev/null 2>&1 &&
     tap_ok "coturn restarted" || tap_fail "coturn restarted"
 t0=$(date +%s)
@@ -125,6 +144,9 @@ fi
 tap_check "beta said the relay went down" log_has beta "relay down: "
 tap_check "20 datagrams through the new allocations" \
     lab_traffic_check site2 udp 127.0.0.1 7001 -n 20 -t 10
+# (the path's end moved to a new relayed address: down then up, or change)
+tap_check "beta's peer hook: told of the path through the new allocation ($(events | tail -n +"$((nev + 1))" | tr '\n' ';'))" \
+    lab_wait 10 event_since "$nev" "^event (up|change) alpha relay $relay_re:[0-9]+ $relay_re:$LAB_RELAY_PORT\$"
 tcp_passes() { lab_traffic_check site2 tcp 127.0.0.1 7101 -n 1000000 -t 20; }
 tap_check "1 MB through the TCP echo again, a new carrier through the new allocations" \
     lab_wait 30 tcp_passes

@@ -179,18 +179,28 @@ assert_run(uint16_t port, int n, const char *key, const char *want)
 	}
 }
 
+/* How many run files run.KEY.1, run.KEY.2... there are. */
 static int
-runs(uint16_t port)
+runs_of(const char *key)
 {
-	char name[64];
+	char name[128];
 	int n = 0;
 
 	for (;;) {
-		snprintf(name, sizeof(name), "run.%u.%d", port, n + 1);
+		snprintf(name, sizeof(name), "run.%s.%d", key, n + 1);
 		if (!exists(name))
 			return n;
 		n++;
 	}
+}
+
+static int
+runs(uint16_t port)
+{
+	char key[8];
+
+	snprintf(key, sizeof(key), "%u", port);
+	return runs_of(key);
 }
 
 /* ---- the log: our stderr, into a file ---- */
@@ -733,6 +743,157 @@ test_set_later(void **state)
 	assert_int_equal(runs(8080), 1);
 }
 
+/* The peer hook: each run's argv and environment into peer.NODE.N. */
+static void
+write_peer_hook(void)
+{
+	char p[512];
+	FILE *fp;
+
+	path_in(p, sizeof(p), "peer-hook.sh");
+	assert_non_null(fp = fopen(p, "w"));
+	fprintf(fp,
+	    "#!/bin/sh\n"
+	    "d=%s\n"
+	    "n=$(cat \"$d/pcount.$1\" 2>/dev/null || echo 0)\n"
+	    "n=$((n + 1))\n"
+	    "echo \"$n\" >\"$d/pcount.$1\"\n"
+	    "{\n"
+	    "\tprintf 'argc=%%s\\n' \"$#\"\n"
+	    "\ti=1\n"
+	    "\tfor a in \"$@\"; do printf 'arg%%s=%%s\\n' \"$i\" \"$a\"; "
+	    "i=$((i + 1)); done\n"
+	    "\tenv | sed 's/^/env:/' | sort\n"
+	    "} >\"$d/prun.tmp.$$\"\n"
+	    "mv \"$d/prun.tmp.$$\" \"$d/run.$1.$n\"\n", dir);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(chmod(p, 0755), 0);
+}
+
+static struct status_peer
+mkpeer(const char *node, const char *path, const char *endpoint)
+{
+	struct status_peer sp;
+
+	memset(&sp, 0, sizeof(sp));
+	snprintf(sp.node, sizeof(sp.node), "%s", node);
+	snprintf(sp.state, sizeof(sp.state), "%s", path[0] ? "up" :
+	    "probing");
+	snprintf(sp.path, sizeof(sp.path), "%s", path);
+	snprintf(sp.endpoint, sizeof(sp.endpoint), "%s", endpoint);
+	if (strcmp(path, "relay") == 0) {
+		snprintf(sp.relay, sizeof(sp.relay), "203.0.113.8:3478");
+		snprintf(sp.via, sizeof(sp.via), "relay");
+	} else if (path[0])
+		snprintf(sp.via, sizeof(sp.via), "srflx");
+	sp.rtt_ms = -1;
+	sp.carrier_rtt_ms = -1;
+	return sp;
+}
+
+/* Line key=value of the peer hook's run file run.NODE.N is want. */
+static void
+assert_prun(const char *node, int n, const char *key, const char *want)
+{
+	char p[512], name[128], *buf, *line, *save = NULL, *got = NULL;
+	size_t klen = strlen(key);
+
+	snprintf(name, sizeof(name), "run.%s.%d", node, n);
+	path_in(p, sizeof(p), name);
+	if ((buf = slurp(p)) == NULL) {
+		printf("# no %s\n", name);
+		fail_msg("no %s", name);
+	}
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		if (strncmp(line, key, klen) == 0 && line[klen] == '=') {
+			got = line + klen + 1;
+			break;
+		}
+	if (got == NULL || strcmp(got, want) != 0) {
+		printf("# %s: %s is \"%s\", wanted \"%s\"\n", name, key,
+		    got != NULL ? got : "(none)", want);
+		fail_msg("%s: %s", name, key);
+	}
+	free(buf);
+}
+
+#define pruns(node)	runs_of(node)
+
+/* The peer hook: up, change of path, no event for counters, down, gone. */
+static void
+test_peer_hook(void **state)
+{
+	struct status_peer v[2];
+	char p[512];
+
+	(void)state;
+	write_hook(NULL);
+	write_peer_hook();
+	path_in(p, sizeof(p), "peer-hook.sh");
+	hook_init(hookpath);
+	/* a peer up before the peer hook is set: told at once */
+	v[0] = mkpeer("alpha", "direct-v4", "203.0.113.2:40000");
+	status_peers_update(v, 1);
+	assert_true(idle());
+	hook_set_peer_path(p);
+	RUN_UNTIL(pruns("alpha") == 1 && idle(), WAIT_MS);
+	assert_prun("alpha", 1, "argc", "3");
+	assert_prun("alpha", 1, "arg1", "alpha");
+	assert_prun("alpha", 1, "arg2", "direct-v4");
+	assert_prun("alpha", 1, "arg3", "203.0.113.2:40000");
+	assert_prun("alpha", 1, "env:NATMAPD_EVENT", "up");
+	assert_prun("alpha", 1, "env:NATMAPD_PEER", "alpha");
+	assert_prun("alpha", 1, "env:NATMAPD_PATH", "direct-v4");
+	assert_prun("alpha", 1, "env:NATMAPD_ENDPOINT", "203.0.113.2:40000");
+	assert_prun("alpha", 1, "env:NATMAPD_VIA", "srflx");
+	assert_prun("alpha", 1, "env:PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+	/* the mapping hook hears nothing of peers */
+	assert_false(exists("count."));
+
+	/* bytes and round trips are no event */
+	v[0].bytes_in = 1000;
+	v[0].rtt_ms = 3;
+	status_peers_update(v, 1);
+	assert_true(idle());
+
+	/* a second peer, relayed; alpha now relayed too */
+	v[1] = mkpeer("beta", "relay", "203.0.113.8:49152");
+	status_peers_update(v, 2);
+	RUN_UNTIL(pruns("beta") == 1 && idle(), WAIT_MS);
+	assert_prun("beta", 1, "env:NATMAPD_EVENT", "up");
+	assert_prun("beta", 1, "env:NATMAPD_PATH", "relay");
+	assert_prun("beta", 1, "env:NATMAPD_RELAY", "203.0.113.8:3478");
+	assert_int_equal(pruns("alpha"), 1);
+	v[0] = mkpeer("alpha", "relay", "203.0.113.8:49153");
+	status_peers_update(v, 2);
+	RUN_UNTIL(pruns("alpha") == 2 && idle(), WAIT_MS);
+	assert_prun("alpha", 2, "env:NATMAPD_EVENT", "change");
+	assert_prun("alpha", 2, "arg2", "relay");
+	assert_prun("alpha", 2, "env:NATMAPD_RELAY", "203.0.113.8:3478");
+
+	/* alpha's path lost (probing again): down, with the path it had */
+	v[0] = mkpeer("alpha", "", "");
+	status_peers_update(v, 2);
+	RUN_UNTIL(pruns("alpha") == 3 && idle(), WAIT_MS);
+	assert_prun("alpha", 3, "env:NATMAPD_EVENT", "down");
+	assert_prun("alpha", 3, "arg2", "none");
+	assert_prun("alpha", 3, "env:NATMAPD_PATH", "none");
+	assert_prun("alpha", 3, "env:NATMAPD_ENDPOINT", "203.0.113.8:49153");
+	/* beta forgotten: down too */
+	status_peers_update(v, 1);
+	RUN_UNTIL(pruns("beta") == 2 && idle(), WAIT_MS);
+	assert_prun("beta", 2, "env:NATMAPD_EVENT", "down");
+	assert_int_equal(pruns("alpha"), 3);
+
+	/* no peer hook: events pass by */
+	hook_set_peer_path(NULL);
+	v[0] = mkpeer("alpha", "direct-v6", "[2001:db8::2]:40000");
+	status_peers_update(v, 1);
+	assert_true(idle());
+	assert_int_equal(pruns("alpha"), 3);
+}
+
 static int drained;
 
 static void
@@ -815,6 +976,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_set_later, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_drain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_peer_hook, setup,
+		    teardown),
 	};
 
 	return TU_RUN("hook", tests);
