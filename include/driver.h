@@ -52,6 +52,7 @@ struct drv_gateway {
 };
 
 #define DRV_NONCE_LEN	12
+#define DRV_DESC_LEN	32
 
 struct drv_map {
 	int		proto;
@@ -60,7 +61,8 @@ struct drv_map {
 	uint16_t	ext_port;	/* the one wanted */
 	uint32_t	lease;		/* wanted, seconds; 0 = permanent */
 	int		any_port;	/* on conflict, take another external port */
-	char		desc[64];
+	/* "natmapd:1a2b udp 65535" at most: every mapping holds one */
+	char		desc[DRV_DESC_LEN];
 	uint8_t		nonce[DRV_NONCE_LEN];	/* the mapping's own, for PCP */
 	/* The gateway's pace (pace.c): retransmit no sooner; 0: the protocol's. */
 	uint32_t	rto_ms;

@@ -32,11 +32,12 @@ struct mapping {
 	uint32_t	 renew_in;	/* seconds, as the driver advised; 0: lease/2 */
 	uint64_t	 soon_ms;	/* re-add this soon instead (gateway reset) */
 	uint8_t		 nonce[DRV_NONCE_LEN];
-	int		 on_router;	/* the gateway may hold it: delete on exit */
-	int		 unwanted;	/* dropped from the config: delete, then free */
-	int		 runtime;	/* added through natmapctl: not the config's */
+	/* flags, a bit each: hundreds of mappings */
+	unsigned int	 on_router:1;	/* the gateway may hold it: delete on exit */
+	unsigned int	 unwanted:1;	/* dropped from the config: delete, then free */
+	unsigned int	 runtime:1;	/* added through natmapctl: not the config's */
+	unsigned int	 readd:1;	/* being deleted, to be added again */
 	char		 owner[8];	/* natmapd's own (mapping_own_add); "" not */
-	int		 readd;		/* being deleted, to be added again */
 	/* A stale entry from the state file: made through this, here. */
 	char		 stale_proto[8];
 	char		*error;		/* the last failure, for the status; NULL none */
