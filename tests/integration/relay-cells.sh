@@ -72,8 +72,10 @@ ok_if "cell 1: alpha: a relayed path to beta" \
     lab_wait 20 log_has alpha "beta: relayed path up, to $relay_re:[0-9]+ through TURN server $srv_re"
 tap_check "cell 1: beta's NAT maps per destination, so the relay at once" \
     log_has beta "relay: an allocation on TURN server $srv_re \\(this node's NAT maps per destination\\)"
-tap_check "cell 1: alpha's NAT does not map per destination (it was not the reason for its relay)" \
+tap_check "cell 1: alpha's NAT does not map per destination" \
     bash -c "! grep -q 'NAT maps per destination' '$LAB_DIR/alpha.log'"
+tap_check "cell 1: alpha allocates because beta offered a relayed address" \
+    log_has alpha "relay: an allocation on TURN server $srv_re \\(the peer offers a relayed address\\)"
 dg0=$(dg_served)
 tap_check "cell 1: 20 datagrams through beta's 127.0.0.1:7001 come back from alpha's echo" \
     lab_traffic_check site2 udp 127.0.0.1 7001 -n 20 -t 10
@@ -176,4 +178,8 @@ tap_check "cell 4: both nodes keep running and answer natmapctl" alive
 
 # ---- no TURN credential anywhere ----
 punch_no_creds_check "$secret|$bad"
+rdv_quiet() {
+	! grep -aqE -- "$secret|$bad|[0-9]{9,}:(alpha|beta)" "$LAB_DIR/rendezvous.log"
+}
+tap_check "nor either secret or a REST username in the rendezvous's log" rdv_quiet
 tap_done
