@@ -73,6 +73,7 @@ struct relay_stats {
 	uint64_t		 bytes_out;	/* payload sent to peers */
 	uint64_t		 bytes_in;	/* payload from peers */
 	unsigned int		 allocations;	/* made so far */
+	unsigned int		 answers;	/* from the server, errors too */
 	unsigned int		 peers;		/* permitted */
 	char			 last_error[256];
 };

@@ -106,7 +106,7 @@ struct status_peer {
 	uint32_t	 streams;	/* on the carrier now */
 	uint64_t	 dropped;	/* datagrams refused (failed, replayed) */
 	unsigned int	 attempt;
-	char		 error[128];	/* why there is no path; "" none */
+	char		 error[256];	/* why there is no path; "" none */
 };
 
 /* An expose or connect statement punch.c holds, from the configuration or natmapctl. */

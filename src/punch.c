@@ -144,7 +144,7 @@ struct peer {
 	uint64_t		 carrier_up_at;	/* loop_now() it came up */
 	uint64_t		 recarrier;	/* loop_backoff's state */
 	struct timer		 recarrier_timer;	/* a new session for it */
-	char			 why[128];	/* why there is no path; "" none */
+	char			 why[256];	/* why there is no path; "" none */
 	struct peer		*next;
 };
 
@@ -797,6 +797,21 @@ relay_server_str(char *buf, size_t len)
 	return addr_str(&rs.server, buf, len);
 }
 
+/* Why our relay lost (or never made) its allocation: 1 and buf, or 0. */
+static int
+relay_error(char *buf, size_t len)
+{
+	struct relay_stats rs;
+
+	if (pu.relay == NULL)
+		return 0;
+	relay_stats(pu.relay, &rs);
+	if (rs.last_error[0] == '\0')
+		return 0;
+	snprintf(buf, len, "%s", rs.last_error);
+	return 1;
+}
+
 /* Is the path to p through a relay: ours, or the peer's relayed address? */
 static int
 path_is_relay(const struct peer *p)
@@ -997,8 +1012,8 @@ relay_timer_cb(struct timer *t)
 	if (pu.relay == NULL || pu.relay_tcp)
 		return;
 	relay_stats(pu.relay, &rs);
-	if (rs.allocations > 0)
-		return;
+	if (rs.allocations > 0 || rs.answers > 0)
+		return;		/* UDP reaches the server (it may refuse us) */
 	log_info("punch: relay: no allocation over UDP in %d s; TURN over TCP",
 	    RELAY_UDP_WAIT_MS / 1000);
 	relay_free(pu.relay);
@@ -1292,7 +1307,7 @@ attempt_over(struct peer *p, const char *why)
 static void
 peer_fail(struct peer *p, const char *fmt, ...)
 {
-	char why[256];
+	char why[256], rerr[256];
 	va_list ap;
 	uint64_t again;
 
@@ -1306,6 +1321,9 @@ peer_fail(struct peer *p, const char *fmt, ...)
 	else if (pu.relay == NULL)
 		snprintf(why + strlen(why), sizeof(why) - strlen(why),
 		    "; no relay: the rendezvous offers no TURN server");
+	else if (!relay_is_up() && relay_error(rerr, sizeof(rerr)))
+		snprintf(why + strlen(why), sizeof(why) - strlen(why),
+		    "; no relay: %.200s", rerr);
 	else if (!relay_is_up())
 		snprintf(why + strlen(why), sizeof(why) - strlen(why),
 		    "; the relay is not up");

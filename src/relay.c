@@ -144,6 +144,7 @@ struct relay {
 	uint64_t		 rtt_ms;
 	uint64_t		 bytes_in, bytes_out;
 	unsigned int		 allocations;
+	unsigned int		 answers;	/* answers taken, errors too */
 	char			 last_error[256];
 };
 
@@ -843,7 +844,7 @@ txn_error(struct relay_txn *t, const struct turn_msg *m)
 		t->auth_tries++;
 		if (code == TURN_ERR_UNAUTHORIZED && t->authed) {
 			if (t->method == TURN_ALLOCATE)
-				relay_lost(r, "TURN server %s: 401 Unauthorized with fresh credentials: the rendezvous's turn-secret-file does not match coturn's static-auth-secret (or the credentials expired)",
+				relay_lost(r, "TURN server %s refused the credentials (401 Unauthorized): the rendezvous's turn-secret-file does not match coturn's static-auth-secret (or coturn's clock is an hour ahead)",
 				    r->sname);
 			else
 				relay_lost(r, "TURN server %s: 401 Unauthorized to %s: the allocation's credentials are no longer taken",
@@ -999,6 +1000,7 @@ dispatch(struct relay *r, const uint8_t *buf, size_t len)
 	}
 	r->last_heard = loop_now();
 	r->rtt_ms = loop_now() - t->started;
+	r->answers++;
 	txn_unlink(t);
 	if (m.cls == STUN_SUCCESS) {
 		txn_success(t, &m);
@@ -1656,6 +1658,7 @@ relay_stats(const struct relay *r, struct relay_stats *s)
 	s->bytes_in = r->bytes_in;
 	s->bytes_out = r->bytes_out;
 	s->allocations = r->allocations;
+	s->answers = r->answers;
 	s->peers = r->npeers;
 	snprintf(s->last_error, sizeof(s->last_error), "%s", r->last_error);
 }

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: ISC
 # Shared by the hole-punching tests (punch.sh, punch-tamper.sh,
-# punch-relay.sh), on top of
+# punch-relay.sh, relay-cells.sh), on top of
 # common.sh: the two-site lab with the rendezvous, natmapd nodes in it, the
 # echoes their services are.
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -45,4 +45,96 @@ punch_echoes() {
 	lab_traffic_serve lan tcp 7100 127.0.0.1 -d &&
 	    tap_ok "a TCP echo on site 1's host, 127.0.0.1:7100" ||
 	    tap_fail "a TCP echo on site 1's host, 127.0.0.1:7100"
+}
+
+# punch_creds_seen SECRET FILE...: succeeds (and says where) when the TURN
+# secret SECRET (a |-separated list of them), a REST username of alpha or
+# beta ("EXPIRY:NODE") or a 28-character base64 password (coturn's REST
+# password) is in the nodes' logs, status files or FILEs
+punch_creds_seen() {
+	local f secrets=$1
+	shift
+	for f in "$LAB_DIR"/alpha.* "$LAB_DIR"/beta.* "$@"; do
+		[ -f "$f" ] || continue
+		case $f in *.key|*.secret) continue ;; esac
+		if grep -aqE -- "$secrets" "$f" ||
+		    grep -aqE -- '[0-9]{9,}:(alpha|beta)' "$f" ||
+		    grep -aqE -- '(^|[^A-Za-z0-9+/])[A-Za-z0-9+/]{27}=' "$f"; then
+			echo "# in $f"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# punch_turn_udp_block on|off: site 2's router drops (on) or forwards
+# again (off) the site's UDP to the TURN server ($LAB_RELAY_IP)
+punch_turn_udp_block() {
+	if [ "$1" = off ]; then
+		lab_rtr2 nft delete table inet relay_block
+		return
+	fi
+	lab_rtr2 nft -f - <<NFT
+table inet relay_block {
+	chain forward {
+		type filter hook forward priority -5; policy accept;
+		ip saddr $LAB_SITE2_NET ip daddr $LAB_RELAY_IP meta l4proto udp drop
+	}
+}
+NFT
+}
+
+# punch_relay_lab: punch_lab, coturn as the TURN server (lab_turn_start,
+# stopped at the end) with a new secret ($secret, also in
+# $LAB_DIR/turn.secret), and the rendezvous started again, handing out its
+# credentials (punch_rdv_turn); TAP lines, the test ends if any of it fails.
+punch_relay_lab() {
+	command -v turnserver >/dev/null ||
+	    { tap_fail "coturn (turnserver) installed"; tap_done; exit 1; }
+	punch_lab
+	secret="lab-turn-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+	(umask 077 && printf '%s\n' "$secret" >"$LAB_DIR/turn.secret")
+	if lab_turn_start "$secret"; then
+		tap_ok "coturn listens as a TURN server on $LAB_RELAY_IP:$LAB_RELAY_PORT"
+	else
+		tap_fail "coturn starts as a TURN server"; tap_done; exit 1
+	fi
+	it_on_exit lab_turn_stop
+	if punch_rdv_turn "$LAB_DIR/turn.secret"; then
+		tap_ok "natmapd-rendezvous starts with --turn $LAB_RELAY_IP"
+	else
+		tap_fail "natmapd-rendezvous starts with --turn"; tap_done; exit 1
+	fi
+}
+# punch_rdv_turn SECRETFILE: the rendezvous started again, handing out
+# credentials for the TURN server made with SECRETFILE's secret
+punch_rdv_turn() {
+	lab_rendezvous_stop
+	lab_rendezvous_start --networks "$LAB_DIR/nets" --turn "$LAB_RELAY_IP" \
+	    --turn-secret-file "$1"
+}
+# punch_nat_modes MODE1 MODE2 DESC: site 1's NAT in lab_nat_mode MODE1,
+# site 2's in MODE2; one TAP line DESC, and the test ends if it fails.
+punch_nat_modes() {
+	if lab_nat_mode "$1" rtr && lab_nat_mode "$2" rtr2; then
+		tap_ok "$3"
+	else
+		tap_fail "$3"; tap_done; exit 1
+	fi
+}
+# punch_no_creds_check SECRET: one TAP line, that no TURN secret (SECRET, a
+# |-separated list), REST username or password is in alpha's (site 1) and
+# beta's (site 2) logs, status files and natmapctl status
+punch_no_creds_check() {
+	local secrets=$1
+	ip netns exec "$(lab_ns_of lan)" "$NATMAPCTL" -s "$LAB_DIR/alpha.ctl" \
+	    status >"$LAB_DIR/ctl-alpha.out" 2>&1
+	ip netns exec "$(lab_ns_of site2)" "$NATMAPCTL" -s "$LAB_DIR/beta.ctl" \
+	    status >"$LAB_DIR/ctl-beta.out" 2>&1
+	no_creds() {
+		! punch_creds_seen "$secrets" "$LAB_DIR/ctl-alpha.out" \
+		    "$LAB_DIR/ctl-beta.out"
+	}
+	tap_check "no TURN secret, username or password in the nodes' logs, status files or natmapctl status" \
+	    no_creds
 }

@@ -15,31 +15,10 @@
 # shellcheck disable=SC2015
 . "$(dirname "$0")/punch-common.sh"
 
-command -v turnserver >/dev/null ||
-    { tap_fail "coturn (turnserver) installed"; tap_done; exit 1; }
-punch_lab
+punch_relay_lab
 node() { punch_node "$@"; }
-if lab_nat_mode random rtr && lab_nat_mode random rtr2; then
-	tap_ok "both sites' NATs symmetric (masquerade fully-random)"
-else
-	tap_fail "both sites' NATs symmetric"; tap_done; exit 1
-fi
-secret="lab-turn-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
-(umask 077 && printf '%s\n' "$secret" >"$LAB_DIR/turn.secret")
-if lab_turn_start "$secret"; then
-	tap_ok "coturn listens as a TURN server on $LAB_RELAY_IP:$LAB_RELAY_PORT"
-else
-	tap_fail "coturn starts as a TURN server"; tap_done; exit 1
-fi
-it_on_exit lab_turn_stop
-# the rendezvous again, now handing out TURN credentials
-lab_rendezvous_stop
-if lab_rendezvous_start --networks "$LAB_DIR/nets" --turn "$LAB_RELAY_IP" \
-    --turn-secret-file "$LAB_DIR/turn.secret"; then
-	tap_ok "natmapd-rendezvous starts with --turn $LAB_RELAY_IP"
-else
-	tap_fail "natmapd-rendezvous starts with --turn"; tap_done; exit 1
-fi
+punch_nat_modes random random \
+    "both sites' NATs symmetric (masquerade fully-random)"
 punch_echoes
 
 relay_re=${LAB_RELAY_IP//./\\.}
@@ -153,15 +132,7 @@ tap_check "1 MB through the TCP echo again, a new carrier through the new alloca
 
 # ---- UDP to the TURN server blocked on site 2: TURN over TCP ----
 it_node_stop beta
-if lab_rtr2 nft -f - <<NFT
-table inet relay_block {
-	chain forward {
-		type filter hook forward priority -5; policy accept;
-		ip saddr $LAB_SITE2_NET ip daddr $LAB_RELAY_IP meta l4proto udp drop
-	}
-}
-NFT
-then
+if punch_turn_udp_block on; then
 	tap_ok "site 2's router drops the site's UDP to the TURN server"
 else
 	tap_fail "site 2's router drops the site's UDP to the TURN server"
@@ -170,7 +141,7 @@ node beta site2 "$LAB_DIR/home.key" home "${beta_args[@]}"
 tap_check "UDP blocked: beta allocates over TCP" \
     lab_wait 60 log_has beta "relay up: $relay_re:[0-9]+ on TURN server $relay_re:$LAB_RELAY_PORT \\(over TCP\\)"
 relayed_passes "UDP blocked"
-lab_rtr2 nft delete table inet relay_block
+punch_turn_udp_block off
 
 # ---- relay never: no path, said why, nothing passes ----
 it_node_stop beta
@@ -209,23 +180,5 @@ tap_check "relay always: no direct path, though the NATs would let one through" 
     bash -c "! grep -q 'direct path up' '$LAB_DIR/beta.log'"
 
 # ---- no TURN credential anywhere ----
-creds_seen() {
-	local f
-	for f in "$LAB_DIR"/alpha.* "$LAB_DIR"/beta.* "$@"; do
-		[ -f "$f" ] || continue
-		case $f in *.key|*.secret) continue ;; esac
-		if grep -aqF -- "$secret" "$f" ||
-		    grep -aqE -- '[0-9]{9,}:(alpha|beta)' "$f" ||
-		    grep -aqE -- '(^|[^A-Za-z0-9+/])[A-Za-z0-9+/]{27}=' "$f"; then
-			echo "# in $f"
-			return 0
-		fi
-	done
-	return 1
-}
-ctl alpha lan >"$LAB_DIR/ctl-alpha.out" 2>&1
-ctl beta site2 >"$LAB_DIR/ctl-beta.out" 2>&1
-no_creds() { ! creds_seen "$LAB_DIR/ctl-alpha.out" "$LAB_DIR/ctl-beta.out"; }
-tap_check "no TURN secret, username or password in the nodes' logs, status files or natmapctl status" \
-    no_creds
+punch_no_creds_check "$secret"
 tap_done

@@ -179,8 +179,8 @@ cred wrong "not-the-password"
 lab_lan timeout 30 "$PAIR" -x "${srv[@]}" "$LAB_DIR/wrong.cred" wrong \
     "$LAB_DIR/w.addr" "$LAB_DIR/a.addr" udp 1 >"$LAB_DIR/pair-w.log" 2>&1
 rc=$?
-if [ "$rc" = 3 ] && has w "401 Unauthorized with fresh credentials: the rendezvous's turn-secret-file does not match coturn's static-auth-secret"; then
-	tap_ok "wrong credentials: exit 3 and \"$(grep -m1 -o "401 Unauthorized with fresh credentials" "$LAB_DIR/pair-w.log")...\""
+if [ "$rc" = 3 ] && has w "refused the credentials \\(401 Unauthorized\\): the rendezvous's turn-secret-file does not match coturn's static-auth-secret"; then
+	tap_ok "wrong credentials: exit 3 and \"$(grep -m1 -o "refused the credentials (401 Unauthorized)" "$LAB_DIR/pair-w.log")...\""
 else
 	tap_fail "wrong credentials: exit 3 with the clear error" "exit $rc" "$(diag w)"
 fi

@@ -688,6 +688,7 @@ test_give_up(void **state)
 {
 	static const uint64_t at[] = { 500, 1500, 3500, 7500, 15500, 31500 };
 	struct relay *r;
+	struct relay_stats st;
 	uint64_t t0 = now_ms;
 	size_t i;
 
@@ -708,6 +709,8 @@ test_give_up(void **state)
 	assert_int_equal(C.downs, 1);
 	assert_non_null(strstr(C.why, "no answer to allocate (7 sends)"));
 	assert_int_equal(C.ups, 0);
+	relay_stats(r, &st);
+	assert_int_equal(st.answers, 0);	/* UDP to it may be blocked */
 	/* backoff: 1 s +-20% */
 	run_ms(1300);
 	assert_int_equal(C.ups, 1);
@@ -1119,7 +1122,12 @@ test_keepalive_unreachable(void **state)
 	rfree(r);
 }
 
-/* Wrong credentials: the clear error, then retries with backoff. */
+/*
+ * Wrong credentials (the rendezvous's secret is not coturn's): the error
+ * says the server refused them and why, names neither the username nor
+ * the password; the server was heard (answers, so punch.c does not take
+ * UDP for blocked); retries with backoff.
+ */
 static int
 bad_creds(void *arg, struct rdv_turn *t)
 {
@@ -1132,6 +1140,8 @@ static void
 test_wrong_creds(void **state)
 {
 	struct relay *r;
+	struct relay_stats st;
+	char want[256], a[64];
 
 	(void)state;
 	r = new_relay_with(0, 0, 0, bad_creds);
@@ -1139,9 +1149,15 @@ test_wrong_creds(void **state)
 	assert_int_equal(S.requests[TURN_ALLOCATE], 2);
 	assert_int_equal(C.ups, 0);
 	assert_int_equal(C.downs, 1);
-	assert_non_null(strstr(C.why, "401 Unauthorized with fresh credentials: the rendezvous's turn-secret-file does not match coturn's static-auth-secret"));
+	relay_stats(r, &st);
+	snprintf(want, sizeof(want), "TURN server %s refused the credentials (401 Unauthorized): the rendezvous's turn-secret-file does not match coturn's static-auth-secret (or coturn's clock is an hour ahead)",
+	    stun_addr_str(&S.addr, a, sizeof(a)));
+	assert_string_equal(C.why, want);
 	assert_null(strstr(C.why, "wrong"));
 	assert_null(strstr(C.why, USERNAME));
+	assert_string_equal(st.last_error, C.why);
+	assert_int_equal(st.answers, 2);
+	assert_int_equal(st.allocations, 0);
 	/* tried again after the backoff */
 	run_ms(1300);
 	assert_int_equal(S.requests[TURN_ALLOCATE], 4);
