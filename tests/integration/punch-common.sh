@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: ISC
 # Shared by the hole-punching tests (punch.sh, punch-tamper.sh,
-# punch-relay.sh), on top of
+# punch-relay.sh, relay-upgrade.sh), on top of
 # common.sh: the two-site lab with the rendezvous, natmapd nodes in it, the
 # echoes their services are.
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -45,4 +45,39 @@ punch_echoes() {
 	lab_traffic_serve lan tcp 7100 127.0.0.1 -d &&
 	    tap_ok "a TCP echo on site 1's host, 127.0.0.1:7100" ||
 	    tap_fail "a TCP echo on site 1's host, 127.0.0.1:7100"
+}
+
+# punch_turn: coturn as the TURN server in the internet namespace
+# (lab_turn_start) with a new shared secret ($secret, and in
+# $LAB_DIR/turn.secret), stopped at the end, and the rendezvous started
+# again, now handing out its credentials (--turn).  TAP lines; the test
+# ends if any of it fails.
+punch_turn() {
+	command -v turnserver >/dev/null ||
+	    { tap_fail "coturn (turnserver) installed"; tap_done; exit 1; }
+	secret="lab-turn-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+	(umask 077 && printf '%s\n' "$secret" >"$LAB_DIR/turn.secret")
+	if lab_turn_start "$secret"; then
+		tap_ok "coturn listens as a TURN server on $LAB_RELAY_IP:$LAB_RELAY_PORT"
+	else
+		tap_fail "coturn starts as a TURN server"; tap_done; exit 1
+	fi
+	it_on_exit lab_turn_stop
+	lab_rendezvous_stop
+	if lab_rendezvous_start --networks "$LAB_DIR/nets" --turn "$LAB_RELAY_IP" \
+	    --turn-secret-file "$LAB_DIR/turn.secret"; then
+		tap_ok "natmapd-rendezvous starts with --turn $LAB_RELAY_IP"
+	else
+		tap_fail "natmapd-rendezvous starts with --turn"; tap_done; exit 1
+	fi
+}
+
+# punch_nats MODE WHAT: both sites' NATs in lab_nat_mode MODE, WHAT saying
+# what that makes them; a TAP line, and the test ends if it fails.
+punch_nats() {
+	if lab_nat_mode "$1" rtr && lab_nat_mode "$1" rtr2; then
+		tap_ok "both sites' NATs $2"
+	else
+		tap_fail "both sites' NATs $2"; tap_done; exit 1
+	fi
 }

@@ -15,31 +15,10 @@
 # shellcheck disable=SC2015
 . "$(dirname "$0")/punch-common.sh"
 
-command -v turnserver >/dev/null ||
-    { tap_fail "coturn (turnserver) installed"; tap_done; exit 1; }
 punch_lab
 node() { punch_node "$@"; }
-if lab_nat_mode random rtr && lab_nat_mode random rtr2; then
-	tap_ok "both sites' NATs symmetric (masquerade fully-random)"
-else
-	tap_fail "both sites' NATs symmetric"; tap_done; exit 1
-fi
-secret="lab-turn-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
-(umask 077 && printf '%s\n' "$secret" >"$LAB_DIR/turn.secret")
-if lab_turn_start "$secret"; then
-	tap_ok "coturn listens as a TURN server on $LAB_RELAY_IP:$LAB_RELAY_PORT"
-else
-	tap_fail "coturn starts as a TURN server"; tap_done; exit 1
-fi
-it_on_exit lab_turn_stop
-# the rendezvous again, now handing out TURN credentials
-lab_rendezvous_stop
-if lab_rendezvous_start --networks "$LAB_DIR/nets" --turn "$LAB_RELAY_IP" \
-    --turn-secret-file "$LAB_DIR/turn.secret"; then
-	tap_ok "natmapd-rendezvous starts with --turn $LAB_RELAY_IP"
-else
-	tap_fail "natmapd-rendezvous starts with --turn"; tap_done; exit 1
-fi
+punch_nats random "symmetric (masquerade fully-random)"
+punch_turn
 punch_echoes
 
 relay_re=${LAB_RELAY_IP//./\\.}
