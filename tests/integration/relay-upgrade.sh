@@ -75,6 +75,8 @@ tap_check "blocked: alpha: a relayed path to beta" \
     lab_wait 20 log_has alpha "beta: relayed path up, to $relay_re:[0-9]+ through TURN server"
 tap_check "blocked: no direct path either side" \
     bash -c "! grep -q 'direct path up' '$LAB_DIR/alpha.log' '$LAB_DIR/beta.log'"
+tap_check "blocked: beta made the relay after its first attempt failed (relay fallback; neither NAT maps per destination)" \
+    log_has beta "relay: an allocation on TURN server $relay_re:$LAB_RELAY_PORT \\(a punching attempt failed\\)"
 tap_check "blocked: 20 datagrams pass end to end through the relay" \
     lab_wait 10 lab_traffic_check site2 udp 127.0.0.1 7001 -n 20 -t 5
 tap_check "blocked: beta: the TCP carrier goes through coturn" \
