@@ -75,6 +75,14 @@ struct carrier_params {
 	const struct sockaddr_storage *cand;	/* the peer's TCP candidates */
 	int			 ncand;
 	uint64_t		 deadline;	/* loop clock: give up then */
+	/*
+	 * The carrier's number in the session: 0 the first; 1 one made
+	 * beside a carrier through the relay once a direct path is found
+	 * (punch.c), both up at once.  Its TCP keys are derived apart
+	 * (carrier_keys), so no record nonce is used twice under one key and
+	 * a connection of the one never passes the other's HELLO.
+	 */
+	uint8_t			 gen;
 };
 
 /* The carrier port: 0 and its number, or -1 (logged). */
@@ -103,6 +111,8 @@ void	carrier_free(struct carrier *);
 int	carrier_is_up(const struct carrier *);
 /* It was up once (a connection won the HELLO), gone since or not. */
 int	carrier_was_up(const struct carrier *);
+/* Up on a connection given by carrier_take_conn (through the relay). */
+int	carrier_relayed(const struct carrier *);
 /* The connection's remote end, once up. */
 const struct sockaddr_storage *carrier_remote(const struct carrier *);
 /*
@@ -125,6 +135,14 @@ struct carrier_stats {
 	uint32_t	streams;
 };
 void	carrier_get_stats(const struct carrier *, struct carrier_stats *);
+
+/*
+ * The TCP keys of carrier number gen of a session: k's for 0, else each
+ * one HMAC-SHA256(k's, label, gen), so both sides derive the same pair.
+ * Only tcp_send and tcp_recv are set in out.
+ */
+void	carrier_keys(const struct session_keys *k, uint8_t gen,
+	    struct session_keys *out);
 
 /* The HELLO of one side: what its HMAC covers (for tests). */
 void	carrier_hello(const uint8_t key[SESSION_KEY_LEN],

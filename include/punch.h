@@ -48,6 +48,14 @@ struct config;
  */
 #define PUNCH_RECARRIER_MS	2000
 #define PUNCH_RECARRIER_STABLE_MS	60000
+/*
+ * A direct path found while the TCP carrier runs through the relay: a
+ * direct carrier is tried for PUNCH_UPGRADE_MS; the relayed one, kept for
+ * its streams, is checked every PUNCH_DRAIN_MS and closed at the second
+ * check in a row that finds none.
+ */
+#define PUNCH_UPGRADE_MS	10000
+#define PUNCH_DRAIN_MS		1000
 #define PUNCH_FLOW_IDLE_MS	120000	/* a UDP flow silent this long ends */
 /*
  * A path that neither node uses closes, carrier and all, after

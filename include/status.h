@@ -100,10 +100,15 @@ struct status_peer {
 	 * peer's relayed address); "" none */
 	char		 via[8];
 	char		 carrier[64];	/* the TCP carrier's other end; "" none */
+	/* the carrier new streams go over: "direct", "relay"; "" none */
+	char		 carrier_via[8];
 	int64_t		 rtt_ms;	/* the UDP path's last probe; -1 none */
 	int64_t		 carrier_rtt_ms;	/* the carrier's last PING; -1 none */
 	uint64_t	 bytes_in, bytes_out;	/* both, encrypted, on the wire */
-	uint32_t	 streams;	/* on the carrier now */
+	uint32_t	 streams;	/* on the carriers now */
+	/* of them, on a carrier through the relay kept beside a direct one
+	 * (until they end) */
+	uint32_t	 relay_streams;
 	uint64_t	 dropped;	/* datagrams refused (failed, replayed) */
 	unsigned int	 attempt;
 	char		 error[256];	/* why there is no path; "" none */

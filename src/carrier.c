@@ -27,6 +27,7 @@
 #define READ_CHUNK	MUX_SENDBUF	/* a client's bytes, at most, one read */
 #define STREAM_GONE_MS	10000	/* a gone stream's client takes nothing: reset */
 #define HELLO_LABEL	"natmapd carrier hello v1"
+#define GEN_LABEL	"natmapd carrier generation v1"
 
 struct stream {
 	struct carrier		*c;
@@ -55,6 +56,7 @@ struct try {
 	uint8_t			 in[CARRIER_HELLO_LEN];
 	size_t			 inlen;
 	int			 hello_sent;
+	int			 relayed;	/* carrier_take_conn's */
 };
 
 struct carrier {
@@ -87,6 +89,7 @@ struct carrier {
 	uint64_t		 last_rx;
 	uint64_t		 bytes_in, bytes_out;
 	int			 dying;		/* down called once */
+	int			 relayed;	/* up on carrier_take_conn's */
 	struct stream		*streams;
 };
 
@@ -173,6 +176,29 @@ carrier_hello(const uint8_t key[SESSION_KEY_LEN],
 	out[PUNCH_SESSION_ID_LEN] = attempt;
 	crypto_hmac_sha256(key, SESSION_KEY_LEN, parts, 3,
 	    out + PUNCH_SESSION_ID_LEN + 1);
+}
+
+void
+carrier_keys(const struct session_keys *k, uint8_t gen,
+    struct session_keys *out)
+{
+	struct crypto_part parts[2] = {
+		{ GEN_LABEL, sizeof(GEN_LABEL) - 1 },
+		{ &gen, 1 },
+	};
+	uint8_t send[CRYPTO_SHA256_LEN], recv[CRYPTO_SHA256_LEN];
+
+	if (gen == 0) {
+		memcpy(out->tcp_send, k->tcp_send, SESSION_KEY_LEN);
+		memcpy(out->tcp_recv, k->tcp_recv, SESSION_KEY_LEN);
+		return;
+	}
+	crypto_hmac_sha256(k->tcp_send, SESSION_KEY_LEN, parts, 2, send);
+	crypto_hmac_sha256(k->tcp_recv, SESSION_KEY_LEN, parts, 2, recv);
+	memcpy(out->tcp_send, send, SESSION_KEY_LEN);
+	memcpy(out->tcp_recv, recv, SESSION_KEY_LEN);
+	crypto_wipe(send, sizeof(send));
+	crypto_wipe(recv, sizeof(recv));
 }
 
 /* ---- the public endpoint of the port: STUN over TCP ---- */
@@ -756,6 +782,7 @@ carrier_become_up(struct carrier *c, struct try *t)
 	int i, on = 1;
 
 	c->fd = t->fd;
+	c->relayed = t->relayed;
 	loop_fd_del(&t->lfd);
 	t->fd = -1;
 	for (i = 0; i < TRIES_MAX; i++)
@@ -1154,6 +1181,7 @@ carrier_start(const struct carrier_params *p, const struct carrier_ops *ops,
 	memcpy(c->sid, p->sid, sizeof(c->sid));
 	c->attempt = p->attempt;
 	c->keys = *p->keys;
+	carrier_keys(p->keys, p->gen, &c->keys);
 	carrier_hello(c->keys.tcp_send, c->sid, c->attempt, c->hello_out);
 	carrier_hello(c->keys.tcp_recv, c->sid, c->attempt, c->hello_in);
 	c->ncand = p->ncand < PUNCH_CAND_MAX ? p->ncand : PUNCH_CAND_MAX;
@@ -1193,6 +1221,7 @@ carrier_take_conn(struct carrier *c, int fd)
 	}
 	log_debug("carrier: %s: a connection through the relay", c->peer);
 	try_take(c, fd, -1, 1);
+	c->tries[i].relayed = 1;
 	return 0;
 }
 
@@ -1246,6 +1275,12 @@ int
 carrier_was_up(const struct carrier *c)
 {
 	return c != NULL && c->up;
+}
+
+int
+carrier_relayed(const struct carrier *c)
+{
+	return c != NULL && c->up && c->relayed;
 }
 
 const struct sockaddr_storage *

@@ -333,8 +333,9 @@ print_rendezvous(struct json_object *r)
 
 /*
  * "peer alpha up: direct-v4 to 203.0.113.2:40000, rtt 1 ms; tcp carrier to
- * 203.0.113.2:41000, rtt 1 ms, 2 streams; in 12345 B, out 6789 B, dropped 0",
- * or why not.
+ * 203.0.113.2:41000 direct, rtt 1 ms, 2 streams; in 12345 B, out 6789 B,
+ * dropped 0", or why not.  ", 1 on the relayed carrier" after the streams
+ * while a carrier through the relay keeps streams beside a direct one.
  */
 static void
 print_peer(struct json_object *p)
@@ -343,6 +344,7 @@ print_peer(struct json_object *p)
 	const char *path = get_string(p, "path"), *ep = get_string(p, "endpoint");
 	const char *car = get_string(p, "carrier"), *err = get_string(p, "error");
 	const char *via = get_string(p, "via"), *relay = get_string(p, "relay");
+	const char *cvia = get_string(p, "carrier_via");
 	int64_t rtt = get_int(p, "rtt_ms"), crtt = get_int(p, "carrier_rtt_ms");
 	char e1[128], e2[64], e3[64], e4[128], e5[256], e6[64];
 
@@ -362,10 +364,16 @@ print_peer(struct json_object *p)
 		printf(": no direct path yet");
 	if (car != NULL) {
 		printf("; tcp carrier to %s", safe(car, e4, sizeof(e4)));
+		if (cvia != NULL)
+			printf(" %s", strcmp(cvia, "relay") == 0 ?
+			    "through the relay" : "direct");
 		if (crtt >= 0)
 			printf(", rtt %lld ms", (long long)crtt);
 		printf(", %lld stream%s", (long long)get_int(p, "streams"),
 		    get_int(p, "streams") == 1 ? "" : "s");
+		if (get_int(p, "relay_carrier_streams") > 0)
+			printf(", %lld on the relayed carrier",
+			    (long long)get_int(p, "relay_carrier_streams"));
 	}
 	printf("; in %lld B, out %lld B", (long long)get_int(p, "bytes_in"),
 	    (long long)get_int(p, "bytes_out"));

@@ -130,6 +130,7 @@ struct peer {
 	struct sockaddr_storage	 trelay;	/* its TCP relayed address; AF_UNSPEC none */
 	uint64_t		 direct_retry;	/* loop_backoff's state, while relayed */
 	uint64_t		 direct_next;	/* loop clock: direct probes again */
+	uint64_t		 triggered_at;	/* a probe back to a direct one */
 	int			 relay_waited;	/* RELAY_PEER_WAIT_MS used */
 	struct timer		 relay_wait;	/* then punch again */
 	struct timer		 timer;
@@ -138,8 +139,18 @@ struct peer {
 	int			 ntcand;
 	struct session_keys	 keys;		/* the attempt's, for the carrier */
 	int			 have_keys;
-	struct carrier		*carrier;
+	struct carrier		*carrier;	/* new streams go here */
 	int			 carrier_dead;	/* freed by reap */
+	/*
+	 * The direct path found while the carrier went through the relay: a
+	 * direct carrier (number 1 of the keys, carrier_keys) made beside it,
+	 * the relayed one kept here for its streams until they end.
+	 */
+	struct carrier		*rcarrier;
+	int			 rcarrier_dead;	/* freed by reap */
+	int			 upgraded;	/* number 1 made with these keys */
+	int			 rcarrier_idle;	/* drain checks without a stream */
+	struct timer		 drain;
 	struct timer		 reap;
 	uint64_t		 carrier_up_at;	/* loop_now() it came up */
 	uint64_t		 recarrier;	/* loop_backoff's state */
@@ -250,6 +261,7 @@ static struct udpbatch *batch;
 static void	peer_timer_cb(struct timer *);
 static void	peer_attempt(struct peer *);
 static void	peer_recarrier_cb(struct timer *);
+static void	peer_drain_cb(struct timer *);
 static void	peer_relay_wait_cb(struct timer *);
 static void	peer_clear_session(struct peer *);
 static void	peer_fail(struct peer *, const char *, ...)
@@ -318,12 +330,46 @@ peer_reap_cb(struct timer *t)
 {
 	struct peer *p = container_of(t, struct peer, reap);
 
+	if (p->rcarrier_dead) {
+		carrier_free(p->rcarrier);
+		p->rcarrier = NULL;
+		p->rcarrier_dead = 0;
+		timer_stop(&p->drain);
+		status_push();
+	}
 	if (p->carrier_dead) {
 		carrier_free(p->carrier);
 		p->carrier = NULL;
 		p->carrier_dead = 0;
+		/* the direct one lost: new streams go back through the relay */
+		if (p->rcarrier != NULL) {
+			p->carrier = p->rcarrier;
+			p->rcarrier = NULL;
+			timer_stop(&p->drain);
+		}
 		status_push();
 	}
+}
+
+/* The carrier the next stream goes over: NULL when none is up. */
+static struct carrier *
+peer_carrier(const struct peer *p)
+{
+	if (carrier_is_up(p->carrier))
+		return p->carrier;
+	if (carrier_is_up(p->rcarrier))
+		return p->rcarrier;
+	return NULL;
+}
+
+/* The relayed carrier and what went with it, when a session ends. */
+static void
+peer_rcarrier_free(struct peer *p)
+{
+	carrier_free(p->rcarrier);
+	p->rcarrier = NULL;
+	p->rcarrier_dead = 0;
+	timer_stop(&p->drain);
 }
 
 static struct peer *
@@ -343,6 +389,7 @@ peer_get(const char *node)
 	p->used_at = loop_now();
 	timer_init(&p->timer, peer_timer_cb);
 	timer_init(&p->reap, peer_reap_cb);
+	timer_init(&p->drain, peer_drain_cb);
 	timer_init(&p->recarrier_timer, peer_recarrier_cb);
 	timer_init(&p->relay_wait, peer_relay_wait_cb);
 	rdv_client_signal_init(&p->sig, NULL);
@@ -365,6 +412,7 @@ peer_free(struct peer *p)
 	timer_stop(&p->reap);
 	timer_stop(&p->recarrier_timer);
 	carrier_free(p->carrier);
+	peer_rcarrier_free(p);
 	if (rdv_client_signal_busy(&p->sig))
 		rdv_client_signal_cancel(&p->sig);
 	peer_clear_session(p);
@@ -377,6 +425,7 @@ status_push(void)
 {
 	struct status_peer st[STATUS_MAX_PEERS];
 	struct carrier_stats cs;
+	struct carrier *c;
 	struct peer *p;
 	size_t n = 0;
 	char a[64];
@@ -405,12 +454,22 @@ status_push(void)
 		st[n].bytes_in = p->rx_bytes;
 		st[n].bytes_out = p->tx_bytes;
 		st[n].dropped = p->dropped;
-		if (carrier_is_up(p->carrier)) {
-			carrier_get_stats(p->carrier, &cs);
+		if ((c = peer_carrier(p)) != NULL) {
+			carrier_get_stats(c, &cs);
 			snprintf(st[n].carrier, sizeof(st[n].carrier), "%s",
-			    addr_str(carrier_remote(p->carrier), a, sizeof(a)));
+			    addr_str(carrier_remote(c), a, sizeof(a)));
+			snprintf(st[n].carrier_via, sizeof(st[n].carrier_via),
+			    "%s", carrier_relayed(c) ? "relay" : "direct");
 			st[n].carrier_rtt_ms = cs.rtt > 0 ? (int64_t)cs.rtt : -1;
 			st[n].streams = cs.streams;
+			st[n].bytes_in += cs.bytes_in;
+			st[n].bytes_out += cs.bytes_out;
+		}
+		/* the relayed one beside it, until its streams end */
+		if (c == p->carrier && carrier_is_up(p->rcarrier)) {
+			carrier_get_stats(p->rcarrier, &cs);
+			st[n].relay_streams = cs.streams;
+			st[n].streams += cs.streams;
 			st[n].bytes_in += cs.bytes_in;
 			st[n].bytes_out += cs.bytes_out;
 		}
@@ -889,7 +948,7 @@ trelay_on_conn(void *arg, int fd, const struct sockaddr_storage *peer,
 		if (p->trelay.ss_family != AF_UNSPEC &&
 		    same_addr(&p->trelay, peer))
 			break;
-	if (p == NULL || p->carrier == NULL) {
+	if (p == NULL || p->carrier == NULL || p->rcarrier != NULL) {
 		log_debug("punch: relay: a TCP connection %s %s, no carrier "
 		    "for it", incoming ? "from" : "to",
 		    addr_str(peer, a, sizeof(a)));
@@ -1480,6 +1539,7 @@ take_candidates(struct peer *p, const struct punch_msg *m)
 }
 
 static void carrier_begin(struct peer *);
+static void carrier_upgrade(struct peer *);
 
 static void
 start_probing(struct peer *p)
@@ -1522,6 +1582,8 @@ got_connect(struct peer *p, const struct punch_msg *m, const uint8_t *buf,
 			p->carrier_dead = 0;
 			timer_stop(&p->reap);
 		}
+		if (!same_session)
+			peer_rcarrier_free(p);
 		memcpy(p->sid, m->session, sizeof(p->sid));
 		p->opener = 0;
 	} else if (m->attempt <= p->attempt && p->state != P_IDLE &&
@@ -1563,6 +1625,7 @@ got_connect(struct peer *p, const struct punch_msg *m, const uint8_t *buf,
 		p->sess = session_new(&k, p->own_index, p->peer_index);
 		p->keys = k;
 		p->have_keys = 1;
+		p->upgraded = 0;
 		crypto_wipe(&k, sizeof(k));
 		crypto_wipe(p->priv, sizeof(p->priv));
 	}
@@ -1612,6 +1675,7 @@ got_offer(struct peer *p, const struct punch_msg *m, const uint8_t *buf,
 	p->sess = session_new(&k, p->own_index, p->peer_index);
 	p->keys = k;
 	p->have_keys = 1;
+	p->upgraded = 0;
 	crypto_wipe(&k, sizeof(k));
 	crypto_wipe(p->priv, sizeof(p->priv));
 	if (p->sess == NULL)
@@ -1917,6 +1981,18 @@ got_probe(struct peer *p, const uint8_t *b, size_t len,
 	seal_send(p, from, relayed, ack, sizeof(ack));
 	if (!relayed)
 		learn_prflx(p, from);
+	/*
+	 * Relayed, and the peer's direct probe got here: ours back at once
+	 * (at most one a second), so that both sides find the direct path
+	 * together, not each at its own retry time, and make the direct
+	 * carrier at the same time.
+	 */
+	if (!relayed && p->state == P_UP && path_rank(p, &p->path,
+	    p->relayed) < 0 && pu.relay_policy != CONF_RELAY_ALWAYS &&
+	    loop_now() - p->triggered_at >= 1000) {
+		p->triggered_at = loop_now();
+		send_probe(p, from, 0);
+	}
 	/* the responder whose ANSWER is late: the probe says go */
 	if (p->state == P_OFFERED)
 		start_probing(p);
@@ -1960,7 +2036,7 @@ got_ack(struct peer *p, const uint8_t *b, size_t len,
 	char a[64], srv[64];
 	const char *via;
 	uint32_t seq;
-	int upgrade, rank;
+	int upgrade, rank, was_relayed;
 
 	if (len != ACK_LEN)
 		return;
@@ -2000,6 +2076,8 @@ got_ack(struct peer *p, const uint8_t *b, size_t len,
 	p->last_ack = loop_now();
 	upgrade = p->state == P_UP && rank > path_rank(p, &p->path,
 	    p->relayed);
+	was_relayed = p->state == P_UP && path_rank(p, &p->path,
+	    p->relayed) < 0;
 	p->path = *from;
 	p->relayed = relayed;
 	p->via = path_via(p, b, from);
@@ -2022,6 +2100,9 @@ got_ack(struct peer *p, const uint8_t *b, size_t len,
 		    "up, the relay left") : "up", addr_str(from, a, sizeof(a)),
 		    p->via, p->attempt,
 		    (unsigned long long)(loop_now() - p->probing_since));
+	/* the relay left: new streams go direct too, once a carrier is */
+	if (upgrade && rank >= 0 && was_relayed)
+		carrier_upgrade(p);
 	if (v6_pending(p))
 		probe_again(p);
 	else
@@ -2271,10 +2352,15 @@ carrier_up_cb(struct carrier *c, void *arg)
 	struct peer *p = arg;
 	char a[64];
 
-	(void)c;
-	log_info("punch: %s: TCP carrier up, to %s (attempt %u)", p->node,
-	    addr_str(carrier_remote(p->carrier), a, sizeof(a)), p->attempt);
+	log_info("punch: %s: TCP carrier up, to %s (attempt %u)%s", p->node,
+	    addr_str(carrier_remote(c), a, sizeof(a)), p->attempt,
+	    c == p->carrier && p->rcarrier != NULL ? ", direct, beside the "
+	    "one through the relay: new streams go over it" : "");
 	p->carrier_up_at = loop_now();
+	if (c == p->carrier && p->rcarrier != NULL) {
+		p->rcarrier_idle = 0;
+		timer_set(&p->drain, PUNCH_DRAIN_MS);
+	}
 	status_push();
 }
 
@@ -2282,13 +2368,28 @@ static void
 carrier_down_cb(struct carrier *c, const char *why, void *arg)
 {
 	struct peer *p = arg;
-
+	struct carrier *other;
 	uint64_t d;
 
-	log_info("punch: %s: TCP carrier %s: %s", p->node,
+	log_info("punch: %s: TCP carrier%s %s: %s", p->node,
+	    c == p->rcarrier ? " through the relay" : "",
 	    carrier_was_up(c) ? "down" : "not made", why);
-	p->carrier_dead = 1;
+	if (c == p->rcarrier) {
+		p->rcarrier_dead = 1;
+		other = p->carrier;
+	} else {
+		p->carrier_dead = 1;
+		other = p->rcarrier;
+	}
 	timer_set(&p->reap, 0);
+	/* the other one of an upgrade carries new streams: nothing lost */
+	if (carrier_is_up(other)) {
+		log_info("punch: %s: new streams go over the TCP carrier %s",
+		    p->node, carrier_relayed(other) ? "through the relay" :
+		    "direct");
+		status_push();
+		return;
+	}
 	/* the side that connects wants it back: new keys, so a new session */
 	if (carrier_was_up(c) && p->wanted && p->state == P_UP) {
 		if (loop_now() - p->carrier_up_at >= PUNCH_RECARRIER_STABLE_MS)
@@ -2308,7 +2409,7 @@ peer_recarrier_cb(struct timer *t)
 {
 	struct peer *p = container_of(t, struct peer, recarrier_timer);
 
-	if (p->state != P_UP || !p->wanted || carrier_is_up(p->carrier))
+	if (p->state != P_UP || !p->wanted || peer_carrier(p) != NULL)
 		return;
 	log_info("punch: %s: a new session through the rendezvous, for the "
 	    "TCP carrier", p->node);
@@ -2322,6 +2423,22 @@ static const struct carrier_ops carrier_ops = {
 	.down = carrier_down_cb,
 };
 
+/* The session's carrier parameters: number 0, a try of within_ms. */
+static void
+carrier_params_of(const struct peer *p, struct carrier_params *cp,
+    uint64_t within_ms)
+{
+	memset(cp, 0, sizeof(*cp));
+	cp->peer = p->node;
+	cp->initiator = p->initiator;
+	memcpy(cp->sid, p->sid, sizeof(cp->sid));
+	cp->attempt = p->attempt;
+	cp->keys = &p->keys;
+	cp->cand = p->tcand;
+	cp->ncand = p->ntcand;
+	cp->deadline = loop_now() + within_ms;
+}
+
 /*
  * Beside the UDP probes, the TCP simultaneous open, when both sides have
  * a carrier port and no carrier is up already.
@@ -2334,6 +2451,10 @@ carrier_begin(struct peer *p)
 	if (pu.tcp_port == 0 || (p->ntcand == 0 &&
 	    p->trelay.ss_family == AF_UNSPEC) || !p->have_keys)
 		return;
+	/* an upgrade's pair: the one up carries on (carrier number 0 of
+	 * these keys may be the relayed one's: not made twice) */
+	if (p->rcarrier != NULL)
+		return;
 	if (p->carrier != NULL) {
 		if (carrier_is_up(p->carrier))
 			return;
@@ -2342,15 +2463,7 @@ carrier_begin(struct peer *p)
 		p->carrier_dead = 0;
 		timer_stop(&p->reap);
 	}
-	memset(&cp, 0, sizeof(cp));
-	cp.peer = p->node;
-	cp.initiator = p->initiator;
-	memcpy(cp.sid, p->sid, sizeof(cp.sid));
-	cp.attempt = p->attempt;
-	cp.keys = &p->keys;
-	cp.cand = p->tcand;
-	cp.ncand = p->ntcand;
-	cp.deadline = loop_now() + PUNCH_ATTEMPT_MS;
+	carrier_params_of(p, &cp, PUNCH_ATTEMPT_MS);
 	p->carrier = carrier_start(&cp, &carrier_ops, p);
 	/*
 	 * Through the relays too (RFC 6062): the attempt's initiator
@@ -2363,6 +2476,77 @@ carrier_begin(struct peer *p)
 	    relay_connect(pu.trelay, &p->trelay) == -1)
 		log_debug("punch: %s: relay connect: %s", p->node,
 		    strerror(errno));
+}
+
+/*
+ * The path went direct while the carrier runs through the relay: a direct
+ * carrier beside it, number 1 of the session's keys (carrier_keys), so
+ * that new streams go direct once it is up; the relayed one keeps its
+ * streams until they end (peer_drain_cb).  Once per set of keys: number 1
+ * is not made twice.  Not made: new streams stay on the relayed one.
+ */
+static void
+carrier_upgrade(struct peer *p)
+{
+	struct carrier_params cp;
+	struct carrier *c;
+	const char *why = NULL;
+
+	if (!carrier_relayed(p->carrier) || p->rcarrier != NULL)
+		return;
+	if (p->upgraded)
+		why = "a direct one was made with this session's keys already";
+	else if (!p->have_keys)
+		why = "no keys";
+	else if (pu.tcp_port == 0 || p->ntcand == 0)
+		why = "no direct TCP candidate";
+	if (why != NULL) {
+		log_info("punch: %s: the TCP carrier stays through the relay: "
+		    "%s", p->node, why);
+		return;
+	}
+	carrier_params_of(p, &cp, PUNCH_UPGRADE_MS);
+	cp.gen = 1;
+	if ((c = carrier_start(&cp, &carrier_ops, p)) == NULL)
+		return;
+	p->upgraded = 1;
+	p->rcarrier = p->carrier;
+	p->carrier = c;
+	log_info("punch: %s: making a direct TCP carrier beside the one "
+	    "through the relay", p->node);
+}
+
+/*
+ * The relayed carrier beside a direct one: closed once no stream is left
+ * on it for two checks in a row (a stream the peer opened on it just
+ * before its own direct carrier came up has arrived by then), while the
+ * path is direct.  The peer sees it close; its own check would too.
+ */
+static void
+peer_drain_cb(struct timer *t)
+{
+	struct peer *p = container_of(t, struct peer, drain);
+	struct carrier_stats cs;
+
+	if (p->rcarrier == NULL || p->rcarrier_dead)
+		return;
+	timer_set(t, PUNCH_DRAIN_MS);
+	if (!carrier_is_up(p->carrier) || p->state != P_UP ||
+	    path_is_relay(p)) {
+		p->rcarrier_idle = 0;
+		return;
+	}
+	carrier_get_stats(p->rcarrier, &cs);
+	if (cs.streams > 0) {
+		p->rcarrier_idle = 0;
+		return;
+	}
+	if (++p->rcarrier_idle < 2)
+		return;
+	log_info("punch: %s: the TCP carrier through the relay closed: no "
+	    "stream left on it", p->node);
+	peer_rcarrier_free(p);
+	status_push();
 }
 
 /* A client connected to a connect statement's TCP port: a stream. */
@@ -2378,14 +2562,14 @@ tcp_accept(struct loop_fd *lfd, int revents)
 		if ((fd = accept(l->fd, NULL, NULL)) == -1)
 			return;
 		p = peer_find(l->c.node);
-		if (p == NULL || !carrier_is_up(p->carrier)) {
+		if (p == NULL || peer_carrier(p) == NULL) {
 			log_info("punch: connect %s/%s: no TCP carrier to %s "
 			    "yet; connection reset", l->c.node, l->c.service,
 			    l->c.node);
 			sock_close_reset(fd);
 			continue;
 		}
-		carrier_open_stream(p->carrier, fd, l->c.service);
+		carrier_open_stream(peer_carrier(p), fd, l->c.service);
 	}
 }
 
@@ -2648,11 +2832,16 @@ peer_in_use(struct peer *p)
 	default:
 		break;
 	}
-	if (carrier_is_up(p->carrier)) {
+	if (carrier_is_up(p->rcarrier)) {
+		carrier_get_stats(p->rcarrier, &cs);
+		if (cs.streams > 0)
+			return 1;
+	}
+	if (peer_carrier(p) != NULL) {
 		/* without the UDP path, no probe brings the peer's word */
 		if (p->state != P_UP)
 			return 1;
-		carrier_get_stats(p->carrier, &cs);
+		carrier_get_stats(peer_carrier(p), &cs);
 		if (cs.streams > 0)
 			return 1;
 	}
@@ -2782,7 +2971,8 @@ expose_drop(size_t i)
 	pu.nexpose--;
 	if (pu.running && e.proto == CONF_TCP)
 		for (p = pu.peers; p != NULL; p = p->next)
-			n += carrier_end_streams(p->carrier, e.name, 0);
+			n += carrier_end_streams(p->carrier, e.name, 0) +
+			    carrier_end_streams(p->rcarrier, e.name, 0);
 	if (pu.running && e.proto == CONF_UDP)
 		for (f = pu.sflows; f != NULL; f = fn) {
 			fn = f->next;
@@ -2909,7 +3099,8 @@ connect_drop(size_t i)
 	}
 	if ((p = peer_find(c.node)) != NULL) {
 		if (c.proto != CONF_UDP && !tcp_left)
-			n += carrier_end_streams(p->carrier, c.service, 1);
+			n += carrier_end_streams(p->carrier, c.service, 1) +
+			    carrier_end_streams(p->rcarrier, c.service, 1);
 		if (!node_left) {
 			p->wanted = 0;
 			/* unused from now: PUNCH_UNUSED_MS, then closed */

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: ISC
 # Shared by the hole-punching tests (punch.sh, punch-tamper.sh,
-# punch-relay.sh, relay-cells.sh), on top of
+# punch-relay.sh, relay-cells.sh, relay-upgrade.sh), on top of
 # common.sh: the two-site lab with the rendezvous, natmapd nodes in it, the
 # echoes their services are.
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"

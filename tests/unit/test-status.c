@@ -423,8 +423,27 @@ test_peer_json(void **state)
 	assert_string_equal(json_object_get_string(get(j, "relay")),
 	    "203.0.113.8:3478");
 	assert_string_equal(json_object_get_string(get(j, "via")), "relay");
+	assert_null(get(j, "carrier_via"));
+	assert_int_equal(json_object_get_int64(get(j,
+	    "relay_carrier_streams")), 0);
 	json_object_put(o);
+	/* direct, a direct carrier beside the relayed one that keeps a stream */
 	snprintf(p[0].path, sizeof(p[0].path), "direct-v4");
+	snprintf(p[0].carrier, sizeof(p[0].carrier), "203.0.113.2:41000");
+	snprintf(p[0].carrier_via, sizeof(p[0].carrier_via), "direct");
+	p[0].streams = 2;
+	p[0].relay_streams = 1;
+	status_peers_update(p, 2);
+	o = status_json();
+	j = json_object_array_get_idx(get(o, "peers"), 0);
+	assert_string_equal(json_object_get_string(get(j, "carrier_via")),
+	    "direct");
+	assert_int_equal(json_object_get_int64(get(j, "streams")), 2);
+	assert_int_equal(json_object_get_int64(get(j,
+	    "relay_carrier_streams")), 1);
+	json_object_put(o);
+	p[0].carrier[0] = p[0].carrier_via[0] = '\0';
+	p[0].streams = p[0].relay_streams = 0;
 	p[0].relay[0] = '\0';
 	snprintf(p[0].via, sizeof(p[0].via), "mapped");
 	status_peers_update(p, 2);

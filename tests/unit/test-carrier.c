@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: ISC */
+/* Unit tests of carrier.c: the keys of a carrier's number in a session, and two carriers up on connections handed to them (as the relay's are). */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#include "carrier.h"
+#include "crypto.h"
+#include "loop.h"
+
+struct side {
+	struct carrier	*c;
+	int		 up, down;
+	char		 why[128];
+};
+
+static int
+cb_service(const char *peer, const char *name, struct sockaddr_storage *t,
+    void *arg)
+{
+	(void)peer;
+	(void)name;
+	(void)t;
+	(void)arg;
+	return 1;
+}
+
+static void
+cb_up(struct carrier *c, void *arg)
+{
+	struct side *s = arg;
+
+	(void)c;
+	s->up++;
+}
+
+static void
+cb_down(struct carrier *c, const char *why, void *arg)
+{
+	struct side *s = arg;
+
+	(void)c;
+	s->down++;
+	snprintf(s->why, sizeof(s->why), "%s", why);
+}
+
+static const struct carrier_ops ops = {
+	.service = cb_service,
+	.up = cb_up,
+	.down = cb_down,
+};
+
+/* The keys of one session as its two sides hold them. */
+static void
+session_pair(struct session_keys *i, struct session_keys *r)
+{
+	memset(i, 0, sizeof(*i));
+	memset(r, 0, sizeof(*r));
+	memset(i->tcp_send, 0x11, sizeof(i->tcp_send));
+	memset(i->tcp_recv, 0x22, sizeof(i->tcp_recv));
+	memcpy(r->tcp_send, i->tcp_recv, sizeof(r->tcp_send));
+	memcpy(r->tcp_recv, i->tcp_send, sizeof(r->tcp_recv));
+}
+
+/* Number 0 is the session's; 1 and 2 differ from it and from each other;
+ * the two sides derive one pair. */
+static void
+test_keys(void **state)
+{
+	struct session_keys i, r, i0, i1, i2, r1;
+
+	(void)state;
+	session_pair(&i, &r);
+	carrier_keys(&i, 0, &i0);
+	carrier_keys(&i, 1, &i1);
+	carrier_keys(&i, 2, &i2);
+	carrier_keys(&r, 1, &r1);
+	assert_memory_equal(i0.tcp_send, i.tcp_send, SESSION_KEY_LEN);
+	assert_memory_equal(i0.tcp_recv, i.tcp_recv, SESSION_KEY_LEN);
+	assert_memory_not_equal(i1.tcp_send, i.tcp_send, SESSION_KEY_LEN);
+	assert_memory_not_equal(i1.tcp_recv, i.tcp_recv, SESSION_KEY_LEN);
+	assert_memory_not_equal(i1.tcp_send, i2.tcp_send, SESSION_KEY_LEN);
+	assert_memory_not_equal(i1.tcp_send, i1.tcp_recv, SESSION_KEY_LEN);
+	assert_memory_equal(i1.tcp_send, r1.tcp_recv, SESSION_KEY_LEN);
+	assert_memory_equal(i1.tcp_recv, r1.tcp_send, SESSION_KEY_LEN);
+}
+
+/*
+ * An initiator of number gi and a responder of number gr of one session,
+ * on a socketpair handed to both with carrier_take_conn; the loop run
+ * until both are up or 2 s passed.
+ */
+static void
+pair_run(uint8_t gi, uint8_t gr, struct side *a, struct side *b)
+{
+	struct session_keys ki, kr;
+	struct carrier_params p;
+	int sv[2], n;
+
+	session_pair(&ki, &kr);
+	memset(a, 0, sizeof(*a));
+	memset(b, 0, sizeof(*b));
+	memset(&p, 0, sizeof(p));
+	p.peer = "beta";
+	memset(p.sid, 0x5a, sizeof(p.sid));
+	p.attempt = 1;
+	p.deadline = loop_now() + 2000;
+	p.initiator = 1;
+	p.keys = &ki;
+	p.gen = gi;
+	a->c = carrier_start(&p, &ops, a);
+	p.peer = "alpha";
+	p.initiator = 0;
+	p.keys = &kr;
+	p.gen = gr;
+	b->c = carrier_start(&p, &ops, b);
+	assert_non_null(a->c);
+	assert_non_null(b->c);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv), 0);
+	assert_int_equal(carrier_take_conn(a->c, sv[0]), 0);
+	assert_int_equal(carrier_take_conn(b->c, sv[1]), 0);
+	for (n = 0; n < 200 && (a->up == 0 || b->up == 0) &&
+	    a->down == 0 && b->down == 0; n++)
+		loop_once(10);
+}
+
+/* Number 1 on both sides: up, and up through the connection handed over
+ * (carrier_relayed), as number 0 is. */
+static void
+test_up(void **state)
+{
+	struct side a, b;
+	uint8_t g;
+
+	(void)state;
+	for (g = 0; g < 2; g++) {
+		pair_run(g, g, &a, &b);
+		assert_int_equal(a.up, 1);
+		assert_int_equal(b.up, 1);
+		assert_true(carrier_is_up(a.c));
+		assert_true(carrier_relayed(a.c));
+		assert_true(carrier_relayed(b.c));
+		carrier_free(a.c);
+		carrier_free(b.c);
+	}
+	assert_false(carrier_relayed(NULL));
+}
+
+/* Numbers that differ: the responder finds the HELLO wrong, neither is up
+ * (a connection of the one never passes for the other). */
+static void
+test_other_number(void **state)
+{
+	struct side a, b;
+
+	(void)state;
+	pair_run(1, 0, &a, &b);
+	assert_int_equal(a.up, 0);
+	assert_int_equal(b.up, 0);
+	assert_false(carrier_is_up(a.c));
+	assert_false(carrier_is_up(b.c));
+	carrier_free(a.c);
+	carrier_free(b.c);
+	pair_run(0, 1, &a, &b);
+	assert_int_equal(a.up + b.up, 0);
+	carrier_free(a.c);
+	carrier_free(b.c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_up),
+		cmocka_unit_test(test_other_number),
+	};
+	char err[256];
+
+	if (crypto_load(err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	return TU_RUN("carrier", tests);
+}
