@@ -218,7 +218,11 @@ def check_tcp(args, deadline):
                 if len(back) > len(data):
                     return tcp_verdict(data, back, t0)
         if sent == len(data) and not shut:
-            s.shutdown(socket.SHUT_WR)
+            try:
+                s.shutdown(socket.SHUT_WR)
+            except OSError as e:	# reset before the half-close
+                say("error half-closing after", len(back), e.strerror)
+                return 1
             shut = True
     say("timeout: sent", sent, "got back", len(back), "of", len(data))
     return 1
