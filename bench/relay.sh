@@ -7,10 +7,12 @@
 # connects to them.  Figures:
 #   - first byte through the relay (relay always on beta): RUNS times
 #     (default 5) both nodes started afresh (new allocations on coturn);
-#     from beta's start to its relayed path and to its TCP carrier through
-#     coturn (RFC 6062), then a client's first connection to beta's TCP
-#     port: from its connect until the first byte back from alpha's echo;
-#     then its first UDP datagram until it came back; median and max;
+#     warm: from beta's start to its relayed path and to its TCP carrier
+#     through coturn (RFC 6062), then a client's first connection to
+#     beta's TCP port: from its connect until the first byte back from
+#     alpha's echo; then its first UDP datagram until it came back; cold:
+#     nodes started afresh again, a TCP and a UDP client as soon as beta's
+#     ports listen, before any path: the same times; median and max;
 #   - throughput and added latency: MB (default 20) through the TCP echo,
 #     and round trips of 64-byte datagrams (and of 64 bytes over TCP) one
 #     at a time, through the relay (beta relay always) and through a
@@ -80,7 +82,17 @@ relayed() { has beta "alpha: relayed path up, to $relay_re:"; }
 carrier_relayed() { has beta "alpha: TCP carrier up, to $relay_re:$LAB_RELAY_PORT"; }
 
 # ---- first byte through the relay, fresh nodes each run ----
-t_path=() t_car=() fb_t=() fb_u=() failed=0
+# warm: the client's first connection once beta's relayed path and TCP
+# carrier are up; cold: the client connects as soon as beta's ports
+# listen, before any path (a TCP and a UDP client at once)
+t_path=() t_car=() fb_t=() fb_u=() cold_t=() cold_u=() failed=0 cold_failed=0
+cold_first=() cold_tries=()
+listening() { has beta "7101/tcp: listening" && has beta "7001/udp: listening"; }
+# tcp_once: one TCP client's connection, 1 byte; counted in tries
+tcp_once() {
+	tries=$((tries + 1))
+	lab_traffic_check site2 tcp 127.0.0.1 7101 -n 1 -t 5 >"$LAB_DIR/cold-tcp.out"
+}
 for i in $(seq 1 "$runs"); do
 	alpha_start
 	t0=$(lab_now_ms)
@@ -101,14 +113,54 @@ for i in $(seq 1 "$runs"); do
 	fi
 	stop "$B_PID"
 	stop "$A_PID"
+	# each run's logs kept (LAB_KEEP=1 keeps the lab dir)
+	cp "$LAB_DIR/alpha.log" "$LAB_DIR/alpha-warm$i.log"
+	cp "$LAB_DIR/beta.log" "$LAB_DIR/beta-warm$i.log"
+
+	alpha_start
+	beta_start always
+	if lab_wait 10 listening; then
+		tc0=$(lab_now_ms)
+		lab_traffic_check site2 udp 127.0.0.1 7001 -n 1 -t 20 >"$LAB_DIR/cold-udp.out" &
+		cu=$!
+		tries=0
+		tcp_once
+		first=$(cat "$LAB_DIR/cold-tcp.out")
+		t=$(awk '$1 == "ok" { print $3 }' "$LAB_DIR/cold-tcp.out")
+		if [ -z "$t" ]; then
+			cold_first+=("${first:-nothing}")
+			lab_wait 20 tcp_once && t=$(( $(lab_now_ms) - tc0 ))
+		fi
+		cold_tries+=("$tries")
+		wait "$cu"	# bounded by its -t 20 (and lab_traffic_check's timeout 60)
+		u=$(awk '$1 == "ok" { print $3 }' "$LAB_DIR/cold-udp.out")
+		[ -n "$t" ] && cold_t+=("$t")
+		[ -n "$u" ] && cold_u+=("$u")
+		[ -n "$t" ] && [ -n "$u" ] || cold_failed=$((cold_failed + 1))
+	else
+		cold_failed=$((cold_failed + 1))
+	fi
+	stop "$B_PID"
+	stop "$A_PID"
+	cp "$LAB_DIR/alpha.log" "$LAB_DIR/alpha-cold$i.log"
+	cp "$LAB_DIR/beta.log" "$LAB_DIR/beta-cold$i.log"
 done
-echo "relay always, both NATs cone, coturn on $LAB_RELAY_IP:$LAB_RELAY_PORT; $runs runs, both nodes started afresh each ($failed without a relayed path, carrier or data):"
-[ "${#t_path[@]}" -gt 0 ] &&
-    echo "  beta's start to its relayed path: median $(med "${t_path[@]}") ms, max $(max "${t_path[@]}") ms; to its TCP carrier through coturn: median $(med "${t_car[@]}") ms, max $(max "${t_car[@]}") ms"
-[ "${#fb_t[@]}" -gt 0 ] &&
-    echo "  first TCP connection, its connect to the first byte back: median $(med "${fb_t[@]}") ms, max $(max "${fb_t[@]}") ms (${#fb_t[@]} runs: ${fb_t[*]})"
-[ "${#fb_u[@]}" -gt 0 ] &&
-    echo "  first UDP datagram to its echo back: median $(med "${fb_u[@]}") ms, max $(max "${fb_u[@]}") ms (${#fb_u[@]} runs: ${fb_u[*]})"
+# line LABEL VALUES...: median, max and the values
+line() {
+	local l=$1
+	shift
+	[ $# -gt 0 ] && echo "  $l: median $(med "$@") ms, max $(max "$@") ms ($# runs: $*)"
+}
+echo "relay always, both NATs cone, coturn on $LAB_RELAY_IP:$LAB_RELAY_PORT; $runs runs of each kind, both nodes started afresh each time:"
+echo " warm ($failed runs without a relayed path, carrier or data):"
+line "beta's start to its relayed path" "${t_path[@]}"
+line "beta's start to its TCP carrier through coturn" "${t_car[@]}"
+line "the first TCP connection then: its connect to the first byte back" "${fb_t[@]}"
+line "the first UDP datagram then: sent to its echo back" "${fb_u[@]}"
+echo " cold: a TCP and a UDP client as soon as beta's ports listen ($cold_failed runs where one failed):"
+echo "  TCP: the first connection failed in ${#cold_first[@]} of $runs runs$([ "${#cold_first[@]}" -gt 0 ] && printf ' (%s)' "$(printf '%s\n' "${cold_first[@]}" | sort | uniq -c | sed 's/^ *//' | paste -sd ';' -)"); a client connecting again at once after a failure, connections made: ${cold_tries[*]}"
+line "TCP: from the client's first connect to the first byte back" "${cold_t[@]}"
+line "UDP: the first datagram sent (again every 0.2 s) to its echo back" "${cold_u[@]}"
 
 # ---- throughput and round trips: through the relay, then direct ----
 bytes=$((mb * 1000000))
