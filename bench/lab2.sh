@@ -27,6 +27,8 @@ bench_node() {
 	local bin=$1 conf=$2 name=$3 ns
 	ns=$(lab_ns_of "$4") || return 1
 	shift 4
+	# no log until the node writes one: has never reads a former node's
+	rm -f "$LAB_DIR/$name.log"
 	ip netns exec "$ns" "$bin" -f -v -c "$LAB_DIR/$conf.conf" \
 	    --state-file "$LAB_DIR/$name.state" --status-file none \
 	    --control none --rendezvous "$rdv" --network home \
@@ -35,5 +37,5 @@ bench_node() {
 	NM_PID=$!
 	PIDS+=("$NM_PID")
 }
-# has NAME REGEX: NAME's log has a line that matches
-has() { grep -Eq -- "$2" "$LAB_DIR/$1.log"; }
+# has NAME REGEX: NAME's log has a line that matches (no log yet: no)
+has() { grep -Eqs -- "$2" "$LAB_DIR/$1.log"; }

@@ -4,7 +4,7 @@
 for the natmapd lab's two sites (see LAB_SITES in tests/lab/lab.sh).
 
 usage: traffic.py serve tcp|udp ADDR PORT [-d]
-       traffic.py check tcp|udp ADDR PORT [-n N] [-b ADDR] [-p PORT] [-t SECONDS]
+       traffic.py check tcp|udp ADDR PORT [-n N] [-b ADDR] [-p PORT] [-t SECONDS] [-r]
        traffic.py punch LOCAL_ADDR LOCAL_PORT PEER_ADDR PEER_PORT
                   [-i SECONDS] [-t SECONDS] [-l SECONDS]
        traffic.py rtt tcp|udp ADDR PORT [-n N] [-t SECONDS]
@@ -27,6 +27,9 @@ check  The client.  TCP: one connection that sends N bytes (default 65536)
        last byte checked) and exits 0, or prints what went wrong ("mismatch
        at BYTE", "short BYTES of N", "refused", "timeout ...") and exits 1.
        -b/-p bind the client's socket; -t bounds the whole check (default 5).
+       -r (TCP): a connection refused or reset before any byte came back
+       is made again 0.05 s later, until -t; MS counts from the first
+       connect, and "tries N" says how many connections were made.
 punch  A UDP hole punch from LOCAL_ADDR:LOCAL_PORT toward PEER_ADDR:PEER_PORT
        with plain datagrams: "punch SEQ HEARD" every -i seconds (default
        0.1), HEARD being 1 once anything came from the peer's exact address
@@ -166,23 +169,46 @@ def serve(args):
     return 0
 
 
+RESETS = (errno.ECONNRESET, errno.ECONNREFUSED, errno.EPIPE, errno.ENOTCONN)
+
+
 def check_tcp(args, deadline):
+    """With -r, a connection refused or reset before any byte came back is
+    made again 0.05 s later until the deadline; MS from the first connect."""
     data = pattern(os.getpid() ^ now_ms(), args.n)
+    t0 = now_ms()
+    tries = 0
+    while True:
+        tries += 1
+        rc = check_tcp_once(args, deadline, data, t0)
+        if rc != "again":
+            if args.r:
+                say("tries", tries)
+            return rc
+        time.sleep(0.05)
+
+
+def check_tcp_once(args, deadline, data, t0):
+    def failed(e, back, *words):
+        if args.r and not back and e.errno in RESETS and \
+                time.monotonic() + 0.05 < deadline:
+            return "again"
+        say(*words)
+        return 1
     s = socket.socket(family_of(args.addr), socket.SOCK_STREAM)
     if args.bind or args.bind_port:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(sockaddr(args.bind or ("::" if ":" in args.addr else "0.0.0.0"),
                         args.bind_port))
     s.settimeout(max(0.1, deadline - time.monotonic()))
-    t0 = now_ms()
     try:
         s.connect(sockaddr(args.addr, args.port))
     except socket.timeout:
         say("timeout connecting")
         return 1
     except OSError as e:
-        say("refused" if e.errno == errno.ECONNREFUSED else "error " + e.strerror)
-        return 1
+        return failed(e, b"", "refused" if e.errno == errno.ECONNREFUSED
+                      else "error " + e.strerror)
     s.setblocking(False)
     sent = 0
     back = bytearray()
@@ -202,23 +228,27 @@ def check_tcp(args, deadline):
                 except BlockingIOError:
                     pass
                 except OSError as e:
-                    say("error sending after", sent, e.strerror)
-                    return 1
+                    return failed(e, back, "error sending after", sent,
+                                  e.strerror)
             if ev & selectors.EVENT_READ:
                 try:
                     chunk = s.recv(65536)
                 except BlockingIOError:
                     continue
                 except OSError as e:
-                    say("error receiving after", len(back), e.strerror)
-                    return 1
+                    return failed(e, back, "error receiving after",
+                                  len(back), e.strerror)
                 if not chunk:
                     return tcp_verdict(data, back, t0)
                 back += chunk
                 if len(back) > len(data):
                     return tcp_verdict(data, back, t0)
         if sent == len(data) and not shut:
-            s.shutdown(socket.SHUT_WR)
+            try:
+                s.shutdown(socket.SHUT_WR)
+            except OSError as e:	# reset before the half-close
+                return failed(e, back, "error half-closing after",
+                              len(back), e.strerror)
             shut = True
     say("timeout: sent", sent, "got back", len(back), "of", len(data))
     return 1
@@ -462,6 +492,7 @@ def main():
     p.add_argument("-b", dest="bind", default="")
     p.add_argument("-p", dest="bind_port", type=int, default=0)
     p.add_argument("-t", type=float, default=5.0)
+    p.add_argument("-r", action="store_true")
     p = sub.add_parser("punch")
     p.add_argument("local_addr")
     p.add_argument("local_port", type=int)
