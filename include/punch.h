@@ -47,6 +47,9 @@ struct config;
  * starts the doubling again.
  */
 #define PUNCH_RECARRIER_MS	2000
+/* A TCP client before the carrier waits this long at most, this many at once. */
+#define PUNCH_CLIENT_WAIT_MS	10000
+#define PUNCH_CLIENT_WAIT_MAX	64
 #define PUNCH_RECARRIER_STABLE_MS	60000
 /*
  * A direct path found while the TCP carrier runs through the relay: a

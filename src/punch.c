@@ -153,6 +153,14 @@ struct peer {
 	struct timer		 drain;
 	struct timer		 reap;
 	uint64_t		 carrier_up_at;	/* loop_now() it came up */
+	/*
+	 * An RFC 6062 connection from the peer's TCP relayed address that
+	 * came before this attempt's carrier (the initiator connects at
+	 * the OFFER, we make the carrier at the ANSWER): kept for it;
+	 * -1 none
+	 */
+	int			 held_fd;
+	uint64_t		 held_at;
 	uint64_t		 recarrier;	/* loop_backoff's state */
 	struct timer		 recarrier_timer;	/* a new session for it */
 	char			 why[256];	/* why there is no path; "" none */
@@ -165,6 +173,17 @@ struct listener {	/* a connect statement's UDP or TCP socket */
 	int			 fd;
 	struct loop_fd		 lfd;
 	struct listener		*next;
+};
+
+/*
+ * A client of a TCP connect that came before the carrier: it waits for
+ * it, PUNCH_CLIENT_WAIT_MS at most, rather than being reset at once.
+ */
+struct waiter {
+	int			 fd;
+	const struct listener	*l;
+	uint64_t		 since;
+	struct waiter		*next;
 };
 
 struct cflow {		/* the connecting side's flow: one client endpoint */
@@ -231,6 +250,9 @@ static struct {
 	struct peer		*peers;
 	size_t			 npeers;
 	struct listener		*listeners;
+	struct waiter		*waiters;	/* oldest first */
+	size_t			 nwaiters;
+	struct timer		 waiter_timer;
 	struct cflow		*cflows;
 	struct sflow		*sflows;
 	size_t			 nflows;
@@ -259,6 +281,8 @@ static uint8_t dgram[DGRAM_MAX + 1];
 static struct udpbatch *batch;
 
 static void	peer_timer_cb(struct timer *);
+static void	waiters_settle(const char *, struct carrier *,
+		    const struct listener *, int);
 static void	peer_attempt(struct peer *);
 static void	peer_recarrier_cb(struct timer *);
 static void	peer_drain_cb(struct timer *);
@@ -394,6 +418,7 @@ peer_get(const char *node)
 	timer_init(&p->relay_wait, peer_relay_wait_cb);
 	rdv_client_signal_init(&p->sig, NULL);
 	p->trelay.ss_family = AF_UNSPEC;
+	p->held_fd = -1;
 	p->next = pu.peers;
 	pu.peers = p;
 	pu.npeers++;
@@ -497,6 +522,10 @@ peer_set_state(struct peer *p, enum peer_state s)
 static void
 peer_clear_session(struct peer *p)
 {
+	if (p->held_fd != -1) {
+		close(p->held_fd);
+		p->held_fd = -1;
+	}
 	session_free(p->sess);
 	p->sess = NULL;
 	crypto_wipe(p->priv, sizeof(p->priv));
@@ -948,6 +977,17 @@ trelay_on_conn(void *arg, int fd, const struct sockaddr_storage *peer,
 		if (p->trelay.ss_family != AF_UNSPEC &&
 		    same_addr(&p->trelay, peer))
 			break;
+	/* theirs before our carrier of the attempt: kept for it */
+	if (p != NULL && incoming && p->rcarrier == NULL &&
+	    (p->carrier == NULL || p->carrier_dead)) {
+		log_debug("punch: %s: a TCP connection through the relay "
+		    "before the attempt's carrier: kept for it", p->node);
+		if (p->held_fd != -1)
+			close(p->held_fd);
+		p->held_fd = fd;
+		p->held_at = loop_now();
+		return;
+	}
 	if (p == NULL || p->carrier == NULL || p->rcarrier != NULL) {
 		log_debug("punch: relay: a TCP connection %s %s, no carrier "
 		    "for it", incoming ? "from" : "to",
@@ -2361,7 +2401,21 @@ carrier_up_cb(struct carrier *c, void *arg)
 		p->rcarrier_idle = 0;
 		timer_set(&p->drain, PUNCH_DRAIN_MS);
 	}
+	/* the clients that came before it */
+	waiters_settle(p->node, peer_carrier(p), NULL, 0);
 	status_push();
+}
+
+/* A connect statement of ours to p is TCP: it needs the carrier. */
+static int
+wants_tcp(const struct peer *p)
+{
+	const struct listener *l;
+
+	for (l = pu.listeners; l != NULL; l = l->next)
+		if (l->tcp && strcmp(l->c.node, p->node) == 0)
+			return 1;
+	return 0;
 }
 
 static void
@@ -2390,9 +2444,17 @@ carrier_down_cb(struct carrier *c, const char *why, void *arg)
 		status_push();
 		return;
 	}
-	/* the side that connects wants it back: new keys, so a new session */
-	if (carrier_was_up(c) && p->wanted && p->state == P_UP) {
-		if (loop_now() - p->carrier_up_at >= PUNCH_RECARRIER_STABLE_MS)
+	/*
+	 * The side that connects wants it back: new keys, so a new session.
+	 * One not made while the UDP path came up too, if a TCP connect
+	 * needs it (a NAT that reset every SYN of the attempt; TCP blocked
+	 * for a while): tried again the same way, the waits doubling, so
+	 * that a carrier missed once is not missed until the path ends.
+	 */
+	if (p->wanted && p->state == P_UP &&
+	    (carrier_was_up(c) || wants_tcp(p))) {
+		if (carrier_was_up(c) &&
+		    loop_now() - p->carrier_up_at >= PUNCH_RECARRIER_STABLE_MS)
 			p->recarrier = 0;
 		d = loop_backoff(&p->recarrier, PUNCH_RECARRIER_MS,
 		    PUNCH_RETRY_MAX_MS);
@@ -2465,6 +2527,15 @@ carrier_begin(struct peer *p)
 	}
 	carrier_params_of(p, &cp, PUNCH_ATTEMPT_MS);
 	p->carrier = carrier_start(&cp, &carrier_ops, p);
+	/* the peer's connection through the relay that came first */
+	if (p->held_fd != -1) {
+		if (p->carrier != NULL &&
+		    loop_now() - p->held_at < PUNCH_ATTEMPT_MS)
+			(void)carrier_take_conn(p->carrier, p->held_fd);
+		else
+			close(p->held_fd);
+		p->held_fd = -1;
+	}
 	/*
 	 * Through the relays too (RFC 6062): the attempt's initiator
 	 * connects from its TCP allocation to the peer's, which takes it as
@@ -2549,11 +2620,59 @@ peer_drain_cb(struct timer *t)
 	status_push();
 }
 
+/*
+ * The clients waiting for a carrier: node's (NULL: any) go to its
+ * carrier c when there is one; with c NULL, those of listener l (NULL:
+ * all) or that waited long enough (l and node NULL, expired set) are
+ * reset.  The timer runs while any wait.
+ */
+static void
+waiters_settle(const char *node, struct carrier *c, const struct listener *l,
+    int expired)
+{
+	struct waiter **wp, *w;
+	uint64_t now = loop_now();
+
+	for (wp = &pu.waiters; (w = *wp) != NULL;) {
+		if (c != NULL && node != NULL &&
+		    strcmp(w->l->c.node, node) == 0)
+			carrier_open_stream(c, w->fd, w->l->c.service);
+		else if (c == NULL && (l == NULL || w->l == l) && (!expired ||
+		    now - w->since >= PUNCH_CLIENT_WAIT_MS)) {
+			if (expired)
+				log_info("punch: connect %s/%s: no TCP carrier "
+				    "to %s in %llu s; connection reset",
+				    w->l->c.node, w->l->c.service,
+				    w->l->c.node, (unsigned long long)
+				    (PUNCH_CLIENT_WAIT_MS / 1000));
+			sock_close_reset(w->fd);
+		} else {
+			wp = &w->next;
+			continue;
+		}
+		*wp = w->next;
+		free(w);
+		pu.nwaiters--;
+	}
+	if (pu.waiters == NULL)
+		timer_stop(&pu.waiter_timer);
+}
+
+static void
+waiter_timer_cb(struct timer *t)
+{
+	(void)t;
+	waiters_settle(NULL, NULL, NULL, 1);
+	if (pu.waiters != NULL)
+		timer_set(&pu.waiter_timer, 1000);
+}
+
 /* A client connected to a connect statement's TCP port: a stream. */
 static void
 tcp_accept(struct loop_fd *lfd, int revents)
 {
 	struct listener *l = container_of(lfd, struct listener, lfd);
+	struct waiter *w, **wp;
 	struct peer *p;
 	int fd, i;
 
@@ -2562,14 +2681,33 @@ tcp_accept(struct loop_fd *lfd, int revents)
 		if ((fd = accept(l->fd, NULL, NULL)) == -1)
 			return;
 		p = peer_find(l->c.node);
-		if (p == NULL || peer_carrier(p) == NULL) {
+		if (p != NULL && peer_carrier(p) != NULL) {
+			carrier_open_stream(peer_carrier(p), fd, l->c.service);
+			continue;
+		}
+		/* no carrier yet: the client waits for one, a while */
+		if (pu.nwaiters >= PUNCH_CLIENT_WAIT_MAX ||
+		    (w = calloc(1, sizeof(*w))) == NULL) {
 			log_info("punch: connect %s/%s: no TCP carrier to %s "
-			    "yet; connection reset", l->c.node, l->c.service,
-			    l->c.node);
+			    "yet, and %zu clients wait already; connection "
+			    "reset", l->c.node, l->c.service, l->c.node,
+			    pu.nwaiters);
 			sock_close_reset(fd);
 			continue;
 		}
-		carrier_open_stream(peer_carrier(p), fd, l->c.service);
+		log_info("punch: connect %s/%s: no TCP carrier to %s yet; the "
+		    "connection waits for it (%llu s at most)", l->c.node,
+		    l->c.service, l->c.node,
+		    (unsigned long long)(PUNCH_CLIENT_WAIT_MS / 1000));
+		w->fd = fd;
+		w->l = l;
+		w->since = loop_now();
+		for (wp = &pu.waiters; *wp != NULL; wp = &(*wp)->next)
+			;
+		*wp = w;
+		pu.nwaiters++;
+		if (!timer_armed(&pu.waiter_timer))
+			timer_set(&pu.waiter_timer, 1000);
 	}
 }
 
@@ -3093,6 +3231,7 @@ connect_drop(size_t i)
 				cp = &f->next;
 		}
 		*lp = l->next;
+		waiters_settle(NULL, NULL, l, 0);
 		loop_fd_del(&l->lfd);
 		close(l->fd);
 		free(l);
@@ -3647,6 +3786,7 @@ punch_start(void)
 	timer_init(&pu.sweep, sweep_cb);
 	timer_set(&pu.sweep, SWEEP_MS);
 	timer_init(&pu.relay_timer, relay_timer_cb);
+	timer_init(&pu.waiter_timer, waiter_timer_cb);
 	pu.relay_none_said = 0;
 	pu.edm = -1;
 	memset(pu.edm_tid, 0, sizeof(pu.edm_tid));
@@ -3692,6 +3832,7 @@ punch_stop(void)
 		free(c);
 	}
 	pu.nflows = 0;
+	waiters_settle(NULL, NULL, NULL, 0);
 	while ((l = pu.listeners) != NULL) {
 		pu.listeners = l->next;
 		loop_fd_del(&l->lfd);
