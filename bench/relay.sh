@@ -149,7 +149,7 @@ line "beta's start to its TCP carrier through coturn" "${t_car[@]}"
 line "the first TCP connection then: its connect to the first byte back" "${fb_t[@]}"
 line "the first UDP datagram then: sent to its echo back" "${fb_u[@]}"
 echo " cold: a TCP and a UDP client as soon as beta's ports listen ($cold_failed runs where one failed):"
-echo "  TCP: connections the client made (natmapd resets one made before its carrier is up; the client connects again 0.05 s later): ${cold_tries[*]}"
+echo "  TCP: connections the client made (one made before the carrier waits for it, 10 s at most; after a reset the client connects again 0.05 s later): ${cold_tries[*]}"
 line "TCP: from the client's first connect to the first byte back" "${cold_t[@]}"
 line "UDP: the first datagram sent (again every 0.2 s) to its echo back" "${cold_u[@]}"
 
@@ -243,7 +243,7 @@ else
 	echo "  20 datagrams did not pass after it"
 fi
 if lab_traffic_check site2 tcp 127.0.0.1 7101 -n 1000000 -t 20 >/dev/null; then
-	echo "  1 MB through the TCP echo after it (the carrier stays where it was: $(grep -o 'alpha: TCP carrier up, to [^ ]*' "$LAB_DIR/beta.log" | tail -n 1 | sed 's/.*to //'))"
+	echo "  1 MB through the TCP echo after it (new streams over the last carrier made: $(grep -o 'alpha: TCP carrier up, to [^ ]*' "$LAB_DIR/beta.log" | tail -n 1 | sed 's/.*to //'))"
 else
 	echo "  1 MB did not pass through the TCP echo after it"
 fi
