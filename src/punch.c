@@ -1397,8 +1397,8 @@ send_connect(struct peer *p)
 }
 
 /*
- * Our relay is being made (relay always; relay fallback with the relay
- * started at once), not up, and has not failed: it has no last error.
+ * Our relay is being made, not up, and has not failed since its last up
+ * (relay.c's last error is cleared when an allocation comes up).
  */
 static int
 relay_coming(void)
@@ -1435,6 +1435,9 @@ connect_hold(struct peer *p)
 	}
 	if (pu.relay_policy == CONF_RELAY_ALWAYS)
 		(void)relay_ensure("relay always");
+	/* fallback: only where the relay was begun at once, for our NAT */
+	else if (pu.edm != 1)
+		return 0;
 	if (!relay_coming())
 		return 0;
 	p->connect_held = 1;
