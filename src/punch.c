@@ -65,6 +65,13 @@
  * much later, once per relay up, not at the attempt's end.
  */
 #define RELAY_PEER_WAIT_MS 1500
+/*
+ * Our relay being made (a few ms in the lab): the first CONNECT of a
+ * session that is to offer our relayed address, and the OFFER to a
+ * CONNECT that offers one, wait for it this long at most, then go
+ * without it.
+ */
+#define RELAY_HOLD_MS	1000
 
 enum peer_state {
 	P_IDLE,		/* nothing under way */
@@ -132,6 +139,10 @@ struct peer {
 	uint64_t		 direct_next;	/* loop clock: direct probes again */
 	uint64_t		 triggered_at;	/* a probe back to a direct one */
 	int			 relay_waited;	/* RELAY_PEER_WAIT_MS used */
+	int			 connect_held;	/* the first CONNECT waits for our relay */
+	int			 offer_held;	/* P_OFFERED: the OFFER waits for it */
+	uint8_t			 peer_pub[CRYPTO_X25519_LEN];	/* the CONNECT's, held */
+	uint64_t		 held_since;	/* loop clock: held from */
 	struct timer		 relay_wait;	/* then punch again */
 	struct timer		 timer;
 	/* TCP: the carrier, made beside the UDP probes */
@@ -287,6 +298,8 @@ static void	peer_attempt(struct peer *);
 static void	peer_recarrier_cb(struct timer *);
 static void	peer_drain_cb(struct timer *);
 static void	peer_relay_wait_cb(struct timer *);
+static int	offer_send(struct peer *);
+static void	attempt_over(struct peer *, const char *);
 static void	peer_clear_session(struct peer *);
 static void	peer_fail(struct peer *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
@@ -872,6 +885,17 @@ relay_is_up(void)
 	return pu.relay != NULL && pu.relayed.ss_family != AF_UNSPEC;
 }
 
+/*
+ * Our relayed addresses are there to offer: the UDP allocation up, and
+ * the TCP one beside it up too, or failed (or none).
+ */
+static int
+relay_ready(void)
+{
+	return relay_is_up() && (pu.trelay == NULL ||
+	    pu.trelayed.ss_family != AF_UNSPEC || pu.trelay_failed);
+}
+
 /* The TURN server's address, for the status and the logs ("" none). */
 static const char *
 relay_server_str(char *buf, size_t len)
@@ -1008,8 +1032,7 @@ relay_repunch(void)
 
 	if (!relay_is_up())
 		return;
-	if (pu.trelay != NULL && pu.trelayed.ss_family == AF_UNSPEC &&
-	    !pu.trelay_failed) {
+	if (!relay_ready()) {
 		pu.repunch_pending = 1;	/* the TCP allocation first */
 		return;
 	}
@@ -1019,6 +1042,12 @@ relay_repunch(void)
 		for (i = 0; i < p->ncand; i++)
 			if (p->cand[i].kind == RDV_CAND_RELAY)
 				(void)relay_permit(pu.relay, &p->cand[i].addr);
+		/* an OFFER that waited for our relay: it goes, with it */
+		if (p->offer_held) {
+			if (offer_send(p) == -1)
+				attempt_over(p, "no OFFER made");
+			continue;
+		}
 		if (p->wanted && (p->state != P_UP || path_is_relay(p))) {
 			p->attempt = 0;
 			peer_attempt(p);
@@ -1041,10 +1070,17 @@ relay_on_down(void *arg, const char *why)
 	(void)arg;
 	log_warnx("punch: relay down: %s", why);
 	pu.relayed.ss_family = AF_UNSPEC;
-	for (p = pu.peers; p != NULL; p = p->next)
+	for (p = pu.peers; p != NULL; p = p->next) {
 		if (path_is_relay(p))
 			snprintf(p->why, sizeof(p->why), "the relay is down: "
 			    "%.100s", why);
+		/* what waited for it goes without it */
+		if (p->offer_held && offer_send(p) == -1)
+			attempt_over(p, "no OFFER made");
+		else if (p->connect_held && p->state == P_IDLE &&
+		    p->attempt == 0)
+			peer_attempt(p);
+	}
 	status_push();
 }
 
@@ -1319,6 +1355,23 @@ msg_init(struct punch_msg *m, struct peer *p, uint8_t type)
 	m->clock_ms = rdv_client_wall_ms();
 }
 
+/*
+ * A CONNECT or an OFFER begun: a new nonce, our new index and key pair
+ * (the private key in p->priv until the session is made).
+ */
+static int
+msg_init_keyed(struct punch_msg *m, struct peer *p, uint8_t type)
+{
+	msg_init(m, p, type);
+	if (crypto_random(m->nonce, sizeof(m->nonce)) == -1 ||
+	    crypto_random(p->own_index, sizeof(p->own_index)) == -1 ||
+	    crypto_x25519_keypair(p->priv, p->pub) == -1)
+		return -1;
+	memcpy(m->index, p->own_index, sizeof(m->index));
+	memcpy(m->pub, p->pub, sizeof(m->pub));
+	return 0;
+}
+
 /* A CONNECT for this attempt, new keys; sent, and again until the OFFER. */
 static int
 send_connect(struct peer *p)
@@ -1327,13 +1380,8 @@ send_connect(struct peer *p)
 	int n;
 
 	peer_clear_session(p);
-	msg_init(&m, p, PUNCH_CONNECT);
-	if (crypto_random(m.nonce, sizeof(m.nonce)) == -1 ||
-	    crypto_random(p->own_index, sizeof(p->own_index)) == -1 ||
-	    crypto_x25519_keypair(p->priv, p->pub) == -1)
+	if (msg_init_keyed(&m, p, PUNCH_CONNECT) == -1)
 		return -1;
-	memcpy(m.index, p->own_index, sizeof(m.index));
-	memcpy(m.pub, p->pub, sizeof(m.pub));
 	m.ncand = own_candidates(m.cand, 1);
 	if ((n = punch_build(p->connect, sizeof(p->connect), &m,
 	    pu.peer_key)) < 0)
@@ -1348,10 +1396,65 @@ send_connect(struct peer *p)
 	return signal_send(p, p->connect, p->connect_len);
 }
 
+/*
+ * Our relay is being made, not up, and has not failed since its last up
+ * (relay.c's last error is cleared when an allocation comes up).
+ */
+static int
+relay_coming(void)
+{
+	char err[8];
+
+	return pu.relay_policy != CONF_RELAY_NEVER && pu.relay != NULL &&
+	    !relay_ready() && !relay_error(err, sizeof(err));
+}
+
+/* A CONNECT or an OFFER held for our relay goes now (held: its flag). */
+static void
+hold_end(struct peer *p, int *held, const char *what)
+{
+	*held = 0;
+	log_info("punch: %s: the %s goes %llu ms later, %s", p->node, what,
+	    (unsigned long long)(loop_now() - p->held_since), relay_ready() ?
+	    "our relay up" : "without our relayed address");
+}
+
+/*
+ * The first CONNECT of a session that offers our relayed address waits
+ * for our relay while it is being made, RELAY_HOLD_MS at most (the timer,
+ * or relay_repunch when it is up, or relay_on_down, calls peer_attempt
+ * again): sent without it, the peer answers without its own too, and a
+ * second round is needed.  1 if held.
+ */
+static int
+connect_hold(struct peer *p)
+{
+	if (p->connect_held) {
+		hold_end(p, &p->connect_held, "CONNECT");
+		return 0;
+	}
+	if (pu.relay_policy == CONF_RELAY_ALWAYS)
+		(void)relay_ensure("relay always");
+	/* fallback: only where the relay was begun at once, for our NAT */
+	else if (pu.edm != 1)
+		return 0;
+	if (!relay_coming())
+		return 0;
+	p->connect_held = 1;
+	p->held_since = loop_now();
+	peer_set_state(p, P_IDLE);
+	timer_set(&p->timer, RELAY_HOLD_MS);
+	log_info("punch: %s: the first CONNECT waits for our relay (%d ms at "
+	    "most)", p->node, RELAY_HOLD_MS);
+	return 1;
+}
+
 /* Start the next attempt (or the first), if this side leads it. */
 static void
 peer_attempt(struct peer *p)
 {
+	if (p->attempt == 0 && connect_hold(p))
+		return;
 	if (p->attempt == 0) {
 		if (crypto_random(p->sid, sizeof(p->sid)) == -1) {
 			peer_fail(p, "no random bytes");
@@ -1591,18 +1694,79 @@ start_probing(struct peer *p)
 	probe_round(p);
 }
 
+/*
+ * The attempt's keys from our private key and the peer's public one, over
+ * the CONNECT and the OFFER (initiator: this side sent the CONNECT), and
+ * its session (p->sess; NULL if none could be made); our private key
+ * wiped.  -1 if the keys make no shared secret.
+ */
+static int
+session_make(struct peer *p, int initiator, const uint8_t *peer_pub)
+{
+	struct session_keys k;
+
+	if (session_keys_derive(&k, initiator, p->priv, peer_pub, p->connect,
+	    p->connect_len, p->offer, p->offer_len) == -1) {
+		crypto_wipe(&k, sizeof(k));
+		return -1;
+	}
+	p->sess = session_new(&k, p->own_index, p->peer_index);
+	p->keys = k;
+	p->have_keys = 1;
+	p->upgraded = 0;
+	crypto_wipe(&k, sizeof(k));
+	crypto_wipe(p->priv, sizeof(p->priv));
+	return 0;
+}
+
+/*
+ * The OFFER to the CONNECT in p->connect (its key in p->peer_pub): new
+ * keys, the session, sent.  0, or -1 if none was made.
+ */
+static int
+offer_send(struct peer *p)
+{
+	struct punch_msg o;
+	int n;
+
+	if (p->offer_held)
+		hold_end(p, &p->offer_held, "OFFER");
+	if (msg_init_keyed(&o, p, PUNCH_OFFER) == -1)
+		return -1;
+	punch_hash(p->connect, p->connect_len, o.hash);
+	/* our relayed address only to a node that knows the kind */
+	o.ncand = own_candidates(o.cand, p->peer_relay);
+	if ((n = punch_build(p->offer, sizeof(p->offer), &o, pu.peer_key)) < 0)
+		return -1;
+	p->offer_len = (size_t)n;
+	if (session_make(p, 0, p->peer_pub) == -1) {
+		p->offer_len = 0;
+		log_info("punch: %s: refused a CONNECT: its key makes no "
+		    "shared secret", p->node);
+		return -1;
+	}
+	if (p->sess == NULL)
+		return -1;
+	peer_set_state(p, P_OFFERED);
+	log_info("punch: %s: CONNECT (attempt %u), answering with %d "
+	    "candidate%s", p->node, p->attempt, o.ncand, o.ncand == 1 ? "" : "s");
+	signal_send(p, p->offer, p->offer_len);
+	timer_set(&p->timer, PUNCH_ATTEMPT_MS + PUNCH_SIGNAL_WAIT_MS);
+	return 0;
+}
+
 static void
 got_connect(struct peer *p, const struct punch_msg *m, const uint8_t *buf,
     size_t len)
 {
-	struct punch_msg o;
-	int n, same_session = memcmp(m->session, p->sid, sizeof(p->sid)) == 0;
+	int same_session = memcmp(m->session, p->sid, sizeof(p->sid)) == 0;
 
 	p->used_at = loop_now();	/* the peer wants a path */
-	/* a repeat of the CONNECT answered: the OFFER again */
+	/* a repeat of the CONNECT answered: the OFFER again (none yet: held) */
 	if (p->state == P_OFFERED && p->connect_len == len &&
 	    memcmp(p->connect, buf, len) == 0) {
-		signal_send(p, p->offer, p->offer_len);
+		if (!p->offer_held)
+			signal_send(p, p->offer, p->offer_len);
 		return;
 	}
 	/*
@@ -1638,44 +1802,28 @@ got_connect(struct peer *p, const struct punch_msg *m, const uint8_t *buf,
 	memcpy(p->connect, buf, len);
 	p->connect_len = len;
 	memcpy(p->peer_index, m->index, sizeof(p->peer_index));
+	memcpy(p->peer_pub, m->pub, sizeof(p->peer_pub));
+	p->connect_held = 0;
+	p->offer_held = 0;
+	p->offer_len = 0;
 	take_candidates(p, m);
-	msg_init(&o, p, PUNCH_OFFER);
-	if (crypto_random(o.nonce, sizeof(o.nonce)) == -1 ||
-	    crypto_random(p->own_index, sizeof(p->own_index)) == -1 ||
-	    crypto_x25519_keypair(p->priv, p->pub) == -1)
+	/*
+	 * It offers a relayed address and ours is being made (take_candidates
+	 * started it, if need be): the OFFER waits for it, RELAY_HOLD_MS at
+	 * most (the timer, relay_repunch or relay_on_down sends it), so that
+	 * it offers ours, and the path needs no second round.
+	 */
+	if (p->peer_relay && relay_coming()) {
+		p->offer_held = 1;
+		p->held_since = loop_now();
+		peer_set_state(p, P_OFFERED);
+		timer_set(&p->timer, RELAY_HOLD_MS);
+		log_info("punch: %s: CONNECT (attempt %u) with a relayed address: "
+		    "the OFFER waits for our relay (%d ms at most)", p->node,
+		    p->attempt, RELAY_HOLD_MS);
 		return;
-	memcpy(o.index, p->own_index, sizeof(o.index));
-	memcpy(o.pub, p->pub, sizeof(o.pub));
-	punch_hash(buf, len, o.hash);
-	/* our relayed address only to a node that knows the kind */
-	o.ncand = own_candidates(o.cand, p->peer_relay);
-	if ((n = punch_build(p->offer, sizeof(p->offer), &o, pu.peer_key)) < 0)
-		return;
-	p->offer_len = (size_t)n;
-	{
-		struct session_keys k;
-
-		if (session_keys_derive(&k, 0, p->priv, m->pub, p->connect,
-		    p->connect_len, p->offer, p->offer_len) == -1) {
-			crypto_wipe(&k, sizeof(k));
-			log_info("punch: %s: refused a CONNECT: its key makes no "
-			    "shared secret", p->node);
-			return;
-		}
-		p->sess = session_new(&k, p->own_index, p->peer_index);
-		p->keys = k;
-		p->have_keys = 1;
-		p->upgraded = 0;
-		crypto_wipe(&k, sizeof(k));
-		crypto_wipe(p->priv, sizeof(p->priv));
 	}
-	if (p->sess == NULL)
-		return;
-	peer_set_state(p, P_OFFERED);
-	log_info("punch: %s: CONNECT (attempt %u), answering with %d "
-	    "candidate%s", p->node, p->attempt, o.ncand, o.ncand == 1 ? "" : "s");
-	signal_send(p, p->offer, p->offer_len);
-	timer_set(&p->timer, PUNCH_ATTEMPT_MS + PUNCH_SIGNAL_WAIT_MS);
+	(void)offer_send(p);
 }
 
 static void
@@ -1683,7 +1831,6 @@ got_offer(struct peer *p, const struct punch_msg *m, const uint8_t *buf,
     size_t len)
 {
 	struct punch_msg a;
-	struct session_keys k;
 	uint8_t h[PUNCH_HASH_LEN], out[PUNCH_MSG_MAX];
 	int n;
 
@@ -1706,18 +1853,10 @@ got_offer(struct peer *p, const struct punch_msg *m, const uint8_t *buf,
 		p->relay_waited = 1;
 		timer_set(&p->relay_wait, RELAY_PEER_WAIT_MS);
 	}
-	if (session_keys_derive(&k, 1, p->priv, m->pub, p->connect,
-	    p->connect_len, p->offer, p->offer_len) == -1) {
-		crypto_wipe(&k, sizeof(k));
+	if (session_make(p, 1, m->pub) == -1) {
 		attempt_over(p, "the OFFER's key makes no shared secret");
 		return;
 	}
-	p->sess = session_new(&k, p->own_index, p->peer_index);
-	p->keys = k;
-	p->have_keys = 1;
-	p->upgraded = 0;
-	crypto_wipe(&k, sizeof(k));
-	crypto_wipe(p->priv, sizeof(p->priv));
 	if (p->sess == NULL)
 		return;
 	p->rtt = loop_now() - p->connect_sent;
@@ -1791,7 +1930,8 @@ on_signal(const char *from, const uint8_t *buf, size_t len, void *arg)
 	case PUNCH_REPLAY_SEEN:
 		/* a CONNECT repeated (our OFFER was lost): answered again */
 		if (m.type == PUNCH_CONNECT && (p = peer_find(from)) != NULL &&
-		    p->state == P_OFFERED && p->connect_len == len &&
+		    p->state == P_OFFERED && !p->offer_held &&
+		    p->connect_len == len &&
 		    memcmp(p->connect, buf, len) == 0)
 			signal_send(p, p->offer, p->offer_len);
 		return;
@@ -2265,6 +2405,11 @@ peer_timer_cb(struct timer *t)
 			    "rendezvous");
 		break;
 	case P_OFFERED:
+		if (p->offer_held) {
+			if (offer_send(p) == -1)
+				attempt_over(p, "no OFFER made");
+			break;
+		}
 		attempt_over(p, "no ANSWER came and no probe arrived");
 		break;
 	case P_WAITING:
