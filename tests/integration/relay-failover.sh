@@ -56,20 +56,7 @@ tap_check "direct: neither node made a relay (relay fallback, the path direct)" 
 mark_a=$(wc -l <"$LAB_DIR/alpha.log")
 mark_b=$(wc -l <"$LAB_DIR/beta.log")
 t0=$(lab_now_ms)
-if lab_rtr2 nft -f - <<NFT
-table inet failover_block {
-	chain forward {
-		type filter hook forward priority -5; policy accept;
-		ip daddr $LAB_PUBLIC_IP drop
-		ip saddr $LAB_PUBLIC_IP drop
-	}
-}
-NFT
-then
-	tap_ok "site 2's router drops all traffic to and from site 1's public address $LAB_PUBLIC_IP"
-else
-	tap_fail "site 2's router drops traffic to and from site 1"; tap_done; exit 1
-fi
+punch_block_sites failover_block
 if lab_wait 10 udp_once; then
 	tap_ok "datagrams pass again $(( $(lab_now_ms) - t0 )) ms after the direct path died (10 s allowed)"
 else
