@@ -36,6 +36,19 @@ struct config;
 #define PUNCH_SIGNAL_WAIT_MS	3000	/* for an OFFER, then again */
 #define PUNCH_KEEPALIVE_MS	5000
 #define PUNCH_PATH_DEAD_MS	15000
+/*
+ * A direct path while a relay could carry it (relay fallback, and the
+ * rendezvous offers a TURN server): kept alive every
+ * PUNCH_KEEPALIVE_STANDBY_MS, probed every PUNCH_PROBE_LATE_MS once an
+ * acknowledgement is late, and given up for the relay when none came for
+ * PUNCH_PATH_FAILOVER_MS: with the relay's setup, traffic again within
+ * about 5 s of the direct path's end.
+ */
+#define PUNCH_KEEPALIVE_STANDBY_MS	2000
+#define PUNCH_PROBE_LATE_MS		500
+#define PUNCH_PATH_FAILOVER_MS		4000
+/* then this long at most for our allocation, before the CONNECT goes */
+#define PUNCH_FAILOVER_RELAY_WAIT_MS	1000
 #define PUNCH_RETRY_MS		30000	/* after the attempts failed, doubling */
 #define PUNCH_RETRY_MAX_MS	600000
 /*

@@ -143,6 +143,7 @@ struct peer {
 	int			 offer_held;	/* P_OFFERED: the OFFER waits for it */
 	uint8_t			 peer_pub[CRYPTO_X25519_LEN];	/* the CONNECT's, held */
 	uint64_t		 held_since;	/* loop clock: held from */
+	int			 failed_over;	/* the direct path given up for the relay */
 	struct timer		 relay_wait;	/* then punch again */
 	struct timer		 timer;
 	/* TCP: the carrier, made beside the UDP probes */
@@ -2209,6 +2210,8 @@ path_via(const struct peer *p, const uint8_t *b,
 	return "prflx";
 }
 
+static int	relay_standby(const struct peer *);
+
 static void
 got_ack(struct peer *p, const uint8_t *b, size_t len,
     const struct sockaddr_storage *from, int relayed)
@@ -2229,6 +2232,7 @@ got_ack(struct peer *p, const uint8_t *b, size_t len,
 	if (p->state == P_UP && same_addr(from, &p->path) &&
 	    relayed == p->relayed) {
 		p->last_ack = loop_now();
+		p->failed_over = 0;
 		/*
 		 * The same address, another kind: a path punched to our
 		 * server-reflexive endpoint before our gateway mapping of
@@ -2262,6 +2266,7 @@ got_ack(struct peer *p, const uint8_t *b, size_t len,
 	p->relayed = relayed;
 	p->via = path_via(p, b, from);
 	p->retry = 0;
+	p->failed_over = 0;
 	peer_set_state(p, P_UP);
 	status_push();
 	if (rank < 0) {
@@ -2286,7 +2291,8 @@ got_ack(struct peer *p, const uint8_t *b, size_t len,
 	if (v6_pending(p))
 		probe_again(p);
 	else
-		timer_set(&p->timer, loop_jitter(PUNCH_KEEPALIVE_MS, 10));
+		timer_set(&p->timer, loop_jitter(relay_standby(p) ?
+		    PUNCH_KEEPALIVE_STANDBY_MS : PUNCH_KEEPALIVE_MS, 10));
 }
 
 static void	flow_in(struct peer *, const uint8_t *, size_t);
@@ -2375,10 +2381,70 @@ punch_read(struct loop_fd *lfd, int revents)
 	}
 }
 
+/*
+ * Could the relay carry p's path if its direct one ended: relay fallback,
+ * the path direct, and the rendezvous offering a TURN server?
+ */
+static int
+relay_standby(const struct peer *p)
+{
+	struct rdv_turn t;
+
+	if (pu.relay_policy != CONF_RELAY_FALLBACK || p->state != P_UP ||
+	    path_rank(p, &p->path, p->relayed) < 0)
+		return 0;
+	if (pu.relay != NULL)
+		return 1;
+	if (rdv_client_turn(&t) == -1)
+		return 0;
+	rdv_turn_wipe(&t);
+	return 1;
+}
+
+/*
+ * The direct path went silent while a relay could carry it: a relay, and
+ * the side that connects punches again at once through the rendezvous,
+ * our relayed address among the candidates (relay_on_up does when the
+ * allocation comes; PUNCH_FAILOVER_RELAY_WAIT_MS at most).  The other side
+ * makes its relay ready for that CONNECT and keeps the path till then (it
+ * ends as every silent path if none comes).
+ */
+static void
+path_failover(struct peer *p)
+{
+	char a[64];
+
+	p->failed_over = 1;
+	log_warnx("punch: %s: no answer on the direct path to %s for %d s; "
+	    "to the relay", p->node, addr_str(&p->path, a, sizeof(a)),
+	    PUNCH_PATH_FAILOVER_MS / 1000);
+	snprintf(p->why, sizeof(p->why), "the direct path to %s went silent",
+	    a);
+	if (relay_ensure("a direct path went silent") == -1 || !p->wanted)
+		return;
+	/* the carrier went over the same path: the new session makes one */
+	if (p->carrier != NULL) {
+		carrier_free(p->carrier);
+		p->carrier = NULL;
+		p->carrier_dead = 0;
+		timer_stop(&p->reap);
+	}
+	peer_rcarrier_free(p);
+	p->attempt = 0;
+	if (relay_is_up()) {
+		peer_attempt(p);
+		return;
+	}
+	peer_set_state(p, P_IDLE);
+	status_push();
+	timer_set(&p->timer, PUNCH_FAILOVER_RELAY_WAIT_MS);
+}
+
 static void
 peer_timer_cb(struct timer *t)
 {
 	struct peer *p = container_of(t, struct peer, timer);
+	int standby;
 
 	switch (p->state) {
 	case P_IDLE:
@@ -2425,6 +2491,13 @@ peer_timer_cb(struct timer *t)
 		probe_round(p);
 		break;
 	case P_UP:
+		standby = relay_standby(p);
+		if (standby && !p->failed_over &&
+		    loop_now() - p->last_ack >= PUNCH_PATH_FAILOVER_MS) {
+			path_failover(p);
+			if (p->state != P_UP)
+				return;
+		}
 		if (loop_now() - p->last_ack >= PUNCH_PATH_DEAD_MS) {
 			char a[64];
 
@@ -2455,6 +2528,11 @@ peer_timer_cb(struct timer *t)
 		send_probe(p, &p->path, p->relayed);	/* the one timed: last */
 		if (v6_pending(p))
 			probe_again(p);
+		else if (standby && !p->failed_over)
+			timer_set(&p->timer, loop_now() - p->last_ack >=
+			    PUNCH_KEEPALIVE_STANDBY_MS + PUNCH_PROBE_LATE_MS ?
+			    PUNCH_PROBE_LATE_MS :
+			    loop_jitter(PUNCH_KEEPALIVE_STANDBY_MS, 10));
 		else
 			timer_set(&p->timer, loop_jitter(PUNCH_KEEPALIVE_MS,
 			    10));

@@ -138,3 +138,27 @@ punch_no_creds_check() {
 	tap_check "no TURN secret, username or password in the nodes' logs, status files or natmapctl status" \
 	    no_creds
 }
+
+# punch_block_sites TABLE: site 2's router drops what goes to or comes
+# from site 1's public address, both ways, before its NAT's chains (an
+# nft table TABLE; the direct path between the sites, not the TURN
+# server's nor the rendezvous's traffic); a TAP line; the test ends when
+# the rule cannot be made
+punch_block_sites() {
+	if lab_rtr2 nft -f - <<NFT
+table inet $1 {
+	chain forward {
+		type filter hook forward priority -5; policy accept;
+		ip daddr $LAB_PUBLIC_IP drop
+		ip saddr $LAB_PUBLIC_IP drop
+	}
+}
+NFT
+	then
+		tap_ok "site 2's router drops all traffic to and from site 1's public address $LAB_PUBLIC_IP"
+	else
+		tap_fail "site 2's router drops traffic to and from site 1"
+		tap_done
+		exit 1
+	fi
+}

@@ -22,22 +22,8 @@ node() { punch_node "$@"; }
 punch_nat_modes cone cone "both sites' NATs cone (punchable)"
 punch_echoes
 
-# the direct path blocked: site 2's router drops what goes to or comes
-# from site 1's public address, both ways, before its NAT's chains
-if lab_rtr2 nft -f - <<NFT
-table inet relayup_block {
-	chain forward {
-		type filter hook forward priority -5; policy accept;
-		ip daddr $LAB_PUBLIC_IP drop
-		ip saddr $LAB_PUBLIC_IP drop
-	}
-}
-NFT
-then
-	tap_ok "site 2's router drops all traffic to and from site 1's public address $LAB_PUBLIC_IP"
-else
-	tap_fail "site 2's router drops traffic to and from site 1"; tap_done; exit 1
-fi
+# the direct path blocked (site 2's router, both ways)
+punch_block_sites relayup_block
 
 relay_re=${LAB_RELAY_IP//./\\.}
 pub1_re=${LAB_PUBLIC_IP//./\\.}
