@@ -985,7 +985,8 @@ cb_open(struct mux *m, uint32_t id, const char *service, void *arg)
 	struct stream *s;
 	int r, fd;
 
-	if ((r = c->ops->service(c->peer, service, &target, c->arg)) != 0)
+	if ((r = c->ops->service(c->peer, service, carrier_relayed(c), &target,
+	    c->arg)) != 0)
 		return r;
 	if ((fd = socket(target.ss_family, SOCK_STREAM, 0)) == -1 ||
 	    sock_nonblock(fd) == -1 ||
