@@ -198,6 +198,7 @@ struct cflow {		/* the connecting side's flow: one client endpoint */
 struct svc_kept {
 	uint64_t		 streams, datagrams;
 	uint64_t		 logged_at;	/* a datagram's line, loop clock */
+	uint64_t		 pushed_at;	/* the status told, loop clock */
 	char			 why[160];	/* the last reason */
 };
 
@@ -608,7 +609,9 @@ static void	services_push(void);
 /*
  * A stream (stream set) or a datagram of a relay=never service kept off
  * the relay: counted, why said in the log and the status.  A stream's
- * line every time; a datagram's once a minute at most (debug between).
+ * line every time; a datagram's once a minute at most (debug between);
+ * the status told of a stream at once, of datagrams once a second at
+ * most (then the sweep's push).
  */
 static void
 svc_kept(struct svc_kept *k, int stream, const char *fmt, ...)
@@ -634,9 +637,10 @@ svc_kept(struct svc_kept *k, int stream, const char *fmt, ...)
 		    " (datagrams dropped and counted)");
 	} else
 		log_debug("punch: %s", k->why);
-	/* a datagram's count reaches the status with the sweep */
-	if (stream || first)
+	if (stream || first || now - k->pushed_at >= 1000) {
+		k->pushed_at = now;
 		services_push();
+	}
 }
 
 /* ---- the punching socket and its public endpoint ---- */

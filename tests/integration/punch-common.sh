@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: ISC
 # Shared by the hole-punching tests (punch.sh, punch-tamper.sh,
-# punch-relay.sh, relay-cells.sh, relay-upgrade.sh), on top of
+# punch-relay.sh, relay-cells.sh, relay-upgrade.sh, relay-never.sh), on top of
 # common.sh: the two-site lab with the rendezvous, natmapd nodes in it, the
 # echoes their services are.
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -79,6 +79,34 @@ table inet relay_block {
 	chain forward {
 		type filter hook forward priority -5; policy accept;
 		ip saddr $LAB_SITE2_NET ip daddr $LAB_RELAY_IP meta l4proto udp drop
+	}
+}
+NFT
+}
+
+# punch_status_has NAME LIST VAR PYEXPR: NAME's status file has an entry
+# VAR of its LIST (peers, services) for which PYEXPR holds (it is printed
+# as a TAP comment)
+punch_status_has() {
+	python3 - "$LAB_DIR/$1.json" "$2" "$3" "$4" <<'PY'
+import json, sys
+entries = json.load(open(sys.argv[1])).get(sys.argv[2]) or []
+ok = any(eval(sys.argv[4], {}, {sys.argv[3]: e}) for e in entries)
+print("#", entries)
+sys.exit(0 if ok else 1)
+PY
+}
+
+# punch_sites_block TABLE: site 2's router drops everything to and from
+# site 1's public address, both ways, before its NAT's chains (nft table
+# TABLE; "lab_rtr2 nft delete table inet TABLE" lifts it)
+punch_sites_block() {
+	lab_rtr2 nft -f - <<NFT
+table inet $1 {
+	chain forward {
+		type filter hook forward priority -5; policy accept;
+		ip daddr $LAB_PUBLIC_IP drop
+		ip saddr $LAB_PUBLIC_IP drop
 	}
 }
 NFT

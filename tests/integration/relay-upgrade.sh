@@ -24,16 +24,7 @@ punch_echoes
 
 # the direct path blocked: site 2's router drops what goes to or comes
 # from site 1's public address, both ways, before its NAT's chains
-if lab_rtr2 nft -f - <<NFT
-table inet relayup_block {
-	chain forward {
-		type filter hook forward priority -5; policy accept;
-		ip daddr $LAB_PUBLIC_IP drop
-		ip saddr $LAB_PUBLIC_IP drop
-	}
-}
-NFT
-then
+if punch_sites_block relayup_block; then
 	tap_ok "site 2's router drops all traffic to and from site 1's public address $LAB_PUBLIC_IP"
 else
 	tap_fail "site 2's router drops traffic to and from site 1"; tap_done; exit 1
@@ -48,15 +39,7 @@ ctl() {
 udp_passes() { lab_traffic_check site2 udp 127.0.0.1 7001 -n "$1" -t 3 >/dev/null 2>&1; }
 tcp_passes() { lab_traffic_check site2 tcp 127.0.0.1 7101 -n "$1" -t 20; }
 # json_check NAME PYEXPR: NAME's status file has a peer p for which PYEXPR holds
-json_check() {
-	python3 - "$LAB_DIR/$1.json" "$2" <<'PY'
-import json, sys
-peers = json.load(open(sys.argv[1])).get("peers") or []
-ok = any(eval(sys.argv[2], {}, {"p": p}) for p in peers)
-print("#", peers)
-sys.exit(0 if ok else 1)
-PY
-}
+json_check() { punch_status_has "$1" peers p "$2"; }
 
 node alpha lan "$LAB_DIR/home.key" home --expose echo=127.0.0.1:7000/udp@beta \
     --expose tcpecho=127.0.0.1:7100/tcp@beta
