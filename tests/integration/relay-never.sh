@@ -58,6 +58,7 @@ node beta site2 "$LAB_DIR/home.key" home --connect alpha/echo=127.0.0.1:7001/udp
     --connect 'alpha/secret=127.0.0.1:7102/tcp relay=never' \
     --connect alpha/guard=127.0.0.1:7103/tcp \
     --connect alpha/uguard=127.0.0.1:7003/udp
+lab_wait 10 test -S "$LAB_DIR/beta.ctl"
 out=$(ctlcmd beta site2 connect alpha/usecret=127.0.0.1:7002/udp relay=never 2>&1)
 tap_check "natmapctl connect alpha/usecret=127.0.0.1:7002/udp relay=never (the word as its own argument): accepted ($out)" \
     lab_wait 5 bash -c "grep -q 'usecret' '$LAB_DIR/beta.json' 2>/dev/null"
