@@ -605,6 +605,8 @@ connect_kept(const struct conf_connect *c)
 }
 
 static void	services_push(void);
+static void	kept_off(struct svc_kept *, int, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
 
 /*
  * A stream (stream set) or a datagram of a relay=never service kept off
@@ -614,7 +616,7 @@ static void	services_push(void);
  * most (then the sweep's push).
  */
 static void
-svc_kept(struct svc_kept *k, int stream, const char *fmt, ...)
+kept_off(struct svc_kept *k, int stream, const char *fmt, ...)
 {
 	va_list ap;
 	uint64_t now = loop_now();
@@ -2462,7 +2464,7 @@ carrier_service(const char *peer, const char *name, int relayed,
 	}
 	/* defence: the peer may be older, or say otherwise */
 	if (!config_relay_allows(expose_relay(e), relayed)) {
-		svc_kept(&pu.expose_kept[e - pu.expose], 1, "%s: a stream to "
+		kept_off(&pu.expose_kept[e - pu.expose], 1, "%s: a stream to "
 		    "%s/tcp refused: it is relay=never and came over the TCP "
 		    "carrier through the relay", peer, name);
 		return MUX_RST_NO_RELAY;
@@ -2728,8 +2730,9 @@ waiters_settle(const char *node, struct carrier *c, const struct listener *l,
 		else if (c == NULL && (l == NULL || w->l == l) && (!expired ||
 		    now - w->since >= PUNCH_CLIENT_WAIT_MS)) {
 			p = peer_find(w->l->c.node);
-			if (expired && p != NULL && peer_carrier(p) != NULL)
-				svc_kept(connect_kept(&w->l->c), 1, "connect "
+			if (expired && p != NULL && peer_carrier(p) != NULL &&
+			    connect_relay(&w->l->c) == CONF_RELAY_NEVER)
+				kept_off(connect_kept(&w->l->c), 1, "connect "
 				    "%s/%s: relay=never, and no direct TCP "
 				    "carrier to %s in %llu s (the one up goes "
 				    "through the relay); connection reset",
@@ -2918,7 +2921,7 @@ listener_read(struct loop_fd *lfd, int revents)
 			}
 			if (!config_relay_allows(connect_relay(&l->c),
 			    path_is_relay(p))) {
-				svc_kept(connect_kept(&l->c), 0, "connect "
+				kept_off(connect_kept(&l->c), 0, "connect "
 				    "%s/%s: relay=never, and the path to %s "
 				    "goes through the relay: a datagram dropped",
 				    l->c.node, l->c.service, l->c.node);
@@ -2984,7 +2987,7 @@ sflow_read(struct loop_fd *lfd, int revents)
 		for (i = 0; i < n && f->p->state == P_UP; i++) {
 			if (e != NULL && !config_relay_allows(expose_relay(e),
 			    path_is_relay(f->p))) {
-				svc_kept(&pu.expose_kept[e - pu.expose], 0,
+				kept_off(&pu.expose_kept[e - pu.expose], 0,
 				    "%s: %s/udp is relay=never, and the path "
 				    "goes through the relay: an answer dropped",
 				    f->p->node, f->name);
@@ -3055,7 +3058,7 @@ flow_in(struct peer *p, const uint8_t *b, size_t len, int relayed)
 		/* defence: the peer may be older, or say otherwise */
 		if (relayed && (e = expose_find(fl.name, CONF_UDP)) != NULL &&
 		    !config_relay_allows(expose_relay(e), 1)) {
-			svc_kept(&pu.expose_kept[e - pu.expose], 0, "%s: %s/udp "
+			kept_off(&pu.expose_kept[e - pu.expose], 0, "%s: %s/udp "
 			    "is relay=never: a datagram that came through the "
 			    "relay dropped", p->node, e->name);
 			return;
@@ -3078,7 +3081,7 @@ flow_in(struct peer *p, const uint8_t *b, size_t len, int relayed)
 	if (c == NULL)
 		return;
 	if (!config_relay_allows(connect_relay(&c->l->c), relayed)) {
-		svc_kept(connect_kept(&c->l->c), 0, "connect %s/%s: relay=never:"
+		kept_off(connect_kept(&c->l->c), 0, "connect %s/%s: relay=never:"
 		    " a datagram that came through the relay dropped",
 		    c->l->c.node, c->l->c.service);
 		return;
