@@ -73,6 +73,13 @@ int	config_parse_service_name(const char *what, const char *s, char *node,
  */
 int	config_service_relay(int relay_set, int relay, int node);
 /*
+ * The relay policy the node acts on: node, but fallback where node is
+ * never and a service (of e[0..ne), c[0..nc)) says relay=fallback: its
+ * word wins for it (the relay is made; the others keep off it).
+ */
+int	config_relay_node(int node, const struct conf_expose *e, size_t ne,
+	    const struct conf_connect *c, size_t nc);
+/*
  * May data of a service whose relay policy is policy cross a relayed
  * path or carrier (relayed 1) or a direct one (relayed 0)?  1 or 0.
  */

@@ -219,6 +219,23 @@ config_service_relay(int relay_set, int relay, int node)
 }
 
 int
+config_relay_node(int node, const struct conf_expose *e, size_t ne,
+    const struct conf_connect *c, size_t nc)
+{
+	size_t i;
+
+	if (node != CONF_RELAY_NEVER)
+		return node;
+	for (i = 0; i < ne; i++)
+		if (e[i].relay_set && e[i].relay == CONF_RELAY_FALLBACK)
+			return CONF_RELAY_FALLBACK;
+	for (i = 0; i < nc; i++)
+		if (c[i].relay_set && c[i].relay == CONF_RELAY_FALLBACK)
+			return CONF_RELAY_FALLBACK;
+	return node;
+}
+
+int
 config_relay_allows(int policy, int relayed)
 {
 	return !(relayed && policy == CONF_RELAY_NEVER);

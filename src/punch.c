@@ -3562,17 +3562,9 @@ services_reconcile(const struct config *conf)
 static void
 relay_policy_update(void)
 {
-	int want = pu.node_relay;
-	size_t i;
+	int want = config_relay_node(pu.node_relay, pu.expose, pu.nexpose,
+	    pu.connect, pu.nconnect);
 
-	for (i = 0; i < pu.nexpose; i++)
-		if (expose_relay(&pu.expose[i]) == CONF_RELAY_FALLBACK &&
-		    want == CONF_RELAY_NEVER)
-			want = CONF_RELAY_FALLBACK;
-	for (i = 0; i < pu.nconnect; i++)
-		if (connect_relay(&pu.connect[i]) == CONF_RELAY_FALLBACK &&
-		    want == CONF_RELAY_NEVER)
-			want = CONF_RELAY_FALLBACK;
 	if (pu.relay_policy == want)
 		return;
 	pu.relay_policy = want;

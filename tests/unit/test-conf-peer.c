@@ -285,6 +285,31 @@ test_relay_decision(void **state)
 	    CONF_RELAY_NEVER), CONF_RELAY_FALLBACK);
 	assert_int_equal(config_service_relay(1, CONF_RELAY_NEVER,
 	    CONF_RELAY_ALWAYS), CONF_RELAY_NEVER);
+	{
+		struct conf_expose e[2];
+		struct conf_connect c[1];
+		char err[256];
+
+		assert_int_equal(config_parse_expose("a=127.0.0.1:1/tcp "
+		    "relay=never", &e[0], err, sizeof(err)), 0);
+		assert_int_equal(config_parse_expose("b=127.0.0.1:2/tcp",
+		    &e[1], err, sizeof(err)), 0);
+		assert_int_equal(config_parse_connect("alpha/c=3 "
+		    "relay=fallback", &c[0], err, sizeof(err)), 0);
+		/* a service's fallback wins over the node's never ... */
+		assert_int_equal(config_relay_node(CONF_RELAY_NEVER, e, 2, c,
+		    1), CONF_RELAY_FALLBACK);
+		/* ... never and no word do not */
+		assert_int_equal(config_relay_node(CONF_RELAY_NEVER, e, 2, c,
+		    0), CONF_RELAY_NEVER);
+		/* the node's fallback or always stays */
+		assert_int_equal(config_relay_node(CONF_RELAY_ALWAYS, e, 2, c,
+		    1), CONF_RELAY_ALWAYS);
+		assert_int_equal(config_relay_node(CONF_RELAY_FALLBACK, e, 2,
+		    c, 0), CONF_RELAY_FALLBACK);
+		assert_int_equal(config_relay_node(CONF_RELAY_NEVER, NULL, 0,
+		    NULL, 0), CONF_RELAY_NEVER);
+	}
 	assert_true(config_relay_allows(CONF_RELAY_FALLBACK, 1));
 	assert_true(config_relay_allows(CONF_RELAY_FALLBACK, 0));
 	assert_true(config_relay_allows(CONF_RELAY_ALWAYS, 1));
