@@ -56,10 +56,11 @@ struct carrier;
 /* What the carrier asks its owner (punch.c). */
 struct carrier_ops {
 	/*
-	 * The peer opened a stream to service: 0 and *target (where to
+	 * The peer opened a stream to service, over a carrier that runs
+	 * through a relay (relayed 1) or not: 0 and *target (where to
 	 * connect) when it may, else a MUX_RST_* reason.
 	 */
-	int	(*service)(const char *peer, const char *service,
+	int	(*service)(const char *peer, const char *service, int relayed,
 		    struct sockaddr_storage *target, void *arg);
 	/* The carrier is up (HELLO exchanged), or down (why, never NULL). */
 	void	(*up)(struct carrier *, void *arg);

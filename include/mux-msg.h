@@ -98,6 +98,7 @@ enum mux_rst {
 	MUX_RST_SERVICE_DOWN = 4,	/* the service's address refused */
 	MUX_RST_PROTOCOL = 5,	/* a protocol error on this stream */
 	MUX_RST_ABORTED = 6,	/* the connection at one end was reset */
+	MUX_RST_NO_RELAY = 7,	/* the service is relay=never, the carrier relayed */
 };
 
 /* Why a side goes away (GOAWAY). */

@@ -120,6 +120,10 @@ struct status_service {
 	char		 kind[12];	/* "expose", "connect" */
 	char		 spec[640];	/* as natmapd -nv prints it */
 	int		 runtime;	/* added through the control socket */
+	/* relay=never: what was kept off the relay, and the last reason */
+	uint64_t	 relay_refused_streams;
+	uint64_t	 relay_refused_datagrams;
+	char		 relay_refused[160];	/* "" none */
 };
 
 enum status_counter {

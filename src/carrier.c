@@ -985,7 +985,8 @@ cb_open(struct mux *m, uint32_t id, const char *service, void *arg)
 	struct stream *s;
 	int r, fd;
 
-	if ((r = c->ops->service(c->peer, service, &target, c->arg)) != 0)
+	if ((r = c->ops->service(c->peer, service, carrier_relayed(c), &target,
+	    c->arg)) != 0)
 		return r;
 	if ((fd = socket(target.ss_family, SOCK_STREAM, 0)) == -1 ||
 	    sock_nonblock(fd) == -1 ||
@@ -1049,7 +1050,11 @@ cb_rst(struct mux *m, uint32_t id, void *udata, uint8_t reason)
 
 	(void)m;
 	(void)id;
-	if (s != NULL && reason != 0)
+	/* the peer's relay=never for the service: the administrator's business */
+	if (s != NULL && reason == MUX_RST_NO_RELAY)
+		log_info("carrier: %s: a stream to %s/tcp refused by the peer: "
+		    "%s", s->c->peer, s->service, mux_rst_str(reason));
+	else if (s != NULL && reason != 0)
 		log_debug("carrier: %s: stream %u reset: %s", s->c->peer, id,
 		    mux_rst_str(reason));
 	if (s != NULL)

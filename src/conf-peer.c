@@ -105,8 +105,144 @@ bad:
 	return -1;
 }
 
+/*
+ * The words after a service, from s (spaces and tabs between them):
+ * "relay=fallback" or "relay=never", once.  what and name say whose
+ * they are in err.  0, or -1 with err set.
+ */
+static int
+parse_words(const char *what, const char *name, const char *s, int *set,
+    int *relay, char *err, size_t errlen)
+{
+	const char *w, *v;
+	size_t n;
+
+	for (w = s;; w += n) {
+		w += strspn(w, " \t");
+		if (*w == '\0')
+			return 0;
+		n = strcspn(w, " \t");
+		if (n < 6 || memcmp(w, "relay=", 6) != 0) {
+			config_seterr(err, errlen, "%s %s: \"%.*s\" is not "
+			    "relay=fallback or relay=never", what, name,
+			    (int)n, w);
+			return -1;
+		}
+		if (*set) {
+			config_seterr(err, errlen, "%s %s: relay= given twice",
+			    what, name);
+			return -1;
+		}
+		v = w + 6;
+		if (n - 6 == 8 && memcmp(v, "fallback", 8) == 0)
+			*relay = CONF_RELAY_FALLBACK;
+		else if (n - 6 == 5 && memcmp(v, "never", 5) == 0)
+			*relay = CONF_RELAY_NEVER;
+		else if (n - 6 == 6 && memcmp(v, "always", 6) == 0) {
+			config_seterr(err, errlen, "%s %s: relay=always for one "
+			    "service is not supported (the node-wide relay "
+			    "always is)", what, name);
+			return -1;
+		} else {
+			config_seterr(err, errlen, "%s %s: relay=%.*s: expected "
+			    "fallback or never", what, name, (int)(n - 6), v);
+			return -1;
+		}
+		*set = 1;
+	}
+}
+
+/*
+ * s cut into the service (into buf, len bytes) and its words (*words,
+ * "" none).  0, or -1 with err set: too long.
+ */
+static int
+split_words(const char *what, const char *s, char *buf, size_t len,
+    const char **words, char *err, size_t errlen)
+{
+	size_t n = strcspn(s, " \t");
+
+	if (n >= len) {
+		config_seterr(err, errlen, "%s: \"%.32s...\" is too long "
+		    "(at most %zu bytes)", what, s, len - 1);
+		return -1;
+	}
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	*words = s + n;
+	return 0;
+}
+
+/* The longest service, "NAME=[IPV6]:PORT/udp@NODE,...", is 600 bytes. */
+#define SPEC_MAX	640
+
+static int	parse_expose(const char *, struct conf_expose *, char *,
+		    size_t);
+static int	parse_connect(const char *, struct conf_connect *, char *,
+		    size_t);
+
 int
 config_parse_expose(const char *s, struct conf_expose *e, char *err,
+    size_t errlen)
+{
+	char buf[SPEC_MAX + 1];
+	const char *words;
+
+	memset(e, 0, sizeof(*e));
+	if (split_words("expose", s, buf, sizeof(buf), &words, err,
+	    errlen) == -1 || parse_expose(buf, e, err, errlen) == -1)
+		return -1;
+	return parse_words("expose", e->name, words, &e->relay_set,
+	    &e->relay, err, errlen);
+}
+
+int
+config_parse_connect(const char *s, struct conf_connect *c, char *err,
+    size_t errlen)
+{
+	char buf[SPEC_MAX + 1], name[64 + CONF_SERVICE_MAX + 1];
+	const char *words;
+
+	memset(c, 0, sizeof(*c));
+	if (split_words("connect", s, buf, sizeof(buf), &words, err,
+	    errlen) == -1 || parse_connect(buf, c, err, errlen) == -1)
+		return -1;
+	snprintf(name, sizeof(name), "%s/%s", c->node, c->service);
+	return parse_words("connect", name, words, &c->relay_set,
+	    &c->relay, err, errlen);
+}
+
+int
+config_service_relay(int relay_set, int relay, int node)
+{
+	return relay_set ? relay : node;
+}
+
+int
+config_relay_node(int node, const struct conf_expose *e, size_t ne,
+    const struct conf_connect *c, size_t nc)
+{
+	size_t i;
+
+	if (node != CONF_RELAY_NEVER)
+		return node;
+	for (i = 0; i < ne; i++)
+		if (e[i].relay_set && e[i].relay == CONF_RELAY_FALLBACK)
+			return CONF_RELAY_FALLBACK;
+	for (i = 0; i < nc; i++)
+		if (c[i].relay_set && c[i].relay == CONF_RELAY_FALLBACK)
+			return CONF_RELAY_FALLBACK;
+	return node;
+}
+
+int
+config_relay_allows(int policy, int relayed)
+{
+	return !(relayed && policy == CONF_RELAY_NEVER);
+}
+
+static int
+parse_expose(const char *s, struct conf_expose *e, char *err,
     size_t errlen)
 {
 	const char *eq, *slash, *at, *end, *p, *comma;
@@ -171,8 +307,8 @@ config_parse_expose(const char *s, struct conf_expose *e, char *err,
 	return 0;
 }
 
-int
-config_parse_connect(const char *s, struct conf_connect *c, char *err,
+static int
+parse_connect(const char *s, struct conf_connect *c, char *err,
     size_t errlen)
 {
 	const char *slash, *eq, *pslash;
@@ -281,6 +417,13 @@ proto_text(int proto)
 	return proto == CONF_TCP ? "tcp" : proto == CONF_UDP ? "udp" : "";
 }
 
+static const char *
+relay_text(int relay)
+{
+	return relay == CONF_RELAY_NEVER ? "never" : relay ==
+	    CONF_RELAY_ALWAYS ? "always" : "fallback";
+}
+
 void
 config_format_expose(const struct conf_expose *e, char *buf, size_t len)
 {
@@ -300,6 +443,9 @@ config_format_expose(const struct conf_expose *e, char *buf, size_t len)
 			return;
 		off += (size_t)n;
 	}
+	if (e->relay_set)
+		snprintf(buf + off, len - off, " relay=%s",
+		    relay_text(e->relay));
 }
 
 void
@@ -308,8 +454,10 @@ config_format_connect(const struct conf_connect *c, char *buf, size_t len)
 	char ep[INET6_ADDRSTRLEN + 16];
 
 	format_endpoint(&c->listen, ep, sizeof(ep));
-	snprintf(buf, len, "%s/%s=%s%s%s", c->node, c->service, ep,
-	    c->proto == CONF_ANY_PROTO ? "" : "/", proto_text(c->proto));
+	snprintf(buf, len, "%s/%s=%s%s%s%s%s", c->node, c->service, ep,
+	    c->proto == CONF_ANY_PROTO ? "" : "/", proto_text(c->proto),
+	    c->relay_set ? " relay=" : "",
+	    c->relay_set ? relay_text(c->relay) : "");
 }
 
 int

@@ -603,6 +603,32 @@ config_valid_control(const char *s)
 	    strlen(s) <= CONF_CONTROL_MAX);
 }
 
+/* An expose or connect statement's arguments, joined by a space. */
+#define CONF_SERVICE_ARG_MAX	1024
+
+/* The n tokens in buf (len bytes), a space between each; 0, or -1 and msg. */
+static int
+join_args(char *buf, size_t len, char **tok, int n, char *msg, size_t msglen)
+{
+	size_t off = 0, l;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		l = strlen(tok[i]);
+		if (off + (i > 0) + l >= len) {
+			config_seterr(msg, msglen, "%s ...: too long (at most "
+			    "%zu bytes)", tok[0], len - 1);
+			return -1;
+		}
+		if (i > 0)
+			buf[off++] = ' ';
+		memcpy(buf + off, tok[i], l);
+		off += l;
+	}
+	buf[off] = '\0';
+	return 0;
+}
+
 /* One statement already split in tokens; msg receives the error without position. */
 static int
 parse_statement(struct config *conf, char **tok, int ntok, char *msg,
@@ -771,22 +797,25 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 		if (nargs != 1)
 			goto nargs;
 		return config_parse_fbports(tok[1], conf, msg, msglen);
-	} else if (strcmp(kw, "expose") == 0) {
+	} else if (strcmp(kw, "expose") == 0 || strcmp(kw, "connect") == 0) {
 		struct conf_expose e;
-
-		if (nargs != 1)
-			goto nargs;
-		if (config_parse_expose(tok[1], &e, msg, msglen) == -1)
-			return -1;
-		return config_add_expose(conf, &e, msg, msglen);
-	} else if (strcmp(kw, "connect") == 0) {
 		struct conf_connect c;
+		char arg[CONF_SERVICE_ARG_MAX];
 
-		if (nargs != 1)
-			goto nargs;
-		if (config_parse_connect(tok[1], &c, msg, msglen) == -1)
+		if (nargs < 1 || nargs > 2) {
+			config_seterr(msg, msglen, "%s: expected one argument "
+			    "and at most one word after it (relay=POLICY), got "
+			    "%d", kw, nargs);
 			return -1;
-		return config_add_connect(conf, &c, msg, msglen);
+		}
+		if (join_args(arg, sizeof(arg), tok + 1, nargs, msg,
+		    msglen) == -1)
+			return -1;
+		if (kw[0] == 'e')
+			return config_parse_expose(arg, &e, msg, msglen) ==
+			    -1 ? -1 : config_add_expose(conf, &e, msg, msglen);
+		return config_parse_connect(arg, &c, msg, msglen) == -1 ? -1 :
+		    config_add_connect(conf, &c, msg, msglen);
 	} else if (strcmp(kw, "node") == 0) {
 		if (nargs != 1)
 			goto nargs;

@@ -46,12 +46,12 @@ usage(FILE *fp)
 	    "  remove SPEC                 delete a mapping added with add\n"
 	    "  wait SPEC [--timeout S]     until SPEC is reachable; print its "
 	    "address:port\n"
-	    "  expose NAME=ADDRESS:PORT/tcp|udp[@NODE,...]\n"
+	    "  expose NAME=ADDRESS:PORT/tcp|udp[@NODE,...] [relay=POLICY]\n"
 	    "                              offer a service to the network's "
 	    "nodes\n"
 	    "  unexpose NAME               withdraw a service exposed with "
 	    "expose\n"
-	    "  connect NODE/NAME=[ADDRESS:]PORT[/tcp|udp]\n"
+	    "  connect NODE/NAME=[ADDRESS:]PORT[/tcp|udp] [relay=POLICY]\n"
 	    "                              make NODE's service appear here\n"
 	    "  disconnect NODE/NAME        undo a connect\n"
 	    "the socket is %s unless -s names another\n",
@@ -392,9 +392,22 @@ print_service(struct json_object *v)
 	struct json_object *rt = get(v, "runtime");
 	char e1[64], e2[4 * 640 + 1];
 
-	printf("%s %s%s\n", kind != NULL ? safe(kind, e1, sizeof(e1)) : "?",
+	const char *why = get_string(v, "relay_refused");
+	long long ns = get_int(v, "relay_refused_streams");
+	long long nd = get_int(v, "relay_refused_datagrams");
+	char e3[4 * 160 + 1];
+
+	printf("%s %s%s", kind != NULL ? safe(kind, e1, sizeof(e1)) : "?",
 	    spec != NULL ? safe(spec, e2, sizeof(e2)) : "?",
 	    rt != NULL && json_object_get_boolean(rt) ? " (run time)" : "");
+	/* relay=never: "; kept off the relay: 2 streams, 20 datagrams (why)" */
+	if (ns > 0 || nd > 0)
+		printf("; kept off the relay: %lld stream%s, %lld datagram%s%s%s%s",
+		    ns > 0 ? ns : 0, ns == 1 ? "" : "s", nd > 0 ? nd : 0,
+		    nd == 1 ? "" : "s", why != NULL && *why != '\0' ? " (" : "",
+		    why != NULL ? safe(why, e3, sizeof(e3)) : "",
+		    why != NULL && *why != '\0' ? ")" : "");
+	printf("\n");
 }
 
 /* natmapctl status: a gateway line, a mapping a line, a line per rendezvous server and per peer, the counters. */
@@ -471,6 +484,7 @@ parse_timeout(const char *s, struct args *a)
 static void
 parse_command(int argc, char *argv[], struct args *a)
 {
+	static char spec[CONTROL_MAX_SVC_SPEC + 1];
 	struct control_req req;
 	char err[CONTROL_MAX_SVC_SPEC + 256];
 	int i;
@@ -495,7 +509,16 @@ parse_command(int argc, char *argv[], struct args *a)
 		else if (argv[i][0] != '-' && a->spec == NULL &&
 		    control_cmd_has_spec(a->cmd))
 			a->spec = argv[i];
-		else
+		else if (a->spec != NULL && (a->cmd == CONTROL_EXPOSE ||
+		    a->cmd == CONTROL_CONNECT) &&
+		    strncmp(argv[i], "relay=", 6) == 0) {
+			/* the service's word: "SPEC relay=never" */
+			if (snprintf(spec, sizeof(spec), "%s %s", a->spec,
+			    argv[i]) >= (int)sizeof(spec))
+				die(EXIT_USAGE, "%s %.64s...: too long",
+				    argv[0], a->spec);
+			a->spec = spec;
+		} else
 			die(EXIT_USAGE, "%s %s: unexpected argument", argv[0],
 			    argv[i]);
 	}

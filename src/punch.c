@@ -206,6 +206,14 @@ struct cflow {		/* the connecting side's flow: one client endpoint */
 	struct cflow		*next;
 };
 
+/* A service's streams and datagrams kept off the relay (relay=never). */
+struct svc_kept {
+	uint64_t		 streams, datagrams;
+	uint64_t		 logged_at;	/* a datagram's line, loop clock */
+	uint64_t		 pushed_at;	/* the status told, loop clock */
+	char			 why[160];	/* the last reason */
+};
+
 struct sflow {		/* the exposing side's flow: a socket to the service */
 	struct peer		*p;
 	uint32_t		 id;
@@ -230,6 +238,9 @@ static struct {
 	struct conf_connect	 connect[CONF_MAX_PEER];
 	int			 connect_rt[CONF_MAX_PEER];
 	size_t			 nconnect;
+	/* relay=never: what each service kept off the relay (services_push) */
+	struct svc_kept		 expose_kept[CONF_MAX_PEER];
+	struct svc_kept		 connect_kept[CONF_MAX_PEER];
 	uint16_t		 port_first, port_last;
 	/* the punching sockets */
 	int			 fd;
@@ -271,6 +282,7 @@ static struct {
 	struct timer		 sweep;
 	/* the TURN relay: one UDP allocation for every peer (doc/relay.md) */
 	int			 relay_policy;	/* enum conf_relay */
+	int			 node_relay;	/* the node's, services' default */
 	struct relay		*relay;		/* NULL: none held */
 	int			 relay_tcp;	/* TURN over TCP to the server */
 	struct sockaddr_storage	 relayed;	/* AF_UNSPEC: not up */
@@ -579,6 +591,72 @@ expose_find(const char *name, int proto)
 		    pu.expose[i].proto == proto)
 			return &pu.expose[i];
 	return NULL;
+}
+
+/* A service's relay policy: its relay= word, else the node's. */
+static int
+expose_relay(const struct conf_expose *e)
+{
+	return config_service_relay(e->relay_set, e->relay, pu.node_relay);
+}
+
+static int
+connect_relay(const struct conf_connect *c)
+{
+	return config_service_relay(c->relay_set, c->relay, pu.node_relay);
+}
+
+/* What connect statement c (a listener's copy) keeps off the relay; NULL none. */
+static struct svc_kept *
+connect_kept(const struct conf_connect *c)
+{
+	size_t i;
+
+	for (i = 0; i < pu.nconnect; i++)
+		if (memcmp(&pu.connect[i], c, sizeof(*c)) == 0)
+			return &pu.connect_kept[i];
+	return NULL;
+}
+
+static void	services_push(void);
+static void	kept_off(struct svc_kept *, int, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+/*
+ * A stream (stream set) or a datagram of a relay=never service kept off
+ * the relay: counted, why said in the log and the status.  A stream's
+ * line every time; a datagram's once a minute at most (debug between);
+ * the status told of a stream at once, of datagrams once a second at
+ * most (then the sweep's push).
+ */
+static void
+kept_off(struct svc_kept *k, int stream, const char *fmt, ...)
+{
+	va_list ap;
+	uint64_t now = loop_now();
+	int first;
+
+	if (k == NULL)
+		return;
+	first = k->streams == 0 && k->datagrams == 0;
+	va_start(ap, fmt);
+	vsnprintf(k->why, sizeof(k->why), fmt, ap);
+	va_end(ap);
+	if (stream)
+		k->streams++;
+	else
+		k->datagrams++;
+	if (stream || first || now - k->logged_at >= 60000) {
+		if (!stream)
+			k->logged_at = now;
+		log_info("punch: %s%s", k->why, stream ? "" :
+		    " (datagrams dropped and counted)");
+	} else
+		log_debug("punch: %s", k->why);
+	if (stream || first || now - k->pushed_at >= 1000) {
+		k->pushed_at = now;
+		services_push();
+	}
 }
 
 /* ---- the punching socket and its public endpoint ---- */
@@ -2295,7 +2373,7 @@ got_ack(struct peer *p, const uint8_t *b, size_t len,
 		    PUNCH_KEEPALIVE_STANDBY_MS : PUNCH_KEEPALIVE_MS, 10));
 }
 
-static void	flow_in(struct peer *, const uint8_t *, size_t);
+static void	flow_in(struct peer *, const uint8_t *, size_t, int);
 
 static struct peer *
 peer_by_index(const uint8_t idx[SESSION_INDEX_LEN])
@@ -2346,8 +2424,10 @@ punch_in(uint8_t *d, size_t n, size_t cap, const struct sockaddr_storage *from,
 		got_ack(p, pl, (size_t)m, from, relayed);
 		break;
 	case MUX_FLOW_TYPE:
+		/* through a relay: ours, or from the peer's relayed address */
 		if (p->state == P_UP)
-			flow_in(p, pl, (size_t)m);
+			flow_in(p, pl, (size_t)m, relayed ||
+			    is_peer_relay(p, from));
 		break;
 	default:
 		p->dropped++;
@@ -2589,7 +2669,7 @@ peer_relay_wait_cb(struct timer *t)
 /* ---- the TCP carrier ---- */
 
 static int
-carrier_service(const char *peer, const char *name,
+carrier_service(const char *peer, const char *name, int relayed,
     struct sockaddr_storage *target, void *arg)
 {
 	const struct conf_expose *e;
@@ -2604,6 +2684,13 @@ carrier_service(const char *peer, const char *name,
 		log_info("punch: %s: a stream to %s/tcp refused: not allowed",
 		    peer, name);
 		return MUX_RST_NOT_ALLOWED;
+	}
+	/* defence: the peer may be older, or say otherwise */
+	if (!config_relay_allows(expose_relay(e), relayed)) {
+		kept_off(&pu.expose_kept[e - pu.expose], 1, "%s: a stream to "
+		    "%s/tcp refused: it is relay=never and came over the TCP "
+		    "carrier through the relay", peer, name);
+		return MUX_RST_NO_RELAY;
 	}
 	*target = e->target;
 	return 0;
@@ -2854,15 +2941,28 @@ waiters_settle(const char *node, struct carrier *c, const struct listener *l,
     int expired)
 {
 	struct waiter **wp, *w;
+	struct peer *p;
 	uint64_t now = loop_now();
 
 	for (wp = &pu.waiters; (w = *wp) != NULL;) {
 		if (c != NULL && node != NULL &&
-		    strcmp(w->l->c.node, node) == 0)
+		    strcmp(w->l->c.node, node) == 0 &&
+		    config_relay_allows(connect_relay(&w->l->c),
+		    carrier_relayed(c)))
 			carrier_open_stream(c, w->fd, w->l->c.service);
 		else if (c == NULL && (l == NULL || w->l == l) && (!expired ||
 		    now - w->since >= PUNCH_CLIENT_WAIT_MS)) {
-			if (expired)
+			p = peer_find(w->l->c.node);
+			if (expired && p != NULL && peer_carrier(p) != NULL &&
+			    connect_relay(&w->l->c) == CONF_RELAY_NEVER)
+				kept_off(connect_kept(&w->l->c), 1, "connect "
+				    "%s/%s: relay=never, and no direct TCP "
+				    "carrier to %s in %llu s (the one up goes "
+				    "through the relay); connection reset",
+				    w->l->c.node, w->l->c.service,
+				    w->l->c.node, (unsigned long long)
+				    (PUNCH_CLIENT_WAIT_MS / 1000));
+			else if (expired)
 				log_info("punch: connect %s/%s: no TCP carrier "
 				    "to %s in %llu s; connection reset",
 				    w->l->c.node, w->l->c.service,
@@ -2890,6 +2990,25 @@ waiter_timer_cb(struct timer *t)
 		timer_set(&pu.waiter_timer, 1000);
 }
 
+/*
+ * The carrier a stream of a connect statement c goes over: the one new
+ * streams go over, or, when c is relay=never and that one runs through
+ * the relay, a direct one up beside it.  NULL: none (yet).
+ */
+static struct carrier *
+connect_carrier(const struct peer *p, const struct conf_connect *c)
+{
+	struct carrier *k = peer_carrier(p), *other;
+
+	if (k == NULL || config_relay_allows(connect_relay(c),
+	    carrier_relayed(k)))
+		return k;
+	other = k == p->carrier ? p->rcarrier : p->carrier;
+	if (carrier_is_up(other) && !carrier_relayed(other))
+		return other;
+	return NULL;
+}
+
 /* A client connected to a connect statement's TCP port: a stream. */
 static void
 tcp_accept(struct loop_fd *lfd, int revents)
@@ -2904,8 +3023,9 @@ tcp_accept(struct loop_fd *lfd, int revents)
 		if ((fd = accept(l->fd, NULL, NULL)) == -1)
 			return;
 		p = peer_find(l->c.node);
-		if (p != NULL && peer_carrier(p) != NULL) {
-			carrier_open_stream(peer_carrier(p), fd, l->c.service);
+		if (p != NULL && connect_carrier(p, &l->c) != NULL) {
+			carrier_open_stream(connect_carrier(p, &l->c), fd,
+			    l->c.service);
 			continue;
 		}
 		/* no carrier yet: the client waits for one, a while */
@@ -2918,10 +3038,17 @@ tcp_accept(struct loop_fd *lfd, int revents)
 			sock_close_reset(fd);
 			continue;
 		}
-		log_info("punch: connect %s/%s: no TCP carrier to %s yet; the "
-		    "connection waits for it (%llu s at most)", l->c.node,
-		    l->c.service, l->c.node,
-		    (unsigned long long)(PUNCH_CLIENT_WAIT_MS / 1000));
+		if (p != NULL && peer_carrier(p) != NULL)
+			log_info("punch: connect %s/%s: relay=never, and the "
+			    "TCP carrier to %s goes through the relay; the "
+			    "connection waits for a direct one (%llu s at most)",
+			    l->c.node, l->c.service, l->c.node,
+			    (unsigned long long)(PUNCH_CLIENT_WAIT_MS / 1000));
+		else
+			log_info("punch: connect %s/%s: no TCP carrier to %s "
+			    "yet; the connection waits for it (%llu s at most)",
+			    l->c.node, l->c.service, l->c.node,
+			    (unsigned long long)(PUNCH_CLIENT_WAIT_MS / 1000));
 		w->fd = fd;
 		w->l = l;
 		w->since = loop_now();
@@ -3015,6 +3142,14 @@ listener_read(struct loop_fd *lfd, int revents)
 					p->dropped++;
 				continue;
 			}
+			if (!config_relay_allows(connect_relay(&l->c),
+			    path_is_relay(p))) {
+				kept_off(connect_kept(&l->c), 0, "connect "
+				    "%s/%s: relay=never, and the path to %s "
+				    "goes through the relay: a datagram dropped",
+				    l->c.node, l->c.service, l->c.node);
+				continue;
+			}
 			from = udpbatch_from(batch, i);
 			if ((f = cflow_by_client(l, from)) == NULL) {
 				if (pu.nflows >= PUNCH_FLOWS_MAX ||
@@ -3059,6 +3194,7 @@ static void
 sflow_read(struct loop_fd *lfd, int revents)
 {
 	struct sflow *f = container_of(lfd, struct sflow, lfd);
+	const struct conf_expose *e = expose_find(f->name, CONF_UDP);
 	struct mux_flow fl;
 	int r, i, n;
 
@@ -3071,8 +3207,17 @@ sflow_read(struct loop_fd *lfd, int revents)
 		if ((n = flow_recv(f->fd, strlen(fl.name))) == -1)
 			return;
 		f->last = loop_now();
-		for (i = 0; i < n && f->p->state == P_UP; i++)
+		for (i = 0; i < n && f->p->state == P_UP; i++) {
+			if (e != NULL && !config_relay_allows(expose_relay(e),
+			    path_is_relay(f->p))) {
+				kept_off(&pu.expose_kept[e - pu.expose], 0,
+				    "%s: %s/udp is relay=never, and the path "
+				    "goes through the relay: an answer dropped",
+				    f->p->node, f->name);
+				continue;
+			}
 			flow_out(f->p, i, &fl);
+		}
 		udpbatch_flush(batch);
 		if (n < UDPBATCH_SLOTS)
 			return;
@@ -3120,8 +3265,9 @@ sflow_open(struct peer *p, const struct mux_flow *fl)
 }
 
 static void
-flow_in(struct peer *p, const uint8_t *b, size_t len)
+flow_in(struct peer *p, const uint8_t *b, size_t len, int relayed)
 {
+	const struct conf_expose *e;
 	struct mux_flow fl;
 	const char *err;
 	struct cflow *c;
@@ -3132,6 +3278,14 @@ flow_in(struct peer *p, const uint8_t *b, size_t len)
 		return;
 	}
 	if (fl.direction == MUX_FLOW_TO_SERVICE) {
+		/* defence: the peer may be older, or say otherwise */
+		if (relayed && (e = expose_find(fl.name, CONF_UDP)) != NULL &&
+		    !config_relay_allows(expose_relay(e), 1)) {
+			kept_off(&pu.expose_kept[e - pu.expose], 0, "%s: %s/udp "
+			    "is relay=never: a datagram that came through the "
+			    "relay dropped", p->node, e->name);
+			return;
+		}
 		for (s = pu.sflows; s != NULL; s = s->next)
 			if (s->p == p && s->id == fl.id &&
 			    strcmp(s->name, fl.name) == 0)
@@ -3149,6 +3303,12 @@ flow_in(struct peer *p, const uint8_t *b, size_t len)
 			break;
 	if (c == NULL)
 		return;
+	if (!config_relay_allows(connect_relay(&c->l->c), relayed)) {
+		kept_off(connect_kept(&c->l->c), 0, "connect %s/%s: relay=never:"
+		    " a datagram that came through the relay dropped",
+		    c->l->c.node, c->l->c.service);
+		return;
+	}
 	c->last = loop_now();
 	udpbatch_add(batch, c->l->fd, &c->client, fl.payload, fl.len, NULL);
 }
@@ -3272,12 +3432,21 @@ sweep_cb(struct timer *t)
 			sflow_close(s);
 	}
 	status_push();	/* the counters, the round trips */
+	services_push();	/* what relay=never services kept off the relay */
 	timer_set(t, SWEEP_MS);
 }
 
 /* ---- services, one at a time: natmapctl and reloads ---- */
 
 static int	listener_open(const struct conf_connect *, int tcp);
+
+static void
+svc_kept_status(const struct svc_kept *k, struct status_service *st)
+{
+	st->relay_refused_streams = k->streams;
+	st->relay_refused_datagrams = k->datagrams;
+	snprintf(st->relay_refused, sizeof(st->relay_refused), "%s", k->why);
+}
 
 /* Every expose and connect statement into the status. */
 static void
@@ -3293,6 +3462,7 @@ services_push(void)
 		config_format_expose(&pu.expose[i], st[n].spec,
 		    sizeof(st[n].spec));
 		st[n].runtime = pu.expose_rt[i];
+		svc_kept_status(&pu.expose_kept[i], &st[n]);
 	}
 	for (i = 0; i < pu.nconnect && n < STATUS_MAX_SERVICES; i++, n++) {
 		memset(&st[n], 0, sizeof(st[n]));
@@ -3300,6 +3470,7 @@ services_push(void)
 		config_format_connect(&pu.connect[i], st[n].spec,
 		    sizeof(st[n].spec));
 		st[n].runtime = pu.connect_rt[i];
+		svc_kept_status(&pu.connect_kept[i], &st[n]);
 	}
 	status_services_update(st, n);
 }
@@ -3311,6 +3482,7 @@ expose_add(const struct conf_expose *e, int runtime)
 
 	pu.expose[pu.nexpose] = *e;
 	pu.expose_rt[pu.nexpose] = runtime;
+	memset(&pu.expose_kept[pu.nexpose], 0, sizeof(pu.expose_kept[0]));
 	pu.nexpose++;
 	config_format_expose(e, a, sizeof(a));
 	log_info("punch: expose %s%s", a, runtime ? " (at run time)" : "");
@@ -3329,6 +3501,8 @@ expose_drop(size_t i)
 	    sizeof(pu.expose[0]));
 	memmove(&pu.expose_rt[i], &pu.expose_rt[i + 1], (pu.nexpose - i - 1) *
 	    sizeof(pu.expose_rt[0]));
+	memmove(&pu.expose_kept[i], &pu.expose_kept[i + 1],
+	    (pu.nexpose - i - 1) * sizeof(pu.expose_kept[0]));
 	pu.nexpose--;
 	if (pu.running && e.proto == CONF_TCP)
 		for (p = pu.peers; p != NULL; p = p->next)
@@ -3401,6 +3575,7 @@ connect_add(const struct conf_connect *c, int runtime)
 
 	pu.connect[pu.nconnect] = *c;
 	pu.connect_rt[pu.nconnect] = runtime;
+	memset(&pu.connect_kept[pu.nconnect], 0, sizeof(pu.connect_kept[0]));
 	pu.nconnect++;
 	config_format_connect(c, a, sizeof(a));
 	log_info("punch: connect %s%s", a, runtime ? " (at run time)" : "");
@@ -3429,6 +3604,8 @@ connect_drop(size_t i)
 	    sizeof(pu.connect[0]));
 	memmove(&pu.connect_rt[i], &pu.connect_rt[i + 1],
 	    (pu.nconnect - i - 1) * sizeof(pu.connect_rt[0]));
+	memmove(&pu.connect_kept[i], &pu.connect_kept[i + 1],
+	    (pu.nconnect - i - 1) * sizeof(pu.connect_kept[0]));
 	pu.nconnect--;
 	config_format_connect(&c, a, sizeof(a));
 	for (j = 0; j < pu.nconnect; j++) {
@@ -3600,6 +3777,26 @@ services_reconcile(const struct config *conf)
 	services_push();
 }
 
+/*
+ * The relay's policy: the node's, or fallback where the node's is never
+ * and a service says relay=fallback (its word wins: the relay is made;
+ * the services without a word keep off it, being relay never).
+ */
+static void
+relay_policy_update(void)
+{
+	int want = config_relay_node(pu.node_relay, pu.expose, pu.nexpose,
+	    pu.connect, pu.nconnect);
+
+	if (pu.relay_policy == want)
+		return;
+	pu.relay_policy = want;
+	if (pu.relay != NULL && want == CONF_RELAY_NEVER) {
+		log_info("punch: relay never: the relay released");
+		relay_drop();
+	}
+}
+
 /* ---- natmapctl expose, unexpose, connect, disconnect ---- */
 
 static int
@@ -3636,6 +3833,7 @@ punch_runtime_expose(const struct conf_expose *e, char *err, size_t errlen)
 		return -1;
 	}
 	expose_add(e, 1);
+	relay_policy_update();
 	services_push();
 	if (pu.enabled)
 		punch_start();
@@ -3659,6 +3857,7 @@ punch_runtime_unexpose(const char *name, char *err, size_t errlen)
 		found = 1;
 	}
 	if (found) {
+		relay_policy_update();
 		services_push();
 		return 0;
 	}
@@ -3708,6 +3907,7 @@ punch_runtime_connect(const struct conf_connect *c, char *err, size_t errlen)
 	if (pu.running && connect_listen(c, err, errlen) == -1)
 		return -1;
 	connect_add(c, 1);
+	relay_policy_update();
 	services_push();
 	if (pu.enabled && !pu.running) {
 		punch_start();
@@ -3715,6 +3915,7 @@ punch_runtime_connect(const struct conf_connect *c, char *err, size_t errlen)
 		    CONF_ANY_PROTO ? 2 : 1)) {
 			/* no use keeping what does not work */
 			connect_drop(pu.nconnect - 1);
+			relay_policy_update();
 			services_push();
 			config_seterr(err, errlen, "connect %s/%s: %s (see the "
 			    "log)", c->node, c->service, pu.running ?
@@ -3744,6 +3945,7 @@ punch_runtime_disconnect(const char *node, const char *service, char *err,
 		found = 1;
 	}
 	if (found) {
+		relay_policy_update();
 		services_push();
 		return 0;
 	}
@@ -3814,14 +4016,8 @@ punch_configure(const struct config *conf)
 		}
 	}
 	pu.nomap = conf->punch_nomap;
-	if (pu.relay_policy != conf->relay_policy) {
-		pu.relay_policy = conf->relay_policy;
-		if (pu.relay != NULL &&
-		    pu.relay_policy == CONF_RELAY_NEVER) {
-			log_info("punch: relay never: the relay released");
-			relay_drop();
-		}
-	}
+	pu.node_relay = conf->relay_policy;
+	relay_policy_update();
 	if (same) {
 		if (was)
 			punch_start();	/* the first service: a start */

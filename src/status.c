@@ -958,6 +958,14 @@ service_json(const struct status_service *v)
 	r |= add(o, "kind", json_object_new_string(v->kind));
 	r |= add(o, "spec", json_object_new_string(v->spec));
 	r |= add(o, "runtime", json_object_new_boolean(v->runtime));
+	if (v->relay_refused_streams > 0 || v->relay_refused_datagrams > 0) {
+		r |= add(o, "relay_refused_streams",
+		    json_object_new_int64((int64_t)v->relay_refused_streams));
+		r |= add(o, "relay_refused_datagrams",
+		    json_object_new_int64((int64_t)v->relay_refused_datagrams));
+		r |= add(o, "relay_refused",
+		    json_object_new_string(v->relay_refused));
+	}
 	if (r != 0) {
 		json_object_put(o);
 		return NULL;

@@ -444,6 +444,15 @@ expect_usage "--keygen with a stray argument" "extra" --keygen extra
 # ---- the rendezvous client: --rendezvous, --network, --key-file, --node ----
 rdv_ok=(-m 1/tcp --rendezvous 203.0.113.30 --network home --key-file
     "$tmp/known.key" --node nas.lan)
+# what -nv prints before the services, with rdv_ok's settings (-nv's first lines)
+peer_head="lease 3600
+any-port no
+protocol auto
+rendezvous 203.0.113.30:3480
+network home
+key-file $tmp/known.key
+node nas.lan
+"
 expect_output "-nv: the rendezvous settings, port 3480 by default" "lease 3600
 any-port no
 protocol auto
@@ -466,14 +475,7 @@ printf 'fallback-ports 41000-41999\nmap 8080/tcp\n' >"$tmp/fbports.conf"
 printf 'rendezvous 198.51.100.30\nnetwork other\nnode file-node\nmap 8080/tcp\n' \
     >"$tmp/rdv.conf"
 expect_output "-nv: the command line replaces the file's rendezvous, network, node" \
-    "lease 3600
-any-port no
-protocol auto
-rendezvous 203.0.113.30:3480
-network home
-key-file $tmp/known.key
-node nas.lan
-map 8080/tcp
+    "${peer_head}map 8080/tcp
 " -nv -c "$tmp/rdv.conf" --rendezvous 203.0.113.30 --network home \
     --key-file "$tmp/known.key" --node nas.lan
 expect_usage "bad --rendezvous port" "--rendezvous 203.0.113.30:0" -n \
@@ -543,28 +545,14 @@ map 8080/tcp
 printf '%s\n' 'expose web=192.168.1.20:80/udp' \
     'expose game=[::1]:27015/udp@beta,gamma.lan' 'connect beta/web=8080' \
     'connect alpha/game=[::1]:27015/udp' 'map 2/tcp' >"$tmp/peer.conf"
-expect_output "-nv: expose and connect, written back in full" "lease 3600
-any-port no
-protocol auto
-rendezvous 203.0.113.30:3480
-network home
-key-file $tmp/known.key
-node nas.lan
-expose web=192.168.1.20:80/udp
+expect_output "-nv: expose and connect, written back in full" "${peer_head}expose web=192.168.1.20:80/udp
 expose game=[::1]:27015/udp@beta,gamma.lan
 connect beta/web=127.0.0.1:8080
 connect alpha/game=[::1]:27015/udp
 map 2/tcp
 map 1/tcp
 " -nv -c "$tmp/peer.conf" "${rdv_ok[@]}"
-expect_output "-nv: --expose and --connect replace the file's" "lease 3600
-any-port no
-protocol auto
-rendezvous 203.0.113.30:3480
-network home
-key-file $tmp/known.key
-node nas.lan
-expose ssh=127.0.0.1:22/udp
+expect_output "-nv: --expose and --connect replace the file's" "${peer_head}expose ssh=127.0.0.1:22/udp
 expose dns=[2001:db8::53]:53/udp@beta
 connect alpha/ssh=127.0.0.1:2222
 connect alpha/dns=127.0.0.1:2223/udp
@@ -573,6 +561,34 @@ map 1/tcp
 " -nv -c "$tmp/peer.conf" "${rdv_ok[@]}" --expose ssh=127.0.0.1:22/udp \
     --expose 'dns=[2001:db8::53]:53/udp@beta' \
     --connect alpha/ssh=127.0.0.1:2222 --connect alpha/dns=2223/udp
+expect_output "-nv: relay= after a service, in the file and on the command line" "${peer_head}expose ssh=127.0.0.1:22/tcp relay=never
+expose dns=127.0.0.1:53/udp@beta relay=fallback
+connect alpha/ssh=127.0.0.1:2222/tcp relay=never
+connect alpha/web=127.0.0.1:8080
+map 2/tcp
+map 1/tcp
+" -nv -c "$tmp/peer.conf" "${rdv_ok[@]}" \
+    --expose 'ssh=127.0.0.1:22/tcp relay=never' \
+    --expose 'dns=127.0.0.1:53/udp@beta  relay=fallback' \
+    --connect 'alpha/ssh=2222/tcp relay=never' --connect alpha/web=8080
+printf '%s\n' 'expose ssh=127.0.0.1:22/tcp relay=never' \
+    'connect alpha/ssh=2222/tcp   relay=never' 'map 2/tcp' >"$tmp/peer-relay.conf"
+expect_output "-nv: relay= after expose and connect in the file" "${peer_head}expose ssh=127.0.0.1:22/tcp relay=never
+connect alpha/ssh=127.0.0.1:2222/tcp relay=never
+map 2/tcp
+map 1/tcp
+" -nv -c "$tmp/peer-relay.conf" "${rdv_ok[@]}"
+expect_usage "--expose with relay=sometimes" \
+    "--expose ssh: relay=sometimes: expected fallback or never" \
+    -n -m 1/tcp --expose 'ssh=127.0.0.1:22/tcp relay=sometimes'
+expect_usage "--connect with relay=always for one service" \
+    "relay=always for one service is not supported" \
+    -n -m 1/tcp --connect 'alpha/ssh=2222 relay=always'
+printf '%s\n' 'expose ssh=127.0.0.1:22/tcp relay=never extra' 'map 2/tcp' \
+    >"$tmp/peer-3.conf"
+expect_config "expose with two words after it in the file" \
+    "expose: expected one argument and at most one word after it (relay=POLICY), got 3" \
+    -n -c "$tmp/peer-3.conf" "${rdv_ok[@]}"
 expect_usage "--expose without a transport" "--expose: ssh: needs /tcp or /udp" \
     -n -m 1/tcp --expose ssh=127.0.0.1:22
 expect_usage "--expose with an upper-case name" "\"SSH\" is not a service name" \

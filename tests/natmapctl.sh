@@ -130,6 +130,10 @@ status = {
          "runtime": False},
         {"kind": "connect", "spec": "alpha/dns=127.0.0.1:5353/udp\u001b",
          "runtime": True},
+        {"kind": "connect", "spec": "alpha/ssh=127.0.0.1:2222/tcp relay=never",
+         "runtime": False, "relay_refused_streams": 1,
+         "relay_refused_datagrams": 0,
+         "relay_refused": "connect alpha/ssh: relay=never\u001b"},
     ],
     "counters": {"requests": 12, "answers": 11, "failures": 1,
                  "renewals": 3, "address_changes": 0},
@@ -199,6 +203,7 @@ SPEC            METHOD STATE    PUBLIC                LEASE RENEW SINCE  ERROR
 5353:15353/udp  -      retrying -                         -   42s     -  refused: \x1b[31mNOT_AUTHORIZED
 expose web=192.168.1.10:80/tcp@beta
 connect alpha/dns=127.0.0.1:5353/udp\x1b (run time)
+connect alpha/ssh=127.0.0.1:2222/tcp relay=never; kept off the relay: 1 stream, 0 datagrams (connect alpha/ssh: relay=never\x1b)
 requests 12, answers 11, failures 1, renewals 3, address changes 0
 EOF
 if [ "$RC" -eq 0 ] && diff -u "$tmp/want" "$OUT" >"$tmp/diff"; then
@@ -246,6 +251,18 @@ if [ "$(last_request)" = '{"command":"expose","spec":"web=192.168.1.10:80/tcp@be
 else
 	tap_fail "expose: sends the spec" "sent: $(last_request)"
 fi
+expect "expose with relay= as its own argument" 0 "" expose \
+    web=192.168.1.10:80/tcp@beta relay=never
+if [ "$(last_request)" = '{"command":"expose","spec":"web=192.168.1.10:80/tcp@beta relay=never"}' ]; then
+	tap_ok "expose SPEC relay=never: sends the spec and the word"
+else
+	tap_fail "expose SPEC relay=never: sends the spec and the word" "sent: $(last_request)"
+fi
+expect "expose with relay=sometimes" 2 \
+    "expose web: relay=sometimes: expected fallback or never" \
+    expose web=192.168.1.10:80/tcp relay=sometimes
+expect "connect with a word that is not relay=" 2 "unexpected argument" \
+    connect alpha/web=8080/tcp never
 expect "unexpose" 0 "" unexpose web
 if [ "$(last_request)" = '{"command":"unexpose","spec":"web"}' ]; then
 	tap_ok "unexpose: sends the name"

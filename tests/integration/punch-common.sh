@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: ISC
 # Shared by the hole-punching tests (punch.sh, punch-tamper.sh,
-# punch-relay.sh, relay-cells.sh, relay-upgrade.sh), on top of
+# punch-relay.sh, relay-cells.sh, relay-upgrade.sh, relay-never.sh), on top of
 # common.sh: the two-site lab with the rendezvous, natmapd nodes in it, the
 # echoes their services are.
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -84,6 +84,34 @@ table inet relay_block {
 NFT
 }
 
+# punch_status_has NAME LIST VAR PYEXPR: NAME's status file has an entry
+# VAR of its LIST (peers, services) for which PYEXPR holds (it is printed
+# as a TAP comment)
+punch_status_has() {
+	python3 - "$LAB_DIR/$1.json" "$2" "$3" "$4" <<'PY'
+import json, sys
+entries = json.load(open(sys.argv[1])).get(sys.argv[2]) or []
+ok = any(eval(sys.argv[4], {}, {sys.argv[3]: e}) for e in entries)
+print("#", entries)
+sys.exit(0 if ok else 1)
+PY
+}
+
+# punch_sites_block TABLE: site 2's router drops everything to and from
+# site 1's public address, both ways, before its NAT's chains (nft table
+# TABLE; "lab_rtr2 nft delete table inet TABLE" lifts it)
+punch_sites_block() {
+	lab_rtr2 nft -f - <<NFT
+table inet $1 {
+	chain forward {
+		type filter hook forward priority -5; policy accept;
+		ip daddr $LAB_PUBLIC_IP drop
+		ip saddr $LAB_PUBLIC_IP drop
+	}
+}
+NFT
+}
+
 # punch_relay_lab: punch_lab, coturn as the TURN server (lab_turn_start,
 # stopped at the end) with a new secret ($secret, also in
 # $LAB_DIR/turn.secret), and the rendezvous started again, handing out its
@@ -139,26 +167,25 @@ punch_no_creds_check() {
 	    no_creds
 }
 
-# punch_block_sites TABLE: site 2's router drops what goes to or comes
-# from site 1's public address, both ways, before its NAT's chains (an
-# nft table TABLE; the direct path between the sites, not the TURN
-# server's nor the rendezvous's traffic); a TAP line; the test ends when
-# the rule cannot be made
+# punch_block_sites TABLE: punch_sites_block with a TAP line; the test
+# ends when the rule cannot be made
 punch_block_sites() {
-	if lab_rtr2 nft -f - <<NFT
-table inet $1 {
-	chain forward {
-		type filter hook forward priority -5; policy accept;
-		ip daddr $LAB_PUBLIC_IP drop
-		ip saddr $LAB_PUBLIC_IP drop
-	}
-}
-NFT
-	then
+	if punch_sites_block "$1"; then
 		tap_ok "site 2's router drops all traffic to and from site 1's public address $LAB_PUBLIC_IP"
 	else
 		tap_fail "site 2's router drops traffic to and from site 1"
 		tap_done
 		exit 1
 	fi
+}
+
+# punch_cone_relay_lab: punch_relay_lab with both sites' NATs cone
+# (punchable) and punch_echoes, for the tests that block the direct path
+# between the sites with nft (punch_block_sites)
+punch_cone_relay_lab() {
+	command -v nft >/dev/null ||
+	    { tap_fail "nft installed"; tap_done; exit 1; }
+	punch_relay_lab
+	punch_nat_modes cone cone "both sites' NATs cone (punchable)"
+	punch_echoes
 }

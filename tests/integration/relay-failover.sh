@@ -13,11 +13,8 @@
 # shellcheck disable=SC2015
 . "$(dirname "$0")/punch-common.sh"
 
-command -v nft >/dev/null || { tap_fail "nft installed"; tap_done; exit 1; }
-punch_relay_lab
+punch_cone_relay_lab
 node() { punch_node "$@"; }
-punch_nat_modes cone cone "both sites' NATs cone (punchable)"
-punch_echoes
 
 relay_re=${LAB_RELAY_IP//./\\.}
 pub1_re=${LAB_PUBLIC_IP//./\\.}

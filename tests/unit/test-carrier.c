@@ -22,11 +22,12 @@ struct side {
 };
 
 static int
-cb_service(const char *peer, const char *name, struct sockaddr_storage *t,
-    void *arg)
+cb_service(const char *peer, const char *name, int relayed,
+    struct sockaddr_storage *t, void *arg)
 {
 	(void)peer;
 	(void)name;
+	(void)relayed;
 	(void)t;
 	(void)arg;
 	return 1;

@@ -180,6 +180,143 @@ test_service_name(void **state)
 	}
 }
 
+/* The relay= word after a service: parsed, printed back, refused clearly. */
+static void
+test_relay_word(void **state)
+{
+	static const char *const good[][2] = {
+		{ "ssh=127.0.0.1:22/tcp relay=never", NULL },
+		{ "ssh=127.0.0.1:22/tcp relay=fallback", NULL },
+		{ "ssh=127.0.0.1:22/tcp@beta,gamma relay=never", NULL },
+		{ "ssh=127.0.0.1:22/tcp  \trelay=never ",
+		    "ssh=127.0.0.1:22/tcp relay=never" },
+		{ "ssh=127.0.0.1:22/tcp ", "ssh=127.0.0.1:22/tcp" },
+	};
+	static const char *const bad[][2] = {
+		{ "ssh=127.0.0.1:22/tcp relay=sometimes",
+		    "expose ssh: relay=sometimes: expected fallback or never" },
+		{ "ssh=127.0.0.1:22/tcp relay=", "relay=: expected" },
+		{ "ssh=127.0.0.1:22/tcp relay=neverr", "expected fallback" },
+		{ "ssh=127.0.0.1:22/tcp relay=neve", "expected fallback" },
+		{ "ssh=127.0.0.1:22/tcp relay=always",
+		    "relay=always for one service is not supported" },
+		{ "ssh=127.0.0.1:22/tcp relay=never relay=never",
+		    "relay= given twice" },
+		{ "ssh=127.0.0.1:22/tcp never",
+		    "\"never\" is not relay=fallback or relay=never" },
+		{ "ssh=127.0.0.1:22/tcp relay", "is not relay=fallback" },
+		{ "ssh=127.0.0.1:22/tcp@beta, relay=never",
+		    "is not a node name" },
+	};
+	struct conf_expose e;
+	struct conf_connect c;
+	char err[256], buf[700], big[2048];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(config_parse_expose(good[i][0], &e, err,
+		    sizeof(err)), 0);
+		config_format_expose(&e, buf, sizeof(buf));
+		assert_string_equal(buf, good[i][1] != NULL ? good[i][1] :
+		    good[i][0]);
+	}
+	assert_int_equal(config_parse_expose("ssh=127.0.0.1:22/tcp", &e, err,
+	    sizeof(err)), 0);
+	assert_int_equal(e.relay_set, 0);
+	assert_int_equal(config_parse_expose("ssh=127.0.0.1:22/tcp relay=never",
+	    &e, err, sizeof(err)), 0);
+	assert_int_equal(e.relay_set, 1);
+	assert_int_equal(e.relay, CONF_RELAY_NEVER);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(config_parse_expose(bad[i][0], &e, err,
+		    sizeof(err)), -1);
+		if (strstr(err, bad[i][1]) == NULL)
+			fail_msg("\"%s\": \"%s\" lacks \"%s\"", bad[i][0],
+			    err, bad[i][1]);
+	}
+	/* a service longer than any there is: refused, not cut */
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(config_parse_expose(big, &e, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "too long"));
+	assert_int_equal(config_parse_connect(big, &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "too long"));
+
+	assert_int_equal(config_parse_connect("alpha/ssh=2222/tcp relay=never",
+	    &c, err, sizeof(err)), 0);
+	assert_int_equal(c.relay_set, 1);
+	assert_int_equal(c.relay, CONF_RELAY_NEVER);
+	config_format_connect(&c, buf, sizeof(buf));
+	assert_string_equal(buf, "alpha/ssh=127.0.0.1:2222/tcp relay=never");
+	assert_int_equal(config_parse_connect("alpha/ssh=2222 relay=fallback",
+	    &c, err, sizeof(err)), 0);
+	config_format_connect(&c, buf, sizeof(buf));
+	assert_string_equal(buf, "alpha/ssh=127.0.0.1:2222 relay=fallback");
+	assert_int_equal(config_parse_connect("alpha/ssh=2222 relay=maybe",
+	    &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "connect alpha/ssh: relay=maybe: expected "
+	    "fallback or never"));
+	/* the word is no part of what clashes: the same name twice */
+	{
+		struct conf_expose a, b;
+
+		assert_int_equal(config_parse_expose("ssh=127.0.0.1:22/tcp",
+		    &a, err, sizeof(err)), 0);
+		assert_int_equal(config_parse_expose("ssh=127.0.0.1:23/tcp "
+		    "relay=never", &b, err, sizeof(err)), 0);
+		assert_true(config_expose_clash(&a, &b));
+	}
+}
+
+/* The service's word over the node's; never keeps data off relayed paths. */
+static void
+test_relay_decision(void **state)
+{
+	(void)state;
+	assert_int_equal(config_service_relay(0, 0, CONF_RELAY_NEVER),
+	    CONF_RELAY_NEVER);
+	assert_int_equal(config_service_relay(0, CONF_RELAY_NEVER,
+	    CONF_RELAY_FALLBACK), CONF_RELAY_FALLBACK);
+	assert_int_equal(config_service_relay(1, CONF_RELAY_NEVER,
+	    CONF_RELAY_FALLBACK), CONF_RELAY_NEVER);
+	assert_int_equal(config_service_relay(1, CONF_RELAY_FALLBACK,
+	    CONF_RELAY_NEVER), CONF_RELAY_FALLBACK);
+	assert_int_equal(config_service_relay(1, CONF_RELAY_NEVER,
+	    CONF_RELAY_ALWAYS), CONF_RELAY_NEVER);
+	{
+		struct conf_expose e[2];
+		struct conf_connect c[1];
+		char err[256];
+
+		assert_int_equal(config_parse_expose("a=127.0.0.1:1/tcp "
+		    "relay=never", &e[0], err, sizeof(err)), 0);
+		assert_int_equal(config_parse_expose("b=127.0.0.1:2/tcp",
+		    &e[1], err, sizeof(err)), 0);
+		assert_int_equal(config_parse_connect("alpha/c=3 "
+		    "relay=fallback", &c[0], err, sizeof(err)), 0);
+		/* a service's fallback wins over the node's never ... */
+		assert_int_equal(config_relay_node(CONF_RELAY_NEVER, e, 2, c,
+		    1), CONF_RELAY_FALLBACK);
+		/* ... never and no word do not */
+		assert_int_equal(config_relay_node(CONF_RELAY_NEVER, e, 2, c,
+		    0), CONF_RELAY_NEVER);
+		/* the node's fallback or always stays */
+		assert_int_equal(config_relay_node(CONF_RELAY_ALWAYS, e, 2, c,
+		    1), CONF_RELAY_ALWAYS);
+		assert_int_equal(config_relay_node(CONF_RELAY_FALLBACK, e, 2,
+		    c, 0), CONF_RELAY_FALLBACK);
+		assert_int_equal(config_relay_node(CONF_RELAY_NEVER, NULL, 0,
+		    NULL, 0), CONF_RELAY_NEVER);
+	}
+	assert_true(config_relay_allows(CONF_RELAY_FALLBACK, 1));
+	assert_true(config_relay_allows(CONF_RELAY_FALLBACK, 0));
+	assert_true(config_relay_allows(CONF_RELAY_ALWAYS, 1));
+	assert_false(config_relay_allows(CONF_RELAY_NEVER, 1));
+	assert_true(config_relay_allows(CONF_RELAY_NEVER, 0));
+}
+
 int
 main(void)
 {
@@ -188,6 +325,8 @@ main(void)
 		cmocka_unit_test(test_expose_bad),
 		cmocka_unit_test(test_connect),
 		cmocka_unit_test(test_service_name),
+		cmocka_unit_test(test_relay_word),
+		cmocka_unit_test(test_relay_decision),
 	};
 
 	log_init(1, 0);

@@ -435,6 +435,19 @@ test_services(void **state)
 	    "\"alpha/dns=[::1]:5353/udp\"}");
 	assert_int_equal(r.connect.proto, CONF_UDP);
 	assert_int_equal(r.connect.listen.ss_family, AF_INET6);
+	/* a service's relay policy, after a space in the spec */
+	r = req_ok("{\"command\":\"connect\",\"spec\":"
+	    "\"alpha/web=8080/tcp relay=never\"}");
+	assert_int_equal(r.connect.relay_set, 1);
+	assert_int_equal(r.connect.relay, CONF_RELAY_NEVER);
+	r = req_ok("{\"command\":\"expose\",\"spec\":"
+	    "\"web=192.168.1.10:80/tcp relay=fallback\"}");
+	assert_int_equal(r.expose.relay_set, 1);
+	assert_int_equal(r.expose.relay, CONF_RELAY_FALLBACK);
+	REQ_ERR("{\"command\":\"expose\",\"spec\":"
+	    "\"web=192.168.1.10:80/tcp relay=always\"}",
+	    "expose web: relay=always for one service is not supported (the "
+	    "node-wide relay always is)");
 	r = req_ok("{\"command\":\"disconnect\",\"spec\":\"alpha/web\"}");
 	assert_int_equal(r.cmd, CONTROL_DISCONNECT);
 	assert_string_equal(r.node, "alpha");
