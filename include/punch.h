@@ -38,15 +38,18 @@ struct config;
 #define PUNCH_PATH_DEAD_MS	15000
 /*
  * A direct path while a relay could carry it (relay fallback, and the
- * rendezvous offers a TURN server): kept alive every
- * PUNCH_KEEPALIVE_STANDBY_MS, probed every PUNCH_PROBE_LATE_MS once an
- * acknowledgement is late, and given up for the relay when none came for
- * PUNCH_PATH_FAILOVER_MS: with the relay's setup, traffic again within
- * about 5 s of the direct path's end.
+ * rendezvous offers a TURN server): a keep-alive every
+ * PUNCH_KEEPALIVE_STANDBY_MS, its answer looked for half-way, then one
+ * every PUNCH_PROBE_LATE_MS while none comes; given up for the relay when
+ * none came for PUNCH_PATH_FAILOVER_MS and PUNCH_FAILOVER_PROBES
+ * keep-alives went unanswered over its last 2 s (a timer that fired late
+ * on a loaded machine is not silence).  With the relay's setup: traffic
+ * again about 4 s after the direct path's end.
  */
 #define PUNCH_KEEPALIVE_STANDBY_MS	2000
 #define PUNCH_PROBE_LATE_MS		500
 #define PUNCH_PATH_FAILOVER_MS		4000
+#define PUNCH_FAILOVER_PROBES		3
 /* then this long at most for our allocation, before the CONNECT goes */
 #define PUNCH_FAILOVER_RELAY_WAIT_MS	1000
 #define PUNCH_RETRY_MS		30000	/* after the attempts failed, doubling */

@@ -144,6 +144,9 @@ struct peer {
 	uint8_t			 peer_pub[CRYPTO_X25519_LEN];	/* the CONNECT's, held */
 	uint64_t		 held_since;	/* loop clock: held from */
 	int			 failed_over;	/* the direct path given up for the relay */
+	unsigned int		 unacked;	/* P_UP: keep-alives without an answer */
+	uint64_t		 unacked_since;	/* loop clock: the first of them */
+	uint64_t		 ka_sent_at;	/* loop clock: the last keep-alive */
 	struct timer		 relay_wait;	/* then punch again */
 	struct timer		 timer;
 	/* TCP: the carrier, made beside the UDP probes */
@@ -2311,6 +2314,7 @@ got_ack(struct peer *p, const uint8_t *b, size_t len,
 	    relayed == p->relayed) {
 		p->last_ack = loop_now();
 		p->failed_over = 0;
+		p->unacked = 0;
 		/*
 		 * The same address, another kind: a path punched to our
 		 * server-reflexive endpoint before our gateway mapping of
@@ -2345,6 +2349,7 @@ got_ack(struct peer *p, const uint8_t *b, size_t len,
 	p->via = path_via(p, b, from);
 	p->retry = 0;
 	p->failed_over = 0;
+	p->unacked = 0;
 	peer_set_state(p, P_UP);
 	status_push();
 	if (rank < 0) {
@@ -2571,9 +2576,24 @@ peer_timer_cb(struct timer *t)
 		probe_round(p);
 		break;
 	case P_UP:
-		standby = relay_standby(p);
-		if (standby && !p->failed_over &&
-		    loop_now() - p->last_ack >= PUNCH_PATH_FAILOVER_MS) {
+		standby = relay_standby(p) && !p->failed_over;
+		/* the look half-way: the keep-alive answered, the next in time */
+		if (standby && p->unacked == 0 && !v6_pending(p) &&
+		    loop_now() - p->ka_sent_at < PUNCH_KEEPALIVE_STANDBY_MS) {
+			timer_set(&p->timer, loop_jitter(
+			    PUNCH_KEEPALIVE_STANDBY_MS -
+			    (loop_now() - p->ka_sent_at), 10));
+			break;
+		}
+		/*
+		 * Silent, and probed without an answer for long enough: a
+		 * timer that fired late (a loaded machine) is not silence
+		 */
+		if (standby &&
+		    loop_now() - p->last_ack >= PUNCH_PATH_FAILOVER_MS &&
+		    p->unacked >= PUNCH_FAILOVER_PROBES &&
+		    loop_now() - p->unacked_since >= PUNCH_PATH_FAILOVER_MS -
+		    PUNCH_KEEPALIVE_STANDBY_MS) {
 			path_failover(p);
 			if (p->state != P_UP)
 				return;
@@ -2606,13 +2626,16 @@ peer_timer_cb(struct timer *t)
 			    PUNCH_RETRY_MAX_MS);
 		}
 		send_probe(p, &p->path, p->relayed);	/* the one timed: last */
+		p->ka_sent_at = loop_now();
+		if (p->unacked++ == 0)
+			p->unacked_since = p->ka_sent_at;
 		if (v6_pending(p))
 			probe_again(p);
-		else if (standby && !p->failed_over)
-			timer_set(&p->timer, loop_now() - p->last_ack >=
-			    PUNCH_KEEPALIVE_STANDBY_MS + PUNCH_PROBE_LATE_MS ?
+		else if (standby)
+			/* a look half-way, then every PUNCH_PROBE_LATE_MS */
+			timer_set(&p->timer, p->unacked > 1 ?
 			    PUNCH_PROBE_LATE_MS :
-			    loop_jitter(PUNCH_KEEPALIVE_STANDBY_MS, 10));
+			    PUNCH_KEEPALIVE_STANDBY_MS / 2);
 		else
 			timer_set(&p->timer, loop_jitter(PUNCH_KEEPALIVE_MS,
 			    10));
