@@ -127,11 +127,11 @@ tap_check "20 datagrams through the new allocations" \
 tap_check "beta's peer hook: told of the path through the new allocation ($(events | tail -n +"$((nev + 1))" | tr '\n' ';'))" \
     lab_wait 10 event_since "$nev" "^event (up|change) alpha relay $relay_re:[0-9]+ $relay_re:$LAB_RELAY_PORT\$"
 tcp_passes() { lab_traffic_check site2 tcp 127.0.0.1 7101 -n 1000000 -t 20; }
-if lab_wait 30 tcp_passes; then
+if out=$(lab_wait 30 tcp_passes 2>&1); then
 	tap_ok "1 MB through the TCP echo again, a new carrier through the new allocations"
 else
 	tap_fail "1 MB through the TCP echo again, a new carrier through the new allocations" \
-	    "$(diag beta 60)" "$(diag alpha 40)"
+	    "$out" "$(diag beta 60)" "$(diag alpha 40)"
 fi
 
 # ---- UDP to the TURN server blocked on site 2: TURN over TCP ----
