@@ -38,6 +38,21 @@ struct config;
 #define RDV_CLIENT_BUDGET_MS	10000
 #define RDV_CLIENT_SKEW_WARN_MS	10000	/* a SERVER-TIME this far off: warn once */
 #define RDV_CLIENT_TIDS		8	/* attempts of one REGISTER answered to */
+/*
+ * UDP blocked: a round whose REGISTERs over UDP got not one datagram back
+ * from the server within RDV_CLIENT_TCP_AFTER_MS goes on over TCP to the
+ * same address and port (natmapd-rendezvous serves both; messages framed
+ * by their STUN header's length), with a new budget.  The node stays on
+ * TCP while the connection holds, registering every
+ * RDV_CLIENT_TCP_INTERVAL_MS (under the server's RDV_TCP_IDLE_MS): the
+ * server sends SIGNAL indications on that connection.  The connection
+ * lost: registered again over TCP RDV_CLIENT_TCP_AGAIN_MS later; a round
+ * without an answer over TCP: the next one tries UDP first again.
+ */
+#define RDV_CLIENT_TCP_AFTER_MS	3000
+#define RDV_CLIENT_TCP_INTERVAL_MS 20000
+#define RDV_CLIENT_TCP_AGAIN_MS	1000
+#define RDV_CLIENT_TCP_OUT	(4 * STUN_MAX_MSG)	/* bytes waiting to go */
 
 /* Who the node is: what every message it sends says and is keyed with. */
 struct rdv_client_id {

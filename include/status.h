@@ -85,6 +85,7 @@ struct status_rdv {
 	uint64_t	 expires;	/* loop_now() the registration lapses; 0: none */
 	int64_t		 rtt_ms;	/* the last round trip; -1: none yet */
 	char		 error[128];	/* the last error; "" none */
+	char		 transport[4];	/* "udp", "tcp" */
 };
 
 /* A node this one punches to (punch.c). */

@@ -313,6 +313,7 @@ print_rendezvous(struct json_object *r)
 {
 	const char *server = get_string(r, "server");
 	const char *error = get_string(r, "error");
+	const char *transport = get_string(r, "transport");
 	struct json_object *reg = get(r, "registered");
 	int64_t rtt = get_int(r, "rtt_ms");
 	char e1[320], e2[256], d[32];
@@ -326,6 +327,8 @@ print_rendezvous(struct json_object *r)
 		printf("not registered");
 	if (rtt >= 0)
 		printf(", rtt %lld ms", (long long)rtt);
+	if (transport != NULL && strcmp(transport, "tcp") == 0)
+		printf(", over tcp");
 	if (error != NULL)
 		printf(", error: %s", safe(error, e2, sizeof(e2)));
 	printf("\n");

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: ISC */
-/* The node's side of the rendezvous: REGISTER with each server over UDP, REACH messages for the fallback, SIGNAL payloads to and from other nodes. */
+/* The node's side of the rendezvous: REGISTER with each server over UDP (over TCP where UDP gets no answer), REACH messages for the fallback, SIGNAL payloads to and from other nodes. */
 #include "config.h"
 
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
+#include <netinet/tcp.h>
 #include <net/if.h>
 #include <netinet/in.h>
 
@@ -25,6 +26,7 @@
 #include "rdv-msg.h"
 #include "rdv-replay.h"
 #include "resolve.h"
+#include "sock.h"
 #include "status.h"
 #include "stun.h"
 
@@ -323,6 +325,17 @@ enum rdv_phase {
 	RDV_PENDING,		/* a REGISTER is out; the timer sends again */
 };
 
+/* The connection to a server reached over TCP (allocated when first needed). */
+struct rdv_tcp {
+	int			 fd;
+	int			 connected;
+	struct loop_fd		 lfd;
+	size_t			 inlen;
+	size_t			 outlen;
+	uint8_t			 in[STUN_MAX_MSG];
+	uint8_t			 out[RDV_CLIENT_TCP_OUT];
+};
+
 struct rdv_srv {
 	struct conf_server	 cs;
 	char			 name[300];	/* "host:port" */
@@ -346,6 +359,11 @@ struct rdv_srv {
 	int			 have_srflx;
 	int			 skew_warned;
 	int			 turn_warned;
+	/* the transport: UDP, or TCP once UDP got no answer in a round */
+	int			 tcp;		/* over TCP this round */
+	int			 heard_udp;	/* a datagram came from it */
+	int			 srflx_tcp;	/* srflx is the connection's */
+	struct rdv_tcp		*conn;		/* NULL: none */
 };
 
 struct rdv_sock {
@@ -375,6 +393,8 @@ static struct {
 } rc;	/* zero: in .bss, touched only when used; rdv_client_init() */
 
 static void	srv_round(struct rdv_srv *);
+static void	tcp_close(struct rdv_srv *);
+static int	srv_xmit(struct rdv_srv *, const uint8_t *, size_t);
 
 static struct rdv_sock *
 sock_for(int family)
@@ -396,6 +416,8 @@ status_push(void)
 		st[i].rtt_ms = rc.srv[i].rtt_ms;
 		snprintf(st[i].error, sizeof(st[i].error), "%s",
 		    rc.srv[i].error);
+		snprintf(st[i].transport, sizeof(st[i].transport), "%s",
+		    rc.srv[i].tcp ? "tcp" : "udp");
 	}
 	status_rdv_update(st, rc.running ? rc.nsrv : 0);
 }
@@ -438,7 +460,8 @@ srv_idle(struct rdv_srv *s)
 {
 	s->phase = RDV_IDLE;
 	(void)srv_registered(s);
-	timer_set(&s->timer, loop_jitter(RDV_CLIENT_INTERVAL_MS, 4));
+	timer_set(&s->timer, loop_jitter(s->tcp ? RDV_CLIENT_TCP_INTERVAL_MS :
+	    RDV_CLIENT_INTERVAL_MS, 4));
 	status_push();
 }
 
@@ -486,7 +509,7 @@ srv_candidates(const struct rdv_srv *s, struct rdv_cand *c)
 	if (s->have_srflx) {
 		memset(&c[n], 0, sizeof(c[n]));
 		c[n].kind = RDV_CAND_SRFLX;
-		c[n].transport = RDV_UDP;
+		c[n].transport = s->srflx_tcp ? RDV_TCP : RDV_UDP;
 		c[n].addr = s->srflx;
 		n++;
 	}
@@ -555,11 +578,9 @@ srv_send(struct rdv_srv *s)
 	struct rdv_cand cand[RDV_CAND_MAX];
 	uint64_t now = loop_now();
 	size_t slot = s->ntid % RDV_CLIENT_TIDS;
-	int fd, n, ncand;
-	socklen_t sl = s->addr.ss_family == AF_INET6 ?
-	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	int n, ncand;
 
-	if ((fd = sock_open(s->addr.ss_family)) == -1) {
+	if (!s->tcp && sock_open(s->addr.ss_family) == -1) {
 		srv_error(s, "no socket: %s", strerror(errno));
 		srv_idle(s);
 		return;
@@ -574,14 +595,13 @@ srv_send(struct rdv_srv *s)
 	}
 	s->sent_at[slot] = now;
 	s->ntid++;
-	if (sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&s->addr,
-	    sl) == -1)
+	if (srv_xmit(s, buf, (size_t)n) == -1)
 		log_debug("rendezvous %s: REGISTER not sent: %s", s->name,
 		    strerror(errno));
 	else
-		log_debug("rendezvous %s: REGISTER %s, %d candidate%s, "
-		    "attempt %zu", s->name, rc.id.node, ncand,
-		    ncand == 1 ? "" : "s", s->ntid);
+		log_debug("rendezvous %s: REGISTER %s over %s, %d candidate%s, "
+		    "attempt %zu", s->name, rc.id.node, s->tcp ? "TCP" : "UDP",
+		    ncand, ncand == 1 ? "" : "s", s->ntid);
 	rto_arm(&s->timer, s->first_sent, &s->rto);
 }
 
@@ -621,6 +641,8 @@ srv_round(struct rdv_srv *s)
 		return;
 	}
 	s->phase = RDV_PENDING;
+	if (!s->tcp)
+		s->heard_udp = 0;
 	s->ntid = 0;
 	s->first_sent = loop_now();
 	s->rto = RDV_CLIENT_RTO_MS;
@@ -645,12 +667,29 @@ srv_timer(struct timer *t)
 		srv_round(s);
 		return;
 	}
+	if (!s->tcp && !s->heard_udp &&
+	    loop_now() - s->first_sent >= RDV_CLIENT_TCP_AFTER_MS) {
+		/* not a word over UDP: UDP blocked on the way, or the server down */
+		log_info("rendezvous %s: no answer over UDP in %.1f s; over TCP",
+		    s->name, (double)(loop_now() - s->first_sent) / 1000.0);
+		s->tcp = 1;
+		s->first_sent = loop_now();
+		s->rto = RDV_CLIENT_RTO_MS;
+		srv_send(s);
+		status_push();
+		return;
+	}
 	if (loop_now() - s->first_sent < RDV_CLIENT_BUDGET_MS) {
 		srv_send(s);
 		return;
 	}
 	srv_error(s, "no answer within %d s", RDV_CLIENT_BUDGET_MS / 1000);
 	s->have_addr = 0;	/* its address is looked up again */
+	if (s->tcp) {
+		/* the next round tries UDP first again */
+		tcp_close(s);
+		s->tcp = 0;
+	}
 	srv_idle(s);
 }
 
@@ -720,16 +759,19 @@ srv_answer(struct rdv_srv *s, const struct rdv_client_answer *a,
 	s->error[0] = '\0';
 	s->expires = now + (uint64_t)a->lifetime * 1000;
 	timer_set_at(&s->lapse, s->expires);
-	if (!s->have_srflx || !stun_addr_eq(&s->srflx, &a->mapped)) {
+	if (!s->have_srflx || !stun_addr_eq(&s->srflx, &a->mapped) ||
+	    s->srflx_tcp != s->tcp) {
 		s->srflx = a->mapped;
 		s->have_srflx = 1;
-		log_info("rendezvous %s: seen as %s", s->name,
-		    stun_addr_str(&a->mapped, mapped, sizeof(mapped)));
+		s->srflx_tcp = s->tcp;
+		log_info("rendezvous %s: seen as %s%s", s->name,
+		    stun_addr_str(&a->mapped, mapped, sizeof(mapped)),
+		    s->tcp ? " over TCP" : "");
 	}
 	if (!was)
 		log_info("rendezvous %s: registered as %s in network %s, "
-		    "lifetime %us", s->name, rc.id.node, rc.id.network,
-		    a->lifetime);
+		    "lifetime %us%s", s->name, rc.id.node, rc.id.network,
+		    a->lifetime, s->tcp ? ", over TCP" : "");
 	else
 		log_debug("rendezvous %s: registration renewed, lifetime %us, "
 		    "rtt %lld ms", s->name, a->lifetime, (long long)s->rtt_ms);
@@ -765,18 +807,43 @@ dropped(const struct sockaddr_storage *from, const char *why)
 	    (unsigned long long)rc.dropped);
 }
 
+/* A message from server s (a datagram, or one framed off its connection). */
+static void
+srv_input(struct rdv_srv *s, const uint8_t *buf, size_t n,
+    const struct sockaddr_storage *from)
+{
+	struct rdv_client_answer a;
+	const char *why;
+	size_t which, ntid;
+
+	if (signal_input(s, buf, n, from))
+		return;
+	if (reach_answer(s, buf, n, from))
+		return;
+	if (s->phase != RDV_PENDING) {
+		dropped(from, "no REGISTER out to that server");
+		return;
+	}
+	ntid = s->ntid < RDV_CLIENT_TIDS ? s->ntid : RDV_CLIENT_TIDS;
+	if (rdv_client_check(RDV_REGISTER, &rc.id,
+	    (const uint8_t (*)[STUN_TID_LEN])s->tids, ntid, buf, n,
+	    rdv_client_wall_ms(), &a, &which, &why) == -1) {
+		dropped(from, why);
+		return;
+	}
+	timer_stop(&s->timer);
+	srv_answer(s, &a, which, buf, n);
+}
+
 static void
 sock_read(struct loop_fd *lfd, int revents)
 {
 	struct rdv_sock *k = container_of(lfd, struct rdv_sock, lfd);
 	uint8_t buf[STUN_MAX_MSG + 1];
 	struct sockaddr_storage from;
-	struct rdv_client_answer a;
 	struct rdv_srv *s;
-	const char *why;
 	socklen_t fl;
 	ssize_t n;
-	size_t which, ntid;
 	int i;
 
 	(void)revents;
@@ -796,24 +863,216 @@ sock_read(struct loop_fd *lfd, int revents)
 			dropped(&from, "not from a server");
 			continue;
 		}
-		if (signal_input(s, buf, (size_t)n, &from))
-			continue;
-		if (reach_answer(s, buf, (size_t)n, &from))
-			continue;
-		if (s->phase != RDV_PENDING) {
-			dropped(&from, "no REGISTER out to that server");
-			continue;
-		}
-		ntid = s->ntid < RDV_CLIENT_TIDS ? s->ntid : RDV_CLIENT_TIDS;
-		if (rdv_client_check(RDV_REGISTER, &rc.id,
-		    (const uint8_t (*)[STUN_TID_LEN])s->tids, ntid, buf,
-		    (size_t)n, rdv_client_wall_ms(), &a, &which, &why) == -1) {
-			dropped(&from, why);
-			continue;
-		}
-		timer_stop(&s->timer);
-		srv_answer(s, &a, which, buf, (size_t)n);
+		s->heard_udp = 1;
+		srv_input(s, buf, (size_t)n, &from);
 	}
+}
+
+/* ---- TCP to a server: where UDP gets no answer ---- */
+
+static void
+tcp_close(struct rdv_srv *s)
+{
+	struct rdv_tcp *c = s->conn;
+
+	if (c == NULL)
+		return;
+	loop_fd_del(&c->lfd);
+	close(c->fd);
+	free(c);
+	s->conn = NULL;
+}
+
+static void
+tcp_events(struct rdv_tcp *c)
+{
+	loop_fd_events(&c->lfd, LOOP_READ |
+	    (!c->connected || c->outlen > 0 ? LOOP_WRITE : 0));
+}
+
+/*
+ * The connection to s is gone (why): closed.  The server holds the
+ * registration for the connection it came on, so a node registered
+ * over it registers again (over TCP) in about a second.
+ */
+static void
+tcp_lost(struct rdv_srv *s, const char *why)
+{
+	int was = s->expires != 0 && s->expires > loop_now();
+
+	tcp_close(s);
+	srv_error(s, "TCP: %s", why);
+	if (!was)
+		return;
+	log_warnx("rendezvous %s: the TCP connection is gone (%s); "
+	    "registering again", s->name, why);
+	s->expires = 0;
+	timer_stop(&s->lapse);
+	if (s->phase == RDV_IDLE)
+		timer_set(&s->timer, loop_jitter(RDV_CLIENT_TCP_AGAIN_MS, 20));
+	status_push();
+}
+
+/* Send what waits; -1 and errno when the connection is gone. */
+static int
+tcp_flush(struct rdv_tcp *c)
+{
+	return sock_send_pending(c->fd, c->out, &c->outlen);
+}
+
+static void
+tcp_io(struct loop_fd *lfd, int revents)
+{
+	struct rdv_tcp *c = container_of(lfd, struct rdv_tcp, lfd);
+	struct rdv_srv *s = NULL;
+	char why[96];
+	socklen_t el = sizeof(int);
+	ssize_t r;
+	size_t i;
+	int err = 0, fl, k;
+
+	for (i = 0; i < rc.nsrv && s == NULL; i++)
+		if (rc.srv[i].conn == c)
+			s = &rc.srv[i];
+	if (s == NULL)
+		return;
+	if (!c->connected) {
+		if (!(revents & (LOOP_WRITE | LOOP_READ)))
+			return;
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) == -1)
+			err = errno;
+		if (err != 0) {
+			snprintf(why, sizeof(why), "connect: %s", strerror(err));
+			tcp_lost(s, why);
+			return;
+		}
+		c->connected = 1;
+		log_debug("rendezvous %s: connected over TCP", s->name);
+	}
+	if (tcp_flush(c) == -1) {
+		snprintf(why, sizeof(why), "send: %s", strerror(errno));
+		tcp_lost(s, why);
+		return;
+	}
+	/* a few reads a wake-up; the messages are small and few */
+	for (k = 0; k < 4 && (revents & LOOP_READ); k++) {
+		r = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen,
+		    MSG_DONTWAIT);
+		if (r == 0) {
+			tcp_lost(s, "closed by the server");
+			return;
+		}
+		if (r == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR)
+				break;
+			snprintf(why, sizeof(why), "recv: %s", strerror(errno));
+			tcp_lost(s, why);
+			return;
+		}
+		c->inlen += (size_t)r;
+		/* every whole message, framed by its STUN header */
+		while ((fl = stun_frame_len(c->in, c->inlen)) > 0 &&
+		    (size_t)fl <= c->inlen) {
+			uint8_t msg[STUN_MAX_MSG];
+
+			memcpy(msg, c->in, (size_t)fl);
+			memmove(c->in, c->in + fl, c->inlen - (size_t)fl);
+			c->inlen -= (size_t)fl;
+			srv_input(s, msg, (size_t)fl, &s->addr);
+			if (s->conn != c)
+				return;		/* closed meanwhile */
+		}
+		if (fl == -1) {
+			tcp_lost(s, "not STUN from the server");
+			return;
+		}
+	}
+	tcp_events(c);
+}
+
+/* The connection to s, opened (connecting) when there is none. */
+static struct rdv_tcp *
+tcp_open(struct rdv_srv *s)
+{
+	struct rdv_tcp *c;
+	socklen_t sl = s->addr.ss_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	int on = 1;
+
+	if (s->conn != NULL)
+		return s->conn;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if ((c->fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1) {
+		free(c);
+		return NULL;
+	}
+	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	if (connect(c->fd, (const struct sockaddr *)&s->addr, sl) == -1 &&
+	    errno != EINPROGRESS) {
+		int e = errno;
+
+		close(c->fd);
+		free(c);
+		errno = e;
+		return NULL;
+	}
+	loop_fd_add(&c->lfd, c->fd, LOOP_READ | LOOP_WRITE, tcp_io);
+	s->conn = c;
+	return c;
+}
+
+/*
+ * Send a message to s over the round's transport: a datagram from our
+ * socket, or onto the connection (opened when there is none; held while
+ * connecting).  0, or -1 and errno (ENOBUFS: the connection's output is
+ * full; the caller's retransmission tries again).
+ */
+static int
+srv_xmit(struct rdv_srv *s, const uint8_t *buf, size_t len)
+{
+	const struct rdv_sock *k;
+	struct rdv_tcp *c;
+
+	if (!s->tcp) {
+		k = sock_for(s->addr.ss_family);
+		if (k->fd == -1) {
+			errno = ENOTCONN;
+			return -1;
+		}
+		return sendto(k->fd, buf, len, 0,
+		    (const struct sockaddr *)&s->addr,
+		    s->addr.ss_family == AF_INET6 ?
+		    sizeof(struct sockaddr_in6) :
+		    sizeof(struct sockaddr_in)) == -1 ? -1 : 0;
+	}
+	if ((c = tcp_open(s)) == NULL)
+		return -1;
+	if (sizeof(c->out) - c->outlen < len) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	memcpy(c->out + c->outlen, buf, len);
+	c->outlen += len;
+	if (c->connected && tcp_flush(c) == -1) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "send: %s", strerror(errno));
+		tcp_lost(s, why);
+		errno = ENOTCONN;
+		return -1;
+	}
+	tcp_events(c);
+	return 0;
+}
+
+/* Can a message go to s now: our UDP socket is open, or s is over TCP. */
+static int
+srv_can_send(const struct rdv_srv *s)
+{
+	return s->tcp || sock_for(s->addr.ss_family)->fd != -1;
 }
 
 static void
@@ -824,6 +1083,7 @@ srv_reset(struct rdv_srv *s)
 	s->rr = NULL;
 	timer_stop(&s->timer);
 	timer_stop(&s->lapse);
+	tcp_close(s);
 	s->phase = RDV_IDLE;
 }
 
@@ -876,6 +1136,10 @@ rdv_client_start(void)
 		s->have_srflx = 0;
 		s->skew_warned = 0;
 		s->turn_warned = 0;
+		s->tcp = 0;
+		s->heard_udp = 0;
+		s->srflx_tcp = 0;
+		s->conn = NULL;
 		srv_round(s);
 	}
 	status_push();
@@ -1000,12 +1264,10 @@ static void
 reach_send(struct rdv_client_op *op)
 {
 	struct rdv_srv *s = &rc.srv[op->srv];
-	const struct rdv_sock *k = sock_for(s->addr.ss_family);
 
-	if (k->fd == -1 || sendto(k->fd, op->msg, op->len, 0,
-	    (struct sockaddr *)&s->addr, sizeof(struct sockaddr_in)) == -1)
+	if (srv_xmit(s, op->msg, op->len) == -1)
 		log_debug("rendezvous %s: REACH not sent: %s", s->name,
-		    k->fd == -1 ? "no socket" : strerror(errno));
+		    strerror(errno));
 	rto_arm(&op->timer, op->first_sent, &op->rto);
 }
 
@@ -1169,7 +1431,6 @@ static void
 signal_send_one(struct rdv_signal_op *op, size_t i)
 {
 	struct rdv_srv *s = &rc.srv[i];
-	const struct rdv_sock *k = sock_for(s->addr.ss_family);
 	uint8_t buf[STUN_MAX_MSG], tid[STUN_TID_LEN];
 	size_t slot = op->nsent % RDV_CLIENT_SIGNAL_TIDS;
 	int n;
@@ -1183,11 +1444,9 @@ signal_send_one(struct rdv_signal_op *op, size_t i)
 	memcpy(op->sent[slot].tid, tid, STUN_TID_LEN);
 	op->sent[slot].srv = (uint8_t)i;
 	op->nsent++;
-	if (k->fd == -1 || sendto(k->fd, buf, (size_t)n, 0,
-	    (const struct sockaddr *)&s->addr, s->addr.ss_family == AF_INET6 ?
-	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) == -1)
+	if (srv_xmit(s, buf, (size_t)n) == -1)
 		log_debug("rendezvous %s: SIGNAL not sent: %s", s->name,
-		    k->fd == -1 ? "no socket" : strerror(errno));
+		    strerror(errno));
 	else
 		log_debug("rendezvous %s: SIGNAL to %s, %zu bytes, attempt %zu",
 		    s->name, op->peer, op->len, op->nsent);
@@ -1239,7 +1498,7 @@ rdv_client_signal(struct rdv_signal_op *op, const char *peer,
 	for (i = 0; i < rc.nsrv; i++)
 		if (rc.running && rc.srv[i].have_addr &&
 		    rc.srv[i].expires > loop_now() &&
-		    sock_for(rc.srv[i].addr.ss_family)->fd != -1)
+		    srv_can_send(&rc.srv[i]))
 			op->waiting |= 1U << i;
 	if (op->waiting == 0) {
 		errno = ENOTCONN;

@@ -27,6 +27,7 @@
 #include "rdv-replay.h"
 #include "rdv-server.h"
 #include "rdv-turn.h"
+#include "sock.h"
 #include "stun-msg.h"
 #include "stun.h"
 
@@ -595,21 +596,7 @@ conn_idle(struct timer *t)
 static int
 conn_flush(struct rdv_conn *c)
 {
-	ssize_t r;
-
-	while (c->outlen > 0) {
-		r = send(c->fd, c->out, c->outlen, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (r == -1) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		memmove(c->out, c->out + r, c->outlen - (size_t)r);
-		c->outlen -= (size_t)r;
-	}
-	return 0;
+	return sock_send_pending(c->fd, c->out, &c->outlen);
 }
 
 /* a client that does not read its answers is not read either */

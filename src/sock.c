@@ -4,7 +4,9 @@
 
 #include <sys/socket.h>
 
+#include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "sock.h"
@@ -24,4 +26,24 @@ sock_close_reset(int fd)
 
 	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 	close(fd);
+}
+
+int
+sock_send_pending(int fd, uint8_t *buf, size_t *len)
+{
+	ssize_t r;
+
+	while (*len > 0) {
+		r = send(fd, buf, *len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (r == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		memmove(buf, buf + r, *len - (size_t)r);
+		*len -= (size_t)r;
+	}
+	return 0;
 }

@@ -896,6 +896,8 @@ rdv_json(const struct status_rdv *r, uint64_t now)
 	    ((r->expires - now + 999) / 1000)) : json_object_new_null());
 	ri |= add(o, "rtt_ms", r->rtt_ms >= 0 ?
 	    json_object_new_int64(r->rtt_ms) : json_object_new_null());
+	ri |= add(o, "transport", json_object_new_string(
+	    r->transport[0] != '\0' ? r->transport : "udp"));
 	ri |= add(o, "error", r->error[0] != '\0' ?
 	    json_object_new_string(r->error) : json_object_new_null());
 	if (ri != 0) {

@@ -33,6 +33,17 @@ punch_node() { it_node "$@"; }
 log_has() { grep -Eq -- "$2" "$LAB_DIR/$1.log"; }
 # diag NAME [LINES]: the end of NAME's log as TAP comments
 diag() { sed "s/^/# $1: /" "$LAB_DIR/$1.log" | tail -n "${2:-25}"; }
+# ok_if DESC CMD...: tap_ok DESC if CMD succeeds, else tap_fail with the
+# end of beta's and alpha's logs
+ok_if() {
+	local d=$1
+	shift
+	if "$@"; then
+		tap_ok "$d"
+	else
+		tap_fail "$d" "$(diag beta 30)" "$(diag alpha 20)"
+	fi
+}
 
 # punch_echoes: a UDP echo on 127.0.0.1:7000 and a TCP echo on
 # 127.0.0.1:7100 of site 1's host (tests/lab/traffic.py, its logs

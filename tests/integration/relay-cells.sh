@@ -46,17 +46,6 @@ served() {
 }
 mb_served() { grep -c "^tcp from .* 1000000 " "$LAB_DIR/traffic-lan-tcp-7100.log"; }
 dg_served() { grep -c "^udp from " "$LAB_DIR/traffic-lan-udp-7000.log"; }
-# ok_if DESC CMD...: tap_ok DESC if CMD succeeds, else tap_fail with both
-# nodes' logs' end
-ok_if() {
-	local d=$1
-	shift
-	if "$@"; then
-		tap_ok "$d"
-	else
-		tap_fail "$d" "$(diag beta 30)" "$(diag alpha 20)"
-	fi
-}
 
 alpha_args=(--expose echo=127.0.0.1:7000/udp@beta
     --expose tcpecho=127.0.0.1:7100/tcp@beta)

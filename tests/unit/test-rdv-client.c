@@ -23,6 +23,7 @@
 #include "rdv-msg.h"
 #include "rdv-networks.h"
 #include "rdv-server.h"
+#include "status.h"
 #include "stun-msg.h"
 
 #define NOW	1764864000000ULL	/* the local wall clock of the tests */
@@ -947,6 +948,25 @@ static struct {
 	uint8_t			tids[8][STUN_TID_LEN];
 } fake;
 
+/* A success answer to the request m; a REGISTER's says it came from mapped. */
+static void
+fake_success(const struct rdv_msg *m, const struct sockaddr_storage *mapped,
+    struct rdv_msg *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->method = m->method;
+	a->cls = STUN_SUCCESS;
+	memcpy(a->tid, m->tid, STUN_TID_LEN);
+	strcpy(a->network, m->network);
+	a->server_time = rdv_client_wall_ms();
+	a->has = RDV_HAS_NETWORK | RDV_HAS_SERVER_TIME;
+	if (m->method == RDV_REGISTER) {
+		a->lifetime = 75;
+		a->mapped = *mapped;
+		a->has |= RDV_HAS_LIFETIME | RDV_HAS_MAPPED;
+	}
+}
+
 /* Answer what came to the fake server: REGISTER a success, SIGNAL as fake.mode says. */
 static void
 fake_serve(void)
@@ -967,18 +987,8 @@ fake_serve(void)
 			return;
 		assert_int_equal(rdv_parse(buf, (size_t)r, &m, NULL), 0);
 		assert_true(rdv_verify(buf, (size_t)r, &m, skey));
-		memset(&a, 0, sizeof(a));
-		a.method = m.method;
-		a.cls = STUN_SUCCESS;
-		memcpy(a.tid, m.tid, STUN_TID_LEN);
-		strcpy(a.network, m.network);
-		a.server_time = rdv_client_wall_ms();
-		a.has = RDV_HAS_NETWORK | RDV_HAS_SERVER_TIME;
-		if (m.method == RDV_REGISTER) {
-			a.lifetime = 75;
-			a.mapped = from;
-			a.has |= RDV_HAS_LIFETIME | RDV_HAS_MAPPED;
-		} else {
+		fake_success(&m, &from, &a);
+		if (m.method != RDV_REGISTER) {
 			assert_int_equal(m.method, RDV_SIGNAL);
 			if (fake.signals < 8)
 				memcpy(fake.tids[fake.signals], m.tid,
@@ -1111,6 +1121,203 @@ test_wall_clock(void **state)
 	assert_true(rdv_client_wall_ms() < 1735689600000ULL * 10);
 }
 
+/* ---- over TCP: a server that UDP does not reach ---- */
+
+/* The TCP fake: its listener, the connection it accepted, what came on it. */
+static struct {
+	int		lfd;
+	int		fd;		/* -1: none accepted */
+	int		accepted;	/* connections accepted */
+	uint8_t		in[4 * STUN_MAX_MSG];
+	size_t		inlen;
+	int		registers;	/* REGISTERs answered */
+	int		signals;	/* SIGNALs answered */
+	uint8_t		rest[STUN_MAX_MSG];	/* an answer's second half */
+	size_t		restlen;
+} tf;
+
+/*
+ * Accept, read, answer every whole message: REGISTER and SIGNAL a
+ * success.  The first REGISTER's answer goes in two halves, the second
+ * at the next call: the client frames across reads.
+ */
+static void
+tcp_fake_serve(void)
+{
+	struct sockaddr_storage mapped = tu_sa("203.0.113.200", 40001);
+	struct rdv_msg m, a;
+	uint8_t buf[STUN_MAX_MSG], skey[CRYPTO_KEY_LEN];
+	ssize_t r;
+	int fl, n;
+
+	crypto_server_key(secret, skey);
+	if (tf.fd == -1) {
+		if ((tf.fd = accept4(tf.lfd, NULL, NULL, SOCK_NONBLOCK)) == -1)
+			return;
+		tf.accepted++;
+		tf.inlen = tf.restlen = 0;
+	}
+	if (tf.restlen > 0) {
+		assert_true(send(tf.fd, tf.rest, tf.restlen, MSG_NOSIGNAL) ==
+		    (ssize_t)tf.restlen);
+		tf.restlen = 0;
+	}
+	r = recv(tf.fd, tf.in + tf.inlen, sizeof(tf.in) - tf.inlen,
+	    MSG_DONTWAIT);
+	if (r == 0) {
+		close(tf.fd);
+		tf.fd = -1;
+		return;
+	}
+	if (r > 0)
+		tf.inlen += (size_t)r;
+	while ((fl = stun_frame_len(tf.in, tf.inlen)) > 0 &&
+	    (size_t)fl <= tf.inlen) {
+		assert_int_equal(rdv_parse(tf.in, (size_t)fl, &m, NULL), 0);
+		assert_true(rdv_verify(tf.in, (size_t)fl, &m, skey));
+		memmove(tf.in, tf.in + fl, tf.inlen - (size_t)fl);
+		tf.inlen -= (size_t)fl;
+		fake_success(&m, &mapped, &a);
+		if (m.method == RDV_REGISTER) {
+			tf.registers++;
+		} else {
+			assert_int_equal(m.method, RDV_SIGNAL);
+			tf.signals++;
+		}
+		n = rdv_build(buf, sizeof(buf), &a, skey);
+		assert_true(n > 20);
+		if (m.method == RDV_REGISTER && tf.registers == 1) {
+			assert_true(send(tf.fd, buf, 7, MSG_NOSIGNAL) == 7);
+			memcpy(tf.rest, buf + 7, (size_t)n - 7);
+			tf.restlen = (size_t)n - 7;
+			continue;
+		}
+		assert_true(send(tf.fd, buf, (size_t)n, MSG_NOSIGNAL) == n);
+	}
+}
+
+/* Turn the loop, serving the TCP fake, until cond() (at most ms). */
+static void
+turn_tcp(int (*cond)(void), uint64_t ms)
+{
+	uint64_t t0 = loop_now();
+
+	while (!cond() && loop_now() - t0 < ms) {
+		loop_once(10);
+		tcp_fake_serve();
+	}
+	assert_true(cond());
+}
+
+static int registered(void) { return rdv_client_count() == 1; }
+static int unregistered(void) { return rdv_client_count() == 0; }
+static int signal_done_1(void) { return got.ndone == 1; }
+static int signal_in_1(void) { return got.nin == 1; }
+
+/*
+ * Nothing answers on the server's UDP port (none is bound there): 3 s
+ * later the round goes on over TCP to the same port, registers, says so
+ * in the status; SIGNALs go and come on the connection, a message in
+ * pieces too; garbage from the server and a connection closed by it are
+ * followed by a new connection and a new registration.
+ */
+static void
+test_tcp_fallback(void **state)
+{
+	struct sockaddr_storage sa;
+	struct rdv_signal_op op;
+	struct rdv_msg m;
+	struct config conf;
+	const struct status_rdv *st;
+	uint8_t buf[STUN_MAX_MSG], pay[10];
+	uint16_t port = free_port();
+	uint64_t t0;
+	int n, on = 1;
+
+	(void)state;
+	memset(&got, 0, sizeof(got));
+	memset(&tf, 0, sizeof(tf));
+	tf.fd = -1;
+	sa = tu_sa("127.0.0.1", port);
+	assert_true((tf.lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK,
+	    0)) >= 0);
+	(void)setsockopt(tf.lfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	assert_int_equal(bind(tf.lfd, (struct sockaddr *)&sa,
+	    sizeof(struct sockaddr_in)), 0);
+	assert_int_equal(listen(tf.lfd, 4), 0);
+
+	client_conf(&conf, &port, 1);
+	rdv_client_on_signal(signal_in, &got);
+	rdv_client_signal_init(&op, signal_done);
+	t0 = loop_now();
+	rdv_client_start();
+	turn_tcp(registered, 8000);
+	assert_true(loop_now() - t0 >= RDV_CLIENT_TCP_AFTER_MS);
+	assert_int_equal(tf.accepted, 1);
+	assert_true(tf.registers >= 1);
+	assert_non_null(st = status_rdv_at(0));
+	assert_string_equal(st->transport, "tcp");
+	assert_string_equal(st->error, "");
+
+	/* a SIGNAL out over the connection, answered there */
+	memset(pay, 0xa5, sizeof(pay));
+	assert_int_equal(rdv_client_signal(&op, "cam.lan", pay, sizeof(pay)),
+	    0);
+	turn_tcp(signal_done_1, 3000);
+	assert_true(got.ok);
+	assert_int_equal(tf.signals, 1);
+
+	/* an indication from cam.lan, written a byte, then the rest */
+	memset(&m, 0, sizeof(m));
+	m.method = RDV_SIGNAL;
+	m.cls = STUN_INDICATION;
+	memset(m.tid, 0x78, STUN_TID_LEN);
+	strcpy(m.network, "home");
+	strcpy(m.node, "cam.lan");
+	strcpy(m.peer, "nas.lan");
+	m.server_time = rdv_client_wall_ms();
+	m.payload_len = 5;
+	memcpy(m.payload, "offer", 5);
+	m.has = RDV_HAS_NETWORK | RDV_HAS_NODE | RDV_HAS_PEER |
+	    RDV_HAS_PAYLOAD | RDV_HAS_SERVER_TIME;
+	assert_true((n = rdv_build(buf, sizeof(buf), &m, id.server_key)) > 1);
+	assert_true(send(tf.fd, buf, 1, MSG_NOSIGNAL) == 1);
+	loop_once(10);
+	loop_once(10);
+	assert_int_equal(got.nin, 0);
+	assert_true(send(tf.fd, buf + 1, (size_t)n - 1, MSG_NOSIGNAL) ==
+	    n - 1);
+	turn_tcp(signal_in_1, 3000);
+	assert_string_equal(got.from, "cam.lan");
+	assert_int_equal(got.len, 5);
+	assert_memory_equal(got.payload, "offer", 5);
+
+	/* not STUN from the server: the client closes, then registers anew */
+	memset(buf, 0xff, 20);
+	assert_true(send(tf.fd, buf, 20, MSG_NOSIGNAL) == 20);
+	turn_tcp(unregistered, 3000);
+	assert_non_null(strstr(status_rdv_at(0)->error, "not STUN"));
+	turn_tcp(registered, 5000);
+	assert_int_equal(tf.accepted, 2);
+	assert_string_equal(status_rdv_at(0)->transport, "tcp");
+
+	/* closed by the server (a restart): the same */
+	close(tf.fd);
+	tf.fd = -1;
+	turn_tcp(unregistered, 3000);
+	turn_tcp(registered, 5000);
+	assert_int_equal(tf.accepted, 3);
+
+	rdv_client_stop();
+	assert_int_equal(status_rdv_count(), 0);
+	if (tf.fd != -1)
+		close(tf.fd);
+	close(tf.lfd);
+	rdv_client_on_signal(NULL, NULL);
+	memset(&conf, 0, sizeof(conf));
+	rdv_client_configure(&conf);
+}
+
 int
 main(void)
 {
@@ -1134,6 +1341,7 @@ main(void)
 		cmocka_unit_test_setup(test_signal_indication, setup),
 		cmocka_unit_test_setup(test_signal_loop, setup),
 		cmocka_unit_test_setup(test_signal_two_servers, setup),
+		cmocka_unit_test_setup(test_tcp_fallback, setup),
 	};
 
 	rdv_client_init();

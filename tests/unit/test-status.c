@@ -469,6 +469,38 @@ test_peer_json(void **state)
 	test_print_matches(state);
 }
 
+/* A rendezvous server's entry: registered, its transport (udp unless said). */
+static void
+test_rdv_json(void **state)
+{
+	struct status_rdv r[2];
+	struct json_object *o, *a;
+
+	(void)state;
+	memset(r, 0, sizeof(r));
+	snprintf(r[0].server, sizeof(r[0].server), "203.0.113.30:3480");
+	r[0].expires = loop_now() + 75000;
+	r[0].rtt_ms = 3;
+	snprintf(r[0].transport, sizeof(r[0].transport), "tcp");
+	snprintf(r[1].server, sizeof(r[1].server), "rv.example.net:3480");
+	r[1].rtt_ms = -1;
+	snprintf(r[1].error, sizeof(r[1].error), "no answer within 10 s");
+	status_rdv_update(r, 2);
+	assert_non_null(o = status_json());
+	a = get(o, "rendezvous");
+	assert_int_equal(json_object_array_length(a), 2);
+	assert_string_equal(json_object_get_string(get(
+	    json_object_array_get_idx(a, 0), "transport")), "tcp");
+	assert_true(json_object_get_boolean(get(
+	    json_object_array_get_idx(a, 0), "registered")));
+	assert_string_equal(json_object_get_string(get(
+	    json_object_array_get_idx(a, 1), "transport")), "udp");
+	assert_false(json_object_get_boolean(get(
+	    json_object_array_get_idx(a, 1), "registered")));
+	json_object_put(o);
+	test_print_matches(state);
+}
+
 /* status_print() writes the object status_json() builds, a mapping at a time. */
 /* Two services, one of the configuration, one of natmapctl. */
 static void
@@ -768,6 +800,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_print_matches, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rdv_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_services, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reserve, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_row_texts, setup, teardown),
