@@ -12,7 +12,10 @@
 # count the bytes between the public addresses, natmapctl status names
 # the peer's public address as the carrier's other end), while the old
 # stream stays on the relayed carrier and still carries data.  Once the
-# old stream ends the relayed carrier closes, and TCP still passes.
+# old stream ends the relayed carrier closes, and TCP still passes.  Then
+# the direct path is cut again: the path goes back to the relay (issue 12:
+# within 5 s of its death; 10 s allowed here), datagrams and a new TCP
+# stream pass.
 # shellcheck disable=SC2015
 . "$(dirname "$0")/punch-common.sh"
 
@@ -189,4 +192,18 @@ new_session() {
 }
 tap_check "no new session was needed for the carrier, from the upgrade on" \
     eval '! new_session'
+
+# ---- the direct path dies after the upgrade: back to the relay ----
+punch_block_sites relayup_block2
+t_cut=$(lab_now_ms)
+if lab_wait 10 udp_passes 3; then
+	tap_ok "blocked again after the upgrade: datagrams pass again within 10 s ($(( $(lab_now_ms) - t_cut )) ms)"
+else
+	tap_fail "blocked again after the upgrade: datagrams pass again within 10 s" \
+	    "$(diag beta 30)" "$(diag alpha 20)"
+fi
+tap_check "beta says the direct path is given up for the relay" \
+    lab_wait 5 log_has beta "no answer on the direct path to $pub1_re:[0-9]+ for [0-9]+ s; to the relay"
+tap_check "a new TCP stream after it: 100 KB through the TCP echo, byte for byte" \
+    lab_wait 20 tcp_passes 100000
 tap_done
