@@ -21,11 +21,8 @@ lab_serve_tcp 8080
 # ---- as root, the installed configuration ----
 cp /etc/natmapd.conf "$LAB_DIR/natmapd.conf"
 nm_start lan natmapd.log
-if lab_wait 15 lab_reach_tcp "$LAB_RTR_WAN_IP" 8080 >/dev/null; then
-	tap_ok "tcp 8080 reached from the WAN through the mapping"
-else
-	tap_fail "tcp 8080 reached from the WAN through the mapping"; nm_diag
-fi
+tap_check "tcp 8080 reached from the WAN through the mapping" \
+    lab_wait 15 lab_reach_tcp "$LAB_RTR_WAN_IP" 8080 || nm_diag
 tap_check "natmapctl status names the mapping" \
     eval '"$NATMAPCTL" -s "$NM_CTL" status | grep -q "8080"'
 nm_stop_check "SIGTERM" 10000
@@ -41,7 +38,7 @@ mkdir -m 0700 "$base/state" && mkdir -m 0755 "$base/run"
 chown nobody: "$base/state" "$base/run"
 cp /etc/natmapd.conf "$base/natmapd.conf" && chmod 0644 "$base/natmapd.conf"
 : >"$base/notify.out"
-lab_bg notify "$(lab_ns_of lan)" python3 -u "$SRCDIR/debian/tests/notify.py" \
+lab_bg notify "$(lab_ns_of lan)" python3 -u "$SRCDIR/tests/lab/notify.py" \
     "$base/run/notify" "$base/notify.out"
 lab_wait 10 test -S "$base/run/notify" && chmod 0777 "$base/run/notify"
 ip netns exec "$(lab_ns_of lan)" env NOTIFY_SOCKET="$base/run/notify" \
@@ -53,12 +50,8 @@ ip netns exec "$(lab_ns_of lan)" env NOTIFY_SOCKET="$base/run/notify" \
 NM_PID=$! NM_LOG=$LAB_DIR/nobody.log
 tap_check "READY=1 on the notify socket" \
     lab_wait 35 grep -q '^READY=1' "$base/notify.out"
-if lab_wait 15 lab_reach_tcp "$LAB_RTR_WAN_IP" 8080 >/dev/null; then
-	tap_ok "as nobody without capabilities: tcp 8080 reached from the WAN"
-else
-	tap_fail "as nobody without capabilities: tcp 8080 reached from the WAN"
-	nm_diag
-fi
+tap_check "as nobody without capabilities: tcp 8080 reached from the WAN" \
+    lab_wait 15 lab_reach_tcp "$LAB_RTR_WAN_IP" 8080 || nm_diag
 tap_check "it runs as nobody" \
     eval '[ "$(ps -o user= -p "$NM_PID")" = nobody ]'
 tap_check "its state file is written" test -s "$base/state/state"

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: ISC
-# A service manager's notify socket for the autopkgtests: binds SOCKET and
-# writes each datagram to OUT as one line, its newlines as '|'.
+# A service manager's notify socket for the tests (unprivileged.sh, the
+# Debian autopkgtests): binds SOCKET and writes each datagram to OUT as one
+# line, its newlines as '|'.
 import socket
 import sys
 
