@@ -26,6 +26,13 @@
  * nothing.
  */
 int	sdnotify_init(void);
+/*
+ * The same for natmapd-rendezvous, which has no status table: STATUS= is
+ * the line given here or to sdnotify_set_status() (sent when it changed,
+ * once READY=1 went out), and STOPPING=1 says "exiting".
+ */
+int	sdnotify_init_server(const char *);
+void	sdnotify_set_status(const char *);
 void	sdnotify_free(void);
 /* READY=1 and STATUS=, once: the first gateway probe is over, found or not. */
 void	sdnotify_ready(void);

@@ -28,6 +28,7 @@
 #include "rdv-networks.h"
 #include "rdv-server.h"
 #include "rdv-turn.h"
+#include "sdnotify.h"
 #include "stun.h"
 
 #define EXIT_USAGE	64
@@ -303,8 +304,21 @@ turn_apply(const struct rdv_conf *conf, const char *secret, size_t len,
 		log_info("no TURN credentials");
 }
 
+/* The line a service manager shows: "2 networks, RFC 5780". */
 static void
-reload(void)
+notify_status(void)
+{
+	char line[128];
+
+	snprintf(line, sizeof(line), "%zu network%s%s",
+	    rdv_server_network_count(),
+	    rdv_server_network_count() == 1 ? "" : "s",
+	    running.have_alt ? ", RFC 5780" : "");
+	sdnotify_set_status(line);
+}
+
+static void
+reload_conf(void)
 {
 	struct rdv_conf conf;
 	struct rdv_networks nets;
@@ -350,6 +364,16 @@ reload(void)
 	    rdv_server_network_count() == 1 ? "" : "s");
 }
 
+/* SIGHUP: RELOADING=1 before, READY=1 after, whatever came of it. */
+static void
+reload(void)
+{
+	sdnotify_reloading();
+	reload_conf();
+	notify_status();
+	sdnotify_reloaded();
+}
+
 /* SIGUSR1, and at exit: the counters on one line. */
 static void
 log_stats(const char *when)
@@ -393,6 +417,7 @@ signal_cb(int sig)
 	case SIGTERM:
 	case SIGINT:
 		log_info("signal %d: exiting", sig);
+		sdnotify_stopping();
 		loop_stop();
 		break;
 	case SIGHUP:
@@ -455,8 +480,13 @@ main(int argc, char *argv[])
 	    PACKAGE_VERSION, rdv_server_network_count(),
 	    rdv_server_network_count() == 1 ? "" : "s",
 	    running.have_alt ? ", RFC 5780" : "");
+	/* The sockets are bound: a service manager may start what needs us. */
+	sdnotify_init_server("");
+	notify_status();
+	sdnotify_ready();
 	loop_run();
 	log_stats("natmapd-rendezvous stopped");
+	sdnotify_free();
 	rdv_server_stop();
 	daemon_pidfile_remove();
 	return 0;

@@ -41,6 +41,8 @@ static struct {
 	char			 status_last[256];
 	struct timer		 ready_timer;
 	int			 ready_waiting;	/* for the first search's end */
+	int			 server;	/* natmapd-rendezvous: no status table */
+	char			 server_status[256];
 } sd = { .fd = -1 };
 
 /* The address from $NOTIFY_SOCKET: an absolute path, or '@' for the abstract namespace. */
@@ -183,7 +185,10 @@ status_send(const char *prefix)
 {
 	char text[sizeof(sd.status_last)], msg[SDNOTIFY_MAX_MSG];
 
-	sdnotify_status_text(text, sizeof(text));
+	if (sd.server)
+		memcpy(text, sd.server_status, sizeof(text));
+	else
+		sdnotify_status_text(text, sizeof(text));
 	if (prefix == NULL && sd.status_ever &&
 	    strcmp(text, sd.status_last) == 0)
 		return;
@@ -195,7 +200,7 @@ status_send(const char *prefix)
 	sd.status_ever = 1;
 	sd.status_sent = loop_now();
 	/* What was due soon went out now: the next change waits for the rate. */
-	if (!sd.stopping)
+	if (!sd.stopping && !sd.server)
 		timer_set(&sd.status_timer, SDNOTIFY_STATUS_POLL_MS);
 }
 
@@ -214,7 +219,7 @@ status_soon(void)
 {
 	uint64_t now = loop_now(), at = now + SDNOTIFY_STATUS_DELAY_MS;
 
-	if (sd.fd == -1 || sd.stopping)
+	if (sd.fd == -1 || sd.stopping || sd.server)
 		return;
 	if (sd.status_ever && at < sd.status_sent + SDNOTIFY_STATUS_MIN_MS)
 		at = sd.status_sent + SDNOTIFY_STATUS_MIN_MS;
@@ -278,12 +283,14 @@ gateway_event(const struct status_gateway *g)
 		status_soon();
 }
 
-int
-sdnotify_init(void)
+/* The socket and the watchdog; natmapd also follows the status table. */
+static int
+sdnotify_open(int server)
 {
 	const char *s = getenv("NOTIFY_SOCKET");
 
 	sdnotify_free();
+	sd.server = server;
 	timer_init(&sd.watchdog, watchdog_cb);
 	timer_init(&sd.status_timer, status_timer_cb);
 	timer_init(&sd.ready_timer, ready_timer_cb);
@@ -309,13 +316,14 @@ sdnotify_init(void)
 	sd.watchdog_ms = watchdog_interval();
 	if (sd.watchdog_ms > 0)
 		timer_set(&sd.watchdog, sd.watchdog_ms);
-	if (!sd.subscribed) {
+	if (!server && !sd.subscribed) {
 		/* status.c keeps its subscribers for the life of the process. */
 		status_subscribe(status_event);
 		status_subscribe_gateway(gateway_event);
 		sd.subscribed = 1;
 	}
-	timer_set(&sd.status_timer, SDNOTIFY_STATUS_POLL_MS);
+	if (!server)
+		timer_set(&sd.status_timer, SDNOTIFY_STATUS_POLL_MS);
 	log_debug("sd_notify: %s, watchdog %s%llu ms", sd.path,
 	    sd.watchdog_ms > 0 ? "every " : "off, ",
 	    (unsigned long long)sd.watchdog_ms);
@@ -324,6 +332,31 @@ none:
 	unsetenv("WATCHDOG_USEC");
 	unsetenv("WATCHDOG_PID");
 	return sd.fd == -1 ? -1 : 0;
+}
+
+int
+sdnotify_init(void)
+{
+	return sdnotify_open(0);
+}
+
+int
+sdnotify_init_server(const char *status)
+{
+	int rc = sdnotify_open(1);
+
+	sdnotify_set_status(status);
+	return rc;
+}
+
+void
+sdnotify_set_status(const char *status)
+{
+	if (!sd.server)
+		return;
+	snprintf(sd.server_status, sizeof(sd.server_status), "%s", status);
+	if (sd.ready && !sd.stopping)
+		status_send(NULL);
 }
 
 void
@@ -408,8 +441,11 @@ sdnotify_stopping(void)
 	sd.stopping = 1;
 	timer_stop(&sd.status_timer);
 	timer_stop(&sd.ready_timer);
-	(void)sdnotify_send("STOPPING=1\nSTATUS=deleting the mappings and "
-	    "exiting");
+	if (sd.server)
+		(void)sdnotify_send("STOPPING=1\nSTATUS=exiting");
+	else
+		(void)sdnotify_send("STOPPING=1\nSTATUS=deleting the mappings "
+		    "and exiting");
 }
 
 uint64_t

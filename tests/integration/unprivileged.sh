@@ -53,24 +53,14 @@ d = json.load(sys.stdin)
 sys.exit(sum(1 for m in d["mappings"] if m["reachable"]) != 2)'
 }
 
-# The service manager's end: one line per datagram, its newlines as '|'.
-cat >"$base/notify.py" <<'EOF'
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-with open(sys.argv[2], "a") as out:
-    while True:
-        msg = s.recv(4096).decode("utf-8", "replace")
-        out.write(msg.replace("\n", "|") + "\n")
-        out.flush()
-EOF
+# The service manager's end: one line per datagram (tests/lab/notify.py).
 NOTIFY=$base/notify
 NOTIFY_OUT=$base/notify.out
 # notify_start MODE: the socket with MODE (systemd's is 0777).
 notify_start() {
 	rm -f "$NOTIFY" "$NOTIFY_OUT"
 	: >"$NOTIFY_OUT"
-	lab_bg notify "$(lab_ns_of lan)" python3 -u "$base/notify.py" "$NOTIFY" \
+	lab_bg notify "$(lab_ns_of lan)" python3 -u "$SRCDIR/tests/lab/notify.py" "$NOTIFY" \
 	    "$NOTIFY_OUT"
 	NOTIFY_PID=$LAB_BG_PID
 	lab_wait 15 test -S "$NOTIFY" && chmod "$1" "$NOTIFY"

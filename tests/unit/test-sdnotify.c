@@ -235,6 +235,45 @@ test_life_cycle(void **state)
 	mgr_expect_none();
 }
 
+/* natmapd-rendezvous: its own status line, sent when it changes; the mapping table is not its business. */
+static void
+test_server(void **state)
+{
+	const char *msg;
+	unsigned long long usec;
+
+	(void)state;
+	/* natmapd's subscription, made before in this process, stays quiet */
+	assert_int_equal(sdnotify_init(), 0);
+	sdnotify_free();
+	assert_int_equal(setenv("NOTIFY_SOCKET", sockpath, 1), 0);
+	assert_int_equal(sdnotify_init_server("1 network"), 0);
+	assert_null(getenv("NOTIFY_SOCKET"));
+	mgr_expect_none();
+	sdnotify_set_status("1 network");
+	mgr_expect_none();
+	sdnotify_ready();
+	mgr_expect("READY=1\nSTATUS=1 network");
+	sdnotify_set_status("1 network");
+	mgr_expect_none();
+	sdnotify_set_status("2 networks, RFC 5780");
+	mgr_expect("STATUS=2 networks, RFC 5780");
+	put_map(DRV_TCP, 8080, STATUS_UP, "203.0.113.7");
+	advance(SDNOTIFY_STATUS_POLL_MS + 100);
+	mgr_expect_none();
+
+	sdnotify_reloading();
+	msg = mgr_recv();
+	assert_int_equal(sscanf(msg, "RELOADING=1\nMONOTONIC_USEC=%llu",
+	    &usec), 1);
+	sdnotify_reloaded();
+	mgr_expect("READY=1\nSTATUS=2 networks, RFC 5780");
+	sdnotify_stopping();
+	mgr_expect("STOPPING=1\nSTATUS=exiting");
+	sdnotify_set_status("3 networks");
+	mgr_expect_none();
+}
+
 /* An abstract socket ("@name") works the same. */
 static void
 test_abstract(void **state)
@@ -499,6 +538,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_life_cycle, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_server, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abstract, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_socket, setup,
 		    teardown),
