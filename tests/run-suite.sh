@@ -3,7 +3,9 @@
 # The whole test suite, as on a fresh Debian 12 machine, as root: installs the
 # dependencies, builds with warnings as errors, runs every unit and integration
 # test, then builds again under AddressSanitizer and UBSan and runs them again,
-# then make distcheck.  The last line is "N passed, N failed".
+# then make distcheck, then the Debian and OpenWrt packages' checks
+# (contrib/debian/check.sh, contrib/openwrt/check.sh).  The last line is
+# "N passed, N failed".
 #
 # Here, as root with every tool installed, nothing may be skipped: each
 # skipped test (a TAP "# SKIP" line in a test's log, or automake's SKIP total
@@ -158,6 +160,44 @@ if [ "${NATMAPD_SKIP_DISTCHECK:-}" != 1 ]; then
 		echo "distcheck: FAILED"
 		failed=$((failed + 1))
 	fi
+fi
+
+# The packages (issue 13): Debian's (the .debs built from a clean copy,
+# lintian, blhc, install and purge, the systemd units, the autopkgtests)
+# and OpenWrt's (the init scripts under stand-ins for procd and UCI, the
+# musl build and its unit tests).  Each check script installs what it
+# needs and ends with "N passed, N failed": its counts are added.
+if [ "${NATMAPD_SKIP_PACKAGES:-}" != 1 ]; then
+	for pkg in debian openwrt; do
+		script=$top/contrib/$pkg/check.sh
+		[ -f "$script" ] || continue
+		echo "=== contrib/$pkg/check.sh"
+		t0=$SECONDS
+		bash "$script" >"$top/_build/check-$pkg.out" 2>&1
+		rc=$?
+		grep -E '^(not ok|ok) ' "$top/_build/check-$pkg.out"
+		last=$(tail -n 1 "$top/_build/check-$pkg.out")
+		case $last in
+		[0-9]*" passed, "[0-9]*" failed"*)
+			set -- $last
+			passed=$((passed + $1))
+			failed=$((failed + $3))
+			if [ "$rc" != 0 ] && [ "$3" = 0 ]; then
+				echo "contrib/$pkg/check.sh: status $rc with no failure counted: FAILED"
+				failed=$((failed + 1))
+			fi ;;
+		*)
+			echo "contrib/$pkg/check.sh: the last line is not a count: FAILED"
+			tail -n 30 "$top/_build/check-$pkg.out"
+			failed=$((failed + 1)) ;;
+		esac
+		if [ "$rc" != 0 ]; then
+			# what failed, with the lines under it
+			awk '/^not ok/ { show = 12 } show > 0 { print; show-- }' \
+			    "$top/_build/check-$pkg.out" | head -n 120
+		fi
+		echo "contrib/$pkg/check.sh: status $rc in $((SECONDS - t0)) s"
+	done
 fi
 
 if [ "$skipped" -gt 0 ]; then
