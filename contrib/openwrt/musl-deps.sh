@@ -23,7 +23,7 @@ stamp=$prefix/.complete
 jobs=2
 
 # Only the packages this script was written for, and a stamp naming them.
-want="miniupnpc libnatpmp nettle json-c cmocka"
+want="miniupnpc libnatpmp nettle json-c cmocka (2)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 	echo "musl-deps: $prefix is complete"
 	exit 0
@@ -104,7 +104,7 @@ cmake_build() {
 	cmake --install "$work/build/$name" >&2
 }
 
-for p in $want; do
+for p in miniupnpc libnatpmp nettle json-c cmocka; do
 	fetch "$p"
 done
 
@@ -125,7 +125,8 @@ echo "musl-deps: building miniupnpc" >&2
 
 echo "musl-deps: building libnatpmp" >&2
 (cd "$work/src/libnatpmp" &&
-    make -j"$jobs" CC=musl-gcc INSTALLPREFIX="$prefix" install >&2) ||
+    make -j"$jobs" CC=musl-gcc INSTALLPREFIX="$prefix" install >&2 &&
+    install -m 644 natpmp_declspec.h "$prefix/include/") ||
     { echo "musl-deps: libnatpmp did not build" >&2; exit 1; }
 
 echo "musl-deps: building json-c" >&2

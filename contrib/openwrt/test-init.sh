@@ -19,6 +19,9 @@
 #
 # The one change made to the init script: its ". /lib/functions/network.sh"
 # reads the stand-in instead.
+# The stand-ins are called by the init script, and the variables set after
+# it is sourced are its own.
+# shellcheck disable=SC2034,SC2154,SC2317
 set -u
 [ $# -ge 5 ] || { echo "usage: test-init.sh INIT UCI-FILE OUTDIR PROG ACTION..." >&2; exit 64; }
 init=$1 uci=$2 out=$3 prog=$4
