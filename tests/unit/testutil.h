@@ -115,6 +115,21 @@ tu_srcdir(void)
 	return s != NULL && *s != '\0' ? s : ".";
 }
 
+/*
+ * How many times slower than a machine of its own the test runs: 1, or
+ * $TEST_SLOWDOWN (1 to 100), which contrib/openwrt/check.sh sets where the
+ * unit tests of a big-endian build run under qemu-user.  Bounds on real
+ * time are multiplied by it.
+ */
+static inline unsigned int
+tu_slowdown(void)
+{
+	const char *s = getenv("TEST_SLOWDOWN");
+	int n = s != NULL ? atoi(s) : 1;
+
+	return n >= 1 && n <= 100 ? (unsigned int)n : 1;
+}
+
 /* "$SRCDIR/tests/data/<rel>" into buf. */
 static inline void
 tu_data_path(char *buf, size_t len, const char *rel)
