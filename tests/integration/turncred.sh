@@ -234,8 +234,9 @@ tap_check "SIGHUP with turn lines in the file: the rendezvous logs them" \
     lab_wait 5 rdv_log_has "TURN credentials for $relay"
 probe cam.lan
 read -r _ cuser cpass <<<"$got"
-if [ -n "$cpass" ] && alloc file "$cuser" "$cpass" && alloc_moved; then
-	tap_ok "and coturn takes the new pair ($cuser)"
+# (up to three runs as above: one CI run lost 10 of 20 here, late)
+if [ -n "$cpass" ] && alloc_moves file "$cuser" "$cpass"; then
+	tap_ok "and coturn takes the new pair ($cuser, run $try)"
 else
 	tap_fail "credentials after SIGHUP taken by coturn" "$got" "$(cat "$tmp/probe.err")" \
 	    "$(tail -n 3 "$tmp/uclient.out")"
