@@ -89,6 +89,13 @@ struct carrier_params {
 /* The carrier port: 0 and its number, or -1 (logged). */
 int	carrier_port_open(uint16_t first, uint16_t last, uint16_t *port);
 void	carrier_port_close(void);
+/*
+ * Move the carrier port to another number of the same range, at random:
+ * 0 and the new number, or -1 (none free; nothing changed).  Carriers up
+ * and tries going keep the old one; the listeners move, and the public
+ * endpoint is learned again (AF_UNSPEC meanwhile).
+ */
+int	carrier_port_move(uint16_t *port);
 /* The port listens on IPv6 too. */
 int	carrier_port_has6(void);
 /* Learn, and keep learning, the port's public endpoint from server. */
@@ -112,6 +119,12 @@ void	carrier_free(struct carrier *);
 int	carrier_is_up(const struct carrier *);
 /* It was up once (a connection won the HELLO), gone since or not. */
 int	carrier_was_up(const struct carrier *);
+/*
+ * A connect() of c's found its four numbers taken by another connection
+ * of ours (EADDRNOTAVAIL): a half-open one the listener has from the peer,
+ * or one closing; none of c's SYNs left on them.
+ */
+int	carrier_held(const struct carrier *);
 /* Up on a connection given by carrier_take_conn (through the relay). */
 int	carrier_relayed(const struct carrier *);
 /* The connection's remote end, once up. */

@@ -70,6 +70,8 @@ struct carrier {
 	int			 ncand;
 	uint64_t		 deadline;
 	uint64_t		 v6_until;	/* IPv4 HELLOs held till */
+	uint16_t		 port;		/* the carrier port at start */
+	int			 held;		/* a connect: EADDRNOTAVAIL */
 	struct try		 tries[TRIES_MAX];
 	struct timer		 timer;		/* retries; then pings */
 	const struct carrier_ops *ops;
@@ -99,6 +101,7 @@ static struct {
 	int			 lfd6_fd;	/* the IPv6 one; -1 none */
 	struct loop_fd		 lfd6;
 	uint16_t		 port;
+	uint16_t		 first, last;	/* the range it is from */
 	/* STUN over TCP from the port */
 	struct sockaddr_storage	 server;
 	int			 sfd;
@@ -131,7 +134,7 @@ sslen(const struct sockaddr_storage *ss)
  * address preferred) bound to the carrier port, beside the listener.
  */
 static int
-port_socket(int family)
+port_socket(int family, uint16_t port)
 {
 	struct sockaddr_storage ss;
 	int fd, on = 1;
@@ -150,10 +153,10 @@ port_socket(int family)
 	ss.ss_family = (sa_family_t)family;
 	if (family == AF_INET6) {
 		(void)osdep_prefer_public_src(fd);
-		((struct sockaddr_in6 *)&ss)->sin6_port = htons(cp.port);
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
 	} else
-		((struct sockaddr_in *)&ss)->sin_port = htons(cp.port);
-	if (cp.port != 0 && bind(fd, (struct sockaddr *)&ss, sslen(&ss)) ==
+		((struct sockaddr_in *)&ss)->sin_port = htons(port);
+	if (port != 0 && bind(fd, (struct sockaddr *)&ss, sslen(&ss)) ==
 	    -1) {
 		close(fd);
 		return -1;
@@ -274,7 +277,7 @@ static void
 stun_timer(struct timer *t)
 {
 	stun_close();
-	if ((cp.sfd = port_socket(cp.server.ss_family)) == -1) {
+	if ((cp.sfd = port_socket(cp.server.ss_family, cp.port)) == -1) {
 		timer_set(t, CARRIER_STUN_MS);
 		return;
 	}
@@ -395,11 +398,11 @@ listener_accept(struct loop_fd *lfd, int revents)
  * number is taken on IPv6).
  */
 static int
-port_listen6(void)
+port_listen(int family, uint16_t port)
 {
 	int fd, e;
 
-	if ((fd = port_socket(AF_INET6)) == -1)
+	if ((fd = port_socket(family, port)) == -1)
 		return -1;
 	if (listen(fd, 16) == -1) {
 		e = errno;
@@ -407,45 +410,40 @@ port_listen6(void)
 		errno = e;
 		return -1;
 	}
-	cp.lfd6_fd = fd;
-	loop_fd_add(&cp.lfd6, fd, LOOP_READ, listener_accept);
-	return 0;
+	return fd;
 }
 
-int
-carrier_port_open(uint16_t first, uint16_t last, uint16_t *port)
+/*
+ * Listeners on a number at random in first-last other than avoid: 0 with
+ * *fd (IPv4) and *fd6 (IPv6, -1 where the system has none), or -1.
+ */
+static int
+port_pick(uint16_t first, uint16_t last, uint16_t avoid, uint16_t *port,
+    int *fd, int *fd6)
 {
 	uint32_t span = (uint32_t)(last - first) + 1;
-	int i, fd;
+	int i;
 
 	for (i = 0; i < 64; i++) {
-		cp.port = (uint16_t)(first + loop_random(span));
-		if ((fd = port_socket(AF_INET)) == -1)
+		*port = (uint16_t)(first + loop_random(span));
+		if (*port == avoid && span > 1)
 			continue;
-		if (listen(fd, 16) == -1) {
-			close(fd);
+		if ((*fd = port_listen(AF_INET, *port)) == -1)
 			continue;
-		}
 		/* a number free on both, unless the system has no IPv6 */
-		if (port_listen6() == -1 && errno == EADDRINUSE && i < 63) {
-			close(fd);
+		if ((*fd6 = port_listen(AF_INET6, *port)) == -1 &&
+		    errno == EADDRINUSE && i < 63) {
+			close(*fd);
 			continue;
 		}
-		cp.lfd_fd = fd;
-		loop_fd_add(&cp.lfd, fd, LOOP_READ, listener_accept);
-		*port = cp.port;
 		return 0;
 	}
-	log_warn("carrier: no free TCP port in %u-%u", first, last);
-	cp.port = 0;
 	return -1;
 }
 
-void
-carrier_port_close(void)
+static void
+listeners_close(void)
 {
-	timer_stop(&cp.stimer);
-	stun_close();
 	if (cp.lfd_fd != -1) {
 		loop_fd_del(&cp.lfd);
 		close(cp.lfd_fd);
@@ -456,6 +454,68 @@ carrier_port_close(void)
 		close(cp.lfd6_fd);
 		cp.lfd6_fd = -1;
 	}
+}
+
+static void
+listeners_take(uint16_t port, int fd, int fd6)
+{
+	cp.port = port;
+	cp.lfd_fd = fd;
+	loop_fd_add(&cp.lfd, fd, LOOP_READ, listener_accept);
+	if ((cp.lfd6_fd = fd6) != -1)
+		loop_fd_add(&cp.lfd6, fd6, LOOP_READ, listener_accept);
+}
+
+int
+carrier_port_open(uint16_t first, uint16_t last, uint16_t *port)
+{
+	int fd, fd6;
+
+	cp.first = first;
+	cp.last = last;
+	if (port_pick(first, last, 0, port, &fd, &fd6) == -1) {
+		log_warn("carrier: no free TCP port in %u-%u", first, last);
+		cp.port = 0;
+		return -1;
+	}
+	listeners_take(*port, fd, fd6);
+	return 0;
+}
+
+int
+carrier_port_move(uint16_t *port)
+{
+	uint16_t old = cp.port;
+	int fd, fd6;
+
+	if (old == 0 || port_pick(cp.first, cp.last, old, port, &fd,
+	    &fd6) == -1)
+		return -1;
+	/*
+	 * Carriers up, and tries going, keep their sockets on the old number;
+	 * the listeners, and what is learned of the public endpoint, move.
+	 */
+	listeners_close();
+	listeners_take(*port, fd, fd6);
+	stun_close();
+	cp.srflx.ss_family = AF_UNSPEC;
+	if (cp.server.ss_family != AF_UNSPEC)
+		timer_set(&cp.stimer, 0);
+	return 0;
+}
+
+int
+carrier_held(const struct carrier *c)
+{
+	return c->held;
+}
+
+void
+carrier_port_close(void)
+{
+	timer_stop(&cp.stimer);
+	stun_close();
+	listeners_close();
 	cp.srflx.ss_family = AF_UNSPEC;
 	cp.port = 0;
 }
@@ -616,6 +676,7 @@ retry_wait(void)
 static void
 tries_start(struct carrier *c)
 {
+	char a[64];
 	int i, j, busy, fd;
 
 	for (i = 0; i < c->ncand; i++) {
@@ -625,10 +686,26 @@ tries_start(struct carrier *c)
 				busy = 1;
 		if (busy)
 			continue;
-		if ((fd = port_socket(c->cand[i].ss_family)) == -1)
+		if ((fd = port_socket(c->cand[i].ss_family, c->port)) == -1)
 			continue;
 		if (connect(fd, (const struct sockaddr *)&c->cand[i],
 		    sslen(&c->cand[i])) == -1 && errno != EINPROGRESS) {
+			/*
+			 * The four numbers taken by a connection of ours that
+			 * is not a try: a half-open one on the listener (the
+			 * peer's SYN came when no try was going, and our
+			 * SYN-ACK was lost), or one closing.  No SYN of ours
+			 * can leave on them until it ends, a minute or more.
+			 */
+			if (errno == EADDRNOTAVAIL && !c->held) {
+				log_info("carrier: %s: port %u to %s is held "
+				    "by an earlier connection", c->peer,
+				    c->port, stun_addr_str(&c->cand[i], a,
+				    sizeof(a)));
+				c->held = 1;
+			} else if (errno != EADDRNOTAVAIL)
+				log_debug("carrier: %s: connect: %s", c->peer,
+				    strerror(errno));
 			close(fd);
 			continue;
 		}
@@ -1182,6 +1259,7 @@ carrier_start(const struct carrier_params *p, const struct carrier_ops *ops,
 		return NULL;
 	}
 	snprintf(c->peer, sizeof(c->peer), "%s", p->peer);
+	c->port = cp.port;
 	c->initiator = p->initiator;
 	memcpy(c->sid, p->sid, sizeof(c->sid));
 	c->attempt = p->attempt;

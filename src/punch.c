@@ -2751,6 +2751,32 @@ wants_tcp(const struct peer *p)
 	return 0;
 }
 
+/*
+ * A try toward p found the carrier port's four numbers toward it held by
+ * an earlier connection of ours (carrier_held: a half-open one from the
+ * peer, whose SYN-ACK was lost): no SYN of ours leaves on them until it
+ * ends, and the NATs keep the peer's SYNs from passing meanwhile.  The
+ * next session punches from another port.
+ */
+static void
+tcp_port_move(const struct peer *p)
+{
+	uint16_t old = pu.tcp_port, port;
+
+	if (old == 0 || carrier_port_move(&port) == -1)
+		return;
+	pu.tcp_port = port;
+	log_info("punch: %s: TCP port %u is held toward it by an earlier "
+	    "connection; punching TCP from port %u now", p->node, old, port);
+	if (pu.own_tcp) {
+		mapping_own_remove(DRV_TCP, old);
+		pu.own_tcp = 0;
+		if (mapping_own_add(DRV_TCP, port, "punch") == 0)
+			pu.own_tcp = 1;
+	}
+	status_push();
+}
+
 static void
 carrier_down_cb(struct carrier *c, const char *why, void *arg)
 {
@@ -2767,6 +2793,8 @@ carrier_down_cb(struct carrier *c, const char *why, void *arg)
 	} else {
 		p->carrier_dead = 1;
 		other = p->rcarrier;
+		if (!carrier_was_up(c) && carrier_held(c))
+			tcp_port_move(p);
 	}
 	timer_set(&p->reap, 0);
 	/* the other one of an upgrade carries new streams: nothing lost */

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: ISC */
-/* Unit tests of carrier.c: the keys of a carrier's number in a session, and two carriers up on connections handed to them (as the relay's are). */
+/* Unit tests of carrier.c: the keys of a carrier's number in a session, two carriers up on connections handed to them (as the relay's are), and the carrier port held toward a peer, then moved. */
 #include "config.h"
 
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -93,6 +97,19 @@ test_keys(void **state)
 	assert_memory_equal(i1.tcp_recv, r1.tcp_send, SESSION_KEY_LEN);
 }
 
+/* The initiator's side of the session: beta, attempt 1, 2 s. */
+static void
+initiator_params(struct carrier_params *p, const struct session_keys *ki)
+{
+	memset(p, 0, sizeof(*p));
+	p->peer = "beta";
+	memset(p->sid, 0x5a, sizeof(p->sid));
+	p->attempt = 1;
+	p->deadline = loop_now() + 2000;
+	p->initiator = 1;
+	p->keys = ki;
+}
+
 /*
  * An initiator of number gi and a responder of number gr of one session,
  * on a socketpair handed to both with carrier_take_conn; the loop run
@@ -108,13 +125,7 @@ pair_run(uint8_t gi, uint8_t gr, struct side *a, struct side *b)
 	session_pair(&ki, &kr);
 	memset(a, 0, sizeof(*a));
 	memset(b, 0, sizeof(*b));
-	memset(&p, 0, sizeof(p));
-	p.peer = "beta";
-	memset(p.sid, 0x5a, sizeof(p.sid));
-	p.attempt = 1;
-	p.deadline = loop_now() + 2000;
-	p.initiator = 1;
-	p.keys = &ki;
+	initiator_params(&p, &ki);
 	p.gen = gi;
 	a->c = carrier_start(&p, &ops, a);
 	p.peer = "alpha";
@@ -176,6 +187,127 @@ test_other_number(void **state)
 	carrier_free(b.c);
 }
 
+/* A loopback IPv4 address of port, in ss. */
+static void
+lo4(struct sockaddr_storage *ss, uint16_t port)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin->sin_port = htons(port);
+}
+
+static uint16_t
+port_of(int fd, int peer)
+{
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+
+	memset(&sin, 0, sizeof(sin));
+	assert_int_equal(peer ? getpeername(fd, (struct sockaddr *)&sin, &sl) :
+	    getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+	return ntohs(sin.sin_port);
+}
+
+/* A blocking connect to 127.0.0.1:port: 0, or the errno. */
+static int
+connect_lo(uint16_t port, int *fdp)
+{
+	struct sockaddr_storage ss;
+	int fd, e = 0;
+
+	lo4(&ss, port);
+	assert_int_not_equal(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	if (connect(fd, (struct sockaddr *)&ss, sizeof(struct sockaddr_in)) ==
+	    -1)
+		e = errno;
+	if (fdp != NULL && e == 0)
+		*fdp = fd;
+	else
+		close(fd);
+	return e;
+}
+
+static struct carrier *
+start_to(uint16_t port, struct side *s)
+{
+	struct session_keys ki, kr;
+	struct carrier_params p;
+	struct sockaddr_storage cand;
+
+	session_pair(&ki, &kr);
+	memset(s, 0, sizeof(*s));
+	initiator_params(&p, &ki);
+	lo4(&cand, port);
+	p.cand = &cand;
+	p.ncand = 1;
+	return carrier_start(&p, &ops, s);
+}
+
+/*
+ * A connection the listener holds from the peer's endpoint (here one in
+ * its queue, as a half-open one is in the kernel's) takes the four numbers
+ * a try needs: the carrier says so (carrier_held).  carrier_port_move then
+ * gives another number of the range, listening; the old one no longer is;
+ * a carrier started after it connects from the new one, and is not held.
+ */
+static void
+test_held_move(void **state)
+{
+	struct sockaddr_in sin;
+	struct side a, b;
+	uint16_t port, np, q;
+	int peer, lq, fd = -1, n;
+
+	(void)state;
+	assert_int_equal(carrier_port_open(47000, 47999, &port), 0);
+	assert_in_range(port, 47000, 47999);
+	/* the peer's connection to our port, not accepted yet */
+	assert_int_not_equal(peer = socket(AF_INET, SOCK_STREAM, 0), -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(port);
+	assert_int_equal(connect(peer, (struct sockaddr *)&sin, sizeof(sin)),
+	    0);
+	q = port_of(peer, 0);
+	a.c = start_to(q, &a);
+	assert_non_null(a.c);
+	assert_true(carrier_held(a.c));
+	carrier_free(a.c);
+	close(peer);
+
+	assert_int_equal(carrier_port_move(&np), 0);
+	assert_int_not_equal(np, port);
+	assert_in_range(np, 47000, 47999);
+	assert_int_equal(carrier_srflx()->ss_family, AF_UNSPEC);
+	assert_int_equal(connect_lo(np, NULL), 0);
+	assert_int_equal(connect_lo(port, NULL), ECONNREFUSED);
+
+	/* a listener of the peer's: the new carrier's try comes from np */
+	assert_int_not_equal(lq = socket(AF_INET, SOCK_STREAM, 0), -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(lq, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(lq, 4), 0);
+	b.c = start_to(port_of(lq, 0), &b);
+	assert_non_null(b.c);
+	for (n = 0; n < 100 && fd == -1; n++) {
+		loop_once(10);
+		fd = accept4(lq, NULL, NULL, SOCK_NONBLOCK);
+	}
+	assert_int_not_equal(fd, -1);
+	assert_int_equal(port_of(fd, 1), np);
+	assert_false(carrier_held(b.c));
+	close(fd);
+	close(lq);
+	carrier_free(b.c);
+	carrier_port_close();
+}
+
 int
 main(void)
 {
@@ -183,6 +315,7 @@ main(void)
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_up),
 		cmocka_unit_test(test_other_number),
+		cmocka_unit_test(test_held_move),
 	};
 	char err[256];
 
