@@ -47,11 +47,17 @@ struct config;
  * RDV_CLIENT_TCP_INTERVAL_MS (under the server's RDV_TCP_IDLE_MS): the
  * server sends SIGNAL indications on that connection.  The connection
  * lost: registered again over TCP RDV_CLIENT_TCP_AGAIN_MS later; a round
- * without an answer over TCP: the next one tries UDP first again.
+ * without an answer over TCP: the next one tries UDP first again.  While
+ * on TCP, the first round RDV_CLIENT_UDP_AGAIN_MS after the last try of
+ * UDP sends its REGISTERs over UDP for RDV_CLIENT_TCP_AFTER_MS (anything
+ * else still goes over the connection): a datagram back from the server
+ * and the node is on UDP again, the connection closed; none, and the
+ * round goes on over TCP.
  */
 #define RDV_CLIENT_TCP_AFTER_MS	3000
 #define RDV_CLIENT_TCP_INTERVAL_MS 20000
 #define RDV_CLIENT_TCP_AGAIN_MS	1000
+#define RDV_CLIENT_UDP_AGAIN_MS	60000
 #define RDV_CLIENT_TCP_OUT	(4 * STUN_MAX_MSG)	/* bytes waiting to go */
 
 /* Who the node is: what every message it sends says and is keyed with. */

@@ -362,6 +362,9 @@ struct rdv_srv {
 	/* the transport: UDP, or TCP once UDP got no answer in a round */
 	int			 tcp;		/* over TCP this round */
 	int			 heard_udp;	/* a datagram came from it */
+	int			 udp_try;	/* on TCP, this round's REGISTERs
+						   over UDP */
+	uint64_t		 udp_again;	/* on TCP: UDP tried again at */
 	int			 srflx_tcp;	/* srflx is the connection's */
 	struct rdv_tcp		*conn;		/* NULL: none */
 };
@@ -395,6 +398,7 @@ static struct {
 static void	srv_round(struct rdv_srv *);
 static void	tcp_close(struct rdv_srv *);
 static int	srv_xmit(struct rdv_srv *, const uint8_t *, size_t);
+static int	udp_xmit(struct rdv_srv *, const uint8_t *, size_t);
 
 static struct rdv_sock *
 sock_for(int family)
@@ -580,7 +584,7 @@ srv_send(struct rdv_srv *s)
 	size_t slot = s->ntid % RDV_CLIENT_TIDS;
 	int n, ncand;
 
-	if (!s->tcp && sock_open(s->addr.ss_family) == -1) {
+	if ((!s->tcp || s->udp_try) && sock_open(s->addr.ss_family) == -1) {
 		srv_error(s, "no socket: %s", strerror(errno));
 		srv_idle(s);
 		return;
@@ -595,13 +599,15 @@ srv_send(struct rdv_srv *s)
 	}
 	s->sent_at[slot] = now;
 	s->ntid++;
-	if (srv_xmit(s, buf, (size_t)n) == -1)
+	if ((s->udp_try ? udp_xmit(s, buf, (size_t)n) :
+	    srv_xmit(s, buf, (size_t)n)) == -1)
 		log_debug("rendezvous %s: REGISTER not sent: %s", s->name,
 		    strerror(errno));
 	else
 		log_debug("rendezvous %s: REGISTER %s over %s, %d candidate%s, "
-		    "attempt %zu", s->name, rc.id.node, s->tcp ? "TCP" : "UDP",
-		    ncand, ncand == 1 ? "" : "s", s->ntid);
+		    "attempt %zu", s->name, rc.id.node,
+		    s->tcp && !s->udp_try ? "TCP" : s->tcp ? "UDP (on TCP)" :
+		    "UDP", ncand, ncand == 1 ? "" : "s", s->ntid);
 	rto_arm(&s->timer, s->first_sent, &s->rto);
 }
 
@@ -643,6 +649,11 @@ srv_round(struct rdv_srv *s)
 	s->phase = RDV_PENDING;
 	if (!s->tcp)
 		s->heard_udp = 0;
+	else if (loop_now() >= s->udp_again) {
+		/* on TCP: does UDP pass again?  This round's REGISTERs say */
+		s->udp_try = 1;
+		s->heard_udp = 0;
+	}
 	s->ntid = 0;
 	s->first_sent = loop_now();
 	s->rto = RDV_CLIENT_RTO_MS;
@@ -673,10 +684,22 @@ srv_timer(struct timer *t)
 		log_info("rendezvous %s: no answer over UDP in %.1f s; over TCP",
 		    s->name, (double)(loop_now() - s->first_sent) / 1000.0);
 		s->tcp = 1;
+		s->udp_again = loop_now() + RDV_CLIENT_UDP_AGAIN_MS;
 		s->first_sent = loop_now();
 		s->rto = RDV_CLIENT_RTO_MS;
 		srv_send(s);
 		status_push();
+		return;
+	}
+	if (s->udp_try && !s->heard_udp &&
+	    loop_now() - s->first_sent >= RDV_CLIENT_TCP_AFTER_MS) {
+		log_debug("rendezvous %s: still no answer over UDP; the round "
+		    "goes on over TCP", s->name);
+		s->udp_try = 0;
+		s->udp_again = loop_now() + RDV_CLIENT_UDP_AGAIN_MS;
+		s->first_sent = loop_now();
+		s->rto = RDV_CLIENT_RTO_MS;
+		srv_send(s);
 		return;
 	}
 	if (loop_now() - s->first_sent < RDV_CLIENT_BUDGET_MS) {
@@ -689,6 +712,7 @@ srv_timer(struct timer *t)
 		/* the next round tries UDP first again */
 		tcp_close(s);
 		s->tcp = 0;
+		s->udp_try = 0;
 	}
 	srv_idle(s);
 }
@@ -835,6 +859,23 @@ srv_input(struct rdv_srv *s, const uint8_t *buf, size_t n,
 	srv_answer(s, &a, which, buf, n);
 }
 
+/*
+ * A datagram from s, which we reach over TCP: UDP passes both ways again
+ * (an answer to a REGISTER of a udp_try round, most likely).  Back to
+ * UDP: the server took that REGISTER as the latest, so its indications
+ * come over UDP now; the connection is closed.
+ */
+static void
+udp_back(struct rdv_srv *s)
+{
+	log_info("rendezvous %s: an answer over UDP again; back to UDP",
+	    s->name);
+	tcp_close(s);
+	s->tcp = 0;
+	s->udp_try = 0;
+	status_push();
+}
+
 static void
 sock_read(struct loop_fd *lfd, int revents)
 {
@@ -864,6 +905,8 @@ sock_read(struct loop_fd *lfd, int revents)
 			continue;
 		}
 		s->heard_udp = 1;
+		if (s->tcp)
+			udp_back(s);
 		srv_input(s, buf, (size_t)n, &from);
 	}
 }
@@ -1031,23 +1074,26 @@ tcp_open(struct rdv_srv *s)
  * full; the caller's retransmission tries again).
  */
 static int
+udp_xmit(struct rdv_srv *s, const uint8_t *buf, size_t len)
+{
+	const struct rdv_sock *k = sock_for(s->addr.ss_family);
+
+	if (k->fd == -1) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	return sendto(k->fd, buf, len, 0, (const struct sockaddr *)&s->addr,
+	    s->addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in)) == -1 ? -1 : 0;
+}
+
+static int
 srv_xmit(struct rdv_srv *s, const uint8_t *buf, size_t len)
 {
-	const struct rdv_sock *k;
 	struct rdv_tcp *c;
 
-	if (!s->tcp) {
-		k = sock_for(s->addr.ss_family);
-		if (k->fd == -1) {
-			errno = ENOTCONN;
-			return -1;
-		}
-		return sendto(k->fd, buf, len, 0,
-		    (const struct sockaddr *)&s->addr,
-		    s->addr.ss_family == AF_INET6 ?
-		    sizeof(struct sockaddr_in6) :
-		    sizeof(struct sockaddr_in)) == -1 ? -1 : 0;
-	}
+	if (!s->tcp)
+		return udp_xmit(s, buf, len);
 	if ((c = tcp_open(s)) == NULL)
 		return -1;
 	if (sizeof(c->out) - c->outlen < len) {
@@ -1138,6 +1184,8 @@ rdv_client_start(void)
 		s->turn_warned = 0;
 		s->tcp = 0;
 		s->heard_udp = 0;
+		s->udp_try = 0;
+		s->udp_again = 0;
 		s->srflx_tcp = 0;
 		s->conn = NULL;
 		srv_round(s);

@@ -16,7 +16,10 @@
 #     again over TCP; alpha restarted then: beta's new path to it (a new
 #     CONNECT and OFFER through the rendezvous, the OFFER on beta's new
 #     connection) carries data again;
-#   - alpha, whose UDP is not blocked, stays on UDP.
+#   - alpha, whose UDP is not blocked, stays on UDP;
+#   - UDP let through again: beta's next try of UDP (a minute after its
+#     last) is answered, it is back on UDP, natmapctl and the status file
+#     say so, and a new path after alpha's restart is signalled over UDP.
 # No TURN secret, username or password in any log, status or natmapctl
 # output.
 # shellcheck disable=SC2015
@@ -137,5 +140,36 @@ tap_check "20 datagrams pass again" \
     lab_wait 20 lab_traffic_check site2 udp 127.0.0.1 7001 -n 20 -t 5
 tap_check "1 MB through the TCP echo again, byte for byte" \
     lab_wait 30 tcp_mb 7101
+
+# UDP passes again: beta's next UDP try (a round's REGISTER over UDP a
+# minute after the last, the rounds 20 s apart on TCP) is answered, and
+# beta is back on UDP, its connection closed; alpha restarted once more,
+# its SIGNALs reach beta over UDP
+if lab_rtr2 nft delete table inet udp_block; then
+	tap_ok "site 2's router lets UDP through again"
+else
+	tap_fail "site 2's router lets UDP through again"
+fi
+ok_if "beta: back to UDP within 90 s (an answer over UDP)" \
+    lab_wait 90 log_has beta "rendezvous $rdv_re: an answer over UDP again; back to UDP"
+ok_if "beta: seen over UDP again" \
+    lab_wait 10 log_has beta "rendezvous $rdv_re: seen as [0-9.:]+$"
+out=$(ctl beta site2 status 2>&1 | grep "^rendezvous ")
+tap_check "natmapctl status, beta: registered, not over tcp ($out)" \
+    bash -c "grep -Eq '^rendezvous $rdv_re registered' <<<'$out' && ! grep -q 'over tcp' <<<'$out'"
+tap_check "beta's status file: the rendezvous's transport is udp" \
+    lab_wait 10 python3 -c "import json,sys; r=json.load(open('$LAB_DIR/beta.json'))['rendezvous']; print('#', r); sys.exit(not (r and r[0]['transport'] == 'udp' and r[0]['registered']))"
+n_up=$(grep -cE "alpha: (relayed|direct) path up" "$LAB_DIR/beta.log")
+it_node_stop alpha
+node alpha lan "$LAB_DIR/home.key" home \
+    --expose echo=127.0.0.1:7000/udp@beta --expose tcpecho=127.0.0.1:7100/tcp@beta
+path_again() {
+	[ "$(grep -cE "alpha: (relayed|direct) path up" "$LAB_DIR/beta.log")" -gt "$n_up" ]
+}
+ok_if "alpha restarted: beta's path to alpha up again (SIGNALs over UDP)" \
+    lab_wait 90 path_again
+echo "# $(grep -E "alpha: (relayed|direct) path up" "$LAB_DIR/beta.log" | tail -1)"
+tap_check "20 datagrams pass again" \
+    lab_wait 20 lab_traffic_check site2 udp 127.0.0.1 7001 -n 20 -t 5
 punch_no_creds_check "$secret"
 tap_done

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -1209,6 +1210,23 @@ turn_tcp(int (*cond)(void), uint64_t ms)
 	assert_true(cond());
 }
 
+/* The TCP fake listening on 127.0.0.1:port. */
+static void
+tf_listen(uint16_t port)
+{
+	struct sockaddr_storage sa = tu_sa("127.0.0.1", port);
+	int on = 1;
+
+	memset(&tf, 0, sizeof(tf));
+	tf.fd = -1;
+	assert_true((tf.lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK,
+	    0)) >= 0);
+	(void)setsockopt(tf.lfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	assert_int_equal(bind(tf.lfd, (struct sockaddr *)&sa,
+	    sizeof(struct sockaddr_in)), 0);
+	assert_int_equal(listen(tf.lfd, 4), 0);
+}
+
 static int registered(void) { return rdv_client_count() == 1; }
 static int unregistered(void) { return rdv_client_count() == 0; }
 static int signal_done_1(void) { return got.ndone == 1; }
@@ -1224,7 +1242,6 @@ static int signal_in_1(void) { return got.nin == 1; }
 static void
 test_tcp_fallback(void **state)
 {
-	struct sockaddr_storage sa;
 	struct rdv_signal_op op;
 	struct rdv_msg m;
 	struct config conf;
@@ -1232,20 +1249,11 @@ test_tcp_fallback(void **state)
 	uint8_t buf[STUN_MAX_MSG], pay[10];
 	uint16_t port = free_port();
 	uint64_t t0;
-	int n, on = 1;
+	int n;
 
 	(void)state;
 	memset(&got, 0, sizeof(got));
-	memset(&tf, 0, sizeof(tf));
-	tf.fd = -1;
-	sa = tu_sa("127.0.0.1", port);
-	assert_true((tf.lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK,
-	    0)) >= 0);
-	(void)setsockopt(tf.lfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-	assert_int_equal(bind(tf.lfd, (struct sockaddr *)&sa,
-	    sizeof(struct sockaddr_in)), 0);
-	assert_int_equal(listen(tf.lfd, 4), 0);
-
+	tf_listen(port);
 	client_conf(&conf, &port, 1);
 	rdv_client_on_signal(signal_in, &got);
 	rdv_client_signal_init(&op, signal_done);
@@ -1318,6 +1326,133 @@ test_tcp_fallback(void **state)
 	rdv_client_configure(&conf);
 }
 
+/* ---- back to UDP: the loop clock moved on by hand ---- */
+
+static uint64_t clock_ahead;
+
+static uint64_t
+ahead_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 +
+	    clock_ahead;
+}
+
+/*
+ * Turn the loop, serving the TCP fake, until a datagram comes to the UDP
+ * socket u (at most 2 s): its message in *m, its sender in *from.
+ */
+static void
+udp_wait(int u, struct rdv_msg *m, struct sockaddr_storage *from)
+{
+	uint8_t buf[STUN_MAX_MSG];
+	socklen_t fl;
+	ssize_t r = -1;
+	int i;
+
+	for (i = 0; i < 200 && r <= 0; i++) {
+		loop_once(10);
+		tcp_fake_serve();
+		fl = sizeof(*from);
+		r = recvfrom(u, buf, sizeof(buf), MSG_DONTWAIT,
+		    (struct sockaddr *)from, &fl);
+	}
+	assert_true(r > 0);
+	assert_int_equal(rdv_parse(buf, (size_t)r, m, NULL), 0);
+}
+
+static uint64_t expires0;
+static int renewed(void) { return status_rdv_at(0)->expires > expires0; }
+static int tf_closed(void) { return tf.fd == -1; }
+static int on_udp(void)
+{
+	return strcmp(status_rdv_at(0)->transport, "udp") == 0;
+}
+
+/*
+ * On TCP (UDP silent: a socket there that answers nothing), the round
+ * RDV_CLIENT_UDP_AGAIN_MS later sends its REGISTER over UDP; unanswered
+ * RDV_CLIENT_TCP_AFTER_MS, the round goes on over the same connection.
+ * The next try is answered: the node is on UDP, the connection closed,
+ * and a SIGNAL goes over UDP.
+ */
+static void
+test_udp_back(void **state)
+{
+	struct sockaddr_storage from, sa, mapped = tu_sa("203.0.113.200", 40001);
+	struct rdv_signal_op op;
+	struct rdv_msg m, a;
+	struct config conf;
+	uint8_t buf[STUN_MAX_MSG], skey[CRYPTO_KEY_LEN], pay[4];
+	uint16_t port = free_port();
+	int u, n, regs;
+
+	(void)state;
+	memset(&got, 0, sizeof(got));
+	clock_ahead = 0;
+	loop_set_clock(ahead_clock);
+	crypto_server_key(secret, skey);
+	tf_listen(port);
+	sa = tu_sa("127.0.0.1", port);
+	assert_true((u = socket(AF_INET, SOCK_DGRAM, 0)) >= 0);
+	assert_int_equal(bind(u, (struct sockaddr *)&sa,
+	    sizeof(struct sockaddr_in)), 0);
+	client_conf(&conf, &port, 1);
+	rdv_client_on_signal(signal_in, &got);
+	rdv_client_signal_init(&op, signal_done);
+	rdv_client_start();
+	udp_wait(u, &m, &from);
+	assert_int_equal(m.method, RDV_REGISTER);
+	clock_ahead += RDV_CLIENT_TCP_AFTER_MS;
+	turn_tcp(registered, 3000);
+	assert_string_equal(status_rdv_at(0)->transport, "tcp");
+	while (recv(u, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+
+	/* a minute on: the round's REGISTER over UDP, not answered */
+	clock_ahead += RDV_CLIENT_UDP_AGAIN_MS;
+	regs = tf.registers;
+	udp_wait(u, &m, &from);
+	assert_int_equal(m.method, RDV_REGISTER);
+	assert_int_equal(tf.registers, regs);
+	expires0 = status_rdv_at(0)->expires;
+	clock_ahead += RDV_CLIENT_TCP_AFTER_MS;
+	turn_tcp(renewed, 3000);
+	assert_int_equal(tf.registers, regs + 1);
+	assert_int_equal(tf.accepted, 1);
+	assert_string_equal(status_rdv_at(0)->transport, "tcp");
+
+	/* a minute on again: answered over UDP, back to UDP */
+	clock_ahead += RDV_CLIENT_UDP_AGAIN_MS;
+	udp_wait(u, &m, &from);
+	assert_int_equal(m.method, RDV_REGISTER);
+	fake_success(&m, &mapped, &a);
+	assert_true((n = rdv_build(buf, sizeof(buf), &a, skey)) > 0);
+	assert_true(sendto(u, buf, (size_t)n, 0, (struct sockaddr *)&from,
+	    sizeof(struct sockaddr_in)) == n);
+	turn_tcp(on_udp, 2000);
+	turn_tcp(tf_closed, 2000);
+	assert_true(registered());
+	assert_int_equal(tf.accepted, 1);
+
+	/* a SIGNAL goes over UDP now */
+	memset(pay, 0x5a, sizeof(pay));
+	assert_int_equal(rdv_client_signal(&op, "cam.lan", pay, sizeof(pay)),
+	    0);
+	udp_wait(u, &m, &from);
+	assert_int_equal(m.method, RDV_SIGNAL);
+
+	rdv_client_stop();
+	loop_set_clock(NULL);
+	close(u);
+	close(tf.lfd);
+	rdv_client_on_signal(NULL, NULL);
+	memset(&conf, 0, sizeof(conf));
+	rdv_client_configure(&conf);
+}
+
 int
 main(void)
 {
@@ -1342,6 +1477,7 @@ main(void)
 		cmocka_unit_test_setup(test_signal_loop, setup),
 		cmocka_unit_test_setup(test_signal_two_servers, setup),
 		cmocka_unit_test_setup(test_tcp_fallback, setup),
+		cmocka_unit_test_setup(test_udp_back, setup),
 	};
 
 	rdv_client_init();
