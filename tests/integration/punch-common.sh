@@ -138,12 +138,23 @@ punch_relay_lab() {
 	else
 		tap_fail "coturn starts as a TURN server"; tap_done; exit 1
 	fi
-	it_on_exit lab_turn_stop
+	it_on_exit punch_relay_down
 	if punch_rdv_turn "$LAB_DIR/turn.secret"; then
 		tap_ok "natmapd-rendezvous starts with --turn $LAB_RELAY_IP"
 	else
 		tap_fail "natmapd-rendezvous starts with --turn"; tap_done; exit 1
 	fi
+}
+# punch_relay_down: at the end, the nodes stopped before coturn (a TURN
+# server gone first shows in the kept logs as resets of the nodes'
+# connections to it, after the last check)
+punch_relay_down() {
+	local v pids=()
+	for v in "${!NODE_PID_@}"; do
+		pids+=("${!v}")
+	done
+	[ "${#pids[@]}" -eq 0 ] || lab_kill "${pids[@]}"
+	lab_turn_stop
 }
 # punch_rdv_turn SECRETFILE: the rendezvous started again, handing out
 # credentials for the TURN server made with SECRETFILE's secret
