@@ -756,7 +756,10 @@ server_up(uint16_t port)
 	assert_int_equal(rdv_server_start(&sc, err, sizeof(err)), 0);
 }
 
-/* This node, nas.lan of home, with the servers 127.0.0.1:ports[0..n). */
+/* Where client_conf's servers are: 127.0.0.1 but in the IPv6 test. */
+static const char *conf_host = "127.0.0.1";
+
+/* This node, nas.lan of home, with the servers conf_host:ports[0..n). */
 static void
 client_conf(struct config *conf, const uint16_t *ports, size_t n)
 {
@@ -764,8 +767,8 @@ client_conf(struct config *conf, const uint16_t *ports, size_t n)
 
 	memset(conf, 0, sizeof(*conf));
 	for (i = 0; i < n; i++) {
-		snprintf(conf->rdv[i].host, sizeof(conf->rdv[i].host),
-		    "127.0.0.1");
+		snprintf(conf->rdv[i].host, sizeof(conf->rdv[i].host), "%s",
+		    conf_host);
 		conf->rdv[i].port = ports[i];
 	}
 	conf->nrdv = n;
@@ -1210,24 +1213,54 @@ turn_tcp(int (*cond)(void), uint64_t ms)
 	assert_true(cond());
 }
 
-/* The TCP fake listening on 127.0.0.1:port. */
+/* The TCP fake listening on ip:port. */
 static void
-tf_listen(uint16_t port)
+tf_listen(const char *ip, uint16_t port)
 {
-	struct sockaddr_storage sa = tu_sa("127.0.0.1", port);
+	struct sockaddr_storage sa = tu_sa(ip, port);
 	int on = 1;
 
 	memset(&tf, 0, sizeof(tf));
 	tf.fd = -1;
-	assert_true((tf.lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK,
-	    0)) >= 0);
+	assert_true((tf.lfd = socket(sa.ss_family, SOCK_STREAM |
+	    SOCK_NONBLOCK, 0)) >= 0);
 	(void)setsockopt(tf.lfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	assert_int_equal(bind(tf.lfd, (struct sockaddr *)&sa,
+	    sa.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 	    sizeof(struct sockaddr_in)), 0);
 	assert_int_equal(listen(tf.lfd, 4), 0);
 }
 
 static int registered(void) { return rdv_client_count() == 1; }
+static int signal_done_1(void);
+
+/* A SIGNAL to cam.lan, answered by the TCP fake (its first). */
+static void
+tf_signal(struct rdv_signal_op *op)
+{
+	uint8_t pay[10];
+
+	memset(pay, 0xa5, sizeof(pay));
+	assert_int_equal(rdv_client_signal(op, "cam.lan", pay, sizeof(pay)),
+	    0);
+	turn_tcp(signal_done_1, 3000);
+	assert_true(got.ok);
+	assert_int_equal(tf.signals, 1);
+}
+
+/* The client stopped (its status gone), the TCP fake closed. */
+static void
+tf_end(struct config *conf)
+{
+	rdv_client_stop();
+	assert_int_equal(status_rdv_count(), 0);
+	if (tf.fd != -1)
+		close(tf.fd);
+	close(tf.lfd);
+	rdv_client_on_signal(NULL, NULL);
+	memset(conf, 0, sizeof(*conf));
+	rdv_client_configure(conf);
+}
 static int unregistered(void) { return rdv_client_count() == 0; }
 static int signal_done_1(void) { return got.ndone == 1; }
 static int signal_in_1(void) { return got.nin == 1; }
@@ -1246,14 +1279,14 @@ test_tcp_fallback(void **state)
 	struct rdv_msg m;
 	struct config conf;
 	const struct status_rdv *st;
-	uint8_t buf[STUN_MAX_MSG], pay[10];
+	uint8_t buf[STUN_MAX_MSG];
 	uint16_t port = free_port();
 	uint64_t t0;
 	int n;
 
 	(void)state;
 	memset(&got, 0, sizeof(got));
-	tf_listen(port);
+	tf_listen("127.0.0.1", port);
 	client_conf(&conf, &port, 1);
 	rdv_client_on_signal(signal_in, &got);
 	rdv_client_signal_init(&op, signal_done);
@@ -1268,12 +1301,7 @@ test_tcp_fallback(void **state)
 	assert_string_equal(st->error, "");
 
 	/* a SIGNAL out over the connection, answered there */
-	memset(pay, 0xa5, sizeof(pay));
-	assert_int_equal(rdv_client_signal(&op, "cam.lan", pay, sizeof(pay)),
-	    0);
-	turn_tcp(signal_done_1, 3000);
-	assert_true(got.ok);
-	assert_int_equal(tf.signals, 1);
+	tf_signal(&op);
 
 	/* an indication from cam.lan, written a byte, then the rest */
 	memset(&m, 0, sizeof(m));
@@ -1315,15 +1343,35 @@ test_tcp_fallback(void **state)
 	turn_tcp(unregistered, 3000);
 	turn_tcp(registered, 5000);
 	assert_int_equal(tf.accepted, 3);
+	tf_end(&conf);
+}
 
-	rdv_client_stop();
-	assert_int_equal(status_rdv_count(), 0);
-	if (tf.fd != -1)
-		close(tf.fd);
-	close(tf.lfd);
-	rdv_client_on_signal(NULL, NULL);
-	memset(&conf, 0, sizeof(conf));
-	rdv_client_configure(&conf);
+/*
+ * The same over IPv6: a server at ::1 that UDP does not reach (nothing
+ * on its UDP port) is registered with over TCP, and a SIGNAL goes and is
+ * answered on the connection.
+ */
+static void
+test_tcp_fallback6(void **state)
+{
+	struct rdv_signal_op op;
+	struct config conf;
+	uint16_t port = free_port();
+
+	(void)state;
+	memset(&got, 0, sizeof(got));
+	tf_listen("::1", port);
+	conf_host = "::1";
+	client_conf(&conf, &port, 1);
+	conf_host = "127.0.0.1";
+	rdv_client_on_signal(signal_in, &got);
+	rdv_client_signal_init(&op, signal_done);
+	rdv_client_start();
+	turn_tcp(registered, 8000);
+	assert_int_equal(tf.accepted, 1);
+	assert_string_equal(status_rdv_at(0)->transport, "tcp");
+	tf_signal(&op);
+	tf_end(&conf);
 }
 
 /* ---- back to UDP: the loop clock moved on by hand ---- */
@@ -1394,7 +1442,7 @@ test_udp_back(void **state)
 	clock_ahead = 0;
 	loop_set_clock(ahead_clock);
 	crypto_server_key(secret, skey);
-	tf_listen(port);
+	tf_listen("127.0.0.1", port);
 	sa = tu_sa("127.0.0.1", port);
 	assert_true((u = socket(AF_INET, SOCK_DGRAM, 0)) >= 0);
 	assert_int_equal(bind(u, (struct sockaddr *)&sa,
@@ -1477,6 +1525,7 @@ main(void)
 		cmocka_unit_test_setup(test_signal_loop, setup),
 		cmocka_unit_test_setup(test_signal_two_servers, setup),
 		cmocka_unit_test_setup(test_tcp_fallback, setup),
+		cmocka_unit_test_setup(test_tcp_fallback6, setup),
 		cmocka_unit_test_setup(test_udp_back, setup),
 	};
 
