@@ -90,16 +90,22 @@ tap_check "natmapctl status, beta: peer alpha up: relay through TURN server $LAB
     grep -Eq "^peer alpha up: relay to $relay_re:[0-9]+ via relay through TURN server $relay_re:$LAB_RELAY_PORT, rtt [0-9]+ ms; (tcp carrier to [^;]*; )?in [1-9][0-9]* B, out [1-9][0-9]* B" <<<"$out_b"
 tap_check "natmapctl status, alpha: peer beta up: relay ($(grep '^peer' <<<"$out_a"))" \
     grep -Eq "^peer beta up: relay to $relay_re:[0-9]+ via relay through TURN server $relay_re:$LAB_RELAY_PORT" <<<"$out_a"
-for n in alpha beta; do
-	tap_check "$n's status file: path relay, the TURN server" python3 - "$LAB_DIR/$n.json" "$LAB_RELAY_IP:$LAB_RELAY_PORT" <<'PY'
+# file_relayed NAME: NAME's status file has a peer on the relay path
+# (the file is written 100 ms after a change: the checks wait for it)
+file_relayed() {
+	python3 - "$LAB_DIR/$1.json" "$LAB_RELAY_IP:$LAB_RELAY_PORT" <<'PY'
 import json, sys
 st = json.load(open(sys.argv[1]))
 peers = st.get("peers") or []
 ok = any(p.get("path") == "relay" and p.get("relay") == sys.argv[2] and
          p.get("via") == "relay" and p.get("bytes_in", 0) > 0 for p in peers)
-print(peers)
+print("#", peers)
 sys.exit(0 if ok else 1)
 PY
+}
+for n in alpha beta; do
+	tap_check "$n's status file: path relay, the TURN server" \
+	    lab_wait 5 file_relayed "$n"
 done
 
 # ---- TCP through the relays: the carrier over an RFC 6062 connection ----

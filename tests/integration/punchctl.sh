@@ -175,7 +175,7 @@ tap_check "beta's status file: services = the connect, runtime true" \
     lab_wait 5 json_services beta \
     '[{"kind":"connect","spec":"alpha/tcpecho=127.0.0.1:7101/tcp","runtime":true}]'
 tap_check "alpha's status file: its two exposes, from the configuration" \
-    json_services alpha '[{"kind":"expose","spec":"tcpecho=127.0.0.1:7100/tcp@beta","runtime":false},
+    lab_wait 5 json_services alpha '[{"kind":"expose","spec":"tcpecho=127.0.0.1:7100/tcp@beta","runtime":false},
     {"kind":"expose","spec":"echo=127.0.0.1:7000/udp@beta","runtime":false}]'
 refused "the same service again: name in use" 1 "name in use" \
     beta site2 connect alpha/tcpecho=127.0.0.1:7109/tcp

@@ -78,7 +78,7 @@ tap_check "alpha says so (UDP)" lab_wait 5 log_has alpha \
 two_marked() { [ "$(ctl alpha lan | grep -c "^  natmapd's own, for punch\$")" = 2 ]; }
 tap_check "natmapctl status on alpha marks them natmapd's own" two_marked
 tap_check "the status file: owner punch, not a run-time mapping" \
-    own_is alpha udp runtime false
+    lab_wait 5 own_is alpha udp runtime false
 
 # ---- beta behind the symmetric NAT: direct, through the mapping ----
 node beta site2 "$LAB_DIR/home.key" home \

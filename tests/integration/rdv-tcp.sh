@@ -83,7 +83,7 @@ out=$(ctl alpha lan status 2>&1 | grep "^rendezvous ")
 tap_check "natmapctl status, alpha: registered, not over tcp ($out)" \
     bash -c "grep -Eq '^rendezvous $rdv_re registered' <<<'$out' && ! grep -q 'over tcp' <<<'$out'"
 tap_check "beta's status file: the rendezvous's transport is tcp" \
-    python3 -c "import json,sys; r=json.load(open('$LAB_DIR/beta.json'))['rendezvous']; print('#', r); sys.exit(not (r and r[0]['transport'] == 'tcp' and r[0]['registered']))"
+    lab_wait 5 python3 -c "import json,sys; r=json.load(open('$LAB_DIR/beta.json'))['rendezvous']; print('#', r); sys.exit(not (r and r[0]['transport'] == 'tcp' and r[0]['registered']))"
 
 ok_if "beta allocates on coturn over TCP" \
     lab_wait 60 log_has beta "relay up: $relay_re:[0-9]+ on TURN server $srv_re \\(over TCP\\)"

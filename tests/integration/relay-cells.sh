@@ -150,13 +150,17 @@ ok_if "cell 4: beta: no path to alpha, and why no relayed one" \
 out_b=$(ctl beta site2)
 tap_check "cell 4: natmapctl status says why there is no relayed path ($(grep '^peer' <<<"$out_b"))" \
     grep -Eq "^peer alpha failed: .*no relay: TURN server $srv_re refused the credentials" <<<"$out_b"
-tap_check "cell 4: beta's status file says so too" python3 - "$LAB_DIR/beta.json" <<'PY'
+# (the status file is written 100 ms after a change: waited for)
+file_says_refused() {
+	python3 - "$LAB_DIR/beta.json" <<'PY'
 import json, sys
 st = json.load(open(sys.argv[1]))
 peers = st.get("peers") or []
-print(peers)
+print("#", peers)
 sys.exit(0 if any("refused the credentials" in str(p) for p in peers) else 1)
 PY
+}
+tap_check "cell 4: beta's status file says so too" lab_wait 5 file_says_refused
 tap_check "cell 4: beta kept TURN over UDP (coturn answered it: UDP is not blocked)" \
     bash -c "! grep -q 'no allocation over UDP' '$LAB_DIR/beta.log'"
 tap_check "cell 4: no relayed path" \

@@ -95,7 +95,7 @@ lab_wait 5 usecret_status
 tap_check "blocked: natmapctl status, beta: the UDP never service (added at run time) kept 20 datagrams or more off the relay, with the reason ($(ctlcmd beta site2 status 2>&1 | grep 'alpha/usecret'))" \
     usecret_status
 tap_check "blocked: beta's status file: the TCP never service's relay_refused_streams 1" \
-    svc_json beta "s['spec'].startswith('alpha/secret=') and s.get('relay_refused_streams') == 1"
+    lab_wait 5 svc_json beta "s['spec'].startswith('alpha/secret=') and s.get('relay_refused_streams') == 1"
 
 # alpha's defence: beta connects without the word, alpha's services say never
 out=$(tcp_passes 7103 100000 2>&1)

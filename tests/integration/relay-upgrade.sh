@@ -104,7 +104,7 @@ old_ok() { [ "$(cat "$LAB_DIR/old.$1" 2>/dev/null)" = ok ]; }
 tap_check "blocked: a long-lived TCP stream opened, 64 KB round trip through the relayed carrier" \
     lab_wait 15 old_ok first
 tap_check "blocked: beta's status file: path relay, the carrier through the relay (the TURN server)" \
-    json_check beta "p['path'] == 'relay' and p.get('carrier_via') == 'relay' and p['carrier'] == '$LAB_RELAY_IP:$LAB_RELAY_PORT'"
+    lab_wait 5 json_check beta "p['path'] == 'relay' and p.get('carrier_via') == 'relay' and p['carrier'] == '$LAB_RELAY_IP:$LAB_RELAY_PORT'"
 
 # ---- the block lifted: the path goes direct, new streams too ----
 # (what the logs say from here on: the upgrade's part)
@@ -151,7 +151,7 @@ out=$(ctl beta site2)
 tap_check "natmapctl status, beta: direct-v4, the carrier for new streams direct to alpha's public address, the old stream on the relayed one ($(grep '^peer' <<<"$out"))" \
     grep -Eq "^peer alpha up: direct-v4 to $pub1_re:[0-9]+ via [a-z]+(, rtt [0-9]+ ms)?; tcp carrier to $pub1_re:[0-9]+ direct(, rtt [0-9]+ ms)?, 1 stream, 1 on the relayed carrier;" <<<"$out"
 tap_check "beta's status file: path direct-v4, carrier_via direct, relay_carrier_streams 1" \
-    json_check beta "p['path'] == 'direct-v4' and p.get('carrier_via') == 'direct' and p['carrier'].startswith('$LAB_PUBLIC_IP:') and p.get('relay_carrier_streams') == 1"
+    lab_wait 5 json_check beta "p['path'] == 'direct-v4' and p.get('carrier_via') == 'direct' and p['carrier'].startswith('$LAB_PUBLIC_IP:') and p.get('relay_carrier_streams') == 1"
 udp0=$(counter udp_in)
 tap_check "20 datagrams pass end to end over the direct path" \
     lab_traffic_check site2 udp 127.0.0.1 7001 -n 20 -t 5
@@ -169,7 +169,7 @@ echo go >"$LAB_DIR/old.in"
 tap_check "the old stream still carries data after the upgrade (64 KB round trip)" \
     lab_wait 15 old_ok after
 tap_check "the old stream stayed on the relayed carrier" \
-    json_check beta "p.get('relay_carrier_streams') == 1 and p.get('carrier_via') == 'direct'"
+    lab_wait 5 json_check beta "p.get('relay_carrier_streams') == 1 and p.get('carrier_via') == 'direct'"
 
 # ---- the old stream ends: the relayed carrier closes ----
 echo close >"$LAB_DIR/old.in"
