@@ -32,6 +32,14 @@ struct config;
 #define PUNCH_PROBE_FIRST_MS	50	/* the first probes' interval */
 #define PUNCH_PROBE_MAX_MS	1000	/* growing by half up to this */
 #define PUNCH_ATTEMPT_MS	5000	/* probing, one attempt */
+/*
+ * While probing, a probe of the peer's is answered with an ACK and with a
+ * probe of ours back to where it came from, at most every
+ * PUNCH_TRIGGERED_MS; one that came in the attempt's last
+ * PUNCH_TRIGGERED_GRACE_MS keeps it going that much longer for the ACK.
+ */
+#define PUNCH_TRIGGERED_MS	100
+#define PUNCH_TRIGGERED_GRACE_MS	1000
 #define PUNCH_ATTEMPTS		3
 #define PUNCH_SIGNAL_WAIT_MS	3000	/* for an OFFER, then again */
 #define PUNCH_KEEPALIVE_MS	5000

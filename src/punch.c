@@ -138,6 +138,7 @@ struct peer {
 	uint64_t		 direct_retry;	/* loop_backoff's state, while relayed */
 	uint64_t		 direct_next;	/* loop clock: direct probes again */
 	uint64_t		 triggered_at;	/* a probe back to a direct one */
+	uint64_t		 probe_in_at;	/* P_PROBING: the peer's last probe */
 	int			 relay_waited;	/* RELAY_PEER_WAIT_MS used */
 	int			 connect_held;	/* the first CONNECT waits for our relay */
 	int			 offer_held;	/* P_OFFERED: the OFFER waits for it */
@@ -1772,6 +1773,7 @@ start_probing(struct peer *p)
 	carrier_begin(p);
 	p->probing_since = loop_now();
 	p->probe_every = PUNCH_PROBE_FIRST_MS;
+	p->probe_in_at = 0;
 	peer_set_state(p, P_PROBING);
 	probe_round(p);
 }
@@ -2244,6 +2246,21 @@ got_probe(struct peer *p, const uint8_t *b, size_t len,
 	if (!relayed)
 		learn_prflx(p, from);
 	/*
+	 * Probing: a probe of ours back to where the peer's came from at
+	 * once (a triggered check), not at the next paced round.  The peer
+	 * is up on our ACK; without it, a peer whose probes began to arrive
+	 * late in our attempt (its NAT's mapping or our gateway's came
+	 * late) would be up while our attempt ends unanswered, and its data
+	 * would go nowhere until its keep-alives went unanswered.
+	 */
+	if (p->state == P_PROBING) {
+		p->probe_in_at = loop_now();
+		if (loop_now() - p->triggered_at >= PUNCH_TRIGGERED_MS) {
+			p->triggered_at = loop_now();
+			send_probe(p, from, relayed);
+		}
+	}
+	/*
 	 * Relayed, and the peer's direct probe got here: ours back at once
 	 * (at most one a second), so that both sides find the direct path
 	 * together, not each at its own retry time, and make the direct
@@ -2567,6 +2584,15 @@ peer_timer_cb(struct timer *t)
 		start_probing(p);
 		break;
 	case P_PROBING:
+		/* (a probe of the peer's just in: a little longer, for its ACK) */
+		if (loop_now() - p->probing_since >= PUNCH_ATTEMPT_MS &&
+		    p->probe_in_at != 0 &&
+		    loop_now() - p->probe_in_at < PUNCH_TRIGGERED_GRACE_MS &&
+		    loop_now() - p->probing_since < PUNCH_ATTEMPT_MS +
+		    PUNCH_TRIGGERED_GRACE_MS) {
+			timer_set(&p->timer, PUNCH_TRIGGERED_MS);
+			break;
+		}
 		if (loop_now() - p->probing_since >= PUNCH_ATTEMPT_MS) {
 			attempt_over(p, p->nprflx > 0 ? "probes arrived but "
 			    "none of ours was acknowledged" : "no probe "
