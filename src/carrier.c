@@ -298,6 +298,9 @@ void
 carrier_stun_start(const struct sockaddr_storage *server)
 {
 	cp.server = *server;
+	/* the servers resolve again now and then: the timer may be armed,
+	 * and initialising it there would cut the loop's list of timers */
+	timer_stop(&cp.stimer);
 	timer_init(&cp.stimer, stun_timer);
 	timer_set(&cp.stimer, 0);
 }

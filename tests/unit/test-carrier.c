@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* Unit tests of carrier.c: the keys of a carrier's number in a session, two carriers up on connections handed to them (as the relay's are), and the carrier port held toward a peer, then moved. */
+/* Unit tests of carrier.c: the keys of a carrier's number in a session, two carriers up on connections handed to them (as the relay's are), the carrier port held toward a peer, then moved, and the STUN look-up started again while due. */
 #include "config.h"
 
 #include <sys/socket.h>
@@ -308,6 +308,59 @@ test_held_move(void **state)
 	carrier_port_close();
 }
 
+static uint64_t fake_now = 1000000;
+
+static uint64_t
+fake_clock(void)
+{
+	return fake_now;
+}
+
+static int other_fired;
+
+static void
+other_cb(struct timer *t)
+{
+	(void)t;
+	other_fired++;
+}
+
+/*
+ * carrier_stun_start again while the first's look-up is still due (the
+ * rendezvous servers resolved again): the loop's other timers keep firing.
+ * Once, initialising the armed timer cut them from the loop's list.
+ */
+static void
+test_stun_again(void **state)
+{
+	struct sockaddr_storage server;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&server;
+	struct timer other;
+	uint16_t port;
+	int n;
+
+	(void)state;
+	loop_set_clock(fake_clock);
+	assert_int_equal(carrier_port_open(47000, 47999, &port), 0);
+	memset(&server, 0, sizeof(server));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin->sin_port = htons(9);	/* nothing listens: refused, retried */
+	timer_init(&other, other_cb);
+	other_fired = 0;
+	timer_set(&other, 50);
+	carrier_stun_start(&server);
+	carrier_stun_start(&server);
+	for (n = 0; n < 10 && other_fired == 0; n++) {
+		fake_now += 20;
+		loop_run_timers();
+	}
+	assert_int_equal(other_fired, 1);
+	assert_false(timer_armed(&other));
+	carrier_port_close();
+	loop_set_clock(NULL);
+}
+
 int
 main(void)
 {
@@ -316,6 +369,7 @@ main(void)
 		cmocka_unit_test(test_up),
 		cmocka_unit_test(test_other_number),
 		cmocka_unit_test(test_held_move),
+		cmocka_unit_test(test_stun_again),
 	};
 	char err[256];
 
