@@ -61,20 +61,22 @@ fi
 export PKG_CONFIG_LIBDIR=$prefix/lib/pkgconfig
 unset PKG_CONFIG_PATH
 
-# apt, with this script's deb-src lines only.
+# apt, with this script's deb-src lines only, and lists and caches of its
+# own: check.sh runs two of these at once (musl and s390x), and two apts
+# that share /var/cache/apt race on its pkgcache.bin (it failed CI once:
+# "Problem renaming the file /var/cache/apt/pkgcache.bin...").
 aptdir=$work/apt
 apt_for() {
 	local suite=$1 d=$aptdir/$1
+	aptopts=(-o Dir::Etc::SourceList="$d/sources.list"
+	    -o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists="$d/lists"
+	    -o Dir::Cache="$d/cache")
 	if [ ! -f "$d/updated" ]; then
-		mkdir -p "$d/lists/partial"
+		mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
 		echo "deb-src http://deb.debian.org/debian $suite main" >"$d/sources.list"
-		apt-get -q -o Dir::Etc::SourceList="$d/sources.list" \
-		    -o Dir::Etc::SourceParts=/dev/null \
-		    -o Dir::State::Lists="$d/lists" update >&2
+		apt-get -q "${aptopts[@]}" update >&2
 		touch "$d/updated"
 	fi
-	aptopts=(-o Dir::Etc::SourceList="$d/sources.list"
-	    -o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists="$d/lists")
 }
 
 # fetch PKG: unpack PKG's source into $work/src/PKG (Debian's patches applied
