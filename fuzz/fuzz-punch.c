@@ -50,8 +50,12 @@ check_msg(const struct punch_msg *m)
 	check_name(m->from, sizeof(m->from), 1);
 	check_name(m->to, sizeof(m->to), 1);
 	CHECK(m->ncand >= 0 && m->ncand <= PUNCH_CAND_MAX);
+	CHECK((m->ciphers & ~PUNCH_CIPHERS_KNOWN) == 0);
+	if (m->ciphers != 0)
+		CHECK(m->ncand < PUNCH_CAND_MAX);
 	if (m->type != PUNCH_CONNECT && m->type != PUNCH_OFFER) {
 		CHECK(m->ncand == 0);
+		CHECK(m->ciphers == 0);
 		CHECK(fuzz_all_zero(m->pub, sizeof(m->pub)));
 		CHECK(fuzz_all_zero(m->index, sizeof(m->index)));
 	}
@@ -76,9 +80,11 @@ check_msg(const struct punch_msg *m)
  * only; a byte less does not fit; the replay cache sees it once.
  */
 /*
- * Did the parse leave candidates out (a kind above RDV_CAND_RELAY)?  The
- * count on the wire, after the header, names, nonce, clock, index, key
- * (and an OFFER's hash), is more than the parse took.
+ * Did the parse leave candidates out (a kind above RDV_CAND_RELAY), or
+ * take the ciphers from a record (which punch_build writes last, with
+ * the known bits only)?  The count on the wire, after the header, names,
+ * nonce, clock, index, key (and an OFFER's hash), is more than the parse
+ * took.
  */
 static int
 skipped_cands(const uint8_t *data, const struct punch_msg *m)
@@ -87,6 +93,8 @@ skipped_cands(const uint8_t *data, const struct punch_msg *m)
 
 	if (m->type != PUNCH_CONNECT && m->type != PUNCH_OFFER)
 		return 0;
+	if (m->ciphers != 0)
+		return 1;
 	at = 16 + (size_t)data[13] + data[14] + data[15] + PUNCH_NONCE_LEN +
 	    8 + PUNCH_INDEX_LEN + CRYPTO_X25519_LEN +
 	    (m->type == PUNCH_OFFER ? PUNCH_HASH_LEN : 0);
@@ -119,8 +127,9 @@ payload(const uint8_t *data, size_t size)
 	    NULL);
 	n = punch_build(out, sizeof(out), &m, key);
 	if (skipped_cands(data, &m)) {
-		/* a later kind left out: built back shorter, to the same */
-		CHECK(n > 0 && n < (int)size);
+		/* a later kind left out: built back shorter, to the same;
+		 * the ciphers' record last, known bits only: no longer */
+		CHECK(n > 0 && n <= (int)size);
 		size = (size_t)n;
 	} else {
 		CHECK(n == (int)size);
@@ -151,9 +160,11 @@ payload(const uint8_t *data, size_t size)
 }
 
 static void
-make_keys(struct session_keys *ki, struct session_keys *kr)
+make_keys(struct session_keys *ki, struct session_keys *kr, int cipher)
 {
 	memset(ki, 0, sizeof(*ki));
+	memset(kr, 0, sizeof(*kr));
+	ki->cipher = kr->cipher = cipher;
 	memset(ki->udp_send, 1, SESSION_KEY_LEN);
 	memset(ki->udp_recv, 2, SESSION_KEY_LEN);
 	memset(ki->tcp_send, 3, SESSION_KEY_LEN);
@@ -180,7 +191,9 @@ session_bytes(const uint8_t *data, size_t size)
 	size_t off = 0, len;
 	int n, failed = 0;
 
-	make_keys(&ki, &kr);
+	/* either cipher, by the input's length */
+	make_keys(&ki, &kr, size & 1 ? CRYPTO_AES256_GCM :
+	    CRYPTO_CHACHA20_POLY1305);
 	CHECK((si = session_new(&ki, idx_i, idx_r)) != NULL);
 	CHECK((sr = session_new(&kr, idx_r, idx_i)) != NULL);
 	CHECK((buf = malloc(size + SESSION_TCP_MAX)) != NULL);
@@ -247,7 +260,7 @@ window(const uint8_t *data, size_t size)
 	int want, got;
 	uint16_t v;
 
-	make_keys(&ki, &kr);
+	make_keys(&ki, &kr, CRYPTO_CHACHA20_POLY1305);
 	if (!ready) {
 		CHECK((s = session_new(&ki, idx_i, idx_r)) != NULL);
 		for (i = 0; i < NDGRAM; i++)

@@ -153,7 +153,7 @@ void	carrier_get_stats(const struct carrier *, struct carrier_stats *);
 /*
  * The TCP keys of carrier number gen of a session: k's for 0, else each
  * one HMAC-SHA256(k's, label, gen), so both sides derive the same pair.
- * Only tcp_send and tcp_recv are set in out.
+ * Only tcp_send, tcp_recv and the cipher are set in out.
  */
 void	carrier_keys(const struct session_keys *k, uint8_t gen,
 	    struct session_keys *out);

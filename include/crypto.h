@@ -11,7 +11,7 @@
 #define CRYPTO_SHA1_LEN		20	/* HMAC-SHA1 (TURN's MESSAGE-INTEGRITY, REST credentials) */
 #define CRYPTO_MD5_LEN		16	/* MD5 (TURN's long-term key) */
 #define CRYPTO_X25519_LEN	32	/* an X25519 key, public or private */
-#define CRYPTO_AEAD_NONCE_LEN	12	/* ChaCha20-Poly1305 (RFC 8439) */
+#define CRYPTO_AEAD_NONCE_LEN	12	/* ChaCha20-Poly1305 (RFC 8439), AES-256-GCM */
 #define CRYPTO_AEAD_TAG_LEN	16
 #define CRYPTO_HKDF_MAX		(255 * CRYPTO_SHA256_LEN)	/* RFC 5869 */
 /* A key as text: standard base64 of its 32 bytes, "=" included. */
@@ -112,6 +112,42 @@ void	crypto_aead_seal(const uint8_t key[CRYPTO_KEY_LEN],
 	    const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const void *ad,
 	    size_t adlen, const void *plain, size_t len, uint8_t *out);
 int	crypto_aead_open(const uint8_t key[CRYPTO_KEY_LEN],
+	    const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const void *ad,
+	    size_t adlen, const void *sealed, size_t len, uint8_t *out);
+
+/*
+ * A session's AEAD key, made once and used for many messages: the
+ * cipher's key schedule (AES-256-GCM's, with its GHASH table) is not
+ * made again for each one.  ChaCha20-Poly1305 as above, or AES-256-GCM
+ * (NIST SP 800-38D) with a 12-byte nonce and a 16-byte tag; seal and open
+ * as crypto_aead_seal and crypto_aead_open (the same lengths, in place
+ * allowed, out zeroed when the tag is not right).  The key holds state
+ * between the calls: one message at a time.
+ */
+enum crypto_cipher {
+	CRYPTO_CHACHA20_POLY1305 = 0,
+	CRYPTO_AES256_GCM = 1,
+};
+struct crypto_aead;
+
+/* "chacha20-poly1305", "aes-256-gcm", or "unknown". */
+const char *crypto_cipher_name(int cipher);
+/*
+ * 1 if this CPU has the instructions that make AES-256-GCM fast and
+ * constant-time in nettle (x86's AES-NI and PCLMULQDQ), else 0: a node
+ * offers AES-256-GCM only then.
+ */
+int	crypto_aes_fast(void);
+/* A key of that cipher (enum crypto_cipher); NULL with errno set. */
+struct crypto_aead *crypto_aead_new(int cipher,
+	    const uint8_t key[CRYPTO_KEY_LEN]);
+/* Wiped, then freed; NULL is fine. */
+void	crypto_aead_free(struct crypto_aead *);
+int	crypto_aead_cipher(const struct crypto_aead *);
+void	crypto_aead_key_seal(struct crypto_aead *,
+	    const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const void *ad,
+	    size_t adlen, const void *plain, size_t len, uint8_t *out);
+int	crypto_aead_key_open(struct crypto_aead *,
 	    const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const void *ad,
 	    size_t adlen, const void *sealed, size_t len, uint8_t *out);
 

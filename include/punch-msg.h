@@ -35,7 +35,8 @@
  *	then, by type:
  *	CONNECT	index (4): the initiator's receiver index (session.h);
  *		public key (32): its ephemeral X25519 key;
- *		c (1), 0-16 candidates, then c candidates
+ *		c (1), 0-16 candidates, then c candidates (the ciphers
+ *		offered among them, below)
  *	OFFER	index (4), public key (32): the responder's;
  *		hash (32): SHA-256 of the CONNECT answered, as received;
  *		c (1), then c candidates
@@ -52,7 +53,8 @@
  * A candidate is 12 bytes (IPv4) or 24 (IPv6), as rdv-msg.h's CANDIDATE
  * attribute value:
  *	0	kind: 1 host, 2 srflx (seen by STUN), 3 mapped (by the gateway),
- *		4 relay (a TURN allocation's relayed address); a kind above 4
+ *		4 relay (a TURN allocation's relayed address), 5 ciphers
+ *		(not an address: below); a kind above 5
  *		is skipped by the receiver (its bytes read and checked as
  *		any candidate's), so that a later kind does not make this
  *		node refuse the payload.  A node older than kind 4 refuses a
@@ -67,6 +69,16 @@
  *		(IPv6): so that an ALG that rewrites addresses it finds in
  *		payloads does not break the MAC
  *
+ * The ciphers a node offers for the session's datagrams and records
+ * (include/session.h) besides ChaCha20-Poly1305, which every node
+ * takes: at most one candidate of kind 5 in a CONNECT or OFFER, shaped as
+ * an IPv4 one so that a node older than it skips it whole: transport 17,
+ * family 1, the port's place a bit mask (1: AES-256-GCM; the other bits
+ * are a later version's, ignored), the address 0.0.0.0.  A session uses
+ * AES-256-GCM when its CONNECT and its OFFER both offer it (their bytes
+ * are in the session keys' salt, so neither side can be talked into the
+ * other cipher), ChaCha20-Poly1305 otherwise.
+ *
  * The receiver, in order: parses (punch_parse), checks the MAC and that
  * the payload names its network, the node the rendezvous says sent it,
  * and itself (punch_verify), then the clock and the replay cache
@@ -80,7 +92,10 @@
 #define PUNCH_HASH_LEN		CRYPTO_SHA256_LEN
 #define PUNCH_MAC_LEN		CRYPTO_SHA256_LEN
 #define PUNCH_INDEX_LEN		4
-#define PUNCH_CAND_MAX		RDV_CAND_MAX	/* 16 */
+#define PUNCH_CAND_MAX		RDV_CAND_MAX	/* 16, the ciphers' record included */
+#define PUNCH_CAND_CIPHERS	5	/* the kind of the ciphers' record */
+#define PUNCH_CIPHER_AES256GCM	0x01	/* offers AES-256-GCM */
+#define PUNCH_CIPHERS_KNOWN	PUNCH_CIPHER_AES256GCM
 
 enum punch_type {
 	PUNCH_CONNECT = 1,
@@ -120,6 +135,12 @@ struct punch_msg {
 	uint8_t		reason;			/* REJECT */
 	int		ncand;			/* CONNECT, OFFER */
 	struct rdv_cand	cand[PUNCH_CAND_MAX];
+	/*
+	 * CONNECT, OFFER: PUNCH_CIPHER_* offered, 0 for none but
+	 * ChaCha20-Poly1305; sent as a candidate record, so ncand is at
+	 * most PUNCH_CAND_MAX - 1 when it is not 0.
+	 */
+	uint8_t		ciphers;
 };
 
 /*
@@ -138,7 +159,7 @@ int	punch_build(uint8_t *buf, size_t len, const struct punch_msg *,
  * unknown version or type, attempt 0, a name that is not one, more than
  * PUNCH_CAND_MAX candidates, a bad candidate, bytes after the MAC.
  * A candidate of a kind above RDV_CAND_RELAY is left out (ncand counts
- * those taken).
+ * those taken); the ciphers' record sets ciphers.
  * Fields the type does not have are left zero.
  */
 int	punch_parse(const uint8_t *buf, size_t len, struct punch_msg *,

@@ -33,10 +33,12 @@
  *		are, so that one socket tells its sessions apart
  *	8-15	counter, 64 bits little-endian: 0 for the first datagram
  *		each way, one more for each
- *	16..	ChaCha20-Poly1305 (RFC 8439) of the payload, then its
- *		16-byte tag
+ *	16..	the payload sealed with the session's cipher (ChaCha20-
+ *		Poly1305, RFC 8439, or AES-256-GCM, NIST SP 800-38D,
+ *		when both nodes offered it: include/punch-msg.h), then
+ *		its 16-byte tag
  * The nonce is 4 zero bytes and bytes 8-15 (the counter, little-endian as
- * RFC 8439's own nonces); the additional data is bytes 0-15, so the
+ * RFC 8439's own nonces; the same 12 bytes are GCM's IV); the additional data is bytes 0-15, so the
  * header cannot be changed either.  At least 32 bytes (an empty payload),
  * at most SESSION_UDP_MAX.  The receiver keeps a window of the last
  * SESSION_WINDOW counters below the highest it took (RFC 6479's bitmap):
@@ -49,7 +51,8 @@
  * WIRE FORMAT, TCP.  Records follow one another on the carrier
  * connection:
  *	0-1	length of what follows, big-endian, 16..65535
- *	2..	ChaCha20-Poly1305 of the payload (0..65519 bytes), then its tag
+ *	2..	the payload (0..65519 bytes) sealed with the session's
+ *		cipher, as a datagram's, then its tag
  * The nonce is 4 zero bytes and a counter, 64 bits little-endian, that
  * is not sent: 0 for the first record each way, one more for each; the
  * additional data is the 2 length bytes.  A record whose tag fails (a
@@ -71,12 +74,17 @@
 #define SESSION_TCP_PLAIN_MAX	(65535 - CRYPTO_AEAD_TAG_LEN)
 #define SESSION_WINDOW		2048	/* counters, RFC 6479 */
 
-/* The four keys of a session, as one side uses them. */
+/*
+ * The four keys of a session, as one side uses them, and the cipher they
+ * are for (enum crypto_cipher: ChaCha20-Poly1305, which
+ * session_keys_derive leaves, or AES-256-GCM when both nodes offered it).
+ */
 struct session_keys {
 	uint8_t	udp_send[SESSION_KEY_LEN];
 	uint8_t	udp_recv[SESSION_KEY_LEN];
 	uint8_t	tcp_send[SESSION_KEY_LEN];
 	uint8_t	tcp_recv[SESSION_KEY_LEN];
+	int	cipher;
 };
 
 /*
@@ -116,6 +124,8 @@ struct session *session_new(const struct session_keys *,
 	    const uint8_t peer_index[SESSION_INDEX_LEN]);
 /* Keys and state wiped, then freed; NULL is fine. */
 void	session_free(struct session *);
+/* The cipher its keys are for (enum crypto_cipher). */
+int	session_cipher(const struct session *);
 void	session_get_stats(const struct session *, struct session_stats *);
 
 /*

@@ -191,6 +191,7 @@ carrier_keys(const struct session_keys *k, uint8_t gen,
 	};
 	uint8_t send[CRYPTO_SHA256_LEN], recv[CRYPTO_SHA256_LEN];
 
+	out->cipher = k->cipher;
 	if (gen == 0) {
 		memcpy(out->tcp_send, k->tcp_send, SESSION_KEY_LEN);
 		memcpy(out->tcp_recv, k->tcp_recv, SESSION_KEY_LEN);

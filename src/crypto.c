@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* HMAC-SHA256, SHA-256, HMAC-SHA1 and MD5 (TURN), HKDF, ChaCha20-Poly1305, X25519, key text and key files, random bytes: nettle and hogweed (loaded on first use) and getrandom(2), nothing hand-made. */
+/* HMAC-SHA256, SHA-256, HMAC-SHA1 and MD5 (TURN), HKDF, ChaCha20-Poly1305 and AES-256-GCM, X25519, key text and key files, random bytes: nettle and hogweed (loaded on first use) and getrandom(2), nothing hand-made. */
 #include "config.h"
 
 #include <sys/random.h>
@@ -17,6 +17,7 @@
 #include <nettle/base64.h>
 #include <nettle/chacha-poly1305.h>
 #include <nettle/curve25519.h>
+#include <nettle/gcm.h>
 #include <nettle/hkdf.h>
 #include <nettle/hmac.h>
 #include <nettle/md5.h>
@@ -46,6 +47,10 @@
     CURVE25519_SIZE != CRYPTO_X25519_LEN
 #error "nettle's sizes are not RFC 8439's and RFC 7748's"
 #endif
+#if GCM_DIGEST_SIZE != CRYPTO_AEAD_TAG_LEN || \
+    AES256_KEY_SIZE != CRYPTO_KEY_LEN
+#error "nettle's GCM sizes are not NIST SP 800-38D's with AES-256"
+#endif
 /* (fn_ names: nettle's headers #define the plain ones) */
 #define NETTLE_FN(name)	__typeof__(nettle_##name) *fn_##name
 static struct {
@@ -62,6 +67,12 @@ static struct {
 	NETTLE_FN(chacha_poly1305_set_key);
 	NETTLE_FN(chacha_poly1305_set_nonce);
 	NETTLE_FN(chacha_poly1305_update);
+	NETTLE_FN(gcm_aes256_decrypt);
+	NETTLE_FN(gcm_aes256_digest);
+	NETTLE_FN(gcm_aes256_encrypt);
+	NETTLE_FN(gcm_aes256_set_iv);
+	NETTLE_FN(gcm_aes256_set_key);
+	NETTLE_FN(gcm_aes256_update);
 	NETTLE_FN(hkdf_expand);
 	NETTLE_FN(hkdf_extract);
 	NETTLE_FN(hmac_sha1_digest);
@@ -101,6 +112,9 @@ static const struct lib_sym nettle_syms[] = {
 	NETTLE_SYM(chacha_poly1305_set_key),
 	NETTLE_SYM(chacha_poly1305_set_nonce),
 	NETTLE_SYM(chacha_poly1305_update),
+	NETTLE_SYM(gcm_aes256_decrypt), NETTLE_SYM(gcm_aes256_digest),
+	NETTLE_SYM(gcm_aes256_encrypt), NETTLE_SYM(gcm_aes256_set_iv),
+	NETTLE_SYM(gcm_aes256_set_key), NETTLE_SYM(gcm_aes256_update),
 	NETTLE_SYM(hkdf_expand), NETTLE_SYM(hkdf_extract),
 	NETTLE_SYM(hmac_sha1_digest), NETTLE_SYM(hmac_sha1_set_key),
 	NETTLE_SYM(hmac_sha1_update),
@@ -139,6 +153,12 @@ static const struct lib_sym hogweed_syms[] = {
 #undef chacha_poly1305_update
 #undef curve25519_mul
 #undef curve25519_mul_g
+#undef gcm_aes256_decrypt
+#undef gcm_aes256_digest
+#undef gcm_aes256_encrypt
+#undef gcm_aes256_set_iv
+#undef gcm_aes256_set_key
+#undef gcm_aes256_update
 #undef hkdf_expand
 #undef hkdf_extract
 #undef sha256_digest
@@ -163,6 +183,12 @@ static const struct lib_sym hogweed_syms[] = {
 #define chacha_poly1305_set_key	(*nettle.fn_chacha_poly1305_set_key)
 #define chacha_poly1305_set_nonce	(*nettle.fn_chacha_poly1305_set_nonce)
 #define chacha_poly1305_update	(*nettle.fn_chacha_poly1305_update)
+#define gcm_aes256_decrypt	(*nettle.fn_gcm_aes256_decrypt)
+#define gcm_aes256_digest	(*nettle.fn_gcm_aes256_digest)
+#define gcm_aes256_encrypt	(*nettle.fn_gcm_aes256_encrypt)
+#define gcm_aes256_set_iv	(*nettle.fn_gcm_aes256_set_iv)
+#define gcm_aes256_set_key	(*nettle.fn_gcm_aes256_set_key)
+#define gcm_aes256_update	(*nettle.fn_gcm_aes256_update)
 #define curve25519_mul		(*hogweed.fn_curve25519_mul)
 #define curve25519_mul_g	(*hogweed.fn_curve25519_mul_g)
 #define hkdf_expand		(*nettle.fn_hkdf_expand)
@@ -489,6 +515,131 @@ crypto_aead_open(const uint8_t key[CRYPTO_KEY_LEN],
 	ok = crypto_equal(want, tag, sizeof(want));
 	crypto_wipe(want, sizeof(want));
 	crypto_wipe(&ctx, sizeof(ctx));
+	if (!ok) {
+		/* nothing of a forgery is let out */
+		crypto_wipe(out, n);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- a session's AEAD key, set once for many messages ---- */
+
+struct crypto_aead {
+	int			cipher;		/* enum crypto_cipher */
+	uint8_t			key[CRYPTO_KEY_LEN];	/* ChaCha20-Poly1305's */
+	struct gcm_aes256_ctx	gcm;	/* AES-256-GCM's key schedule and H table */
+};
+
+const char *
+crypto_cipher_name(int cipher)
+{
+	switch (cipher) {
+	case CRYPTO_CHACHA20_POLY1305:
+		return "chacha20-poly1305";
+	case CRYPTO_AES256_GCM:
+		return "aes-256-gcm";
+	default:
+		return "unknown";
+	}
+}
+
+int
+crypto_aes_fast(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	/*
+	 * nettle picks its AES-NI and PCLMULQDQ code at run time (a "fat"
+	 * build, as Debian's and OpenWrt's x86 ones are); without them its
+	 * AES and GHASH in C are slower than ChaCha20-Poly1305 and not
+	 * constant-time.
+	 */
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("aes") &&
+	    __builtin_cpu_supports("pclmul");
+#else
+	return 0;
+#endif
+}
+
+struct crypto_aead *
+crypto_aead_new(int cipher, const uint8_t key[CRYPTO_KEY_LEN])
+{
+	struct crypto_aead *a;
+
+	if (cipher != CRYPTO_CHACHA20_POLY1305 && cipher != CRYPTO_AES256_GCM) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return NULL;
+	a->cipher = cipher;
+	if (cipher == CRYPTO_AES256_GCM) {
+		nettle_need();
+		gcm_aes256_set_key(&a->gcm, key);
+	} else
+		memcpy(a->key, key, CRYPTO_KEY_LEN);
+	return a;
+}
+
+void
+crypto_aead_free(struct crypto_aead *a)
+{
+	if (a == NULL)
+		return;
+	crypto_wipe(a, sizeof(*a));
+	free(a);
+}
+
+int
+crypto_aead_cipher(const struct crypto_aead *a)
+{
+	return a->cipher;
+}
+
+void
+crypto_aead_key_seal(struct crypto_aead *a,
+    const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const void *ad, size_t adlen,
+    const void *plain, size_t len, uint8_t *out)
+{
+	if (a->cipher != CRYPTO_AES256_GCM) {
+		crypto_aead_seal(a->key, nonce, ad, adlen, plain, len, out);
+		return;
+	}
+	gcm_aes256_set_iv(&a->gcm, CRYPTO_AEAD_NONCE_LEN, nonce);
+	if (adlen > 0)
+		gcm_aes256_update(&a->gcm, adlen, ad);
+	if (len > 0)
+		gcm_aes256_encrypt(&a->gcm, len, out, plain);
+	gcm_aes256_digest(&a->gcm, CRYPTO_AEAD_TAG_LEN, out + len);
+}
+
+int
+crypto_aead_key_open(struct crypto_aead *a,
+    const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const void *ad, size_t adlen,
+    const void *sealed, size_t len, uint8_t *out)
+{
+	uint8_t tag[CRYPTO_AEAD_TAG_LEN], want[CRYPTO_AEAD_TAG_LEN];
+	const uint8_t *in = sealed;
+	size_t n;
+	int ok;
+
+	if (a->cipher != CRYPTO_AES256_GCM)
+		return crypto_aead_open(a->key, nonce, ad, adlen, sealed, len,
+		    out);
+	if (len < CRYPTO_AEAD_TAG_LEN)
+		return -1;
+	n = len - CRYPTO_AEAD_TAG_LEN;
+	/* the tag, before decrypting in place may overwrite it */
+	memcpy(tag, in + n, sizeof(tag));
+	gcm_aes256_set_iv(&a->gcm, CRYPTO_AEAD_NONCE_LEN, nonce);
+	if (adlen > 0)
+		gcm_aes256_update(&a->gcm, adlen, ad);
+	if (n > 0)
+		gcm_aes256_decrypt(&a->gcm, n, out, in);
+	gcm_aes256_digest(&a->gcm, sizeof(want), want);
+	ok = crypto_equal(want, tag, sizeof(want));
+	crypto_wipe(want, sizeof(want));
 	if (!ok) {
 		/* nothing of a forgery is let out */
 		crypto_wipe(out, n);

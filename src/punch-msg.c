@@ -71,8 +71,11 @@ punch_check(const struct punch_msg *m, const char **err)
 	if (m->type == PUNCH_REJECT && m->reason == 0)
 		return wire_fail(err, "REJECT without a reason");
 	if (has_keys(m->type)) {
-		if (m->ncand < 0 || m->ncand > PUNCH_CAND_MAX)
+		if (m->ncand < 0 ||
+		    m->ncand + (m->ciphers != 0) > PUNCH_CAND_MAX)
 			return wire_fail(err, "more than 16 candidates");
+		if (m->ciphers & ~PUNCH_CIPHERS_KNOWN)
+			return wire_fail(err, "an unknown cipher offered");
 		for (i = 0; i < m->ncand; i++)
 			if (!cand_ok(&m->cand[i]))
 				return wire_fail(err, "bad candidate: kind, "
@@ -108,6 +111,8 @@ punch_len(const struct punch_msg *m)
 			n += PUNCH_HASH_LEN;
 		for (i = 0; i < m->ncand; i++)
 			n += m->cand[i].addr.ss_family == AF_INET6 ? 24 : 12;
+		if (m->ciphers != 0)
+			n += 12;	/* the ciphers' IPv4-shaped record */
 		break;
 	case PUNCH_ANSWER:
 		n += PUNCH_HASH_LEN;
@@ -148,6 +153,27 @@ put_cand(uint8_t *p, const struct rdv_cand *c, const uint8_t mask[16])
 	for (i = 0; i < alen; i++)
 		p[CAND_HDR + i] = a[i] ^ mask[i];
 	return p + CAND_HDR + alen;
+}
+
+/*
+ * The ciphers offered, as a candidate of kind PUNCH_CAND_CIPHERS that a
+ * node older than it skips: UDP, IPv4, the bits in the port's place,
+ * address 0.0.0.0.
+ */
+static uint8_t *
+put_ciphers(uint8_t *p, uint8_t ciphers, const uint8_t mask[16])
+{
+	struct rdv_cand c;
+	struct sockaddr_in sin;
+
+	memset(&c, 0, sizeof(c));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(ciphers);
+	memcpy(&c.addr, &sin, sizeof(sin));
+	c.kind = PUNCH_CAND_CIPHERS;
+	c.transport = RDV_UDP;
+	return put_cand(p, &c, mask);
 }
 
 int
@@ -196,10 +222,12 @@ punch_build(uint8_t *buf, size_t len, const struct punch_msg *m,
 			memcpy(p, m->hash, PUNCH_HASH_LEN);
 			p += PUNCH_HASH_LEN;
 		}
-		*p++ = (uint8_t)m->ncand;
+		*p++ = (uint8_t)(m->ncand + (m->ciphers != 0));
 		addr_mask(mask, m->nonce);
 		for (i = 0; i < m->ncand; i++)
 			p = put_cand(p, &m->cand[i], mask);
+		if (m->ciphers != 0)
+			p = put_ciphers(p, m->ciphers, mask);
 	} else {
 		memcpy(p, m->hash, PUNCH_HASH_LEN);
 		p += PUNCH_HASH_LEN;
@@ -294,6 +322,24 @@ take_cand(struct rbuf *r, struct rdv_cand *c, const uint8_t mask[16])
 	return cand_ok(&tmp) ? 0 : -1;
 }
 
+/*
+ * A PUNCH_CAND_CIPHERS record: the ciphers of this version it offers
+ * (bits of a later version, and a record not UDP and IPv4 0.0.0.0, are
+ * left out: that is a later version's too).
+ */
+static void
+take_ciphers(struct punch_msg *m, const struct rdv_cand *c)
+{
+	struct sockaddr_in sin;
+
+	if (c->transport != RDV_UDP || c->addr.ss_family != AF_INET)
+		return;
+	memcpy(&sin, &c->addr, sizeof(sin));
+	if (sin.sin_addr.s_addr != INADDR_ANY)
+		return;
+	m->ciphers |= (uint8_t)(ntohs(sin.sin_port) & PUNCH_CIPHERS_KNOWN);
+}
+
 static int
 parse_fail(struct punch_msg *m, const char **err, const char *why)
 {
@@ -360,7 +406,10 @@ punch_parse(const uint8_t *buf, size_t len, struct punch_msg *m,
 			if (take_cand(&r, &m->cand[m->ncand], mask) == -1)
 				return parse_fail(m, err, "bad candidate: cut "
 				    "short, kind, transport, family or port");
-			/* a kind of a later version: left out */
+			/* the ciphers offered; a kind of a later version:
+			 * left out */
+			if (m->cand[m->ncand].kind == PUNCH_CAND_CIPHERS)
+				take_ciphers(m, &m->cand[m->ncand]);
 			if (m->cand[m->ncand].kind > RDV_CAND_RELAY)
 				memset(&m->cand[m->ncand], 0,
 				    sizeof(m->cand[0]));

@@ -19,8 +19,11 @@
 #define WIN_BLOCK	64
 #define WIN_WORDS	(SESSION_WINDOW / WIN_BLOCK + 1)
 
+enum { K_UDP_SEND, K_UDP_RECV, K_TCP_SEND, K_TCP_RECV, K_N };
+
 struct session {
-	struct session_keys	keys;
+	struct crypto_aead	*k[K_N];	/* the keys, set up for the cipher */
+	int		cipher;
 	uint8_t		own_index[SESSION_INDEX_LEN];
 	uint8_t		peer_index[SESSION_INDEX_LEN];
 	uint64_t	udp_next;	/* the next counter to send */
@@ -77,11 +80,20 @@ session_new(const struct session_keys *k,
     const uint8_t own_index[SESSION_INDEX_LEN],
     const uint8_t peer_index[SESSION_INDEX_LEN])
 {
+	const uint8_t *raw[K_N] = {
+		k->udp_send, k->udp_recv, k->tcp_send, k->tcp_recv,
+	};
 	struct session *s;
+	int i;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
-	s->keys = *k;
+	s->cipher = k->cipher;
+	for (i = 0; i < K_N; i++)
+		if ((s->k[i] = crypto_aead_new(k->cipher, raw[i])) == NULL) {
+			session_free(s);
+			return NULL;
+		}
 	memcpy(s->own_index, own_index, SESSION_INDEX_LEN);
 	memcpy(s->peer_index, peer_index, SESSION_INDEX_LEN);
 	return s;
@@ -90,10 +102,20 @@ session_new(const struct session_keys *k,
 void
 session_free(struct session *s)
 {
+	int i;
+
 	if (s == NULL)
 		return;
+	for (i = 0; i < K_N; i++)
+		crypto_aead_free(s->k[i]);
 	crypto_wipe(s, sizeof(*s));
 	free(s);
+}
+
+int
+session_cipher(const struct session *s)
+{
+	return s->cipher;
 }
 
 void
@@ -156,7 +178,7 @@ session_udp_seal(struct session *s, uint8_t type, const void *plain,
 	memcpy(out + 4, s->peer_index, SESSION_INDEX_LEN);
 	put_counter_le(out + 8, s->udp_next);
 	make_nonce(nonce, s->udp_next);
-	crypto_aead_seal(s->keys.udp_send, nonce, out, SESSION_UDP_HDR_LEN,
+	crypto_aead_key_seal(s->k[K_UDP_SEND], nonce, out, SESSION_UDP_HDR_LEN,
 	    plain, len, out + SESSION_UDP_HDR_LEN);
 	s->udp_next++;
 	s->stats.udp_sealed++;
@@ -218,7 +240,7 @@ session_udp_open(struct session *s, const uint8_t *dgram, size_t len,
 		return -1;
 	}
 	make_nonce(nonce, c);
-	if (crypto_aead_open(s->keys.udp_recv, nonce, dgram,
+	if (crypto_aead_key_open(s->k[K_UDP_RECV], nonce, dgram,
 	    SESSION_UDP_HDR_LEN, dgram + SESSION_UDP_HDR_LEN,
 	    len - SESSION_UDP_HDR_LEN, out) == -1) {
 		s->stats.tag_failed++;
@@ -241,7 +263,7 @@ session_tcp_seal(struct session *s, const void *plain, size_t len,
 		return -1;
 	wire_put16(out, (uint16_t)(len + CRYPTO_AEAD_TAG_LEN));
 	make_nonce(nonce, s->tcp_next_send);
-	crypto_aead_seal(s->keys.tcp_send, nonce, out, SESSION_TCP_HDR_LEN,
+	crypto_aead_key_seal(s->k[K_TCP_SEND], nonce, out, SESSION_TCP_HDR_LEN,
 	    plain, len, out + SESSION_TCP_HDR_LEN);
 	s->tcp_next_send++;
 	s->stats.tcp_sealed++;
@@ -278,7 +300,7 @@ session_tcp_open(struct session *s, const uint8_t *rec, size_t len,
 		return -1;
 	}
 	make_nonce(nonce, s->tcp_next_recv);
-	if (crypto_aead_open(s->keys.tcp_recv, nonce, rec, SESSION_TCP_HDR_LEN,
+	if (crypto_aead_key_open(s->k[K_TCP_RECV], nonce, rec, SESSION_TCP_HDR_LEN,
 	    rec + SESSION_TCP_HDR_LEN, len - SESSION_TCP_HDR_LEN, out) == -1) {
 		s->tcp_failed = 1;
 		s->stats.tag_failed++;

@@ -75,7 +75,7 @@ session_pair(struct session_keys *i, struct session_keys *r)
 }
 
 /* Number 0 is the session's; 1 and 2 differ from it and from each other;
- * the two sides derive one pair. */
+ * the two sides derive one pair; the cipher is the session's. */
 static void
 test_keys(void **state)
 {
@@ -83,6 +83,9 @@ test_keys(void **state)
 
 	(void)state;
 	session_pair(&i, &r);
+	i.cipher = CRYPTO_AES256_GCM;
+	memset(&i0, 0, sizeof(i0));
+	memset(&i1, 0, sizeof(i1));
 	carrier_keys(&i, 0, &i0);
 	carrier_keys(&i, 1, &i1);
 	carrier_keys(&i, 2, &i2);
@@ -95,6 +98,10 @@ test_keys(void **state)
 	assert_memory_not_equal(i1.tcp_send, i1.tcp_recv, SESSION_KEY_LEN);
 	assert_memory_equal(i1.tcp_send, r1.tcp_recv, SESSION_KEY_LEN);
 	assert_memory_equal(i1.tcp_recv, r1.tcp_send, SESSION_KEY_LEN);
+	/* the session's cipher goes with the keys */
+	assert_int_equal(i0.cipher, CRYPTO_AES256_GCM);
+	assert_int_equal(i1.cipher, CRYPTO_AES256_GCM);
+	assert_int_equal(r1.cipher, CRYPTO_CHACHA20_POLY1305);
 }
 
 /* The initiator's side of the session: beta, attempt 1, 2 s. */

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: ISC */
-/* crypto.c: HMAC-SHA256 (RFC 4231), HMAC-SHA1 (RFC 2202), MD5 (RFC 1321), base64 (RFC 4648), SHA-256, HKDF (RFC 5869), ChaCha20-Poly1305 (RFC 8439), X25519 (RFC 7748) against their RFCs' vectors, the server and peer keys, key text and key files. */
+/* crypto.c: HMAC-SHA256 (RFC 4231), HMAC-SHA1 (RFC 2202), MD5 (RFC 1321), base64 (RFC 4648), SHA-256, HKDF (RFC 5869), ChaCha20-Poly1305 (RFC 8439), AES-256-GCM (the GCM specification, NIST CAVP), X25519 (RFC 7748) against their RFCs' vectors, the server and peer keys, key text and key files. */
 #include "config.h"
 
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -451,6 +452,164 @@ test_rfc8439(void **state)
 	assert_memory_not_equal(buf, want + len, CRYPTO_AEAD_TAG_LEN);
 }
 
+/* One AES-256-GCM vector: sealed with a key made once, opened, in place too. */
+static void
+expect_gcm(const char *key_hex, const char *iv_hex, const char *ad_hex,
+    const char *plain_hex, const char *sealed_hex)
+{
+	uint8_t key[CRYPTO_KEY_LEN], iv[CRYPTO_AEAD_NONCE_LEN], ad[64],
+	    plain[128], want[128 + CRYPTO_AEAD_TAG_LEN], buf[sizeof(want)],
+	    out[sizeof(want)];
+	struct crypto_aead *a;
+	size_t adlen, len;
+
+	unhex_n(key_hex, key, sizeof(key));
+	unhex_n(iv_hex, iv, sizeof(iv));
+	adlen = strlen(ad_hex) / 2;
+	len = strlen(plain_hex) / 2;
+	assert_true(adlen <= sizeof(ad) && len <= sizeof(plain));
+	unhex_n(ad_hex, ad, adlen);
+	unhex_n(plain_hex, plain, len);
+	unhex_n(sealed_hex, want, len + CRYPTO_AEAD_TAG_LEN);
+	assert_non_null(a = crypto_aead_new(CRYPTO_AES256_GCM, key));
+	assert_int_equal(crypto_aead_cipher(a), CRYPTO_AES256_GCM);
+	crypto_aead_key_seal(a, iv, ad, adlen, plain, len, buf);
+	assert_memory_equal(buf, want, len + CRYPTO_AEAD_TAG_LEN);
+	assert_int_equal(crypto_aead_key_open(a, iv, ad, adlen, buf,
+	    len + CRYPTO_AEAD_TAG_LEN, out), 0);
+	if (len > 0)
+		assert_memory_equal(out, plain, len);
+	/* in place, both ways, the same key again */
+	memcpy(buf, plain, len);
+	crypto_aead_key_seal(a, iv, ad, adlen, buf, len, buf);
+	assert_memory_equal(buf, want, len + CRYPTO_AEAD_TAG_LEN);
+	assert_int_equal(crypto_aead_key_open(a, iv, ad, adlen, buf,
+	    len + CRYPTO_AEAD_TAG_LEN, buf), 0);
+	if (len > 0)
+		assert_memory_equal(buf, plain, len);
+	crypto_aead_free(a);
+}
+
+/*
+ * AES-256-GCM: the GCM specification's test cases 13 to 16 (McGrew and
+ * Viega, the ones NIST's SP 800-38D refers to) and one of NIST's CAVP
+ * vectors (gcmEncryptExtIV256, 96-bit IV, 160-bit AAD).
+ */
+static void
+test_gcm_vectors(void **state)
+{
+	static const char *k0 =
+	    "0000000000000000000000000000000000000000000000000000000000000000";
+	static const char *kf =
+	    "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308";
+	static const char *p16 =
+	    "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+	    "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39";
+
+	(void)state;
+	/* 13: nothing but the tag */
+	expect_gcm(k0, "000000000000000000000000", "", "",
+	    "530f8afbc74536b9a963b4f1c4cb738b");
+	/* 14: one zero block */
+	expect_gcm(k0, "000000000000000000000000", "",
+	    "00000000000000000000000000000000",
+	    "cea7403d4d606b6e074ec5d3baf39d18"
+	    "d0d1c8a799996bf0265b98b5d48ab919");
+	/* 16: 60 bytes, 20 of additional data */
+	expect_gcm(kf, "cafebabefacedbaddecaf888",
+	    "feedfacedeadbeeffeedfacedeadbeefabaddad2", p16,
+	    "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
+	    "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662"
+	    "76fc6ece0f4e1768cddf8853bb2d551b");
+	/* CAVP */
+	expect_gcm("83688deb4af8007f9b713b47cfa6c73e35ea7a3aa4ecdb414dded03bf7a0fd3a",
+	    "0b459724904e010a46901cf3", "794a14ccd178c8ebfd1379dc704c5e208f9d8424",
+	    "33d893a2114ce06fc15d55e454cf90c3",
+	    "cc66bee423e3fcd4c0865715e9586696"
+	    "0fb291bd3dba94a1dfd8b286cfb97ac5");
+}
+
+/*
+ * A key made once (crypto_aead_new): AES-256-GCM refuses any bit flipped
+ * of the ciphertext, the tag or the additional data, a wrong nonce or a
+ * short message, and lets nothing out; ChaCha20-Poly1305 made once seals
+ * what crypto_aead_seal seals; an unknown cipher is refused.
+ */
+static void
+test_aead_key(void **state)
+{
+	uint8_t key[CRYPTO_KEY_LEN], nonce[CRYPTO_AEAD_NONCE_LEN], ad[16],
+	    plain[100], want[sizeof(plain) + CRYPTO_AEAD_TAG_LEN],
+	    buf[sizeof(want)], out[sizeof(want)], zero[sizeof(plain)];
+	struct crypto_aead *g, *c;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(3 * i + 1);
+	memset(nonce, 7, sizeof(nonce));
+	memset(ad, 9, sizeof(ad));
+	for (i = 0; i < sizeof(plain); i++)
+		plain[i] = (uint8_t)i;
+	memset(zero, 0, sizeof(zero));
+	assert_non_null(g = crypto_aead_new(CRYPTO_AES256_GCM, key));
+	crypto_aead_key_seal(g, nonce, ad, sizeof(ad), plain, sizeof(plain),
+	    want);
+	for (i = 0; i < sizeof(want) * 8; i++) {
+		memcpy(buf, want, sizeof(want));
+		buf[i / 8] ^= (uint8_t)(1 << (i % 8));
+		memset(out, 0x55, sizeof(out));
+		assert_int_equal(crypto_aead_key_open(g, nonce, ad, sizeof(ad),
+		    buf, sizeof(buf), out), -1);
+		assert_memory_equal(out, zero, sizeof(plain));
+	}
+	for (i = 0; i < sizeof(ad) * 8; i++) {
+		ad[i / 8] ^= (uint8_t)(1 << (i % 8));
+		assert_int_equal(crypto_aead_key_open(g, nonce, ad, sizeof(ad),
+		    want, sizeof(want), out), -1);
+		ad[i / 8] ^= (uint8_t)(1 << (i % 8));
+	}
+	nonce[0] ^= 1;
+	assert_int_equal(crypto_aead_key_open(g, nonce, ad, sizeof(ad), want,
+	    sizeof(want), out), -1);
+	nonce[0] ^= 1;
+	assert_int_equal(crypto_aead_key_open(g, nonce, ad, sizeof(ad), want,
+	    CRYPTO_AEAD_TAG_LEN - 1, out), -1);
+	/* still right after all those */
+	assert_int_equal(crypto_aead_key_open(g, nonce, ad, sizeof(ad), want,
+	    sizeof(want), out), 0);
+	assert_memory_equal(out, plain, sizeof(plain));
+
+	/* ChaCha20-Poly1305 made once: the same bytes as crypto_aead_seal */
+	assert_non_null(c = crypto_aead_new(CRYPTO_CHACHA20_POLY1305, key));
+	assert_int_equal(crypto_aead_cipher(c), CRYPTO_CHACHA20_POLY1305);
+	crypto_aead_key_seal(c, nonce, ad, sizeof(ad), plain, sizeof(plain),
+	    buf);
+	crypto_aead_seal(key, nonce, ad, sizeof(ad), plain, sizeof(plain), out);
+	assert_memory_equal(buf, out, sizeof(want));
+	assert_memory_not_equal(buf, want, sizeof(want));
+	assert_int_equal(crypto_aead_key_open(c, nonce, ad, sizeof(ad), buf,
+	    sizeof(buf), out), 0);
+	assert_memory_equal(out, plain, sizeof(plain));
+	/* the one's sealed bytes are not the other's */
+	assert_int_equal(crypto_aead_key_open(c, nonce, ad, sizeof(ad), want,
+	    sizeof(want), out), -1);
+	crypto_aead_free(c);
+	crypto_aead_free(g);
+	crypto_aead_free(NULL);
+
+	errno = 0;
+	assert_null(crypto_aead_new(7, key));
+	assert_int_equal(errno, EINVAL);
+	assert_string_equal(crypto_cipher_name(CRYPTO_AES256_GCM),
+	    "aes-256-gcm");
+	assert_string_equal(crypto_cipher_name(CRYPTO_CHACHA20_POLY1305),
+	    "chacha20-poly1305");
+	assert_string_equal(crypto_cipher_name(7), "unknown");
+	/* what this CPU says, as /proc/cpuinfo does on x86 */
+	assert_true(crypto_aes_fast() == 0 || crypto_aes_fast() == 1);
+}
+
 static void
 expect_x25519(const char *scalar_hex, const char *u_hex, const char *out_hex)
 {
@@ -692,6 +851,8 @@ main(void)
 		cmocka_unit_test(test_sha256),
 		cmocka_unit_test(test_rfc5869),
 		cmocka_unit_test(test_rfc8439),
+		cmocka_unit_test(test_gcm_vectors),
+		cmocka_unit_test(test_aead_key),
 		cmocka_unit_test(test_rfc7748),
 		cmocka_unit_test(test_x25519_refuse),
 	};

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* session.c: the key schedule, sealed UDP datagrams and their replay window, TCP records. */
+/* session.c: the key schedule, sealed UDP datagrams and their replay window, TCP records, with either cipher. */
 #include "config.h"
 
 #include <stdint.h>
@@ -566,6 +566,75 @@ test_channels(void **state)
 	session_free(NULL);
 }
 
+/*
+ * Both nodes offered AES-256-GCM: datagrams and records of such a
+ * session are AES-256-GCM of the payload under the same keys, nonces and
+ * additional data as ChaCha20-Poly1305's (worked out apart with
+ * crypto_aead_new), open on the other side, and do not open in a session
+ * of the same keys and the other cipher.
+ */
+static void
+test_gcm_session(void **state)
+{
+	struct session_keys ki, kr;
+	struct session *si, *sr, *sc;
+	struct crypto_aead *a;
+	uint8_t plain[200], buf[200 + SESSION_UDP_OVERHEAD], want[sizeof(buf)],
+	    out[200], nonce[CRYPTO_AEAD_NONCE_LEN], type;
+	size_t i;
+	int n;
+
+	(void)state;
+	derive_pair(&ki, &kr, "CONNECT", "OFFER");
+	assert_int_equal(ki.cipher, CRYPTO_CHACHA20_POLY1305);
+	ki.cipher = kr.cipher = CRYPTO_AES256_GCM;
+	assert_non_null(si = session_new(&ki, idx_i, idx_r));
+	assert_non_null(sr = session_new(&kr, idx_r, idx_i));
+	assert_int_equal(session_cipher(si), CRYPTO_AES256_GCM);
+	for (i = 0; i < sizeof(plain); i++)
+		plain[i] = (uint8_t)(i * 13);
+	/* UDP: counter 0, the header its additional data */
+	n = session_udp_seal(si, 0xd3, plain, sizeof(plain), buf, sizeof(buf));
+	assert_int_equal(n, sizeof(buf));
+	memset(nonce, 0, sizeof(nonce));
+	assert_non_null(a = crypto_aead_new(CRYPTO_AES256_GCM, ki.udp_send));
+	memcpy(want, buf, SESSION_UDP_HDR_LEN);
+	crypto_aead_key_seal(a, nonce, want, SESSION_UDP_HDR_LEN, plain,
+	    sizeof(plain), want + SESSION_UDP_HDR_LEN);
+	crypto_aead_free(a);
+	assert_memory_equal(buf, want, sizeof(buf));
+	assert_int_equal(session_udp_open(sr, buf, (size_t)n, &type, out,
+	    sizeof(out)), sizeof(plain));
+	assert_int_equal(type, 0xd3);
+	assert_memory_equal(out, plain, sizeof(plain));
+	/* the same keys with ChaCha20-Poly1305: refused, counted */
+	kr.cipher = CRYPTO_CHACHA20_POLY1305;
+	assert_non_null(sc = session_new(&kr, idx_r, idx_i));
+	assert_int_equal(session_cipher(sc), CRYPTO_CHACHA20_POLY1305);
+	assert_int_equal(session_udp_open(sc, buf, (size_t)n, &type, out,
+	    sizeof(out)), -1);
+	/* TCP: record 0, its 2 length bytes the additional data */
+	n = session_tcp_seal(sr, plain, 100, buf, sizeof(buf));
+	assert_int_equal(n, 100 + SESSION_TCP_OVERHEAD);
+	assert_non_null(a = crypto_aead_new(CRYPTO_AES256_GCM, kr.tcp_send));
+	memcpy(want, buf, SESSION_TCP_HDR_LEN);
+	crypto_aead_key_seal(a, nonce, want, SESSION_TCP_HDR_LEN, plain, 100,
+	    want + SESSION_TCP_HDR_LEN);
+	crypto_aead_free(a);
+	assert_memory_equal(buf, want, (size_t)n);
+	assert_int_equal(session_tcp_open(si, buf, (size_t)n, out,
+	    sizeof(out)), 100);
+	assert_memory_equal(out, plain, 100);
+	assert_int_equal(session_tcp_open(sc, buf, (size_t)n, out,
+	    sizeof(out)), -1);
+	assert_true(session_tcp_failed(sc));
+	session_free(si);
+	session_free(sr);
+	session_free(sc);
+	crypto_wipe(&ki, sizeof(ki));
+	crypto_wipe(&kr, sizeof(kr));
+}
+
 int
 main(void)
 {
@@ -580,6 +649,7 @@ main(void)
 		cmocka_unit_test(test_tcp_round_trip),
 		cmocka_unit_test(test_tcp_fail),
 		cmocka_unit_test(test_channels),
+		cmocka_unit_test(test_gcm_session),
 	};
 	char err[256];
 
