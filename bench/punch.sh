@@ -32,7 +32,9 @@
 # A benchmark, not a test: it prints figures, it passes or fails nothing.
 #   usage: bench/punch.sh [NATMAPD]   (as root; NATMAPD_RENDEZVOUS beside it)
 #   environment: RUNS (default 20), RUNS_HOPELESS (default 5), CELLS, MB
-#   (default 60; traffic.py takes at most 64 MiB)
+#   (default 60; traffic.py takes at most 64 MiB), CIPHER (both nodes'
+#   cipher statement, natmapd.conf(5): auto, the default, or
+#   chacha20-poly1305)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 natmapd=${1:-${NATMAPD:-$top/_b/src/natmapd}}
@@ -51,8 +53,9 @@ bench_lab2 "$natmapd"
 lab_router_start || { echo "bench: miniupnpd did not start" >&2; exit 1; }
 lab_rendezvous_start --networks "$LAB_DIR/nets" || exit 1
 rdv="$LAB_RDV_IP:$LAB_RDV_PORT"
-: >"$LAB_DIR/empty.conf"
-echo "punch-map no" >"$LAB_DIR/nomap.conf"
+cipher=${CIPHER:-auto}
+echo "cipher $cipher" >"$LAB_DIR/empty.conf"
+printf '%s\n' "punch-map no" "cipher $cipher" >"$LAB_DIR/nomap.conf"
 alpha_conf=nomap	# alpha's configuration: nomap, or empty (punch-map yes)
 
 # the services on site 1: behind natmapd (loopback) and for the port forward
@@ -136,6 +139,7 @@ cell() {
 	return 0
 }
 t_path=() t_car=()
+echo "both nodes: cipher $cipher (natmapd.conf(5)); this CPU: $(grep -qw aes /proc/cpuinfo && grep -qw pclmulqdq /proc/cpuinfo && echo "AES-NI and PCLMULQDQ" || echo "no AES-NI or no PCLMULQDQ")"
 echo "success per cell (site 1: masquerade, which drops unsolicited SYNs in the rst cell; site 2's NAT as named):"
 for c in $cells; do
 	cell "$c"

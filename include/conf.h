@@ -87,6 +87,8 @@ struct config {
 	uint32_t	 fb_idle;	/* s a forwarded TCP connection may idle; 0: default */
 	/* punch-map no: the punching ports are not mapped on the gateway */
 	int		 punch_nomap;
+	/* cipher auto|chacha20-poly1305: what a punched session's data offers */
+	int		 punch_cipher;	/* enum conf_cipher */
 	/* relay fallback|never|always: when the TURN relay carries a path */
 	int		 relay_policy;	/* enum conf_relay */
 	/* Hole punching (punch.c): services offered, services wanted. */
@@ -107,6 +109,12 @@ enum conf_relay {
 	CONF_RELAY_FALLBACK = 0,	/* when punching fails (the default) */
 	CONF_RELAY_NEVER,		/* direct paths only */
 	CONF_RELAY_ALWAYS,		/* through the relay only */
+};
+
+/* The ciphers a node offers for a punched session's data (cipher). */
+enum conf_cipher {
+	CONF_CIPHER_AUTO = 0,	/* AES-256-GCM too with AES-NI and PCLMULQDQ */
+	CONF_CIPHER_CHACHA = 1,	/* ChaCha20-Poly1305 only */
 };
 
 /* Which settings a partial config (the command line) sets. */
@@ -135,6 +143,7 @@ enum conf_relay {
 #define CONF_SET_PUNCHMAP	0x400000
 #define CONF_SET_RELAY		0x800000
 #define CONF_SET_PEERHOOK	0x1000000
+#define CONF_SET_CIPHER		0x2000000
 #define CONF_FBIDLE_MAX		604800	/* a week */
 
 void	 config_init(struct config *);
@@ -151,6 +160,9 @@ int	 config_parse_fbmode(const char *, struct config *, char *err, size_t);
 /* "yes" or "no": punch-map, --punch-map. */
 int	 config_parse_punchmap(const char *, struct config *, char *err,
 	    size_t);
+/* cipher auto|chacha20-poly1305, --cipher: into conf; 0, or -1 and err. */
+int	 config_parse_cipher(const char *, struct config *, char *err,
+	    size_t errlen);
 /* relay fallback|never|always: into conf; 0, or -1 and err. */
 int	 config_parse_relay(const char *, struct config *, char *err, size_t);
 /* Format an error message into err[errlen], if err is not NULL. */

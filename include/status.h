@@ -111,6 +111,8 @@ struct status_peer {
 	 * (until they end) */
 	uint32_t	 relay_streams;
 	uint64_t	 dropped;	/* datagrams refused (failed, replayed) */
+	/* the session's cipher: "aes-256-gcm", "chacha20-poly1305"; "" none */
+	char		 cipher[20];
 	unsigned int	 attempt;
 	char		 error[256];	/* why there is no path; "" none */
 };

@@ -785,6 +785,10 @@ parse_statement(struct config *conf, char **tok, int ntok, char *msg,
 		if (nargs != 1)
 			goto nargs;
 		return config_parse_punchmap(tok[1], conf, msg, msglen);
+	} else if (strcmp(kw, "cipher") == 0) {
+		if (nargs != 1)
+			goto nargs;
+		return config_parse_cipher(tok[1], conf, msg, msglen);
 	} else if (strcmp(kw, "relay") == 0) {
 		if (nargs != 1)
 			goto nargs;
@@ -1035,6 +1039,22 @@ config_parse_punchmap(const char *s, struct config *conf, char *err,
 }
 
 int
+config_parse_cipher(const char *s, struct config *conf, char *err,
+    size_t errlen)
+{
+	if (strcmp(s, "auto") == 0)
+		conf->punch_cipher = CONF_CIPHER_AUTO;
+	else if (strcmp(s, "chacha20-poly1305") == 0)
+		conf->punch_cipher = CONF_CIPHER_CHACHA;
+	else {
+		config_seterr(err, errlen, "cipher: expected auto or "
+		    "chacha20-poly1305, not \"%s\"", s);
+		return -1;
+	}
+	return 0;
+}
+
+int
 config_parse_relay(const char *s, struct config *conf, char *err,
     size_t errlen)
 {
@@ -1165,6 +1185,8 @@ config_merge(struct config *conf, const struct config *over, int mask,
 		conf->fb_mode = over->fb_mode;
 	if (mask & CONF_SET_PUNCHMAP)
 		conf->punch_nomap = over->punch_nomap;
+	if (mask & CONF_SET_CIPHER)
+		conf->punch_cipher = over->punch_cipher;
 	if (mask & CONF_SET_RELAY)
 		conf->relay_policy = over->relay_policy;
 	if (mask & CONF_SET_FBIDLE)
@@ -1241,6 +1263,8 @@ config_print(FILE *fp, const struct config *conf)
 		    conf->fb_port_last);
 	if (conf->punch_nomap)
 		fprintf(fp, "punch-map no\n");
+	if (conf->punch_cipher == CONF_CIPHER_CHACHA)
+		fprintf(fp, "cipher chacha20-poly1305\n");
 	if (conf->relay_policy != CONF_RELAY_FALLBACK)
 		fprintf(fp, "relay %s\n", conf->relay_policy ==
 		    CONF_RELAY_NEVER ? "never" : "always");

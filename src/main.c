@@ -86,6 +86,7 @@ enum {
 	OPT_EXPOSE,
 	OPT_CONNECT,
 	OPT_PUNCHMAP,
+	OPT_CIPHER,
 	OPT_RELAY,
 };
 
@@ -126,6 +127,7 @@ static const struct option longopts[] = {
 	{ "expose",		required_argument,	NULL, OPT_EXPOSE },
 	{ "connect",		required_argument,	NULL, OPT_CONNECT },
 	{ "punch-map",		required_argument,	NULL, OPT_PUNCHMAP },
+	{ "cipher",		required_argument,	NULL, OPT_CIPHER },
 	{ "relay",		required_argument,	NULL, OPT_RELAY },
 	{ NULL,			0,			NULL, 0 },
 };
@@ -171,6 +173,7 @@ usage(FILE *fp)
 	    "               [--expose name=addr:port/proto[@node,...]]...\n"
 	    "               [--connect node/name=[addr:]port[/proto]]...\n"
 	    "               [--punch-map yes|no] [--relay fallback|never|always]\n"
+	    "               [--cipher auto|chacha20-poly1305]\n"
 	    "               [--peer-hook path]\n"
 	    "       natmapd --probe [--json] [--mapping-lifetime max] [-v] "
 	    "[-c file]\n"
@@ -239,6 +242,10 @@ usage(FILE *fp)
 	    "                        service's own relay policy\n"
 	    "      --punch-map Y|N   yes (default): the gateway maps the "
 	    "punching ports too\n"
+	    "      --cipher C        auto (default): AES-256-GCM when both "
+	    "nodes' CPUs have\n"
+	    "                        AES-NI, else ChaCha20-Poly1305; or "
+	    "chacha20-poly1305\n"
 	    "      --relay POLICY    fallback (default), never or always: "
 	    "when a peer's\n"
 	    "                        path goes through the TURN relay\n"
@@ -496,6 +503,12 @@ parse_args(int argc, char *argv[], int *foreground, int *check, int *verbose)
 			    sizeof(err)) == -1)
 				usage_error("--%s", err);
 			cli_mask |= CONF_SET_PUNCHMAP;
+			break;
+		case OPT_CIPHER:
+			if (config_parse_cipher(optarg, &cli, err,
+			    sizeof(err)) == -1)
+				usage_error("--%s", err);
+			cli_mask |= CONF_SET_CIPHER;
 			break;
 		case OPT_RELAY:
 			if (config_parse_relay(optarg, &cli, err,

@@ -337,7 +337,7 @@ print_rendezvous(struct json_object *r)
 /*
  * "peer alpha up: direct-v4 to 203.0.113.2:40000, rtt 1 ms; tcp carrier to
  * 203.0.113.2:41000 direct, rtt 1 ms, 2 streams; in 12345 B, out 6789 B,
- * dropped 0", or why not.  ", 1 on the relayed carrier" after the streams
+ * dropped 0, aes-256-gcm", or why not (the cipher once a session has keys).  ", 1 on the relayed carrier" after the streams
  * while a carrier through the relay keeps streams beside a direct one.
  */
 static void
@@ -348,6 +348,7 @@ print_peer(struct json_object *p)
 	const char *car = get_string(p, "carrier"), *err = get_string(p, "error");
 	const char *via = get_string(p, "via"), *relay = get_string(p, "relay");
 	const char *cvia = get_string(p, "carrier_via");
+	const char *cipher = get_string(p, "cipher");
 	int64_t rtt = get_int(p, "rtt_ms"), crtt = get_int(p, "carrier_rtt_ms");
 	char e1[128], e2[64], e3[64], e4[128], e5[256], e6[64];
 
@@ -382,6 +383,8 @@ print_peer(struct json_object *p)
 	    (long long)get_int(p, "bytes_out"));
 	if (get_int(p, "dropped") >= 0)
 		printf(", dropped %lld", (long long)get_int(p, "dropped"));
+	if (cipher != NULL)
+		printf(", %s", safe(cipher, e2, sizeof(e2)));
 	if (err != NULL)
 		printf("; %s", safe(err, e5, sizeof(e5)));
 	printf("\n");

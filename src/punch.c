@@ -155,6 +155,8 @@ struct peer {
 	int			 ntcand;
 	struct session_keys	 keys;		/* the attempt's, for the carrier */
 	int			 have_keys;
+	/* PUNCH_CIPHER_* our CONNECT or OFFER offered, and the peer's */
+	uint8_t			 own_ciphers, peer_ciphers;
 	struct carrier		*carrier;	/* new streams go here */
 	int			 carrier_dead;	/* freed by reap */
 	/*
@@ -257,6 +259,8 @@ static struct {
 	/* the gateway's mappings of port and tcp_port asked for (mapping_own_add) */
 	int			 own_udp, own_tcp;
 	int			 nomap;		/* punch-map no */
+	int			 cipher;	/* CONF_CIPHER_* */
+	int			 aes_fast;	/* crypto_aes_fast(), once */
 	int			 subscribed;	/* to the status's events */
 	int			 gw_found;	/* the gateway, at its last event */
 	struct sockaddr_storage	 srflx;		/* AF_UNSPEC: not known */
@@ -509,6 +513,9 @@ status_push(void)
 		st[n].bytes_in = p->rx_bytes;
 		st[n].bytes_out = p->tx_bytes;
 		st[n].dropped = p->dropped;
+		if (p->sess != NULL)
+			snprintf(st[n].cipher, sizeof(st[n].cipher), "%s",
+			    crypto_cipher_name(session_cipher(p->sess)));
 		if ((c = peer_carrier(p)) != NULL) {
 			carrier_get_stats(c, &cs);
 			snprintf(st[n].carrier, sizeof(st[n].carrier), "%s",
@@ -1389,6 +1396,22 @@ own_candidates(struct rdv_cand *c, int relay)
 	return n;
 }
 
+/*
+ * The ciphers to offer beside ChaCha20-Poly1305 in a payload with ncand
+ * candidates: AES-256-GCM where the CPU makes it fast (crypto_aes_fast)
+ * and the configuration does not say chacha20-poly1305, and while the
+ * payload has room for the record that says so (16 candidates at most,
+ * it among them).
+ */
+static uint8_t
+own_ciphers(int ncand)
+{
+	if (pu.cipher == CONF_CIPHER_CHACHA || !pu.aes_fast ||
+	    ncand >= PUNCH_CAND_MAX)
+		return 0;
+	return PUNCH_CIPHER_AES256GCM;
+}
+
 /* ---- the payloads through the rendezvous ---- */
 
 static void
@@ -1466,6 +1489,7 @@ send_connect(struct peer *p)
 	if (msg_init_keyed(&m, p, PUNCH_CONNECT) == -1)
 		return -1;
 	m.ncand = own_candidates(m.cand, 1);
+	m.ciphers = p->own_ciphers = own_ciphers(m.ncand);
 	if ((n = punch_build(p->connect, sizeof(p->connect), &m,
 	    pu.peer_key)) < 0)
 		return -1;
@@ -1735,6 +1759,7 @@ take_candidates(struct peer *p, const struct punch_msg *m)
 	p->ncand = 0;
 	p->ntcand = 0;
 	p->peer_relay = 0;
+	p->peer_ciphers = m->ciphers;
 	p->trelay.ss_family = AF_UNSPEC;
 	for (i = 0; i < m->ncand; i++) {
 		if (!cand_usable(&m->cand[i], have6))
@@ -1794,7 +1819,13 @@ session_make(struct peer *p, int initiator, const uint8_t *peer_pub)
 		crypto_wipe(&k, sizeof(k));
 		return -1;
 	}
+	/* both offered it: AES-256-GCM; ChaCha20-Poly1305 otherwise */
+	k.cipher = p->own_ciphers & p->peer_ciphers & PUNCH_CIPHER_AES256GCM ?
+	    CRYPTO_AES256_GCM : CRYPTO_CHACHA20_POLY1305;
 	p->sess = session_new(&k, p->own_index, p->peer_index);
+	if (p->sess != NULL)
+		log_debug("punch: %s: session keys made, %s", p->node,
+		    crypto_cipher_name(k.cipher));
 	p->keys = k;
 	p->have_keys = 1;
 	p->upgraded = 0;
@@ -1820,6 +1851,7 @@ offer_send(struct peer *p)
 	punch_hash(p->connect, p->connect_len, o.hash);
 	/* our relayed address only to a node that knows the kind */
 	o.ncand = own_candidates(o.cand, p->peer_relay);
+	o.ciphers = p->own_ciphers = own_ciphers(o.ncand);
 	if ((n = punch_build(p->offer, sizeof(p->offer), &o, pu.peer_key)) < 0)
 		return -1;
 	p->offer_len = (size_t)n;
@@ -4070,6 +4102,7 @@ punch_init(void)
 {
 	pu.fd = -1;
 	pu.fd6 = -1;
+	pu.aes_fast = crypto_aes_fast();
 }
 
 void
@@ -4093,6 +4126,7 @@ punch_configure(const struct config *conf)
 		}
 	}
 	pu.nomap = conf->punch_nomap;
+	pu.cipher = conf->punch_cipher;	/* from the next session */
 	pu.node_relay = conf->relay_policy;
 	relay_policy_update();
 	if (same) {

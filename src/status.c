@@ -939,6 +939,8 @@ peer_json(const struct status_peer *p)
 	r |= add(o, "bytes_in", json_object_new_int64((int64_t)p->bytes_in));
 	r |= add(o, "bytes_out", json_object_new_int64((int64_t)p->bytes_out));
 	r |= add(o, "dropped", json_object_new_int64((int64_t)p->dropped));
+	r |= add(o, "cipher", p->cipher[0] != '\0' ?
+	    json_object_new_string(p->cipher) : json_object_new_null());
 	r |= add(o, "attempt", json_object_new_int64(p->attempt));
 	r |= add(o, "error", p->error[0] != '\0' ?
 	    json_object_new_string(p->error) : json_object_new_null());

@@ -527,6 +527,21 @@ protocol auto
 punch-map no
 map 8080/tcp
 " -n -v -c "$tmp/punchmap.conf" --punch-map no
+expect_usage "--cipher aes" "--cipher: expected auto or chacha20-poly1305, not \"aes\"" \
+    -n -m 1/tcp --cipher aes
+printf '%s\n' 'cipher auto' 'map 8080/tcp' >"$tmp/cipher.conf"
+expect_output "-nv: --cipher chacha20-poly1305 replaces the file's auto" "lease 3600
+any-port no
+protocol auto
+cipher chacha20-poly1305
+map 8080/tcp
+" -n -v -c "$tmp/cipher.conf" --cipher chacha20-poly1305
+printf '%s\n' 'cipher chacha20-poly1305' 'map 8080/tcp' >"$tmp/cipher.conf"
+expect_output "-nv: --cipher auto (the default) replaces the file's, not printed" "lease 3600
+any-port no
+protocol auto
+map 8080/tcp
+" -n -v -c "$tmp/cipher.conf" --cipher auto
 expect_usage "--relay sometimes" "--relay: expected fallback, never or always, not \"sometimes\"" \
     -n -m 1/tcp --relay sometimes
 printf '%s\n' 'relay always' 'map 8080/tcp' >"$tmp/relay.conf"

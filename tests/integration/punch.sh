@@ -189,6 +189,20 @@ PY
 }
 tap_check "beta's status file: peers[0] alpha, up, direct-v4, carrier, counters" \
     lab_wait 15 peer_json_ok
+# the session's cipher (include/punch-msg.h): both nodes run on this
+# machine, so AES-256-GCM when its CPU has AES-NI and PCLMULQDQ, else
+# ChaCha20-Poly1305; in both status files and natmapctl's line
+if grep -qw aes /proc/cpuinfo && grep -qw pclmulqdq /proc/cpuinfo; then
+	fast=aes-256-gcm
+else
+	fast=chacha20-poly1305
+fi
+tap_check "the session's cipher on both sides: $fast (this CPU's best)" \
+    lab_wait 5 eval "punch_status_has beta peers p \"p['node'] == 'alpha' and p['cipher'] == '$fast'\" &&
+	punch_status_has alpha peers p \"p['node'] == 'beta' and p['cipher'] == '$fast'\""
+tap_check "natmapctl status on beta names it" \
+    bash -c "ip netns exec '$(lab_ns_of site2)' '$NATMAPCTL' -s '$LAB_DIR/beta.ctl' status |
+	grep -Eq '^peer alpha up: .*, dropped [0-9]+, $fast'"
 tap_check "alpha: the streams came over one carrier" \
     bash -c "[ \"\$(grep -c 'TCP carrier up' '$LAB_DIR/alpha.log')\" = 1 ]"
 tap_check "the TCP echo saw its connections come from alpha's own host" \
@@ -303,6 +317,16 @@ tcp_cell_made() {
 	tap_check "$1: 1 MB through the carrier intact" \
 	    lab_traffic_check site2 tcp 127.0.0.1 7101 -n 1000000 -t 20
 }
+
+# ---- beta with cipher chacha20-poly1305: it offers no AES-256-GCM, so
+# the session is ChaCha20-Poly1305 on both sides, and carries TCP and UDP
+# all the same ----
+beta_direct "beta with --cipher chacha20-poly1305" --cipher chacha20-poly1305 \
+    --connect alpha/tcpecho=127.0.0.1:7101/tcp
+tap_check "--cipher chacha20-poly1305 on beta: ChaCha20-Poly1305 on both sides" \
+    lab_wait 5 eval "punch_status_has beta peers p \"p['node'] == 'alpha' and p['cipher'] == 'chacha20-poly1305'\" &&
+	punch_status_has alpha peers p \"p['node'] == 'beta' and p['cipher'] == 'chacha20-poly1305'\""
+tcp_cell_made "--cipher chacha20-poly1305 on beta"
 
 # cell (a): site 2's NAT resets unsolicited SYNs, site 1's drops them (a
 # home router whose input policy is drop): each side's SYN that comes too
