@@ -108,6 +108,25 @@ sys.exit(0 if ok else 1)
 PY
 }
 
+# punch_ctl NAME HOST ARGS...: natmapctl ARGS to node NAME on HOST
+punch_ctl() {
+	local name=$1 host=$2
+	shift 2
+	ip netns exec "$(lab_ns_of "$host")" "$NATMAPCTL" -s "$LAB_DIR/$name.ctl" "$@"
+}
+# punch_echo_got PORT PROTO: site 1's echo on PORT (lab_traffic_serve
+# lan PROTO PORT ... -d) logged something received
+punch_echo_got() { grep -q "$2 from" "$LAB_DIR/traffic-lan-$2-$1.log" 2>/dev/null; }
+# punch_side_echoes: the echoes relay-never.sh and relay-fallback-svc.sh
+# give their services of their own, on site 1's host: 127.0.0.1:7200/tcp
+# and :7201/udp; a TAP line
+punch_side_echoes() {
+	lab_traffic_serve lan tcp 7200 127.0.0.1 -d &&
+	    lab_traffic_serve lan udp 7201 127.0.0.1 -d &&
+	    tap_ok "$1: their echoes on site 1's host, 127.0.0.1:7200/tcp and :7201/udp" ||
+	    tap_fail "$1: echoes on 127.0.0.1:7200/tcp and :7201/udp"
+}
+
 # punch_sites_block TABLE: site 2's router drops everything to and from
 # site 1's public address, both ways, before its NAT's chains (nft table
 # TABLE; "lab_rtr2 nft delete table inet TABLE" lifts it)

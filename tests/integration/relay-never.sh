@@ -18,25 +18,15 @@
 
 punch_cone_relay_lab
 node() { punch_node "$@"; }
-lab_traffic_serve lan tcp 7200 127.0.0.1 -d &&
-    lab_traffic_serve lan udp 7201 127.0.0.1 -d &&
-    tap_ok "the relay=never services' own echoes on site 1's host, 127.0.0.1:7200/tcp and :7201/udp" ||
-    tap_fail "echoes on 127.0.0.1:7200/tcp and :7201/udp"
+punch_side_echoes "the relay=never services"
 
 punch_block_sites relaynever_block
 it_on_exit "lab_rtr2 nft delete table inet relaynever_block 2>/dev/null"
 
 relay_re=${LAB_RELAY_IP//./\\.}
 pub1_re=${LAB_PUBLIC_IP//./\\.}
-ctlcmd() {
-	local name=$1 host=$2
-	shift 2
-	ip netns exec "$(lab_ns_of "$host")" "$NATMAPCTL" -s "$LAB_DIR/$name.ctl" "$@"
-}
 udp_passes() { lab_traffic_check site2 udp 127.0.0.1 "$1" -n 20 -t 5; }
 tcp_passes() { lab_traffic_check site2 tcp 127.0.0.1 "$1" -n "$2" -t 20; }
-# echo_got PORT PROTO: alpha's echo on PORT logged something received
-echo_got() { grep -q "$2 from" "$LAB_DIR/traffic-lan-$2-$1.log" 2>/dev/null; }
 # svc_json NAME PYEXPR: NAME's status file has a service s for which PYEXPR holds
 svc_json() { punch_status_has "$1" services s "$2"; }
 
@@ -52,7 +42,7 @@ node beta site2 "$LAB_DIR/home.key" home --connect alpha/echo=127.0.0.1:7001/udp
     --connect alpha/guard=127.0.0.1:7103/tcp \
     --connect alpha/uguard=127.0.0.1:7003/udp
 lab_wait 10 test -S "$LAB_DIR/beta.ctl"
-out=$(ctlcmd beta site2 connect alpha/usecret=127.0.0.1:7002/udp relay=never 2>&1)
+out=$(punch_ctl beta site2 connect alpha/usecret=127.0.0.1:7002/udp relay=never 2>&1)
 tap_check "natmapctl connect alpha/usecret=127.0.0.1:7002/udp relay=never (the word as its own argument): accepted ($out)" \
     lab_wait 5 bash -c "grep -q 'usecret' '$LAB_DIR/beta.json' 2>/dev/null"
 
@@ -82,17 +72,17 @@ out=$(udp_passes 7002 2>&1)
 tap_check "blocked: relay=never UDP: no datagram comes back ($out)" test "${out%% *}" != ok
 tap_check "blocked: beta's log: the datagrams dropped, and why" \
     log_has beta "connect alpha/usecret: relay=never, and the path to alpha goes through the relay: a datagram dropped \\(datagrams dropped and counted\\)"
-st=$(ctlcmd beta site2 status 2>&1)
+st=$(punch_ctl beta site2 status 2>&1)
 tap_check "blocked: natmapctl status, beta: the TCP never service kept 1 stream off the relay, with the reason ($(grep 'alpha/secret' <<<"$st"))" \
     grep -Eq "^connect alpha/secret=127\\.0\\.0\\.1:7102/tcp relay=never; kept off the relay: 1 stream, 0 datagrams \\(connect alpha/secret: relay=never, and no direct TCP carrier" <<<"$st"
 # (traffic.py sends its datagrams again while none comes back: 20 or more)
 usecret_status() {
 	local n
-	n=$(ctlcmd beta site2 status 2>&1 | sed -En "s/^connect alpha\/usecret=127\\.0\\.0\\.1:7002\/udp relay=never \\(run time\\); kept off the relay: 0 streams, ([0-9]+) datagrams \\(connect alpha\/usecret: relay=never, and the path to alpha goes through the relay: a datagram dropped\\)$/\\1/p")
+	n=$(punch_ctl beta site2 status 2>&1 | sed -En "s/^connect alpha\/usecret=127\\.0\\.0\\.1:7002\/udp relay=never \\(run time\\); kept off the relay: 0 streams, ([0-9]+) datagrams \\(connect alpha\/usecret: relay=never, and the path to alpha goes through the relay: a datagram dropped\\)$/\\1/p")
 	[ "${n:-0}" -ge 20 ]
 }
 lab_wait 5 usecret_status
-tap_check "blocked: natmapctl status, beta: the UDP never service (added at run time) kept 20 datagrams or more off the relay, with the reason ($(ctlcmd beta site2 status 2>&1 | grep 'alpha/usecret'))" \
+tap_check "blocked: natmapctl status, beta: the UDP never service (added at run time) kept 20 datagrams or more off the relay, with the reason ($(punch_ctl beta site2 status 2>&1 | grep 'alpha/usecret'))" \
     usecret_status
 tap_check "blocked: beta's status file: the TCP never service's relay_refused_streams 1" \
     lab_wait 5 svc_json beta "s['spec'].startswith('alpha/secret=') and s.get('relay_refused_streams') == 1"
@@ -111,12 +101,12 @@ tap_check "blocked: datagrams to alpha's relay=never UDP service from a connect 
 tap_check "blocked: alpha's log: the datagrams that came through the relay dropped" \
     log_has alpha "beta: uguard/udp is relay=never: a datagram that came through the relay dropped"
 guard_status() {
-	ctlcmd alpha lan status 2>&1 | grep -Eq "^expose guard=127\\.0\\.0\\.1:7200/tcp@beta relay=never; kept off the relay: 1 stream, 0 datagrams \\(beta: a stream to guard/tcp refused"
+	punch_ctl alpha lan status 2>&1 | grep -Eq "^expose guard=127\\.0\\.0\\.1:7200/tcp@beta relay=never; kept off the relay: 1 stream, 0 datagrams \\(beta: a stream to guard/tcp refused"
 }
 tap_check "blocked: natmapctl status, alpha: the guarded TCP service kept 1 stream off the relay, with the reason" \
     guard_status
 tap_check "blocked: nothing reached alpha's echoes of the relay=never services" \
-    eval '! echo_got 7200 tcp && ! echo_got 7201 udp'
+    eval '! punch_echo_got 7200 tcp && ! punch_echo_got 7201 udp'
 tap_check "blocked: the default UDP service still passes through the relay after all that" \
     udp_passes 7001
 
@@ -136,7 +126,7 @@ tap_check "beta: a direct TCP carrier" \
 tap_check "direct: relay=never UDP: 20 datagrams end to end" udp_passes 7002
 tap_check "direct: relay=never TCP: 1 MB byte for byte" tcp_passes 7102 1000000
 tap_check "direct: alpha's echoes of the relay=never services received them (a 1,000,000-byte connection, datagrams)" \
-    eval 'grep -q "tcp from .* 1000000" "$LAB_DIR/traffic-lan-tcp-7200.log" && echo_got 7201 udp'
+    eval 'grep -q "tcp from .* 1000000" "$LAB_DIR/traffic-lan-tcp-7200.log" && punch_echo_got 7201 udp'
 tap_check "direct: alpha's relay=never TCP service takes a stream from a connect without the word over the direct carrier (100 KB)" \
     tcp_passes 7103 100000
 tap_check "direct: the default TCP service still passes (100 KB)" tcp_passes 7101 100000
