@@ -127,6 +127,28 @@ punch_side_echoes() {
 	    tap_fail "$1: echoes on 127.0.0.1:7200/tcp and :7201/udp"
 }
 
+# punch_echo_nodes: alpha on site 1 exposes the UDP and TCP echoes
+# (punch_echoes) to beta, beta on site 2 connects to them on its
+# 127.0.0.1:7001/udp and :7101/tcp; ARGS after -- go to both
+punch_echo_nodes() {
+	punch_node alpha lan "$LAB_DIR/home.key" home --expose echo=127.0.0.1:7000/udp@beta \
+	    --expose tcpecho=127.0.0.1:7100/tcp@beta "$@"
+	punch_node beta site2 "$LAB_DIR/home.key" home --connect alpha/echo=127.0.0.1:7001/udp \
+	    --connect alpha/tcpecho=127.0.0.1:7101/tcp "$@"
+}
+# punch_wait_relayed DESC: beta's path to alpha goes through the TURN
+# server within 60 s: tap_ok DESC, or tap_fail with both logs and the test
+# ends
+punch_wait_relayed() {
+	local re=${LAB_RELAY_IP//./\\.}
+	if lab_wait 60 log_has beta "alpha: relayed path up, to $re:[0-9]+ through TURN server"; then
+		tap_ok "$1"
+	else
+		tap_fail "$1" "$(diag beta 40)" "$(diag alpha 40)"
+		tap_done; exit 1
+	fi
+}
+
 # punch_sites_block TABLE: site 2's router drops everything to and from
 # site 1's public address, both ways, before its NAT's chains (nft table
 # TABLE; "lab_rtr2 nft delete table inet TABLE" lifts it)

@@ -47,12 +47,7 @@ tap_check "natmapctl connect alpha/usecret=127.0.0.1:7002/udp relay=never (the w
     lab_wait 5 bash -c "grep -q 'usecret' '$LAB_DIR/beta.json' 2>/dev/null"
 
 # ---- relayed: the default services pass, the never ones do not ----
-if lab_wait 60 log_has beta "alpha: relayed path up, to $relay_re:[0-9]+ through TURN server"; then
-	tap_ok "blocked: beta: a relayed path to alpha"
-else
-	tap_fail "blocked: beta: a relayed path to alpha" "$(diag beta 40)" "$(diag alpha 40)"
-	tap_done; exit 1
-fi
+punch_wait_relayed "blocked: beta: a relayed path to alpha"
 tap_check "blocked: beta: the TCP carrier goes through coturn" \
     lab_wait 20 log_has beta "alpha: TCP carrier up, to $relay_re:$LAB_RELAY_PORT"
 tap_check "blocked: the default UDP service: 20 datagrams end to end through the relay" \

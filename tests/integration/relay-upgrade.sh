@@ -36,18 +36,10 @@ tcp_passes() { lab_traffic_check site2 tcp 127.0.0.1 7101 -n "$1" -t 20; }
 # json_check NAME PYEXPR: NAME's status file has a peer p for which PYEXPR holds
 json_check() { punch_status_has "$1" peers p "$2"; }
 
-node alpha lan "$LAB_DIR/home.key" home --expose echo=127.0.0.1:7000/udp@beta \
-    --expose tcpecho=127.0.0.1:7100/tcp@beta
-node beta site2 "$LAB_DIR/home.key" home --connect alpha/echo=127.0.0.1:7001/udp \
-    --connect alpha/tcpecho=127.0.0.1:7101/tcp
+punch_echo_nodes
 
 # ---- relayed: punching fails (blocked), the relay carries both ----
-if lab_wait 60 log_has beta "alpha: relayed path up, to $relay_re:[0-9]+ through TURN server"; then
-	tap_ok "blocked: beta: a relayed path to alpha"
-else
-	tap_fail "blocked: beta: a relayed path to alpha" "$(diag beta 40)" "$(diag alpha 40)"
-	tap_done; exit 1
-fi
+punch_wait_relayed "blocked: beta: a relayed path to alpha"
 tap_check "blocked: alpha: a relayed path to beta" \
     lab_wait 20 log_has alpha "beta: relayed path up, to $relay_re:[0-9]+ through TURN server"
 tap_check "blocked: no direct path either side" \
