@@ -965,11 +965,18 @@ on_ready(const struct mapping_driver *drv, int flags)
 		}
 		if (m->state == MAPPING_WAIT)
 			mapping_add(m);
-		else if (changed && m->state == MAPPING_BOUND) {
+		else if (changed && !m->unwanted &&
+		    (m->state == MAPPING_BOUND || m->state == MAPPING_ADDING ||
+		    m->state == MAPPING_RENEWING)) {
 			/*
 			 * Another gateway, protocol or local address: a new
 			 * mapping, not a renewal (the port wanted, --any-port).
+			 * A request still out went the old way: its answer
+			 * would leave the mapping as the old protocol made it
+			 * (miniupnpd refuses a PCP delete of a mapping UPnP
+			 * made), so it is dropped and made again this way.
 			 */
+			pace_cancel(&m->op);
 			mapping_transition(m, MAPPING_WAIT);
 			mapping_add(m);
 		}

@@ -173,6 +173,23 @@ gateway_up_with(const char *external)
 	cb(fake_cur, DRV_OK, &gw, NULL);
 }
 
+/* The gateway found again elsewhere (another control URL): a change. */
+static void
+gateway_moved(void)
+{
+	struct drv_gateway gw;
+	drv_probe_cb cb = F.probe_cb;
+
+	memset(&gw, 0, sizeof(gw));
+	snprintf(gw.name, sizeof(gw.name), "FAKE");
+	snprintf(gw.where, sizeof(gw.where), "http://192.0.2.1/moved");
+	inet_pton(AF_INET, "198.51.100.7", &gw.external);
+	gw.bootid = -1;
+	assert_non_null(cb);
+	F.probe_cb = NULL;
+	cb(fake_cur, DRV_OK, &gw, NULL);
+}
+
 static void
 gateway_up(void)
 {
@@ -904,6 +921,47 @@ test_periodic_check(void **state)
 	assert_int_equal(mapping_count(MAPPING_BOUND), 2);
 }
 
+/*
+ * The periodic check finds the gateway changed (another protocol or
+ * place) while a renewal is out the old way: that request is dropped and
+ * the mapping made again the new way at once, as a bound one is; its
+ * late answer changes nothing.  (Once, a renewal that was out when
+ * natmapd went from UPnP to PCP left a mapping UPnP had made, which
+ * miniupnpd then refused to delete through PCP.)
+ */
+static void
+test_changed_while_renewing(void **state)
+{
+	static const char *const maps[] = { "8080/tcp", "9000/udp", NULL };
+	int n, cancels;
+
+	(void)state;
+	start(maps, 3600);
+	gateway_up();
+	answer(0, DRV_OK, 8080, 600);
+	answer(1, DRV_OK, 9000, 3600);
+	/* 8080's renewal at 300 s, left unanswered */
+	advance(300 * 1000);
+	assert_int_equal(F.nreq, 3);
+	assert_int_equal(F.req[2].m.int_port, 8080);
+	assert_int_equal(mapping_count(MAPPING_RENEWING), 1);
+	advance(30 * 1000);
+	assert_int_equal(F.probes, 2);
+	n = F.nreq;
+	cancels = F.cancels;
+	gateway_moved();
+	/* both made again the new way, the renewal dropped */
+	assert_int_equal(F.cancels, cancels + 1);
+	assert_int_equal(F.req[2].answered, -1);
+	assert_int_equal(F.nreq, n + 2);
+	assert_int_equal(F.req[n].kind, REQ_MAP);
+	assert_int_equal(F.req[n + 1].kind, REQ_MAP);
+	assert_int_equal(mapping_count(MAPPING_ADDING), 2);
+	answer(n, DRV_OK, F.req[n].m.int_port, 3600);
+	answer(n + 1, DRV_OK, F.req[n + 1].m.int_port, 3600);
+	assert_int_equal(mapping_count(MAPPING_BOUND), 2);
+}
+
 /* At shutdown a delete that got no answer is sent again while time is left. */
 static void
 test_shutdown_retries_delete(void **state)
@@ -1479,6 +1537,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_permanent, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_changed_while_renewing,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_periodic_check, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_retries_delete,
