@@ -157,15 +157,16 @@ const struct mapping_driver fake_driver = {
 /* The driver the engine was given, which the probe answers as. */
 static const struct mapping_driver *fake_cur = &fake_driver;
 
+/* The probe answers: the gateway at where, with that external address. */
 static void
-gateway_up_with(const char *external)
+gateway_answer(const char *external, const char *where)
 {
 	struct drv_gateway gw;
 	drv_probe_cb cb = F.probe_cb;
 
 	memset(&gw, 0, sizeof(gw));
 	snprintf(gw.name, sizeof(gw.name), "FAKE");
-	snprintf(gw.where, sizeof(gw.where), "http://192.0.2.1/x");
+	snprintf(gw.where, sizeof(gw.where), "%s", where);
 	inet_pton(AF_INET, external, &gw.external);
 	gw.bootid = -1;
 	assert_non_null(cb);
@@ -173,21 +174,17 @@ gateway_up_with(const char *external)
 	cb(fake_cur, DRV_OK, &gw, NULL);
 }
 
+static void
+gateway_up_with(const char *external)
+{
+	gateway_answer(external, "http://192.0.2.1/x");
+}
+
 /* The gateway found again elsewhere (another control URL): a change. */
 static void
 gateway_moved(void)
 {
-	struct drv_gateway gw;
-	drv_probe_cb cb = F.probe_cb;
-
-	memset(&gw, 0, sizeof(gw));
-	snprintf(gw.name, sizeof(gw.name), "FAKE");
-	snprintf(gw.where, sizeof(gw.where), "http://192.0.2.1/moved");
-	inet_pton(AF_INET, "198.51.100.7", &gw.external);
-	gw.bootid = -1;
-	assert_non_null(cb);
-	F.probe_cb = NULL;
-	cb(fake_cur, DRV_OK, &gw, NULL);
+	gateway_answer("198.51.100.7", "http://192.0.2.1/moved");
 }
 
 static void
