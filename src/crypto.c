@@ -464,36 +464,68 @@ crypto_hkdf_expand(const uint8_t prk[CRYPTO_SHA256_LEN], const void *info,
 	return 0;
 }
 
+/* ---- AEAD: ChaCha20-Poly1305, AES-256-GCM ---- */
+
+/* A key of either cipher; the one-shot calls make one on the stack. */
+struct crypto_aead {
+	int			cipher;		/* enum crypto_cipher */
+	uint8_t			key[CRYPTO_KEY_LEN];	/* ChaCha20-Poly1305's */
+	struct gcm_aes256_ctx	gcm;	/* AES-256-GCM's key schedule and H table */
+};
+
 /*
+ * One message through a's cipher: the nonce, the additional data, len
+ * bytes of in to out (encrypted, or decrypted), then the tag into tag.
  * RFC 8439 section 2.8: nettle's chacha_poly1305 is that construction
  * (Poly1305 over the additional data and the ciphertext, each padded to
- * 16 bytes, then both lengths as 64-bit little-endian numbers), checked
- * by the unit test against the RFC's section 2.8.2 vector.
+ * 16 bytes, then both lengths as 64-bit little-endian numbers); nettle's
+ * gcm_aes256 is NIST SP 800-38D's GCM with a 96-bit IV.  Both checked by
+ * the unit tests against RFC 8439's and the GCM specification's vectors.
  */
-void
-crypto_aead_seal(const uint8_t key[CRYPTO_KEY_LEN],
-    const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const void *ad, size_t adlen,
-    const void *plain, size_t len, uint8_t *out)
+static void
+aead_run(struct crypto_aead *a, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
+    const void *ad, size_t adlen, const uint8_t *in, size_t len, uint8_t *out,
+    int decrypt, uint8_t tag[CRYPTO_AEAD_TAG_LEN])
 {
 	struct chacha_poly1305_ctx ctx;
 
 	nettle_need();
-	chacha_poly1305_set_key(&ctx, key);
+	if (a->cipher == CRYPTO_AES256_GCM) {
+		gcm_aes256_set_iv(&a->gcm, CRYPTO_AEAD_NONCE_LEN, nonce);
+		if (adlen > 0)
+			gcm_aes256_update(&a->gcm, adlen, ad);
+		if (len > 0 && decrypt)
+			gcm_aes256_decrypt(&a->gcm, len, out, in);
+		else if (len > 0)
+			gcm_aes256_encrypt(&a->gcm, len, out, in);
+		gcm_aes256_digest(&a->gcm, CRYPTO_AEAD_TAG_LEN, tag);
+		return;
+	}
+	chacha_poly1305_set_key(&ctx, a->key);
 	chacha_poly1305_set_nonce(&ctx, nonce);
 	if (adlen > 0)
 		chacha_poly1305_update(&ctx, adlen, ad);
-	if (len > 0)
-		chacha_poly1305_encrypt(&ctx, len, out, plain);
-	chacha_poly1305_digest(&ctx, CRYPTO_AEAD_TAG_LEN, out + len);
+	if (len > 0 && decrypt)
+		chacha_poly1305_decrypt(&ctx, len, out, in);
+	else if (len > 0)
+		chacha_poly1305_encrypt(&ctx, len, out, in);
+	chacha_poly1305_digest(&ctx, CRYPTO_AEAD_TAG_LEN, tag);
 	crypto_wipe(&ctx, sizeof(ctx));
 }
 
+void
+crypto_aead_key_seal(struct crypto_aead *a,
+    const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const void *ad, size_t adlen,
+    const void *plain, size_t len, uint8_t *out)
+{
+	aead_run(a, nonce, ad, adlen, plain, len, out, 0, out + len);
+}
+
 int
-crypto_aead_open(const uint8_t key[CRYPTO_KEY_LEN],
+crypto_aead_key_open(struct crypto_aead *a,
     const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const void *ad, size_t adlen,
     const void *sealed, size_t len, uint8_t *out)
 {
-	struct chacha_poly1305_ctx ctx;
 	uint8_t tag[CRYPTO_AEAD_TAG_LEN], want[CRYPTO_AEAD_TAG_LEN];
 	const uint8_t *in = sealed;
 	size_t n;
@@ -504,17 +536,9 @@ crypto_aead_open(const uint8_t key[CRYPTO_KEY_LEN],
 	n = len - CRYPTO_AEAD_TAG_LEN;
 	/* the tag, before decrypting in place may overwrite it */
 	memcpy(tag, in + n, sizeof(tag));
-	nettle_need();
-	chacha_poly1305_set_key(&ctx, key);
-	chacha_poly1305_set_nonce(&ctx, nonce);
-	if (adlen > 0)
-		chacha_poly1305_update(&ctx, adlen, ad);
-	if (n > 0)
-		chacha_poly1305_decrypt(&ctx, n, out, in);
-	chacha_poly1305_digest(&ctx, sizeof(want), want);
+	aead_run(a, nonce, ad, adlen, in, n, out, 1, want);
 	ok = crypto_equal(want, tag, sizeof(want));
 	crypto_wipe(want, sizeof(want));
-	crypto_wipe(&ctx, sizeof(ctx));
 	if (!ok) {
 		/* nothing of a forgery is let out */
 		crypto_wipe(out, n);
@@ -523,13 +547,33 @@ crypto_aead_open(const uint8_t key[CRYPTO_KEY_LEN],
 	return 0;
 }
 
-/* ---- a session's AEAD key, set once for many messages ---- */
+void
+crypto_aead_seal(const uint8_t key[CRYPTO_KEY_LEN],
+    const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const void *ad, size_t adlen,
+    const void *plain, size_t len, uint8_t *out)
+{
+	struct crypto_aead a;
 
-struct crypto_aead {
-	int			cipher;		/* enum crypto_cipher */
-	uint8_t			key[CRYPTO_KEY_LEN];	/* ChaCha20-Poly1305's */
-	struct gcm_aes256_ctx	gcm;	/* AES-256-GCM's key schedule and H table */
-};
+	a.cipher = CRYPTO_CHACHA20_POLY1305;
+	memcpy(a.key, key, sizeof(a.key));
+	crypto_aead_key_seal(&a, nonce, ad, adlen, plain, len, out);
+	crypto_wipe(a.key, sizeof(a.key));
+}
+
+int
+crypto_aead_open(const uint8_t key[CRYPTO_KEY_LEN],
+    const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const void *ad, size_t adlen,
+    const void *sealed, size_t len, uint8_t *out)
+{
+	struct crypto_aead a;
+	int r;
+
+	a.cipher = CRYPTO_CHACHA20_POLY1305;
+	memcpy(a.key, key, sizeof(a.key));
+	r = crypto_aead_key_open(&a, nonce, ad, adlen, sealed, len, out);
+	crypto_wipe(a.key, sizeof(a.key));
+	return r;
+}
 
 const char *
 crypto_cipher_name(int cipher)
@@ -595,57 +639,6 @@ int
 crypto_aead_cipher(const struct crypto_aead *a)
 {
 	return a->cipher;
-}
-
-void
-crypto_aead_key_seal(struct crypto_aead *a,
-    const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const void *ad, size_t adlen,
-    const void *plain, size_t len, uint8_t *out)
-{
-	if (a->cipher != CRYPTO_AES256_GCM) {
-		crypto_aead_seal(a->key, nonce, ad, adlen, plain, len, out);
-		return;
-	}
-	gcm_aes256_set_iv(&a->gcm, CRYPTO_AEAD_NONCE_LEN, nonce);
-	if (adlen > 0)
-		gcm_aes256_update(&a->gcm, adlen, ad);
-	if (len > 0)
-		gcm_aes256_encrypt(&a->gcm, len, out, plain);
-	gcm_aes256_digest(&a->gcm, CRYPTO_AEAD_TAG_LEN, out + len);
-}
-
-int
-crypto_aead_key_open(struct crypto_aead *a,
-    const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const void *ad, size_t adlen,
-    const void *sealed, size_t len, uint8_t *out)
-{
-	uint8_t tag[CRYPTO_AEAD_TAG_LEN], want[CRYPTO_AEAD_TAG_LEN];
-	const uint8_t *in = sealed;
-	size_t n;
-	int ok;
-
-	if (a->cipher != CRYPTO_AES256_GCM)
-		return crypto_aead_open(a->key, nonce, ad, adlen, sealed, len,
-		    out);
-	if (len < CRYPTO_AEAD_TAG_LEN)
-		return -1;
-	n = len - CRYPTO_AEAD_TAG_LEN;
-	/* the tag, before decrypting in place may overwrite it */
-	memcpy(tag, in + n, sizeof(tag));
-	gcm_aes256_set_iv(&a->gcm, CRYPTO_AEAD_NONCE_LEN, nonce);
-	if (adlen > 0)
-		gcm_aes256_update(&a->gcm, adlen, ad);
-	if (n > 0)
-		gcm_aes256_decrypt(&a->gcm, n, out, in);
-	gcm_aes256_digest(&a->gcm, sizeof(want), want);
-	ok = crypto_equal(want, tag, sizeof(want));
-	crypto_wipe(want, sizeof(want));
-	if (!ok) {
-		/* nothing of a forgery is let out */
-		crypto_wipe(out, n);
-		return -1;
-	}
-	return 0;
 }
 
 void

@@ -23,7 +23,6 @@ enum { K_UDP_SEND, K_UDP_RECV, K_TCP_SEND, K_TCP_RECV, K_N };
 
 struct session {
 	struct crypto_aead	*k[K_N];	/* the keys, set up for the cipher */
-	int		cipher;
 	uint8_t		own_index[SESSION_INDEX_LEN];
 	uint8_t		peer_index[SESSION_INDEX_LEN];
 	uint64_t	udp_next;	/* the next counter to send */
@@ -88,7 +87,6 @@ session_new(const struct session_keys *k,
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
-	s->cipher = k->cipher;
 	for (i = 0; i < K_N; i++)
 		if ((s->k[i] = crypto_aead_new(k->cipher, raw[i])) == NULL) {
 			session_free(s);
@@ -115,7 +113,7 @@ session_free(struct session *s)
 int
 session_cipher(const struct session *s)
 {
-	return s->cipher;
+	return crypto_aead_cipher(s->k[K_UDP_SEND]);
 }
 
 void
