@@ -16,9 +16,10 @@
 #define CONF_ANY_PROTO		(-1)
 
 /*
- * A service's own relay policy, the word "relay=fallback|never" after
- * it: relay_set 0, the node's (relay, --relay); otherwise relay is an
- * enum conf_relay.  "relay=always" for one service is refused (not built).
+ * A service's own relay policy, the word "relay=fallback|never|always"
+ * after it: relay_set 0, the node's (relay, --relay); otherwise relay is
+ * an enum conf_relay.  "relay=always" is refused for a TCP service (and a
+ * connect without /udp): built for UDP only.
  */
 
 /*
@@ -74,8 +75,9 @@ int	config_parse_service_name(const char *what, const char *s, char *node,
 int	config_service_relay(int relay_set, int relay, int node);
 /*
  * The relay policy the node acts on: node, but fallback where node is
- * never and a service (of e[0..ne), c[0..nc)) says relay=fallback: its
- * word wins for it (the relay is made; the others keep off it).
+ * never and a service (of e[0..ne), c[0..nc)) says relay=fallback or
+ * relay=always: its word wins for it (the relay is made; the others keep
+ * off it).
  */
 int	config_relay_node(int node, const struct conf_expose *e, size_t ne,
 	    const struct conf_connect *c, size_t nc);

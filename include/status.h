@@ -100,6 +100,9 @@ struct status_peer {
 	 * mapping, either side's), "host", "srflx", "prflx", "relay" (the
 	 * peer's relayed address); "" none */
 	char		 via[8];
+	/* path direct: the relayed path kept beside it for the peer's
+	 * relay=always services, its other end; "" none */
+	char		 relay_beside[64];
 	char		 carrier[64];	/* the TCP carrier's other end; "" none */
 	/* the carrier new streams go over: "direct", "relay"; "" none */
 	char		 carrier_via[8];

@@ -107,7 +107,7 @@ bad:
 
 /*
  * The words after a service, from s (spaces and tabs between them):
- * "relay=fallback" or "relay=never", once.  what and name say whose
+ * "relay=fallback", "relay=never" or "relay=always", once.  what and name say whose
  * they are in err.  0, or -1 with err set.
  */
 static int
@@ -124,7 +124,7 @@ parse_words(const char *what, const char *name, const char *s, int *set,
 		n = strcspn(w, " \t");
 		if (n < 6 || memcmp(w, "relay=", 6) != 0) {
 			config_seterr(err, errlen, "%s %s: \"%.*s\" is not "
-			    "relay=fallback or relay=never", what, name,
+			    "relay=fallback, never or always", what, name,
 			    (int)n, w);
 			return -1;
 		}
@@ -138,18 +138,33 @@ parse_words(const char *what, const char *name, const char *s, int *set,
 			*relay = CONF_RELAY_FALLBACK;
 		else if (n - 6 == 5 && memcmp(v, "never", 5) == 0)
 			*relay = CONF_RELAY_NEVER;
-		else if (n - 6 == 6 && memcmp(v, "always", 6) == 0) {
-			config_seterr(err, errlen, "%s %s: relay=always for one "
-			    "service is not supported (the node-wide relay "
-			    "always is)", what, name);
-			return -1;
-		} else {
+		else if (n - 6 == 6 && memcmp(v, "always", 6) == 0)
+			*relay = CONF_RELAY_ALWAYS;
+		else {
 			config_seterr(err, errlen, "%s %s: relay=%.*s: expected "
-			    "fallback or never", what, name, (int)(n - 6), v);
+			    "fallback, never or always", what, name,
+			    (int)(n - 6), v);
 			return -1;
 		}
 		*set = 1;
 	}
+}
+
+/*
+ * relay=always for one service is built for UDP: its datagrams take a
+ * relayed path kept beside a direct one.  A TCP service's streams would
+ * need a relayed carrier beside the direct carrier (not built).
+ */
+static int
+always_udp(const char *what, const char *name, int set, int relay, int udp,
+    char *err, size_t errlen)
+{
+	if (!set || relay != CONF_RELAY_ALWAYS || udp)
+		return 0;
+	config_seterr(err, errlen, "%s %s: relay=always for one service is "
+	    "built for UDP services only (/udp); TCP: not supported (the "
+	    "node-wide relay always is)", what, name);
+	return -1;
 }
 
 /*
@@ -192,8 +207,11 @@ config_parse_expose(const char *s, struct conf_expose *e, char *err,
 	if (split_words("expose", s, buf, sizeof(buf), &words, err,
 	    errlen) == -1 || parse_expose(buf, e, err, errlen) == -1)
 		return -1;
-	return parse_words("expose", e->name, words, &e->relay_set,
-	    &e->relay, err, errlen);
+	if (parse_words("expose", e->name, words, &e->relay_set, &e->relay,
+	    err, errlen) == -1)
+		return -1;
+	return always_udp("expose", e->name, e->relay_set, e->relay,
+	    e->proto == CONF_UDP, err, errlen);
 }
 
 int
@@ -208,8 +226,11 @@ config_parse_connect(const char *s, struct conf_connect *c, char *err,
 	    errlen) == -1 || parse_connect(buf, c, err, errlen) == -1)
 		return -1;
 	snprintf(name, sizeof(name), "%s/%s", c->node, c->service);
-	return parse_words("connect", name, words, &c->relay_set,
-	    &c->relay, err, errlen);
+	if (parse_words("connect", name, words, &c->relay_set, &c->relay,
+	    err, errlen) == -1)
+		return -1;
+	return always_udp("connect", name, c->relay_set, c->relay,
+	    c->proto == CONF_UDP, err, errlen);
 }
 
 int
@@ -227,10 +248,10 @@ config_relay_node(int node, const struct conf_expose *e, size_t ne,
 	if (node != CONF_RELAY_NEVER)
 		return node;
 	for (i = 0; i < ne; i++)
-		if (e[i].relay_set && e[i].relay == CONF_RELAY_FALLBACK)
+		if (e[i].relay_set && e[i].relay != CONF_RELAY_NEVER)
 			return CONF_RELAY_FALLBACK;
 	for (i = 0; i < nc; i++)
-		if (c[i].relay_set && c[i].relay == CONF_RELAY_FALLBACK)
+		if (c[i].relay_set && c[i].relay != CONF_RELAY_NEVER)
 			return CONF_RELAY_FALLBACK;
 	return node;
 }

@@ -349,6 +349,7 @@ print_peer(struct json_object *p)
 	const char *via = get_string(p, "via"), *relay = get_string(p, "relay");
 	const char *cvia = get_string(p, "carrier_via");
 	const char *cipher = get_string(p, "cipher");
+	const char *beside = get_string(p, "relay_beside");
 	int64_t rtt = get_int(p, "rtt_ms"), crtt = get_int(p, "carrier_rtt_ms");
 	char e1[128], e2[64], e3[64], e4[128], e5[256], e6[64];
 
@@ -364,6 +365,9 @@ print_peer(struct json_object *p)
 			    safe(relay, e1, sizeof(e1)));
 		if (rtt >= 0)
 			printf(", rtt %lld ms", (long long)rtt);
+		if (beside != NULL)
+			printf(", relayed path beside it to %s",
+			    safe(beside, e3, sizeof(e3)));
 	} else
 		printf(": no direct path yet");
 	if (car != NULL) {
@@ -406,10 +410,14 @@ print_service(struct json_object *v)
 	printf("%s %s%s", kind != NULL ? safe(kind, e1, sizeof(e1)) : "?",
 	    spec != NULL ? safe(spec, e2, sizeof(e2)) : "?",
 	    rt != NULL && json_object_get_boolean(rt) ? " (run time)" : "");
-	/* relay=never: "; kept off the relay: 2 streams, 20 datagrams (why)" */
+	/*
+	 * relay=never: "; kept off the relay: 2 streams, 20 datagrams (why)";
+	 * relay=always: "; kept off the direct path: ..."
+	 */
 	if (ns > 0 || nd > 0)
-		printf("; kept off the relay: %lld stream%s, %lld datagram%s%s%s%s",
-		    ns > 0 ? ns : 0, ns == 1 ? "" : "s", nd > 0 ? nd : 0,
+		printf("; kept off the %s: %lld stream%s, %lld datagram%s%s%s%s",
+		    spec != NULL && strstr(spec, "relay=always") != NULL ?
+		    "direct path" : "relay", ns > 0 ? ns : 0, ns == 1 ? "" : "s", nd > 0 ? nd : 0,
 		    nd == 1 ? "" : "s", why != NULL && *why != '\0' ? " (" : "",
 		    why != NULL ? safe(why, e3, sizeof(e3)) : "",
 		    why != NULL && *why != '\0' ? ")" : "");

@@ -145,6 +145,16 @@ struct peer {
 	uint8_t			 peer_pub[CRYPTO_X25519_LEN];	/* the CONNECT's, held */
 	uint64_t		 held_since;	/* loop clock: held from */
 	int			 failed_over;	/* the direct path given up for the relay */
+	/*
+	 * relay=always for a UDP service of the peer's, the path direct: a
+	 * relayed path kept beside it for that service's datagrams
+	 */
+	struct sockaddr_storage	 rpath;		/* AF_UNSPEC: none */
+	int			 rpath_relayed;	/* out through our relay */
+	uint64_t		 rpath_ack;	/* loop clock: its last ACK */
+	uint64_t		 rpath_since;	/* loop clock: up from */
+	uint64_t		 rpath_retry;	/* loop_backoff's state */
+	uint64_t		 rpath_next;	/* loop clock: punch again for it */
 	unsigned int		 unacked;	/* P_UP: keep-alives without an answer */
 	uint64_t		 unacked_since;	/* loop clock: the first of them */
 	uint64_t		 ka_sent_at;	/* loop clock: the last keep-alive */
@@ -227,6 +237,13 @@ struct sflow {		/* the exposing side's flow: a socket to the service */
 	int			 fd;
 	struct loop_fd		 lfd;
 	uint64_t		 last;
+	/*
+	 * Where its last datagram came from, through a relay (in_relay),
+	 * through ours (from_relayed): answers go back the same way when
+	 * the peer's path is direct (the peer's relay=always)
+	 */
+	struct sockaddr_storage	 from;
+	int			 in_relay, from_relayed;
 	struct sflow		*next;
 };
 
@@ -290,6 +307,13 @@ static struct {
 	struct timer		 sweep;
 	/* the TURN relay: one UDP allocation for every peer (doc/relay.md) */
 	int			 relay_policy;	/* enum conf_relay */
+	int			 some_always;	/* a service says relay=always */
+	/*
+	 * The relay carries whole paths and carriers (relay always, or
+	 * fallback for a reason of its own), not only the relayed path
+	 * beside a direct one that relay=always services take
+	 */
+	int			 relay_paths;
 	int			 node_relay;	/* the node's, services' default */
 	struct relay		*relay;		/* NULL: none held */
 	int			 relay_tcp;	/* TURN over TCP to the server */
@@ -327,6 +351,7 @@ static void	peer_fail(struct peer *, const char *, ...)
 static void	probe_round(struct peer *);
 static void	status_push(void);
 static int	path_is_relay(const struct peer *);
+static int	rpath_up(const struct peer *);
 static const char *relay_server_str(char *, size_t);
 
 /* ---- small helpers ---- */
@@ -509,6 +534,10 @@ status_push(void)
 			st[n].rtt_ms = (int64_t)p->path_rtt;
 			snprintf(st[n].via, sizeof(st[n].via), "%s",
 			    p->via != NULL ? p->via : "");
+			if (!path_is_relay(p) && rpath_up(p))
+				snprintf(st[n].relay_beside,
+				    sizeof(st[n].relay_beside), "%s",
+				    addr_str(&p->rpath, a, sizeof(a)));
 		}
 		st[n].bytes_in = p->rx_bytes;
 		st[n].bytes_out = p->tx_bytes;
@@ -569,6 +598,7 @@ peer_clear_session(struct peer *p)
 	crypto_wipe(&p->keys, sizeof(p->keys));
 	p->have_keys = 0;
 	p->nprflx = 0;
+	p->rpath.ss_family = AF_UNSPEC;
 }
 
 /* Is node allowed to use at least one exposed service (or the one named)? */
@@ -724,6 +754,7 @@ servers_resolved(void)
 }
 
 static int	relay_ensure(const char *);
+static int	relay_ensure_beside(const char *);
 
 /* The second Binding of the mapping test, to the server's other address. */
 static void
@@ -1023,6 +1054,61 @@ path_is_relay(const struct peer *p)
 }
 
 /*
+ * A service's own relay=always (the node's relay always needs nothing
+ * beside: every path goes through the relay).
+ */
+static int
+svc_always(int relay_set, int relay)
+{
+	return relay_set && relay == CONF_RELAY_ALWAYS &&
+	    pu.relay_policy != CONF_RELAY_ALWAYS;
+}
+
+/* Does this node connect to one of p's services with relay=always? */
+static int
+peer_wants_rpath(const struct peer *p)
+{
+	size_t i;
+
+	if (!pu.some_always)
+		return 0;
+	for (i = 0; i < pu.nconnect; i++)
+		if (strcmp(pu.connect[i].node, p->node) == 0 &&
+		    svc_always(pu.connect[i].relay_set, pu.connect[i].relay))
+			return 1;
+	return 0;
+}
+
+/* The relayed path beside a direct one answered lately. */
+static int
+rpath_up(const struct peer *p)
+{
+	return p->state == P_UP && p->rpath.ss_family != AF_UNSPEC &&
+	    loop_now() - p->rpath_ack < PUNCH_PATH_DEAD_MS;
+}
+
+/*
+ * Where a service's datagram to p goes: p's path, or for a relay=always
+ * service (always) whose path is direct, the relayed path beside it.  0,
+ * or -1: that one is not up.
+ */
+static int
+route(const struct peer *p, int always, const struct sockaddr_storage **to,
+    int *relayed)
+{
+	if (!always || path_is_relay(p)) {
+		*to = &p->path;
+		*relayed = p->relayed;
+		return 0;
+	}
+	if (!rpath_up(p))
+		return -1;
+	*to = &p->rpath;
+	*relayed = p->rpath_relayed;
+	return 0;
+}
+
+/*
  * Our relay is up (again, maybe at a new relayed address): the peer's
  * relayed addresses are permitted, and every peer this node connects to
  * that has no direct path punches again at once, the relayed address
@@ -1138,7 +1224,12 @@ relay_repunch(void)
 				attempt_over(p, "no OFFER made");
 			continue;
 		}
-		if (p->wanted && (p->state != P_UP || path_is_relay(p))) {
+		/*
+		 * A relayed path beside a direct one: the peer permits our
+		 * relayed address only once a CONNECT has offered it
+		 */
+		if (p->wanted && (p->state != P_UP || path_is_relay(p) ||
+		    peer_wants_rpath(p))) {
 			p->attempt = 0;
 			peer_attempt(p);
 		}
@@ -1254,6 +1345,19 @@ relay_timer_cb(struct timer *t)
 static int
 relay_ensure(const char *why)
 {
+	if (pu.relay_policy != CONF_RELAY_NEVER)
+		pu.relay_paths = 1;
+	return relay_ensure_beside(why);
+}
+
+/*
+ * relay_ensure, for the relayed path beside direct ones only: the main
+ * paths and the carriers stay direct (the TCP relayed address is not
+ * offered, a relayed ACK while probing does not make the path).
+ */
+static int
+relay_ensure_beside(const char *why)
+{
 	struct rdv_turn t;
 	char a[64];
 
@@ -1328,7 +1432,8 @@ own_candidates(struct rdv_cand *c, int relay)
 		c[n].transport = RDV_UDP;
 		c[n].addr = pu.relayed;
 		n++;
-		if (pu.trelayed.ss_family != AF_UNSPEC) {
+		if (pu.trelayed.ss_family != AF_UNSPEC && (pu.relay_paths ||
+		    pu.relay_policy == CONF_RELAY_ALWAYS)) {
 			memset(&c[n], 0, sizeof(c[n]));
 			c[n].kind = RDV_CAND_RELAY;
 			c[n].transport = RDV_TCP;
@@ -1542,6 +1647,8 @@ connect_hold(struct peer *p)
 	}
 	if (pu.relay_policy == CONF_RELAY_ALWAYS)
 		(void)relay_ensure("relay always");
+	else if (peer_wants_rpath(p))
+		(void)relay_ensure_beside("relay=always for a service");
 	/* fallback: only where the relay was begun at once, for our NAT */
 	else if (pu.edm != 1)
 		return 0;
@@ -1749,6 +1856,20 @@ peer_unpermit(struct peer *p, const struct punch_msg *m)
 		relay_unpermit(pu.trelay, &p->trelay);
 }
 
+
+/* m offers a TCP relayed address (its node's relay carries whole paths). */
+static int
+cand_has_trelay(const struct punch_msg *m)
+{
+	int i;
+
+	for (i = 0; i < m->ncand; i++)
+		if (m->cand[i].kind == RDV_CAND_RELAY &&
+		    m->cand[i].transport == RDV_TCP)
+			return 1;
+	return 0;
+}
+
 static void
 take_candidates(struct peer *p, const struct punch_msg *m)
 {
@@ -1776,9 +1897,13 @@ take_candidates(struct peer *p, const struct punch_msg *m)
 					    &m->cand[i].addr);
 				continue;
 			}
-			/* the peer wants a relayed path: ours for it */
-			if (relay_ensure("the peer offers a relayed address")
-			    == 0)
+			/*
+			 * The peer wants a relayed path: ours for it, as a
+			 * path of its own when it offers its carrier's too
+			 */
+			if ((cand_has_trelay(m) ? relay_ensure("the peer "
+			    "offers a relayed address") : relay_ensure_beside(
+			    "the peer offers a relayed address")) == 0)
 				(void)relay_permit(pu.relay, &m->cand[i].addr);
 		} else if (pu.relay_policy == CONF_RELAY_ALWAYS)
 			continue;	/* through the relay only */
@@ -2342,6 +2467,82 @@ path_via(const struct peer *p, const uint8_t *b,
 
 static int	relay_standby(const struct peer *);
 
+/*
+ * An ACK through the relay while the path is direct: the relayed path
+ * beside it, for the peer's relay=always services (else nothing).
+ */
+static void	rpath_said(struct peer *);
+
+static void
+rpath_acked(struct peer *p, const struct sockaddr_storage *from, int relayed)
+{
+	int was = rpath_up(p);
+
+	if (!peer_wants_rpath(p))
+		return;
+	p->rpath = *from;
+	p->rpath_relayed = relayed;
+	p->rpath_ack = loop_now();
+	p->rpath_retry = 0;
+	if (!was && p->state == P_UP)
+		rpath_said(p);
+}
+
+static void
+rpath_said(struct peer *p)
+{
+	char a[64], srv[64];
+
+	log_info("punch: %s: relayed path up beside the direct one, to %s "
+	    "through TURN server %s, for its relay=always services", p->node,
+	    addr_str(&p->rpath, a, sizeof(a)),
+	    relay_server_str(srv, sizeof(srv)));
+	status_push();
+}
+
+/* A probe to each of the peer's relayed addresses, through our relay. */
+static int
+rpath_probe(struct peer *p)
+{
+	int i, n = 0;
+
+	if (!relay_is_up())
+		return 0;
+	for (i = 0; i < p->ncand; i++)
+		if (p->cand[i].kind == RDV_CAND_RELAY) {
+			send_probe(p, &p->cand[i].addr, 1);
+			n++;
+		}
+	return n;
+}
+
+/*
+ * The keep-alive of the relayed path beside a direct one.  None up for
+ * PUNCH_PATH_DEAD_MS (the peer's relay had no allocation at the OFFER, or
+ * made a new one since): the side that connects punches again through
+ * the rendezvous, for both sides' relayed addresses, 30 s doubling to
+ * 10 min between tries.  -1 when an attempt began.
+ */
+static int
+rpath_keep(struct peer *p)
+{
+	int n = rpath_probe(p);
+
+	if (rpath_up(p) || !p->wanted || !relay_is_up() ||
+	    loop_now() - p->rpath_since < PUNCH_PATH_DEAD_MS ||
+	    loop_now() < p->rpath_next)
+		return 0;
+	p->rpath_next = loop_now() + loop_backoff(&p->rpath_retry,
+	    PUNCH_RETRY_MS, PUNCH_RETRY_MAX_MS);
+	log_info("punch: %s: no relayed path beside the direct one for its "
+	    "relay=always services (%s); punching again through the "
+	    "rendezvous", p->node, n == 0 ? "it offered no relayed address" :
+	    "its relayed address does not answer");
+	p->attempt = 0;
+	peer_attempt(p);
+	return -1;
+}
+
 static void
 got_ack(struct peer *p, const uint8_t *b, size_t len,
     const struct sockaddr_storage *from, int relayed)
@@ -2386,13 +2587,27 @@ got_ack(struct peer *p, const uint8_t *b, size_t len,
 	 * replaces one through a relay, never the other way round.
 	 */
 	rank = path_rank(p, from, relayed);
-	if (p->state == P_UP && rank < path_rank(p, &p->path, p->relayed))
+	if (p->state == P_UP && rank < path_rank(p, &p->path, p->relayed)) {
+		if (rank < 0)
+			rpath_acked(p, from, relayed);
 		return;
-	p->last_ack = loop_now();
+	}
+	/* a relay only for the relayed path beside: not the path itself */
+	if (rank < 0 && !pu.relay_paths &&
+	    pu.relay_policy != CONF_RELAY_ALWAYS) {
+		rpath_acked(p, from, relayed);
+		return;
+	}
 	upgrade = p->state == P_UP && rank > path_rank(p, &p->path,
 	    p->relayed);
 	was_relayed = p->state == P_UP && path_rank(p, &p->path,
 	    p->relayed) < 0;
+	/* the relayed path stays beside the direct one, if wanted */
+	if (was_relayed && rank >= 0 && p->relayed)
+		rpath_acked(p, &p->path, p->relayed);
+	if (p->state != P_UP)
+		p->rpath_since = loop_now();
+	p->last_ack = loop_now();
 	p->path = *from;
 	p->relayed = relayed;
 	p->via = path_via(p, b, from);
@@ -2420,6 +2635,12 @@ got_ack(struct peer *p, const uint8_t *b, size_t len,
 	/* the relay left: new streams go direct too, once a carrier is */
 	if (upgrade && rank >= 0 && was_relayed)
 		carrier_upgrade(p);
+	if (rank >= 0 && peer_wants_rpath(p)) {
+		if (rpath_up(p))
+			rpath_said(p);	/* acknowledged while probing */
+		else
+			rpath_probe(p);
+	}
 	if (v6_pending(p))
 		probe_again(p);
 	else
@@ -2427,7 +2648,8 @@ got_ack(struct peer *p, const uint8_t *b, size_t len,
 		    PUNCH_KEEPALIVE_STANDBY_MS : PUNCH_KEEPALIVE_MS, 10));
 }
 
-static void	flow_in(struct peer *, const uint8_t *, size_t, int);
+static void	flow_in(struct peer *, const uint8_t *, size_t,
+		    const struct sockaddr_storage *, int);
 
 static struct peer *
 peer_by_index(const uint8_t idx[SESSION_INDEX_LEN])
@@ -2480,8 +2702,7 @@ punch_in(uint8_t *d, size_t n, size_t cap, const struct sockaddr_storage *from,
 	case MUX_FLOW_TYPE:
 		/* through a relay: ours, or from the peer's relayed address */
 		if (p->state == P_UP)
-			flow_in(p, pl, (size_t)m, relayed ||
-			    is_peer_relay(p, from));
+			flow_in(p, pl, (size_t)m, from, relayed);
 		break;
 	default:
 		p->dropped++;
@@ -2683,6 +2904,9 @@ peer_timer_cb(struct timer *t)
 			    &p->direct_retry, PUNCH_RETRY_MS,
 			    PUNCH_RETRY_MAX_MS);
 		}
+		if (peer_wants_rpath(p) && path_rank(p, &p->path,
+		    p->relayed) >= 0 && rpath_keep(p) == -1)
+			return;
 		send_probe(p, &p->path, p->relayed);	/* the one timed: last */
 		p->ka_sent_at = loop_now();
 		if (p->unacked++ == 0)
@@ -2961,7 +3185,8 @@ carrier_begin(struct peer *p)
 	 * a ConnectionAttempt; the HELLOs then as on any connection.
 	 */
 	if (p->carrier != NULL && p->initiator && pu.trelay != NULL &&
-	    pu.trelayed.ss_family != AF_UNSPEC &&
+	    pu.trelayed.ss_family != AF_UNSPEC && (pu.relay_paths ||
+	    pu.relay_policy == CONF_RELAY_ALWAYS) &&
 	    p->trelay.ss_family != AF_UNSPEC &&
 	    relay_connect(pu.trelay, &p->trelay) == -1)
 		log_debug("punch: %s: relay connect: %s", p->node,
@@ -3197,9 +3422,10 @@ flow_recv(int fd, size_t nlen)
 	    SESSION_UDP_MAX - CRYPTO_AEAD_TAG_LEN - off, UDPBATCH_SLOTS);
 }
 
-/* Slot i's datagram (flow_recv) in fl's frame, sealed, queued to p's path. */
+/* Slot i's datagram (flow_recv) in fl's frame, sealed, queued to `to`. */
 static void
-flow_out(struct peer *p, int i, struct mux_flow *fl)
+flow_out(struct peer *p, int i, struct mux_flow *fl,
+    const struct sockaddr_storage *to, int relayed)
 {
 	uint8_t *d = udpbatch_slot(batch, i);
 	int m, n;
@@ -3215,27 +3441,26 @@ flow_out(struct peer *p, int i, struct mux_flow *fl)
 		p->dropped++;
 		return;
 	}
-	if (p->relayed) {
+	if (relayed) {
 		if (!relay_is_up() ||
-		    relay_send(pu.relay, &p->path, d, (size_t)n) == -1)
+		    relay_send(pu.relay, to, d, (size_t)n) == -1)
 			p->dropped++;
 		else
 			p->tx_bytes += (uint64_t)n;
 		return;
 	}
-	udpbatch_add(batch, fd_for(&p->path), &p->path, d, (size_t)n,
-	    &p->tx_bytes);
+	udpbatch_add(batch, fd_for(to), to, d, (size_t)n, &p->tx_bytes);
 }
 
 static void
 listener_read(struct loop_fd *lfd, int revents)
 {
 	struct listener *l = container_of(lfd, struct listener, lfd);
-	const struct sockaddr_storage *from;
+	const struct sockaddr_storage *from, *to;
 	struct mux_flow fl;
 	struct cflow *f;
 	struct peer *p;
-	int r, i, n;
+	int r, i, n, rel, always = svc_always(l->c.relay_set, l->c.relay);
 
 	(void)revents;
 	memset(&fl, 0, sizeof(fl));
@@ -3259,6 +3484,13 @@ listener_read(struct loop_fd *lfd, int revents)
 				    l->c.node, l->c.service, l->c.node);
 				continue;
 			}
+			if (route(p, always, &to, &rel) == -1) {
+				kept_off(connect_kept(&l->c), 0, "connect "
+				    "%s/%s: relay=always, and no relayed path "
+				    "to %s is up: a datagram dropped",
+				    l->c.node, l->c.service, l->c.node);
+				continue;
+			}
 			from = udpbatch_from(batch, i);
 			if ((f = cflow_by_client(l, from)) == NULL) {
 				if (pu.nflows >= PUNCH_FLOWS_MAX ||
@@ -3275,7 +3507,7 @@ listener_read(struct loop_fd *lfd, int revents)
 			}
 			f->last = loop_now();
 			fl.id = f->id;
-			flow_out(p, i, &fl);
+			flow_out(p, i, &fl, to, rel);
 		}
 		udpbatch_flush(batch);
 		if (n < UDPBATCH_SLOTS)
@@ -3304,8 +3536,9 @@ sflow_read(struct loop_fd *lfd, int revents)
 {
 	struct sflow *f = container_of(lfd, struct sflow, lfd);
 	const struct conf_expose *e = expose_find(f->name, CONF_UDP);
+	const struct sockaddr_storage *to;
 	struct mux_flow fl;
-	int r, i, n;
+	int r, i, n, rel, back;
 
 	(void)revents;
 	memset(&fl, 0, sizeof(fl));
@@ -3316,16 +3549,20 @@ sflow_read(struct loop_fd *lfd, int revents)
 		if ((n = flow_recv(f->fd, strlen(fl.name))) == -1)
 			return;
 		f->last = loop_now();
+		/* the way the flow came, through the relay beside */
+		back = f->in_relay && !path_is_relay(f->p);
+		to = back ? &f->from : &f->p->path;
+		rel = back ? f->from_relayed : f->p->relayed;
 		for (i = 0; i < n && f->p->state == P_UP; i++) {
 			if (e != NULL && !config_relay_allows(expose_relay(e),
-			    path_is_relay(f->p))) {
+			    back || path_is_relay(f->p))) {
 				kept_off(&pu.expose_kept[e - pu.expose], 0,
 				    "%s: %s/udp is relay=never, and the path "
 				    "goes through the relay: an answer dropped",
 				    f->p->node, f->name);
 				continue;
 			}
-			flow_out(f->p, i, &fl);
+			flow_out(f->p, i, &fl, to, rel);
 		}
 		udpbatch_flush(batch);
 		if (n < UDPBATCH_SLOTS)
@@ -3374,8 +3611,10 @@ sflow_open(struct peer *p, const struct mux_flow *fl)
 }
 
 static void
-flow_in(struct peer *p, const uint8_t *b, size_t len, int relayed)
+flow_in(struct peer *p, const uint8_t *b, size_t len,
+    const struct sockaddr_storage *from, int ours)
 {
+	int relayed = ours || is_peer_relay(p, from);
 	const struct conf_expose *e;
 	struct mux_flow fl;
 	const char *err;
@@ -3388,11 +3627,18 @@ flow_in(struct peer *p, const uint8_t *b, size_t len, int relayed)
 	}
 	if (fl.direction == MUX_FLOW_TO_SERVICE) {
 		/* defence: the peer may be older, or say otherwise */
-		if (relayed && (e = expose_find(fl.name, CONF_UDP)) != NULL &&
+		e = expose_find(fl.name, CONF_UDP);
+		if (relayed && e != NULL &&
 		    !config_relay_allows(expose_relay(e), 1)) {
 			kept_off(&pu.expose_kept[e - pu.expose], 0, "%s: %s/udp "
 			    "is relay=never: a datagram that came through the "
 			    "relay dropped", p->node, e->name);
+			return;
+		}
+		if (!relayed && e != NULL && svc_always(e->relay_set, e->relay)) {
+			kept_off(&pu.expose_kept[e - pu.expose], 0, "%s: %s/udp "
+			    "is relay=always: a datagram that came direct "
+			    "dropped", p->node, e->name);
 			return;
 		}
 		for (s = pu.sflows; s != NULL; s = s->next)
@@ -3402,6 +3648,9 @@ flow_in(struct peer *p, const uint8_t *b, size_t len, int relayed)
 		if (s == NULL && (s = sflow_open(p, &fl)) == NULL)
 			return;
 		s->last = loop_now();
+		s->from = *from;
+		s->in_relay = relayed;
+		s->from_relayed = ours;
 		/* the payload stays in its slot till punch_read flushes */
 		udpbatch_add(batch, s->fd, NULL, fl.payload, fl.len, NULL);
 		return;
@@ -3896,10 +4145,22 @@ relay_policy_update(void)
 {
 	int want = config_relay_node(pu.node_relay, pu.expose, pu.nexpose,
 	    pu.connect, pu.nconnect);
+	size_t i;
 
+	pu.some_always = 0;
+	for (i = 0; i < pu.nexpose; i++)
+		if (pu.expose[i].relay_set &&
+		    pu.expose[i].relay == CONF_RELAY_ALWAYS)
+			pu.some_always = 1;
+	for (i = 0; i < pu.nconnect; i++)
+		if (pu.connect[i].relay_set &&
+		    pu.connect[i].relay == CONF_RELAY_ALWAYS)
+			pu.some_always = 1;
 	if (pu.relay_policy == want)
 		return;
 	pu.relay_policy = want;
+	if (want == CONF_RELAY_NEVER)
+		pu.relay_paths = 0;
 	if (pu.relay != NULL && want == CONF_RELAY_NEVER) {
 		log_info("punch: relay never: the relay released");
 		relay_drop();

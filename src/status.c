@@ -925,6 +925,8 @@ peer_json(const struct status_peer *p)
 	    json_object_new_string(p->relay) : json_object_new_null());
 	r |= add(o, "via", p->via[0] != '\0' ?
 	    json_object_new_string(p->via) : json_object_new_null());
+	r |= add(o, "relay_beside", p->relay_beside[0] != '\0' ?
+	    json_object_new_string(p->relay_beside) : json_object_new_null());
 	r |= add(o, "rtt_ms", p->rtt_ms >= 0 ?
 	    json_object_new_int64(p->rtt_ms) : json_object_new_null());
 	r |= add(o, "carrier", p->carrier[0] != '\0' ?

@@ -594,10 +594,10 @@ map 2/tcp
 map 1/tcp
 " -nv -c "$tmp/peer-relay.conf" "${rdv_ok[@]}"
 expect_usage "--expose with relay=sometimes" \
-    "--expose ssh: relay=sometimes: expected fallback or never" \
+    "--expose ssh: relay=sometimes: expected fallback, never or always" \
     -n -m 1/tcp --expose 'ssh=127.0.0.1:22/tcp relay=sometimes'
-expect_usage "--connect with relay=always for one service" \
-    "relay=always for one service is not supported" \
+expect_usage "--connect with relay=always for a service without /udp" \
+    "connect alpha/ssh: relay=always for one service is built for UDP services only (/udp)" \
     -n -m 1/tcp --connect 'alpha/ssh=2222 relay=always'
 printf '%s\n' 'expose ssh=127.0.0.1:22/tcp relay=never extra' 'map 2/tcp' \
     >"$tmp/peer-3.conf"

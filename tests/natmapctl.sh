@@ -259,7 +259,7 @@ else
 	tap_fail "expose SPEC relay=never: sends the spec and the word" "sent: $(last_request)"
 fi
 expect "expose with relay=sometimes" 2 \
-    "expose web: relay=sometimes: expected fallback or never" \
+    "expose web: relay=sometimes: expected fallback, never or always" \
     expose web=192.168.1.10:80/tcp relay=sometimes
 expect "connect with a word that is not relay=" 2 "unexpected argument" \
     connect alpha/web=8080/tcp never

@@ -191,19 +191,21 @@ test_relay_word(void **state)
 		{ "ssh=127.0.0.1:22/tcp  \trelay=never ",
 		    "ssh=127.0.0.1:22/tcp relay=never" },
 		{ "ssh=127.0.0.1:22/tcp ", "ssh=127.0.0.1:22/tcp" },
+		{ "game=127.0.0.1:27015/udp relay=always", NULL },
 	};
 	static const char *const bad[][2] = {
 		{ "ssh=127.0.0.1:22/tcp relay=sometimes",
-		    "expose ssh: relay=sometimes: expected fallback or never" },
+		    "expose ssh: relay=sometimes: expected fallback, never or always" },
 		{ "ssh=127.0.0.1:22/tcp relay=", "relay=: expected" },
 		{ "ssh=127.0.0.1:22/tcp relay=neverr", "expected fallback" },
 		{ "ssh=127.0.0.1:22/tcp relay=neve", "expected fallback" },
 		{ "ssh=127.0.0.1:22/tcp relay=always",
-		    "relay=always for one service is not supported" },
+		    "expose ssh: relay=always for one service is built for UDP "
+		    "services only (/udp); TCP: not supported" },
 		{ "ssh=127.0.0.1:22/tcp relay=never relay=never",
 		    "relay= given twice" },
 		{ "ssh=127.0.0.1:22/tcp never",
-		    "\"never\" is not relay=fallback or relay=never" },
+		    "\"never\" is not relay=fallback, never or always" },
 		{ "ssh=127.0.0.1:22/tcp relay", "is not relay=fallback" },
 		{ "ssh=127.0.0.1:22/tcp@beta, relay=never",
 		    "is not a node name" },
@@ -257,7 +259,22 @@ test_relay_word(void **state)
 	assert_int_equal(config_parse_connect("alpha/ssh=2222 relay=maybe",
 	    &c, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "connect alpha/ssh: relay=maybe: expected "
-	    "fallback or never"));
+	    "fallback, never or always"));
+	/* relay=always: a UDP service's; a connect on both needs /udp */
+	assert_int_equal(config_parse_connect("alpha/game=27015/udp "
+	    "relay=always", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.relay_set, 1);
+	assert_int_equal(c.relay, CONF_RELAY_ALWAYS);
+	config_format_connect(&c, buf, sizeof(buf));
+	assert_string_equal(buf,
+	    "alpha/game=127.0.0.1:27015/udp relay=always");
+	assert_int_equal(config_parse_connect("alpha/game=27015 relay=always",
+	    &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "connect alpha/game: relay=always for one "
+	    "service is built for UDP services only (/udp)"));
+	assert_int_equal(config_parse_connect("alpha/ssh=2222/tcp "
+	    "relay=always", &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "TCP: not supported"));
 	/* the word is no part of what clashes: the same name twice */
 	{
 		struct conf_expose a, b;
@@ -309,6 +326,11 @@ test_relay_decision(void **state)
 		    c, 0), CONF_RELAY_FALLBACK);
 		assert_int_equal(config_relay_node(CONF_RELAY_NEVER, NULL, 0,
 		    NULL, 0), CONF_RELAY_NEVER);
+		/* a service's always makes the relay too */
+		assert_int_equal(config_parse_connect("alpha/g=4/udp "
+		    "relay=always", &c[0], err, sizeof(err)), 0);
+		assert_int_equal(config_relay_node(CONF_RELAY_NEVER, e, 2, c,
+		    1), CONF_RELAY_FALLBACK);
 	}
 	assert_true(config_relay_allows(CONF_RELAY_FALLBACK, 1));
 	assert_true(config_relay_allows(CONF_RELAY_FALLBACK, 0));
