@@ -149,19 +149,35 @@ punch_wait_relayed() {
 	fi
 }
 
-# punch_sites_block TABLE: site 2's router drops everything to and from
-# site 1's public address, both ways, before its NAT's chains (nft table
-# TABLE; "lab_rtr2 nft delete table inet TABLE" lifts it)
-punch_sites_block() {
-	lab_rtr2 nft -f - <<NFT
-table inet $1 {
+# punch_fwd_drop ROUTER TABLE RULE...: ROUTER (lab_rtr, lab_rtr2) drops
+# what each RULE (an nft match, "ip daddr 203.0.113.8") matches in its
+# forward chain, before its NAT's chains (nft table TABLE; "ROUTER nft
+# delete table inet TABLE" lifts it)
+punch_fwd_drop() {
+	local rtr=$1 table=$2 r rules=
+	shift 2
+	for r in "$@"; do
+		rules+="		$r drop
+"
+	done
+	"$rtr" nft -f - <<NFT
+table inet $table {
 	chain forward {
 		type filter hook forward priority -5; policy accept;
-		ip daddr $LAB_PUBLIC_IP drop
-		ip saddr $LAB_PUBLIC_IP drop
-	}
+$rules	}
 }
 NFT
+}
+# punch_sites_block TABLE: site 2's router drops everything to and from
+# site 1's public address, both ways (punch_fwd_drop)
+punch_sites_block() {
+	punch_fwd_drop lab_rtr2 "$1" "ip daddr $LAB_PUBLIC_IP" \
+	    "ip saddr $LAB_PUBLIC_IP"
+}
+# punch_log_before NAME REGEX1 REGEX2: the lines of NAME's log that match
+# REGEX1, up to its first line that matches REGEX2
+punch_log_before() {
+	awk -v a="$2" -v b="$3" '$0 ~ b { exit } $0 ~ a' "$LAB_DIR/$1.log"
 }
 
 # punch_relay_lab: punch_lab, coturn as the TURN server (lab_turn_start,

@@ -20,11 +20,7 @@ punch_nat_modes cone cone "both sites' NATs cone (punchable)"
 punch_echoes
 relay_re=${LAB_RELAY_IP//./\\.}
 
-# before NAME REGEX1 REGEX2: the lines of NAME's log that match REGEX1,
-# up to its first line that matches REGEX2
-before() {
-	awk -v a="$2" -v b="$3" '$0 ~ b { exit } $0 ~ a' "$LAB_DIR/$1.log"
-}
+before() { punch_log_before "$@"; }
 # count_before NAME REGEX1 REGEX2 N: exactly N of them
 count_before() { [ "$(before "$1" "$2" "$3" | wc -l)" -eq "$4" ]; }
 

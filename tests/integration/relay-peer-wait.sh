@@ -18,21 +18,9 @@ punch_nat_modes cone cone "both sites' NATs cone (punchable)"
 punch_echoes
 relay_re=${LAB_RELAY_IP//./\\.}
 
-# before NAME REGEX1 REGEX2: the lines of NAME's log that match REGEX1,
-# up to its first line that matches REGEX2
-before() {
-	awk -v a="$2" -v b="$3" '$0 ~ b { exit } $0 ~ a' "$LAB_DIR/$1.log"
-}
+before() { punch_log_before "$@"; }
 
-if lab_rtr nft -f - <<NFT
-table inet peerwait_block {
-	chain forward {
-		type filter hook forward priority -5; policy accept;
-		ip daddr $LAB_RELAY_IP meta l4proto udp drop
-	}
-}
-NFT
-then
+if punch_fwd_drop lab_rtr peerwait_block "ip daddr $LAB_RELAY_IP meta l4proto udp"; then
 	tap_ok "site 1's router drops UDP to coturn"
 else
 	tap_fail "site 1's router drops UDP to coturn"; tap_done; exit 1
