@@ -514,8 +514,8 @@ static int
 setup(void **state)
 {
 	struct sockaddr_in *sin;
-	socklen_t sl = sizeof(S.addr);
-	int one = 1;
+	socklen_t sl;
+	int one = 1, tries;
 
 	(void)state;
 	memset(&S, 0, sizeof(S));
@@ -525,17 +525,31 @@ setup(void **state)
 	loop_set_clock(fake_now);
 	S.lifetime = 600;
 	snprintf(S.nonce, sizeof(S.nonce), "nonce-1");
-	sin_set(&S.addr, "127.0.0.1", 0);
-	S.udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	assert_true(S.udp >= 0);
-	assert_int_equal(bind(S.udp, (struct sockaddr *)&S.addr,
-	    sizeof(struct sockaddr_in)), 0);
-	assert_int_equal(getsockname(S.udp, (struct sockaddr *)&S.addr, &sl), 0);
-	S.lst = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	assert_true(S.lst >= 0);
-	setsockopt(S.lst, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	assert_int_equal(bind(S.lst, (struct sockaddr *)&S.addr,
-	    sizeof(struct sockaddr_in)), 0);
+	/*
+	 * A UDP port the kernel picks, and TCP on the same number: that one
+	 * may be in use (another test's connection), then another pair
+	 */
+	for (tries = 0;; tries++) {
+		sin_set(&S.addr, "127.0.0.1", 0);
+		sl = sizeof(S.addr);
+		S.udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+		assert_true(S.udp >= 0);
+		assert_int_equal(bind(S.udp, (struct sockaddr *)&S.addr,
+		    sizeof(struct sockaddr_in)), 0);
+		assert_int_equal(getsockname(S.udp,
+		    (struct sockaddr *)&S.addr, &sl), 0);
+		S.lst = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		assert_true(S.lst >= 0);
+		setsockopt(S.lst, SOL_SOCKET, SO_REUSEADDR, &one,
+		    sizeof(one));
+		if (bind(S.lst, (struct sockaddr *)&S.addr,
+		    sizeof(struct sockaddr_in)) == 0)
+			break;
+		assert_int_equal(errno, EADDRINUSE);
+		assert_true(tries < 50);
+		close(S.lst);
+		close(S.udp);
+	}
 	assert_int_equal(listen(S.lst, 8), 0);
 	for (one = 0; one < SRV_CONNS; one++)
 		S.tc[one].fd = -1;
