@@ -27,10 +27,7 @@
  * udpbatch_flush() sends the queue with sendmmsg: a datagram the kernel
  * refuses (a full send buffer, an unreachable address) is dropped,
  * counted in the batch's send_failed, and the rest still go; a datagram
- * sent adds its length to the counter given with it (NULL: none).  On a
- * UDP socket, a run of datagrams of one length to one address goes as one
- * message with UDP_SEGMENT where the kernel has it (delivered as the
- * datagrams they were; send_calls counts sendmmsg calls, sent datagrams).
+ * sent adds its length to the counter given with it (NULL: none).
  */
 #define UDPBATCH_SLOTS	16
 

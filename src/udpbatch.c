@@ -6,7 +6,6 @@
 #include <sys/uio.h>
 
 #include <netinet/in.h>
-#include <netinet/udp.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -34,21 +33,8 @@ struct udpbatch {
 	struct iovec		 siov[UDPBATCH_SLOTS];
 	struct sockaddr_storage	 to[UDPBATCH_SLOTS];
 	struct out		 out[UDPBATCH_SLOTS];
-	/* runs of them sent as one (UDP_SEGMENT) */
-	struct mmsghdr		 gmsg[UDPBATCH_SLOTS];
-	int			 gfirst[UDPBATCH_SLOTS], gcount[UDPBATCH_SLOTS];
-	union {
-		char		 buf[CMSG_SPACE(sizeof(uint16_t))];
-		struct cmsghdr	 align;
-	}			 gctl[UDPBATCH_SLOTS];
 	struct udpbatch_stats	 st;
 };
-
-#ifdef UDP_SEGMENT
-static int gso_off;	/* the kernel refused a run once: datagrams one by one */
-#else
-static int gso_off = 1;
-#endif
 
 struct udpbatch *
 udpbatch_new(size_t slot_size)
@@ -184,23 +170,10 @@ udpbatch_add(struct udpbatch *b, int fd, const struct sockaddr_storage *to,
 	m->msg_hdr.msg_iovlen = 1;
 }
 
-/* Datagrams i and j go to the same place: the same address, or both none. */
-static int
-same_to(const struct udpbatch *b, int i, int j)
+int
+udpbatch_flush(struct udpbatch *b)
 {
-	const struct msghdr *a = &b->smsg[i].msg_hdr, *c = &b->smsg[j].msg_hdr;
-
-	if (a->msg_name == NULL || c->msg_name == NULL)
-		return a->msg_name == c->msg_name;
-	return a->msg_namelen == c->msg_namelen &&
-	    memcmp(a->msg_name, c->msg_name, a->msg_namelen) == 0;
-}
-
-/* The queue from off, each datagram alone. */
-static int
-flush_each(struct udpbatch *b, int off)
-{
-	int n, sent = 0, i;
+	int off = 0, n, sent = 0, i;
 
 	while (off < b->nout) {
 		n = sendmmsg(b->out_fd, b->smsg + off,
@@ -220,97 +193,6 @@ flush_each(struct udpbatch *b, int off)
 		sent += n;
 		off += n;
 	}
-	return sent;
-}
-
-/*
- * Runs of datagrams of one length to one place, each sent as one with
- * UDP_SEGMENT: the stack (and a router's) passes them once, and they are
- * cut apart where they are delivered.
- */
-static int
-flush_runs(struct udpbatch *b)
-{
-	int ng = 0, i, j, g, n, k, sent = 0;
-	struct cmsghdr *cm;
-	uint16_t seg;
-
-	for (i = 0; i < b->nout; i = j) {
-		for (j = i + 1; j < b->nout && j - i < 64 &&
-		    b->out[j].len == b->out[i].len && same_to(b, i, j) &&
-		    (size_t)(j - i + 1) * b->out[i].len <= 65000; j++)
-			;
-		b->gfirst[ng] = i;
-		b->gcount[ng] = j - i;
-		b->gmsg[ng] = b->smsg[i];
-		b->gmsg[ng].msg_hdr.msg_iovlen = (size_t)(j - i);
-		if (j - i > 1) {
-			memset(&b->gctl[ng], 0, sizeof(b->gctl[ng]));
-			b->gmsg[ng].msg_hdr.msg_control = b->gctl[ng].buf;
-			b->gmsg[ng].msg_hdr.msg_controllen =
-			    sizeof(b->gctl[ng].buf);
-			cm = CMSG_FIRSTHDR(&b->gmsg[ng].msg_hdr);
-			cm->cmsg_level = SOL_UDP;
-#ifdef UDP_SEGMENT
-			cm->cmsg_type = UDP_SEGMENT;
-#endif
-			cm->cmsg_len = CMSG_LEN(sizeof(seg));
-			seg = (uint16_t)b->out[i].len;
-			memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
-		}
-		ng++;
-	}
-	for (g = 0; g < ng;) {
-		n = sendmmsg(b->out_fd, b->gmsg + g, (unsigned int)(ng - g),
-		    MSG_DONTWAIT);
-		b->st.send_calls++;
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			/*
-			 * No segmentation by this kernel or device: one by
-			 * one from now on.  A run longer than the path's
-			 * MTU allows (EINVAL): this batch one by one.
-			 */
-			if (b->gcount[g] > 1 && (errno == EIO ||
-			    errno == ENOPROTOOPT || errno == EOPNOTSUPP))
-				gso_off = 1;
-			if (b->gcount[g] > 1 && (gso_off || errno == EINVAL))
-				return sent + flush_each(b, b->gfirst[g]);
-			b->st.send_failed += (uint64_t)b->gcount[g];
-			g++;
-			continue;
-		}
-		for (k = g; k < g + n; k++) {
-			for (i = b->gfirst[k]; i < b->gfirst[k] + b->gcount[k];
-			    i++)
-				if (b->out[i].counter != NULL)
-					*b->out[i].counter += b->out[i].len;
-			sent += b->gcount[k];
-		}
-		g += n;
-	}
-	return sent;
-}
-
-/* The queue's socket is UDP (UDP_SEGMENT means nothing to another). */
-static int
-out_udp(const struct udpbatch *b)
-{
-	int proto = 0;
-	socklen_t len = sizeof(proto);
-
-	return getsockopt(b->out_fd, SOL_SOCKET, SO_PROTOCOL, &proto,
-	    &len) == 0 && proto == IPPROTO_UDP;
-}
-
-int
-udpbatch_flush(struct udpbatch *b)
-{
-	int sent;
-
-	sent = gso_off || b->nout < 2 || !out_udp(b) ? flush_each(b, 0) :
-	    flush_runs(b);
 	b->st.sent += (uint64_t)sent;
 	b->nout = 0;
 	return sent;

@@ -4,9 +4,6 @@
 
 #include <sys/socket.h>
 
-#include <netinet/in.h>
-#include <arpa/inet.h>
-
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -86,84 +83,6 @@ test_batches(void **state)
 	udpbatch_free(NULL);
 	close(sv[0]);
 	close(sv[1]);
-}
-
-/* A UDP socket bound to 127.0.0.1, its address in *sin. */
-static int
-udp_bound(struct sockaddr_in *sin)
-{
-	socklen_t len = sizeof(*sin);
-	int fd;
-
-	assert_true((fd = socket(AF_INET, SOCK_DGRAM, 0)) != -1);
-	memset(sin, 0, sizeof(*sin));
-	sin->sin_family = AF_INET;
-	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)sin, sizeof(*sin)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)sin, &len), 0);
-	return fd;
-}
-
-/*
- * Over UDP, runs of datagrams of one length to one address go as one
- * (UDP_SEGMENT, where the kernel has it): 16 queued to two receivers,
- * lengths changing, come out as 16 datagrams, each whole and where it was
- * sent, in order, and every byte counted; fewer sendmmsg messages than
- * datagrams is not asked (a kernel without it sends them one by one).
- */
-static void
-test_udp_runs(void **state)
-{
-	static const size_t lens[16] = { 1200, 1200, 1200, 1200, 1200, 800,
-	    800, 1200, 1200, 1200, 1200, 1200, 1200, 1200, 1200, 1200 };
-	struct sockaddr_in ra, rb;
-	struct sockaddr_storage ta, tb;
-	struct udpbatch *b, *rcv;
-	uint8_t data[16][1200];
-	uint64_t bytes = 0, want = 0;
-	int s, fa, fb, i, n, na = 0, nb = 0;
-
-	(void)state;
-	fa = udp_bound(&ra);
-	fb = udp_bound(&rb);
-	memcpy(&ta, &ra, sizeof(ra));
-	memcpy(&tb, &rb, sizeof(rb));
-	assert_true((s = socket(AF_INET, SOCK_DGRAM, 0)) != -1);
-	assert_non_null(b = udpbatch_new(SLOT));
-	assert_non_null(rcv = udpbatch_new(SLOT));
-	for (i = 0; i < 16; i++) {
-		memset(data[i], 0x40 + i, sizeof(data[i]));
-		data[i][0] = (uint8_t)i;
-		/* 0-9 to a, 10-11 to b, 12-15 to a again */
-		udpbatch_add(b, s, i >= 10 && i < 12 ? &tb : &ta, data[i],
-		    lens[i], &bytes);
-		want += lens[i];
-	}
-	assert_int_equal(udpbatch_flush(b), 16);
-	assert_int_equal(bytes, want);
-	n = udpbatch_recv(rcv, fa, 0, SLOT, UDPBATCH_SLOTS);
-	assert_int_equal(n, 14);
-	for (i = 0; i < n; i++) {
-		int k = i < 10 ? i : i + 2;
-
-		assert_int_equal(udpbatch_len(rcv, i), lens[k]);
-		assert_int_equal(udpbatch_slot(rcv, i)[0], k);
-		assert_int_equal(udpbatch_slot(rcv, i)[lens[k] - 1], 0x40 + k);
-		na++;
-	}
-	n = udpbatch_recv(rcv, fb, 0, SLOT, UDPBATCH_SLOTS);
-	assert_int_equal(n, 2);
-	for (i = 0; i < n; i++) {
-		assert_int_equal(udpbatch_len(rcv, i), 1200);
-		assert_int_equal(udpbatch_slot(rcv, i)[0], 10 + i);
-		nb++;
-	}
-	assert_int_equal(na + nb, 16);
-	udpbatch_free(b);
-	udpbatch_free(rcv);
-	close(s);
-	close(fa);
-	close(fb);
 }
 
 /* A datagram longer than room is marked cut; the others in its batch are whole. */
@@ -315,7 +234,6 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_batches),
 		cmocka_unit_test(test_cut),
-		cmocka_unit_test(test_udp_runs),
 		cmocka_unit_test(test_send_fd_and_failures),
 		cmocka_unit_test(test_forged_in_batch),
 	};
