@@ -174,6 +174,18 @@ punch_sites_block() {
 	punch_fwd_drop lab_rtr2 "$1" "ip daddr $LAB_PUBLIC_IP" \
 	    "ip saddr $LAB_PUBLIC_IP"
 }
+# punch_always_pair: alpha on site 1 exposes the echoes (punch_echoes) to
+# beta and registers (a TAP line); then beta on site 2, started with
+# --relay always, connects to them on 127.0.0.1:7001/udp and :7101/tcp;
+# $t0 the time of beta's start (lab_now_ms)
+punch_always_pair() {
+	punch_node alpha lan "$LAB_DIR/home.key" home \
+	    --expose echo=127.0.0.1:7000/udp@beta --expose tcpecho=127.0.0.1:7100/tcp@beta
+	tap_check "alpha registered" lab_wait 20 log_has alpha "registered as alpha"
+	t0=$(lab_now_ms)
+	punch_node beta site2 "$LAB_DIR/home.key" home --relay always \
+	    --connect alpha/echo=127.0.0.1:7001/udp --connect alpha/tcpecho=127.0.0.1:7101/tcp
+}
 # punch_log_before NAME REGEX1 REGEX2: the lines of NAME's log that match
 # REGEX1, up to its first line that matches REGEX2
 punch_log_before() {

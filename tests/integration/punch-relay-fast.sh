@@ -24,12 +24,7 @@ before() { punch_log_before "$@"; }
 # count_before NAME REGEX1 REGEX2 N: exactly N of them
 count_before() { [ "$(before "$1" "$2" "$3" | wc -l)" -eq "$4" ]; }
 
-punch_node alpha lan "$LAB_DIR/home.key" home \
-    --expose echo=127.0.0.1:7000/udp@beta --expose tcpecho=127.0.0.1:7100/tcp@beta
-tap_check "alpha registered" lab_wait 20 log_has alpha "registered as alpha"
-t0=$(lab_now_ms)
-punch_node beta site2 "$LAB_DIR/home.key" home --relay always \
-    --connect alpha/echo=127.0.0.1:7001/udp --connect alpha/tcpecho=127.0.0.1:7101/tcp
+punch_always_pair
 
 up_b="alpha: relayed path up, to $relay_re:[0-9]+ through TURN server $relay_re:$LAB_RELAY_PORT"
 if lab_wait 30 log_has beta "$up_b"; then

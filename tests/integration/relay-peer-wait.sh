@@ -27,12 +27,7 @@ else
 fi
 it_on_exit "lab_rtr nft delete table inet peerwait_block 2>/dev/null"
 
-punch_node alpha lan "$LAB_DIR/home.key" home \
-    --expose echo=127.0.0.1:7000/udp@beta --expose tcpecho=127.0.0.1:7100/tcp@beta
-tap_check "alpha registered" lab_wait 20 log_has alpha "registered as alpha"
-t0=$(lab_now_ms)
-punch_node beta site2 "$LAB_DIR/home.key" home --relay always \
-    --connect alpha/echo=127.0.0.1:7001/udp --connect alpha/tcpecho=127.0.0.1:7101/tcp
+punch_always_pair
 
 ok_if "alpha: the CONNECT brought a relayed address, the OFFER waits for alpha's relay" \
     lab_wait 20 log_has alpha "beta: CONNECT \\(attempt 1\\) with a relayed address: the OFFER waits for our relay"
