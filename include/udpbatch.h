@@ -27,7 +27,12 @@
  * udpbatch_flush() sends the queue with sendmmsg: a datagram the kernel
  * refuses (a full send buffer, an unreachable address) is dropped,
  * counted in the batch's send_failed, and the rest still go; a datagram
- * sent adds its length to the counter given with it (NULL: none).
+ * sent adds its length to the counter given with it (NULL: none).  On a
+ * UDP socket, a run of datagrams of one length to one address goes as one
+ * message with UDP_SEGMENT once udpbatch_runs_check() has found that the
+ * kernel cuts such a run apart again (delivered as the datagrams they
+ * were; send_calls counts sendmmsg calls, sent datagrams, runs the
+ * messages that carried more than one).
  */
 #define UDPBATCH_SLOTS	16
 
@@ -37,6 +42,7 @@ struct udpbatch;
 struct udpbatch_stats {
 	uint64_t	recv_calls, received;
 	uint64_t	send_calls, sent, send_failed;
+	uint64_t	runs;
 };
 
 /* A batch of slot_size bytes a slot, or NULL (errno ENOMEM). */
@@ -68,5 +74,14 @@ void	udpbatch_add(struct udpbatch *, int fd,
 	    uint64_t *counter);
 /* Send what is queued: how many datagrams went. */
 int	udpbatch_flush(struct udpbatch *);
+
+/*
+ * Whether runs go as one (UDP_SEGMENT): the first call sends a run to
+ * itself over loopback (a bounded wait of at most 200 ms, once per
+ * process) and turns runs on if it arrives as the datagrams it was.
+ * 1: on; 0: off, and why says why (if not NULL).  Until it is called,
+ * and after the kernel refuses a run, runs are off.
+ */
+int	udpbatch_runs_check(char *why, size_t len);
 
 #endif

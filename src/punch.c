@@ -4563,6 +4563,16 @@ punch_start(void)
 		log_warn("punch: no hole punching");
 		return;
 	}
+	{
+		char why[128];
+
+		if (udpbatch_runs_check(why, sizeof(why)))
+			log_debug("punch: runs of datagrams go to the kernel "
+			    "as one (UDP_SEGMENT)");
+		else
+			log_debug("punch: datagrams go to the kernel one by "
+			    "one (UDP_SEGMENT: %s)", why);
+	}
 	if (socket_open() == -1) {
 		udpbatch_free(batch);
 		batch = NULL;

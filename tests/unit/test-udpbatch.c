@@ -4,6 +4,9 @@
 
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -83,6 +86,110 @@ test_batches(void **state)
 	udpbatch_free(NULL);
 	close(sv[0]);
 	close(sv[1]);
+}
+
+/* A UDP socket bound to 127.0.0.1, its address in *sin. */
+static int
+udp_bound(struct sockaddr_in *sin)
+{
+	socklen_t len = sizeof(*sin);
+	int fd;
+
+	assert_true((fd = socket(AF_INET, SOCK_DGRAM, 0)) != -1);
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)sin, sizeof(*sin)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)sin, &len), 0);
+	return fd;
+}
+
+/* test_udp_runs' 16 datagrams: 14 at fa, 2 at fb, whole and in order. */
+static void
+runs_arrived(struct udpbatch *rcv, int fa, int fb, const size_t *lens)
+{
+	int i, n;
+
+	n = udpbatch_recv(rcv, fa, 0, SLOT, UDPBATCH_SLOTS);
+	assert_int_equal(n, 14);
+	for (i = 0; i < n; i++) {
+		int k = i < 10 ? i : i + 2;
+
+		assert_int_equal(udpbatch_len(rcv, i), lens[k]);
+		assert_int_equal(udpbatch_slot(rcv, i)[0], k);
+		assert_int_equal(udpbatch_slot(rcv, i)[lens[k] - 1], 0x40 + k);
+	}
+	n = udpbatch_recv(rcv, fb, 0, SLOT, UDPBATCH_SLOTS);
+	assert_int_equal(n, 2);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(udpbatch_len(rcv, i), 1200);
+		assert_int_equal(udpbatch_slot(rcv, i)[0], 10 + i);
+	}
+	assert_int_equal(udpbatch_recv(rcv, fa, 0, SLOT, UDPBATCH_SLOTS), -1);
+}
+
+/*
+ * Over UDP, runs of datagrams of one length to one address go as one
+ * (UDP_SEGMENT) once udpbatch_runs_check() has seen the kernel cut a run
+ * apart: 16 queued to two receivers, lengths changing, come out as 16
+ * datagrams, each whole and where it was sent, in order, and every byte
+ * counted.  Before the check, runs are off; after it, the 5 runs of this
+ * queue go as 5 messages where it says on, none where it says off (a
+ * kernel before 4.18, or qemu-user for a big-endian target).
+ */
+static void
+test_udp_runs(void **state)
+{
+	static const size_t lens[16] = { 1200, 1200, 1200, 1200, 1200, 800,
+	    800, 1200, 1200, 1200, 1200, 1200, 1200, 1200, 1200, 1200 };
+	struct sockaddr_in ra, rb;
+	struct sockaddr_storage ta, tb;
+	struct udpbatch *b, *rcv;
+	struct udpbatch_stats st;
+	uint8_t data[16][1200];
+	uint64_t bytes = 0, want = 0;
+	char why[128];
+	int s, fa, fb, i, on;
+
+	(void)state;
+	fa = udp_bound(&ra);
+	fb = udp_bound(&rb);
+	memcpy(&ta, &ra, sizeof(ra));
+	memcpy(&tb, &rb, sizeof(rb));
+	assert_true((s = socket(AF_INET, SOCK_DGRAM, 0)) != -1);
+	assert_non_null(b = udpbatch_new(SLOT));
+	assert_non_null(rcv = udpbatch_new(SLOT));
+	for (i = 0; i < 16; i++) {
+		memset(data[i], 0x40 + i, sizeof(data[i]));
+		data[i][0] = (uint8_t)i;
+		/* 0-9 to a, 10-11 to b, 12-15 to a again */
+		udpbatch_add(b, s, i >= 10 && i < 12 ? &tb : &ta, data[i],
+		    lens[i], &bytes);
+		want += lens[i];
+	}
+	assert_int_equal(udpbatch_flush(b), 16);
+	udpbatch_get_stats(b, &st);
+	assert_int_equal(st.runs, 0);	/* not checked yet */
+	runs_arrived(rcv, fa, fb, lens);
+	want *= 2;
+	on = udpbatch_runs_check(why, sizeof(why));
+	printf("# runs as one (UDP_SEGMENT): %s%s\n", on ? "on" : "off: ",
+	    on ? "" : why);
+	assert_int_equal(udpbatch_runs_check(NULL, 0), on);
+	for (i = 0; i < 16; i++)
+		udpbatch_add(b, s, i >= 10 && i < 12 ? &tb : &ta, data[i],
+		    lens[i], &bytes);
+	assert_int_equal(udpbatch_flush(b), 16);
+	udpbatch_get_stats(b, &st);
+	assert_int_equal(st.runs, on ? 5 : 0);
+	assert_int_equal(st.send_failed, 0);
+	assert_int_equal(bytes, want);
+	runs_arrived(rcv, fa, fb, lens);
+	udpbatch_free(b);
+	udpbatch_free(rcv);
+	close(s);
+	close(fa);
+	close(fb);
 }
 
 /* A datagram longer than room is marked cut; the others in its batch are whole. */
@@ -234,6 +341,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_batches),
 		cmocka_unit_test(test_cut),
+		cmocka_unit_test(test_udp_runs),
 		cmocka_unit_test(test_send_fd_and_failures),
 		cmocka_unit_test(test_forged_in_batch),
 	};
