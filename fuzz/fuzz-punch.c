@@ -63,8 +63,10 @@ check_msg(const struct punch_msg *m)
 		CHECK(fuzz_all_zero(m->hash, sizeof(m->hash)));
 	CHECK((m->type == PUNCH_REJECT) == (m->reason != 0));
 	for (i = 0; i < m->ncand; i++) {
-		CHECK(m->cand[i].kind >= RDV_CAND_HOST &&
-		    m->cand[i].kind <= RDV_CAND_RELAY);
+		CHECK((m->cand[i].kind >= RDV_CAND_HOST &&
+		    m->cand[i].kind <= RDV_CAND_RELAY) ||
+		    (m->cand[i].kind == PUNCH_CAND_RELAY_BESIDE &&
+		    m->cand[i].transport == RDV_TCP));
 		CHECK(m->cand[i].transport == RDV_TCP ||
 		    m->cand[i].transport == RDV_UDP);
 		CHECK(m->cand[i].addr.ss_family == AF_INET ||
@@ -80,7 +82,8 @@ check_msg(const struct punch_msg *m)
  * only; a byte less does not fit; the replay cache sees it once.
  */
 /*
- * Did the parse leave candidates out (a kind above RDV_CAND_RELAY), or
+ * Did the parse leave candidates out (a kind above RDV_CAND_RELAY but
+ * PUNCH_CAND_RELAY_BESIDE over TCP), or
  * take the ciphers from a record (which punch_build writes last, with
  * the known bits only)?  The count on the wire, after the header, names,
  * nonce, clock, index, key (and an OFFER's hash), is more than the parse

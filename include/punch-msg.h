@@ -94,6 +94,12 @@
 #define PUNCH_INDEX_LEN		4
 #define PUNCH_CAND_MAX		RDV_CAND_MAX	/* 16, the ciphers' record included */
 #define PUNCH_CAND_CIPHERS	5	/* the kind of the ciphers' record */
+/*
+ * A TCP relayed address for a carrier beside the direct one only (the
+ * sender's relay is there for relay=always services, not for whole paths
+ * and carriers): a version before it leaves it out.
+ */
+#define PUNCH_CAND_RELAY_BESIDE	6
 #define PUNCH_CIPHER_AES256GCM	0x01	/* offers AES-256-GCM */
 #define PUNCH_CIPHERS_KNOWN	PUNCH_CIPHER_AES256GCM
 
@@ -159,7 +165,8 @@ int	punch_build(uint8_t *buf, size_t len, const struct punch_msg *,
  * unknown version or type, attempt 0, a name that is not one, more than
  * PUNCH_CAND_MAX candidates, a bad candidate, bytes after the MAC.
  * A candidate of a kind above RDV_CAND_RELAY is left out (ncand counts
- * those taken); the ciphers' record sets ciphers.
+ * those taken), but for PUNCH_CAND_RELAY_BESIDE over TCP; the ciphers'
+ * record sets ciphers.
  * Fields the type does not have are left zero.
  */
 int	punch_parse(const uint8_t *buf, size_t len, struct punch_msg *,

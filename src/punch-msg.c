@@ -31,7 +31,10 @@ cand_ok(const struct rdv_cand *c)
 	struct sockaddr_in sin;
 	struct sockaddr_in6 sin6;
 
-	if (c->kind < RDV_CAND_HOST || c->kind > RDV_CAND_RELAY)
+	if (c->kind == PUNCH_CAND_RELAY_BESIDE) {
+		if (c->transport != RDV_TCP)
+			return 0;
+	} else if (c->kind < RDV_CAND_HOST || c->kind > RDV_CAND_RELAY)
 		return 0;
 	if (c->transport != RDV_TCP && c->transport != RDV_UDP)
 		return 0;
@@ -410,7 +413,9 @@ punch_parse(const uint8_t *buf, size_t len, struct punch_msg *m,
 			 * left out */
 			if (m->cand[m->ncand].kind == PUNCH_CAND_CIPHERS)
 				take_ciphers(m, &m->cand[m->ncand]);
-			if (m->cand[m->ncand].kind > RDV_CAND_RELAY)
+			if (m->cand[m->ncand].kind > RDV_CAND_RELAY &&
+			    (m->cand[m->ncand].kind != PUNCH_CAND_RELAY_BESIDE ||
+			    m->cand[m->ncand].transport != RDV_TCP))
 				memset(&m->cand[m->ncand], 0,
 				    sizeof(m->cand[0]));
 			else

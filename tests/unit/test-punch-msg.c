@@ -309,6 +309,13 @@ test_bad_fields(void **state)
 	m.type = PUNCH_REJECT;
 	m.reason = 0;
 	assert_int_equal(punch_build(out, sizeof(out), &m, peer_key), -1);
+	/* a relayed address beside: TCP only */
+	m = good;
+	m.cand[0].kind = PUNCH_CAND_RELAY_BESIDE;
+	m.cand[0].transport = RDV_TCP;
+	assert_true(punch_build(out, sizeof(out), &m, peer_key) > 0);
+	m.cand[0].transport = RDV_UDP;
+	assert_int_equal(punch_build(out, sizeof(out), &m, peer_key), -1);
 	/* a byte short of room */
 	assert_int_equal(punch_build(out, len - 1, &good, peer_key), -1);
 
@@ -339,6 +346,21 @@ test_bad_fields(void **state)
 		assert_int_equal(punch_parse(b, len, &m, &err), 0);
 		assert_int_equal(m.ncand, 4);
 		assert_int_equal(m.cand[0].kind, RDV_CAND_RELAY);
+		/* a TCP relayed address for a carrier beside: taken */
+		memcpy(b, orig, len);
+		b[off] = PUNCH_CAND_RELAY_BESIDE;
+		b[off + 1] = RDV_TCP;
+		remac(b, len);
+		assert_int_equal(punch_parse(b, len, &m, &err), 0);
+		assert_int_equal(m.ncand, 4);
+		assert_int_equal(m.cand[0].kind, PUNCH_CAND_RELAY_BESIDE);
+		assert_int_equal(m.cand[0].transport, RDV_TCP);
+		/* ... over UDP it means nothing: left out */
+		b[off + 1] = RDV_UDP;
+		remac(b, len);
+		assert_int_equal(punch_parse(b, len, &m, &err), 0);
+		assert_int_equal(m.ncand, 3);
+		assert_int_equal(m.cand[0].kind, good.cand[1].kind);
 		/* a later kind: left out, the others taken */
 		memcpy(b, orig, len);
 		b[off] = 200;
@@ -403,36 +425,65 @@ test_bad_fields(void **state)
 }
 
 /*
- * connect-relay.bin (made apart): a relay candidate taken, a kind 9 left
- * out; built again without it, it verifies and parses to the same.
+ * A file made apart (tests/data/punch/make-relay.py): it parses and
+ * verifies, ncand candidates taken and skip left out; built again without
+ * those, it is skip * 12 bytes shorter, its header the same, and parses to
+ * the same.  *m is what it parsed to.
  */
 static void
-test_relay_file(void **state)
+made_apart(const char *name, struct punch_msg *m, int ncand, int skip)
 {
-	struct punch_msg m, m2;
+	struct punch_msg m2;
 	uint8_t *b, out[PUNCH_MSG_MAX];
 	const char *err = NULL;
 	size_t len;
 	int n;
 
-	(void)state;
-	b = (uint8_t *)tu_read("punch/connect-relay.bin", &len);
-	assert_int_equal(punch_parse(b, len, &m, &err), 0);
-	assert_int_equal(punch_verify(b, len, &m, peer_key, "home", "beta",
+	b = (uint8_t *)tu_read(name, &len);
+	assert_int_equal(punch_parse(b, len, m, &err), 0);
+	assert_int_equal(punch_verify(b, len, m, peer_key, "home", "beta",
 	    "alpha", &err), 0);
-	assert_int_equal(m.ncand, 2);
+	assert_int_equal(m->ncand, ncand);
+	n = punch_build(out, sizeof(out), m, peer_key);
+	assert_int_equal(n, (int)len - 12 * skip);
+	assert_memory_equal(out + 4, b + 4, 16 + 13 + 24 + 4 + 32 - 4);
+	assert_int_equal(punch_parse(out, (size_t)n, &m2, &err), 0);
+	assert_int_equal(m2.ncand, ncand);
+	assert_memory_equal(m2.cand, m->cand, sizeof(m->cand));
+	free(b);
+}
+
+/* connect-relay.bin: a relay candidate taken, a kind 9 left out. */
+static void
+test_relay_file(void **state)
+{
+	struct punch_msg m;
+
+	(void)state;
+	made_apart("punch/connect-relay.bin", &m, 2, 1);
 	expect_cand(&m.cand[0], RDV_CAND_RELAY, RDV_UDP, "203.0.113.50",
 	    49152);
 	expect_cand(&m.cand[1], RDV_CAND_SRFLX, RDV_UDP, "203.0.113.7",
 	    51413);
-	/* the same less the unknown candidate's 12 bytes */
-	n = punch_build(out, sizeof(out), &m, peer_key);
-	assert_int_equal(n, (int)len - 12);
-	assert_memory_equal(out + 4, b + 4, 16 + 13 + 24 + 4 + 32 - 4);
-	assert_int_equal(punch_parse(out, (size_t)n, &m2, &err), 0);
-	assert_int_equal(m2.ncand, 2);
-	assert_memory_equal(m2.cand, m.cand, sizeof(m.cand));
-	free(b);
+}
+
+/*
+ * connect-beside.bin: a TCP relayed address for a carrier beside the
+ * direct one (kind 6) taken, the same kind over UDP left out.
+ */
+static void
+test_beside_file(void **state)
+{
+	struct punch_msg m;
+
+	(void)state;
+	made_apart("punch/connect-beside.bin", &m, 3, 1);
+	expect_cand(&m.cand[0], RDV_CAND_RELAY, RDV_UDP, "203.0.113.50",
+	    49152);
+	expect_cand(&m.cand[1], PUNCH_CAND_RELAY_BESIDE, RDV_TCP,
+	    "203.0.113.50", 49300);
+	expect_cand(&m.cand[2], RDV_CAND_SRFLX, RDV_UDP, "203.0.113.7",
+	    51413);
 }
 
 /*
@@ -662,6 +713,7 @@ main(void)
 		cmocka_unit_test(test_wrong),
 		cmocka_unit_test(test_bad_fields),
 		cmocka_unit_test(test_relay_file),
+		cmocka_unit_test(test_beside_file),
 		cmocka_unit_test(test_ciphers),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_replay),

@@ -3,7 +3,11 @@
 # connect-relay.bin: connect.bin (see README) with other candidates, made
 # from include/punch-msg.h's WIRE FORMAT apart from src/punch-msg.c:
 # relay udp 203.0.113.50:49152, srflx udp 203.0.113.7:51413, and one of
-# kind 9 (none known yet: a receiver skips it) udp 198.51.100.9:3478.
+# kind 9 (none known yet: a receiver skips it) udp 198.51.100.9:3478;
+# and connect-beside.bin, the same with relay udp 203.0.113.50:49152, a
+# TCP relayed address for a carrier beside the direct one (kind 6) tcp
+# 203.0.113.50:49300, the same kind over udp 203.0.113.50:49301
+# (meaningless: a receiver skips it), and srflx udp 203.0.113.7:51413.
 import hashlib, hmac, os, struct
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -20,11 +24,17 @@ def cand(kind, transport, ip, port):
     return bytes([kind, transport, 0, 0, 0, 1]) + \
         struct.pack(">H", port ^ 0x2112) + a
 
-cands = [cand(4, 17, "203.0.113.50", 49152),
-         cand(2, 17, "203.0.113.7", 51413),
-         cand(9, 17, "198.51.100.9", 3478)]
-body = bytearray(base[:at]) + bytes([len(cands)]) + b"".join(cands)
-length = len(body) + 32
-body[2:4] = struct.pack(">H", length)
-out = bytes(body) + hmac.new(key, bytes(body), hashlib.sha256).digest()
-open(os.path.join(here, "connect-relay.bin"), "wb").write(out)
+def write(name, cands):
+    body = bytearray(base[:at]) + bytes([len(cands)]) + b"".join(cands)
+    length = len(body) + 32
+    body[2:4] = struct.pack(">H", length)
+    out = bytes(body) + hmac.new(key, bytes(body), hashlib.sha256).digest()
+    open(os.path.join(here, name), "wb").write(out)
+
+write("connect-relay.bin", [cand(4, 17, "203.0.113.50", 49152),
+                            cand(2, 17, "203.0.113.7", 51413),
+                            cand(9, 17, "198.51.100.9", 3478)])
+write("connect-beside.bin", [cand(4, 17, "203.0.113.50", 49152),
+                             cand(6, 6, "203.0.113.50", 49300),
+                             cand(6, 17, "203.0.113.50", 49301),
+                             cand(2, 17, "203.0.113.7", 51413)])
