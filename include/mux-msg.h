@@ -99,6 +99,7 @@ enum mux_rst {
 	MUX_RST_PROTOCOL = 5,	/* a protocol error on this stream */
 	MUX_RST_ABORTED = 6,	/* the connection at one end was reset */
 	MUX_RST_NO_RELAY = 7,	/* the service is relay=never, the carrier relayed */
+	MUX_RST_RELAY_ONLY = 8,	/* the service is relay=always, the carrier direct */
 };
 
 /* Why a side goes away (GOAWAY). */

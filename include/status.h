@@ -104,6 +104,9 @@ struct status_peer {
 	 * relay=always services, its other end; "" none */
 	char		 relay_beside[64];
 	char		 carrier[64];	/* the TCP carrier's other end; "" none */
+	/* the carrier through the relay kept beside a direct one for the
+	 * peer's relay=always TCP services, its other end; "" none */
+	char		 carrier_beside[64];
 	/* the carrier new streams go over: "direct", "relay"; "" none */
 	char		 carrier_via[8];
 	int64_t		 rtt_ms;	/* the UDP path's last probe; -1 none */

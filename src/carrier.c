@@ -1131,8 +1131,10 @@ cb_rst(struct mux *m, uint32_t id, void *udata, uint8_t reason)
 
 	(void)m;
 	(void)id;
-	/* the peer's relay=never for the service: the administrator's business */
-	if (s != NULL && reason == MUX_RST_NO_RELAY)
+	/* the peer's relay=never or =always for the service: the
+	 * administrator's business */
+	if (s != NULL && (reason == MUX_RST_NO_RELAY ||
+	    reason == MUX_RST_RELAY_ONLY))
 		log_info("carrier: %s: a stream to %s/tcp refused by the peer: "
 		    "%s", s->c->peer, s->service, mux_rst_str(reason));
 	else if (s != NULL && reason != 0)

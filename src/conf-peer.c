@@ -151,23 +151,6 @@ parse_words(const char *what, const char *name, const char *s, int *set,
 }
 
 /*
- * relay=always for one service is built for UDP: its datagrams take a
- * relayed path kept beside a direct one.  A TCP service's streams would
- * need a relayed carrier beside the direct carrier (not built).
- */
-static int
-always_udp(const char *what, const char *name, int set, int relay, int udp,
-    char *err, size_t errlen)
-{
-	if (!set || relay != CONF_RELAY_ALWAYS || udp)
-		return 0;
-	config_seterr(err, errlen, "%s %s: relay=always for one service is "
-	    "built for UDP services only (/udp); TCP: not supported (the "
-	    "node-wide relay always is)", what, name);
-	return -1;
-}
-
-/*
  * s cut into the service (into buf, len bytes) and its words (*words,
  * "" none).  0, or -1 with err set: too long.
  */
@@ -207,11 +190,8 @@ config_parse_expose(const char *s, struct conf_expose *e, char *err,
 	if (split_words("expose", s, buf, sizeof(buf), &words, err,
 	    errlen) == -1 || parse_expose(buf, e, err, errlen) == -1)
 		return -1;
-	if (parse_words("expose", e->name, words, &e->relay_set, &e->relay,
-	    err, errlen) == -1)
-		return -1;
-	return always_udp("expose", e->name, e->relay_set, e->relay,
-	    e->proto == CONF_UDP, err, errlen);
+	return parse_words("expose", e->name, words, &e->relay_set,
+	    &e->relay, err, errlen);
 }
 
 int
@@ -226,11 +206,8 @@ config_parse_connect(const char *s, struct conf_connect *c, char *err,
 	    errlen) == -1 || parse_connect(buf, c, err, errlen) == -1)
 		return -1;
 	snprintf(name, sizeof(name), "%s/%s", c->node, c->service);
-	if (parse_words("connect", name, words, &c->relay_set, &c->relay,
-	    err, errlen) == -1)
-		return -1;
-	return always_udp("connect", name, c->relay_set, c->relay,
-	    c->proto == CONF_UDP, err, errlen);
+	return parse_words("connect", name, words, &c->relay_set, &c->relay,
+	    err, errlen);
 }
 
 int

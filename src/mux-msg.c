@@ -251,6 +251,7 @@ mux_rst_str(uint8_t reason)
 		[MUX_RST_PROTOCOL] = "protocol error",
 		[MUX_RST_ABORTED] = "aborted",
 		[MUX_RST_NO_RELAY] = "relay never: not through the relay",
+		[MUX_RST_RELAY_ONLY] = "relay always: through the relay only",
 	};
 
 	if (reason < sizeof(names) / sizeof(names[0]) && names[reason] != NULL)

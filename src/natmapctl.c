@@ -350,6 +350,7 @@ print_peer(struct json_object *p)
 	const char *cvia = get_string(p, "carrier_via");
 	const char *cipher = get_string(p, "cipher");
 	const char *beside = get_string(p, "relay_beside");
+	const char *cbeside = get_string(p, "carrier_beside");
 	int64_t rtt = get_int(p, "rtt_ms"), crtt = get_int(p, "carrier_rtt_ms");
 	char e1[128], e2[64], e3[64], e4[128], e5[256], e6[64];
 
@@ -382,6 +383,9 @@ print_peer(struct json_object *p)
 		if (get_int(p, "relay_carrier_streams") > 0)
 			printf(", %lld on the relayed carrier",
 			    (long long)get_int(p, "relay_carrier_streams"));
+		if (cbeside != NULL)
+			printf(", tcp carrier beside it through the relay to %s",
+			    safe(cbeside, e3, sizeof(e3)));
 	}
 	printf("; in %lld B, out %lld B", (long long)get_int(p, "bytes_in"),
 	    (long long)get_int(p, "bytes_out"));

@@ -135,6 +135,7 @@ struct peer {
 	int			 relayed;	/* P_UP: path goes out through our relay */
 	int			 peer_relay;	/* the peer offered a relayed address */
 	struct sockaddr_storage	 trelay;	/* its TCP relayed address; AF_UNSPEC none */
+	int			 trelay_beside;	/* ... for a carrier beside only */
 	uint64_t		 direct_retry;	/* loop_backoff's state, while relayed */
 	uint64_t		 direct_next;	/* loop clock: direct probes again */
 	uint64_t		 triggered_at;	/* a probe back to a direct one */
@@ -178,6 +179,17 @@ struct peer {
 	int			 rcarrier_dead;	/* freed by reap */
 	int			 upgraded;	/* number 1 made with these keys */
 	int			 rcarrier_idle;	/* drain checks without a stream */
+	/*
+	 * relay=always for a TCP service, the carrier direct: a carrier
+	 * through the relays beside it (number 2 of the keys, once per set
+	 * of keys), for that service's streams only
+	 */
+	struct carrier		*acarrier;
+	int			 acarrier_dead;	/* freed by reap */
+	int			 amade;		/* number 2 made with these keys */
+	int			 aours;		/* this side asked for it */
+	uint64_t		 aretry;	/* loop_backoff's state */
+	uint64_t		 anext;		/* loop clock: a new session for it */
 	struct timer		 drain;
 	struct timer		 reap;
 	uint64_t		 carrier_up_at;	/* loop_now() it came up */
@@ -337,6 +349,12 @@ static uint8_t dgram[DGRAM_MAX + 1];
 static struct udpbatch *batch;
 
 static void	peer_timer_cb(struct timer *);
+static int	carrier_direct_up(const struct peer *);
+static void	acarrier_start(struct peer *);
+static void	acarrier_try(struct peer *);
+static int	acarrier_keep(struct peer *);
+static struct carrier *connect_carrier(const struct peer *,
+		    const struct conf_connect *);
 static void	waiters_settle(const char *, struct carrier *,
 		    const struct listener *, int);
 static void	peer_attempt(struct peer *);
@@ -413,6 +431,12 @@ peer_reap_cb(struct timer *t)
 {
 	struct peer *p = container_of(t, struct peer, reap);
 
+	if (p->acarrier_dead) {
+		carrier_free(p->acarrier);
+		p->acarrier = NULL;
+		p->acarrier_dead = 0;
+		status_push();
+	}
 	if (p->rcarrier_dead) {
 		carrier_free(p->rcarrier);
 		p->rcarrier = NULL;
@@ -496,6 +520,7 @@ peer_free(struct peer *p)
 	timer_stop(&p->reap);
 	timer_stop(&p->recarrier_timer);
 	carrier_free(p->carrier);
+	carrier_free(p->acarrier);
 	peer_rcarrier_free(p);
 	if (rdv_client_signal_busy(&p->sig))
 		rdv_client_signal_cancel(&p->sig);
@@ -560,6 +585,17 @@ status_push(void)
 		if (c == p->carrier && carrier_is_up(p->rcarrier)) {
 			carrier_get_stats(p->rcarrier, &cs);
 			st[n].relay_streams = cs.streams;
+			st[n].streams += cs.streams;
+			st[n].bytes_in += cs.bytes_in;
+			st[n].bytes_out += cs.bytes_out;
+		}
+		/* relay=always TCP services' carrier beside the direct one */
+		if (carrier_is_up(p->acarrier)) {
+			carrier_get_stats(p->acarrier, &cs);
+			snprintf(st[n].carrier_beside,
+			    sizeof(st[n].carrier_beside), "%s", addr_str(
+			    carrier_remote(p->acarrier), a, sizeof(a)));
+			st[n].relay_streams += cs.streams;
 			st[n].streams += cs.streams;
 			st[n].bytes_in += cs.bytes_in;
 			st[n].bytes_out += cs.bytes_out;
@@ -1177,6 +1213,19 @@ trelay_on_conn(void *arg, int fd, const struct sockaddr_storage *peer,
 		if (p->trelay.ss_family != AF_UNSPEC &&
 		    same_addr(&p->trelay, peer))
 			break;
+	/*
+	 * The carrier direct: one for the carrier through the relays
+	 * beside it (relay=always TCP services; the peer's, or ours)
+	 */
+	if (p != NULL && carrier_direct_up(p)) {
+		if (incoming)
+			acarrier_start(p);
+		log_debug("punch: %s: a TCP connection through the relay (%s), "
+		    "for the carrier beside the direct one", p->node,
+		    incoming ? "theirs" : "ours");
+		(void)carrier_take_conn(p->acarrier, fd);
+		return;
+	}
 	/* theirs before our carrier of the attempt: kept for it */
 	if (p != NULL && incoming && p->rcarrier == NULL &&
 	    (p->carrier == NULL || p->carrier_dead)) {
@@ -1432,10 +1481,12 @@ own_candidates(struct rdv_cand *c, int relay)
 		c[n].transport = RDV_UDP;
 		c[n].addr = pu.relayed;
 		n++;
-		if (pu.trelayed.ss_family != AF_UNSPEC && (pu.relay_paths ||
-		    pu.relay_policy == CONF_RELAY_ALWAYS)) {
+		if (pu.trelayed.ss_family != AF_UNSPEC) {
+			/* a relay beside direct paths: for a carrier beside */
 			memset(&c[n], 0, sizeof(c[n]));
-			c[n].kind = RDV_CAND_RELAY;
+			c[n].kind = pu.relay_paths || pu.relay_policy ==
+			    CONF_RELAY_ALWAYS ? RDV_CAND_RELAY :
+			    PUNCH_CAND_RELAY_BESIDE;
 			c[n].transport = RDV_TCP;
 			c[n].addr = pu.trelayed;
 			n++;
@@ -1882,9 +1933,27 @@ take_candidates(struct peer *p, const struct punch_msg *m)
 	p->peer_relay = 0;
 	p->peer_ciphers = m->ciphers;
 	p->trelay.ss_family = AF_UNSPEC;
+	p->trelay_beside = 0;
 	for (i = 0; i < m->ncand; i++) {
 		if (!cand_usable(&m->cand[i], have6))
 			continue;
+		/*
+		 * Its TCP relayed address, for a carrier beside the direct
+		 * one (relay=always TCP services): not a reason for whole
+		 * paths through the relay; a relayed one of the carrier's
+		 * own (cand_has_trelay) goes first
+		 */
+		if (m->cand[i].kind == PUNCH_CAND_RELAY_BESIDE) {
+			if (pu.relay_policy == CONF_RELAY_NEVER ||
+			    cand_has_trelay(m))
+				continue;
+			p->trelay = m->cand[i].addr;
+			p->trelay_beside = 1;
+			if (pu.trelay != NULL)
+				(void)relay_permit(pu.trelay,
+				    &m->cand[i].addr);
+			continue;
+		}
 		if (m->cand[i].kind == RDV_CAND_RELAY) {
 			p->peer_relay = 1;
 			if (pu.relay_policy == CONF_RELAY_NEVER)
@@ -1954,6 +2023,7 @@ session_make(struct peer *p, int initiator, const uint8_t *peer_pub)
 	p->keys = k;
 	p->have_keys = 1;
 	p->upgraded = 0;
+	p->amade = 0;
 	crypto_wipe(&k, sizeof(k));
 	crypto_wipe(p->priv, sizeof(p->priv));
 	return 0;
@@ -2907,6 +2977,8 @@ peer_timer_cb(struct timer *t)
 		if (peer_wants_rpath(p) && path_rank(p, &p->path,
 		    p->relayed) >= 0 && rpath_keep(p) == -1)
 			return;
+		if (acarrier_keep(p) == -1)
+			return;
 		send_probe(p, &p->path, p->relayed);	/* the one timed: last */
 		p->ka_sent_at = loop_now();
 		if (p->unacked++ == 0)
@@ -2997,6 +3069,12 @@ carrier_service(const char *peer, const char *name, int relayed,
 		    "carrier through the relay", peer, name);
 		return MUX_RST_NO_RELAY;
 	}
+	if (svc_always(e->relay_set, e->relay) && !relayed) {
+		kept_off(&pu.expose_kept[e - pu.expose], 1, "%s: a stream to "
+		    "%s/tcp refused: it is relay=always and came over the "
+		    "direct TCP carrier", peer, name);
+		return MUX_RST_RELAY_ONLY;
+	}
 	*target = e->target;
 	return 0;
 }
@@ -3007,6 +3085,15 @@ carrier_up_cb(struct carrier *c, void *arg)
 	struct peer *p = arg;
 	char a[64];
 
+	if (c == p->acarrier) {
+		log_info("punch: %s: TCP carrier through the relay up beside "
+		    "the direct one, to %s, for its relay=always services",
+		    p->node, addr_str(carrier_remote(c), a, sizeof(a)));
+		p->aretry = 0;
+		waiters_settle(p->node, c, NULL, 0);
+		status_push();
+		return;
+	}
 	log_info("punch: %s: TCP carrier up, to %s (attempt %u)%s", p->node,
 	    addr_str(carrier_remote(c), a, sizeof(a)), p->attempt,
 	    c == p->carrier && p->rcarrier != NULL ? ", direct, beside the "
@@ -3018,6 +3105,7 @@ carrier_up_cb(struct carrier *c, void *arg)
 	}
 	/* the clients that came before it */
 	waiters_settle(p->node, peer_carrier(p), NULL, 0);
+	acarrier_try(p);
 	status_push();
 }
 
@@ -3066,6 +3154,15 @@ carrier_down_cb(struct carrier *c, const char *why, void *arg)
 	struct carrier *other;
 	uint64_t d;
 
+	if (c == p->acarrier) {
+		log_info("punch: %s: TCP carrier through the relay beside the "
+		    "direct one %s: %s", p->node, carrier_was_up(c) ? "down" :
+		    "not made", why);
+		p->acarrier_dead = 1;
+		timer_set(&p->reap, 0);
+		status_push();
+		return;
+	}
 	log_info("punch: %s: TCP carrier%s %s: %s", p->node,
 	    c == p->rcarrier ? " through the relay" : "",
 	    carrier_was_up(c) ? "down" : "not made", why);
@@ -3154,7 +3251,8 @@ carrier_begin(struct peer *p)
 	struct carrier_params cp;
 
 	if (pu.tcp_port == 0 || (p->ntcand == 0 &&
-	    p->trelay.ss_family == AF_UNSPEC) || !p->have_keys)
+	    (p->trelay.ss_family == AF_UNSPEC || p->trelay_beside)) ||
+	    !p->have_keys)
 		return;
 	/* an upgrade's pair: the one up carries on (carrier number 0 of
 	 * these keys may be the relayed one's: not made twice) */
@@ -3187,7 +3285,7 @@ carrier_begin(struct peer *p)
 	if (p->carrier != NULL && p->initiator && pu.trelay != NULL &&
 	    pu.trelayed.ss_family != AF_UNSPEC && (pu.relay_paths ||
 	    pu.relay_policy == CONF_RELAY_ALWAYS) &&
-	    p->trelay.ss_family != AF_UNSPEC &&
+	    p->trelay.ss_family != AF_UNSPEC && !p->trelay_beside &&
 	    relay_connect(pu.trelay, &p->trelay) == -1)
 		log_debug("punch: %s: relay connect: %s", p->node,
 		    strerror(errno));
@@ -3231,6 +3329,126 @@ carrier_upgrade(struct peer *p)
 	    "through the relay", p->node);
 }
 
+/* Does this node connect to a TCP service of p's with relay=always? */
+static int
+peer_wants_acarrier(const struct peer *p)
+{
+	const struct listener *l;
+
+	if (!pu.some_always)
+		return 0;
+	for (l = pu.listeners; l != NULL; l = l->next)
+		if (l->tcp && strcmp(l->c.node, p->node) == 0 &&
+		    svc_always(l->c.relay_set, l->c.relay))
+			return 1;
+	return 0;
+}
+
+/* p's carrier is up and direct: a carrier beside it may be made. */
+static int
+carrier_direct_up(const struct peer *p)
+{
+	return p->state == P_UP && carrier_is_up(p->carrier) &&
+	    !carrier_relayed(p->carrier) && p->rcarrier == NULL;
+}
+
+/*
+ * The carrier through the relays beside a direct one, number 2 of the
+ * session's keys (carrier_keys): no candidate of its own, it takes the
+ * RFC 6062 connection that our TCP allocation makes to the peer's, or
+ * that the peer's makes to ours.  Once per set of keys: number 2 is not
+ * made twice.
+ */
+static void
+acarrier_start(struct peer *p)
+{
+	struct carrier_params cp;
+
+	if (p->acarrier != NULL || p->amade || !p->have_keys)
+		return;
+	carrier_params_of(p, &cp, PUNCH_ATTEMPT_MS);
+	cp.cand = NULL;
+	cp.ncand = 0;
+	cp.gen = 2;
+	if ((p->acarrier = carrier_start(&cp, &carrier_ops, p)) == NULL)
+		return;
+	p->amade = 1;
+	p->aours = 0;
+	p->acarrier_dead = 0;
+}
+
+/*
+ * relay=always for a TCP service of p's that this node connects to, the
+ * carrier direct: the carrier beside it made, when both sides' TCP
+ * relayed addresses are known and number 2 of these keys is unused.
+ */
+static void
+acarrier_try(struct peer *p)
+{
+	if (p->acarrier != NULL || p->amade || !p->have_keys ||
+	    !carrier_direct_up(p) || !peer_wants_acarrier(p) ||
+	    pu.trelay == NULL || pu.trelayed.ss_family == AF_UNSPEC ||
+	    p->trelay.ss_family == AF_UNSPEC)
+		return;
+	acarrier_start(p);
+	if (p->acarrier == NULL)
+		return;
+	p->aours = 1;
+	log_info("punch: %s: making a TCP carrier through the relay beside "
+	    "the direct one, for its relay=always services", p->node);
+	if (relay_connect(pu.trelay, &p->trelay) == -1)
+		log_debug("punch: %s: relay connect: %s", p->node,
+		    strerror(errno));
+}
+
+/*
+ * At each keep-alive of the path: the carrier beside a direct one for
+ * p's relay=always TCP services, made (acarrier_try), or, when it cannot
+ * be made with this session (the peer offered no TCP relayed address,
+ * number 2 of its keys is spent), a new session through the rendezvous
+ * from the side that connects, 30 s doubling to 10 min.  -1 when an
+ * attempt began.
+ */
+static int
+acarrier_keep(struct peer *p)
+{
+	struct carrier_stats cs;
+	const char *why;
+
+	/* ours, and no relay=always TCP connect left: closed once idle */
+	if (p->acarrier != NULL && p->aours && !p->acarrier_dead &&
+	    !peer_wants_acarrier(p)) {
+		carrier_get_stats(p->acarrier, &cs);
+		if (cs.streams == 0) {
+			log_info("punch: %s: the TCP carrier through the relay "
+			    "beside the direct one closed: no relay=always "
+			    "TCP connect to it left", p->node);
+			p->acarrier_dead = 1;
+			timer_set(&p->reap, 0);
+			status_push();
+		}
+		return 0;
+	}
+	if (p->acarrier != NULL || !p->wanted || !carrier_direct_up(p) ||
+	    !peer_wants_acarrier(p) || pu.trelay == NULL ||
+	    pu.trelayed.ss_family == AF_UNSPEC)
+		return 0;
+	acarrier_try(p);
+	if (p->acarrier != NULL || loop_now() < p->anext)
+		return 0;
+	p->anext = loop_now() + loop_backoff(&p->aretry, PUNCH_RETRY_MS,
+	    PUNCH_RETRY_MAX_MS);
+	why = p->trelay.ss_family == AF_UNSPEC ? "it offered no TCP relayed "
+	    "address" : p->amade ? "the one of this session is gone" :
+	    "no session keys";
+	log_info("punch: %s: no TCP carrier through the relay beside the "
+	    "direct one for its relay=always services (%s); punching again "
+	    "through the rendezvous", p->node, why);
+	p->attempt = 0;
+	peer_attempt(p);
+	return -1;
+}
+
 /*
  * The relayed carrier beside a direct one: closed once no stream is left
  * on it for two checks in a row (a stream the peer opened on it just
@@ -3265,6 +3483,31 @@ peer_drain_cb(struct timer *t)
 }
 
 /*
+ * A client that waited PUNCH_CLIENT_WAIT_MS for a carrier, reset: why,
+ * logged, and counted when its relay policy kept it off the carrier up.
+ */
+static void
+waiter_expired(const struct waiter *w)
+{
+	const struct conf_connect *c = &w->l->c;
+	const struct peer *p = peer_find(c->node);
+	unsigned long long s = PUNCH_CLIENT_WAIT_MS / 1000;
+	int never = connect_relay(c) == CONF_RELAY_NEVER;
+
+	if (p != NULL && peer_carrier(p) != NULL &&
+	    (never || svc_always(c->relay_set, c->relay)))
+		kept_off(connect_kept(c), 1, "connect %s/%s: relay=%s, and no "
+		    "%sTCP carrier %sto %s in %llu s (the one up %s); "
+		    "connection reset", c->node, c->service, never ? "never" :
+		    "always", never ? "direct " : "", never ? "" : "through "
+		    "the relay ", c->node, s, never ? "goes through the relay" :
+		    "is direct");
+	else
+		log_info("punch: connect %s/%s: no TCP carrier to %s in %llu s; "
+		    "connection reset", c->node, c->service, c->node, s);
+}
+
+/*
  * The clients waiting for a carrier: node's (NULL: any) go to its
  * carrier c when there is one; with c NULL, those of listener l (NULL:
  * all) or that waited long enough (l and node NULL, expired set) are
@@ -3275,33 +3518,20 @@ waiters_settle(const char *node, struct carrier *c, const struct listener *l,
     int expired)
 {
 	struct waiter **wp, *w;
+	struct carrier *k;
 	struct peer *p;
 	uint64_t now = loop_now();
 
 	for (wp = &pu.waiters; (w = *wp) != NULL;) {
 		if (c != NULL && node != NULL &&
 		    strcmp(w->l->c.node, node) == 0 &&
-		    config_relay_allows(connect_relay(&w->l->c),
-		    carrier_relayed(c)))
-			carrier_open_stream(c, w->fd, w->l->c.service);
+		    (p = peer_find(node)) != NULL &&
+		    (k = connect_carrier(p, &w->l->c)) != NULL)
+			carrier_open_stream(k, w->fd, w->l->c.service);
 		else if (c == NULL && (l == NULL || w->l == l) && (!expired ||
 		    now - w->since >= PUNCH_CLIENT_WAIT_MS)) {
-			p = peer_find(w->l->c.node);
-			if (expired && p != NULL && peer_carrier(p) != NULL &&
-			    connect_relay(&w->l->c) == CONF_RELAY_NEVER)
-				kept_off(connect_kept(&w->l->c), 1, "connect "
-				    "%s/%s: relay=never, and no direct TCP "
-				    "carrier to %s in %llu s (the one up goes "
-				    "through the relay); connection reset",
-				    w->l->c.node, w->l->c.service,
-				    w->l->c.node, (unsigned long long)
-				    (PUNCH_CLIENT_WAIT_MS / 1000));
-			else if (expired)
-				log_info("punch: connect %s/%s: no TCP carrier "
-				    "to %s in %llu s; connection reset",
-				    w->l->c.node, w->l->c.service,
-				    w->l->c.node, (unsigned long long)
-				    (PUNCH_CLIENT_WAIT_MS / 1000));
+			if (expired)
+				waiter_expired(w);
 			sock_close_reset(w->fd);
 		} else {
 			wp = &w->next;
@@ -3334,6 +3564,18 @@ connect_carrier(const struct peer *p, const struct conf_connect *c)
 {
 	struct carrier *k = peer_carrier(p), *other;
 
+	/*
+	 * relay=always: the carrier through the relay beside a direct one,
+	 * or the relayed one an upgrade keeps until its streams end
+	 */
+	if (k != NULL && !carrier_relayed(k) &&
+	    svc_always(c->relay_set, c->relay)) {
+		if (carrier_is_up(p->acarrier))
+			return p->acarrier;
+		if (carrier_is_up(p->rcarrier) && carrier_relayed(p->rcarrier))
+			return p->rcarrier;
+		return NULL;
+	}
 	if (k == NULL || config_relay_allows(connect_relay(c),
 	    carrier_relayed(k)))
 		return k;
@@ -3865,7 +4107,8 @@ expose_drop(size_t i)
 	if (pu.running && e.proto == CONF_TCP)
 		for (p = pu.peers; p != NULL; p = p->next)
 			n += carrier_end_streams(p->carrier, e.name, 0) +
-			    carrier_end_streams(p->rcarrier, e.name, 0);
+			    carrier_end_streams(p->rcarrier, e.name, 0) +
+			    carrier_end_streams(p->acarrier, e.name, 0);
 	if (pu.running && e.proto == CONF_UDP)
 		for (f = pu.sflows; f != NULL; f = fn) {
 			fn = f->next;
@@ -3997,7 +4240,8 @@ connect_drop(size_t i)
 	if ((p = peer_find(c.node)) != NULL) {
 		if (c.proto != CONF_UDP && !tcp_left)
 			n += carrier_end_streams(p->carrier, c.service, 1) +
-			    carrier_end_streams(p->rcarrier, c.service, 1);
+			    carrier_end_streams(p->rcarrier, c.service, 1) +
+			    carrier_end_streams(p->acarrier, c.service, 1);
 		if (!node_left) {
 			p->wanted = 0;
 			/* unused from now: PUNCH_UNUSED_MS, then closed */

@@ -933,6 +933,9 @@ peer_json(const struct status_peer *p)
 	    json_object_new_string(p->carrier) : json_object_new_null());
 	r |= add(o, "carrier_via", p->carrier_via[0] != '\0' ?
 	    json_object_new_string(p->carrier_via) : json_object_new_null());
+	r |= add(o, "carrier_beside", p->carrier_beside[0] != '\0' ?
+	    json_object_new_string(p->carrier_beside) :
+	    json_object_new_null());
 	r |= add(o, "relay_carrier_streams",
 	    json_object_new_int64(p->relay_streams));
 	r |= add(o, "carrier_rtt_ms", p->carrier_rtt_ms >= 0 ?

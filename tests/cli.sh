@@ -596,9 +596,11 @@ map 1/tcp
 expect_usage "--expose with relay=sometimes" \
     "--expose ssh: relay=sometimes: expected fallback, never or always" \
     -n -m 1/tcp --expose 'ssh=127.0.0.1:22/tcp relay=sometimes'
-expect_usage "--connect with relay=always for a service without /udp" \
-    "connect alpha/ssh: relay=always for one service is built for UDP services only (/udp)" \
-    -n -m 1/tcp --connect 'alpha/ssh=2222 relay=always'
+expect_output "-nv: relay=always after a TCP expose and connect" "${peer_head}expose ssh=127.0.0.1:22/tcp relay=always
+connect alpha/ssh=127.0.0.1:2222/tcp relay=always
+map 1/tcp
+" -nv "${rdv_ok[@]}" --expose 'ssh=127.0.0.1:22/tcp relay=always' \
+    --connect 'alpha/ssh=2222/tcp relay=always'
 printf '%s\n' 'expose ssh=127.0.0.1:22/tcp relay=never extra' 'map 2/tcp' \
     >"$tmp/peer-3.conf"
 expect_config "expose with two words after it in the file" \

@@ -280,3 +280,45 @@ punch_cone_relay_lab() {
 	punch_nat_modes cone cone "both sites' NATs cone (punchable)"
 	punch_echoes
 }
+
+# punch_count_setup PROTO LABEL: site 2's router counts the PROTO (udp,
+# tcp) bytes its LAN sends to and gets from coturn and site 1's public
+# address (before its NAT: the LAN's side), removed at exit; a TAP line
+# with LABEL, and the test ends if it cannot.  Bytes, not packets: natmapd
+# sends a run of datagrams to one address as one (UDP_SEGMENT), which the
+# router forwards and counts as one packet.
+punch_count_setup() {
+	if lab_rtr2 nft -f - <<NFT
+table inet natmapd_count {
+	chain forward {
+		type filter hook forward priority -5; policy accept;
+		ip daddr $LAB_RELAY_IP meta l4proto $1 counter comment "to-relay"
+		ip saddr $LAB_RELAY_IP meta l4proto $1 counter comment "from-relay"
+		ip daddr $LAB_PUBLIC_IP meta l4proto $1 counter comment "to-site1"
+		ip saddr $LAB_PUBLIC_IP meta l4proto $1 counter comment "from-site1"
+	}
+}
+NFT
+	then
+		tap_ok "site 2's router counts $2 to and from coturn and site 1"
+	else
+		tap_fail "site 2's router counts $2"; tap_done; exit 1
+	fi
+	it_on_exit "lab_rtr2 nft delete table inet natmapd_count 2>/dev/null"
+}
+# punch_count NAME: the bytes of punch_count_setup's counter NAME
+punch_count() {
+	lab_rtr2 nft list table inet natmapd_count |
+	    sed -n "s/.*counter packets [0-9]* bytes \([0-9]*\) comment \"$1\".*/\1/p"
+}
+# punch_counts: "to-relay from-relay to-site1 from-site1"
+punch_counts() {
+	echo "$(punch_count to-relay) $(punch_count from-relay) $(punch_count to-site1) $(punch_count from-site1)"
+}
+# punch_count_delta BEFORE AFTER: what each of punch_counts' four grew by
+punch_count_delta() {
+	local a b c d e f g h
+	read -r a b c d <<<"$1"
+	read -r e f g h <<<"$2"
+	echo "$((e - a)) $((f - b)) $((g - c)) $((h - d))"
+}

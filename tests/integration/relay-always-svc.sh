@@ -15,34 +15,7 @@ punch_cone_relay_lab
 node() { punch_node "$@"; }
 punch_side_echoes "the relay=always exposed service"
 
-# Site 2's router counts the UDP bytes its LAN sends to and gets from
-# coturn and site 1's public address (before its NAT: the LAN's side).
-# Bytes, not packets: natmapd sends a run of datagrams to one address as
-# one (UDP_SEGMENT), and the router forwards and counts it as one packet.
-if lab_rtr2 nft -f - <<NFT
-table inet relayalw_count {
-	chain forward {
-		type filter hook forward priority -5; policy accept;
-		ip daddr $LAB_RELAY_IP meta l4proto udp counter comment "to-relay"
-		ip saddr $LAB_RELAY_IP meta l4proto udp counter comment "from-relay"
-		ip daddr $LAB_PUBLIC_IP meta l4proto udp counter comment "to-site1"
-		ip saddr $LAB_PUBLIC_IP meta l4proto udp counter comment "from-site1"
-	}
-}
-NFT
-then
-	tap_ok "site 2's router counts UDP to and from coturn and site 1"
-else
-	tap_fail "site 2's router counts UDP"; tap_done; exit 1
-fi
-it_on_exit "lab_rtr2 nft delete table inet relayalw_count 2>/dev/null"
-# count NAME: the bytes of the counter commented NAME
-count() {
-	lab_rtr2 nft list table inet relayalw_count |
-	    sed -n "s/.*counter packets [0-9]* bytes \([0-9]*\) comment \"$1\".*/\1/p"
-}
-# counts: "to-relay from-relay to-site1 from-site1"
-counts() { echo "$(count to-relay) $(count from-relay) $(count to-site1) $(count from-site1)"; }
+punch_count_setup udp UDP
 
 relay_re=${LAB_RELAY_IP//./\\.}
 pub_re=${LAB_PUBLIC_IP//./\\.}
@@ -78,27 +51,26 @@ tap_check "alpha: no relayed path of its own beside (it connects to nothing)" \
     punch_status_has alpha peers p "p['node'] == 'beta' and p['path'] == 'direct-v4' and p['relay_beside'] is None"
 
 # ---- each service's datagrams on their own way ----
-c0=$(counts)
+c0=$(punch_counts)
 out=$(udp_n 7001 200 2>&1)
-c1=$(counts)
+c1=$(punch_counts)
 tap_check "relay=always: 200 datagrams end to end ($out)" test "${out%% *}" = ok
-read -r tr0 fr0 ts0 fs0 <<<"$c0"
-read -r tr1 fr1 ts1 fs1 <<<"$c1"
-echo "# relay=always, 200 datagrams: bytes to/from coturn +$((tr1 - tr0))/+$((fr1 - fr0)), to/from site 1 +$((ts1 - ts0))/+$((fs1 - fs0))"
+read -r dtr dfr dts dfs <<<"$(punch_count_delta "$c0" "$c1")"
+echo "# relay=always, 200 datagrams: bytes to/from coturn +$dtr/+$dfr, to/from site 1 +$dts/+$dfs"
 tap_check "relay=always: they went to and came from coturn (at least 200 x 200 bytes each way)" \
-    test $((tr1 - tr0)) -ge 40000 -a $((fr1 - fr0)) -ge 40000
+    test "$dtr" -ge 40000 -a "$dfr" -ge 40000
 tap_check "relay=always: not over the direct path (under 10000 bytes each way: keep-alives)" \
-    test $((ts1 - ts0)) -lt 10000 -a $((fs1 - fs0)) -lt 10000
+    test "$dts" -lt 10000 -a "$dfs" -lt 10000
 
 out=$(udp_n 7002 200 2>&1)
-c2=$(counts)
-read -r tr2 fr2 ts2 fs2 <<<"$c2"
+c2=$(punch_counts)
+read -r dtr dfr dts dfs <<<"$(punch_count_delta "$c1" "$c2")"
 tap_check "the same service without the word: 200 datagrams end to end ($out)" test "${out%% *}" = ok
-echo "# no word, 200 datagrams: bytes to/from coturn +$((tr2 - tr1))/+$((fr2 - fr1)), to/from site 1 +$((ts2 - ts1))/+$((fs2 - fs1))"
+echo "# no word, 200 datagrams: bytes to/from coturn +$dtr/+$dfr, to/from site 1 +$dts/+$dfs"
 tap_check "without the word: over the direct path (at least 200 x 200 bytes each way)" \
-    test $((ts2 - ts1)) -ge 40000 -a $((fs2 - fs1)) -ge 40000
+    test "$dts" -ge 40000 -a "$dfs" -ge 40000
 tap_check "without the word: not through coturn (under 10000 bytes each way)" \
-    test $((tr2 - tr1)) -lt 10000 -a $((fr2 - fr1)) -lt 10000
+    test "$dtr" -lt 10000 -a "$dfr" -lt 10000
 tap_check "alpha's echo got them all" \
     eval "[ \"\$(grep -c '^udp from' '$LAB_DIR/traffic-lan-udp-7000.log')\" -ge 400 ]"
 
@@ -126,12 +98,9 @@ tap_check "its echo got them" punch_echo_got 7201 udp
 # ---- at run time ----
 tap_check "natmapctl connect ... relay=always at run time" \
     punch_ctl beta site2 connect 'alpha/echo2=127.0.0.1:7005/udp' relay=always
-c3=$(counts)
+c3=$(punch_counts)
 tap_check "that connect: 100 datagrams end to end" udp_n 7005 100
-c4=$(counts)
-read -r tr3 fr3 _ _ <<<"$c3"
-read -r tr4 fr4 _ _ <<<"$c4"
-tap_check "through coturn (+$((tr4 - tr3))/+$((fr4 - fr3)) bytes)" \
-    test $((tr4 - tr3)) -ge 20000 -a $((fr4 - fr3)) -ge 20000
+read -r dtr dfr _ _ <<<"$(punch_count_delta "$c3" "$(punch_counts)")"
+tap_check "through coturn (+$dtr/+$dfr bytes)" test "$dtr" -ge 20000 -a "$dfr" -ge 20000
 tap_check "no key in any log" bash -c "! grep -qF -e \"\$(cat '$LAB_DIR/home.key')\" '$LAB_DIR'/*.log*"
 tap_done

@@ -192,6 +192,7 @@ test_relay_word(void **state)
 		    "ssh=127.0.0.1:22/tcp relay=never" },
 		{ "ssh=127.0.0.1:22/tcp ", "ssh=127.0.0.1:22/tcp" },
 		{ "game=127.0.0.1:27015/udp relay=always", NULL },
+		{ "ssh=127.0.0.1:22/tcp relay=always", NULL },
 	};
 	static const char *const bad[][2] = {
 		{ "ssh=127.0.0.1:22/tcp relay=sometimes",
@@ -199,9 +200,6 @@ test_relay_word(void **state)
 		{ "ssh=127.0.0.1:22/tcp relay=", "relay=: expected" },
 		{ "ssh=127.0.0.1:22/tcp relay=neverr", "expected fallback" },
 		{ "ssh=127.0.0.1:22/tcp relay=neve", "expected fallback" },
-		{ "ssh=127.0.0.1:22/tcp relay=always",
-		    "expose ssh: relay=always for one service is built for UDP "
-		    "services only (/udp); TCP: not supported" },
 		{ "ssh=127.0.0.1:22/tcp relay=never relay=never",
 		    "relay= given twice" },
 		{ "ssh=127.0.0.1:22/tcp never",
@@ -260,7 +258,7 @@ test_relay_word(void **state)
 	    &c, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "connect alpha/ssh: relay=maybe: expected "
 	    "fallback, never or always"));
-	/* relay=always: a UDP service's; a connect on both needs /udp */
+	/* relay=always: for UDP, TCP, and a connect on both */
 	assert_int_equal(config_parse_connect("alpha/game=27015/udp "
 	    "relay=always", &c, err, sizeof(err)), 0);
 	assert_int_equal(c.relay_set, 1);
@@ -269,12 +267,15 @@ test_relay_word(void **state)
 	assert_string_equal(buf,
 	    "alpha/game=127.0.0.1:27015/udp relay=always");
 	assert_int_equal(config_parse_connect("alpha/game=27015 relay=always",
-	    &c, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "connect alpha/game: relay=always for one "
-	    "service is built for UDP services only (/udp)"));
+	    &c, err, sizeof(err)), 0);
+	assert_int_equal(c.relay, CONF_RELAY_ALWAYS);
 	assert_int_equal(config_parse_connect("alpha/ssh=2222/tcp "
-	    "relay=always", &c, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "TCP: not supported"));
+	    "relay=always", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.proto, CONF_TCP);
+	assert_int_equal(c.relay_set, 1);
+	assert_int_equal(c.relay, CONF_RELAY_ALWAYS);
+	config_format_connect(&c, buf, sizeof(buf));
+	assert_string_equal(buf, "alpha/ssh=127.0.0.1:2222/tcp relay=always");
 	/* the word is no part of what clashes: the same name twice */
 	{
 		struct conf_expose a, b;

@@ -444,11 +444,10 @@ test_services(void **state)
 	    "\"web=192.168.1.10:80/tcp relay=fallback\"}");
 	assert_int_equal(r.expose.relay_set, 1);
 	assert_int_equal(r.expose.relay, CONF_RELAY_FALLBACK);
-	REQ_ERR("{\"command\":\"expose\",\"spec\":"
-	    "\"web=192.168.1.10:80/tcp relay=always\"}",
-	    "expose web: relay=always for one service is built for UDP "
-	    "services only (/udp); TCP: not supported (the node-wide relay "
-	    "always is)");
+	r = req_ok("{\"command\":\"expose\",\"spec\":"
+	    "\"web=192.168.1.10:80/tcp relay=always\"}");
+	assert_int_equal(r.expose.relay_set, 1);
+	assert_int_equal(r.expose.relay, CONF_RELAY_ALWAYS);
 	r = req_ok("{\"command\":\"expose\",\"spec\":"
 	    "\"game=192.168.1.10:27015/udp relay=always\"}");
 	assert_int_equal(r.expose.relay_set, 1);

@@ -113,6 +113,8 @@ test_fields(void **state)
 	assert_string_equal(mux_type_str(200), "unknown");
 	assert_string_equal(mux_rst_str(0), "unknown reason");
 	assert_string_equal(mux_rst_str(77), "unknown reason");
+	assert_string_equal(mux_rst_str(MUX_RST_RELAY_ONLY),
+	    "relay always: through the relay only");
 }
 
 /* What mux_parse gives, mux_build writes back byte for byte. */
