@@ -32,9 +32,11 @@
 # A benchmark, not a test: it prints figures, it passes or fails nothing.
 #   usage: bench/punch.sh [NATMAPD]   (as root; NATMAPD_RENDEZVOUS beside it)
 #   environment: RUNS (default 20), RUNS_HOPELESS (default 5), CELLS, MB
-#   (default 60; traffic.py takes at most 64 MiB), CIPHER (both nodes'
-#   cipher statement, natmapd.conf(5): auto, the default, or
-#   chacha20-poly1305)
+#   (default 60; traffic.py takes at most 64 MiB), ROUNDS (default 3:
+#   each throughput measured that many times, natmapd's and the port
+#   forward's in turn; every round's ratio printed, and their median),
+#   CIPHER (both nodes' cipher statement, natmapd.conf(5): auto, the
+#   default, or chacha20-poly1305)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 natmapd=${1:-${NATMAPD:-$top/_b/src/natmapd}}
@@ -43,6 +45,7 @@ runs=${RUNS:-20}
 runs_hopeless=${RUNS_HOPELESS:-5}
 cells=${CELLS:-default cone rst random mapped}
 mb=${MB:-60}
+rounds=${ROUNDS:-3}
 [ -x "$natmapd" ] && [ -x "$rdvbin" ] ||
     { echo "bench: build natmapd and natmapd-rendezvous first" >&2; exit 1; }
 command -v upnpc >/dev/null || { echo "bench: needs upnpc" >&2; exit 1; }
@@ -164,21 +167,31 @@ echo "  TCP: $(med "${fb_t[@]}") ms through natmapd, $(med "${an_t[@]}") ms thro
 echo "  UDP: $(med "${fb_u[@]}") ms through natmapd, $(med "${an_u[@]}") ms through the port forward"
 
 # ---- throughput, and CPU per GB ----
+# ROUNDS of each transfer, natmapd's and the port forward's taking turns,
+# so that what else the 2 cores do weighs on both alike: each round's
+# ratio, and the median of them.
+cpu_both() { awk -v a="$(cpu_s "$A_PID")" -v b="$(cpu_s "$B_PID")" 'BEGIN { print a + b }'; }
 bytes=$((mb * 1000000))
-c0=$(awk -v a="$(cpu_s "$A_PID")" -v b="$(cpu_s "$B_PID")" 'BEGIN { print a + b }')
-o=$(lab_traffic_check site2 tcp 127.0.0.1 7101 -n "$bytes" -t 50)
-c1=$(awk -v a="$(cpu_s "$A_PID")" -v b="$(cpu_s "$B_PID")" 'BEGIN { print a + b }')
-ms=$(awk '$1 == "ok" { print $3 }' <<<"$o")
-oa=$(lab_traffic_check site2 tcp "$LAB_PUBLIC_IP" 8100 -n "$bytes" -t 50)
-msa=$(awk '$1 == "ok" { print $3 }' <<<"$oa")
-if [ -n "$ms" ] && [ -n "$msa" ]; then
-	awk -v b="$bytes" -v m="$ms" -v ma="$msa" -v c0="$c0" -v c1="$c1" 'BEGIN {
+t_r=() cpu_t=0 tline=""
+for r in $(seq 1 "$rounds"); do
+	c0=$(cpu_both)
+	ms=$(lab_traffic_check site2 tcp 127.0.0.1 7101 -n "$bytes" -t 50 | awk '$1 == "ok" { print $3 }')
+	c1=$(cpu_both)
+	msa=$(lab_traffic_check site2 tcp "$LAB_PUBLIC_IP" 8100 -n "$bytes" -t 50 | awk '$1 == "ok" { print $3 }')
+	if [ -z "$ms" ] || [ -z "$msa" ]; then
+		tline="$tline round $r: natmapd ${ms:-failed}, port forward ${msa:-failed};"
+		continue
+	fi
+	read -r t ta x <<<"$(awk -v b="$bytes" -v m="$ms" -v ma="$msa" 'BEGIN {
 	    t = 2 * b * 8 / (m / 1000) / 1e6; ta = 2 * b * 8 / (ma / 1000) / 1e6
-	    printf "TCP echo of %d MB (both ways): %.0f Mbit/s through natmapd, %.0f Mbit/s through the port forward: %.2fx\n", b / 1e6, t, ta, t / ta
-	    printf "natmapd CPU (both nodes): %.2f s for %.2f GB through the carrier: %.2f s per GB\n", c1 - c0, 2 * b / 1e9, (c1 - c0) / (2 * b / 1e9) }'
-else
-	echo "TCP transfer: natmapd: ${o:-nothing}; port forward: ${oa:-nothing}"
-fi
+	    printf "%.0f %.0f %.2f", t, ta, t / ta }')"
+	tline="$tline $t/$ta Mbit/s ${x}x;"
+	t_r+=("$x")
+	cpu_t=$(awk -v s="$cpu_t" -v a="$c0" -v b="$c1" 'BEGIN { print s + b - a }')
+done
+echo "TCP echo of $mb MB (both ways), $rounds rounds (natmapd/port forward):$tline median $(med "${t_r[@]}")x"
+[ "${#t_r[@]}" -gt 0 ] && awk -v c="$cpu_t" -v g="$((2 * mb * ${#t_r[@]}))" 'BEGIN {
+    printf "natmapd CPU (both nodes): %.2f s for %.2f GB through the carrier: %.2f s per GB\n", c, g / 1000, c / (g / 1000) }'
 
 # ---- round trips one at a time, and UDP throughput ----
 trf() { ip netns exec "$(lab_ns_of site2)" timeout 120 python3 "$top/tests/lab/traffic.py" "$@"; }
@@ -193,12 +206,24 @@ for p in "udp 7001 8000" "tcp 7101 8100"; do
 	    printf "  %s: %d / %d through natmapd, %d / %d through the port forward: %+d us added (median)\n", toupper(p), nm, n9, am, a9, nm - am }'
 done
 fl() { trf flood "$@" -n 20000 -s 1200 -w "${FLOOD_WINDOW:-256}" | awk '$1 == "flood" { print $2, $3, $4 }'; }
-c0=$(awk -v a="$(cpu_s "$A_PID")" -v b="$(cpu_s "$B_PID")" 'BEGIN { print a + b }')
-read -r ns ne nms <<<"$(fl 127.0.0.1 7001)"
-c1=$(awk -v a="$(cpu_s "$A_PID")" -v b="$(cpu_s "$B_PID")" 'BEGIN { print a + b }')
-read -r as ae ams <<<"$(fl "$LAB_PUBLIC_IP" 8000)"
-awk -v w="${FLOOD_WINDOW:-256}" -v ns="${ns:-0}" -v ne="${ne:-0}" -v nms="${nms:-0}" -v as="${as:-0}" -v ae="${ae:-0}" -v ams="${ams:-0}" -v c0="$c0" -v c1="$c1" 'BEGIN {
-    if (nms <= 0 || ams <= 0 || ne <= 0) { printf "UDP flood: natmapd %d of %d echoed, port forward %d of %d\n", ne, ns, ae, as; exit }
-    t = 2 * ne * 1200 * 8 / (nms / 1000) / 1e6; ta = 2 * ae * 1200 * 8 / (ams / 1000) / 1e6
-    printf "UDP echo of %d datagrams of 1200 bytes (both ways, a window of %d): %.0f Mbit/s through natmapd (%d echoed), %.0f Mbit/s through the port forward (%d): %.2fx\n", ns, w, t, ne, ta, ae, t / ta
-    printf "natmapd CPU (both nodes) for the UDP echo: %.2f s for %.3f GB: %.2f s per GB\n", c1 - c0, 2 * ne * 1200 / 1e9, (c1 - c0) / (2 * ne * 1200 / 1e9) }'
+u_r=() cpu_u=0 gb_u=0 uline=""
+for r in $(seq 1 "$rounds"); do
+	c0=$(cpu_both)
+	read -r ns ne nms <<<"$(fl 127.0.0.1 7001)"
+	c1=$(cpu_both)
+	read -r as ae ams <<<"$(fl "$LAB_PUBLIC_IP" 8000)"
+	if [ "${nms:-0}" -le 0 ] 2>/dev/null || [ "${ams:-0}" -le 0 ] 2>/dev/null || [ "${ne:-0}" -le 0 ]; then
+		uline="$uline round $r: natmapd ${ne:-0} of ${ns:-0} echoed, port forward ${ae:-0} of ${as:-0};"
+		continue
+	fi
+	read -r t ta x <<<"$(awk -v ne="$ne" -v nms="$nms" -v ae="$ae" -v ams="$ams" 'BEGIN {
+	    t = 2 * ne * 1200 * 8 / (nms / 1000) / 1e6; ta = 2 * ae * 1200 * 8 / (ams / 1000) / 1e6
+	    printf "%.0f %.0f %.2f", t, ta, t / ta }')"
+	uline="$uline $t/$ta Mbit/s ($ne/$ae echoed) ${x}x;"
+	u_r+=("$x")
+	cpu_u=$(awk -v s="$cpu_u" -v a="$c0" -v b="$c1" 'BEGIN { print s + b - a }')
+	gb_u=$(awk -v s="$gb_u" -v n="$ne" 'BEGIN { print s + 2 * n * 1200 / 1e9 }')
+done
+echo "UDP echo of 20000 datagrams of 1200 bytes (both ways, a window of ${FLOOD_WINDOW:-256}), $rounds rounds (natmapd/port forward):$uline median $(med "${u_r[@]}")x"
+[ "${#u_r[@]}" -gt 0 ] && awk -v c="$cpu_u" -v g="$gb_u" 'BEGIN {
+    printf "natmapd CPU (both nodes) for the UDP echo: %.2f s for %.3f GB: %.2f s per GB\n", c, g, c / g }'
