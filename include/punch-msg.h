@@ -54,7 +54,9 @@
  * attribute value:
  *	0	kind: 1 host, 2 srflx (seen by STUN), 3 mapped (by the gateway),
  *		4 relay (a TURN allocation's relayed address), 5 ciphers
- *		(not an address: below); a kind above 5
+ *		(not an address: below), 6 a TCP relayed address for a
+ *		carrier beside the direct one only (TCP only; a version
+ *		before it skips it); a kind above 6, and 6 over UDP,
  *		is skipped by the receiver (its bytes read and checked as
  *		any candidate's), so that a later kind does not make this
  *		node refuse the payload.  A node older than kind 4 refuses a
