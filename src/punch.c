@@ -1264,6 +1264,8 @@ relay_repunch(void)
 	pu.repunch_pending = 0;
 	for (p = pu.peers; p != NULL; p = p->next) {
 		p->relay_waited = 0;
+		/* new allocations: the carriers lost before do not count */
+		p->recarrier = 0;
 		for (i = 0; i < p->ncand; i++)
 			if (p->cand[i].kind == RDV_CAND_RELAY)
 				(void)relay_permit(pu.relay, &p->cand[i].addr);
@@ -3242,6 +3244,28 @@ carrier_params_of(const struct peer *p, struct carrier_params *cp,
 }
 
 /*
+ * The peer offered no TCP candidate for a carrier this session (its TCP
+ * relayed address not up when it answered, as after a TURN server's
+ * restart), while a TCP connect of ours needs one and none is up: a new
+ * session later, as for a carrier not made, so that the connects do not
+ * wait for a carrier that no event would bring.
+ */
+static void
+carrier_none(struct peer *p)
+{
+	uint64_t d;
+
+	if (!p->wanted || !wants_tcp(p) || peer_carrier(p) != NULL ||
+	    timer_armed(&p->recarrier_timer))
+		return;
+	d = loop_backoff(&p->recarrier, PUNCH_RECARRIER_MS,
+	    PUNCH_RETRY_MAX_MS);
+	log_info("punch: %s: no TCP candidate of its for a carrier; a new "
+	    "session in %llu ms", p->node, (unsigned long long)d);
+	timer_set(&p->recarrier_timer, d);
+}
+
+/*
  * Beside the UDP probes, the TCP simultaneous open, when both sides have
  * a carrier port and no carrier is up already.
  */
@@ -3250,10 +3274,13 @@ carrier_begin(struct peer *p)
 {
 	struct carrier_params cp;
 
-	if (pu.tcp_port == 0 || (p->ntcand == 0 &&
-	    (p->trelay.ss_family == AF_UNSPEC || p->trelay_beside)) ||
-	    !p->have_keys)
+	if (pu.tcp_port == 0 || !p->have_keys)
 		return;
+	if (p->ntcand == 0 && (p->trelay.ss_family == AF_UNSPEC ||
+	    p->trelay_beside)) {
+		carrier_none(p);
+		return;
+	}
 	/* an upgrade's pair: the one up carries on (carrier number 0 of
 	 * these keys may be the relayed one's: not made twice) */
 	if (p->rcarrier != NULL)
