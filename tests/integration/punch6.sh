@@ -27,7 +27,9 @@ it_rendezvous_start "$LAB_DIR/nets"
 node() { it_node "$1" "$2" "$LAB_DIR/home.key" home "${@:3}"; }
 node_stop() { it_node_stop "$@"; }
 log_has() { grep -Eq -- "$2" "$LAB_DIR/$1.log"; }
-diag() { sed "s/^/# $1: /" "$LAB_DIR/$1.log" | tail -n "${2:-25}"; }
+# diag NAME [LINES]: the end of NAME's log as TAP comments, without the
+# control socket's lines (the waits poll natmapctl status)
+diag() { grep -v '^control: client' "$LAB_DIR/$1.log" | sed "s/^/# $1: /" | tail -n "${2:-25}"; }
 ctl_status() { ip netns exec "$(lab_ns_of "$1")" "$NATMAPCTL" -s "$LAB_DIR/$2.ctl" status; }
 # v6 ADDR: the regex of [ADDR]:port
 v6() { printf '\\[%s\\]:[0-9]+' "$1"; }
@@ -202,7 +204,7 @@ if lab_wait 30 path4_up >/dev/null; then
 	tap_ok "no IPv6 address on site 2: beta up direct-v4, its carrier over IPv4"
 else
 	tap_fail "no IPv6 address on site 2: beta up direct-v4, its carrier over IPv4" \
-	    "$(ctl_status site2 beta)" "$(diag beta)"
+	    "$(ctl_status site2 beta)" "$(diag beta 60)" "$(diag alpha 40)"
 fi
 tap_check "no IPv6 address on site 2: beta took alpha's 2 IPv4 UDP candidates only" \
     log_has beta "alpha: OFFER with 2 candidates"
