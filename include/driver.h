@@ -94,6 +94,14 @@ struct drv_result {
 	 * of its copies).
 	 */
 	unsigned int	sends;
+	/*
+	 * Loop times of the first and the last copy sent (0: the driver does
+	 * not say).  A driver that sends one request at a time holds the
+	 * others back: the round trip runs from its first copy, not from the
+	 * hand-over.  An answer can come no sooner after the last copy.
+	 */
+	uint64_t	first_sent;
+	uint64_t	last_sent;
 	/* list: the entry at the index asked for; end when there is none */
 	struct drv_entry entry;
 	int		end;

@@ -41,6 +41,8 @@ struct natpmp_call {
 	struct drv_op		*op;		/* NULL for CALL_PUBLIC, CALL_RELEASE */
 	struct drv_map		 req;
 	unsigned int		 sends;
+	uint64_t		 first_sent;	/* loop times of the copies */
+	uint64_t		 last_sent;
 	struct natpmp_call	*next;
 };
 
@@ -158,6 +160,7 @@ natpmp_end(struct natpmp_call *c, int status, uint16_t ext, uint32_t life,
 	struct drv_result res;
 	struct drv_op *op = c->op;
 	unsigned int sends = c->sends;
+	uint64_t first = c->first_sent, last = c->last_sent;
 	va_list ap;
 
 	free(c);
@@ -165,6 +168,8 @@ natpmp_end(struct natpmp_call *c, int status, uint16_t ext, uint32_t life,
 		return;
 	memset(&res, 0, sizeof(res));
 	res.sends = sends;
+	res.first_sent = first;
+	res.last_sent = last;
 	res.status = status;
 	res.ext_port = ext;
 	res.lease = life;
@@ -251,6 +256,9 @@ natpmp_send(void)
 		timer_set(&pmp.timer, loop_jitter(c->req.rto_ms, 10));
 	else
 		timer_set(&pmp.timer, loop_jitter(waits[c->sends], 10));
+	c->last_sent = loop_now();
+	if (c->sends == 0)
+		c->first_sent = c->last_sent;
 	c->sends++;
 }
 

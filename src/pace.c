@@ -347,19 +347,36 @@ pace_answer(struct drv_op *dop, const struct drv_result *res)
 {
 	struct pace_op *o = container_of(dop, struct pace_op, op);
 	struct pace *p = o->pace;
-	uint64_t now = loop_now(), rtt = now - o->sent_at;
+	uint64_t now = loop_now(), rtt, least;
 	struct drv_result slow;
 
+	/*
+	 * From the driver's first copy where it says: a request it held back
+	 * behind another did not wait for the gateway meanwhile.
+	 */
+	rtt = now - (res->first_sent != 0 && res->first_sent >= o->sent_at &&
+	    res->first_sent <= now ? res->first_sent : o->sent_at);
+	/* The least the gateway can have taken: from the last copy. */
+	least = rtt;
+	if (res->sends > 1 && res->last_sent != 0 &&
+	    res->last_sent >= now - rtt && res->last_sent <= now)
+		least = now - res->last_sent;
 	p->sent--;
 	if (res->status != DRV_ERR_GATEWAY) {
-		/* Karn: the time to an answer of a copy is no round trip. */
-		if (res->sends <= 1)
-			pace_rtt(p, rtt, now);
 		p->last_answer = now;
-		if (rtt <= pace_prompt(p))
-			pace_grow(p, o);
-		else
-			pace_slow(p, o, rtt, now);
+		/*
+		 * Karn: the time to an answer of a copy is no round trip,
+		 * and says the gateway is slow only when even the last copy
+		 * waited long (a lossy link is not a slow gateway).
+		 */
+		if (res->sends <= 1) {
+			pace_rtt(p, rtt, now);
+			if (rtt <= pace_prompt(p))
+				pace_grow(p, o);
+			else
+				pace_slow(p, o, rtt, now);
+		} else if (least > pace_prompt(p))
+			pace_slow(p, o, least, now);
 		o->state = PACE_IDLE;
 		o->done(o, res);
 	} else if (p->last_answer > o->sent_at) {

@@ -111,6 +111,8 @@ pcp_end(struct pcp_call *c, int status, uint16_t ext, struct in_addr ea,
 	res->ext_addr = ea;
 	res->lease = life;
 	res->sends = c->sends;
+	res->first_sent = c->rt.first_sent;
+	res->last_sent = c->last_sent;
 	/* RFC 6887 11.2.1: renew at a random point in [1/2, 5/8] of the lifetime. */
 	if (life > 0)
 		res->renew_in = life / 2 + loop_random(life / 8 + 1);

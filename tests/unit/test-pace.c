@@ -121,21 +121,47 @@ op_done(struct pace_op *o, const struct drv_result *res)
 	done_count[i]++;
 }
 
-/* Request i answered, after the driver sent it sends times (0: unsaid). */
+/* Request i answered with r. */
 static void
-answer_after(int i, int status, unsigned int sends)
+deliver(int i, const struct drv_result *r)
 {
-	struct drv_result r;
 	struct drv_op *op = F.req[i].op;
 
 	assert_true(i < F.nreq);
 	assert_int_equal(F.req[i].answered, 0);
 	F.req[i].answered = 1;
+	op->priv = NULL;
+	op->done(op, r);
+}
+
+/* Request i answered, after the driver sent it sends times (0: unsaid). */
+static void
+answer_after(int i, int status, unsigned int sends)
+{
+	struct drv_result r;
+
 	memset(&r, 0, sizeof(r));
 	r.status = status;
 	r.sends = sends;
-	op->priv = NULL;
-	op->done(op, &r);
+	deliver(i, &r);
+}
+
+/*
+ * Request i answered after the driver sent it sends times, its first copy
+ * first ms after the hand-over and its last copy last ms before now.
+ */
+static void
+answer_sent(int i, int status, unsigned int sends, uint64_t first,
+    uint64_t last)
+{
+	struct drv_result r;
+
+	memset(&r, 0, sizeof(r));
+	r.status = status;
+	r.sends = sends;
+	r.first_sent = F.req[i].at + first;
+	r.last_sent = fake_now - last;
+	deliver(i, &r);
 }
 
 static void
@@ -299,6 +325,60 @@ test_retransmitted_answer_no_rtt(void **state)
 	fake_now += 3000;
 	answer_after(2, DRV_OK, 1);	/* one send, 6 s: a slow router */
 	assert_true(pace_srtt(&P) > 20);
+}
+
+/*
+ * A driver that sends one request at a time (NAT-PMP) held the second
+ * back while it sent the first again and again on a lossy link: neither
+ * answer says the gateway is slow, and the round trip is the second's
+ * own, from the driver's first copy, not from the hand-over.
+ */
+static void
+test_held_back_by_driver(void **state)
+{
+	unsigned int w;
+
+	(void)state;
+	queue(2);
+	w = pace_window(&P);
+	fake_now += 3000;		/* its fourth copy, 10 ms ago, got through */
+	answer_sent(0, DRV_OK, 4, 0, 10);
+	assert_int_equal(pace_window(&P), w);
+	assert_int_equal(pace_srtt(&P), 0);
+	fake_now += 20;			/* the second, sent 20 ms ago, at once */
+	answer_sent(1, DRV_OK, 1, 3000, 20);
+	assert_int_equal(pace_srtt(&P), 20);
+	assert_true(pace_window(&P) >= w);
+	queue(3);			/* and the next wait no longer for it */
+	assert_true(F.req[F.nreq - 1].m.rto_ms <= 100);
+}
+
+/*
+ * An answer that came long even after the last copy is slow whatever
+ * copy it answers; one soon after the last copy is loss, not slowness.
+ */
+static void
+test_retransmitted_slow_or_lost(void **state)
+{
+	struct drv_map m;
+	int i;
+
+	(void)state;
+	queue(1);
+	fake_now += 10;
+	answer(0, DRV_OK);		/* base 10 ms; window 5 */
+	assert_int_equal(pace_window(&P), 5);
+	memset(&m, 0, sizeof(m));
+	for (i = 1; i < 5; i++) {
+		m.int_port = (uint16_t)(20000 + i);
+		pace_map(&P, &ops[i], &fake_driver, &m);
+	}
+	fake_now += 3000;
+	answer_sent(1, DRV_OK, 3, 0, 5);	/* lost twice */
+	assert_int_equal(pace_window(&P), 5);
+	answer_sent(2, DRV_OK, 3, 0, 2000);	/* 2 s after the last copy */
+	assert_true(pace_window(&P) < 5);
+	assert_int_equal(pace_srtt(&P), 10);
 }
 
 /*
@@ -520,6 +600,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_slow_gateway, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_retransmitted_answer_no_rtt,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_held_back_by_driver,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retransmitted_slow_or_lost,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_answer_fits, setup,
 		    teardown),
