@@ -159,17 +159,15 @@ natpmp_end(struct natpmp_call *c, int status, uint16_t ext, uint32_t life,
 {
 	struct drv_result res;
 	struct drv_op *op = c->op;
-	unsigned int sends = c->sends;
-	uint64_t first = c->first_sent, last = c->last_sent;
 	va_list ap;
 
+	memset(&res, 0, sizeof(res));
+	res.sends = c->sends;
+	res.first_sent = c->first_sent;
+	res.last_sent = c->last_sent;
 	free(c);
 	if (op == NULL)
 		return;
-	memset(&res, 0, sizeof(res));
-	res.sends = sends;
-	res.first_sent = first;
-	res.last_sent = last;
 	res.status = status;
 	res.ext_port = ext;
 	res.lease = life;

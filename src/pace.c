@@ -354,13 +354,11 @@ pace_answer(struct drv_op *dop, const struct drv_result *res)
 	 * From the driver's first copy where it says: a request it held back
 	 * behind another did not wait for the gateway meanwhile.
 	 */
-	rtt = now - (res->first_sent != 0 && res->first_sent >= o->sent_at &&
-	    res->first_sent <= now ? res->first_sent : o->sent_at);
+	rtt = now - (res->first_sent > o->sent_at ? res->first_sent :
+	    o->sent_at);
 	/* The least the gateway can have taken: from the last copy. */
-	least = rtt;
-	if (res->sends > 1 && res->last_sent != 0 &&
-	    res->last_sent >= now - rtt && res->last_sent <= now)
-		least = now - res->last_sent;
+	least = res->sends > 1 && res->last_sent > now - rtt ?
+	    now - res->last_sent : rtt;
 	p->sent--;
 	if (res->status != DRV_ERR_GATEWAY) {
 		p->last_answer = now;
